@@ -1,0 +1,1 @@
+"""newborn-ledger: integrations hospital."""

@@ -1,0 +1,1 @@
+"""newborn-ledger: tests e2e."""
