@@ -1,1 +1,1 @@
-"""newborn-ledger: tests e2e."""
+"""HTTP end-to-end tests over create_app(build(...))."""

@@ -1,0 +1,67 @@
+"""Composition root: build(settings) wires the applications onto the configured store."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
+
+from adapters.settings import ConfigError, Settings
+from domain.actors import ActorDirectory
+from domain.ledger import CaseLedger
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailableError(Exception):
+    """The configured event store cannot be reached or opened."""
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built once: applications and settings."""
+
+    settings: Settings
+    ledger: CaseLedger
+    actors: ActorDirectory
+
+    def applications(self) -> list[Application[Any]]:
+        return [self.ledger, self.actors]
+
+    def check_store(self) -> dict[str, int]:
+        """Read each application's head position; raises StoreUnavailableError."""
+        try:
+            return {
+                app.name: app.recorder.max_notification_id() or 0 for app in self.applications()
+            }
+        except (PersistenceError, OSError) as exc:
+            raise StoreUnavailableError(f"The event store is not reachable: {exc}") from None
+
+    def close(self) -> None:
+        for app in self.applications():
+            app.close()
+
+
+def build(settings: Settings) -> Container:
+    """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory)."""
+    settings.validate()
+    if settings.persistence == "sqlite":
+        _ensure_dir(Path(settings.sqlite_dir))
+    try:
+        ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
+        actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
+    except (PersistenceError, OSError) as exc:
+        raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
+    log.info("built applications on %s", settings.persistence)
+    return Container(settings=settings, ledger=ledger, actors=actors)
+
+
+def _ensure_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the SQLite folder {path}: {exc.strerror}") from None

@@ -1,0 +1,153 @@
+"""Settings: read once from the environment by the entry point, typed, with clear errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PREFIX = "NEWBORN_LEDGER_"
+PERSISTENCE = ("sqlite", "postgres", "memory")
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str = "127.0.0.1"
+    port: int = 5432
+    dbname: str = "newborn_ledger"
+    user: str = "postgres"
+    password: str = ""
+    schema: str = "public"
+    pool_size: int = 5
+    max_overflow: int = 10
+    lock_timeout_s: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs; nothing else reads os.environ."""
+
+    persistence: str = "sqlite"
+    sqlite_dir: str = "./var"
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    cipher_key: str | None = None
+    compress: bool = True
+    max_message_bytes: int = 2_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    embedded_worker: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        def get(name: str, default: str) -> str:
+            return environ.get(PREFIX + name, default).strip()
+
+        pg = PostgresSettings(
+            host=get("POSTGRES_HOST", "127.0.0.1"),
+            port=_int(get("POSTGRES_PORT", "5432"), "POSTGRES_PORT"),
+            dbname=get("POSTGRES_DBNAME", "newborn_ledger"),
+            user=get("POSTGRES_USER", "postgres"),
+            password=environ.get(PREFIX + "POSTGRES_PASSWORD", ""),
+            schema=get("POSTGRES_SCHEMA", "public"),
+            pool_size=_int(get("POSTGRES_POOL_SIZE", "5"), "POSTGRES_POOL_SIZE"),
+            max_overflow=_int(get("POSTGRES_MAX_OVERFLOW", "10"), "POSTGRES_MAX_OVERFLOW"),
+        )
+        settings = cls(
+            persistence=get("PERSISTENCE", "sqlite"),
+            sqlite_dir=get("SQLITE_DIR", "./var"),
+            postgres=pg,
+            cipher_key=environ.get(PREFIX + "CIPHER_KEY") or None,
+            max_message_bytes=_int(get("MAX_MESSAGE_BYTES", "2000000"), "MAX_MESSAGE_BYTES"),
+            host=get("HOST", "127.0.0.1"),
+            port=_int(get("PORT", "8000"), "PORT"),
+            workers=_int(get("WORKERS", "1"), "WORKERS"),
+            embedded_worker=get("EMBEDDED_WORKER", "yes").lower() in ("1", "yes", "true", "y"),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.persistence not in PERSISTENCE:
+            raise ConfigError(
+                f"{PREFIX}PERSISTENCE is {self.persistence!r}; use one of {', '.join(PERSISTENCE)}"
+            )
+        if self.cipher_key is not None:
+            _check_key(self.cipher_key)
+        if self.max_message_bytes < 1024:
+            raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def app_env(self, app_name: str) -> dict[str, str]:
+        """The eventsourcing environment for one application (keys as the library reads them)."""
+        env: dict[str, str] = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+        if not self.compress:
+            env = {}
+        if self.cipher_key:
+            env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": self.cipher_key}
+        if self.persistence == "sqlite":
+            path = Path(self.sqlite_dir) / f"{app_name.lower()}.sqlite"
+            env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+        elif self.persistence == "postgres":
+            env |= self._postgres_env()
+        else:
+            env |= {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return env
+
+    def _postgres_env(self) -> dict[str, str]:
+        pg = self.postgres
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": pg.host,
+            "POSTGRES_PORT": str(pg.port),
+            "POSTGRES_DBNAME": pg.dbname,
+            "POSTGRES_USER": pg.user,
+            "POSTGRES_PASSWORD": pg.password,
+            "POSTGRES_SCHEMA": pg.schema,
+            "POSTGRES_POOL_SIZE": str(pg.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pg.max_overflow),
+            "POSTGRES_LOCK_TIMEOUT": str(pg.lock_timeout_s),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+        }
+
+    def describe(self) -> dict[str, object]:
+        """A printable summary with no secrets."""
+        where = (
+            self.sqlite_dir
+            if self.persistence == "sqlite"
+            else (
+                f"{self.postgres.user}@{self.postgres.host}:{self.postgres.port}/"
+                f"{self.postgres.dbname} (schema {self.postgres.schema})"
+            )
+        )
+        return {
+            "persistence": self.persistence,
+            "store": where,
+            "encryption": "on" if self.cipher_key else "off",
+        }
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
+
+
+def _check_key(key: str) -> None:
+    try:
+        size = len(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            f"{PREFIX}CIPHER_KEY must be base64 (make one: newborn-ledger keygen)"
+        ) from None
+    if size not in (16, 24, 32):
+        raise ConfigError(f"{PREFIX}CIPHER_KEY must decode to 16, 24 or 32 bytes, not {size}")

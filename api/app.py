@@ -1,0 +1,40 @@
+"""create_app(container) → the Starlette application: routes, problem+json handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from starlette.applications import Starlette
+
+from adapters.bootstrap import Container
+from api import cases, system_routes
+from api.openapi import openapi_document
+from api.problems import HANDLERS
+
+MODULES = (system_routes, cases)
+
+
+def app_version() -> str:
+    try:
+        return version("newborn-ledger")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(container: Container, *, close_on_shutdown: bool = True) -> Starlette:
+    """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            container.close()
+
+    routes = [route for module in MODULES for route in module.ROUTES]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.container = container
+    operations = [op for module in MODULES for op in module.OPERATIONS]
+    app.state.openapi = openapi_document(operations, app_version())
+    return app

@@ -1,0 +1,120 @@
+"""The one table from errors to HTTP statuses, and the problem+json exception handlers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError, RecordConflictError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.bootstrap import StoreUnavailableError
+from api.responses import problem
+from domain.actors import ActorNotFoundError, InvalidActorError
+from domain.errors import (
+    CaseClosedError,
+    CaseNotFoundError,
+    DomainError,
+    InvalidApplicationError,
+    InvalidIdentifierError,
+    InvalidResultError,
+    InvalidTransitionError,
+    NotificationConflictError,
+    RatingNotAllowedError,
+    ServiceRequestNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[DomainError], int] = {
+    CaseNotFoundError: 404,
+    ServiceRequestNotFoundError: 404,
+    ActorNotFoundError: 404,
+    CaseClosedError: 409,
+    NotificationConflictError: 409,
+    InvalidTransitionError: 409,
+    RatingNotAllowedError: 409,
+    InvalidIdentifierError: 422,
+    InvalidApplicationError: 422,
+    InvalidResultError: 422,
+    InvalidActorError: 422,
+}
+
+
+class ApiError(Exception):
+    """An HTTP-level problem raised by the API layer itself (auth, bad body, not found)."""
+
+    def __init__(self, status: int, code: str, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.context = status, code, detail, context
+
+
+def _title(code: str) -> str:
+    return re.sub(r"-", " ", code).capitalize()
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    return problem(status, exc.code, _title(exc.code), exc.detail, request.url.path, **exc.context)
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return problem(
+        exc.status, exc.code, _title(exc.code), exc.detail, request.url.path, **exc.context
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return problem(exc.status_code, code, _title(code), str(exc.detail), request.url.path)
+
+
+async def conflict(request: Request, exc: Exception) -> Response:
+    return problem(
+        409,
+        "concurrent-write",
+        "Concurrent write",
+        "Someone changed this record at the same moment; read it again and retry",
+        request.url.path,
+    )
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RecordConflictError):  # IntegrityError is both: a conflict, not an outage
+        return await conflict(request, exc)
+    log.warning("store unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return problem(
+        503,
+        "store-unavailable",
+        "Store unavailable",
+        "The event store is not reachable; retry later",
+        request.url.path,
+    )
+
+
+async def internal(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "An unexpected error occurred; it has been logged",
+        request.url.path,
+    )
+
+
+HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error,
+    ApiError: api_error,
+    HTTPException: http_error,
+    RecordConflictError: conflict,
+    StoreUnavailableError: unavailable,
+    PersistenceError: unavailable,
+    Exception: internal,
+}

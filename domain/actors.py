@@ -1,0 +1,158 @@
+"""Actors: who may call the ledger, in which role and scope. Tokens are kept only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DomainError
+from domain.identifiers import division_code, uscc_code
+from domain.ledger import ExplicitEnvMixin
+
+ROLES = ("hospital", "office", "family", "monitor", "admin")
+AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
+ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
+_PROVINCE = re.compile(r"^[1-8]\d$")
+
+
+class InvalidActorError(DomainError):
+    code = "invalid-actor"
+
+
+class ActorNotFoundError(DomainError):
+    code = "actor-not-found"
+
+
+def token_hash(token: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is a safe, fast lookup key."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(role: str) -> str:
+    return f"nl_{role[:3]}_{secrets.token_urlsafe(32)}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller as the API sees it."""
+
+    actor_id: UUID
+    role: str
+    scope: str
+    authority: str | None = None
+
+
+class Actor(Aggregate):
+    """A caller: a hospital (USCC), an office (locality + authority), a monitor, a family."""
+
+    @staticmethod
+    def create_id(hashed_token: str) -> UUID:
+        return uuid5(ACTOR_NAMESPACE, hashed_token)
+
+    @event("Added")
+    def __init__(
+        self, hashed_token: str, role: str, scope: str, authority: str | None, label: str
+    ) -> None:
+        self.hashed_token = hashed_token
+        self.role, self.scope, self.authority, self.label = role, scope, authority, label
+        self.revoked = False
+
+    def revoke(self) -> None:
+        if not self.revoked:
+            self._revoked()
+
+    @event("Revoked")
+    def _revoked(self) -> None:
+        self.revoked = True
+
+    def principal(self) -> Principal:
+        return Principal(self.id, self.role, self.scope, self.authority)
+
+
+def normalise_scope(role: str, scope: str | None, authority: str | None) -> tuple[str, str | None]:
+    """Check a role's scope (and authority for offices); return the normalised pair."""
+    if role not in ROLES:
+        raise InvalidActorError(f"Role must be one of {', '.join(ROLES)}", field="role")
+    if role == "admin":
+        return "all", None
+    if not scope:
+        raise InvalidActorError(f"A {role} needs a scope", field="scope")
+    if role == "hospital":
+        return uscc_code(scope, field="scope"), None
+    if role == "office":
+        if authority not in AUTHORITIES:
+            raise InvalidActorError(
+                f"An office needs --authority, one of {', '.join(AUTHORITIES)}", field="authority"
+            )
+        return division_code(scope, field="scope"), authority
+    if role == "monitor" and scope != "national" and not _PROVINCE.match(scope):
+        raise InvalidActorError(
+            "A monitor's scope is a 2-digit province code or 'national'", field="scope"
+        )
+    return scope, None
+
+
+class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
+    """The actors' own small event store, separate from the case ledger."""
+
+    name = "ActorDirectory"
+
+    def add(
+        self, role: str, scope: str | None, authority: str | None = None, label: str = ""
+    ) -> tuple[Actor, str]:
+        """Create an actor; returns it with its token, which is never stored or shown again."""
+        norm_scope, norm_authority = normalise_scope(role, scope, authority)
+        token = new_token(role)
+        actor = Actor(token_hash(token), role, norm_scope, norm_authority, label)
+        self.save(actor)
+        return actor, token
+
+    def authenticate(self, token: str) -> Principal | None:
+        try:
+            actor: Aggregate = self.repository.get(Actor.create_id(token_hash(token)))
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(actor, Actor) or actor.revoked:
+            return None
+        return actor.principal()
+
+    def revoke(self, actor_id: UUID) -> None:
+        try:
+            actor: Aggregate = self.repository.get(actor_id)
+        except AggregateNotFoundError:
+            raise ActorNotFoundError("No such actor", actor_id=str(actor_id)) from None
+        if not isinstance(actor, Actor):
+            raise ActorNotFoundError("No such actor", actor_id=str(actor_id))
+        actor.revoke()
+        self.save(actor)
+
+    def all_actors(self) -> list[Actor]:
+        ids: dict[UUID, None] = {}
+        for notification in self.recorder.select_notifications(start=None, limit=1_000_000):
+            ids[notification.originator_id] = None  # type: ignore[index]
+        actors: list[Actor] = []
+        for actor_id in ids:
+            actor: Aggregate = self.repository.get(actor_id)
+            if isinstance(actor, Actor):
+                actors.append(actor)
+        return actors
+
+    def summary(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "actor_id": str(a.id),
+                "role": a.role,
+                "scope": a.scope,
+                "authority": a.authority,
+                "label": a.label,
+                "revoked": a.revoked,
+            }
+            for a in self.all_actors()
+        ]

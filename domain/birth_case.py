@@ -1,0 +1,120 @@
+"""BirthCase aggregate: one newborn's case, opened from one hospital birth notification."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import CaseClosedError, RatingNotAllowedError
+
+CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/birth-cases")
+
+
+class BirthCase(Aggregate):
+    """The family's single case: the birth facts, their choices and the overall outcome.
+
+    Each registration lives in its own ServiceRequest stream, so that five offices can act
+    at once without conflicting on this one.
+    """
+
+    @staticmethod
+    def create_id(facility_uscc: str, record_ref: str) -> UUID:
+        return uuid5(CASE_NAMESPACE, f"{facility_uscc}:{record_ref}")
+
+    @event("Notified")
+    def __init__(
+        self,
+        facility_uscc: str,
+        record_ref: str,
+        tracking_code: str,
+        message_id: str,
+        facts: dict[str, Any],
+    ) -> None:
+        self.facility_uscc = facility_uscc
+        self.record_ref = record_ref
+        self.tracking_code = tracking_code
+        self.message_ids = [message_id]
+        self.facts = facts
+        self.application: dict[str, Any] | None = None
+        self.planned_services: list[str] = []
+        self.state = "notified"
+        self.rating: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in ("voided", "completed")
+
+    def correct(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
+        self._require_open()
+        if message_id not in self.message_ids and changed:
+            self._corrected(message_id=message_id, facts=facts, changed=changed)
+
+    def void(self, message_id: str, reason: str) -> None:
+        if self.state != "voided":
+            self._require_open()
+            self._voided(message_id=message_id, reason=reason)
+
+    def apply(self, application: dict[str, Any]) -> None:
+        self._require_open()
+        if application != self.application:
+            self._applied(application=application)
+
+    def plan(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
+        self._require_open()
+        if services != self.planned_services:
+            self._planned(
+                services=services,
+                catalog_version=catalog_version,
+                alliance_version=alliance_version,
+            )
+
+    def complete(self) -> None:
+        if self.state != "completed":
+            self._require_open()
+            self._completed()
+
+    def rate(self, score: int, comment: str) -> None:
+        if self.state != "completed":
+            raise RatingNotAllowedError(
+                "A case can be rated once it is completed", state=self.state
+            )
+        if self.rating is not None:
+            raise RatingNotAllowedError("This case was already rated", state=self.state)
+        if not 1 <= score <= 5:
+            raise RatingNotAllowedError("A rating is a whole number from 1 to 5", score=score)
+        self._rated(score=score, comment=comment)
+
+    def _require_open(self) -> None:
+        if not self.is_open:
+            raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
+
+    @event("NotificationCorrected")
+    def _corrected(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
+        self.message_ids.append(message_id)
+        self.facts = facts
+
+    @event("Voided")
+    def _voided(self, message_id: str, reason: str) -> None:
+        self.message_ids.append(message_id)
+        self.state = "voided"
+
+    @event("FamilyApplied")
+    def _applied(self, application: dict[str, Any]) -> None:
+        self.application = application
+        if self.state == "notified":
+            self.state = "applied"
+
+    @event("ServicesPlanned")
+    def _planned(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
+        self.planned_services = services
+        self.state = "in-progress"
+
+    @event("Completed")
+    def _completed(self) -> None:
+        self.state = "completed"
+
+    @event("Rated")
+    def _rated(self, score: int, comment: str) -> None:
+        self.rating = score

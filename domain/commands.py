@@ -1,0 +1,72 @@
+"""Commands: what a hospital, family or office asks the ledger to do (frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from domain.facts import BirthFacts
+
+
+@dataclass(frozen=True)
+class NotifyBirth:
+    """A hospital birth notification (message id = idempotency key)."""
+
+    message_id: str
+    facts: BirthFacts
+    raw_message: bytes = b""
+
+
+@dataclass(frozen=True)
+class CorrectNotification:
+    """A hospital update: the whole record again, with corrected facts."""
+
+    message_id: str
+    facts: BirthFacts
+    raw_message: bytes = b""
+
+
+@dataclass(frozen=True)
+class VoidNotification:
+    """A hospital void (entered in error) of the record it sent."""
+
+    message_id: str
+    facility_uscc: str
+    record_ref: str
+    reason: str = "entered-in-error"
+    raw_message: bytes = b""
+
+
+@dataclass(frozen=True)
+class ApplyAsFamily:
+    """The family's one application: name, whose household, residence, insured place, consent."""
+
+    case_id: UUID
+    child_name: str
+    household: str
+    residence_division: str
+    insured_division: str | None
+    consent: bool
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class RateService:
+    case_id: UUID
+    score: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class OfficeDecision:
+    """One office step on one service request: receive, supplement, approve or reject."""
+
+    service_request_id: UUID
+    action: str
+    officer: str
+    result: dict[str, Any] = field(default_factory=dict)
+    items: tuple[str, ...] = ()
+    reason: str = ""
+    basis: str = ""
+    receipt_number: str = ""

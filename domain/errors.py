@@ -1,0 +1,70 @@
+"""Typed domain errors: each names one broken rule, with a kebab-case code and context."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every rule the domain enforces; the API maps it to problem+json."""
+
+    code: ClassVar[str] = "domain-error"
+
+    def __init__(self, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context: dict[str, Any] = context
+
+
+class InvalidIdentifierError(DomainError):
+    """A citizen ID, USCC, division code or certificate number is malformed."""
+
+    code = "invalid-identifier"
+
+
+class CaseNotFoundError(DomainError):
+    code = "case-not-found"
+
+
+class ServiceRequestNotFoundError(DomainError):
+    code = "service-request-not-found"
+
+
+class CaseClosedError(DomainError):
+    """The case was voided or completed: nothing more can happen to it."""
+
+    code = "case-closed"
+
+
+class NotificationConflictError(DomainError):
+    """A second notification for a record that already has a case (not an update)."""
+
+    code = "notification-conflict"
+
+
+class InvalidApplicationError(DomainError):
+    """The family application breaks a rule (surname, consent, divisions...)."""
+
+    code = "invalid-application"
+
+
+class InvalidTransitionError(DomainError):
+    """The service request is not in a state that allows this step."""
+
+    code = "invalid-transition"
+
+
+class InvalidResultError(DomainError):
+    """An approval's result does not fit the service (e.g. a citizen ID for another county)."""
+
+    code = "invalid-result"
+
+
+class RatingNotAllowedError(DomainError):
+    code = "rating-not-allowed"
+
+
+class ReferenceDataError(DomainError):
+    """Shipped reference data (catalog, alliance, calendar) is inconsistent."""
+
+    code = "reference-data-invalid"

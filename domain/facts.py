@@ -1,0 +1,76 @@
+"""Birth facts as the hospital reports them: plain, validated values, free of any FHIR type."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+
+HOUSEHOLD_CHOICES = ("mother", "father")
+SEXES = ("male", "female", "unknown")
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A parent as the birth record names them; every field may be missing at birth."""
+
+    citizen_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    hukou_division: str | None = None
+    residence_division: str | None = None
+
+
+@dataclass(frozen=True)
+class BirthFacts:
+    """What one hospital birth notification says about one child."""
+
+    facility_uscc: str
+    record_ref: str
+    born_at: datetime
+    sex: str
+    birth_division: str
+    mother: Parent
+    father: Parent | None = None
+    child_name: str | None = None
+    certificate_number: str | None = None
+    delivery_ref: str | None = None
+    multiple_birth: int | None = None
+    household_choice: str | None = None
+    birth_weight_g: int | None = None
+    gestation_weeks: int | None = None
+    apgar_1: int | None = None
+    apgar_5: int | None = None
+    birth_doses: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def born_on(self) -> date:
+        return self.born_at.date()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A dict of str/int/None/list values for storage in an event."""
+        data = asdict(self)
+        data["born_at"] = self.born_at.isoformat()
+        data["birth_doses"] = list(self.birth_doses)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BirthFacts:
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+        values["born_at"] = datetime.fromisoformat(data["born_at"])
+        values["mother"] = Parent(**data["mother"])
+        values["father"] = Parent(**data["father"]) if data.get("father") else None
+        values["birth_doses"] = tuple(data.get("birth_doses") or ())
+        return cls(**values)
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the fields that differ between two fact dicts (nested parents too)."""
+    changed: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            changed += changed_fields(before, after, f"{prefix}{key}.")
+        elif before != after:
+            changed.append(prefix + key)
+    return changed

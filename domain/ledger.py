@@ -1,0 +1,198 @@
+"""CaseLedger: the write side. Hospital, family and office commands land here."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.system import ProcessApplication
+from eventsourcing.utils import Environment, EnvType
+
+from domain.birth_case import BirthCase
+from domain.commands import (
+    ApplyAsFamily,
+    CorrectNotification,
+    NotifyBirth,
+    OfficeDecision,
+    RateService,
+    VoidNotification,
+)
+from domain.errors import (
+    CaseNotFoundError,
+    NotificationConflictError,
+    ServiceRequestNotFoundError,
+)
+from domain.facts import changed_fields
+from domain.hospital_message import HospitalMessage
+from domain.service_request import ServiceRequest
+
+A = TypeVar("A", bound=Aggregate)
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+TRACKING_LENGTH = 12
+
+
+def new_tracking_code() -> str:
+    """An unguessable family tracking code: 12 characters of a 32-letter alphabet (60 bits)."""
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What a hospital message led to; a repeated message gets the very same outcome."""
+
+    case_id: UUID
+    tracking_code: str
+    kind: str
+    repeated: bool
+
+
+class ExplicitEnvMixin:
+    """Configure from the env we pass only: the library would also merge os.environ."""
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        values = dict(type(self).env)  # type: ignore[attr-defined]
+        if type(self).snapshotting_intervals:  # type: ignore[attr-defined]
+            values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        values.update(env or {})
+        return Environment(name, values)
+
+
+class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
+    """Holds every BirthCase, ServiceRequest and hospital message: one log for projections."""
+
+    name = "CaseLedger"
+    snapshotting_intervals = {  # noqa: RUF012  (the library reads this class attribute)
+        BirthCase: 20,
+        ServiceRequest: 20,
+    }
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self.tracking_codes: Callable[[], str] = new_tracking_code
+
+    # --- hospital -----------------------------------------------------------------------
+    def notify_birth(self, cmd: NotifyBirth) -> MessageOutcome:
+        facts = cmd.facts
+        repeated = self._repeated(facts.facility_uscc, cmd.message_id)
+        if repeated:
+            return repeated
+        case_id = BirthCase.create_id(facts.facility_uscc, facts.record_ref)
+        if case_id in self.repository:
+            raise NotificationConflictError(
+                "A case already exists for this birth record; send an update to change it",
+                record_ref=facts.record_ref,
+            )
+        case = BirthCase(
+            facts.facility_uscc,
+            facts.record_ref,
+            self.tracking_codes(),
+            cmd.message_id,
+            facts.to_dict(),
+        )
+        return self._record_message(case, cmd.message_id, "notify", cmd.raw_message)
+
+    def correct_notification(self, cmd: CorrectNotification) -> MessageOutcome:
+        facts = cmd.facts
+        repeated = self._repeated(facts.facility_uscc, cmd.message_id)
+        if repeated:
+            return repeated
+        case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
+        new = facts.to_dict()
+        case.correct(cmd.message_id, new, changed_fields(case.facts, new))
+        return self._record_message(case, cmd.message_id, "update", cmd.raw_message)
+
+    def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
+        repeated = self._repeated(cmd.facility_uscc, cmd.message_id)
+        if repeated:
+            return repeated
+        case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
+        case.void(cmd.message_id, cmd.reason)
+        return self._record_message(case, cmd.message_id, "void", cmd.raw_message)
+
+    def _repeated(self, facility_uscc: str, message_id: str) -> MessageOutcome | None:
+        message_key = HospitalMessage.create_id(facility_uscc, message_id)
+        try:
+            message = self._get(HospitalMessage, message_key)
+        except AggregateNotFoundError:
+            return None
+        case = self.get_case(message.case_id)
+        return MessageOutcome(case.id, case.tracking_code, message.kind, repeated=True)
+
+    def _record_message(
+        self, case: BirthCase, message_id: str, kind: str, raw: bytes
+    ) -> MessageOutcome:
+        message = HospitalMessage(
+            case.facility_uscc, message_id, kind, case.id, raw.decode("utf-8", "replace")
+        )
+        try:
+            self.save(case, message)
+        except IntegrityError:
+            # A concurrent copy of the same message won the race: answer as it was answered.
+            repeated = self._repeated(case.facility_uscc, message_id)
+            if repeated is None:
+                raise NotificationConflictError(
+                    "A concurrent message changed this case; send it again", case_id=str(case.id)
+                ) from None
+            return repeated
+        return MessageOutcome(case.id, case.tracking_code, kind, repeated=False)
+
+    def hospital_message(self, facility_uscc: str, message_id: str) -> HospitalMessage:
+        return self._get(HospitalMessage, HospitalMessage.create_id(facility_uscc, message_id))
+
+    # --- family -------------------------------------------------------------------------
+    def apply_as_family(self, cmd: ApplyAsFamily, application: dict[str, Any]) -> None:
+        case = self.get_case(cmd.case_id)
+        case.apply(application)
+        self.save(case)
+
+    def rate(self, cmd: RateService) -> None:
+        case = self.get_case(cmd.case_id)
+        case.rate(cmd.score, cmd.comment)
+        self.save(case)
+
+    # --- offices ------------------------------------------------------------------------
+    def decide(
+        self, cmd: OfficeDecision, due: date | None = None, provisional: bool = False
+    ) -> None:
+        request = self.get_request(cmd.service_request_id)
+        if cmd.action == "receive":
+            request.receive(
+                cmd.officer, cmd.receipt_number, (due or date.min).isoformat(), provisional
+            )
+        elif cmd.action == "request-supplement":
+            request.request_supplement(cmd.officer, list(cmd.items))
+        elif cmd.action == "supplement":
+            request.supplement(list(cmd.items))
+        elif cmd.action == "approve":
+            request.approve(cmd.officer, dict(cmd.result))
+        elif cmd.action == "reject":
+            request.reject(cmd.officer, cmd.reason, cmd.basis)
+        self.save(request)
+
+    # --- reads --------------------------------------------------------------------------
+    def get_case(self, case_id: UUID) -> BirthCase:
+        try:
+            return self._get(BirthCase, case_id)
+        except AggregateNotFoundError:
+            raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
+
+    def get_request(self, request_id: UUID) -> ServiceRequest:
+        try:
+            return self._get(ServiceRequest, request_id)
+        except AggregateNotFoundError:
+            raise ServiceRequestNotFoundError(
+                "No such service request", service_request_id=str(request_id)
+            ) from None
+
+    def _get(self, cls: type[A], aggregate_id: UUID) -> A:
+        aggregate: Aggregate = self.repository.get(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate

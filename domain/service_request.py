@@ -1,0 +1,190 @@
+"""ServiceRequest aggregate: one registration (service) of one case, routed to one office."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidTransitionError
+
+OPEN_STATES = ("planned", "dispatched", "received", "supplement-requested")
+FINAL_STATES = ("approved", "rejected", "withdrawn")
+
+
+class ServiceRequest(Aggregate):
+    """One office's part of a case, in its own stream so offices never conflict.
+
+    State: planned → dispatched → received ⇄ supplement-requested → approved | rejected;
+    any open request may be withdrawn when the case is voided.
+    """
+
+    @staticmethod
+    def create_id(case_id: UUID, service: str) -> UUID:
+        return uuid5(case_id, service)
+
+    @event("Planned")
+    def __init__(self, case_id: UUID, service: str, route: dict[str, Any]) -> None:
+        self.case_id = case_id
+        self.service = service
+        self.route = route
+        self.state = "planned"
+        self.payload: dict[str, Any] = {}
+        self.result: dict[str, Any] = {}
+        self.receipt_number: str | None = None
+        self.due: str | None = None
+        self.warned: list[str] = []
+        self.awaiting: list[str] = []
+        self.delivery_attempts = 0
+        self.delivered = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def handling_locality(self) -> str:
+        return str(self.route["handling_locality"])
+
+    @property
+    def receiving_locality(self) -> str:
+        return str(self.route["receiving_locality"])
+
+    @property
+    def authority(self) -> str:
+        return str(self.route["authority"])
+
+    def replan(self, route: dict[str, Any]) -> None:
+        self._require("planned")
+        if route != self.route:
+            self._replanned(route=route)
+
+    def dispatch(self, payload: dict[str, Any]) -> None:
+        if self.state == "dispatched" and payload == self.payload:
+            return
+        self._require("planned")
+        self._dispatched(payload=payload)
+
+    def flag_correction(self, changed: list[str]) -> None:
+        """Facts this office already holds were corrected by the hospital."""
+        if self.state in ("dispatched", "received", "supplement-requested") and changed:
+            self._correction_flagged(changed=changed)
+
+    def receive(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
+        if self.state == "received" and receipt_number == self.receipt_number:
+            return
+        self._require("dispatched")
+        self._received(
+            officer=officer, receipt_number=receipt_number, due=due, provisional=provisional
+        )
+
+    def request_supplement(self, officer: str, items: list[str]) -> None:
+        self._require("received")
+        if not items:
+            raise InvalidTransitionError("Name every missing item in one request", items=items)
+        self._supplement_requested(officer=officer, items=items)
+
+    def supplement(self, items: list[str]) -> None:
+        self._require("supplement-requested")
+        self._supplemented(items=items)
+
+    def approve(self, officer: str, result: dict[str, Any]) -> None:
+        if self.state == "approved" and result == self.result:
+            return
+        self._require("received")
+        self._approved(officer=officer, result=result)
+
+    def reject(self, officer: str, reason: str, basis: str) -> None:
+        self._require("received", "supplement-requested")
+        if not reason.strip():
+            raise InvalidTransitionError("A rejection names its reason", field="reason")
+        self._rejected(officer=officer, reason=reason, basis=basis)
+
+    def withdraw(self, reason: str) -> None:
+        if self.is_open:
+            self._withdrawn(reason=reason)
+
+    def warn(self, kind: str, due: str) -> None:
+        """Record DeadlineApproaching or Overdue once per request and due date."""
+        if (
+            self.state in ("received", "supplement-requested")
+            and f"{kind}:{due}" not in self.warned
+        ):
+            if kind == "approaching":
+                self._deadline_approaching(due=due)
+            else:
+                self._overdue(due=due)
+
+    def record_delivery(self, attempt: int, error: str | None, retry_at: str | None) -> None:
+        if self.delivered or attempt <= self.delivery_attempts:
+            return  # a repeated outcome of an attempt already recorded
+        if error is None:
+            self._delivered(attempt=attempt)
+        else:
+            self._delivery_failed(attempt=attempt, error=error, retry_at=retry_at)
+
+    def _require(self, *states: str) -> None:
+        if self.state not in states:
+            raise InvalidTransitionError(
+                f"The request is {self.state}; this step needs it {' or '.join(states)}",
+                state=self.state,
+                service_request_id=str(self.id),
+            )
+
+    @event("Replanned")
+    def _replanned(self, route: dict[str, Any]) -> None:
+        self.route = route
+
+    @event("Dispatched")
+    def _dispatched(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.state = "dispatched"
+
+    @event("CorrectionFlagged")
+    def _correction_flagged(self, changed: list[str]) -> None:
+        pass
+
+    @event("Received")
+    def _received(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
+        self.receipt_number, self.due = receipt_number, due
+        self.state = "received"
+
+    @event("SupplementRequested")
+    def _supplement_requested(self, officer: str, items: list[str]) -> None:
+        self.awaiting = items
+        self.state = "supplement-requested"
+
+    @event("Supplemented")
+    def _supplemented(self, items: list[str]) -> None:
+        self.awaiting = []
+        self.state = "received"
+
+    @event("Approved")
+    def _approved(self, officer: str, result: dict[str, Any]) -> None:
+        self.result = result
+        self.state = "approved"
+
+    @event("Rejected")
+    def _rejected(self, officer: str, reason: str, basis: str) -> None:
+        self.state = "rejected"
+
+    @event("Withdrawn")
+    def _withdrawn(self, reason: str) -> None:
+        self.state = "withdrawn"
+
+    @event("DeadlineApproaching")
+    def _deadline_approaching(self, due: str) -> None:
+        self.warned.append(f"approaching:{due}")
+
+    @event("Overdue")
+    def _overdue(self, due: str) -> None:
+        self.warned.append(f"overdue:{due}")
+
+    @event("Delivered")
+    def _delivered(self, attempt: int) -> None:
+        self.delivery_attempts, self.delivered = attempt, True
+
+    @event("DeliveryFailed")
+    def _delivery_failed(self, attempt: int, error: str, retry_at: str | None) -> None:
+        self.delivery_attempts = attempt

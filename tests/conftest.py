@@ -1,0 +1,68 @@
+"""Shared fixtures: settings parametrised over the stores, a built container, actors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import Container, build
+from adapters.settings import Settings
+from domain.facts import BirthFacts, Parent
+from domain.identifiers import make_citizen_id
+
+HOSPITAL = "12430600MA4L0BHT5Q"  # synthetic, GB 32100-valid
+OTHER_HOSPITAL = "11500241009138639G"
+CST = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The same scenario on each real store: SQLite files and PostgreSQL."""
+    if request.param == "postgres":
+        from tests.pg import postgres_settings
+
+        pg_settings: Settings = postgres_settings()
+        return pg_settings
+    return Settings(persistence="sqlite", sqlite_dir=str(tmp_path / "var"))
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    built = build(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def memory_container() -> Iterator[Container]:
+    built = build(Settings(persistence="memory"))
+    yield built
+    built.close()
+
+
+def make_facts(record_ref: str = "MR-0001", **changes: object) -> BirthFacts:
+    """A synthetic newborn: born in Yueyang, mother's hukou in Wuhan Jiang'an."""
+    mother = Parent(
+        citizen_id=make_citizen_id("420102", date(1994, 3, 8), 124),
+        name="测试母亲",
+        phone="13800000000",
+        hukou_division="420102",
+        residence_division="430602",
+    )
+    facts = BirthFacts(
+        facility_uscc=HOSPITAL,
+        record_ref=record_ref,
+        born_at=datetime(2026, 11, 20, 8, 30, tzinfo=CST),
+        sex="female",
+        birth_division="430602",
+        mother=mother,
+        household_choice="mother",
+        birth_weight_g=3350,
+        gestation_weeks=39,
+        birth_doses=("hepb-1", "bcg"),
+    )
+    return replace(facts, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,87 @@
+"""The API skeleton: health, readiness, OpenAPI, authentication and problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container
+from api.app import create_app
+from domain.commands import NotifyBirth
+from tests.conftest import HOSPITAL, OTHER_HOSPITAL, make_facts
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container, close_on_shutdown=False)) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_health_and_readiness_need_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_case_view_is_401_problem_without_a_token_and_200_with_one(
+    client: TestClient, container: Container
+) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    _, token = container.actors.add("hospital", HOSPITAL)
+    anonymous = client.get(f"/cases/{outcome.case_id}")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.json()["type"] == "/problems/unauthenticated"
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert client.get(f"/cases/{outcome.case_id}", headers=bearer("nl_bad")).status_code == 401
+    ok = client.get(f"/cases/{outcome.case_id}", headers=bearer(token))
+    assert ok.status_code == 200
+    assert ok.json() == {
+        "case_id": str(outcome.case_id),
+        "state": "notified",
+        "services": [],
+        "tracking_code": outcome.tracking_code,
+        "hospital_ref": "MR-0001",
+    }
+
+
+def test_another_facility_gets_404_not_403(client: TestClient, container: Container) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    _, other = container.actors.add("hospital", OTHER_HOSPITAL)
+    _, monitor = container.actors.add("monitor", "43")
+    for token in (other, monitor):
+        response = client.get(f"/cases/{outcome.case_id}", headers=bearer(token))
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_route_and_bad_id_are_problem_json(client: TestClient) -> None:
+    for path in ("/nowhere", "/cases/not-a-uuid"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json()["status"] == 404
+    wrong_method = client.delete("/healthz")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_every_route_is_in_the_openapi_document(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    app = client.app
+    assert hasattr(app, "routes")
+    for route in app.routes:
+        assert isinstance(route, Route)
+        path = route.path.replace(":uuid", "")
+        assert path in document["paths"], path
+        for method in route.methods or ():
+            if method != "HEAD":
+                assert method.lower() in document["paths"][path], (method, path)

@@ -1,0 +1,98 @@
+"""The command line: scriptable actor tokens, clear errors, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "sqlite")
+    monkeypatch.setenv("NEWBORN_LEDGER_SQLITE_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+def test_actor_add_prints_the_token_alone_on_the_last_line(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "actor",
+                "add",
+                "--role",
+                "office",
+                "--scope",
+                "420102",
+                "--authority",
+                "public-security",
+            ]
+        )
+        == 0
+    )
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert token.startswith("nl_off_")
+    assert " " not in token
+    assert main(["actor", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert '"role":"office"' in listing
+    assert token not in listing
+
+
+def test_bad_scope_is_a_clear_message_and_exit_2(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor", "add", "--role", "hospital", "--scope", "not-a-uscc"]) == 2
+    assert "unified social credit code" in capsys.readouterr().err
+
+
+def test_bad_config_is_a_clear_message_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "mongo")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "NEWBORN_LEDGER_PERSISTENCE" in err
+    assert "Traceback" not in err
+
+
+def test_unreachable_postgres_is_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "postgres")
+    monkeypatch.setenv("NEWBORN_LEDGER_POSTGRES_PORT", "1")  # nothing listens on port 1
+    assert main(["check"]) == 2
+    assert "not" in capsys.readouterr().err
+
+
+def test_revoke_unknown_actor(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["actor", "revoke", "nope"]) == 2
+    assert main(["actor", "revoke", "00000000-0000-0000-0000-000000000000"]) == 2
+    assert "No such actor" in capsys.readouterr().err
+
+
+def test_check_reports_the_store(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    assert '"persistence":"sqlite"' in capsys.readouterr().out
+
+
+def test_keygen_prints_a_usable_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["keygen"]) == 0
+    key = capsys.readouterr().out.strip()
+    monkeypatch.setenv("NEWBORN_LEDGER_CIPHER_KEY", key)
+    monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "memory")
+    assert main(["check"]) == 0
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "HTTP 401" in out
+    assert "HTTP 200" in out
+    assert "BirthCase.Notified" in out

@@ -1,0 +1,63 @@
+"""Stored events are a contract: their topics must never change silently."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.utils import get_topic, resolve_topic
+
+from domain.actors import Actor
+from domain.birth_case import BirthCase
+from domain.hospital_message import HospitalMessage
+from domain.service_request import ServiceRequest
+
+PINNED = {
+    "domain.birth_case:BirthCase": [
+        "Completed",
+        "FamilyApplied",
+        "NotificationCorrected",
+        "Notified",
+        "Rated",
+        "ServicesPlanned",
+        "Voided",
+    ],
+    "domain.service_request:ServiceRequest": [
+        "Approved",
+        "CorrectionFlagged",
+        "DeadlineApproaching",
+        "Delivered",
+        "DeliveryFailed",
+        "Dispatched",
+        "Overdue",
+        "Planned",
+        "Received",
+        "Rejected",
+        "Replanned",
+        "SupplementRequested",
+        "Supplemented",
+        "Withdrawn",
+    ],
+    "domain.hospital_message:HospitalMessage": ["Accepted"],
+    "domain.actors:Actor": ["Added", "Revoked"],
+}
+AGGREGATES = (BirthCase, ServiceRequest, HospitalMessage, Actor)
+
+
+def event_names(aggregate: type) -> list[str]:
+    return sorted(
+        name
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type)
+        and issubclass(value, CanMutateAggregate)
+        and name not in ("Created", "Event")
+    )
+
+
+def test_every_event_class_is_pinned() -> None:
+    found = {get_topic(a): event_names(a) for a in AGGREGATES}
+    assert found == PINNED
+
+
+def test_every_pinned_topic_resolves() -> None:
+    for prefix, names in PINNED.items():
+        for name in names:
+            assert resolve_topic(f"{prefix}.{name}").__qualname__.endswith(name)

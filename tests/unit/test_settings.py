@@ -1,0 +1,56 @@
+"""Settings come from the environment once, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.settings import ConfigError, Settings
+
+
+def test_defaults_are_the_embedded_sqlite_store_under_var() -> None:
+    settings = Settings.from_env({})
+    assert settings.persistence == "sqlite"
+    env = settings.app_env("CaseLedger")
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["SQLITE_DBNAME"].endswith("var/caseledger.sqlite")
+    assert "CIPHER_TOPIC" not in env
+
+
+def test_each_application_gets_its_own_sqlite_file() -> None:
+    settings = Settings.from_env({"NEWBORN_LEDGER_SQLITE_DIR": "/tmp/x"})
+    assert (
+        settings.app_env("CaseLedger")["SQLITE_DBNAME"]
+        != settings.app_env("ActorDirectory")["SQLITE_DBNAME"]
+    )
+
+
+def test_postgres_env_never_enables_db_functions() -> None:
+    settings = Settings.from_env(
+        {"NEWBORN_LEDGER_PERSISTENCE": "postgres", "NEWBORN_LEDGER_POSTGRES_DBNAME": "ledger"}
+    )
+    env = settings.app_env("CaseLedger")
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["POSTGRES_DBNAME"] == "ledger"
+    assert env["POSTGRES_LOCK_TIMEOUT"] == "5"
+    assert not any("ENABLE_DB_FUNCTIONS" in key for key in env)
+
+
+def test_cipher_key_switches_on_encryption() -> None:
+    key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="  # 32 bytes
+    env = Settings.from_env({"NEWBORN_LEDGER_CIPHER_KEY": key}).app_env("CaseLedger")
+    assert env["CIPHER_TOPIC"] == "eventsourcing.cipher:AESCipher"
+    assert env["CIPHER_KEY"] == key
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"NEWBORN_LEDGER_PERSISTENCE": "mongo"}, "PERSISTENCE"),
+        ({"NEWBORN_LEDGER_PORT": "eighty"}, "PORT must be a whole number"),
+        ({"NEWBORN_LEDGER_CIPHER_KEY": "not base64!"}, "CIPHER_KEY must be base64"),
+        ({"NEWBORN_LEDGER_CIPHER_KEY": "QUJD"}, "16, 24 or 32 bytes"),
+    ],
+)
+def test_bad_configuration_names_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
