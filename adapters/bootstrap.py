@@ -10,9 +10,11 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
 
+from adapters.processing import Processing
 from adapters.settings import ConfigError, Settings
 from domain.actors import ActorDirectory
 from domain.ledger import CaseLedger
+from domain.orchestrator import Orchestrator
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,17 @@ class Container:
 
     settings: Settings
     ledger: CaseLedger
+    orchestrator: Orchestrator
     actors: ActorDirectory
+    processing: Processing
 
     def applications(self) -> list[Application[Any]]:
-        return [self.ledger, self.actors]
+        return [self.ledger, self.orchestrator, self.actors]
+
+    def after_command(self) -> None:
+        """Embedded mode carries the command's consequences out before answering."""
+        if self.settings.embedded_worker:
+            self.processing.settle()
 
     def check_store(self) -> dict[str, int]:
         """Read each application's head position; raises StoreUnavailableError."""
@@ -53,11 +62,18 @@ def build(settings: Settings) -> Container:
         _ensure_dir(Path(settings.sqlite_dir))
     try:
         ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
+        orchestrator = Orchestrator(env=settings.app_env(Orchestrator.name))
         actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
     except (PersistenceError, OSError) as exc:
         raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
     log.info("built applications on %s", settings.persistence)
-    return Container(settings=settings, ledger=ledger, actors=actors)
+    return Container(
+        settings=settings,
+        ledger=ledger,
+        orchestrator=orchestrator,
+        actors=actors,
+        processing=Processing(ledger, orchestrator),
+    )
 
 
 def _ensure_dir(path: Path) -> None:

@@ -52,11 +52,21 @@ class Principal:
 class Actor(Aggregate):
     """A caller: a hospital (USCC), an office (locality + authority), a monitor, a family."""
 
+    class Revoked(Aggregate.Event):
+        pass
+
+    class Added(Aggregate.Created):
+        hashed_token: str
+        role: str
+        scope: str
+        authority: str | None
+        label: str
+
     @staticmethod
     def create_id(hashed_token: str) -> UUID:
         return uuid5(ACTOR_NAMESPACE, hashed_token)
 
-    @event("Added")
+    @event(Added)
     def __init__(
         self, hashed_token: str, role: str, scope: str, authority: str | None, label: str
     ) -> None:
@@ -68,7 +78,7 @@ class Actor(Aggregate):
         if not self.revoked:
             self._revoked()
 
-    @event("Revoked")
+    @event(Revoked)
     def _revoked(self) -> None:
         self.revoked = True
 

@@ -19,11 +19,42 @@ class BirthCase(Aggregate):
     at once without conflicting on this one.
     """
 
+    class Notified(Aggregate.Created):
+        facility_uscc: str
+        record_ref: str
+        tracking_code: str
+        message_id: str
+        facts: dict[str, Any]
+
+    class NotificationCorrected(Aggregate.Event):
+        message_id: str
+        facts: dict[str, Any]
+        changed: list[str]
+
+    class Voided(Aggregate.Event):
+        message_id: str
+        reason: str
+
+    class FamilyApplied(Aggregate.Event):
+        application: dict[str, Any]
+
+    class ServicesPlanned(Aggregate.Event):
+        services: list[str]
+        catalog_version: str
+        alliance_version: str
+
+    class Completed(Aggregate.Event):
+        pass
+
+    class Rated(Aggregate.Event):
+        score: int
+        comment: str
+
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
         return uuid5(CASE_NAMESPACE, f"{facility_uscc}:{record_ref}")
 
-    @event("Notified")
+    @event(Notified)
     def __init__(
         self,
         facility_uscc: str,
@@ -90,31 +121,31 @@ class BirthCase(Aggregate):
         if not self.is_open:
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
 
-    @event("NotificationCorrected")
+    @event(NotificationCorrected)
     def _corrected(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
         self.message_ids.append(message_id)
         self.facts = facts
 
-    @event("Voided")
+    @event(Voided)
     def _voided(self, message_id: str, reason: str) -> None:
         self.message_ids.append(message_id)
         self.state = "voided"
 
-    @event("FamilyApplied")
+    @event(FamilyApplied)
     def _applied(self, application: dict[str, Any]) -> None:
         self.application = application
         if self.state == "notified":
             self.state = "applied"
 
-    @event("ServicesPlanned")
+    @event(ServicesPlanned)
     def _planned(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
         self.planned_services = services
         self.state = "in-progress"
 
-    @event("Completed")
+    @event(Completed)
     def _completed(self) -> None:
         self.state = "completed"
 
-    @event("Rated")
+    @event(Rated)
     def _rated(self, score: int, comment: str) -> None:
         self.rating = score

@@ -16,11 +16,18 @@ class HospitalMessage(Aggregate):
     wholly recorded (and answered the same way forever after) or not at all.
     """
 
+    class Accepted(Aggregate.Created):
+        facility_uscc: str
+        message_id: str
+        kind: str
+        case_id: UUID
+        raw_message: str
+
     @staticmethod
     def create_id(facility_uscc: str, message_id: str) -> UUID:
         return uuid5(MESSAGE_NAMESPACE, f"{facility_uscc}:{message_id}")
 
-    @event("Accepted")
+    @event(Accepted)
     def __init__(
         self, facility_uscc: str, message_id: str, kind: str, case_id: UUID, raw_message: str
     ) -> None:

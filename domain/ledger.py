@@ -5,17 +5,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta, timezone
+from functools import singledispatchmethod
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType
 
 from domain.birth_case import BirthCase
+from domain.calendar import WorkingCalendar
+from domain.case_plan import CasePlan
+from domain.catalog import load_catalog
 from domain.commands import (
     ApplyAsFamily,
     CorrectNotification,
@@ -24,6 +28,7 @@ from domain.commands import (
     RateService,
     VoidNotification,
 )
+from domain.disclosure import disclose
 from domain.errors import (
     CaseNotFoundError,
     NotificationConflictError,
@@ -31,11 +36,13 @@ from domain.errors import (
 )
 from domain.facts import changed_fields
 from domain.hospital_message import HospitalMessage
+from domain.results import validate_result
 from domain.service_request import ServiceRequest
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
+CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
 
 
 def new_tracking_code() -> str:
@@ -76,6 +83,7 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
         self.tracking_codes: Callable[[], str] = new_tracking_code
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # --- hospital -----------------------------------------------------------------------
     def notify_birth(self, cmd: NotifyBirth) -> MessageOutcome:
@@ -158,23 +166,85 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         self.save(case)
 
     # --- offices ------------------------------------------------------------------------
-    def decide(
-        self, cmd: OfficeDecision, due: date | None = None, provisional: bool = False
-    ) -> None:
+    def decide(self, cmd: OfficeDecision) -> ServiceRequest:
+        """One office step; the due date runs in working days from the day of receipt."""
         request = self.get_request(cmd.service_request_id)
+        definition = load_catalog()[request.service]
         if cmd.action == "receive":
-            request.receive(
-                cmd.officer, cmd.receipt_number, (due or date.min).isoformat(), provisional
-            )
+            today = self.clock().astimezone(CST).date()
+            due = WorkingCalendar().add_working_days(today, definition.time_limit_days)
+            request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
         elif cmd.action == "request-supplement":
             request.request_supplement(cmd.officer, list(cmd.items))
         elif cmd.action == "supplement":
             request.supplement(list(cmd.items))
         elif cmd.action == "approve":
-            request.approve(cmd.officer, dict(cmd.result))
+            born_at = request.payload.get("born_at")
+            result = validate_result(definition, cmd.result, request.handling_locality, born_at)
+            request.approve(cmd.officer, result)
         elif cmd.action == "reject":
             request.reject(cmd.officer, cmd.reason, cmd.basis)
         self.save(request)
+        return request
+
+    # --- carrying out the Orchestrator's decisions ----------------------------------------
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Orchestrator events that need nothing done here."""
+
+    @policy.register
+    def _(self, event: CasePlan.PlanDrawn, processing_event: ProcessingEvent[UUID]) -> None:
+        case = self.get_case(event.case_id)
+        if not case.is_open:
+            return
+        services = [route["service"] for route in event.plan["services"]]
+        case.plan(services, event.plan["catalog_version"], event.plan["alliance_version"])
+        requests = [ServiceRequest(case.id, r["service"], r) for r in event.plan["services"]]
+        processing_event.collect_events(case, *requests)
+
+    @policy.register
+    def _(self, event: CasePlan.PlanRevised, processing_event: ProcessingEvent[UUID]) -> None:
+        for route in event.plan["services"]:
+            if route["service"] in event.revised:
+                request_id = ServiceRequest.create_id(event.case_id, route["service"])
+                if request_id in self.repository:
+                    request = self.get_request(request_id)
+                    request.replan(route)
+                else:
+                    request = ServiceRequest(event.case_id, route["service"], route)
+                processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
+        case = self.get_case(event.case_id)
+        request = self.get_request(ServiceRequest.create_id(case.id, event.service))
+        if case.is_open and request.state == "planned":
+            definition = load_catalog()[event.service]
+            request.dispatch(disclose(definition, case.facts, case.application, event.carried))
+            processing_event.collect_events(request)
+
+    @policy.register
+    def _(
+        self, event: CasePlan.CorrectionForwarded, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        for service in event.services:
+            request = self.get_request(ServiceRequest.create_id(event.case_id, service))
+            visible = set(load_catalog()[service].visible_fields)
+            request.flag_correction([f for f in event.changed if f in visible])
+            processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:
+        case = self.get_case(event.case_id)
+        case.complete()
+        processing_event.collect_events(case)
+
+    @policy.register
+    def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
+        for service in event.services:
+            request = self.get_request(ServiceRequest.create_id(event.case_id, service))
+            request.withdraw(event.reason)
+            processing_event.collect_events(request)
 
     # --- reads --------------------------------------------------------------------------
     def get_case(self, case_id: UUID) -> BirthCase:

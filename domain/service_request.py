@@ -20,11 +20,68 @@ class ServiceRequest(Aggregate):
     any open request may be withdrawn when the case is voided.
     """
 
+    class Planned(Aggregate.Created):
+        case_id: UUID
+        service: str
+        route: dict[str, Any]
+
+    class Replanned(Aggregate.Event):
+        route: dict[str, Any]
+
+    class Dispatched(Aggregate.Event):
+        payload: dict[str, Any]
+
+    class CorrectionFlagged(Aggregate.Event):
+        changed: list[str]
+
+    class Received(Aggregate.Event):
+        officer: str
+        receipt_number: str
+        due: str
+        provisional: bool
+
+    class SupplementRequested(Aggregate.Event):
+        officer: str
+        items: list[str]
+
+    class Supplemented(Aggregate.Event):
+        items: list[str]
+
+    class Approved(Aggregate.Event):
+        officer: str
+        result: dict[str, Any]
+        case_id: UUID
+        service: str
+
+    class Rejected(Aggregate.Event):
+        officer: str
+        reason: str
+        basis: str
+        case_id: UUID
+        service: str
+
+    class Withdrawn(Aggregate.Event):
+        reason: str
+
+    class DeadlineApproaching(Aggregate.Event):
+        due: str
+
+    class Overdue(Aggregate.Event):
+        due: str
+
+    class Delivered(Aggregate.Event):
+        attempt: int
+
+    class DeliveryFailed(Aggregate.Event):
+        attempt: int
+        error: str
+        retry_at: str | None
+
     @staticmethod
     def create_id(case_id: UUID, service: str) -> UUID:
         return uuid5(case_id, service)
 
-    @event("Planned")
+    @event(Planned)
     def __init__(self, case_id: UUID, service: str, route: dict[str, Any]) -> None:
         self.case_id = case_id
         self.service = service
@@ -93,13 +150,15 @@ class ServiceRequest(Aggregate):
         if self.state == "approved" and result == self.result:
             return
         self._require("received")
-        self._approved(officer=officer, result=result)
+        self._approved(officer=officer, result=result, case_id=self.case_id, service=self.service)
 
     def reject(self, officer: str, reason: str, basis: str) -> None:
         self._require("received", "supplement-requested")
         if not reason.strip():
             raise InvalidTransitionError("A rejection names its reason", field="reason")
-        self._rejected(officer=officer, reason=reason, basis=basis)
+        self._rejected(
+            officer=officer, reason=reason, basis=basis, case_id=self.case_id, service=self.service
+        )
 
     def withdraw(self, reason: str) -> None:
         if self.is_open:
@@ -132,59 +191,59 @@ class ServiceRequest(Aggregate):
                 service_request_id=str(self.id),
             )
 
-    @event("Replanned")
+    @event(Replanned)
     def _replanned(self, route: dict[str, Any]) -> None:
         self.route = route
 
-    @event("Dispatched")
+    @event(Dispatched)
     def _dispatched(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.state = "dispatched"
 
-    @event("CorrectionFlagged")
+    @event(CorrectionFlagged)
     def _correction_flagged(self, changed: list[str]) -> None:
         pass
 
-    @event("Received")
+    @event(Received)
     def _received(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
         self.receipt_number, self.due = receipt_number, due
         self.state = "received"
 
-    @event("SupplementRequested")
+    @event(SupplementRequested)
     def _supplement_requested(self, officer: str, items: list[str]) -> None:
         self.awaiting = items
         self.state = "supplement-requested"
 
-    @event("Supplemented")
+    @event(Supplemented)
     def _supplemented(self, items: list[str]) -> None:
         self.awaiting = []
         self.state = "received"
 
-    @event("Approved")
-    def _approved(self, officer: str, result: dict[str, Any]) -> None:
+    @event(Approved)
+    def _approved(self, officer: str, result: dict[str, Any], case_id: UUID, service: str) -> None:
         self.result = result
         self.state = "approved"
 
-    @event("Rejected")
-    def _rejected(self, officer: str, reason: str, basis: str) -> None:
+    @event(Rejected)
+    def _rejected(self, officer: str, reason: str, basis: str, case_id: UUID, service: str) -> None:
         self.state = "rejected"
 
-    @event("Withdrawn")
+    @event(Withdrawn)
     def _withdrawn(self, reason: str) -> None:
         self.state = "withdrawn"
 
-    @event("DeadlineApproaching")
+    @event(DeadlineApproaching)
     def _deadline_approaching(self, due: str) -> None:
         self.warned.append(f"approaching:{due}")
 
-    @event("Overdue")
+    @event(Overdue)
     def _overdue(self, due: str) -> None:
         self.warned.append(f"overdue:{due}")
 
-    @event("Delivered")
+    @event(Delivered)
     def _delivered(self, attempt: int) -> None:
         self.delivery_attempts, self.delivered = attempt, True
 
-    @event("DeliveryFailed")
+    @event(DeliveryFailed)
     def _delivery_failed(self, attempt: int, error: str, retry_at: str | None) -> None:
         self.delivery_attempts = attempt

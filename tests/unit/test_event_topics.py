@@ -7,6 +7,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.actors import Actor
 from domain.birth_case import BirthCase
+from domain.case_plan import CasePlan
 from domain.hospital_message import HospitalMessage
 from domain.service_request import ServiceRequest
 
@@ -36,10 +37,14 @@ PINNED = {
         "Supplemented",
         "Withdrawn",
     ],
+    "domain.case_plan:CasePlan": [
+        "CompletionOrdered", "CorrectionForwarded", "DispatchOrdered", "InputsUpdated", "Opened",
+        "PlanDrawn", "PlanRevised", "ResultNoted", "WithdrawalOrdered",
+    ],
     "domain.hospital_message:HospitalMessage": ["Accepted"],
     "domain.actors:Actor": ["Added", "Revoked"],
 }
-AGGREGATES = (BirthCase, ServiceRequest, HospitalMessage, Actor)
+AGGREGATES = (BirthCase, ServiceRequest, CasePlan, HospitalMessage, Actor)
 
 
 def event_names(aggregate: type) -> list[str]:

@@ -1,0 +1,208 @@
+"""Routing: which locality handles and which receives each service, in which mode (pure rules)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from domain.alliance import Agreement, Alliance, city_of
+from domain.catalog import Catalog, ServiceDefinition
+from domain.errors import InvalidApplicationError
+from domain.facts import HOUSEHOLD_CHOICES
+from domain.identifiers import division_code, province_of
+
+# Preferred modes when the family and the handling office are in the same province: nearest
+# first. A cross-province service has no preference list: its agreement decides (see _route).
+_PREFERENCES = {
+    "same county": ("online", "joint"),
+    "same city": ("joint", "online"),
+    "same province": ("joint", "online"),
+}
+
+
+@dataclass(frozen=True)
+class RoutingInputs:
+    """What planning needs: the places of the case and the family's household choice."""
+
+    birth_division: str
+    residence_division: str
+    household: str
+    hukou_division: str
+    insured_division: str | None = None
+    mother_insured_division: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.household not in HOUSEHOLD_CHOICES:
+            raise InvalidApplicationError(
+                "The household must be 'mother' or 'father'", field="household"
+            )
+        for name in ("birth_division", "residence_division", "hukou_division"):
+            division_code(getattr(self, name), field=name)
+        for name in ("insured_division", "mother_insured_division"):
+            if getattr(self, name) is not None:
+                division_code(getattr(self, name), field=name)
+
+    @property
+    def insured_place(self) -> str:
+        """The child's insured place; it defaults to the chosen parent's hukou county."""
+        return self.insured_division or self.hukou_division
+
+
+@dataclass(frozen=True)
+class PlannedService:
+    """One service of a plan. `mode` is None exactly when `manual_routing` is True."""
+
+    service: str
+    authority: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str | None
+    depends_on: tuple[str, ...]
+    time_limit_days: int
+    manual_routing: bool
+    route_note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "depends_on": list(self.depends_on)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlannedService:
+        return cls(**{**data, "depends_on": tuple(data["depends_on"])})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every service a case needs, in dependency order, with the reference data versions used."""
+
+    catalog_version: str
+    alliance_version: str
+    services: tuple[PlannedService, ...]
+
+    def service(self, code: str) -> PlannedService | None:
+        return next((s for s in self.services if s.service == code), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "catalog_version": self.catalog_version,
+            "alliance_version": self.alliance_version,
+            "services": [s.to_dict() for s in self.services],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        services = tuple(PlannedService.from_dict(s) for s in data["services"])
+        return cls(data["catalog_version"], data["alliance_version"], services)
+
+
+def plan_services(inputs: RoutingInputs, catalog: Catalog, alliance: Alliance) -> Plan:
+    """Plan every catalog service, in the catalog's dependency order.
+
+    An optional service is planned only when its handling locality is known (maternity
+    benefits need the mother's insured place). Dependencies on unplanned services are dropped
+    (the catalog guarantees only optional services can be unplanned, and nothing required
+    waits for them). Same inputs and same data versions give an identical plan.
+    """
+    planned: list[PlannedService] = []
+    for service in catalog.services:
+        handling = handling_locality(service.handling_rule, inputs)
+        if handling is None:
+            continue
+        codes = {p.service for p in planned}
+        depends_on = tuple(d for d in service.depends_on if d in codes)
+        planned.append(
+            _route(service, handling, _family_place(service, inputs), alliance, depends_on)
+        )
+    return Plan(catalog.version, alliance.version, tuple(planned))
+
+
+def handling_locality(rule: str, inputs: RoutingInputs) -> str | None:
+    """The county whose authority decides, by the catalog's handling rule.
+
+    birth-place: where the child was born (the birth hospital); residence: where the family
+    lives; household-hukou: the chosen parent's hukou county; insured-place: the child's insured
+    place (default: that hukou county); mother-insured-place: the mother's (None: not planned).
+    """
+    places = {
+        "birth-place": inputs.birth_division,
+        "residence": inputs.residence_division,
+        "household-hukou": inputs.hukou_division,
+        "insured-place": inputs.insured_place,
+        "mother-insured-place": inputs.mother_insured_division,
+    }
+    return places[rule]
+
+
+def relation(a: str, b: str) -> str:
+    """'same county', 'same city', 'same province' or 'cross-province' (cities per city_of)."""
+    if a == b:
+        return "same county"
+    if city_of(a) == city_of(b):
+        return "same city"
+    return "same province" if province_of(a) == province_of(b) else "cross-province"
+
+
+def _family_place(service: ServiceDefinition, inputs: RoutingInputs) -> str:
+    """Where the family stands for this service: a birth-place service (the birth certificate)
+    is received where the child was born, while the family is there; anything else, at home."""
+    if service.handling_rule == "birth-place":
+        return inputs.birth_division
+    return inputs.residence_division
+
+
+def _route(
+    service: ServiceDefinition,
+    handling: str,
+    family: str,
+    alliance: Alliance,
+    depends_on: tuple[str, ...],
+) -> PlannedService:
+    """Receiving locality and mode for one service.
+
+    Receiving: the family's place when an alliance agreement covers (its city, the handling
+    city, service), else the handling locality. Mode: same county → online (else joint);
+    same city or province → joint (else online); cross-province → the agreement's mode, or
+    without one online at the handling locality; when no mode fits → manual routing.
+    """
+    agreement = alliance.agreement_for(family, handling, service.code)
+    where = relation(family, handling)
+    mode = _mode(service, where, agreement)
+    return PlannedService(
+        service=service.code,
+        authority=service.authority,
+        handling_locality=handling,
+        receiving_locality=family if agreement else handling,
+        mode=mode,
+        depends_on=depends_on,
+        time_limit_days=service.time_limit_days,
+        manual_routing=mode is None,
+        route_note=_note(service, family, handling, where, mode, agreement),
+    )
+
+
+def _mode(service: ServiceDefinition, where: str, agreement: Agreement | None) -> str | None:
+    """The first preferred mode the service allows; None when none does (manual routing)."""
+    wanted: tuple[str, ...]
+    if where == "cross-province":
+        wanted = (agreement.mode,) if agreement else ("online",)
+    else:
+        wanted = _PREFERENCES[where]
+    return next((m for m in wanted if service.allows(m)), None)
+
+
+def _note(
+    service: ServiceDefinition,
+    family: str,
+    handling: str,
+    where: str,
+    mode: str | None,
+    agreement: Agreement | None,
+) -> str:
+    """A one-line explanation of the route, for the office queue and the monitor."""
+    places = f"{where} ({family} → {handling})"
+    if mode is None and where == "cross-province":
+        return f"{places}: no alliance agreement and no online handling; manual routing needed"
+    if mode is None:
+        return f"{places}: no mode of {service.code} fits; manual routing needed"
+    if agreement is None:
+        return f"{places}: {mode}, received at the handling locality"
+    return f"{places}: {mode}, received at {family} under '{agreement.name}'"
