@@ -9,11 +9,11 @@ from importlib.metadata import PackageNotFoundError, version
 from starlette.applications import Starlette
 
 from adapters.bootstrap import Container
-from api import cases, system_routes
+from api import cases, family, offices, system_routes
 from api.openapi import openapi_document
 from api.problems import HANDLERS
 
-MODULES = (system_routes, cases)
+MODULES = (system_routes, cases, family, offices)
 
 
 def app_version() -> str:

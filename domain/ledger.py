@@ -35,6 +35,7 @@ from domain.errors import (
     ServiceRequestNotFoundError,
 )
 from domain.facts import changed_fields
+from domain.family_application import check_application
 from domain.hospital_message import HospitalMessage
 from domain.results import validate_result
 from domain.service_request import ServiceRequest
@@ -155,9 +156,9 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         return self._get(HospitalMessage, HospitalMessage.create_id(facility_uscc, message_id))
 
     # --- family -------------------------------------------------------------------------
-    def apply_as_family(self, cmd: ApplyAsFamily, application: dict[str, Any]) -> None:
+    def apply_as_family(self, cmd: ApplyAsFamily) -> None:
         case = self.get_case(cmd.case_id)
-        case.apply(application)
+        case.apply(check_application(cmd, case.facts))
         self.save(case)
 
     def rate(self, cmd: RateService) -> None:

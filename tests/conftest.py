@@ -48,7 +48,7 @@ def make_facts(record_ref: str = "MR-0001", **changes: object) -> BirthFacts:
     """A synthetic newborn: born in Yueyang, mother's hukou in Wuhan Jiang'an."""
     mother = Parent(
         citizen_id=make_citizen_id("420102", date(1994, 3, 8), 124),
-        name="测试母亲",
+        name="王芳",
         phone="13800000000",
         hukou_division="420102",
         residence_division="430602",

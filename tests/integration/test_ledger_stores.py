@@ -75,7 +75,7 @@ def test_the_answer_survives_a_restart(settings: Settings) -> None:
         outcome.tracking_code,
         True,
     )
-    assert second.ledger.get_case(outcome.case_id).facts["mother"]["name"] == "测试母亲"
+    assert second.ledger.get_case(outcome.case_id).facts["mother"]["name"] == "王芳"
     second.close()
 
 

@@ -1,0 +1,69 @@
+"""Reading JSON request bodies with located, plain-words errors (never a 500)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from starlette.requests import Request
+
+from api.problems import ApiError
+
+T = TypeVar("T")
+MAX_JSON_BYTES = 64 * 1024
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; 415 for another media type, 413 too big, 400 not an object."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "application/merge-patch+json"):
+        raise ApiError(
+            415, "unsupported-media-type", "Send the body as application/json", got=media or None
+        )
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "body-too-large", f"The body is over {MAX_JSON_BYTES} bytes")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid-json", f"The body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid-json", "The body must be a JSON object")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = True) -> T | None:
+    """One field of the body, of the given JSON type, or a 422 naming it."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(422, "missing-field", f"'{name}' is required", field=name)
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ApiError(422, "invalid-field", f"'{name}' must be a {_json_name(kind)}", field=name)
+    return value
+
+
+def required_str(body: dict[str, Any], name: str) -> str:
+    value = field(body, name, str)
+    assert value is not None
+    if not value.strip():
+        raise ApiError(422, "missing-field", f"'{name}' must not be empty", field=name)
+    return value
+
+
+def unknown_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    if extra := sorted(set(body) - set(allowed)):
+        raise ApiError(
+            422,
+            "unknown-field",
+            f"Unknown field(s): {', '.join(extra)}",
+            fields=extra,
+            allowed=list(allowed),
+        )
+
+
+def _json_name(kind: type) -> str:
+    return {str: "string", int: "whole number", bool: "boolean", list: "list", dict: "object"}.get(
+        kind, kind.__name__
+    )

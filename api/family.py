@@ -1,0 +1,89 @@
+"""Family routes: the one application and the rating."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate, out_of_scope
+from api.bodies import field, json_object, required_str, unknown_fields
+from api.cases import load_view
+from api.openapi import Operation
+from api.responses import ORJSONResponse
+from domain.actors import Principal
+from domain.commands import ApplyAsFamily, RateService
+
+APPLICATION_FIELDS = (
+    "child_name",
+    "household",
+    "residence_division",
+    "insured_division",
+    "consent",
+    "contact_phone",
+)
+OPERATIONS = [
+    Operation(
+        "/cases/{case_id:uuid}/family-application",
+        "POST",
+        "The family's one application: name, household, residence, insured place, consent",
+        roles=("family", "admin"),
+        body="application/json",
+        responses={404: "No such case", 409: "Case closed", 422: "A rule is broken"},
+    ),
+    Operation(
+        "/cases/{case_id:uuid}/rating",
+        "POST",
+        "Rate the service 1-5 once, after completion",
+        roles=("family",),
+        body="application/json",
+        responses={404: "No such case", 409: "Not completed or already rated"},
+    ),
+]
+
+
+def _own_case(principal: Principal, request: Request) -> None:
+    if principal.role == "family" and principal.scope != str(request.path_params["case_id"]):
+        raise out_of_scope()
+
+
+async def family_application(request: Request) -> Response:
+    principal = await authenticate(request, "family")
+    _own_case(principal, request)
+    body = await json_object(request)
+    unknown_fields(body, APPLICATION_FIELDS)
+    cmd = ApplyAsFamily(
+        case_id=request.path_params["case_id"],
+        child_name=required_str(body, "child_name"),
+        household=required_str(body, "household"),
+        residence_division=required_str(body, "residence_division"),
+        insured_division=field(body, "insured_division", str, required=False),
+        consent=bool(field(body, "consent", bool)),
+        contact_phone=field(body, "contact_phone", str, required=False),
+    )
+    container = request.app.state.container
+    await run_in_threadpool(container.ledger.apply_as_family, cmd)
+    await run_in_threadpool(container.after_command)
+    view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
+    return ORJSONResponse(view, status_code=200)
+
+
+async def rating(request: Request) -> Response:
+    principal = await authenticate(request, "family")
+    _own_case(principal, request)
+    body = await json_object(request)
+    unknown_fields(body, ("score", "comment"))
+    score = field(body, "score", int)
+    comment = field(body, "comment", str, required=False) or ""
+    cmd = RateService(request.path_params["case_id"], int(score or 0), comment[:500])
+    container = request.app.state.container
+    await run_in_threadpool(container.ledger.rate, cmd)
+    await run_in_threadpool(container.after_command)
+    return ORJSONResponse({"case_id": str(cmd.case_id), "score": cmd.score}, status_code=201)
+
+
+ROUTES = [
+    Route("/cases/{case_id:uuid}/family-application", family_application, methods=["POST"]),
+    Route("/cases/{case_id:uuid}/rating", rating, methods=["POST"]),
+]

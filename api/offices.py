@@ -1,0 +1,132 @@
+"""Office routes: the decisions on one service request (receive, supplement, approve, reject)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate, out_of_scope
+from api.bodies import field, json_object, required_str, unknown_fields
+from api.cases import service_view
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import ORJSONResponse
+from domain.actors import Principal
+from domain.commands import OfficeDecision
+from domain.errors import ServiceRequestNotFoundError
+from domain.ledger import CaseLedger
+from domain.service_request import ServiceRequest
+
+ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
+# Which office acts: the receiving window receives and asks for supplements (it checks form
+# and identity); the handling office decides (decision power never moves, domain ref §2.1).
+ACTOR_SIDE = {
+    "receive": "receiving",
+    "request-supplement": "either",
+    "supplement": "either",
+    "approve": "handling",
+    "reject": "handling",
+}
+OPERATIONS = [
+    Operation(
+        f"/service-requests/{{service_request_id:uuid}}/{action}",
+        "POST",
+        f"Office step: {action}",
+        roles=("office",) + (("family",) if action == "supplement" else ()),
+        body="application/json",
+        responses={
+            404: "No such request for this office",
+            409: "Not allowed in this state",
+            422: "Invalid body or result",
+        },
+    )
+    for action in ACTIONS
+]
+
+
+def _allowed(principal: Principal, request: ServiceRequest, action: str, case_scope: str) -> bool:
+    if principal.role == "admin":
+        return True
+    if principal.role == "family":
+        return action == "supplement" and case_scope == principal.scope
+    if principal.role != "office" or principal.authority != request.authority:
+        return False
+    side = ACTOR_SIDE[action]
+    places = {
+        "receiving": {request.receiving_locality},
+        "handling": {request.handling_locality},
+        "either": {request.receiving_locality, request.handling_locality},
+    }[side]
+    return principal.scope in places
+
+
+def _command(
+    request_id: UUID, action: str, principal: Principal, body: dict[str, Any]
+) -> OfficeDecision:
+    officer = f"{principal.role}:{principal.actor_id}"
+    if action == "receive":
+        unknown_fields(body, ("receipt_number",))
+        return OfficeDecision(
+            request_id, action, officer, receipt_number=required_str(body, "receipt_number")
+        )
+    if action in ("request-supplement", "supplement"):
+        unknown_fields(body, ("items",))
+        items = field(body, "items", list) or []
+        if not items or not all(isinstance(i, str) and i.strip() for i in items):
+            raise ApiError(
+                422, "invalid-field", "'items' is a non-empty list of strings", field="items"
+            )
+        return OfficeDecision(request_id, action, officer, items=tuple(i.strip() for i in items))
+    if action == "reject":
+        unknown_fields(body, ("reason", "basis"))
+        return OfficeDecision(
+            request_id,
+            action,
+            officer,
+            reason=required_str(body, "reason"),
+            basis=field(body, "basis", str, required=False) or "",
+        )
+    return OfficeDecision(request_id, action, officer, result=body)
+
+
+def decide(ledger: CaseLedger, principal: Principal, cmd: OfficeDecision) -> dict[str, Any]:
+    try:
+        request = ledger.get_request(cmd.service_request_id)
+    except ServiceRequestNotFoundError:
+        raise out_of_scope() from None
+    if not _allowed(principal, request, cmd.action, str(request.case_id)):
+        raise out_of_scope()
+    return service_view(ledger.decide(cmd))
+
+
+async def step(request: Request, action: str) -> Response:
+    principal = await authenticate(request, "office", "family")
+    body = await json_object(request)
+    cmd = _command(request.path_params["service_request_id"], action, principal, body)
+    container = request.app.state.container
+    view = await run_in_threadpool(decide, container.ledger, principal, cmd)
+    await run_in_threadpool(container.after_command)
+    return ORJSONResponse(view)
+
+
+def _endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await step(request, action)
+
+    return endpoint
+
+
+ROUTES = [
+    Route(
+        f"/service-requests/{{service_request_id:uuid}}/{action}",
+        _endpoint(action),
+        methods=["POST"],
+    )
+    for action in ACTIONS
+]

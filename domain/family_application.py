@@ -1,0 +1,102 @@
+"""The family's one application: rules from the domain reference, checked before recording."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from domain.commands import ApplyAsFamily
+from domain.errors import InvalidApplicationError
+from domain.facts import HOUSEHOLD_CHOICES
+from domain.identifiers import division_code
+
+# Han characters (incl. extension A), plus the middle dot used in transcribed minority names.
+_NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\u00b7]{2,15}$")
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "令狐",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "轩辕",
+        "呼延",
+        "闻人",
+        "澹台",
+        "公冶",
+        "宗政",
+        "濮阳",
+        "淳于",
+        "单于",
+        "太叔",
+        "申屠",
+        "钟离",
+        "赫连",
+        "百里",
+    }
+)
+
+
+def surname(full_name: str) -> str:
+    """A Chinese surname: two characters for the known compound surnames, else one."""
+    return full_name[:2] if full_name[:2] in COMPOUND_SURNAMES else full_name[:1]
+
+
+def check_application(cmd: ApplyAsFamily, facts: dict[str, Any]) -> dict[str, Any]:
+    """The normalised application, or InvalidApplicationError naming the field and the rule."""
+    if cmd.consent is not True:
+        raise InvalidApplicationError(
+            "The guardian's consent is needed to share the data with each office", field="consent"
+        )
+    if cmd.household not in HOUSEHOLD_CHOICES:
+        raise InvalidApplicationError("household is 'mother' or 'father'", field="household")
+    parent = facts.get(cmd.household) or {}
+    if not parent.get("hukou_division"):
+        raise InvalidApplicationError(
+            f"The birth record has no hukou address for the {cmd.household}; the hospital must "
+            "send an update with it before the child can join that household",
+            field="household",
+        )
+    name = _check_name(cmd.child_name.strip(), facts)
+    return {
+        "child_name": name,
+        "household": cmd.household,
+        "residence_division": division_code(cmd.residence_division, field="residence_division"),
+        "insured_division": (
+            division_code(cmd.insured_division, field="insured_division")
+            if cmd.insured_division
+            else None
+        ),
+        "consent": True,
+        "contact_phone": cmd.contact_phone,
+    }
+
+
+def _check_name(name: str, facts: dict[str, Any]) -> str:
+    if not _NAME.match(name):
+        raise InvalidApplicationError(
+            "The child's name is 2 to 15 Chinese characters (a middle dot allowed)",
+            field="child_name",
+        )
+    parents = [p.get("name") for p in (facts.get("mother") or {}, facts.get("father") or {})]
+    surnames = {surname(p) for p in parents if p}
+    if surnames and not any(name.startswith(s) and len(name) > len(s) for s in surnames):
+        raise InvalidApplicationError(
+            "The child's surname must be the father's or the mother's (Civil Code Art. 1015); "
+            f"the parents' surnames are {', '.join(sorted(surnames))}",
+            field="child_name",
+        )
+    return name
