@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ class Container:
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors]
+
+    def tick(self) -> None:
+        """One round of background work, as the scheduler runs it (tests call it directly)."""
+        self.processing.settle()
+
+    def jobs(self) -> dict[str, tuple[Callable[[], object], float]]:
+        """The scheduler's jobs: name → (function, interval in seconds)."""
+        return {"tick": (self.tick, 1.0)}
 
     def after_command(self) -> None:
         """Embedded mode carries the command's consequences out before answering."""

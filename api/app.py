@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from starlette.applications import Starlette
 
 from adapters.bootstrap import Container
+from adapters.scheduler import make_scheduler
 from api import cases, family, offices, system_routes
 from api.openapi import openapi_document
 from api.problems import HANDLERS
@@ -23,12 +24,20 @@ def app_version() -> str:
         return "0.0.0"
 
 
-def create_app(container: Container, *, close_on_shutdown: bool = True) -> Starlette:
+def create_app(
+    container: Container, *, close_on_shutdown: bool = True, run_scheduler: bool = False
+) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scheduler = None
+        if run_scheduler and container.settings.embedded_worker:
+            scheduler = make_scheduler(container.jobs())
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         if close_on_shutdown:
             container.close()
 

@@ -12,4 +12,4 @@ from api.app import create_app
 
 
 def create() -> Starlette:
-    return create_app(build(Settings.from_env(os.environ)))
+    return create_app(build(Settings.from_env(os.environ)), run_scheduler=True)

@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
     demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
+    sub.add_parser("worker", help="run orchestration, projections and time limits (PostgreSQL)")
     sub.add_parser("check", help="check the configuration and that the store answers")
     sub.add_parser("keygen", help="print a new base64 AES key for NEWBORN_LEDGER_CIPHER_KEY")
     actor = sub.add_parser("actor", help="manage who may call the API")
@@ -130,6 +131,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.scheduler import make_scheduler
+
+    container = build(settings)
+    log.info("worker started on %s", settings.persistence)
+    try:
+        make_scheduler(container.jobs(), blocking=True).start()  # until SIGINT/SIGTERM
+    finally:
+        container.close()
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from api.demo import run_demo
 
@@ -142,6 +155,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "check": cmd_check,
     "keygen": cmd_keygen,
     "actor": cmd_actor,
+    "worker": cmd_worker,
 }
 
 if __name__ == "__main__":
