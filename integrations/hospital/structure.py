@@ -1,0 +1,162 @@
+"""Bytes → a validated FHIR message Bundle (R4 through R4B, else R5), or a 400/422 rejection."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from fhir.resources import get_fhir_model_class as r5_model_class
+from fhir.resources.bundle import Bundle as R5Bundle
+from fhir.resources.R4B import get_fhir_model_class as r4_model_class
+from fhir.resources.R4B.bundle import Bundle as R4Bundle
+from fhir.resources.R4B.resource import Resource as R4Resource
+from fhir.resources.resource import Resource as R5Resource
+from pydantic import ValidationError
+
+from integrations.hospital.identifiers import (
+    EVENT_SYSTEM,
+    KIND_BY_EVENT_CODE,
+    KIND_BY_NVSS_URI,
+)
+from integrations.hospital.issues import (
+    IntakeRejectedError,
+    Issue,
+    Issues,
+    reject,
+    structure_issues,
+)
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Bundle.entry[0].resource"
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+FHIR_MODELS = ((R4Bundle, "R4"), (R5Bundle, "R5"))
+
+
+def read_message(raw: bytes) -> tuple[str | None, Any]:
+    """Return (message kind, validated Bundle model); the kind is None only if no event."""
+    data = _json_object(raw)
+    header = _message_header(data)
+    try:
+        kind = event_kind(header)
+        if header.get("response") is not None:
+            text = "This is a response message (MessageHeader.response): send requests only"
+            raise reject(422, "not-supported", f"{HEADER}.response", text)
+        issues = Issues()
+        _check_resource_types(data.get("entry"), "Bundle", issues)
+        issues.raise_if_any(400)
+        return kind, _validated(data)
+    except IntakeRejectedError as exc:
+        exc.message_id = valid_id(header.get("id"))
+        raise
+
+
+def valid_id(value: object) -> str | None:
+    """The value if it is a valid FHIR id (1-64 of A-Z a-z 0-9 - .), else None."""
+    return value if isinstance(value, str) and FHIR_ID.fullmatch(value) else None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise reject(400, "structure", None, f"The body is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise reject(400, "structure", None, "The body is JSON but not a FHIR resource")
+    return data
+
+
+def _message_header(data: dict[str, Any]) -> dict[str, Any]:
+    kind = data["resourceType"]
+    if kind != "Bundle":
+        text = f"Expected a Bundle of type message, got resourceType {kind}"
+        raise reject(400, "structure", kind if kind.isidentifier() else None, text)
+    if data.get("type") != "message":
+        text = f"Bundle.type is {data.get('type')!r}: send a Bundle of type 'message'"
+        raise reject(400, "structure", "Bundle.type", text)
+    entries = data.get("entry")
+    first = entries[0] if isinstance(entries, list) and entries else None
+    header = first.get("resource") if isinstance(first, dict) else None
+    if not isinstance(header, dict) or header.get("resourceType") != "MessageHeader":
+        text = "The first entry of a message Bundle must be its MessageHeader"
+        raise reject(400, "structure", HEADER, text)
+    return header
+
+
+def event_kind(header: dict[str, Any]) -> str | None:
+    """'notify' | 'update' | 'void' from the event; 422 for an event we do not process."""
+    coding = header.get("eventCoding")
+    if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+        kind = KIND_BY_EVENT_CODE.get(coding["code"])
+        if coding.get("system") == EVENT_SYSTEM and kind:
+            return kind
+        event = f"{coding.get('system')}|{coding['code']}"
+        raise _unsupported(f"{HEADER}.eventCoding", event)
+    for element in ("eventUri", "eventCanonical"):
+        uri = header.get(element)
+        if isinstance(uri, str):
+            if uri in KIND_BY_NVSS_URI:
+                return KIND_BY_NVSS_URI[uri]
+            raise _unsupported(f"{HEADER}.{element}", uri)
+    return None
+
+
+def _unsupported(expression: str, event: str) -> IntakeRejectedError:
+    text = (
+        f"The message event {event} is not processed here: send {EVENT_SYSTEM} "
+        "birth-notification, birth-notification-update or birth-notification-void"
+    )
+    return reject(422, "not-supported", expression, text)
+
+
+def _check_resource_types(entries: object, path: str, issues: Issues) -> None:
+    """Unknown resource types are reported here: the FHIR library raises KeyError on them."""
+    if not isinstance(entries, list):
+        return  # structural validation reports it
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        where = f"{path}.entry[{i}].resource"
+        name = resource.get("resourceType")
+        if not isinstance(name, str) or not _is_resource_type(name):
+            issues.add("structure", where, f"resourceType {name!r} is not a FHIR resource type")
+        elif name == "Bundle":
+            _check_resource_types(resource.get("entry"), where, issues)
+
+
+@lru_cache(maxsize=512)
+def _is_resource_type(name: str) -> bool:
+    for model_class, base in ((r4_model_class, R4Resource), (r5_model_class, R5Resource)):
+        try:
+            if issubclass(model_class(name), base):
+                return True
+        except (KeyError, ValueError, TypeError):
+            continue
+    return False
+
+
+def _validated(data: dict[str, Any]) -> Any:
+    """Validate as R4 (R4B models); if that fails and R5 passes, take R5; else report R4."""
+    failures: list[list[Issue]] = []
+    for model, version in FHIR_MODELS:
+        bundle, issues = _validate(model, data, version)
+        if bundle is not None:
+            return bundle
+        failures.append(issues)
+    # Report the version the content is closer to: an R5 message should not get R4 complaints.
+    raise IntakeRejectedError(400, min(failures, key=len))
+
+
+def _validate(model: Any, data: dict[str, Any], version: str) -> tuple[Any, list[Issue]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, structure_issues(exc, version)
+    except Exception as exc:  # the FHIR library trips over some garbage instead of reporting it
+        logger.warning("FHIR %s validation raised %s", version, type(exc).__name__)
+        text = f"The content cannot be read as FHIR {version} ({type(exc).__name__})"
+        return None, [Issue("error", "structure", text, "Bundle")]
