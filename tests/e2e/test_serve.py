@@ -33,11 +33,16 @@ def wait_until_up(url: str, deadline_s: float = 20.0) -> httpx.Response:
 
 def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "NEWBORN_LEDGER_SQLITE_DIR": str(tmp_path / "var"),
-           "NEWBORN_LEDGER_PERSISTENCE": "sqlite"}
+    env = {
+        **os.environ,
+        "NEWBORN_LEDGER_SQLITE_DIR": str(tmp_path / "var"),
+        "NEWBORN_LEDGER_PERSISTENCE": "sqlite",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         assert wait_until_up(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
