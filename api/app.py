@@ -10,11 +10,11 @@ from starlette.applications import Starlette
 
 from adapters.bootstrap import Container
 from adapters.scheduler import make_scheduler
-from api import cases, family, offices, system_routes
+from api import cases, family, hospital, offices, system_routes
 from api.openapi import openapi_document
 from api.problems import HANDLERS
 
-MODULES = (system_routes, cases, family, offices)
+MODULES = (system_routes, hospital, cases, family, offices)
 
 
 def app_version() -> str:

@@ -59,6 +59,7 @@ class MessageOutcome:
     tracking_code: str
     kind: str
     repeated: bool
+    accepted_at: datetime
 
 
 class ExplicitEnvMixin:
@@ -132,7 +133,9 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         except AggregateNotFoundError:
             return None
         case = self.get_case(message.case_id)
-        return MessageOutcome(case.id, case.tracking_code, message.kind, repeated=True)
+        return MessageOutcome(
+            case.id, case.tracking_code, message.kind, repeated=True, accepted_at=message.created_on
+        )
 
     def _record_message(
         self, case: BirthCase, message_id: str, kind: str, raw: bytes
@@ -150,7 +153,9 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
                     "A concurrent message changed this case; send it again", case_id=str(case.id)
                 ) from None
             return repeated
-        return MessageOutcome(case.id, case.tracking_code, kind, repeated=False)
+        return MessageOutcome(
+            case.id, case.tracking_code, kind, repeated=False, accepted_at=message.created_on
+        )
 
     def hospital_message(self, facility_uscc: str, message_id: str) -> HospitalMessage:
         return self._get(HospitalMessage, HospitalMessage.create_id(facility_uscc, message_id))

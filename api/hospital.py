@@ -1,0 +1,192 @@
+"""Hospital routes: FHIR messaging in (notify, correct, void) and the hospital's own cases."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.bootstrap import Container
+from api.auth import authenticate
+from api.cases import load_view
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import FHIRResponse, ORJSONResponse
+from domain.actors import Principal
+from domain.birth_case import BirthCase
+from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.errors import CaseClosedError, CaseNotFoundError, DomainError, NotificationConflictError
+from domain.ledger import MessageOutcome
+from integrations.hospital.birth_notification import (
+    IntakeRejectedError,
+    Issue,
+    ParsedMessage,
+    parse_message,
+)
+from integrations.hospital.outcomes import acknowledgement, operation_outcome
+
+FHIR_MEDIA = ("application/fhir+json", "application/json+fhir", "application/json")
+OPERATIONS = [
+    Operation(
+        "/fhir/$process-message",
+        "POST",
+        "Hospital birth notification, update or void as a FHIR message Bundle",
+        roles=("hospital",),
+        body="application/fhir+json",
+        responses={
+            400: "Not FHIR or not a message",
+            403: "Facility is not the caller's",
+            409: "Conflicts with the case",
+            413: "Too large",
+            415: "Wrong media type",
+            422: "Breaks the profile",
+        },
+    ),
+    Operation(
+        "/cases",
+        "GET",
+        "The calling hospital's cases by its own record key",
+        roles=("hospital",),
+        params=("hospital_ref",),
+        responses={422: "hospital_ref missing"},
+    ),
+]
+
+
+def fhir_error(
+    status: int,
+    code: str,
+    diagnostics: str,
+    expression: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Errors on FHIR routes are OperationOutcomes, not problem+json."""
+    outcome = operation_outcome([Issue("error", code, diagnostics, expression)])
+    return FHIRResponse(outcome, status_code=status, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _apply(container: Container, parsed: ParsedMessage) -> MessageOutcome:
+    ledger, cmd = container.ledger, parsed.command
+    if isinstance(cmd, NotifyBirth):
+        outcome = ledger.notify_birth(cmd)
+    elif isinstance(cmd, CorrectNotification):
+        outcome = ledger.correct_notification(cmd)
+    else:
+        assert isinstance(cmd, VoidNotification)
+        outcome = ledger.void_notification(cmd)
+    container.after_command()
+    return outcome
+
+
+def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
+    if isinstance(exc, CaseNotFoundError):
+        return fhir_error(
+            422,
+            "not-found",
+            f"No case for record {parsed.record_ref!r} of this "
+            "facility: send a birth-notification first",
+            "Bundle.entry[0].resource.focus",
+        )
+    if isinstance(exc, NotificationConflictError | CaseClosedError):
+        return fhir_error(409, "conflict", exc.detail)
+    return fhir_error(422, "business-rule", exc.detail)
+
+
+async def process_message(request: Request) -> Response:
+    try:
+        principal = await authenticate(request, "hospital")
+    except ApiError as exc:
+        return fhir_error(
+            exc.status,
+            "login" if exc.status == 401 else "not-found",
+            exc.detail,
+            headers={"WWW-Authenticate": 'Bearer realm="newborn-ledger"'}
+            if exc.status == 401
+            else None,
+        )
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in FHIR_MEDIA:
+        return fhir_error(
+            415, "not-supported", f"Send application/fhir+json, not {media or 'nothing'}"
+        )
+    container: Container = request.app.state.container
+    raw = await _read_limited(request, container.settings.max_message_bytes)
+    if raw is None:
+        return fhir_error(
+            413, "too-costly", f"The message is over {container.settings.max_message_bytes} bytes"
+        )
+    try:
+        parsed = await run_in_threadpool(parse_message, raw)
+    except IntakeRejectedError as exc:
+        return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
+    if principal.role != "admin" and parsed.facility_uscc != principal.scope:
+        return fhir_error(
+            403,
+            "forbidden",
+            "The facility's USCC is not the one this token is for",
+            "Bundle.entry.resource.where(resourceType='Organization').identifier",
+        )
+    try:
+        outcome = await run_in_threadpool(_apply, container, parsed)
+    except DomainError as exc:
+        return _domain_outcome(exc, parsed)
+    ack = acknowledgement(
+        parsed.message_id,
+        outcome.case_id,
+        outcome.tracking_code,
+        parsed.source_endpoint,
+        timestamp=outcome.accepted_at,
+        kind=parsed.kind,
+    )
+    return FHIRResponse(ack, headers={"Location": f"/cases/{outcome.case_id}"})
+
+
+async def hospital_cases(request: Request) -> Response:
+    principal = await authenticate(request, "hospital")
+    ref = request.query_params.get("hospital_ref", "").strip()
+    if not ref:
+        raise ApiError(
+            422,
+            "missing-parameter",
+            "Give ?hospital_ref=<your birth record key>",
+            parameter="hospital_ref",
+        )
+    facility = (
+        principal.scope
+        if principal.role == "hospital"
+        else request.query_params.get("facility", "")
+    )
+    views = await run_in_threadpool(
+        _cases_for, request.app.state.container, principal, facility, ref
+    )
+    return ORJSONResponse({"cases": views})
+
+
+def _cases_for(container: Container, principal: Principal, facility: str, ref: str) -> list[object]:
+    case_id: UUID = BirthCase.create_id(facility, ref)
+    try:
+        return [load_view(container.ledger, principal, case_id)]
+    except ApiError:
+        return []
+
+
+ROUTES = [
+    Route("/fhir/$process-message", process_message, methods=["POST"]),
+    Route("/cases", hospital_cases, methods=["GET"]),
+]

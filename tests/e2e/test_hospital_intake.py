@@ -1,0 +1,236 @@
+"""Hospital intake over HTTP on SQLite and PostgreSQL: every example, exact outcomes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container, build
+from adapters.settings import Settings
+from api.app import create_app
+from domain.birth_case import BirthCase
+from tests.unit.test_fhir_intake import FIXTURES, SHARED, SHARED_OUTCOMES, USCC
+
+FHIR = "application/fhir+json"
+RECORD = "ZY2026112000123"
+BAD_FIXTURES = {
+    "notification-bad-check-character.json": [
+        ("value", "Bundle.entry[3].resource.identifier[0].value")
+    ],
+    "notification-impossible-weight.json": [
+        ("value", "Bundle.entry[7].resource.valueQuantity.value")
+    ],
+    "notification-missing-division.json": [
+        ("required", "Bundle.entry[3].resource.address[0].extension")
+    ],
+    "notification-no-birthdate.json": [("required", "Bundle.entry[2].resource.birthDate")],
+}
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container, close_on_shutdown=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def hospital(container: Container) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {container.actors.add('hospital', USCC)[1]}",
+        "Content-Type": FHIR,
+    }
+
+
+def post(client: TestClient, body: bytes, headers: dict[str, str]) -> Any:
+    return client.post("/fhir/$process-message", content=body, headers=headers)
+
+
+def head(container: Container) -> int:
+    return container.ledger.recorder.max_notification_id() or 0
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def ack_parameters(ack: dict[str, Any]) -> dict[str, str]:
+    params = next(
+        e["resource"] for e in ack["entry"] if e["resource"]["resourceType"] == "Parameters"
+    )
+    return {p["name"]: p.get("valueString") or p.get("valueUri") for p in params["parameter"]}
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared examples missing: {SHARED}")
+def test_every_third_party_example_gets_its_exact_answer_and_records_nothing(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    for name, (status, issues) in sorted(SHARED_OUTCOMES.items()):
+        response = post(client, (SHARED / name).read_bytes(), hospital)
+        assert response.status_code == status, name
+        assert response.headers["content-type"].startswith(FHIR)
+        body = response.json()
+        assert body["resourceType"] == "OperationOutcome", name
+        found = [(i["code"], (i.get("expression") or [None])[0]) for i in body["issue"]]
+        assert found == issues, name
+        assert all(i["diagnostics"] for i in body["issue"])
+    assert head(container) == 0
+
+
+def test_profile_examples_are_accepted_with_an_acknowledgement(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    for name in (
+        "notification-full.json",
+        "notification-minimal.json",
+        "notification-twin-a.json",
+        "notification-twin-b.json",
+    ):
+        request = orjson.loads(fixture(name))
+        response = post(client, fixture(name), hospital)
+        assert response.status_code == 200, (name, response.json())
+        ack = response.json()
+        header = ack["entry"][0]["resource"]
+        assert header["response"] == {
+            "identifier": request["entry"][0]["resource"]["id"],
+            "code": "ok",
+        }
+        params = ack_parameters(ack)
+        assert response.headers["location"] == f"/cases/{params['case_id']}"
+        assert len(params["tracking_code"]) == 12
+
+
+def test_invalid_profile_examples_are_422_with_located_issues(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    for name, expected in BAD_FIXTURES.items():
+        response = post(client, fixture(name), hospital)
+        assert response.status_code == 422, name
+        issues = response.json()["issue"]
+        assert [(i["code"], i["expression"][0]) for i in issues] == expected, name
+        assert all(i["diagnostics"] for i in issues), name
+    assert head(container) == 0
+
+
+def test_the_same_message_twice_gets_the_same_acknowledgement(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    first = post(client, fixture("notification-full.json"), hospital)
+    position = head(container)
+    second = post(client, fixture("notification-full.json"), hospital)
+    assert second.status_code == 200
+    assert second.json() == first.json()
+    assert head(container) == position
+
+
+def test_a_new_message_for_the_same_record_is_a_conflict(
+    client: TestClient, hospital: dict[str, str]
+) -> None:
+    post(client, fixture("notification-full.json"), hospital)
+    again = orjson.loads(fixture("notification-full.json"))
+    again["entry"][0]["resource"]["id"] = "a-new-message-id"
+    response = post(client, orjson.dumps(again), hospital)
+    assert response.status_code == 409
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_update_records_a_correction_and_void_withdraws(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    accepted = post(client, fixture("notification-full.json"), hospital)
+    case_id = ack_parameters(accepted.json())["case_id"]
+    updated = post(client, fixture("notification-update.json"), hospital)
+    assert updated.status_code == 200
+    assert ack_parameters(updated.json())["case_id"] == case_id
+    corrected = [
+        e
+        for e in container.ledger.events.get(UUID(case_id))
+        if isinstance(e, BirthCase.NotificationCorrected)
+    ]
+    assert [e.changed for e in corrected] == [["birth_weight_g"]]
+    voided = post(client, fixture("notification-void.json"), hospital)
+    assert voided.status_code == 200
+    case = container.ledger.get_case(UUID(case_id))
+    assert case.state == "voided"
+
+
+def test_an_update_for_an_unknown_record_is_422(
+    client: TestClient, hospital: dict[str, str]
+) -> None:
+    response = post(client, fixture("notification-update.json"), hospital)
+    assert response.status_code == 422
+    assert response.json()["issue"][0]["code"] == "not-found"
+
+
+def test_concurrent_copies_open_one_case(settings: Settings) -> None:
+    containers = [build(settings), build(settings)]
+    token = containers[0].actors.add("hospital", USCC)[1]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": FHIR}
+    answers: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def send(container: Container) -> None:
+        with TestClient(create_app(container, close_on_shutdown=False)) as client:
+            barrier.wait()
+            answers.append(post(client, fixture("notification-full.json"), headers))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    cases = {ack_parameters(a.json())["case_id"] for a in answers}
+    assert len(cases) == 1
+    for container in containers:
+        container.close()
+
+
+def test_http_level_refusals(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    body = fixture("notification-full.json")
+    anonymous = client.post("/fhir/$process-message", content=body, headers={"Content-Type": FHIR})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["resourceType"] == "OperationOutcome"
+    other = container.actors.add("hospital", "11500241009138639G")[1]
+    forbidden = post(client, body, {"Authorization": f"Bearer {other}", "Content-Type": FHIR})
+    assert forbidden.status_code == 403
+    assert post(client, body, {**hospital, "Content-Type": "text/plain"}).status_code == 415
+    assert post(client, b"not json", hospital).status_code == 400
+    assert post(client, b"{}", hospital).status_code == 400
+    assert head(container) == 0
+
+
+def test_over_the_size_limit_is_413(settings: Settings) -> None:
+    container = build(settings.with_changes(max_message_bytes=4096))
+    token = container.actors.add("hospital", USCC)[1]
+    with TestClient(create_app(container)) as client:
+        response = post(
+            client,
+            fixture("notification-full.json"),
+            {"Authorization": f"Bearer {token}", "Content-Type": FHIR},
+        )
+    assert response.status_code == 413
+    assert response.json()["issue"][0]["code"] == "too-costly"
+
+
+def test_hospital_finds_its_own_case_by_record_key(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    post(client, fixture("notification-full.json"), hospital)
+    mine = client.get(f"/cases?hospital_ref={RECORD}", headers=hospital)
+    assert mine.status_code == 200
+    assert [c["hospital_ref"] for c in mine.json()["cases"]] == [RECORD]
+    other = container.actors.add("hospital", "11500241009138639G")[1]
+    theirs = client.get(
+        f"/cases?hospital_ref={RECORD}", headers={"Authorization": f"Bearer {other}"}
+    )
+    assert theirs.json() == {"cases": []}
+    assert client.get("/cases", headers=hospital).status_code == 422
