@@ -51,6 +51,15 @@ def new_tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
 
+def versioned(route: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """A request's route with the reference data versions it was planned with (for replays)."""
+    return {
+        **route,
+        "catalog_version": plan["catalog_version"],
+        "alliance_version": plan["alliance_version"],
+    }
+
+
 @dataclass(frozen=True)
 class MessageOutcome:
     """What a hospital message led to; a repeated message gets the very same outcome."""
@@ -205,19 +214,27 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             return
         services = [route["service"] for route in event.plan["services"]]
         case.plan(services, event.plan["catalog_version"], event.plan["alliance_version"])
-        requests = [ServiceRequest(case.id, r["service"], r) for r in event.plan["services"]]
+        requests = [
+            ServiceRequest(case.id, r["service"], versioned(r, event.plan))
+            for r in event.plan["services"]
+        ]
         processing_event.collect_events(case, *requests)
 
     @policy.register
     def _(self, event: CasePlan.PlanRevised, processing_event: ProcessingEvent[UUID]) -> None:
-        for route in event.plan["services"]:
-            if route["service"] in event.revised:
-                request_id = ServiceRequest.create_id(event.case_id, route["service"])
-                if request_id in self.repository:
-                    request = self.get_request(request_id)
-                    request.replan(route)
-                else:
-                    request = ServiceRequest(event.case_id, route["service"], route)
+        for plain in event.plan["services"]:
+            if plain["service"] not in event.revised:
+                continue
+            route = versioned(plain, event.plan)
+            request_id = ServiceRequest.create_id(event.case_id, route["service"])
+            if request_id not in self.repository:
+                processing_event.collect_events(
+                    ServiceRequest(event.case_id, route["service"], route)
+                )
+                continue
+            request = self.get_request(request_id)
+            if request.state == "planned":  # the orchestrator never revises a dispatched one
+                request.replan(route)
                 processing_event.collect_events(request)
 
     @policy.register

@@ -1,0 +1,86 @@
+"""The Orchestrator on in-memory stores: planning, waiting, re-planning, corrections."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from uuid import UUID
+
+from adapters.bootstrap import Container
+from domain.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
+from domain.facts import Parent
+from domain.service_request import ServiceRequest
+from tests.conftest import make_facts
+
+FATHER = Parent(citizen_id=None, name="王强", hukou_division="520102")  # Guiyang Nanming
+
+
+def request(container: Container, case_id: UUID, service: str) -> ServiceRequest:
+    return container.ledger.get_request(ServiceRequest.create_id(case_id, service))
+
+
+def names(container: Container, case_id: UUID, service: str) -> list[str]:
+    events = container.ledger.events.get(ServiceRequest.create_id(case_id, service))
+    return [type(e).__name__ for e in events]
+
+
+def notify(container: Container, **changes: object) -> UUID:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(**changes), b"{}"))
+    container.after_command()
+    return outcome.case_id
+
+
+def test_planned_at_once_when_the_hospital_sends_the_choices(memory_container: Container) -> None:
+    case_id = notify(memory_container)
+    assert request(memory_container, case_id, "vaccination").state == "dispatched"
+    assert request(memory_container, case_id, "birth-certificate").state == "planned"  # no name yet
+    assert request(memory_container, case_id, "household-registration").state == "planned"
+    versions = request(memory_container, case_id, "vaccination").route
+    assert (versions["catalog_version"], versions["alliance_version"]) == ("2026.1", "2026.1")
+
+
+def test_without_a_household_choice_planning_waits_for_the_family(
+    memory_container: Container,
+) -> None:
+    case_id = notify(memory_container, household_choice=None)
+    assert memory_container.ledger.get_case(case_id).planned_services == []
+    memory_container.ledger.apply_as_family(
+        ApplyAsFamily(case_id, "王小明", "mother", "430602", None, True)
+    )
+    memory_container.after_command()
+    assert request(memory_container, case_id, "birth-certificate").state == "dispatched"
+    assert (
+        request(memory_container, case_id, "household-registration").route["handling_locality"]
+        == "420102"
+    )
+
+
+def test_a_changed_choice_replans_what_is_not_dispatched(memory_container: Container) -> None:
+    case_id = notify(memory_container, father=FATHER)
+    memory_container.ledger.apply_as_family(
+        ApplyAsFamily(case_id, "王小明", "father", "430602", None, True)
+    )
+    memory_container.after_command()
+    hukou = request(memory_container, case_id, "household-registration")
+    assert hukou.route["handling_locality"] == "520102"
+    assert names(memory_container, case_id, "household-registration") == ["Planned", "Replanned"]
+    assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
+
+
+def test_a_correction_is_flagged_to_offices_that_hold_the_changed_fact(
+    memory_container: Container,
+) -> None:
+    case_id = notify(memory_container, child_name="王小明")
+    corrected = replace(make_facts(child_name="王小明"), birth_weight_g=3400)
+    memory_container.ledger.correct_notification(CorrectNotification("m-2", corrected, b"{}"))
+    memory_container.after_command()
+    assert names(memory_container, case_id, "birth-certificate")[-1] == "CorrectionFlagged"
+    assert names(memory_container, case_id, "vaccination")[-1] == "CorrectionFlagged"
+    assert names(memory_container, case_id, "household-registration") == ["Planned"]
+
+
+def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Container) -> None:
+    case_id = notify(memory_container, child_name="王小明")
+    corrected = replace(make_facts(child_name="王小明"), apgar_5=9)
+    memory_container.ledger.correct_notification(CorrectNotification("m-2", corrected, b"{}"))
+    memory_container.after_command()
+    assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
