@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def memory_container() -> Iterator[Container]:
     built.close()
 
 
-def make_facts(record_ref: str = "MR-0001", **changes: object) -> BirthFacts:
+def make_facts(record_ref: str = "MR-0001", **changes: Any) -> BirthFacts:
     """A synthetic newborn: born in Yueyang, mother's hukou in Wuhan Jiang'an."""
     mother = Parent(
         citizen_id=make_citizen_id("420102", date(1994, 3, 8), 124),

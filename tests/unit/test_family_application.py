@@ -46,7 +46,7 @@ def test_consent_is_required() -> None:
 
 
 def test_the_surname_is_a_parents() -> None:
-    with pytest.raises(InvalidApplicationError, match="Civil Code Art. 1015"):
+    with pytest.raises(InvalidApplicationError, match=r"Civil Code Art\. 1015"):
         apply(child_name="张小明")
 
 

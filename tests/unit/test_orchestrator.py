@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 from uuid import UUID
 
 from adapters.bootstrap import Container
@@ -23,7 +24,7 @@ def names(container: Container, case_id: UUID, service: str) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
-def notify(container: Container, **changes: object) -> UUID:
+def notify(container: Container, **changes: Any) -> UUID:
     outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(**changes), b"{}"))
     container.after_command()
     return outcome.case_id
