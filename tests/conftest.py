@@ -66,4 +66,4 @@ def make_facts(record_ref: str = "MR-0001", **changes: Any) -> BirthFacts:
         gestation_weeks=39,
         birth_doses=("hepb-1", "bcg"),
     )
-    return replace(facts, **changes)  # type: ignore[arg-type]
+    return replace(facts, **changes)
