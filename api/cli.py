@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from uuid import UUID
@@ -135,11 +136,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.scheduler import make_scheduler
 
     container = build(settings)
+    scheduler = make_scheduler(container.jobs(), blocking=True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.shutdown(wait=False))
     log.info("worker started on %s", settings.persistence)
     try:
-        make_scheduler(container.jobs(), blocking=True).start()  # until SIGINT/SIGTERM
+        scheduler.start()  # blocks until SIGTERM (shutdown) or SIGINT (KeyboardInterrupt)
     finally:
         container.close()
+    log.info("worker stopped")
     return 0
 
 
