@@ -12,6 +12,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
 
 from adapters.processing import Processing
+from adapters.projection_runner import Projections, build_projections
 from adapters.settings import ConfigError, Settings
 from domain.actors import ActorDirectory
 from domain.ledger import CaseLedger
@@ -33,6 +34,7 @@ class Container:
     orchestrator: Orchestrator
     actors: ActorDirectory
     processing: Processing
+    projections: Projections
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors]
@@ -40,15 +42,25 @@ class Container:
     def tick(self) -> None:
         """One round of background work, as the scheduler runs it (tests call it directly)."""
         self.processing.settle()
+        self.projections.catch_up()
 
     def jobs(self) -> dict[str, tuple[Callable[[], object], float]]:
         """The scheduler's jobs: name → (function, interval in seconds)."""
         return {"tick": (self.tick, 1.0)}
 
     def after_command(self) -> None:
-        """Embedded mode carries the command's consequences out before answering."""
-        if self.settings.embedded_worker:
+        """Embedded mode carries the command's consequences out before answering.
+
+        The command itself is already committed: if another process holds a view or the
+        store is briefly busy, the scheduler's next tick catches up, so this never fails it.
+        """
+        if not self.settings.embedded_worker:
+            return
+        try:
             self.processing.settle()
+            self.projections.catch_up()
+        except PersistenceError as exc:
+            log.info("follow-up work deferred to the next tick: %s", type(exc).__name__)
 
     def check_store(self) -> dict[str, int]:
         """Read each application's head position; raises StoreUnavailableError."""
@@ -60,6 +72,7 @@ class Container:
             raise StoreUnavailableError(f"The event store is not reachable: {exc}") from None
 
     def close(self) -> None:
+        self.projections.close()
         for app in self.applications():
             app.close()
 
@@ -73,6 +86,7 @@ def build(settings: Settings) -> Container:
         ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
         orchestrator = Orchestrator(env=settings.app_env(Orchestrator.name))
         actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
+        projections = build_projections(settings, ledger)
     except (PersistenceError, OSError) as exc:
         raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
     log.info("built applications on %s", settings.persistence)
@@ -82,6 +96,7 @@ def build(settings: Settings) -> Container:
         orchestrator=orchestrator,
         actors=actors,
         processing=Processing(ledger, orchestrator),
+        projections=projections,
     )
 
 

@@ -1,0 +1,204 @@
+"""PostgreSQL implementations of the projection views: rows and tracking in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
+
+from projections.case_status import CaseStatusView
+from projections.flows import FlowsView
+from projections.locality_stats import LocalityStatsView
+from projections.office_queue import OfficeQueueView
+from projections.rows import (
+    Key,
+    PositionMovedError,
+    R,
+    Record,
+    Rows,
+    Table,
+    TableChanges,
+    TableView,
+    ViewBusyError,
+)
+
+# Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
+TYPES = {
+    "text": 'text COLLATE "C"',
+    "int": "bigint",
+    "real": "double precision",
+    "bool": "boolean",
+    "json": "text",
+}
+
+
+def _names(names: Sequence[str]) -> Composed:
+    return SQL(", ").join(Identifier(n) for n in names)
+
+
+def _equals(names: Sequence[str]) -> Composable:
+    if not names:
+        return SQL("TRUE")
+    return SQL(" AND ").join(SQL("{} = %s").format(Identifier(n)) for n in names)
+
+
+class PostgresTables(TableView, PostgresTrackingRecorder):
+    """A table view in the applications' database and schema: tables `<projection>_<table>`
+    and `<projection>_tracking`. A batch holds a transaction-scoped advisory lock, so one
+    process at a time applies pages of a projection; the others skip the round."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name=f"{self.name}_tracking")
+        for table in self.tables:
+            self.sql_create_statements += self._ddl(table)
+        self.create_table()
+
+    def table(self, table: Table[Any]) -> Composed:
+        name = f"{self.name}_{table.name}"
+        self.check_identifier_length(name)
+        return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(name))
+
+    def _ddl(self, table: Table[Any]) -> list[Composed]:
+        columns = SQL(", ").join(
+            SQL("{} {}").format(
+                Identifier(c.name), SQL(TYPES[c.kind] + ("" if c.nullable else " NOT NULL"))
+            )
+            for c in table.columns
+        )
+        statements = [
+            SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+                self.table(table), columns, _names(table.key)
+            )
+        ]
+        for index in table.indexes:
+            name = f"{self.name}_{table.name}_by_{'_'.join(index)}"[:63]
+            statements.append(
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                    Identifier(name), self.table(table), _names(index)
+                )
+            )
+        return statements
+
+    @contextmanager
+    def batch(
+        self, tracking: Tracking, after: int | None = None, *, strict: bool = True
+    ) -> Iterator[Rows]:
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock(curs)
+            current = self._max_tracking_id(tracking.application_name, curs)
+            if strict and current != after:
+                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+            rows = Rows(lambda table, key: self._load(curs, table, key))
+            yield rows
+            self._write(curs, rows.changes())
+            self._insert_tracking(curs, tracking)
+
+    @property
+    def _lock_key(self) -> Literal:
+        """Names the advisory lock of this projection: one per schema and tracking table."""
+        return Literal(f"{self.datastore.schema}.{self.tracking_table_name}")
+
+    def _lock(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(hashtext({})) AS locked").format(self._lock_key)
+        )
+        found = curs.fetchone()
+        if not found or not found["locked"]:
+            raise ViewBusyError(f"{self.name} is being caught up by another process")
+
+    def _load(self, curs: Cursor[DictRow], table: Table[Any], key: Key) -> Record | None:
+        query = SQL("SELECT * FROM {} WHERE {}").format(self.table(table), _equals(table.key))
+        curs.execute(query, list(key))
+        found = curs.fetchone()
+        return None if found is None else dict(found)
+
+    def _write(self, curs: Cursor[DictRow], changes: list[TableChanges]) -> None:
+        for change in changes:
+            table = change.table
+            if change.deletes:
+                query = SQL("DELETE FROM {} WHERE {}").format(self.table(table), _equals(table.key))
+                curs.executemany(query, [list(k) for k in change.deletes])
+            if change.upserts:
+                self._upsert(curs, table, change.upserts)
+
+    def _upsert(self, curs: Cursor[DictRow], table: Table[Any], records: list[Record]) -> None:
+        columns = [c.name for c in table.columns]
+        updates = [n for n in columns if n not in table.key]
+        action = (
+            SQL("UPDATE SET {}").format(
+                SQL(", ").join(SQL("{0} = excluded.{0}").format(Identifier(n)) for n in updates)
+            )
+            if updates
+            else SQL("NOTHING")
+        )
+        query = SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}").format(
+            self.table(table),
+            _names(columns),
+            SQL(", ").join(SQL("%s") for _ in columns),
+            _names(table.key),
+            action,
+        )
+        curs.executemany(query, [[r[n] for n in columns] for r in records])
+
+    def select(
+        self,
+        table: Table[R],
+        where: Mapping[str, object] | None = None,
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[R]:
+        where = where or {}
+        query = SQL("SELECT * FROM {} WHERE {}").format(self.table(table), _equals(list(where)))
+        if order_by:
+            query += SQL(" ORDER BY {}").format(_names(order_by))
+        query += SQL(" LIMIT %s OFFSET %s")
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, [*where.values(), limit, offset])
+            return [table.decode(row) for row in curs.fetchall()]
+
+    def count(self, table: Table[Any], where: Mapping[str, object] | None = None) -> int:
+        where = where or {}
+        query = SQL("SELECT COUNT(*) AS n FROM {} WHERE {}").format(
+            self.table(table), _equals(list(where))
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(query, list(where.values()))
+            found = curs.fetchone()
+            return int(found["n"]) if found else 0
+
+    def clear(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            # Waits for a batch in flight, so no page lands in the emptied view.
+            curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
+            for table in self.tables:
+                curs.execute(SQL("DELETE FROM {}").format(self.table(table)))
+            curs.execute(
+                SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
+                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+                ),
+                [application_name],
+            )
+
+
+class PostgresCaseStatus(PostgresTables, CaseStatusView):
+    """case_status on PostgreSQL."""
+
+
+class PostgresOfficeQueue(PostgresTables, OfficeQueueView):
+    """office_queue on PostgreSQL."""
+
+
+class PostgresLocalityStats(PostgresTables, LocalityStatsView):
+    """locality_stats on PostgreSQL."""
+
+
+class PostgresFlows(PostgresTables, FlowsView):
+    """flows on PostgreSQL."""

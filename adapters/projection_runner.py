@@ -1,0 +1,233 @@
+"""Our batched, pull-based catch-up: one transaction per page of events with one tracking row."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.postgres_views import (
+    PostgresCaseStatus,
+    PostgresFlows,
+    PostgresLocalityStats,
+    PostgresOfficeQueue,
+)
+from adapters.settings import Settings
+from adapters.sqlite_views import (
+    SQLiteCaseStatus,
+    SQLiteFlows,
+    SQLiteLocalityStats,
+    SQLiteOfficeQueue,
+)
+from projections.case_status import CaseStatusProjection, CaseStatusView, InMemoryCaseStatus
+from projections.flows import FlowsProjection, FlowsView, InMemoryFlows
+from projections.locality_stats import (
+    InMemoryLocalityStats,
+    LocalityStatsProjection,
+    LocalityStatsView,
+)
+from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection, OfficeQueueView
+from projections.rows import PositionMovedError, TableProjection, ViewBusyError
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (position reached, head of the log) after each page
+DEFAULT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """Up to `batch` events after the view's position, and the position they lead to."""
+
+    events: list[tuple[Any, int]]  # (domain event, notification id)
+    tracking: Tracking
+    after: int | None  # the position the page was read after
+    head: int
+
+
+def next_page(app: Application[Any], projection: TableProjection[Any], batch: int) -> Page | None:
+    """The next page, or None when the view is at the head of the log. A short page leads to
+    the head itself: nothing of the projection's topics lies between its last event and it."""
+    head = app.recorder.max_notification_id() or 0
+    position = projection.view.max_tracking_id(app.name)
+    if (position or 0) >= head:
+        return None
+    notifications = app.recorder.select_notifications(
+        start=position, limit=batch, stop=head, topics=projection.topics, inclusive_of_start=False
+    )
+    last = notifications[-1].id if len(notifications) == batch else head
+    events = [(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    return Page(events, Tracking(app.name, last), position, head)
+
+
+def catch_up(
+    app: Application[Any],
+    projection: TableProjection[Any],
+    batch: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> int:
+    """Apply every new event of `app` to `projection`, one transaction and one tracking row
+    per page; returns the number of events applied."""
+    processed = 0
+    while (page := next_page(app, projection, batch)) is not None:
+        try:
+            projection.process_batch(page.events, page.tracking, page.after)
+        except PositionMovedError:
+            log.info("%s: another runner applied this page; reading on", projection.name)
+            continue
+        except ViewBusyError:
+            log.info("%s: another process is catching up; leaving it this round", projection.name)
+            break
+        processed += len(page.events)
+        if progress is not None:
+            progress(page.tracking.notification_id, page.head)
+    return processed
+
+
+@dataclass
+class Projections:
+    """The read models of the CaseLedger, and how they catch up, rebuild and report lag."""
+
+    app: Application[Any]
+    case_status: CaseStatusProjection
+    office_queue: OfficeQueueProjection
+    locality_stats: LocalityStatsProjection
+    flows: FlowsProjection
+    closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def all(self) -> dict[str, TableProjection[Any]]:
+        projections: list[TableProjection[Any]] = [
+            self.case_status,
+            self.office_queue,
+            self.locality_stats,
+            self.flows,
+        ]
+        return {p.name: p for p in projections}
+
+    def get(self, name: str) -> TableProjection[Any]:
+        try:
+            return self.all()[name]
+        except KeyError:
+            known = ", ".join(self.all())
+            raise KeyError(f"no projection {name!r} (known: {known})") from None
+
+    def catch_up(self, name: str | None = None, batch: int = DEFAULT_BATCH) -> int:
+        """Catch one projection, or all of them, up; returns the events applied."""
+        chosen = [self.get(name)] if name else list(self.all().values())
+        with self._lock:
+            return sum(catch_up(self.app, p, batch) for p in chosen)
+
+    def rebuild(
+        self, name: str, progress: Progress | None = None, batch: int = DEFAULT_BATCH
+    ) -> int:
+        """Empty the view and its position, then replay the whole log into it."""
+        projection = self.get(name)
+        with self._lock:
+            projection.view.clear(self.app.name)
+            log.info("%s: emptied; rebuilding", name)
+            return catch_up(self.app, projection, batch, progress)
+
+    def lag(self, name: str) -> int:
+        """How many notifications of the log the view has not reached (for Prometheus)."""
+        head = self.app.recorder.max_notification_id() or 0
+        position = self.get(name).view.max_tracking_id(self.app.name) or 0
+        return max(head - position, 0)
+
+    def lags(self) -> dict[str, int]:
+        return {name: self.lag(name) for name in self.all()}
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
+
+    @property
+    def case_status_view(self) -> CaseStatusView:
+        return self.case_status.view
+
+    @property
+    def office_queue_view(self) -> OfficeQueueView:
+        return self.office_queue.view
+
+    @property
+    def locality_stats_view(self) -> LocalityStatsView:
+        return self.locality_stats.view
+
+    @property
+    def flows_view(self) -> FlowsView:
+        return self.flows.view
+
+
+def build_projections(settings: Settings, app: Application[Any]) -> Projections:
+    """The four projections of `app` (the CaseLedger) with views on the configured store."""
+    if settings.persistence == "sqlite":
+        return _on_sqlite(settings, app)
+    if settings.persistence == "postgres":
+        return _on_postgres(settings, app)
+    return Projections(
+        app,
+        CaseStatusProjection(InMemoryCaseStatus()),
+        OfficeQueueProjection(InMemoryOfficeQueue()),
+        LocalityStatsProjection(InMemoryLocalityStats()),
+        FlowsProjection(InMemoryFlows()),
+    )
+
+
+def _on_sqlite(settings: Settings, app: Application[Any]) -> Projections:
+    """One file per projection next to the applications' (the library's SQLite tracking
+    table has no prefix, so views sharing a file would share one position)."""
+    folder = Path(settings.sqlite_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stores: dict[str, SQLiteDatastore] = {}
+
+    def store(name: str) -> SQLiteDatastore:
+        stores[name] = SQLiteDatastore(str(folder / f"projection_{name}.sqlite"))
+        return stores[name]
+
+    projections = Projections(
+        app,
+        CaseStatusProjection(SQLiteCaseStatus(store("case_status"))),
+        OfficeQueueProjection(SQLiteOfficeQueue(store("office_queue"))),
+        LocalityStatsProjection(SQLiteLocalityStats(store("locality_stats"))),
+        FlowsProjection(SQLiteFlows(store("flows"))),
+    )
+    projections.closers += [s.close for s in stores.values()]
+    return projections
+
+
+def _on_postgres(settings: Settings, app: Application[Any]) -> Projections:
+    datastore = _postgres_datastore(settings)
+    projections = Projections(
+        app,
+        CaseStatusProjection(PostgresCaseStatus(datastore)),
+        OfficeQueueProjection(PostgresOfficeQueue(datastore)),
+        LocalityStatsProjection(PostgresLocalityStats(datastore)),
+        FlowsProjection(PostgresFlows(datastore)),
+    )
+    projections.closers.append(datastore.close)
+    return projections
+
+
+def _postgres_datastore(settings: Settings) -> PostgresDatastore:
+    """One pool for the four views, on the applications' database and schema."""
+    pg = settings.postgres
+    return PostgresDatastore(
+        pg.dbname,
+        pg.host,
+        pg.port,
+        pg.user,
+        pg.password,
+        schema=pg.schema,
+        pool_size=pg.pool_size,
+        max_overflow=pg.max_overflow,
+        lock_timeout=pg.lock_timeout_s,
+        connect_timeout=5,
+    )

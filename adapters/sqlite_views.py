@@ -1,0 +1,157 @@
+"""SQLite implementations of the projection views: rows and tracking in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+
+from projections.case_status import CaseStatusView
+from projections.flows import FlowsView
+from projections.locality_stats import LocalityStatsView
+from projections.office_queue import OfficeQueueView
+from projections.rows import (
+    Key,
+    PositionMovedError,
+    R,
+    Record,
+    Rows,
+    Table,
+    TableChanges,
+    TableView,
+)
+
+TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _equals(names: Sequence[str]) -> str:
+    return " AND ".join(f'"{n}" = ?' for n in names) or "1 = 1"
+
+
+class SQLiteTables(TableView, SQLiteTrackingRecorder):
+    """A table view in its own SQLite file (the library's `tracking` table is not prefixed,
+    so each projection keeps its own file). Tables are named `<projection>_<table>`."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
+        self.create_table()
+
+    def table_name(self, table: Table[Any]) -> str:
+        return f"{self.name}_{table.name}"
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        for table in self.tables:
+            statements += self._ddl(table)
+        return statements
+
+    def _ddl(self, table: Table[Any]) -> list[str]:
+        name = self.table_name(table)
+        columns = ", ".join(
+            f'"{c.name}" {TYPES[c.kind]}{"" if c.nullable else " NOT NULL"}' for c in table.columns
+        )
+        statements = [
+            f'CREATE TABLE IF NOT EXISTS "{name}" ({columns}, PRIMARY KEY ({_quoted(table.key)}))'
+        ]
+        for index in table.indexes:
+            statements.append(
+                f'CREATE INDEX IF NOT EXISTS "{name}_by_{"_".join(index)}" '
+                f'ON "{name}" ({_quoted(index)})'
+            )
+        return statements
+
+    @contextmanager
+    def batch(
+        self, tracking: Tracking, after: int | None = None, *, strict: bool = True
+    ) -> Iterator[Rows]:
+        with self.datastore.transaction(commit=True) as c:
+            # Read first: a later write fails if another process committed since (WAL).
+            current = self._max_tracking_id(tracking.application_name, c)
+            if strict and current != after:
+                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+            rows = Rows(lambda table, key: self._load(c, table, key))
+            yield rows
+            self._write(c, rows.changes())
+            self._insert_tracking(c, tracking)
+
+    def _load(self, c: SQLiteCursor, table: Table[Any], key: Key) -> Record | None:
+        c.execute(f'SELECT * FROM "{self.table_name(table)}" WHERE {_equals(table.key)}', list(key))
+        row = c.fetchone()
+        return None if row is None else dict(row)
+
+    def _write(self, c: SQLiteCursor, changes: list[TableChanges]) -> None:
+        for change in changes:
+            table, name = change.table, self.table_name(change.table)
+            if change.deletes:
+                c.executemany(
+                    f'DELETE FROM "{name}" WHERE {_equals(table.key)}',
+                    [list(k) for k in change.deletes],
+                )
+            if change.upserts:
+                self._upsert(c, table, change.upserts)
+
+    def _upsert(self, c: SQLiteCursor, table: Table[Any], records: list[Record]) -> None:
+        columns = [col.name for col in table.columns]
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in columns if n not in table.key)
+        c.executemany(
+            f'INSERT INTO "{self.table_name(table)}" ({_quoted(columns)}) '
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({_quoted(table.key)}) DO "
+            + (f"UPDATE SET {updates}" if updates else "NOTHING"),
+            [[r[n] for n in columns] for r in records],
+        )
+
+    def select(
+        self,
+        table: Table[R],
+        where: Mapping[str, object] | None = None,
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[R]:
+        where = where or {}
+        statement = f'SELECT * FROM "{self.table_name(table)}" WHERE {_equals(list(where))}'
+        if order_by:
+            statement += f" ORDER BY {_quoted(order_by)}"
+        statement += " LIMIT ? OFFSET ?"
+        params = [*where.values(), -1 if limit is None else limit, offset]
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [table.decode(dict(row)) for row in c.fetchall()]
+
+    def count(self, table: Table[Any], where: Mapping[str, object] | None = None) -> int:
+        where = where or {}
+        statement = f'SELECT COUNT(*) FROM "{self.table_name(table)}" WHERE {_equals(list(where))}'
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, list(where.values()))
+            return int(c.fetchone()[0])
+
+    def clear(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for table in self.tables:
+                c.execute(f'DELETE FROM "{self.table_name(table)}"')
+            c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
+
+
+class SQLiteCaseStatus(SQLiteTables, CaseStatusView):
+    """case_status on SQLite."""
+
+
+class SQLiteOfficeQueue(SQLiteTables, OfficeQueueView):
+    """office_queue on SQLite."""
+
+
+class SQLiteLocalityStats(SQLiteTables, LocalityStatsView):
+    """locality_stats on SQLite."""
+
+
+class SQLiteFlows(SQLiteTables, FlowsView):
+    """flows on SQLite."""

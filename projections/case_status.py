@@ -1,0 +1,263 @@
+"""case_status: the family's view of one case: state, services, history and what to do next."""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, replace
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from domain.birth_case import BirthCase
+from domain.service_request import ServiceRequest
+from projections.case_status_model import (
+    CASES,
+    HISTORY,
+    SERVICES,
+    CaseRow,
+    CaseStatus,
+    HistoryRow,
+    ServiceRow,
+    assemble,
+)
+from projections.events import route_fields, stamp, topics_of
+from projections.memory import InMemoryTables
+from projections.rows import Rows, TableProjection, TableView, require
+
+__all__ = [
+    "CaseStatus",
+    "CaseStatusProjection",
+    "CaseStatusView",
+    "InMemoryCaseStatus",
+]
+
+
+class CaseStatusView(TableView, ABC):
+    """Per case: the family's view; looked up by case id, tracking code or hospital key."""
+
+    name = "case_status"
+    tables = (CASES, SERVICES, HISTORY)
+
+    def by_case_id(self, case_id: UUID | str) -> CaseStatus | None:
+        return self._status(self.get(CASES, str(case_id)))
+
+    def by_tracking_code(self, tracking_code: str) -> CaseStatus | None:
+        where = {"tracking_code": tracking_code}
+        found = self.select(CASES, where, order_by=("case_id",), limit=1)
+        return self._status(found[0] if found else None)
+
+    def by_hospital_ref(self, facility_uscc: str, hospital_ref: str) -> CaseStatus | None:
+        where = {"facility_uscc": facility_uscc, "hospital_ref": hospital_ref}
+        found = self.select(CASES, where, order_by=("case_id",), limit=1)
+        return self._status(found[0] if found else None)
+
+    def _status(self, case: CaseRow | None) -> CaseStatus | None:
+        if case is None:
+            return None
+        where = {"case_id": case.case_id}
+        services = self.select(SERVICES, where, order_by=("planned_position", "service_request_id"))
+        history = self.select(HISTORY, where, order_by=("position", "stream_id", "version"))
+        return assemble(case, services, history)
+
+
+class InMemoryCaseStatus(InMemoryTables, CaseStatusView):
+    """case_status in memory, for unit tests."""
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """Where an event sits: its notification id, and the case and request it belongs to."""
+
+    position: int
+    case_id: str
+    service_request_id: str = ""
+
+
+def _history(rows: Rows, event: Any, seen: _Seen) -> None:
+    rows.put(
+        HISTORY,
+        HistoryRow(
+            stream_id=str(event.originator_id),
+            version=int(event.originator_version),
+            position=seen.position,
+            case_id=seen.case_id,
+            service_request_id=seen.service_request_id,
+            event=type(event).__name__,
+            at=stamp(event),
+        ),
+    )
+
+
+def _places(facts: dict[str, Any]) -> dict[str, Any]:
+    mother, father = facts.get("mother") or {}, facts.get("father") or {}
+    return {
+        "birth_division": facts.get("birth_division"),
+        "mother_hukou": mother.get("hukou_division"),
+        "father_hukou": father.get("hukou_division"),
+    }
+
+
+class CaseStatusProjection(TableProjection[CaseStatusView]):
+    """Keeps the family's view of every case: each event updates its case or service row
+    and adds an entry (event name and time, no personal data) to the history."""
+
+    name = "case_status"
+    topics = topics_of(
+        BirthCase.Notified,
+        BirthCase.NotificationCorrected,
+        BirthCase.Voided,
+        BirthCase.FamilyApplied,
+        BirthCase.ServicesPlanned,
+        BirthCase.Completed,
+        BirthCase.Rated,
+        ServiceRequest.Planned,
+        ServiceRequest.Replanned,
+        ServiceRequest.Dispatched,
+        ServiceRequest.CorrectionFlagged,
+        ServiceRequest.Received,
+        ServiceRequest.SupplementRequested,
+        ServiceRequest.Supplemented,
+        ServiceRequest.Approved,
+        ServiceRequest.Rejected,
+        ServiceRequest.Withdrawn,
+        ServiceRequest.DeadlineApproaching,
+        ServiceRequest.Overdue,
+    )
+
+    @singledispatchmethod
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        """Other events (integration deliveries) do not show in this view."""
+
+    @apply.register
+    def _(self, event: BirthCase.Notified, position: int, rows: Rows) -> None:
+        at, facts = stamp(event), event.facts
+        case = CaseRow(
+            case_id=str(event.originator_id),
+            facility_uscc=event.facility_uscc,
+            hospital_ref=event.record_ref,
+            tracking_code=event.tracking_code,
+            state="notified",
+            household=facts.get("household_choice"),
+            child_named=bool(facts.get("child_name")),
+            applied=False,
+            rated=False,
+            notified_at=at,
+            updated_at=at,
+            **_places(facts),
+        )
+        rows.put(CASES, case)
+        _history(rows, event, _Seen(position, case.case_id))
+
+    @apply.register
+    def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> None:
+        case = self._case(rows, event, position)
+        facts = event.facts
+        household = case.household if case.applied else facts.get("household_choice")
+        named = case.applied or bool(facts.get("child_name"))
+        self._put_case(rows, event, case, household=household, child_named=named, **_places(facts))
+
+    @apply.register
+    def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> None:
+        case = self._case(rows, event, position)
+        state = "applied" if case.state == "notified" else case.state
+        household = event.application.get("household")
+        self._put_case(
+            rows, event, case, state=state, household=household, child_named=True, applied=True
+        )
+
+    @apply.register
+    def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> None:
+        self._put_case(rows, event, self._case(rows, event, position), state="voided")
+
+    @apply.register
+    def _(self, event: BirthCase.ServicesPlanned, position: int, rows: Rows) -> None:
+        self._put_case(rows, event, self._case(rows, event, position), state="in-progress")
+
+    @apply.register
+    def _(self, event: BirthCase.Completed, position: int, rows: Rows) -> None:
+        self._put_case(rows, event, self._case(rows, event, position), state="completed")
+
+    @apply.register
+    def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
+        self._put_case(rows, event, self._case(rows, event, position), rated=True)
+
+    @staticmethod
+    def _case(rows: Rows, event: Any, position: int) -> CaseRow:
+        case_id = str(event.originator_id)
+        _history(rows, event, _Seen(position, case_id))
+        return require(rows.get(CASES, case_id), "case", case_id)
+
+    @staticmethod
+    def _put_case(rows: Rows, event: Any, case: CaseRow, **changes: Any) -> None:
+        rows.put(CASES, replace(case, updated_at=stamp(event), **changes))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
+        service = ServiceRow(
+            service_request_id=str(event.originator_id),
+            case_id=str(event.case_id),
+            service=event.service,
+            planned_position=position,
+            state="planned",
+            due=None,
+            due_provisional=False,
+            overdue=False,
+            awaiting=(),
+            updated_at=stamp(event),
+            **route_fields(event.route),
+        )
+        rows.put(SERVICES, service)
+        _history(rows, event, _Seen(position, service.case_id, service.service_request_id))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, **route_fields(event.route))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, state="dispatched")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
+        due, provisional = event.due, event.provisional
+        self._service(rows, event, position, state="received", due=due, due_provisional=provisional)
+
+    @apply.register
+    def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
+        items = tuple(event.items)
+        self._service(rows, event, position, state="supplement-requested", awaiting=items)
+
+    @apply.register
+    def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, state="received", awaiting=())
+
+    @apply.register
+    def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, state="approved", overdue=False)
+
+    @apply.register
+    def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, state="rejected", overdue=False, awaiting=())
+
+    @apply.register
+    def _(self, event: ServiceRequest.Withdrawn, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, state="withdrawn", overdue=False, awaiting=())
+
+    @apply.register
+    def _(self, event: ServiceRequest.Overdue, position: int, rows: Rows) -> None:
+        self._service(rows, event, position, overdue=True)
+
+    @apply.register
+    def _(self, event: ServiceRequest.CorrectionFlagged, position: int, rows: Rows) -> None:
+        self._service(rows, event, position)
+
+    @apply.register
+    def _(self, event: ServiceRequest.DeadlineApproaching, position: int, rows: Rows) -> None:
+        self._service(rows, event, position)
+
+    @staticmethod
+    def _service(rows: Rows, event: Any, position: int, **changes: Any) -> None:
+        request_id = str(event.originator_id)
+        service = require(rows.get(SERVICES, request_id), "service request", request_id)
+        rows.put(SERVICES, replace(service, updated_at=stamp(event), **changes))
+        _history(rows, event, _Seen(position, service.case_id, request_id))

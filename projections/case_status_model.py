@@ -1,0 +1,183 @@
+"""case_status rows and what a reader gets: the case, its services, history and next action."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from projections.events import province
+from projections.rows import Table
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case: places, choices and states; no names or numbers of people."""
+
+    case_id: str
+    facility_uscc: str
+    hospital_ref: str
+    tracking_code: str
+    state: str
+    birth_division: str | None
+    mother_hukou: str | None
+    father_hukou: str | None
+    household: str | None
+    child_named: bool
+    applied: bool
+    rated: bool
+    notified_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """One service request of a case, as the family follows it."""
+
+    service_request_id: str
+    case_id: str
+    service: str
+    planned_position: int  # notification id of Planned: plan order
+    state: str
+    authority: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str | None
+    manual_routing: bool
+    due: str | None
+    due_provisional: bool
+    overdue: bool
+    awaiting: tuple[str, ...]  # supplement items the office asked for, all at once
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One event of a case or of one of its requests: its name and time only."""
+
+    stream_id: str
+    version: int
+    position: int
+    case_id: str
+    service_request_id: str  # "" for the case's own events
+    event: str
+    at: str
+
+
+CASES = Table(
+    "cases", CaseRow, ("case_id",), indexes=[("tracking_code",), ("facility_uscc", "hospital_ref")]
+)
+SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("case_id",)])
+HISTORY = Table("history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)])
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    service_request_id: str
+    state: str
+    authority: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str | None
+    manual_routing: bool
+    due: str | None
+    due_provisional: bool
+    overdue: bool
+    awaiting: tuple[str, ...]
+    history: tuple[HistoryEntry, ...]
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """The family's view of a case, as `case_status` lookups return it."""
+
+    case_id: str
+    facility_uscc: str
+    hospital_ref: str
+    tracking_code: str
+    state: str
+    birth_division: str | None
+    birth_province: str | None
+    household: str | None
+    hukou_division: str | None
+    next_action: str
+    services: tuple[ServiceStatus, ...]
+    history: tuple[HistoryEntry, ...]  # the case's own events
+    notified_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def hukou_division(case: CaseRow) -> str | None:
+    """The hukou county of the parent whose household the child joins (None until chosen)."""
+    return {"mother": case.mother_hukou, "father": case.father_hukou}.get(case.household or "")
+
+
+def _entries(history: Sequence[HistoryRow], request_id: str) -> tuple[HistoryEntry, ...]:
+    return tuple(HistoryEntry(h.event, h.at) for h in history if h.service_request_id == request_id)
+
+
+def assemble(
+    case: CaseRow, services: Sequence[ServiceRow], history: Sequence[HistoryRow]
+) -> CaseStatus:
+    """A case's rows, put together as the family sees them."""
+    values = {k: v for k, v in asdict(case).items() if k in CaseStatus.__dataclass_fields__}
+    return CaseStatus(
+        **values,
+        birth_province=province(case.birth_division),
+        hukou_division=hukou_division(case),
+        next_action=next_action(case, services),
+        services=tuple(_service(s, _entries(history, s.service_request_id)) for s in services),
+        history=_entries(history, ""),
+    )
+
+
+def _service(row: ServiceRow, history: tuple[HistoryEntry, ...]) -> ServiceStatus:
+    values = {k: v for k, v in asdict(row).items() if k in ServiceStatus.__dataclass_fields__}
+    return ServiceStatus(**{**values, "awaiting": row.awaiting, "history": history})
+
+
+def _holder(service: ServiceRow) -> str:
+    """The office that must act now: the receiving window until received, then the decider."""
+    locality = (
+        service.receiving_locality if service.state == "dispatched" else (service.handling_locality)
+    )
+    return f"office {service.authority} {locality}"
+
+
+def next_action(case: CaseRow, services: Sequence[ServiceRow]) -> str:
+    """What the family must do next: '<verb>: <what>' ('nothing: ...' when it is not them)."""
+    if case.state == "voided":
+        return "nothing: the case was voided"
+    items = [item for s in services if s.state == "supplement-requested" for item in s.awaiting]
+    if items:
+        return "supplement: " + ", ".join(dict.fromkeys(items))
+    wanted = (("name", case.child_named), ("household", bool(case.household)))
+    missing = [] if case.applied else [what for what, known in wanted if not known]
+    if missing:
+        return "apply: " + " and ".join(missing)
+    if case.state == "completed":
+        return "nothing: completed and rated" if case.rated else "rate: the service"
+    return _waiting(services)
+
+
+def _waiting(services: Sequence[ServiceRow]) -> str:
+    offices = [_holder(s) for s in services if s.state in ("dispatched", "received")]
+    if offices:
+        return "nothing: waiting for " + ", ".join(dict.fromkeys(offices))
+    manual = [s.service for s in services if s.manual_routing and s.state == "planned"]
+    if manual:
+        return "nothing: waiting for manual routing of " + ", ".join(manual)
+    rejected = [s.service for s in services if s.state == "rejected"]
+    if rejected:
+        return "nothing: rejected: " + ", ".join(rejected)
+    return "nothing: waiting for the plan"

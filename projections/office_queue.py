@@ -1,0 +1,240 @@
+"""office_queue: each office's work, per (locality, authority): to receive, to decide, overdue."""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import asdict, dataclass, replace
+from functools import singledispatchmethod
+from typing import Any
+
+from domain.service_request import ServiceRequest
+from projections.events import route_fields, stamp, topics_of
+from projections.memory import InMemoryTables
+from projections.rows import Rows, Table, TableProjection, TableView, require
+
+ROLES = ("receive-for-other", "decide-here", "both")
+NO_DUE = "9999-12-31"  # sorts requests without a due date last, on every backend
+FINAL_STATES = ("approved", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One service request: its route and state (the source of its queue entries)."""
+
+    service_request_id: str
+    case_id: str
+    service: str
+    authority: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str | None
+    manual_routing: bool
+    state: str
+    due: str | None
+    overdue: bool  # an Overdue event was recorded and the request is still open
+    due_soon: bool  # a DeadlineApproaching event was recorded and the request is still open
+    since: str  # when it was planned
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A request as one office sees it: received here for another locality, to decide here,
+    or both (the same locality receives and decides)."""
+
+    locality: str
+    authority: str
+    service_request_id: str
+    case_id: str
+    service: str
+    state: str
+    role: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str | None
+    due: str | None
+    due_sort: str
+    overdue: bool
+    due_soon: bool
+    visible: bool  # dispatched to the office (a planned request is not its work yet)
+    since: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = ("service_request_id", "case_id", "service", "state", "due", "overdue", "role")
+        return {k: v for k, v in asdict(self).items() if k in fields}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[QueueRow, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+REQUESTS = Table("requests", RequestRow, ("service_request_id",))
+QUEUE = Table(
+    "entries",
+    QueueRow,
+    ("locality", "service_request_id"),
+    indexes=[("locality", "authority", "visible"), ("locality", "authority", "state")],
+)
+ORDER = ("due_sort", "since", "service_request_id")
+
+
+def entries(request: RequestRow) -> list[QueueRow]:
+    """The queue rows of a request: one per locality that acts on it."""
+    places = dict.fromkeys((request.receiving_locality, request.handling_locality))
+    return [_entry(request, locality) for locality in places]
+
+
+def _entry(request: RequestRow, locality: str) -> QueueRow:
+    receives, decides = (
+        locality == request.receiving_locality,
+        locality == request.handling_locality,
+    )
+    role = "both" if receives and decides else "decide-here" if decides else "receive-for-other"
+    values = {k: v for k, v in asdict(request).items() if k in QueueRow.__dataclass_fields__}
+    return QueueRow(
+        **values,
+        locality=locality,
+        role=role,
+        due_sort=request.due or NO_DUE,
+        visible=request.state != "planned",
+    )
+
+
+class OfficeQueueView(TableView, ABC):
+    """Per (locality, authority): the requests it receives for others and those it decides."""
+
+    name = "office_queue"
+    tables = (REQUESTS, QUEUE)
+
+    def queue(
+        self,
+        locality: str,
+        authority: str,
+        *,
+        state: str | None = None,
+        overdue: bool | None = None,
+        role: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> QueuePage:
+        """Due first; without `state`, every request dispatched to the office (any state)."""
+        where: dict[str, object] = {"locality": locality, "authority": authority}
+        where |= {"visible": True} if state is None else {"state": state}
+        if overdue is not None:
+            where["overdue"] = overdue
+        if role is not None:
+            where["role"] = role
+        rows = self.select(QUEUE, where, order_by=ORDER, limit=limit, offset=offset)
+        return QueuePage(tuple(rows), self.count(QUEUE, where), limit, offset)
+
+    def request(self, service_request_id: str) -> RequestRow | None:
+        return self.get(REQUESTS, service_request_id)
+
+
+class InMemoryOfficeQueue(InMemoryTables, OfficeQueueView):
+    """office_queue in memory, for unit tests."""
+
+
+class OfficeQueueProjection(TableProjection[OfficeQueueView]):
+    """Keeps every office's queue: each request event rewrites the request's one or two entries
+    (a replan that moves the request takes it out of the old offices' queues)."""
+
+    name = "office_queue"
+    topics = topics_of(
+        ServiceRequest.Planned,
+        ServiceRequest.Replanned,
+        ServiceRequest.Dispatched,
+        ServiceRequest.Received,
+        ServiceRequest.SupplementRequested,
+        ServiceRequest.Supplemented,
+        ServiceRequest.Approved,
+        ServiceRequest.Rejected,
+        ServiceRequest.Withdrawn,
+        ServiceRequest.DeadlineApproaching,
+        ServiceRequest.Overdue,
+    )
+
+    @singledispatchmethod
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        """Other request events do not change a queue."""
+
+    @apply.register
+    def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
+        at = stamp(event)
+        request = RequestRow(
+            service_request_id=str(event.originator_id),
+            case_id=str(event.case_id),
+            service=event.service,
+            state="planned",
+            due=None,
+            overdue=False,
+            due_soon=False,
+            since=at,
+            updated_at=at,
+            **route_fields(event.route),
+        )
+        _save(rows, None, request)
+
+    @apply.register
+    def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
+        _change(rows, event, **route_fields(event.route))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> None:
+        _change(rows, event, state="dispatched")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
+        _change(rows, event, state="received", due=event.due)
+
+    @apply.register
+    def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
+        _change(rows, event, state="supplement-requested")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
+        _change(rows, event, state="received")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
+        _change(rows, event, state="approved")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> None:
+        _change(rows, event, state="rejected")
+
+    @apply.register
+    def _(self, event: ServiceRequest.Withdrawn, position: int, rows: Rows) -> None:
+        _change(rows, event, state="withdrawn")
+
+    @apply.register
+    def _(self, event: ServiceRequest.DeadlineApproaching, position: int, rows: Rows) -> None:
+        _change(rows, event, due_soon=True)
+
+    @apply.register
+    def _(self, event: ServiceRequest.Overdue, position: int, rows: Rows) -> None:
+        _change(rows, event, overdue=True)
+
+
+def _change(rows: Rows, event: Any, **changes: Any) -> None:
+    request_id = str(event.originator_id)
+    old = require(rows.get(REQUESTS, request_id), "service request", request_id)
+    new = replace(old, updated_at=stamp(event), **changes)
+    if new.state in FINAL_STATES:  # decided or withdrawn: no longer late or due soon
+        new = replace(new, overdue=False, due_soon=False)
+    _save(rows, old, new)
+
+
+def _save(rows: Rows, old: RequestRow | None, new: RequestRow) -> None:
+    rows.put(REQUESTS, new)
+    kept = {e.locality for e in entries(new)}
+    for entry in entries(old) if old else []:
+        if entry.locality not in kept:
+            rows.delete(QUEUE, entry.locality, entry.service_request_id)
+    for entry in entries(new):
+        rows.put(QUEUE, entry)

@@ -1,0 +1,233 @@
+"""The table machinery under the projections (rows, unit of work, in-memory batches), and the
+event builders the other projection tests share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Tracking
+
+from domain.birth_case import BirthCase
+from domain.service_request import ServiceRequest
+from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
+from projections.flows import FlowsProjection, InMemoryFlows
+from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection
+from projections.memory import InMemoryTables
+from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection
+from projections.rows import Key, PositionMovedError, Record, Rows, Table, TableProjection
+from tests.conftest import make_facts
+
+APP = "CaseLedger"
+MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 China time
+
+
+def at(days: float = 0, hours: float = 0) -> datetime:
+    return MONDAY + timedelta(days=days, hours=hours)
+
+
+def route(
+    service: str, authority: str, handling: str, receiving: str, mode: str | None = "online"
+) -> dict[str, Any]:
+    return {
+        "service": service,
+        "authority": authority,
+        "handling_locality": handling,
+        "receiving_locality": receiving,
+        "mode": mode,
+        "depends_on": [],
+        "time_limit_days": 5,
+        "manual_routing": mode is None,
+        "route_note": "",
+    }
+
+
+HUKOU = route("household-registration", "public-security", "420102", "430602", "off-site")
+VACCINATION = route("vaccination", "cdc", "430602", "430602")
+
+
+def new_case(record_ref: str = "MR-0001", **changes: object) -> BirthCase:
+    facts = make_facts(record_ref, **changes)
+    return BirthCase(
+        facts.facility_uscc, record_ref, f"TC{record_ref}", f"m-{record_ref}", facts.to_dict()
+    )
+
+
+def new_request(case: BirthCase, route_: dict[str, Any]) -> ServiceRequest:
+    return ServiceRequest(case.id, route_["service"], route_)
+
+
+class Story:
+    """Feeds aggregate events to projections as the CaseLedger's log would: in order, with
+    notification ids, at the times the test chooses (event timestamps are the only clock)."""
+
+    def __init__(self, *projections: TableProjection[Any]) -> None:
+        self.projections = projections
+        self.fed: list[tuple[Any, int]] = []  # (event, notification id), as fed
+
+    def feed(self, *aggregates: Aggregate, when: datetime = MONDAY) -> None:
+        events = [
+            replace(cast(Any, e), timestamp=when) for a in aggregates for e in a.collect_events()
+        ]
+        pairs = [(event, len(self.fed) + n) for n, event in enumerate(events, 1)]
+        self.fed += pairs
+        for projection in self.projections:
+            after = projection.view.max_tracking_id(APP)
+            projection.process_batch(pairs, Tracking(APP, len(self.fed)), after)
+
+
+def all_projections() -> tuple[
+    CaseStatusProjection, OfficeQueueProjection, LocalityStatsProjection, FlowsProjection
+]:
+    return (
+        CaseStatusProjection(InMemoryCaseStatus()),
+        OfficeQueueProjection(InMemoryOfficeQueue()),
+        LocalityStatsProjection(InMemoryLocalityStats()),
+        FlowsProjection(InMemoryFlows()),
+    )
+
+
+def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceRequest]:
+    """One case: planned, two requests decided (one after a supplement), completed, rated."""
+    case = new_case(child_name="张小明")
+    hukou, vaccination = new_request(case, HUKOU), new_request(case, VACCINATION)
+    case.plan(["household-registration", "vaccination"], "c1", "a1")
+    story.feed(case, hukou, vaccination)
+    hukou.dispatch({})
+    vaccination.dispatch({})
+    story.feed(hukou, vaccination, when=at(hours=1))
+    hukou.receive("o", "R-1", "2026-03-09", False)
+    vaccination.receive("o", "R-2", "2026-03-30", False)
+    story.feed(hukou, vaccination, when=at(hours=2))
+    hukou.request_supplement("o", ["residence permit", "commitment letter"])
+    story.feed(hukou, when=at(days=1))
+    hukou.supplement(["residence permit", "commitment letter"])
+    hukou.approve("o", {"citizen_id": "x"})
+    vaccination.approve("o", {"vaccination_record_number": "VR-1"})
+    story.feed(hukou, vaccination, when=at(days=4, hours=2))
+    case.complete()
+    case.rate(2, "slow")
+    story.feed(case, when=at(days=5))
+    return case, hukou, vaccination
+
+
+# --- the machinery itself ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thing:
+    name: str
+    size: int
+    ratio: float
+    ok: bool
+    tags: tuple[str, ...]
+    note: str | None
+
+
+THINGS = Table("things", Thing, ("name",))
+
+
+class InMemoryThings(InMemoryTables):
+    name = "things"
+    tables = (THINGS,)
+
+
+def thing(name: str, size: int = 1) -> Thing:
+    return Thing(name, size, 0.5, True, ("a", "乙"), None)
+
+
+def test_columns_follow_the_row_dataclass() -> None:
+    kinds = [(c.name, c.kind, c.nullable) for c in THINGS.columns]
+    assert kinds == [
+        ("name", "text", False),
+        ("size", "int", False),
+        ("ratio", "real", False),
+        ("ok", "bool", False),
+        ("tags", "json", False),
+        ("note", "text", True),
+    ]
+    record = THINGS.encode(thing("x"))
+    assert record["tags"] == '["a", "乙"]'
+    assert THINGS.decode({**record, "ok": 1}) == thing("x")  # SQLite hands bools back as 0/1
+
+
+def test_a_batch_reads_its_own_writes_and_writes_each_changed_row_once() -> None:
+    stored: dict[Key, Record] = {
+        ("a",): THINGS.encode(thing("a")),
+        ("b",): THINGS.encode(thing("b")),
+    }
+    rows = Rows(lambda table, key: stored.get(key))
+    assert rows.get(THINGS, "a") == thing("a")
+    rows.put(THINGS, thing("a", 2))
+    rows.put(THINGS, thing("a", 3))
+    assert rows.get(THINGS, "a") == thing("a", 3)
+    assert rows.get(THINGS, "b") == thing("b")  # read, unchanged: not written
+    rows.delete(THINGS, "c")
+    rows.put(THINGS, thing("c"))  # deleted, then made again: one upsert
+    (change,) = rows.changes()
+    assert [r["size"] for r in change.upserts] == [3, 1]
+    assert change.deletes == []
+
+
+def test_a_failed_batch_writes_nothing_and_keeps_the_position() -> None:
+    view = InMemoryThings()
+    with view.batch(Tracking(APP, 1)) as rows:
+        rows.put(THINGS, thing("a"))
+
+    def crash() -> None:
+        with view.batch(Tracking(APP, 2), after=1) as rows:
+            rows.put(THINGS, thing("b"))
+            raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError, match="mid-batch"):
+        crash()
+    assert [t.name for t in view.select(THINGS)] == ["a"]
+    assert view.max_tracking_id(APP) == 1
+
+
+def test_a_page_read_before_another_runner_moved_on_is_refused() -> None:
+    view = InMemoryThings()
+    with view.batch(Tracking(APP, 5)) as rows:
+        rows.put(THINGS, thing("a"))
+    with pytest.raises(PositionMovedError), view.batch(Tracking(APP, 5), after=None):
+        pass
+    assert view.count(THINGS) == 1
+
+
+def test_select_filters_orders_and_pages() -> None:
+    view = InMemoryThings()
+    with view.batch(Tracking(APP, 1)) as rows:
+        for name, size in [("c", 1), ("a", 2), ("b", 1)]:
+            rows.put(THINGS, thing(name, size))
+    ordered = view.select(THINGS, {"size": 1}, order_by=("name",))
+    assert [t.name for t in ordered] == ["b", "c"]
+    assert [t.name for t in view.select(THINGS, order_by=("name",), limit=1, offset=1)] == ["b"]
+    assert view.count(THINGS, {"size": 1}) == 2
+    view.clear(APP)
+    assert (view.count(THINGS), view.max_tracking_id(APP)) == (0, None)
+
+
+def test_the_page_size_never_changes_the_rows() -> None:
+    one_page_each: list[TableProjection[Any]] = list(all_projections())
+    one_event_each: list[TableProjection[Any]] = list(all_projections())
+    story = Story(*one_page_each)
+    a_full_story(story)
+    for event, position in story.fed:
+        for projection in one_event_each:
+            after = projection.view.max_tracking_id(APP)
+            projection.process_batch([(event, position)], Tracking(APP, position), after)
+    for paged, single in zip(one_page_each, one_event_each, strict=True):
+        assert paged.view.dump() == single.view.dump()
+        assert paged.view.max_tracking_id(APP) == single.view.max_tracking_id(APP)
+
+
+def test_the_library_contract_one_event_one_transaction_works_too() -> None:
+    projection = CaseStatusProjection(InMemoryCaseStatus())
+    case = new_case()
+    (notified,) = case.collect_events()
+    projection.process_event(notified, Tracking(APP, 7))
+    assert projection.view.max_tracking_id(APP) == 7
+    assert projection.view.by_case_id(case.id) is not None
