@@ -10,11 +10,12 @@ from starlette.applications import Starlette
 
 from adapters.bootstrap import Container
 from adapters.scheduler import make_scheduler
-from api import cases, family, hospital, offices, system_routes
+from api import cases, family, hospital, monitoring, offices, queue, system_routes, tracking
 from api.openapi import openapi_document
 from api.problems import HANDLERS
+from api.tracking import Throttle
 
-MODULES = (system_routes, hospital, cases, family, offices)
+MODULES = (system_routes, hospital, tracking, cases, family, offices, queue, monitoring)
 
 
 def app_version() -> str:
@@ -44,6 +45,7 @@ def create_app(
     routes = [route for module in MODULES for route in module.ROUTES]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.container = container
+    app.state.throttle = Throttle()
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

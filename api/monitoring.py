@@ -1,0 +1,87 @@
+"""Monitor routes: figures per locality and month, province-to-province flows. No personal data."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate, out_of_scope
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import ORJSONResponse
+from domain.actors import Principal
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+LOCALITY = re.compile(r"^[1-8]\d{5}$")
+OPERATIONS = [
+    Operation(
+        "/monitoring/localities/{code}",
+        "GET",
+        "Figures of one locality for a month: received, decided, completed, time to result, "
+        "on-time rate, ratings",
+        roles=("monitor",),
+        params=("month",),
+        responses={404: "Outside the monitor's province", 422: "Bad month or code"},
+    ),
+    Operation(
+        "/monitoring/flows",
+        "GET",
+        "Birth province → hukou province counts for a month",
+        roles=("monitor",),
+        params=("month",),
+        responses={422: "Bad month"},
+    ),
+]
+
+
+def month_of(request: Request) -> str:
+    default = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m")
+    month = request.query_params.get("month", default)
+    if not MONTH.match(month):
+        raise ApiError(422, "invalid-parameter", "month is YYYY-MM", parameter="month")
+    return month
+
+
+def covers(principal: Principal, code: str) -> bool:
+    return principal.role == "admin" or principal.scope in ("national", code[:2])
+
+
+async def locality(request: Request) -> Response:
+    principal = await authenticate(request, "monitor")
+    code = request.path_params["code"]
+    if not LOCALITY.match(code):
+        raise ApiError(
+            422, "invalid-parameter", "A locality is a 6-digit GB/T 2260 code", parameter="code"
+        )
+    if not covers(principal, code):
+        raise out_of_scope()
+    month = month_of(request)
+    view = request.app.state.container.projections.locality_stats_view
+    figures = await run_in_threadpool(view.figures, code, month)
+    return ORJSONResponse(figures.to_dict())
+
+
+async def flows(request: Request) -> Response:
+    principal = await authenticate(request, "monitor")
+    month = month_of(request)
+    view = request.app.state.container.projections.flows_view
+    rows = await run_in_threadpool(view.flows, month)
+    visible = [
+        r.to_dict()
+        for r in rows
+        if principal.scope == "national"
+        or principal.role == "admin"
+        or principal.scope in (r.birth_province, r.hukou_province)
+    ]
+    return ORJSONResponse({"month": month, "flows": visible})
+
+
+ROUTES = [
+    Route("/monitoring/localities/{code}", locality, methods=["GET"]),
+    Route("/monitoring/flows", flows, methods=["GET"]),
+]

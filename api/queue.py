@@ -1,0 +1,90 @@
+"""Office work queue: per locality and authority, from the office_queue projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.bootstrap import Container
+from api.auth import authenticate, out_of_scope
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import ORJSONResponse
+from domain.actors import AUTHORITIES
+
+STATES = ("dispatched", "received", "supplement-requested", "approved", "rejected", "withdrawn")
+ROLES = ("receive-for-other", "decide-here", "both")
+OPERATIONS = [
+    Operation(
+        "/offices/{locality}/{authority}/queue",
+        "GET",
+        "An office's work queue: to receive, to decide, supplements awaited, overdue",
+        roles=("office",),
+        params=("state", "overdue", "role", "limit", "offset"),
+        responses={404: "Not this office's queue", 422: "A bad query parameter"},
+    ),
+]
+
+
+def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in allowed:
+        raise ApiError(
+            422, "invalid-parameter", f"{name} is one of {', '.join(allowed)}", parameter=name
+        )
+    return value
+
+
+def _number(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name, str(default))
+    if not raw.isdigit() or not 0 <= int(raw) <= high:
+        raise ApiError(
+            422, "invalid-parameter", f"{name} is a whole number from 0 to {high}", parameter=name
+        )
+    return int(raw)
+
+
+def read_queue(
+    container: Container, locality: str, authority: str, request: Request
+) -> dict[str, Any]:
+    overdue = _choice(request, "overdue", ("true", "false"))
+    page = container.projections.office_queue_view.queue(
+        locality,
+        authority,
+        state=_choice(request, "state", STATES),
+        overdue=None if overdue is None else overdue == "true",
+        role=_choice(request, "role", ROLES),
+        limit=_number(request, "limit", 50, 500),
+        offset=_number(request, "offset", 0, 10**9),
+    )
+    return {
+        "locality": locality,
+        "authority": authority,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "rows": [r.to_dict() for r in page.rows],
+    }
+
+
+async def queue(request: Request) -> Response:
+    principal = await authenticate(request, "office")
+    locality, authority = request.path_params["locality"], request.path_params["authority"]
+    if authority not in AUTHORITIES:
+        raise out_of_scope()
+    if principal.role != "admin" and (principal.scope, principal.authority) != (
+        locality,
+        authority,
+    ):
+        raise out_of_scope()
+    body = await run_in_threadpool(
+        read_queue, request.app.state.container, locality, authority, request
+    )
+    return ORJSONResponse(body)
+
+
+ROUTES = [Route("/offices/{locality}/{authority}/queue", queue, methods=["GET"])]

@@ -1,0 +1,59 @@
+"""Which fields of which event each role may read in a case history (data minimisation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import CanMutateAggregate
+
+# role → event name → fields shown; any event not listed shows its name and time only.
+VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
+    "admin": {},  # admin sees every field (see history_entry)
+    "hospital": {
+        "Notified": ("facts",),
+        "NotificationCorrected": ("changed", "facts"),
+        "Voided": ("reason",),
+        "Received": ("receipt_number", "due"),
+        "Approved": ("result",),
+        "Rejected": ("reason", "basis"),
+    },
+    "family": {
+        "FamilyApplied": ("application",),
+        "Rated": ("score", "comment"),
+        "Received": ("receipt_number", "due"),
+        "SupplementRequested": ("items",),
+        "Supplemented": ("items",),
+        "Approved": ("result",),
+        "Rejected": ("reason", "basis"),
+        "Withdrawn": ("reason",),
+        "Planned": ("route",),
+    },
+    "office": {
+        "Dispatched": ("payload",),
+        "Received": ("receipt_number", "due"),
+        "SupplementRequested": ("items",),
+        "Supplemented": ("items",),
+        "Approved": ("result",),
+        "Rejected": ("reason", "basis"),
+        "CorrectionFlagged": ("changed",),
+        "Planned": ("route",),
+        "Replanned": ("route",),
+    },
+}
+INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def history_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dict[str, Any]:
+    name = type(event).__name__
+    fields = vars(event)
+    if role == "admin":
+        shown = {k: v for k, v in fields.items() if k not in INTERNAL}
+    else:
+        shown = {k: fields[k] for k in VISIBLE.get(role, {}).get(name, ()) if k in fields}
+    return {
+        "stream": stream,
+        "event": name,
+        "version": event.originator_version,
+        "at": event.timestamp.isoformat(),
+        "data": shown,
+    }

@@ -1,0 +1,93 @@
+"""POST /track: a family proves it holds the tracking code and verifier, gets a case token."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections import deque
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.bootstrap import Container
+from api.bodies import json_object, required_str, unknown_fields
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import ORJSONResponse
+
+MAX_FAILURES = 5
+WINDOW_S = 15 * 60
+OPERATIONS = [
+    Operation(
+        "/track",
+        "POST",
+        "Family: tracking code + verifier (last 6 of the mother's "
+        "citizen ID, or her phone) → a token for that case",
+        body="application/json",
+        responses={404: "No case matches", 429: "Too many failed attempts"},
+    ),
+]
+
+
+class Throttle:
+    """Failed attempts per client and per tracking code, in a sliding window (per process)."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, *keys: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+
+    def fail(self, *keys: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        return failures
+
+
+def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
+    mother = container.ledger.get_case(UUID(case_id)).facts.get("mother") or {}
+    candidates = [(mother.get("citizen_id") or "")[-6:], mother.get("phone") or ""]
+    given = verifier.strip().upper()
+    return any(c and hmac.compare_digest(c.upper(), given) for c in candidates)
+
+
+def issue_token(container: Container, code: str, verifier: str) -> dict[str, str] | None:
+    status = container.projections.case_status_view.by_tracking_code(code)
+    if status is None or not verifier_matches(container, status.case_id, verifier):
+        return None
+    _, token = container.actors.add("family", status.case_id, label="tracking")
+    return {"case_id": status.case_id, "token": token}
+
+
+async def track(request: Request) -> Response:
+    body = await json_object(request)
+    unknown_fields(body, ("tracking_code", "verifier"))
+    code = required_str(body, "tracking_code").strip().upper()
+    verifier = required_str(body, "verifier")
+    throttle: Throttle = request.app.state.throttle
+    client = f"client:{request.client.host if request.client else '-'}"
+    if throttle.blocked(client, f"code:{code}"):
+        raise ApiError(429, "too-many-attempts", "Too many failed attempts; try again later")
+    issued = await run_in_threadpool(issue_token, request.app.state.container, code, verifier)
+    if issued is None:
+        throttle.fail(client, f"code:{code}")
+        raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
+    return ORJSONResponse(issued, status_code=201)
+
+
+ROUTES = [Route("/track", track, methods=["POST"])]
