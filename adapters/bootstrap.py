@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
@@ -17,6 +19,7 @@ from adapters.settings import ConfigError, Settings
 from domain.actors import ActorDirectory
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
+from projections.office_queue import REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +47,23 @@ class Container:
         self.processing.settle()
         self.projections.catch_up()
 
+    def watch_deadlines(self) -> int:
+        """DeadlineApproaching / Overdue, once each, for received requests near or past due."""
+        horizon = (self.ledger.today() + timedelta(days=7)).isoformat()
+        view = self.projections.office_queue_view
+        due_soon = [
+            row
+            for row in view.select(REQUESTS, {"state": "received"})
+            if row.due is not None and row.due <= horizon
+        ]
+        recorded = sum(self.ledger.watch_deadline(UUID(r.service_request_id)) for r in due_soon)
+        if recorded:
+            self.projections.catch_up()
+        return recorded
+
     def jobs(self) -> dict[str, tuple[Callable[[], object], float]]:
         """The scheduler's jobs: name → (function, interval in seconds)."""
-        return {"tick": (self.tick, 1.0)}
+        return {"tick": (self.tick, 1.0), "deadlines": (self.watch_deadlines, 300.0)}
 
     def after_command(self) -> None:
         """Embedded mode carries the command's consequences out before answering.

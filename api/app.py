@@ -7,15 +7,27 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from adapters.bootstrap import Container
 from adapters.scheduler import make_scheduler
-from api import cases, family, hospital, monitoring, offices, queue, system_routes, tracking
+from api import (
+    cases,
+    family,
+    hospital,
+    metrics,
+    monitoring,
+    offices,
+    queue,
+    system_routes,
+    tracking,
+)
+from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.tracking import Throttle
 
-MODULES = (system_routes, hospital, tracking, cases, family, offices, queue, monitoring)
+MODULES = (system_routes, metrics, hospital, tracking, cases, family, offices, queue, monitoring)
 
 
 def app_version() -> str:
@@ -43,7 +55,14 @@ def create_app(
             container.close()
 
     routes = [route for module in MODULES for route in module.ROUTES]
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    collected = Metrics()
+    app = Starlette(
+        routes=routes,
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware, metrics=collected)],
+    )
+    app.state.metrics = collected
     app.state.container = container
     app.state.throttle = Throttle()
     operations = [op for module in MODULES for op in module.OPERATIONS]

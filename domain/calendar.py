@@ -70,3 +70,12 @@ class WorkingCalendar:
             return -self.working_days_between(end, start)
         span = (end - start).days
         return sum(self.is_working_day(start + dt.timedelta(days=n)) for n in range(1, span + 1))
+
+
+def deadline_kind(due: dt.date, today: dt.date, calendar: WorkingCalendar) -> str | None:
+    """'overdue' after the due date, 'approaching' on it or the working day before, else None."""
+    if today > due:
+        return "overdue"
+    if calendar.working_days_between(today, due) <= 1:
+        return "approaching"
+    return None

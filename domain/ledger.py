@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import singledispatchmethod
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,7 +17,7 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType
 
 from domain.birth_case import BirthCase
-from domain.calendar import WorkingCalendar
+from domain.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.case_plan import CasePlan
 from domain.catalog import load_catalog
 from domain.commands import (
@@ -186,13 +186,13 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         request = self.get_request(cmd.service_request_id)
         definition = load_catalog()[request.service]
         if cmd.action == "receive":
-            today = self.clock().astimezone(CST).date()
-            due = WorkingCalendar().add_working_days(today, definition.time_limit_days)
+            due = self._due(definition.time_limit_days)
             request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
         elif cmd.action == "request-supplement":
             request.request_supplement(cmd.officer, list(cmd.items))
         elif cmd.action == "supplement":
-            request.supplement(list(cmd.items))
+            due = self._due(definition.time_limit_days)
+            request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
         elif cmd.action == "approve":
             born_at = request.payload.get("born_at")
             result = validate_result(definition, cmd.result, request.handling_locality, born_at)
@@ -201,6 +201,24 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             request.reject(cmd.officer, cmd.reason, cmd.basis)
         self.save(request)
         return request
+
+    def today(self) -> date:
+        """Today in China Standard Time, by the injectable clock."""
+        return self.clock().astimezone(CST).date()
+
+    def _due(self, working_days: int) -> DueDate:
+        return WorkingCalendar().add_working_days(self.today(), working_days)
+
+    def watch_deadline(self, request_id: UUID) -> bool:
+        """Record DeadlineApproaching or Overdue for a received request once; True if recorded."""
+        request = self.get_request(request_id)
+        if request.state != "received" or request.due is None:
+            return False
+        kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
+        if kind is None:
+            return False
+        request.warn(kind, request.due)
+        return bool(self.save(request))
 
     # --- carrying out the Orchestrator's decisions ----------------------------------------
     @singledispatchmethod

@@ -46,6 +46,8 @@ class ServiceRequest(Aggregate):
 
     class Supplemented(Aggregate.Event):
         items: list[str]
+        due: str
+        provisional: bool
 
     class Approved(Aggregate.Event):
         officer: str
@@ -142,9 +144,10 @@ class ServiceRequest(Aggregate):
             raise InvalidTransitionError("Name every missing item in one request", items=items)
         self._supplement_requested(officer=officer, items=items)
 
-    def supplement(self, items: list[str]) -> None:
+    def supplement(self, items: list[str], due: str, provisional: bool) -> None:
+        """The family answered; the office's clock starts again from now (domain ref §4.2)."""
         self._require("supplement-requested")
-        self._supplemented(items=items)
+        self._supplemented(items=items, due=due, provisional=provisional)
 
     def approve(self, officer: str, result: dict[str, Any]) -> None:
         if self.state == "approved" and result == self.result:
@@ -215,7 +218,8 @@ class ServiceRequest(Aggregate):
         self.state = "supplement-requested"
 
     @event(Supplemented)
-    def _supplemented(self, items: list[str]) -> None:
+    def _supplemented(self, items: list[str], due: str, provisional: bool) -> None:
+        self.due = due
         self.awaiting = []
         self.state = "received"
 

@@ -198,7 +198,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
-        _change(rows, event, state="received")
+        _change(rows, event, state="received", due=event.due)
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:

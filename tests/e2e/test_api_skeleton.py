@@ -85,3 +85,14 @@ def test_every_route_is_in_the_openapi_document(client: TestClient) -> None:
         for method in route.methods or ():
             if method != "HEAD":
                 assert method.lower() in document["paths"][path], (method, path)
+
+
+def test_metrics_show_projection_lag_and_requests_without_ids(
+    client: TestClient, container: Container
+) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    client.get(f"/cases/{outcome.case_id}")
+    text = client.get("/metrics").text
+    assert 'newborn_ledger_projection_lag_events{projection="case_status"}' in text
+    assert 'route="/cases/{case_id:uuid}"' in text
+    assert str(outcome.case_id) not in text

@@ -129,7 +129,7 @@ def test_a_supplement_request_names_every_missing_item(projection: CaseStatusPro
     found = status(projection, case.id)
     assert found.next_action == "supplement: residence permit, commitment letter"
     assert found.services[0].awaiting == ("residence permit", "commitment letter")
-    hukou.supplement(["residence permit", "commitment letter"])
+    hukou.supplement(["residence permit", "commitment letter"], "2026-12-04", False)
     story.feed(hukou)
     assert status(projection, case.id).services[0].awaiting == ()
 

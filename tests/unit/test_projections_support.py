@@ -104,7 +104,7 @@ def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceReques
     story.feed(hukou, vaccination, when=at(hours=2))
     hukou.request_supplement("o", ["residence permit", "commitment letter"])
     story.feed(hukou, when=at(days=1))
-    hukou.supplement(["residence permit", "commitment letter"])
+    hukou.supplement(["residence permit", "commitment letter"], "2026-12-04", False)
     hukou.approve("o", {"citizen_id": "x"})
     vaccination.approve("o", {"vaccination_record_number": "VR-1"})
     story.feed(hukou, vaccination, when=at(days=4, hours=2))

@@ -76,7 +76,7 @@ def test_supplement_round_trip() -> None:
     with pytest.raises(InvalidTransitionError, match="every missing item"):
         request.request_supplement("o", [])
     request.request_supplement("o", ["marriage certificate", "residence permit"])
-    request.supplement(["marriage certificate", "residence permit"])
+    request.supplement(["marriage certificate", "residence permit"], "2026-12-04", False)
     assert names(request) == ["SupplementRequested", "Supplemented"]
     assert request.state == "received"
 

@@ -1,0 +1,102 @@
+"""GET /metrics: Prometheus text with projection lag, log heads and request counts."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.bootstrap import Container
+from api.openapi import Operation
+
+OPERATIONS = [Operation("/metrics", "GET", "Prometheus metrics (no token, no personal data)")]
+
+
+class Metrics:
+    """One registry per app, so tests and several apps in one process never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "newborn_ledger_http_requests",
+            "HTTP requests",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "newborn_ledger_http_request_seconds",
+            "HTTP request latency",
+            ("route",),
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "newborn_ledger_projection_lag_events",
+            "Ledger notifications a projection has not processed yet",
+            ("projection",),
+            registry=self.registry,
+        )
+        self.head = Gauge(
+            "newborn_ledger_log_head",
+            "Highest notification id of an application",
+            ("application",),
+            registry=self.registry,
+        )
+
+    def refresh(self, container: Container) -> None:
+        for name, lag in container.projections.lags().items():
+            self.lag.labels(name).set(lag)
+        for app in container.applications():
+            self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (never by raw path: paths carry case ids)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route, status, start = _template(scope), 500, time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+
+def _template(scope: Scope) -> str:
+    for route in scope["app"].routes if "app" in scope else ():
+        if isinstance(route, Route) and route.matches(scope)[0] == Match.FULL:
+            return route.path
+    return "unmatched"
+
+
+async def metrics(request: Request) -> Response:
+    state = request.app.state
+    await run_in_threadpool(state.metrics.refresh, state.container)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [Route("/metrics", metrics, methods=["GET"])]
