@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
     demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
+    projections = sub.add_parser("projections", help="read models: status, rebuild")
+    projections_sub = projections.add_subparsers(dest="projections_command", required=True)
+    projections_sub.add_parser("status", help="each projection's lag behind the ledger")
+    rebuild = projections_sub.add_parser("rebuild", help="empty and replay one or all projections")
+    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     sub.add_parser("worker", help="run orchestration, projections and time limits (PostgreSQL)")
     sub.add_parser("check", help="check the configuration and that the store answers")
     sub.add_parser("keygen", help="print a new base64 AES key for NEWBORN_LEDGER_CIPHER_KEY")
@@ -147,6 +152,38 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    container = build(settings)
+    try:
+        projections = container.projections
+        if args.projections_command == "status":
+            for name, lag in projections.lags().items():
+                print(f"{name}: {lag} behind")
+            return 0
+        names = [args.name] if args.name else list(projections.all())
+        for name in names:
+            if name not in projections.all():
+                raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
+            applied = projections.rebuild(name, progress=ProgressBar(name))
+            print(f"\r{name}: rebuilt, {applied} events applied", " " * 20)
+    finally:
+        container.close()
+    return 0
+
+
+class ProgressBar:
+    """A one-line bar on stderr: position of the page read against the log's head."""
+
+    def __init__(self, name: str, width: int = 30) -> None:
+        self.name, self.width = name, width
+
+    def __call__(self, position: int, head: int) -> None:
+        done = position / head if head else 1.0
+        filled = int(done * self.width)
+        bar = "#" * filled + "-" * (self.width - filled)
+        print(f"\r{self.name}: [{bar}] {position}/{head}", end="", file=sys.stderr, flush=True)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from api.demo import run_demo
 
@@ -160,6 +197,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "keygen": cmd_keygen,
     "actor": cmd_actor,
     "worker": cmd_worker,
+    "projections": cmd_projections,
 }
 
 if __name__ == "__main__":

@@ -96,3 +96,27 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "HTTP 401" in out
     assert "HTTP 200" in out
     assert "BirthCase.Notified" in out
+
+
+def test_projections_rebuild_and_status(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.bootstrap import build
+    from adapters.settings import Settings
+    from domain.commands import NotifyBirth
+    from tests.conftest import make_facts
+
+    container = build(Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var")))
+    container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    container.after_command()
+    before = container.projections.case_status_view.dump()
+    container.close()
+    assert main(["projections", "rebuild"]) == 0
+    captured = capsys.readouterr()
+    assert "case_status: rebuilt" in captured.out and "[####" in captured.err
+    assert main(["projections", "status"]) == 0
+    assert "case_status: 0 behind" in capsys.readouterr().out
+    again = build(Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var")))
+    assert again.projections.case_status_view.dump() == before
+    again.close()
+    assert main(["projections", "rebuild", "nope"]) == 2
