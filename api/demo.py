@@ -1,50 +1,306 @@
-"""`newborn-ledger demo`: a narrated end-to-end run over HTTP on a fresh SQLite store."""
+"""`newborn-ledger demo`: births across the alliance, end to end over the HTTP API.
+
+Hospitals post FHIR notifications, families track and apply, and SIMULATED registry offices
+(named as such: no real office is contacted) work their queues with realistic results.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
+import orjson
+from stdnum.cn import uscc
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from domain.commands import NotifyBirth
 from domain.facts import BirthFacts, Parent
 from domain.identifiers import full_division_name, make_citizen_id
+from integrations.hospital.writer import notification_message
 
-DEMO_HOSPITAL = "12430600MA4L0BHT5Q"  # synthetic, GB 32100-valid
 CST = timezone(timedelta(hours=8))
+RESULT_FIELD = {
+    "birth-certificate": "certificate_number",
+    "vaccination": "vaccination_record_number",
+    "household-registration": "citizen_id",
+    "medical-insurance": "enrolment_number",
+    "social-security-card": "card_number",
+}
 
 
-def say(text: str) -> None:
+@dataclass(frozen=True)
+class Scenario:
+    """A realistic family (domain reference §6 pairs); all people are synthetic."""
+
+    birth: str
+    hukou: str
+    mother: str
+    child: str
+    note: str
+
+
+SCENARIOS = [
+    Scenario("430602", "420102", "王芳", "王安然", "born in Yueyang, hukou in Wuhan (Hunan-Hubei)"),
+    Scenario(
+        "330302", "520102", "杨梅", "杨子涵", "born in Wenzhou, hukou in Guiyang (Zhejiang-Guizhou)"
+    ),
+    Scenario(
+        "310116", "330482", "沈静", "沈嘉禾", "born in Shanghai Jinshan, hukou in Pinghu (YRD)"
+    ),
+    Scenario(
+        "500103", "520102", "罗丽", "罗一诺", "born in Chongqing, hukou in Guiyang (south-west)"
+    ),
+    Scenario("440304", "430602", "李娟", "李思远", "born in Shenzhen, hukou in Yueyang"),
+    Scenario(
+        "430102", "430602", "刘敏", "刘星辰", "born in Changsha, hukou in Yueyang (same province)"
+    ),
+    Scenario("230102", "650102", "马兰", "马晓东", "born in Harbin, hukou in Urumqi: no agreement"),
+]
+
+
+def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def demo_facts() -> BirthFacts:
-    """A synthetic child born in Yueyang whose mother's hukou is in Wuhan (no real person)."""
+def facility(division: str) -> str:
+    """A synthetic, GB 32100-valid USCC of a public hospital registered in `division`."""
+    body = f"12{division}MB{int(division) % 9973:07d}"[:17]
+    return body + uscc.calc_check_digit(body)
+
+
+def scenario_facts(number: int, scenario: Scenario, now: datetime) -> BirthFacts:
+    born = now - timedelta(days=2, hours=number)
     mother = Parent(
-        citizen_id=make_citizen_id("420102", datetime(1994, 3, 8).date(), 124),
-        name="示例母亲",
-        phone="13800000000",
-        hukou_division="420102",
-        residence_division="430602",
+        citizen_id=make_citizen_id(scenario.hukou, datetime(1994, 3, 8).date(), 120 + number * 2),
+        name=scenario.mother,
+        phone=f"1390000{number:04d}",
+        hukou_division=scenario.hukou,
+        residence_division=scenario.birth,
     )
     return BirthFacts(
-        facility_uscc=DEMO_HOSPITAL,
-        record_ref="YY-2026-000123",
-        born_at=datetime(2026, 11, 20, 8, 30, tzinfo=CST),
-        sex="female",
-        birth_division="430602",
+        facility_uscc=facility(scenario.birth),
+        record_ref=f"DEMO-{number:04d}",
+        born_at=born,
+        sex="female" if number % 2 else "male",
+        birth_division=scenario.birth,
         mother=mother,
         household_choice="mother",
-        birth_weight_g=3350,
+        birth_weight_g=3000 + 37 * number,
         gestation_weeks=39,
+        apgar_1=9,
+        apgar_5=10,
         birth_doses=("hepb-1", "bcg"),
+    )
+
+
+class Demo:
+    """Drives every party through the HTTP API, as their own systems would."""
+
+    def __init__(self, container: Container, http: httpx.AsyncClient) -> None:
+        self.container, self.http = container, http
+        self.tokens: dict[tuple[str, str], str] = {}
+        self.sequence = 0
+
+    def token(self, role: str, scope: str | None, authority: str | None = None) -> str:
+        key = (f"{role}:{scope}", authority or "")
+        if key not in self.tokens:
+            label = "SIMULATED office" if role == "office" else f"demo {role}"
+            self.tokens[key] = self.container.actors.add(role, scope, authority, label)[1]
+        return self.tokens[key]
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def notify(
+        self, facts: BirthFacts, message_id: str, kind: str = "notify"
+    ) -> dict[str, str]:
+        body = orjson.dumps(notification_message(facts, message_id, kind=kind))
+        headers = {
+            **self.auth(self.token("hospital", facts.facility_uscc)),
+            "Content-Type": "application/fhir+json",
+        }
+        reply = await self.http.post("/fhir/$process-message", content=body, headers=headers)
+        params = next(
+            e["resource"]
+            for e in reply.json()["entry"]
+            if e["resource"]["resourceType"] == "Parameters"
+        )
+        return {p["name"]: p.get("valueString", "") for p in params["parameter"]}
+
+    async def family_applies(self, ack: dict[str, str], facts: BirthFacts, child: str) -> str:
+        verifier = (facts.mother.citizen_id or "")[-6:]
+        tracked = await self.http.post(
+            "/track", json={"tracking_code": ack["tracking_code"], "verifier": verifier}
+        )
+        family = tracked.json()["token"]
+        await self.http.post(
+            f"/cases/{ack['case_id']}/family-application",
+            headers=self.auth(family),
+            json={
+                "child_name": child,
+                "household": "mother",
+                "residence_division": facts.mother.residence_division,
+                "consent": True,
+            },
+        )
+        return str(family)
+
+    async def offices_work(self, places: set[tuple[str, str]]) -> int:
+        """SIMULATED offices: each round, every office receives and decides what is due."""
+        steps = 0
+        for _ in range(12):
+            moved = sum([await self.work_queue(loc, auth) for loc, auth in sorted(places)])
+            steps += moved
+            if not moved:
+                break
+        return steps
+
+    async def work_queue(self, locality: str, authority: str) -> int:
+        headers = self.auth(self.token("office", locality, authority))
+        queue = await self.http.get(
+            f"/offices/{locality}/{authority}/queue?limit=500", headers=headers
+        )
+        moved = 0
+        for row in queue.json()["rows"]:
+            action, body = self.decision(row, locality)
+            if action:
+                answer = await self.http.post(
+                    f"/service-requests/{row['service_request_id']}/{action}",
+                    json=body,
+                    headers=headers,
+                )
+                moved += answer.status_code == 200
+        return moved
+
+    def decision(self, row: dict[str, Any], locality: str) -> tuple[str | None, dict[str, Any]]:
+        receiving, deciding = (
+            row["role"] in ("receive-for-other", "both"),
+            row["role"] in ("decide-here", "both"),
+        )
+        self.sequence += 1
+        if row["state"] == "dispatched" and receiving:
+            return "receive", {"receipt_number": f"SIM-{locality}-{self.sequence:05d}"}
+        if row["state"] == "received" and deciding:
+            return "approve", {RESULT_FIELD[row["service"]]: self.result(row, locality)}
+        return None, {}
+
+    def result(self, row: dict[str, Any], locality: str) -> str:
+        service, seq = row["service"], self.sequence
+        if service == "birth-certificate":
+            return f"Y{locality[:2]}{seq:07d}"
+        if service == "household-registration":
+            request_id = UUID(row["service_request_id"])
+            born = self.container.ledger.get_request(request_id).payload["born_at"]
+            return make_citizen_id(locality, datetime.fromisoformat(born).date(), 2 * seq % 1000)
+        prefix = {"vaccination": "VR", "medical-insurance": "MI", "social-security-card": "SSC"}[
+            service
+        ]
+        return f"{prefix}-{locality}-{seq:06d}"
+
+
+async def narrate(container: Container) -> None:
+    app = create_app(container, close_on_shutdown=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://demo"
+    ) as http:
+        demo = Demo(container, http)
+        now = datetime.now(UTC).astimezone(CST)
+        admin = demo.auth(demo.token("admin", None))
+        say("Births across the alliance (all people synthetic; offices are SIMULATED):")
+        places: set[tuple[str, str]] = set()
+        cases = []
+        for number, scenario in enumerate(SCENARIOS, start=1):
+            facts = scenario_facts(number, scenario, now)
+            ack = await demo.notify(facts, f"demo-{number:04d}")
+            family = await demo.family_applies(ack, facts, scenario.child)
+            view = (await http.get(f"/cases/{ack['case_id']}", headers=admin)).json()
+            cases.append((scenario, ack, family))
+            say(
+                f"\n{number}. {scenario.note}: case {ack['case_id'][:8]}…, "
+                f"tracking code {ack['tracking_code']}"
+            )
+            for s in view["services"]:
+                route = "MANUAL ROUTING NEEDED" if s["manual_routing"] else s["mode"]
+                say(
+                    f"   {s['service']:<24} handled {full_division_name(s['handling_locality'])}"
+                    f" ({s['handling_locality']}), received {s['receiving_locality']}, {route}"
+                )
+                places |= {
+                    (s["handling_locality"], _authority(s["service"])),
+                    (s["receiving_locality"], _authority(s["service"])),
+                }
+        steps = await demo.offices_work(places)
+        say(
+            f"\nSimulated offices took {steps} steps "
+            "(receipts, certificate numbers, citizen IDs, ...)."
+        )
+        await _outcomes(demo, http, admin, cases)
+        await _figures(demo, http, places)
+
+
+def _authority(service: str) -> str:
+    return {
+        "birth-certificate": "health",
+        "vaccination": "cdc",
+        "household-registration": "public-security",
+        "medical-insurance": "medical-insurance",
+        "social-security-card": "hrss",
+        "maternity-benefits": "medical-insurance",
+    }[service]
+
+
+async def _outcomes(
+    demo: Demo,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    cases: list[tuple[Scenario, dict[str, str], str]],
+) -> None:
+    say("\nOutcomes (each family rates a completed case; one gives a bad rating):")
+    for number, (scenario, ack, family) in enumerate(cases):
+        view = (await http.get(f"/cases/{ack['case_id']}", headers=demo.auth(family))).json()
+        hukou = next(s for s in view["services"] if s["service"] == "household-registration")
+        citizen_id = (hukou.get("result") or {}).get("citizen_id", "-")
+        if view["state"] == "completed":
+            score = 2 if number == 1 else 5
+            await http.post(
+                f"/cases/{ack['case_id']}/rating",
+                headers=demo.auth(family),
+                json={"score": score, "comment": "演示评价 (demo rating)"},
+            )
+        say(
+            f"   {scenario.child}: case {view['state']}; citizen ID {citizen_id}; "
+            f"next: {view.get('next_action', '-')}"
+        )
+
+
+async def _figures(demo: Demo, http: httpx.AsyncClient, places: set[tuple[str, str]]) -> None:
+    monitor = demo.auth(demo.token("monitor", "national"))
+    month = datetime.now(UTC).astimezone(CST).strftime("%Y-%m")
+    say(f"\nPer-locality figures for {month} (handling offices):")
+    say(f"   {'code':<7} {'locality':<12} received decided completed on-time median-h ratings bad")
+    for locality in sorted({loc for loc, _ in places}):
+        figures = (
+            await http.get(f"/monitoring/localities/{locality}?month={month}", headers=monitor)
+        ).json()
+        if figures["received"] or figures["decided"]:
+            on_time = "-" if figures["on_time_rate"] is None else f"{figures['on_time_rate']:.0%}"
+            median = "-" if figures["median_hours"] is None else f"{figures['median_hours']:.2f}"
+            say(
+                f"   {locality:<7} {full_division_name(locality):<12} {figures['received']:>8} "
+                f"{figures['decided']:>7} {figures['completed']:>9} {on_time:>7} {median:>8} "
+                f"{figures['ratings']:>7} {figures['bad_ratings']:>3}"
+            )
+    flows = (await http.get(f"/monitoring/flows?month={month}", headers=monitor)).json()["flows"]
+    say(
+        "\nFlows, birth province → hukou province: "
+        + ", ".join(f"{f['birth_province']}→{f['hukou_province']}: {f['cases']}" for f in flows)
     )
 
 
@@ -54,42 +310,9 @@ def run_demo(settings: Settings, directory: str) -> int:
         shutil.rmtree(path)
     container = build(settings.with_changes(persistence="sqlite", sqlite_dir=str(path)))
     try:
-        asyncio.run(_narrate(container))
+        asyncio.run(narrate(container))
     finally:
         container.close()
-    say(f"\nThe demo store is in {path}/ (one SQLite file per application).")
+    say(f"\nThe demo store is in {path}/ (one SQLite file per application and projection).")
+    say("Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track, /office, /monitor.")
     return 0
-
-
-async def _narrate(container: Container) -> None:
-    app = create_app(container, close_on_shutdown=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
-        _, hospital = container.actors.add("hospital", DEMO_HOSPITAL, label="demo hospital")
-        say(f"1. A hospital actor is registered for facility {DEMO_HOSPITAL}.")
-        facts = demo_facts()
-        outcome = container.ledger.notify_birth(NotifyBirth("demo-msg-0001", facts))
-        say(
-            f"2. Birth notified at {full_division_name(facts.birth_division)}: "
-            f"case {outcome.case_id}, family tracking code {outcome.tracking_code}."
-        )
-        again = container.ledger.notify_birth(NotifyBirth("demo-msg-0001", facts))
-        say(
-            f"3. The same message again is answered the same way (repeated={again.repeated}), "
-            "and nothing new is recorded."
-        )
-        anonymous = await http.get(f"/cases/{outcome.case_id}")
-        say(f"4. Without a token: HTTP {anonymous.status_code} {anonymous.json()['title']}.")
-        view = await http.get(f"/cases/{outcome.case_id}", headers=_bearer(hospital))
-        say(f"5. The hospital reads its case: HTTP {view.status_code} {_short(view.json())}")
-        say("6. The case's event stream:")
-        for event in container.ledger.events.get(outcome.case_id):
-            say(f"   v{event.originator_version} {type(event).__qualname__}")
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _short(view: dict[str, Any]) -> str:
-    return f"state={view['state']} tracking_code={view['tracking_code']}"
