@@ -93,9 +93,9 @@ def test_keygen_prints_a_usable_key(
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "HTTP 401" in out
-    assert "HTTP 200" in out
-    assert "BirthCase.Notified" in out
+    assert out.count("case completed") == 6
+    assert "MANUAL ROUTING NEEDED" in out
+    assert "43→42: 1" in out
 
 
 def test_projections_rebuild_and_status(
