@@ -63,7 +63,13 @@ async def locality(request: Request) -> Response:
     month = month_of(request)
     view = request.app.state.container.projections.locality_stats_view
     figures = await run_in_threadpool(view.figures, code, month)
-    return ORJSONResponse(figures.to_dict())
+    follow_ups = await run_in_threadpool(view.follow_ups, code, month)
+    body = figures.to_dict() | {
+        "follow_ups": [
+            {"case_id": f.case_id, "score": f.score, "rated_at": f.rated_at} for f in follow_ups
+        ]
+    }
+    return ORJSONResponse(body)
 
 
 async def flows(request: Request) -> Response:

@@ -229,8 +229,15 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
-        self._service(rows, event, position, state="received", awaiting=(), due=event.due,
-                      due_provisional=event.provisional)
+        self._service(
+            rows,
+            event,
+            position,
+            state="received",
+            awaiting=(),
+            due=event.due,
+            due_provisional=event.provisional,
+        )
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:

@@ -71,7 +71,19 @@ class CaseRow:
     requests: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FollowUpRow:
+    """A bad rating (1-2) to call back: the handling unit answers for it (谁办理、谁负责)."""
+
+    locality: str
+    month: str
+    case_id: str
+    score: int
+    rated_at: str
+
+
 MONTHS = Table("months", MonthRow, ("locality", "month"))
+FOLLOW_UPS = Table("follow_ups", FollowUpRow, ("locality", "month", "case_id"))
 SAMPLES = Table("samples", SampleRow, ("locality", "month", "service_request_id"))
 REQUESTS = Table("requests", RequestRow, ("service_request_id",))
 CASES = Table("cases", CaseRow, ("case_id",))
@@ -142,12 +154,16 @@ class LocalityStatsView(TableView, ABC):
     on-time rate and ratings."""
 
     name = "locality_stats"
-    tables = (MONTHS, SAMPLES, REQUESTS, CASES)
+    tables = (MONTHS, SAMPLES, REQUESTS, CASES, FOLLOW_UPS)
 
     def figures(self, locality: str, month: str) -> LocalityFigures:
         counts = self.get(MONTHS, locality, month) or MonthRow(locality, month)
         where = {"locality": locality, "month": month}
         return figures(counts, self.select(SAMPLES, where, order_by=("service_request_id",)))
+
+    def follow_ups(self, locality: str, month: str) -> list[FollowUpRow]:
+        where = {"locality": locality, "month": month}
+        return self.select(FOLLOW_UPS, where, order_by=("rated_at", "case_id"))
 
     def months(self, locality: str) -> list[str]:
         found = self.select(MONTHS, {"locality": locality}, order_by=("month",))
@@ -239,9 +255,13 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
 
     @apply.register
     def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
-        month, bad = month_of(stamp(event)), int(event.score <= BAD_RATING)
-        for locality in _case_localities(rows, str(event.originator_id)):
+        at = stamp(event)
+        month, bad = month_of(at), int(event.score <= BAD_RATING)
+        case_id = str(event.originator_id)
+        for locality in _case_localities(rows, case_id):
             _count(rows, locality, month, ratings=1, rating_sum=event.score, bad_ratings=bad)
+            if bad:
+                rows.put(FOLLOW_UPS, FollowUpRow(locality, month, case_id, event.score, at))
 
     @staticmethod
     def _request(rows: Rows, event: Any) -> RequestRow:

@@ -59,6 +59,16 @@ def test_a_whole_case_counts_for_each_handling_locality(stats: LocalityStatsProj
     assert stats.view.months("420102") == ["2026-03"]
 
 
+def test_a_bad_rating_opens_a_follow_up_for_each_handling_locality(
+    stats: LocalityStatsProjection,
+) -> None:
+    case, _, _ = a_full_story(Story(stats))  # the family rates it 2
+    for locality in ("420102", "430602"):
+        follow_ups = stats.view.follow_ups(locality, "2026-03")
+        assert [(f.case_id, f.score) for f in follow_ups] == [(str(case.id), 2)]
+    assert stats.view.follow_ups("420102", "2026-04") == []
+
+
 def test_weekends_do_not_count_and_late_decisions_are_not_on_time(
     stats: LocalityStatsProjection,
 ) -> None:
