@@ -234,3 +234,14 @@ def test_hospital_finds_its_own_case_by_record_key(
     )
     assert theirs.json() == {"cases": []}
     assert client.get("/cases", headers=hospital).status_code == 422
+
+
+def test_twins_are_two_cases_linked_by_their_delivery(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    acks = [post(client, fixture(f"notification-twin-{x}.json"), hospital).json() for x in "ab"]
+    ids = [UUID(ack_parameters(ack)["case_id"]) for ack in acks]
+    assert ids[0] != ids[1]
+    deliveries = {container.ledger.get_case(i).facts["delivery_ref"] for i in ids}
+    assert len(deliveries) == 1
+    assert deliveries != {None}
