@@ -11,6 +11,7 @@ from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
 from api.cases import load_view
 from api.openapi import Operation
+from api.problems import ApiError
 from api.responses import ORJSONResponse
 from domain.actors import Principal
 from domain.commands import ApplyAsFamily, RateService
@@ -75,6 +76,8 @@ async def rating(request: Request) -> Response:
     body = await json_object(request)
     unknown_fields(body, ("score", "comment"))
     score = field(body, "score", int)
+    if not 1 <= int(score or 0) <= 5:
+        raise ApiError(422, "invalid-field", "'score' is a whole number from 1 to 5", field="score")
     comment = field(body, "comment", str, required=False) or ""
     cmd = RateService(request.path_params["case_id"], int(score or 0), comment[:500])
     container = request.app.state.container
