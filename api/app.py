@@ -18,6 +18,7 @@ from api import (
     metrics,
     monitoring,
     offices,
+    pages,
     queue,
     system_routes,
     tracking,
@@ -27,7 +28,18 @@ from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.tracking import Throttle
 
-MODULES = (system_routes, metrics, hospital, tracking, cases, family, offices, queue, monitoring)
+MODULES = (
+    system_routes,
+    metrics,
+    hospital,
+    tracking,
+    cases,
+    family,
+    offices,
+    queue,
+    monitoring,
+    pages,
+)
 
 
 def app_version() -> str:

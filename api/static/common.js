@@ -1,0 +1,285 @@
+/* Shared helpers of the pages: JSON API calls, problem+json display, labels, localities.
+   Everything shown is built with textContent (never innerHTML), so API data cannot inject markup. */
+"use strict";
+
+window.NL = (function () {
+  const reference = JSON.parse(document.getElementById("reference").textContent);
+
+  const LABELS = {
+    caseState: {
+      notified: ["已通知", "notified"],
+      applied: ["已申请", "applied"],
+      "in-progress": ["办理中", "in progress"],
+      completed: ["已办结", "completed"],
+      voided: ["已作废", "voided"],
+    },
+    state: {
+      planned: ["已规划", "planned"],
+      dispatched: ["待收件", "dispatched"],
+      received: ["已收件", "received"],
+      "supplement-requested": ["待补正", "supplement requested"],
+      approved: ["已办结", "approved"],
+      rejected: ["不予办理", "rejected"],
+      withdrawn: ["已撤回", "withdrawn"],
+    },
+    role: {
+      "receive-for-other": ["代收", "receive for another locality"],
+      "decide-here": ["本地办理", "decide here"],
+      both: ["收件并办理", "receive and decide"],
+    },
+    mode: {
+      online: ["全程网办", "whole-process online"],
+      "off-site": ["异地代收代办", "off-site collection"],
+      joint: ["多地联办", "multi-place joint handling"],
+    },
+    event: {
+      Notified: ["医院推送出生信息", "birth notified by the hospital"],
+      NotificationCorrected: ["医院更正信息", "hospital correction"],
+      Voided: ["出生信息作废", "notification voided"],
+      FamilyApplied: ["家庭提交申请", "family applied"],
+      ServicesPlanned: ["服务已规划", "services planned"],
+      Completed: ["全部办结", "all services completed"],
+      Rated: ["已评价", "rated"],
+      Planned: ["已规划", "planned"],
+      Replanned: ["重新规划", "re-planned"],
+      Dispatched: ["已推送至办理部门", "sent to the office"],
+      CorrectionFlagged: ["信息更正已告知", "correction flagged"],
+      Received: ["已收件", "received"],
+      SupplementRequested: ["一次性告知补正", "supplement requested"],
+      Supplemented: ["已补正", "supplemented"],
+      Approved: ["已办结", "approved"],
+      Rejected: ["不予办理", "rejected"],
+      Withdrawn: ["已撤回", "withdrawn"],
+      DeadlineApproaching: ["临近办结时限", "deadline approaching"],
+      Overdue: ["已逾期", "overdue"],
+      Delivered: ["已送达部门系统", "delivered to the office system"],
+      DeliveryFailed: ["送达失败，将重试", "delivery failed, will retry"],
+    },
+  };
+
+  const RESULTS = {
+    certificate_number: ["出生医学证明编号", "Birth certificate number"],
+    vaccination_record_number: ["预防接种证编号", "Vaccination record number"],
+    citizen_id: ["公民身份号码", "Citizen ID number"],
+    enrolment_number: ["参保登记号", "Enrolment number"],
+    card_number: ["社会保障卡号", "Social security card number"],
+    decision_number: ["待遇核定决定书编号", "Decision number"],
+  };
+
+  /** The name of a result field, e.g. citizen_id → 公民身份号码 Citizen ID number. */
+  function resultName(field) {
+    const names = RESULTS[field] || ["办理结果编号", "Result number"];
+    return bi(names[0], names[1]);
+  }
+
+  /** zh text followed by the English text in a lang="en" span. */
+  function bi(zh, en) {
+    const fragment = document.createDocumentFragment();
+    fragment.append(zh + " ");
+    const span = document.createElement("span");
+    span.lang = "en";
+    span.textContent = en;
+    fragment.append(span);
+    return fragment;
+  }
+
+  function label(kind, code) {
+    const found = (LABELS[kind] || {})[code];
+    return found ? bi(found[0], found[1]) : document.createTextNode(code == null ? "—" : String(code));
+  }
+
+  function serviceName(code) {
+    const service = reference.services[code];
+    return service ? bi(service.zh, service.en) : document.createTextNode(code);
+  }
+
+  function authorityName(code) {
+    const authority = reference.authorities[code];
+    return authority ? bi(authority.zh, authority.en) : document.createTextNode(code);
+  }
+
+  /** h("p", {className: "x"}, "text", node) → element; strings become text nodes. */
+  function h(tag, props, ...children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "dataset") Object.assign(element.dataset, value);
+      else if (key in element && key !== "list") element[key] = value;
+      else element.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      element.append(child instanceof Node ? child : String(child));
+    }
+    return element;
+  }
+
+  /** An RFC 9457 problem (or a network failure) as an Error. */
+  class Problem extends Error {
+    constructor(status, body) {
+      super((body && (body.detail || body.title)) || "HTTP " + status);
+      this.status = status;
+      this.title = (body && body.title) || (status ? "HTTP " + status : "Network error");
+      this.detail = (body && body.detail) || "";
+      this.body = body || {};
+    }
+  }
+
+  /** Call the JSON API; resolves with the parsed body, rejects with a Problem. */
+  async function api(method, path, token, body) {
+    const headers = { Accept: "application/json, application/problem+json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    const init = { method, headers, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (error) {
+      throw new Problem(0, { title: "网络错误 Network error", detail: String(error.message || error) });
+    }
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (error) {
+      data = { title: "HTTP " + response.status, detail: text.slice(0, 200) };
+    }
+    if (!response.ok) throw new Problem(response.status, data);
+    return data;
+  }
+
+  /** Show a problem's title and detail in an alert element (and the field it names). */
+  function showProblem(element, error) {
+    element.replaceChildren();
+    const problem = error instanceof Problem ? error : new Problem(0, { title: "错误 Error", detail: String(error) });
+    element.append(h("strong", {}, problem.title), problem.detail ? ": " + problem.detail : "");
+    const where = problem.body.field || problem.body.parameter;
+    if (where) element.append(" (" + where + ")");
+    element.hidden = false;
+  }
+
+  function hideProblem(element) {
+    element.hidden = true;
+    element.replaceChildren();
+  }
+
+  /** sessionStorage, or nothing at all when the browser refuses it. */
+  const store = {
+    get(key) {
+      try {
+        return window.sessionStorage.getItem(key);
+      } catch (error) {
+        return null;
+      }
+    },
+    set(key, value) {
+      try {
+        window.sessionStorage.setItem(key, value);
+      } catch (error) {
+        /* private mode: the user re-enters it */
+      }
+    },
+    remove(key) {
+      try {
+        window.sessionStorage.removeItem(key);
+      } catch (error) {
+        /* nothing stored */
+      }
+    },
+  };
+
+  const localityCache = new Map();
+  /** The name of a 6-digit locality code (the code itself when unknown). */
+  function localityName(code) {
+    if (!/^[1-8]\d{5}$/.test(code || "")) return Promise.resolve(code || "—");
+    if (!localityCache.has(code)) {
+      localityCache.set(
+        code,
+        api("GET", "/localities/" + code).then(
+          (body) => body.name,
+          () => code,
+        ),
+      );
+    }
+    return localityCache.get(code);
+  }
+
+  /** An element that shows a locality's name, then its code, once the name is known. */
+  function locality(code) {
+    const element = h("span", { className: "locality" }, code || "—");
+    if (code) {
+      localityName(code).then((name) => {
+        if (name !== code) element.replaceChildren(name, h("span", { className: "code" }, code));
+      });
+    }
+    return element;
+  }
+
+  /** Show a locality's name under its input as the user types. */
+  function describeLocality(input, hint) {
+    const original = Array.from(hint.childNodes, (node) => node.cloneNode(true));
+    const update = () => {
+      const code = input.value.trim();
+      if (!/^[1-8]\d{5}$/.test(code)) {
+        hint.replaceChildren(...original.map((node) => node.cloneNode(true)));
+        return;
+      }
+      localityName(code).then((name) => {
+        if (input.value.trim() === code) hint.textContent = name === code ? "未知区划 unknown code" : name;
+      });
+    };
+    input.addEventListener("input", update);
+    update();
+  }
+
+  const DATE_TIME = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  });
+
+  function dateTime(iso) {
+    const moment = new Date(iso);
+    return Number.isNaN(moment.getTime()) ? String(iso) : DATE_TIME.format(moment);
+  }
+
+  /** The current month in China time, as YYYY-MM. */
+  function chinaMonth() {
+    const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" }).formatToParts(new Date());
+    const part = (type) => parts.find((p) => p.type === type).value;
+    return part("year") + "-" + part("month");
+  }
+
+  function busy(form, on) {
+    for (const button of form.querySelectorAll("button")) button.disabled = on;
+    form.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  return {
+    reference,
+    bi,
+    label,
+    serviceName,
+    authorityName,
+    resultName,
+    h,
+    api,
+    Problem,
+    showProblem,
+    hideProblem,
+    store,
+    localityName,
+    locality,
+    describeLocality,
+    dateTime,
+    chinaMonth,
+    busy,
+  };
+})();

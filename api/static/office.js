@@ -1,0 +1,191 @@
+/* The office page: a token, the office (locality + authority), its queue and the four steps. */
+"use strict";
+
+(function () {
+  const { h, api, bi, label, serviceName, resultName, showProblem, hideProblem, store, dateTime, busy, reference } = window.NL;
+  const KEY = "newborn-ledger.office";
+  const $ = (id) => document.getElementById(id);
+  const RECEIVERS = ["receive-for-other", "both"];
+  const DECIDERS = ["decide-here", "both"];
+  let office = null; // {token, locality, authority}
+  let offset = 0;
+  let total = 0;
+  let selected = null; // the queue row being handled
+
+  function restore() {
+    try {
+      const value = JSON.parse(store.get(KEY) || "null");
+      if (value && value.token) {
+        $("office-token").value = value.token;
+        $("office-locality").value = value.locality || "";
+        $("office-authority").value = value.authority || "health";
+        return value;
+      }
+    } catch (error) {
+      /* start empty */
+    }
+    return null;
+  }
+
+  function filters() {
+    const params = new URLSearchParams();
+    for (const name of ["state", "overdue", "role"]) {
+      const value = $("filter-" + name).value;
+      if (value) params.set(name, value);
+    }
+    params.set("limit", $("filter-limit").value);
+    params.set("offset", String(offset));
+    return params;
+  }
+
+  async function loadQueue() {
+    const problem = $("office-problem");
+    hideProblem(problem);
+    const path = "/offices/" + encodeURIComponent(office.locality) + "/" + encodeURIComponent(office.authority) + "/queue?" + filters();
+    try {
+      const page = await api("GET", path, office.token);
+      total = page.total;
+      renderRows(page);
+      $("queue-section").hidden = false;
+    } catch (error) {
+      showProblem(problem, error);
+      if (error.status === 401) store.remove(KEY);
+    }
+  }
+
+  function renderRows(page) {
+    const body = $("queue-rows");
+    body.replaceChildren();
+    if (!page.rows.length) {
+      body.append(h("tr", {}, h("td", { colSpan: 6, className: "muted" }, bi("队列为空", "Nothing in this queue"))));
+    }
+    for (const row of page.rows) {
+      const due = h("span", {}, row.due || "—");
+      if (row.overdue) due.append(" ", h("span", { className: "badge state-rejected" }, bi("逾期", "overdue")));
+      const button = h("button", { type: "button", className: "secondary small", "aria-label": "办理 Handle " + row.service + " " + row.case_id.slice(0, 8) }, bi("办理", "Handle"));
+      button.addEventListener("click", () => openAct(row));
+      body.append(
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, serviceName(row.service)),
+          h("td", {}, h("span", { className: "badge state-" + row.state }, label("state", row.state))),
+          h("td", {}, label("role", row.role)),
+          h("td", { className: "nowrap" }, due),
+          h("td", {}, h("code", { title: row.case_id }, row.case_id.slice(0, 8))),
+          h("td", {}, button),
+        ),
+      );
+    }
+    const first = page.rows.length ? page.offset + 1 : 0;
+    $("page-info").textContent = "第 " + first + "–" + (page.offset + page.rows.length) + " 条，共 " + page.total + " 条 (" + first + "–" + (page.offset + page.rows.length) + " of " + page.total + ")";
+    $("page-prev").disabled = page.offset <= 0;
+    $("page-next").disabled = page.offset + page.rows.length >= page.total;
+    $("queue-status").textContent = "队列已更新 Queue updated " + dateTime(new Date().toISOString());
+  }
+
+  function openAct(row) {
+    selected = row;
+    hideProblem($("act-problem"));
+    const subject = $("act-subject");
+    subject.replaceChildren(serviceName(row.service), " · ", h("code", {}, row.case_id.slice(0, 8)), " · ", label("state", row.state));
+    const can = {
+      "receive-form": row.state === "dispatched" && RECEIVERS.includes(row.role),
+      "supplement-request-form": row.state === "received",
+      "approve-form": row.state === "received" && DECIDERS.includes(row.role),
+      "reject-form": ["received", "supplement-requested"].includes(row.state) && DECIDERS.includes(row.role),
+    };
+    for (const [id, shown] of Object.entries(can)) {
+      $(id).hidden = !shown;
+      $(id).reset();
+    }
+    $("act-none").hidden = Object.values(can).some(Boolean);
+    const service = reference.services[row.service] || {};
+    const field = service.result_field || "result";
+    $("result-label").replaceChildren(resultName(field));
+    $("result-field").textContent = field;
+    $("act").hidden = false;
+    $("act-heading").focus();
+  }
+
+  function body(action) {
+    if (action === "receive") return { receipt_number: $("receipt-number").value.trim() };
+    if (action === "request-supplement") {
+      return { items: $("supplement-items").value.split("\n").map((line) => line.trim()).filter(Boolean) };
+    }
+    if (action === "approve") {
+      const field = (reference.services[selected.service] || {}).result_field || "result";
+      return { [field]: $("result-value").value.trim() };
+    }
+    const result = { reason: $("reject-reason").value.trim() };
+    const basis = $("reject-basis").value.trim();
+    if (basis) result.basis = basis;
+    return result;
+  }
+
+  async function act(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const action = form.dataset.action;
+    const problem = $("act-problem");
+    hideProblem(problem);
+    busy(form, true);
+    try {
+      const view = await api("POST", "/service-requests/" + selected.service_request_id + "/" + action, office.token, body(action));
+      form.reset();
+      selected = Object.assign({}, selected, { state: view.state, due: view.due });
+      openAct(selected);
+      $("queue-status").replaceChildren(bi("已完成：" + action, "Done: " + action));
+      await loadQueue();
+    } catch (error) {
+      showProblem(problem, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  $("office-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("office-token").value.trim();
+    const locality = $("office-locality").value.trim();
+    if (!token || !/^[1-8]\d{5}$/.test(locality)) {
+      showProblem($("office-problem"), new window.NL.Problem(422, { title: "请填写令牌和 6 位区划代码 Token and 6-digit locality needed", detail: "" }));
+      return;
+    }
+    office = { token, locality, authority: $("office-authority").value };
+    store.set(KEY, JSON.stringify(office));
+    offset = 0;
+    $("act").hidden = true;
+    loadQueue();
+  });
+  $("office-forget").addEventListener("click", () => {
+    store.remove(KEY);
+    office = null;
+    $("office-token").value = "";
+    $("queue-section").hidden = true;
+    $("act").hidden = true;
+    $("queue-rows").replaceChildren();
+  });
+  $("filter-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    offset = 0;
+    loadQueue();
+  });
+  $("page-prev").addEventListener("click", () => {
+    offset = Math.max(0, offset - Number($("filter-limit").value));
+    loadQueue();
+  });
+  $("page-next").addEventListener("click", () => {
+    if (offset + Number($("filter-limit").value) < total) offset += Number($("filter-limit").value);
+    loadQueue();
+  });
+  $("act-close").addEventListener("click", () => {
+    $("act").hidden = true;
+    selected = null;
+  });
+  for (const id of ["receive-form", "supplement-request-form", "approve-form", "reject-form"]) $(id).addEventListener("submit", act);
+  window.NL.describeLocality($("office-locality"), $("office-locality-name"));
+
+  office = restore();
+  if (office) loadQueue();
+})();

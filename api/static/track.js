@@ -1,0 +1,282 @@
+/* The family page: find the case with tracking code + verifier, then follow its timeline. */
+"use strict";
+
+(function () {
+  const { h, api, bi, label, serviceName, authorityName, resultName, showProblem, hideProblem, store, locality, dateTime, busy } = window.NL;
+  const KEY = "newborn-ledger.family";
+  const $ = (id) => document.getElementById(id);
+  let session = null; // {case_id, token}
+  let current = null; // the last case view
+
+  function saved() {
+    try {
+      const value = JSON.parse(store.get(KEY) || "null");
+      return value && value.case_id && value.token ? value : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function showLogin(problem) {
+    session = null;
+    current = null;
+    $("case").hidden = true;
+    $("login").hidden = false;
+    if (problem) showProblem($("login-problem"), problem);
+    $("tracking-code").focus();
+  }
+
+  function signOut() {
+    store.remove(KEY);
+    $("login-form").reset();
+    hideProblem($("login-problem"));
+    showLogin();
+  }
+
+  async function login(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problem = $("login-problem");
+    hideProblem(problem);
+    const code = $("tracking-code").value.trim().toUpperCase();
+    const verifier = $("verifier").value.trim();
+    if (!code || !verifier) {
+      showProblem(problem, new window.NL.Problem(422, { title: "请填写两项 Fill in both fields", detail: "追踪码和验证信息都需要 tracking code and verifier are both needed" }));
+      return;
+    }
+    busy(form, true);
+    try {
+      const issued = await api("POST", "/track", null, { tracking_code: code, verifier });
+      session = { case_id: issued.case_id, token: issued.token };
+      store.set(KEY, JSON.stringify(session));
+      $("verifier").value = "";
+      await load();
+    } catch (error) {
+      showProblem(problem, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function load() {
+    try {
+      const view = await api("GET", "/cases/" + encodeURIComponent(session.case_id), session.token);
+      render(view);
+    } catch (error) {
+      if (error.status === 401 || error.status === 404) {
+        store.remove(KEY);
+        showLogin(error);
+      } else {
+        showProblem($("case-problem"), error);
+      }
+    }
+  }
+
+  /** "apply: name and household" → {verb: "apply", what: "name and household"} */
+  function parseNext(text) {
+    const at = (text || "").indexOf(":");
+    return at < 0 ? { verb: text || "", what: "" } : { verb: text.slice(0, at), what: text.slice(at + 1).trim() };
+  }
+
+  function nextAction(view) {
+    const next = parseNext(view.next_action);
+    const node = h("span");
+    if (next.verb === "apply") node.append(bi("请填写下方申请", "Complete the application below"));
+    else if (next.verb === "supplement") node.append(bi("请补充材料：" + next.what, "Supply: " + next.what));
+    else if (next.verb === "rate") node.append(bi("全部办结，请评价", "All done: please rate the service"));
+    else if (view.state === "completed") node.append(bi("全部办结，感谢评价", "All done, thank you for rating"));
+    else if (view.state === "voided") node.append(bi("出生信息已作废", "The notification was voided"));
+    else node.append(waiting(next.what));
+    return node;
+  }
+
+  /** "waiting for office cdc 430602, office public-security 430602" and the like, in words. */
+  function waiting(what) {
+    const node = h("span");
+    const offices = Array.from(what.matchAll(/office ([a-z-]+) (\d{6})/g));
+    if (offices.length) {
+      node.append(bi("无需操作，等待部门办理：", "Nothing to do; waiting for:"));
+      const list = h("ul", { className: "waiting" });
+      for (const [, authority, code] of offices) list.append(h("li", {}, authorityName(authority), " · ", locality(code)));
+      node.append(list);
+      return node;
+    }
+    const services = (text) => text.split(", ").flatMap((code, i) => (i ? ["、", serviceName(code)] : [serviceName(code)]));
+    const manual = /^waiting for manual routing of (.+)$/.exec(what);
+    const rejected = /^rejected: (.+)$/.exec(what);
+    if (manual) node.append(bi("等待人工分派：", "Waiting for manual routing:"), " ", ...services(manual[1]));
+    else if (rejected) node.append(bi("以下服务不予办理：", "Rejected:"), " ", ...services(rejected[1]));
+    else if (what === "waiting for the plan") node.append(bi("等待规划各项服务", "Waiting for the services to be planned"));
+    else node.append(bi("无需操作", "Nothing to do"), " ", h("span", { className: "muted", lang: "en" }, what));
+    return node;
+  }
+
+  function render(view) {
+    current = view;
+    $("login").hidden = true;
+    $("case").hidden = false;
+    hideProblem($("case-problem"));
+    $("case-code").textContent = view.tracking_code || "—";
+    $("case-state").replaceChildren(h("span", { className: "badge state-" + view.state }, label("caseState", view.state)));
+    $("next-action").replaceChildren(nextAction(view));
+    const verb = parseNext(view.next_action).verb;
+    $("apply").hidden = verb !== "apply";
+    $("rate").hidden = verb !== "rate";
+    renderSupplements(view.services || []);
+    renderServices(view.services || []);
+    renderTimeline(view.timeline || []);
+    $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
+  }
+
+  function detail(term, value) {
+    return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+  }
+
+  function renderServices(services) {
+    $("no-services").hidden = services.length > 0;
+    const list = $("services");
+    list.replaceChildren();
+    for (const service of services) {
+      const facts = h("dl", { className: "facts" });
+      facts.append(
+        detail(bi("办理地", "Handling"), locality(service.handling_locality)),
+        detail(bi("收件地", "Receiving"), locality(service.receiving_locality)),
+        detail(bi("办理方式", "Mode"), service.manual_routing ? bi("待人工分派", "manual routing needed") : label("mode", service.mode)),
+        detail(bi("办结时限", "Due"), service.due || bi("收件后计算", "set on receipt")),
+      );
+      const result = service.result || {};
+      for (const [field, value] of Object.entries(result)) {
+        if (typeof value === "string" || typeof value === "number") {
+          facts.append(h("div", { className: "wide result" }, h("dt", {}, resultName(field)), h("dd", {}, h("code", {}, String(value)))));
+        }
+      }
+      if ((service.awaiting || []).length) {
+        facts.append(h("div", { className: "wide" }, h("dt", {}, bi("待补材料", "Awaiting")), h("dd", {}, service.awaiting.join("、"))));
+      }
+      list.append(
+        h(
+          "li",
+          { className: "service state-" + service.state },
+          h("div", { className: "service-head" }, h("h4", {}, serviceName(service.service)), h("span", { className: "badge state-" + service.state }, label("state", service.state))),
+          facts,
+        ),
+      );
+    }
+  }
+
+  function renderTimeline(entries) {
+    const list = $("timeline");
+    list.replaceChildren();
+    for (const entry of entries.slice().reverse()) {
+      list.append(
+        h(
+          "li",
+          {},
+          h("time", { dateTime: entry.at }, dateTime(entry.at)),
+          h("span", { className: "what" }, entry.service ? h("span", { className: "svc" }, serviceName(entry.service)) : null, label("event", entry.event)),
+        ),
+      );
+    }
+  }
+
+  function renderSupplements(services) {
+    const waiting = services.filter((s) => s.state === "supplement-requested" && (s.awaiting || []).length);
+    $("supplement").hidden = waiting.length === 0;
+    const holder = $("supplement-forms");
+    holder.replaceChildren();
+    for (const service of waiting) {
+      const id = service.service_request_id;
+      const form = h("form", { className: "form", method: "post", noValidate: true });
+      form.append(h("h4", {}, serviceName(service.service)));
+      service.awaiting.forEach((item, index) => {
+        const inputId = "supplement-" + id + "-" + index;
+        form.append(h("div", { className: "field" }, h("label", { for: inputId }, item), h("textarea", { id: inputId, name: "item", required: true, rows: 2, dataset: { item } })));
+      });
+      const problem = h("p", { className: "problem", role: "alert", hidden: true });
+      form.append(h("div", { className: "actions" }, h("button", { type: "submit" }, bi("提交补正", "Send supplement"))), problem);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        hideProblem(problem);
+        const answers = Array.from(form.querySelectorAll("textarea"), (area) => [area.dataset.item, area.value.trim()]);
+        if (answers.some(([, answer]) => !answer)) {
+          showProblem(problem, new window.NL.Problem(422, { title: "请逐项填写 Answer every item", detail: "" }));
+          return;
+        }
+        busy(form, true);
+        try {
+          await api("POST", "/service-requests/" + id + "/supplement", session.token, { items: answers.map(([item, answer]) => item + ": " + answer) });
+          await load();
+          $("case-status").textContent = "补正已提交 Supplement sent";
+        } catch (error) {
+          showProblem(problem, error);
+        } finally {
+          busy(form, false);
+        }
+      });
+      holder.append(form);
+    }
+  }
+
+  async function apply(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problem = $("apply-problem");
+    hideProblem(problem);
+    const household = form.querySelector("input[name=household]:checked");
+    const body = {
+      child_name: $("child-name").value.trim(),
+      household: household ? household.value : "",
+      residence_division: $("residence-division").value.trim(),
+      consent: $("consent").checked,
+    };
+    const insured = $("insured-division").value.trim();
+    if (insured) body.insured_division = insured;
+    busy(form, true);
+    try {
+      await api("POST", "/cases/" + session.case_id + "/family-application", session.token, body);
+      form.reset();
+      await load();
+      $("case-status").textContent = "申请已提交 Application sent";
+      $("services-heading").scrollIntoView({ block: "start" });
+    } catch (error) {
+      showProblem(problem, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  async function rate(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problem = $("rate-problem");
+    hideProblem(problem);
+    const score = form.querySelector("input[name=score]:checked");
+    if (!score) {
+      showProblem(problem, new window.NL.Problem(422, { title: "请选择评分 Choose a score", detail: "1–5" }));
+      return;
+    }
+    busy(form, true);
+    try {
+      await api("POST", "/cases/" + session.case_id + "/rating", session.token, { score: Number(score.value), comment: $("rate-comment").value.trim() });
+      form.reset();
+      await load();
+      $("case-status").textContent = "感谢您的评价 Thank you for rating";
+    } catch (error) {
+      showProblem(problem, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  $("login-form").addEventListener("submit", login);
+  $("apply-form").addEventListener("submit", apply);
+  $("rate-form").addEventListener("submit", rate);
+  $("refresh").addEventListener("click", () => load());
+  $("sign-out").addEventListener("click", signOut);
+  window.NL.describeLocality($("residence-division"), $("residence-name"));
+  window.NL.describeLocality($("insured-division"), $("insured-name"));
+
+  session = saved();
+  if (session) load();
+  else showLogin();
+})();
