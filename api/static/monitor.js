@@ -41,6 +41,11 @@
       list.append(h("div", { className: "figure" }, h("dt", {}, bi(zh, en)), h("dd", { dataset: { key } }, shown(key, figures[key]))));
     }
     gauge($("chart-on-time"), figures.on_time_rate, { title: "按时办结率 On-time rate" });
+    const followUps = figures.follow_ups || [];
+    $("follow-ups-none").hidden = followUps.length > 0;
+    $("follow-ups").replaceChildren(
+      ...followUps.map((f) => h("li", {}, "案件 case " + f.case_id + " · " + f.score + "/5 · " + f.rated_at)),
+    );
     const times = [
       ["用时中位数 median", figures.median_hours],
       ["用时 P90", figures.p90_hours],
