@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -172,8 +173,10 @@ def parse_as_of(request: Request) -> datetime | None:
     raw = request.query_params.get("as_of")
     if raw is None:
         return None
+    # An unencoded "+" in a query string arrives as a space: "…T09:00:00 08:00" meant "+08:00".
+    text = re.sub(r"(T[0-9:.]+) (\d{2}(?::?\d{2})?)$", r"\1+\2", raw.strip())
     try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(
             422,

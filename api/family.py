@@ -72,6 +72,8 @@ async def family_application(request: Request) -> Response:
 
 async def rating(request: Request) -> Response:
     principal = await authenticate(request, "family")
+    if principal.role != "family":  # the family's one rating: nobody rates on its behalf
+        raise out_of_scope()
     _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, ("score", "comment"))

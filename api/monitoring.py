@@ -64,10 +64,10 @@ async def locality(request: Request) -> Response:
     view = request.app.state.container.projections.locality_stats_view
     figures = await run_in_threadpool(view.figures, code, month)
     follow_ups = await run_in_threadpool(view.follow_ups, code, month)
+    # No case ids: monitors see aggregates only, and the handling unit (which knows its cases)
+    # makes the call-back; the monitor checks that every bad rating is followed up.
     body = figures.to_dict() | {
-        "follow_ups": [
-            {"case_id": f.case_id, "score": f.score, "rated_at": f.rated_at} for f in follow_ups
-        ]
+        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in follow_ups]
     }
     return ORJSONResponse(body)
 

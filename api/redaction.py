@@ -48,6 +48,8 @@ def history_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dic
     fields = vars(event)
     if role == "admin":
         shown = {k: v for k, v in fields.items() if k not in INTERNAL}
+    elif role == "hospital" and name == "Approved" and stream != "birth-certificate":
+        shown = {}  # the hospital issued the certificate; other offices' results are not its
     else:
         shown = {k: fields[k] for k in VISIBLE.get(role, {}).get(name, ()) if k in fields}
     return {

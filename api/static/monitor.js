@@ -44,7 +44,7 @@
     const followUps = figures.follow_ups || [];
     $("follow-ups-none").hidden = followUps.length > 0;
     $("follow-ups").replaceChildren(
-      ...followUps.map((f) => h("li", {}, "案件 case " + f.case_id + " · " + f.score + "/5 · " + f.rated_at)),
+      ...followUps.map((f) => h("li", {}, f.score + "/5 · " + f.rated_at)),
     );
     const times = [
       ["用时中位数 median", figures.median_hours],

@@ -96,3 +96,20 @@ def test_metrics_show_projection_lag_and_requests_without_ids(
     assert 'newborn_ledger_projection_lag_events{projection="case_status"}' in text
     assert 'route="/cases/{case_id:uuid}"' in text
     assert str(outcome.case_id) not in text
+
+
+def test_as_of_accepts_an_unencoded_plus_in_the_offset(
+    client: TestClient, container: Container
+) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    _, admin = container.actors.add("admin", None)
+    for raw in ("2030-11-21T09:00:00+08:00", "2030-11-21T09:00:00%2B08:00", "2030-11-21T01:00:00Z"):
+        response = client.get(f"/cases/{outcome.case_id}?as_of={raw}", headers=bearer(admin))
+        assert response.status_code == 200, raw
+        assert response.json()["state"] == "notified"
+    early = client.get(
+        f"/cases/{outcome.case_id}?as_of=2000-01-01T00:00:00Z", headers=bearer(admin)
+    )
+    assert early.status_code == 404
+    bad = client.get(f"/cases/{outcome.case_id}?as_of=yesterday", headers=bearer(admin))
+    assert (bad.status_code, bad.json()["parameter"]) == (422, "as_of")

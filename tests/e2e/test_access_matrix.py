@@ -1,0 +1,841 @@
+"""Issue 5's access matrix: every route by every role, in and out of scope, SQLite and PostgreSQL.
+
+Contract (architecture "HTTP API"): no token → 401; an out-of-scope read or step → 404 that
+says nothing about the case (ids cannot be probed); a hospital posting another facility's
+message → 403. Each cell also checks that a refused call recorded nothing and that what an
+answered call shows belongs to the caller. One seeded store per backend serves every cell:
+refused calls change nothing, and a call expected to change a case gets a fresh case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx2
+import orjson
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container, build
+from adapters.settings import Settings
+from api.app import create_app
+from api.tracking import Throttle
+from domain.catalog import load_catalog
+from domain.commands import OfficeDecision
+from domain.facts import BirthFacts, Parent
+from domain.identifiers import make_citizen_id
+from domain.service_request import ServiceRequest
+from integrations.hospital.writer import notification_message
+from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts
+
+FHIR = "application/fhir+json"
+ROLES = (
+    "anonymous",
+    "revoked",  # an admin's token, revoked
+    "hospital_in",
+    "hospital_out",
+    "office_in",
+    "office_other_side",
+    "office_other_authority",
+    "office_other_locality",
+    "family_own",
+    "family_other",
+    "monitor_in",
+    "monitor_out",
+    "monitor_national",
+    "admin",
+)
+MONITOR_SCOPES = {"monitor_in": "42", "monitor_out": "50", "monitor_national": "national"}
+UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a well-formed id of nothing
+HUKOU = "household-registration"
+CHILD = "王小雨"
+RESULTS: dict[str, dict[str, str]] = {
+    "birth-certificate": {"certificate_number": "X430602001"},
+    "vaccination": {"vaccination_record_number": "VR-430602-0001"},
+    HUKOU: {"citizen_id": make_citizen_id("420102", date(2026, 11, 20), 28)},
+    "medical-insurance": {"enrolment_number": "MI-420102-0001"},
+    "social-security-card": {"card_number": "SSC-420102-0001"},
+}
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
+
+
+@dataclass(frozen=True)
+class Offices:
+    """The offices a route is tried with, seen from the case's household-registration request
+    (handled in Wuhan Jiang'an 420102, received for it in Yueyang 430602)."""
+
+    in_scope: tuple[str, str]
+    other_side: tuple[str, str]  # the request's other office (receiving ↔ handling)
+    other_authority: tuple[str, str]  # same locality, another authority
+    other_locality: tuple[str, str]  # same authority, another locality
+
+
+HANDLING = Offices(
+    ("420102", "public-security"),
+    ("430602", "public-security"),
+    ("420102", "cdc"),
+    ("420106", "public-security"),
+)
+# 430602's CDC clinic handles this case's vaccination, so it sees the case, never this request.
+RECEIVING = Offices(
+    ("430602", "public-security"),
+    ("420102", "public-security"),
+    ("430602", "cdc"),
+    ("430611", "public-security"),
+)
+ALL_OFFICES = {o for offices in (HANDLING, RECEIVING) for o in vars(offices).values()}
+
+
+@dataclass
+class Case:
+    """One seeded case: its ids, its family's token and the values that must not leak."""
+
+    case_id: str
+    record_ref: str
+    tracking_code: str
+    message: bytes
+    family: str
+    verifier: str
+    requests: dict[str, str]
+    secrets: set[str] = field(default_factory=set)
+
+    @property
+    def hukou(self) -> str:
+        return self.requests[HUKOU]
+
+
+@dataclass
+class World:
+    """One seeded store per backend, shared by every cell."""
+
+    client: TestClient
+    container: Container
+    tokens: dict[str, str]
+    offices: dict[tuple[str, str], str]
+    month: str = ""  # of the seeded events, China time
+    seeded: dict[str, Case] = field(default_factory=dict)  # by state
+    other: Case = field(init=False)  # another facility, province and family
+    serial: int = 0
+
+    def head(self) -> tuple[int, int]:
+        return (
+            self.container.ledger.recorder.max_notification_id() or 0,
+            self.container.orchestrator.recorder.max_notification_id() or 0,
+        )
+
+    def new_case(self, state: str) -> Case:
+        self.serial += 1
+        return seed_case(self, f"MR-FRESH-{self.serial}", state)
+
+
+def facts_for(record_ref: str, state: str) -> BirthFacts:
+    """Born in Yueyang, the mother's hukou in Wuhan Jiang'an; named unless the family is due."""
+    return make_facts(record_ref, child_name=None if state == "notified" else CHILD)
+
+
+def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | None = None) -> Case:
+    """A case notified over HTTP (so its message can be posted again), then taken through the
+    ledger to `state`: notified, dispatched, received, supplement-requested or completed."""
+    facts = facts or facts_for(record_ref, state)
+    message = orjson.dumps(notification_message(facts, f"msg-{record_ref}"))
+    hospital = world.tokens["hospital_in" if facts.facility_uscc == HOSPITAL else "hospital_out"]
+    ack = world.client.post(
+        "/fhir/$process-message",
+        content=message,
+        headers={"Authorization": f"Bearer {hospital}", "Content-Type": FHIR},
+    )
+    assert ack.status_code == 200, ack.text
+    params = next(
+        e["resource"] for e in ack.json()["entry"] if e["resource"]["resourceType"] == "Parameters"
+    )
+    values = {p["name"]: p.get("valueString") for p in params["parameter"]}
+    container = world.container
+    case_id = UUID(values["case_id"])
+    planned = container.ledger.get_case(case_id).planned_services
+    mother = facts.mother
+    assert mother.citizen_id
+    assert mother.name
+    assert mother.phone
+    case = Case(
+        case_id=str(case_id),
+        record_ref=record_ref,
+        tracking_code=str(values["tracking_code"]),
+        message=message,
+        family=container.actors.add("family", str(case_id))[1],
+        verifier=mother.citizen_id[-6:],
+        requests={s: str(ServiceRequest.create_id(case_id, s)) for s in planned},
+    )
+    case.secrets = {
+        case.case_id,
+        case.tracking_code,
+        record_ref,
+        mother.citizen_id,
+        mother.name,
+        mother.phone,
+        *case.requests.values(),
+    }
+    if state in ("dispatched", "received", "supplement-requested"):
+        decide(container, case.requests["birth-certificate"], "receive", "approve")
+        steps = {"dispatched": (), "received": ("receive",)}.get(
+            state, ("receive", "request-supplement")
+        )
+        decide(container, case.hukou, *steps)
+    elif state == "completed":
+        for service in load_catalog().codes:
+            if service in case.requests:
+                decide(container, case.requests[service], "receive", "approve")
+        assert container.ledger.get_case(case_id).state == "completed"
+    container.after_command()  # queues and figures include the case before any cell runs
+    if case.requests:
+        expected = {"notified": "planned", "completed": "approved"}.get(state, state)
+        assert container.ledger.get_request(UUID(case.hukou)).state == expected
+    return case
+
+
+def decide(container: Container, request_id: str, *actions: str) -> None:
+    for action in actions:
+        request = container.ledger.get_request(UUID(request_id))
+        container.ledger.decide(
+            OfficeDecision(
+                UUID(request_id),
+                action,
+                "office:seed",
+                result=RESULTS[request.service],
+                items=("出生医学证明原件照片",),
+                receipt_number=f"R-{request_id[:8]}",
+            )
+        )
+        container.processing.settle()  # the orchestrator dispatches what the step unblocked
+
+
+def other_facility_case(world: World) -> Case:
+    """Born in Chongqing at another facility, the mother's hukou there too: 50 → 50."""
+    mother = Parent(
+        citizen_id=make_citizen_id("500103", date(1990, 6, 1), 222),
+        name="李娜",
+        phone="13900000000",
+        hukou_division="500103",
+        residence_division="500103",
+    )
+    facts = make_facts(
+        "MR-OTHER",
+        facility_uscc=OTHER_HOSPITAL,
+        birth_division="500103",
+        mother=mother,
+        child_name="李小雪",
+    )
+    return seed_case(world, "MR-OTHER", "received", facts)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    if request.param == "postgres":
+        from tests.pg import postgres_settings
+
+        settings: Settings = postgres_settings("access_matrix")
+    else:
+        folder: Path = tmp_path_factory.mktemp("access_matrix")
+        settings = Settings(persistence="sqlite", sqlite_dir=str(folder / "var"))
+    container = build(settings)
+    add = container.actors.add
+    tokens = {
+        "hospital_in": add("hospital", HOSPITAL)[1],
+        "hospital_out": add("hospital", OTHER_HOSPITAL)[1],
+        **{role: add("monitor", scope)[1] for role, scope in MONITOR_SCOPES.items()},
+        "admin": add("admin", None)[1],
+    }
+    revoked, tokens["revoked"] = add("admin", None)
+    container.actors.revoke(revoked.id)
+    offices = {office: add("office", *office)[1] for office in sorted(ALL_OFFICES)}
+    try:
+        with TestClient(create_app(container, close_on_shutdown=False)) as client:
+            built = World(client, container, tokens, offices)
+            built.other = other_facility_case(built)
+            notified = container.ledger.get_case(UUID(built.other.case_id)).created_on
+            built.month = notified.astimezone(CST).strftime("%Y-%m")
+            for state in (
+                "notified",
+                "dispatched",
+                "received",
+                "supplement-requested",
+                "completed",
+            ):
+                built.seeded[state] = seed_case(built, f"MR-SEED-{state}", state)
+            yield built
+    finally:
+        container.close()
+
+
+# --- the matrix ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    json: Any = None
+    content: bytes | None = None
+    params: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Build = Callable[[World, Case], Call]
+Check = Callable[[World, Case, str, httpx2.Response], None]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One route (or a variant of its call) and the status each role must get."""
+
+    method: str
+    path: str  # the route's template, as in app.routes
+    statuses: dict[str, int]
+    build: Build
+    variant: str = ""
+    state: str = "received"  # the case it is called on
+    mutates: bool = False  # an answered call changes the case: it gets a fresh one
+    offices: Offices = HANDLING
+    public: bool = False  # its answer never holds case data, whoever asks
+    check: Check | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}" + (f" [{self.variant}]" if self.variant else "")
+
+
+def expect(default: int, **roles: int) -> dict[str, int]:
+    """`default` for every signed-in role, 401 without a (live) token, then the exceptions."""
+    table = dict.fromkeys(ROLES, default)
+    table["anonymous"] = table["revoked"] = 401
+    table.update(roles)
+    return table
+
+
+EVERYONE = dict.fromkeys(ROLES, 200)
+CASE_READERS = expect(
+    404, hospital_in=200, office_in=200, office_other_side=200, family_own=200, admin=200
+)
+APPLICATION = {
+    "child_name": CHILD,
+    "household": "mother",
+    "residence_division": "430602",
+    "consent": True,
+}
+ITEMS = {"items": ["出生医学证明原件照片", "母亲居民户口簿户主页"]}
+
+
+def check_health(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json() == {"status": "ok"}
+
+
+def check_ready(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json()["status"] == "ready"
+
+
+def check_openapi(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert "/cases/{case_id}" in response.json()["paths"]
+
+
+def check_metrics(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "newborn_ledger_http_requests" in response.text
+
+
+def check_page(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+def check_static(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.headers["content-type"].startswith("text/css")
+    assert response.headers["etag"]
+
+
+def check_locality(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json()["code"] == "430602"
+
+
+def check_ack(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    header, params = (e["resource"] for e in response.json()["entry"])
+    assert header["response"] == {"identifier": f"msg-{case.record_ref}", "code": "ok"}
+    assert {"name": "case_id", "valueString": case.case_id} in params["parameter"]
+
+
+def check_by_ref(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    cases = response.json()["cases"]
+    if role == "hospital_out":  # its own facility only, whatever ?facility= says
+        assert cases == []
+        return
+    assert [(c["case_id"], c["hospital_ref"]) for c in cases] == [(case.case_id, case.record_ref)]
+
+
+def check_track(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    issued = response.json()
+    assert issued["case_id"] == case.case_id
+    token = {"Authorization": f"Bearer {issued['token']}"}
+    assert world.client.get(f"/cases/{case.case_id}", headers=token).status_code == 200
+    other = world.client.get(f"/cases/{world.other.case_id}", headers=token)
+    assert other.status_code == 404
+
+
+def check_view(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    assert view["case_id"] == case.case_id
+    services = {s["service"]: s for s in view["services"]}
+    if role.startswith("office"):
+        assert list(services) == [HUKOU]  # its own service only
+        assert set(view) <= {"case_id", "state", "services", "as_of"}
+        assert case.tracking_code not in response.text
+        assert case.record_ref not in response.text
+        assert "result" not in services[HUKOU]
+        return
+    assert set(services) == set(case.requests)
+    assert view["tracking_code"] == case.tracking_code
+    assert ("hospital_ref" in view) == (role != "family_own")
+    assert ("result" in services[HUKOU]) == (role != "hospital_in")
+
+
+def check_as_of(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    check_view(world, case, role, response)
+    view = response.json()
+    assert "as_of" in view
+    assert "next_action" not in view
+    assert {s["service"]: s["state"] for s in view["services"]}[HUKOU] == "dispatched"
+
+
+def check_history(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    body = response.json()
+    assert body["case_id"] == case.case_id
+    events = body["events"]
+    streams = {e["stream"] for e in events}
+    notified = next(e["data"] for e in events if e["event"] == "Notified")
+    if role.startswith("office"):
+        assert streams == {"case", HUKOU}
+        assert all(e["data"] == {} for e in events if e["stream"] == "case")
+        visible = set(load_catalog()[HUKOU].visible_fields)
+        (dispatched,) = (e["data"]["payload"] for e in events if e["event"] == "Dispatched")
+        assert dispatched
+        assert set(dispatched) <= visible
+        assert case.tracking_code not in response.text
+        assert case.record_ref not in response.text
+        return
+    assert streams == {"case", *case.requests}
+    if role == "family_own":
+        assert notified == {}
+    else:
+        assert notified["facts"]["record_ref"] == case.record_ref
+
+
+def check_step(state: str) -> Check:
+    def check(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+        view = response.json()
+        assert (view["service_request_id"], view["state"]) == (case.hukou, state)
+        assert world.container.ledger.get_request(UUID(case.hukou)).state == state
+
+    return check
+
+
+def check_applied(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    assert view["case_id"] == case.case_id
+    states = {s["service"]: s["state"] for s in view["services"]}
+    assert states["birth-certificate"] == "dispatched"  # named now: the certificate can go
+
+
+def check_rated(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json() == {"case_id": case.case_id, "score": 4}
+
+
+def check_queue(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    queue = response.json()
+    assert (queue["locality"], queue["authority"]) == HANDLING.in_scope
+    assert {r["service"] for r in queue["rows"]} == {HUKOU}
+    assert case.hukou in {r["service_request_id"] for r in queue["rows"]}
+
+
+def check_figures(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    figures = response.json()
+    assert (figures["locality"], figures["month"]) == ("420102", world.month)
+    assert figures["received"] >= 1
+    assert figures["follow_ups"] == []  # no bad rating here: no case id at all
+    numbers = {k: v for k, v in figures.items() if k not in ("locality", "month", "follow_ups")}
+    assert all(isinstance(v, int | float | None) for v in numbers.values())
+
+
+def check_flows(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    flows = {(f["birth_province"], f["hukou_province"]) for f in response.json()["flows"]}
+    seen_by = {
+        "monitor_in": {("43", "42")},
+        "monitor_out": {("50", "50")},
+        "monitor_national": {("43", "42"), ("50", "50")},
+        "admin": {("43", "42"), ("50", "50")},
+    }
+    assert flows == seen_by[role]
+
+
+def on_case(suffix: str = "", **kwargs: Any) -> Build:
+    return lambda world, case: Call(f"/cases/{case.case_id}{suffix}", **kwargs)
+
+
+def on_unknown_case(suffix: str = "", **kwargs: Any) -> Build:
+    return lambda world, case: Call(f"/cases/{UNKNOWN}{suffix}", **kwargs)
+
+
+def on_hukou(action: str, body: dict[str, Any]) -> Build:
+    return lambda world, case: Call(f"/service-requests/{case.hukou}/{action}", json=body)
+
+
+def as_of_dispatch(world: World, case: Case) -> Call:
+    """The case as it was when its household registration was dispatched (now: received)."""
+    events = world.container.ledger.events.get(UUID(case.hukou))
+    moment = next(e.timestamp for e in events if isinstance(e, ServiceRequest.Dispatched))
+    return Call(f"/cases/{case.case_id}", params={"as_of": moment.astimezone(CST).isoformat()})
+
+
+def fixed(path: str, **kwargs: Any) -> Build:
+    return lambda world, case: Call(path, **kwargs)
+
+
+STEP = "/service-requests/{service_request_id:uuid}/"
+STEPS: list[tuple[str, dict[str, Any], str, Offices, dict[str, int], str]] = [
+    # action, body, the request's state before, offices, who may, the state after
+    ("receive", {"receipt_number": "R-430602-1"}, "dispatched", RECEIVING, {}, "received"),
+    (
+        "request-supplement",
+        ITEMS,
+        "received",
+        RECEIVING,
+        {"office_other_side": 200},
+        "supplement-requested",
+    ),
+    (
+        "supplement",
+        ITEMS,
+        "supplement-requested",
+        RECEIVING,
+        {"office_other_side": 200, "family_own": 200},
+        "received",
+    ),
+    ("approve", RESULTS[HUKOU], "received", HANDLING, {}, "approved"),
+    (
+        "reject",
+        {"reason": "户籍信息不符", "basis": "户口登记条例第七条"},
+        "received",
+        HANDLING,
+        {},
+        "rejected",
+    ),
+]
+SPECS: list[Spec] = [
+    Spec("GET", "/healthz", EVERYONE, fixed("/healthz"), public=True, check=check_health),
+    Spec("GET", "/readyz", EVERYONE, fixed("/readyz"), public=True, check=check_ready),
+    Spec(
+        "GET", "/openapi.json", EVERYONE, fixed("/openapi.json"), public=True, check=check_openapi
+    ),
+    Spec("GET", "/metrics", EVERYONE, fixed("/metrics"), public=True, check=check_metrics),
+    *[
+        Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
+        for page in ("/track", "/office", "/monitor")
+    ],
+    Spec(
+        "GET",
+        "/static/{name}",
+        EVERYONE,
+        fixed("/static/style.css"),
+        public=True,
+        check=check_static,
+    ),
+    Spec(
+        "GET",
+        "/static/{name}",
+        dict.fromkeys(ROLES, 404),
+        fixed("/static/app.py"),
+        variant="not a static file",
+    ),
+    Spec(
+        "GET",
+        "/localities/{code}",
+        EVERYONE,
+        fixed("/localities/430602"),
+        public=True,
+        check=check_locality,
+    ),
+    Spec(
+        "POST",
+        "/fhir/$process-message",
+        expect(404, hospital_in=200, hospital_out=403, admin=200),
+        lambda world, case: Call(
+            "/fhir/$process-message", content=case.message, headers={"Content-Type": FHIR}
+        ),
+        check=check_ack,
+    ),
+    Spec(
+        "GET",
+        "/cases",
+        expect(404, hospital_in=200, hospital_out=200, admin=200),
+        lambda world, case: Call(
+            "/cases", params={"hospital_ref": case.record_ref, "facility": HOSPITAL}
+        ),
+        check=check_by_ref,
+    ),
+    Spec(
+        "POST",
+        "/track",
+        dict.fromkeys(ROLES, 201),  # no token needed: the code and verifier are the proof
+        lambda world, case: Call(
+            "/track", json={"tracking_code": case.tracking_code, "verifier": case.verifier}
+        ),
+        check=check_track,
+    ),
+    Spec(
+        "POST",
+        "/track",
+        dict.fromkeys(ROLES, 404),
+        lambda world, case: Call(
+            "/track", json={"tracking_code": case.tracking_code, "verifier": world.other.verifier}
+        ),
+        variant="another case's verifier",
+    ),
+    Spec("GET", "/cases/{case_id:uuid}", CASE_READERS, on_case(), check=check_view),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}",
+        CASE_READERS,
+        as_of_dispatch,
+        variant="as_of",
+        check=check_as_of,
+    ),
+    Spec("GET", "/cases/{case_id:uuid}", expect(404), on_unknown_case(), variant="unknown id"),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/history",
+        CASE_READERS,
+        on_case("/history"),
+        check=check_history,
+    ),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/history",
+        expect(404),
+        on_unknown_case("/history"),
+        variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/family-application",
+        expect(404, family_own=200, admin=200),
+        on_case("/family-application", json=APPLICATION),
+        state="notified",
+        mutates=True,
+        check=check_applied,
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/family-application",
+        expect(404),
+        on_unknown_case("/family-application", json=APPLICATION),
+        variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/rating",
+        # Only the family rates its case: nobody, not even an admin, rates on its behalf.
+        expect(404, family_own=201),
+        on_case("/rating", json={"score": 4}),
+        state="completed",
+        mutates=True,
+        check=check_rated,
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/rating",
+        expect(404),
+        on_unknown_case("/rating", json={"score": 4}),
+        variant="unknown id",
+    ),
+    Spec(
+        "GET",
+        "/offices/{locality}/{authority}/queue",
+        expect(404, office_in=200, admin=200),
+        fixed("/offices/{}/{}/queue".format(*HANDLING.in_scope)),
+        check=check_queue,
+    ),
+    Spec(
+        "GET",
+        "/offices/{locality}/{authority}/queue",
+        expect(404),
+        fixed("/offices/420102/police/queue"),
+        variant="unknown authority",
+    ),
+    *[
+        Spec(
+            "POST",
+            STEP + action,
+            expect(404, office_in=200, admin=200, **may),
+            on_hukou(action, body),
+            state=state,
+            mutates=True,
+            offices=offices,
+            check=check_step(after),
+        )
+        for action, body, state, offices, may, after in STEPS
+    ],
+    *[
+        Spec(
+            "POST",
+            STEP + action,
+            expect(404),
+            fixed(f"/service-requests/{UNKNOWN}/{action}", json=body),
+            variant="unknown id",
+            offices=offices,
+        )
+        for action, body, _, offices, _, _ in STEPS
+    ],
+    Spec(
+        "GET",
+        "/monitoring/localities/{code}",
+        expect(404, monitor_in=200, monitor_national=200, admin=200),
+        lambda world, case: Call("/monitoring/localities/420102", params={"month": world.month}),
+        public=True,
+        check=check_figures,
+    ),
+    Spec(
+        "GET",
+        "/monitoring/flows",
+        expect(404, monitor_in=200, monitor_out=200, monitor_national=200, admin=200),
+        lambda world, case: Call("/monitoring/flows", params={"month": world.month}),
+        public=True,
+        check=check_flows,
+    ),
+]
+BY_KEY = {spec.key: spec for spec in SPECS}
+OFFICE_SIDE = {
+    "office_in": "in_scope",
+    "office_other_side": "other_side",
+    "office_other_authority": "other_authority",
+    "office_other_locality": "other_locality",
+}
+
+
+def authorization(world: World, spec: Spec, role: str, case: Case) -> dict[str, str]:
+    if role == "anonymous":
+        return {}
+    if role == "family_own":
+        token = case.family
+    elif role == "family_other":
+        token = world.other.family
+    elif role in OFFICE_SIDE:
+        token = world.offices[getattr(spec.offices, OFFICE_SIDE[role])]
+    else:
+        token = world.tokens[role]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def secrets_of(world: World) -> set[str]:
+    return {s for case in (world.other, *world.seeded.values()) for s in case.secrets}
+
+
+def assert_refusal_says_nothing(
+    world: World, spec: Spec, call: Call, response: httpx2.Response
+) -> None:
+    """A refusal names no case data: a bare problem (or OperationOutcome) about the path."""
+    body = response.json()
+    if spec.path == "/fhir/$process-message":
+        assert response.headers["content-type"].startswith(FHIR)
+        assert body["resourceType"] == "OperationOutcome"
+        assert set(body) == {"resourceType", "issue"}
+    else:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert body["status"] == response.status_code
+        assert body["instance"] == call.path
+        extra = {k: v for k, v in body.items() if k not in PROBLEM_KEYS}
+        assert all(str(v) in call.path for v in extra.values()), extra
+    if response.status_code == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    leaked = {s for s in secrets_of(world) if s not in call.path and s in response.text}
+    assert not leaked
+
+
+CELLS = [pytest.param(spec.key, role, id=f"{spec.key}-{role}") for spec in SPECS for role in ROLES]
+
+
+@pytest.mark.parametrize(("key", "role"), CELLS)
+def test_access(world: World, key: str, role: str) -> None:
+    spec = BY_KEY[key]
+    expected = spec.statuses[role]
+    case = (
+        world.new_case(spec.state) if spec.mutates and expected < 400 else world.seeded[spec.state]
+    )
+    call = spec.build(world, case)
+    if spec.key.startswith("POST /track"):
+        world.client.app.state.throttle = Throttle()  # type: ignore[attr-defined]
+    before = world.head()
+    response = world.client.request(
+        spec.method,
+        call.path,
+        params=call.params,
+        json=call.json,
+        content=call.content,
+        headers={**call.headers, **authorization(world, spec, role, case)},
+    )
+    assert response.status_code == expected, response.text
+    if expected >= 400 or not spec.mutates:
+        assert world.head() == before  # refused (or read-only): nothing recorded
+    if expected >= 400:
+        assert_refusal_says_nothing(world, spec, call, response)
+        return
+    other = {s for s in world.other.secrets if s in response.text}
+    assert not other  # nothing of another facility's case, ever
+    if spec.public:
+        assert not {s for s in secrets_of(world) if s in response.text}
+    if spec.check is not None:
+        spec.check(world, case, role, response)
+
+
+def test_every_route_is_in_the_matrix(world: World) -> None:
+    """A new route fails here until the matrix says who may call it."""
+    routes = list(world.client.app.routes)  # type: ignore[attr-defined]
+    assert all(isinstance(r, Route) for r in routes)
+    in_app = {(m, r.path) for r in routes for m in (r.methods or ()) if m != "HEAD"}
+    in_matrix = {(spec.method, spec.path) for spec in SPECS}
+    assert in_app == in_matrix
+    assert len(BY_KEY) == len(SPECS)
+
+
+OUT_OF_SCOPE = ("hospital_out", "office_other_authority", "office_other_locality", "family_other")
+
+
+def test_out_of_scope_reads_exactly_like_missing(world: World) -> None:
+    """Ids cannot be probed: another's case answers the same bytes as no case at all."""
+    case = world.seeded["received"]
+    pairs = [
+        (f"/cases/{case.case_id}", f"/cases/{UNKNOWN}"),
+        (f"/cases/{case.case_id}/history", f"/cases/{UNKNOWN}/history"),
+    ]
+    for role in (*OUT_OF_SCOPE, "monitor_national"):
+        headers = authorization(world, BY_KEY["GET /cases/{case_id:uuid}"], role, case)
+        for real, missing in pairs:
+            answers = [world.client.get(path, headers=headers) for path in (real, missing)]
+            bodies = [{k: v for k, v in a.json().items() if k != "instance"} for a in answers]
+            assert bodies[0] == bodies[1], (role, real)
+            assert [a.status_code for a in answers] == [404, 404]
+    for action, body, *_ in STEPS:
+        spec = BY_KEY[f"POST {STEP}{action}"]
+        for role in OUT_OF_SCOPE:
+            headers = authorization(world, spec, role, case)
+            answers = [
+                world.client.post(f"/service-requests/{rid}/{action}", json=body, headers=headers)
+                for rid in (case.hukou, UNKNOWN)
+            ]
+            bodies = [{k: v for k, v in a.json().items() if k != "instance"} for a in answers]
+            assert bodies[0] == bodies[1], (role, action)
