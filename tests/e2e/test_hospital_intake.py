@@ -82,6 +82,14 @@ def test_every_third_party_example_gets_its_exact_answer_and_records_nothing(
     assert head(container) == 0
 
 
+def test_r5_content_is_accepted_where_the_shape_allows(
+    client: TestClient, hospital: dict[str, str]
+) -> None:
+    response = post(client, fixture("notification-r5.json"), hospital)
+    assert response.status_code == 200, response.json()
+    assert ack_parameters(response.json())["tracking_code"]
+
+
 def test_profile_examples_are_accepted_with_an_acknowledgement(
     client: TestClient, container: Container, hospital: dict[str, str]
 ) -> None:
