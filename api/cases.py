@@ -138,9 +138,12 @@ def scoped_case(
         current = ledger.get_case(case_id)
     except CaseNotFoundError:
         raise out_of_scope() from None
-    if not may_see(principal, current, case_requests(ledger, current)):
+    requests = case_requests(ledger, current)
+    if not may_see(principal, current, requests):
         raise out_of_scope()
-    case = at_time(ledger, case_id, as_of) if as_of else current
+    if as_of is None:
+        return current, requests
+    case = at_time(ledger, case_id, as_of)
     if not isinstance(case, BirthCase):
         raise ApiError(404, "not-found", "The case did not exist yet at that time")
     return case, case_requests(ledger, case, as_of)
