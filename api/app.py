@@ -23,6 +23,7 @@ from api import (
     system_routes,
     tracking,
 )
+from api.auth import PrincipalCache
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
@@ -77,6 +78,7 @@ def create_app(
     app.state.metrics = collected
     app.state.container = container
     app.state.throttle = Throttle()
+    app.state.principals = PrincipalCache(container.actors)
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from api.problems import ApiError
-from domain.actors import Principal
+from domain.actors import ActorDirectory, Principal, token_hash
+
+CACHE_SECONDS = 30.0  # a revoked token stops working within this time in every API process
+CACHE_SIZE = 10_000
+
+
+class PrincipalCache:
+    """Recently seen tokens (by hash) → principal, so a read costs no store round trip."""
+
+    def __init__(self, actors: ActorDirectory, ttl_s: float = CACHE_SECONDS) -> None:
+        self.actors, self.ttl_s = actors, ttl_s
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, token: str) -> Principal | None:
+        key, now = token_hash(token), time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry[1] if entry and entry[0] > now else None
+
+    def lookup(self, token: str) -> Principal | None:
+        principal = self.actors.authenticate(token)
+        if principal is not None:
+            with self._lock:
+                if len(self._entries) >= CACHE_SIZE:
+                    self._entries.clear()
+                self._entries[token_hash(token)] = (time.monotonic() + self.ttl_s, principal)
+        return principal
 
 
 async def authenticate(request: Request, *roles: str) -> Principal:
     """The caller's principal; 401 without a valid token, 404 when the role may not call here."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "Send 'Authorization: Bearer <token>'")
-    principal: Principal | None = await run_in_threadpool(
-        request.app.state.container.actors.authenticate, token.strip()
-    )
+    cache: PrincipalCache = request.app.state.principals
+    principal = cache.cached(token) or await run_in_threadpool(cache.lookup, token)
     if principal is None:
         raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
     if roles and principal.role not in roles and principal.role != "admin":
