@@ -1,0 +1,209 @@
+"""Ingest: ~10 kB hospital messages over HTTP through uvicorn, and the same run's baselines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+
+from adapters.bootstrap import build
+from adapters.settings import Settings
+from bench import pgdb
+from bench.loadgen import LoadResult, load, request_bytes
+from bench.messages import HOSPITAL, Message, message
+from bench.server import Process, RssSampler, start_api, start_worker
+from bench.stats import latency_ms, percentile
+from integrations.hospital.birth_notification import parse_message
+
+PATH = "/fhir/$process-message"
+PLANNED = "domain.birth_case:BirthCase.ServicesPlanned"
+
+
+def sample_messages(run: str, count: int) -> list[Message]:
+    return [message(run, i) for i in range(count)]
+
+
+def cpu_rate(work: str, messages: list[Message], seconds: float) -> float:
+    """Messages per second on one core: 'validate' (fhir.resources R4B alone) or 'parse'
+    (our whole intake mapping, which includes that validation)."""
+    step = (lambda raw: Bundle.model_validate_json(raw)) if work == "validate" else parse_message
+    for m in messages[:20]:  # warm the model caches
+        step(m.body)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds and done < 100 * len(messages):
+        step(messages[done % len(messages)].body)
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def raw_insert_rate(schema: str, messages: list[Message], seconds: float, threads: int) -> float:
+    """psycopg INSERT + COMMIT of the same bytes, one message per transaction, `threads`
+    connections (the HTTP load's concurrency)."""
+    with pgdb.connect() as conn:
+        conn.execute(
+            f"CREATE TABLE {schema}.raw_messages (id bigserial PRIMARY KEY, "
+            "message_id text NOT NULL UNIQUE, body bytea NOT NULL)"
+        )
+    counter, lock = [0], threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def insert() -> None:
+        with pgdb.connect(autocommit=True) as conn:
+            while time.perf_counter() < deadline:
+                with lock:
+                    n = counter[0]
+                    counter[0] += 1
+                m = messages[n % len(messages)]
+                conn.execute(
+                    f"INSERT INTO {schema}.raw_messages (message_id, body) VALUES (%s, %s)",
+                    (f"{m.message_id}-{n}", m.body),
+                )
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=insert) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=seconds + 30)
+    return counter[0] / (time.perf_counter() - started)
+
+
+@dataclass
+class IngestRun:
+    """One server configuration under the ingest load."""
+
+    label: str
+    workers: int
+    topology: str  # "worker": API + `newborn-ledger worker`; "embedded": API settles itself
+    seconds: float
+    persistence: str = "postgres"
+    nodelay: bool = False  # serve with the proposed TCP_NODELAY fix (bench/nodelay.py)
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def hospital_token(settings: Settings) -> str:
+    container = build(settings)
+    try:
+        return container.actors.add("hospital", HOSPITAL, label="bench")[1]
+    finally:
+        container.close()
+
+
+def _factory(run: str, token: str) -> Any:
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    return lambda n: request_bytes("POST", PATH, headers, message(run, n).body)
+
+
+def _planned(schema: str) -> int:
+    with pgdb.connect() as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM {schema}.caseledger_events WHERE topic = %s", (PLANNED,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _settings(run: IngestRun, schema: str, log_dir: Path) -> Settings:
+    if run.persistence == "sqlite":
+        folder = log_dir / f"sqlite-{schema}"
+        return pgdb.sqlite_settings(folder)
+    pgdb.fresh_schema(schema)
+    return pgdb.settings(schema, embedded_worker=run.topology == "embedded")
+
+
+def measure(run: IngestRun, schema: str, log_dir: Path, drain_s: float) -> dict[str, Any]:
+    """Start the server (and worker), load it, sample RSS, then time the worker's drain."""
+    settings = _settings(run, schema, log_dir)
+    env = pgdb.server_env(settings)
+    token = hospital_token(settings)
+    api, port = start_api(env, run.workers, log_dir, nodelay=run.nodelay)  # before the worker:
+    # see start_api on startup races
+    worker = start_worker(env, log_dir, schema) if run.topology == "worker" else None
+    processes = [api] + ([worker] if worker else [])
+    try:
+        with RssSampler(processes) as rss:
+            result = load(
+                port,
+                _factory(schema.replace("_", "-"), token),
+                concurrency=8 * run.workers,
+                max_requests=int(run.seconds * 2000),
+                max_seconds=run.seconds,
+            )
+            api.stop()
+            drained = _drain(run, schema, result.ok, drain_s)
+    finally:
+        for process in processes:
+            process.stop()
+    return summarise(run, result, rss, api, worker, drained)
+
+
+def _drain(run: IngestRun, schema: str, accepted: int, drain_s: float) -> dict[str, float]:
+    """How many accepted notifications were planned by the end of the load, and how long the
+    worker then took to plan the rest (bounded by `drain_s`)."""
+    if run.persistence != "postgres":
+        return {}
+    at_end = _planned(schema)
+    started = time.perf_counter()
+    planned = at_end
+    while planned < accepted and time.perf_counter() - started < drain_s:
+        time.sleep(1)
+        planned = _planned(schema)
+    return {
+        "planned_at_end_of_load": at_end,
+        "planned_after_drain": planned,
+        "drain_s": time.perf_counter() - started,
+    }
+
+
+def summarise(
+    run: IngestRun,
+    result: LoadResult,
+    rss: RssSampler,
+    api: Process,
+    worker: Process | None,
+    drained: dict[str, float],
+) -> dict[str, Any]:
+    p50, p99 = latency_ms(result.latencies)
+    api_prefix = f"{api.name}:"
+    pipeline_s = result.elapsed_s + drained.get("drain_s", 0.0)
+    return {
+        "label": run.label,
+        "rate": result.rate,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "requests": result.ok,
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+        "errors": result.errors,
+        "sample_non_2xx": {
+            str(k): v.decode("utf-8", "replace")[:300]
+            for k, v in result.samples.items()
+            if not 200 <= k < 300
+        },
+        "elapsed_s": result.elapsed_s,
+        "planned_rate": drained.get("planned_after_drain", 0.0) / pipeline_s if drained else None,
+        **drained,
+        "api_peak_rss_mb": rss.peak(api_prefix),
+        "worker_peak_rss_mb": rss.peak("worker:") if worker else None,
+        "rss_growth": rss_growth(rss, api_prefix),
+        "rss_series": rss.series(api_prefix)[:: max(1, len(rss.samples) // 60)],
+    }
+
+
+def rss_growth(rss: RssSampler, prefix: str, warmup_s: float = 30.0) -> float | None:
+    """Largest relative change of one API process's RSS between the first and the last
+    window after warm-up (each a sixth of the run); None if the run was too short."""
+    keys = {k for _, s in rss.samples for k in s if k.startswith(prefix)}
+    growths = []
+    for key in keys:
+        series = [s.get(key, 0.0) for t, s in rss.samples if t >= warmup_s]
+        series = [v for v in series if v > 0]
+        if len(series) < 12 or max(series) < 40:  # too short, or not a worker (supervisor)
+            continue
+        window = len(series) // 6
+        first = percentile(series[:window], 50)
+        last = percentile(series[-window:], 50)
+        growths.append(last / first - 1)
+    return max(growths, key=abs) if growths else None

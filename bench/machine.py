@@ -1,0 +1,69 @@
+"""The machine a run happened on: cores, memory, CPU model, PostgreSQL, Python, versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench import pgdb
+from bench.server import ROOT
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _memory_gb() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return out.stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _pg_settings() -> dict[str, str]:
+    names = ("shared_buffers", "synchronous_commit", "fsync", "max_connections", "work_mem")
+    with pgdb.connect("postgres") as conn:
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+            (list(names),),
+        ).fetchall()
+    return {str(name): str(value) for name, value in rows}
+
+
+def describe() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(_memory_gb(), 1),
+        "cpu": _cpu_model(),
+        "postgres": pgdb.server_version(),
+        "postgres_settings": _pg_settings(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "load_generator": "wrk (reads) + bench.loadgen (ingest)"
+        if shutil.which("wrk")
+        else "bench.loadgen",
+        "commit": _git_head(),
+    }

@@ -1,0 +1,125 @@
+"""Rebuild: a projection replayed over a 1M-event ledger log, against raw select + decode."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from adapters.bootstrap import build
+from adapters.projection_runner import DEFAULT_BATCH
+from adapters.settings import Settings
+from bench import pgdb, synthetic
+from domain.birth_case import BirthCase
+
+NOTIFIED = get_topic(BirthCase.Notified)
+
+
+class _OutOfTimeError(Exception):
+    """Raised from the progress callback to stop a rebuild at a page boundary."""
+
+
+def rebuild(settings: Settings, name: str, max_seconds: float) -> dict[str, Any]:
+    """Empty the view and replay the log into it, stopping after `max_seconds` (each page is
+    its own transaction, so stopping between pages leaves a consistent, resumable view)."""
+    container = build(settings)
+    reached = [0]
+    started = time.perf_counter()
+
+    def progress(position: int, head: int) -> None:
+        reached[0] = position
+        if time.perf_counter() - started > max_seconds:
+            raise _OutOfTimeError
+
+    try:
+        try:
+            container.projections.rebuild(name, progress=progress)
+            finished = True
+        except _OutOfTimeError:
+            finished = False
+        elapsed = time.perf_counter() - started
+        topics = list(container.projections.get(name).topics)
+        head = container.ledger.recorder.max_notification_id() or 0
+    finally:
+        container.close()
+    applied = count_events(settings.postgres.schema, topics, reached[0])
+    return {
+        "projection": name,
+        "events": applied,
+        "elapsed_s": elapsed,
+        "events_per_s": applied / elapsed,
+        "position": reached[0],
+        "head": head,
+        "log_events_of_topics": count_events(settings.postgres.schema, topics, head),
+        "finished": finished,
+        "topics": topics,
+    }
+
+
+def count_events(schema: str, topics: list[str], upto: int) -> int:
+    with pgdb.connect() as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM {schema}.caseledger_events "
+            "WHERE notification_id <= %s AND topic = ANY(%s)",
+            (upto, topics),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def raw_select_decode(schema: str, topics: list[str], upto: int, max_seconds: float) -> float:
+    """Events per second: the same notifications (topics, order, page size) selected with
+    psycopg, decompressed and JSON-decoded, and nothing else."""
+    query = (
+        f"SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {schema}.caseledger_events WHERE notification_id > %s AND notification_id <= %s "
+        "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+    )
+    done, position = 0, 0
+    started = time.perf_counter()
+    with pgdb.connect() as conn:
+        while time.perf_counter() - started < max_seconds:
+            rows = conn.execute(query, (position, upto, topics, DEFAULT_BATCH)).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                json.loads(zlib.decompress(row[4]))
+            done += len(rows)
+            position = rows[-1][0]
+    return done / (time.perf_counter() - started)
+
+
+def add_filler_cases(schema: str, count: int) -> float:
+    """Grow the ledger to `count` more cases, each with one real BirthCase.Notified state (a
+    copy of a template case's, under a new random id), generated inside PostgreSQL."""
+    started = time.perf_counter()
+    with pgdb.connect() as conn:
+        conn.execute(
+            f"INSERT INTO {schema}.caseledger_events "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT gen_random_uuid(), 1, topic, state FROM "
+            f"(SELECT topic, state FROM {schema}.caseledger_events WHERE topic = %s LIMIT 1) t, "
+            "generate_series(1, %s)",
+            (NOTIFIED, count),
+        )
+        conn.execute(f"ANALYZE {schema}.caseledger_events")
+    return time.perf_counter() - started
+
+
+def cases_in(schema: str) -> int:
+    with pgdb.connect() as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM {schema}.caseledger_events WHERE topic = %s", (NOTIFIED,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_log(
+    settings: Settings, template: synthetic.Template, first: int, count: int
+) -> dict[str, float]:
+    started = time.perf_counter()
+    written = synthetic.write_cases(settings, template, "rb", first, count)
+    elapsed = time.perf_counter() - started
+    return {"events": written, "elapsed_s": elapsed, "events_per_s": written / elapsed}

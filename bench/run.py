@@ -1,0 +1,277 @@
+"""One command for every benchmark: `python -m bench.run [--quick]`.
+
+Runs on PostgreSQL (database newborn_ledger_bench, a fresh schema per phase) and, for the
+lifecycle, on SQLite; prints figure | ours | baseline | ratio | target | met? and writes the
+results as JSON to bench/results/. Full run: under 10 minutes on 2 cores; --quick: ~1 minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.bootstrap import build
+from bench import ingest, lifecycle, machine, pgdb, reads, rebuild, synthetic
+from bench.stats import Figure, table
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how big each phase is."""
+
+    cpu_s: float  # validation-only and parse-only baselines
+    raw_s: float  # raw INSERT + COMMIT baseline
+    ingest_s: float  # 1 API worker + worker process
+    embedded_s: float  # 1 API worker settling in the request (the default `serve`)
+    soak_s: float  # 2 API workers + worker process: the memory run
+    drain_s: float  # at most this long for the worker to plan the backlog
+    lifecycle_cases: int
+    lifecycle_s: float
+    sqlite_cases: int
+    read_s: float
+    read_workers: tuple[int, ...]
+    small_cases: int  # as_of "10k cases" ledger
+    log_events: int  # rebuild log ("at least 1 million events")
+    big_cases: int  # as_of "1M cases" ledger
+    rebuild_s: float
+    as_of_s: float
+
+
+FULL = Plan(
+    cpu_s=4, raw_s=4, ingest_s=20, embedded_s=10, soak_s=300, drain_s=10,
+    lifecycle_cases=400, lifecycle_s=20, sqlite_cases=200, read_s=6, read_workers=(1, 2),
+    small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=40, as_of_s=6,
+)  # fmt: skip
+QUICK = Plan(
+    cpu_s=2, raw_s=2, ingest_s=6, embedded_s=4, soak_s=10, drain_s=3,
+    lifecycle_cases=50, lifecycle_s=8, sqlite_cases=30, read_s=2, read_workers=(1,),
+    small_cases=1_000, log_events=50_000, big_cases=20_000, rebuild_s=6, as_of_s=2,
+)  # fmt: skip
+
+
+class Bench:
+    """Runs the phases in order, collecting raw results and table figures."""
+
+    def __init__(self, plan: Plan, log_dir: Path, nodelay: bool = False) -> None:
+        self.plan, self.log_dir, self.nodelay = plan, log_dir, nodelay
+        self.figures: list[Figure] = []
+        self.raw: dict[str, Any] = {}
+
+    def phase(self, name: str) -> None:
+        load = os.getloadavg()[0]
+        self.raw.setdefault("phases", []).append({"phase": name, "at": time.time(), "load": load})
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {name} (load {load:.2f})", file=sys.stderr, flush=True
+        )
+
+    def run_ingest(self) -> None:
+        plan = self.plan
+        self.phase("ingest baselines: validation-only, parse-only, raw INSERT + COMMIT")
+        messages = ingest.sample_messages("base", 200)
+        validate = ingest.cpu_rate("validate", messages, plan.cpu_s)
+        parse = ingest.cpu_rate("parse", messages, plan.cpu_s)
+        pgdb.fresh_schema("bench_ingest_raw")
+        raw = ingest.raw_insert_rate("bench_ingest_raw", messages, plan.raw_s, threads=8)
+        sizes = [len(m.body) for m in messages]
+        self.raw["ingest_baselines"] = {
+            "validate_per_core": validate, "parse_per_core": parse, "raw_insert": raw,
+            "message_bytes": {"min": min(sizes), "max": max(sizes)},
+        }  # fmt: skip
+        self.figures.append(
+            Figure("intake parse alone (1 core)", "msg/s", parse, validate, "validation only")
+        )
+        fix = self.nodelay
+        runs = [
+            ingest.IngestRun("1 API worker + worker", 1, "worker", plan.ingest_s, nodelay=fix),
+            ingest.IngestRun("1 API worker, embedded", 1, "embedded", plan.embedded_s, nodelay=fix),
+            ingest.IngestRun(
+                "2 API workers + worker (soak)", 2, "worker", plan.soak_s, nodelay=fix
+            ),
+        ]
+        for n, run in enumerate(runs):
+            self.phase(f"ingest: {run.label}, {run.seconds:g} s")
+            result = ingest.measure(run, f"bench_ingest_{n}", self.log_dir, plan.drain_s)
+            self.raw.setdefault("ingest", []).append(result)
+            self._ingest_figures(run, result, validate, raw)
+
+    def _ingest_figures(
+        self, run: ingest.IngestRun, r: dict[str, Any], validate: float, raw: float
+    ) -> None:
+        per_worker = r["rate"] / run.workers
+        self.figures += [
+            Figure(f"ingest/worker: {run.label}", "msg/s", per_worker, validate,
+                   "validation/core", target=300, target_ratio=0.75),
+            Figure(f"ingest total: {run.label}", "msg/s", r["rate"], raw, "raw INSERT+COMMIT"),
+            Figure(f"ingest p50 / p99: {run.label}", "ms", r["p50_ms"],
+                   notes=f"p99 {r['p99_ms']:.0f} ms"),
+        ]  # fmt: skip
+        if r.get("planned_rate") is not None and run.topology == "worker":
+            self.figures.append(
+                Figure(f"ingest → planned: {run.label}", "msg/s", r["planned_rate"], r["rate"],
+                       "accepted", notes="worker's planning rate incl. drain")
+            )  # fmt: skip
+        if run.topology == "worker" and run.workers == 2:
+            self._memory_figures(r)
+
+    def _memory_figures(self, r: dict[str, Any]) -> None:
+        growth = r["rss_growth"]
+        self.figures += [
+            Figure("API peak RSS (per process)", "MB", r["api_peak_rss_mb"]),
+            Figure("worker peak RSS", "MB", r["worker_peak_rss_mb"]),
+            Figure("API RSS growth over soak", "%", None if growth is None else 100 * abs(growth),
+                   target=10, kind="max", notes=f"{self.plan.soak_s:g} s run"),
+        ]  # fmt: skip
+
+    def run_lifecycle(self) -> None:
+        plan = self.plan
+        self.phase(f"lifecycle on PostgreSQL: up to {plan.lifecycle_cases} cases")
+        pg = lifecycle.on_postgres("bench_lifecycle", plan.lifecycle_cases, plan.lifecycle_s)
+        self.phase(f"lifecycle on SQLite: up to {plan.sqlite_cases} cases")
+        folder = self.log_dir / "sqlite-lifecycle"
+        lite = lifecycle.on_sqlite(folder, plan.sqlite_cases, plan.lifecycle_s)
+        self.raw["lifecycle"] = {"postgres": pg, "sqlite": lite}
+        for store, r, target in (("PostgreSQL", pg, 200.0), ("SQLite", lite, None)):
+            per_case = r["rows"] / max(1, r["cases"])
+            self.figures += [
+                Figure(f"lifecycle cases/s ({store})", "cases/s", r["cases_per_s"],
+                       r["raw_rate"] / per_case, "raw inserts, same rows", target=target),
+                Figure(f"lifecycle events/s ({store})", "ev/s", r["events_per_s"], r["raw_rate"],
+                       "raw inserts, same rows", notes=f"{per_case:.0f} events/case"),
+            ]  # fmt: skip
+
+    def run_reads(self) -> None:
+        settings = pgdb.settings("bench_lifecycle", embedded_worker=False)
+        cases = self.raw["lifecycle"]["postgres"]["cases"]
+        for workers in self.plan.read_workers:
+            self.phase(f"reads: status, queue, bare with {workers} worker(s)")
+            r = reads.measure_reads(
+                settings,
+                "bench-lifecycle",
+                cases,
+                workers,
+                self.plan.read_s,
+                self.log_dir,
+                nodelay=self.nodelay,
+            )
+            self.raw.setdefault("reads", {})[f"{workers}w"] = r
+            bare, label = r["bare"], f"{workers} worker{'s' if workers > 1 else ''}"
+            for name in ("status", "queue"):
+                ours = r[name]
+                target = 3000.0 * workers if name == "status" else None
+                self.figures += [
+                    Figure(f"{name} read, {label}", "req/s", ours["rate"], bare["rate"],
+                           "bare endpoint", target=target, notes=ours["tool"]),
+                    Figure(f"{name} read p99, {label}", "ms", ours["p99_ms"], bare["p99_ms"],
+                           "bare endpoint", target=10.0 if name == "status" else None,
+                           kind="max", notes=f"p50 {ours['p50_ms']:.1f} ms"),
+                ]  # fmt: skip
+
+    def run_rebuild_and_as_of(self) -> None:
+        plan = self.plan
+        schema = "bench_rebuild"
+        pgdb.fresh_schema(schema)
+        settings = pgdb.settings(schema, embedded_worker=False)
+        build(settings).close()  # the library creates its tables, and the views theirs
+        template = synthetic.make_template(settings)
+        moment = synthetic.midway(template)
+        log_cases = -(-plan.log_events // int(synthetic.events_per_case(template)))
+        self.phase(f"rebuild log: {plan.small_cases} cases, then as_of")
+        written = [rebuild.write_log(settings, template, 0, plan.small_cases)]
+        small = reads.measure_as_of(
+            settings, "rb", plan.small_cases, moment, plan.as_of_s, self.log_dir
+        )
+        self.phase(f"rebuild log: up to {log_cases} cases (≥ {plan.log_events} events)")
+        written.append(rebuild.write_log(settings, template, plan.small_cases,
+                                         log_cases - plan.small_cases))  # fmt: skip
+        self._rebuild(settings, written)
+        self.phase(f"as_of: grow the ledger to {plan.big_cases} cases")
+        filled = rebuild.add_filler_cases(schema, plan.big_cases - rebuild.cases_in(schema))
+        big = reads.measure_as_of(
+            settings, "rb", plan.small_cases, moment, plan.as_of_s, self.log_dir
+        )
+        total = rebuild.cases_in(schema)
+        self.raw["as_of"] = {"small": small, "big": big, "filler_s": filled, "cases": total}
+        self.figures += [
+            Figure(f"as_of p50 at {total:,} vs {plan.small_cases:,} cases", "ms",
+                   big["p50_ms"], small["p50_ms"], f"at {plan.small_cases:,}",
+                   target_ratio=1.3, kind="max", notes=f"p99 {big['p99_ms']:.1f} ms"),
+            Figure(f"as_of read at {total:,} cases", "req/s", big["rate"], small["rate"],
+                   f"at {plan.small_cases:,}"),
+        ]  # fmt: skip
+
+    def _rebuild(self, settings: Any, written: list[dict[str, float]]) -> None:
+        schema = settings.postgres.schema
+        self.phase(f"rebuild case_status (at most {self.plan.rebuild_s:g} s), then raw")
+        ours = rebuild.rebuild(settings, "case_status", self.plan.rebuild_s)
+        raw = rebuild.raw_select_decode(
+            schema, ours["topics"], ours["position"], self.plan.rebuild_s
+        )
+        self.raw["rebuild"] = {"log": written, "case_status": ours, "raw_rate": raw}
+        covered = f"{ours['events']:,} of {ours['log_events_of_topics']:,} events"
+        self.figures.append(
+            Figure("rebuild case_status", "ev/s", ours["events_per_s"], raw,
+                   "raw select+decode", target=50_000, target_ratio=0.7,
+                   notes=covered + ("" if ours["finished"] else " (time-boxed)"))
+        )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument(
+        "--only",
+        default="ingest,lifecycle,reads,rebuild",
+        help="comma-separated phases (reads needs lifecycle)",
+    )
+    parser.add_argument(
+        "--nodelay",
+        action="store_true",
+        help="serve through bench/nodelay.py, the proposed TCP_NODELAY fix for --workers N",
+    )
+    parser.add_argument("--soak-seconds", type=float, help="override the soak's duration")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.soak_seconds is not None:
+        plan = replace(plan, soak_s=args.soak_seconds)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_dir = RESULTS / f"logs-{stamp}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    bench, started = Bench(plan, log_dir, args.nodelay), time.perf_counter()
+    bench.phase(f"dropped old schemas: {', '.join(pgdb.drop_bench_schemas()) or 'none'}")
+    phases = {
+        "ingest": bench.run_ingest,
+        "lifecycle": bench.run_lifecycle,
+        "reads": bench.run_reads,
+        "rebuild": bench.run_rebuild_and_as_of,
+    }
+    for name in args.only.split(","):
+        phases[name.strip()]()
+    report = {
+        "mode": "quick" if args.quick else "full",
+        "nodelay_fix": args.nodelay,
+        "plan": asdict(plan),
+        "started": stamp,
+        "seconds": time.perf_counter() - started,
+        "machine": machine.describe(),
+        "figures": [f.to_dict() for f in bench.figures],
+        "raw": bench.raw,
+    }
+    path = RESULTS / f"run-{stamp}.json"
+    path.write_text(json.dumps(report, indent=1, default=str))
+    print(table(bench.figures))
+    fix = " with the TCP_NODELAY fix" if args.nodelay else ""
+    print(f"\n{report['mode']} run{fix} in {report['seconds']:.0f} s; results in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
