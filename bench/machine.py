@@ -33,14 +33,19 @@ def _memory_gb() -> float:
     return 0.0
 
 
-def _git_head() -> str:
+def _git(*args: str) -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or "?"
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip()
     except OSError:
-        return "?"
+        return ""
+
+
+def code_version() -> str:
+    """HEAD, plus how many files outside bench/ differ from it (edits under way)."""
+    changed = [line for line in _git("status", "--porcelain").splitlines() if " bench/" not in line]
+    head = _git("rev-parse", "--short", "HEAD") or "?"
+    return f"{head}+{len(changed)} changed" if changed else head
 
 
 def _pg_settings() -> dict[str, str]:
@@ -65,5 +70,5 @@ def describe() -> dict[str, Any]:
         "load_generator": "wrk (reads) + bench.loadgen (ingest)"
         if shutil.which("wrk")
         else "bench.loadgen",
-        "commit": _git_head(),
+        "code": code_version(),
     }

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = RESULTS / f"logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
     bench, started = Bench(plan, log_dir, args.nodelay), time.perf_counter()
+    code_at_start = machine.code_version()
     bench.phase(f"dropped old schemas: {', '.join(pgdb.drop_bench_schemas()) or 'none'}")
     phases = {
         "ingest": bench.run_ingest,
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": stamp,
         "seconds": time.perf_counter() - started,
         "machine": machine.describe(),
+        "code_at_start": code_at_start,
         "figures": [f.to_dict() for f in bench.figures],
         "raw": bench.raw,
     }
@@ -269,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(report, indent=1, default=str))
     print(table(bench.figures))
     fix = " with the TCP_NODELAY fix" if args.nodelay else ""
-    print(f"\n{report['mode']} run{fix} in {report['seconds']:.0f} s; results in {path}")
+    code = report["machine"]["code"]
+    if code != code_at_start:
+        code = f"{code_at_start} → {code} (the code changed during the run)"
+    print(f"\n{report['mode']} run{fix} on {code} in {report['seconds']:.0f} s; results in {path}")
     return 0
 
 
