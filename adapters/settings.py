@@ -43,6 +43,8 @@ class Settings:
     port: int = 8000
     workers: int = 1
     embedded_worker: bool = True
+    create_tables: bool = True  # `serve` creates them once; its workers must not race on DDL
+    threads: int = 4  # API worker threads for blocking store calls (anyio's default is 40)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -69,6 +71,8 @@ class Settings:
             port=_int(get("PORT", "8000"), "PORT"),
             workers=_int(get("WORKERS", "1"), "WORKERS"),
             embedded_worker=get("EMBEDDED_WORKER", "yes").lower() in ("1", "yes", "true", "y"),
+            create_tables=get("CREATE_TABLES", "yes").lower() in ("1", "yes", "true", "y"),
+            threads=_int(get("THREADS", "4"), "THREADS"),
         )
         settings.validate()
         return settings
@@ -91,6 +95,8 @@ class Settings:
         env: dict[str, str] = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
         if not self.compress:
             env = {}
+        if not self.create_tables:
+            env["CREATE_TABLE"] = "no"  # the library's flag; its DDL includes CREATE OR REPLACE
         if self.cipher_key:
             env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": self.cipher_key}
         if self.persistence == "sqlite":

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
@@ -57,6 +58,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Each request makes a few dozen short store round trips from a worker thread; with
+        # anyio's 40 threads they mostly hand the GIL around (docs/performance.md, Reads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = container.settings.threads
         scheduler = None
         if run_scheduler and container.settings.embedded_worker:
             scheduler = make_scheduler(container.jobs())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from uuid import UUID
@@ -125,6 +127,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     build(settings).close()  # fail fast, with a clear message, before uvicorn starts
     os.environ["NEWBORN_LEDGER_HOST"] = host  # workers re-read settings from the environment
+    os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
+    if workers > 1:
+        return _serve_workers(host, port, workers)
     uvicorn.run(
         "api.asgi:create",
         factory=True,
@@ -137,12 +142,36 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_workers(host: str, port: int, workers: int) -> int:
+    """uvicorn's own --workers path binds the shared socket with proto 0, so asyncio never sets
+    TCP_NODELAY on the accepted connections (uvicorn issue #3149) and every keep-alive response
+    waits ~40 ms for the client's delayed ACK. Same supervisor, socket re-wrapped as TCP."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "api.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+    bound = config.bind_socket()
+    tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is a normal stop, as in uvicorn.run
+        Multiprocess(config, sockets=[tcp]).run()
+    return 0
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.scheduler import make_scheduler
 
     container = build(settings)
     scheduler = make_scheduler(container.jobs(), blocking=True)
-    signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.shutdown(wait=False))
+    # wait=True: a tick in progress finishes before the stores close (else PoolClosed).
+    signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.shutdown(wait=True))
     log.info("worker started on %s", settings.persistence)
     try:
         scheduler.start()  # blocks until SIGTERM (shutdown) or SIGINT (KeyboardInterrupt)
