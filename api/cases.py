@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -84,15 +85,13 @@ def at_time(ledger: CaseLedger, aggregate_id: UUID, as_of: datetime | None) -> A
     if as_of is None:
         aggregate: Aggregate = ledger.repository.get(aggregate_id)
         return aggregate
-    version = None
+    until = []  # the stream is read once and replayed up to the moment, not read again
     for event in ledger.events.get(aggregate_id):
         assert isinstance(event, CanMutateAggregate)
         if event.timestamp > as_of:
             break
-        version = event.originator_version
-    if version is None:
-        return None
-    past: Aggregate = ledger.repository.get(aggregate_id, version=version)
+        until.append(event)
+    past: Aggregate | None = project_aggregate(None, until)
     return past
 
 

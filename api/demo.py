@@ -21,18 +21,12 @@ from stdnum.cn import uscc
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from domain.catalog import load_catalog
 from domain.facts import BirthFacts, Parent
 from domain.identifiers import full_division_name, make_citizen_id
 from integrations.hospital.writer import notification_message
 
 CST = timezone(timedelta(hours=8))
-RESULT_FIELD = {
-    "birth-certificate": "certificate_number",
-    "vaccination": "vaccination_record_number",
-    "household-registration": "citizen_id",
-    "medical-insurance": "enrolment_number",
-    "social-security-card": "card_number",
-}
 
 
 @dataclass(frozen=True)
@@ -188,7 +182,9 @@ class Demo:
         if row["state"] == "dispatched" and receiving:
             return "receive", {"receipt_number": f"SIM-{locality}-{self.sequence:05d}"}
         if row["state"] == "received" and deciding:
-            return "approve", {RESULT_FIELD[row["service"]]: self.result(row, locality)}
+            return "approve", {
+                load_catalog()[row["service"]].result_field: self.result(row, locality)
+            }
         return None, {}
 
     def result(self, row: dict[str, Any], locality: str) -> str:
@@ -233,8 +229,8 @@ async def narrate(container: Container) -> None:
                     f" ({s['handling_locality']}), received {s['receiving_locality']}, {route}"
                 )
                 places |= {
-                    (s["handling_locality"], _authority(s["service"])),
-                    (s["receiving_locality"], _authority(s["service"])),
+                    (s["handling_locality"], load_catalog()[s["service"]].authority),
+                    (s["receiving_locality"], load_catalog()[s["service"]].authority),
                 }
         steps = await demo.offices_work(places)
         say(
@@ -243,17 +239,6 @@ async def narrate(container: Container) -> None:
         )
         await _outcomes(demo, http, admin, cases)
         await _figures(demo, http, places)
-
-
-def _authority(service: str) -> str:
-    return {
-        "birth-certificate": "health",
-        "vaccination": "cdc",
-        "household-registration": "public-security",
-        "medical-insurance": "medical-insurance",
-        "social-security-card": "hrss",
-        "maternity-benefits": "medical-insurance",
-    }[service]
 
 
 async def _outcomes(

@@ -14,6 +14,7 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
 from domain.case_plan import CasePlan
+from domain.catalog import load_catalog
 from domain.commands import NotifyBirth, VoidNotification
 from domain.facts import Parent
 from domain.identifiers import make_citizen_id
@@ -178,11 +179,7 @@ def finish(client: TestClient, offices: Offices, plan: dict[str, dict[str, Any]]
 
 
 def authority_of(service: str) -> str:
-    return {
-        "medical-insurance": "medical-insurance",
-        "social-security-card": "hrss",
-        "vaccination": "cdc",
-    }[service]
+    return load_catalog()[service].authority
 
 
 def test_a_void_withdraws_every_open_request(container: Container) -> None:
