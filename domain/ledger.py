@@ -104,6 +104,10 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             return repeated
         case_id = BirthCase.create_id(facts.facility_uscc, facts.record_ref)
         if case_id in self.repository:
+            # A concurrent copy of this very message may have committed since the check above.
+            repeated = self._repeated(facts.facility_uscc, cmd.message_id)
+            if repeated:
+                return repeated
             raise NotificationConflictError(
                 "A case already exists for this birth record; send an update to change it",
                 record_ref=facts.record_ref,
