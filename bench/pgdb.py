@@ -13,8 +13,8 @@ from psycopg.rows import TupleRow
 
 from adapters.settings import PostgresSettings, Settings
 
-BENCH_DBNAME = "newborn_ledger_bench"
 ENV_PREFIX = "NEWBORN_LEDGER_BENCH_POSTGRES_"
+BENCH_DBNAME = os.environ.get(ENV_PREFIX + "DBNAME", "newborn_ledger_bench")
 
 
 def server() -> PostgresSettings:

@@ -13,8 +13,9 @@ from psycopg.rows import TupleRow
 
 from adapters.settings import PostgresSettings, Settings
 
-TEST_DBNAME = "newborn_ledger_test"  # the only database these helpers create or change
 ENV_PREFIX = "NEWBORN_LEDGER_TEST_POSTGRES_"
+# The only database these helpers create or change (override to run two suites at once).
+TEST_DBNAME = os.environ.get(ENV_PREFIX + "DBNAME", "newborn_ledger_test")
 CONNECT_TIMEOUT_S = 3
 POOL_SIZE = 2  # subscriptions need a second connection; a pool of 1 hangs them
 
