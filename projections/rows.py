@@ -9,10 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from functools import singledispatchmethod
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
+
+from projections.memo import Memo, Slot
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -86,12 +89,26 @@ class Table(Generic[R]):
         self.columns = tuple(_column(f.name, hints[f.name]) for f in fields(row_type))
         self.key = tuple(key)
         self.indexes = tuple(tuple(index) for index in indexes)
+        self.names = tuple(c.name for c in self.columns)
+        self._values = attrgetter(*self.names, "__class__")  # always a tuple
+        self._key_of = attrgetter(*self.key, "__class__")
+        self._json = tuple((n, c) for n, c in enumerate(self.columns) if c.kind == "json")
 
     def key_of(self, row: R) -> Key:
-        return tuple(getattr(row, name) for name in self.key)
+        return tuple(self._key_of(row)[:-1])
+
+    def values(self, row: R) -> tuple[object, ...]:
+        """The stored values of `row`, in column order (the fast path of `encode`)."""
+        values = self._values(row)[:-1]
+        if not self._json:
+            return cast("tuple[object, ...]", values)
+        encoded = list(values)
+        for n, column in self._json:
+            encoded[n] = _encode(column, encoded[n])
+        return tuple(encoded)
 
     def encode(self, row: R) -> Record:
-        return {c.name: _encode(c, getattr(row, c.name)) for c in self.columns}
+        return dict(zip(self.names, self.values(row), strict=True))
 
     def decode(self, record: Mapping[str, object]) -> R:
         return self.row_type(**{c.name: _decode(c, record[c.name]) for c in self.columns})
@@ -108,27 +125,38 @@ class TableChanges:
     """What one batch changed in one table (final state per key)."""
 
     table: Table[Any]
-    upserts: list[Record] = field(default_factory=list)
+    rows: list[tuple[object, ...]] = field(default_factory=list)  # to upsert, column order
     deletes: list[Key] = field(default_factory=list)
+
+    @property
+    def upserts(self) -> list[Record]:
+        return [dict(zip(self.table.names, row, strict=True)) for row in self.rows]
 
 
 class Rows:
     """One batch's unit of work. Reads see the batch's own writes; each changed row is written
-    once, at the end, in the batch's transaction: so the page size never changes the result."""
+    once, at the end, in the batch's transaction: so the page size never changes the result.
+    With a memo, rows committed by earlier pages are read from memory, not from the store."""
 
-    def __init__(self, load: Loader) -> None:
-        self._load = load
-        self._current: dict[tuple[str, Key], object] = {}
-        self._original: dict[tuple[str, Key], object] = {}
+    def __init__(self, load: Loader, memo: Memo | None = None) -> None:
+        self._load, self._memo = load, memo
+        self._current: dict[Slot, object] = {}
+        self._original: dict[Slot, object] = {}
         self._tables: dict[str, Table[Any]] = {}
 
     def get(self, table: Table[R], *key: object) -> R | None:
         slot = (table.name, key)
         if slot not in self._current:
-            record = self._load(table, key)
-            row = None if record is None else table.decode(record)
-            self._current[slot] = self._original[slot] = row
+            self._current[slot] = self._original[slot] = self._fetch(table, slot)
         return cast("R | None", self._current[slot])
+
+    def _fetch(self, table: Table[Any], slot: Slot) -> object:
+        if self._memo is not None:
+            known, row = self._memo.lookup(slot)
+            if known:
+                return row
+        record = self._load(table, slot[1])
+        return None if record is None else table.decode(record)
 
     def put(self, table: Table[R], row: R) -> None:
         self._set(table, table.key_of(row), row)
@@ -145,14 +173,21 @@ class Rows:
     def changes(self) -> list[TableChanges]:
         """Per table (in first-write order): rows to upsert and keys to delete."""
         changes = {name: TableChanges(table) for name, table in self._tables.items()}
-        for (name, key), row in self._current.items():
-            if row == self._original[(name, key)] or name not in changes:
+        original = self._original
+        for slot, row in self._current.items():
+            change = changes.get(slot[0])
+            if change is None or row == original[slot]:
                 continue
             if row is None:
-                changes[name].deletes.append(key)
+                change.deletes.append(slot[1])
             else:
-                changes[name].upserts.append(changes[name].table.encode(row))
-        return [c for c in changes.values() if c.upserts or c.deletes]
+                change.rows.append(change.table.values(row))
+        return [c for c in changes.values() if c.rows or c.deletes]
+
+    def committed(self, position: int) -> None:
+        """The batch's transaction committed at `position`: its rows are the view's now."""
+        if self._memo is not None:
+            self._memo.commit(self._current, position)
 
 
 class TableView(TrackingRecorder, ABC):
@@ -161,6 +196,22 @@ class TableView(TrackingRecorder, ABC):
 
     name: ClassVar[str] = ""
     tables: ClassVar[tuple[Table[Any], ...]] = ()
+    _memo: Memo | None = None
+
+    @property
+    def memo(self) -> Memo:
+        """Rows this process committed, valid while the position is the one it wrote."""
+        if self._memo is None:
+            self._memo = Memo()
+        return self._memo
+
+    def unit_of_work(self, load: Loader, after: int | None, *, strict: bool) -> Rows:
+        """A batch's rows (call once the position is checked): with the memo when strict,
+        since only a checked position proves nobody else wrote the view since."""
+        if not strict:
+            self.memo.invalidate()
+            return Rows(load)
+        return Rows(load, self.memo.begin(after))
 
     @abstractmethod
     def batch(
