@@ -39,7 +39,7 @@ class Decoder:
         if self._fast:
             try:
                 return self._decode(stored)
-            except (orjson.JSONDecodeError, KeyError, TypeError):
+            except Exception:  # the mapper decodes it, or raises its own error
                 pass
         return self._mapper.to_domain_event(stored)
 
