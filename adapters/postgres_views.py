@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -36,6 +38,7 @@ TYPES = {
     "bool": "boolean",
     "json": "text",
 }
+COPY_FROM = 50  # rows: fewer are upserted with executemany (COPY costs 3 round trips)
 
 
 def _names(names: Sequence[str]) -> Composed:
@@ -48,6 +51,55 @@ def _equals(names: Sequence[str]) -> Composable:
     return SQL(" AND ").join(SQL("{} = %s").format(Identifier(n)) for n in names)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """One table's statements, composed once. Big upserts go through a temporary staging
+    table: COPY in, then one set-based INSERT ... ON CONFLICT."""
+
+    select: str
+    delete: str
+    upsert: str
+    stage: str  # creates the session's staging table (emptied at each commit)
+    copy: str
+    merge: str
+
+    @classmethod
+    def of(cls, table: Composed, stage: str, spec: Table[Any]) -> _Statements:
+        columns, staged = _names(spec.names), Identifier(stage)
+        on_conflict = SQL("ON CONFLICT ({}) DO {}").format(_names(spec.key), _action(spec))
+        parts = {
+            "select": SQL("SELECT * FROM {} WHERE {}").format(table, _equals(spec.key)),
+            "delete": SQL("DELETE FROM {} WHERE {}").format(table, _equals(spec.key)),
+            "upsert": SQL("INSERT INTO {} ({}) VALUES ({}) {}").format(
+                table, columns, SQL(", ").join(SQL("%s") for _ in spec.names), on_conflict
+            ),
+            "stage": SQL(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS"
+            ).format(staged, table),
+            "copy": SQL("COPY {} ({}) FROM STDIN").format(staged, columns),
+            "merge": SQL("INSERT INTO {} ({}) SELECT {} FROM {} {}").format(
+                table, columns, columns, staged, on_conflict
+            ),
+        }
+        return cls(**{name: part.as_string(None) for name, part in parts.items()})
+
+    def copy_upsert(self, curs: Cursor[DictRow], rows: list[tuple[object, ...]]) -> None:
+        curs.execute(self.stage)
+        with curs.copy(self.copy) as copy:
+            for row in rows:
+                copy.write_row(row)
+        curs.execute(self.merge)
+
+
+def _action(table: Table[Any]) -> Composable:
+    updates = [n for n in table.names if n not in table.key]
+    if not updates:
+        return SQL("NOTHING")
+    return SQL("UPDATE SET {}").format(
+        SQL(", ").join(SQL("{0} = excluded.{0}").format(Identifier(n)) for n in updates)
+    )
+
+
 class PostgresTables(TableView, PostgresTrackingRecorder):
     """A table view in the applications' database and schema: tables `<projection>_<table>`
     and `<projection>_tracking`. A batch holds a transaction-scoped advisory lock, so one
@@ -58,6 +110,12 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         for table in self.tables:
             self.sql_create_statements += self._ddl(table)
         self.create_table()
+        self._statements = {
+            t.name: _Statements.of(self.table(t), f"_stage_{self.name}_{t.name}", t)
+            for t in self.tables
+        }
+        lock = SQL("SELECT pg_try_advisory_xact_lock(hashtext({})) AS locked")
+        self._lock_sql = lock.format(self._lock_key).as_string(None)
 
     def table(self, table: Table[Any]) -> Composed:
         name = f"{self.name}_{table.name}"
@@ -89,15 +147,20 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
     def batch(
         self, tracking: Tracking, after: int | None = None, *, strict: bool = True
     ) -> Iterator[Rows]:
-        with self.datastore.transaction(commit=True) as curs:
-            self._lock(curs)
-            current = self._max_tracking_id(tracking.application_name, curs)
-            if strict and current != after:
-                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-            rows = Rows(lambda table, key: self._load(curs, table, key))
-            yield rows
-            self._write(curs, rows.changes())
-            self._insert_tracking(curs, tracking)
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                self._lock(curs)
+                current = self._max_tracking_id(tracking.application_name, curs)
+                if strict and current != after:
+                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+                rows = self.unit_of_work(partial(self._load, curs), after, strict=strict)
+                yield rows
+                self._write(curs, rows.changes())
+                self._insert_tracking(curs, tracking)
+        except BaseException:
+            self.memo.invalidate()
+            raise
+        rows.committed(tracking.notification_id)
 
     @property
     def _lock_key(self) -> Literal:
@@ -105,46 +168,25 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         return Literal(f"{self.datastore.schema}.{self.tracking_table_name}")
 
     def _lock(self, curs: Cursor[DictRow]) -> None:
-        curs.execute(
-            SQL("SELECT pg_try_advisory_xact_lock(hashtext({})) AS locked").format(self._lock_key)
-        )
+        curs.execute(self._lock_sql)
         found = curs.fetchone()
         if not found or not found["locked"]:
             raise ViewBusyError(f"{self.name} is being caught up by another process")
 
     def _load(self, curs: Cursor[DictRow], table: Table[Any], key: Key) -> Record | None:
-        query = SQL("SELECT * FROM {} WHERE {}").format(self.table(table), _equals(table.key))
-        curs.execute(query, list(key))
+        curs.execute(self._statements[table.name].select, key)
         found = curs.fetchone()
         return None if found is None else dict(found)
 
     def _write(self, curs: Cursor[DictRow], changes: list[TableChanges]) -> None:
         for change in changes:
-            table = change.table
+            statements = self._statements[change.table.name]
             if change.deletes:
-                query = SQL("DELETE FROM {} WHERE {}").format(self.table(table), _equals(table.key))
-                curs.executemany(query, [list(k) for k in change.deletes])
-            if change.upserts:
-                self._upsert(curs, table, change.upserts)
-
-    def _upsert(self, curs: Cursor[DictRow], table: Table[Any], records: list[Record]) -> None:
-        columns = [c.name for c in table.columns]
-        updates = [n for n in columns if n not in table.key]
-        action = (
-            SQL("UPDATE SET {}").format(
-                SQL(", ").join(SQL("{0} = excluded.{0}").format(Identifier(n)) for n in updates)
-            )
-            if updates
-            else SQL("NOTHING")
-        )
-        query = SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}").format(
-            self.table(table),
-            _names(columns),
-            SQL(", ").join(SQL("%s") for _ in columns),
-            _names(table.key),
-            action,
-        )
-        curs.executemany(query, [[r[n] for n in columns] for r in records])
+                curs.executemany(statements.delete, change.deletes)
+            if len(change.rows) > COPY_FROM:
+                statements.copy_upsert(curs, change.rows)
+            elif change.rows:
+                curs.executemany(statements.upsert, change.rows)
 
     def select(
         self,
@@ -186,6 +228,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                 ),
                 [application_name],
             )
+        self.memo.emptied(t.name for t in self.tables)
 
 
 class PostgresCaseStatus(PostgresTables, CaseStatusView):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.page_reader import Page, pages
 from adapters.postgres_views import (
     PostgresCaseStatus,
     PostgresFlows,
@@ -45,31 +45,6 @@ DEFAULT_BATCH = 500
 REBUILD_BATCH = 5000
 
 
-@dataclass(frozen=True)
-class Page:
-    """Up to `batch` events after the view's position, and the position they lead to."""
-
-    events: list[tuple[Any, int]]  # (domain event, notification id)
-    tracking: Tracking
-    after: int | None  # the position the page was read after
-    head: int
-
-
-def next_page(app: Application[Any], projection: TableProjection[Any], batch: int) -> Page | None:
-    """The next page, or None when the view is at the head of the log. A short page leads to
-    the head itself: nothing of the projection's topics lies between its last event and it."""
-    head = app.recorder.max_notification_id() or 0
-    position = projection.view.max_tracking_id(app.name)
-    if (position or 0) >= head:
-        return None
-    notifications = app.recorder.select_notifications(
-        start=position, limit=batch, stop=head, topics=projection.topics, inclusive_of_start=False
-    )
-    last = notifications[-1].id if len(notifications) == batch else head
-    events = [(app.mapper.to_domain_event(n), n.id) for n in notifications]
-    return Page(events, Tracking(app.name, last), position, head)
-
-
 def catch_up(
     app: Application[Any],
     projection: TableProjection[Any],
@@ -79,19 +54,32 @@ def catch_up(
     """Apply every new event of `app` to `projection`, one transaction and one tracking row
     per page; returns the number of events applied."""
     processed = 0
-    while (page := next_page(app, projection, batch)) is not None:
+    while True:
+        with pages(app, projection, batch) as found:
+            applied, finished = _apply(projection, found, progress)
+        processed += applied
+        if finished:
+            return processed
+
+
+def _apply(
+    projection: TableProjection[Any], found: Iterator[Page], progress: Progress | None
+) -> tuple[int, bool]:
+    """(events applied, finished): not finished when a page was overtaken (read again)."""
+    applied = 0
+    for page in found:
         try:
             projection.process_batch(page.events, page.tracking, page.after)
         except PositionMovedError:
             log.info("%s: another runner applied this page; reading on", projection.name)
-            continue
+            return applied, False
         except ViewBusyError:
             log.info("%s: another process is catching up; leaving it this round", projection.name)
-            break
-        processed += len(page.events)
+            return applied, True
+        applied += len(page.events)
         if progress is not None:
             progress(page.tracking.notification_id, page.head)
-    return processed
+    return applied, True
 
 
 @dataclass

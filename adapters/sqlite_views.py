@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -35,12 +37,38 @@ def _equals(names: Sequence[str]) -> str:
     return " AND ".join(f'"{n}" = ?' for n in names) or "1 = 1"
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """One table's statements, composed once."""
+
+    select: str
+    delete: str
+    upsert: str
+
+    @classmethod
+    def of(cls, name: str, table: Table[Any]) -> _Statements:
+        columns = table.names
+        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in columns if n not in table.key)
+        upsert = (
+            f'INSERT INTO "{name}" ({_quoted(columns)}) '
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({_quoted(table.key)}) DO "
+            + (f"UPDATE SET {updates}" if updates else "NOTHING")
+        )
+        return cls(
+            select=f'SELECT * FROM "{name}" WHERE {_equals(table.key)}',
+            delete=f'DELETE FROM "{name}" WHERE {_equals(table.key)}',
+            upsert=upsert,
+        )
+
+
 class SQLiteTables(TableView, SQLiteTrackingRecorder):
     """A table view in its own SQLite file (the library's `tracking` table is not prefixed,
     so each projection keeps its own file). Tables are named `<projection>_<table>`."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__(datastore)
+        self._composed: dict[str, _Statements] = {}
         self.create_table()
 
     def table_name(self, table: Table[Any]) -> str:
@@ -71,42 +99,39 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
     def batch(
         self, tracking: Tracking, after: int | None = None, *, strict: bool = True
     ) -> Iterator[Rows]:
-        with self.datastore.transaction(commit=True) as c:
-            # Read first: a later write fails if another process committed since (WAL).
-            current = self._max_tracking_id(tracking.application_name, c)
-            if strict and current != after:
-                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-            rows = Rows(lambda table, key: self._load(c, table, key))
-            yield rows
-            self._write(c, rows.changes())
-            self._insert_tracking(c, tracking)
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                # Read first: a later write fails if another process committed since (WAL).
+                current = self._max_tracking_id(tracking.application_name, c)
+                if strict and current != after:
+                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+                rows = self.unit_of_work(partial(self._load, c), after, strict=strict)
+                yield rows
+                self._write(c, rows.changes())
+                self._insert_tracking(c, tracking)
+        except BaseException:
+            self.memo.invalidate()
+            raise
+        rows.committed(tracking.notification_id)
+
+    def _statements(self, table: Table[Any]) -> _Statements:
+        found = self._composed.get(table.name)
+        if found is None:
+            found = self._composed[table.name] = _Statements.of(self.table_name(table), table)
+        return found
 
     def _load(self, c: SQLiteCursor, table: Table[Any], key: Key) -> Record | None:
-        c.execute(f'SELECT * FROM "{self.table_name(table)}" WHERE {_equals(table.key)}', list(key))
+        c.execute(self._statements(table).select, key)
         row = c.fetchone()
         return None if row is None else dict(row)
 
     def _write(self, c: SQLiteCursor, changes: list[TableChanges]) -> None:
         for change in changes:
-            table, name = change.table, self.table_name(change.table)
+            statements = self._statements(change.table)
             if change.deletes:
-                c.executemany(
-                    f'DELETE FROM "{name}" WHERE {_equals(table.key)}',
-                    [list(k) for k in change.deletes],
-                )
-            if change.upserts:
-                self._upsert(c, table, change.upserts)
-
-    def _upsert(self, c: SQLiteCursor, table: Table[Any], records: list[Record]) -> None:
-        columns = [col.name for col in table.columns]
-        updates = ", ".join(f'"{n}" = excluded."{n}"' for n in columns if n not in table.key)
-        c.executemany(
-            f'INSERT INTO "{self.table_name(table)}" ({_quoted(columns)}) '
-            f"VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({_quoted(table.key)}) DO "
-            + (f"UPDATE SET {updates}" if updates else "NOTHING"),
-            [[r[n] for n in columns] for r in records],
-        )
+                c.executemany(statements.delete, change.deletes)
+            if change.rows:
+                c.executemany(statements.upsert, change.rows)
 
     def select(
         self,
@@ -139,6 +164,7 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
             for table in self.tables:
                 c.execute(f'DELETE FROM "{self.table_name(table)}"')
             c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
+        self.memo.emptied(t.name for t in self.tables)
 
 
 class SQLiteCaseStatus(SQLiteTables, CaseStatusView):

@@ -32,15 +32,24 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
     def batch(
         self, tracking: Tracking, after: int | None = None, *, strict: bool = True
     ) -> Iterator[Rows]:
-        with self._database_lock:
-            current = self._max_tracking_ids[tracking.application_name]
-            if strict and current != after:
-                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-            self._assert_tracking_uniqueness(tracking)
-            rows = Rows(lambda table, key: self._data[table.name].get(key))
-            yield rows
-            self._write(rows.changes())
-            self._insert_tracking(tracking)
+        try:
+            with self._database_lock:
+                current = self._max_tracking_ids[tracking.application_name]
+                if strict and current != after:
+                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+                self._assert_tracking_uniqueness(tracking)
+                load = self._data_of
+                rows = self.unit_of_work(load, after, strict=strict)
+                yield rows
+                self._write(rows.changes())
+                self._insert_tracking(tracking)
+        except BaseException:
+            self.memo.invalidate()
+            raise
+        rows.committed(tracking.notification_id)
+
+    def _data_of(self, table: Table[Any], key: Key) -> Record | None:
+        return self._data[table.name].get(key)
 
     def _write(self, changes: list[TableChanges]) -> None:
         for change in changes:
@@ -74,6 +83,7 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
             for records in self._data.values():
                 records.clear()
             self._max_tracking_ids.pop(application_name, None)
+            self.memo.emptied(t.name for t in self.tables)
 
 
 def _matches(record: Record, where: Mapping[str, object] | None) -> bool:

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from adapters.bootstrap import Container
+from adapters.postgres_views import COPY_FROM
 from adapters.projection_runner import Projections, build_projections
 from adapters.settings import Settings
 from domain.commands import NotifyBirth, OfficeDecision, RateService, VoidNotification
@@ -167,6 +168,24 @@ def test_rebuild_from_empty_reproduces_the_live_projections(
         projections.rebuild(name, batch=7)
     assert dumps(projections) == live
     assert set(projections.lags().values()) == {0}
+
+
+def test_a_rebuild_in_big_pages_writes_the_live_rows(
+    container: Container, projections: Projections
+) -> None:
+    """One page holds it all: set-based writes (COPY on PostgreSQL), no row read back."""
+    for n in range(3):
+        full_case(container, f"MR-B{n}")
+        projections.catch_up(batch=5)
+    troubled_case(container)
+    projections.catch_up(batch=5)
+    live = dumps(projections)
+    assert len(live["case_status"]["history"]) > COPY_FROM
+    for name in projections.all():
+        projections.rebuild(name)
+    assert dumps(projections) == live
+    projections.catch_up()  # the memo carries on into live catch-up
+    assert dumps(projections) == live == dumps(reference(container))
 
 
 def test_catching_up_twice_changes_nothing(container: Container, projections: Projections) -> None:

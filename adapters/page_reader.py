@@ -1,0 +1,124 @@
+"""Pages of the log for a projection: read (and decoded) ahead in a thread on long backlogs."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, Tracking
+
+from projections.decode import Decoder
+from projections.rows import TableProjection
+
+AHEAD = 2  # pages decoded while the current one is applied
+_decoders: WeakKeyDictionary[Mapper[Any], Decoder] = WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Page:
+    """Up to `batch` events after the view's position, and the position they lead to."""
+
+    events: list[tuple[Any, int]]  # (domain event, notification id)
+    tracking: Tracking
+    after: int | None  # the position the page was read after
+    head: int
+
+
+def decoder_of(app: Application[Any]) -> Decoder:
+    found = _decoders.get(app.mapper)
+    if found is None:
+        found = _decoders[app.mapper] = Decoder(app.mapper)
+    return found
+
+
+def page_after(
+    app: Application[Any], projection: TableProjection[Any], position: int | None, batch: int
+) -> Page | None:
+    """The page after `position`, or None at the head of the log. A short page leads to the
+    head itself: nothing of the projection's topics lies between its last event and it."""
+    head = app.recorder.max_notification_id() or 0
+    if (position or 0) >= head:
+        return None
+    notifications = app.recorder.select_notifications(
+        start=position, limit=batch, stop=head, topics=projection.topics, inclusive_of_start=False
+    )
+    last = notifications[-1].id if len(notifications) == batch else head
+    decode = decoder_of(app)
+    events = [(decode(n), n.id) for n in notifications]
+    return Page(events, Tracking(app.name, last), position, head)
+
+
+def next_page(app: Application[Any], projection: TableProjection[Any], batch: int) -> Page | None:
+    """The next page after the view's position."""
+    return page_after(app, projection, projection.view.max_tracking_id(app.name), batch)
+
+
+@contextmanager
+def pages(
+    app: Application[Any], projection: TableProjection[Any], batch: int
+) -> Iterator[Iterator[Page]]:
+    """The pages from the view's position to the head. The first is read here; when it is
+    full (a backlog), a thread reads and decodes the next ones while the caller applies,
+    each after the previous page's position (a page whose `after` is stale is refused by the
+    view, and the caller starts again)."""
+    first = next_page(app, projection, batch)
+    if first is None or len(first.events) < batch:
+        yield iter([] if first is None else [first])
+        return
+    ahead = _Ahead(app, projection, batch, first)
+    try:
+        yield ahead.pages()
+    finally:
+        ahead.stop()
+
+
+class _Ahead:
+    """The read-ahead thread and its bounded queue of pages (or the error that stopped it)."""
+
+    def __init__(
+        self, app: Application[Any], projection: TableProjection[Any], batch: int, first: Page
+    ) -> None:
+        self._queue: queue.Queue[Page | BaseException | None] = queue.Queue(AHEAD)
+        self._stopped = threading.Event()
+        self._first = first
+        self._thread = threading.Thread(
+            target=self._run, args=(app, projection, batch), name="page-reader", daemon=True
+        )
+        self._thread.start()
+
+    def pages(self) -> Iterator[Page]:
+        yield self._first
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self, app: Application[Any], projection: TableProjection[Any], batch: int) -> None:
+        position: int | None = self._first.tracking.notification_id
+        try:
+            while (page := page_after(app, projection, position, batch)) is not None:
+                if not self._put(page):
+                    return
+                position = page.tracking.notification_id
+            self._put(None)
+        except Exception as error:  # handed to the caller, raised where it applies pages
+            self._put(error)
+
+    def _put(self, item: Page | BaseException | None) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
