@@ -34,6 +34,7 @@ from projections.locality_stats import (
     LocalityStatsProjection,
     LocalityStatsView,
 )
+from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
 from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection, OfficeQueueView
 from projections.rows import PositionMovedError, TableProjection, ViewBusyError
 
@@ -121,10 +122,15 @@ class Projections:
     ) -> int:
         """Empty the view and its position, then replay the whole log into it."""
         projection = self.get(name)
+        memo = projection.view.memo
         with self._lock:
             projection.view.clear(self.app.name)
             log.info("%s: emptied; rebuilding", name)
-            return catch_up(self.app, projection, batch, progress)
+            memo.resize(REBUILD_CAPACITY)
+            try:
+                return catch_up(self.app, projection, batch, progress)
+            finally:
+                memo.resize(DEFAULT_CAPACITY)
 
     def lag(self, name: str) -> int:
         """How many notifications of the log the view has not reached (for Prometheus)."""

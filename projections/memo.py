@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 Slot = tuple[str, tuple[object, ...]]  # (table name, key)
 _UNSYNCED = object()  # the memo does not know which position its rows belong to
-DEFAULT_CAPACITY = 200_000  # rows; ~1-2 kB each with their strings
+DEFAULT_CAPACITY = 20_000  # rows (~1-2 kB each with their strings): a live process stays small
+REBUILD_CAPACITY = 200_000  # while a rebuild runs, to read nothing back over long distances
 DEFAULT_FORGOTTEN = 4_000_000  # hashes of evicted keys (~60 B each) before giving up on them
 
 
@@ -50,6 +51,10 @@ class Memo:
             self.invalidate()
         return self
 
+    def saw(self, table: str) -> None:
+        """A page read one of `table`'s rows: its rows are worth keeping."""
+        self._read.add(table)
+
     def lookup(self, slot: Slot) -> tuple[bool, object]:
         """(True, row or None) when the memo knows the row, else (False, None)."""
         self._read.add(slot[0])
@@ -70,6 +75,11 @@ class Memo:
             self._rows[slot] = row
             self._rows.move_to_end(slot)
         self.position = position
+        self._evict()
+
+    def resize(self, capacity: int) -> None:
+        """Keep at most `capacity` rows from now on (evicting the oldest at once)."""
+        self.capacity = capacity
         self._evict()
 
     def _evict(self) -> None:

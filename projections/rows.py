@@ -67,6 +67,8 @@ class Rows:
         slot = (table.name, key)
         if slot not in self._current:
             self._current[slot] = self._original[slot] = self._fetch(table, slot)
+        elif self._memo is not None:
+            self._memo.saw(table.name)  # read back within the page: later pages will too
         return cast("R | None", self._current[slot])
 
     def _fetch(self, table: Table[Any], slot: Slot) -> object:

@@ -10,7 +10,7 @@ from eventsourcing.persistence import Tracking
 from adapters.bootstrap import Container
 from adapters.page_reader import decoder_of
 from adapters.projection_runner import build_projections
-from projections.memo import Memo
+from projections.memo import DEFAULT_CAPACITY, Memo
 from projections.rows import Key, Record, Rows, Table
 from tests.unit.test_projections_runner import notify
 from tests.unit.test_projections_support import APP, THINGS, InMemoryThings, Thing, thing
@@ -44,6 +44,16 @@ def test_a_rebuild_reads_no_row_from_the_store() -> None:
     grow(view, 1, None, "a", "b")
     grow(view, 2, 1, "a", "c")
     assert (sizes(view), view.loads) == ({"a": 2, "b": 1, "c": 1}, 0)
+
+
+def test_a_rebuild_keeps_rows_a_page_made_and_read_back_itself() -> None:
+    view = CountingThings()
+    view.clear(APP)
+    with view.batch(Tracking(APP, 1), None) as rows:
+        rows.put(THINGS, thing("a"))  # made without a read (a case's first event) ...
+        assert rows.get(THINGS, "a") == thing("a")  # ... and read back in the same page
+    grow(view, 2, 1, "a", "b")
+    assert (sizes(view), view.loads) == ({"a": 2, "b": 1}, 0)
 
 
 def test_live_pages_read_a_row_once_then_keep_it() -> None:
@@ -151,3 +161,16 @@ def test_a_long_backlog_read_ahead_gives_the_rows_of_small_pages(
     assert paged.catch_up(batch=3) == one_by_one.catch_up(batch=1000) > 3
     for name, projection in paged.all().items():
         assert projection.view.dump() == one_by_one.get(name).view.dump()
+
+
+def test_a_rebuild_holds_more_rows_and_gives_them_back(memory_container: Container) -> None:
+    for n in range(3):
+        notify(memory_container, f"MR-R{n}")
+    projections = build_projections(memory_container.settings, memory_container.ledger)
+    memo = projections.case_status_view.memo
+    memo.resize(1)  # a live process bounded tighter than the rows of one case
+    projections.catch_up()
+    assert len(memo) == 1
+    assert projections.rebuild("case_status") > 3
+    assert (memo.capacity, len(memo)) == (DEFAULT_CAPACITY, len(memo))
+    assert 1 < len(memo) <= DEFAULT_CAPACITY  # the rebuild kept what its pages read
