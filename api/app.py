@@ -29,6 +29,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.tracking import Throttle
+from integrations.hospital import validation_cache
 
 MODULES = (
     system_routes,
@@ -55,6 +56,7 @@ def create_app(
     container: Container, *, close_on_shutdown: bool = True, run_scheduler: bool = False
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
+    validation_cache.install()  # same FHIR validation, per-class work done once per process
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
