@@ -86,6 +86,7 @@ class IngestRun:
     seconds: float
     persistence: str = "postgres"
     nodelay: bool = False  # serve with the proposed TCP_NODELAY fix (bench/nodelay.py)
+    max_planning_lag: int = 0  # 0: back-pressure off, so the run measures the API's capacity
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,7 +122,7 @@ def _settings(run: IngestRun, schema: str, log_dir: Path) -> Settings:
 def measure(run: IngestRun, schema: str, log_dir: Path, drain_s: float) -> dict[str, Any]:
     """Start the server (and worker), load it, sample RSS, then time the worker's drain."""
     settings = _settings(run, schema, log_dir)
-    env = pgdb.server_env(settings)
+    env = pgdb.server_env(settings) | {"NEWBORN_LEDGER_MAX_PLANNING_LAG": str(run.max_planning_lag)}
     token = hospital_token(settings)
     api, port = start_api(env, run.workers, log_dir, nodelay=run.nodelay)  # before the worker:
     # see start_api on startup races
