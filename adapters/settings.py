@@ -45,6 +45,8 @@ class Settings:
     embedded_worker: bool = True
     create_tables: bool = True  # `serve` creates them once; its workers must not race on DDL
     threads: int = 4  # API worker threads for blocking store calls (anyio's default is 40)
+    max_planning_lag: int = 10_000  # ledger events not yet planned; above it intake is 503 (0: off)
+    busy_retry_after: int = 10  # seconds, the Retry-After of that 503
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -73,6 +75,8 @@ class Settings:
             embedded_worker=get("EMBEDDED_WORKER", "yes").lower() in ("1", "yes", "true", "y"),
             create_tables=get("CREATE_TABLES", "yes").lower() in ("1", "yes", "true", "y"),
             threads=_int(get("THREADS", "4"), "THREADS"),
+            max_planning_lag=_int(get("MAX_PLANNING_LAG", "10000"), "MAX_PLANNING_LAG"),
+            busy_retry_after=_int(get("BUSY_RETRY_AFTER", "10"), "BUSY_RETRY_AFTER"),
         )
         settings.validate()
         return settings
@@ -86,6 +90,8 @@ class Settings:
             _check_key(self.cipher_key)
         if self.max_message_bytes < 1024:
             raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
+        if self.max_planning_lag < 0 or self.busy_retry_after < 1:
+            raise ConfigError(f"{PREFIX}MAX_PLANNING_LAG ≥ 0 and {PREFIX}BUSY_RETRY_AFTER ≥ 1")
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -25,10 +25,12 @@ from api import (
     tracking,
 )
 from api.auth import PrincipalCache
+from api.backpressure import PlanningLag, planning_lag
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.tracking import Throttle
+from integrations.hospital import validation_cache
 
 MODULES = (
     system_routes,
@@ -55,6 +57,7 @@ def create_app(
     container: Container, *, close_on_shutdown: bool = True, run_scheduler: bool = False
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
+    validation_cache.install()  # same FHIR validation, per-class work done once per process
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -83,6 +86,7 @@ def create_app(
     app.state.container = container
     app.state.throttle = Throttle()
     app.state.principals = PrincipalCache(container.actors)
+    app.state.planning_lag = PlanningLag(lambda: planning_lag(container))
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

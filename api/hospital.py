@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from adapters.bootstrap import Container
 from api.auth import authenticate
+from api.backpressure import PlanningLag
 from api.cases import load_view
 from api.openapi import Operation
 from api.problems import ApiError
@@ -41,6 +42,7 @@ OPERATIONS = [
             403: "Facility is not the caller's",
             409: "Conflicts with the case",
             413: "Too large",
+            503: "Busy: send the same message again after Retry-After seconds",
             415: "Wrong media type",
             422: "Breaks the profile",
         },
@@ -112,14 +114,7 @@ async def process_message(request: Request) -> Response:
     try:
         principal = await authenticate(request, "hospital")
     except ApiError as exc:
-        return fhir_error(
-            exc.status,
-            "login" if exc.status == 401 else "not-found",
-            exc.detail,
-            headers={"WWW-Authenticate": 'Bearer realm="newborn-ledger"'}
-            if exc.status == 401
-            else None,
-        )
+        return _refused_login(exc)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in FHIR_MEDIA:
         return fhir_error(
@@ -131,8 +126,40 @@ async def process_message(request: Request) -> Response:
         return fhir_error(
             413, "too-costly", f"The message is over {container.settings.max_message_bytes} bytes"
         )
+    busy = await _too_busy(request, container)
+    if busy is not None:
+        return busy
+    # Parse, record and render in one worker thread: one hop off the event loop per message.
+    return await run_in_threadpool(_intake, container, principal, raw)
+
+
+def _refused_login(exc: ApiError) -> Response:
+    challenge = {"WWW-Authenticate": 'Bearer realm="newborn-ledger"'}
+    code, headers = ("login", challenge) if exc.status == 401 else ("not-found", None)
+    return fhir_error(exc.status, code, exc.detail, headers=headers)
+
+
+async def _too_busy(request: Request, container: Container) -> Response | None:
+    """503 while the worker's planning backlog is over the limit: nothing is recorded, and
+    the hospital sends the same message again later (it is idempotent)."""
+    limit = container.settings.max_planning_lag
+    if limit <= 0:
+        return None
+    lag: PlanningLag = request.app.state.planning_lag
+    if await lag.value() <= limit:
+        return None
+    retry_after = str(container.settings.busy_retry_after)
+    return fhir_error(
+        503,
+        "transient",
+        f"Too many messages are waiting to be processed: send this one again in {retry_after} s",
+        headers={"Retry-After": retry_after},
+    )
+
+
+def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
     try:
-        parsed = await run_in_threadpool(parse_message, raw)
+        parsed = parse_message(raw)
     except IntakeRejectedError as exc:
         return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
     if principal.role != "admin" and parsed.facility_uscc != principal.scope:
@@ -143,7 +170,7 @@ async def process_message(request: Request) -> Response:
             "Bundle.entry.resource.where(resourceType='Organization').identifier",
         )
     try:
-        outcome = await run_in_threadpool(_apply, container, parsed)
+        outcome = _apply(container, parsed)
     except DomainError as exc:
         return _domain_outcome(exc, parsed)
     ack = acknowledgement(

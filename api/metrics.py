@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus text with projection lag, log heads and request counts."""
+"""GET /metrics: Prometheus text with projection and planning lag, log heads and request counts."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from prometheus_client import (
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.bootstrap import Container
+from api.backpressure import planning_lag
 from api.openapi import Operation
 
 OPERATIONS = [Operation("/metrics", "GET", "Prometheus metrics (no token, no personal data)")]
@@ -47,6 +48,12 @@ class Metrics:
             ("projection",),
             registry=self.registry,
         )
+        self.planning = Gauge(
+            "newborn_ledger_planning_lag_events",
+            "Ledger notifications the orchestrator has not planned yet (intake is 503 above "
+            "NEWBORN_LEDGER_MAX_PLANNING_LAG)",
+            registry=self.registry,
+        )
         self.head = Gauge(
             "newborn_ledger_log_head",
             "Highest notification id of an application",
@@ -57,6 +64,7 @@ class Metrics:
     def refresh(self, container: Container) -> None:
         for name, lag in container.projections.lags().items():
             self.lag.labels(name).set(lag)
+        self.planning.set(planning_lag(container))
         for app in container.applications():
             self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)
 
@@ -71,7 +79,7 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route, status, start = _template(scope), 500, time.perf_counter()
+        status, start = 500, time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -82,15 +90,16 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            route = _template(scope)
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - start)
 
 
 def _template(scope: Scope) -> str:
-    for route in scope["app"].routes if "app" in scope else ():
-        if isinstance(route, Route) and route.matches(scope)[0] == Match.FULL:
-            return route.path
-    return "unmatched"
+    """The route the router matched (it records it in the scope, which it shares with us):
+    no second matching of every route per request."""
+    route = scope.get("route")
+    return route.path if isinstance(route, Route) else "unmatched"
 
 
 async def metrics(request: Request) -> Response:

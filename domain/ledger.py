@@ -31,6 +31,7 @@ from domain.commands import (
 from domain.disclosure import disclose
 from domain.errors import (
     CaseNotFoundError,
+    DomainError,
     NotificationConflictError,
     ServiceRequestNotFoundError,
 )
@@ -71,6 +72,16 @@ class MessageOutcome:
     accepted_at: datetime
 
 
+class _NotRecordedError(Exception):
+    """The message collided with a record that is not the same message."""
+
+
+def _concurrent_change(case_id: UUID) -> NotificationConflictError:
+    return NotificationConflictError(
+        "A concurrent message changed this case; send it again", case_id=str(case_id)
+    )
+
+
 class ExplicitEnvMixin:
     """Configure from the env we pass only: the library would also merge os.environ."""
 
@@ -97,21 +108,11 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # --- hospital -----------------------------------------------------------------------
+    # A message is written first, in one transaction with the case events it causes: the
+    # stores' unique (aggregate id, version) keys detect a repeat or a conflict, and only then
+    # is anything read back. A first notification costs one insert and no read.
     def notify_birth(self, cmd: NotifyBirth) -> MessageOutcome:
         facts = cmd.facts
-        repeated = self._repeated(facts.facility_uscc, cmd.message_id)
-        if repeated:
-            return repeated
-        case_id = BirthCase.create_id(facts.facility_uscc, facts.record_ref)
-        if case_id in self.repository:
-            # A concurrent copy of this very message may have committed since the check above.
-            repeated = self._repeated(facts.facility_uscc, cmd.message_id)
-            if repeated:
-                return repeated
-            raise NotificationConflictError(
-                "A case already exists for this birth record; send an update to change it",
-                record_ref=facts.record_ref,
-            )
         case = BirthCase(
             facts.facility_uscc,
             facts.record_ref,
@@ -119,25 +120,39 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             cmd.message_id,
             facts.to_dict(),
         )
-        return self._record_message(case, cmd.message_id, "notify", cmd.raw_message)
+        try:
+            return self._record_message(case, cmd.message_id, "notify", cmd.raw_message)
+        except _NotRecordedError:
+            if case.id not in self.repository:
+                raise _concurrent_change(case.id) from None
+            raise NotificationConflictError(
+                "A case already exists for this birth record; send an update to change it",
+                record_ref=facts.record_ref,
+            ) from None
 
     def correct_notification(self, cmd: CorrectNotification) -> MessageOutcome:
         facts = cmd.facts
-        repeated = self._repeated(facts.facility_uscc, cmd.message_id)
-        if repeated:
+        try:
+            case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
+            new = facts.to_dict()
+            case.correct(cmd.message_id, new, changed_fields(case.facts, new))
+        except DomainError:  # a repeat keeps its first answer, whatever the case is now
+            repeated = self._repeated(facts.facility_uscc, cmd.message_id)
+            if repeated is None:
+                raise
             return repeated
-        case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
-        new = facts.to_dict()
-        case.correct(cmd.message_id, new, changed_fields(case.facts, new))
-        return self._record_message(case, cmd.message_id, "update", cmd.raw_message)
+        return self._record_change(case, cmd.message_id, "update", cmd.raw_message)
 
     def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
-        repeated = self._repeated(cmd.facility_uscc, cmd.message_id)
-        if repeated:
+        try:
+            case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
+            case.void(cmd.message_id, cmd.reason)
+        except DomainError:  # a repeat keeps its first answer, whatever the case is now
+            repeated = self._repeated(cmd.facility_uscc, cmd.message_id)
+            if repeated is None:
+                raise
             return repeated
-        case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
-        case.void(cmd.message_id, cmd.reason)
-        return self._record_message(case, cmd.message_id, "void", cmd.raw_message)
+        return self._record_change(case, cmd.message_id, "void", cmd.raw_message)
 
     def _repeated(self, facility_uscc: str, message_id: str) -> MessageOutcome | None:
         message_key = HospitalMessage.create_id(facility_uscc, message_id)
@@ -150,21 +165,28 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             case.id, case.tracking_code, message.kind, repeated=True, accepted_at=message.created_on
         )
 
+    def _record_change(
+        self, case: BirthCase, message_id: str, kind: str, raw: bytes
+    ) -> MessageOutcome:
+        try:
+            return self._record_message(case, message_id, kind, raw)
+        except _NotRecordedError:
+            raise _concurrent_change(case.id) from None
+
     def _record_message(
         self, case: BirthCase, message_id: str, kind: str, raw: bytes
     ) -> MessageOutcome:
+        """Save the case and the message; a repeat (a concurrent copy too) gets its first
+        answer; any other collision raises _NotRecordedError for the caller to explain."""
         message = HospitalMessage(
             case.facility_uscc, message_id, kind, case.id, raw.decode("utf-8", "replace")
         )
         try:
             self.save(case, message)
         except IntegrityError:
-            # A concurrent copy of the same message won the race: answer as it was answered.
             repeated = self._repeated(case.facility_uscc, message_id)
             if repeated is None:
-                raise NotificationConflictError(
-                    "A concurrent message changed this case; send it again", case_id=str(case.id)
-                ) from None
+                raise _NotRecordedError from None
             return repeated
         return MessageOutcome(
             case.id, case.tracking_code, kind, repeated=False, accepted_at=message.created_on

@@ -9,11 +9,11 @@ import pytest
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from domain.commands import NotifyBirth
+from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.errors import NotificationConflictError
 from domain.ledger import MessageOutcome
 from domain.service_request import ServiceRequest
-from tests.conftest import make_facts
+from tests.conftest import HOSPITAL, make_facts
 
 KEY = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
 
@@ -38,6 +38,30 @@ def test_a_new_message_for_an_existing_record_is_a_conflict(container: Container
     container.ledger.notify_birth(NotifyBirth("msg-1", make_facts(), b"{}"))
     with pytest.raises(NotificationConflictError, match="update"):
         container.ledger.notify_birth(NotifyBirth("msg-2", make_facts(), b"{}"))
+
+
+def test_repeats_keep_their_first_answer_after_the_case_moved_on(container: Container) -> None:
+    ledger = container.ledger
+    ledger.notify_birth(NotifyBirth("msg-1", make_facts(), b"{}"))
+    update = CorrectNotification("msg-2", make_facts(birth_weight_g=3100), b"{}")
+    void = VoidNotification("msg-3", HOSPITAL, "MR-0001", raw_message=b"{}")
+    first_update, first_void = ledger.correct_notification(update), ledger.void_notification(void)
+    position = head(container)
+    again = [ledger.correct_notification(update), ledger.void_notification(void)]
+    assert [(o.kind, o.repeated, o.accepted_at) for o in again] == [
+        ("update", True, first_update.accepted_at),
+        ("void", True, first_void.accepted_at),
+    ]
+    assert head(container) == position  # the voided case refuses changes, yet repeats answer
+
+
+def test_a_message_id_used_again_for_another_record_gets_its_first_answer(
+    container: Container,
+) -> None:
+    first = container.ledger.notify_birth(NotifyBirth("msg-1", make_facts("MR-A"), b"{}"))
+    again = container.ledger.notify_birth(NotifyBirth("msg-1", make_facts("MR-B"), b"{}"))
+    assert (again.case_id, again.repeated) == (first.case_id, True)
+    assert head(container) == 2
 
 
 def test_concurrent_copies_of_one_message_open_one_case(settings: Settings) -> None:
