@@ -1,0 +1,90 @@
+"""Section-at-a-time processing: a pulled section of notifications in one transaction.
+
+The library's follower commits every processed notification on its own (aggregates read,
+events inserted and one tracking row, ~1.7 ms a notification on PostgreSQL). Here all the
+policies of a section write into one `Section` unit, which also keeps the aggregates it
+loaded, and the unit is recorded with one compare-and-set of the tracking position
+(adapters/recorders.py): exactly-once for any section size and any number of processors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.system import ProcessApplication
+
+from adapters.recorders import SECTION, SectionPosition
+from domain.section import Section
+
+log = logging.getLogger(__name__)
+
+SECTION_SIZE = 200  # notifications per transaction
+MAX_FAILURES = 8  # conflicts in one drain before it gives up until the next tick
+
+
+class SectionProcessor:
+    """Processes one leader's notifications for one follower, a section per transaction."""
+
+    def __init__(
+        self, follower: ProcessApplication[UUID], leader: Application[UUID], size: int
+    ) -> None:
+        self.follower, self.leader, self.size = follower, leader, size
+
+    def position(self) -> int | None:
+        return self.follower.recorder.max_tracking_id(self.leader.name)
+
+    def drain(self) -> int:
+        """Process sections until the leader has nothing new; returns notifications processed.
+
+        A conflict (another processor moved the position, or a command wrote one of the
+        section's aggregates meanwhile) rolls the whole section back; it is retried from the
+        stored position with half the size, down to one notification at a time.
+        """
+        processed, size, failures, position = 0, self.size, 0, self.position()
+        while failures < MAX_FAILURES:
+            try:
+                pulled, position = self.process(position, size)
+            except IntegrityError as exc:
+                failures, size, position = failures + 1, max(1, size // 2), self.position()
+                log.info("section conflict (%s); retrying %d at a time", type(exc).__name__, size)
+                continue
+            processed += pulled
+            if pulled < size:
+                return processed
+            size = self.size
+        log.warning("%s: sections kept conflicting; the next tick retries", self.follower.name)
+        return processed
+
+    def process(self, position: int | None, size: int) -> tuple[int, int | None]:
+        """One section after `position`: (notifications pulled, the new position)."""
+        notifications = self.leader.recorder.select_notifications(
+            start=position, limit=size, topics=self.follower.topics, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0, position
+        last = notifications[-1].id
+        with self.follower.processing_lock:
+            unit = self.decide(notifications)
+            record(self.follower, unit, SectionPosition(self.leader.name, position, last))
+        return len(notifications), last
+
+    def decide(self, notifications: Sequence[Notification]) -> Section:
+        """Every notification's policy, in order, into one unit."""
+        mapper, policy = self.follower.mappers[self.leader.name], self.follower.policy
+        unit = Section()
+        for notification in notifications:
+            policy(mapper.to_domain_event(notification), unit)
+            unit.processed += 1
+        return unit
+
+
+def record(app: Application[Any], unit: Section, position: SectionPosition) -> None:
+    """Insert the unit's events and move the tracking position in one transaction."""
+    recordings = app.events.put(unit.events, **{SECTION: position})
+    app._take_snapshots(unit)
+    app._notify(recordings)
