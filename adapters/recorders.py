@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, StoredEvent
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
@@ -25,6 +26,13 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 SECTION = "section"  # the insert_events keyword that carries a SectionPosition
+
+
+@runtime_checkable
+class StreamReader(Protocol):
+    """A recorder that reads many aggregates' events at once (the section's prefetch)."""
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,21 @@ class SectionPostgresProcessRecorder(PostgresProcessRecorder):
             "WHERE {0}.{1}.notification_id IS NOT DISTINCT FROM %(previous)s::bigint "
             "RETURNING notification_id"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        self.select_streams_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of every given aggregate in one round trip, each stream in order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(
+                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                )
+                for r in curs.fetchall()
+            ]
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -85,6 +108,26 @@ class SectionSQLiteProcessRecorder(SQLiteProcessRecorder):
         "RETURNING notification_id"
     )
 
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of every given aggregate in one query, each stream in order."""
+        marks = ", ".join("?" * len(originator_ids))
+        statement = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            f"{self.events_table_name} WHERE originator_id IN ({marks}) "
+            "ORDER BY originator_id, originator_version"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [i.hex for i in originator_ids])
+            return [
+                StoredEvent(
+                    self.convert_originator_id(r["originator_id"]),
+                    r["originator_version"],
+                    r["topic"],
+                    r["state"],
+                )
+                for r in c.fetchall()
+            ]
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -100,6 +143,9 @@ class SectionSQLiteProcessRecorder(SQLiteProcessRecorder):
 
 class SectionPOPOProcessRecorder(POPOProcessRecorder):
     """In memory: the same check under the recorder's lock."""
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        return [s for i in originator_ids for s in self.select_events(i)]
 
     def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._assert_uniqueness(stored_events, **kwargs)

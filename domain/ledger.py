@@ -18,7 +18,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from domain.birth_case import BirthCase
 from domain.calendar import DueDate, WorkingCalendar, deadline_kind
-from domain.case_plan import CasePlan
+from domain.case_plan import CasePlan, carried_out_reads
 from domain.catalog import load_catalog
 from domain.commands import (
     ApplyAsFamily,
@@ -294,6 +294,8 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             request = read_through(processing_event, request_id, self.get_request)
             request.withdraw(event.reason)
             processing_event.collect_events(request)
+
+    reads_for = staticmethod(carried_out_reads)  # loaded ahead for a whole section
 
     # --- reads --------------------------------------------------------------------------
     def get_case(self, case_id: UUID) -> BirthCase:

@@ -125,6 +125,11 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
         self._advance(plan)
         processing_event.collect_events(plan)
 
+    @staticmethod
+    def reads_for(event: Any) -> list[UUID]:
+        """The aggregates the policy for `event` reads: the case's plan (loaded ahead)."""
+        return [CasePlan.create_id(getattr(event, "case_id", event.originator_id))]
+
     def _plan(self, unit: ProcessingEvent[UUID], case_id: UUID) -> CasePlan:
         """The case's plan as this processing unit sees it (see domain/section.py)."""
         return read_through(unit, CasePlan.create_id(case_id), self._load_plan)
