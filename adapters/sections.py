@@ -44,7 +44,8 @@ class SectionProcessor:
 
         A conflict (another processor moved the position, or a command wrote one of the
         section's aggregates meanwhile) rolls the whole section back; it is retried from the
-        stored position with half the size, down to one notification at a time.
+        stored position with half the size, down to one notification at a time, and the drain
+        goes on at that size; after MAX_FAILURES conflicts in a row it stops until next time.
         """
         processed, size, failures, position = 0, self.size, 0, self.position()
         while failures < MAX_FAILURES:
@@ -54,10 +55,9 @@ class SectionProcessor:
                 failures, size, position = failures + 1, max(1, size // 2), self.position()
                 log.info("section conflict (%s); retrying %d at a time", type(exc).__name__, size)
                 continue
-            processed += pulled
+            processed, failures = processed + pulled, 0
             if pulled < size:
                 return processed
-            size = self.size
         log.warning("%s: sections kept conflicting; the next tick retries", self.follower.name)
         return processed
 
