@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from eventsourcing.persistence import RecordConflictError
-
+from adapters.sections import SECTION_SIZE, SectionProcessor
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 
@@ -17,40 +16,37 @@ class Processing:
     """Drives both process applications by pulling from each other's notification logs.
 
     Pull-based, so it works the same on POPO, SQLite and PostgreSQL, in the API process
-    (embedded: settle after each command) or in a separate worker. Tracking rows make every
-    step exactly-once: a step another process already took fails its insert and is skipped.
+    (embedded: settle after each command) or in a separate worker. Each pulled section is
+    processed in one transaction whose tracking compare-and-set makes it exactly-once: a
+    section another process already took fails and is retried from the new position.
     """
 
-    def __init__(self, ledger: CaseLedger, orchestrator: Orchestrator) -> None:
+    def __init__(
+        self, ledger: CaseLedger, orchestrator: Orchestrator, section_size: int = SECTION_SIZE
+    ) -> None:
         self.ledger, self.orchestrator = ledger, orchestrator
         orchestrator.follow(ledger.name, ledger.notification_log)
         ledger.follow(orchestrator.name, orchestrator.notification_log)
+        self.planning = SectionProcessor(orchestrator, ledger, section_size)
+        self.carrying_out = SectionProcessor(ledger, orchestrator, section_size)
         self._lock = threading.Lock()
 
     def positions(self) -> tuple[int, int]:
-        return (
-            self.orchestrator.recorder.max_tracking_id(self.ledger.name) or 0,
-            self.ledger.recorder.max_tracking_id(self.orchestrator.name) or 0,
-        )
+        return (self.planning.position() or 0, self.carrying_out.position() or 0)
 
     def settle(self, max_rounds: int = 1000) -> int:
-        """Process until both sides are caught up; returns the number of rounds that moved."""
+        """Process until both sides are caught up; returns the number of rounds that moved.
+
+        A round drains the orchestrator's input, then the ledger's; when the ledger found
+        nothing to carry out, the orchestrator has decided nothing new since, so it is settled.
+        """
         moved = 0
         with self._lock:
             for _ in range(max_rounds):
-                before = self.positions()
-                self._step()
-                if self.positions() == before:
-                    return moved
+                decided = self.planning.drain()
+                carried_out = self.carrying_out.drain()
+                if not carried_out:
+                    return moved + bool(decided)
                 moved += 1
         log.warning("processing did not settle within %d rounds", max_rounds)
         return moved
-
-    def _step(self) -> None:
-        try:
-            self.orchestrator.pull_and_process(self.ledger.name)
-            self.ledger.pull_and_process(self.orchestrator.name)
-        except RecordConflictError:
-            # Another process took the same step, or an office wrote the same aggregate at
-            # the same moment: nothing was committed, so the next round simply tries again.
-            log.info("processing conflict; retrying")

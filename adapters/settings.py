@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
+
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
 
@@ -111,8 +113,9 @@ class Settings:
         elif self.persistence == "postgres":
             env |= self._postgres_env()
         else:
-            env |= {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        return env
+            return env | {"PERSISTENCE_MODULE": POPO_FACTORY_TOPIC}
+        # Section-at-a-time processing (adapters/processing.py) needs these process recorders.
+        return env | {"PROCESS_RECORDER_TOPIC": PROCESS_RECORDER_TOPICS[self.persistence]}
 
     def _postgres_env(self) -> dict[str, str]:
         pg = self.postgres

@@ -6,10 +6,14 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+import psycopg
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
@@ -32,6 +36,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         completed += driver.run(run, range(notified, notified + count))
         notified += count
     elapsed = time.perf_counter() - started
+    driver.close()
     events = sum(_heads(container)) - sum(heads)
     return {
         "cases": notified,
@@ -41,6 +46,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         "events": events,
         "events_per_s": events / elapsed,
         "commands": notified + driver.decisions,
+        "offices": driver.offices,
     }
 
 
@@ -59,7 +65,7 @@ def on_postgres(schema: str, max_cases: int, max_seconds: float) -> dict[str, An
     finally:
         container.close()
     rows = list(_pg_rows(schema))
-    ours["raw_rate"] = raw_pg(schema, rows, ours["commands"])
+    ours["raw_rate"] = raw_pg(schema, rows, ours["commands"], ours["offices"])
     ours["rows"] = len(rows)
     return ours
 
@@ -72,7 +78,7 @@ def on_sqlite(folder: Path, max_cases: int, max_seconds: float) -> dict[str, Any
     finally:
         container.close()
     rows = [r for app in ("caseledger", "orchestrator") for r in _sqlite_rows(folder / app)]
-    ours["raw_rate"] = raw_sqlite(folder / "raw.sqlite", rows, ours["commands"])
+    ours["raw_rate"] = raw_sqlite(folder / "raw.sqlite", rows, ours["commands"], ours["offices"])
     ours["rows"] = len(rows)
     return ours
 
@@ -106,9 +112,10 @@ def _commit_groups(rows: list[Row], commits: int) -> Iterator[list[Row]]:
         yield rows[n * len(rows) // commits : (n + 1) * len(rows) // commits]
 
 
-def raw_pg(schema: str, rows: list[Row], commits: int) -> float:
+def raw_pg(schema: str, rows: list[Row], commits: int, writers: int) -> float:
     """Rows per second: the same rows into a table with the event table's keys, one commit per
-    command the run answered (a command's durable write is the floor of the lifecycle)."""
+    command the run answered (a command's durable write is the floor of the lifecycle), sent by
+    as many concurrent writers as the run had offices."""
     with pgdb.connect(autocommit=False) as conn:
         conn.execute(
             f"CREATE TABLE {schema}.raw_events (originator_id uuid NOT NULL, "
@@ -116,14 +123,19 @@ def raw_pg(schema: str, rows: list[Row], commits: int) -> float:
             "notification_id bigserial UNIQUE, PRIMARY KEY (originator_id, originator_version))"
         )
         conn.commit()
-        query = (
-            f"INSERT INTO {schema}.raw_events (originator_id, originator_version, topic, state) "
-            "VALUES (%s, %s, %s, %s)"
-        )
-        return _timed_inserts(rows, commits, lambda g: _pg_insert(conn, query, g))
+    query = (
+        f"INSERT INTO {schema}.raw_events (originator_id, originator_version, topic, state) "
+        "VALUES (%s, %s, %s, %s)"
+    )
+    conns = [pgdb.connect(autocommit=False) for _ in range(writers)]
+    try:
+        return _timed_inserts(rows, commits, [partial(_pg_insert, c, query) for c in conns])
+    finally:
+        for conn in conns:
+            conn.close()
 
 
-def _pg_insert(conn: Any, query: str, group: list[Row]) -> None:
+def _pg_insert(conn: psycopg.Connection[Any], query: str, group: list[Row]) -> None:
     with conn.cursor() as cur:
         cur.executemany(query, [(_uuid(r[0]), r[1], r[2], r[3]) for r in group])
     conn.commit()
@@ -133,24 +145,40 @@ def _uuid(raw: bytes) -> UUID:
     return UUID(bytes=raw)
 
 
-def raw_sqlite(path: Path, rows: list[Row], commits: int) -> float:
+def raw_sqlite(path: Path, rows: list[Row], commits: int, writers: int) -> float:
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(
             "CREATE TABLE raw_events (originator_id blob NOT NULL, originator_version integer "
             "NOT NULL, topic text, state blob, PRIMARY KEY (originator_id, originator_version))"
         )
-        query = "INSERT INTO raw_events VALUES (?, ?, ?, ?)"
+    conns = [sqlite3.connect(path, timeout=30, check_same_thread=False) for _ in range(writers)]
+    try:
+        return _timed_inserts(rows, commits, [partial(_sqlite_insert, c) for c in conns])
+    finally:
+        for conn in conns:
+            conn.close()
 
-        def insert(group: list[Row]) -> None:
-            conn.executemany(query, group)
-            conn.commit()
 
-        return _timed_inserts(rows, commits, insert)
+def _sqlite_insert(conn: sqlite3.Connection, group: list[Row]) -> None:
+    conn.executemany("INSERT INTO raw_events VALUES (?, ?, ?, ?)", group)
+    conn.commit()
 
 
-def _timed_inserts(rows: list[Row], commits: int, insert: Callable[[list[Row]], None]) -> float:
+def _timed_inserts(
+    rows: list[Row], commits: int, inserts: list[Callable[[list[Row]], None]]
+) -> float:
+    """The commit groups shared out over the writers, each writer on its own thread."""
+    groups = list(_commit_groups(rows, commits))
+    shares = [groups[n :: len(inserts)] for n in range(len(inserts))]
     started = time.perf_counter()
-    for group in _commit_groups(rows, commits):
-        insert(group)
+    with ThreadPoolExecutor(len(inserts)) as pool:
+        pairs = zip(inserts, shares, strict=True)
+        for done in [pool.submit(_each, insert, share) for insert, share in pairs]:
+            done.result()
     return len(rows) / (time.perf_counter() - started)
+
+
+def _each(insert: Callable[[list[Row]], None], groups: list[list[Row]]) -> None:
+    for group in groups:
+        insert(group)

@@ -3,7 +3,9 @@ with a valid result until each case completes, settling the worker's tick betwee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -16,6 +18,7 @@ from domain.service_request import ServiceRequest
 
 OFFICER = "office:bench"
 MAX_WAVES = 12  # the longest dependency chain has 4 services; more waves means a stuck case
+OFFICES = 8  # offices deciding at once (threads); the raw baseline commits with as many
 
 
 def result_for(request: ServiceRequest, n: int) -> dict[str, str]:
@@ -36,53 +39,71 @@ def result_for(request: ServiceRequest, n: int) -> dict[str, str]:
 
 @dataclass
 class Driver:
-    """Drives cases to completion in waves, as offices and the worker would."""
+    """Drives cases to completion in waves, as offices and the worker would: `offices` threads
+    send the commands (hospitals notify, offices decide) at once, the tick runs between waves."""
 
     container: Container
     tick: Callable[[], object]
-    decisions: int = 0
+    offices: int = OFFICES
     open_cases: dict[UUID, list[UUID]] = field(default_factory=dict)  # case → open requests
+    _numbers: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def decisions(self) -> int:
+        return 2 * self._decided
+
+    def __post_init__(self) -> None:
+        self._decided = 0
+        self._pool = ThreadPoolExecutor(self.offices, thread_name_prefix="office")
+
+    def close(self) -> None:
+        self._pool.shutdown()
 
     def notify(self, run: str, numbers: Iterable[int]) -> None:
-        ledger = self.container.ledger
-        for i in numbers:
-            sent = message(run, i)
-            cmd = NotifyBirth(sent.message_id, birth_facts(run, i), sent.body)
-            self.open_cases[ledger.notify_birth(cmd).case_id] = []
+        for case_id in self._pool.map(lambda i: self._notify(run, i), numbers):
+            self.open_cases[case_id] = []
+
+    def _notify(self, run: str, i: int) -> UUID:
+        sent = message(run, i)
+        cmd = NotifyBirth(sent.message_id, birth_facts(run, i), sent.body)
+        return self.container.ledger.notify_birth(cmd).case_id
 
     def plan(self) -> None:
         """After the first tick: every planned request of every new case is open."""
-        for case_id in self.open_cases:
-            case = self.container.ledger.get_case(case_id)
+        cases, ledger = list(self.open_cases), self.container.ledger
+        for case_id, case in zip(cases, self._pool.map(ledger.get_case, cases), strict=True):
             self.open_cases[case_id] = [
                 ServiceRequest.create_id(case_id, s) for s in case.planned_services
             ]
 
     def wave(self) -> int:
         """Offices receive and approve whatever is dispatched; returns the decisions made."""
-        before = self.decisions
-        ledger = self.container.ledger
-        for requests in self.open_cases.values():
-            for request_id in list(requests):
-                request = ledger.get_request(request_id)
-                if request.state == "dispatched":
-                    self._decide(request)
-                    requests.remove(request_id)
-        return self.decisions - before
+        requests = [r for rs in self.open_cases.values() for r in rs]
+        decided = {
+            r
+            for r, done in zip(requests, self._pool.map(self._visit, requests), strict=True)
+            if done
+        }
+        for open_requests in self.open_cases.values():
+            open_requests[:] = [r for r in open_requests if r not in decided]
+        self._decided += len(decided)
+        return 2 * len(decided)
 
-    def _decide(self, request: ServiceRequest) -> None:
-        ledger, rid = self.container.ledger, request.id
-        ledger.decide(
-            OfficeDecision(rid, "receive", OFFICER, receipt_number=f"R-{self.decisions:08d}")
-        )
-        ledger.decide(
-            OfficeDecision(rid, "approve", OFFICER, result=result_for(request, self.decisions))
-        )
-        self.decisions += 2
+    def _visit(self, request_id: UUID) -> bool:
+        """One office looks at one request: receives and approves it if it is dispatched."""
+        ledger = self.container.ledger
+        request = ledger.get_request(request_id)
+        if request.state != "dispatched":
+            return False
+        n = next(self._numbers)
+        ledger.decide(OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}"))
+        ledger.decide(OfficeDecision(request_id, "approve", OFFICER, result=result_for(request, n)))
+        return True
 
     def completed(self) -> int:
-        ledger = self.container.ledger
-        return sum(ledger.get_case(c).state == "completed" for c in self.open_cases)
+        cases = list(self.open_cases)
+        states = self._pool.map(lambda c: self.container.ledger.get_case(c).state, cases)
+        return sum(state == "completed" for state in states)
 
     def run(self, run: str, numbers: range) -> int:
         """Drive the cases `numbers` of `run` to completion; returns how many completed."""

@@ -124,7 +124,9 @@ def make_template(settings: Settings) -> Template:
     """Drive TEMPLATES cases for real in memory, with the mapper settings of `settings`."""
     memory = build(settings.with_changes(persistence="memory"))
     try:
-        Driver(memory, memory.processing.settle).run("tpl", range(TEMPLATES))
+        driver = Driver(memory, memory.processing.settle, offices=1)  # one order, reproducible
+        driver.run("tpl", range(TEMPLATES))
+        driver.close()
         keys = [
             case_keys("tpl", k, memory.ledger.get_case(_case_id("tpl", k)).tracking_code)
             for k in range(TEMPLATES)

@@ -7,6 +7,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.service_request import ServiceRequest
+
 
 class CasePlan(Aggregate):
     """What the Orchestrator knows and has decided about one case.
@@ -146,3 +148,13 @@ class CasePlan(Aggregate):
     @event(WithdrawalOrdered)
     def _withdrawal_ordered(self, case_id: UUID, reason: str, services: list[str]) -> None:
         self.closed = True
+
+
+def carried_out_reads(event: Any) -> list[UUID]:
+    """What the CaseLedger reads to carry out a CasePlan event: the case and named requests."""
+    case_id: UUID | None = getattr(event, "case_id", None)
+    if case_id is None or isinstance(event, CasePlan.PlanDrawn):
+        return [case_id] if case_id else []
+    named = getattr(event, "services", None) or getattr(event, "revised", None) or []
+    services = [event.service] if isinstance(event, CasePlan.DispatchOrdered) else named
+    return [case_id, *(ServiceRequest.create_id(case_id, s) for s in services)]

@@ -18,7 +18,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from domain.birth_case import BirthCase
 from domain.calendar import DueDate, WorkingCalendar, deadline_kind
-from domain.case_plan import CasePlan
+from domain.case_plan import CasePlan, carried_out_reads
 from domain.catalog import load_catalog
 from domain.commands import (
     ApplyAsFamily,
@@ -39,6 +39,7 @@ from domain.facts import changed_fields
 from domain.family_application import check_application
 from domain.hospital_message import HospitalMessage
 from domain.results import validate_result
+from domain.section import read_through, seen
 from domain.service_request import ServiceRequest
 
 A = TypeVar("A", bound=Aggregate)
@@ -253,7 +254,7 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
 
     @policy.register
     def _(self, event: CasePlan.PlanDrawn, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
+        case = read_through(processing_event, event.case_id, self.get_case)
         if not case.is_open:
             return
         services = [route["service"] for route in event.plan["services"]]
@@ -271,20 +272,21 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
                 continue
             route = versioned(plain, event.plan)
             request_id = ServiceRequest.create_id(event.case_id, route["service"])
-            if request_id not in self.repository:
+            if not seen(processing_event, request_id, self.repository.__contains__):
                 processing_event.collect_events(
                     ServiceRequest(event.case_id, route["service"], route)
                 )
                 continue
-            request = self.get_request(request_id)
+            request = read_through(processing_event, request_id, self.get_request)
             if request.state == "planned":  # the orchestrator never revises a dispatched one
                 request.replan(route)
                 processing_event.collect_events(request)
 
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
-        request = self.get_request(ServiceRequest.create_id(case.id, event.service))
+        case = read_through(processing_event, event.case_id, self.get_case)
+        request_id = ServiceRequest.create_id(case.id, event.service)
+        request = read_through(processing_event, request_id, self.get_request)
         if case.is_open and request.state == "planned":
             definition = load_catalog()[event.service]
             request.dispatch(disclose(definition, case.facts, case.application, event.carried))
@@ -295,23 +297,27 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         self, event: CasePlan.CorrectionForwarded, processing_event: ProcessingEvent[UUID]
     ) -> None:
         for service in event.services:
-            request = self.get_request(ServiceRequest.create_id(event.case_id, service))
+            request_id = ServiceRequest.create_id(event.case_id, service)
+            request = read_through(processing_event, request_id, self.get_request)
             visible = set(load_catalog()[service].visible_fields)
             request.flag_correction([f for f in event.changed if f in visible])
             processing_event.collect_events(request)
 
     @policy.register
     def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
+        case = read_through(processing_event, event.case_id, self.get_case)
         case.complete()
         processing_event.collect_events(case)
 
     @policy.register
     def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         for service in event.services:
-            request = self.get_request(ServiceRequest.create_id(event.case_id, service))
+            request_id = ServiceRequest.create_id(event.case_id, service)
+            request = read_through(processing_event, request_id, self.get_request)
             request.withdraw(event.reason)
             processing_event.collect_events(request)
+
+    reads_for = staticmethod(carried_out_reads)  # loaded ahead for a whole section
 
     # --- reads --------------------------------------------------------------------------
     def get_case(self, case_id: UUID) -> BirthCase:

@@ -17,6 +17,7 @@ from domain.case_plan import CasePlan
 from domain.catalog import load_catalog
 from domain.ledger import ExplicitEnvMixin
 from domain.routing import RoutingInputs, plan_services
+from domain.section import read_through
 from domain.service_request import ServiceRequest
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
@@ -96,7 +97,7 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     def _(
         self, event: BirthCase.NotificationCorrected, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        plan = self._plan(event.originator_id)
+        plan = self._plan(processing_event, event.originator_id)
         plan.update_inputs({**plan.inputs, "facts": routing_facts(event.facts)})
         plan.forward_correction(
             [s for s in plan.dispatched if s not in plan.approved], event.changed
@@ -106,28 +107,37 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
 
     @policy.register
     def _(self, event: BirthCase.FamilyApplied, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(event.originator_id)
+        plan = self._plan(processing_event, event.originator_id)
         plan.update_inputs({**plan.inputs, "application": routing_application(event.application)})
         self._advance(plan)
         processing_event.collect_events(plan)
 
     @policy.register
     def _(self, event: BirthCase.Voided, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(event.originator_id)
+        plan = self._plan(processing_event, event.originator_id)
         plan.order_withdrawal("the hospital voided the birth notification")
         processing_event.collect_events(plan)
 
     @policy.register
     def _(self, event: ServiceRequest.Approved, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(event.case_id)
+        plan = self._plan(processing_event, event.case_id)
         plan.note_result(event.service, event.result)
         self._advance(plan)
         processing_event.collect_events(plan)
 
-    def _plan(self, case_id: UUID) -> CasePlan:
-        plan: Aggregate = self.repository.get(CasePlan.create_id(case_id))
+    @staticmethod
+    def reads_for(event: Any) -> list[UUID]:
+        """The aggregates the policy for `event` reads: the case's plan (loaded ahead)."""
+        return [CasePlan.create_id(getattr(event, "case_id", event.originator_id))]
+
+    def _plan(self, unit: ProcessingEvent[UUID], case_id: UUID) -> CasePlan:
+        """The case's plan as this processing unit sees it (see domain/section.py)."""
+        return read_through(unit, CasePlan.create_id(case_id), self._load_plan)
+
+    def _load_plan(self, plan_id: UUID) -> CasePlan:
+        plan: Aggregate = self.repository.get(plan_id)
         if not isinstance(plan, CasePlan):
-            raise AggregateNotFoundError(case_id)
+            raise AggregateNotFoundError(plan_id)
         return plan
 
     def _advance(self, plan: CasePlan) -> None:

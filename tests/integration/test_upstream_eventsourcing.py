@@ -26,20 +26,19 @@ from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
-    PostgresProcessRecorder,
     PostgresTrackingRecorder,
 )
 from eventsourcing.sqlite import (
     SQLiteAggregateRecorder,
     SQLiteApplicationRecorder,
     SQLiteFactory,
-    SQLiteProcessRecorder,
     SQLiteTrackingRecorder,
 )
 from eventsourcing.tests import application as upstream_app
 from eventsourcing.tests import persistence as upstream
 from eventsourcing.utils import Environment, get_topic
 
+from adapters.recorders import SectionPostgresProcessRecorder, SectionSQLiteProcessRecorder
 from adapters.settings import Settings
 from tests.pg import postgres_settings
 
@@ -124,7 +123,9 @@ class TestSQLiteTrackingRecorder(SQLiteStore, upstream.TrackingRecorderTestCase)
 
 class TestSQLiteProcessRecorder(SQLiteStore, upstream.ProcessRecorderTestCase):
     def create_recorder(self) -> ProcessRecorder:
-        return self.build_factory().process_recorder()
+        recorder = self.build_factory().process_recorder()
+        assert isinstance(recorder, SectionSQLiteProcessRecorder)  # upstream's cases run on ours
+        return recorder
 
 
 class SQLiteTrackingRecorderSubclass(SQLiteTrackingRecorder):
@@ -153,7 +154,7 @@ class TestSQLiteFactory(SQLiteStore, upstream.InfrastructureFactoryTestCase[SQLi
         return SQLiteTrackingRecorderSubclass
 
     def expected_process_recorder_class(self) -> type[ProcessRecorder]:
-        return SQLiteProcessRecorder
+        return SectionSQLiteProcessRecorder  # ours, chosen by PROCESS_RECORDER_TOPIC
 
 
 class TestSQLiteExampleApplication(SQLiteStore, upstream_app.ExampleApplicationTestCase):
@@ -211,7 +212,9 @@ class TestPostgresTrackingRecorder(PostgresStore, upstream.TrackingRecorderTestC
 @pytest.mark.postgres
 class TestPostgresProcessRecorder(PostgresStore, upstream.ProcessRecorderTestCase):
     def create_recorder(self) -> ProcessRecorder:
-        return self.build_factory().process_recorder()
+        recorder = self.build_factory().process_recorder()
+        assert isinstance(recorder, SectionPostgresProcessRecorder)  # upstream's cases run on ours
+        return recorder
 
 
 class PostgresTrackingRecorderSubclass(PostgresTrackingRecorder):
@@ -241,7 +244,7 @@ class TestPostgresFactory(PostgresStore, upstream.InfrastructureFactoryTestCase[
         return PostgresTrackingRecorderSubclass
 
     def expected_process_recorder_class(self) -> type[ProcessRecorder]:
-        return PostgresProcessRecorder
+        return SectionPostgresProcessRecorder  # ours, chosen by PROCESS_RECORDER_TOPIC
 
 
 @pytest.mark.postgres

@@ -1,0 +1,177 @@
+"""Process recorders that can commit a whole pulled section with one compare-and-set tracking row.
+
+The library records one tracking position per processed notification. A section of many
+notifications is recorded here in one transaction whose tracking write succeeds only if the
+position is still where the section started (`SectionPosition.previous`) and moves it to the
+section's last notification. Any other processor that committed an overlapping section first
+(whatever its section size) has moved the position, so this insert fails with IntegrityError
+and the whole section rolls back: the tracking table stays the library's single-row table,
+so `max_tracking_id` and the library's own per-event path work unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, StoredEvent
+from eventsourcing.popo import POPOFactory, POPOProcessRecorder
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+SECTION = "section"  # the insert_events keyword that carries a SectionPosition
+
+
+@runtime_checkable
+class StreamReader(Protocol):
+    """A recorder that reads many aggregates' events at once (the section's prefetch)."""
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
+
+
+@dataclass(frozen=True)
+class SectionPosition:
+    """Move `application_name`'s tracking position from `previous` to `last`, or fail."""
+
+    application_name: str
+    previous: int | None
+    last: int
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.application_name, "previous": self.previous, "last": self.last}
+
+
+def _refused(position: SectionPosition) -> IntegrityError:
+    return IntegrityError(
+        f"Tracking position of {position.application_name} is no longer {position.previous}"
+    )
+
+
+def _require_single_row(single_row_tracking: bool) -> None:
+    if not single_row_tracking:
+        raise IntegrityError("Section tracking needs the single-row tracking table")
+
+
+class SectionPostgresProcessRecorder(PostgresProcessRecorder):
+    """PostgreSQL: the compare-and-set runs in the events insert's transaction (pipelined)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.section_tracking_statement = SQL(
+            "INSERT INTO {0}.{1} VALUES (%(name)s, %(last)s) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = %(last)s "
+            "WHERE {0}.{1}.notification_id IS NOT DISTINCT FROM %(previous)s::bigint "
+            "RETURNING notification_id"
+        ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        self.select_streams_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of every given aggregate in one round trip, each stream in order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(
+                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                )
+                for r in curs.fetchall()
+            ]
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        position: SectionPosition | None = kwargs.get(SECTION)
+        if position is None:
+            super()._insert_events(curs, stored_events, **kwargs)
+            return
+        _require_single_row(self.datastore.single_row_tracking)
+        curs.execute(self.section_tracking_statement, position.params(), prepare=True)
+        if curs.fetchone() is None:
+            raise _refused(position)
+
+
+class SectionSQLiteProcessRecorder(SQLiteProcessRecorder):
+    """SQLite: the compare-and-set runs in the events insert's write transaction."""
+
+    section_tracking_statement = (
+        "INSERT INTO tracking VALUES (:name, :last) "
+        "ON CONFLICT (application_name) DO UPDATE SET notification_id = :last "
+        "WHERE tracking.notification_id IS :previous "
+        "RETURNING notification_id"
+    )
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of every given aggregate in one query, each stream in order."""
+        marks = ", ".join("?" * len(originator_ids))
+        statement = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            f"{self.events_table_name} WHERE originator_id IN ({marks}) "
+            "ORDER BY originator_id, originator_version"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [i.hex for i in originator_ids])
+            return [
+                StoredEvent(
+                    self.convert_originator_id(r["originator_id"]),
+                    r["originator_version"],
+                    r["topic"],
+                    r["state"],
+                )
+                for r in c.fetchall()
+            ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        position: SectionPosition | None = kwargs.get(SECTION)
+        if position is None:
+            return super()._insert_events(c, stored_events, **kwargs)
+        _require_single_row(self.datastore.single_row_tracking)
+        c.execute(self.section_tracking_statement, position.params())
+        if c.fetchone() is None:
+            raise _refused(position)
+        return super()._insert_events(c, stored_events)
+
+
+class SectionPOPOProcessRecorder(POPOProcessRecorder):
+    """In memory: the same check under the recorder's lock."""
+
+    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        return [s for i in originator_ids for s in self.select_events(i)]
+
+    def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._assert_uniqueness(stored_events, **kwargs)
+        position: SectionPosition | None = kwargs.get(SECTION)
+        if position and self._max_tracking_ids[position.application_name] != position.previous:
+            raise _refused(position)
+
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._update_table(stored_events, **kwargs)
+        position: SectionPosition | None = kwargs.get(SECTION)
+        if position is not None:
+            self._max_tracking_ids[position.application_name] = position.last
+        return notification_ids
+
+
+class SectionPOPOFactory(POPOFactory):
+    """The in-memory factory with the section-aware process recorder."""
+
+    def process_recorder(self) -> ProcessRecorder:
+        return SectionPOPOProcessRecorder()
+
+
+PROCESS_RECORDER_TOPICS = {
+    "sqlite": get_topic(SectionSQLiteProcessRecorder),
+    "postgres": get_topic(SectionPostgresProcessRecorder),
+}
+POPO_FACTORY_TOPIC = get_topic(SectionPOPOFactory)

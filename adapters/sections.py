@@ -1,0 +1,113 @@
+"""Section-at-a-time processing: a pulled section of notifications in one transaction.
+
+The library's follower commits every processed notification on its own (aggregates read,
+events inserted and one tracking row, ~1.7 ms a notification on PostgreSQL). Here all the
+policies of a section write into one `Section` unit, which also keeps the aggregates it
+loaded, and the unit is recorded with one compare-and-set of the tracking position
+(adapters/recorders.py): exactly-once for any section size and any number of processors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
+from eventsourcing.system import ProcessApplication
+
+from adapters.recorders import SECTION, SectionPosition, StreamReader
+from domain.section import Section
+
+log = logging.getLogger(__name__)
+
+SECTION_SIZE = 200  # notifications per transaction
+MAX_FAILURES = 8  # conflicts in one drain before it gives up until the next tick
+
+
+class SectionProcessor:
+    """Processes one leader's notifications for one follower, a section per transaction."""
+
+    def __init__(
+        self, follower: ProcessApplication[UUID], leader: Application[UUID], size: int
+    ) -> None:
+        self.follower, self.leader, self.size = follower, leader, size
+
+    def position(self) -> int | None:
+        return self.follower.recorder.max_tracking_id(self.leader.name)
+
+    def drain(self) -> int:
+        """Process sections until the leader has nothing new; returns notifications processed.
+
+        A conflict (another processor moved the position, or a command wrote one of the
+        section's aggregates meanwhile) rolls the whole section back; it is retried from the
+        stored position with half the size, down to one notification at a time, and the drain
+        goes on at that size; after MAX_FAILURES conflicts in a row it stops until next time.
+        """
+        processed, size, failures, position = 0, self.size, 0, self.position()
+        while failures < MAX_FAILURES:
+            try:
+                pulled, position = self.process(position, size)
+            except IntegrityError as exc:
+                failures, size, position = failures + 1, max(1, size // 2), self.position()
+                log.info("section conflict (%s); retrying %d at a time", type(exc).__name__, size)
+                continue
+            processed, failures = processed + pulled, 0
+            if pulled < size:
+                return processed
+        log.warning("%s: sections kept conflicting; the next tick retries", self.follower.name)
+        return processed
+
+    def process(self, position: int | None, size: int) -> tuple[int, int | None]:
+        """One section after `position`: (notifications pulled, the new position)."""
+        notifications = self.leader.recorder.select_notifications(
+            start=position, limit=size, topics=self.follower.topics, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0, position
+        last = notifications[-1].id
+        with self.follower.processing_lock:
+            unit = self.decide(notifications)
+            record(self.follower, unit, SectionPosition(self.leader.name, position, last))
+        return len(notifications), last
+
+    def decide(self, notifications: Sequence[Notification]) -> Section:
+        """Every notification's policy, in order, into one unit."""
+        mapper, policy = self.follower.mappers[self.leader.name], self.follower.policy
+        events = [mapper.to_domain_event(n) for n in notifications]
+        unit = Section()
+        load_ahead(self.follower, unit, events)
+        for event in events:
+            policy(event, unit)
+            unit.processed += 1
+        return unit
+
+
+def load_ahead(app: Application[Any], unit: Section, events: Sequence[Any]) -> None:
+    """Load every aggregate the section's policies will read in one query, into the unit.
+
+    The application names them (`reads_for(event)`); an aggregate not found is left to the
+    policy's own read, which raises as it always did.
+    """
+    reads_for: Callable[[Any], list[UUID]] | None = getattr(app, "reads_for", None)
+    if reads_for is None or not isinstance(app.recorder, StreamReader):
+        return
+    wanted = list(dict.fromkeys(i for event in events for i in reads_for(event)))
+    streams: dict[UUID, list[StoredEvent]] = defaultdict(list)
+    for stored in app.recorder.select_streams(wanted) if wanted else ():
+        streams[UUID(str(stored.originator_id))].append(stored)
+    for aggregate_id, stream in streams.items():
+        aggregate: Any = None
+        for stored in stream:  # the library's projector, without its per-event Protocol check
+            aggregate = app.mapper.to_domain_event(stored).mutate(aggregate)  # type: ignore[attr-defined]
+        unit.loaded[aggregate_id] = aggregate
+
+
+def record(app: Application[Any], unit: Section, position: SectionPosition) -> None:
+    """Insert the unit's events and move the tracking position in one transaction."""
+    recordings = app.events.put(unit.events, **{SECTION: position})
+    app._take_snapshots(unit)
+    app._notify(recordings)

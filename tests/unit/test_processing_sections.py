@@ -1,0 +1,62 @@
+"""Section processing in memory: conflicts fall back to smaller sections, then give up politely."""
+
+from __future__ import annotations
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from adapters.bootstrap import Container
+from adapters.sections import MAX_FAILURES, SectionProcessor
+from domain.commands import NotifyBirth
+from tests.conftest import make_facts
+
+
+def notify(container: Container, count: int) -> None:
+    for n in range(count):
+        facts = make_facts(f"MR-U{n}", child_name="张小明")
+        container.ledger.notify_birth(NotifyBirth(f"m-U{n}", facts, b"{}"))
+
+
+def test_a_section_that_keeps_conflicting_is_retried_smaller(
+    memory_container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notify(memory_container, 5)
+    planning = memory_container.processing.planning
+    sizes: list[int] = []
+    process = SectionProcessor.process
+
+    def conflicting(
+        self: SectionProcessor, position: int | None, size: int
+    ) -> tuple[int, int | None]:
+        sizes.append(size)
+        if size > 1:  # say an office keeps writing one of these cases meanwhile
+            raise IntegrityError("conflict")
+        return process(self, position, size)
+
+    monkeypatch.setattr(SectionProcessor, "process", conflicting)
+    planning.size = 4
+    assert planning.drain() == 5
+    assert sizes[:3] == [4, 2, 1]
+    notified = planning.leader.recorder.select_notifications(
+        None, 100, topics=planning.follower.topics
+    )
+    assert planning.position() == notified[-1].id
+
+
+def test_a_section_that_always_conflicts_is_left_for_the_next_tick(
+    memory_container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notify(memory_container, 2)
+    calls = 0
+
+    def refusing(self: SectionProcessor, position: int | None, size: int) -> tuple[int, int | None]:
+        nonlocal calls
+        calls += 1
+        raise IntegrityError("conflict")
+
+    monkeypatch.setattr(SectionProcessor, "process", refusing)
+    assert memory_container.processing.planning.drain() == 0
+    assert calls == MAX_FAILURES
+    monkeypatch.undo()
+    memory_container.processing.settle()
+    assert memory_container.processing.planning.position() is not None
