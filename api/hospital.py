@@ -20,7 +20,7 @@ from domain.actors import Principal
 from domain.birth_case import BirthCase
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.errors import CaseClosedError, CaseNotFoundError, DomainError, NotificationConflictError
-from domain.ledger import MessageOutcome
+from domain.hospital_intake import MessageOutcome
 from integrations.hospital.birth_notification import (
     IntakeRejectedError,
     Issue,

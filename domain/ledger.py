@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import singledispatchmethod
 from typing import Any, TypeVar
@@ -12,7 +11,6 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType
 
@@ -22,22 +20,13 @@ from domain.case_plan import CasePlan, carried_out_reads
 from domain.catalog import load_catalog
 from domain.commands import (
     ApplyAsFamily,
-    CorrectNotification,
-    NotifyBirth,
     OfficeDecision,
     RateService,
-    VoidNotification,
 )
 from domain.disclosure import disclose
-from domain.errors import (
-    CaseNotFoundError,
-    DomainError,
-    NotificationConflictError,
-    ServiceRequestNotFoundError,
-)
-from domain.facts import changed_fields
+from domain.errors import ServiceRequestNotFoundError
 from domain.family_application import check_application
-from domain.hospital_message import HospitalMessage
+from domain.hospital_intake import HospitalIntake
 from domain.results import validate_result
 from domain.section import read_through, seen
 from domain.service_request import ServiceRequest
@@ -62,27 +51,6 @@ def versioned(route: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class MessageOutcome:
-    """What a hospital message led to; a repeated message gets the very same outcome."""
-
-    case_id: UUID
-    tracking_code: str
-    kind: str
-    repeated: bool
-    accepted_at: datetime
-
-
-class _NotRecordedError(Exception):
-    """The message collided with a record that is not the same message."""
-
-
-def _concurrent_change(case_id: UUID) -> NotificationConflictError:
-    return NotificationConflictError(
-        "A concurrent message changed this case; send it again", case_id=str(case_id)
-    )
-
-
 class ExplicitEnvMixin:
     """Configure from the env we pass only: the library would also merge os.environ."""
 
@@ -94,7 +62,7 @@ class ExplicitEnvMixin:
         return Environment(name, values)
 
 
-class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
+class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
     """Holds every BirthCase, ServiceRequest and hospital message: one log for projections."""
 
     name = "CaseLedger"
@@ -107,94 +75,6 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
         super().__init__(env)
         self.tracking_codes: Callable[[], str] = new_tracking_code
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-    # --- hospital -----------------------------------------------------------------------
-    # A message is written first, in one transaction with the case events it causes: the
-    # stores' unique (aggregate id, version) keys detect a repeat or a conflict, and only then
-    # is anything read back. A first notification costs one insert and no read.
-    def notify_birth(self, cmd: NotifyBirth) -> MessageOutcome:
-        facts = cmd.facts
-        case = BirthCase(
-            facts.facility_uscc,
-            facts.record_ref,
-            self.tracking_codes(),
-            cmd.message_id,
-            facts.to_dict(),
-        )
-        try:
-            return self._record_message(case, cmd.message_id, "notify", cmd.raw_message)
-        except _NotRecordedError:
-            if case.id not in self.repository:
-                raise _concurrent_change(case.id) from None
-            raise NotificationConflictError(
-                "A case already exists for this birth record; send an update to change it",
-                record_ref=facts.record_ref,
-            ) from None
-
-    def correct_notification(self, cmd: CorrectNotification) -> MessageOutcome:
-        facts = cmd.facts
-        try:
-            case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
-            new = facts.to_dict()
-            case.correct(cmd.message_id, new, changed_fields(case.facts, new))
-        except DomainError:  # a repeat keeps its first answer, whatever the case is now
-            repeated = self._repeated(facts.facility_uscc, cmd.message_id)
-            if repeated is None:
-                raise
-            return repeated
-        return self._record_change(case, cmd.message_id, "update", cmd.raw_message)
-
-    def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
-        try:
-            case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
-            case.void(cmd.message_id, cmd.reason)
-        except DomainError:  # a repeat keeps its first answer, whatever the case is now
-            repeated = self._repeated(cmd.facility_uscc, cmd.message_id)
-            if repeated is None:
-                raise
-            return repeated
-        return self._record_change(case, cmd.message_id, "void", cmd.raw_message)
-
-    def _repeated(self, facility_uscc: str, message_id: str) -> MessageOutcome | None:
-        message_key = HospitalMessage.create_id(facility_uscc, message_id)
-        try:
-            message = self._get(HospitalMessage, message_key)
-        except AggregateNotFoundError:
-            return None
-        case = self.get_case(message.case_id)
-        return MessageOutcome(
-            case.id, case.tracking_code, message.kind, repeated=True, accepted_at=message.created_on
-        )
-
-    def _record_change(
-        self, case: BirthCase, message_id: str, kind: str, raw: bytes
-    ) -> MessageOutcome:
-        try:
-            return self._record_message(case, message_id, kind, raw)
-        except _NotRecordedError:
-            raise _concurrent_change(case.id) from None
-
-    def _record_message(
-        self, case: BirthCase, message_id: str, kind: str, raw: bytes
-    ) -> MessageOutcome:
-        """Save the case and the message; a repeat (a concurrent copy too) gets its first
-        answer; any other collision raises _NotRecordedError for the caller to explain."""
-        message = HospitalMessage(
-            case.facility_uscc, message_id, kind, case.id, raw.decode("utf-8", "replace")
-        )
-        try:
-            self.save(case, message)
-        except IntegrityError:
-            repeated = self._repeated(case.facility_uscc, message_id)
-            if repeated is None:
-                raise _NotRecordedError from None
-            return repeated
-        return MessageOutcome(
-            case.id, case.tracking_code, kind, repeated=False, accepted_at=message.created_on
-        )
-
-    def hospital_message(self, facility_uscc: str, message_id: str) -> HospitalMessage:
-        return self._get(HospitalMessage, HospitalMessage.create_id(facility_uscc, message_id))
 
     # --- family -------------------------------------------------------------------------
     def apply_as_family(self, cmd: ApplyAsFamily) -> None:
@@ -319,13 +199,7 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
 
     reads_for = staticmethod(carried_out_reads)  # loaded ahead for a whole section
 
-    # --- reads --------------------------------------------------------------------------
-    def get_case(self, case_id: UUID) -> BirthCase:
-        try:
-            return self._get(BirthCase, case_id)
-        except AggregateNotFoundError:
-            raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
-
+    # --- reads (cases and hospital messages: HospitalIntake) -----------------------------
     def get_request(self, request_id: UUID) -> ServiceRequest:
         try:
             return self._get(ServiceRequest, request_id)
@@ -333,9 +207,3 @@ class CaseLedger(ExplicitEnvMixin, ProcessApplication[UUID]):
             raise ServiceRequestNotFoundError(
                 "No such service request", service_request_id=str(request_id)
             ) from None
-
-    def _get(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate: Aggregate = self.repository.get(aggregate_id)
-        if not isinstance(aggregate, cls):
-            raise AggregateNotFoundError(aggregate_id)
-        return aggregate

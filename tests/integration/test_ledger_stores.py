@@ -11,7 +11,7 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.errors import NotificationConflictError
-from domain.ledger import MessageOutcome
+from domain.hospital_intake import MessageOutcome
 from domain.service_request import ServiceRequest
 from tests.conftest import HOSPITAL, make_facts
 
