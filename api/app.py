@@ -65,7 +65,9 @@ def create_app(
         if run_scheduler and container.settings.embedded_worker:
             scheduler = make_scheduler(container.jobs())
             scheduler.start()
+        await container.documents.open()
         yield
+        await container.documents.close()
         if scheduler is not None:
             scheduler.shutdown(wait=True)
         if close_on_shutdown:
