@@ -1,19 +1,23 @@
 """Reading the family's pre-rendered case document (case_status `documents`) from the API.
 
 On PostgreSQL the API's event loop reads it itself: one prepared, autocommit primary-key
-SELECT on a small async pool (no worker thread, no BEGIN/ROLLBACK). Elsewhere, or before the
-pool is open, the view's own read runs in a worker thread.
+SELECT on a few async connections of its own (no worker thread, no BEGIN/ROLLBACK).
+Elsewhere, or outside the API's lifespan, the view's own read runs in a worker thread.
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import anyio.to_thread
 import psycopg
 from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import OperationalError
 from eventsourcing.utils import Environment
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Composed
-from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
@@ -44,6 +48,41 @@ class CaseDocuments:
         return await anyio.to_thread.run_sync(self.view.document, case_id)
 
 
+class Connections:
+    """A few autocommit connections for one event loop, handed out last-in first-out: a
+    read costs a queue get and put (a general pool's checks cost as much as the query)."""
+
+    def __init__(self, kwargs: dict[str, Any], size: int) -> None:
+        self.kwargs, self.size = kwargs, size
+        self._idle: asyncio.LifoQueue[AsyncConnection[Any]] = asyncio.LifoQueue()
+        self._count = 0
+
+    async def acquire(self) -> AsyncConnection[Any]:
+        if not self._idle.empty() or self._count >= self.size:
+            return await self._idle.get()
+        self._count += 1
+        try:
+            return await AsyncConnection.connect(**self.kwargs)
+        except BaseException:
+            self._count -= 1
+            raise
+
+    async def release(self, conn: AsyncConnection[Any]) -> None:
+        if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            await self.discard(conn)
+        else:
+            self._idle.put_nowait(conn)
+
+    async def discard(self, conn: AsyncConnection[Any]) -> None:
+        """A connection that failed or was interrupted mid-query is not used again."""
+        self._count -= 1
+        await conn.close()
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self.discard(self._idle.get_nowait())
+
+
 class PostgresCaseDocuments(CaseDocuments):
     """One prepared autocommit SELECT per read, from the event loop."""
 
@@ -54,42 +93,45 @@ class PostgresCaseDocuments(CaseDocuments):
             view.table(DOCUMENTS)
         )
         pg = settings.postgres
-        self.pool = AsyncConnectionPool(
-            kwargs={
-                "dbname": pg.dbname,
-                "host": pg.host,
-                "port": pg.port,
-                "user": pg.user,
-                "password": pg.password,
-                "autocommit": True,
-                "connect_timeout": 5,
-            },
-            min_size=1,
-            max_size=max(2, settings.threads),
-            open=False,
-            timeout=5,
-        )
-        self._opened = False
+        self.kwargs: dict[str, Any] = {
+            "dbname": pg.dbname,
+            "host": pg.host,
+            "port": pg.port,
+            "user": pg.user,
+            "password": pg.password,
+            "autocommit": True,
+            "connect_timeout": 5,
+        }
+        self.size = max(2, settings.threads)
+        self.connections: Connections | None = None
 
     async def open(self) -> None:
-        await self.pool.open(wait=False)
-        self._opened = True
+        self.connections = Connections(self.kwargs, self.size)
 
     async def close(self) -> None:
-        if self._opened:
-            self._opened = False
-            await self.pool.close()
+        if self.connections is not None:
+            connections, self.connections = self.connections, None
+            await connections.close()
 
     async def read(self, case_id: str) -> bytes | None:
-        if not self._opened:
+        connections = self.connections
+        if connections is None:  # no lifespan (or after it): the view's read, in a thread
             return await super().read(case_id)
         try:
-            async with self.pool.connection() as conn:
-                cursor = await conn.execute(self.query, [case_id], prepare=True)
-                found = await cursor.fetchone()
+            body = await self._select(connections, case_id)
         except psycopg.Error as exc:
             raise OperationalError(str(exc)) from None
-        return None if found is None else self.view.sealer.open(str(found[0]))
+        return None if body is None else self.view.sealer.open(body)
+
+    async def _select(self, connections: Connections, case_id: str) -> str | None:
+        conn = await connections.acquire()
+        try:
+            found = await (await conn.execute(self.query, [case_id], prepare=True)).fetchone()
+        except BaseException:  # failed or cancelled mid-query: its state is unknown
+            await connections.discard(conn)
+            raise
+        await connections.release(conn)
+        return None if found is None else str(found[0])
 
 
 def case_documents(settings: Settings, view: CaseStatusView) -> CaseDocuments:

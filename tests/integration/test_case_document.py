@@ -3,6 +3,7 @@ at every step of a case's life; rebuilt identically; sealed at rest when a key i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from uuid import UUID, uuid4
@@ -174,5 +175,28 @@ def test_with_a_key_results_are_sealed_at_rest_and_read_back(settings: Settings)
             view.sealer.open(r["body"])  # type: ignore[arg-type]
             for r in live
         ]
+    finally:
+        container.close()
+
+
+def test_the_api_reader_reads_the_same_bytes_in_and_outside_the_lifespan(
+    settings: Settings,
+) -> None:
+    container = build(settings)
+    try:
+        case_id = notify(container, "MR-DOC-READ", child_name="王小雨")
+        expected = container.projections.case_status_view.document(case_id)
+
+        async def reads() -> list[bytes | None]:
+            documents = container.documents
+            outside = await documents.read(str(case_id))  # no lifespan: the view, in a thread
+            await documents.open()
+            try:
+                found = [await documents.read(str(case_id)) for _ in range(3)]
+                return [outside, *found, await documents.read(str(uuid4()))]
+            finally:
+                await documents.close()
+
+        assert asyncio.run(reads()) == [expected] * 4 + [None]
     finally:
         container.close()
