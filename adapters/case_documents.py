@@ -104,6 +104,7 @@ class PostgresCaseDocuments(CaseDocuments):
         }
         self.size = max(2, settings.threads)
         self.connections: Connections | None = None
+        self._sql: bytes | None = None
 
     async def open(self) -> None:
         self.connections = Connections(self.kwargs, self.size)
@@ -126,7 +127,9 @@ class PostgresCaseDocuments(CaseDocuments):
     async def _select(self, connections: Connections, case_id: str) -> str | None:
         conn = await connections.acquire()
         try:
-            found = await (await conn.execute(self.query, [case_id], prepare=True)).fetchone()
+            if self._sql is None:  # composed once: psycopg would redo it on every execute
+                self._sql = self.query.as_bytes(conn)
+            found = await (await conn.execute(self._sql, [case_id], prepare=True)).fetchone()
         except BaseException:  # failed or cancelled mid-query: its state is unknown
             await connections.discard(conn)
             raise
