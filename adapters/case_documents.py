@@ -1,13 +1,15 @@
 """Reading the family's pre-rendered case document (case_status `documents`) from the API.
 
 On PostgreSQL the API's event loop reads it itself: one prepared, autocommit primary-key
-SELECT on a few async connections of its own (no worker thread, no BEGIN/ROLLBACK).
-Elsewhere, or outside the API's lifespan, the view's own read runs in a worker thread.
+SELECT on two async connections of its own (no worker thread, no BEGIN/ROLLBACK); when it
+cannot connect, and on other stores or outside the API's lifespan, the view's own read runs
+in a worker thread on the view's pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import anyio.to_thread
@@ -23,6 +25,11 @@ from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
 from projections.case_document import DOCUMENTS, Sealer
 from projections.case_status import CaseStatusView
+
+log = logging.getLogger(__name__)
+# A read holds a connection for one round trip: two per API process keep up with the event
+# loop, and each process already holds the applications' pools (max_connections is shared).
+CONNECTIONS = 2
 
 
 def sealer_for(settings: Settings) -> Sealer:
@@ -102,7 +109,7 @@ class PostgresCaseDocuments(CaseDocuments):
             "autocommit": True,
             "connect_timeout": 5,
         }
-        self.size = max(2, settings.threads)
+        self.size = CONNECTIONS
         self.connections: Connections | None = None
         self._sql: bytes | None = None
 
@@ -120,6 +127,9 @@ class PostgresCaseDocuments(CaseDocuments):
             return await super().read(case_id)
         try:
             body = await self._select(connections, case_id)
+        except psycopg.OperationalError as exc:  # e.g. no connection slot left on the server
+            log.info("document read falls back to the view's pool: %s", type(exc).__name__)
+            return await super().read(case_id)
         except psycopg.Error as exc:
             raise OperationalError(str(exc)) from None
         return None if body is None else self.view.sealer.open(body)

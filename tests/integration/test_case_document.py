@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -13,6 +14,7 @@ import orjson
 import pytest
 
 from adapters.bootstrap import Container, build
+from adapters.case_documents import PostgresCaseDocuments
 from adapters.settings import Settings
 from api.cases import load_view, read_case
 from domain.actors import Principal
@@ -213,5 +215,27 @@ def test_the_api_reader_reads_the_same_bytes_in_and_outside_the_lifespan(
                 await documents.close()
 
         assert asyncio.run(reads()) == [expected] * 4 + [None]
+    finally:
+        container.close()
+
+
+def test_when_its_own_connection_fails_the_reader_uses_the_views_pool(settings: Settings) -> None:
+    if settings.persistence != "postgres":
+        pytest.skip("only the PostgreSQL reader has connections of its own")
+    container = build(settings)
+    try:
+        case_id = notify(container, "MR-DOC-NOCONN", child_name="王小雨")
+        view = container.projections.case_status_view
+        unreachable = settings.with_changes(postgres=replace(settings.postgres, port=1))
+        reader = PostgresCaseDocuments(view, unreachable)  # type: ignore[arg-type]
+
+        async def read() -> bytes | None:
+            await reader.open()
+            try:
+                return await reader.read(str(case_id))
+            finally:
+                await reader.close()
+
+        assert asyncio.run(read()) == view.document(case_id)
     finally:
         container.close()
