@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -65,7 +65,14 @@ class Sealer:
 
 
 def _new_work(case_id: str) -> dict[str, Any]:
-    return {"case_id": case_id, "case": None, "planned": [], "services": {}, "timeline": []}
+    return {
+        "case_id": case_id,
+        "case": None,
+        "planned": [],
+        "services": {},
+        "shown": {},
+        "timeline": [],
+    }
 
 
 def _load(rows: Rows, sealer: Sealer, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -111,32 +118,37 @@ def _fold(
     work: dict[str, Any], results: dict[str, Any], rows: Rows, event: Any, request_id: str
 ) -> None:
     if not request_id:
-        work["case"] = asdict(require(rows.get(CASES, work["case_id"]), "case", work["case_id"]))
-        if isinstance(event, BirthCase.ServicesPlanned):
-            work["planned"] = list(event.services)
+        work["case"] = _plain(require(rows.get(CASES, work["case_id"]), "case", work["case_id"]))
+        if isinstance(event, BirthCase.ServicesPlanned):  # request ids computed once, here
+            case_id = UUID(work["case_id"])
+            work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
         return
-    service = asdict(require(rows.get(SERVICES, request_id), "service request", request_id))
-    shown = work["services"].get(request_id, {}).get("shown_awaiting", [])
+    service = _plain(require(rows.get(SERVICES, request_id), "service request", request_id))
+    shown = work["shown"].get(request_id, [])
     if isinstance(event, ServiceRequest.SupplementRequested):
         shown = list(event.items)
     elif isinstance(event, ServiceRequest.Supplemented):
         shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
     if isinstance(event, ServiceRequest.Approved):
         results[request_id] = event.result
-    work["services"][request_id] = {**service, "shown_awaiting": shown}
+    work["services"][request_id], work["shown"][request_id] = service, shown
+
+
+def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:
+    """A row's fields as a JSON-ready dict (shallow: dataclasses.asdict deep-copies)."""
+    return {name: getattr(row, name) for name in row.__dataclass_fields__}
 
 
 def _service_row(stored: dict[str, Any]) -> ServiceRow:
-    values = {k: v for k, v in stored.items() if k != "shown_awaiting"}
-    return ServiceRow(**{**values, "awaiting": tuple(values["awaiting"])})
+    return ServiceRow(**{**stored, "awaiting": tuple(stored["awaiting"])})
 
 
 def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     """The family's case view, as `GET /cases/{id}` answers it (same fields, same order)."""
     case = CaseRow(**work["case"])
     stored = work["services"]
-    in_plan = [str(ServiceRequest.create_id(UUID(case.case_id), s)) for s in work["planned"]]
-    services = [_shown(stored[i], results) for i in in_plan if i in stored]
+    shown = work["shown"]
+    services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
     rows = sorted(
         (_service_row(s) for s in stored.values()),
         key=lambda s: (s.planned_position, s.service_request_id),
@@ -151,7 +163,7 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _shown(service: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
     return {
         "service": service["service"],
         "service_request_id": service["service_request_id"],
@@ -162,7 +174,7 @@ def _shown(service: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "manual_routing": service["manual_routing"],
         "due": service["due"],
         "result": results.get(service["service_request_id"]) or None,
-        "awaiting": service["shown_awaiting"],
+        "awaiting": awaiting,
     }
 
 
