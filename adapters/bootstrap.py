@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
 
+from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
 from adapters.settings import ConfigError, Settings
@@ -38,6 +39,7 @@ class Container:
     actors: ActorDirectory
     processing: Processing
     projections: Projections
+    documents: CaseDocuments  # the family's case view, pre-rendered by case_status
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors]
@@ -114,6 +116,7 @@ def build(settings: Settings) -> Container:
         actors=actors,
         processing=Processing(ledger, orchestrator),
         projections=projections,
+        documents=case_documents(settings, projections.case_status_view),
     )
 
 

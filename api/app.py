@@ -68,13 +68,17 @@ def create_app(
         if run_scheduler and container.settings.embedded_worker:
             scheduler = make_scheduler(container.jobs())
             scheduler.start()
+        await container.documents.open()
         yield
+        await container.documents.close()
         if scheduler is not None:
             scheduler.shutdown(wait=True)
         if close_on_shutdown:
             container.close()
 
-    routes = [route for module in MODULES for route in module.ROUTES]
+    # The router and the metrics middleware both try routes in order: the case view (the
+    # family's hot read) goes first. No other route matches its paths, so nothing else moves.
+    routes = [*cases.ROUTES, *(route for m in MODULES if m is not cases for route in m.ROUTES)]
     collected = Metrics()
     app = Starlette(
         routes=routes,

@@ -41,8 +41,7 @@ class PrincipalCache:
 
 async def authenticate(request: Request, *roles: str) -> Principal:
     """The caller's principal; 401 without a valid token, 404 when the role may not call here."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = _authorization(request.scope["headers"]).partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "Send 'Authorization: Bearer <token>'")
@@ -53,6 +52,15 @@ async def authenticate(request: Request, *roles: str) -> Principal:
     if roles and principal.role not in roles and principal.role != "admin":
         raise ApiError(404, "not-found", "Nothing here for this caller")
     return principal
+
+
+def _authorization(headers: list[tuple[bytes, bytes]]) -> str:
+    """The Authorization header, read from the ASGI scope (servers lower-case header names)
+    without building Starlette's Headers for every request."""
+    for name, value in headers:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return ""
 
 
 def out_of_scope() -> ApiError:

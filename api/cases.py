@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 from starlette.concurrency import run_in_threadpool
@@ -198,12 +199,26 @@ def read_case(
     return view
 
 
+async def family_document(container: Container, principal: Principal, case_id: UUID) -> bytes:
+    """The family's own case, pre-rendered by the case_status projection: one keyed read.
+    Until the projection has the case (it lags by at most a tick) it is replayed instead."""
+    if principal.scope != str(case_id):
+        raise out_of_scope()
+    document = await container.documents.read(principal.scope)
+    if document is None:
+        view = await run_in_threadpool(read_case, container, principal, case_id, None)
+        return orjson.dumps(view, option=orjson.OPT_NON_STR_KEYS)
+    return document
+
+
 async def get_case(request: Request) -> Response:
     principal = await authenticate(request, *CASE_ROLES)
     as_of = parse_as_of(request)
-    view = await run_in_threadpool(
-        read_case, request.app.state.container, principal, request.path_params["case_id"], as_of
-    )
+    container, case_id = request.app.state.container, request.path_params["case_id"]
+    if principal.role == "family" and as_of is None:
+        body = await family_document(container, principal, case_id)
+        return Response(body, media_type=ORJSONResponse.media_type)
+    view = await run_in_threadpool(read_case, container, principal, case_id, as_of)
     return ORJSONResponse(view)
 
 

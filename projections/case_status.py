@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
+from projections.case_document import DOCUMENTS, Sealer, update_document
 from projections.case_status_model import (
     CASES,
     HISTORY,
@@ -36,7 +37,13 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
-    tables = (CASES, SERVICES, HISTORY)
+    tables = (CASES, SERVICES, HISTORY, DOCUMENTS)
+    sealer = Sealer()  # plain text until the composition root gives it the cipher
+
+    def document(self, case_id: UUID | str) -> bytes | None:
+        """The family's case view as JSON bytes, ready to send (None until projected)."""
+        row = self.get(DOCUMENTS, str(case_id))
+        return None if row is None else self.sealer.open(row.body)
 
     def by_case_id(self, case_id: UUID | str) -> CaseStatus | None:
         return self._status(self.get(CASES, str(case_id)))
@@ -97,38 +104,47 @@ def _places(facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+SHOWN = (
+    BirthCase.Notified,
+    BirthCase.NotificationCorrected,
+    BirthCase.Voided,
+    BirthCase.FamilyApplied,
+    BirthCase.ServicesPlanned,
+    BirthCase.Completed,
+    BirthCase.Rated,
+    ServiceRequest.Planned,
+    ServiceRequest.Replanned,
+    ServiceRequest.Dispatched,
+    ServiceRequest.CorrectionFlagged,
+    ServiceRequest.Received,
+    ServiceRequest.SupplementRequested,
+    ServiceRequest.Supplemented,
+    ServiceRequest.Approved,
+    ServiceRequest.Rejected,
+    ServiceRequest.Withdrawn,
+    ServiceRequest.DeadlineApproaching,
+    ServiceRequest.Overdue,
+)
+
+
 class CaseStatusProjection(TableProjection[CaseStatusView]):
     """Keeps the family's view of every case: each event updates its case or service row
     and adds an entry (event name and time, no personal data) to the history."""
 
     name = "case_status"
-    topics = topics_of(
-        BirthCase.Notified,
-        BirthCase.NotificationCorrected,
-        BirthCase.Voided,
-        BirthCase.FamilyApplied,
-        BirthCase.ServicesPlanned,
-        BirthCase.Completed,
-        BirthCase.Rated,
-        ServiceRequest.Planned,
-        ServiceRequest.Replanned,
-        ServiceRequest.Dispatched,
-        ServiceRequest.CorrectionFlagged,
-        ServiceRequest.Received,
-        ServiceRequest.SupplementRequested,
-        ServiceRequest.Supplemented,
-        ServiceRequest.Approved,
-        ServiceRequest.Rejected,
-        ServiceRequest.Withdrawn,
-        ServiceRequest.DeadlineApproaching,
-        ServiceRequest.Overdue,
-    )
+    topics = topics_of(*SHOWN)
+
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        """The event's rows, then its case's pre-rendered document (case_document)."""
+        self._rows(event, position, rows)
+        if isinstance(event, SHOWN):
+            update_document(rows, self.view.sealer, event, position)
 
     @singledispatchmethod
-    def apply(self, event: Any, position: int, rows: Rows) -> None:
+    def _rows(self, event: Any, position: int, rows: Rows) -> None:
         """Other events (integration deliveries) do not show in this view."""
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.Notified, position: int, rows: Rows) -> None:
         at, facts = stamp(event), event.facts
         case = CaseRow(
@@ -148,7 +164,7 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         rows.put(CASES, case)
         _history(rows, event, _Seen(position, case.case_id))
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> None:
         case = self._case(rows, event, position)
         facts = event.facts
@@ -156,7 +172,7 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         named = case.applied or bool(facts.get("child_name"))
         self._put_case(rows, event, case, household=household, child_named=named, **_places(facts))
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> None:
         case = self._case(rows, event, position)
         state = "applied" if case.state == "notified" else case.state
@@ -165,19 +181,19 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
             rows, event, case, state=state, household=household, child_named=True, applied=True
         )
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> None:
         self._put_case(rows, event, self._case(rows, event, position), state="voided")
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.ServicesPlanned, position: int, rows: Rows) -> None:
         self._put_case(rows, event, self._case(rows, event, position), state="in-progress")
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.Completed, position: int, rows: Rows) -> None:
         self._put_case(rows, event, self._case(rows, event, position), state="completed")
 
-    @apply.register
+    @_rows.register
     def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
         self._put_case(rows, event, self._case(rows, event, position), rated=True)
 
@@ -191,7 +207,7 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
     def _put_case(rows: Rows, event: Any, case: CaseRow, **changes: Any) -> None:
         rows.put(CASES, replace(case, updated_at=stamp(event), **changes))
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
         service = ServiceRow(
             service_request_id=str(event.originator_id),
@@ -209,25 +225,25 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         rows.put(SERVICES, service)
         _history(rows, event, _Seen(position, service.case_id, service.service_request_id))
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
         self._service(rows, event, position, **route_fields(event.route))
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> None:
         self._service(rows, event, position, state="dispatched")
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
         due, provisional = event.due, event.provisional
         self._service(rows, event, position, state="received", due=due, due_provisional=provisional)
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
         items = tuple(event.items)
         self._service(rows, event, position, state="supplement-requested", awaiting=items)
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
         self._service(
             rows,
@@ -239,27 +255,27 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
             due_provisional=event.provisional,
         )
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
         self._service(rows, event, position, state="approved", overdue=False)
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> None:
         self._service(rows, event, position, state="rejected", overdue=False, awaiting=())
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Withdrawn, position: int, rows: Rows) -> None:
         self._service(rows, event, position, state="withdrawn", overdue=False, awaiting=())
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.Overdue, position: int, rows: Rows) -> None:
         self._service(rows, event, position, overdue=True)
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.CorrectionFlagged, position: int, rows: Rows) -> None:
         self._service(rows, event, position)
 
-    @apply.register
+    @_rows.register
     def _(self, event: ServiceRequest.DeadlineApproaching, position: int, rows: Rows) -> None:
         self._service(rows, event, position)
 

@@ -1,0 +1,155 @@
+"""Reading the family's pre-rendered case document (case_status `documents`) from the API.
+
+On PostgreSQL the API's event loop reads it itself: one prepared, autocommit primary-key
+SELECT on two async connections of its own (no worker thread, no BEGIN/ROLLBACK); when it
+cannot connect, and on other stores or outside the API's lifespan, the view's own read runs
+in a worker thread on the view's pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import anyio.to_thread
+import psycopg
+from eventsourcing.cipher import AESCipher
+from eventsourcing.persistence import OperationalError
+from eventsourcing.utils import Environment
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Composed
+
+from adapters.postgres_views import PostgresTables
+from adapters.settings import Settings
+from projections.case_document import DOCUMENTS, Sealer
+from projections.case_status import CaseStatusView
+
+log = logging.getLogger(__name__)
+# A read holds a connection for one round trip: two per API process keep up with the event
+# loop, and each process already holds the applications' pools (max_connections is shared).
+CONNECTIONS = 2
+
+
+def sealer_for(settings: Settings) -> Sealer:
+    """Encrypts documents with the event stores' AES cipher when a key is configured."""
+    if not settings.cipher_key:
+        return Sealer()
+    return Sealer(AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key})))
+
+
+class CaseDocuments:
+    """The family's case view as JSON bytes, or None when the projection has no row yet."""
+
+    def __init__(self, view: CaseStatusView) -> None:
+        self.view = view
+
+    async def open(self) -> None:
+        """Called by the API's lifespan, in its event loop."""
+
+    async def close(self) -> None:
+        """Called by the API's lifespan before it ends."""
+
+    async def read(self, case_id: str) -> bytes | None:
+        return await anyio.to_thread.run_sync(self.view.document, case_id)
+
+
+class Connections:
+    """A few autocommit connections for one event loop, handed out last-in first-out: a
+    read costs a queue get and put (a general pool's checks cost as much as the query)."""
+
+    def __init__(self, kwargs: dict[str, Any], size: int) -> None:
+        self.kwargs, self.size = kwargs, size
+        self._idle: asyncio.LifoQueue[AsyncConnection[Any]] = asyncio.LifoQueue()
+        self._count = 0
+
+    async def acquire(self) -> AsyncConnection[Any]:
+        if not self._idle.empty() or self._count >= self.size:
+            return await self._idle.get()
+        self._count += 1
+        try:
+            return await AsyncConnection.connect(**self.kwargs)
+        except BaseException:
+            self._count -= 1
+            raise
+
+    async def release(self, conn: AsyncConnection[Any]) -> None:
+        if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            await self.discard(conn)
+        else:
+            self._idle.put_nowait(conn)
+
+    async def discard(self, conn: AsyncConnection[Any]) -> None:
+        """A connection that failed or was interrupted mid-query is not used again."""
+        self._count -= 1
+        await conn.close()
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self.discard(self._idle.get_nowait())
+
+
+class PostgresCaseDocuments(CaseDocuments):
+    """One prepared autocommit SELECT per read, from the event loop."""
+
+    def __init__(self, view: PostgresTables, settings: Settings) -> None:
+        assert isinstance(view, CaseStatusView)
+        super().__init__(view)
+        self.query: Composed = SQL("SELECT body FROM {} WHERE case_id = %s").format(
+            view.table(DOCUMENTS)
+        )
+        pg = settings.postgres
+        self.kwargs: dict[str, Any] = {
+            "dbname": pg.dbname,
+            "host": pg.host,
+            "port": pg.port,
+            "user": pg.user,
+            "password": pg.password,
+            "autocommit": True,
+            "connect_timeout": 5,
+        }
+        self.size = CONNECTIONS
+        self.connections: Connections | None = None
+        self._sql: bytes | None = None
+
+    async def open(self) -> None:
+        self.connections = Connections(self.kwargs, self.size)
+
+    async def close(self) -> None:
+        if self.connections is not None:
+            connections, self.connections = self.connections, None
+            await connections.close()
+
+    async def read(self, case_id: str) -> bytes | None:
+        connections = self.connections
+        if connections is None:  # no lifespan (or after it): the view's read, in a thread
+            return await super().read(case_id)
+        try:
+            body = await self._select(connections, case_id)
+        except psycopg.OperationalError as exc:  # e.g. no connection slot left on the server
+            log.info("document read falls back to the view's pool: %s", type(exc).__name__)
+            return await super().read(case_id)
+        except psycopg.Error as exc:
+            raise OperationalError(str(exc)) from None
+        return None if body is None else self.view.sealer.open(body)
+
+    async def _select(self, connections: Connections, case_id: str) -> str | None:
+        conn = await connections.acquire()
+        try:
+            if self._sql is None:  # composed once: psycopg would redo it on every execute
+                self._sql = self.query.as_bytes(conn)
+            found = await (await conn.execute(self._sql, [case_id], prepare=True)).fetchone()
+        except BaseException:  # failed or cancelled mid-query: its state is unknown
+            await connections.discard(conn)
+            raise
+        await connections.release(conn)
+        return None if found is None else str(found[0])
+
+
+def case_documents(settings: Settings, view: CaseStatusView) -> CaseDocuments:
+    """The reader for the configured store; the view gets the sealer its writes use."""
+    view.sealer = sealer_for(settings)
+    if isinstance(view, PostgresTables):
+        return PostgresCaseDocuments(view, settings)
+    return CaseDocuments(view)

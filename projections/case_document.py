@@ -1,0 +1,192 @@
+"""The family's case view, kept as one pre-rendered JSON document per case (a case_status table).
+
+`GET /cases/{id}` for a family is then one primary-key read whose bytes go out as they are.
+The row keeps what re-rendering needs (`work`: the case and service rows, the plan, the
+timeline; no personal data) and the rendered `body`. Results (certificate number, citizen ID
+...) are personal: they live only in sealed text, encrypted when a cipher is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+import orjson
+
+from domain.birth_case import BirthCase
+from domain.service_request import ServiceRequest
+from projections.case_status_model import CASES, SERVICES, CaseRow, ServiceRow, next_action
+from projections.events import stamp
+from projections.rows import Rows, Table, require
+
+SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One case's family view: `body` is the response (sealed), `work` how to redo it."""
+
+    case_id: str
+    work: str  # JSON: case row, service rows, plan, shown awaiting items, timeline, results
+    body: str  # the rendered family view: JSON text, or SEALED + base64 when encrypted
+
+
+DOCUMENTS = Table("documents", DocumentRow, ("case_id",))
+
+
+class Cipher(Protocol):
+    """What sealing needs of a cipher (eventsourcing's AESCipher fits)."""
+
+    def encrypt(self, plaintext: bytes) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes) -> bytes: ...
+
+
+class Sealer:
+    """Seals personal text at rest when a cipher is configured; plain JSON text otherwise."""
+
+    def __init__(self, cipher: Cipher | None = None) -> None:
+        self.cipher = cipher
+
+    def seal(self, plain: bytes) -> str:
+        if self.cipher is None:
+            return plain.decode()
+        return SEALED + base64.b64encode(self.cipher.encrypt(plain)).decode("ascii")
+
+    def open(self, text: str) -> bytes:
+        if not text.startswith(SEALED):
+            return text.encode()
+        if self.cipher is None:
+            raise ValueError("this document is encrypted and no cipher key is configured")
+        return self.cipher.decrypt(base64.b64decode(text[len(SEALED) :]))
+
+
+def _new_work(case_id: str) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "case": None,
+        "planned": [],
+        "services": {},
+        "shown": {},
+        "timeline": [],
+    }
+
+
+def _load(rows: Rows, sealer: Sealer, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The case's work and its results (request id → result), or new ones."""
+    row = rows.get(DOCUMENTS, case_id)
+    if row is None:
+        return _new_work(case_id), {}
+    work: dict[str, Any] = orjson.loads(row.work)
+    results: dict[str, Any] = orjson.loads(sealer.open(work.pop("results")))
+    return work, results
+
+
+def update_document(rows: Rows, sealer: Sealer, event: Any, position: int) -> None:
+    """Fold one case_status event into its case's document (after its rows were updated)."""
+    found = _case_of(rows, event)
+    if found is None:
+        return
+    case_id, request_id = found
+    work, results = _load(rows, sealer, case_id)
+    _fold(work, results, rows, event, request_id)
+    stream, version = str(event.originator_id), int(event.originator_version)
+    if not any(e[1] == stream and e[2] == version for e in work["timeline"]):
+        work["timeline"].append(
+            [position, stream, version, request_id, type(event).__name__, stamp(event)]
+        )
+    body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
+    work["results"] = sealer.seal(orjson.dumps(results))
+    rows.put(DOCUMENTS, DocumentRow(case_id, orjson.dumps(work).decode(), body))
+
+
+def _case_of(rows: Rows, event: Any) -> tuple[str, str] | None:
+    """(case id, service request id or "") of an event this view shows; None otherwise."""
+    if isinstance(event, BirthCase.Event):
+        return str(event.originator_id), ""
+    if isinstance(event, ServiceRequest.Event):
+        request_id = str(event.originator_id)
+        service = require(rows.get(SERVICES, request_id), "service request", request_id)
+        return service.case_id, request_id
+    return None
+
+
+def _fold(
+    work: dict[str, Any], results: dict[str, Any], rows: Rows, event: Any, request_id: str
+) -> None:
+    if not request_id:
+        work["case"] = _plain(require(rows.get(CASES, work["case_id"]), "case", work["case_id"]))
+        if isinstance(event, BirthCase.ServicesPlanned):  # request ids computed once, here
+            case_id = UUID(work["case_id"])
+            work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
+        return
+    service = _plain(require(rows.get(SERVICES, request_id), "service request", request_id))
+    shown = work["shown"].get(request_id, [])
+    if isinstance(event, ServiceRequest.SupplementRequested):
+        shown = list(event.items)
+    elif isinstance(event, ServiceRequest.Supplemented):
+        shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
+    if isinstance(event, ServiceRequest.Approved):
+        results[request_id] = event.result
+    work["services"][request_id], work["shown"][request_id] = service, shown
+
+
+def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:
+    """A row's fields as a JSON-ready dict (shallow: dataclasses.asdict deep-copies)."""
+    return {name: getattr(row, name) for name in row.__dataclass_fields__}
+
+
+def _service_row(stored: dict[str, Any]) -> ServiceRow:
+    return ServiceRow(**{**stored, "awaiting": tuple(stored["awaiting"])})
+
+
+def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """The family's case view, as `GET /cases/{id}` answers it (same fields, same order)."""
+    case = CaseRow(**work["case"])
+    stored = work["services"]
+    shown = work["shown"]
+    services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
+    rows = sorted(
+        (_service_row(s) for s in stored.values()),
+        key=lambda s: (s.planned_position, s.service_request_id),
+    )
+    return {
+        "case_id": case.case_id,
+        "state": case.state,
+        "services": services,
+        "tracking_code": case.tracking_code,
+        "next_action": next_action(case, rows),
+        "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
+    }
+
+
+def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "service": service["service"],
+        "service_request_id": service["service_request_id"],
+        "state": service["state"],
+        "handling_locality": service["handling_locality"],
+        "receiving_locality": service["receiving_locality"],
+        "mode": service["mode"],
+        "manual_routing": service["manual_routing"],
+        "due": service["due"],
+        "result": results.get(service["service_request_id"]) or None,
+        "awaiting": awaiting,
+    }
+
+
+def _timeline(
+    entries: Sequence[list[Any]], order: Sequence[str], stored: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The case's events, then each request's in plan order, each in log order; then by time."""
+    ordered = sorted(entries, key=lambda e: (e[0], e[1], e[2]))
+    timeline: list[dict[str, Any]] = [{"event": e[4], "at": e[5]} for e in ordered if not e[3]]
+    for request_id in order:
+        service = stored[request_id]["service"]
+        timeline += [
+            {"service": service, "event": e[4], "at": e[5]} for e in ordered if e[3] == request_id
+        ]
+    return sorted(timeline, key=lambda h: h["at"])
