@@ -31,9 +31,14 @@ class Page:
 
 
 def decoder_of(app: Application[Any]) -> Decoder:
-    found = _decoders.get(app.mapper)
+    return decoder_for(app.mapper)
+
+
+def decoder_for(mapper: Mapper[Any]) -> Decoder:
+    """One decoder per mapper (the same events as `mapper.to_domain_event`, faster)."""
+    found = _decoders.get(mapper)
     if found is None:
-        found = _decoders[app.mapper] = Decoder(app.mapper)
+        found = _decoders[mapper] = Decoder(mapper)
     return found
 
 
