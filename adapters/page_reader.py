@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +31,14 @@ class Page:
 
 
 def decoder_of(app: Application[Any]) -> Decoder:
-    found = _decoders.get(app.mapper)
+    return decoder_for(app.mapper)
+
+
+def decoder_for(mapper: Mapper[Any]) -> Decoder:
+    """One decoder per mapper (the same events as `mapper.to_domain_event`, faster)."""
+    found = _decoders.get(mapper)
     if found is None:
-        found = _decoders[app.mapper] = Decoder(app.mapper)
+        found = _decoders[mapper] = Decoder(mapper)
     return found
 
 
@@ -52,6 +57,47 @@ def page_after(
     decode = decoder_of(app)
     events = [(decode(n), n.id) for n in notifications]
     return Page(events, Tracking(app.name, last), position, head)
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    """Up to `batch` notifications of several projections' topics, read and decoded once."""
+
+    events: list[tuple[Any, int, str]]  # (domain event, notification id, topic)
+    last: int  # the position the page leads to
+    head: int
+
+
+def shared_page_after(
+    app: Application[Any], topics: Sequence[str], position: int | None, batch: int
+) -> SharedPage | None:
+    """The page after `position` of the notifications whose topic is in `topics` (all when
+    empty), or None at the head of the log; a short page leads to the head, as `page_after`."""
+    head = app.recorder.max_notification_id() or 0
+    if (position or 0) >= head:
+        return None
+    notifications = app.recorder.select_notifications(
+        start=position, limit=batch, stop=head, topics=topics, inclusive_of_start=False
+    )
+    last = notifications[-1].id if len(notifications) == batch else head
+    decode = decoder_of(app)
+    return SharedPage([(decode(n), n.id, n.topic) for n in notifications], last, head)
+
+
+def part_of(
+    app: Application[Any], shared: SharedPage, projection: TableProjection[Any], after: int | None
+) -> Page | None:
+    """`projection`'s page within `shared`, from its own position `after` (which must not be
+    before the shared page's start); None when it is already at or past the page's end."""
+    if (after or 0) >= shared.last:
+        return None
+    wanted = frozenset(projection.topics)
+    events = [
+        (event, n)
+        for event, n, topic in shared.events
+        if n > (after or 0) and (not wanted or topic in wanted)
+    ]
+    return Page(events, Tracking(app.name, shared.last), after, shared.head)
 
 
 def next_page(app: Application[Any], projection: TableProjection[Any], batch: int) -> Page | None:

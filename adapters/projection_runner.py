@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.page_reader import Page, pages
+from adapters.page_reader import Page, SharedPage, pages, part_of, shared_page_after
 from adapters.postgres_views import (
     PostgresCaseStatus,
     PostgresFlows,
@@ -83,6 +83,63 @@ def _apply(
     return applied, True
 
 
+def catch_up_together(
+    app: Application[Any], projections: Sequence[TableProjection[Any]], batch: int = DEFAULT_BATCH
+) -> int:
+    """Catch several projections up reading each page of the log once: each applies its part
+    in its own transaction with its own tracking row, from its own position (one that is
+    ahead skips pages until the read passes it). One whose position another runner moved
+    leaves the shared read and catches up on its own; a busy one is left this round."""
+    run = _Together(app, list(projections))
+    topics = (
+        []
+        if any(not p.topics for p in projections)
+        else sorted({t for p in projections for t in p.topics})
+    )
+    applied = 0
+    while run.projections:
+        shared = shared_page_after(app, topics, run.start(), batch)
+        if shared is None:
+            break
+        applied += sum(run.apply(shared, p) for p in list(run.projections))
+    return applied + sum(catch_up(app, p, batch) for p in run.alone)
+
+
+@dataclass
+class _Together:
+    """The projections still reading together, their positions, and those that left."""
+
+    app: Application[Any]
+    projections: list[TableProjection[Any]]
+    alone: list[TableProjection[Any]] = field(default_factory=list)
+    positions: dict[str, int | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.positions = {p.name: p.view.max_tracking_id(self.app.name) for p in self.projections}
+
+    def start(self) -> int:
+        return min((self.positions[p.name] or 0) for p in self.projections)
+
+    def apply(self, shared: SharedPage, projection: TableProjection[Any]) -> int:
+        """Apply `projection`'s part of `shared`; on a refusal it leaves the shared read."""
+        page = part_of(self.app, shared, projection, self.positions[projection.name])
+        if page is None:
+            return 0
+        try:
+            projection.process_batch(page.events, page.tracking, page.after)
+        except PositionMovedError:  # another runner applied it: read on from there, alone
+            log.info("%s: another runner applied this page; reading on", projection.name)
+            self.projections.remove(projection)
+            self.alone.append(projection)
+            return 0
+        except ViewBusyError:
+            log.info("%s: another process is catching up; leaving it this round", projection.name)
+            self.projections.remove(projection)
+            return 0
+        self.positions[projection.name] = page.tracking.notification_id
+        return len(page.events)
+
+
 @dataclass
 class Projections:
     """The read models of the CaseLedger, and how they catch up, rebuild and report lag."""
@@ -113,9 +170,10 @@ class Projections:
 
     def catch_up(self, name: str | None = None, batch: int = DEFAULT_BATCH) -> int:
         """Catch one projection, or all of them, up; returns the events applied."""
-        chosen = [self.get(name)] if name else list(self.all().values())
         with self._lock:
-            return sum(catch_up(self.app, p, batch) for p in chosen)
+            if name is None:  # every page read and decoded once for the four
+                return catch_up_together(self.app, list(self.all().values()), batch)
+            return catch_up(self.app, self.get(name), batch)
 
     def rebuild(
         self, name: str, progress: Progress | None = None, batch: int = REBUILD_BATCH

@@ -16,12 +16,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProcessRecorder,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
-from eventsourcing.utils import get_topic
-from psycopg import Cursor
+from eventsourcing.utils import get_topic, retry
+from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -73,6 +79,47 @@ class SectionPostgresProcessRecorder(PostgresProcessRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's statements in one transaction, but LOCK TABLE, INSERT and COMMIT go
+        in one pipeline sync: the table lock that orders writers is held for the server's
+        work only, not across a round trip and the client's turn for the GIL."""
+        if self.datastore.enable_db_functions:
+            inserted: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return inserted
+        with self.datastore.get_connection() as conn:
+            failure, ids = None, None
+            with conn.pipeline() as pipeline:
+                try:
+                    ids = self._insert_and_commit(conn, pipeline, stored_events, **kwargs)
+                except Exception as error:  # raised once the pipeline is left (no warning)
+                    failure = error
+            if failure is not None:
+                conn.rollback()  # an aborted or refused transaction leaves nothing behind
+                raise failure
+            return ids
+
+    def _insert_and_commit(
+        self,
+        conn: Connection[DictRow],
+        pipeline: Pipeline,
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        conn.execute("BEGIN")
+        with conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)  # tracking (before the lock)
+        with conn.cursor() as curs:
+            if stored_events:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+            conn.execute("COMMIT")
+            pipeline.sync()
+            if not stored_events:
+                return None
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of every given aggregate in one round trip, each stream in order."""

@@ -19,6 +19,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
+from adapters.page_reader import decoder_for
 from adapters.recorders import SECTION, SectionPosition, StreamReader
 from domain.section import Section
 
@@ -76,8 +77,8 @@ class SectionProcessor:
 
     def decide(self, notifications: Sequence[Notification]) -> Section:
         """Every notification's policy, in order, into one unit."""
-        mapper, policy = self.follower.mappers[self.leader.name], self.follower.policy
-        events = [mapper.to_domain_event(n) for n in notifications]
+        decode, policy = decoder_for(self.follower.mappers[self.leader.name]), self.follower.policy
+        events = [decode(n) for n in notifications]
         unit = Section()
         load_ahead(self.follower, unit, events)
         for event in events:
@@ -99,10 +100,11 @@ def load_ahead(app: Application[Any], unit: Section, events: Sequence[Any]) -> N
     streams: dict[UUID, list[StoredEvent]] = defaultdict(list)
     for stored in app.recorder.select_streams(wanted) if wanted else ():
         streams[UUID(str(stored.originator_id))].append(stored)
+    decode = decoder_for(app.mapper)
     for aggregate_id, stream in streams.items():
         aggregate: Any = None
         for stored in stream:  # the library's projector, without its per-event Protocol check
-            aggregate = app.mapper.to_domain_event(stored).mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = decode(stored).mutate(aggregate)
         unit.loaded[aggregate_id] = aggregate
 
 

@@ -18,7 +18,10 @@ import psycopg
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from bench import pgdb
+from bench.messages import message
 from bench.offices import Driver
+from domain.alliance import load_alliance
+from domain.catalog import load_catalog
 
 BATCH = 50  # cases notified together; offices then work through them in waves
 Row = tuple[bytes, int, str, bytes]  # originator id (16 bytes), version, topic, state
@@ -28,6 +31,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
     """Complete cases in batches until the count or the time is used up. The tick between
     waves is the worker's: settle the orchestrator ⇄ ledger loop, then catch projections up."""
     driver = Driver(container, container.tick)
+    warm_up()
     heads = _heads(container)
     started = time.perf_counter()
     completed = notified = 0
@@ -48,6 +52,14 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         "commands": notified + driver.decisions,
         "offices": driver.offices,
     }
+
+
+def warm_up() -> None:
+    """Load the reference data (catalog, alliance, GB/T 2260 table) before the clock starts, as
+    a long-running process has: otherwise the first batch's 8 threads all parse it at once."""
+    message("warm-up", 0)
+    load_catalog()
+    load_alliance()
 
 
 def _heads(container: Container) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from bench.messages import birth_facts, message
 from domain.commands import NotifyBirth, OfficeDecision
 from domain.identifiers import make_citizen_id
 from domain.service_request import ServiceRequest
+from projections.office_queue import REQUESTS, QueueRow
 
 OFFICER = "office:bench"
 MAX_WAVES = 12  # the longest dependency chain has 4 services; more waves means a stuck case
@@ -37,15 +38,24 @@ def result_for(request: ServiceRequest, n: int) -> dict[str, str]:
     return {field_name: f"BN-{request.service[:3].upper()}-{n:08d}"}
 
 
+Office = tuple[str, str]  # (locality, authority)
+RECEIVING_ROLES = ("receive-for-other", "both")
+
+
 @dataclass
 class Driver:
     """Drives cases to completion in waves, as offices and the worker would: `offices` threads
-    send the commands (hospitals notify, offices decide) at once, the tick runs between waves."""
+    send the commands (hospitals notify, offices decide) at once, the tick runs between waves.
+
+    Offices work from their queue (the office_queue projection, as
+    GET /offices/{locality}/{authority}/queue serves it): each reads what is dispatched to it
+    and receives it, then the deciding office approves it. `tick` must catch projections up."""
 
     container: Container
     tick: Callable[[], object]
     offices: int = OFFICES
-    open_cases: dict[UUID, list[UUID]] = field(default_factory=dict)  # case → open requests
+    cases: list[UUID] = field(default_factory=list)
+    places: set[Office] = field(default_factory=set)  # the offices the cases' requests go to
     _numbers: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -60,8 +70,7 @@ class Driver:
         self._pool.shutdown()
 
     def notify(self, run: str, numbers: Iterable[int]) -> None:
-        for case_id in self._pool.map(lambda i: self._notify(run, i), numbers):
-            self.open_cases[case_id] = []
+        self.cases += self._pool.map(lambda i: self._notify(run, i), numbers)
 
     def _notify(self, run: str, i: int) -> UUID:
         sent = message(run, i)
@@ -69,45 +78,46 @@ class Driver:
         return self.container.ledger.notify_birth(cmd).case_id
 
     def plan(self) -> None:
-        """After the first tick: every planned request of every new case is open."""
-        cases, ledger = list(self.open_cases), self.container.ledger
-        for case_id, case in zip(cases, self._pool.map(ledger.get_case, cases), strict=True):
-            self.open_cases[case_id] = [
-                ServiceRequest.create_id(case_id, s) for s in case.planned_services
-            ]
+        """After the first tick: the offices that receive the new cases' requests (as the demo
+        learns them from each case's routes)."""
+        view = self.container.projections.office_queue_view
+        found = self._pool.map(lambda c: view.select(REQUESTS, {"case_id": str(c)}), self.cases)
+        self.places = {(r.receiving_locality, r.authority) for rows in found for r in rows}
 
     def wave(self) -> int:
-        """Offices receive and approve whatever is dispatched; returns the decisions made."""
-        requests = [r for rs in self.open_cases.values() for r in rs]
-        decided = {
-            r
-            for r, done in zip(requests, self._pool.map(self._visit, requests), strict=True)
-            if done
-        }
-        for open_requests in self.open_cases.values():
-            open_requests[:] = [r for r in open_requests if r not in decided]
-        self._decided += len(decided)
-        return 2 * len(decided)
+        """Every office reads its queue, then receives and approves whatever is dispatched to
+        it; returns the decisions made."""
+        rows = [r for q in self._pool.map(self._queue, sorted(self.places)) for r in q]
+        decided = sum(self._pool.map(self._decide, rows))
+        self._decided += decided
+        return 2 * decided
 
-    def _visit(self, request_id: UUID) -> bool:
-        """One office looks at one request: receives and approves it if it is dispatched."""
-        ledger = self.container.ledger
-        request = ledger.get_request(request_id)
-        if request.state != "dispatched":
-            return False
-        n = next(self._numbers)
-        ledger.decide(OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}"))
+    def _queue(self, office: Office) -> list[QueueRow]:
+        """The requests dispatched to `office` that it receives (every page)."""
+        view, rows = self.container.projections.office_queue_view, list[QueueRow]()
+        while page := view.queue(*office, state="dispatched", limit=500, offset=len(rows)).rows:
+            rows += page
+        return [r for r in rows if r.role in RECEIVING_ROLES]
+
+    def _decide(self, row: QueueRow) -> bool:
+        """Receive the request, then approve it with a valid result."""
+        ledger, request_id, n = (
+            self.container.ledger,
+            UUID(row.service_request_id),
+            next(self._numbers),
+        )
+        cmd = OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}")
+        request = ledger.decide(cmd)
         ledger.decide(OfficeDecision(request_id, "approve", OFFICER, result=result_for(request, n)))
         return True
 
     def completed(self) -> int:
-        cases = list(self.open_cases)
-        states = self._pool.map(lambda c: self.container.ledger.get_case(c).state, cases)
+        states = self._pool.map(lambda c: self.container.ledger.get_case(c).state, self.cases)
         return sum(state == "completed" for state in states)
 
     def run(self, run: str, numbers: range) -> int:
         """Drive the cases `numbers` of `run` to completion; returns how many completed."""
-        self.open_cases = {}
+        self.cases = []
         self.notify(run, numbers)
         self.tick()
         self.plan()

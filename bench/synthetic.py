@@ -124,7 +124,7 @@ def make_template(settings: Settings) -> Template:
     """Drive TEMPLATES cases for real in memory, with the mapper settings of `settings`."""
     memory = build(settings.with_changes(persistence="memory"))
     try:
-        driver = Driver(memory, memory.processing.settle, offices=1)  # one order, reproducible
+        driver = Driver(memory, memory.tick, offices=1)  # one order, reproducible
         driver.run("tpl", range(TEMPLATES))
         driver.close()
         keys = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import singledispatchmethod
+from functools import lru_cache, singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -62,6 +62,22 @@ def routing_inputs(inputs: dict[str, Any]) -> RoutingInputs | None:
         hukou_division=hukou,
         insured_division=application.get("insured"),
     )
+
+
+def planned(inputs: RoutingInputs) -> dict[str, Any]:
+    """The plan for `inputs` as the events carry it: a fresh copy each time (events must not
+    share one dict), of a plan computed once per inputs and reference data versions (routing
+    is deterministic: same inputs and versions, identical plan)."""
+    plan = _planned(inputs, load_catalog().version, load_alliance().version)
+    services = [{**s, "depends_on": list(s["depends_on"])} for s in plan["services"]]
+    return {**plan, "services": services}
+
+
+@lru_cache(maxsize=4096)
+def _planned(inputs: RoutingInputs, catalog_version: str, alliance_version: str) -> dict[str, Any]:
+    catalog, alliance = load_catalog(), load_alliance()
+    assert (catalog.version, alliance.version) == (catalog_version, alliance_version)
+    return plan_services(inputs, catalog, alliance).to_dict()
 
 
 class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
@@ -146,7 +162,7 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
             return
         inputs = routing_inputs(plan.inputs)
         if inputs is not None:
-            plan.draw(plan_services(inputs, load_catalog(), load_alliance()).to_dict())
+            plan.draw(planned(inputs))
         for route in plan.services():
             if self._ready(plan, route):
                 plan.order_dispatch(route["service"], self._carried(plan, route["service"]))

@@ -83,6 +83,9 @@ QUEUE = Table(
 ORDER = ("due_sort", "since", "service_request_id")
 
 
+_SHARED = tuple(f for f in RequestRow.__dataclass_fields__ if f in QueueRow.__dataclass_fields__)
+
+
 def entries(request: RequestRow) -> list[QueueRow]:
     """The queue rows of a request: one per locality that acts on it."""
     places = dict.fromkeys((request.receiving_locality, request.handling_locality))
@@ -95,7 +98,7 @@ def _entry(request: RequestRow, locality: str) -> QueueRow:
         locality == request.handling_locality,
     )
     role = "both" if receives and decides else "decide-here" if decides else "receive-for-other"
-    values = {k: v for k, v in asdict(request).items() if k in QueueRow.__dataclass_fields__}
+    values = {k: getattr(request, k) for k in _SHARED}  # flat fields: no asdict deep copy
     return QueueRow(
         **values,
         locality=locality,

@@ -157,8 +157,10 @@ data = json.loads(sys.argv[1])
 settings = Settings(**{**data, "postgres": PostgresSettings(**data["postgres"])})
 container = build(settings)
 recorder = type(container.orchestrator.recorder)
-# Die inside the second section's transaction, after its events and tracking were written.
-name = "_fetch_ids_after_insert_events" if settings.persistence == "postgres" else "_insert_events"
+# Die inside the second section's transaction, after its events and tracking were written
+# (on PostgreSQL, once the server has run the insert, before COMMIT is sent).
+postgres = settings.persistence == "postgres"
+name = "_insert_stored_events" if postgres else "_insert_events"
 original = getattr(recorder, name)
 sections = 0
 
@@ -168,6 +170,8 @@ def dying(self, cursor, stored_events, **kwargs):
     if SECTION in kwargs:
         sections += 1
         if sections == 2:
+            if postgres:
+                assert len(cursor.fetchall()) == len(stored_events)  # inserted, not committed
             os._exit(17)
     return result
 

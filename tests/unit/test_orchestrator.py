@@ -7,8 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from adapters.bootstrap import Container
+from domain.alliance import load_alliance
+from domain.catalog import load_catalog
 from domain.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
 from domain.facts import Parent
+from domain.orchestrator import planned
+from domain.routing import RoutingInputs, plan_services
 from domain.service_request import ServiceRequest
 from tests.conftest import make_facts
 
@@ -85,3 +89,13 @@ def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Containe
     memory_container.ledger.correct_notification(CorrectNotification("m-2", corrected, b"{}"))
     memory_container.after_command()
     assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
+
+
+def test_the_remembered_plan_equals_routing_and_is_never_shared() -> None:
+    inputs = RoutingInputs("430602", "430602", "mother", "420102")
+    expected = plan_services(inputs, load_catalog(), load_alliance()).to_dict()
+    first, second = planned(inputs), planned(inputs)
+    assert first == second == expected
+    first["services"][0]["depends_on"].append("changed")
+    first["services"][0]["mode"] = "changed"
+    assert planned(inputs) == expected  # a change to one copy reaches no other
