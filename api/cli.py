@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument(
+        "--loop", choices=("uvloop", "asyncio", "auto"), default="uvloop", help="event loop"
+    )
+    serve.add_argument(
+        "--http", choices=("httptools", "h11", "auto"), default="httptools", help="HTTP parser"
+    )
     demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
     demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
     projections = sub.add_parser("projections", help="read models: status, rebuild")
@@ -128,21 +134,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     build(settings).close()  # fail fast, with a clear message, before uvicorn starts
     os.environ["NEWBORN_LEDGER_HOST"] = host  # workers re-read settings from the environment
     os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
+    server = {"loop": args.loop, "http": args.http}  # uvloop + httptools: docs/operations.md
     if workers > 1:
-        return _serve_workers(host, port, workers)
-    uvicorn.run(
-        "api.asgi:create",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+        return _serve_workers(host, port, workers, server)
+    uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False, **server)  # fmt: skip
     return 0
 
 
-def _serve_workers(host: str, port: int, workers: int) -> int:
+def _serve_workers(host: str, port: int, workers: int, server: dict[str, str]) -> int:
     """uvicorn's own --workers path binds the shared socket with proto 0, so asyncio never sets
     TCP_NODELAY on the accepted connections (uvicorn issue #3149) and every keep-alive response
     waits ~40 ms for the client's delayed ACK. Same supervisor, socket re-wrapped as TCP."""
@@ -157,6 +157,7 @@ def _serve_workers(host: str, port: int, workers: int) -> int:
         workers=workers,
         log_level="info",
         access_log=False,
+        **server,  # type: ignore[arg-type]
     )
     bound = config.bind_socket()
     tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())

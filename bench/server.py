@@ -16,6 +16,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# As `newborn-ledger serve` runs: uvloop and httptools (docs/performance.md, Ingest).
+SERVER_OPTIONS = ("--loop", "uvloop", "--http", "httptools")
 
 
 def free_port() -> int:
@@ -105,7 +107,7 @@ def _start_api_once(
     command = [
         sys.executable, "-m", "uvicorn", "bench.asgi:create", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
+        "--log-level", "warning", "--no-access-log", *SERVER_OPTIONS,
     ]  # fmt: skip
     popen = _spawn(command, env, log)
     process = Process(f"api-{workers}w", popen, log)

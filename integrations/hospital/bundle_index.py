@@ -18,10 +18,7 @@ class Entry:
     path: str
     full_url: str | None
     resource: Resource
-
-    @property
-    def type(self) -> str:
-        return str(self.resource.get_resource_type())
+    type: str  # the resource type, read once: the mapping asks for it ~100 times a message
 
     def reference_keys(self) -> Iterator[str]:
         if self.full_url:
@@ -55,10 +52,13 @@ def _flatten(entries: list[Resource], prefix: str) -> Iterator[Entry]:
     for i, entry in enumerate(entries):
         if entry.resource is None:
             continue
-        found = Entry(f"{prefix}.entry[{i}].resource", entry.fullUrl, entry.resource)
+        resource = entry.resource
+        found = Entry(
+            f"{prefix}.entry[{i}].resource", entry.fullUrl, resource, resource.get_resource_type()
+        )
         yield found
         if found.type == "Bundle":
-            yield from _flatten(entry.resource.entry or [], found.path)
+            yield from _flatten(resource.entry or [], found.path)
 
 
 def _type_and_id(reference: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+import orjson
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.extension import Extension
@@ -11,10 +13,17 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir_core import types as fhir_types
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from integrations.hospital import validation_cache
-from integrations.hospital.validation_cache import ORIGINAL_ONE_OF_MANY, validate_one_of_many
+from integrations.hospital.validation_cache import (
+    ORIGINAL_ONE_OF_MANY,
+    ORIGINAL_REJECT_NULLS,
+    ORIGINAL_REQUIRED,
+    reject_null_complex_elements,
+    validate_one_of_many,
+    validate_required_primitive_elements,
+)
 from tests.unit.test_fhir_intake import FIXTURES
 
 
@@ -39,12 +48,19 @@ def _profile_classes() -> list[type[Any]]:
     return sorted(found, key=lambda cls: cls.__name__)
 
 
-def _outcome(check: Any, instance: Any) -> str:
+def _outcome(check: Any, *args: Any) -> object:
     try:
-        check(instance)
+        result = check(*args)
+    except ValidationError as exc:  # the errors pydantic reports, not only their text
+        return [(e["type"], e["loc"], e["msg"], _shown(e["input"])) for e in exc.errors()]
     except (ValueError, AssertionError) as exc:
         return f"{type(exc).__name__}: {exc}"
-    return "ok"
+    return ("ok", result)
+
+
+def _shown(value: Any) -> Any:
+    """Inputs as pydantic reports them; a bare sentinel object only by its type."""
+    return "<sentinel>" if type(value) is object else value
 
 
 def _variants(cls: type[Any]) -> list[Any]:
@@ -71,3 +87,97 @@ def test_install_is_idempotent_and_keeps_the_import_answers() -> None:
     cached = vars(fhir_types)["import_string"]
     assert cached(path) is cached.__wrapped__(path) is Patient
     assert cached.cache_info().currsize >= 1
+
+
+def _null_variants(cls: type[Any]) -> list[Any]:
+    """Not a dict, no lists, and for every list field (under its name and its alias): a
+    null alone, a null after an element, no null, and two fields with nulls at once."""
+    variants: list[Any] = [None, "x", {}]
+    keys = [key for name, f in cls.model_fields.items() for key in {name, f.alias or name}]
+    for key in keys:
+        variants += [{key: [None]}, {key: [{}, None]}, {key: [{}]}, {key: None}]
+    if len(keys) >= 2:
+        variants.append({keys[0]: [None], keys[-1]: [{}, None]})
+    return variants
+
+
+@pytest.mark.parametrize("cls", _profile_classes(), ids=lambda cls: cls.__name__)
+def test_the_cached_null_check_gives_the_same_answer(cls: type[Any]) -> None:
+    for data in _null_variants(cls):
+        ours = _outcome(reject_null_complex_elements, cls, data)
+        assert ours == _outcome(ORIGINAL_REJECT_NULLS, cls, data), data
+
+
+def _required_variants(cls: type[Any]) -> list[Any]:
+    """Nothing set, then each required primitive alone given a value, an empty extension
+    sibling, or an extension that explains why the value is missing."""
+    required = cls.model_construct().get_required_fields()
+    variants = [cls.model_construct()]
+    for name, ext in required:
+        field = cls.get_alias_mapping()[name]
+        variants.append(cls.model_construct(**{field: "x"}))
+        if ext is not None:
+            explained = {"extension": [{"url": "http://example.org/x"}]}
+            variants += [
+                cls.model_construct(**{ext: {"extension": []}}),
+                cls.model_construct(**{ext: explained}),
+            ]
+    return variants
+
+
+@pytest.mark.parametrize("cls", _profile_classes(), ids=lambda cls: cls.__name__)
+def test_the_cached_required_check_gives_the_same_answer(cls: type[Any]) -> None:
+    for instance in _variants(cls)[:1] + _required_variants(cls):
+        ours = _outcome(validate_required_primitive_elements, instance)
+        assert ours == _outcome(ORIGINAL_REQUIRED, instance)
+
+
+def _broken(data: dict[str, Any]) -> dict[str, Any]:
+    """A notification with nulls in lists of complex elements and required primitives (every
+    resource's `status`) gone: both checks must still report."""
+    data["entry"][0]["resource"].setdefault("focus", []).append(None)
+    _drop_status(data)
+    return data
+
+
+def _no_status(data: dict[str, Any]) -> dict[str, Any]:
+    """Required primitives gone: every resource's `status`, the header's source endpoint."""
+    _drop_status(data)
+    data["entry"][0]["resource"].get("source", {}).pop("endpoint", None)
+    return data
+
+
+def _null_entry(data: dict[str, Any]) -> dict[str, Any]:
+    data["entry"].append(None)  # reported by the Bundle's own check, before its entries'
+    return data
+
+
+def _drop_status(value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _drop_status(item)
+    elif isinstance(value, dict):
+        if "resourceType" in value:
+            value.pop("status", None)
+        for item in value.values():
+            _drop_status(item)
+
+
+def _validation_errors(data: dict[str, Any]) -> object:
+    return _outcome(Bundle.model_validate, data)
+
+
+def test_whole_messages_validate_the_same_with_and_without_the_caches() -> None:
+    validation_cache.install()
+    paths = sorted(FIXTURES.glob("notification-*.json"))
+    datas = [orjson.loads(path.read_bytes()) for path in paths]
+    cases = [copy.deepcopy(d) for d in datas] + [_broken(copy.deepcopy(d)) for d in datas]
+    cases += [_null_entry(copy.deepcopy(d)) for d in datas]
+    cases += [_no_status(copy.deepcopy(d)) for d in datas]
+    ours = [_validation_errors(copy.deepcopy(d)) for d in cases]
+    with validation_cache.stock():
+        assert FHIRAbstractModel._validate_one_of_many is ORIGINAL_ONE_OF_MANY
+        stock = [_validation_errors(copy.deepcopy(d)) for d in cases]
+    assert FHIRAbstractModel._validate_one_of_many is validate_one_of_many
+    assert [repr(o) for o in ours] == [repr(o) for o in stock]
+    assert sum(isinstance(o, list) for o in ours) >= 3 * len(datas)  # the broken ones fail
