@@ -136,13 +136,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
     server = {"loop": args.loop, "http": args.http}  # uvloop + httptools: docs/operations.md
     if workers > 1:
-        return _serve_workers(host, port, workers, server)
+        return serve_workers("api.asgi:create", host, port, workers, server)
     uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, **server)  # fmt: skip
     return 0
 
 
-def _serve_workers(host: str, port: int, workers: int, server: dict[str, str]) -> int:
+def serve_workers(app: str, host: str, port: int, workers: int, server: dict[str, str]) -> int:
     """uvicorn's own --workers path binds the shared socket with proto 0, so asyncio never sets
     TCP_NODELAY on the accepted connections (uvicorn issue #3149) and every keep-alive response
     waits ~40 ms for the client's delayed ACK. Same supervisor, socket re-wrapped as TCP."""
@@ -150,7 +150,7 @@ def _serve_workers(host: str, port: int, workers: int, server: dict[str, str]) -
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
-        "api.asgi:create",
+        app,
         factory=True,
         host=host,
         port=port,

@@ -115,7 +115,7 @@ class IngestRun:
     topology: str  # "worker": API + `newborn-ledger worker`; "embedded": API settles itself
     seconds: float
     persistence: str = "postgres"
-    nodelay: bool = False  # serve with the proposed TCP_NODELAY fix (bench/nodelay.py)
+    nodelay: bool = True  # serve as `newborn-ledger serve` does (bench/nodelay.py)
     max_planning_lag: int = 0  # 0: back-pressure off, so the run measures the API's capacity
     result: dict[str, Any] = field(default_factory=dict)
 

@@ -1,40 +1,26 @@
-"""uvicorn with N workers and TCP_NODELAY: the fix proposed for `newborn-ledger serve`.
-
-`uvicorn --workers N` binds the listening socket with proto 0; accepted sockets inherit it and
-asyncio only sets TCP_NODELAY when proto is IPPROTO_TCP (uvicorn issue #3149). Nagle's
-algorithm then holds each response body until the client's delayed ACK: ~40 ms per keep-alive
-request. Re-wrapping the bound socket with proto IPPROTO_TCP before the supervisor hands it to
-the workers restores TCP_NODELAY. Usage: python -m bench.nodelay APP PORT WORKERS
+"""Serve the bench app as `newborn-ledger serve` serves: uvloop + httptools, and with N workers
+the shared socket re-wrapped as TCP so that TCP_NODELAY is set (uvicorn issue #3149; see
+`api.cli.serve_workers`). Usage: python -m bench.nodelay APP PORT WORKERS
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
+from api.cli import serve_workers
 
-def tcp_socket(sock: socket.socket) -> socket.socket:
-    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+SERVER = {"loop": "uvloop", "http": "httptools"}
 
 
 def main(argv: list[str]) -> None:
     app, port, workers = argv[0], int(argv[1]), int(argv[2])
-    config = uvicorn.Config(
-        app,
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
     if workers > 1:
-        Multiprocess(config, sockets=[tcp_socket(config.bind_socket())]).run()
+        serve_workers(app, "127.0.0.1", port, workers, SERVER)
     else:
-        uvicorn.Server(config).run()
+        uvicorn.run(app, factory=True, host="127.0.0.1", port=port, log_level="warning",
+                    access_log=False, **SERVER)  # type: ignore[arg-type]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def measure_reads(
     workers: int,
     seconds: float,
     log_dir: Path,
-    nodelay: bool = False,
+    nodelay: bool = True,
 ) -> dict[str, Any]:
     """Status, queue and bare reads against one server with `workers` workers."""
     container = build(settings)

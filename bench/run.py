@@ -61,7 +61,7 @@ QUICK = Plan(
 class Bench:
     """Runs the phases in order, collecting raw results and table figures."""
 
-    def __init__(self, plan: Plan, log_dir: Path, nodelay: bool = False) -> None:
+    def __init__(self, plan: Plan, log_dir: Path, nodelay: bool = True) -> None:
         self.plan, self.log_dir, self.nodelay = plan, log_dir, nodelay
         self.figures: list[Figure] = []
         self.raw: dict[str, Any] = {}
@@ -233,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated phases (reads needs lifecycle)",
     )
     parser.add_argument(
-        "--nodelay",
+        "--plain-uvicorn",
         action="store_true",
-        help="serve through bench/nodelay.py, the proposed TCP_NODELAY fix for --workers N",
+        help="serve with `uvicorn --workers N` (no TCP_NODELAY fix) instead of as `serve` does",
     )
     parser.add_argument("--soak-seconds", type=float, help="override the soak's duration")
     args = parser.parse_args(argv)
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = RESULTS / f"logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    bench, started = Bench(plan, log_dir, args.nodelay), time.perf_counter()
+    bench, started = Bench(plan, log_dir, not args.plain_uvicorn), time.perf_counter()
     code_at_start = machine.code_version()
     bench.phase(f"dropped old schemas: {', '.join(pgdb.drop_bench_schemas()) or 'none'}")
     phases = {
@@ -256,9 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.only.split(","):
         phases[name.strip()]()
-    report = {
+    report: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
-        "nodelay_fix": args.nodelay,
+        "served_as": "uvicorn --workers" if args.plain_uvicorn else "newborn-ledger serve",
         "plan": asdict(plan),
         "started": stamp,
         "seconds": time.perf_counter() - started,
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     path = RESULTS / f"run-{stamp}.json"
     path.write_text(json.dumps(report, indent=1, default=str))
     print(table(bench.figures))
-    fix = " with the TCP_NODELAY fix" if args.nodelay else ""
+    fix = " with plain uvicorn --workers" if args.plain_uvicorn else ""
     code = report["machine"]["code"]
     if code != code_at_start:
         code = f"{code_at_start} → {code} (the code changed during the run)"

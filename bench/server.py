@@ -74,7 +74,7 @@ class Process:
 
 
 def start_api(
-    env: dict[str, str], workers: int, log_dir: Path, attempts: int = 3, nodelay: bool = False
+    env: dict[str, str], workers: int, log_dir: Path, attempts: int = 3, nodelay: bool = True
 ) -> tuple[Process, int]:
     """uvicorn on 127.0.0.1 with the bench factory (the app plus a bare baseline route).
 
@@ -97,7 +97,7 @@ def _start_api_once(
 ) -> tuple[Process, int]:
     port = free_port()
     log = log_dir / f"api-{workers}w-{port}.log"
-    if nodelay:  # the proposed fix (bench/nodelay.py), for before/after figures
+    if nodelay:  # as `newborn-ledger serve` (bench/nodelay.py); else uvicorn --workers N
         command = [sys.executable, "-m", "bench.nodelay", "bench.asgi:create", str(port),
                    str(workers)]  # fmt: skip
         popen = _spawn(command, env, log)
