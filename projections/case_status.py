@@ -10,7 +10,7 @@ from uuid import UUID
 
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
-from projections.case_document import DOCUMENTS, Sealer, update_document
+from projections.case_document import DOCUMENTS, Sealer, finish_documents, update_document
 from projections.case_status_model import (
     CASES,
     HISTORY,
@@ -139,6 +139,10 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         self._rows(event, position, rows)
         if isinstance(event, SHOWN):
             update_document(rows, self.view.sealer, event, position)
+
+    def finish(self, rows: Rows) -> None:
+        """Each document the batch touched, rendered and stored once."""
+        finish_documents(rows, self.view.sealer)
 
     @singledispatchmethod
     def _rows(self, event: Any, position: int, rows: Rows) -> None:

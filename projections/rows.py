@@ -62,6 +62,7 @@ class Rows:
         self._current: dict[Slot, object] = {}
         self._original: dict[Slot, object] = {}
         self._tables: dict[str, Table[Any]] = {}
+        self.scratch: dict[str, Any] = {}  # a projection's working state for this batch only
 
     def get(self, table: Table[R], *key: object) -> R | None:
         slot = (table.name, key)
@@ -199,6 +200,10 @@ class TableProjection(Projection[V]):
         with self.view.batch(tracking, after, strict=strict) as rows:
             for event, position in events:
                 apply(event, position, rows)
+            self.finish(rows)
+
+    def finish(self, rows: Rows) -> None:
+        """After the batch's events, in its transaction: write what was kept per batch."""
 
     def _applier(self) -> Callable[[Any, int, Rows], None]:
         """`self.apply`, resolved once per batch: on Python 3.11 each `self.apply` of a
