@@ -18,8 +18,14 @@ import orjson
 
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
-from projections.case_status_model import CASES, SERVICES, CaseRow, ServiceRow, next_action
-from projections.events import stamp
+from projections.case_status_model import (
+    CASES,
+    SERVICES,
+    CaseRow,
+    HistoryRow,
+    ServiceRow,
+    next_action,
+)
 from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
@@ -105,20 +111,17 @@ def _working(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
     return found
 
 
-def update_document(rows: Rows, sealer: Sealer, event: Any, position: int) -> None:
-    """Fold one case_status event into its case's document (after its rows were updated);
-    `finish_documents` renders and stores it once the batch's events are all folded."""
-    found = _case_of(rows, event)
-    if found is None:
-        return
-    case_id, request_id = found
-    working = _working(rows, sealer, case_id)
+def update_document(rows: Rows, sealer: Sealer, event: Any, history: HistoryRow) -> None:
+    """Fold one case_status event, whose rows and `history` row are written, into its case's
+    document; `finish_documents` renders and stores it once the batch's events are folded."""
+    working = _working(rows, sealer, history.case_id)
+    request_id = history.service_request_id
     _fold(working, event, request_id)
-    stream, version = str(event.originator_id), int(event.originator_version)
-    if (stream, version) not in working.seen:
-        working.seen.add((stream, version))
+    seen = (history.stream_id, history.version)
+    if seen not in working.seen:
+        working.seen.add(seen)
         working.work["timeline"].append(
-            [position, stream, version, request_id, type(event).__name__, stamp(event)]
+            [history.position, *seen, request_id, history.event, history.at]
         )
 
 
@@ -135,17 +138,6 @@ def finish_documents(rows: Rows, sealer: Sealer) -> None:
         body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
         work["results"] = sealer.seal(orjson.dumps(results))
         rows.put(DOCUMENTS, DocumentRow(case_id, orjson.dumps(work).decode(), body))
-
-
-def _case_of(rows: Rows, event: Any) -> tuple[str, str] | None:
-    """(case id, service request id or "") of an event this view shows; None otherwise."""
-    if isinstance(event, BirthCase.Event):
-        return str(event.originator_id), ""
-    if isinstance(event, ServiceRequest.Event):
-        request_id = str(event.originator_id)
-        service = require(rows.get(SERVICES, request_id), "service request", request_id)
-        return service.case_id, request_id
-    return None
 
 
 def _fold(working: _Working, event: Any, request_id: str) -> None:
