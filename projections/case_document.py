@@ -30,6 +30,7 @@ from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 SCRATCH = "documents"  # the batch's working documents, in Rows.scratch
+PARSED = "_parsed"  # a DocumentRow's work and results, parsed, while the memo holds the row
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,15 @@ class _Working:
 
 
 def _load(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
-    """The case's stored work and results, or new ones."""
+    """The case's stored work and results, or new ones. A row this process wrote carries
+    them parsed (`PARSED`): taken, so that one batch only ever folds them (if it rolls back,
+    the next reads the row's own text)."""
     row = rows.get(DOCUMENTS, case_id)
     if row is None:
         return _Working(_new_work(case_id), {}, set())
+    parsed: _Working | None = vars(row).pop(PARSED, None)
+    if parsed is not None:
+        return parsed
     work: dict[str, Any] = orjson.loads(row.work)
     results: dict[str, Any] = orjson.loads(sealer.open(work.pop("results")))
     return _Working(work, results, {(e[1], e[2]) for e in work["timeline"]})
@@ -128,16 +134,26 @@ def update_document(rows: Rows, sealer: Sealer, event: Any, history: HistoryRow)
 def finish_documents(rows: Rows, sealer: Sealer) -> None:
     """Render, seal and store each document the batch touched, once."""
     for case_id, working in rows.scratch.pop(SCRATCH, {}).items():
+        _refresh(rows, case_id, working)
         work, results = working.work, working.results
-        for request_id in working.touched:  # the rows as the batch's last event left them
-            if not request_id:
-                work["case"] = _plain(require(rows.get(CASES, case_id), "case", case_id))
-            else:
-                row = require(rows.get(SERVICES, request_id), "service request", request_id)
-                work["services"][request_id] = _plain(row)
         body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
         work["results"] = sealer.seal(orjson.dumps(results))
-        rows.put(DOCUMENTS, DocumentRow(case_id, orjson.dumps(work).decode(), body))
+        document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
+        del work["results"]
+        working.touched = {}
+        vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
+        rows.put(DOCUMENTS, document)
+
+
+def _refresh(rows: Rows, case_id: str, working: _Working) -> None:
+    """The case and service rows the batch touched, as its last event left them."""
+    work = working.work
+    for request_id in working.touched:
+        if not request_id:
+            work["case"] = _plain(require(rows.get(CASES, case_id), "case", case_id))
+        else:
+            service = require(rows.get(SERVICES, request_id), "service request", request_id)
+            work["services"][request_id] = _plain(service)
 
 
 def _fold(working: _Working, event: Any, request_id: str) -> None:
