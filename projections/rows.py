@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 from typing import Any, ClassVar, TypeVar, cast
@@ -197,7 +198,7 @@ class TableProjection(Projection[V]):
     ) -> None:
         """Apply (event, notification id) pairs in one transaction with one tracking row."""
         apply = self._applier()
-        with self.view.batch(tracking, after, strict=strict) as rows:
+        with _no_cycle_collection(), self.view.batch(tracking, after, strict=strict) as rows:
             for event, position in events:
                 apply(event, position, rows)
             self.finish(rows)
@@ -220,6 +221,22 @@ class TableProjection(Projection[V]):
     @singledispatchmethod
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         """Events this read model does not show change nothing."""
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection during a batch: a page allocates ~20 tracked objects an
+    event that live on (rows, the memo), and the collector would scan them again and again
+    (~30% of a rebuild's CPU). Reference counting still frees everything; the collector
+    runs again at the next allocation after the batch (if it was on before it)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def require(row: R | None, what: str, key: object) -> R:
