@@ -131,3 +131,48 @@ def write_log(
     vacuum(settings.postgres.schema)
     elapsed = time.perf_counter() - started
     return {"events": written, "elapsed_s": elapsed, "events_per_s": written / elapsed}
+
+
+IN_MEMORY = {
+    "case_status": "projections.case_status:CaseStatusProjection:InMemoryCaseStatus",
+    "office_queue": "projections.office_queue:OfficeQueueProjection:InMemoryOfficeQueue",
+    "locality_stats": "projections.locality_stats:LocalityStatsProjection:InMemoryLocalityStats",
+    "flows": "projections.flows:FlowsProjection:InMemoryFlows",
+}
+
+
+def in_memory(settings: Settings, name: str, batch: int = 5000, rounds: int = 3) -> list[float]:
+    """Events per CPU second of `name` rebuilt into an in-memory view, in pages of `batch`, from
+    events read and decoded beforehand (the bench log): the projection's Python cost per event,
+    without I/O."""
+    import importlib
+
+    from eventsourcing.persistence import Tracking
+
+    from adapters.page_reader import decoder_of
+    from projections.memo import REBUILD_CAPACITY
+
+    module, projection_name, view_name = IN_MEMORY[name].split(":")
+    found = importlib.import_module(module)
+    container = build(settings)
+    try:
+        app = container.ledger
+        topics = list(container.projections.get(name).topics)
+        notifications = app.recorder.select_notifications(start=None, limit=10**7, topics=topics)
+        decode = decoder_of(app)
+        events = [(decode(n), n.id) for n in notifications]
+    finally:
+        container.close()
+    rates = []
+    for _ in range(rounds):
+        projection = getattr(found, projection_name)(view=getattr(found, view_name)())
+        projection.view.clear(app.name)  # as a rebuild does: the memo knows the view is empty
+        projection.view.memo.resize(REBUILD_CAPACITY)
+        started = time.process_time()  # CPU time: the cores are shared with other work
+        after = None
+        for i in range(0, len(events), batch):
+            page = events[i : i + batch]
+            projection.process_batch(page, Tracking(app.name, page[-1][1]), after)
+            after = page[-1][1]
+        rates.append(len(events) / (time.process_time() - started))
+    return rates

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,11 +18,19 @@ import orjson
 
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
-from projections.case_status_model import CASES, SERVICES, CaseRow, ServiceRow, next_action
-from projections.events import stamp
+from projections.case_status_model import (
+    CASES,
+    SERVICES,
+    CaseRow,
+    HistoryRow,
+    ServiceRow,
+    next_action,
+)
 from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
+SCRATCH = "documents"  # the batch's working documents, in Rows.scratch
+PARSED = "_parsed"  # a DocumentRow's work and results, parsed, while the memo holds the row
 
 
 @dataclass(frozen=True)
@@ -75,63 +83,97 @@ def _new_work(case_id: str) -> dict[str, Any]:
     }
 
 
-def _load(rows: Rows, sealer: Sealer, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The case's work and its results (request id → result), or new ones."""
+@dataclass
+class _Working:
+    """One case's document while a batch folds its events: rendered once, at the batch's end."""
+
+    work: dict[str, Any]
+    results: dict[str, Any]  # request id → result (personal: sealed when stored)
+    seen: set[tuple[str, int]]  # (stream, version) already in the timeline
+    touched: dict[str, None] = field(default_factory=dict)  # request ids ("" = case), in order
+
+
+def _load(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
+    """The case's stored work and results, or new ones. A row this process wrote carries
+    them parsed (`PARSED`): taken, so that one batch only ever folds them (if it rolls back,
+    the next reads the row's own text)."""
     row = rows.get(DOCUMENTS, case_id)
     if row is None:
-        return _new_work(case_id), {}
+        return _Working(_new_work(case_id), {}, set())
+    parsed: _Working | None = vars(row).pop(PARSED, None)
+    if parsed is not None:
+        return parsed
     work: dict[str, Any] = orjson.loads(row.work)
     results: dict[str, Any] = orjson.loads(sealer.open(work.pop("results")))
-    return work, results
+    return _Working(work, results, {(e[1], e[2]) for e in work["timeline"]})
 
 
-def update_document(rows: Rows, sealer: Sealer, event: Any, position: int) -> None:
-    """Fold one case_status event into its case's document (after its rows were updated)."""
-    found = _case_of(rows, event)
+def _working(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
+    """The batch's working copy of a case's document (loaded at its first event)."""
+    cases: dict[str, _Working] = rows.scratch.setdefault(SCRATCH, {})
+    found = cases.get(case_id)
     if found is None:
-        return
-    case_id, request_id = found
-    work, results = _load(rows, sealer, case_id)
-    _fold(work, results, rows, event, request_id)
-    stream, version = str(event.originator_id), int(event.originator_version)
-    if not any(e[1] == stream and e[2] == version for e in work["timeline"]):
-        work["timeline"].append(
-            [position, stream, version, request_id, type(event).__name__, stamp(event)]
+        found = cases[case_id] = _load(rows, sealer, case_id)
+    return found
+
+
+def update_document(rows: Rows, sealer: Sealer, event: Any, history: HistoryRow) -> None:
+    """Fold one case_status event, whose rows and `history` row are written, into its case's
+    document; `finish_documents` renders and stores it once the batch's events are folded."""
+    working = _working(rows, sealer, history.case_id)
+    request_id = history.service_request_id
+    _fold(working, event, request_id)
+    seen = (history.stream_id, history.version)
+    if seen not in working.seen:
+        working.seen.add(seen)
+        working.work["timeline"].append(
+            [history.position, *seen, request_id, history.event, history.at]
         )
-    body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
-    work["results"] = sealer.seal(orjson.dumps(results))
-    rows.put(DOCUMENTS, DocumentRow(case_id, orjson.dumps(work).decode(), body))
 
 
-def _case_of(rows: Rows, event: Any) -> tuple[str, str] | None:
-    """(case id, service request id or "") of an event this view shows; None otherwise."""
-    if isinstance(event, BirthCase.Event):
-        return str(event.originator_id), ""
-    if isinstance(event, ServiceRequest.Event):
-        request_id = str(event.originator_id)
-        service = require(rows.get(SERVICES, request_id), "service request", request_id)
-        return service.case_id, request_id
-    return None
+def finish_documents(rows: Rows, sealer: Sealer) -> None:
+    """Render, seal and store each document the batch touched, once."""
+    for case_id, working in rows.scratch.pop(SCRATCH, {}).items():
+        _refresh(rows, case_id, working)
+        work, results = working.work, working.results
+        body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
+        work["results"] = sealer.seal(orjson.dumps(results))
+        document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
+        del work["results"]
+        working.touched = {}
+        vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
+        rows.put(DOCUMENTS, document)
 
 
-def _fold(
-    work: dict[str, Any], results: dict[str, Any], rows: Rows, event: Any, request_id: str
-) -> None:
+def _refresh(rows: Rows, case_id: str, working: _Working) -> None:
+    """The case and service rows the batch touched, as its last event left them."""
+    work = working.work
+    for request_id in working.touched:
+        if not request_id:
+            work["case"] = _plain(require(rows.get(CASES, case_id), "case", case_id))
+        else:
+            service = require(rows.get(SERVICES, request_id), "service request", request_id)
+            work["services"][request_id] = _plain(service)
+
+
+def _fold(working: _Working, event: Any, request_id: str) -> None:
+    work = working.work
+    working.touched[request_id] = None
     if not request_id:
-        work["case"] = _plain(require(rows.get(CASES, work["case_id"]), "case", work["case_id"]))
         if isinstance(event, BirthCase.ServicesPlanned):  # request ids computed once, here
             case_id = UUID(work["case_id"])
             work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
         return
-    service = _plain(require(rows.get(SERVICES, request_id), "service request", request_id))
+    if request_id not in work["services"]:
+        work["services"][request_id] = None  # its row at the batch's end: in first-event order
     shown = work["shown"].get(request_id, [])
     if isinstance(event, ServiceRequest.SupplementRequested):
         shown = list(event.items)
     elif isinstance(event, ServiceRequest.Supplemented):
         shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
     if isinstance(event, ServiceRequest.Approved):
-        results[request_id] = event.result
-    work["services"][request_id], work["shown"][request_id] = service, shown
+        working.results[request_id] = event.result
+    work["shown"][request_id] = shown
 
 
 def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""Batch helpers of projections.rows: cyclic GC paused only during a batch, `changed`."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
+from projections.case_status_model import ServiceRow
+from projections.rows import Rows, changed
+
+ROW = ServiceRow("r", "c", "vaccination", 1, "planned", "a", "h", "r", None, False, None, False,
+                 False, (), "t")  # fmt: skip
+
+
+class Probe(CaseStatusProjection):
+    """Records whether the collector ran during its batch."""
+
+    enabled: list[bool]
+
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        self.enabled.append(gc.isenabled())
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_the_collector_is_paused_in_a_batch_and_restored(before: bool) -> None:
+    probe = Probe(view=InMemoryCaseStatus())
+    probe.enabled = []
+    (gc.enable if before else gc.disable)()
+    try:
+        probe.process_batch([(object(), 1)], Tracking("app", 1), strict=False)
+        assert probe.enabled == [False]
+        assert gc.isenabled() is before
+    finally:
+        gc.enable()
+
+
+def test_changed_is_replace_and_refuses_unknown_fields() -> None:
+    assert changed(ROW, state="received", due="2026-01-01") == replace(
+        ROW, state="received", due="2026-01-01"
+    )
+    assert ROW.state == "planned"
+    with pytest.raises(TypeError):
+        changed(ROW, stat="received")
+    assert changed(ROW) == ROW
