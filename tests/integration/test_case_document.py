@@ -29,6 +29,7 @@ from domain.identifiers import make_citizen_id
 from domain.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, SEALED
 from tests.conftest import HOSPITAL, make_facts
+from tests.pg import postgres_settings
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 CHILD_ID = make_citizen_id("420102", make_facts().born_at.date(), 28)
@@ -219,9 +220,9 @@ def test_the_api_reader_reads_the_same_bytes_in_and_outside_the_lifespan(
         container.close()
 
 
-def test_when_its_own_connection_fails_the_reader_uses_the_views_pool(settings: Settings) -> None:
-    if settings.persistence != "postgres":
-        pytest.skip("only the PostgreSQL reader has connections of its own")
+@pytest.mark.postgres
+def test_when_its_own_connection_fails_the_reader_uses_the_views_pool() -> None:
+    settings = postgres_settings()  # only the PostgreSQL reader has connections of its own
     container = build(settings)
     try:
         case_id = notify(container, "MR-DOC-NOCONN", child_name="王小雨")
