@@ -223,13 +223,15 @@ def summarise(
         "api_peak_rss_mb": rss.peak(api_prefix),
         "worker_peak_rss_mb": rss.peak("worker:") if worker else None,
         "rss_growth": rss_growth(rss, api_prefix),
+        "worker_rss_growth": rss_growth(rss, "worker:") if worker else None,
         "rss_series": rss.series(api_prefix)[:: max(1, len(rss.samples) // 60)],
+        "worker_rss_series": rss.series("worker:")[:: max(1, len(rss.samples) // 60)],
     }
 
 
 def rss_growth(rss: RssSampler, prefix: str, warmup_s: float = 30.0) -> float | None:
-    """Largest relative change of one API process's RSS between the first and the last
-    window after warm-up (each a sixth of the run); None if the run was too short."""
+    """Largest relative change of one process's RSS (an API worker, or the worker) between the
+    first and the last window after warm-up (each a sixth of the run); None if too short."""
     keys = {k for _, s in rss.samples for k in s if k.startswith(prefix)}
     growths = []
     for key in keys:

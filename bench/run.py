@@ -129,6 +129,8 @@ class Bench:
             Figure("worker peak RSS", "MB", r["worker_peak_rss_mb"]),
             Figure("API RSS growth over soak", "%", None if growth is None else 100 * abs(growth),
                    target=10, kind="max", notes=f"{self.plan.soak_s:g} s run"),
+            Figure("worker RSS change over soak", "%", _percent(r["worker_rss_growth"]),
+                   notes="signed; the projection memo fills up to its bound"),
         ]  # fmt: skip
 
     def run_lifecycle(self) -> None:
@@ -222,6 +224,10 @@ class Bench:
                    "raw select+decode", target=50_000, target_ratio=0.7,
                    notes=covered + ("" if ours["finished"] else " (time-boxed)"))
         )  # fmt: skip
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else 100 * fraction
 
 
 def main(argv: list[str] | None = None) -> int:
