@@ -47,11 +47,13 @@ def summarise(raw: Path, top: int = 30, within: str = "") -> str:
     return "\n".join(lines)
 
 
+# py-spy from this interpreter's venv (the bench extra), else from PATH
+PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
 GIL: list[str] = []  # ["--gil"]: only samples holding the GIL, i.e. Python CPU time
 
 
 def spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
-    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)),
+    command = [PY_SPY, "record", "--pid", str(pid), "--duration", str(int(seconds)),
                "--rate", "200", "--format", "raw", "--nonblocking", *GIL,
                "--output", str(out)]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,7 +112,7 @@ CHILD = {
 
 def profile_child(what: str, out: Path) -> None:
     """py-spy runs the phase in a child (rebuild needs bench_rebuild from a full run)."""
-    command = ["py-spy", "record", "--rate", "200", "--format", "raw", *GIL,
+    command = [PY_SPY, "record", "--rate", "200", "--format", "raw", *GIL,
                "--output", str(out), "--", sys.executable, "-c", CHILD[what]]  # fmt: skip
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=300)
 
@@ -123,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gil", action="store_true", help="CPU: samples holding the GIL")
     args = parser.parse_args(argv)
     GIL[:] = ["--gil"] if args.gil else []
-    if shutil.which("py-spy") is None:
-        print("py-spy is not installed: pip install py-spy", file=sys.stderr)
+    if shutil.which(PY_SPY) is None:
+        print("py-spy is not installed: pip install -e '.[dev,bench]'", file=sys.stderr)
         return 2
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"profile-{args.what}-{time.strftime('%Y%m%dT%H%M%S')}.txt"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import singledispatchmethod
 from typing import Any
 
@@ -37,6 +37,9 @@ class RequestRow:
     updated_at: str
 
 
+SHOWN = ("service_request_id", "case_id", "service", "state", "role", "due", "overdue")
+
+
 @dataclass(frozen=True)
 class QueueRow:
     """A request as one office sees it: received here for another locality, to decide here,
@@ -61,8 +64,8 @@ class QueueRow:
     updated_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        fields = ("service_request_id", "case_id", "service", "state", "due", "overdue", "role")
-        return {k: v for k, v in asdict(self).items() if k in fields}
+        """What the queue page shows of the row (flat values: no deep copy needed)."""
+        return {name: getattr(self, name) for name in SHOWN}
 
 
 @dataclass(frozen=True)
