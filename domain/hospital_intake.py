@@ -77,23 +77,26 @@ class HospitalIntake(Application[UUID]):
             case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
             new = facts.to_dict()
             case.correct(cmd.message_id, new, changed_fields(case.facts, new))
-        except DomainError:  # a repeat keeps its first answer, whatever the case is now
-            repeated = self._repeated(facts.facility_uscc, cmd.message_id)
-            if repeated is None:
-                raise
-            return repeated
+        except DomainError as refused:
+            return self._first_answer(facts.facility_uscc, cmd.message_id, refused)
         return self._record_change(case, cmd.message_id, "update", cmd.raw_message)
 
     def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
         try:
             case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
             case.void(cmd.message_id, cmd.reason)
-        except DomainError:  # a repeat keeps its first answer, whatever the case is now
-            repeated = self._repeated(cmd.facility_uscc, cmd.message_id)
-            if repeated is None:
-                raise
-            return repeated
+        except DomainError as refused:
+            return self._first_answer(cmd.facility_uscc, cmd.message_id, refused)
         return self._record_change(case, cmd.message_id, "void", cmd.raw_message)
+
+    def _first_answer(
+        self, facility_uscc: str, message_id: str, refused: DomainError
+    ) -> MessageOutcome:
+        """A repeat keeps its first answer, whatever the case is now; else the refusal stands."""
+        repeated = self._repeated(facility_uscc, message_id)
+        if repeated is None:
+            raise refused
+        return repeated
 
     def _repeated(self, facility_uscc: str, message_id: str) -> MessageOutcome | None:
         message_key = HospitalMessage.create_id(facility_uscc, message_id)
