@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -20,10 +19,8 @@ from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
 from projections.rows import (
     Key,
-    PositionMovedError,
     R,
     Record,
-    Rows,
     Table,
     TableChanges,
     TableView,
@@ -144,23 +141,16 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         return statements
 
     @contextmanager
-    def batch(
-        self, tracking: Tracking, after: int | None = None, *, strict: bool = True
-    ) -> Iterator[Rows]:
-        try:
-            with self.datastore.transaction(commit=True) as curs:
-                self._lock(curs)
-                current = self._max_tracking_id(tracking.application_name, curs)
-                if strict and current != after:
-                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-                rows = self.unit_of_work(partial(self._load, curs), after, strict=strict)
-                yield rows
-                self._write(curs, rows.changes())
-                self._insert_tracking(curs, tracking)
-        except BaseException:
-            self.memo.invalidate()
-            raise
-        rows.committed(tracking.notification_id)
+    def _transaction(self) -> Iterator[Cursor[DictRow]]:
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock(curs)
+            yield curs
+
+    def _position(self, handle: Cursor[DictRow], application_name: str) -> int | None:
+        return self._max_tracking_id(application_name, handle)
+
+    def _track(self, handle: Cursor[DictRow], tracking: Tracking) -> None:
+        self._insert_tracking(handle, tracking)
 
     @property
     def _lock_key(self) -> Literal:

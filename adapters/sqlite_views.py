@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -17,10 +16,8 @@ from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
 from projections.rows import (
     Key,
-    PositionMovedError,
     R,
     Record,
-    Rows,
     Table,
     TableChanges,
     TableView,
@@ -96,23 +93,16 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
         return statements
 
     @contextmanager
-    def batch(
-        self, tracking: Tracking, after: int | None = None, *, strict: bool = True
-    ) -> Iterator[Rows]:
-        try:
-            with self.datastore.transaction(commit=True) as c:
-                # Read first: a later write fails if another process committed since (WAL).
-                current = self._max_tracking_id(tracking.application_name, c)
-                if strict and current != after:
-                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-                rows = self.unit_of_work(partial(self._load, c), after, strict=strict)
-                yield rows
-                self._write(c, rows.changes())
-                self._insert_tracking(c, tracking)
-        except BaseException:
-            self.memo.invalidate()
-            raise
-        rows.committed(tracking.notification_id)
+    def _transaction(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.transaction(commit=True) as c:
+            yield c
+
+    def _position(self, handle: SQLiteCursor, application_name: str) -> int | None:
+        # Read first: a later write fails if another process committed since (WAL).
+        return self._max_tracking_id(application_name, handle)
+
+    def _track(self, handle: SQLiteCursor, tracking: Tracking) -> None:
+        self._insert_tracking(handle, tracking)
 
     def _statements(self, table: Table[Any]) -> _Statements:
         found = self._composed.get(table.name)

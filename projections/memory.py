@@ -11,10 +11,8 @@ from eventsourcing.popo import POPOTrackingRecorder
 
 from projections.rows import (
     Key,
-    PositionMovedError,
     R,
     Record,
-    Rows,
     Table,
     TableChanges,
     TableView,
@@ -29,29 +27,24 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
         self._data: dict[str, dict[Key, Record]] = {t.name: {} for t in self.tables}
 
     @contextmanager
-    def batch(
-        self, tracking: Tracking, after: int | None = None, *, strict: bool = True
-    ) -> Iterator[Rows]:
-        try:
-            with self._database_lock:
-                current = self._max_tracking_ids[tracking.application_name]
-                if strict and current != after:
-                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
-                self._assert_tracking_uniqueness(tracking)
-                load = self._data_of
-                rows = self.unit_of_work(load, after, strict=strict)
-                yield rows
-                self._write(rows.changes())
-                self._insert_tracking(tracking)
-        except BaseException:
-            self.memo.invalidate()
-            raise
-        rows.committed(tracking.notification_id)
+    def _transaction(self) -> Iterator[None]:
+        with self._database_lock:
+            yield None
+
+    def _position(self, handle: None, application_name: str) -> int | None:
+        return self._max_tracking_ids[application_name]
+
+    def _load(self, handle: None, table: Table[Any], key: Key) -> Record | None:
+        return self._data_of(table, key)
 
     def _data_of(self, table: Table[Any], key: Key) -> Record | None:
         return self._data[table.name].get(key)
 
-    def _write(self, changes: list[TableChanges]) -> None:
+    def _track(self, handle: None, tracking: Tracking) -> None:
+        self._assert_tracking_uniqueness(tracking)
+        self._insert_tracking(tracking)
+
+    def _write(self, handle: None, changes: list[TableChanges]) -> None:
         for change in changes:
             records = self._data[change.table.name]
             for key in change.deletes:

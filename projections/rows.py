@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from functools import singledispatchmethod
+from functools import partial, singledispatchmethod
 from typing import Any, ClassVar, TypeVar, cast
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -136,15 +136,50 @@ class TableView(TrackingRecorder, ABC):
             return Rows(load)
         return Rows(load, self.memo.begin(after))
 
-    @abstractmethod
+    @contextmanager
     def batch(
         self, tracking: Tracking, after: int | None = None, *, strict: bool = True
-    ) -> AbstractContextManager[Rows]:
+    ) -> Iterator[Rows]:
         """One transaction: yields the unit of work, then writes its changes and `tracking`.
 
         strict: first check, inside the transaction, that the position is still `after`
-        (else PositionMovedError), so that two runners never apply one page twice.
+        (else PositionMovedError), so that two runners never apply one page twice. A failed
+        batch forgets the memo; a committed one hands it the page's rows.
         """
+        try:
+            with self._transaction() as handle:
+                current = self._position(handle, tracking.application_name)
+                if strict and current != after:
+                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+                rows = self.unit_of_work(partial(self._load, handle), after, strict=strict)
+                yield rows
+                self._track(handle, tracking)  # first: a refused position writes no row
+                self._write(handle, rows.changes())
+        except BaseException:
+            self.memo.invalidate()
+            raise
+        rows.committed(tracking.notification_id)
+
+    # The backend's part of a batch; `handle` is its cursor (or nothing, in memory).
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A transaction that commits when it ends without error (holding any view lock)."""
+
+    @abstractmethod
+    def _position(self, handle: Any, application_name: str) -> int | None:
+        """The view's position for `application_name`, read inside the transaction."""
+
+    @abstractmethod
+    def _load(self, handle: Any, table: Table[Any], key: Key) -> Record | None:
+        """One stored row, or None."""
+
+    @abstractmethod
+    def _write(self, handle: Any, changes: list[TableChanges]) -> None:
+        """Apply a batch's upserts and deletes."""
+
+    @abstractmethod
+    def _track(self, handle: Any, tracking: Tracking) -> None:
+        """Record the new position (fails if another runner recorded it)."""
 
     @abstractmethod
     def select(
