@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,13 +43,6 @@ def store_settings(kind: str, tmp_path: Path) -> Settings:
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """tests/conftest.py's stores, with PostgreSQL on a schema of the projections' own."""
     return store_settings(request.param, tmp_path)
-
-
-@pytest.fixture
-def projections(container: Container) -> Iterator[Projections]:
-    built = build_projections(container.settings, container.ledger)
-    yield built
-    built.close()
 
 
 def reference(container: Container) -> Projections:

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return store_settings(request.param, tmp_path)
-
-
-@pytest.fixture
-def projections(container: Container) -> Iterator[Projections]:
-    built = build_projections(container.settings, container.ledger)
-    yield built
-    built.close()
 
 
 class CrashError(Exception):

@@ -3,7 +3,6 @@ applies its own part in its own transaction from its own position."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,6 @@ from tests.integration.test_projections import (
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return store_settings(request.param, tmp_path)
-
-
-@pytest.fixture
-def projections(container: Container) -> Iterator[Projections]:
-    built = build_projections(container.settings, container.ledger)
-    yield built
-    built.close()
 
 
 def one_by_one(container: Container) -> Projections:

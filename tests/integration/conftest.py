@@ -1,0 +1,18 @@
+"""Fixtures shared by the integration tests (the stores come from tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.bootstrap import Container
+from adapters.projection_runner import Projections, build_projections
+
+
+@pytest.fixture
+def projections(container: Container) -> Iterator[Projections]:
+    """The four projections on the container's own store, closed after the test."""
+    built = build_projections(container.settings, container.ledger)
+    yield built
+    built.close()
