@@ -40,6 +40,23 @@ class SectionProcessor:
     def position(self) -> int | None:
         return self.follower.recorder.max_tracking_id(self.leader.name)
 
+    def lag(self) -> int:
+        """Leader notifications from the first one still to process to the head (0: none).
+
+        The follower tracks only the topics it follows, so head minus its position alone never
+        returns to 0; one notification of its topics after the position tells whether any waits.
+        """
+        waiting = self._after(self.position(), 1)
+        if not waiting:
+            return 0
+        return (self.leader.recorder.max_notification_id() or 0) - waiting[0].id + 1
+
+    def _after(self, position: int | None, limit: int) -> Sequence[Notification]:
+        """The next `limit` notifications of the follower's topics after `position`."""
+        return self.leader.recorder.select_notifications(
+            start=position, limit=limit, topics=self.follower.topics, inclusive_of_start=False
+        )
+
     def drain(self) -> int:
         """Process sections until the leader has nothing new; returns notifications processed.
 
@@ -64,9 +81,7 @@ class SectionProcessor:
 
     def process(self, position: int | None, size: int) -> tuple[int, int | None]:
         """One section after `position`: (notifications pulled, the new position)."""
-        notifications = self.leader.recorder.select_notifications(
-            start=position, limit=size, topics=self.follower.topics, inclusive_of_start=False
-        )
+        notifications = self._after(position, size)
         if not notifications:
             return 0, position
         last = notifications[-1].id

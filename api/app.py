@@ -25,7 +25,7 @@ from api import (
     tracking,
 )
 from api.auth import PrincipalCache
-from api.backpressure import PlanningLag, planning_lag
+from api.backpressure import PlanningLag
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
@@ -90,7 +90,7 @@ def create_app(
     app.state.container = container
     app.state.throttle = Throttle()
     app.state.principals = PrincipalCache(container.actors)
-    app.state.planning_lag = PlanningLag(lambda: planning_lag(container))
+    app.state.planning_lag = PlanningLag(container.processing.planning.lag)
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

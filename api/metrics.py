@@ -19,7 +19,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.bootstrap import Container
-from api.backpressure import planning_lag
 from api.openapi import Operation
 
 OPERATIONS = [Operation("/metrics", "GET", "Prometheus metrics (no token, no personal data)")]
@@ -64,7 +63,7 @@ class Metrics:
     def refresh(self, container: Container) -> None:
         for name, lag in container.projections.lags().items():
             self.lag.labels(name).set(lag)
-        self.planning.set(planning_lag(container))
+        self.planning.set(container.processing.planning.lag())
         for app in container.applications():
             self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)
 

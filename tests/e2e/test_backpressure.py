@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import build
 from adapters.settings import Settings
 from api.app import create_app
-from api.backpressure import PlanningLag, planning_lag
+from api.backpressure import PlanningLag
 from tests.e2e.test_hospital_intake import FHIR, fixture, head, post
 from tests.unit.test_fhir_intake import USCC
 
@@ -27,7 +27,7 @@ def test_intake_is_503_while_planning_lags_and_resumes_once_planned(settings: Se
     headers = {"Authorization": f"Bearer {container.actors.add('hospital', USCC)[1]}"}
     headers["Content-Type"] = FHIR
     app = create_app(container)
-    app.state.planning_lag = PlanningLag(lambda: planning_lag(container), ttl=0)
+    app.state.planning_lag = PlanningLag(container.processing.planning.lag, ttl=0)
     with TestClient(app) as client:
         assert post(client, fixture("notification-full.json"), headers).status_code == 200
         position = head(container)
@@ -39,7 +39,7 @@ def test_intake_is_503_while_planning_lags_and_resumes_once_planned(settings: Se
         assert head(container) == position  # nothing recorded
         assert "newborn_ledger_planning_lag_events 2.0" in client.get("/metrics").text
         container.tick()  # the worker plans the backlog
-        assert planning_lag(container) == 0
+        assert container.processing.planning.lag() == 0
         assert post(client, second_message(), headers).status_code == 200
 
 
