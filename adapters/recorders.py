@@ -31,6 +31,8 @@ from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from adapters.group_commit import GroupCommitMixin
+
 SECTION = "section"  # the insert_events keyword that carries a SectionPosition
 
 
@@ -64,7 +66,7 @@ def _require_single_row(single_row_tracking: bool) -> None:
         raise IntegrityError("Section tracking needs the single-row tracking table")
 
 
-class SectionPostgresProcessRecorder(PostgresProcessRecorder):
+class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
     """PostgreSQL: the compare-and-set runs in the events insert's transaction (pipelined)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,8 +147,13 @@ class SectionPostgresProcessRecorder(PostgresProcessRecorder):
             raise _refused(position)
 
 
-class SectionSQLiteProcessRecorder(SQLiteProcessRecorder):
-    """SQLite: the compare-and-set runs in the events insert's write transaction."""
+class SectionPostgresProcessRecorder(GroupCommitMixin, PipelinedPostgresProcessRecorder):
+    """PostgreSQL with sections, and concurrent plain saves committed in groups."""
+
+
+class SectionSQLiteProcessRecorder(GroupCommitMixin, SQLiteProcessRecorder):
+    """SQLite: the compare-and-set runs in the events insert's write transaction; concurrent
+    plain saves are committed in groups."""
 
     section_tracking_statement = (
         "INSERT INTO tracking VALUES (:name, :last) "
