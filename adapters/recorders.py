@@ -77,6 +77,16 @@ class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
             "WHERE {0}.{1}.notification_id IS NOT DISTINCT FROM %(previous)s::bigint "
             "RETURNING notification_id"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+        self.insert_columns_statement = SQL(
+            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{2}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            Identifier(self.datastore.schema),
+            Identifier(self.events_table_name),
+            Identifier(self.datastore.originator_id_type),
+        )
+        self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         self.select_streams_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
@@ -122,6 +132,22 @@ class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
             if not stored_events:
                 return None
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        """The library's lock, notify and insert, with the rows sent as four binary arrays
+        (the library sends one array of composites in text, escaping every state's bytes)."""
+        for lock_statement in self.lock_table_statements:
+            curs.execute(lock_statement, prepare=True)
+        curs.execute(self.notify_statement)
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        curs.execute(self.insert_columns_statement, columns, prepare=True)
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of every given aggregate in one round trip, each stream in order."""

@@ -1,12 +1,14 @@
-"""The PostgreSQL recorder's one-sync insert: conflicts still conflict and leave nothing behind."""
+"""The PostgreSQL recorder's one-sync insert: conflicts still conflict and leave nothing behind;
+rows sent as binary arrays are stored exactly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import uuid4
 
 import pytest
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from adapters.bootstrap import Container, build
 from tests.pg import postgres_settings
@@ -59,3 +61,23 @@ def test_the_connections_are_usable_after_conflicts(container: Container) -> Non
     recorded = ledger.save(counter)
     assert recorded[-1].notification.id == ledger.recorder.max_notification_id()
     assert [e.originator_version for e in ledger.recorder.select_events(counter.id)] == [1, 2, 3]
+
+
+def test_rows_go_in_as_binary_arrays_and_come_back_byte_for_byte(container: Container) -> None:
+    recorder = container.ledger.recorder
+    first, second = uuid4(), uuid4()
+    stored = [
+        StoredEvent(first, 1, "topic:Ä ü 出生", bytes(range(256)) * 40),  # every byte value
+        StoredEvent(first, 2**40, "topic:big version", b"\\x00\x00'\"{}"),
+        StoredEvent(second, 1, "t", b""),
+    ]
+    ids = recorder.insert_events(stored)
+    assert ids is not None
+    assert list(ids) == list(range(ids[0], ids[0] + 3))
+    assert list(recorder.select_events(first)) == stored[:2]
+    assert list(recorder.select_events(second)) == stored[2:]
+    notes = recorder.select_notifications(start=ids[0], limit=3)
+    assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notes] == [
+        (i, s.originator_id, s.originator_version, s.topic, s.state)
+        for i, s in zip(ids, stored, strict=True)
+    ]
