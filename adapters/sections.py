@@ -21,6 +21,7 @@ from eventsourcing.system import ProcessApplication
 
 from adapters.page_reader import decoder_for
 from adapters.recorders import SECTION, SectionPosition, StreamReader
+from domain.hospital_intake import mutate_all
 from domain.section import Section
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,7 @@ def load_ahead(app: Application[Any], unit: Section, events: Sequence[Any]) -> N
         streams[UUID(str(stored.originator_id))].append(stored)
     decode = decoder_for(app.mapper)
     for aggregate_id, stream in streams.items():
-        aggregate: Any = None
-        for stored in stream:  # the library's projector, without its per-event Protocol check
-            aggregate = decode(stored).mutate(aggregate)
-        unit.loaded[aggregate_id] = aggregate
+        unit.loaded[aggregate_id] = mutate_all(None, map(decode, stream))
 
 
 def record(app: Application[Any], unit: Section, position: SectionPosition) -> None:

@@ -7,10 +7,10 @@ read back. A first notification costs one insert and no read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -35,6 +35,14 @@ class MessageOutcome:
     kind: str
     repeated: bool
     accepted_at: datetime
+
+
+def mutate_all(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's projector without its per-event Protocol assertion (~15 µs per event):
+    every stored event and snapshot of ours is an eventsourcing event with `mutate`."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 class _NotRecordedError(Exception):
@@ -147,7 +155,7 @@ class HospitalIntake(Application[UUID]):
             raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate: Aggregate = self.repository.get(aggregate_id)
+        aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=mutate_all)
         if not isinstance(aggregate, cls):
             raise AggregateNotFoundError(aggregate_id)
         return aggregate

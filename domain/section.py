@@ -9,7 +9,7 @@ unit already collected, then what it already loaded, and only then the repositor
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
@@ -25,6 +25,18 @@ class Section(ProcessingEvent[UUID]):
         super().__init__(tracking=None)
         self.loaded: dict[UUID, Aggregate] = {}
         self.processed = 0  # notifications whose policies ran into this unit
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        """The library's, in the same order, with a class check for our aggregates first (its
+        Protocol isinstance checks cost tens of µs per aggregate)."""
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        if kwargs:
+            super().collect_events(**kwargs)
 
 
 def read_through(unit: ProcessingEvent[UUID], aggregate_id: UUID, load: Callable[[UUID], A]) -> A:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 import pytest
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from adapters.bootstrap import Container
 from adapters.sections import MAX_FAILURES, SectionProcessor
 from domain.commands import NotifyBirth
+from domain.section import Section
 from tests.conftest import make_facts
 
 
@@ -60,3 +66,29 @@ def test_a_section_that_always_conflicts_is_left_for_the_next_tick(
     monkeypatch.undo()
     memory_container.processing.settle()
     assert memory_container.processing.planning.position() is not None
+
+
+def test_a_section_collects_like_the_librarys_processing_event() -> None:
+    """Same events in the same order, same aggregates and keywords, for a mix of aggregates,
+    events and None (the section only skips the library's Protocol checks for aggregates)."""
+
+    def objects() -> tuple[Any, ...]:
+        first, second = Aggregate(), Aggregate()
+        second.trigger_event(Aggregate.Event)
+        loose = Aggregate()
+        loose_event = loose.collect_events()[0]
+        return first, None, loose_event, second
+
+    ours, theirs = Section(), ProcessingEvent[UUID]()
+    for unit in (ours, theirs):
+        unit.collect_events(*objects(), extra="kept")
+
+    def shape(unit: ProcessingEvent[UUID]) -> list[tuple[str, int]]:
+        return [(type(e).__qualname__, e.originator_version) for e in unit.events]
+
+    assert shape(ours) == shape(theirs) == [
+        ("Aggregate.Created", 1), ("Aggregate.Created", 1), ("Aggregate.Created", 1),
+        ("Aggregate.Event", 2),
+    ]  # fmt: skip
+    assert len(ours.aggregates) == len(theirs.aggregates) == 2
+    assert ours.saved_kwargs == theirs.saved_kwargs == {"extra": "kept"}
