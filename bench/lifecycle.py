@@ -17,7 +17,7 @@ import psycopg
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from bench import pgdb
+from bench import machine, pgdb
 from bench.messages import message
 from bench.offices import Driver
 from domain.alliance import load_alliance
@@ -33,6 +33,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
     driver = Driver(container, container.tick)
     warm_up()
     heads = _heads(container)
+    cpu, pg_cpu = time.process_time(), machine.postgres_cpu_s()
     started = time.perf_counter()
     completed = notified = 0
     while notified < max_cases and time.perf_counter() - started < max_seconds:
@@ -40,6 +41,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         completed += driver.run(run, range(notified, notified + count))
         notified += count
     elapsed = time.perf_counter() - started
+    cpu, pg_cpu = time.process_time() - cpu, machine.postgres_cpu_s() - pg_cpu
     driver.close()
     events = sum(_heads(container)) - sum(heads)
     return {
@@ -51,6 +53,10 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         "events_per_s": events / elapsed,
         "commands": notified + driver.decisions,
         "offices": driver.offices,
+        # CPU per completed case: this process (worker tick, offices, hospitals) and the
+        # PostgreSQL server (0 on SQLite, which runs inside this process)
+        "cpu_ms_per_case": 1e3 * cpu / max(1, completed),
+        "pg_cpu_ms_per_case": 1e3 * pg_cpu / max(1, completed),
     }
 
 

@@ -13,6 +13,24 @@ from bench import pgdb
 from bench.server import ROOT
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by the running PostgreSQL processes on this
+    machine: the server's share of a phase is the difference over it (connections kept open
+    through the phase, as the pools keep them)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "comm").read_text().startswith("postgres"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -148,7 +148,11 @@ class Bench:
                        r["raw_rate"] / per_case, "raw inserts, same rows", target=target),
                 Figure(f"lifecycle events/s ({store})", "ev/s", r["events_per_s"], r["raw_rate"],
                        "raw inserts, same rows", notes=f"{per_case:.0f} events/case"),
+                Figure(f"lifecycle CPU/case, process ({store})", "ms", r["cpu_ms_per_case"]),
             ]  # fmt: skip
+        self.figures.append(
+            Figure("lifecycle CPU/case, PostgreSQL server", "ms", pg["pg_cpu_ms_per_case"])
+        )
 
     def run_reads(self) -> None:
         settings = pgdb.settings("bench_lifecycle", embedded_worker=False)
