@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 HOUSEHOLD_CHOICES = ("mother", "father")
@@ -48,9 +49,12 @@ class BirthFacts:
         return self.born_at.date()
 
     def to_dict(self) -> dict[str, Any]:
-        """A dict of str/int/None/list values for storage in an event."""
-        data = asdict(self)
+        """A dict of str/int/None/list values for storage in an event: what
+        `dataclasses.asdict` gives (fields in order, the parents as dicts), built directly."""
+        data = dict(zip(_FACT_FIELDS, _facts_of(self), strict=True))
         data["born_at"] = self.born_at.isoformat()
+        data["mother"] = _parent_dict(self.mother)
+        data["father"] = _parent_dict(self.father)
         data["birth_doses"] = list(self.birth_doses)
         return data
 
@@ -62,6 +66,18 @@ class BirthFacts:
         values["father"] = Parent(**data["father"]) if data.get("father") else None
         values["birth_doses"] = tuple(data.get("birth_doses") or ())
         return cls(**values)
+
+
+_PARENT_FIELDS = tuple(f.name for f in fields(Parent))
+_FACT_FIELDS = tuple(f.name for f in fields(BirthFacts))
+_parent_of = attrgetter(*_PARENT_FIELDS)
+_facts_of = attrgetter(*_FACT_FIELDS)
+
+
+def _parent_dict(parent: Parent | None) -> dict[str, Any] | None:
+    if parent is None:
+        return None
+    return dict(zip(_PARENT_FIELDS, _parent_of(parent), strict=True))
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

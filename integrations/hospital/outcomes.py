@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from hashlib import sha1
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from integrations.hospital.identifiers import BASE, EVENT_CODE_BY_KIND, EVENT_SYSTEM
 from integrations.hospital.issues import Issue
 
 JSON = dict[str, Any]
 REPLY_NAMESPACE = UUID("6f1d1f0e-3c55-5b8e-9a43-1c1f2b7b5a10")
+_NAMESPACE = REPLY_NAMESPACE.bytes
 LEDGER_ENDPOINT = f"{BASE}/$process-message"
 
 
@@ -52,11 +54,12 @@ def acknowledgement(
     `sender_ref` is where the reply goes: the request's MessageHeader.source.endpoint.
     """
     seed = f"{request_message_id}:{case_id}"  # message ids are unique per sender only
-    params_url = _urn("parameters", seed)
+    parameters_id = _id("parameters", seed)
+    params_url = f"urn:uuid:{parameters_id}"
     header = _header(seed, request_message_id, "ok", kind, sender_ref)
     case = {"reference": f"cases/{case_id}", "display": f"case {case_id}"}
     header["focus"] = [case, {"reference": params_url}]
-    parameters = _case_parameters(_id("parameters", seed), str(case_id), tracking_code)
+    parameters = _case_parameters(parameters_id, str(case_id), tracking_code)
     return _bundle(seed, timestamp, header, (params_url, parameters))
 
 
@@ -87,10 +90,11 @@ def error_message(
     without it, answer with `operation_outcome` alone).
     """
     seed = f"{request_message_id}:error"
-    outcome_url = _urn("outcome", seed)
+    outcome_id = _id("outcome", seed)
+    outcome_url = f"urn:uuid:{outcome_id}"
     header = _header(seed, request_message_id, "fatal-error", kind, sender_ref)
     header["response"]["details"] = {"reference": outcome_url}
-    outcome = {"resourceType": "OperationOutcome", "id": _id("outcome", seed)}
+    outcome = {"resourceType": "OperationOutcome", "id": outcome_id}
     outcome["issue"] = operation_outcome(issues)["issue"]
     return _bundle(seed, timestamp, header, (outcome_url, outcome))
 
@@ -113,7 +117,7 @@ def _header(
 def _bundle(seed: str, timestamp: datetime, header: JSON, *entries: tuple[str, JSON]) -> JSON:
     if timestamp.utcoffset() is None:
         raise ValueError("A FHIR instant needs a timezone: pass an aware timestamp")
-    header_entry = {"fullUrl": _urn("header", seed), "resource": header}
+    header_entry = {"fullUrl": f"urn:uuid:{header['id']}", "resource": header}
     return {
         "resourceType": "Bundle",
         "id": _id("bundle", seed),
@@ -124,8 +128,9 @@ def _bundle(seed: str, timestamp: datetime, header: JSON, *entries: tuple[str, J
 
 
 def _id(part: str, seed: str) -> str:
-    return str(uuid5(REPLY_NAMESPACE, f"{part}:{seed}"))
-
-
-def _urn(part: str, seed: str) -> str:
-    return f"urn:uuid:{_id(part, seed)}"
+    """str(uuid5(REPLY_NAMESPACE, f"{part}:{seed}")), without building a UUID object."""
+    digest = bytearray(sha1(_NAMESPACE + f"{part}:{seed}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

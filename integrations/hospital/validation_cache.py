@@ -13,6 +13,7 @@ run on the data and the instance as before and raise the very same errors
 from __future__ import annotations
 
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -22,9 +23,14 @@ from fhir_core import fhirabstractmodel
 from fhir_core import types as fhir_types
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.utils import is_list_type, is_primitive_type
+from pydantic.version import version_short
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-Choice = tuple[list[str], bool]  # the fields of one choice element, and whether one is required
+from integrations.hospital import model_hooks
+
+# The fields of one choice element (as fhir_core lists them, for its messages), the same as a
+# set (None if one has a default: then all are read), and whether one is required.
+Choice = tuple[list[str], frozenset[str] | None, bool]
 Required = tuple[str, str | None, str | None]  # field name, its alias, its `_field` extension
 
 ORIGINAL_ONE_OF_MANY: Callable[[Any], None] = FHIRAbstractModel._validate_one_of_many
@@ -35,6 +41,19 @@ _REJECT_NULLS: types.FunctionType = vars(FHIRAbstractModel)["reject_null_complex
 # function is changed in place (its code) rather than replaced.
 ORIGINAL_REJECT_NULLS = types.FunctionType(
     _REJECT_NULLS.__code__, _REJECT_NULLS.__globals__, _REJECT_NULLS.__name__
+)
+_AFTER: types.FunctionType = vars(FHIRAbstractModel)["validate_after_model_construction"]
+_AFTER = getattr(_AFTER, "__func__", _AFTER)  # the function pydantic compiled in, as above
+ORIGINAL_AFTER = types.FunctionType(_AFTER.__code__, _AFTER.__globals__, _AFTER.__name__)
+_INIT: types.FunctionType = vars(FHIRAbstractModel)["__init__"]
+ORIGINAL_INIT = types.FunctionType(_INIT.__code__, _INIT.__globals__, _INIT.__name__)
+_STOCK_MODEL_VALIDATOR = vars(fhir_types.FhirBase)["fhir_model_validator"]  # a classmethod
+ORIGINAL_MODEL_VALIDATOR: Callable[..., Any] = _STOCK_MODEL_VALIDATOR.__func__
+# fhir_core's function → (its own code, ours)
+_CODES = (
+    (_REJECT_NULLS, ORIGINAL_REJECT_NULLS.__code__, model_hooks.reject_null_complex_elements),
+    (_AFTER, ORIGINAL_AFTER.__code__, model_hooks.validate_after_model_construction),
+    (_INIT, ORIGINAL_INIT.__code__, model_hooks.model_init),
 )
 _MISSING = object()
 _choices_by_class: dict[type[Any], tuple[Choice, ...]] = {}
@@ -49,27 +68,33 @@ def _choices(cls: type[Any], instance: Any) -> tuple[Choice, ...]:
     for prefix, fields in instance.get_one_of_many_fields().items():
         extra = cls.model_fields[fields[0]].json_schema_extra
         assert extra["one_of_many"] == prefix  # the invariant fhir_core asserts on each call
-        choices.append((fields, extra["one_of_many_required"] is True))
+        infos = [cls.model_fields[name] for name in fields]
+        # Only set fields can be non-null when every choice field defaults to None.
+        unset_null = all(f.default is None and f.default_factory is None for f in infos)
+        names = frozenset(fields) if unset_null else None
+        choices.append((fields, names, extra["one_of_many_required"] is True))
     _choices_by_class[cls] = result = tuple(choices)
     return result
 
 
 def validate_one_of_many(self: Any) -> None:
-    """fhir_core's `_validate_one_of_many` with the class's choices computed once."""
+    """fhir_core's `_validate_one_of_many` with the class's choices computed once, looking
+    only at the fields the instance has set (a choice field defaults to None, so an unset
+    one is null; assignment adds the field to the set before this runs)."""
     cls = type(self)
     choices = _choices_by_class.get(cls)
     if choices is None:
         choices = _choices(cls, self)
-    for fields, required in choices:
-        found = False
-        for name in fields:
+    present = self.__pydantic_fields_set__
+    for fields, names, required in choices:
+        found = 0
+        for name in fields if names is None else names & present:
             if getattr(self, name, None) is not None:
-                if found:
-                    raise ValueError(
-                        f"Any of one field value is expected from this list {fields}, "
-                        "but got multiple!"
-                    )
-                found = True
+                found += 1
+        if found > 1:
+            raise ValueError(
+                f"Any of one field value is expected from this list {fields}, but got multiple!"
+            )
         if required and not found:
             raise ValueError(f"Expect any of field value from this list {fields}.")
 
@@ -106,12 +131,26 @@ def reject_null_complex_elements(cls: type[Any], data: Any) -> Any:
     return data
 
 
-# fhir_core's function, once its code is swapped, runs this in fhir_core's module globals.
+# The functions below run as fhir_core's own (their code swapped in, see install()), in
+# fhir_core's module globals: they reach ours only by these names, set there by install().
+_newborn_ledger_lists = _lists_by_class
+_newborn_ledger_complex_lists = _complex_lists
 _newborn_ledger_reject_nulls = reject_null_complex_elements
 
 
-def _reject_nulls_trampoline(cls: Any, data: Any) -> Any:
-    return _newborn_ledger_reject_nulls(cls, data)
+def _reject_nulls_fast(cls: Any, data: Any) -> Any:
+    """fhir_core's `reject_null_complex_elements`: no null in any list field (by identity:
+    `in` tries that first) → the data as it is; else the whole check, which reports."""
+    if not isinstance(data, dict):
+        return data
+    keys = _newborn_ledger_lists.get(cls)
+    if keys is None:
+        keys = _newborn_ledger_complex_lists(cls)
+    for name, alias in keys:
+        value = data.get(alias if alias and alias in data else name)
+        if isinstance(value, list) and None in value:
+            return _newborn_ledger_reject_nulls(cls, data)
+    return data
 
 
 def _required(cls: type[Any], instance: Any) -> tuple[Required, ...]:
@@ -157,26 +196,90 @@ def _missing_error(alias: str | None, value: Any) -> InitErrorDetails:
     return {"type": error, "loc": (alias,), "input": value}  # type: ignore[typeddict-item]
 
 
+Check = Callable[[Any], None]
+_after_checks: dict[type[Any], tuple[Check, ...]] = {}
+
+
+def _after_plan(instance: Any) -> tuple[Check, ...]:
+    """The "after" checks a class needs, in fhir_core's order; none when it has neither
+    required primitives nor choices."""
+    cls = type(instance)
+    checks: list[Check] = []
+    if _required(cls, instance):
+        checks.append(validate_required_primitive_elements)
+    if _choices(cls, instance):
+        checks.append(validate_one_of_many)
+    _after_checks[cls] = found = tuple(checks)
+    return found
+
+
+def fhir_model_validator(cls: Any, value: Any, model_klass: Any) -> Any:
+    """fhir_core's FhirBase.fhir_model_validator for a dict that validates to the expected
+    resource type (`model_validate` is this very call); anything else goes to the original."""
+    if value.__class__ is dict:
+        model = model_klass.__pydantic_validator__.validate_python(value)
+        if (
+            isinstance(model, model_klass)
+            and model.__resource_type__ == model_klass.__resource_type__
+        ):
+            return model
+        value = model
+    return ORIGINAL_MODEL_VALIDATOR(cls, value, model_klass)
+
+
+def _not_self() -> None:
+    """pydantic's BaseModel.__init__ warning when a validator returns another object."""
+    warnings.warn(
+        "A custom validator is returning a value other than `self`.\n"
+        "Returning anything other than `self` from a top level model validator isn't "
+        "supported when validating via `__init__`.\n"
+        "See the `model_validator` docs (https://pydantic.dev/docs/validation/"
+        f"{version_short()}/concepts/validators/#model-validators) for more details.",
+        stacklevel=3,
+    )
+
+
+def _globals() -> dict[str, Any]:
+    """What model_hooks' functions find in fhir_core's module globals."""
+    return {
+        "_newborn_ledger_after_checks": _after_checks,
+        "_newborn_ledger_after_plan": _after_plan,
+        "_newborn_ledger_init": ORIGINAL_INIT,
+        "_newborn_ledger_not_self": _not_self,
+        "_newborn_ledger_lists": _lists_by_class,
+        "_newborn_ledger_complex_lists": _complex_lists,
+        "_newborn_ledger_reject_nulls": reject_null_complex_elements,
+    }
+
+
 def install() -> None:
     """Swap in the cached versions (idempotent; affects every FHIR model in the process)."""
     module = vars(fhir_types)  # fhir_core calls its module-level import_string per resource
     if not hasattr(module["import_string"], "cache_info"):
         module["import_string"] = cache(module["import_string"])
-    vars(fhirabstractmodel)["_newborn_ledger_reject_nulls"] = reject_null_complex_elements
-    _REJECT_NULLS.__code__ = _reject_nulls_trampoline.__code__
+    vars(fhirabstractmodel).update(_globals())
+    for function, _, ours in _CODES:
+        function.__code__ = ours.__code__
+    fhir_types.FhirBase.fhir_model_validator = classmethod(fhir_model_validator)  # type: ignore[assignment]
     FHIRAbstractModel._validate_one_of_many = validate_one_of_many  # type: ignore[method-assign]
     FHIRAbstractModel._validate_required_primitive_elements = (  # type: ignore[method-assign]
         validate_required_primitive_elements
     )
 
 
+def installed() -> bool:
+    return _AFTER.__code__ is model_hooks.validate_after_model_construction.__code__
+
+
 @contextmanager
 def stock() -> Iterator[None]:
     """fhir_core's own validators for the duration (the bench's validation-only baseline)."""
-    installed = _REJECT_NULLS.__code__ is _reject_nulls_trampoline.__code__
+    was_installed = installed()
     module = vars(fhir_types)
     import_string = module["import_string"]
-    _REJECT_NULLS.__code__ = ORIGINAL_REJECT_NULLS.__code__
+    for function, original, _ in _CODES:
+        function.__code__ = original
+    fhir_types.FhirBase.fhir_model_validator = _STOCK_MODEL_VALIDATOR  # type: ignore[method-assign]
     module["import_string"] = getattr(import_string, "__wrapped__", import_string)
     FHIRAbstractModel._validate_one_of_many = ORIGINAL_ONE_OF_MANY  # type: ignore[method-assign]
     FHIRAbstractModel._validate_required_primitive_elements = ORIGINAL_REQUIRED  # type: ignore[method-assign]
@@ -184,5 +287,5 @@ def stock() -> Iterator[None]:
         yield
     finally:
         module["import_string"] = import_string
-        if installed:
+        if was_installed:
             install()
