@@ -15,8 +15,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from adapters.bootstrap import build
 from adapters.settings import Settings
-from bench import pgdb
-from bench.loadgen import LoadResult, load, request_bytes
+from bench import machine, pgdb
+from bench.loadgen import LoadResult, load, prebuilt, request_bytes
 from bench.messages import HOSPITAL, Message, message
 from bench.server import Process, RssSampler, start_api, start_worker
 from bench.stats import latency_ms, percentile
@@ -160,19 +160,52 @@ def measure(run: IngestRun, schema: str, log_dir: Path, drain_s: float) -> dict[
     processes = [api] + ([worker] if worker else [])
     try:
         with RssSampler(processes) as rss:
+            factory = prebuilt(_factory(schema.replace("_", "-"), token), _prebuilt_count(run))
+            cpu = CpuShares(api, worker)
             result = load(
                 port,
-                _factory(schema.replace("_", "-"), token),
+                factory,
                 concurrency=8 * run.workers,
                 max_requests=int(run.seconds * 2000),
                 max_seconds=run.seconds,
             )
+            shares = cpu.per_message(result.ok)
             api.stop()
             drained = _drain(run, schema, result.ok, drain_s)
     finally:
         for process in processes:
             process.stop()
-    return summarise(run, result, rss, api, worker, drained)
+    return summarise(run, result, rss, api, worker, drained) | {"cpu_ms_per_message": shares}
+
+
+PREBUILT_PER_S = 500  # messages built ahead per second of load (more than any run accepts)
+PREBUILT_MAX = 12_000  # ~120 MB of requests; a longer run (the soak) builds the rest on the go
+
+
+def _prebuilt_count(run: IngestRun) -> int:
+    return min(PREBUILT_MAX, int(run.seconds * PREBUILT_PER_S * run.workers))
+
+
+class CpuShares:
+    """Who used the 2 cores during a load: CPU ms per accepted message of the API process(es),
+    the worker, the PostgreSQL server and this process (the load generator, which also
+    writes each message)."""
+
+    def __init__(self, api: Process, worker: Process | None) -> None:
+        self.api, self.worker = api, worker
+        self.start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        return {
+            "api": self.api.cpu_s(),
+            "worker": self.worker.cpu_s() if self.worker else 0.0,
+            "postgres": machine.postgres_cpu_s(),
+            "load generator": time.process_time(),
+        }
+
+    def per_message(self, accepted: int) -> dict[str, float]:
+        end = self._now()
+        return {k: 1e3 * (end[k] - self.start[k]) / max(1, accepted) for k in end}
 
 
 def _drain(run: IngestRun, schema: str, accepted: int, drain_s: float) -> dict[str, float]:

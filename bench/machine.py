@@ -10,25 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from bench import pgdb
-from bench.server import ROOT
+from bench.server import ROOT, cpu_s
 
 
 def postgres_cpu_s() -> float:
     """CPU seconds (user + system) used so far by the running PostgreSQL processes on this
     machine: the server's share of a phase is the difference over it (connections kept open
     through the phase, as the pools keep them)."""
-    total = 0
+    total = 0.0
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            if not (entry / "comm").read_text().startswith("postgres"):
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and (entry / "comm").read_text().startswith("postgres"):
+                total += cpu_s(int(entry.name))
         except OSError:  # the process ended meanwhile
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _cpu_model() -> str:

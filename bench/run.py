@@ -119,6 +119,16 @@ class Bench:
                 Figure(f"ingest → planned: {run.label}", "msg/s", r["planned_rate"], r["rate"],
                        "accepted", notes="worker's planning rate incl. drain")
             )  # fmt: skip
+        cpu = r["cpu_ms_per_message"]  # CPU ms per accepted message, by party
+        self.figures.append(
+            Figure(f"ingest CPU/msg, API: {run.label}", "ms", cpu["api"], 1e3 / validate,
+                   "stock validation alone", kind="max")
+        )  # fmt: skip
+        if run.topology == "worker" and run.workers == 1:
+            self.figures += [
+                Figure(f"ingest CPU/msg, {party}: {run.label}", "ms", cpu[party])
+                for party in ("worker", "postgres", "load generator")
+            ]
         if run.topology == "worker" and run.workers == 2:
             self._memory_figures(r)
 

@@ -27,6 +27,9 @@ def free_port() -> int:
         return port
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     """Direct children of `pid` (from /proc)."""
     found = []
@@ -40,6 +43,15 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return found
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_mb(pid: int) -> float:
@@ -62,6 +74,10 @@ class Process:
     def pids(self) -> list[int]:
         """The process and its worker children (uvicorn --workers N forks N children)."""
         return [self.popen.pid, *children(self.popen.pid)]
+
+    def cpu_s(self) -> float:
+        """CPU seconds used so far by the process and its worker children."""
+        return sum(cpu_s(pid) for pid in self.pids())
 
     def stop(self, timeout_s: float = 20) -> None:
         if self.popen.poll() is None:
