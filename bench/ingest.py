@@ -193,19 +193,19 @@ class CpuShares:
 
     def __init__(self, api: Process, worker: Process | None) -> None:
         self.api, self.worker = api, worker
-        self.start = self._now()
+        self.start, self.postgres = self._now(), machine.postgres_cpu()
 
     def _now(self) -> dict[str, float]:
         return {
             "api": self.api.cpu_s(),
             "worker": self.worker.cpu_s() if self.worker else 0.0,
-            "postgres": machine.postgres_cpu_s(),
             "load generator": time.process_time(),
         }
 
     def per_message(self, accepted: int) -> dict[str, float]:
-        end = self._now()
-        return {k: 1e3 * (end[k] - self.start[k]) / max(1, accepted) for k in end}
+        used = {k: v - self.start[k] for k, v in self._now().items()}
+        used["postgres"] = machine.postgres_cpu_since(self.postgres)
+        return {k: 1e3 * v / max(1, accepted) for k, v in used.items()}
 
 
 def _drain(run: IngestRun, schema: str, accepted: int, drain_s: float) -> dict[str, float]:

@@ -33,7 +33,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
     driver = Driver(container, container.tick)
     warm_up()
     heads = _heads(container)
-    cpu, pg_cpu = time.process_time(), machine.postgres_cpu_s()
+    cpu, pg_start = time.process_time(), machine.postgres_cpu()
     started = time.perf_counter()
     completed = notified = 0
     while notified < max_cases and time.perf_counter() - started < max_seconds:
@@ -41,7 +41,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
         completed += driver.run(run, range(notified, notified + count))
         notified += count
     elapsed = time.perf_counter() - started
-    cpu, pg_cpu = time.process_time() - cpu, machine.postgres_cpu_s() - pg_cpu
+    cpu, pg_cpu = time.process_time() - cpu, machine.postgres_cpu_since(pg_start)
     driver.close()
     events = sum(_heads(container)) - sum(heads)
     return {

@@ -13,18 +13,23 @@ from bench import pgdb
 from bench.server import ROOT, cpu_s
 
 
-def postgres_cpu_s() -> float:
-    """CPU seconds (user + system) used so far by the running PostgreSQL processes on this
-    machine: the server's share of a phase is the difference over it (connections kept open
-    through the phase, as the pools keep them)."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each running PostgreSQL process."""
+    found = {}
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and (entry / "comm").read_text().startswith("postgres"):
-                total += cpu_s(int(entry.name))
+                found[int(entry.name)] = cpu_s(int(entry.name))
         except OSError:  # the process ended meanwhile
             continue
-    return total
+    return found
+
+
+def postgres_cpu_since(start: dict[int, float]) -> float:
+    """The PostgreSQL server's CPU seconds since `start` (a `postgres_cpu()` reading): what the
+    processes running now used since then. A connection closed in between takes its share with
+    it, so phases keep their connections open (as the pools do)."""
+    return sum(now - start.get(pid, 0.0) for pid, now in postgres_cpu().items())
 
 
 def _cpu_model() -> str:
