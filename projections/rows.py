@@ -99,7 +99,10 @@ class Rows:
         original = self._original
         for slot, row in self._current.items():
             change = changes.get(slot[0])
-            if change is None or row == original[slot]:
+            if change is None:
+                continue
+            before = original[slot]
+            if before is not _UNKNOWN and (row is before or row == before):
                 continue
             if row is None:
                 change.deletes.append(slot[1])
@@ -110,7 +113,7 @@ class Rows:
     def committed(self, position: int) -> None:
         """The batch's transaction committed at `position`: its rows are the view's now."""
         if self._memo is not None:
-            self._memo.commit(self._current, position)
+            self._memo.commit(self._current, position, self._tables)
 
 
 class TableView(TrackingRecorder, ABC):
@@ -286,6 +289,15 @@ def dispatcher(owner: type, name: str) -> Callable[[type], Callable[..., Any]] |
     a plain method): call the function found with `self` first."""
     found = next(vars(k)[name] for k in owner.__mro__ if name in vars(k))
     return found.dispatcher.dispatch if isinstance(found, singledispatchmethod) else None
+
+
+def make(row_type: type[R], values: dict[str, Any]) -> R:
+    """A row of `row_type` (a frozen dataclass without defaults or `__post_init__`) whose
+    fields are `values`, given in field order: what `row_type(**values)` makes, without its
+    one `object.__setattr__` per field (for rows made once per event)."""
+    row = object.__new__(row_type)
+    object.__setattr__(row, "__dict__", values)
+    return row
 
 
 def changed(row: R, **changes: Any) -> R:
