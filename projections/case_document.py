@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -232,6 +232,8 @@ def _service_row(stored: dict[str, Any]) -> ServiceRow:
 
 
 _PLAN_ORDER = attrgetter("planned_position", "service_request_id")
+_LOG_ORDER = itemgetter(0, 1, 2)  # a timeline entry's position, stream and version
+_AT = itemgetter("at")
 
 
 def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> dict[str, Any]:
@@ -274,11 +276,13 @@ def _timeline(
     entries: Sequence[list[Any]], order: Sequence[str], stored: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The case's events, then each request's in plan order, each in log order; then by time."""
-    ordered = sorted(entries, key=lambda e: (e[0], e[1], e[2]))
-    timeline: list[dict[str, Any]] = [{"event": e[4], "at": e[5]} for e in ordered if not e[3]]
+    streams: dict[str, list[Sequence[Any]]] = {}  # request id ("" = case) → its entries
+    for entry in sorted(entries, key=_LOG_ORDER):
+        streams.setdefault(entry[3] or "", []).append(entry)
+    timeline: list[dict[str, Any]] = [{"event": e[4], "at": e[5]} for e in streams.get("", ())]
     for request_id in order:
         service = stored[request_id]["service"]
         timeline += [
-            {"service": service, "event": e[4], "at": e[5]} for e in ordered if e[3] == request_id
+            {"service": service, "event": e[4], "at": e[5]} for e in streams.get(request_id, ())
         ]
-    return sorted(timeline, key=lambda h: h["at"])
+    return sorted(timeline, key=_AT)

@@ -68,7 +68,9 @@ CASES = Table(
     "cases", CaseRow, ("case_id",), indexes=[("tracking_code",), ("facility_uscc", "hospital_ref")]
 )
 SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("case_id",)])
-HISTORY = Table("history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)])
+HISTORY = Table(
+    "history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)], append_only=True
+)  # one row per event, keyed by the event's identity
 
 
 @dataclass(frozen=True)
