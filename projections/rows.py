@@ -273,7 +273,7 @@ class TableProjection(Projection[V]):
         strict: bool = True,
     ) -> None:
         """Apply (event, notification id) pairs in one transaction with one tracking row."""
-        with self.view.batch(tracking, after, strict=strict) as rows:
+        with no_cycle_collection(), self.view.batch(tracking, after, strict=strict) as rows:
             self.fold(events, rows)
 
     def fold(self, events: Sequence[tuple[Any, int]], rows: Rows) -> None:
