@@ -167,7 +167,7 @@ class Folding:
             "event": name,
             "at": at,
         }
-        self.rows.put(HISTORY, make(HistoryRow, values))
+        self.rows.append(HISTORY, make(HistoryRow, values))
         working.touched[request_id] = None
         if request_id:
             services = work["services"]
