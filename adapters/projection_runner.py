@@ -49,10 +49,10 @@ Progress = Callable[[int, int], None]  # (position reached, head of the log) aft
 DEFAULT_BATCH = 500
 # A rebuild reads a long backlog: bigger pages mean fewer transactions, and a case's rows and
 # family document are written once per page that touches it, so fewer times per case (the
-# bench log interleaves 1,000 cases over ~24,000 events). Measured on the 1M-event bench log:
-# 500 → 5,000 events: 4.5k → 6.2k events/s; 5,000 → 20,000 (pipelined, PostgreSQL):
-# 12-13k → 15-17.6k events/s, client CPU 58-60 → 43-50 µs an event, peak RSS 442 → 506 MB.
-REBUILD_BATCH = 20_000
+# bench log interleaves 1,000 cases over ~24,000 events). Measured on the 1M-event bench log
+# (PostgreSQL, pipelined, 25 s each): 5,000 events a page: 15.2k events/s, peak RSS 715 MB;
+# 10,000: 18.6k, 925 MB; 20,000: 19.8-20.7k, 1.19 GB (the `newborn-ledger rebuild` process).
+REBUILD_BATCH = 10_000
 
 
 def catch_up(
