@@ -105,21 +105,30 @@ def next_page(app: Application[Any], projection: TableProjection[Any], batch: in
     return page_after(app, projection, projection.view.max_tracking_id(app.name), batch)
 
 
+@dataclass
+class Pages:
+    """The pages `pages` found, and whether they are a backlog (more than one full page)."""
+
+    found: Iterator[Page]
+    backlog: bool
+
+    def __iter__(self) -> Iterator[Page]:
+        return self.found
+
+
 @contextmanager
-def pages(
-    app: Application[Any], projection: TableProjection[Any], batch: int
-) -> Iterator[Iterator[Page]]:
+def pages(app: Application[Any], projection: TableProjection[Any], batch: int) -> Iterator[Pages]:
     """The pages from the view's position to the head. The first is read here; when it is
     full (a backlog), a thread reads and decodes the next ones while the caller applies,
     each after the previous page's position (a page whose `after` is stale is refused by the
     view, and the caller starts again)."""
     first = next_page(app, projection, batch)
     if first is None or len(first.events) < batch:
-        yield iter([] if first is None else [first])
+        yield Pages(iter([] if first is None else [first]), backlog=False)
         return
     ahead = _Ahead(app, projection, batch, first)
     try:
-        yield ahead.pages()
+        yield Pages(ahead.pages(), backlog=True)
     finally:
         ahead.stop()
 

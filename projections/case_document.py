@@ -11,22 +11,21 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
-from uuid import UUID
 
 import orjson
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
 from projections.case_status_model import (
     CASES,
+    HISTORY,
     SERVICES,
     CaseRow,
     HistoryRow,
     ServiceRow,
     next_action,
 )
-from projections.rows import Rows, Table, require
+from projections.rows import Rows, Table, make, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 SCRATCH = "documents"  # the batch's working documents, in Rows.scratch
@@ -84,116 +83,169 @@ def _new_work(case_id: str) -> dict[str, Any]:
 
 
 @dataclass
-class _Working:
-    """One case's document while a batch folds its events: rendered once, at the batch's end."""
+class Working:
+    """One case's document while a batch folds its events: rendered once, at the batch's end.
+    It also carries the case's current rows (`case`, `services`): the rules change them here,
+    event by event, and the batch stores each changed one once, at its end."""
 
     work: dict[str, Any]
     results: dict[str, Any]  # request id → result (personal: sealed when stored)
     seen: set[tuple[str, int]]  # (stream, version) already in the timeline
     touched: dict[str, None] = field(default_factory=dict)  # request ids ("" = case), in order
+    case: CaseRow | None = None  # the case row, once an event (or the store) gave it
+    services: dict[str, ServiceRow] = field(default_factory=dict)  # request rows known so far
 
 
-def _load(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
+def _load(rows: Rows, sealer: Sealer, case_id: str) -> Working:
     """The case's stored work and results, or new ones. A row this process wrote carries
     them parsed (`PARSED`): taken, so that one batch only ever folds them (if it rolls back,
     the next reads the row's own text)."""
     row = rows.get(DOCUMENTS, case_id)
     if row is None:
-        return _Working(_new_work(case_id), {}, set())
-    parsed: _Working | None = vars(row).pop(PARSED, None)
+        return Working(_new_work(case_id), {}, set())
+    parsed: Working | None = vars(row).pop(PARSED, None)
     if parsed is not None:
         return parsed
     work: dict[str, Any] = orjson.loads(row.work)
     results: dict[str, Any] = orjson.loads(sealer.open(work.pop("results")))
-    return _Working(work, results, {(e[1], e[2]) for e in work["timeline"]})
+    return Working(work, results, {(e[1], e[2]) for e in work["timeline"]})
 
 
-def _working(rows: Rows, sealer: Sealer, case_id: str) -> _Working:
-    """The batch's working copy of a case's document (loaded at its first event)."""
-    cases: dict[str, _Working] = rows.scratch.setdefault(SCRATCH, {})
-    found = cases.get(case_id)
+class Folding:
+    """One batch's case_status state: each touched case's document and rows (`Working`),
+    and which case each request seen belongs to. The rules change rows here; `finish`
+    stores every changed row and renders every touched document once."""
+
+    def __init__(self, rows: Rows, sealer: Sealer) -> None:
+        self.rows, self.sealer = rows, sealer
+        self.cases: dict[str, Working] = {}
+        self.owners: dict[str, Working] = {}  # request id → its case's working document
+
+    def case(self, case_id: str) -> Working:
+        """The case's working document (loaded at its first event in the batch)."""
+        found = self.cases.get(case_id)
+        if found is None:
+            found = self.cases[case_id] = _load(self.rows, self.sealer, case_id)
+        return found
+
+    def case_row(self, working: Working, case_id: str) -> CaseRow:
+        """The case's current row: the batch's own, or the stored one (which must exist)."""
+        case = working.case
+        if case is None:
+            case = working.case = require(self.rows.get(CASES, case_id), "case", case_id)
+        return case
+
+    def service(self, request_id: str) -> tuple[Working, ServiceRow]:
+        """A request's case document and current row (the stored one must exist)."""
+        working = self.owners.get(request_id)
+        if working is None:
+            stored = self.rows.get(SERVICES, request_id)
+            service = require(stored, "service request", request_id)
+            working = self.owners[request_id] = self.case(service.case_id)
+            return working, working.services.setdefault(request_id, service)
+        return working, working.services[request_id]
+
+    def planned(self, working: Working, service: ServiceRow) -> None:
+        """A request the batch made (ServiceRequest.Planned)."""
+        working.services[service.service_request_id] = service
+        self.owners[service.service_request_id] = working
+
+    def history(
+        self, working: Working, event: Any, position: int, request_id: str, at: str
+    ) -> None:
+        """The event's history row, and its entry in the case's document."""
+        work = working.work
+        version, case_id = event.originator_version, work["case_id"]
+        stream = request_id or case_id
+        name = event.__class__.__name__
+        values = {
+            "stream_id": stream,
+            "version": version,
+            "position": position,
+            "case_id": case_id,
+            "service_request_id": request_id,
+            "event": name,
+            "at": at,
+        }
+        self.rows.append(HISTORY, make(HistoryRow, values))
+        working.touched[request_id] = None
+        if request_id:
+            services = work["services"]
+            if request_id not in services:
+                services[request_id] = None  # its row at the batch's end: in first-event order
+            shown = work["shown"]
+            if request_id not in shown:
+                shown[request_id] = []
+        seen = (stream, version)
+        if seen not in working.seen:
+            working.seen.add(seen)
+            work["timeline"].append([position, stream, version, request_id, name, at])
+
+    def finish(self) -> None:
+        """Store each changed row, then render, seal and store each touched document, once."""
+        rows, sealer = self.rows, self.sealer
+        for case_id, working in self.cases.items():
+            work, results = working.work, working.results
+            for request_id in working.touched:
+                if not request_id:
+                    case = self.case_row(working, case_id)
+                    rows.put(CASES, case)
+                    work["case"] = _plain(case)
+                else:
+                    service = working.services[request_id]
+                    rows.put(SERVICES, service)
+                    work["services"][request_id] = _plain(service)
+            body = sealer.seal(
+                orjson.dumps(render(work, results, working), option=orjson.OPT_NON_STR_KEYS)
+            )
+            work["results"] = sealer.seal(orjson.dumps(results))
+            document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
+            del work["results"]
+            working.touched = {}
+            vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
+            rows.put(DOCUMENTS, document)
+
+
+def folding(rows: Rows, sealer: Sealer) -> Folding:
+    """The batch's case_status state (made at its first event)."""
+    found: Folding | None = rows.scratch.get(SCRATCH)
     if found is None:
-        found = cases[case_id] = _load(rows, sealer, case_id)
+        found = rows.scratch[SCRATCH] = Folding(rows, sealer)
     return found
 
 
-def update_document(rows: Rows, sealer: Sealer, event: Any, history: HistoryRow) -> None:
-    """Fold one case_status event, whose rows and `history` row are written, into its case's
-    document; `finish_documents` renders and stores it once the batch's events are folded."""
-    working = _working(rows, sealer, history.case_id)
-    request_id = history.service_request_id
-    _fold(working, event, request_id)
-    seen = (history.stream_id, history.version)
-    if seen not in working.seen:
-        working.seen.add(seen)
-        working.work["timeline"].append(
-            [history.position, *seen, request_id, history.event, history.at]
-        )
-
-
-def finish_documents(rows: Rows, sealer: Sealer) -> None:
-    """Render, seal and store each document the batch touched, once."""
-    for case_id, working in rows.scratch.pop(SCRATCH, {}).items():
-        _refresh(rows, case_id, working)
-        work, results = working.work, working.results
-        body = sealer.seal(orjson.dumps(render(work, results), option=orjson.OPT_NON_STR_KEYS))
-        work["results"] = sealer.seal(orjson.dumps(results))
-        document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
-        del work["results"]
-        working.touched = {}
-        vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
-        rows.put(DOCUMENTS, document)
-
-
-def _refresh(rows: Rows, case_id: str, working: _Working) -> None:
-    """The case and service rows the batch touched, as its last event left them."""
-    work = working.work
-    for request_id in working.touched:
-        if not request_id:
-            work["case"] = _plain(require(rows.get(CASES, case_id), "case", case_id))
-        else:
-            service = require(rows.get(SERVICES, request_id), "service request", request_id)
-            work["services"][request_id] = _plain(service)
-
-
-def _fold(working: _Working, event: Any, request_id: str) -> None:
-    work = working.work
-    working.touched[request_id] = None
-    if not request_id:
-        if isinstance(event, BirthCase.ServicesPlanned):  # request ids computed once, here
-            case_id = UUID(work["case_id"])
-            work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
-        return
-    if request_id not in work["services"]:
-        work["services"][request_id] = None  # its row at the batch's end: in first-event order
-    shown = work["shown"].get(request_id, [])
-    if isinstance(event, ServiceRequest.SupplementRequested):
-        shown = list(event.items)
-    elif isinstance(event, ServiceRequest.Supplemented):
-        shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
-    if isinstance(event, ServiceRequest.Approved):
-        working.results[request_id] = event.result
-    work["shown"][request_id] = shown
+def finish_documents(rows: Rows) -> None:
+    """After the batch's events: its changed rows and touched documents, stored once."""
+    found: Folding | None = rows.scratch.pop(SCRATCH, None)
+    if found is not None:
+        found.finish()
 
 
 def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:
-    """A row's fields as a JSON-ready dict (shallow: dataclasses.asdict deep-copies)."""
-    return {name: getattr(row, name) for name in row.__dataclass_fields__}
+    """A row's fields as a JSON-ready dict (shallow: dataclasses.asdict deep-copies). Its
+    `__dict__` holds exactly them, in field order (made by `__init__`, `make` or `changed`)."""
+    return vars(row).copy()
 
 
 def _service_row(stored: dict[str, Any]) -> ServiceRow:
     return ServiceRow(**{**stored, "awaiting": tuple(stored["awaiting"])})
 
 
-def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
-    """The family's case view, as `GET /cases/{id}` answers it (same fields, same order)."""
-    case = CaseRow(**work["case"])
+_PLAN_ORDER = attrgetter("planned_position", "service_request_id")
+_LOG_ORDER = itemgetter(0, 1, 2)  # a timeline entry's position, stream and version
+_AT = itemgetter("at")
+
+
+def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> dict[str, Any]:
+    """The family's case view, as `GET /cases/{id}` answers it (same fields, same order).
+    Rows the batch holds are used as they are; others are made from the stored work."""
+    case = CaseRow(**work["case"]) if working.case is None else working.case
     stored = work["services"]
+    known = working.services
     shown = work["shown"]
     services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
     rows = sorted(
-        (_service_row(s) for s in stored.values()),
-        key=lambda s: (s.planned_position, s.service_request_id),
+        (known[i] if i in known else _service_row(s) for i, s in stored.items()), key=_PLAN_ORDER
     )
     return {
         "case_id": case.case_id,
@@ -224,11 +276,13 @@ def _timeline(
     entries: Sequence[list[Any]], order: Sequence[str], stored: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The case's events, then each request's in plan order, each in log order; then by time."""
-    ordered = sorted(entries, key=lambda e: (e[0], e[1], e[2]))
-    timeline: list[dict[str, Any]] = [{"event": e[4], "at": e[5]} for e in ordered if not e[3]]
+    streams: dict[str, list[Sequence[Any]]] = {}  # request id ("" = case) → its entries
+    for entry in sorted(entries, key=_LOG_ORDER):
+        streams.setdefault(entry[3] or "", []).append(entry)
+    timeline: list[dict[str, Any]] = [{"event": e[4], "at": e[5]} for e in streams.get("", ())]
     for request_id in order:
         service = stored[request_id]["service"]
         timeline += [
-            {"service": service, "event": e[4], "at": e[5]} for e in ordered if e[3] == request_id
+            {"service": service, "event": e[4], "at": e[5]} for e in streams.get(request_id, ())
         ]
-    return sorted(timeline, key=lambda h: h["at"])
+    return sorted(timeline, key=_AT)

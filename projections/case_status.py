@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Callable
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
-from projections.case_document import DOCUMENTS, Sealer, finish_documents, update_document
+from projections.case_document import (
+    DOCUMENTS,
+    Folding,
+    Sealer,
+    Working,
+    finish_documents,
+    folding,
+)
 from projections.case_status_model import (
     CASES,
     HISTORY,
     SERVICES,
     CaseRow,
     CaseStatus,
-    HistoryRow,
     ServiceRow,
     assemble,
-    case_of,
-    history_row,
-    put_case,
-    put_service,
 )
 from projections.events import route_fields, stamp, topics_of
 from projections.memory import InMemoryTables
-from projections.rows import Rows, TableProjection, TableView, dispatcher
+from projections.rows import Rows, TableProjection, TableView, changed
 
 __all__ = [
     "CaseStatus",
@@ -107,10 +108,14 @@ SHOWN = (
 )
 
 
+Rule = Callable[[Any, int, Folding], None]
+
+
 class CaseStatusProjection(TableProjection[CaseStatusView]):
     """Keeps the family's view of every case: each event updates its case or service row
-    and adds an entry (event name and time, no personal data) to the history. Each rule
-    returns that history row: the case's document (case_document) is folded from it."""
+    and adds an entry (event name and time, no personal data) to the history and to its
+    case's pre-rendered document (case_document). Within a batch the rows live in their
+    case's working document; each changed row and document is stored once, at its end."""
 
     name = "case_status"
     topics = topics_of(*SHOWN)
@@ -125,149 +130,173 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         return self._rules()
 
     def _rules(self) -> Callable[[Any, int, Rows], None]:
-        """`apply`, with the rules' dispatch resolved once per batch."""
-        rules = dispatcher(CaseStatusProjection, "_rows")
-        assert rules is not None
+        """`apply`: the rule of the event's class (looked up in a dict), on the batch's state."""
         sealer = self.view.sealer
 
         def apply(event: Any, position: int, rows: Rows) -> None:
-            history = rules(event.__class__)(self, event, position, rows)
-            if history is not None:
-                update_document(rows, sealer, event, history)
+            cls = event.__class__
+            rule = RULES[cls] if cls in RULES else _rule_for(cls)
+            if rule is not None:
+                rule(event, position, folding(rows, sealer))
 
         return apply
 
     def finish(self, rows: Rows) -> None:
-        """Each document the batch touched, rendered and stored once."""
-        finish_documents(rows, self.view.sealer)
+        """Each row the batch changed and each document it touched, stored once."""
+        finish_documents(rows)
 
-    @singledispatchmethod
-    def _rows(self, event: Any, position: int, rows: Rows) -> HistoryRow | None:
-        """Other events (integration deliveries) do not show in this view."""
-        return None
 
-    @_rows.register
-    def _(self, event: BirthCase.Notified, position: int, rows: Rows) -> HistoryRow:
-        at, facts = stamp(event), event.facts
-        case = CaseRow(
-            case_id=str(event.originator_id),
-            facility_uscc=event.facility_uscc,
-            hospital_ref=event.record_ref,
-            tracking_code=event.tracking_code,
-            state="notified",
-            household=facts.get("household_choice"),
-            child_named=bool(facts.get("child_name")),
-            applied=False,
-            rated=False,
-            notified_at=at,
-            updated_at=at,
-            **_places(facts),
-        )
-        rows.put(CASES, case)
-        return history_row(rows, event, position, case.case_id, "", at)
+def _rule_for(cls: type) -> Rule | None:
+    """A subclass of a shown event follows its base's rule; other events show nothing."""
+    return next((RULES[base] for base in cls.__mro__ if base in RULES), None)
 
-    @_rows.register
-    def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> HistoryRow:
-        case = case_of(rows, event)
-        facts = event.facts
-        household = case.household if case.applied else facts.get("household_choice")
-        named = case.applied or bool(facts.get("child_name"))
-        return put_case(
-            rows, event, position, case, household=household, child_named=named, **_places(facts)
-        )
 
-    @_rows.register
-    def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> HistoryRow:
-        case = case_of(rows, event)
-        state = "applied" if case.state == "notified" else case.state
-        household = event.application.get("household")
-        return put_case(
-            rows, event, position, case, state=state, household=household, child_named=True,
-            applied=True,
-        )  # fmt: skip
+def _notified(event: BirthCase.Notified, position: int, page: Folding) -> None:
+    at, facts, case_id = stamp(event), event.facts, str(event.originator_id)
+    working = page.case(case_id)
+    working.case = CaseRow(
+        case_id=case_id,
+        facility_uscc=event.facility_uscc,
+        hospital_ref=event.record_ref,
+        tracking_code=event.tracking_code,
+        state="notified",
+        household=facts.get("household_choice"),
+        child_named=bool(facts.get("child_name")),
+        applied=False,
+        rated=False,
+        notified_at=at,
+        updated_at=at,
+        **_places(facts),
+    )
+    page.history(working, event, position, "", at)
 
-    @_rows.register
-    def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> HistoryRow:
-        return put_case(rows, event, position, case_of(rows, event), state="voided")
 
-    @_rows.register
-    def _(self, event: BirthCase.ServicesPlanned, position: int, rows: Rows) -> HistoryRow:
-        return put_case(rows, event, position, case_of(rows, event), state="in-progress")
+def _put_case(event: Any, position: int, page: Folding, **changes: Any) -> Working:
+    """The case's row with `changes` (and the event's time); its history entry."""
+    case_id, at = str(event.originator_id), stamp(event)
+    working = page.case(case_id)
+    working.case = changed(page.case_row(working, case_id), updated_at=at, **changes)
+    page.history(working, event, position, "", at)
+    return working
 
-    @_rows.register
-    def _(self, event: BirthCase.Completed, position: int, rows: Rows) -> HistoryRow:
-        return put_case(rows, event, position, case_of(rows, event), state="completed")
 
-    @_rows.register
-    def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> HistoryRow:
-        return put_case(rows, event, position, case_of(rows, event), rated=True)
+def _case(**changes: Any) -> Rule:
+    def rule(event: Any, position: int, page: Folding) -> None:
+        _put_case(event, position, page, **changes)
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> HistoryRow:
-        at = stamp(event)
-        service = ServiceRow(
-            service_request_id=str(event.originator_id),
-            case_id=str(event.case_id),
-            service=event.service,
-            planned_position=position,
-            state="planned",
-            due=None,
-            due_provisional=False,
-            overdue=False,
-            awaiting=(),
-            updated_at=at,
-            **route_fields(event.route),
-        )
-        rows.put(SERVICES, service)
-        return history_row(rows, event, position, service.case_id, service.service_request_id, at)
+    return rule
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, **route_fields(event.route))
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="dispatched")
+def _corrected(event: BirthCase.NotificationCorrected, position: int, page: Folding) -> None:
+    case_id = str(event.originator_id)
+    case = page.case_row(page.case(case_id), case_id)
+    facts = event.facts
+    household = case.household if case.applied else facts.get("household_choice")
+    named = case.applied or bool(facts.get("child_name"))
+    _put_case(event, position, page, household=household, child_named=named, **_places(facts))
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> HistoryRow:
-        due, provisional = event.due, event.provisional
-        return put_service(
-            rows, event, position, state="received", due=due, due_provisional=provisional
-        )
 
-    @_rows.register
-    def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> HistoryRow:
-        items = tuple(event.items)
-        return put_service(rows, event, position, state="supplement-requested", awaiting=items)
+def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> None:
+    case_id = str(event.originator_id)
+    case = page.case_row(page.case(case_id), case_id)
+    state = "applied" if case.state == "notified" else case.state
+    household = event.application.get("household")
+    _put_case(
+        event, position, page, state=state, household=household, child_named=True, applied=True
+    )
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> HistoryRow:
-        return put_service(
-            rows, event, position, state="received", awaiting=(), due=event.due,
-            due_provisional=event.provisional,
-        )  # fmt: skip
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="approved", overdue=False)
+def _services_planned(event: BirthCase.ServicesPlanned, position: int, page: Folding) -> None:
+    working = _put_case(event, position, page, state="in-progress")
+    case_id = UUID(working.work["case_id"])  # request ids computed once, here
+    working.work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="rejected", overdue=False, awaiting=())
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Withdrawn, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="withdrawn", overdue=False, awaiting=())
+def _planned(event: ServiceRequest.Planned, position: int, page: Folding) -> None:
+    at, case_id = stamp(event), str(event.case_id)
+    service = ServiceRow(
+        service_request_id=str(event.originator_id),
+        case_id=case_id,
+        service=event.service,
+        planned_position=position,
+        state="planned",
+        due=None,
+        due_provisional=False,
+        overdue=False,
+        awaiting=(),
+        updated_at=at,
+        **route_fields(event.route),
+    )
+    working = page.case(case_id)
+    page.planned(working, service)
+    page.history(working, event, position, service.service_request_id, at)
 
-    @_rows.register
-    def _(self, event: ServiceRequest.Overdue, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, overdue=True)
 
-    @_rows.register
-    def _(self, event: ServiceRequest.CorrectionFlagged, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position)
+def _put_service(event: Any, position: int, page: Folding, **changes: Any) -> Working:
+    """The request's row with `changes` (and the event's time); its history entry."""
+    request_id, at = str(event.originator_id), stamp(event)
+    working, service = page.service(request_id)
+    working.services[request_id] = changed(service, updated_at=at, **changes)
+    page.history(working, event, position, request_id, at)
+    return working
 
-    @_rows.register
-    def _(self, event: ServiceRequest.DeadlineApproaching, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position)
+
+def _service(**changes: Any) -> Rule:
+    def rule(event: Any, position: int, page: Folding) -> None:
+        _put_service(event, position, page, **changes)
+
+    return rule
+
+
+def _replanned(event: ServiceRequest.Replanned, position: int, page: Folding) -> None:
+    _put_service(event, position, page, **route_fields(event.route))
+
+
+def _received(event: ServiceRequest.Received, position: int, page: Folding) -> None:
+    due, provisional = event.due, event.provisional
+    _put_service(event, position, page, state="received", due=due, due_provisional=provisional)
+
+
+def _supplement_requested(
+    event: ServiceRequest.SupplementRequested, position: int, page: Folding
+) -> None:
+    items = tuple(event.items)
+    working = _put_service(event, position, page, state="supplement-requested", awaiting=items)
+    working.work["shown"][str(event.originator_id)] = list(event.items)
+
+
+def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Folding) -> None:
+    working = _put_service(
+        event, position, page, state="received", awaiting=(), due=event.due,
+        due_provisional=event.provisional,
+    )  # fmt: skip
+    # The aggregate keeps the items shown when rejected or withdrawn: so does its view.
+    working.work["shown"][str(event.originator_id)] = []
+
+
+def _approved(event: ServiceRequest.Approved, position: int, page: Folding) -> None:
+    working = _put_service(event, position, page, state="approved", overdue=False)
+    working.results[str(event.originator_id)] = event.result
+
+
+RULES: dict[type, Rule] = {
+    BirthCase.Notified: _notified,
+    BirthCase.NotificationCorrected: _corrected,
+    BirthCase.FamilyApplied: _applied,
+    BirthCase.Voided: _case(state="voided"),
+    BirthCase.ServicesPlanned: _services_planned,
+    BirthCase.Completed: _case(state="completed"),
+    BirthCase.Rated: _case(rated=True),
+    ServiceRequest.Planned: _planned,
+    ServiceRequest.Replanned: _replanned,
+    ServiceRequest.Dispatched: _service(state="dispatched"),
+    ServiceRequest.Received: _received,
+    ServiceRequest.SupplementRequested: _supplement_requested,
+    ServiceRequest.Supplemented: _supplemented,
+    ServiceRequest.Approved: _approved,
+    ServiceRequest.Rejected: _service(state="rejected", overdue=False, awaiting=()),
+    ServiceRequest.Withdrawn: _service(state="withdrawn", overdue=False, awaiting=()),
+    ServiceRequest.Overdue: _service(overdue=True),
+    ServiceRequest.CorrectionFlagged: _service(),
+    ServiceRequest.DeadlineApproaching: _service(),
+}

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from projections.events import province, stamp
-from projections.rows import Rows, Table, changed, require
+from projections.events import province
+from projections.rows import Table
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ CASES = Table(
     "cases", CaseRow, ("case_id",), indexes=[("tracking_code",), ("facility_uscc", "hospital_ref")]
 )
 SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("case_id",)])
-HISTORY = Table("history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)])
+HISTORY = Table(
+    "history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)], append_only=True
+)  # one row per event, keyed by the event's identity
 
 
 @dataclass(frozen=True)
@@ -181,42 +183,3 @@ def _waiting(services: Sequence[ServiceRow]) -> str:
     if rejected:
         return "nothing: rejected: " + ", ".join(rejected)
     return "nothing: waiting for the plan"
-
-
-# Writing the rows: one stamp and one str(uuid) per event; each rule returns its history row.
-
-
-def history_row(
-    rows: Rows, event: Any, position: int, case_id: str, request_id: str, at: str
-) -> HistoryRow:
-    """The event's history row (its stream is the case's, or the request's when given)."""
-    stream = request_id or case_id
-    row = HistoryRow(
-        stream,
-        int(event.originator_version),
-        position,
-        case_id,
-        request_id,
-        type(event).__name__,
-        at,
-    )
-    rows.put(HISTORY, row)
-    return row
-
-
-def case_of(rows: Rows, event: Any) -> CaseRow:
-    case_id = str(event.originator_id)
-    return require(rows.get(CASES, case_id), "case", case_id)
-
-
-def put_case(rows: Rows, event: Any, position: int, case: CaseRow, **changes: Any) -> HistoryRow:
-    at = stamp(event)
-    rows.put(CASES, changed(case, updated_at=at, **changes))
-    return history_row(rows, event, position, case.case_id, "", at)
-
-
-def put_service(rows: Rows, event: Any, position: int, **changes: Any) -> HistoryRow:
-    request_id, at = str(event.originator_id), stamp(event)
-    service = require(rows.get(SERVICES, request_id), "service request", request_id)
-    rows.put(SERVICES, changed(service, updated_at=at, **changes))
-    return history_row(rows, event, position, service.case_id, request_id, at)

@@ -66,14 +66,18 @@ class Memo:
             return True, None
         return False, None
 
-    def commit(self, rows: dict[Slot, object], position: int) -> None:
-        """The page's rows (read or written) are now the committed state at `position`."""
+    def commit(
+        self, rows: dict[Slot, object], position: int, tables: Iterable[str] | None = None
+    ) -> None:
+        """The page's rows (read or written) are now the committed state at `position`;
+        `tables` names every table they are in (found from `rows` when not given)."""
+        read, kept = self._read, self._rows
+        names = {slot[0] for slot in rows} if tables is None else set(tables)
+        self._complete.difference_update(names - read)  # write-only so far: not worth keeping
         for slot, row in rows.items():
-            if slot[0] not in self._read:
-                self._complete.discard(slot[0])  # write-only so far: not worth keeping
-                continue
-            self._rows[slot] = row
-            self._rows.move_to_end(slot)
+            if slot[0] in read:
+                kept[slot] = row
+                kept.move_to_end(slot)
         self.position = position
         self._evict()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial, singledispatchmethod
@@ -58,17 +59,28 @@ class Rows:
     once, at the end, in the batch's transaction: so the page size never changes the result.
     With a memo, rows committed by earlier pages are read from memory, not from the store."""
 
-    def __init__(self, load: Loader, memo: Memo | None = None) -> None:
+    def __init__(self, load: Loader, memo: Memo | None = None, before: Rows | None = None) -> None:
         self._load, self._memo = load, memo
+        self._before = before  # a previous page not committed yet: its rows come first
         self._current: dict[Slot, object] = {}
         self._original: dict[Slot, object] = {}
         self._tables: dict[str, Table[Any]] = {}
+        self._appended: dict[str, list[Any]] = {}  # append-only tables' new rows, in order
         self.scratch: dict[str, Any] = {}  # a projection's working state for this batch only
 
     def get(self, table: Table[R], *key: object) -> R | None:
+        before = self._before
+        if table.name in self._appended or (before is not None and table.name in before._appended):
+            raise TypeError(f"rows appended to {table.name} are not read back in their batch")
         slot = (table.name, key)
         if slot not in self._current:
-            self._current[slot] = self._original[slot] = self._fetch(table, slot)
+            if before is not None and slot in before._current:
+                if self._memo is not None:
+                    self._memo.saw(table.name)
+                row = before._current[slot]
+            else:
+                row = self._fetch(table, slot)
+            self._current[slot] = self._original[slot] = row
         elif self._memo is not None:
             self._memo.saw(table.name)  # read back within the page: later pages will too
         return cast("R | None", self._current[slot])
@@ -83,6 +95,14 @@ class Rows:
 
     def put(self, table: Table[R], row: R) -> None:
         self._set(table, table.key_of(row), row)
+
+    def append(self, table: Table[R], row: R) -> None:
+        """A new row of an append-only table (its key written once, ever: see `Table`),
+        written at the end like `put`'s, without keeping it for reads or the memo."""
+        if not table.append_only:
+            raise TypeError(f"{table.name} is not append-only")
+        self._tables.setdefault(table.name, table)
+        self._appended.setdefault(table.name, []).append(row)
 
     def delete(self, table: Table[Any], *key: object) -> None:
         self._set(table, key, None)
@@ -99,18 +119,28 @@ class Rows:
         original = self._original
         for slot, row in self._current.items():
             change = changes.get(slot[0])
-            if change is None or row == original[slot]:
+            if change is None:
+                continue
+            before = original[slot]
+            if before is not _UNKNOWN and (row is before or row == before):
                 continue
             if row is None:
                 change.deletes.append(slot[1])
             else:
                 change.rows.append(change.table.values(row))
+        for name, appended in self._appended.items():
+            values = changes[name].table.values
+            changes[name].rows += [values(row) for row in appended]
         return [c for c in changes.values() if c.rows or c.deletes]
 
     def committed(self, position: int) -> None:
         """The batch's transaction committed at `position`: its rows are the view's now."""
         if self._memo is not None:
-            self._memo.commit(self._current, position)
+            self._memo.commit(self._current, position, self._tables)
+
+    def detach(self) -> None:
+        """The page before this one is committed (and in the memo): stop looking at it."""
+        self._before = None
 
 
 class TableView(TrackingRecorder, ABC):
@@ -119,6 +149,7 @@ class TableView(TrackingRecorder, ABC):
 
     name: ClassVar[str] = ""
     tables: ClassVar[tuple[Table[Any], ...]] = ()
+    pipelines: ClassVar[bool] = False  # a backlog's pages are written in a thread (`Pipeline`)
     _memo: Memo | None = None
 
     @property
@@ -159,6 +190,30 @@ class TableView(TrackingRecorder, ABC):
             self.memo.invalidate()
             raise
         rows.committed(tracking.notification_id)
+
+    def ahead(self, after: int | None, before: Rows | None) -> Rows:
+        """A page's rows applied ahead of its transaction (`Pipeline`): on top of `before`,
+        the page still being written, and the memo as the page `after` left it; rows neither
+        holds are read on their own (the position check at `write` proves them current)."""
+        return Rows(self._load_alone, self.memo.begin(after), before)
+
+    def _load_alone(self, table: Table[Any], key: Key) -> Record | None:
+        with self._read_transaction() as handle:
+            return self._load(handle, table, key)
+
+    def write(self, changes: list[TableChanges], tracking: Tracking, after: int | None) -> None:
+        """One transaction: if the position is still `after` (else PositionMovedError), write
+        `tracking` and a page's `changes`. Touches no memo: `Pipeline` runs it in a thread."""
+        with self._transaction() as handle:
+            current = self._position(handle, tracking.application_name)
+            if current != after:
+                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+            self._track(handle, tracking)  # first: a refused position writes no row
+            self._write(handle, changes)
+
+    def _read_transaction(self) -> AbstractContextManager[Any]:
+        """A transaction to read rows in, without the view's lock (a writer may hold it)."""
+        return self._transaction()
 
     # The backend's part of a batch; `handle` is its cursor (or nothing, in memory).
     @abstractmethod
@@ -232,8 +287,13 @@ class TableProjection(Projection[V]):
         strict: bool = True,
     ) -> None:
         """Apply (event, notification id) pairs in one transaction with one tracking row."""
+        with no_cycle_collection(), self.view.batch(tracking, after, strict=strict) as rows:
+            self.fold(events, rows)
+
+    def fold(self, events: Sequence[tuple[Any, int]], rows: Rows) -> None:
+        """A page's events into `rows`, then `finish`: the batch's changes, not yet written."""
         apply = self._applier()
-        with _no_cycle_collection(), self.view.batch(tracking, after, strict=strict) as rows:
+        with no_cycle_collection():
             for event, position in events:
                 apply(event, position, rows)
             self.finish(rows)
@@ -259,11 +319,13 @@ class TableProjection(Projection[V]):
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """No cyclic garbage collection during a batch: a page allocates ~20 tracked objects an
-    event that live on (rows, the memo), and the collector would scan them again and again
-    (~30% of a rebuild's CPU). Reference counting still frees everything; the collector
-    runs again at the next allocation after the batch (if it was on before it)."""
+def no_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection during a batch (or a whole backlog): a page allocates ~20
+    tracked objects an event that live on (rows, the memo), and the collector would scan them
+    again and again (~30% of a rebuild's CPU; paused per page only, its passes between pages
+    still cost ~10 µs an event). Reference counting still frees everything (a 180k-event
+    rebuild left 51 objects in cycles); the collector runs again at the next allocation
+    after it (if it was on before)."""
     if not gc.isenabled():
         yield
         return
@@ -288,6 +350,15 @@ def dispatcher(owner: type, name: str) -> Callable[[type], Callable[..., Any]] |
     return found.dispatcher.dispatch if isinstance(found, singledispatchmethod) else None
 
 
+def make(row_type: type[R], values: dict[str, Any]) -> R:
+    """A row of `row_type` (a frozen dataclass without defaults or `__post_init__`) whose
+    fields are `values`, given in field order: what `row_type(**values)` makes, without its
+    one `object.__setattr__` per field (for rows made once per event)."""
+    row = object.__new__(row_type)
+    object.__setattr__(row, "__dict__", values)
+    return row
+
+
 def changed(row: R, **changes: Any) -> R:
     """`dataclasses.replace` for our rows (frozen, no `__post_init__`), at a third of its
     cost: a copy of `row`'s fields with `changes`, which must name fields of the row."""
@@ -296,3 +367,75 @@ def changed(row: R, **changes: Any) -> R:
     new = object.__new__(row.__class__)
     vars(new).update(vars(row), **changes)
     return new
+
+
+@dataclass
+class _Written:
+    """A page handed to the writer thread: its rows, where it leads, and the write itself."""
+
+    rows: Rows
+    tracking: Tracking
+    after: int | None
+    events: int
+    future: Future[None]
+
+
+class Pipeline:
+    """A backlog's pages, each applied in Python while the page before it is written (COPY,
+    merge, commit) by one writer thread: the page's rows are read from the page in flight,
+    then the memo, then the view. Each page is still one transaction that checks the
+    position is the one the page was read after, so a page applied on a page whose write
+    then fails (or on a view another runner moved) is never written: the error is raised at
+    the next page, the memo is forgotten, and the caller reads on from the view's position.
+    """
+
+    def __init__(self, projection: TableProjection[Any]) -> None:
+        self.projection, self.view = projection, projection.view
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"{projection.name}-writer")
+        self._written: _Written | None = None
+
+    def process(
+        self, events: Sequence[tuple[Any, int]], tracking: Tracking, after: int | None
+    ) -> tuple[int, int] | None:
+        """Apply a page, wait for the page before it to commit, then start writing this one.
+        Returns (events, position) of the page that committed meanwhile, if any."""
+        written = self._written
+        rows = self.view.ahead(
+            after if written is None else written.after, None if written is None else written.rows
+        )
+        try:
+            self.projection.fold(events, rows)
+            changes = rows.changes()
+        except BaseException:
+            self.view.memo.invalidate()  # the page may have taken rows out of the memo's
+            raise
+        done = self._settle()
+        rows.detach()
+        future = self._writer.submit(self.view.write, changes, tracking, after)
+        self._written = _Written(rows, tracking, after, len(events), future)
+        return done
+
+    def drain(self) -> tuple[int, int] | None:
+        """Wait for the last page's write: (events, position) once committed."""
+        return self._settle()
+
+    def close(self) -> None:
+        """Wait for a write still running (whatever its outcome), then stop the writer."""
+        try:
+            self._settle()
+        except Exception:  # the caller is already leaving on another error
+            pass
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def _settle(self) -> tuple[int, int] | None:
+        written, self._written = self._written, None
+        if written is None:
+            return None
+        try:
+            written.future.result()
+        except BaseException:
+            self.view.memo.invalidate()
+            raise
+        written.rows.committed(written.tracking.notification_id)
+        return written.events, written.tracking.notification_id

@@ -47,3 +47,31 @@ def test_changed_is_replace_and_refuses_unknown_fields() -> None:
     with pytest.raises(TypeError):
         changed(ROW, stat="received")
     assert changed(ROW) == ROW
+
+
+class Spent(CaseStatusProjection):
+    """Records whether the collector ran while its batch's rows were written."""
+
+    enabled: list[bool]
+
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        """Nothing to apply."""
+
+    def finish(self, rows: Rows) -> None:
+        view = self.view
+        write = view._write
+
+        def spy(handle: Any, changes: Any) -> None:
+            self.enabled.append(gc.isenabled())
+            write(handle, changes)
+
+        view._write = spy  # type: ignore[method-assign]
+
+
+def test_the_collector_stays_paused_while_the_batch_is_written() -> None:
+    spent = Spent(view=InMemoryCaseStatus())
+    spent.enabled = []
+    gc.enable()
+    spent.process_batch([(object(), 1)], Tracking("app", 1), strict=False)
+    assert spent.enabled == [False]
+    assert gc.isenabled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -74,3 +75,24 @@ def test_rebuild_reproduces_the_live_rows(
 def test_an_unknown_projection_is_named_in_the_error(projections: Projections) -> None:
     with pytest.raises(KeyError, match="case_status"):
         projections.lag("deliveries")
+
+
+def test_the_cyclic_collector_is_paused_for_a_whole_backlog_and_restored(
+    memory_container: Container, projections: Projections
+) -> None:
+    for n in range(3):
+        notify(memory_container, f"MR-{n}")
+    between: list[bool] = []  # the collector's state when each page has been written
+
+    def stop_at_the_second_page(position: int, head: int) -> None:
+        between.append(gc.isenabled())
+        if len(between) == 2:
+            raise KeyboardInterrupt
+
+    assert gc.isenabled()
+    with pytest.raises(KeyboardInterrupt):
+        catch_up(memory_container.ledger, projections.case_status, 4, stop_at_the_second_page)
+    assert between == [False, False]
+    assert gc.isenabled()
+    assert catch_up(memory_container.ledger, projections.case_status, batch=4) > 0
+    assert gc.isenabled()
