@@ -83,6 +83,26 @@ def drop_schema(schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+def quiesce(schema: str) -> None:
+    """Before a latency measurement: VACUUM (ANALYZE) every table of `schema` (as autovacuum
+    soon would after the phase that wrote them) and CHECKPOINT, so that neither starts in the
+    middle of the measurement."""
+    with connect() as conn:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+            )
+        ]
+        for table in tables:
+            conn.execute(
+                sql.SQL("VACUUM (ANALYZE) {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
+        conn.execute("CHECKPOINT")
+
+
 def settings(schema: str, *, pool_size: int = 5, embedded_worker: bool = True) -> Settings:
     """Settings on the bench database and `schema` (call fresh_schema first)."""
     pg = server()

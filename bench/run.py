@@ -100,6 +100,7 @@ class Bench:
         for n, run in enumerate(runs):
             self.phase(f"ingest: {run.label}, {run.seconds:g} s")
             result = ingest.measure(run, f"bench_ingest_{n}", self.log_dir, plan.drain_s)
+            pgdb.drop_schema(f"bench_ingest_{n}")  # its autovacuum would run in later phases
             self.raw.setdefault("ingest", []).append(result)
             self._ingest_figures(run, result, validate, raw)
 
@@ -169,6 +170,7 @@ class Bench:
         cases = self.raw["lifecycle"]["postgres"]["cases"]
         for workers in self.plan.read_workers:
             self.phase(f"reads: status, queue, bare with {workers} worker(s)")
+            pgdb.quiesce("bench_lifecycle")
             r = reads.measure_reads(
                 settings,
                 "bench-lifecycle",
