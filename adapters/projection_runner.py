@@ -91,16 +91,23 @@ def _apply_pages(
     for page in found:
         try:
             projection.process_batch(page.events, page.tracking, page.after)
-        except PositionMovedError:
-            log.info("%s: another runner applied this page; reading on", projection.name)
-            return applied, False
-        except ViewBusyError:
-            log.info("%s: another process is catching up; leaving it this round", projection.name)
-            return applied, True
+        except (PositionMovedError, ViewBusyError) as stopped:
+            return applied, _stopped(projection, stopped)
         applied += len(page.events)
         if progress is not None:
             progress(page.tracking.notification_id, page.head)
     return applied, True
+
+
+def _stopped(projection: TableProjection[Any], stopped: Exception) -> bool:
+    """Log why applying stopped before the backlog's end; whether it counts as finished: not
+    when another runner moved the position (read again from there), yes when another process
+    is catching the view up (leave it to that process this round)."""
+    if isinstance(stopped, PositionMovedError):
+        log.info("%s: another runner applied this page; reading on", projection.name)
+        return False
+    log.info("%s: another process is catching up; leaving it this round", projection.name)
+    return True
 
 
 def _pipelines(projection: TableProjection[Any]) -> bool:
@@ -133,12 +140,8 @@ def _apply_pipelined(
             heads[page.tracking.notification_id] = page.head
             committed(pipeline.process(page.events, page.tracking, page.after))
         committed(pipeline.drain())
-    except PositionMovedError:
-        log.info("%s: another runner applied this page; reading on", projection.name)
-        return applied, False
-    except ViewBusyError:
-        log.info("%s: another process is catching up; leaving it this round", projection.name)
-        return applied, True
+    except (PositionMovedError, ViewBusyError) as stopped:
+        return applied, _stopped(projection, stopped)
     finally:
         pipeline.close()
     return applied, True

@@ -131,28 +131,6 @@ def reject_null_complex_elements(cls: type[Any], data: Any) -> Any:
     return data
 
 
-# The functions below run as fhir_core's own (their code swapped in, see install()), in
-# fhir_core's module globals: they reach ours only by these names, set there by install().
-_newborn_ledger_lists = _lists_by_class
-_newborn_ledger_complex_lists = _complex_lists
-_newborn_ledger_reject_nulls = reject_null_complex_elements
-
-
-def _reject_nulls_fast(cls: Any, data: Any) -> Any:
-    """fhir_core's `reject_null_complex_elements`: no null in any list field (by identity:
-    `in` tries that first) → the data as it is; else the whole check, which reports."""
-    if not isinstance(data, dict):
-        return data
-    keys = _newborn_ledger_lists.get(cls)
-    if keys is None:
-        keys = _newborn_ledger_complex_lists(cls)
-    for name, alias in keys:
-        value = data.get(alias if alias and alias in data else name)
-        if isinstance(value, list) and None in value:
-            return _newborn_ledger_reject_nulls(cls, data)
-    return data
-
-
 def _required(cls: type[Any], instance: Any) -> tuple[Required, ...]:
     """A class's required primitive fields: (field name, alias, extension field)."""
     pairs = instance.get_required_fields()  # generated per class, returns a constant
