@@ -44,31 +44,54 @@ class FastJSONTranscoder(JSONTranscoder):
 
     def encode(self, obj: Any) -> bytes:
         try:
-            plain = self._plain(obj)
+            plain = _plain(obj, self.types)
         except (_UnusualError, RecursionError):
             return super().encode(obj)
         return orjson.dumps(plain)
 
-    def _plain(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is str or kind is bool or value is None:
-            return value
-        if kind is dict:
-            return {_key(k): self._plain(v) for k, v in value.items()}
-        if kind is list:
-            return [self._plain(item) for item in value]
-        if kind is int and -(2**63) <= value < 2**64:
-            return value
-        transcoding = self.types.get(kind)
-        if transcoding is None or isinstance(value, str | int | float | list | tuple | dict):
-            raise _UnusualError  # the library writes JSON's own types natively: leave them
-        return {"_type_": transcoding.name, "_data_": self._plain(transcoding.encode(value))}
+
+def _leaf(value: Any) -> bool:
+    """A value orjson writes exactly as the library does, as it is."""
+    kind = type(value)
+    return (
+        kind is str or kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)
+    )
 
 
-def _key(key: object) -> str:
-    if type(key) is not str:
-        raise _UnusualError
-    return key
+def _plain(value: Any, types: Mapping[type, Any]) -> Any:
+    """`value` with every registered transcoding's value replaced by its `{"_type_", "_data_"}`
+    form; containers with nothing to replace are returned as they are (not copied)."""
+    kind = type(value)
+    if kind is dict:
+        copied: dict[str, Any] | None = None
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _UnusualError
+            if _leaf(item):
+                continue
+            plain = _plain(item, types)
+            if plain is not item:
+                if copied is None:
+                    copied = dict(value)
+                copied[key] = plain
+        return value if copied is None else copied
+    if kind is list:
+        listed: list[Any] | None = None
+        for index, item in enumerate(value):
+            if _leaf(item):
+                continue
+            plain = _plain(item, types)
+            if plain is not item:
+                if listed is None:
+                    listed = list(value)
+                listed[index] = plain
+        return value if listed is None else listed
+    if _leaf(value):
+        return value
+    transcoding = types.get(kind)
+    if transcoding is None or isinstance(value, str | int | float | list | tuple | dict):
+        raise _UnusualError  # the library writes JSON's own types natively: leave them
+    return {"_type_": transcoding.name, "_data_": _plain(transcoding.encode(value), types)}
 
 
 class ConfigError(Exception):
