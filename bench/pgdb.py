@@ -83,23 +83,30 @@ def drop_schema(schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-def quiesce(schema: str) -> None:
-    """Before a latency measurement: VACUUM (ANALYZE) every table of `schema` (as autovacuum
-    soon would after the phase that wrote them) and CHECKPOINT, so that neither starts in the
-    middle of the measurement."""
+def vacuum(schema: str, *tables: str) -> None:
+    """VACUUM (ANALYZE) `tables` of `schema` (every table when none is named) after a bulk
+    write, as autovacuum soon would: otherwise it may start during the next measurement and
+    slow it down at random."""
     with connect() as conn:
-        tables = [
+        names = list(tables) or [
             str(row[0])
             for row in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
             )
         ]
-        for table in tables:
+        for table in names:
             conn.execute(
                 sql.SQL("VACUUM (ANALYZE) {}.{}").format(
                     sql.Identifier(schema), sql.Identifier(table)
                 )
             )
+
+
+def quiesce(schema: str) -> None:
+    """Before a latency measurement: every table of `schema` vacuumed, then a CHECKPOINT, so
+    that neither autovacuum nor a checkpoint starts in the middle of the measurement."""
+    vacuum(schema)
+    with connect() as conn:
         conn.execute("CHECKPOINT")
 
 

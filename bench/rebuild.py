@@ -104,15 +104,8 @@ def add_filler_cases(schema: str, count: int) -> float:
             "generate_series(1, %s)",
             (NOTIFIED, count),
         )
-    vacuum(schema)
+    pgdb.vacuum(schema, "caseledger_events")
     return time.perf_counter() - started
-
-
-def vacuum(schema: str) -> None:
-    """VACUUM (ANALYZE) the event table after a bulk write, as autovacuum soon would: otherwise
-    autovacuum may start during the next measurement and slow it down at random."""
-    with pgdb.connect() as conn:
-        conn.execute(f"VACUUM (ANALYZE) {schema}.caseledger_events")
 
 
 def cases_in(schema: str) -> int:
@@ -128,7 +121,7 @@ def write_log(
 ) -> dict[str, float]:
     started = time.perf_counter()
     written = synthetic.write_cases(settings, template, "rb", first, count)
-    vacuum(settings.postgres.schema)
+    pgdb.vacuum(settings.postgres.schema, "caseledger_events")
     elapsed = time.perf_counter() - started
     return {"events": written, "elapsed_s": elapsed, "events_per_s": written / elapsed}
 

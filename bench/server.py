@@ -30,26 +30,31 @@ def free_port() -> int:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (None when the process is gone):
+    [0] state, [1] parent pid, [11] user and [12] system CPU in clock ticks."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def children(pid: int) -> list[int]:
     """Direct children of `pid` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
+        fields = _stat(entry.name)
+        if fields is not None and int(fields[1]) == pid:
             found.append(int(entry.name))
     return found
 
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    fields = _stat(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
