@@ -62,30 +62,19 @@ def _plain(value: Any, types: Mapping[type, Any]) -> Any:
     """`value` with every registered transcoding's value replaced by its `{"_type_", "_data_"}`
     form; containers with nothing to replace are returned as they are (not copied)."""
     kind = type(value)
-    if kind is dict:
-        copied: dict[str, Any] | None = None
-        for key, item in value.items():
-            if type(key) is not str:
+    if kind is dict or kind is list:
+        copied: Any = None  # a copy of `value`, made at its first replaced item
+        for key, item in value.items() if kind is dict else enumerate(value):
+            if kind is dict and type(key) is not str:
                 raise _UnusualError
             if _leaf(item):
                 continue
             plain = _plain(item, types)
             if plain is not item:
                 if copied is None:
-                    copied = dict(value)
+                    copied = kind(value)
                 copied[key] = plain
         return value if copied is None else copied
-    if kind is list:
-        listed: list[Any] | None = None
-        for index, item in enumerate(value):
-            if _leaf(item):
-                continue
-            plain = _plain(item, types)
-            if plain is not item:
-                if listed is None:
-                    listed = list(value)
-                listed[index] = plain
-        return value if listed is None else listed
     if _leaf(value):
         return value
     transcoding = types.get(kind)
