@@ -179,9 +179,8 @@ class TableView(TrackingRecorder, ABC):
         """
         try:
             with self._transaction() as handle:
-                current = self._position(handle, tracking.application_name)
-                if strict and current != after:
-                    raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+                if strict:
+                    self._require_position(handle, tracking, after)
                 rows = self.unit_of_work(partial(self._load, handle), after, strict=strict)
                 yield rows
                 self._track(handle, tracking)  # first: a refused position writes no row
@@ -205,11 +204,16 @@ class TableView(TrackingRecorder, ABC):
         """One transaction: if the position is still `after` (else PositionMovedError), write
         `tracking` and a page's `changes`. Touches no memo: `Pipeline` runs it in a thread."""
         with self._transaction() as handle:
-            current = self._position(handle, tracking.application_name)
-            if current != after:
-                raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
+            self._require_position(handle, tracking, after)
             self._track(handle, tracking)  # first: a refused position writes no row
             self._write(handle, changes)
+
+    def _require_position(self, handle: Any, tracking: Tracking, after: int | None) -> None:
+        """PositionMovedError unless the view's position (read in the batch's transaction) is
+        still `after`: so that two runners never apply one page twice."""
+        current = self._position(handle, tracking.application_name)
+        if current != after:
+            raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
 
     def _read_transaction(self) -> AbstractContextManager[Any]:
         """A transaction to read rows in, without the view's lock (a writer may hold it)."""
