@@ -35,18 +35,22 @@ Required = tuple[str, str | None, str | None]  # field name, its alias, its `_fi
 
 ORIGINAL_ONE_OF_MANY: Callable[[Any], None] = FHIRAbstractModel._validate_one_of_many
 ORIGINAL_REQUIRED: Callable[[Any], None] = FHIRAbstractModel._validate_required_primitive_elements
+
+
+def _copy_of(function: types.FunctionType) -> types.FunctionType:
+    """A copy of one of fhir_core's functions as it is at import, kept for install()/stock()
+    and the tests: pydantic compiled a reference to the function into every model's schema,
+    so the function itself is changed in place (its code) rather than replaced."""
+    return types.FunctionType(function.__code__, function.__globals__, function.__name__)
+
+
 _REJECT_NULLS: types.FunctionType = vars(FHIRAbstractModel)["reject_null_complex_elements"].__func__
-# A copy of fhir_core's own "before" validator, kept for install()/stock() and the tests:
-# pydantic compiled a bound reference to the function into every model's schema, so the
-# function is changed in place (its code) rather than replaced.
-ORIGINAL_REJECT_NULLS = types.FunctionType(
-    _REJECT_NULLS.__code__, _REJECT_NULLS.__globals__, _REJECT_NULLS.__name__
-)
+ORIGINAL_REJECT_NULLS = _copy_of(_REJECT_NULLS)  # the "before" validator
 _AFTER: types.FunctionType = vars(FHIRAbstractModel)["validate_after_model_construction"]
 _AFTER = getattr(_AFTER, "__func__", _AFTER)  # the function pydantic compiled in, as above
-ORIGINAL_AFTER = types.FunctionType(_AFTER.__code__, _AFTER.__globals__, _AFTER.__name__)
+ORIGINAL_AFTER = _copy_of(_AFTER)
 _INIT: types.FunctionType = vars(FHIRAbstractModel)["__init__"]
-ORIGINAL_INIT = types.FunctionType(_INIT.__code__, _INIT.__globals__, _INIT.__name__)
+ORIGINAL_INIT = _copy_of(_INIT)
 _STOCK_MODEL_VALIDATOR = vars(fhir_types.FhirBase)["fhir_model_validator"]  # a classmethod
 ORIGINAL_MODEL_VALIDATOR: Callable[..., Any] = _STOCK_MODEL_VALIDATOR.__func__
 # fhir_core's function → (its own code, ours)
