@@ -13,12 +13,15 @@ from typing import Any
 import orjson
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.utils import get_topic
 
+from adapters.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
 from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
 COMPRESSION_LEVEL = 3
+ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
 
 
 class FastZlibCompressor(ZlibCompressor):
@@ -180,7 +183,7 @@ class Settings:
             path = Path(self.sqlite_dir) / f"{app_name.lower()}.sqlite"
             env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
         elif self.persistence == "postgres":
-            env |= self._postgres_env()
+            env |= self._postgres_env() | {REPOSITORY_TOPIC: ONE_TRIP_REPOSITORY_TOPIC}
         else:
             return env | {"PERSISTENCE_MODULE": POPO_FACTORY_TOPIC}
         # Section-at-a-time processing (adapters/processing.py) needs these process recorders.

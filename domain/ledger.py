@@ -9,10 +9,10 @@ from functools import singledispatchmethod
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.system import ProcessApplication
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.birth_case import BirthCase
 from domain.calendar import DueDate, WorkingCalendar, deadline_kind
@@ -62,6 +62,15 @@ class ExplicitEnvMixin:
             values["IS_SNAPSHOTTING_ENABLED"] = "y"
         values.update(env or {})
         return Environment(name, values)
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, or the one REPOSITORY_TOPIC names: a function of the
+        application that returns one (the composition root chooses it for the store)."""
+        topic = self.env.get("REPOSITORY_TOPIC")  # type: ignore[attr-defined]
+        if not topic:
+            return super().construct_repository()  # type: ignore[misc,no-any-return]
+        construct: Callable[[Any], Repository[UUID]] = resolve_topic(topic)
+        return construct(self)
 
 
 class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
