@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import uuid4, uuid5
 
 import pytest
 
+from domain.case_plan import CasePlan
 from domain.errors import InvalidTransitionError
 from domain.service_request import ServiceRequest
 
@@ -135,3 +136,14 @@ def test_delivery_outcomes_are_recorded_once_per_attempt() -> None:
     request.record_delivery(2, None, None)
     request.record_delivery(3, None, None)
     assert names(request) == ["DeliveryFailed", "Delivered"]
+
+
+def test_request_and_plan_ids_stay_the_uuid5_of_their_names() -> None:
+    """The ids are kept once computed; they must stay the stored ones (uuid5 of the names)."""
+    case_id = uuid4()
+    for _ in range(2):  # computed, then kept
+        assert ServiceRequest.create_id(case_id, "vaccination") == uuid5(case_id, "vaccination")
+        assert CasePlan.create_id(case_id) == uuid5(case_id, "case-plan")
+    assert ServiceRequest.create_id(case_id, "birth-certificate") != ServiceRequest.create_id(
+        case_id, "vaccination"
+    )
