@@ -29,19 +29,25 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 from eventsourcing.utils import get_topic, retry
 from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from adapters.group_commit import GroupCommitMixin
-from adapters.one_trip_reads import stored_pairs
+from adapters.one_trip_reads import PostgresSnapshotJoin
 
 SECTION = "section"  # the insert_events keyword that carries a SectionPosition
 
 
 @runtime_checkable
 class StreamReader(Protocol):
-    """A recorder that reads many aggregates' events at once (the section's prefetch)."""
+    """A recorder that reads many aggregates' events at once (the section's prefetch): those
+    of `originator_ids[n]` after version `after[n]` (the version already held), each in order."""
 
-    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
+    def select_streams(
+        self, originator_ids: Sequence[UUID], after: Sequence[int]
+    ) -> list[StoredEvent]: ...
+
+
+HELD_NONE = -(2**63)  # `after` for an aggregate none of whose events are held: all of them
 
 
 @dataclass(frozen=True)
@@ -56,18 +62,6 @@ class SectionPosition:
         return {"name": self.application_name, "previous": self.previous, "last": self.last}
 
 
-# The latest snapshot (if any), then the events after it (all of them if none), in order.
-SNAPSHOT_JOIN = (
-    "WITH s AS (SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
-    "WHERE originator_id = %(id)s ORDER BY originator_version DESC LIMIT 1) "
-    "SELECT * FROM (SELECT true AS snapshot, * FROM s UNION ALL "
-    "SELECT false, originator_id, originator_version, topic, state FROM {0}.{2} "
-    "WHERE originator_id = %(id)s AND originator_version > "
-    "COALESCE((SELECT originator_version FROM s), -9223372036854775808)) AS stream "
-    "ORDER BY snapshot DESC, originator_version"
-)
-
-
 def _refused(position: SectionPosition) -> IntegrityError:
     return IntegrityError(
         f"Tracking position of {position.application_name} is no longer {position.previous}"
@@ -79,7 +73,7 @@ def _require_single_row(single_row_tracking: bool) -> None:
         raise IntegrityError("Section tracking needs the single-row tracking table")
 
 
-class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
+class PipelinedPostgresProcessRecorder(PostgresSnapshotJoin, PostgresProcessRecorder):
     """PostgreSQL: the compare-and-set runs in the events insert's transaction (pipelined)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -101,10 +95,15 @@ class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
         )
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         self.select_streams_statement = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {0}.{1} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
-        self._snapshot_join_statements: dict[str, Composed] = {}
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::{2}[], %s::bigint[]) AS held(id, version) JOIN {0}.{1} AS e "
+            "ON e.originator_id = held.id AND e.originator_version > held.version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(
+            Identifier(self.datastore.schema),
+            Identifier(self.events_table_name),
+            Identifier(self.datastore.originator_id_type),
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -163,32 +162,19 @@ class PipelinedPostgresProcessRecorder(PostgresProcessRecorder):
         )
         curs.execute(self.insert_columns_statement, columns, prepare=True)
 
-    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of every given aggregate in one round trip, each stream in order."""
+    def select_streams(
+        self, originator_ids: Sequence[UUID], after: Sequence[int]
+    ) -> list[StoredEvent]:
+        """The given aggregates' events after the held versions in one round trip."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_streams_statement, (list(originator_ids),), prepare=True)
+            params = (list(originator_ids), list(after))
+            curs.execute(self.select_streams_statement, params, prepare=True)
             return [
                 StoredEvent(
                     r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
                 )
                 for r in curs.fetchall()
             ]
-
-    def select_from_latest_snapshot(
-        self, originator_id: UUID, snapshots_table: str
-    ) -> tuple[list[StoredEvent], list[StoredEvent]]:
-        """The stream's latest snapshot in `snapshots_table` (a table of this schema) and the
-        events after it, in one round trip: what the repository reads in two."""
-        statement = self._snapshot_join_statements.get(snapshots_table)
-        if statement is None:
-            statement = self._snapshot_join_statements[snapshots_table] = SQL(SNAPSHOT_JOIN).format(
-                Identifier(self.datastore.schema),
-                Identifier(snapshots_table),
-                Identifier(self.events_table_name),
-            )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, {"id": originator_id}, prepare=True)
-            return stored_pairs(curs.fetchall())
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -218,8 +204,16 @@ class SectionSQLiteProcessRecorder(GroupCommitMixin, SQLiteProcessRecorder):
         "RETURNING notification_id"
     )
 
-    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of every given aggregate in one query, each stream in order."""
+    def select_streams(
+        self, originator_ids: Sequence[UUID], after: Sequence[int]
+    ) -> list[StoredEvent]:
+        """The given aggregates' events after the held versions in one query, in order."""
+        held: dict[Any, int] = dict(zip(originator_ids, after, strict=True))
+        return [
+            s for s in self._streams(originator_ids) if s.originator_version > held[s.originator_id]
+        ]
+
+    def _streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         marks = ", ".join("?" * len(originator_ids))
         statement = (
             "SELECT originator_id, originator_version, topic, state FROM "
@@ -254,8 +248,11 @@ class SectionSQLiteProcessRecorder(GroupCommitMixin, SQLiteProcessRecorder):
 class SectionPOPOProcessRecorder(POPOProcessRecorder):
     """In memory: the same check under the recorder's lock."""
 
-    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        return [s for i in originator_ids for s in self.select_events(i)]
+    def select_streams(
+        self, originator_ids: Sequence[UUID], after: Sequence[int]
+    ) -> list[StoredEvent]:
+        pairs = zip(originator_ids, after, strict=True)
+        return [s for i, held in pairs for s in self.select_events(i, gt=held)]
 
     def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._assert_uniqueness(stored_events, **kwargs)

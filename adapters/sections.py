@@ -10,23 +10,26 @@ loaded, and the unit is recorded with one compare-and-set of the tracking positi
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
 from adapters.page_reader import decoder_for
-from adapters.recorders import SECTION, SectionPosition, StreamReader
+from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
 from domain.hospital_intake import mutate_all
 from domain.section import Section
 
 log = logging.getLogger(__name__)
 
 SECTION_SIZE = 200  # notifications per transaction
+HELD_SIZE = 5000  # aggregates kept from committed sections for the next ones (see Held)
 MAX_FAILURES = 8  # conflicts in one drain before it gives up until the next tick
 
 
@@ -37,6 +40,7 @@ class SectionProcessor:
         self, follower: ProcessApplication[UUID], leader: Application[UUID], size: int
     ) -> None:
         self.follower, self.leader, self.size = follower, leader, size
+        self.held = Held(HELD_SIZE)
 
     def position(self) -> int | None:
         return self.follower.recorder.max_tracking_id(self.leader.name)
@@ -89,6 +93,7 @@ class SectionProcessor:
         with self.follower.processing_lock:
             unit = self.decide(notifications)
             record(self.follower, unit, SectionPosition(self.leader.name, position, last))
+            self.held.keep(unit)
         return len(notifications), last
 
     def decide(self, notifications: Sequence[Notification]) -> Section:
@@ -96,29 +101,62 @@ class SectionProcessor:
         decode, policy = decoder_for(self.follower.mappers[self.leader.name]), self.follower.policy
         events = [decode(n) for n in notifications]
         unit = Section()
-        load_ahead(self.follower, unit, events)
+        load_ahead(self.follower, unit, events, self.held)
         for event in events:
             policy(event, unit)
             unit.processed += 1
         return unit
 
 
-def load_ahead(app: Application[Any], unit: Section, events: Sequence[Any]) -> None:
+def load_ahead(
+    app: Application[Any], unit: Section, events: Sequence[Any], held: Held | None = None
+) -> None:
     """Load every aggregate the section's policies will read in one query, into the unit.
 
     The application names them (`reads_for(event)`); an aggregate not found is left to the
-    policy's own read, which raises as it always did.
+    policy's own read, which raises as it always did. Aggregates `held` from earlier sections
+    are brought up to date with only their newer events (commands may have written some).
     """
     reads_for: Callable[[Any], list[UUID]] | None = getattr(app, "reads_for", None)
     if reads_for is None or not isinstance(app.recorder, StreamReader):
         return
+    held = held if held is not None else Held(0)
     wanted = list(dict.fromkeys(i for event in events for i in reads_for(event)))
+    found = {i: held.take(i) for i in wanted}
+    after = [HELD_NONE if a is None else a.version for a in found.values()]
     streams: dict[UUID, list[StoredEvent]] = defaultdict(list)
-    for stored in app.recorder.select_streams(wanted) if wanted else ():
+    for stored in app.recorder.select_streams(wanted, after) if wanted else ():
         streams[UUID(str(stored.originator_id))].append(stored)
     decode = decoder_for(app.mapper)
-    for aggregate_id, stream in streams.items():
-        unit.loaded[aggregate_id] = mutate_all(None, map(decode, stream))
+    for aggregate_id, aggregate in found.items():
+        stream = streams.get(aggregate_id, ())
+        if aggregate is not None or stream:
+            unit.loaded[aggregate_id] = mutate_all(aggregate, map(decode, stream))
+
+
+class Held:
+    """Aggregates as the last committed sections left them, for the next sections' reads.
+
+    Only what a section committed is kept (`keep` after its transaction), and a held
+    aggregate is taken out while a section works on it, so a section that fails leaves
+    nothing of its changes here. The least recently used go first beyond `size`.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._aggregates: OrderedDict[UUID, Aggregate] = OrderedDict()
+
+    def take(self, aggregate_id: UUID) -> Aggregate | None:
+        return self._aggregates.pop(aggregate_id, None)
+
+    def keep(self, unit: Section) -> None:
+        """After `unit` committed: its aggregates, as they are now (none with events pending)."""
+        for aggregate in chain(unit.loaded.values(), unit.aggregates.values()):
+            if isinstance(aggregate, Aggregate) and not aggregate.pending_events and self.size:
+                self._aggregates[aggregate.id] = aggregate
+                self._aggregates.move_to_end(aggregate.id)
+        while len(self._aggregates) > self.size:
+            self._aggregates.popitem(last=False)
 
 
 def record(app: Application[Any], unit: Section, position: SectionPosition) -> None:
