@@ -197,9 +197,9 @@ def _after_plan(instance: Any) -> tuple[Check, ...]:
 
 def fhir_model_validator(cls: Any, value: Any, model_klass: Any) -> Any:
     """fhir_core's FhirBase.fhir_model_validator for a dict that validates to the expected
-    resource type (`model_validate` is this very call); anything else goes to the original."""
+    resource type; anything else goes to the original."""
     if value.__class__ is dict:
-        model = model_klass.__pydantic_validator__.validate_python(value)
+        model = _model_of(model_klass, value)
         if (
             isinstance(model, model_klass)
             and model.__resource_type__ == model_klass.__resource_type__
@@ -207,6 +207,34 @@ def fhir_model_validator(cls: Any, value: Any, model_klass: Any) -> Any:
             return model
         value = model
     return ORIGINAL_MODEL_VALIDATOR(cls, value, model_klass)
+
+
+def _model_of(model_klass: Any, data: dict[str, Any]) -> Any:
+    """`model_klass.model_validate(data)`, as pydantic runs it for a FHIR model, in one step.
+
+    pydantic validates a dict for a class with its own `__init__` by calling the class
+    (`model_init`), which validates the data into the new instance and runs the "after"
+    checks; then it runs the "after" checks a second time on the finished instance. They only
+    read the instance, which has not changed, so the second run answers as the first did:
+    this is the first run alone, with `model_init`'s handling of `resourceType` inline. A
+    `resource_type` key, an abstract class or another `__init__` takes pydantic's way."""
+    if (
+        "resource_type" in data
+        or model_klass.__resource_type__ is Ellipsis
+        or model_klass.__init__ is not _INIT
+    ):
+        return model_klass.__pydantic_validator__.validate_python(data)
+    if "resourceType" in data and "resourceType" not in model_klass.__pydantic_fields__:
+        named = data["resourceType"]
+        if named is not None and named != model_klass.__resource_type__:
+            return model_klass.__pydantic_validator__.validate_python(data)
+        data = {key: value for key, value in data.items() if key != "resourceType"}
+    instance = model_klass.__new__(model_klass)
+    if model_klass.__pydantic_validator__.validate_python(data, self_instance=instance) is not (
+        instance
+    ):
+        _not_self()
+    return instance
 
 
 def _not_self() -> None:

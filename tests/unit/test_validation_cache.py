@@ -181,3 +181,32 @@ def test_whole_messages_validate_the_same_with_and_without_the_caches() -> None:
     assert FHIRAbstractModel._validate_one_of_many is validate_one_of_many
     assert [repr(o) for o in ours] == [repr(o) for o in stock]
     assert sum(isinstance(o, list) for o in ours) >= 3 * len(datas)  # the broken ones fail
+
+
+def test_each_nested_element_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic's own way runs a nested model's "after" checks twice (inside `__init__`, then
+    on the finished instance); installed, they run once per instance, and still run."""
+    validation_cache.install()
+    path = sorted(FIXTURES.glob("notification-*.json"))[0]
+    checked: list[int] = []
+    Bundle.model_validate_json(path.read_bytes())  # every class's checks are planned
+    for cls, checks in list(validation_cache._after_checks.items()):
+        counted = (lambda instance: checked.append(id(instance)), *checks)
+        monkeypatch.setitem(validation_cache._after_checks, cls, counted)
+    bundle = Bundle.model_validate_json(path.read_bytes())
+    nested = _instances(bundle, [])[1:]  # the Bundle itself goes through pydantic's own way
+    assert len(nested) > 20
+    assert checked.count(id(nested[0])) == 1
+    assert {id(m) for m in nested} <= set(checked)
+    assert len(checked) == len(nested) + 2  # the Bundle's own two runs
+
+
+def _instances(model: Any, found: list[Any]) -> list[Any]:
+    if isinstance(model, list):
+        for item in model:
+            _instances(item, found)
+    elif isinstance(model, BaseModel):
+        found.append(model)
+        for name in type(model).model_fields:
+            _instances(getattr(model, name), found)
+    return found
