@@ -29,6 +29,7 @@ from api.backpressure import PlanningLag
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
+from api.threads import WorkerThreads
 from api.tracking import Throttle
 from integrations.hospital import validation_cache
 
@@ -58,6 +59,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
     validation_cache.install()  # same FHIR validation, per-class work done once per process
+    intake_threads = WorkerThreads(container.settings.threads)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,6 +73,7 @@ def create_app(
         await container.documents.open()
         yield
         await container.documents.close()
+        intake_threads.close()
         if scheduler is not None:
             scheduler.shutdown(wait=True)
         if close_on_shutdown:
@@ -91,6 +94,7 @@ def create_app(
     app.state.throttle = Throttle()
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(container.processing.planning.lag)
+    app.state.intake_threads = intake_threads  # hospital messages: api/threads.py
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

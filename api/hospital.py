@@ -16,6 +16,7 @@ from api.cases import load_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import FHIRResponse, ORJSONResponse
+from api.threads import WorkerThreads
 from domain.actors import Principal
 from domain.birth_case import BirthCase
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
@@ -130,7 +131,8 @@ async def process_message(request: Request) -> Response:
     if busy is not None:
         return busy
     # Parse, record and render in one worker thread: one hop off the event loop per message.
-    return await run_in_threadpool(_intake, container, principal, raw)
+    threads: WorkerThreads = request.app.state.intake_threads
+    return await threads.run(_intake, container, principal, raw)
 
 
 def _refused_login(exc: ApiError) -> Response:
