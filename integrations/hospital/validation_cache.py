@@ -197,8 +197,18 @@ def _after_plan(instance: Any) -> tuple[Check, ...]:
 
 def fhir_model_validator(cls: Any, value: Any, model_klass: Any) -> Any:
     """fhir_core's FhirBase.fhir_model_validator for a dict that validates to the expected
-    resource type; anything else goes to the original."""
+    resource type; anything else goes to the original. The common case first: an element
+    (no `resourceType` key) of a class with fhir_core's own `__init__` (see `_model_of`)."""
     if value.__class__ is dict:
+        plain = _plain_by_class.get(model_klass)
+        if plain is None:
+            plain = _plain(model_klass)
+        if plain and "resourceType" not in value and "resource_type" not in value:
+            instance = model_klass.__new__(model_klass)
+            validator = model_klass.__pydantic_validator__
+            if validator.validate_python(value, self_instance=instance) is not instance:
+                _not_self()
+            return instance  # of model_klass: the checks below hold
         model = _model_of(model_klass, value)
         if (
             isinstance(model, model_klass)
@@ -207,6 +217,16 @@ def fhir_model_validator(cls: Any, value: Any, model_klass: Any) -> Any:
             return model
         value = model
     return ORIGINAL_MODEL_VALIDATOR(cls, value, model_klass)
+
+
+_plain_by_class: dict[type[Any], bool] = {}
+
+
+def _plain(model_klass: Any) -> bool:
+    """Whether `_model_of` takes the one-step way for this class (given no `resource_type`)."""
+    plain = model_klass.__resource_type__ is not Ellipsis and model_klass.__init__ is _INIT
+    _plain_by_class[model_klass] = plain
+    return plain
 
 
 def _model_of(model_klass: Any, data: dict[str, Any]) -> Any:
@@ -218,11 +238,7 @@ def _model_of(model_klass: Any, data: dict[str, Any]) -> Any:
     read the instance, which has not changed, so the second run answers as the first did:
     this is the first run alone, with `model_init`'s handling of `resourceType` inline. A
     `resource_type` key, an abstract class or another `__init__` takes pydantic's way."""
-    if (
-        "resource_type" in data
-        or model_klass.__resource_type__ is Ellipsis
-        or model_klass.__init__ is not _INIT
-    ):
+    if "resource_type" in data or not _plain(model_klass):
         return model_klass.__pydantic_validator__.validate_python(data)
     if "resourceType" in data and "resourceType" not in model_klass.__pydantic_fields__:
         named = data["resourceType"]
