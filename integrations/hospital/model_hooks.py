@@ -27,6 +27,9 @@ _newborn_ledger_not_self: Callable[[], None] = _unset
 _newborn_ledger_lists: dict[type[Any], tuple[tuple[str, str | None], ...]] = {}
 _newborn_ledger_complex_lists: Callable[[type[Any]], tuple[tuple[str, str | None], ...]] = _unset
 _newborn_ledger_reject_nulls: Callable[[type[Any], Any], Any] = _unset
+# in fhir_core.types' globals: the model class a FhirBase type validates in one step, or False
+_newborn_ledger_one_step: dict[type[Any], Any] = {}
+_newborn_ledger_one_step_plan: Callable[[type[Any]], Any] = _unset
 
 
 def validate_after_model_construction(self: Any) -> Any:
@@ -69,3 +72,32 @@ def model_init(self: Any, /, **data: Any) -> None:
     if self.__pydantic_validator__.validate_python(data, self_instance=self) is not self:
         _newborn_ledger_not_self()
     return None
+
+
+def element_validator(cls: Any, source_type: Any) -> Callable[..., Any]:
+    """Only here to give `_validate` fhir_core's closure: the free variables `cls` and
+    `source_type` of FhirBase.__get_pydantic_core_schema__, whose `_validate` it replaces."""
+
+    def _validate(input_value: Any, validator: Any, validation_info: Any) -> Any:
+        """fhir_core's wrap validator of every FHIR-typed field, run in fhir_core.types'
+        globals: an element's dict (no `resourceType`) of a class that validates in one step
+        (`validation_cache.fhir_model_validator`) goes there without the classmethod calls;
+        anything else as fhir_core does."""
+        if input_value.__class__ is dict and cls is source_type:
+            model_klass = _newborn_ledger_one_step.get(cls)
+            if model_klass is None:
+                model_klass = _newborn_ledger_one_step_plan(cls)
+            if (
+                model_klass
+                and "resourceType" not in input_value
+                and "resource_type" not in input_value
+            ):
+                instance = model_klass.__new__(model_klass)
+                schema = model_klass.__pydantic_validator__
+                if schema.validate_python(input_value, self_instance=instance) is not instance:
+                    _newborn_ledger_not_self()
+                return validator(instance)
+        model_klass = source_type.get_model_klass()
+        return validator(cls.fhir_model_validator(input_value, model_klass))
+
+    return _validate

@@ -52,6 +52,23 @@ ORIGINAL_AFTER = _copy_of(_AFTER)
 _INIT: types.FunctionType = vars(FHIRAbstractModel)["__init__"]
 ORIGINAL_INIT = _copy_of(_INIT)
 _STOCK_MODEL_VALIDATOR = vars(fhir_types.FhirBase)["fhir_model_validator"]  # a classmethod
+# FhirBase.__get_pydantic_core_schema__ makes one `_validate` closure per FHIR-typed field:
+# its code constant is swapped (for the closures to come) and so is each closure's code.
+_SCHEMA_HOOK: types.FunctionType = vars(fhir_types.FhirBase)[
+    "__get_pydantic_core_schema__"
+].__func__
+ORIGINAL_SCHEMA_HOOK_CODE = _SCHEMA_HOOK.__code__
+ORIGINAL_VALIDATE_CODE: types.CodeType = next(
+    c for c in ORIGINAL_SCHEMA_HOOK_CODE.co_consts if getattr(c, "co_name", "") == "_validate"
+)
+OUR_VALIDATE_CODE = model_hooks.element_validator(None, None).__code__
+assert OUR_VALIDATE_CODE.co_freevars == ORIGINAL_VALIDATE_CODE.co_freevars
+OUR_SCHEMA_HOOK_CODE = ORIGINAL_SCHEMA_HOOK_CODE.replace(
+    co_consts=tuple(
+        OUR_VALIDATE_CODE if c is ORIGINAL_VALIDATE_CODE else c
+        for c in ORIGINAL_SCHEMA_HOOK_CODE.co_consts
+    )
+)
 ORIGINAL_MODEL_VALIDATOR: Callable[..., Any] = _STOCK_MODEL_VALIDATOR.__func__
 # fhir_core's function → (its own code, ours)
 _CODES = (
@@ -229,6 +246,44 @@ def _plain(model_klass: Any) -> bool:
     return plain
 
 
+_one_step_by_type: dict[type[Any], Any] = {}
+
+
+def _one_step(field_type: Any) -> Any:
+    """The model class a FHIR field type validates an element's dict to in one step (in
+    `fhir_model_validator`), or False: the type has another validator (resources) or the
+    class takes `_model_of`."""
+    ours = getattr(field_type.fhir_model_validator, "__func__", None) is fhir_model_validator
+    model_klass = field_type.get_model_klass() if ours else None
+    found = model_klass if model_klass is not None and _plain(model_klass) else False
+    _one_step_by_type[field_type] = found
+    return found
+
+
+def _swap_field_validators(old: types.CodeType, new: types.CodeType) -> None:
+    """Every `_validate` closure in the schemas of the FHIR models built so far gets `new`."""
+    seen: set[int] = set()
+    stack: list[Any] = []
+    classes: list[type[Any]] = [FHIRAbstractModel]
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        schema = vars(cls).get("__pydantic_core_schema__")
+        if isinstance(schema, dict):
+            stack.append(schema)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        values = node.values() if isinstance(node, dict) else node
+        for value in values:
+            if isinstance(value, dict | list):
+                stack.append(value)
+            elif isinstance(value, types.FunctionType) and value.__code__ is old:
+                value.__code__ = new
+
+
 def _model_of(model_klass: Any, data: dict[str, Any]) -> Any:
     """`model_klass.model_validate(data)`, as pydantic runs it for a FHIR model, in one step.
 
@@ -284,8 +339,14 @@ def install() -> None:
     if not hasattr(module["import_string"], "cache_info"):
         module["import_string"] = cache(module["import_string"])
     vars(fhirabstractmodel).update(_globals())
+    module["_newborn_ledger_one_step"] = _one_step_by_type
+    module["_newborn_ledger_one_step_plan"] = _one_step
+    module["_newborn_ledger_not_self"] = _not_self
     for function, _, ours in _CODES:
         function.__code__ = ours.__code__
+    if _SCHEMA_HOOK.__code__ is not OUR_SCHEMA_HOOK_CODE:
+        _SCHEMA_HOOK.__code__ = OUR_SCHEMA_HOOK_CODE
+        _swap_field_validators(ORIGINAL_VALIDATE_CODE, OUR_VALIDATE_CODE)
     fhir_types.FhirBase.fhir_model_validator = classmethod(fhir_model_validator)  # type: ignore[assignment]
     FHIRAbstractModel._validate_one_of_many = validate_one_of_many  # type: ignore[method-assign]
     FHIRAbstractModel._validate_required_primitive_elements = (  # type: ignore[method-assign]
@@ -305,6 +366,9 @@ def stock() -> Iterator[None]:
     import_string = module["import_string"]
     for function, original, _ in _CODES:
         function.__code__ = original
+    if _SCHEMA_HOOK.__code__ is OUR_SCHEMA_HOOK_CODE:
+        _SCHEMA_HOOK.__code__ = ORIGINAL_SCHEMA_HOOK_CODE
+        _swap_field_validators(OUR_VALIDATE_CODE, ORIGINAL_VALIDATE_CODE)
     fhir_types.FhirBase.fhir_model_validator = _STOCK_MODEL_VALIDATOR  # type: ignore[method-assign]
     module["import_string"] = getattr(import_string, "__wrapped__", import_string)
     FHIRAbstractModel._validate_one_of_many = ORIGINAL_ONE_OF_MANY  # type: ignore[method-assign]

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from fhir.resources.R4B import get_fhir_model_class as r4_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.extension import Extension
 from fhir.resources.R4B.observation import Observation
@@ -210,3 +211,33 @@ def _instances(model: Any, found: list[Any]) -> list[Any]:
         for name in type(model).model_fields:
             _instances(getattr(model, name), found)
     return found
+
+
+def _field_validator_codes(cls: type[Any]) -> set[Any]:
+    """The code of every FHIR-typed field's `_validate` closure in a model's schema (fhir_core's
+    or ours; its primitive types have functions of that name too)."""
+    closures = {validation_cache.OUR_VALIDATE_CODE, validation_cache.ORIGINAL_VALIDATE_CODE}
+    found: set[Any] = set()
+    stack: list[Any] = [cls.__pydantic_core_schema__]
+    while stack:
+        node = stack.pop()
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, dict | list):
+                stack.append(value)
+            elif getattr(value, "__code__", None) in closures:
+                found.add(value.__code__)
+    return found
+
+
+def test_the_field_validators_are_swapped_in_and_out() -> None:
+    """Installed, every FHIR-typed field (those of models built later too) runs the leaner
+    `_validate`; stock() puts fhir_core's back for its duration."""
+    ours, theirs = validation_cache.OUR_VALIDATE_CODE, validation_cache.ORIGINAL_VALIDATE_CODE
+    validation_cache.install()
+    assert _field_validator_codes(Patient) == {ours}
+    with validation_cache.stock():
+        assert _field_validator_codes(Patient) == {theirs}
+        assert _field_validator_codes(Observation) == {theirs}
+    assert _field_validator_codes(Observation) == {ours}
+    later = r4_class("ResearchElementDefinition")  # imported on first use
+    assert _field_validator_codes(later) == {ours}
