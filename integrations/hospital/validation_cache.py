@@ -8,6 +8,12 @@ dotted path, once per contained resource). Profiled on ~10 kB notifications thes
 half of validation. `install()` swaps in versions that compute them once per class; the checks
 run on the data and the instance as before and raise the very same errors
 (tests/unit/test_validation_cache.py compares them with the originals).
+
+It also validates each nested element in one step (into a new instance, as fhir_core's own
+`__init__` does inside pydantic's call, whose "after" checks pydantic then ran a second time)
+and swaps fhir_core's per-field `_validate` closure for one that goes there directly
+(`fhir_model_validator`, `_model_of`, `model_hooks.element_validator`);
+tests/unit/test_validation_equivalence.py compares whole answers with stock fhir.resources.
 """
 
 from __future__ import annotations
