@@ -37,6 +37,9 @@ TYPES = {
     "json": "text",
 }
 COPY_FROM = 50  # rows: fewer are upserted with executemany (COPY costs 3 round trips)
+# COPY sends rows in the binary format: text goes as it is, where the text format escapes
+# every character of it (a ~10 kB family document: ~13 -> ~5 us of client CPU per row).
+BINARY_TYPES = {"text": "text", "int": "int8", "real": "float8", "bool": "bool", "json": "text"}
 
 
 def _names(names: Sequence[str]) -> Composed:
@@ -61,6 +64,7 @@ class _Statements:
     copy: str
     merge: str
     insert: str  # COPY straight into the table (append-only tables)
+    types: tuple[str, ...]  # each column's type, for binary COPY
 
     @classmethod
     def of(cls, table: Composed, stage: str, spec: Table[Any]) -> _Statements:
@@ -76,23 +80,26 @@ class _Statements:
                 "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {} INCLUDING COMPRESSION) "
                 "ON COMMIT DELETE ROWS"
             ).format(staged, table),
-            "copy": SQL("COPY {} ({}) FROM STDIN").format(staged, columns),
+            "copy": SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(staged, columns),
             "merge": SQL("INSERT INTO {} ({}) SELECT {} FROM {} {}").format(
                 table, columns, columns, staged, on_conflict
             ),
-            "insert": SQL("COPY {} ({}) FROM STDIN").format(table, columns),
+            "insert": SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table, columns),
         }
-        return cls(**{name: part.as_string(None) for name, part in parts.items()})
+        types = tuple(BINARY_TYPES[c.kind] for c in spec.columns)
+        return cls(**{name: part.as_string(None) for name, part in parts.items()}, types=types)
 
     def copy_upsert(self, curs: Cursor[DictRow], rows: list[tuple[object, ...]]) -> None:
         curs.execute(self.stage)
         with curs.copy(self.copy) as copy:
+            copy.set_types(self.types)
             for row in rows:
                 copy.write_row(row)
         curs.execute(self.merge)
 
     def copy_insert(self, curs: Cursor[DictRow], rows: list[tuple[object, ...]]) -> None:
         with curs.copy(self.insert) as copy:
+            copy.set_types(self.types)
             for row in rows:
                 copy.write_row(row)
 
