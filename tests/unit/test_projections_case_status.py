@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from eventsourcing.persistence import Tracking
 
 from domain.facts import Parent
 from domain.service_request import ServiceRequest
+from projections import case_document
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.case_status_model import CaseStatus
 from projections.rows import MissingRowError
 from tests.conftest import HOSPITAL, make_facts
+from tests.unit import case_status_reference as reference
 from tests.unit.test_projections_support import (
     APP,
     HUKOU,
@@ -214,3 +218,21 @@ def test_an_event_without_its_row_stops_the_projection(projection: CaseStatusPro
     with pytest.raises(MissingRowError):
         projection.process_batch([(dispatched, 1)], Tracking(APP, 1))
     assert projection.view.max_tracking_id(APP) is None
+
+
+def test_the_timeline_in_one_sort_is_the_reference_timeline() -> None:
+    """Equal times across the case and its requests, entries out of log order, a request
+    not in the plan order: the one-sort timeline is the frozen two-pass one's."""
+    rng = random.Random(6)
+    stored = {f"r{n}": {"service": f"service {n}"} for n in range(4)}
+    for _ in range(300):
+        times = [f"2026-12-05T06:0{rng.randrange(3)}:00+00:00" for _ in range(3)]
+        entries = []
+        for n in range(rng.randrange(30)):
+            request = rng.choice(["", None, "r0", "r1", "r2", "r3"])
+            stream = request or "case"
+            entries.append([rng.randrange(50), stream, n, request, f"E{n}", rng.choice(times)])
+        rng.shuffle(entries)
+        order = rng.sample(sorted(stored), rng.randrange(5))
+        expected = reference._timeline(entries, order, stored)
+        assert case_document._timeline(entries, order, stored) == expected
