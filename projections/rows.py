@@ -365,11 +365,15 @@ def make(row_type: type[R], values: dict[str, Any]) -> R:
 
 def changed(row: R, **changes: Any) -> R:
     """`dataclasses.replace` for our rows (frozen, no `__post_init__`), at a third of its
-    cost: a copy of `row`'s fields with `changes`, which must name fields of the row."""
-    if not changes.keys() <= row.__dataclass_fields__.keys():
+    cost: a copy of `row`'s fields with `changes`, which must name fields of the row. The
+    row's `__dict__` holds exactly its fields, so a change that names another one shows as
+    a longer copy (checked after the copy: half the cost of checking the names first)."""
+    values = vars(row).copy()
+    values.update(changes)
+    if len(values) != len(row.__dataclass_fields__):
         raise TypeError(f"{type(row).__name__} has no field {set(changes) - set(vars(row))}")
     new = object.__new__(row.__class__)
-    vars(new).update(vars(row), **changes)
+    object.__setattr__(new, "__dict__", values)
     return new
 
 
