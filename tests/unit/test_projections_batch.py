@@ -47,6 +47,13 @@ def test_changed_is_replace_and_refuses_unknown_fields() -> None:
     with pytest.raises(TypeError):
         changed(ROW, stat="received")
     assert changed(ROW) == ROW
+    carrying = replace(ROW)
+    vars(carrying)["_note"] = "kept"  # not a field (as a document row's parsed work)
+    copy = changed(carrying, state="received")
+    assert copy == replace(ROW, state="received")
+    assert vars(copy)["_note"] == "kept"
+    with pytest.raises(TypeError):
+        changed(carrying, stat="received")
 
 
 class Spent(CaseStatusProjection):
