@@ -29,7 +29,7 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 from eventsourcing.utils import get_topic, retry
 from psycopg import Connection, Cursor, Pipeline
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.group_commit import GroupCommitMixin
 from adapters.one_trip_reads import PostgresSnapshotJoin
@@ -84,17 +84,13 @@ class PipelinedPostgresProcessRecorder(PostgresSnapshotJoin, PostgresProcessReco
             "WHERE {0}.{1}.notification_id IS NOT DISTINCT FROM %(previous)s::bigint "
             "RETURNING notification_id"
         ).format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
-        self.insert_columns_statement = SQL(
+        self.insert_columns_statement = self._on_events(
             "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::{2}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
-        ).format(
-            Identifier(self.datastore.schema),
-            Identifier(self.events_table_name),
-            Identifier(self.datastore.originator_id_type),
         )
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
-        self.select_streams_statement = SQL(
+        self.select_streams_statement = self._on_events(
             # `= ANY(ids)` lets the planner use the key index; joined with `unnest` alone it
             # estimates badly and scans the whole table (7 ms instead of 0.4 on 41k events)
             "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {0}.{1} AS e "
@@ -102,7 +98,11 @@ class PipelinedPostgresProcessRecorder(PostgresSnapshotJoin, PostgresProcessReco
             "ON e.originator_id = held.id "
             "WHERE e.originator_id = ANY(%(ids)s::{2}[]) AND e.originator_version > held.version "
             "ORDER BY e.originator_id, e.originator_version"
-        ).format(
+        )
+
+    def _on_events(self, text: str) -> Composed:
+        """`text` with {0} the schema, {1} the events table and {2} the originator id type."""
+        return SQL(text).format(
             Identifier(self.datastore.schema),
             Identifier(self.events_table_name),
             Identifier(self.datastore.originator_id_type),
