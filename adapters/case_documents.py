@@ -1,7 +1,8 @@
 """Reading the family's pre-rendered case document (case_status `documents`) from the API.
 
 On PostgreSQL the API's event loop reads it itself: one prepared, autocommit primary-key
-SELECT on two async connections of its own (no worker thread, no BEGIN/ROLLBACK); when it
+SELECT on two async connections of its own (no worker thread, no BEGIN/ROLLBACK), sent with
+libpq's own prepared-statement call (no cursor, no query conversion, no row loaders); when it
 cannot connect, and on other stores or outside the API's lifespan, the view's own read runs
 in a worker thread on the view's pool.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -18,7 +20,10 @@ from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import OperationalError
 from eventsourcing.utils import Environment
 from psycopg import AsyncConnection
-from psycopg.pq import TransactionStatus
+from psycopg.errors import error_from_result
+from psycopg.generators import execute
+from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.sql import SQL, Composed
 
 from adapters.postgres_views import PostgresTables
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 # A read holds a connection for one round trip: two per API process keep up with the event
 # loop, and each process already holds the applications' pools (max_connections is shared).
 CONNECTIONS = 2
+STATEMENT = b"newborn_ledger_case_document"  # prepared once on each of the reader's connections
 
 
 def sealer_for(settings: Settings) -> Sealer:
@@ -59,8 +65,13 @@ class Connections:
     """A few autocommit connections for one event loop, handed out last-in first-out: a
     read costs a queue get and put (a general pool's checks cost as much as the query)."""
 
-    def __init__(self, kwargs: dict[str, Any], size: int) -> None:
-        self.kwargs, self.size = kwargs, size
+    def __init__(
+        self,
+        kwargs: dict[str, Any],
+        size: int,
+        setup: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.kwargs, self.size, self.setup = kwargs, size, setup
         self._idle: asyncio.LifoQueue[AsyncConnection[Any]] = asyncio.LifoQueue()
         self._count = 0
 
@@ -69,10 +80,17 @@ class Connections:
             return await self._idle.get()
         self._count += 1
         try:
-            return await AsyncConnection.connect(**self.kwargs)
+            conn = await AsyncConnection.connect(**self.kwargs)
         except BaseException:
             self._count -= 1
             raise
+        if self.setup is not None:
+            try:
+                await self.setup(conn)
+            except BaseException:
+                await self.discard(conn)
+                raise
+        return conn
 
     async def release(self, conn: AsyncConnection[Any]) -> None:
         if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
@@ -96,7 +114,8 @@ class PostgresCaseDocuments(CaseDocuments):
     def __init__(self, view: PostgresTables, settings: Settings) -> None:
         assert isinstance(view, CaseStatusView)
         super().__init__(view)
-        self.query: Composed = SQL("SELECT body FROM {} WHERE case_id = %s").format(
+        # libpq's placeholder: the statement is prepared by libpq, not converted by psycopg
+        self.query: Composed = SQL("SELECT body FROM {} WHERE case_id = $1").format(
             view.table(DOCUMENTS)
         )
         pg = settings.postgres
@@ -111,10 +130,9 @@ class PostgresCaseDocuments(CaseDocuments):
         }
         self.size = CONNECTIONS
         self.connections: Connections | None = None
-        self._sql: bytes | None = None
 
     async def open(self) -> None:
-        self.connections = Connections(self.kwargs, self.size)
+        self.connections = Connections(self.kwargs, self.size, setup=self._prepare)
 
     async def close(self) -> None:
         if self.connections is not None:
@@ -134,17 +152,32 @@ class PostgresCaseDocuments(CaseDocuments):
             raise OperationalError(str(exc)) from None
         return None if body is None else self.view.sealer.open(body)
 
+    async def _prepare(self, conn: AsyncConnection[Any]) -> None:
+        """Once per connection, when it is made: the SELECT as a named prepared statement."""
+        conn.pgconn.send_prepare(STATEMENT, self.query.as_bytes(conn))
+        _checked(conn, await conn.wait(execute(conn.pgconn)), ExecStatus.COMMAND_OK)
+
     async def _select(self, connections: Connections, case_id: str) -> str | None:
         conn = await connections.acquire()
         try:
-            if self._sql is None:  # composed once: psycopg would redo it on every execute
-                self._sql = self.query.as_bytes(conn)
-            found = await (await conn.execute(self._sql, [case_id], prepare=True)).fetchone()
+            conn.pgconn.send_query_prepared(STATEMENT, [case_id.encode()])
+            found = _checked(conn, await conn.wait(execute(conn.pgconn)), ExecStatus.TUPLES_OK)
         except BaseException:  # failed or cancelled mid-query: its state is unknown
             await connections.discard(conn)
             raise
         await connections.release(conn)
-        return None if found is None else str(found[0])
+        body = found.get_value(0, 0) if found.ntuples else None
+        return None if body is None else bytes(body).decode(conn.info.encoding)
+
+
+def _checked(conn: AsyncConnection[Any], results: list[PGresult], status: ExecStatus) -> PGresult:
+    """The one result of a statement, or the error psycopg raises for it (same classes)."""
+    if len(results) != 1 or results[0].status != status:
+        failed = [r for r in results if r.status == ExecStatus.FATAL_ERROR]
+        if failed:
+            raise error_from_result(failed[0], encoding=conn.info.encoding)
+        raise psycopg.InterfaceError(f"unexpected results: {[r.status for r in results]}")
+    return results[0]
 
 
 def case_documents(settings: Settings, view: CaseStatusView) -> CaseDocuments:

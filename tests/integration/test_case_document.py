@@ -12,6 +12,8 @@ from uuid import UUID, uuid4
 
 import orjson
 import pytest
+from eventsourcing.persistence import OperationalError
+from psycopg.sql import SQL
 
 from adapters.bootstrap import Container, build
 from adapters.case_documents import PostgresCaseDocuments
@@ -238,5 +240,54 @@ def test_when_its_own_connection_fails_the_reader_uses_the_views_pool() -> None:
                 await reader.close()
 
         assert asyncio.run(read()) == view.document(case_id)
+    finally:
+        container.close()
+
+
+@pytest.mark.postgres
+def test_the_api_reader_opens_sealed_documents_and_misses_unknown_cases() -> None:
+    settings = postgres_settings().with_changes(cipher_key=KEY)
+    container = build(settings)
+    try:
+        case_id = notify(container, "MR-DOC-SEALREAD", child_name="王小雨")
+        decide(container, case_id, "birth-certificate", "receive", "approve")
+        expected = container.projections.case_status_view.document(case_id)
+        assert expected is not None
+        assert b"X430602001" in expected  # opened: the result is sealed at rest
+
+        async def reads() -> list[bytes | None]:
+            documents = container.documents
+            await documents.open()
+            try:
+                return [await documents.read(str(c)) for c in (case_id, uuid4(), case_id)]
+            finally:
+                await documents.close()
+
+        assert asyncio.run(reads()) == [expected, None, expected]
+    finally:
+        container.close()
+
+
+@pytest.mark.postgres
+def test_a_statement_the_server_refuses_is_an_error_and_its_connection_is_dropped() -> None:
+    settings = postgres_settings()
+    container = build(settings)
+    try:
+        case_id = notify(container, "MR-DOC-REFUSED", child_name="王小雨")
+        reader = container.documents
+        assert isinstance(reader, PostgresCaseDocuments)
+        reader.query = SQL("SELECT body FROM no_such_table WHERE case_id = $1").format()
+
+        async def read() -> int:
+            await reader.open()
+            try:
+                with pytest.raises(OperationalError, match="no_such_table"):
+                    await reader.read(str(case_id))
+                assert reader.connections is not None
+                return reader.connections._count
+            finally:
+                await reader.close()
+
+        assert asyncio.run(read()) == 0
     finally:
         container.close()
