@@ -73,6 +73,9 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
+        # (method, route, status) → its counter and histogram series, resolved once: the
+        # client's labels() takes a lock and checks every label on each call
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,9 +92,20 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _template(scope)
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            requests, latency = self._labelled(scope["method"], _template(scope), status)
+            requests.inc()
+            latency.observe(elapsed)
+
+    def _labelled(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(route),
+            )
+        return series
 
 
 def _template(scope: Scope) -> str:

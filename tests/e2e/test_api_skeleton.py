@@ -98,6 +98,25 @@ def test_metrics_show_projection_lag_and_requests_without_ids(
     assert str(outcome.case_id) not in text
 
 
+def test_metrics_count_each_request_once_per_method_route_and_status(
+    client: TestClient, container: Container
+) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    _, token = container.actors.add("hospital", HOSPITAL)
+    for _ in range(3):
+        assert client.get(f"/cases/{outcome.case_id}", headers=bearer(token)).status_code == 200
+    for _ in range(2):
+        assert client.get(f"/cases/{outcome.case_id}").status_code == 401
+    assert client.get("/healthz").status_code == 200
+    text = client.get("/metrics").text
+    route = 'route="/cases/{case_id:uuid}"'
+    assert f'newborn_ledger_http_requests_total{{method="GET",{route},status="200"}} 3.0' in text
+    assert f'newborn_ledger_http_requests_total{{method="GET",{route},status="401"}} 2.0' in text
+    healthz = 'method="GET",route="/healthz",status="200"'
+    assert f"newborn_ledger_http_requests_total{{{healthz}}} 1.0" in text
+    assert f"newborn_ledger_http_request_seconds_count{{{route}}} 5.0" in text
+
+
 def test_as_of_accepts_an_unencoded_plus_in_the_offset(
     client: TestClient, container: Container
 ) -> None:
