@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any
 
 from domain.service_request import ServiceRequest
 from projections.events import route_fields, stamp, topics_of
 from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, require
+from projections.rows import Rows, Table, TableProjection, TableView, changed, make, require
 
 ROLES = ("receive-for-other", "decide-here", "both")
 NO_DUE = "9999-12-31"  # sorts requests without a due date last, on every backend
@@ -86,28 +86,42 @@ QUEUE = Table(
 ORDER = ("due_sort", "since", "service_request_id")
 
 
-_SHARED = tuple(f for f in RequestRow.__dataclass_fields__ if f in QueueRow.__dataclass_fields__)
-
-
 def entries(request: RequestRow) -> list[QueueRow]:
     """The queue rows of a request: one per locality that acts on it."""
-    places = dict.fromkeys((request.receiving_locality, request.handling_locality))
-    return [_entry(request, locality) for locality in places]
+    receiving, handling = request.receiving_locality, request.handling_locality
+    if receiving == handling:
+        return [_entry(request, receiving, "both")]
+    return [
+        _entry(request, receiving, "receive-for-other"),
+        _entry(request, handling, "decide-here"),
+    ]
 
 
-def _entry(request: RequestRow, locality: str) -> QueueRow:
-    receives, decides = (
-        locality == request.receiving_locality,
-        locality == request.handling_locality,
-    )
-    role = "both" if receives and decides else "decide-here" if decides else "receive-for-other"
-    values = {k: getattr(request, k) for k in _SHARED}  # flat fields: no asdict deep copy
-    return QueueRow(
-        **values,
-        locality=locality,
-        role=role,
-        due_sort=request.due or NO_DUE,
-        visible=request.state != "planned",
+def _entry(request: RequestRow, locality: str, role: str) -> QueueRow:
+    """The queue row of `request` at `locality` (made once or twice per request event: its
+    fields given in QueueRow's order, without the frozen dataclass `__init__`)."""
+    due = request.due
+    return make(
+        QueueRow,
+        {
+            "locality": locality,
+            "authority": request.authority,
+            "service_request_id": request.service_request_id,
+            "case_id": request.case_id,
+            "service": request.service,
+            "state": request.state,
+            "role": role,
+            "handling_locality": request.handling_locality,
+            "receiving_locality": request.receiving_locality,
+            "mode": request.mode,
+            "due": due,
+            "due_sort": due or NO_DUE,
+            "overdue": request.overdue,
+            "due_soon": request.due_soon,
+            "visible": request.state != "planned",
+            "since": request.since,
+            "updated_at": request.updated_at,
+        },
     )
 
 
@@ -230,17 +244,22 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 def _change(rows: Rows, event: Any, **changes: Any) -> None:
     request_id = str(event.originator_id)
     old = require(rows.get(REQUESTS, request_id), "service request", request_id)
-    new = replace(old, updated_at=stamp(event), **changes)
-    if new.state in FINAL_STATES:  # decided or withdrawn: no longer late or due soon
-        new = replace(new, overdue=False, due_soon=False)
-    _save(rows, old, new)
+    changes["updated_at"] = stamp(event)
+    if changes.get("state", old.state) in FINAL_STATES:  # no longer late or due soon
+        changes["overdue"] = changes["due_soon"] = False
+    _save(rows, old, changed(old, **changes))
 
 
 def _save(rows: Rows, old: RequestRow | None, new: RequestRow) -> None:
     rows.put(REQUESTS, new)
-    kept = {e.locality for e in entries(new)}
-    for entry in entries(old) if old else []:
-        if entry.locality not in kept:
-            rows.delete(QUEUE, entry.locality, entry.service_request_id)
-    for entry in entries(new):
+    made = entries(new)
+    if old is not None and (old.receiving_locality, old.handling_locality) != (
+        new.receiving_locality,
+        new.handling_locality,
+    ):  # a replan moved it: out of the old offices' queues it left
+        kept = {e.locality for e in made}
+        for entry in entries(old):
+            if entry.locality not in kept:
+                rows.delete(QUEUE, entry.locality, entry.service_request_id)
+    for entry in made:
         rows.put(QUEUE, entry)
