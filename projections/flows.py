@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import singledispatchmethod
 from typing import Any
 
 from domain.birth_case import BirthCase
 from projections.events import month_of, province, stamp, topics_of
 from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, require
+from projections.rows import Rows, Table, TableProjection, TableView, changed, require
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _provinces(facts: dict[str, Any]) -> dict[str, Any]:
 def _add(rows: Rows, month: str, flow: tuple[str, str], cases: int) -> None:
     row = rows.get(FLOWS, month, *flow) or FlowRow(month, *flow, cases=0)
     if row.cases + cases:
-        rows.put(FLOWS, replace(row, cases=row.cases + cases))
+        rows.put(FLOWS, changed(row, cases=row.cases + cases))
     else:
         rows.delete(FLOWS, month, *flow)
 
@@ -100,7 +100,7 @@ def _save(rows: Rows, case: FlowCaseRow) -> None:
     if new is not None and old != new:
         _add(rows, case.month, new, 1)
     birth, hukou = new or (None, None)
-    rows.put(FLOW_CASES, replace(case, counted_birth=birth, counted_hukou=hukou))
+    rows.put(FLOW_CASES, changed(case, counted_birth=birth, counted_hukou=hukou))
 
 
 class FlowsProjection(TableProjection[FlowsView]):
@@ -138,16 +138,16 @@ class FlowsProjection(TableProjection[FlowsView]):
     def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> None:
         case = self._case(rows, event)
         household = case.household if case.applied else event.facts.get("household_choice")
-        _save(rows, replace(case, household=household, **_provinces(event.facts)))
+        _save(rows, changed(case, household=household, **_provinces(event.facts)))
 
     @apply.register
     def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> None:
         household = event.application.get("household")
-        _save(rows, replace(self._case(rows, event), household=household, applied=True))
+        _save(rows, changed(self._case(rows, event), household=household, applied=True))
 
     @apply.register
     def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> None:
-        _save(rows, replace(self._case(rows, event), voided=True))
+        _save(rows, changed(self._case(rows, event), voided=True))
 
     @staticmethod
     def _case(rows: Rows, event: Any) -> FlowCaseRow:

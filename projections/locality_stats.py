@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import singledispatchmethod
 from typing import Any
@@ -15,7 +15,7 @@ from domain.calendar import WorkingCalendar
 from domain.service_request import ServiceRequest
 from projections.events import cst_date, month_of, stamp, topics_of
 from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, require
+from projections.rows import Rows, Table, TableProjection, TableView, changed, require
 
 BAD_RATING = 2  # 1 and 2 of 5 are bad reviews (差评)
 
@@ -176,7 +176,7 @@ class InMemoryLocalityStats(InMemoryTables, LocalityStatsView):
 
 def _count(rows: Rows, locality: str, month: str, **increments: int) -> None:
     row = rows.get(MONTHS, locality, month) or MonthRow(locality, month)
-    rows.put(MONTHS, replace(row, **{k: getattr(row, k) + v for k, v in increments.items()}))
+    rows.put(MONTHS, changed(row, **{k: getattr(row, k) + v for k, v in increments.items()}))
 
 
 def _case_localities(rows: Rows, case_id: str) -> list[str]:
@@ -226,17 +226,17 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         locality = str(event.route["handling_locality"])
         rows.put(REQUESTS, RequestRow(request_id, case_id, event.service, locality, None, None))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
-        rows.put(CASES, replace(case, requests=(*case.requests, request_id)))
+        rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
         request = self._request(rows, event)
-        rows.put(REQUESTS, replace(request, locality=str(event.route["handling_locality"])))
+        rows.put(REQUESTS, changed(request, locality=str(event.route["handling_locality"])))
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
         request, at = self._request(rows, event), stamp(event)
-        rows.put(REQUESTS, replace(request, received_at=at, due=event.due))
+        rows.put(REQUESTS, changed(request, received_at=at, due=event.due))
         _count(rows, request.locality, month_of(at), received=1)
 
     @apply.register
