@@ -26,7 +26,7 @@ from projections.case_status_model import (
     ServiceRow,
     assemble,
 )
-from projections.events import route_fields, stamp, topics_of, uuid5_texts
+from projections.events import route_fields, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, TableProjection, TableView, changed
 
@@ -208,8 +208,8 @@ def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> No
 
 def _services_planned(event: BirthCase.ServicesPlanned, position: int, page: Folding) -> None:
     working = _put_case(event, position, page, state="in-progress")
-    # Request ids computed once, here: ServiceRequest.create_id is uuid5(case id, service).
-    working.work["planned"] = uuid5_texts(UUID(working.work["case_id"]), event.services)
+    case_id = UUID(working.work["case_id"])  # request ids computed once, here
+    working.work["planned"] = [str(ServiceRequest.create_id(case_id, s)) for s in event.services]
 
 
 def _planned(event: ServiceRequest.Planned, position: int, page: Folding) -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
-from hashlib import sha1
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -47,17 +44,3 @@ def route_fields(route: dict[str, Any]) -> dict[str, Any]:
         "mode": route.get("mode"),
         "manual_routing": bool(route.get("manual_routing", False)),
     }
-
-
-def uuid5_texts(namespace: UUID, names: Iterable[str]) -> list[str]:
-    """`[str(uuid5(namespace, name)) for name in names]`, a third of its cost (the same
-    SHA-1 of the namespace's bytes and the name; version 5 and RFC 4122 variant bits set on
-    the digest's bytes, then formatted, without the two `UUID` objects per name)."""
-    prefix, found = namespace.bytes, []
-    for name in names:
-        digest = bytearray(sha1(prefix + name.encode()).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x50
-        digest[8] = (digest[8] & 0x3F) | 0x80
-        h = digest.hex()
-        found.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return found

@@ -3,7 +3,6 @@ event builders the other projection tests share."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -15,7 +14,6 @@ from eventsourcing.persistence import Tracking
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
-from projections.events import uuid5_texts
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection
 from projections.memory import InMemoryTables
@@ -258,13 +256,3 @@ def test_the_library_contract_one_event_one_transaction_works_too() -> None:
     projection.process_event(notified, Tracking(APP, 7))
     assert projection.view.max_tracking_id(APP) == 7
     assert projection.view.by_case_id(case.id) is not None
-
-
-def test_uuid5_texts_are_the_request_ids_the_domain_makes() -> None:
-    names = ["birth-certificate", "vaccination", "", "中文 service", "x" * 300]
-    for n in range(200):
-        namespace = uuid.uuid4() if n else uuid.UUID(int=0)
-        expected = [str(uuid.uuid5(namespace, name)) for name in names]
-        assert uuid5_texts(namespace, names) == expected
-        assert expected[:2] == [str(ServiceRequest.create_id(namespace, s)) for s in names[:2]]
-    assert uuid5_texts(uuid.uuid4(), []) == []
