@@ -123,8 +123,12 @@ def stored_pairs(rows: Sequence[Any]) -> tuple[list[StoredEvent], list[StoredEve
     snapshots: list[StoredEvent] = []
     events: list[StoredEvent] = []
     for row in rows:
-        stored = StoredEvent(
-            row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
-        )
-        (snapshots if row["snapshot"] else events).append(stored)
+        (snapshots if row["snapshot"] else events).append(stored_event(row))
     return snapshots, events
+
+
+def stored_event(row: Any) -> StoredEvent:
+    """A PostgreSQL dict row (originator id, version, topic, state) as a stored event."""
+    return StoredEvent(
+        row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+    )

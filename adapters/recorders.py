@@ -32,7 +32,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.group_commit import GroupCommitMixin
-from adapters.one_trip_reads import PostgresSnapshotJoin
+from adapters.one_trip_reads import PostgresSnapshotJoin, stored_event
 
 SECTION = "section"  # the insert_events keyword that carries a SectionPosition
 
@@ -172,12 +172,7 @@ class PipelinedPostgresProcessRecorder(PostgresSnapshotJoin, PostgresProcessReco
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             params = {"ids": list(originator_ids), "after": list(after)}
             curs.execute(self.select_streams_statement, params, prepare=True)
-            return [
-                StoredEvent(
-                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
-                )
-                for r in curs.fetchall()
-            ]
+            return [stored_event(r) for r in curs.fetchall()]
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
