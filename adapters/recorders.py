@@ -206,20 +206,17 @@ class SectionSQLiteProcessRecorder(GroupCommitMixin, SQLiteProcessRecorder):
         self, originator_ids: Sequence[UUID], after: Sequence[int]
     ) -> list[StoredEvent]:
         """The given aggregates' events after the held versions in one query, in order."""
-        held: dict[Any, int] = dict(zip(originator_ids, after, strict=True))
-        return [
-            s for s in self._streams(originator_ids) if s.originator_version > held[s.originator_id]
-        ]
-
-    def _streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        marks = ", ".join("?" * len(originator_ids))
+        held = ", ".join(["(?, ?)"] * len(originator_ids))
         statement = (
-            "SELECT originator_id, originator_version, topic, state FROM "
-            f"{self.events_table_name} WHERE originator_id IN ({marks}) "
-            "ORDER BY originator_id, originator_version"
+            f"WITH held(id, version) AS (VALUES {held}) "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            f"FROM {self.events_table_name} AS e JOIN held ON e.originator_id = held.id "
+            "AND e.originator_version > held.version "
+            "ORDER BY e.originator_id, e.originator_version"
         )
+        params = [v for i, a in zip(originator_ids, after, strict=True) for v in (i.hex, a)]
         with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, [i.hex for i in originator_ids])
+            c.execute(statement, params)
             return [
                 StoredEvent(
                     self.convert_originator_id(r["originator_id"]),
