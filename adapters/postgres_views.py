@@ -63,7 +63,6 @@ class _Statements:
     stage: str  # creates the session's staging table (emptied at each commit)
     copy: str
     merge: str
-    insert: str  # COPY straight into the table (append-only tables)
     types: tuple[str, ...]  # each column's type, for binary COPY
 
     @classmethod
@@ -84,7 +83,6 @@ class _Statements:
             "merge": SQL("INSERT INTO {} ({}) SELECT {} FROM {} {}").format(
                 table, columns, columns, staged, on_conflict
             ),
-            "insert": SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table, columns),
         }
         types = tuple(BINARY_TYPES[c.kind] for c in spec.columns)
         return cls(**{name: part.as_string(None) for name, part in parts.items()}, types=types)
@@ -96,12 +94,6 @@ class _Statements:
             for row in rows:
                 copy.write_row(row)
         curs.execute(self.merge)
-
-    def copy_insert(self, curs: Cursor[DictRow], rows: list[tuple[object, ...]]) -> None:
-        with curs.copy(self.insert) as copy:
-            copy.set_types(self.types)
-            for row in rows:
-                copy.write_row(row)
 
 
 def _has_lz4(datastore: PostgresDatastore) -> bool:
@@ -215,9 +207,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             statements = self._statements[change.table.name]
             if change.deletes:
                 curs.executemany(statements.delete, change.deletes)
-            if len(change.rows) > COPY_FROM and change.table.append_only:
-                statements.copy_insert(curs, change.rows)
-            elif len(change.rows) > COPY_FROM:
+            if len(change.rows) > COPY_FROM:
                 statements.copy_upsert(curs, change.rows)
             elif change.rows:
                 curs.executemany(statements.upsert, change.rows)

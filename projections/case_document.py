@@ -18,11 +18,10 @@ import orjson
 
 from projections.case_status_model import (
     CASES,
-    HISTORY,
     SERVICES,
     CaseRow,
-    HistoryRow,
     ServiceRow,
+    TimelineEntry,
     next_action,
 )
 from projections.rows import Rows, Table, make, require
@@ -153,21 +152,10 @@ class Folding:
     def history(
         self, working: Working, event: Any, position: int, request_id: str, at: str
     ) -> None:
-        """The event's history row, and its entry in the case's document."""
+        """The event's entry in its case's timeline (the case's history, in log order)."""
         work = working.work
-        version, case_id = event.originator_version, work["case_id"]
-        stream = request_id or case_id
-        name = event.__class__.__name__
-        values = {
-            "stream_id": stream,
-            "version": version,
-            "position": position,
-            "case_id": case_id,
-            "service_request_id": request_id,
-            "event": name,
-            "at": at,
-        }
-        self.rows.append(HISTORY, make(HistoryRow, values))
+        version = event.originator_version
+        stream = request_id or work["case_id"]
         working.touched[request_id] = None
         if request_id:
             services = work["services"]
@@ -179,7 +167,9 @@ class Folding:
         seen = (stream, version)
         if seen not in working.seen:
             working.seen.add(seen)
-            work["timeline"].append([position, stream, version, request_id, name, at])
+            work["timeline"].append(
+                [position, stream, version, request_id, event.__class__.__name__, at]
+            )
 
     def finish(self) -> None:
         """Store each changed row, then render, seal and store each touched document, once."""
@@ -202,6 +192,13 @@ class Folding:
             working.touched = {}
             vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
             rows.put(DOCUMENTS, document)
+
+
+def timeline_of(document: DocumentRow) -> list[TimelineEntry]:
+    """The case's history: every shown event of the case and its requests, in log order
+    (names and times only: `work` holds no personal data and is never sealed)."""
+    timeline: list[TimelineEntry] = orjson.loads(document.work)["timeline"]
+    return timeline
 
 
 def folding(rows: Rows, sealer: Sealer) -> Folding:

@@ -16,10 +16,10 @@ from projections.case_document import (
     Working,
     finish_documents,
     folding,
+    timeline_of,
 )
 from projections.case_status_model import (
     CASES,
-    HISTORY,
     SERVICES,
     CaseRow,
     CaseStatus,
@@ -42,7 +42,7 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
-    tables = (CASES, SERVICES, HISTORY, DOCUMENTS)
+    tables = (CASES, SERVICES, DOCUMENTS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 
     def document(self, case_id: UUID | str) -> bytes | None:
@@ -68,8 +68,9 @@ class CaseStatusView(TableView, ABC):
             return None
         where = {"case_id": case.case_id}
         services = self.select(SERVICES, where, order_by=("planned_position", "service_request_id"))
-        history = self.select(HISTORY, where, order_by=("position", "stream_id", "version"))
-        return assemble(case, services, history)
+        document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
+        timeline = [] if document is None else timeline_of(document)
+        return assemble(case, services, timeline)
 
 
 class InMemoryCaseStatus(InMemoryTables, CaseStatusView):
@@ -113,7 +114,7 @@ Rule = Callable[[Any, int, Folding], None]
 
 class CaseStatusProjection(TableProjection[CaseStatusView]):
     """Keeps the family's view of every case: each event updates its case or service row
-    and adds an entry (event name and time, no personal data) to the history and to its
+    and adds an entry (event name and time, no personal data) to the timeline of its
     case's pre-rendered document (case_document). Within a batch the rows live in their
     case's working document; each changed row and document is stored once, at its end."""
 

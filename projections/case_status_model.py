@@ -51,26 +51,10 @@ class ServiceRow:
     updated_at: str
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    """One event of a case or of one of its requests: its name and time only."""
-
-    stream_id: str
-    version: int
-    position: int
-    case_id: str
-    service_request_id: str  # "" for the case's own events
-    event: str
-    at: str
-
-
 CASES = Table(
     "cases", CaseRow, ("case_id",), indexes=[("tracking_code",), ("facility_uscc", "hospital_ref")]
 )
 SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("case_id",)])
-HISTORY = Table(
-    "history", HistoryRow, ("stream_id", "version"), indexes=[("case_id",)], append_only=True
-)  # one row per event, keyed by the event's identity
 
 
 @dataclass(frozen=True)
@@ -124,22 +108,28 @@ def hukou_division(case: CaseRow) -> str | None:
     return {"mother": case.mother_hukou, "father": case.father_hukou}.get(case.household or "")
 
 
-def _entries(history: Sequence[HistoryRow], request_id: str) -> tuple[HistoryEntry, ...]:
-    return tuple(HistoryEntry(h.event, h.at) for h in history if h.service_request_id == request_id)
+TimelineEntry = Sequence[Any]
+"""One event of a case or of one of its requests, as the case's document keeps it (its
+`timeline`, in log order): [position, stream id, version, request id ("" for the case's own
+events), event name, time]. Its name and time only: no personal data."""
+
+
+def _entries(timeline: Sequence[TimelineEntry], request_id: str) -> tuple[HistoryEntry, ...]:
+    return tuple(HistoryEntry(e[4], e[5]) for e in timeline if e[3] == request_id)
 
 
 def assemble(
-    case: CaseRow, services: Sequence[ServiceRow], history: Sequence[HistoryRow]
+    case: CaseRow, services: Sequence[ServiceRow], timeline: Sequence[TimelineEntry]
 ) -> CaseStatus:
-    """A case's rows, put together as the family sees them."""
+    """A case's rows and its document's timeline, put together as the family sees them."""
     values = {k: v for k, v in asdict(case).items() if k in CaseStatus.__dataclass_fields__}
     return CaseStatus(
         **values,
         birth_province=province(case.birth_division),
         hukou_division=hukou_division(case),
         next_action=next_action(case, services),
-        services=tuple(_service(s, _entries(history, s.service_request_id)) for s in services),
-        history=_entries(history, ""),
+        services=tuple(_service(s, _entries(timeline, s.service_request_id)) for s in services),
+        history=_entries(timeline, ""),
     )
 
 

@@ -65,13 +65,10 @@ class Rows:
         self._current: dict[Slot, object] = {}
         self._original: dict[Slot, object] = {}
         self._tables: dict[str, Table[Any]] = {}
-        self._appended: dict[str, list[Any]] = {}  # append-only tables' new rows, in order
         self.scratch: dict[str, Any] = {}  # a projection's working state for this batch only
 
     def get(self, table: Table[R], *key: object) -> R | None:
         before = self._before
-        if table.name in self._appended or (before is not None and table.name in before._appended):
-            raise TypeError(f"rows appended to {table.name} are not read back in their batch")
         slot = (table.name, key)
         if slot not in self._current:
             if before is not None and slot in before._current:
@@ -95,14 +92,6 @@ class Rows:
 
     def put(self, table: Table[R], row: R) -> None:
         self._set(table, table.key_of(row), row)
-
-    def append(self, table: Table[R], row: R) -> None:
-        """A new row of an append-only table (its key written once, ever: see `Table`),
-        written at the end like `put`'s, without keeping it for reads or the memo."""
-        if not table.append_only:
-            raise TypeError(f"{table.name} is not append-only")
-        self._tables.setdefault(table.name, table)
-        self._appended.setdefault(table.name, []).append(row)
 
     def delete(self, table: Table[Any], *key: object) -> None:
         self._set(table, key, None)
@@ -128,9 +117,6 @@ class Rows:
                 change.deletes.append(slot[1])
             else:
                 change.rows.append(change.table.values(row))
-        for name, appended in self._appended.items():
-            values = changes[name].table.values
-            changes[name].rows += [values(row) for row in appended]
         return [c for c in changes.values() if c.rows or c.deletes]
 
     def committed(self, position: int) -> None:

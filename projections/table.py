@@ -63,17 +63,9 @@ class Table(Generic[R]):
         row_type: type[R],
         key: Sequence[str],
         indexes: Sequence[Sequence[str]] = (),
-        *,
-        append_only: bool = False,
     ) -> None:
-        """append_only: each key is written once and never changed or deleted (a row per
-        event, keyed by the event's identity: the tracking position makes every event land
-        exactly once), so a store may insert its rows without looking for an existing one
-        (on PostgreSQL a big page's rows are copied straight into the table; a duplicate
-        key would fail the page rather than be written over)."""
         hints = typing.get_type_hints(row_type)
         self.name, self.row_type = name, row_type
-        self.append_only = append_only
         self.columns = tuple(_column(f.name, hints[f.name]) for f in fields(row_type))
         self.key = tuple(key)
         self.indexes = tuple(tuple(index) for index in indexes)

@@ -39,7 +39,7 @@ class Entry:
 
 
 KINDS_TABLE = Table("kinds", Kinds, ("key",))
-ENTRIES = Table("entries", Entry, ("stream", "version"), append_only=True)
+ENTRIES = Table("entries", Entry, ("stream", "version"))
 AWKWARD = "tab\there, new\nline, back\\slash, \\N, quote ' \" and 中文 ✓ " + "x" * 5000
 
 

@@ -27,6 +27,7 @@ from tests.integration.test_projections import (
     notify,
     reference,
     store_settings,
+    timeline_entries,
     troubled_case,
 )
 
@@ -62,10 +63,10 @@ def events_of(container: Container, topics: tuple[str, ...]) -> int:
 
 
 def assert_exact(container: Container, projections: Projections) -> None:
-    """Every event applied once: one history row per case_status event, and the same rows as
+    """Every event applied once: one timeline entry per case_status event, and the same rows as
     an uninterrupted in-memory run over the same log."""
-    history = projections.case_status.view.dump()["history"]
-    assert len(history) == events_of(container, CaseStatusProjection.topics)
+    shown = timeline_entries(projections.case_status.view)
+    assert shown == events_of(container, CaseStatusProjection.topics)
     assert dumps(projections) == dumps(reference(container))
     assert set(projections.lags().values()) == {0}
 
@@ -80,7 +81,7 @@ def test_a_crash_mid_batch_loses_and_doubles_nothing(
         catch_up(container.ledger, crashing, batch=5)
     position = projections.case_status.view.max_tracking_id(container.ledger.name)
     assert position is not None  # two pages committed before the third failed
-    assert len(projections.case_status.view.dump()["history"]) == 10
+    assert timeline_entries(projections.case_status.view) == 10
     restarted = build_projections(container.settings, container.ledger)  # the next process
     restarted.catch_up(batch=5)
     assert_exact(container, restarted)
@@ -130,7 +131,7 @@ def test_killing_the_process_mid_batch_loses_and_doubles_nothing(
     assert killed.returncode == 17, killed.stderr.decode()
     restarted = build_projections(settings, container.ledger)
     view = restarted.case_status.view
-    assert len(view.dump()["history"]) == 10  # the two committed pages, nothing of the third
+    assert timeline_entries(view) == 10  # the two committed pages, nothing of the third
     for _ in range(100):  # PostgreSQL may take a moment to end the dead session
         restarted.catch_up(batch=5)
         if not any(restarted.lags().values()):

@@ -17,10 +17,8 @@ from projections.case_document import DOCUMENTS, DocumentRow, Sealer
 from projections.case_status import CaseStatusView
 from projections.case_status_model import (
     CASES,
-    HISTORY,
     SERVICES,
     CaseRow,
-    HistoryRow,
     ServiceRow,
     next_action,
 )
@@ -28,6 +26,22 @@ from projections.events import route_fields, stamp, topics_of
 from projections.rows import Rows, TableProjection, changed, dispatcher, require
 
 SCRATCH = "reference_documents"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One event's entry in its case's timeline. (The view stored these in a history table
+    too until the timeline in the case's document became its only copy.)"""
+
+    stream_id: str
+    version: int
+    position: int
+    case_id: str
+    service_request_id: str  # "" for the case's own events
+    event: str
+    at: str
+
+
 PARSED = "_reference_parsed"
 
 
@@ -199,9 +213,9 @@ def _timeline(
 def history_row(
     rows: Rows, event: Any, position: int, case_id: str, request_id: str, at: str
 ) -> HistoryRow:
-    """The event's history row (its stream is the case's, or the request's when given)."""
+    """The event's timeline entry (its stream is the case's, or the request's when given)."""
     stream = request_id or case_id
-    row = HistoryRow(
+    return HistoryRow(
         stream,
         int(event.originator_version),
         position,
@@ -210,8 +224,6 @@ def history_row(
         type(event).__name__,
         at,
     )
-    rows.put(HISTORY, row)
-    return row
 
 
 def case_of(rows: Rows, event: Any) -> CaseRow:

@@ -172,31 +172,6 @@ def test_a_batch_reads_its_own_writes_and_writes_each_changed_row_once() -> None
     assert change.deletes == []
 
 
-NOTES = Table("notes", Thing, ("name",), append_only=True)
-
-
-class InMemoryNotes(InMemoryTables):
-    name = "notes"
-    tables = (THINGS, NOTES)
-
-
-def test_rows_appended_are_written_in_order_and_not_read_back() -> None:
-    view = InMemoryNotes()
-    with view.batch(Tracking(APP, 1)) as rows:
-        rows.put(THINGS, thing("a"))
-        rows.append(NOTES, thing("x"))
-        rows.append(NOTES, thing("y", 2))
-        with pytest.raises(TypeError, match="not read back"):
-            rows.get(NOTES, "x")
-        with pytest.raises(TypeError, match="not append-only"):
-            rows.append(THINGS, thing("b"))
-        written = [(c.table.name, len(c.rows)) for c in rows.changes()]
-        assert written == [("things", 1), ("notes", 2)]
-    assert view.select(NOTES, order_by=("name",)) == [thing("x"), thing("y", 2)]
-    assert NOTES.append_only
-    assert not THINGS.append_only
-
-
 def test_a_failed_batch_writes_nothing_and_keeps_the_position() -> None:
     view = InMemoryThings()
     with view.batch(Tracking(APP, 1)) as rows:
