@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
+from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
 from domain.actors import ActorDirectory
 from domain.ledger import CaseLedger
@@ -44,10 +44,11 @@ class Container:
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors]
 
-    def tick(self) -> None:
-        """One round of background work, as the scheduler runs it (tests call it directly)."""
-        self.processing.settle()
-        self.projections.catch_up()
+    def tick(self) -> int:
+        """One round of background work (tests call it directly): the orchestrator loop, then
+        the projections; returns how much it did (rounds that moved + events applied)."""
+        moved = self.processing.settle()
+        return moved + self.projections.catch_up()
 
     def watch_deadlines(self) -> int:
         """DeadlineApproaching / Overdue, once each, for received requests near or past due."""
@@ -63,9 +64,10 @@ class Container:
             self.projections.catch_up()
         return recorded
 
-    def jobs(self) -> dict[str, tuple[Callable[[], object], float]]:
-        """The scheduler's jobs: name → (function, interval in seconds)."""
-        return {"tick": (self.tick, 1.0), "deadlines": (self.watch_deadlines, 300.0)}
+    def background(self) -> Background:
+        """The background work of a worker (or an embedded `serve`): `tick` again at once
+        while it finds work, else once a second; `deadlines` every 5 minutes."""
+        return Background((self.tick, 1.0), {"deadlines": (self.watch_deadlines, 300.0)})
 
     def after_command(self) -> None:
         """Embedded mode carries the command's consequences out before answering.

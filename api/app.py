@@ -11,7 +11,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from adapters.bootstrap import Container
-from adapters.scheduler import make_scheduler
 from api import (
     cases,
     family,
@@ -66,16 +65,16 @@ def create_app(
         # Each request makes a few dozen short store round trips from a worker thread; with
         # anyio's 40 threads they mostly hand the GIL around (docs/performance.md, Reads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = container.settings.threads
-        scheduler = None
+        background = None
         if run_scheduler and container.settings.embedded_worker:
-            scheduler = make_scheduler(container.jobs())
-            scheduler.start()
+            background = container.background()
+            background.start()
         await container.documents.open()
         yield
         await container.documents.close()
         intake_threads.close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)
+        if background is not None:
+            background.stop()
         if close_on_shutdown:
             container.close()
 

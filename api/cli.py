@@ -167,16 +167,15 @@ def serve_workers(app: str, host: str, port: int, workers: int, server: dict[str
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.scheduler import make_scheduler
-
     container = build(settings)
-    scheduler = make_scheduler(container.jobs(), blocking=True)
-    # wait=True: a tick in progress finishes before the stores close (else PoolClosed).
-    signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.shutdown(wait=True))
+    background = container.background()
+    signal.signal(signal.SIGTERM, lambda signum, frame: background.stop_soon())
     log.info("worker started on %s", settings.persistence)
     try:
-        scheduler.start()  # blocks until SIGTERM (shutdown) or SIGINT (KeyboardInterrupt)
+        background.start()
+        background.wait()  # until SIGTERM, or SIGINT (KeyboardInterrupt)
     finally:
+        background.stop()  # a tick in progress finishes before the stores close
         container.close()
     log.info("worker stopped")
     return 0
