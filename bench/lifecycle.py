@@ -32,7 +32,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
     waves is the worker's: settle the orchestrator ⇄ ledger loop, then catch projections up."""
     driver = Driver(container, container.tick)
     warm_up()
-    heads = _heads(container)
+    before = heads(container)
     cpu, pg_start = time.process_time(), machine.postgres_cpu()
     started = time.perf_counter()
     completed = notified = 0
@@ -43,7 +43,7 @@ def drive(container: Container, run: str, max_cases: int, max_seconds: float) ->
     elapsed = time.perf_counter() - started
     cpu, pg_cpu = time.process_time() - cpu, machine.postgres_cpu_since(pg_start)
     driver.close()
-    events = sum(_heads(container)) - sum(heads)
+    events = sum(heads(container)) - sum(before)
     return {
         "cases": notified,
         "completed": completed,
@@ -68,7 +68,7 @@ def warm_up() -> None:
     load_alliance()
 
 
-def _heads(container: Container) -> tuple[int, int]:
+def heads(container: Container) -> tuple[int, int]:
     return (
         container.ledger.recorder.max_notification_id() or 0,
         container.orchestrator.recorder.max_notification_id() or 0,
@@ -82,7 +82,7 @@ def on_postgres(schema: str, max_cases: int, max_seconds: float) -> dict[str, An
         ours = drive(container, schema.replace("_", "-"), max_cases, max_seconds)
     finally:
         container.close()
-    rows = list(_pg_rows(schema))
+    rows = list(pg_rows(schema))
     ours["raw_rate"] = raw_pg(schema, rows, ours["commands"], ours["offices"])
     ours["rows"] = len(rows)
     return ours
@@ -101,7 +101,7 @@ def on_sqlite(folder: Path, max_cases: int, max_seconds: float) -> dict[str, Any
     return ours
 
 
-def _pg_rows(schema: str) -> Iterator[Row]:
+def pg_rows(schema: str) -> Iterator[Row]:
     with pgdb.connect() as conn:
         for table in ("caseledger_events", "orchestrator_events"):
             for oid, version, topic, state in conn.execute(

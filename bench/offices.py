@@ -42,6 +42,29 @@ Office = tuple[str, str]  # (locality, authority)
 RECEIVING_ROLES = ("receive-for-other", "both")
 
 
+def notify(container: Container, run: str, i: int) -> UUID:
+    """The hospital notifies birth number `i` of `run` (with its raw message); the case id."""
+    sent = message(run, i)
+    cmd = NotifyBirth(sent.message_id, birth_facts(run, i), sent.body)
+    return container.ledger.notify_birth(cmd).case_id
+
+
+def dispatched_to(container: Container, office: Office) -> list[QueueRow]:
+    """The requests dispatched to `office` that it receives (every page of its queue)."""
+    view, rows = container.projections.office_queue_view, list[QueueRow]()
+    while page := view.queue(*office, state="dispatched", limit=500, offset=len(rows)).rows:
+        rows += page
+    return [r for r in rows if r.role in RECEIVING_ROLES]
+
+
+def receive_and_approve(container: Container, row: QueueRow, n: int) -> None:
+    """The office receives the request, then approves it with a valid result (the n-th)."""
+    ledger, request_id = container.ledger, UUID(row.service_request_id)
+    cmd = OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}")
+    request = ledger.decide(cmd)
+    ledger.decide(OfficeDecision(request_id, "approve", OFFICER, result=result_for(request, n)))
+
+
 @dataclass
 class Driver:
     """Drives cases to completion in waves, as offices and the worker would: `offices` threads
@@ -70,12 +93,7 @@ class Driver:
         self._pool.shutdown()
 
     def notify(self, run: str, numbers: Iterable[int]) -> None:
-        self.cases += self._pool.map(lambda i: self._notify(run, i), numbers)
-
-    def _notify(self, run: str, i: int) -> UUID:
-        sent = message(run, i)
-        cmd = NotifyBirth(sent.message_id, birth_facts(run, i), sent.body)
-        return self.container.ledger.notify_birth(cmd).case_id
+        self.cases += self._pool.map(lambda i: notify(self.container, run, i), numbers)
 
     def plan(self) -> None:
         """After the first tick: the offices that receive the new cases' requests (as the demo
@@ -93,22 +111,10 @@ class Driver:
         return 2 * decided
 
     def _queue(self, office: Office) -> list[QueueRow]:
-        """The requests dispatched to `office` that it receives (every page)."""
-        view, rows = self.container.projections.office_queue_view, list[QueueRow]()
-        while page := view.queue(*office, state="dispatched", limit=500, offset=len(rows)).rows:
-            rows += page
-        return [r for r in rows if r.role in RECEIVING_ROLES]
+        return dispatched_to(self.container, office)
 
     def _decide(self, row: QueueRow) -> bool:
-        """Receive the request, then approve it with a valid result."""
-        ledger, request_id, n = (
-            self.container.ledger,
-            UUID(row.service_request_id),
-            next(self._numbers),
-        )
-        cmd = OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}")
-        request = ledger.decide(cmd)
-        ledger.decide(OfficeDecision(request_id, "approve", OFFICER, result=result_for(request, n)))
+        receive_and_approve(self.container, row, next(self._numbers))
         return True
 
     def completed(self) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap import build
-from bench import ingest, lifecycle, machine, pgdb, reads, rebuild, synthetic
+from bench import deployed, ingest, lifecycle, machine, pgdb, reads, rebuild, synthetic
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,6 +36,7 @@ class Plan:
     drain_s: float  # at most this long for the worker to plan the backlog
     lifecycle_cases: int
     lifecycle_s: float
+    deployed: deployed.Bounds  # the lifecycle with the worker in its own process
     sqlite_cases: int
     read_s: float
     read_workers: tuple[int, ...]
@@ -48,12 +49,16 @@ class Plan:
 
 FULL = Plan(
     cpu_s=4, raw_s=4, ingest_s=20, embedded_s=10, soak_s=300, drain_s=10,
-    lifecycle_cases=400, lifecycle_s=20, sqlite_cases=200, read_s=6, read_workers=(1, 2),
+    lifecycle_cases=400, lifecycle_s=20,
+    deployed=deployed.Bounds(cases=3000, seconds=10, in_flight=400, rate=100, drain_s=12),
+    sqlite_cases=200, read_s=6, read_workers=(1, 2),
     small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=40, as_of_s=6,
 )  # fmt: skip
 QUICK = Plan(
     cpu_s=2, raw_s=2, ingest_s=6, embedded_s=4, soak_s=10, drain_s=3,
-    lifecycle_cases=50, lifecycle_s=8, sqlite_cases=30, read_s=2, read_workers=(1,),
+    lifecycle_cases=50, lifecycle_s=8,
+    deployed=deployed.Bounds(cases=150, seconds=5, in_flight=100, rate=50, drain_s=10),
+    sqlite_cases=30, read_s=2, read_workers=(1,),
     small_cases=1_000, log_events=50_000, big_cases=20_000, rebuild_s=6, as_of_s=2,
 )  # fmt: skip
 
@@ -152,7 +157,8 @@ class Bench:
         folder = self.log_dir / "sqlite-lifecycle"
         lite = lifecycle.on_sqlite(folder, plan.sqlite_cases, plan.lifecycle_s)
         self.raw["lifecycle"] = {"postgres": pg, "sqlite": lite}
-        for store, r, target in (("PostgreSQL", pg, 200.0), ("SQLite", lite, None)):
+        waves = "PostgreSQL, one process, waves"
+        for store, r, target in ((waves, pg, 200.0), ("SQLite", lite, None)):
             per_case = r["rows"] / max(1, r["cases"])
             self.figures += [
                 Figure(f"lifecycle cases/s ({store})", "cases/s", r["cases_per_s"],
@@ -162,8 +168,50 @@ class Bench:
                 Figure(f"lifecycle CPU/case, process ({store})", "ms", r["cpu_ms_per_case"]),
             ]  # fmt: skip
         self.figures.append(
-            Figure("lifecycle CPU/case, PostgreSQL server", "ms", pg["pg_cpu_ms_per_case"])
+            Figure("lifecycle CPU/case, PostgreSQL server (one process, waves)", "ms",
+                   pg["pg_cpu_ms_per_case"])
+        )  # fmt: skip
+        self.run_deployed()
+
+    def run_deployed(self) -> None:
+        bounds = self.plan.deployed
+        self.phase(
+            f"lifecycle on PostgreSQL with the worker process: up to {bounds.cases} cases, "
+            f"{bounds.in_flight} in flight, {bounds.seconds:g} s + drain {bounds.drain_s:g} s"
         )
+        r = deployed.on_postgres("bench_lifecycle_worker", bounds, self.log_dir)
+        self.raw["lifecycle"]["postgres_worker_process"] = r
+        print(f"  {r['completed']} of {r['cases']} cases completed in {r['elapsed_s']:.1f} s "
+              f"({r['completed_in_ledger']} once the worker stopped); the bench's errors: "
+              f"{r['errors'] or 'none'}; {r['worker_log_errors']} error lines and "
+              f"{r['worker_ticks_skipped']} ticks over 1 s in {r['worker_log']}",
+              file=sys.stderr)  # fmt: skip
+        self._deployed_figures(r)
+
+    def _deployed_figures(self, r: dict[str, Any]) -> None:
+        label, per_case = "PostgreSQL, worker process", r["rows"] / max(1, r["cases"])
+        cpu, bound = r["cpu_ms_per_case"], self.plan.deployed.in_flight
+        done = (
+            f"{r['completed']} of {r['cases']} completed in {r['elapsed_s']:.0f} s; "
+            f"{r['in_flight_full_s']:.0f} of {r['notifying_s']:.0f} s at {bound} in flight"
+        )
+        ticks = f"{r['worker_ticks_skipped']} of the worker's ticks ran over 1 s"
+        self.figures += [
+            Figure(f"lifecycle cases/s ({label})", "cases/s", r["cases_per_s"],
+                   r["raw_rate"] / per_case, "raw inserts, same rows", target=200.0,
+                   notes=done),
+            Figure(f"lifecycle events/s ({label})", "ev/s", r["events_per_s"], r["raw_rate"],
+                   "raw inserts, same rows", notes=f"{per_case:.0f} events/case"),
+            Figure(f"lifecycle notify→completed p50 ({label})", "s", r["case_s_p50"]),
+            Figure(f"lifecycle notify→completed p99 ({label})", "s", r["case_s_p99"],
+                   notes=ticks),
+        ]  # fmt: skip
+        parties = (("bench: hospitals + offices", "bench"), ("worker", "worker"),
+                   ("PostgreSQL server", "postgres"))  # fmt: skip
+        self.figures += [
+            Figure(f"lifecycle CPU/case, {name} (worker process)", "ms", cpu[key])
+            for name, key in parties
+        ]
 
     def run_reads(self) -> None:
         settings = pgdb.settings("bench_lifecycle", embedded_worker=False)
