@@ -60,6 +60,7 @@ class Run:
         self.errors: Counter[str] = Counter()  # exception type → count (no messages: PII)
         self.decisions = self.queue_reads = self.rows_read = 0
         self.series: list[tuple[float, int, int]] = []  # (s, notified, completed), each second
+        self.desk_idle_s = [0.0] * OFFICES  # each desk's pauses with nothing to do
         self._cases, self._results = itertools.count(), itertools.count()  # i, result numbers
         self._lock, self._stop = threading.Lock(), threading.Event()
         self.started = self.notify_end = self._next_slot = self.full_s = 0.0
@@ -71,7 +72,7 @@ class Run:
             pg_start, self.started = machine.postgres_cpu(), time.perf_counter()
             hospitals = [self._thread(self._hospital) for _ in range(HOSPITALS)]
             mine = offices()
-            desks = [self._thread(self._desk, mine[n::OFFICES]) for n in range(OFFICES)]
+            desks = [self._thread(self._desk, n, mine[n::OFFICES]) for n in range(OFFICES)]
             self._watch(watcher, hospitals)
             elapsed = time.perf_counter() - self.started
             events = sum(lifecycle.heads(self.container))  # the schema was fresh
@@ -107,7 +108,7 @@ class Run:
             except Exception as exc:  # counted and shown; the run goes on
                 self._count(exc)
 
-    def _desk(self, mine: list[Office]) -> None:
+    def _desk(self, n: int, mine: list[Office]) -> None:
         done: set[str] = set()  # the queue shows a request until the worker's next tick
         while not self._stop.is_set():
             found = [r for o in mine for r in dispatched_to(self.container, o)]
@@ -119,7 +120,9 @@ class Run:
                 self._decide(row)
                 done.add(row.service_request_id)
             if not rows:
+                paused = time.perf_counter()
                 self._stop.wait(IDLE_S)
+                self.desk_idle_s[n] += time.perf_counter() - paused
 
     def _decide(self, row: QueueRow) -> None:
         try:
@@ -190,6 +193,7 @@ class Run:
             "errors": dict(self.errors),
             "queue_reads": self.queue_reads,  # an office's queue read: its pages and the count
             "queue_rows_read": self.rows_read,
+            "desk_busy": [round(1 - idle / elapsed, 2) for idle in self.desk_idle_s],
             "case_s_p50": percentile(latencies, 50),
             "case_s_p99": percentile(latencies, 99),
             "cpu_ms_per_case": {k: 1e3 * v / max(1, completed) for k, v in used.items()},

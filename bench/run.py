@@ -184,7 +184,8 @@ class Bench:
         print(f"  {r['completed']} of {r['cases']} cases completed in {r['elapsed_s']:.1f} s "
               f"({r['completed_in_ledger']} once the worker stopped); the bench's errors: "
               f"{r['errors'] or 'none'}; {r['worker_log_errors']} error lines and "
-              f"{r['worker_ticks_skipped']} ticks over 1 s in {r['worker_log']}",
+              f"{r['worker_ticks_skipped']} ticks over 1 s in {r['worker_log']}; the busiest "
+              f"office desk worked {max(r['desk_busy']):.0%} of the time",
               file=sys.stderr)  # fmt: skip
         self._deployed_figures(r)
 
