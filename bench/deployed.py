@@ -185,6 +185,7 @@ class Run:
             "elapsed_s": elapsed,
             "notifying_s": self.notify_end - self.started,
             "cases_per_s": completed / elapsed,
+            "after_fill_cases_per_s": self.after_fill(self.started + elapsed),
             "in_flight_full_s": self.full_s,  # while notifying, held by the in-flight bound
             "events": events,
             "events_per_s": events / elapsed,
@@ -199,6 +200,14 @@ class Run:
             "cpu_ms_per_case": {k: 1e3 * v / max(1, completed) for k, v in used.items()},
             "series": self.series,
         }
+
+    def after_fill(self, end: float) -> float | None:
+        """Completions per second from the first one seen to `end`: the rate without the
+        pipeline's fill (the first cases' whole lifecycle, with no completion), drain kept."""
+        first = min(self.completed.values(), default=end)
+        if first >= end:
+            return None
+        return sum(t > first for t in self.completed.values()) / (end - first)
 
 
 def wait_until_idle(worker: Process, deadline_s: float = 30.0) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import uuid4
 
 from adapters.bootstrap import Container
 from bench import deployed
@@ -38,3 +39,14 @@ def test_the_worker_log_check_counts_error_lines_and_overrun_ticks(tmp_path: Pat
         "2026-12-05 08:37:23,000 INFO newborn_ledger: worker stopped\n"
     )
     assert deployed.worker_log(log) == {"worker_log_errors": 2, "worker_ticks_skipped": 1}
+
+
+def test_the_rate_after_the_fill_leaves_out_the_time_before_the_first_completion(
+    memory_container: Container,
+) -> None:
+    bounds = deployed.Bounds(cases=10, seconds=1, in_flight=10, rate=10, drain_s=1)
+    run = deployed.Run(memory_container, "bench_unit", bounds)
+    assert run.after_fill(end=12.0) is None  # nothing completed yet
+    seen = [10.0] * 3 + [11.0] * 2 + [12.0] * 5  # the first three end the fill
+    run.completed = {uuid4(): t for t in seen}
+    assert run.after_fill(end=12.0) == 7 / 2.0
