@@ -52,7 +52,7 @@ FULL = Plan(
     lifecycle_cases=400, lifecycle_s=20,
     deployed=deployed.Bounds(cases=3000, seconds=14, in_flight=400, rate=100, drain_s=12),
     sqlite_cases=200, read_s=6, read_workers=(1, 2),
-    small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=40, as_of_s=6,
+    small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=30, as_of_s=6,
 )  # fmt: skip
 QUICK = Plan(
     cpu_s=2, raw_s=2, ingest_s=6, embedded_s=4, soak_s=10, drain_s=3,
