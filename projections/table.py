@@ -44,6 +44,10 @@ def _encode(column: Column, value: object) -> object:
     return json.dumps(list(cast("Sequence[object]", value)), ensure_ascii=False)
 
 
+_CONVERTED = ("json", "bool", "real")
+_TYPES: dict[str, type] = {"json": tuple, "bool": bool, "real": float}
+
+
 def _decode(column: Column, value: object) -> object:
     if value is None:
         return None
@@ -73,6 +77,11 @@ class Table(Generic[R]):
         self._values = attrgetter(*self.names, "__class__")  # always a tuple
         self._key_of = attrgetter(*self.key, "__class__")
         self._json = tuple((n, c) for n, c in enumerate(self.columns) if c.kind == "json")
+        # columns whose stored value may need converting back (JSON text, SQLite's 0/1, ints)
+        self._typed = tuple((c.name, c) for c in self.columns if c.kind in _CONVERTED)
+        # a row made without `__init__` (its one `object.__setattr__` per field) when that is
+        # all `__init__` would do: no `__post_init__`
+        self._plain = not hasattr(row_type, "__post_init__") and "__slots__" not in vars(row_type)
 
     def key_of(self, row: R) -> Key:
         return tuple(self._key_of(row)[:-1])
@@ -91,7 +100,19 @@ class Table(Generic[R]):
         return dict(zip(self.names, self.values(row), strict=True))
 
     def decode(self, record: Mapping[str, object]) -> R:
-        return self.row_type(**{c.name: _decode(c, record[c.name]) for c in self.columns})
+        """The row of a stored record (its columns by name; others are ignored)."""
+        values = dict(record)
+        if tuple(values) != self.names:  # other columns, or another order
+            values = {name: record[name] for name in self.names}
+        for name, column in self._typed:
+            value = values[name]
+            if value is not None and type(value) is not _TYPES[column.kind]:
+                values[name] = _decode(column, value)
+        if not self._plain:
+            return self.row_type(**values)
+        row = object.__new__(self.row_type)
+        object.__setattr__(row, "__dict__", values)
+        return row
 
     def where_key(self, key: Key) -> dict[str, object]:
         return dict(zip(self.key, key, strict=True))

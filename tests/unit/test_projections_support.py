@@ -231,3 +231,53 @@ def test_the_library_contract_one_event_one_transaction_works_too() -> None:
     projection.process_event(notified, Tracking(APP, 7))
     assert projection.view.max_tracking_id(APP) == 7
     assert projection.view.by_case_id(case.id) is not None
+
+
+@dataclass(frozen=True)
+class Mixed:
+    key: str
+    count: int
+    ratio: float
+    flag: bool
+    items: tuple[str, ...]
+    note: str | None
+    share: float | None
+
+
+@dataclass(frozen=True)
+class Checked(Mixed):
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            raise ValueError("count must not be negative")
+
+
+MIXED = Table("mixed", Mixed, ("key",))
+CHECKED = Table("checked", Checked, ("key",))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # as PostgreSQL returns it: every value of its own type, columns in order
+        {"key": "a", "count": 2, "ratio": 0.5, "flag": True, "items": '["x", "y"]',
+         "note": None, "share": 1.5},
+        # as SQLite may: booleans as 0/1, whole reals as ints; other order, an extra column
+        {"share": 1, "note": None, "items": '["x", "y"]', "flag": 1, "ratio": 0.5,
+         "count": 2, "key": "a", "other": "ignored"},
+    ],
+)  # fmt: skip
+def test_decode_gives_the_row_init_gives(record: dict[str, object]) -> None:
+    expected = Mixed("a", 2, 0.5, True, ("x", "y"), None, float(record["share"]))  # type: ignore[arg-type]
+    row = MIXED.decode(record)
+    assert row == expected
+    assert vars(row) == vars(expected)  # same fields, types and order
+    assert (type(row.flag), type(row.share), type(row.items)) == (bool, float, tuple)
+    assert MIXED.decode(MIXED.encode(row)) == row
+    assert record.get("items") == '["x", "y"]'  # the record itself is left as it was
+
+
+def test_decode_runs_post_init_when_the_row_type_has_one() -> None:
+    record = MIXED.encode(Mixed("a", 2, 0.5, True, (), None, None))
+    assert CHECKED.decode(record) == Checked("a", 2, 0.5, True, (), None, None)
+    with pytest.raises(ValueError, match="negative"):
+        CHECKED.decode({**record, "count": -1})
