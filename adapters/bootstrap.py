@@ -44,11 +44,10 @@ class Container:
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors]
 
-    def tick(self) -> int:
-        """One round of background work (tests call it directly): the orchestrator loop, then
-        the projections; returns how much it did (rounds that moved + events applied)."""
-        moved = self.processing.settle()
-        return moved + self.projections.catch_up()
+    def tick(self) -> None:
+        """One round of background work, as the worker runs it (tests call it directly)."""
+        self.processing.settle()
+        self.projections.catch_up()
 
     def watch_deadlines(self) -> int:
         """DeadlineApproaching / Overdue, once each, for received requests near or past due."""
@@ -65,8 +64,8 @@ class Container:
         return recorded
 
     def background(self) -> Background:
-        """The background work of a worker (or an embedded `serve`): `tick` again at once
-        while it finds work, else once a second; `deadlines` every 5 minutes."""
+        """The background work of a worker (or an embedded `serve`): a `tick` every second (at
+        once after one that took longer), `deadlines` every 5 minutes."""
         return Background((self.tick, 1.0), {"deadlines": (self.watch_deadlines, 300.0)})
 
     def after_command(self) -> None:

@@ -1,9 +1,10 @@
-"""The deployment's background work: the tick as a drain loop, other jobs on APScheduler 3."""
+"""The deployment's background work: the tick on a thread of its own, other jobs on APScheduler."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -42,16 +43,16 @@ def make_scheduler(jobs: Jobs) -> BackgroundScheduler:
     return scheduler
 
 
-class Drain:
-    """Runs `work` on a thread of its own: again at once while it reports work done (a
-    number > 0), else after `idle_s`. A backlog is worked off without pause and each run
-    takes what arrived during the one before (so runs batch more as load grows), while an
-    idle store is polled once per `idle_s`. (As an APScheduler interval job, a run longer
-    than the interval made the scheduler skip the next start and leave the worker idle
-    until the one after: under load, up to half of each second, with a warning each time.)"""
+class Ticker:
+    """Runs `work` on a thread of its own: a run starts every `interval_s`, or at once when
+    the one before took longer. Each run takes what arrived since the one before, so a busy
+    store is worked in batches of about `interval_s` of arrivals (bigger sections and pages
+    cost less CPU per message than running again at once) and a backlog without pause. (As an
+    APScheduler interval job, a run longer than the interval made the scheduler skip the
+    next start, with a warning, and the worker sat idle until the one after.)"""
 
-    def __init__(self, work: Callable[[], int], idle_s: float, name: str = "tick") -> None:
-        self.work, self.idle_s, self.name = _guarded(work, name), idle_s, name
+    def __init__(self, work: Callable[[], object], interval_s: float, name: str = "tick") -> None:
+        self.work, self.interval_s, self.name = _guarded(work, name), interval_s, name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -66,22 +67,22 @@ class Drain:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            done = self.work()
-            if not (isinstance(done, int) and done > 0):
-                self._stop.wait(self.idle_s)
+            started = time.monotonic()
+            self.work()
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
 
 
 class Background:
-    """A process's background work: `drain` as a `Drain` loop, `jobs` on APScheduler."""
+    """A process's background work: `tick` on a `Ticker`, `jobs` on APScheduler."""
 
-    def __init__(self, drain: tuple[Callable[[], int], float], jobs: Jobs) -> None:
-        self.drain = Drain(*drain)
+    def __init__(self, tick: tuple[Callable[[], object], float], jobs: Jobs) -> None:
+        self.ticker = Ticker(*tick)
         self.scheduler = make_scheduler(jobs)
         self._stopped = threading.Event()
 
     def start(self) -> None:
         self.scheduler.start()
-        self.drain.start()
+        self.ticker.start()
 
     def wait(self) -> None:
         """Block until `stop_soon` or `stop` (the worker command's main thread waits here;
@@ -96,6 +97,6 @@ class Background:
     def stop(self) -> None:
         """Stop both, letting a run in progress finish (before the stores close)."""
         self._stopped.set()
-        self.drain.stop()
+        self.ticker.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)

@@ -1,4 +1,4 @@
-"""The background work: the tick drains a backlog without pause, then polls once per interval."""
+"""The background work: a tick every interval, at once after one that took longer."""
 
 from __future__ import annotations
 
@@ -9,59 +9,63 @@ import time
 import pytest
 
 from adapters.bootstrap import build
-from adapters.scheduler import Background, Drain
+from adapters.scheduler import Background, Ticker
 from adapters.settings import Settings
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
 
 
-class Backlog:
-    """`work` takes one item per run and reports it; the runs' start times are recorded."""
+class Runs:
+    """`work` records when each run starts and takes `takes_s`; `enough` is set after `n` runs."""
 
-    def __init__(self, items: int) -> None:
-        self.items, self.starts = items, list[float]()
-        self.idle = threading.Event()  # set at the first run that found nothing
+    def __init__(self, takes_s: float, n: int) -> None:
+        self.takes_s, self.n, self.starts = takes_s, n, list[float]()
+        self.enough = threading.Event()
 
-    def work(self) -> int:
+    def work(self) -> None:
         self.starts.append(time.monotonic())
-        if self.items == 0:
-            self.idle.set()
-            return 0
-        self.items -= 1
-        return 1
+        time.sleep(self.takes_s)
+        if len(self.starts) >= self.n:
+            self.enough.set()
+
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
 
 
-def test_a_backlog_is_drained_without_waiting_then_polled_once_per_interval() -> None:
-    backlog = Backlog(items=50)
-    drain = Drain(backlog.work, idle_s=0.3)
-    started = time.monotonic()
-    drain.start()
-    assert backlog.idle.wait(5)
-    drained = time.monotonic() - started
-    time.sleep(0.45)  # one more poll after the idle wait, not a busy loop
-    drain.stop()
-    assert backlog.items == 0
-    assert drained < 0.3  # 51 runs, none waiting for the interval
-    assert len(backlog.starts) == 52
-    assert 0.25 <= backlog.starts[-1] - backlog.starts[-2] < 0.45
+def test_quick_runs_start_one_interval_apart() -> None:
+    runs = Runs(takes_s=0.01, n=4)
+    ticker = Ticker(runs.work, interval_s=0.15)
+    ticker.start()
+    assert runs.enough.wait(5)
+    ticker.stop()
+    assert all(0.13 <= gap < 0.3 for gap in runs.gaps()[:3]), runs.gaps()
+
+
+def test_a_run_longer_than_the_interval_is_followed_at_once() -> None:
+    """Not skipped until the next multiple of the interval (APScheduler's interval job)."""
+    runs = Runs(takes_s=0.25, n=4)
+    ticker = Ticker(runs.work, interval_s=0.1)
+    ticker.start()
+    assert runs.enough.wait(5)
+    ticker.stop()
+    assert all(0.24 <= gap < 0.3 for gap in runs.gaps()[:3]), runs.gaps()
 
 
 def test_a_failing_run_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     runs = list[int]()
     again = threading.Event()
 
-    def work() -> int:
+    def work() -> None:
         runs.append(1)
         if len(runs) == 1:
             raise OSError("store away")
         again.set()
-        return 0
 
-    drain = Drain(work, idle_s=0.05, name="tick")
+    ticker = Ticker(work, interval_s=0.05, name="tick")
     with caplog.at_level(logging.ERROR):
-        drain.start()
+        ticker.start()
         assert again.wait(5)
-        drain.stop()
+        ticker.stop()
     assert "scheduled job tick failed" in caplog.text
     assert "store away" in caplog.text  # the exception's text (ids only in our errors)
 
@@ -70,24 +74,23 @@ def test_stop_waits_for_the_run_in_progress() -> None:
     inside, release = threading.Event(), threading.Event()
     finished = list[bool]()
 
-    def work() -> int:
+    def work() -> None:
         inside.set()
         release.wait(5)
         finished.append(True)
-        return 1
 
-    drain = Drain(work, idle_s=1.0)
-    drain.start()
+    ticker = Ticker(work, interval_s=0.0)
+    ticker.start()
     assert inside.wait(5)
     threading.Timer(0.1, release.set).start()
-    drain.stop()
+    ticker.stop()
     assert finished == [True]  # the run finished before stop returned; no run after it
 
 
 def test_stop_soon_ends_wait_and_stop_may_come_before_start() -> None:
-    never = Background((lambda: 0, 1.0), {})
+    never = Background((lambda: None, 1.0), {})
     never.stop()  # never started: nothing to stop
-    background = Background((lambda: 0, 0.05), {"noop": (lambda: None, 60.0)})
+    background = Background((lambda: None, 0.05), {"noop": (lambda: None, 60.0)})
     background.start()
     threading.Timer(0.1, background.stop_soon).start()
     background.wait()
