@@ -14,15 +14,14 @@ log = logging.getLogger(__name__)
 Jobs = dict[str, tuple[Callable[[], object], float]]  # name → (function, interval in seconds)
 
 
-def _guarded(job: Callable[[], object], name: str) -> Callable[[], object]:
+def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
     """A failing job logs (ids only) and runs again at its next interval, never dies."""
 
-    def run() -> object:
+    def run() -> None:
         try:
-            return job()
+            job()
         except Exception:  # the store may be briefly away; the next run catches up
             log.exception("scheduled job %s failed", name)
-            return None
 
     return run
 
