@@ -24,7 +24,7 @@ from projections.case_status_model import (
     TimelineEntry,
     next_action,
 )
-from projections.rows import Rows, Table, make, require
+from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 SCRATCH = "documents"  # the batch's working documents, in Rows.scratch
@@ -231,23 +231,6 @@ def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:
     return vars(row).copy()
 
 
-_CASE_FIELDS = tuple(CaseRow.__dataclass_fields__)
-_SERVICE_FIELDS = tuple(ServiceRow.__dataclass_fields__)
-
-
-def _case_row(stored: dict[str, Any]) -> CaseRow:
-    """`CaseRow(**stored)` (a stored row's fields, in field order: made without `__init__`)."""
-    values = stored.copy()
-    return make(CaseRow, values) if tuple(values) == _CASE_FIELDS else CaseRow(**values)
-
-
-def _service_row(stored: dict[str, Any]) -> ServiceRow:
-    """`ServiceRow(**stored)` with `awaiting` a tuple again, as `_case_row`."""
-    values = stored.copy()
-    values["awaiting"] = tuple(values["awaiting"])
-    return make(ServiceRow, values) if tuple(values) == _SERVICE_FIELDS else ServiceRow(**values)
-
-
 _PLAN_ORDER = attrgetter("planned_position", "service_request_id")
 _KEY = itemgetter(0, 1, 2, 3, 4)  # time, stream's rank, position, stream, version
 
@@ -255,13 +238,13 @@ _KEY = itemgetter(0, 1, 2, 3, 4)  # time, stream's rank, position, stream, versi
 def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> dict[str, Any]:
     """The family's case view, as `GET /cases/{id}` answers it (same fields, same order).
     Rows the batch holds are used as they are; others are made from the stored work."""
-    case = _case_row(work["case"]) if working.case is None else working.case
+    case = CASES.decode(work["case"]) if working.case is None else working.case
     stored = work["services"]
     known = working.services
     shown = work["shown"]
     services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
     rows = sorted(
-        (known[i] if i in known else _service_row(s) for i, s in stored.items()), key=_PLAN_ORDER
+        (known[i] if i in known else SERVICES.decode(s) for i, s in stored.items()), key=_PLAN_ORDER
     )
     return {
         "case_id": case.case_id,

@@ -21,6 +21,7 @@ from projections.table import Key as Key
 from projections.table import R as R
 from projections.table import Record as Record
 from projections.table import Table as Table
+from projections.table import make as make
 
 Loader = Callable[[Table[Any], Key], Mapping[str, object] | None]
 
@@ -340,15 +341,6 @@ def dispatcher(owner: type, name: str) -> Callable[[type], Callable[..., Any]] |
     return found.dispatcher.dispatch if isinstance(found, singledispatchmethod) else None
 
 
-def make(row_type: type[R], values: dict[str, Any]) -> R:
-    """A row of `row_type` (a frozen dataclass without defaults or `__post_init__`) whose
-    fields are `values`, given in field order: what `row_type(**values)` makes, without its
-    one `object.__setattr__` per field (for rows made once per event)."""
-    row = object.__new__(row_type)
-    object.__setattr__(row, "__dict__", values)
-    return row
-
-
 def changed(row: R, **changes: Any) -> R:
     """`dataclasses.replace` for our rows (frozen, no `__post_init__`), at a third of its
     cost: a copy of `row`'s fields with `changes`, which must name fields of the row. A
@@ -359,9 +351,7 @@ def changed(row: R, **changes: Any) -> R:
     fields = row.__dataclass_fields__
     if len(values) != len(fields) and not changes.keys() <= fields.keys():
         raise TypeError(f"{type(row).__name__} has no field {set(changes) - set(vars(row))}")
-    new = object.__new__(row.__class__)
-    object.__setattr__(new, "__dict__", values)
-    return new
+    return make(row.__class__, values)
 
 
 @dataclass

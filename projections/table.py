@@ -7,7 +7,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -51,11 +51,20 @@ _TYPES: dict[str, type] = {"json": tuple, "bool": bool, "real": float}
 def _decode(column: Column, value: object) -> object:
     if value is None:
         return None
-    if column.kind == "json":
-        return tuple(json.loads(str(value)))
+    if column.kind == "json":  # JSON text as stored, or a list already parsed with its row
+        return tuple(value) if isinstance(value, list) else tuple(json.loads(str(value)))
     if column.kind == "bool":
         return bool(value)
     return float(cast("float", value)) if column.kind == "real" else value
+
+
+def make(row_type: type[R], values: dict[str, Any]) -> R:
+    """A row of `row_type` (a frozen dataclass without defaults or `__post_init__`) whose
+    fields are `values`, given in field order: what `row_type(**values)` makes, without its
+    one `object.__setattr__` per field (for rows made once per event)."""
+    row = object.__new__(row_type)
+    object.__setattr__(row, "__dict__", values)
+    return row
 
 
 class Table(Generic[R]):
@@ -108,11 +117,7 @@ class Table(Generic[R]):
             value = values[name]
             if value is not None and type(value) is not _TYPES[column.kind]:
                 values[name] = _decode(column, value)
-        if not self._plain:
-            return self.row_type(**values)
-        row = object.__new__(self.row_type)
-        object.__setattr__(row, "__dict__", values)
-        return row
+        return make(self.row_type, values) if self._plain else self.row_type(**values)
 
     def where_key(self, key: Key) -> dict[str, object]:
         return dict(zip(self.key, key, strict=True))
