@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -191,7 +191,15 @@ def pages(app: Application[Any], projection: TableProjection[Any], batch: int) -
     if first is None or len(first.events) < batch:
         yield Pages(iter([] if first is None else [first]), backlog=False)
         return
-    ahead = _Ahead(app, projection, batch, first)
+    with read_ahead(first, lambda after: page_after(app, projection, after, batch)) as found:
+        yield found
+
+
+@contextmanager
+def read_ahead(first: Page, read: Callable[[int | None], Page | None]) -> Iterator[Pages]:
+    """`first`, then the pages `read` finds each after the one before, read (and decoded) by
+    a thread while the caller applies: a backlog."""
+    ahead = _Ahead(first, read)
     try:
         yield Pages(ahead.pages(), backlog=True)
     finally:
@@ -201,14 +209,12 @@ def pages(app: Application[Any], projection: TableProjection[Any], batch: int) -
 class _Ahead:
     """The read-ahead thread and its bounded queue of pages (or the error that stopped it)."""
 
-    def __init__(
-        self, app: Application[Any], projection: TableProjection[Any], batch: int, first: Page
-    ) -> None:
+    def __init__(self, first: Page, read: Callable[[int | None], Page | None]) -> None:
         self._queue: queue.Queue[Page | BaseException | None] = queue.Queue(AHEAD)
         self._stopped = threading.Event()
         self._first = first
         self._thread = threading.Thread(
-            target=self._run, args=(app, projection, batch), name="page-reader", daemon=True
+            target=self._run, args=(read,), name="page-reader", daemon=True
         )
         self._thread.start()
 
@@ -223,10 +229,10 @@ class _Ahead:
         self._stopped.set()
         self._thread.join()
 
-    def _run(self, app: Application[Any], projection: TableProjection[Any], batch: int) -> None:
+    def _run(self, read: Callable[[int | None], Page | None]) -> None:
         position: int | None = self._first.tracking.notification_id
         try:
-            while (page := page_after(app, projection, position, batch)) is not None:
+            while (page := read(position)) is not None:
                 if not self._put(page):
                     return
                 position = page.tracking.notification_id

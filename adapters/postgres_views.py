@@ -28,6 +28,7 @@ from projections.rows import (
     ViewBusyError,
 )
 
+PART = "#"  # a part's position is tracked as `<application>#<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
 TYPES = {
     "text": 'text COLLATE "C"',
@@ -121,18 +122,32 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
     and `<projection>_tracking`. A batch holds a transaction-scoped advisory lock, so one
     process at a time applies pages of a projection; the others skip the round."""
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, *, create_tables: bool = True) -> None:
+        """create_tables: False in a process started after they were made (a server's
+        workers, a rebuild's parts): `CREATE INDEX IF NOT EXISTS` locks its table even when
+        the index exists, and can deadlock with another process writing the view."""
         super().__init__(datastore, tracking_table_name=f"{self.name}_tracking")
         self._lz4 = _has_lz4(datastore)
         for table in self.tables:
             self.sql_create_statements += self._ddl(table)
-        self.create_table()
+        if create_tables:
+            self.create_table()
         self._statements = {
             t.name: _Statements.of(self.table(t), f"_stage_{self.name}_{t.name}", t)
             for t in self.tables
         }
         lock = SQL("SELECT pg_try_advisory_xact_lock(hashtext({})) AS locked")
         self._lock_sql = lock.format(self._lock_key).as_string(None)
+        tracking = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+        )
+        self._parts_sql = (
+            SQL("SELECT application_name, max(notification_id) AS position FROM {} ")
+            .format(tracking)
+            .as_string(None)
+            + "WHERE starts_with(application_name, %s) GROUP BY application_name"
+        )
+        self._tracking_table = tracking
 
     def table(self, table: Table[Any]) -> Composed:
         name = f"{self.name}_{table.name}"
@@ -182,6 +197,58 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
 
     def _position(self, handle: Cursor[DictRow], application_name: str) -> int | None:
         return self._max_tracking_id(application_name, handle)
+
+    def _require_position(
+        self, handle: Cursor[DictRow], tracking: Tracking, after: int | None
+    ) -> None:
+        """As the view's, and a view with no position yet is busy while a rebuild in parts
+        runs (or was interrupted): its parts' positions are in the tracking table."""
+        super()._require_position(handle, tracking, after)
+        name = tracking.application_name
+        if after is None and PART not in name and self._parts(handle, name):
+            raise ViewBusyError(f"{self.name} is being rebuilt in parts (or was interrupted)")
+
+    # A rebuild in parts (adapters/partitioned_rebuild.py): each part, in its own process,
+    # applies its cases' events under its own position `<application>#<part>/<parts>` and
+    # takes the view's lock shared, so that parts run together while a plain catch-up, which
+    # takes it alone, skips the view; `clear` waits for every part's page in flight.
+    def as_part(self) -> None:
+        """This instance writes one part of a rebuild in parts: the view's lock, shared, and
+        waited for (a catch-up that takes it alone to find the view busy lets it go at once)."""
+        lock = SQL("SELECT true AS locked FROM pg_advisory_xact_lock_shared(hashtext({}))")
+        self._lock_sql = lock.format(self._lock_key).as_string(None)
+
+    def parts(self, application_name: str) -> dict[str, int]:
+        """The positions of a rebuild in parts of this view, by part (empty when none)."""
+        with self.datastore.transaction(commit=False) as curs:
+            return self._parts(curs, application_name)
+
+    def _parts(self, curs: Cursor[DictRow], application_name: str) -> dict[str, int]:
+        curs.execute(self._parts_sql, [application_name + PART])
+        return {row["application_name"]: int(row["position"]) for row in curs.fetchall()}
+
+    def clear_in_parts(self, application_name: str, parts: list[str]) -> None:
+        """`clear`, and in the same transaction each part's position 0: from then on the view
+        is busy for everyone but the parts, until `finish_parts` (or another `clear`)."""
+        self.clear(application_name, parts)
+
+    def finish_parts(self, application_name: str, head: int) -> None:
+        """Every part reached `head`: the view's position becomes `head` and the parts' go, in
+        one transaction; a plain catch-up goes on from there."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
+            positions = self._parts(curs, application_name)
+            behind = {name: p for name, p in positions.items() if p != head}
+            if not positions or behind:
+                raise ViewBusyError(f"{self.name}: parts not at {head}: {behind or 'none'}")
+            curs.execute(
+                SQL("DELETE FROM {} WHERE starts_with(application_name, %s)").format(
+                    self._tracking_table
+                ),
+                [application_name + PART],
+            )
+            self._insert_tracking(curs, Tracking(application_name, head))
+        self.memo.invalidate()  # the rows were written by other processes
 
     def _track(self, handle: Cursor[DictRow], tracking: Tracking) -> None:
         self._insert_tracking(handle, tracking)
@@ -240,18 +307,23 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             found = curs.fetchone()
             return int(found["n"]) if found else 0
 
-    def clear(self, application_name: str) -> None:
+    def clear(self, application_name: str, parts: Sequence[str] = ()) -> None:
+        """Also ends a rebuild in parts (their positions go; a part still running then finds
+        its position moved and stops); with `parts`, starts one (see `clear_in_parts`)."""
         with self.datastore.transaction(commit=True) as curs:
-            # Waits for a batch in flight, so no page lands in the emptied view.
+            # Waits for a batch in flight (a part's too), so no page lands in the emptied view.
             curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
             for table in self.tables:
                 curs.execute(SQL("DELETE FROM {}").format(self.table(table)))
             curs.execute(
-                SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
-                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
-                ),
-                [application_name],
+                SQL(
+                    "DELETE FROM {} WHERE application_name = %s "
+                    "OR starts_with(application_name, %s)"
+                ).format(self._tracking_table),
+                [application_name, application_name + PART],
             )
+            for part in parts:
+                self._insert_tracking(curs, Tracking(part, 0))
         self.memo.emptied(t.name for t in self.tables)
 
 

@@ -66,13 +66,13 @@ def catch_up(
     processed = 0
     while True:
         with pages(app, projection, batch) as found:
-            applied, finished = _apply(projection, found, progress)
+            applied, finished = apply_pages(projection, found, progress)
         processed += applied
         if finished:
             return processed
 
 
-def _apply(
+def apply_pages(
     projection: TableProjection[Any], found: Pages, progress: Progress | None
 ) -> tuple[int, bool]:
     """(events applied, finished): not finished when a page was overtaken (read again).
@@ -86,7 +86,7 @@ def _apply(
 def _apply_pages(
     projection: TableProjection[Any], found: Pages, progress: Progress | None
 ) -> tuple[int, bool]:
-    """`_apply` page by page, each through `process_batch`."""
+    """`apply_pages` page by page, each through `process_batch`."""
     applied = 0
     for page in found:
         try:
@@ -122,7 +122,7 @@ def _pipelines(projection: TableProjection[Any]) -> bool:
 def _apply_pipelined(
     projection: TableProjection[Any], found: Pages, progress: Progress | None
 ) -> tuple[int, bool]:
-    """`_apply` with each page written by a thread while the next one is applied."""
+    """`apply_pages` with each page written by a thread while the next one is applied."""
     applied = 0
     heads: dict[int, int] = {}  # position of each page in flight → head of the log then
     pipeline = Pipeline(projection)
@@ -324,12 +324,13 @@ def _on_sqlite(settings: Settings, app: Application[Any]) -> Projections:
 
 def _on_postgres(settings: Settings, app: Application[Any]) -> Projections:
     datastore = _postgres_datastore(settings)
+    create = settings.create_tables
     projections = Projections(
         app,
-        CaseStatusProjection(PostgresCaseStatus(datastore)),
-        OfficeQueueProjection(PostgresOfficeQueue(datastore)),
-        LocalityStatsProjection(PostgresLocalityStats(datastore)),
-        FlowsProjection(PostgresFlows(datastore)),
+        CaseStatusProjection(PostgresCaseStatus(datastore, create_tables=create)),
+        OfficeQueueProjection(PostgresOfficeQueue(datastore, create_tables=create)),
+        LocalityStatsProjection(PostgresLocalityStats(datastore, create_tables=create)),
+        FlowsProjection(PostgresFlows(datastore, create_tables=create)),
     )
     projections.closers.append(datastore.close)
     return projections

@@ -15,6 +15,8 @@ from uuid import UUID
 import orjson
 
 from adapters.bootstrap import StoreUnavailableError, build
+from adapters.postgres_views import PostgresTables
+from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
 from domain.errors import DomainError
 
@@ -41,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     projections_sub.add_parser("status", help="each projection's lag behind the ledger")
     rebuild = projections_sub.add_parser("rebuild", help="empty and replay one or all projections")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="rebuild a per-case projection (case_status) in this many processes, each "
+        "applying its share of the cases (PostgreSQL; default 1)",
+    )
     sub.add_parser("worker", help="run orchestration, projections and time limits (PostgreSQL)")
     sub.add_parser("check", help="check the configuration and that the store answers")
     sub.add_parser("keygen", help="print a new base64 AES key for NEWBORN_LEDGER_CIPHER_KEY")
@@ -187,17 +196,42 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         projections = container.projections
         if args.projections_command == "status":
             for name, lag in projections.lags().items():
-                print(f"{name}: {lag} behind")
+                print(f"{name}: {lag} behind{_parts_note(projections, name)}")
             return 0
         names = [args.name] if args.name else list(projections.all())
+        if args.processes < 1:
+            raise ConfigError("--processes must be 1 or more")
         for name in names:
             if name not in projections.all():
                 raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
-            applied = projections.rebuild(name, progress=ProgressBar(name))
+            if args.processes > 1 and (args.name or projections.get(name).by_case):
+                applied = _rebuild_in_parts(settings, projections, name, args.processes)
+            else:
+                applied = projections.rebuild(name, progress=ProgressBar(name))
             print(f"\r{name}: rebuilt, {applied} events applied", " " * 20)
     finally:
         container.close()
     return 0
+
+
+def _rebuild_in_parts(settings: Settings, projections: Projections, name: str, parts: int) -> int:
+    """`name` rebuilt by `parts` processes up to the head, then caught up past it."""
+    from adapters.partitioned_rebuild import rebuild_in_parts
+
+    done = rebuild_in_parts(settings, projections, name, parts, ProgressBar(name))
+    return done.applied + projections.catch_up(name)
+
+
+def _parts_note(projections: Projections, name: str) -> str:
+    """', being rebuilt in parts: …' while a rebuild in parts runs or was interrupted."""
+    view = projections.get(name).view
+    if not isinstance(view, PostgresTables):
+        return ""
+    positions = view.parts(projections.app.name)
+    if not positions:
+        return ""
+    shown = ", ".join(f"{part} at {p}" for part, p in sorted(positions.items()))
+    return f" (being rebuilt in parts, or interrupted: {shown})"
 
 
 class ProgressBar:

@@ -120,6 +120,7 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
 
     name = "case_status"
     topics = topics_of(*SHOWN)
+    by_case = True  # cases, services and documents: rows of one case each
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         """The event's rows, then its case's pre-rendered document (case_document)."""

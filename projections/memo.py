@@ -39,11 +39,12 @@ class Memo:
         self._forgotten.clear()
         self.position = _UNSYNCED
 
-    def emptied(self, tables: Iterable[str]) -> None:
-        """The view was just emptied: every table is complete, the position is None."""
+    def emptied(self, tables: Iterable[str], position: int | None = None) -> None:
+        """The view was just emptied (and its position set to `position`): every table is
+        complete."""
         self.invalidate()
         self._complete.update(tables)
-        self.position = None
+        self.position = position
 
     def begin(self, after: int | None) -> Memo:
         """The memo for a page read after `after` (checked in the page's transaction)."""

@@ -266,6 +266,10 @@ class TableProjection(Projection[V]):
     one-event-per-transaction contract, `process_batch` is what our catch-up uses.
     """
 
+    # Every row is keyed by a case or a service request and depends only on that case's
+    # events: the view can be rebuilt in parts, one process each (projections/by_case.py).
+    by_case: ClassVar[bool] = False
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking.notification_id)], tracking, strict=False)
 

@@ -121,3 +121,47 @@ def test_projections_rebuild_and_status(
     assert again.projections.case_status_view.dump() == before
     again.close()
     assert main(["projections", "rebuild", "nope"]) == 2
+
+
+def test_a_rebuild_in_several_processes_needs_postgresql(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["projections", "rebuild", "case_status", "--processes", "2"]) == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
+    assert main(["projections", "rebuild", "--processes", "0"]) == 2
+    assert "--processes must be 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_projections_rebuild_in_parts_on_postgresql(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.bootstrap import build
+    from domain.commands import NotifyBirth
+    from tests.conftest import make_facts
+    from tests.pg import postgres_settings
+
+    settings = postgres_settings("cli_parts")
+    pg = settings.postgres
+    env = {"PERSISTENCE": "postgres", "POSTGRES_HOST": pg.host, "POSTGRES_PORT": str(pg.port),
+           "POSTGRES_DBNAME": pg.dbname, "POSTGRES_USER": pg.user,
+           "POSTGRES_PASSWORD": pg.password, "POSTGRES_SCHEMA": pg.schema}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(f"NEWBORN_LEDGER_{name}", value)
+    container = build(settings)
+    for n in range(4):
+        container.ledger.notify_birth(NotifyBirth(f"m-{n}", make_facts(f"MR-{n}"), b"{}"))
+    container.after_command()
+    before = container.projections.case_status_view.dump()
+    container.close()
+    assert main(["projections", "rebuild", "--processes", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "case_status: rebuilt" in captured.out
+    assert "office_queue: rebuilt" in captured.out
+    assert main(["projections", "status"]) == 0
+    status = capsys.readouterr().out
+    assert "case_status: 0 behind\n" in status
+    assert "being rebuilt in parts" not in status
+    again = build(settings)
+    assert again.projections.case_status_view.dump() == before
+    again.close()

@@ -1,0 +1,208 @@
+"""A projection kept per case, rebuilt in parts: one process per part, on PostgreSQL.
+
+A rebuild in one process is bound by one core (the GIL): folding the events, rendering the
+family documents, decoding the next page and writing the last one take turns on it. A view
+whose rows are all keyed by case or by service request (case_status) can be rebuilt by
+several processes at once, each applying the events of its own cases (projections/by_case.py)
+from the empty view up to the log's head as it was at the start:
+
+1. `clear_in_parts` empties the view and gives each part the position 0, in one
+   transaction. From then on a plain catch-up (the worker's) finds the view busy and skips it.
+2. Each part runs in its own process: it reads every page of the view's topics up to the head,
+   decodes only its own events, and applies them as a rebuild does (pipelined pages, each one
+   transaction that moves its part's position only from where it left it). Parts take the
+   view's lock shared, so they run together, while a catch-up takes it alone and skips the
+   view; `clear` waits for the parts' pages in flight, and a part still running after it
+   finds its position gone and stops.
+3. When every part has reached the head, `finish_parts` makes the head the view's position and
+   removes the parts' positions, in one transaction; a plain catch-up goes on from there.
+
+A part that fails stops the others; the view stays busy (its parts' positions stay) until the
+rebuild is run again, which starts over from an empty view. Only the view's own rows are
+written; the event log is only read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.pool import AsyncResult
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+
+from adapters.page_reader import Page, decoder_of, read_ahead, select_after
+from adapters.postgres_views import PART, PostgresTables
+from adapters.projection_runner import REBUILD_BATCH, Progress, Projections, apply_pages
+from adapters.settings import ConfigError, Settings
+from projections.by_case import CasePart
+from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
+
+log = logging.getLogger(__name__)
+POLL_S = 0.5  # how often the parts' positions are read for the progress callback
+
+
+def part_name(application_name: str, part: int, parts: int) -> str:
+    """The tracking name of one part's position."""
+    return f"{application_name}{PART}{part}/{parts}"
+
+
+@dataclass(frozen=True)
+class PartDone:
+    """What one part did: events applied, the position it reached, the head it was given."""
+
+    part: int
+    applied: int
+    position: int
+    head: int
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= self.head
+
+
+@dataclass(frozen=True)
+class PartsDone:
+    """A rebuild in parts: each part's outcome, and whether the view took the head."""
+
+    parts: list[PartDone]
+    head: int
+    finished: bool
+
+    @property
+    def applied(self) -> int:
+        return sum(p.applied for p in self.parts)
+
+
+def partitioned_view(projections: Projections, name: str) -> PostgresTables:
+    """The view of `name` if it can be rebuilt in parts, else a ConfigError saying why."""
+    projection = projections.get(name)
+    if not getattr(projection, "by_case", False):
+        raise ConfigError(f"{name} keeps rows that are not per case: it is rebuilt in one process")
+    view = projection.view
+    if not isinstance(view, PostgresTables):
+        raise ConfigError("a rebuild in several processes needs PostgreSQL (the production store)")
+    return view
+
+
+def rebuild_in_parts(
+    settings: Settings,
+    projections: Projections,
+    name: str,
+    parts: int,
+    progress: Progress | None = None,
+    *,
+    batch: int = REBUILD_BATCH,
+    stop_after_s: float | None = None,
+) -> PartsDone:
+    """Empty `name`'s view and replay the log into it with `parts` processes. With
+    `stop_after_s` (the bench's time box) each part stops at a page boundary once that time
+    has passed; the view then stays busy, as after an interrupted rebuild."""
+    if parts < 2:
+        raise ConfigError("a rebuild in parts needs at least 2 processes")
+    view = partitioned_view(projections, name)
+    app = projections.app
+    names = [part_name(app.name, k, parts) for k in range(parts)]
+    view.clear_in_parts(app.name, names)
+    head = app.recorder.max_notification_id() or 0
+    log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
+    stop_at = None if stop_after_s is None else time.time() + stop_after_s
+    child = settings.with_changes(create_tables=False)  # made above, once
+    # Leaving the pool stops the parts still running (a part failed, or the caller was
+    # interrupted): their transactions roll back and the view stays busy until run again.
+    with get_context("spawn").Pool(parts) as pool:
+        running = [
+            pool.apply_async(run_part, (child, name, k, parts, head, batch, stop_at))
+            for k in range(parts)
+        ]
+        _wait(running, view, app.name, head, progress)
+        done = [r.get() for r in running]  # a part's error is raised here
+    finished = all(p.finished for p in done)
+    if finished:
+        view.finish_parts(app.name, head)
+        log.info("%s: rebuilt in %d parts up to %d", name, parts, head)
+    return PartsDone(done, head, finished)
+
+
+def _wait(
+    running: list[AsyncResult[PartDone]],
+    view: PostgresTables,
+    application_name: str,
+    head: int,
+    progress: Progress | None,
+) -> None:
+    """Until every part has ended or one has failed, report the slowest part's position."""
+    while pending := [r for r in running if not r.ready()]:
+        if any(r.ready() and not r.successful() for r in running):
+            return
+        if progress is not None:
+            positions = view.parts(application_name)
+            progress(min(positions.values(), default=head), head)
+        pending[0].wait(POLL_S)
+
+
+def run_part(
+    settings: Settings,
+    name: str,
+    part: int,
+    parts: int,
+    head: int,
+    batch: int = REBUILD_BATCH,
+    stop_at: float | None = None,
+) -> PartDone:
+    """One part, in its own process: its cases' events from the emptied view up to `head`."""
+    from adapters.projection_runner import build_projections
+    from domain.ledger import CaseLedger
+
+    logging.basicConfig(level=logging.WARNING)
+    app = CaseLedger(env=settings.app_env(CaseLedger.name))
+    projections = build_projections(settings, app)
+    try:
+        projection = projections.get(name)
+        view = partitioned_view(projections, name)
+        view.as_part()
+        tracking_name = part_name(app.name, part, parts)
+        if view.max_tracking_id(tracking_name) != 0:
+            raise RuntimeError(f"{tracking_name} is not at the start of a rebuild in parts")
+        view.memo.emptied((t.name for t in view.tables), position=0)
+        view.memo.resize(REBUILD_CAPACITY)
+        read = _reader(app, list(projection.topics), CasePart(part, parts), tracking_name,
+                       head, batch, stop_at)  # fmt: skip
+        first = read(0)
+        applied = 0
+        if first is not None:
+            with read_ahead(first, read) as pages:
+                applied, _ = apply_pages(projection, pages, None)
+        view.memo.resize(DEFAULT_CAPACITY)
+        return PartDone(part, applied, view.max_tracking_id(tracking_name) or 0, head)
+    finally:
+        projections.close()
+        app.close()
+
+
+def _reader(
+    app: Application[Any],
+    topics: list[str],
+    owner: CasePart,
+    tracking_name: str,
+    head: int,
+    batch: int,
+    stop_at: float | None,
+) -> Callable[[int | None], Page | None]:
+    """The part's page after a position: the next `batch` notifications of the topics, of
+    which it decodes and keeps its own; None at `head` (or once `stop_at` has passed)."""
+    decode = decoder_of(app)
+
+    def read(position: int | None) -> Page | None:
+        if (position or 0) >= head or (stop_at is not None and time.time() > stop_at):
+            return None
+        notifications = select_after(app, position, batch, head, topics)
+        last = notifications[-1].id if len(notifications) == batch else head
+        events = owner.events(notifications, decode)
+        return Page(events, Tracking(tracking_name, last), position, head)
+
+    return read

@@ -1,0 +1,192 @@
+"""case_status rebuilt in parts, one process each (adapters/partitioned_rebuild.py): the same
+rows as a rebuild in one process; the view is busy for a plain catch-up until every part has
+reached the head; an interrupted rebuild stays busy until it is run again, which starts over."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import Container, build
+from adapters.partitioned_rebuild import (
+    part_name,
+    partitioned_view,
+    rebuild_in_parts,
+    run_part,
+)
+from adapters.postgres_views import PostgresTables
+from adapters.projection_runner import Projections, build_projections
+from adapters.settings import ConfigError, Settings
+from projections.rows import ViewBusyError
+from tests.integration.test_projections import (
+    dumps,
+    full_case,
+    reference,
+    store_settings,
+    troubled_case,
+    voided_case,
+)
+
+pytestmark = pytest.mark.postgres
+CASE_STATUS = "case_status"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return store_settings("postgres", tmp_path)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    """Eight cases of three kinds (a case's part is its id modulo the parts: 2 and 3 parts
+    both get cases of every kind in some part), every projection caught up live."""
+    built = build(settings)
+    for n in range(3):
+        full_case(built, f"MR-P{n}")
+        troubled_case(built, f"MR-T{n}")
+    for n in range(2):
+        voided_case(built, f"MR-V{n}")
+    yield built
+    built.close()
+
+
+def case_status_rows(projections: Projections) -> object:
+    return dumps(projections)[CASE_STATUS]
+
+
+def view_of(projections: Projections) -> PostgresTables:
+    return partitioned_view(projections, CASE_STATUS)
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_the_parts_write_the_rows_of_a_rebuild_in_one_process(
+    settings: Settings, container: Container, projections: Projections, parts: int
+) -> None:
+    projections.catch_up()
+    expected = case_status_rows(reference(container))
+    assert case_status_rows(projections) == expected
+    head = container.ledger.recorder.max_notification_id()
+    seen: list[tuple[int, int]] = []
+    done = rebuild_in_parts(
+        settings, projections, CASE_STATUS, parts, lambda p, h: seen.append((p, h)), batch=5
+    )
+    assert done.finished
+    assert done.head == head
+    assert [p.part for p in done.parts] == list(range(parts))
+    assert all(p.applied > 0 for p in done.parts)  # every part had cases of its own
+    assert case_status_rows(projections) == expected
+    view = view_of(projections)
+    assert view.max_tracking_id(container.ledger.name) == head
+    assert view.parts(container.ledger.name) == {}
+    assert all(h == head for _, h in seen)
+    # the applied events are those of a rebuild in one process, each applied once
+    assert done.applied == projections.rebuild(CASE_STATUS, batch=5)
+    assert case_status_rows(projections) == expected
+
+
+def test_a_worker_catching_up_meanwhile_neither_stops_the_parts_nor_writes(
+    settings: Settings, container: Container, projections: Projections
+) -> None:
+    """The worker's rounds take the view's lock alone for a moment, find it busy and let go;
+    the parts wait for the lock (shared) instead of giving up their pages."""
+    projections.catch_up()
+    expected = case_status_rows(reference(container))
+    stop, rounds = threading.Event(), [0]
+
+    def worker() -> None:
+        other = build_projections(settings, container.ledger)
+        try:
+            while not stop.is_set():
+                rounds[0] += 1
+                assert other.catch_up(CASE_STATUS) == 0
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        done = rebuild_in_parts(settings, projections, CASE_STATUS, 2, batch=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert done.finished
+    assert rounds[0] > 10
+    assert case_status_rows(projections) == expected
+
+
+def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
+    container: Container, projections: Projections
+) -> None:
+    projections.catch_up()
+    view, name = view_of(projections), container.ledger.name
+    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
+    assert view.parts(name) == {f"{name}#0/2": 0, f"{name}#1/2": 0}
+    assert projections.catch_up(CASE_STATUS) == 0  # the worker's round: busy, skipped
+    assert projections.catch_up() == 0  # the four together: the other three are current
+    assert view.dump() == {t.name: [] for t in view.tables}
+    assert view.max_tracking_id(name) is None
+    # a rebuild in one process ends the rebuild in parts (its positions go with the rows)
+    projections.rebuild(CASE_STATUS)
+    assert view.parts(name) == {}
+    assert case_status_rows(projections) == case_status_rows(reference(container))
+
+
+def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
+    settings: Settings, container: Container, projections: Projections
+) -> None:
+    projections.catch_up()
+    expected = case_status_rows(reference(container))
+    view, name = view_of(projections), container.ledger.name
+    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
+    head = container.ledger.recorder.max_notification_id() or 0
+    done = run_part(settings, CASE_STATUS, 0, 2, head, batch=5)  # part 1 never runs
+    assert done.finished
+    assert done.applied > 0
+    assert view.parts(name) == {f"{name}#0/2": head, f"{name}#1/2": 0}
+    with pytest.raises(ViewBusyError):
+        view.finish_parts(name, head)  # part 1 is behind: the view keeps no position
+    assert projections.catch_up(CASE_STATUS) == 0
+    # the bench's time box: both parts stop at once, nothing is finished
+    stopped = rebuild_in_parts(settings, projections, CASE_STATUS, 2, stop_after_s=0)
+    assert not stopped.finished
+    assert stopped.applied == 0
+    assert view.parts(name) == {f"{name}#0/2": 0, f"{name}#1/2": 0}
+    assert view.max_tracking_id(name) is None
+    # run again, with another number of parts: from the empty view
+    again = rebuild_in_parts(settings, projections, CASE_STATUS, 3, batch=4)
+    assert again.finished
+    assert case_status_rows(projections) == expected
+    assert view.parts(name) == {}
+
+
+def test_a_part_started_twice_refuses_to_run(
+    settings: Settings, container: Container, projections: Projections
+) -> None:
+    projections.catch_up()
+    view, name = view_of(projections), container.ledger.name
+    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
+    head = container.ledger.recorder.max_notification_id() or 0
+    run_part(settings, CASE_STATUS, 1, 2, head, batch=50)
+    with pytest.raises(RuntimeError, match="not at the start"):
+        run_part(settings, CASE_STATUS, 1, 2, head)
+
+
+def test_only_a_per_case_view_on_postgresql_is_rebuilt_in_parts(
+    settings: Settings, container: Container, projections: Projections, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="not per case"):
+        rebuild_in_parts(settings, projections, "office_queue", 2)
+    with pytest.raises(ConfigError, match="at least 2"):
+        rebuild_in_parts(settings, projections, CASE_STATUS, 1)
+    on_sqlite = Settings(persistence="sqlite", sqlite_dir=str(tmp_path / "var"))
+    lite = build(on_sqlite)
+    try:
+        lite_projections = build_projections(on_sqlite, lite.ledger)
+        with pytest.raises(ConfigError, match="needs PostgreSQL"):
+            rebuild_in_parts(on_sqlite, lite_projections, CASE_STATUS, 2)
+        lite_projections.close()
+    finally:
+        lite.close()
