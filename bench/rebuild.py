@@ -59,6 +59,35 @@ def rebuild(settings: Settings, name: str, max_seconds: float) -> dict[str, Any]
     }
 
 
+def rebuild_in_parts(
+    settings: Settings, name: str, parts: int, max_seconds: float
+) -> dict[str, Any]:
+    """Empty the view and replay the log into it with `parts` processes (each its share of
+    the cases), each stopping at a page boundary after `max_seconds` from the start."""
+    from adapters.partitioned_rebuild import rebuild_in_parts as in_parts
+
+    container = build(settings)
+    started = time.perf_counter()
+    try:
+        done = in_parts(settings, container.projections, name, parts, stop_after_s=max_seconds)
+        elapsed = time.perf_counter() - started
+        topics = list(container.projections.get(name).topics)
+    finally:
+        container.close()
+    return {
+        "projection": name,
+        "parts": parts,
+        "events": done.applied,
+        "elapsed_s": elapsed,
+        "events_per_s": done.applied / elapsed,
+        "positions": [p.position for p in done.parts],
+        "applied_per_part": [p.applied for p in done.parts],
+        "head": done.head,
+        "log_events_of_topics": count_events(settings.postgres.schema, topics, done.head),
+        "finished": done.finished,
+    }
+
+
 def count_events(schema: str, topics: list[str], upto: int) -> int:
     with pgdb.connect() as conn:
         row = conn.execute(
