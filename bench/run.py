@@ -53,7 +53,7 @@ FULL = Plan(
     lifecycle_cases=400, lifecycle_s=20,
     deployed=deployed.Bounds(cases=3000, seconds=14, in_flight=400, rate=100, drain_s=12),
     sqlite_cases=200, read_s=6, read_workers=(1, 2),
-    small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=20,
+    small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=15,
     rebuild_parts=2, as_of_s=6,
 )  # fmt: skip
 QUICK = Plan(
