@@ -181,8 +181,7 @@ def _checked(conn: AsyncConnection[Any], results: list[PGresult], status: ExecSt
 
 
 def case_documents(settings: Settings, view: CaseStatusView) -> CaseDocuments:
-    """The reader for the configured store; the view gets the sealer its writes use."""
-    view.sealer = sealer_for(settings)
+    """The reader for the configured store (the view's sealer opens what it reads)."""
     if isinstance(view, PostgresTables):
         return PostgresCaseDocuments(view, settings)
     return CaseDocuments(view)

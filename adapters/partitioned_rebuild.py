@@ -6,8 +6,9 @@ whose rows are all keyed by case or by service request (case_status) can be rebu
 several processes at once, each applying the events of its own cases (projections/by_case.py)
 from the empty view up to the log's head as it was at the start:
 
-1. `clear_in_parts` empties the view and gives each part the position 0, in one
-   transaction. From then on a plain catch-up (the worker's) finds the view busy and skips it.
+1. `clear` empties the view and gives each part the position 0, in one transaction (the
+   parts are named after this run, so that no process of an earlier run can pass for one).
+   From then on a plain catch-up (the worker's) finds the view busy and skips it.
 2. Each part runs in its own process: it reads every page of the view's topics up to the head,
    decodes only its own events, and applies them as a rebuild does (pipelined pages, each one
    transaction that moves its part's position only from where it left it). Parts take the
@@ -17,9 +18,9 @@ from the empty view up to the log's head as it was at the start:
 3. When every part has reached the head, `finish_parts` makes the head the view's position and
    removes the parts' positions, in one transaction; a plain catch-up goes on from there.
 
-A part that fails stops the others; the view stays busy (its parts' positions stay) until the
-rebuild is run again, which starts over from an empty view. Only the view's own rows are
-written; the event log is only read.
+A part that fails, or finds its position moved, stops the others; the view stays busy (its
+parts' positions stay) until the rebuild is run again, which starts over from an empty view.
+Only the view's own rows are written; the event log is only read.
 """
 
 from __future__ import annotations
@@ -31,24 +32,36 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.pool import AsyncResult
 from typing import Any
+from uuid import uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from adapters.page_reader import Page, decoder_of, read_ahead, select_after
 from adapters.postgres_views import PART, PostgresTables
-from adapters.projection_runner import REBUILD_BATCH, Progress, Projections, apply_pages
+from adapters.projection_runner import (
+    REBUILD_BATCH,
+    Progress,
+    Projections,
+    apply_pages,
+    build_projections,
+)
 from adapters.settings import ConfigError, Settings
+from domain.ledger import CaseLedger
 from projections.by_case import CasePart
-from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
+from projections.memo import REBUILD_CAPACITY
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often the parts' positions are read for the progress callback
 
 
-def part_name(application_name: str, part: int, parts: int) -> str:
-    """The tracking name of one part's position."""
-    return f"{application_name}{PART}{part}/{parts}"
+def part_name(application_name: str, run: str, part: int, parts: int) -> str:
+    """The tracking name of one part's position in the rebuild `run`."""
+    return f"{application_name}{PART}{run}:{part}/{parts}"
+
+
+class PartStoppedError(RuntimeError):
+    """A part found its position moved: another run emptied the view or started over."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +119,9 @@ def rebuild_in_parts(
         raise ConfigError("a rebuild in parts needs at least 2 processes")
     view = partitioned_view(projections, name)
     app = projections.app
-    names = [part_name(app.name, k, parts) for k in range(parts)]
-    view.clear_in_parts(app.name, names)
+    run = uuid4().hex[:8]
+    names = [part_name(app.name, run, k, parts) for k in range(parts)]
+    view.clear(app.name, names)
     head = app.recorder.max_notification_id() or 0
     log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
     stop_at = None if stop_after_s is None else time.time() + stop_after_s
@@ -116,14 +130,16 @@ def rebuild_in_parts(
     # interrupted): their transactions roll back and the view stays busy until run again.
     with get_context("spawn").Pool(parts) as pool:
         running = [
-            pool.apply_async(run_part, (child, name, k, parts, head, batch, stop_at))
+            pool.apply_async(run_part, (child, name, names[k], k, parts, head, batch, stop_at))
             for k in range(parts)
         ]
         _wait(running, view, app.name, head, progress)
-        done = [r.get() for r in running]  # a part's error is raised here
+        for failed in [r for r in running if r.ready() and not r.successful()]:
+            failed.get()  # raises the part's error; the others are stopped on the way out
+        done = [r.get() for r in running]
     finished = all(p.finished for p in done)
     if finished:
-        view.finish_parts(app.name, head)
+        view.finish_parts(app.name, names, head)
         log.info("%s: rebuilt in %d parts up to %d", name, parts, head)
     return PartsDone(done, head, finished)
 
@@ -148,16 +164,15 @@ def _wait(
 def run_part(
     settings: Settings,
     name: str,
+    tracking_name: str,
     part: int,
     parts: int,
     head: int,
     batch: int = REBUILD_BATCH,
     stop_at: float | None = None,
 ) -> PartDone:
-    """One part, in its own process: its cases' events from the emptied view up to `head`."""
-    from adapters.projection_runner import build_projections
-    from domain.ledger import CaseLedger
-
+    """One part, in its own process: its cases' events from the emptied view up to `head`
+    (or until `stop_at`, at a page boundary)."""
     logging.basicConfig(level=logging.WARNING)
     app = CaseLedger(env=settings.app_env(CaseLedger.name))
     projections = build_projections(settings, app)
@@ -165,9 +180,8 @@ def run_part(
         projection = projections.get(name)
         view = partitioned_view(projections, name)
         view.as_part()
-        tracking_name = part_name(app.name, part, parts)
         if view.max_tracking_id(tracking_name) != 0:
-            raise RuntimeError(f"{tracking_name} is not at the start of a rebuild in parts")
+            raise PartStoppedError(f"{tracking_name} is not at the start of a rebuild in parts")
         view.memo.emptied((t.name for t in view.tables), position=0)
         view.memo.resize(REBUILD_CAPACITY)
         read = _reader(app, list(projection.topics), CasePart(part, parts), tracking_name,
@@ -176,8 +190,9 @@ def run_part(
         applied = 0
         if first is not None:
             with read_ahead(first, read) as pages:
-                applied, _ = apply_pages(projection, pages, None)
-        view.memo.resize(DEFAULT_CAPACITY)
+                applied, kept = apply_pages(projection, pages, None)
+            if not kept:
+                raise PartStoppedError(f"{tracking_name}: its position was moved (started over?)")
         return PartDone(part, applied, view.max_tracking_id(tracking_name) or 0, head)
     finally:
         projections.close()

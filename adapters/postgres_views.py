@@ -142,10 +142,12 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
         )
         self._parts_sql = (
-            SQL("SELECT application_name, max(notification_id) AS position FROM {} ")
+            SQL(
+                "SELECT application_name, max(notification_id) AS position FROM {} "
+                "WHERE starts_with(application_name, %s) GROUP BY application_name"
+            )
             .format(tracking)
             .as_string(None)
-            + "WHERE starts_with(application_name, %s) GROUP BY application_name"
         )
         self._tracking_table = tracking
 
@@ -166,12 +168,17 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                 self.table(table), columns, _names(table.key)
             )
         ]
+        schema = Identifier(self.datastore.schema).as_string(None)
         for index in table.indexes:
             name = f"{self.name}_{table.name}_by_{'_'.join(index)}"[:63]
+            found = Literal(f"{schema}.{Identifier(name).as_string(None)}")
+            # CREATE INDEX IF NOT EXISTS takes its table's lock even when the index exists:
+            # a process starting while another writes the view could deadlock with it.
             statements.append(
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                    Identifier(name), self.table(table), _names(index)
-                )
+                SQL(
+                    "DO $$BEGIN IF to_regclass({}) IS NULL THEN "
+                    "CREATE INDEX IF NOT EXISTS {} ON {} ({}); END IF; END$$"
+                ).format(found, Identifier(name), self.table(table), _names(index))
             )
         return statements
 
@@ -227,20 +234,15 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         curs.execute(self._parts_sql, [application_name + PART])
         return {row["application_name"]: int(row["position"]) for row in curs.fetchall()}
 
-    def clear_in_parts(self, application_name: str, parts: list[str]) -> None:
-        """`clear`, and in the same transaction each part's position 0: from then on the view
-        is busy for everyone but the parts, until `finish_parts` (or another `clear`)."""
-        self.clear(application_name, parts)
-
-    def finish_parts(self, application_name: str, head: int) -> None:
+    def finish_parts(self, application_name: str, parts: Sequence[str], head: int) -> None:
         """Every part reached `head`: the view's position becomes `head` and the parts' go, in
-        one transaction; a plain catch-up goes on from there."""
+        one transaction; a plain catch-up goes on from there. Refused unless exactly `parts`
+        are recorded, each at `head` (another run may have started over meanwhile)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
             positions = self._parts(curs, application_name)
-            behind = {name: p for name, p in positions.items() if p != head}
-            if not positions or behind:
-                raise ViewBusyError(f"{self.name}: parts not at {head}: {behind or 'none'}")
+            if positions != dict.fromkeys(parts, head):
+                raise ViewBusyError(f"{self.name}: parts not all at {head}: {positions}")
             curs.execute(
                 SQL("DELETE FROM {} WHERE starts_with(application_name, %s)").format(
                     self._tracking_table
@@ -309,7 +311,9 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
 
     def clear(self, application_name: str, parts: Sequence[str] = ()) -> None:
         """Also ends a rebuild in parts (their positions go; a part still running then finds
-        its position moved and stops); with `parts`, starts one (see `clear_in_parts`)."""
+        its position moved and stops). With `parts`, starts one: each part's position is 0,
+        set in the same transaction, and from then on the view is busy for everyone but the
+        parts until `finish_parts` (or another `clear`)."""
         with self.datastore.transaction(commit=True) as curs:
             # Waits for a batch in flight (a part's too), so no page lands in the emptied view.
             curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))

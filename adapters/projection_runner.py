@@ -13,6 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.case_documents import sealer_for
 from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
 from adapters.postgres_views import (
     PostgresCaseStatus,
@@ -286,7 +287,14 @@ class Projections:
 
 
 def build_projections(settings: Settings, app: Application[Any]) -> Projections:
-    """The four projections of `app` (the CaseLedger) with views on the configured store."""
+    """The four projections of `app` (the CaseLedger) with views on the configured store;
+    case_status seals the families' documents with the configured key."""
+    projections = _on_store(settings, app)
+    projections.case_status.view.sealer = sealer_for(settings)
+    return projections
+
+
+def _on_store(settings: Settings, app: Application[Any]) -> Projections:
     if settings.persistence == "sqlite":
         return _on_sqlite(settings, app)
     if settings.persistence == "postgres":

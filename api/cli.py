@@ -15,6 +15,7 @@ from uuid import UUID
 import orjson
 
 from adapters.bootstrap import StoreUnavailableError, build
+from adapters.partitioned_rebuild import PartStoppedError, rebuild_in_parts
 from adapters.postgres_views import PostgresTables
 from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
@@ -79,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](settings, args)
     except (ConfigError, StoreUnavailableError) as exc:
         print(f"newborn-ledger: {exc}", file=sys.stderr)
+        return 2
+    except PartStoppedError as exc:  # another rebuild started over: the view stays busy
+        print(f"newborn-ledger: {exc}; the view is busy until it is rebuilt again", file=sys.stderr)
         return 2
     except DomainError as exc:
         print(f"newborn-ledger: {exc.detail}", file=sys.stderr)
@@ -204,7 +208,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         for name in names:
             if name not in projections.all():
                 raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
-            if args.processes > 1 and (args.name or projections.get(name).by_case):
+            if args.processes > 1 and (args.name or _in_parts(projections, name)):
                 applied = _rebuild_in_parts(settings, projections, name, args.processes)
             else:
                 applied = projections.rebuild(name, progress=ProgressBar(name))
@@ -214,10 +218,14 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_parts(projections: Projections, name: str) -> bool:
+    """Whether `name` is rebuilt in parts when all are rebuilt with --processes."""
+    projection = projections.get(name)
+    return projection.by_case and isinstance(projection.view, PostgresTables)
+
+
 def _rebuild_in_parts(settings: Settings, projections: Projections, name: str, parts: int) -> int:
     """`name` rebuilt by `parts` processes up to the head, then caught up past it."""
-    from adapters.partitioned_rebuild import rebuild_in_parts
-
     done = rebuild_in_parts(settings, projections, name, parts, ProgressBar(name))
     return done.applied + projections.catch_up(name)
 

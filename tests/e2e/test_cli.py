@@ -130,6 +130,8 @@ def test_a_rebuild_in_several_processes_needs_postgresql(
     assert "needs PostgreSQL" in capsys.readouterr().err
     assert main(["projections", "rebuild", "--processes", "0"]) == 2
     assert "--processes must be 1 or more" in capsys.readouterr().err
+    assert main(["projections", "rebuild", "--processes", "2"]) == 0  # all: each in one process
+    assert "case_status: rebuilt" in capsys.readouterr().out
 
 
 @pytest.mark.postgres

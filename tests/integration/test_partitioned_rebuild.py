@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from adapters.bootstrap import Container, build
 from adapters.partitioned_rebuild import (
+    PartStoppedError,
     part_name,
     partitioned_view,
     rebuild_in_parts,
@@ -20,7 +23,9 @@ from adapters.partitioned_rebuild import (
 from adapters.postgres_views import PostgresTables
 from adapters.projection_runner import Projections, build_projections
 from adapters.settings import ConfigError, Settings
+from projections.case_document import SEALED
 from projections.rows import ViewBusyError
+from tests.integration.test_case_document import KEY
 from tests.integration.test_projections import (
     dumps,
     full_case,
@@ -29,6 +34,7 @@ from tests.integration.test_projections import (
     troubled_case,
     voided_case,
 )
+from tests.pg import postgres_settings
 
 pytestmark = pytest.mark.postgres
 CASE_STATUS = "case_status"
@@ -122,8 +128,9 @@ def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
 ) -> None:
     projections.catch_up()
     view, name = view_of(projections), container.ledger.name
-    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
-    assert view.parts(name) == {f"{name}#0/2": 0, f"{name}#1/2": 0}
+    names = [part_name(name, "run1", k, 2) for k in range(2)]
+    view.clear(name, names)
+    assert view.parts(name) == {f"{name}#run1:0/2": 0, f"{name}#run1:1/2": 0}
     assert projections.catch_up(CASE_STATUS) == 0  # the worker's round: busy, skipped
     assert projections.catch_up() == 0  # the four together: the other three are current
     assert view.dump() == {t.name: [] for t in view.tables}
@@ -140,20 +147,23 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
     projections.catch_up()
     expected = case_status_rows(reference(container))
     view, name = view_of(projections), container.ledger.name
-    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
+    names = [part_name(name, "run1", k, 2) for k in range(2)]
+    view.clear(name, names)
     head = container.ledger.recorder.max_notification_id() or 0
-    done = run_part(settings, CASE_STATUS, 0, 2, head, batch=5)  # part 1 never runs
+    done = run_part(settings, CASE_STATUS, names[0], 0, 2, head, batch=5)  # part 1 never runs
     assert done.finished
     assert done.applied > 0
-    assert view.parts(name) == {f"{name}#0/2": head, f"{name}#1/2": 0}
+    assert view.parts(name) == {names[0]: head, names[1]: 0}
     with pytest.raises(ViewBusyError):
-        view.finish_parts(name, head)  # part 1 is behind: the view keeps no position
+        view.finish_parts(name, names, head)  # part 1 is behind: the view keeps no position
+    with pytest.raises(ViewBusyError):
+        view.finish_parts(name, names[:1], head)  # and the run had two parts, not one
     assert projections.catch_up(CASE_STATUS) == 0
     # the bench's time box: both parts stop at once, nothing is finished
     stopped = rebuild_in_parts(settings, projections, CASE_STATUS, 2, stop_after_s=0)
     assert not stopped.finished
     assert stopped.applied == 0
-    assert view.parts(name) == {f"{name}#0/2": 0, f"{name}#1/2": 0}
+    assert sorted(view.parts(name).values()) == [0, 0]
     assert view.max_tracking_id(name) is None
     # run again, with another number of parts: from the empty view
     again = rebuild_in_parts(settings, projections, CASE_STATUS, 3, batch=4)
@@ -162,16 +172,58 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
     assert view.parts(name) == {}
 
 
-def test_a_part_started_twice_refuses_to_run(
+def test_a_part_of_another_run_or_started_twice_refuses_to_run(
     settings: Settings, container: Container, projections: Projections
 ) -> None:
     projections.catch_up()
     view, name = view_of(projections), container.ledger.name
-    view.clear_in_parts(name, [part_name(name, k, 2) for k in range(2)])
+    names = [part_name(name, "run1", k, 2) for k in range(2)]
+    view.clear(name, names)
     head = container.ledger.recorder.max_notification_id() or 0
-    run_part(settings, CASE_STATUS, 1, 2, head, batch=50)
-    with pytest.raises(RuntimeError, match="not at the start"):
-        run_part(settings, CASE_STATUS, 1, 2, head)
+    run_part(settings, CASE_STATUS, names[1], 1, 2, head, batch=50)
+    with pytest.raises(PartStoppedError, match="not at the start"):
+        run_part(settings, CASE_STATUS, names[1], 1, 2, head)
+    view.clear(name, [part_name(name, "run2", k, 2) for k in range(2)])  # another run began
+    with pytest.raises(PartStoppedError, match="not at the start"):
+        run_part(settings, CASE_STATUS, names[0], 0, 2, head)
+
+
+def test_a_failing_part_fails_the_rebuild_and_leaves_the_view_busy(
+    settings: Settings, container: Container, projections: Projections
+) -> None:
+    projections.catch_up()
+    view, name = view_of(projections), container.ledger.name
+    elsewhere = settings.with_changes(postgres=replace(settings.postgres, dbname="no_such_db"))
+    with pytest.raises(OperationalError, match="connection"):  # the parts reach no store
+        rebuild_in_parts(elsewhere, projections, CASE_STATUS, 2)
+    assert sorted(view.parts(name).values()) == [0, 0]
+    assert projections.catch_up(CASE_STATUS) == 0
+    assert view.max_tracking_id(name) is None
+
+
+def test_with_a_key_the_parts_seal_the_documents_as_one_process_does() -> None:
+    sealed = postgres_settings("parts_sealed").with_changes(cipher_key=KEY)
+    keyed = build(sealed)
+    try:
+        full_case(keyed, "MR-S0")
+        troubled_case(keyed, "MR-S1")
+        projections = keyed.projections
+        projections.rebuild(CASE_STATUS)
+        one = documents_of(projections)
+        assert len(one) == 2
+        done = rebuild_in_parts(sealed, projections, CASE_STATUS, 2, batch=5)
+        assert done.finished
+        rows = projections.case_status.view.dump()["documents"]
+        assert all(str(r["body"]).startswith(SEALED) for r in rows)
+        assert documents_of(projections) == one
+    finally:
+        keyed.close()
+
+
+def documents_of(projections: Projections) -> dict[str, bytes | None]:
+    """Each case's family document, opened with the view's key."""
+    view = projections.case_status.view
+    return {str(r["case_id"]): view.document(str(r["case_id"])) for r in view.dump()["cases"]}
 
 
 def test_only_a_per_case_view_on_postgresql_is_rebuilt_in_parts(
