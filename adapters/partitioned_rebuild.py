@@ -49,7 +49,9 @@ from adapters.projection_runner import (
 from adapters.settings import ConfigError, Settings
 from domain.ledger import CaseLedger
 from projections.by_case import CasePart
+from projections.case_status import CaseStatusProjection
 from projections.memo import REBUILD_CAPACITY
+from projections.rows import TableProjection
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often the parts' positions are read for the progress callback
@@ -184,8 +186,9 @@ def run_part(
             raise PartStoppedError(f"{tracking_name} is not at the start of a rebuild in parts")
         view.memo.emptied((t.name for t in view.tables), position=0)
         view.memo.resize(REBUILD_CAPACITY)
+        ending = _holding(projection, head)
         read = _reader(app, list(projection.topics), CasePart(part, parts), tracking_name,
-                       head, batch, stop_at)  # fmt: skip
+                       head, batch, stop_at, ending)  # fmt: skip
         first = read(0)
         applied = 0
         if first is not None:
@@ -199,6 +202,20 @@ def run_part(
         app.close()
 
 
+def _holding(projection: TableProjection[Any], head: int) -> Callable[[int], None]:
+    """case_status holds its family documents back until their cases rest (a rebuild in parts
+    is never resumed, so nothing held is lost to a crash) and writes them all at the part's
+    last page: what to call with that page's position once the time box decides it."""
+    if not isinstance(projection, CaseStatusProjection):
+        return lambda position: None
+    held = projection.hold_documents(head)
+
+    def ending(position: int) -> None:
+        held.end = position
+
+    return ending
+
+
 def _reader(
     app: Application[Any],
     topics: list[str],
@@ -207,16 +224,22 @@ def _reader(
     head: int,
     batch: int,
     stop_at: float | None,
+    ending: Callable[[int], None],
 ) -> Callable[[int | None], Page | None]:
     """The part's page after a position: the next `batch` notifications of the topics, of
-    which it decodes and keeps its own; None at `head` (or once `stop_at` has passed)."""
+    which it decodes and keeps its own; None at `head`. Once `stop_at` has passed, the page
+    read then is the last (`ending` is told where it leads, before it is applied)."""
     decode = decoder_of(app)
+    end = [head]
 
     def read(position: int | None) -> Page | None:
-        if (position or 0) >= head or (stop_at is not None and time.time() > stop_at):
+        if (position or 0) >= end[0]:
             return None
         notifications = select_after(app, position, batch, head, topics)
         last = notifications[-1].id if len(notifications) == batch else head
+        if stop_at is not None and time.time() > stop_at and last < head:
+            end[0] = last
+            ending(last)
         events = owner.events(notifications, decode)
         return Page(events, Tracking(tracking_name, last), position, head)
 

@@ -9,6 +9,7 @@ timeline; no personal data) and the rendered `body`. Results (certificate number
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
@@ -110,13 +111,51 @@ def _load(rows: Rows, sealer: Sealer, case_id: str) -> Working:
     return Working(work, results, {(e[1], e[2]) for e in work["timeline"]})
 
 
+@dataclass
+class HeldDocuments:
+    """A rebuild in parts renders and writes each family document once its case has rested
+    for `idle_pages` pages, instead of at every page that touches the case: the working
+    documents stay in memory meanwhile, and the page that ends the part (`end`) writes every
+    one still held. Only for a rebuild in parts, which is never resumed (an interrupted one
+    starts over from an empty view), so a document held back when a process dies is never
+    missed: the view is not used until every part has ended."""
+
+    end: int  # the position of the part's last page (its reader may bring it forward)
+    idle_pages: int = 2
+    capacity: int = 50_000  # documents held at most (the oldest are written first)
+    page: int = 0
+    held: OrderedDict[str, tuple[Working, int]] = field(default_factory=OrderedDict)
+
+    def take(self, case_id: str) -> Working | None:
+        found = self.held.pop(case_id, None)
+        return None if found is None else found[0]
+
+    def hold(self, case_id: str, working: Working) -> None:
+        self.held[case_id] = (working, self.page)
+
+    def due(self, position: int | None) -> list[tuple[str, Working]]:
+        """After a page that led to `position`: the documents to write now."""
+        self.page += 1
+        last = position is not None and position >= self.end
+        rested = self.page - self.idle_pages
+        found = []
+        while self.held:
+            case_id, (working, touched) = next(iter(self.held.items()))
+            if not (last or touched <= rested or len(self.held) > self.capacity):
+                break
+            del self.held[case_id]
+            found.append((case_id, working))
+        return found
+
+
 class Folding:
     """One batch's case_status state: each touched case's document and rows (`Working`),
     and which case each request seen belongs to. The rules change rows here; `finish`
-    stores every changed row and renders every touched document once."""
+    stores every changed row and renders every touched document once (or, in a rebuild in
+    parts, hands it to `held`)."""
 
-    def __init__(self, rows: Rows, sealer: Sealer) -> None:
-        self.rows, self.sealer = rows, sealer
+    def __init__(self, rows: Rows, sealer: Sealer, held: HeldDocuments | None = None) -> None:
+        self.rows, self.sealer, self.held = rows, sealer, held
         self.cases: dict[str, Working] = {}
         self.owners: dict[str, Working] = {}  # request id → its case's working document
 
@@ -124,7 +163,9 @@ class Folding:
         """The case's working document (loaded at its first event in the batch)."""
         found = self.cases.get(case_id)
         if found is None:
-            found = self.cases[case_id] = _load(self.rows, self.sealer, case_id)
+            held = None if self.held is None else self.held.take(case_id)
+            found = _load(self.rows, self.sealer, case_id) if held is None else held
+            self.cases[case_id] = found
         return found
 
     def case_row(self, working: Working, case_id: str) -> CaseRow:
@@ -172,26 +213,40 @@ class Folding:
             )
 
     def finish(self) -> None:
-        """Store each changed row, then render, seal and store each touched document, once."""
-        rows, sealer = self.rows, self.sealer
+        """Store each changed row, then render, seal and store each touched document, once
+        (in a rebuild in parts: hold it, and store those `held` says are due)."""
+        held = self.held
         for case_id, working in self.cases.items():
-            work, results = working.work, working.results
-            for request_id in working.touched:
-                if not request_id:
-                    case = self.case_row(working, case_id)
-                    rows.put(CASES, case)
-                    work["case"] = _plain(case)
-                else:
-                    service = working.services[request_id]
-                    rows.put(SERVICES, service)
-                    work["services"][request_id] = _plain(service)
-            body = sealer.seal(_dumps(render(work, results, working)))
-            work["results"] = sealer.seal(orjson.dumps(results))
-            document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
-            del work["results"]
-            working.touched = {}
-            vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
-            rows.put(DOCUMENTS, document)
+            self._store_rows(case_id, working)
+            if held is None:
+                self._store_document(case_id, working)
+            else:
+                held.hold(case_id, working)
+        if held is not None:
+            for case_id, working in held.due(self.rows.position):
+                self._store_document(case_id, working)
+
+    def _store_rows(self, case_id: str, working: Working) -> None:
+        rows, work = self.rows, working.work
+        for request_id in working.touched:
+            if not request_id:
+                case = self.case_row(working, case_id)
+                rows.put(CASES, case)
+                work["case"] = _plain(case)
+            else:
+                service = working.services[request_id]
+                rows.put(SERVICES, service)
+                work["services"][request_id] = _plain(service)
+        working.touched = {}
+
+    def _store_document(self, case_id: str, working: Working) -> None:
+        sealer, work, results = self.sealer, working.work, working.results
+        body = sealer.seal(_dumps(render(work, results, working)))
+        work["results"] = sealer.seal(orjson.dumps(results))
+        document = DocumentRow(case_id, orjson.dumps(work).decode(), body)
+        del work["results"]
+        vars(document)[PARSED] = working  # not a field: what the row's text holds, parsed
+        self.rows.put(DOCUMENTS, document)
 
 
 def timeline_of(document: DocumentRow) -> list[TimelineEntry]:
@@ -201,11 +256,11 @@ def timeline_of(document: DocumentRow) -> list[TimelineEntry]:
     return timeline
 
 
-def folding(rows: Rows, sealer: Sealer) -> Folding:
+def folding(rows: Rows, sealer: Sealer, held: HeldDocuments | None = None) -> Folding:
     """The batch's case_status state (made at its first event)."""
     found: Folding | None = rows.scratch.get(SCRATCH)
     if found is None:
-        found = rows.scratch[SCRATCH] = Folding(rows, sealer)
+        found = rows.scratch[SCRATCH] = Folding(rows, sealer, held)
     return found
 
 

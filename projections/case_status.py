@@ -12,6 +12,7 @@ from domain.service_request import ServiceRequest
 from projections.case_document import (
     DOCUMENTS,
     Folding,
+    HeldDocuments,
     Sealer,
     Working,
     finish_documents,
@@ -131,20 +132,31 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
             return self.apply  # a subclass's own (tests inject failures so)
         return self._rules()
 
+    held: HeldDocuments | None = None  # a rebuild in parts: documents written once rested
+
+    def hold_documents(self, end: int) -> HeldDocuments:
+        """From now on (a part of a rebuild in parts, ending at `end`), write each family
+        document once its case has rested for a few pages, and all of them at `end`."""
+        self.held = HeldDocuments(end)
+        return self.held
+
     def _rules(self) -> Callable[[Any, int, Rows], None]:
         """`apply`: the rule of the event's class (looked up in a dict), on the batch's state."""
-        sealer = self.view.sealer
+        sealer, held = self.view.sealer, self.held
 
         def apply(event: Any, position: int, rows: Rows) -> None:
             cls = event.__class__
             rule = RULES[cls] if cls in RULES else _rule_for(cls)
             if rule is not None:
-                rule(event, position, folding(rows, sealer))
+                rule(event, position, folding(rows, sealer, held))
 
         return apply
 
     def finish(self, rows: Rows) -> None:
-        """Each row the batch changed and each document it touched, stored once."""
+        """Each row the batch changed and each document it touched, stored once (documents
+        held back are counted down even by a page without events of theirs)."""
+        if self.held is not None:
+            folding(rows, self.view.sealer, self.held)
         finish_documents(rows)
 
 

@@ -67,6 +67,7 @@ class Rows:
         self._original: dict[Slot, object] = {}
         self._tables: dict[str, Table[Any]] = {}
         self.scratch: dict[str, Any] = {}  # a projection's working state for this batch only
+        self.position: int | None = None  # the position the batch leads to, once known
 
     def get(self, table: Table[R], *key: object) -> R | None:
         before = self._before
@@ -169,6 +170,7 @@ class TableView(TrackingRecorder, ABC):
                 if strict:
                     self._require_position(handle, tracking, after)
                 rows = self.unit_of_work(partial(self._load, handle), after, strict=strict)
+                rows.position = tracking.notification_id
                 yield rows
                 self._track(handle, tracking)  # first: a refused position writes no row
                 self._write(handle, rows.changes())
@@ -392,6 +394,7 @@ class Pipeline:
         rows = self.view.ahead(
             after if written is None else written.after, None if written is None else written.rows
         )
+        rows.position = tracking.notification_id
         try:
             self.projection.fold(events, rows)
             changes = rows.changes()

@@ -159,12 +159,17 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
     with pytest.raises(ViewBusyError):
         view.finish_parts(name, names[:1], head)  # and the run had two parts, not one
     assert projections.catch_up(CASE_STATUS) == 0
-    # the bench's time box: both parts stop at once, nothing is finished
-    stopped = rebuild_in_parts(settings, projections, CASE_STATUS, 2, stop_after_s=0)
+    # the bench's time box: both parts stop after their first page, nothing is finished
+    stopped = rebuild_in_parts(settings, projections, CASE_STATUS, 2, batch=5, stop_after_s=0)
     assert not stopped.finished
-    assert stopped.applied == 0
-    assert sorted(view.parts(name).values()) == [0, 0]
+    first_page = stopped.parts[0].position  # where the first 5 notifications lead
+    assert 0 < first_page < head
+    assert sorted(view.parts(name).values()) == [first_page, first_page]
     assert view.max_tracking_id(name) is None
+    # the cases of that page got their documents: the time box ends a part, as its head would
+    assert {r["case_id"] for r in view.dump()["documents"]} == {
+        r["case_id"] for r in view.dump()["cases"]
+    }
     # run again, with another number of parts: from the empty view
     again = rebuild_in_parts(settings, projections, CASE_STATUS, 3, batch=4)
     assert again.finished

@@ -1,4 +1,5 @@
-"""projections.by_case: which events of the log a part of a rebuild in parts applies."""
+"""projections.by_case: which events of the log a part of a rebuild in parts applies; and
+case_document.HeldDocuments: when a part writes the family documents it held back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from eventsourcing.utils import get_topic
 from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
 from projections.by_case import CasePart, UnpartitionableEventError
+from projections.case_document import HeldDocuments, Working
 
 NOTIFIED = get_topic(BirthCase.Notified)
 COMPLETED = get_topic(BirthCase.Completed)
@@ -100,3 +102,33 @@ def test_an_event_of_another_stream_cannot_be_placed() -> None:
 def test_a_part_must_exist() -> None:
     with pytest.raises(ValueError, match="part 2 of 2"):
         CasePart(2, 2)
+
+
+def working(case_id: str) -> Working:
+    return Working({"case_id": case_id}, {}, set())
+
+
+def test_held_documents_wait_for_their_case_to_rest_and_all_go_at_the_end() -> None:
+    held = HeldDocuments(end=100, idle_pages=2)
+    a, b, c = working("a"), working("b"), working("c")
+    held.hold("a", a)
+    held.hold("b", b)
+    assert held.due(10) == []  # page 1: a and b were touched at page 0
+    assert held.take("b") is b  # touched again at page 1
+    held.hold("b", b)
+    assert held.due(20) == [("a", a)]  # page 2: a has rested two pages, b one
+    held.hold("c", c)
+    assert held.take("x") is None
+    assert held.due(30) == [("b", b)]  # page 3
+    assert held.due(100) == [("c", c)]  # the part's last page: all that is left
+    assert held.due(100) == []
+
+
+def test_held_documents_beyond_the_capacity_go_oldest_first() -> None:
+    held = HeldDocuments(end=100, idle_pages=50, capacity=2)
+    documents = [working(n) for n in "abc"]
+    for document in documents:
+        held.hold(document.work["case_id"], document)
+    assert held.due(10) == [("a", documents[0])]
+    assert held.due(99) == []
+    assert held.due(100) == [("b", documents[1]), ("c", documents[2])]
