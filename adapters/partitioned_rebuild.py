@@ -96,12 +96,21 @@ class PartsDone:
 def partitioned_view(projections: Projections, name: str) -> PostgresTables:
     """The view of `name` if it can be rebuilt in parts, else a ConfigError saying why."""
     projection = projections.get(name)
-    if not getattr(projection, "by_case", False):
+    if not projection.by_case:
         raise ConfigError(f"{name} keeps rows that are not per case: it is rebuilt in one process")
     view = projection.view
     if not isinstance(view, PostgresTables):
         raise ConfigError("a rebuild in several processes needs PostgreSQL (the production store)")
     return view
+
+
+def can_rebuild_in_parts(projections: Projections, name: str) -> bool:
+    """Whether `partitioned_view` accepts `name` on this store."""
+    try:
+        partitioned_view(projections, name)
+    except ConfigError:
+        return False
+    return True
 
 
 def rebuild_in_parts(

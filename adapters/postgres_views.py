@@ -28,7 +28,7 @@ from projections.rows import (
     ViewBusyError,
 )
 
-PART = "#"  # a part's position is tracked as `<application>#<part>/<parts>`
+PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
 TYPES = {
     "text": 'text COLLATE "C"',
@@ -216,7 +216,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             raise ViewBusyError(f"{self.name} is being rebuilt in parts (or was interrupted)")
 
     # A rebuild in parts (adapters/partitioned_rebuild.py): each part, in its own process,
-    # applies its cases' events under its own position `<application>#<part>/<parts>` and
+    # applies its cases' events under its own position `<application>#<run>:<part>/<parts>`, and
     # takes the view's lock shared, so that parts run together while a plain catch-up, which
     # takes it alone, skips the view; `clear` waits for every part's page in flight.
     def as_part(self) -> None:

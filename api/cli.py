@@ -15,7 +15,11 @@ from uuid import UUID
 import orjson
 
 from adapters.bootstrap import StoreUnavailableError, build
-from adapters.partitioned_rebuild import PartStoppedError, rebuild_in_parts
+from adapters.partitioned_rebuild import (
+    PartStoppedError,
+    can_rebuild_in_parts,
+    rebuild_in_parts,
+)
 from adapters.postgres_views import PostgresTables
 from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
@@ -208,7 +212,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         for name in names:
             if name not in projections.all():
                 raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
-            if args.processes > 1 and (args.name or _in_parts(projections, name)):
+            if args.processes > 1 and (args.name or can_rebuild_in_parts(projections, name)):
                 applied = _rebuild_in_parts(settings, projections, name, args.processes)
             else:
                 applied = projections.rebuild(name, progress=ProgressBar(name))
@@ -216,12 +220,6 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         container.close()
     return 0
-
-
-def _in_parts(projections: Projections, name: str) -> bool:
-    """Whether `name` is rebuilt in parts when all are rebuilt with --processes."""
-    projection = projections.get(name)
-    return projection.by_case and isinstance(projection.view, PostgresTables)
 
 
 def _rebuild_in_parts(settings: Settings, projections: Projections, name: str, parts: int) -> int:

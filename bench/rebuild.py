@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import build
+from adapters.partitioned_rebuild import rebuild_in_parts as in_parts
 from adapters.projection_runner import DEFAULT_BATCH
 from adapters.settings import Settings
 from bench import pgdb, synthetic
@@ -64,8 +65,6 @@ def rebuild_in_parts(
 ) -> dict[str, Any]:
     """Empty the view and replay the log into it with `parts` processes (each its share of
     the cases), each stopping at a page boundary after `max_seconds` from the start."""
-    from adapters.partitioned_rebuild import rebuild_in_parts as in_parts
-
     container = build(settings)
     started = time.perf_counter()
     try:

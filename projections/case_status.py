@@ -122,6 +122,7 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
     name = "case_status"
     topics = topics_of(*SHOWN)
     by_case = True  # cases, services and documents: rows of one case each
+    held: HeldDocuments | None = None  # a rebuild in parts: documents written once rested
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         """The event's rows, then its case's pre-rendered document (case_document)."""
@@ -131,8 +132,6 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         if type(self).apply is not CaseStatusProjection.apply:
             return self.apply  # a subclass's own (tests inject failures so)
         return self._rules()
-
-    held: HeldDocuments | None = None  # a rebuild in parts: documents written once rested
 
     def hold_documents(self, end: int) -> HeldDocuments:
         """From now on (a part of a rebuild in parts, ending at `end`), write each family
