@@ -129,30 +129,31 @@ def rebuild_in_parts(
     if parts < 2:
         raise ConfigError("a rebuild in parts needs at least 2 processes")
     view = partitioned_view(projections, name)
-    app = projections.app
-    run = uuid4().hex[:8]
-    names = [part_name(app.name, run, k, parts) for k in range(parts)]
-    view.clear(app.name, names)
-    head = app.recorder.max_notification_id() or 0
-    log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
-    stop_at = None if stop_after_s is None else time.time() + stop_after_s
-    child = settings.with_changes(create_tables=False)  # made above, once
-    # Leaving the pool stops the parts still running (a part failed, or the caller was
-    # interrupted): their transactions roll back and the view stays busy until run again.
-    with get_context("spawn").Pool(parts) as pool:
-        running = [
-            pool.apply_async(run_part, (child, name, names[k], k, parts, head, batch, stop_at))
-            for k in range(parts)
-        ]
-        _wait(running, view, app.name, head, progress)
-        for failed in [r for r in running if r.ready() and not r.successful()]:
-            failed.get()  # raises the part's error; the others are stopped on the way out
-        done = [r.get() for r in running]
-    finished = all(p.finished for p in done)
-    if finished:
-        view.finish_parts(app.name, names, head)
-        log.info("%s: rebuilt in %d parts up to %d", name, parts, head)
-    return PartsDone(done, head, finished)
+    with projections.exclusively():  # this process's own catch-ups wait
+        app = projections.app
+        run = uuid4().hex[:8]
+        names = [part_name(app.name, run, k, parts) for k in range(parts)]
+        view.clear(app.name, names)
+        head = app.recorder.max_notification_id() or 0
+        log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
+        stop_at = None if stop_after_s is None else time.time() + stop_after_s
+        child = settings.with_changes(create_tables=False)  # made above, once
+        # Leaving the pool stops the parts still running (a part failed, or the caller was
+        # interrupted): their transactions roll back and the view stays busy until run again.
+        with get_context("spawn").Pool(parts) as pool:
+            running = [
+                pool.apply_async(run_part, (child, name, names[k], k, parts, head, batch, stop_at))
+                for k in range(parts)
+            ]
+            _wait(running, view, app.name, head, progress)
+            for failed in [r for r in running if r.ready() and not r.successful()]:
+                failed.get()  # raises the part's error; the others are stopped on the way out
+            done = [r.get() for r in running]
+        finished = all(p.finished for p in done)
+        if finished:
+            view.finish_parts(app.name, names, head)
+            log.info("%s: rebuilt in %d parts up to %d", name, parts, head)
+        return PartsDone(done, head, finished)
 
 
 def _wait(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,10 @@ def catch_up(
     progress: Progress | None = None,
 ) -> int:
     """Apply every new event of `app` to `projection`, one transaction and one tracking row
-    per page; returns the number of events applied."""
+    per page; returns the number of events applied. A busy view is left this round."""
+    if projection.view.busy(app.name):
+        _stopped(projection, _in_parts(projection))
+        return 0
     processed = 0
     while True:
         with pages(app, projection, batch) as found:
@@ -107,8 +111,12 @@ def _stopped(projection: TableProjection[Any], stopped: Exception) -> bool:
     if isinstance(stopped, PositionMovedError):
         log.info("%s: another runner applied this page; reading on", projection.name)
         return False
-    log.info("%s: another process is catching up; leaving it this round", projection.name)
+    log.info("%s; leaving it this round", stopped)
     return True
+
+
+def _in_parts(projection: TableProjection[Any]) -> ViewBusyError:
+    return ViewBusyError(f"{projection.name} is being rebuilt in parts (or was interrupted)")
 
 
 def _pipelines(projection: TableProjection[Any]) -> bool:
@@ -181,6 +189,10 @@ class _Together:
 
     def __post_init__(self) -> None:
         self.positions = {p.name: p.view.max_tracking_id(self.app.name) for p in self.projections}
+        for projection in list(self.projections):  # left at once, not after reading a page
+            if self.positions[projection.name] is None and projection.view.busy(self.app.name):
+                _stopped(projection, _in_parts(projection))
+                self.projections.remove(projection)
 
     def start(self) -> int:
         return min((self.positions[p.name] or 0) for p in self.projections)
@@ -197,8 +209,8 @@ class _Together:
             self.projections.remove(projection)
             self.alone.append(projection)
             return 0
-        except ViewBusyError:
-            log.info("%s: another process is catching up; leaving it this round", projection.name)
+        except ViewBusyError as busy:
+            _stopped(projection, busy)
             self.projections.remove(projection)
             return 0
         self.positions[projection.name] = page.tracking.notification_id
@@ -254,6 +266,13 @@ class Projections:
                 return catch_up(self.app, projection, batch, progress)
             finally:
                 memo.resize(DEFAULT_CAPACITY)
+
+    @contextmanager
+    def exclusively(self) -> Iterator[None]:
+        """This process's catch-ups and rebuilds wait meanwhile (a rebuild in parts, whose
+        parts run in other processes, holds it from emptying the view to finishing)."""
+        with self._lock:
+            yield
 
     def lag(self, name: str) -> int:
         """How many notifications of the log the view has not reached (for Prometheus)."""

@@ -8,11 +8,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import OperationalError, Tracking
 
 from adapters.bootstrap import Container, build
+from adapters.page_reader import shared_page_after
 from adapters.partitioned_rebuild import (
     PartStoppedError,
     part_name,
@@ -139,6 +141,43 @@ def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
     projections.rebuild(CASE_STATUS)
     assert view.parts(name) == {}
     assert case_status_rows(projections) == case_status_rows(reference(container))
+
+
+def test_a_busy_view_is_left_before_any_page_is_read(
+    container: Container, projections: Projections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the parts run (or after they were interrupted), the worker's rounds do not read
+    the log from its start to find out, and one event at a time is refused as well."""
+    projections.catch_up()
+    view, name = view_of(projections), container.ledger.name
+    view.clear(name, [part_name(name, "run1", k, 2) for k in range(2)])
+    assert view.busy(name)
+    assert not view.busy(part_name(name, "run1", 0, 2))  # a part is not kept off its view
+    reads: list[int | None] = []
+
+    def shared(*args: Any) -> Any:
+        reads.append(args[2])  # the position the shared read starts after
+        return shared_page_after(*args)
+
+    monkeypatch.setattr("adapters.projection_runner.shared_page_after", shared)
+    monkeypatch.setattr(
+        "adapters.projection_runner.pages", lambda *a: pytest.fail("read a page of a busy view")
+    )
+    assert projections.catch_up(CASE_STATUS) == 0
+    head = container.ledger.recorder.max_notification_id()
+    assert projections.catch_up() == 0  # the other three, current: one read, after the head
+    assert reads == [head]
+    full_case(container, "MR-AFTER")  # new events: the other three read them, from the head
+    reads.clear()
+    assert projections.catch_up() > 0
+    assert reads[0] == head
+    event = container.ledger.recorder.select_notifications(1, 1)[0]
+    with pytest.raises(ViewBusyError, match="rebuilt in parts"):
+        projections.case_status.process_event(
+            container.ledger.mapper.to_domain_event(event), Tracking(name, event.id)
+        )
+    assert view.dump() == {t.name: [] for t in view.tables}
+    assert view.max_tracking_id(name) is None
 
 
 def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
