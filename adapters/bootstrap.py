@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,11 +19,13 @@ from adapters.projection_runner import Projections, build_projections
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
 from domain.actors import ActorDirectory
+from domain.calendar import WorkingCalendar, deadline_kind
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
-from projections.office_queue import REQUESTS
+from projections.office_queue import REQUESTS, RequestRow
 
 log = logging.getLogger(__name__)
+DEADLINE_PAGE = 1_000  # received requests read at a time by the deadline job, in due order
 
 
 class StoreUnavailableError(Exception):
@@ -50,18 +53,38 @@ class Container:
         self.projections.catch_up()
 
     def watch_deadlines(self) -> int:
-        """DeadlineApproaching / Overdue, once each, for received requests near or past due."""
-        horizon = (self.ledger.today() + timedelta(days=7)).isoformat()
-        view = self.projections.office_queue_view
-        due_soon = [
-            row
-            for row in view.select(REQUESTS, {"state": "received"})
-            if row.due is not None and row.due <= horizon
-        ]
-        recorded = sum(self.ledger.watch_deadline(UUID(r.service_request_id)) for r in due_soon)
+        """DeadlineApproaching / Overdue, once each, for received requests near or past due.
+
+        Reads the received requests from office_queue in due order and stops at the first
+        that is not yet near its due date; loads a request only when the view does not show
+        the warning its due date calls for (the request records each warning once anyway,
+        so a view that lags the log costs a load, never a second warning)."""
+        today, calendar = self.ledger.today(), WorkingCalendar()
+        recorded = 0
+        for row in self._received_by_due():
+            if row.due is None:
+                continue
+            kind = deadline_kind(date.fromisoformat(row.due), today, calendar)
+            if kind is None:
+                break  # every later row is due later still
+            if row.overdue if kind == "overdue" else row.due_soon:
+                continue
+            recorded += self.ledger.watch_deadline(UUID(row.service_request_id))
         if recorded:
             self.projections.catch_up()
         return recorded
+
+    def _received_by_due(self) -> Iterator[RequestRow]:
+        view, offset = self.projections.office_queue_view, 0
+        while page := view.select(
+            REQUESTS,
+            {"state": "received"},
+            order_by=("due", "service_request_id"),
+            limit=DEADLINE_PAGE,
+            offset=offset,
+        ):
+            yield from page
+            offset += len(page)
 
     def background(self) -> Background:
         """The background work of a worker (or an embedded `serve`): a `tick` every second (at

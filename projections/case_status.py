@@ -279,9 +279,10 @@ def _supplement_requested(
 
 
 def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Folding) -> None:
+    # the office's clock starts again: not late until the new due date
     working = _put_service(
         event, position, page, state="received", awaiting=(), due=event.due,
-        due_provisional=event.provisional,
+        due_provisional=event.provisional, overdue=False,
     )  # fmt: skip
     # The aggregate keeps the items shown when rejected or withdrawn: so does its view.
     working.work["shown"][str(event.originator_id)] = []

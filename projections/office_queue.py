@@ -76,7 +76,8 @@ class QueuePage:
     offset: int
 
 
-REQUESTS = Table("requests", RequestRow, ("service_request_id",))
+# the deadline job reads the received requests in due order (adapters/bootstrap.py)
+REQUESTS = Table("requests", RequestRow, ("service_request_id",), indexes=[("state", "due")])
 QUEUE = Table(
     "entries",
     QueueRow,
@@ -210,7 +211,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
-        _change(rows, event, state="received", due=event.due)
+        _change(rows, event, state="received", due=event.due, overdue=False, due_soon=False)
 
     @apply.register
     def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
@@ -218,7 +219,8 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
-        _change(rows, event, state="received", due=event.due)
+        # the office's clock starts again from the supplement: not late, not yet due soon
+        _change(rows, event, state="received", due=event.due, overdue=False, due_soon=False)
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:

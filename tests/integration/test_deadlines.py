@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+import pytest
 
 from adapters.bootstrap import Container
 from domain.commands import NotifyBirth, OfficeDecision
 from domain.service_request import ServiceRequest
+from projections.case_status_model import SERVICES
 from tests.conftest import make_facts
 
 CST = timezone(timedelta(hours=8))
@@ -58,3 +62,81 @@ def test_a_supplement_restarts_the_office_clock(container: Container) -> None:
         OfficeDecision(request_id, "supplement", "family", items=("出生医学证明申请表",))
     )
     assert container.ledger.get_request(request_id).due == "2026-11-24"
+
+
+def receive_on(container: Container, record_ref: str, day: str) -> str:
+    """A new case whose birth-certificate request (3 working days) is received on `day`."""
+    outcome = container.ledger.notify_birth(
+        NotifyBirth(f"m-{record_ref}", make_facts(record_ref, child_name="王小明"), b"{}")
+    )
+    container.after_command()
+    request_id = ServiceRequest.create_id(outcome.case_id, "birth-certificate")
+    container.ledger.clock = lambda: at(day)
+    container.ledger.decide(
+        OfficeDecision(request_id, "receive", "o", receipt_number=f"R-{record_ref}")
+    )
+    container.after_command()
+    return str(request_id)
+
+
+def test_the_deadline_job_loads_only_requests_whose_warning_is_due_and_not_shown(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It reads the received requests in due order, stops at the first not yet near its due
+    date, and loads a request only when the office queue does not show its warning yet."""
+    late = receive_on(container, "MR-L", "2026-11-02")  # due Thursday 5 Nov
+    near = receive_on(container, "MR-N", "2026-11-06")  # due Wednesday 11 Nov
+    later = [receive_on(container, f"MR-F{n}", "2026-11-09") for n in range(3)]  # due 12 Nov
+    loaded: list[str] = []
+    watch = container.ledger.watch_deadline
+
+    def counted(request_id: UUID) -> bool:
+        loaded.append(str(request_id))
+        return watch(request_id)
+
+    monkeypatch.setattr(container.ledger, "watch_deadline", counted)
+    container.ledger.clock = lambda: at("2026-11-10")  # Tuesday: one working day before 11th
+    assert container.watch_deadlines() == 2  # late: Overdue; near: DeadlineApproaching
+    assert sorted(loaded) == sorted([late, near])  # never the three due on the 12th
+    loaded.clear()
+    assert container.watch_deadlines() == 0
+    assert loaded == []  # the queue shows both warnings now: nothing loaded again
+    container.ledger.clock = lambda: at("2026-11-11")
+    assert container.watch_deadlines() == 3  # the three due tomorrow; near is due today
+    assert sorted(loaded) == sorted(later)
+    overdue = container.projections.office_queue_view.queue("430602", "health", overdue=True)
+    assert {r.service_request_id for r in overdue.rows} == {late}
+
+
+def test_after_a_supplement_a_late_request_is_late_again_only_past_its_new_due_date(
+    container: Container,
+) -> None:
+    request_id = UUID(receive_on(container, "MR-O", "2026-11-02"))  # due Thursday 5 Nov
+    container.ledger.clock = lambda: at("2026-11-09")
+    assert container.watch_deadlines() == 1  # Overdue
+    office = container.projections.office_queue_view
+
+    def late() -> set[str]:
+        return {r.service_request_id for r in office.queue("430602", "health", overdue=True).rows}
+
+    def status_overdue() -> bool:
+        view = container.projections.case_status_view
+        found = view.get(SERVICES, str(request_id))
+        assert found is not None
+        return found.overdue
+
+    assert late() == {str(request_id)}
+    assert status_overdue()
+    decide = container.ledger.decide
+    decide(OfficeDecision(request_id, "request-supplement", "o", items=("出生医学证明申请表",)))
+    decide(OfficeDecision(request_id, "supplement", "family", items=("出生医学证明申请表",)))
+    container.after_command()
+    assert container.ledger.get_request(request_id).due == "2026-11-12"  # 3 working days on
+    assert late() == set()  # the office's clock started again
+    assert not status_overdue()
+    assert container.watch_deadlines() == 0
+    container.ledger.clock = lambda: at("2026-11-13")
+    assert container.watch_deadlines() == 1  # Overdue again, for the new due date
+    assert late() == {str(request_id)}
+    events = [type(e).__name__ for e in container.ledger.events.get(request_id)]
+    assert events.count("Overdue") == 2
