@@ -25,7 +25,7 @@ from domain.orchestrator import Orchestrator
 from projections.office_queue import REQUESTS, RequestRow
 
 log = logging.getLogger(__name__)
-DEADLINE_PAGE = 1_000  # received requests read at a time by the deadline job, in due order
+PAGE = 1_000  # received requests the deadline job reads at a time
 
 
 class StoreUnavailableError(Exception):
@@ -55,19 +55,21 @@ class Container:
     def watch_deadlines(self) -> int:
         """DeadlineApproaching / Overdue, once each, for received requests near or past due.
 
-        Reads the received requests from office_queue in due order and stops at the first
-        that is not yet near its due date; loads a request only when the view does not show
-        the warning its due date calls for (the request records each warning once anyway,
-        so a view that lags the log costs a load, never a second warning)."""
+        Reads office_queue's received requests not yet marked overdue, in due order, and stops
+        at the first with more than a working day left; loads a request only when the view
+        does not show the warning its due date calls for (the request records each warning
+        once anyway, so a view that lags the log costs a load, never a second warning). What
+        it reads follows the requests near or past due whose warning is new, not the requests
+        open or kept."""
         today, calendar = self.ledger.today(), WorkingCalendar()
         recorded = 0
         for row in self._received_by_due():
             if row.due is None:
-                continue
+                continue  # not for a received request: its receipt gave it a due date
             kind = deadline_kind(date.fromisoformat(row.due), today, calendar)
             if kind is None:
                 break  # every later row is due later still
-            if row.overdue if kind == "overdue" else row.due_soon:
+            if kind == "approaching" and row.due_soon:
                 continue
             recorded += self.ledger.watch_deadline(UUID(row.service_request_id))
         if recorded:
@@ -75,16 +77,16 @@ class Container:
         return recorded
 
     def _received_by_due(self) -> Iterator[RequestRow]:
-        view, offset = self.projections.office_queue_view, 0
-        while page := view.select(
-            REQUESTS,
-            {"state": "received"},
-            order_by=("due", "service_request_id"),
-            limit=DEADLINE_PAGE,
-            offset=offset,
-        ):
+        """Received requests not marked overdue, in due order, a page after the other (by key)."""
+        view, after = self.projections.office_queue_view, tuple[str, ...]()
+        where = {"state": "received", "overdue": False}
+        order = ("due", "service_request_id")
+        while page := view.select(REQUESTS, where, order_by=order, limit=PAGE, after=after):
             yield from page
-            offset += len(page)
+            last = page[-1]
+            if last.due is None:
+                return
+            after = (last.due, last.service_request_id)
 
     def background(self) -> Background:
         """The background work of a worker (or an embedded `serve`): a `tick` every second (at

@@ -305,14 +305,18 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         order_by: Sequence[str] = (),
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[object] = (),
     ) -> list[R]:
         where = where or {}
         query = SQL("SELECT * FROM {} WHERE {}").format(self.table(table), _equals(list(where)))
+        if after:
+            marks = SQL(", ").join(SQL("%s") for _ in after)
+            query += SQL(" AND ({}) > ({})").format(_names(order_by[: len(after)]), marks)
         if order_by:
             query += SQL(" ORDER BY {}").format(_names(order_by))
         query += SQL(" LIMIT %s OFFSET %s")
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(query, [*where.values(), limit, offset])
+            curs.execute(query, [*where.values(), *after, limit, offset])
             return [table.decode(row) for row in curs.fetchall()]
 
     def count(self, table: Table[Any], where: Mapping[str, object] | None = None) -> int:

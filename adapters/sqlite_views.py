@@ -131,13 +131,17 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
         order_by: Sequence[str] = (),
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[object] = (),
     ) -> list[R]:
         where = where or {}
         statement = f'SELECT * FROM "{self.table_name(table)}" WHERE {_equals(list(where))}'
+        if after:
+            marks = ", ".join("?" for _ in after)
+            statement += f" AND ({_quoted(order_by[: len(after)])}) > ({marks})"
         if order_by:
             statement += f" ORDER BY {_quoted(order_by)}"
         statement += " LIMIT ? OFFSET ?"
-        params = [*where.values(), -1 if limit is None else limit, offset]
+        params = [*where.values(), *after, -1 if limit is None else limit, offset]
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [table.decode(dict(row)) for row in c.fetchall()]

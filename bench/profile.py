@@ -88,7 +88,7 @@ def profile_reads(what: str, seconds: float, out: Path) -> None:
         if what == "status":
             requests = reads.family_tokens(port, container, "bench-lifecycle", 100)
         else:
-            requests = [ReadRequest(f"/offices/{loc}/{auth}/queue?limit=50", token)
+            requests = [ReadRequest(reads.queue_path(loc, auth), token)
                         for loc, auth, token in reads.office_queues(container)]  # fmt: skip
         profiler = spy(api.popen.pid, seconds, out)
         summary = read_load(port, requests, concurrency=16, max_requests=10**6,

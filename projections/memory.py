@@ -60,10 +60,13 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
         order_by: Sequence[str] = (),
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[object] = (),
     ) -> list[R]:
         with self._database_lock:
             found = [r for r in self._data[table.name].values() if _matches(r, where)]
         found.sort(key=lambda r: _order_key(r, order_by))
+        if after:
+            found = [r for r in found if _order_key(r, order_by) > tuple(after)]
         stop = None if limit is None else offset + limit
         return [table.decode(r) for r in found[offset:stop]]
 

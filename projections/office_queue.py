@@ -13,6 +13,7 @@ from projections.memory import InMemoryTables
 from projections.rows import Rows, Table, TableProjection, TableView, changed, make, require
 
 ROLES = ("receive-for-other", "decide-here", "both")
+OPEN = ("dispatched", "received", "supplement-requested")  # the office's work still to do
 NO_DUE = "9999-12-31"  # sorts requests without a due date last, on every backend
 FINAL_STATES = ("approved", "rejected", "withdrawn")
 
@@ -59,7 +60,7 @@ class QueueRow:
     due_sort: str
     overdue: bool
     due_soon: bool
-    visible: bool  # dispatched to the office (a planned request is not its work yet)
+    visible: bool  # open work of the office: dispatched to it and not yet decided (`OPEN`)
     since: str
     updated_at: str
 
@@ -76,15 +77,26 @@ class QueuePage:
     offset: int
 
 
-# the deadline job reads the received requests in due order (adapters/bootstrap.py)
-REQUESTS = Table("requests", RequestRow, ("service_request_id",), indexes=[("state", "due")])
+# the deadline job reads the received requests not yet marked overdue in due order, a page
+# after the other (adapters/bootstrap.py)
+REQUESTS = Table(
+    "requests",
+    RequestRow,
+    ("service_request_id",),
+    indexes=[("state", "overdue", "due", "service_request_id")],
+)
+ORDER = ("due_sort", "since", "service_request_id")
+# a queue page is a range of one of these, read in ORDER: its cost follows the page and the
+# office's open work, not the requests it decided over the years
 QUEUE = Table(
     "entries",
     QueueRow,
     ("locality", "service_request_id"),
-    indexes=[("locality", "authority", "visible"), ("locality", "authority", "state")],
+    indexes=[
+        ("locality", "authority", "visible", *ORDER),
+        ("locality", "authority", "state", *ORDER),
+    ],
 )
-ORDER = ("due_sort", "since", "service_request_id")
 
 
 def entries(request: RequestRow) -> list[QueueRow]:
@@ -119,7 +131,7 @@ def _entry(request: RequestRow, locality: str, role: str) -> QueueRow:
             "due_sort": due or NO_DUE,
             "overdue": request.overdue,
             "due_soon": request.due_soon,
-            "visible": request.state != "planned",
+            "visible": request.state in OPEN,
             "since": request.since,
             "updated_at": request.updated_at,
         },
@@ -143,7 +155,8 @@ class OfficeQueueView(TableView, ABC):
         limit: int = 50,
         offset: int = 0,
     ) -> QueuePage:
-        """Due first; without `state`, every request dispatched to the office (any state)."""
+        """Due first; without `state`, the office's open work (`OPEN`): what it decided or
+        what was withdrawn is found by its state."""
         where: dict[str, object] = {"locality": locality, "authority": authority}
         where |= {"visible": True} if state is None else {"state": state}
         if overdue is not None:

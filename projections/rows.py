@@ -250,8 +250,11 @@ class TableView(TrackingRecorder, ABC):
         order_by: Sequence[str] = (),
         limit: int | None = None,
         offset: int = 0,
+        after: Sequence[object] = (),
     ) -> list[R]:
-        """Rows whose columns equal `where`, ordered (columns that are never NULL) and paged."""
+        """Rows whose columns equal `where`, ordered (columns that are never NULL) and paged:
+        by `offset`, or by key with `after`, the `order_by` values of the last row of the page
+        before (the next page then starts where the index left off, however deep)."""
 
     @abstractmethod
     def count(self, table: Table[Any], where: Mapping[str, object] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -82,8 +83,10 @@ def receive_on(container: Container, record_ref: str, day: str) -> str:
 def test_the_deadline_job_loads_only_requests_whose_warning_is_due_and_not_shown(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It reads the received requests in due order, stops at the first not yet near its due
-    date, and loads a request only when the office queue does not show its warning yet."""
+    """It reads the received requests in due order (pages of 2 here, by key), stops at the
+    first not yet near its due date, and loads a request only when the office queue does not
+    show its warning yet; one marked overdue is not read again."""
+    monkeypatch.setattr("adapters.bootstrap.PAGE", 2)
     late = receive_on(container, "MR-L", "2026-11-02")  # due Thursday 5 Nov
     near = receive_on(container, "MR-N", "2026-11-06")  # due Wednesday 11 Nov
     later = [receive_on(container, f"MR-F{n}", "2026-11-09") for n in range(3)]  # due 12 Nov
@@ -104,8 +107,22 @@ def test_the_deadline_job_loads_only_requests_whose_warning_is_due_and_not_shown
     container.ledger.clock = lambda: at("2026-11-11")
     assert container.watch_deadlines() == 3  # the three due tomorrow; near is due today
     assert sorted(loaded) == sorted(later)
+    loaded.clear()
+    view, read = container.projections.office_queue_view, list[str]()
+    select = view.select
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        rows = select(*args, **kwargs)
+        read.extend(r.service_request_id for r in rows)
+        return rows
+
+    monkeypatch.setattr(view, "select", reading)
+    container.ledger.clock = lambda: at("2026-11-13")  # all five late: four Overdue to record
+    assert container.watch_deadlines() == 4
+    assert sorted(loaded) == sorted([near, *later])
+    assert late not in read  # marked overdue at the first run: not read since
     overdue = container.projections.office_queue_view.queue("430602", "health", overdue=True)
-    assert {r.service_request_id for r in overdue.rows} == {late}
+    assert {r.service_request_id for r in overdue.rows} == {late, near, *later}
 
 
 def test_after_a_supplement_a_late_request_is_late_again_only_past_its_new_due_date(

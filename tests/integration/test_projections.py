@@ -124,8 +124,10 @@ def test_a_real_case_shows_in_every_projection(
     assert {s.state for s in status.services} == {"approved"}
     assert projections.case_status.view.by_tracking_code(status.tracking_code) == status
     assert projections.case_status.view.by_hospital_ref(HOSPITAL, "MR-0001") == status
-    (received_here,) = projections.office_queue.view.queue("430602", "public-security").rows
-    (decided_here,) = projections.office_queue.view.queue("420102", "public-security").rows
+    queue = projections.office_queue.view.queue
+    assert queue("430602", "public-security").total == 0  # no open work left
+    (received_here,) = queue("430602", "public-security", state="approved").rows
+    (decided_here,) = queue("420102", "public-security", state="approved").rows
     assert (received_here.role, decided_here.role) == ("receive-for-other", "decide-here")
     assert received_here.state == decided_here.state == "approved"
     month = month_of(status.notified_at)

@@ -14,6 +14,7 @@ from projections.events import stamp
 from projections.office_queue import (
     FINAL_STATES,
     NO_DUE,
+    OPEN,
     QUEUE,
     REQUESTS,
     QueueRow,
@@ -42,7 +43,7 @@ def reference_entries(request: RequestRow) -> list[QueueRow]:
                 locality=locality,
                 role=role,
                 due_sort=request.due or NO_DUE,
-                visible=request.state != "planned",
+                visible=request.state in OPEN,  # the office's open work
             )
         )
     return rows
