@@ -23,6 +23,7 @@ from adapters.partitioned_rebuild import (
 from adapters.postgres_views import PostgresTables
 from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
+from domain.actors import ROLES
 from domain.errors import DomainError
 
 log = logging.getLogger("newborn_ledger")
@@ -67,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--authority", help="office authority: health, cdc, public-security, ...")
     add.add_argument("--label", default="", help="a note for operators (no personal data)")
-    actor_sub.add_parser("list", help="list actors (never their tokens)")
+    listing = actor_sub.add_parser("list", help="list actors (never their tokens)")
+    listing.add_argument(
+        "--role", choices=ROLES, help="only this role (each family sign-in is a family actor)"
+    )
     revoke = actor_sub.add_parser("revoke", help="revoke an actor's token")
     revoke.add_argument("actor_id")
     return parser
@@ -125,7 +129,7 @@ def cmd_actor(settings: Settings, args: argparse.Namespace) -> int:
             print("the token is shown once; store it now:")
             print(token)
         elif args.actor_command == "list":
-            for row in actors.summary():
+            for row in actors.summary(args.role):
                 print(orjson.dumps(row).decode())
         else:
             actors.revoke(_uuid(args.actor_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -19,6 +20,7 @@ from domain.ledger import ExplicitEnvMixin
 ROLES = ("hospital", "office", "family", "monitor", "admin")
 AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
+LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
 _PROVINCE = re.compile(r"^[1-8]\d$")
 
 
@@ -143,19 +145,25 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
         actor.revoke()
         self.save(actor)
 
-    def all_actors(self) -> list[Actor]:
-        ids: dict[UUID, None] = {}
-        for notification in self.recorder.select_notifications(start=None, limit=1_000_000):
-            ids[notification.originator_id] = None  # type: ignore[index]
-        actors: list[Actor] = []
-        for actor_id in ids:
-            actor: Aggregate = self.repository.get(actor_id)
-            if isinstance(actor, Actor):
-                actors.append(actor)
-        return actors
+    def all_actors(self, role: str | None = None) -> Iterator[Actor]:
+        """Every actor (of `role`), in the order they were added: the log is read a page at a
+        time, and an actor is loaded at the event that added it, so neither the ids nor the
+        actors of the whole log are held at once (a family token is an actor: millions)."""
+        start = 1
+        while page := self.recorder.select_notifications(start=start, limit=LIST_PAGE):
+            for notification in page:
+                if notification.originator_version != 1:
+                    continue  # a later event of an actor already listed
+                added = self.mapper.to_domain_event(notification)
+                if not isinstance(added, Actor.Added) or role not in (None, added.role):
+                    continue
+                actor: Aggregate = self.repository.get(added.originator_id)
+                if isinstance(actor, Actor):
+                    yield actor
+            start = page[-1].id + 1
 
-    def summary(self) -> list[dict[str, Any]]:
-        return [
+    def summary(self, role: str | None = None) -> Iterator[dict[str, Any]]:
+        return (
             {
                 "actor_id": str(a.id),
                 "role": a.role,
@@ -164,5 +172,5 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
                 "label": a.label,
                 "revoked": a.revoked,
             }
-            for a in self.all_actors()
-        ]
+            for a in self.all_actors(role)
+        )

@@ -41,6 +41,8 @@ def test_actor_add_prints_the_token_alone_on_the_last_line(
     listing = capsys.readouterr().out
     assert '"role":"office"' in listing
     assert token not in listing
+    assert main(["actor", "list", "--role", "admin"]) == 0
+    assert capsys.readouterr().out == ""  # no admin yet
 
 
 def test_bad_scope_is_a_clear_message_and_exit_2(

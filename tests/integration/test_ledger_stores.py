@@ -147,3 +147,19 @@ def test_actors_authenticate_until_revoked(container: Container) -> None:
     container.actors.revoke(actor.id)
     assert container.actors.authenticate(token) is None
     assert [row["revoked"] for row in container.actors.summary()] == [True]
+
+
+def test_the_actor_list_reads_the_log_a_page_at_a_time_and_filters_by_role(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("domain.actors.LIST_PAGE", 2)
+    actors = container.actors
+    office, _ = actors.add("office", "420102", "public-security", "window 1")
+    families = [actors.add("family", str(uuid4()), None, "tracking")[0] for _ in range(3)]
+    actors.revoke(office.id)  # a later event of the office: listed once, as revoked
+    admin, _ = actors.add("admin", None, None, "ops")
+    listed = list(actors.summary())
+    assert [row["actor_id"] for row in listed] == [str(a.id) for a in (office, *families, admin)]
+    assert [row["revoked"] for row in listed] == [True, False, False, False, False]
+    assert [row["actor_id"] for row in actors.summary("family")] == [str(f.id) for f in families]
+    assert [row["role"] for row in actors.summary("admin")] == ["admin"]
