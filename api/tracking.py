@@ -34,29 +34,50 @@ OPERATIONS = [
 
 
 class Throttle:
-    """Failed attempts per client and per tracking code, in a sliding window (per process)."""
+    """Failed attempts per client and per tracking code, in a sliding window (per process).
+    It holds only keys that failed within the window: asking about a key adds nothing, and
+    keys whose failures have all expired are dropped, at most once a window, when a failure
+    comes in. Its memory follows recent failures, not the families that ever signed in."""
 
     def __init__(self, limit: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
         self.limit, self.window_s = limit, window_s
         self._failures: dict[str, deque[float]] = {}
+        self._swept_at = float("-inf")  # the first failure sweeps (nothing), then once a window
         self._lock = threading.Lock()
 
     def blocked(self, *keys: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         with self._lock:
-            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+            return any(self._count(key, now) >= self.limit for key in keys)
 
     def fail(self, *keys: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
+            if now - self._swept_at >= self.window_s:
+                self._sweep(now)
             for key in keys:
-                self._recent(key, now).append(now)
+                self._count(key, now)
+                self._failures.setdefault(key, deque()).append(now)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
+    def __len__(self) -> int:
+        """How many keys are held (clients and tracking codes with recent failures)."""
+        return len(self._failures)
+
+    def _count(self, key: str, now: float) -> int:
+        """The failures of `key` within the window; a key left with none is dropped."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
-        return failures
+        if not failures:
+            del self._failures[key]
+        return len(failures)
+
+    def _sweep(self, now: float) -> None:
+        for key in list(self._failures):
+            self._count(key, now)
+        self._swept_at = now
 
 
 def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:

@@ -1,0 +1,32 @@
+"""The /track throttle: blocks after the limit within the window, and holds only keys that
+failed recently (asking about a key adds nothing; expired keys are swept once a window)."""
+
+from __future__ import annotations
+
+from api.tracking import Throttle
+
+
+def test_blocks_a_key_after_the_limit_until_its_failures_expire() -> None:
+    throttle = Throttle(limit=3, window_s=60)
+    for second in range(3):
+        assert not throttle.blocked("client:a", "code:X", now=second)
+        throttle.fail("client:a", "code:X", now=second)
+    assert throttle.blocked("code:X", now=10)
+    assert throttle.blocked("client:a", "code:Y", now=10)  # either key blocks
+    assert not throttle.blocked("client:b", "code:Y", now=10)
+    assert not throttle.blocked("code:X", now=61)  # the first failure left the window
+
+
+def test_holds_only_keys_that_failed_within_the_window() -> None:
+    throttle = Throttle(limit=3, window_s=60)
+    for n in range(1_000):  # successful sign-ins: asked about, never failed
+        assert not throttle.blocked("client:a", f"code:{n}", now=1)
+    assert len(throttle) == 0
+    for n in range(100):
+        throttle.fail("client:a", f"code:{n}", now=2)
+    assert len(throttle) == 101
+    throttle.fail("client:b", "code:Z", now=30)  # within the window: nothing swept yet
+    assert len(throttle) == 103
+    throttle.fail("client:b", "code:Z", now=70)  # a window on: the old keys are swept
+    assert len(throttle) == 2
+    assert not throttle.blocked("client:a", now=70)
