@@ -153,6 +153,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     workers = args.workers or settings.workers
     build(settings).close()  # fail fast, with a clear message, before uvicorn starts
+    if warning := repeated_background(settings, workers):
+        print(warning, file=sys.stderr)
     os.environ["NEWBORN_LEDGER_HOST"] = host  # workers re-read settings from the environment
     os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
     server = {"loop": args.loop, "http": args.http}  # uvloop + httptools: docs/operations.md
@@ -161,6 +163,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, **server)  # fmt: skip
     return 0
+
+
+def repeated_background(settings: Settings, workers: int) -> str | None:
+    """What to tell an operator who serves several workers that each run the background work
+    (the embedded default): safe, every step is tracked once, but done `workers` times over."""
+    if workers < 2 or not settings.embedded_worker:
+        return None
+    return (
+        f"warning: each of the {workers} API workers runs the background work (orchestration, "
+        "projections, deadline job) too: safe, but repeated; set "
+        "NEWBORN_LEDGER_EMBEDDED_WORKER=no and run one `newborn-ledger worker` (PostgreSQL), "
+        "or serve one worker (SQLite)"
+    )
 
 
 def serve_workers(app: str, host: str, port: int, workers: int, server: dict[str, str]) -> int:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
+from adapters.settings import Settings
+from api.cli import main, repeated_background
 
 
 @pytest.fixture
@@ -169,3 +170,13 @@ def test_projections_rebuild_in_parts_on_postgresql(
     again = build(settings)
     assert again.projections.case_status_view.dump() == before
     again.close()
+
+
+def test_serving_several_workers_that_each_run_the_background_work_is_warned_about() -> None:
+    embedded = Settings(persistence="sqlite")
+    assert repeated_background(embedded, 1) is None
+    warning = repeated_background(embedded, 3)
+    assert warning is not None
+    assert "each of the 3 API workers" in warning
+    assert "NEWBORN_LEDGER_EMBEDDED_WORKER=no" in warning
+    assert repeated_background(embedded.with_changes(embedded_worker=False), 3) is None
