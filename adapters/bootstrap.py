@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
@@ -71,13 +71,18 @@ class Container:
                 break  # every later row is due later still
             if kind == "approaching" and row.due_soon:
                 continue
-            recorded += self.ledger.watch_deadline(UUID(row.service_request_id))
+            try:
+                recorded += self.ledger.watch_deadline(UUID(row.service_request_id))
+            except RecordConflictError:  # another process recorded an event of it meanwhile
+                log.info("deadline job: a request changed while it was checked; next run")
         if recorded:
             self.projections.catch_up()
         return recorded
 
     def _received_by_due(self) -> Iterator[RequestRow]:
-        """Received requests not marked overdue, in due order, a page after the other (by key)."""
+        """Received requests not marked overdue, in due order, a page after the other (by key).
+        A received request always has a due date (its receipt or last supplement gave it one),
+        so `due` is never NULL here and the key is always whole."""
         view, after = self.projections.office_queue_view, tuple[str, ...]()
         where = {"state": "received", "overdue": False}
         order = ("due", "service_request_id")

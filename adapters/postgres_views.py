@@ -26,6 +26,7 @@ from projections.rows import (
     TableChanges,
     TableView,
     ViewBusyError,
+    require_after,
 )
 
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
@@ -309,7 +310,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
     ) -> list[R]:
         where = where or {}
         query = SQL("SELECT * FROM {} WHERE {}").format(self.table(table), _equals(list(where)))
-        if after:
+        if require_after(order_by, after):
             marks = SQL(", ").join(SQL("%s") for _ in after)
             query += SQL(" AND ({}) > ({})").format(_names(order_by[: len(after)]), marks)
         if order_by:

@@ -21,6 +21,7 @@ from projections.rows import (
     Table,
     TableChanges,
     TableView,
+    require_after,
 )
 
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
@@ -135,7 +136,7 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
     ) -> list[R]:
         where = where or {}
         statement = f'SELECT * FROM "{self.table_name(table)}" WHERE {_equals(list(where))}'
-        if after:
+        if require_after(order_by, after):
             marks = ", ".join("?" for _ in after)
             statement += f" AND ({_quoted(order_by[: len(after)])}) > ({marks})"
         if order_by:

@@ -16,6 +16,7 @@ from projections.rows import (
     Table,
     TableChanges,
     TableView,
+    require_after,
 )
 
 
@@ -66,7 +67,8 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
             found = [r for r in self._data[table.name].values() if _matches(r, where)]
         found.sort(key=lambda r: _order_key(r, order_by))
         if after:
-            found = [r for r in found if _order_key(r, order_by) > tuple(after)]
+            keys = order_by[: len(require_after(order_by, after))]
+            found = [r for r in found if _order_key(r, keys) > tuple(after)]
         stop = None if limit is None else offset + limit
         return [table.decode(r) for r in found[offset:stop]]
 

@@ -35,6 +35,13 @@ class ViewBusyError(Exception):
     """Another process is catching this view up right now; try again at the next tick."""
 
 
+def require_after(order_by: Sequence[str], after: Sequence[object]) -> Sequence[object]:
+    """`after` as `select` takes it: values of the first len(after) `order_by` columns."""
+    if len(after) > len(order_by):
+        raise ValueError(f"after= has {len(after)} values for {len(order_by)} order_by columns")
+    return after
+
+
 class MissingRowError(LookupError):
     """An event refers to a row its earlier events should have made: stop, do not skip."""
 

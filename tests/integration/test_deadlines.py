@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import RecordConflictError
 
 from adapters.bootstrap import Container
 from domain.commands import NotifyBirth, OfficeDecision
@@ -157,3 +158,26 @@ def test_after_a_supplement_a_late_request_is_late_again_only_past_its_new_due_d
     assert late() == {str(request_id)}
     events = [type(e).__name__ for e in container.ledger.events.get(request_id)]
     assert events.count("Overdue") == 2
+
+
+def test_a_request_that_changes_while_checked_does_not_stop_the_others(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process recording an event of a request between the job's read and its save:
+    that request waits for the next run, the others are warned now."""
+    first = receive_on(container, "MR-C1", "2026-11-02")
+    second = receive_on(container, "MR-C2", "2026-11-03")
+    watch = container.ledger.watch_deadline
+
+    def conflicting(request_id: UUID) -> bool:
+        if str(request_id) == first:
+            raise RecordConflictError("recorded meanwhile by another process")
+        return watch(request_id)
+
+    monkeypatch.setattr(container.ledger, "watch_deadline", conflicting)
+    container.ledger.clock = lambda: at("2026-11-09")
+    assert container.watch_deadlines() == 1
+    events = [type(e).__name__ for e in container.ledger.events.get(UUID(second))]
+    assert events[-1] == "Overdue"
+    monkeypatch.setattr(container.ledger, "watch_deadline", watch)
+    assert container.watch_deadlines() == 1  # the next run warns the first

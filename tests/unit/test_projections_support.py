@@ -207,6 +207,10 @@ def test_select_filters_orders_and_pages() -> None:
     assert [t.name for t in view.select(THINGS, order_by=("name",), limit=1, offset=1)] == ["b"]
     by_key = view.select(THINGS, order_by=("size", "name"), limit=2, after=(1, "b"))
     assert [t.name for t in by_key] == ["c", "a"]  # the page after (size 1, "b"), by key
+    # a shorter key compares the leading columns only, as SQL's row values do
+    assert [t.name for t in view.select(THINGS, order_by=("size", "name"), after=(1,))] == ["a"]
+    with pytest.raises(ValueError, match="2 values for 1 order_by"):
+        view.select(THINGS, order_by=("name",), after=(1, "b"))
     assert view.count(THINGS, {"size": 1}) == 2
     view.clear(APP)
     assert (view.count(THINGS), view.max_tracking_id(APP)) == (0, None)
