@@ -6,6 +6,7 @@ import hmac
 import threading
 import time
 from collections import deque
+from datetime import timedelta
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -88,11 +89,14 @@ def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
 
 
 def issue_token(container: Container, code: str, verifier: str) -> dict[str, str] | None:
+    """A family token for the case, valid for `family_token_hours` (a sign-in, not a key)."""
     status = container.projections.case_status_view.by_tracking_code(code)
     if status is None or not verifier_matches(container, status.case_id, verifier):
         return None
-    _, token = container.actors.add("family", status.case_id, label="tracking")
-    return {"case_id": status.case_id, "token": token}
+    valid_for = timedelta(hours=container.settings.family_token_hours)
+    actor, token = container.actors.add("family", status.case_id, None, "tracking", valid_for)
+    assert actor.expires_at is not None  # given valid_for
+    return {"case_id": status.case_id, "token": token, "expires_at": actor.expires_at}
 
 
 async def track(request: Request) -> Response:

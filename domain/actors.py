@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import EnvType
 
 from domain.errors import DomainError
 from domain.identifiers import division_code, uscc_code
@@ -63,6 +65,14 @@ class Actor(Aggregate):
         scope: str
         authority: str | None
         label: str
+        expires_at: str | None  # ISO time in UTC after which the token is refused (families)
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Actors added before tokens could expire: theirs never does."""
+            state["expires_at"] = None
 
     @staticmethod
     def create_id(hashed_token: str) -> UUID:
@@ -70,11 +80,24 @@ class Actor(Aggregate):
 
     @event(Added)
     def __init__(
-        self, hashed_token: str, role: str, scope: str, authority: str | None, label: str
+        self,
+        hashed_token: str,
+        role: str,
+        scope: str,
+        authority: str | None,
+        label: str,
+        expires_at: str | None = None,
     ) -> None:
         self.hashed_token = hashed_token
         self.role, self.scope, self.authority, self.label = role, scope, authority, label
+        self.expires_at = expires_at
         self.revoked = False
+
+    def valid_at(self, now: datetime) -> bool:
+        """Not revoked, and not past its expiry if it has one."""
+        if self.revoked:
+            return False
+        return self.expires_at is None or now < datetime.fromisoformat(self.expires_at)
 
     def revoke(self) -> None:
         if not self.revoked:
@@ -116,13 +139,24 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
 
     name = "ActorDirectory"
 
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
     def add(
-        self, role: str, scope: str | None, authority: str | None = None, label: str = ""
+        self,
+        role: str,
+        scope: str | None,
+        authority: str | None = None,
+        label: str = "",
+        valid_for: timedelta | None = None,
     ) -> tuple[Actor, str]:
-        """Create an actor; returns it with its token, which is never stored or shown again."""
+        """Create an actor; returns it with its token, which is never stored or shown again.
+        With `valid_for`, the token is refused once that time has passed (family sign-ins)."""
         norm_scope, norm_authority = normalise_scope(role, scope, authority)
         token = new_token(role)
-        actor = Actor(token_hash(token), role, norm_scope, norm_authority, label)
+        expires_at = None if valid_for is None else (self.clock() + valid_for).isoformat()
+        actor = Actor(token_hash(token), role, norm_scope, norm_authority, label, expires_at)
         self.save(actor)
         return actor, token
 
@@ -131,7 +165,7 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
             actor: Aggregate = self.repository.get(Actor.create_id(token_hash(token)))
         except AggregateNotFoundError:
             return None
-        if not isinstance(actor, Actor) or actor.revoked:
+        if not isinstance(actor, Actor) or not actor.valid_at(self.clock()):
             return None
         return actor.principal()
 
@@ -171,6 +205,7 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
                 "authority": a.authority,
                 "label": a.label,
                 "revoked": a.revoked,
+                "expires_at": a.expires_at,
             }
             for a in self.all_actors(role)
         )

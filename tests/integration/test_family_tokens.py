@@ -1,0 +1,67 @@
+"""A family's token is a sign-in: refused once its time has passed, on both stores; tokens
+added by operators never expire; actors added before tokens could expire keep working."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+
+from adapters.bootstrap import Container
+from api.tracking import issue_token
+from domain.actors import Actor
+from domain.commands import NotifyBirth
+from tests.conftest import make_facts
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+def test_a_family_token_is_refused_after_its_hours(container: Container) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-ft", make_facts("MR-FT"), b"{}"))
+    container.after_command()
+    case = container.ledger.get_case(outcome.case_id)
+    actors = container.actors
+    actors.clock = lambda: NOW
+    issued = issue_token(container, case.tracking_code, make_facts("MR-FT").mother.phone or "")
+    assert issued is not None
+    hours = container.settings.family_token_hours
+    assert datetime.fromisoformat(issued["expires_at"]) == NOW + timedelta(hours=hours)
+    principal = actors.authenticate(issued["token"])
+    assert principal is not None
+    assert (principal.role, principal.scope) == ("family", str(outcome.case_id))
+    actors.clock = lambda: NOW + timedelta(hours=hours, seconds=-1)
+    assert actors.authenticate(issued["token"]) is not None
+    actors.clock = lambda: NOW + timedelta(hours=hours)
+    assert actors.authenticate(issued["token"]) is None  # signed out by the clock
+    _, office = actors.add("office", "420102", "public-security", "window")
+    actors.clock = lambda: NOW + timedelta(days=3650)
+    assert actors.authenticate(office) is not None  # operators' tokens are revoked, not timed
+    listed = {row["role"]: row["expires_at"] for row in actors.summary()}
+    assert listed == {"family": issued["expires_at"], "office": None}
+
+
+def test_an_actor_added_before_tokens_could_expire_never_expires(container: Container) -> None:
+    """Its Added event has no expiry and no class version: the upcast gives it none."""
+    actors = container.actors
+    actor, _ = actors.add("monitor", "43", None, "old")
+    (added,) = actors.events.get(actor.id)
+    stored = actors.mapper.to_stored_event(added)
+    compressor = actors.mapper.compressor
+    plain = compressor.decompress(stored.state) if compressor else stored.state
+    state = orjson.loads(plain)
+    assert state.pop("class_version") == 2
+    del state["expires_at"]
+    old = orjson.dumps(state)
+    old_stored = StoredEvent(
+        stored.originator_id,
+        stored.originator_version,
+        stored.topic,
+        compressor.compress(old) if compressor else old,
+    )
+    revived = actors.mapper.to_domain_event(old_stored)
+    assert isinstance(revived, Actor.Added)
+    assert revived.expires_at is None
+    old_actor = revived.mutate(None)
+    assert isinstance(old_actor, Actor)
+    assert old_actor.valid_at(NOW + timedelta(days=3650))
