@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,6 +29,12 @@ class PrincipalCache:
         with self._lock:
             entry = self._entries.get(key)
         return entry[1] if entry and entry[0] > now else None
+
+    def forget(self, actor_id: UUID) -> None:
+        """Drop the principal of a revoked actor at once (in this process)."""
+        with self._lock:
+            for key in [k for k, (_, p) in self._entries.items() if p.actor_id == actor_id]:
+                del self._entries[key]
 
     def lookup(self, token: str) -> Principal | None:
         principal = self.actors.authenticate(token)

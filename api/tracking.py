@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.bootstrap import Container
+from api.auth import PrincipalCache, authenticate
 from api.bodies import json_object, required_str, unknown_fields
 from api.openapi import Operation
 from api.problems import ApiError
@@ -30,6 +31,12 @@ OPERATIONS = [
         "citizen ID, or her phone) → a token for that case",
         body="application/json",
         responses={404: "No case matches", 429: "Too many failed attempts"},
+    ),
+    Operation(
+        "/track",
+        "DELETE",
+        "Family: sign out (the family token is revoked)",
+        responses={204: "Signed out", 401: "No valid token", 404: "Not a family token"},
     ),
 ]
 
@@ -115,4 +122,16 @@ async def track(request: Request) -> Response:
     return ORJSONResponse(issued, status_code=201)
 
 
-ROUTES = [Route("/track", track, methods=["POST"])]
+async def sign_out(request: Request) -> Response:
+    """The family ends its sign-in: its token is revoked (this process forgets it at once,
+    other API processes within the 30 seconds they remember a token)."""
+    principal = await authenticate(request, "family")
+    if principal.role != "family":
+        raise ApiError(404, "not-found", "Nothing here for this caller")
+    await run_in_threadpool(request.app.state.container.actors.revoke, principal.actor_id)
+    cache: PrincipalCache = request.app.state.principals
+    cache.forget(principal.actor_id)
+    return Response(status_code=204)
+
+
+ROUTES = [Route("/track", track, methods=["POST"]), Route("/track", sign_out, methods=["DELETE"])]

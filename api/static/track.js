@@ -26,7 +26,14 @@
     $("tracking-code").focus();
   }
 
-  function signOut() {
+  async function signOut() {
+    if (session) {
+      try {
+        await api("DELETE", "/track", session.token); // the token is revoked, not only forgotten
+      } catch (error) {
+        /* already expired or revoked: nothing left to end */
+      }
+    }
     store.remove(KEY);
     $("login-form").reset();
     hideProblem($("login-problem"));

@@ -364,9 +364,15 @@ def test_family_page_applies_and_follows_the_timeline(
     browser.command("POST", "/window/rect", {"width": 1280, "height": 900})
     assert browser.errors() == []
 
+    session = browser.js("return JSON.parse(sessionStorage.getItem('newborn-ledger.family'))")
+    family = {"Authorization": f"Bearer {session['token']}"}
+    case_url = f"{server.url}/cases/{case.case_id}"
+    assert httpx.get(case_url, headers=family, timeout=10).status_code == 200
     browser.click("#sign-out")
     wait_for(lambda: browser.visible("#login-form"), "the login form after signing out")
     assert browser.js("return sessionStorage.length") == 0
+    # signing out revoked the token: a copy of it no longer opens the case
+    assert httpx.get(case_url, headers=family, timeout=10).status_code == 401
 
 
 def test_family_page_answers_a_supplement_and_rates(

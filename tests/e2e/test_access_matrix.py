@@ -306,6 +306,7 @@ class Spec:
     offices: Offices = HANDLING
     public: bool = False  # its answer never holds case data, whoever asks
     check: Check | None = None
+    own_token: bool = False  # it revokes the caller's token: families call with a fresh one
 
     @property
     def key(self) -> str:
@@ -386,6 +387,13 @@ def check_track(world: World, case: Case, role: str, response: httpx2.Response) 
     assert world.client.get(f"/cases/{case.case_id}", headers=token).status_code == 200
     other = world.client.get(f"/cases/{world.other.case_id}", headers=token)
     assert other.status_code == 404
+
+
+def check_signed_out(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    """The token that signed out opens nothing any more (its own case included)."""
+    token = {"Authorization": response.request.headers["Authorization"]}
+    own = case if role == "family_own" else world.other
+    assert world.client.get(f"/cases/{own.case_id}", headers=token).status_code == 401
 
 
 def check_view(world: World, case: Case, role: str, response: httpx2.Response) -> None:
@@ -606,6 +614,14 @@ SPECS: list[Spec] = [
         ),
         variant="another case's verifier",
     ),
+    Spec(
+        "DELETE",
+        "/track",
+        expect(404, family_own=204, family_other=204),  # a family signs itself out, any case
+        lambda world, case: Call("/track"),
+        own_token=True,
+        check=check_signed_out,
+    ),
     Spec("GET", "/cases/{case_id:uuid}", CASE_READERS, on_case(), check=check_view),
     Spec(
         "GET",
@@ -730,7 +746,10 @@ OFFICE_SIDE = {
 def authorization(world: World, spec: Spec, role: str, case: Case) -> dict[str, str]:
     if role == "anonymous":
         return {}
-    if role == "family_own":
+    if spec.own_token and role in ("family_own", "family_other"):
+        signed_in = case if role == "family_own" else world.other
+        token = world.container.actors.add("family", signed_in.case_id)[1]
+    elif role == "family_own":
         token = case.family
     elif role == "family_other":
         token = world.other.family

@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 from eventsourcing.persistence import StoredEvent
+from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
+from api.app import create_app
 from api.tracking import issue_token
 from domain.actors import Actor
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+PHONE = make_facts().mother.phone or ""
 
 
 def test_a_family_token_is_refused_after_its_hours(container: Container) -> None:
@@ -23,7 +26,7 @@ def test_a_family_token_is_refused_after_its_hours(container: Container) -> None
     case = container.ledger.get_case(outcome.case_id)
     actors = container.actors
     actors.clock = lambda: NOW
-    issued = issue_token(container, case.tracking_code, make_facts("MR-FT").mother.phone or "")
+    issued = issue_token(container, case.tracking_code, PHONE)
     assert issued is not None
     hours = container.settings.family_token_hours
     assert datetime.fromisoformat(issued["expires_at"]) == NOW + timedelta(hours=hours)
@@ -65,3 +68,24 @@ def test_an_actor_added_before_tokens_could_expire_never_expires(container: Cont
     old_actor = revived.mutate(None)
     assert isinstance(old_actor, Actor)
     assert old_actor.valid_at(NOW + timedelta(days=3650))
+
+
+def test_a_family_signs_out_and_its_token_is_refused(container: Container) -> None:
+    outcome = container.ledger.notify_birth(NotifyBirth("m-so", make_facts("MR-SO"), b"{}"))
+    container.after_command()
+    code = container.ledger.get_case(outcome.case_id).tracking_code
+    _, office = container.actors.add("office", "420102", "public-security", "window")
+    with TestClient(create_app(container, close_on_shutdown=False)) as client:
+        signed_in = client.post("/track", json={"tracking_code": code, "verifier": PHONE})
+        assert signed_in.status_code == 201
+        family = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+        case_url = f"/cases/{outcome.case_id}"
+        assert client.get(case_url, headers=family).status_code == 200  # and now cached
+        refused = client.delete("/track", headers={"Authorization": f"Bearer {office}"})
+        assert refused.status_code == 404  # only a family signs out here
+        assert client.delete("/track").status_code == 401
+        assert client.delete("/track", headers=family).status_code == 204
+        assert client.get(case_url, headers=family).status_code == 401  # at once, cache too
+        assert client.delete("/track", headers=family).status_code == 401
+        again = client.post("/track", json={"tracking_code": code, "verifier": PHONE})
+        assert again.status_code == 201  # the same code and verifier sign in again
