@@ -201,7 +201,15 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             yield curs
 
     def _read_transaction(self) -> AbstractContextManager[Cursor[DictRow]]:
-        return self.datastore.transaction(commit=False)
+        return self._statement()
+
+    @contextmanager
+    def _statement(self) -> Iterator[Cursor[DictRow]]:
+        """A cursor for one read statement, outside any explicit transaction: the pool's
+        connections autocommit, so the statement is its own snapshot and the read costs one
+        round trip, not three (BEGIN, the statement, ROLLBACK)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
 
     def _position(self, handle: Cursor[DictRow], application_name: str) -> int | None:
         return self._max_tracking_id(application_name, handle)
@@ -316,7 +324,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         if order_by:
             query += SQL(" ORDER BY {}").format(_names(order_by))
         query += SQL(" LIMIT %s OFFSET %s")
-        with self.datastore.transaction(commit=False) as curs:
+        with self._statement() as curs:
             curs.execute(query, [*where.values(), *after, limit, offset])
             return [table.decode(row) for row in curs.fetchall()]
 
@@ -325,7 +333,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         query = SQL("SELECT COUNT(*) AS n FROM {} WHERE {}").format(
             self.table(table), _equals(list(where))
         )
-        with self.datastore.transaction(commit=False) as curs:
+        with self._statement() as curs:
             curs.execute(query, list(where.values()))
             found = curs.fetchone()
             return int(found["n"]) if found else 0
