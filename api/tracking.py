@@ -58,14 +58,38 @@ class Throttle:
         with self._lock:
             return any(self._count(key, now) >= self.limit for key in keys)
 
+    def attempt(self, *keys: str, now: float | None = None) -> float | None:
+        """Check and count an attempt in one step: None when a key is blocked; else the
+        attempt is recorded as a failure until `succeeded` takes it back. Attempts sent at
+        once therefore count against each other, not only once their answers are known."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if any(self._count(key, now) >= self.limit for key in keys):
+                return None
+            self._record(keys, now)
+        return now
+
+    def succeeded(self, *keys: str, at: float) -> None:
+        """The attempt made `at` was right: it is not a failure after all."""
+        with self._lock:
+            for key in keys:
+                failures = self._failures.get(key)
+                if failures is not None and at in failures:
+                    failures.remove(at)
+                    if not failures:
+                        del self._failures[key]
+
     def fail(self, *keys: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
-            if now - self._swept_at >= self.window_s:
-                self._sweep(now)
-            for key in keys:
-                self._count(key, now)
-                self._failures.setdefault(key, deque()).append(now)
+            self._record(keys, now)
+
+    def _record(self, keys: tuple[str, ...], now: float) -> None:
+        if now - self._swept_at >= self.window_s:
+            self._sweep(now)
+        for key in keys:
+            self._count(key, now)
+            self._failures.setdefault(key, deque()).append(now)
 
     def __len__(self) -> int:
         """How many keys are held (clients and tracking codes with recent failures)."""
@@ -112,13 +136,14 @@ async def track(request: Request) -> Response:
     code = required_str(body, "tracking_code").strip().upper()
     verifier = required_str(body, "verifier")
     throttle: Throttle = request.app.state.throttle
-    client = f"client:{request.client.host if request.client else '-'}"
-    if throttle.blocked(client, f"code:{code}"):
+    keys = (f"client:{request.client.host if request.client else '-'}", f"code:{code}")
+    attempt = throttle.attempt(*keys)  # counted before the answer is known: no bursts
+    if attempt is None:
         raise ApiError(429, "too-many-attempts", "Too many failed attempts; try again later")
     issued = await run_in_threadpool(issue_token, request.app.state.container, code, verifier)
     if issued is None:
-        throttle.fail(client, f"code:{code}")
         raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
+    throttle.succeeded(*keys, at=attempt)
     return ORJSONResponse(issued, status_code=201)
 
 

@@ -3,8 +3,10 @@ added by operators never expire; actors added before tokens could expire keep wo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import orjson
 from eventsourcing.persistence import StoredEvent
 from starlette.testclient import TestClient
@@ -89,3 +91,24 @@ def test_a_family_signs_out_and_its_token_is_refused(container: Container) -> No
         assert client.delete("/track", headers=family).status_code == 401
         again = client.post("/track", json={"tracking_code": code, "verifier": PHONE})
         assert again.status_code == 201  # the same code and verifier sign in again
+
+
+def test_guesses_sent_at_once_are_refused_after_the_limit(container: Container) -> None:
+    """Twenty wrong verifiers sent together: five are answered 404, the others 429, although
+    none of the answers was known when the others were checked."""
+    outcome = container.ledger.notify_birth(NotifyBirth("m-bg", make_facts("MR-BG"), b"{}"))
+    container.after_command()
+    code = container.ledger.get_case(outcome.case_id).tracking_code
+    app = create_app(container, close_on_shutdown=False)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            guesses = [
+                client.post("/track", json={"tracking_code": code, "verifier": f"{n:06d}"})
+                for n in range(20)
+            ]
+            return [r.status_code for r in await asyncio.gather(*guesses)]
+
+    statuses = asyncio.run(burst())
+    assert sorted(statuses) == [404] * 5 + [429] * 15

@@ -30,3 +30,26 @@ def test_holds_only_keys_that_failed_within_the_window() -> None:
     throttle.fail("client:b", "code:Z", now=70)  # a window on: the old keys are swept
     assert len(throttle) == 2
     assert not throttle.blocked("client:a", now=70)
+
+
+def test_attempts_sent_at_once_count_against_each_other() -> None:
+    """A burst of guesses: each attempt is counted as it is checked, before its answer is
+    known, so the sixth of a burst is refused even though no answer has come back yet."""
+    throttle = Throttle(limit=5, window_s=60)
+    keys = ("client:a", "code:X")
+    pending = [throttle.attempt(*keys, now=1.0 + n / 100) for n in range(8)]
+    assert [at is not None for at in pending] == [True] * 5 + [False] * 3
+    first = pending[0]
+    assert first is not None
+    throttle.succeeded(*keys, at=first)  # one of them was right: it is not a failure
+    assert throttle.attempt(*keys, now=2.0) is not None
+    assert throttle.attempt(*keys, now=2.1) is None
+
+
+def test_a_right_answer_leaves_nothing_behind() -> None:
+    throttle = Throttle(limit=5, window_s=60)
+    for n in range(100):
+        at = throttle.attempt("client:a", f"code:{n}", now=float(n))
+        assert at is not None
+        throttle.succeeded("client:a", f"code:{n}", at=at)
+    assert len(throttle) == 0
