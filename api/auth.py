@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from uuid import UUID
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,11 +17,14 @@ CACHE_SIZE = 10_000
 
 
 class PrincipalCache:
-    """Recently seen tokens (by hash) → principal, so a read costs no store round trip."""
+    """Recently seen tokens (by hash) → principal, so a read costs no store round trip. An entry
+    lasts `ttl_s`, or until its token expires if that is sooner; a token signed out here is
+    dropped at once and not cached again by a lookup that was already under way."""
 
     def __init__(self, actors: ActorDirectory, ttl_s: float = CACHE_SECONDS) -> None:
         self.actors, self.ttl_s = actors, ttl_s
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._revoked: dict[str, float] = {}  # token hash → until when a lookup may not cache
         self._lock = threading.Lock()
 
     def cached(self, token: str) -> Principal | None:
@@ -30,28 +33,44 @@ class PrincipalCache:
             entry = self._entries.get(key)
         return entry[1] if entry and entry[0] > now else None
 
-    def forget(self, actor_id: UUID) -> None:
-        """Drop the principal of a revoked actor at once (in this process)."""
+    def forget(self, token: str) -> None:
+        """The token was revoked in this process: drop it, and keep a lookup that read it
+        before the revocation from caching it again."""
+        key, now = token_hash(token), time.monotonic()
         with self._lock:
-            for key in [k for k, (_, p) in self._entries.items() if p.actor_id == actor_id]:
-                del self._entries[key]
+            self._entries.pop(key, None)
+            self._revoked = {k: t for k, t in self._revoked.items() if t > now}
+            self._revoked[key] = now + self.ttl_s
 
     def lookup(self, token: str) -> Principal | None:
         principal = self.actors.authenticate(token)
         if principal is not None:
+            key, now = token_hash(token), time.monotonic()
+            lasts = self.ttl_s
+            if principal.expires_at is not None:
+                left = (principal.expires_at - datetime.now(UTC)).total_seconds()
+                lasts = max(0.0, min(lasts, left))
             with self._lock:
+                if self._revoked.get(key, 0.0) > now:
+                    return None  # signed out while this lookup read the store
                 if len(self._entries) >= CACHE_SIZE:
                     self._entries.clear()
-                self._entries[token_hash(token)] = (time.monotonic() + self.ttl_s, principal)
+                self._entries[key] = (now + lasts, principal)
         return principal
 
 
-async def authenticate(request: Request, *roles: str) -> Principal:
-    """The caller's principal; 401 without a valid token, 404 when the role may not call here."""
+def bearer_token(request: Request) -> str:
+    """The request's bearer token; 401 without one."""
     scheme, _, token = _authorization(request.scope["headers"]).partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "Send 'Authorization: Bearer <token>'")
+    return token
+
+
+async def authenticate(request: Request, *roles: str) -> Principal:
+    """The caller's principal; 401 without a valid token, 404 when the role may not call here."""
+    token = bearer_token(request)
     cache: PrincipalCache = request.app.state.principals
     principal = cache.cached(token) or await run_in_threadpool(cache.lookup, token)
     if principal is None:

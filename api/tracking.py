@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import threading
 import time
@@ -9,13 +10,14 @@ from collections import deque
 from datetime import timedelta
 from uuid import UUID
 
+from eventsourcing.persistence import RecordConflictError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.bootstrap import Container
-from api.auth import PrincipalCache, authenticate
+from api.auth import PrincipalCache, authenticate, bearer_token
 from api.bodies import json_object, required_str, unknown_fields
 from api.openapi import Operation
 from api.problems import ApiError
@@ -153,9 +155,10 @@ async def sign_out(request: Request) -> Response:
     principal = await authenticate(request, "family")
     if principal.role != "family":
         raise ApiError(404, "not-found", "Nothing here for this caller")
-    await run_in_threadpool(request.app.state.container.actors.revoke, principal.actor_id)
+    with contextlib.suppress(RecordConflictError):  # signed out twice at once: done already
+        await run_in_threadpool(request.app.state.container.actors.revoke, principal.actor_id)
     cache: PrincipalCache = request.app.state.principals
-    cache.forget(principal.actor_id)
+    cache.forget(bearer_token(request))
     return Response(status_code=204)
 
 

@@ -23,6 +23,7 @@ ROLES = ("hospital", "office", "family", "monitor", "admin")
 AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
 LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
+LEGACY_FAMILY_HOURS = 8  # family sign-ins made before tokens expired end this long after
 _PROVINCE = re.compile(r"^[1-8]\d$")
 
 
@@ -51,6 +52,7 @@ class Principal:
     role: str
     scope: str
     authority: str | None = None
+    expires_at: datetime | None = None  # a family's sign-in ends then
 
 
 class Actor(Aggregate):
@@ -71,8 +73,14 @@ class Actor(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Actors added before tokens could expire: theirs never does."""
-            state["expires_at"] = None
+            """Actors added before tokens could expire: an operator's never does; a family's
+            sign-in ends `LEGACY_FAMILY_HOURS` after it was made (the default of today's)."""
+            added: datetime = state["timestamp"]
+            state["expires_at"] = (
+                (added + timedelta(hours=LEGACY_FAMILY_HOURS)).isoformat()
+                if state["role"] == "family"
+                else None
+            )
 
     @staticmethod
     def create_id(hashed_token: str) -> UUID:
@@ -108,7 +116,8 @@ class Actor(Aggregate):
         self.revoked = True
 
     def principal(self) -> Principal:
-        return Principal(self.id, self.role, self.scope, self.authority)
+        expires = None if self.expires_at is None else datetime.fromisoformat(self.expires_at)
+        return Principal(self.id, self.role, self.scope, self.authority, expires)
 
 
 def normalise_scope(role: str, scope: str | None, authority: str | None) -> tuple[str, str | None]:

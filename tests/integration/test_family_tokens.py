@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from api.app import create_app
 from api.tracking import issue_token
-from domain.actors import Actor
+from domain.actors import Actor, new_token, token_hash
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
 
@@ -112,3 +112,58 @@ def test_guesses_sent_at_once_are_refused_after_the_limit(container: Container) 
 
     statuses = asyncio.run(burst())
     assert sorted(statuses) == [404] * 5 + [429] * 15
+
+
+def test_an_expired_family_token_is_401_and_the_cache_does_not_outlive_it(
+    container: Container,
+) -> None:
+    """The principal cache keeps a family's principal no longer than its sign-in lasts."""
+    outcome = container.ledger.notify_birth(NotifyBirth("m-ex", make_facts("MR-EX"), b"{}"))
+    container.after_command()
+    code = container.ledger.get_case(outcome.case_id).tracking_code
+    hours = container.settings.family_token_hours
+    signed_in_at = datetime.now(UTC) - timedelta(hours=hours, minutes=1)  # ended a minute ago
+    container.actors.clock = lambda: signed_in_at
+    with TestClient(create_app(container, close_on_shutdown=False)) as client:
+        issued = client.post("/track", json={"tracking_code": code, "verifier": PHONE}).json()
+        family = {"Authorization": f"Bearer {issued['token']}"}
+        case_url = f"/cases/{outcome.case_id}"
+        assert client.get(case_url, headers=family).status_code == 200  # by the actors' clock
+        container.actors.clock = lambda: datetime.now(UTC)
+        expired = client.get(case_url, headers=family)  # not served from the cache
+        assert expired.status_code == 401
+        assert expired.json()["type"] == "/problems/unauthenticated"
+
+
+def test_a_family_sign_in_made_before_tokens_expired_ends_after_eight_hours(
+    container: Container,
+) -> None:
+    """A family actor recorded by the earlier version (its Added event at class version 1,
+    without expires_at) is read with an expiry 8 hours after it was added; an operator's
+    recorded then keeps none."""
+    actors = container.actors
+    actors.clock = lambda: NOW
+    for role, scope in (("family", "5f0c3a52-0c1d-4f5e-9a1b-7d2f8c4e6a10"), ("monitor", "43")):
+        token = new_token(role)
+        pending = Actor(token_hash(token), role, scope, None, "v1", None)
+        (added,) = pending.collect_events()
+        stored = actors.mapper.to_stored_event(added)
+        compressor = actors.mapper.compressor
+        state = orjson.loads(compressor.decompress(stored.state) if compressor else stored.state)
+        del state["class_version"], state["expires_at"]
+        state["timestamp"]["_data_"] = (NOW - timedelta(hours=2)).isoformat()
+        old = orjson.dumps(state)
+        actors.recorder.insert_events(
+            [
+                StoredEvent(
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    compressor.compress(old) if compressor else old,
+                )
+            ]
+        )
+        actors.clock = lambda: NOW
+        assert actors.authenticate(token) is not None
+        actors.clock = lambda: NOW + timedelta(hours=6, seconds=1)  # 8 h after it was added
+        assert (actors.authenticate(token) is None) is (role == "family")
