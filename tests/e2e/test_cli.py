@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,24 @@ def test_projections_rebuild_in_parts_on_postgresql(
     again = build(settings)
     assert again.projections.case_status_view.dump() == before
     again.close()
+
+
+def test_serve_with_several_embedded_workers_warns_before_it_starts(
+    sqlite_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started: list[int] = []
+
+    def serve_workers(app: str, host: str, port: int, workers: int, server: object) -> int:
+        started.append(workers)  # instead of forking uvicorn workers
+        return 0
+
+    monkeypatch.setattr("api.cli.serve_workers", serve_workers)
+    for name in ("NEWBORN_LEDGER_HOST", "NEWBORN_LEDGER_CREATE_TABLES"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # serve sets them: undone after
+        monkeypatch.delenv(name)
+    assert main(["serve", "--workers", "2"]) == 0
+    assert started == [2]
+    assert "each of the 2 API workers runs the background work" in capsys.readouterr().err
 
 
 def test_serving_several_workers_that_each_run_the_background_work_is_warned_about() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
+from adapters import partitioned_rebuild as partitioned
 from adapters.bootstrap import Container, build
 from adapters.page_reader import shared_page_after
 from adapters.partitioned_rebuild import (
@@ -141,6 +142,29 @@ def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
     projections.rebuild(CASE_STATUS)
     assert view.parts(name) == {}
     assert case_status_rows(projections) == case_status_rows(reference(container))
+
+
+def test_a_rebuild_in_parts_holds_off_its_own_process_catch_ups(
+    settings: Settings,
+    container: Container,
+    projections: Projections,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the parts run, this process's projections lock is held: a catch-up thread of the
+    same process (an embedded worker's tick) waits instead of finding its own memo changed."""
+    projections.catch_up()
+    held: list[bool] = []
+    wait = partitioned._wait
+
+    def watching(*args: Any) -> None:
+        held.append(projections._lock.locked())
+        wait(*args)
+
+    monkeypatch.setattr(partitioned, "_wait", watching)
+    assert rebuild_in_parts(settings, projections, CASE_STATUS, 2).finished
+    assert held == [True]
+    with projections.exclusively():  # released again: a catch-up may take it
+        pass
 
 
 def test_a_busy_view_is_left_before_any_page_is_read(
