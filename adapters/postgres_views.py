@@ -223,22 +223,18 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         if after is None:
             self._require_no_parts(handle, tracking.application_name)
 
-    def _require_free(self, handle: Cursor[DictRow], tracking: Tracking) -> None:
-        if self._position(handle, tracking.application_name) is None:
-            self._require_no_parts(handle, tracking.application_name)
+    def _require_free(self, handle: Cursor[DictRow], application_name: str) -> None:
+        if self._position(handle, application_name) is None:
+            self._require_no_parts(handle, application_name)
+
+    def require_free(self, application_name: str) -> None:
+        """A view with no position of its own and parts' positions recorded is busy."""
+        with self.datastore.transaction(commit=False) as curs:
+            self._require_free(curs, application_name)
 
     def _require_no_parts(self, handle: Cursor[DictRow], application_name: str) -> None:
         if PART not in application_name and self._parts(handle, application_name):
             raise ViewBusyError(f"{self.name} is being rebuilt in parts (or was interrupted)")
-
-    def busy(self, application_name: str) -> bool:
-        """A view with no position of its own and parts' positions recorded."""
-        if PART in application_name:
-            return False
-        with self.datastore.transaction(commit=False) as curs:
-            if self._position(curs, application_name) is not None:
-                return False
-            return bool(self._parts(curs, application_name))
 
     # A rebuild in parts (adapters/partitioned_rebuild.py): each part, in its own process,
     # applies its cases' events under its own position `<application>#<run>:<part>/<parts>`, and

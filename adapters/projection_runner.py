@@ -65,8 +65,7 @@ def catch_up(
 ) -> int:
     """Apply every new event of `app` to `projection`, one transaction and one tracking row
     per page; returns the number of events applied. A busy view is left this round."""
-    if projection.view.busy(app.name):
-        _stopped(projection, _in_parts(projection))
+    if _left_busy(projection, app.name):
         return 0
     processed = 0
     while True:
@@ -115,8 +114,14 @@ def _stopped(projection: TableProjection[Any], stopped: Exception) -> bool:
     return True
 
 
-def _in_parts(projection: TableProjection[Any]) -> ViewBusyError:
-    return ViewBusyError(f"{projection.name} is being rebuilt in parts (or was interrupted)")
+def _left_busy(projection: TableProjection[Any], application_name: str) -> bool:
+    """Whether the view is given over to another writer now (logged): a catch-up leaves it
+    this round without reading a page."""
+    try:
+        projection.view.require_free(application_name)
+    except ViewBusyError as busy:
+        return _stopped(projection, busy)
+    return False
 
 
 def _pipelines(projection: TableProjection[Any]) -> bool:
@@ -190,8 +195,7 @@ class _Together:
     def __post_init__(self) -> None:
         self.positions = {p.name: p.view.max_tracking_id(self.app.name) for p in self.projections}
         for projection in list(self.projections):  # left at once, not after reading a page
-            if self.positions[projection.name] is None and projection.view.busy(self.app.name):
-                _stopped(projection, _in_parts(projection))
+            if self.positions[projection.name] is None and _left_busy(projection, self.app.name):
                 self.projections.remove(projection)
 
     def start(self) -> int:

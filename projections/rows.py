@@ -177,7 +177,7 @@ class TableView(TrackingRecorder, ABC):
                 if strict:
                     self._require_position(handle, tracking, after)
                 else:
-                    self._require_free(handle, tracking)
+                    self._require_free(handle, tracking.application_name)
                 rows = self.unit_of_work(partial(self._load, handle), after, strict=strict)
                 rows.position = tracking.notification_id
                 yield rows
@@ -213,15 +213,13 @@ class TableView(TrackingRecorder, ABC):
         if current != after:
             raise PositionMovedError(f"{self.name}: position is {current}, not {after}")
 
-    def _require_free(self, handle: Any, tracking: Tracking) -> None:
+    def _require_free(self, handle: Any, application_name: str) -> None:
         """ViewBusyError if the view is given over to another writer (a rebuild in parts):
         the check a batch that does not check its position still makes."""
 
-    def busy(self, application_name: str) -> bool:
-        """Whether a catch-up of `application_name`'s events would be refused now because
-        another writer holds the view (a rebuild in parts, running or interrupted), so that
-        a catch-up can leave the view without reading a page first."""
-        return False
+    def require_free(self, application_name: str) -> None:
+        """`_require_free` on its own, before a catch-up of `application_name`'s events reads
+        anything: a view given over to another writer is left without reading a page."""
 
     def _read_transaction(self) -> AbstractContextManager[Any]:
         """A transaction to read rows in, without the view's lock (a writer may hold it)."""
