@@ -45,20 +45,16 @@ OPERATIONS = [
 
 class Throttle:
     """Failed attempts per client and per tracking code, in a sliding window (per process).
-    It holds only keys that failed within the window: asking about a key adds nothing, and
-    keys whose failures have all expired are dropped, at most once a window, when a failure
-    comes in. Its memory follows recent failures, not the families that ever signed in."""
+    It holds only keys that failed within the window: a right answer takes its attempt back,
+    and keys whose failures have all expired are dropped, at most once a window, when an
+    attempt comes in. Its memory follows recent failures, not the families that ever signed
+    in."""
 
     def __init__(self, limit: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
         self.limit, self.window_s = limit, window_s
         self._failures: dict[str, deque[float]] = {}
-        self._swept_at = float("-inf")  # the first failure sweeps (nothing), then once a window
+        self._swept_at = float("-inf")  # the first attempt sweeps (nothing), then once a window
         self._lock = threading.Lock()
-
-    def blocked(self, *keys: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return any(self._count(key, now) >= self.limit for key in keys)
 
     def attempt(self, *keys: str, now: float | None = None) -> float | None:
         """Check and count an attempt in one step: None when a key is blocked; else the
@@ -66,9 +62,12 @@ class Throttle:
         once therefore count against each other, not only once their answers are known."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            if now - self._swept_at >= self.window_s:
+                self._sweep(now)
             if any(self._count(key, now) >= self.limit for key in keys):
                 return None
-            self._record(keys, now)
+            for key in keys:
+                self._failures.setdefault(key, deque()).append(now)
         return now
 
     def succeeded(self, *keys: str, at: float) -> None:
@@ -80,18 +79,6 @@ class Throttle:
                     failures.remove(at)
                     if not failures:
                         del self._failures[key]
-
-    def fail(self, *keys: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._record(keys, now)
-
-    def _record(self, keys: tuple[str, ...], now: float) -> None:
-        if now - self._swept_at >= self.window_s:
-            self._sweep(now)
-        for key in keys:
-            self._count(key, now)
-            self._failures.setdefault(key, deque()).append(now)
 
     def __len__(self) -> int:
         """How many keys are held (clients and tracking codes with recent failures)."""

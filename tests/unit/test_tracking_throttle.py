@@ -1,5 +1,6 @@
 """The /track throttle: blocks after the limit within the window, and holds only keys that
-failed recently (asking about a key adds nothing; expired keys are swept once a window)."""
+failed recently (a right answer takes its attempt back; expired keys are swept once a
+window)."""
 
 from __future__ import annotations
 
@@ -8,28 +9,30 @@ from api.tracking import Throttle
 
 def test_blocks_a_key_after_the_limit_until_its_failures_expire() -> None:
     throttle = Throttle(limit=3, window_s=60)
-    for second in range(3):
-        assert not throttle.blocked("client:a", "code:X", now=second)
-        throttle.fail("client:a", "code:X", now=second)
-    assert throttle.blocked("code:X", now=10)
-    assert throttle.blocked("client:a", "code:Y", now=10)  # either key blocks
-    assert not throttle.blocked("client:b", "code:Y", now=10)
-    assert not throttle.blocked("code:X", now=61)  # the first failure left the window
+    for second in range(3):  # three wrong answers: each attempt stays a failure
+        assert throttle.attempt("client:a", "code:X", now=second) is not None
+    assert throttle.attempt("code:X", now=10) is None
+    assert throttle.attempt("client:a", "code:Y", now=10) is None  # either key blocks
+    assert throttle.attempt("client:b", "code:Y", now=10) is not None
+    assert throttle.attempt("code:X", now=61) is not None  # the first failure left the window
 
 
 def test_holds_only_keys_that_failed_within_the_window() -> None:
-    throttle = Throttle(limit=3, window_s=60)
-    for n in range(1_000):  # successful sign-ins: asked about, never failed
-        assert not throttle.blocked("client:a", f"code:{n}", now=1)
+    throttle = Throttle(limit=100, window_s=60)
+    for n in range(1_000):  # successful sign-ins: each attempt taken back
+        at = throttle.attempt("client:a", f"code:{n}", now=1)
+        assert at is not None
+        throttle.succeeded("client:a", f"code:{n}", at=at)
     assert len(throttle) == 0
-    for n in range(100):
-        throttle.fail("client:a", f"code:{n}", now=2)
+    for n in range(100):  # wrong answers: client:a reaches the limit
+        assert throttle.attempt("client:a", f"code:{n}", now=2) is not None
     assert len(throttle) == 101
-    throttle.fail("client:b", "code:Z", now=30)  # within the window: nothing swept yet
+    assert throttle.attempt("client:a", now=3) is None
+    throttle.attempt("client:b", "code:Z", now=30)  # within the window: nothing swept yet
     assert len(throttle) == 103
-    throttle.fail("client:b", "code:Z", now=70)  # a window on: the old keys are swept
+    throttle.attempt("client:b", "code:Z", now=70)  # a window on: the old keys are swept
     assert len(throttle) == 2
-    assert not throttle.blocked("client:a", now=70)
+    assert throttle.attempt("client:a", now=70) is not None
 
 
 def test_attempts_sent_at_once_count_against_each_other() -> None:
