@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from starlette.requests import Request
 
+from api.inputs import refuse_control_characters
 from api.problems import ApiError
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(400, "invalid-json", f"The body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid-json", "The body must be a JSON object")
+    refuse_control_characters(body)
     return body
 
 
