@@ -3,15 +3,17 @@ recorded before content digests were kept (HospitalMessage.Accepted v1) still an
 
 from __future__ import annotations
 
+import eventsourcing.utils
 import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.bootstrap import Container
+from adapters.bootstrap import Container, build
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.errors import MessageIdReusedError
 from domain.hospital_message import HospitalMessage
 from tests.conftest import make_facts
+from tests.pg import postgres_settings
 
 RAW = b'{"resourceType": "Bundle"}'
 
@@ -77,3 +79,24 @@ def test_a_message_recorded_before_digests_answers_only_its_own_text(
     assert isinstance(message, HospitalMessage)
     assert message.is_same_message("any digest", RAW.decode())
     assert not message.is_same_message("any digest", '{"resourceType": "Bundle", "x": 1}')
+
+
+@pytest.mark.postgres
+def test_a_repeated_message_is_answered_without_a_retry_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL a refused insert could surface as 'pipeline aborted', which the
+    library's retry took for a lost connection: 0.2 s asleep before trying again, and a
+    resend took 200-420 ms. The refusal is answered at once now."""
+    pauses: list[float] = []
+    monkeypatch.setattr(eventsourcing.utils, "sleep", pauses.append)
+    container = build(postgres_settings().with_changes(embedded_worker=False))
+    try:
+        for n in range(20):
+            cmd = NotifyBirth(f"m-{n}", make_facts(f"MR-{n}"), raw(f"MR-{n}"))
+            first = container.ledger.notify_birth(cmd)
+            again = container.ledger.notify_birth(cmd)
+            assert (again.case_id, again.repeated) == (first.case_id, True)
+    finally:
+        container.close()
+    assert pauses == []
