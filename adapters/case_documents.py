@@ -10,6 +10,9 @@ in a worker thread on the view's pool.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,11 +41,22 @@ CONNECTIONS = 2
 STATEMENT = b"newborn_ledger_case_document"  # prepared once on each of the reader's connections
 
 
+INDEX_LABEL = b"newborn-ledger/view-index/v1"
+
+
 def sealer_for(settings: Settings) -> Sealer:
-    """Encrypts documents with the event stores' AES cipher when a key is configured."""
+    """Encrypts documents with the event stores' AES cipher when a key is configured, and
+    keeps the view's looked-up secrets as digests under a key derived from it."""
     if not settings.cipher_key:
         return Sealer()
-    return Sealer(AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key})))
+    cipher = AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key}))
+    return Sealer(cipher, [index_key(settings.cipher_key)])
+
+
+def index_key(cipher_key: str) -> bytes:
+    """The view-index key of a cipher key (base64 text): an HMAC of a fixed label under it,
+    so the cipher key itself is never used for two purposes."""
+    return hmac.new(base64.b64decode(cipher_key), INDEX_LABEL, hashlib.sha256).digest()
 
 
 class CaseDocuments:
