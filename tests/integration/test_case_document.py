@@ -214,9 +214,11 @@ def test_with_a_key_the_tracking_code_and_record_key_are_digests_at_rest(
         assert code.encode() not in stored_bytes
         assert ref.encode() not in stored_bytes
         found = view.by_tracking_code(code)
-        assert found is not None and found.case_id == str(case_id)
+        assert found is not None
+        assert found.case_id == str(case_id)
         by_ref = view.by_hospital_ref(HOSPITAL, ref)
-        assert by_ref is not None and by_ref.case_id == str(case_id)
+        assert by_ref is not None
+        assert by_ref.case_id == str(case_id)
         assert view.by_tracking_code(code + "X") is None
         assert orjson.loads(view.document(case_id) or b"{}")["tracking_code"] == code
         container.projections.rebuild("case_status")
