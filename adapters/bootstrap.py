@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
+from adapters import store_keys
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
@@ -113,13 +114,15 @@ class Container:
             log.info("follow-up work deferred to the next tick: %s", type(exc).__name__)
 
     def check_store(self) -> dict[str, int]:
-        """Read each application's head position; raises StoreUnavailableError."""
+        """Read each application's head position; raises StoreUnavailableError, or
+        StoreKeyError when the store's recorded keys are not those configured."""
+        apps, settings = self.applications(), self.settings
         try:
-            return {
-                app.name: app.recorder.max_notification_id() or 0 for app in self.applications()
-            }
+            heads = {app.name: app.recorder.max_notification_id() or 0 for app in apps}
+            store_keys.check_store(apps, settings.cipher_key, settings.old_cipher_keys)
         except (PersistenceError, OSError) as exc:
             raise StoreUnavailableError(f"The event store is not reachable: {exc}") from None
+        return heads
 
     def close(self) -> None:
         self.projections.close()
@@ -140,7 +143,7 @@ def build(settings: Settings) -> Container:
     except (PersistenceError, OSError) as exc:
         raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
     log.info("built applications on %s", settings.persistence)
-    return Container(
+    container = Container(
         settings=settings,
         ledger=ledger,
         orchestrator=orchestrator,
@@ -149,6 +152,23 @@ def build(settings: Settings) -> Container:
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
     )
+    _open_with_keys(container)
+    return container
+
+
+def _open_with_keys(container: Container) -> None:
+    """Refuse a store written with other cipher keys (StoreKeyError); record the key."""
+    settings = container.settings
+    try:
+        store_keys.open_store(
+            container.applications(),
+            settings.cipher_key,
+            settings.old_cipher_keys,
+            create=settings.create_tables or settings.persistence == "sqlite",
+        )
+    except BaseException:
+        container.close()
+        raise
 
 
 def _ensure_dir(path: Path) -> None:

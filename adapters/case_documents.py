@@ -16,9 +16,7 @@ from typing import Any
 
 import anyio.to_thread
 import psycopg
-from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import OperationalError
-from eventsourcing.utils import Environment
 from psycopg import AsyncConnection
 from psycopg.errors import error_from_result
 from psycopg.generators import execute
@@ -26,6 +24,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from psycopg.sql import SQL, Composed
 
+from adapters.keys import rotating_cipher
 from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
 from projections.case_document import DOCUMENTS, Sealer
@@ -39,10 +38,9 @@ STATEMENT = b"newborn_ledger_case_document"  # prepared once on each of the read
 
 
 def sealer_for(settings: Settings) -> Sealer:
-    """Encrypts documents with the event stores' AES cipher when a key is configured."""
-    if not settings.cipher_key:
-        return Sealer()
-    return Sealer(AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key})))
+    """Encrypts documents with the event stores' AES cipher when a key is configured (and
+    opens those sealed with an old key after a rotation)."""
+    return Sealer(rotating_cipher(settings.cipher_key, settings.old_cipher_keys))
 
 
 class CaseDocuments:

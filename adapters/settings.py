@@ -15,6 +15,7 @@ from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
+from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
 from adapters.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
 from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 
@@ -22,6 +23,7 @@ PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
 COMPRESSION_LEVEL = 3
 ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
+CIPHER_TOPIC = get_topic(RotatingAESCipher)
 
 
 class FastZlibCompressor(ZlibCompressor):
@@ -111,6 +113,7 @@ class Settings:
     sqlite_dir: str = "./var"
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
     cipher_key: str | None = None
+    old_cipher_keys: tuple[str, ...] = ()  # still read (a rotation), never written with
     compress: bool = True
     max_message_bytes: int = 2_000_000
     host: str = "127.0.0.1"
@@ -143,6 +146,7 @@ class Settings:
             sqlite_dir=get("SQLITE_DIR", "./var"),
             postgres=pg,
             cipher_key=environ.get(PREFIX + "CIPHER_KEY") or None,
+            old_cipher_keys=tuple(split_keys(environ.get(PREFIX + "OLD_CIPHER_KEYS"))),
             max_message_bytes=_int(get("MAX_MESSAGE_BYTES", "2000000"), "MAX_MESSAGE_BYTES"),
             host=get("HOST", "127.0.0.1"),
             port=_int(get("PORT", "8000"), "PORT"),
@@ -163,7 +167,11 @@ class Settings:
                 f"{PREFIX}PERSISTENCE is {self.persistence!r}; use one of {', '.join(PERSISTENCE)}"
             )
         if self.cipher_key is not None:
-            _check_key(self.cipher_key)
+            _check_key(self.cipher_key, "CIPHER_KEY")
+        for old in self.old_cipher_keys:
+            _check_key(old, "OLD_CIPHER_KEYS")
+        if self.old_cipher_keys and not self.cipher_key:
+            raise ConfigError(f"{PREFIX}OLD_CIPHER_KEYS needs {PREFIX}CIPHER_KEY (the new key)")
         if self.max_message_bytes < 1024:
             raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
         if self.max_planning_lag < 0 or self.busy_retry_after < 1:
@@ -182,7 +190,8 @@ class Settings:
         if not self.create_tables:
             env["CREATE_TABLE"] = "no"  # the library's flag; its DDL includes CREATE OR REPLACE
         if self.cipher_key:
-            env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": self.cipher_key}
+            env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
+            env[OLD_CIPHER_KEYS] = ",".join(self.old_cipher_keys)
         if self.persistence == "sqlite":
             path = Path(self.sqlite_dir) / f"{app_name.lower()}.sqlite"
             env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
@@ -233,12 +242,12 @@ def _int(value: str, name: str) -> int:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
 
 
-def _check_key(key: str) -> None:
+def _check_key(key: str, name: str) -> None:
     try:
         size = len(base64.b64decode(key, validate=True))
     except (binascii.Error, ValueError):
         raise ConfigError(
-            f"{PREFIX}CIPHER_KEY must be base64 (make one: newborn-ledger keygen)"
+            f"{PREFIX}{name} must be base64 (make one: newborn-ledger keygen)"
         ) from None
     if size not in (16, 24, 32):
-        raise ConfigError(f"{PREFIX}CIPHER_KEY must decode to 16, 24 or 32 bytes, not {size}")
+        raise ConfigError(f"{PREFIX}{name} must decode to 16, 24 or 32 bytes, not {size}")

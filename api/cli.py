@@ -15,6 +15,7 @@ from uuid import UUID
 import orjson
 
 from adapters.bootstrap import StoreUnavailableError, build
+from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import (
     PartStoppedError,
     can_rebuild_in_parts,
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         return COMMANDS[args.command](settings, args)
-    except (ConfigError, StoreUnavailableError) as exc:
+    except (ConfigError, StoreUnavailableError, StoreKeyError) as exc:
         print(f"newborn-ledger: {exc}", file=sys.stderr)
         return 2
     except PartStoppedError as exc:  # another rebuild started over: the view stays busy
