@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
-from adapters import store_keys
+from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
@@ -131,19 +132,56 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory)."""
+    """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory);
+    on PostgreSQL, after waiting for the server and holding the table-creation lock."""
     settings.validate()
     if settings.persistence == "sqlite":
         _ensure_dir(Path(settings.sqlite_dir))
+    with _started(settings):
+        container = _construct(settings)
+        _open_with_keys(container)
+    log.info("built applications on %s", settings.persistence)
+    return container
+
+
+@contextmanager
+def _started(settings: Settings) -> Iterator[None]:
+    """PostgreSQL: the server answers (waited for), and this process alone creates tables."""
+    if settings.persistence != "postgres":
+        yield
+        return
+    try:
+        conn = pg_start.wait_for_server(settings.postgres, settings.startup_wait_s)
+    except pg_start.PostgresStartError as exc:
+        raise StoreUnavailableError(str(exc)) from None
+    with conn:
+        if not settings.create_tables:
+            conn.close()  # nothing to create: the lock is not needed
+            yield
+            return
+        with _unavailable_on_start_error(), pg_start.ddl_lock(conn, settings.postgres.schema):
+            yield
+
+
+@contextmanager
+def _unavailable_on_start_error() -> Iterator[None]:
+    try:
+        yield
+    except pg_start.PostgresStartError as exc:
+        raise StoreUnavailableError(str(exc)) from None
+
+
+def _construct(settings: Settings) -> Container:
     try:
         ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
         orchestrator = Orchestrator(env=settings.app_env(Orchestrator.name))
         actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
         projections = build_projections(settings, ledger)
     except (PersistenceError, OSError) as exc:
-        raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
-    log.info("built applications on %s", settings.persistence)
-    container = Container(
+        raise StoreUnavailableError(
+            f"The event store could not be opened: {_why(settings, exc)}"
+        ) from None
+    return Container(
         settings=settings,
         ledger=ledger,
         orchestrator=orchestrator,
@@ -152,8 +190,13 @@ def build(settings: Settings) -> Container:
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
     )
-    _open_with_keys(container)
-    return container
+
+
+def _why(settings: Settings, exc: Exception) -> str:
+    """The failure in words on PostgreSQL (the pool only says it got no connection)."""
+    if settings.persistence == "postgres" and (words := pg_start.explain(settings.postgres)):
+        return words
+    return str(exc)
 
 
 def _open_with_keys(container: Container) -> None:

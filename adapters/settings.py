@@ -125,6 +125,7 @@ class Settings:
     max_planning_lag: int = 10_000  # ledger events not yet planned; above it intake is 503 (0: off)
     busy_retry_after: int = 10  # seconds, the Retry-After of that 503
     family_token_hours: int = 8  # a family's sign-in at POST /track is refused after this
+    startup_wait_s: int = 60  # PostgreSQL: how long a start waits for the server (0: no wait)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -157,6 +158,7 @@ class Settings:
             max_planning_lag=_int(get("MAX_PLANNING_LAG", "10000"), "MAX_PLANNING_LAG"),
             busy_retry_after=_int(get("BUSY_RETRY_AFTER", "10"), "BUSY_RETRY_AFTER"),
             family_token_hours=_int(get("FAMILY_TOKEN_HOURS", "8"), "FAMILY_TOKEN_HOURS"),
+            startup_wait_s=_int(get("STARTUP_WAIT", "60"), "STARTUP_WAIT"),
         )
         settings.validate()
         return settings
@@ -176,6 +178,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
         if self.max_planning_lag < 0 or self.busy_retry_after < 1:
             raise ConfigError(f"{PREFIX}MAX_PLANNING_LAG ≥ 0 and {PREFIX}BUSY_RETRY_AFTER ≥ 1")
+        if self.startup_wait_s < 0:
+            raise ConfigError(f"{PREFIX}STARTUP_WAIT must be 0 or more seconds")
         if not 1 <= self.family_token_hours <= 24 * 30:
             raise ConfigError(f"{PREFIX}FAMILY_TOKEN_HOURS must be between 1 and 720")
 
