@@ -24,6 +24,8 @@ PERSISTENCE = ("sqlite", "postgres", "memory")
 COMPRESSION_LEVEL = 3
 ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
 CIPHER_TOPIC = get_topic(RotatingAESCipher)
+# adapters.pool imports this module: its factory is named here by topic (test_settings pins it)
+SHARED_POOL_FACTORY_TOPIC = "adapters.pool:SharedPoolPostgresFactory"
 
 
 class FastZlibCompressor(ZlibCompressor):
@@ -103,6 +105,7 @@ class PostgresSettings:
     pool_size: int = 5
     max_overflow: int = 10
     lock_timeout_s: int = 5
+    reserve: int = 10  # connections left for everything else (adapters/budget.py)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class Settings:
             schema=get("POSTGRES_SCHEMA", "public"),
             pool_size=_int(get("POSTGRES_POOL_SIZE", "5"), "POSTGRES_POOL_SIZE"),
             max_overflow=_int(get("POSTGRES_MAX_OVERFLOW", "10"), "POSTGRES_MAX_OVERFLOW"),
+            reserve=_int(get("POSTGRES_RESERVE", "10"), "POSTGRES_RESERVE"),
         )
         settings = cls(
             persistence=get("PERSISTENCE", "sqlite"),
@@ -178,6 +182,10 @@ class Settings:
             raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
         if self.max_planning_lag < 0 or self.busy_retry_after < 1:
             raise ConfigError(f"{PREFIX}MAX_PLANNING_LAG ≥ 0 and {PREFIX}BUSY_RETRY_AFTER ≥ 1")
+        if self.postgres.pool_size < 1 or self.postgres.max_overflow < 0:
+            raise ConfigError(
+                f"{PREFIX}POSTGRES_POOL_SIZE ≥ 1 and {PREFIX}POSTGRES_MAX_OVERFLOW ≥ 0"
+            )
         if self.startup_wait_s < 0:
             raise ConfigError(f"{PREFIX}STARTUP_WAIT must be 0 or more seconds")
         if not 1 <= self.family_token_hours <= 24 * 30:
@@ -209,7 +217,7 @@ class Settings:
     def _postgres_env(self) -> dict[str, str]:
         pg = self.postgres
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": SHARED_POOL_FACTORY_TOPIC,  # one pool a process
             "POSTGRES_HOST": pg.host,
             "POSTGRES_PORT": str(pg.port),
             "POSTGRES_DBNAME": pg.dbname,
