@@ -209,6 +209,12 @@ def _open_with_keys(container: Container) -> None:
             settings.old_cipher_keys,
             create=settings.create_tables or settings.persistence == "sqlite",
         )
+    except PersistenceError as exc:  # e.g. no store_keys table yet, and CREATE_TABLES=no
+        container.close()
+        raise StoreUnavailableError(
+            f"The store's cipher key record could not be read ({exc}); after an upgrade, start "
+            "one process with NEWBORN_LEDGER_CREATE_TABLES=yes first"
+        ) from None
     except BaseException:
         container.close()
         raise

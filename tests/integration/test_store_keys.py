@@ -10,7 +10,7 @@ from eventsourcing.cipher import AESCipher
 from eventsourcing.utils import Environment
 from starlette.testclient import TestClient
 
-from adapters.bootstrap import Container, build
+from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.keys import StoreKeyError, fingerprint
 from adapters.settings import Settings
 from adapters.store_keys import key_record
@@ -134,3 +134,20 @@ def test_check_worker_and_serve_refuse_to_start_with_another_key(
     monkeypatch.delenv("NEWBORN_LEDGER_CIPHER_KEY")
     assert main([command]) == 2
     assert "NEWBORN_LEDGER_CIPHER_KEY is not set" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_a_store_without_the_record_table_and_no_table_creation_is_a_clear_refusal() -> None:
+    from tests.pg import postgres_settings
+
+    settings = postgres_settings("keys_upgrade")
+    container = written(settings)
+    record = key_record(container.ledger)
+    assert record is not None
+    with record.datastore.transaction(commit=True) as curs:
+        curs.execute(f"DROP TABLE {record.table}")  # as a store made before the record existed
+    container.close()
+    with pytest.raises(StoreUnavailableError, match="NEWBORN_LEDGER_CREATE_TABLES=yes"):
+        build(settings.with_changes(create_tables=False))
+    build(settings).close()  # a process that creates tables records the key again
+    build(settings.with_changes(create_tables=False)).close()
