@@ -10,13 +10,16 @@ else: CLI commands, a rebuild's processes, psql, backups, monitoring.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import psycopg
 
+from adapters import pg_start
 from adapters.case_documents import CONNECTIONS as DOCUMENT_READER
-from adapters.settings import Settings
+from adapters.settings import ConfigError, Settings
 
+log = logging.getLogger(__name__)
 RESERVED_SETTINGS = ("superuser_reserved_connections", "reserved_connections")  # 16+: both
 
 
@@ -71,3 +74,12 @@ def serve_budget(
         max_connections=found["max_connections"],
         server_reserved=sum(found.get(name, 0) for name in RESERVED_SETTINGS),
     )
+
+
+def check_serve_budget(settings: Settings, workers: int) -> None:
+    """Refuse (ConfigError) to serve more processes than the server has connections for."""
+    with pg_start.connect(settings.postgres) as conn:
+        budget = serve_budget(settings, workers, conn)
+    if reason := budget.problem():
+        raise ConfigError(reason)
+    log.info("connections: %d needed of %d available", budget.needed, budget.available)

@@ -14,9 +14,8 @@ from uuid import UUID
 
 import orjson
 
-from adapters import pg_start
 from adapters.bootstrap import StoreUnavailableError, build
-from adapters.budget import serve_budget
+from adapters.budget import check_serve_budget
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import (
     PartStoppedError,
@@ -157,7 +156,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     build(settings).close()  # fail fast, with a clear message, before uvicorn starts
     if settings.persistence == "postgres":
-        check_budget(settings, workers)
+        check_serve_budget(settings, workers)
     if warning := repeated_background(settings, workers):
         print(warning, file=sys.stderr)
     os.environ["NEWBORN_LEDGER_HOST"] = host  # workers re-read settings from the environment
@@ -168,15 +167,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, **server)  # fmt: skip
     return 0
-
-
-def check_budget(settings: Settings, workers: int) -> None:
-    """Refuse to serve more processes than the server has connections for (ConfigError)."""
-    with pg_start.connect(settings.postgres) as conn:
-        budget = serve_budget(settings, workers, conn)
-    if reason := budget.problem():
-        raise ConfigError(reason)
-    log.info("connections: %d needed of %d available", budget.needed, budget.available)
 
 
 def repeated_background(settings: Settings, workers: int) -> str | None:

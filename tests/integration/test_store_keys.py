@@ -17,6 +17,7 @@ from adapters.store_keys import key_record
 from api.app import create_app
 from api.cli import main
 from domain.commands import NotifyBirth
+from projections.case_document import DOCUMENTS, SEALED
 from tests.conftest import make_facts
 
 A = base64.b64encode(bytes(range(32))).decode()
@@ -82,6 +83,14 @@ def test_a_rotation_writes_with_the_new_key_and_reads_the_old_events(settings: S
     newest = rotated.ledger.recorder.select_notifications(start=None, limit=1000)[-1]
     assert opens(B, newest.state)
     assert not opens(A, newest.state)
+    new_case = rotated.ledger.notify_birth(NotifyBirth("m-new", make_facts("MR-NEW-2"), b"{}"))
+    rotated.after_command()
+    sealed = rotated.projections.case_status_view.get(DOCUMENTS, str(new_case.case_id))
+    assert sealed is not None
+    assert sealed.body.startswith(SEALED)
+    opened = base64.b64decode(sealed.body[len(SEALED) :])
+    assert opens(B, opened)  # the family document too is sealed with the new key
+    assert not opens(A, opened)
     record = key_record(rotated.ledger)
     assert record is not None
     assert record.read() == {fingerprint(A), fingerprint(B)}
