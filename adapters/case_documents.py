@@ -19,9 +19,7 @@ from typing import Any
 
 import anyio.to_thread
 import psycopg
-from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import OperationalError
-from eventsourcing.utils import Environment
 from psycopg import AsyncConnection
 from psycopg.errors import error_from_result
 from psycopg.generators import execute
@@ -29,6 +27,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from psycopg.sql import SQL, Composed
 
+from adapters.keys import rotating_cipher
 from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
 from projections.case_document import DOCUMENTS, Sealer
@@ -45,12 +44,15 @@ INDEX_LABEL = b"newborn-ledger/view-index/v1"
 
 
 def sealer_for(settings: Settings) -> Sealer:
-    """Encrypts documents with the event stores' AES cipher when a key is configured, and
-    keeps the view's looked-up secrets as digests under a key derived from it."""
-    if not settings.cipher_key:
+    """Encrypts documents with the event stores' AES cipher when a key is configured (and
+    opens those sealed with an old key after a rotation), and keeps the view's looked-up
+    secrets as digests under index keys derived from the cipher keys (the current one
+    first: rows written before a rotation are found until case_status is rebuilt)."""
+    cipher = rotating_cipher(settings.cipher_key, settings.old_cipher_keys)
+    if cipher is None or not settings.cipher_key:
         return Sealer()
-    cipher = AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key}))
-    return Sealer(cipher, [index_key(settings.cipher_key)])
+    keys = [settings.cipher_key, *settings.old_cipher_keys]
+    return Sealer(cipher, [index_key(key) for key in keys])
 
 
 def index_key(cipher_key: str) -> bytes:
