@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -34,9 +35,15 @@ from integrations.hospital.birth_notification import (
     ParsedMessage,
     parse_message,
 )
+from integrations.hospital.capability import capability_statement
 from integrations.hospital.outcomes import acknowledgement, operation_outcome
 
-FHIR_MEDIA = ("application/fhir+json", "application/json+fhir", "application/json")
+# Only the FHIR JSON media type (docs/hospital-integration.md): plain application/json and
+# DSTU2's application/json+fhir are 415.
+FHIR_MEDIA = ("application/fhir+json",)
+HEADER_ID = "Bundle.entry[0].resource.id"
+CLIENT_CLOSED = 499  # as nginx logs it: the client closed the request before it was read
+logger = logging.getLogger(__name__)
 OPERATIONS = [
     Operation(
         "/fhir/$process-message",
@@ -53,6 +60,11 @@ OPERATIONS = [
             415: "Wrong media type",
             422: "Breaks the profile",
         },
+    ),
+    Operation(
+        "/fhir/metadata",
+        "GET",
+        "The FHIR CapabilityStatement of the hospital endpoint (public)",
     ),
     Operation(
         "/cases",
@@ -103,6 +115,11 @@ def _apply(container: Container, parsed: ParsedMessage) -> MessageOutcome:
     return outcome
 
 
+def _conflict_expression(exc: DomainError, parsed: ParsedMessage) -> str:
+    """A conflict about the message id locates MessageHeader.id; else the child's record key."""
+    return HEADER_ID if "message_id" in exc.context else parsed.record_expression
+
+
 def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
     if isinstance(exc, CaseNotFoundError):
         return fhir_error(
@@ -115,8 +132,8 @@ def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
     if isinstance(exc, MessageIdReusedError):
         return fhir_error(409, "duplicate", exc.detail, "Bundle.entry[0].resource.id")
     if isinstance(exc, NotificationConflictError | CaseClosedError):
-        return fhir_error(409, "conflict", exc.detail)
-    return fhir_error(422, "business-rule", exc.detail)
+        return fhir_error(409, "conflict", exc.detail, _conflict_expression(exc, parsed))
+    return fhir_error(422, "business-rule", exc.detail, parsed.record_expression)
 
 
 async def process_message(request: Request) -> Response:
@@ -130,7 +147,10 @@ async def process_message(request: Request) -> Response:
             415, "not-supported", f"Send application/fhir+json, not {media or 'nothing'}"
         )
     container: Container = request.app.state.container
-    raw = await _read_limited(request, container.settings.max_message_bytes)
+    try:
+        raw = await _read_limited(request, container.settings.max_message_bytes)
+    except ClientDisconnect:
+        return _client_gone()
     if raw is None:
         return fhir_error(
             413, "too-costly", f"The message is over {container.settings.max_message_bytes} bytes"
@@ -141,6 +161,13 @@ async def process_message(request: Request) -> Response:
     # Parse, record and render in one worker thread: one hop off the event loop per message.
     threads: WorkerThreads = request.app.state.intake_threads
     return await threads.run(_intake, container, principal, raw)
+
+
+def _client_gone() -> Response:
+    """The client hung up before its message arrived: nothing was read, nothing recorded.
+    Not a server error: one log line, no traceback, and 499 in the metrics."""
+    logger.info("hospital message: the client disconnected before the body was read")
+    return fhir_error(CLIENT_CLOSED, "incomplete", "The client disconnected mid-upload")
 
 
 def _refused_login(exc: ApiError) -> Response:
@@ -177,7 +204,7 @@ def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
             403,
             "forbidden",
             "The facility's USCC is not the one this token is for",
-            "Bundle.entry.resource.where(resourceType='Organization').identifier",
+            parsed.facility_expression,
         )
     try:
         outcome = _apply(container, parsed)
@@ -223,7 +250,14 @@ def _cases_for(container: Container, principal: Principal, facility: str, ref: s
         return []
 
 
+async def metadata(request: Request) -> Response:
+    """The CapabilityStatement: public, as FHIR clients read it before they connect."""
+    version = str(request.app.state.openapi["info"]["version"])
+    return FHIRResponse(capability_statement(version))
+
+
 ROUTES = [
+    Route("/fhir/metadata", metadata, methods=["GET"]),
     Route("/fhir/$process-message", process_message, methods=["POST"]),
     Route("/cases", hospital_cases, methods=["GET"]),
 ]

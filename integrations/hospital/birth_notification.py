@@ -7,7 +7,7 @@ every problem found, each located by FHIRPath. No FHIR type leaves this package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.facts import BirthFacts, Parent
@@ -25,6 +25,7 @@ from integrations.hospital.people import (
     read_mother,
     read_parent,
     record_key,
+    record_key_path,
 )
 from integrations.hospital.structure import HEADER, read_message, valid_id
 
@@ -43,6 +44,9 @@ class ParsedMessage:
     record_ref: str
     command: Command
     source_endpoint: str | None = None  # the request's MessageHeader.source: where replies go
+    # Where the facility's USCC and the child's record key sit (FHIRPath), to locate a 403/409.
+    facility_expression: str = field(default="Bundle.entry", compare=False)
+    record_expression: str = field(default="Bundle.entry[0].resource.focus", compare=False)
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -62,7 +66,16 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if issues.items or incomplete or not (kind and message_id and uscc and record_ref):
         raise IntakeRejectedError(422, issues.items, message_id)
     command = _command(kind, message_id, uscc, record_ref, facts, raw)
-    return ParsedMessage(kind, message_id, uscc, record_ref, command, _source_endpoint(header))
+    return ParsedMessage(
+        kind,
+        message_id,
+        uscc,
+        record_ref,
+        command,
+        _source_endpoint(header),
+        facility_expression=_uscc_path(facility),
+        record_expression=record_key_path(child),
+    )
 
 
 def _command(
@@ -107,6 +120,13 @@ def _facility(header: Entry, index: BundleIndex, issues: Issues) -> Entry | None
     text = "No facility: MessageHeader.sender must reference the hospital Organization"
     issues.required(f"{HEADER}.sender", text)
     return None
+
+
+def _uscc_path(facility: Entry | None) -> str:
+    """The FHIRPath of the facility's USCC identifier value."""
+    assert facility is not None  # parse_message accepts no message without one
+    position = next(i for i, _ in identifiers(facility.resource, USCC_SYSTEM))
+    return f"{facility.path}.identifier[{position}].value"
 
 
 def _facility_uscc(facility: Entry, issues: Issues) -> str | None:

@@ -69,6 +69,14 @@ def record_key(child: Entry, issues: Issues) -> str | None:
     return str(value).strip()
 
 
+def record_key_path(child: Entry | None) -> str:
+    """The FHIRPath of the child's record key value (the focus, if there is none)."""
+    assert child is not None  # parse_message accepts no message without one
+    keys = typed_identifiers(child.resource, V2_0203_SYSTEM, RECORD_KEY_TYPE)
+    position = next((i for i, _ in keys), None)
+    return child.path if position is None else f"{child.path}.identifier[{position}].value"
+
+
 def read_child(child: Entry, issues: Issues) -> Child | None:
     """The child's facts; None when the birth date or sex is missing (issues say why)."""
     patient, born_at = child.resource, _born_at(child, issues)
