@@ -22,12 +22,14 @@ from integrations.hospital.identifiers import (
     KIND_BY_NVSS_URI,
 )
 from integrations.hospital.issues import (
+    MAX_STRUCTURE_ISSUES,
     IntakeRejectedError,
     Issue,
     Issues,
     reject,
     structure_issues,
 )
+from integrations.hospital.required import missing_required
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +130,40 @@ def _check_resource_types(entries: object, path: str, issues: Issues) -> None:
             _check_resource_types(resource.get("entry"), where, issues)
 
 
+def _with_missing(issues: list[Issue], data: dict[str, Any], version: str) -> list[Issue]:
+    """pydantic's issues and the required elements it skipped where others failed (see
+    required.py), each element once, in the order of the message."""
+    if len(issues) > MAX_STRUCTURE_ISSUES:
+        return issues  # already capped: "... and N more"
+    model_of = _R4_MODEL if version == "R4" else _R5_MODEL
+    seen = {issue.expression for issue in issues}
+    extra = [i for i in missing_required(data, model_of, version) if i.expression not in seen]
+    return sorted(issues + extra[: MAX_STRUCTURE_ISSUES - len(issues)], key=_document_order)
+
+
+def _document_order(issue: Issue) -> list[tuple[int, str | int]]:
+    """Sort key: 'Bundle.entry[10].resource.id' after 'Bundle.entry[2].resource'."""
+    parts = re.split(r"[.\[\]]+", issue.expression or "")
+    return [(1, int(p)) if p.isdigit() else (0, p) for p in parts if p]
+
+
+def _model_or_none(model_class: Any, base: Any) -> Any:
+    """model_class(name) for a resource type of this version, else None."""
+
+    def model_of(name: str) -> Any:
+        try:
+            found = model_class(name)
+        except (KeyError, ValueError, TypeError):
+            return None
+        return found if isinstance(found, type) and issubclass(found, base) else None
+
+    return model_of
+
+
+_R4_MODEL = _model_or_none(r4_model_class, R4Resource)
+_R5_MODEL = _model_or_none(r5_model_class, R5Resource)
+
+
 @lru_cache(maxsize=512)
 def _is_resource_type(name: str) -> bool:
     for model_class, base in ((r4_model_class, R4Resource), (r5_model_class, R5Resource)):
@@ -155,7 +191,7 @@ def _validate(model: Any, data: dict[str, Any], version: str) -> tuple[Any, list
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, structure_issues(exc, version)
+        return None, _with_missing(structure_issues(exc, version), data, version)
     except Exception as exc:  # the FHIR library trips over some garbage instead of reporting it
         logger.warning("FHIR %s validation raised %s", version, type(exc).__name__)
         text = f"The content cannot be read as FHIR {version} ({type(exc).__name__})"

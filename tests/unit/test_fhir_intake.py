@@ -25,6 +25,8 @@ NOT_PROCESSED = ("not-supported", "Bundle.entry[0].resource.eventUri")
 NOT_A_MESSAGE = ("structure", "Bundle.type")
 NVSS_STRUCTURE: list[tuple[str, str | None]] = [
     ("required", "Bundle.entry[2].resource.entry[0].resource.author"),
+    # Composition.date is missing too: listed at once, not only once author is fixed.
+    ("required", "Bundle.entry[2].resource.entry[0].resource.date"),
     ("value", "Bundle.entry[2].resource.entry[1].resource.id"),
 ]
 
