@@ -196,7 +196,7 @@ async def _too_busy(request: Request, container: Container) -> Response | None:
 
 def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
     try:
-        parsed = parse_message(raw)
+        parsed = parse_message(raw, container.ledger.clock())
     except IntakeRejectedError as exc:
         return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
     if principal.role != "admin" and parsed.facility_uscc != principal.scope:

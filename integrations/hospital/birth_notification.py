@@ -8,6 +8,7 @@ every problem found, each located by FHIRPath. No FHIR type leaves this package.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.facts import BirthFacts, Parent
@@ -17,6 +18,7 @@ from integrations.hospital.clinical import birth_division, birth_doses, measurem
 from integrations.hospital.elements import checked, extensions, identifiers
 from integrations.hospital.identifiers import HOUSEHOLD_CHOICE_EXT, USCC_SYSTEM
 from integrations.hospital.issues import IntakeRejectedError, Issue, Issues
+from integrations.hospital.limits import MAX_ENDPOINT, clean_text
 from integrations.hospital.people import (
     Child,
     find_father,
@@ -27,6 +29,7 @@ from integrations.hospital.people import (
     record_key,
     record_key_path,
 )
+from integrations.hospital.plausibility import duplicates, extra_patients, mother_age
 from integrations.hospital.structure import HEADER, read_message, valid_id
 
 __all__ = ["IntakeRejectedError", "Issue", "ParsedMessage", "parse_message"]
@@ -49,19 +52,26 @@ class ParsedMessage:
     record_expression: str = field(default="Bundle.entry[0].resource.focus", compare=False)
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Map one birth-notification message; raise IntakeRejectedError for any problem."""
+def parse_message(raw: bytes, now: datetime | None = None) -> ParsedMessage:
+    """Map one birth-notification message; raise IntakeRejectedError for any problem.
+
+    `now` (default: the system clock) bounds the birth date: not in the future, not older
+    than a newborn registration allows (limits.py).
+    """
     kind, bundle = read_message(raw)
     index = BundleIndex(bundle)
     header, issues = index.entries[0], Issues()
     message_id = _message_id(header, issues)
     if kind is None:
         issues.required(f"{HEADER}.event", "The MessageHeader has no event")
+    duplicates(index, issues)
     facility = _facility(header, index, issues)
     uscc = _facility_uscc(facility, issues) if facility else None
     child = _child(header, index, issues)
     record_ref = record_key(child, issues) if child else None
-    facts = _facts(child, facility, index, issues) if child and kind != "void" else None
+    at = now or datetime.now(UTC)
+    facts = _facts(child, facility, index, issues, at) if child and kind != "void" else None
+    source = _source_endpoint(header, issues)
     incomplete = facts is None and kind != "void"
     if issues.items or incomplete or not (kind and message_id and uscc and record_ref):
         raise IntakeRejectedError(422, issues.items, message_id)
@@ -72,7 +82,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         uscc,
         record_ref,
         command,
-        _source_endpoint(header),
+        source,
         facility_expression=_uscc_path(facility),
         record_expression=record_key_path(child),
     )
@@ -90,10 +100,14 @@ def _command(
     return NotifyBirth(message_id, full, raw_message=raw)
 
 
-def _source_endpoint(header: Entry) -> str | None:
+def _source_endpoint(header: Entry, issues: Issues) -> str | None:
     source = header.resource.source  # R4 source.endpoint, R5 source.endpointUrl
-    endpoint = getattr(source, "endpoint", None) or getattr(source, "endpointUrl", None)
-    return endpoint if isinstance(endpoint, str) else None
+    element = "endpoint" if getattr(source, "endpoint", None) else "endpointUrl"
+    endpoint = getattr(source, element, None)
+    if not isinstance(endpoint, str):
+        return None
+    where = f"{HEADER}.source.{element}"
+    return endpoint if clean_text(endpoint, where, issues, MAX_ENDPOINT, "endpoint") else None
 
 
 def _message_id(header: Entry, issues: Issues) -> str | None:
@@ -110,9 +124,15 @@ def _message_id(header: Entry, issues: Issues) -> str | None:
 
 def _facility(header: Entry, index: BundleIndex, issues: Issues) -> Entry | None:
     """The sending hospital: MessageHeader.sender, else the Organization carrying a USCC."""
-    sender = index.resolve(header.resource.sender)
+    reference = header.resource.sender
+    sender = index.resolve(reference)
     if sender is not None and sender.type == "Organization":
         return sender
+    if reference is not None:
+        where = f"{HEADER}.sender"
+        text = f"sender {reference.reference!r} is not an Organization entry of this Bundle"
+        issues.add("not-found" if sender is None else "value", where, text)
+        return None
     organizations = index.of_type("Organization")
     with_uscc = [org for org in organizations if any(identifiers(org.resource, USCC_SYSTEM))]
     if with_uscc:
@@ -211,13 +231,17 @@ class _Facts:
 
 
 def _facts(
-    child: Entry, facility: Entry | None, index: BundleIndex, issues: Issues
+    child: Entry, facility: Entry | None, index: BundleIndex, issues: Issues, now: datetime
 ) -> _Facts | None:
-    values = read_child(child, issues)
+    values = read_child(child, issues, now)
     mother_entry = find_mother(child, index)
     if mother_entry is None:
         issues.required("Bundle.entry", "No mother: a Patient other than the child is needed")
+    else:
+        extra_patients(child, mother_entry, index, issues)
     mother = read_mother(mother_entry, issues) if mother_entry else None
+    if mother_entry and mother and values:
+        mother_age(mother_entry, mother, values.born_at.date(), issues)
     father = _father(child, values, index, issues)
     place = birth_division(child, facility, index, issues)
     measured = measurements(index, issues)

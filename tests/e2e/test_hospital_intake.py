@@ -416,3 +416,18 @@ def test_a_client_disconnecting_mid_upload_is_no_server_error(
     assert 'route="/fhir/$process-message",status="499"' in metrics
     assert 'status="500"' not in metrics
     assert head(container) == 0
+
+
+@pytest.mark.parametrize("key", ["ZY2026\x00112000123", "Z" * 5000])
+def test_a_record_key_no_view_could_hold_is_refused_and_nothing_recorded(
+    client: TestClient, container: Container, hospital: dict[str, str], key: str
+) -> None:
+    message = orjson.loads(fixture("notification-full.json"))
+    message["entry"][2]["resource"]["identifier"][0]["value"] = key
+    refused = post(client, orjson.dumps(message), hospital)
+    assert refused.status_code == 422
+    assert [i["expression"] for i in refused.json()["issue"]] == [
+        ["Bundle.entry[2].resource.identifier[0].value"]
+    ]
+    assert head(container) == 0
+    assert post(client, fixture("notification-full.json"), hospital).status_code == 200
