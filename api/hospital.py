@@ -141,7 +141,8 @@ async def process_message(request: Request) -> Response:
         principal = await authenticate(request, "hospital")
     except ApiError as exc:
         return _refused_login(exc)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
     if media not in FHIR_MEDIA:
         return fhir_error(
             415, "not-supported", f"Send application/fhir+json, not {media or 'nothing'}"
@@ -160,7 +161,7 @@ async def process_message(request: Request) -> Response:
         return busy
     # Parse, record and render in one worker thread: one hop off the event loop per message.
     threads: WorkerThreads = request.app.state.intake_threads
-    return await threads.run(_intake, container, principal, raw)
+    return await threads.run(_intake, container, principal, raw, _fhir_version(content_type))
 
 
 def _client_gone() -> Response:
@@ -194,9 +195,20 @@ async def _too_busy(request: Request, container: Container) -> Response | None:
     )
 
 
-def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
+def _fhir_version(content_type: str) -> str | None:
+    """The media type's fhirVersion parameter ('application/fhir+json; fhirVersion=4.0')."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "fhirversion":
+            return value.strip().strip('"') or None
+    return None
+
+
+def _intake(
+    container: Container, principal: Principal, raw: bytes, media_version: str | None
+) -> Response:
     try:
-        parsed = parse_message(raw, container.ledger.clock())
+        parsed = parse_message(raw, container.ledger.clock(), media_version)
     except IntakeRejectedError as exc:
         return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
     if principal.role != "admin" and parsed.facility_uscc != principal.scope:
@@ -217,6 +229,7 @@ def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
         parsed.source_endpoint,
         timestamp=outcome.accepted_at,
         kind=parsed.kind,
+        version=parsed.fhir_version,
     )
     return FHIRResponse(ack, headers={"Location": f"/cases/{outcome.case_id}"})
 

@@ -47,18 +47,22 @@ class ParsedMessage:
     record_ref: str
     command: Command
     source_endpoint: str | None = None  # the request's MessageHeader.source: where replies go
+    fhir_version: str = "R4"  # "R4" | "R5": the acknowledgement is written in it
     # Where the facility's USCC and the child's record key sit (FHIRPath), to locate a 403/409.
     facility_expression: str = field(default="Bundle.entry", compare=False)
     record_expression: str = field(default="Bundle.entry[0].resource.focus", compare=False)
 
 
-def parse_message(raw: bytes, now: datetime | None = None) -> ParsedMessage:
+def parse_message(
+    raw: bytes, now: datetime | None = None, media_version: str | None = None
+) -> ParsedMessage:
     """Map one birth-notification message; raise IntakeRejectedError for any problem.
 
     `now` (default: the system clock) bounds the birth date: not in the future, not older
-    than a newborn registration allows (limits.py).
+    than a newborn registration allows (limits.py). `media_version` is the Content-Type's
+    fhirVersion parameter, if any.
     """
-    kind, bundle = read_message(raw)
+    kind, bundle, version = read_message(raw, media_version)
     index = BundleIndex(bundle)
     header, issues = index.entries[0], Issues()
     message_id = _message_id(header, issues)
@@ -83,6 +87,7 @@ def parse_message(raw: bytes, now: datetime | None = None) -> ParsedMessage:
         record_ref,
         command,
         source,
+        version,
         facility_expression=_uscc_path(facility),
         record_expression=record_key_path(child),
     )

@@ -19,51 +19,56 @@ ABSTRACT = ("Resource", "DomainResource")
 
 
 def missing_required(data: dict[str, Any], model_of: ModelOf, version: str) -> list[Issue]:
-    """Every required primitive or choice element absent anywhere in the message."""
+    """Every required primitive or choice element absent anywhere in the message (a stack,
+    not recursion: a message may nest Bundles 1,000 deep)."""
     root = model_of("Bundle")
-    if root is None:
-        return []
-    return [
-        Issue("error", "required", f"{text} (FHIR {version})", path)
-        for path, text in _walk(root, data, "Bundle", model_of)
-    ]
+    found: list[Issue] = []
+    stack: list[tuple[Any, dict[str, Any], str]] = [(root, data, "Bundle")] if root else []
+    while stack:
+        cls, node, path = stack.pop()
+        for where, text in _missing(cls, node, path):
+            found.append(Issue("error", "required", f"{text} (FHIR {version})", where))
+        stack.extend(reversed(list(_children(cls, node, path, model_of))))
+    return found
 
 
-def _walk(
-    cls: Any, node: dict[str, Any], path: str, model_of: ModelOf
-) -> Iterator[tuple[str, str]]:
+def _missing(cls: Any, node: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    """The element's own required primitives and required choices that are absent."""
     choices: dict[str, tuple[bool, list[str]]] = {}
     for name, field in cls.model_fields.items():
+        key, extra = field.alias or name, field.json_schema_extra or {}
         if name.endswith("__ext"):
             continue
-        key, extra = field.alias or name, field.json_schema_extra or {}
         if extra.get("element_required") and node.get(key) is None and not _explained(node, key):
             yield f"{path}.{key}", "A required element is missing"
         if "one_of_many" in extra:
-            group = choices.setdefault(extra["one_of_many"], (False, []))
-            choices[extra["one_of_many"]] = (
-                group[0] or extra["one_of_many_required"] is True,
-                [*group[1], key],
-            )
-        yield from _children(field.annotation, node.get(key), f"{path}.{key}", model_of)
+            required, keys = choices.get(extra["one_of_many"], (False, []))
+            required = required or extra["one_of_many_required"] is True
+            choices[extra["one_of_many"]] = (required, [*keys, key])
     for prefix, (required, keys) in choices.items():
         if required and all(node.get(key) is None for key in keys):
             yield f"{path}.{prefix}", f"A required element is missing: one of {', '.join(keys)}"
 
 
 def _children(
-    annotation: Any, value: Any, path: str, model_of: ModelOf
-) -> Iterator[tuple[str, str]]:
-    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-    dicts = [(i, item) for i, item in items if isinstance(item, dict)]
-    fhir_type = _fhir_type(annotation) if dicts else None
-    if fhir_type is None:
-        return
-    base = fhir_type.get_model_klass()
-    for i, item in dicts:
-        cls = _class_for(base, item, model_of)
-        if cls is not None:
-            yield from _walk(cls, item, path if i is None else f"{path}[{i}]", model_of)
+    cls: Any, node: dict[str, Any], path: str, model_of: ModelOf
+) -> Iterator[tuple[Any, dict[str, Any], str]]:
+    """(class, dict, path) of the element's complex children, in document order."""
+    for name, field in cls.model_fields.items():
+        key = field.alias or name
+        value = node.get(key)
+        if name.endswith("__ext") or not isinstance(value, dict | list):
+            continue
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        dicts = [(i, item) for i, item in items if isinstance(item, dict)]
+        fhir_type = _fhir_type(field.annotation) if dicts else None
+        if fhir_type is None:
+            continue
+        base = fhir_type.get_model_klass()
+        for i, item in dicts:
+            child = _class_for(base, item, model_of)
+            if child is not None:
+                yield child, item, f"{path}.{key}" if i is None else f"{path}.{key}[{i}]"
 
 
 def _class_for(base: Any, item: dict[str, Any], model_of: ModelOf) -> Any:

@@ -30,6 +30,7 @@ from integrations.hospital.issues import (
     structure_issues,
 )
 from integrations.hospital.required import missing_required
+from integrations.hospital.versions import PROCESSED, Version, declared, detect, mixed
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,16 @@ FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 FHIR_MODELS = ((R4Bundle, "R4"), (R5Bundle, "R5"))
 
 
-def read_message(raw: bytes) -> tuple[str | None, Any]:
-    """Return (message kind, validated Bundle model); the kind is None only if no event."""
+def read_message(raw: bytes, media_version: str | None = None) -> tuple[str | None, Any, str]:
+    """Return (message kind, validated Bundle model, FHIR version "R4" | "R5"); the kind is
+    None only if no event. `media_version` is the Content-Type's fhirVersion parameter."""
     data = _json_object(raw)
     header = _message_header(data)
     try:
+        version = declared(media_version) or detect(data, header)
+        if version is not None and version.name not in PROCESSED:
+            raise _old_version(version)
+        _refuse_mixed(data, header)
         kind = event_kind(header)
         if header.get("response") is not None:
             text = "This is a response message (MessageHeader.response): send requests only"
@@ -50,10 +56,27 @@ def read_message(raw: bytes) -> tuple[str | None, Any]:
         issues = Issues()
         _check_resource_types(data.get("entry"), "Bundle", issues)
         issues.raise_if_any(400)
-        return kind, _validated(data)
+        bundle, name = _validated(data, version.name if version else None)
+        return kind, bundle, name
     except IntakeRejectedError as exc:
         exc.message_id = valid_id(header.get("id"))
         raise
+
+
+def _refuse_mixed(data: dict[str, Any], header: dict[str, Any]) -> None:
+    both = mixed(data, header)
+    if both is not None:
+        stated, found = both
+        text = f"The {found.evidence}, but this message is FHIR {stated.name} ({stated.evidence})"
+        raise reject(400, "not-supported", found.expression, text)
+
+
+def _old_version(version: Version) -> IntakeRejectedError:
+    text = (
+        f"This message is FHIR {version.name} ({version.evidence}): this endpoint takes "
+        "FHIR R4 (4.0.1 / R4B 4.3.0) messages; R5 is read too"
+    )
+    return reject(400, "not-supported", version.expression, text)
 
 
 def valid_id(value: object) -> str | None:
@@ -175,15 +198,16 @@ def _is_resource_type(name: str) -> bool:
     return False
 
 
-def _validated(data: dict[str, Any]) -> Any:
-    """Validate as R4 (R4B models); if that fails and R5 passes, take R5; else report R4."""
+def _validated(data: dict[str, Any], version: str | None) -> tuple[Any, str]:
+    """Validate as the version the message shows; else as R4 (R4B models), then R5, and
+    report the version the content is closer to (an R5 message gets no R4 complaints)."""
+    models = [(m, v) for m, v in FHIR_MODELS if version in (None, v)]
     failures: list[list[Issue]] = []
-    for model, version in FHIR_MODELS:
-        bundle, issues = _validate(model, data, version)
+    for model, name in models:
+        bundle, issues = _validate(model, data, name)
         if bundle is not None:
-            return bundle
+            return bundle, name
         failures.append(issues)
-    # Report the version the content is closer to: an R5 message should not get R4 complaints.
     raise IntakeRejectedError(400, min(failures, key=len))
 
 
@@ -194,5 +218,6 @@ def _validate(model: Any, data: dict[str, Any], version: str) -> tuple[Any, list
         return None, _with_missing(structure_issues(exc, version), data, version)
     except Exception as exc:  # the FHIR library trips over some garbage instead of reporting it
         logger.warning("FHIR %s validation raised %s", version, type(exc).__name__)
-        text = f"The content cannot be read as FHIR {version} ({type(exc).__name__})"
-        return None, [Issue("error", "structure", text, "Bundle")]
+        text = f"The content cannot be read as FHIR {version}: an element has an unknown shape"
+        found = _with_missing([], data, version)
+        return None, [Issue("error", "structure", text, "Bundle"), *found]
