@@ -230,6 +230,7 @@ def _intake(
         timestamp=outcome.accepted_at,
         kind=parsed.kind,
         version=parsed.fhir_version,
+        warnings=parsed.warnings,
     )
     return FHIRResponse(ack, headers={"Location": f"/cases/{outcome.case_id}"})
 

@@ -48,6 +48,7 @@ class ParsedMessage:
     command: Command
     source_endpoint: str | None = None  # the request's MessageHeader.source: where replies go
     fhir_version: str = "R4"  # "R4" | "R5": the acknowledgement is written in it
+    warnings: tuple[Issue, ...] = ()  # facts given but not taken: the acknowledgement lists them
     # Where the facility's USCC and the child's record key sit (FHIRPath), to locate a 403/409.
     facility_expression: str = field(default="Bundle.entry", compare=False)
     record_expression: str = field(default="Bundle.entry[0].resource.focus", compare=False)
@@ -88,6 +89,7 @@ def parse_message(
         command,
         source,
         version,
+        tuple(issues.notes),
         facility_expression=_uscc_path(facility),
         record_expression=record_key_path(child),
     )

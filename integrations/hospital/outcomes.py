@@ -49,12 +49,14 @@ def acknowledgement(
     timestamp: datetime,
     kind: str = "notify",
     version: str = "R4",
+    warnings: Sequence[Issue] = (),
 ) -> JSON:
     """The reply to an accepted message (new or repeated): response.code ok, focus the case.
 
     `sender_ref` is where the reply goes: the request's MessageHeader.source.endpoint.
     `version` "R5" writes the R5 shapes (endpointUrl, response.identifier an Identifier)
-    for a sender that wrote R5.
+    for a sender that wrote R5. `warnings` (facts given but not taken) go in an
+    OperationOutcome that response.details references.
     """
     seed = f"{request_message_id}:{case_id}"  # message ids are unique per sender only
     parameters_id = _id("parameters", seed)
@@ -65,7 +67,14 @@ def acknowledgement(
     case = {"reference": f"cases/{case_id}", "display": f"case {case_id}"}
     header["focus"] = [case, {"reference": params_url}]
     parameters = _case_parameters(parameters_id, str(case_id), tracking_code)
-    return _bundle(seed, timestamp, header, (params_url, parameters))
+    if not warnings:
+        return _bundle(seed, timestamp, header, (params_url, parameters))
+    outcome_id = _id("warnings", seed)
+    outcome_url = f"urn:uuid:{outcome_id}"
+    header["response"] = {**header["response"], "details": {"reference": outcome_url}}
+    outcome = {"resourceType": "OperationOutcome", "id": outcome_id}
+    outcome["issue"] = operation_outcome(warnings)["issue"]
+    return _bundle(seed, timestamp, header, (params_url, parameters), (outcome_url, outcome))
 
 
 def _case_parameters(parameters_id: str, case_id: str, tracking_code: str) -> JSON:

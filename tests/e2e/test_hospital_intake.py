@@ -431,3 +431,21 @@ def test_a_record_key_no_view_could_hold_is_refused_and_nothing_recorded(
     ]
     assert head(container) == 0
     assert post(client, fixture("notification-full.json"), hospital).status_code == 200
+
+
+def test_the_acknowledgement_names_the_facts_not_taken(
+    client: TestClient, hospital: dict[str, str]
+) -> None:
+    from tests.unit.test_fhir_intake_warnings import SNOMED_WEIGHT
+
+    message = orjson.loads(fixture("notification-full.json"))
+    message["entry"].append({"fullUrl": "urn:uuid:snomed-weight", "resource": SNOMED_WEIGHT})
+    accepted = post(client, orjson.dumps(message), hospital)
+    assert accepted.status_code == 200
+    entries = [e["resource"] for e in accepted.json()["entry"]]
+    outcome = next(r for r in entries if r["resourceType"] == "OperationOutcome")
+    assert [(i["severity"], i["expression"]) for i in outcome["issue"]] == [
+        ("warning", ["Bundle.entry[13].resource.code"])
+    ]
+    assert entries[0]["response"]["details"]["reference"].endswith(outcome["id"])
+    assert ack_parameters(accepted.json())["tracking_code"]
