@@ -30,7 +30,7 @@ from integrations.hospital.issues import (
     structure_issues,
 )
 from integrations.hospital.required import missing_required
-from integrations.hospital.versions import PROCESSED, Version, declared, detect, mixed
+from integrations.hospital.versions import PROCESSED, Version, declared, detect
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,12 @@ def read_message(raw: bytes, media_version: str | None = None) -> tuple[str | No
     data = _json_object(raw)
     header = _message_header(data)
     try:
-        version = declared(media_version) or detect(data, header)
+        stated, typed = detect(data, header)
+        version = declared(media_version) or stated or typed
         if version is not None and version.name not in PROCESSED:
             raise _old_version(version)
-        _refuse_mixed(data, header)
+        if stated is not None and typed is not None and stated.name != typed.name:
+            raise _mixed(stated, typed)
         kind = event_kind(header)
         if header.get("response") is not None:
             text = "This is a response message (MessageHeader.response): send requests only"
@@ -63,12 +65,9 @@ def read_message(raw: bytes, media_version: str | None = None) -> tuple[str | No
         raise
 
 
-def _refuse_mixed(data: dict[str, Any], header: dict[str, Any]) -> None:
-    both = mixed(data, header)
-    if both is not None:
-        stated, found = both
-        text = f"The {found.evidence}, but this message is FHIR {stated.name} ({stated.evidence})"
-        raise reject(400, "not-supported", found.expression, text)
+def _mixed(stated: Version, found: Version) -> IntakeRejectedError:
+    text = f"The {found.evidence}, but this message is FHIR {stated.name} ({stated.evidence})"
+    return reject(400, "not-supported", found.expression, text)
 
 
 def _old_version(version: Version) -> IntakeRejectedError:

@@ -44,19 +44,10 @@ def declared(media_parameter: str | None) -> Version | None:
     return Version(name, None, text) if name else None
 
 
-def detect(data: dict[str, Any], header: dict[str, Any]) -> Version | None:
-    """The version the message shows, or None when nothing tells. A resource type of
-    another version than the header's is refused by `mixed`."""
-    return _by_profile(data, header) or _by_header(header) or _by_resource_types(data)
-
-
-def mixed(data: dict[str, Any], header: dict[str, Any]) -> tuple[Version, Version] | None:
-    """(the message's version, a resource of another) when the two disagree."""
-    stated = _by_profile(data, header) or _by_header(header)
-    found = _by_resource_types(data)
-    if stated is None or found is None or stated.name == found.name:
-        return None
-    return stated, found
+def detect(data: dict[str, Any], header: dict[str, Any]) -> tuple[Version | None, Version | None]:
+    """(what the profile or the header says, what a version-specific resource type says):
+    either may be None; the caller refuses a message where the two disagree."""
+    return _by_profile(data, header) or _by_header(header), _by_resource_types(data)
 
 
 def _by_profile(data: dict[str, Any], header: dict[str, Any]) -> Version | None:
@@ -100,33 +91,44 @@ def _endpoints(header: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _by_resource_types(data: dict[str, Any]) -> Version | None:
-    for path, name in _resource_types(data, "Bundle"):
+    for path, name in _resource_types(data):
         only = _only_in(name)
         if only is not None:
             return Version(only, path, f"resourceType {name} exists only in FHIR {only}")
     return None
 
 
-def _resource_types(data: Any, root: str) -> Iterator[tuple[str, str]]:
-    """(FHIRPath, resourceType) of every resource in the message, contained ones too, in
-    document order (a stack, not recursion: a message may nest Bundles 1,000 deep)."""
-    stack: list[tuple[str, Any]] = [(root, data)]
+def _resource_types(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(FHIRPath, resourceType) of each resource where a message holds them: entries (of
+    nested Bundles too), contained resources and Parameters values, in document order
+    (a stack, not recursion: a message may nest Bundles 1,000 deep)."""
+    stack: list[tuple[str, Any]] = [("Bundle", data)]
     while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            name = node.get("resourceType")
-            if isinstance(name, str):
-                yield path, name
-            children = [
-                (f"{path}.{key}", value)
-                for key, value in node.items()
-                if isinstance(value, dict | list) and key.isidentifier()
-            ]
-        elif isinstance(node, list):
-            children = [(f"{path}[{i}]", item) for i, item in enumerate(node)]
-        else:
+        path, resource = stack.pop()
+        name = resource.get("resourceType")
+        if not isinstance(name, str):
             continue
-        stack.extend(reversed(children))
+        yield path, name
+        inner = [
+            (f"{path}.{key}[{i}]{suffix}", item)
+            for key, suffix in (*_HOLDERS.get(name, ()), ("contained", ""))
+            for i, item in _items(resource.get(key), suffix)
+        ]
+        stack.extend(reversed(inner))
+
+
+_HOLDERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Bundle": (("entry", ".resource"),),
+    "Parameters": (("parameter", ".resource"),),
+}
+
+
+def _items(value: Any, suffix: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position, resource) of a list of resources, or of elements holding one in `resource`."""
+    for i, item in enumerate(value if isinstance(value, list) else []):
+        found = item.get("resource") if suffix and isinstance(item, dict) else item
+        if isinstance(found, dict):
+            yield i, found
 
 
 @lru_cache(maxsize=512)
