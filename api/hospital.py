@@ -41,7 +41,6 @@ from integrations.hospital.outcomes import acknowledgement, operation_outcome
 # Only the FHIR JSON media type (docs/hospital-integration.md): plain application/json and
 # DSTU2's application/json+fhir are 415.
 FHIR_MEDIA = ("application/fhir+json",)
-HEADER_ID = "Bundle.entry[0].resource.id"
 CLIENT_CLOSED = 499  # as nginx logs it: the client closed the request before it was read
 logger = logging.getLogger(__name__)
 OPERATIONS = [
@@ -115,11 +114,6 @@ def _apply(container: Container, parsed: ParsedMessage) -> MessageOutcome:
     return outcome
 
 
-def _conflict_expression(exc: DomainError, parsed: ParsedMessage) -> str:
-    """A conflict about the message id locates MessageHeader.id; else the child's record key."""
-    return HEADER_ID if "message_id" in exc.context else parsed.record_expression
-
-
 def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
     if isinstance(exc, CaseNotFoundError):
         return fhir_error(
@@ -132,7 +126,7 @@ def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
     if isinstance(exc, MessageIdReusedError):
         return fhir_error(409, "duplicate", exc.detail, "Bundle.entry[0].resource.id")
     if isinstance(exc, NotificationConflictError | CaseClosedError):
-        return fhir_error(409, "conflict", exc.detail, _conflict_expression(exc, parsed))
+        return fhir_error(409, "conflict", exc.detail, parsed.record_expression)
     return fhir_error(422, "business-rule", exc.detail, parsed.record_expression)
 
 
