@@ -85,9 +85,13 @@ def test_every_third_party_example_gets_its_exact_answer_and_records_nothing(
 def test_r5_content_is_accepted_where_the_shape_allows(
     client: TestClient, hospital: dict[str, str]
 ) -> None:
+    from fhir.resources.bundle import Bundle as R5Bundle
+
     response = post(client, fixture("notification-r5.json"), hospital)
     assert response.status_code == 200, response.json()
     assert ack_parameters(response.json())["tracking_code"]
+    ack: Any = R5Bundle.model_validate(response.json())  # an R5 sender gets R5
+    assert ack.entry[0].resource.response.identifier.value == "b1f0c2d4-6a8e-4c1b-9f3d-5e7a9c1b3d31"
 
 
 def test_profile_examples_are_accepted_with_an_acknowledgement(
