@@ -100,11 +100,20 @@ def aware_datetime(value: object) -> datetime | None:
 
 
 def checked(
-    check: Callable[[str], str], value: object, expression: str, issues: Issues
+    check: Callable[[str], str],
+    value: object,
+    expression: str,
+    issues: Issues,
+    *,
+    ascii_only: bool = True,
 ) -> str | None:
-    """Run a domain identifier check; an invalid value becomes a located issue."""
+    """Run a domain identifier check; an invalid value becomes a located issue. Codes and
+    numbers are ASCII: other scripts' digits ('٤٣٠٦٠٢') would pass a `\\d` pattern."""
     if value is None or not str(value).strip():
         issues.required(expression, "The identifier has no value")
+        return None
+    if ascii_only and not str(value).isascii():
+        issues.value(expression, "The identifier holds characters other than ASCII")
         return None
     try:
         return check(str(value))

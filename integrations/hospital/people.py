@@ -95,7 +95,7 @@ def read_child(child: Entry, issues: Issues, now: datetime) -> Child | None:
     if sex is None:
         issues.required(f"{child.path}.gender", "The child's gender is missing")
     certificate = _first_checked(child, BIRTH_CERTIFICATE_SYSTEM, certificate_number, issues)
-    delivery_ref = _first_checked(child, DELIVERY_SYSTEM, _delivery_id, issues)
+    delivery_ref = _first_checked(child, DELIVERY_SYSTEM, _delivery_id, issues, ascii_only=False)
     multiple_birth = _multiple_birth(child, issues)
     household_choice = _household_choice(child, issues)
     name = _name(child, "child's name", issues)
@@ -156,9 +156,12 @@ def _birth_time(child: Entry, born_on: date, issues: Issues) -> datetime | None:
     return None
 
 
-def _first_checked(child: Entry, system: str, check: Check, issues: Issues) -> str | None:
+def _first_checked(
+    child: Entry, system: str, check: Check, issues: Issues, *, ascii_only: bool = True
+) -> str | None:
     for position, value in identifiers(child.resource, system):
-        return checked(check, value, f"{child.path}.identifier[{position}].value", issues)
+        where = f"{child.path}.identifier[{position}].value"
+        return checked(check, value, where, issues, ascii_only=ascii_only)
     return None
 
 

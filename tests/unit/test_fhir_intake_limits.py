@@ -103,6 +103,14 @@ REFUSED: dict[str, tuple[list[Change], list[tuple[str, str]]]] = {
         [put((*MOTHER, "address", 1, "extension", 1, "valueCode"), "430600")],
         [("value", f"{E}[3].resource.address[1].extension[1].valueCode")],
     ),
+    "Arabic-Indic digits in the hukou division": (
+        [put((*MOTHER, "address", 0, "extension", 1, "valueCode"), "42\u0660\u0661\u0660\u0662")],
+        [("value", f"{E}[3].resource.address[0].extension[1].valueCode")],
+    ),
+    "full-width digits in the mother's citizen ID": (
+        [put((*MOTHER, "identifier", 0, "value"), "\uff1420102199403081288")],
+        [("value", f"{E}[3].resource.identifier[0].value")],
+    ),
     "multipleBirthInteger 99": (
         [put((*CHILD, "multipleBirthInteger"), 99)],
         [("value", f"{E}[2].resource.multipleBirthInteger")],
