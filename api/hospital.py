@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -34,9 +35,14 @@ from integrations.hospital.birth_notification import (
     ParsedMessage,
     parse_message,
 )
+from integrations.hospital.capability import capability_statement
 from integrations.hospital.outcomes import acknowledgement, operation_outcome
 
-FHIR_MEDIA = ("application/fhir+json", "application/json+fhir", "application/json")
+# Only the FHIR JSON media type (docs/hospital-integration.md): plain application/json and
+# DSTU2's application/json+fhir are 415.
+FHIR_MEDIA = ("application/fhir+json",)
+CLIENT_CLOSED = 499  # as nginx logs it: the client closed the request before it was read
+logger = logging.getLogger(__name__)
 OPERATIONS = [
     Operation(
         "/fhir/$process-message",
@@ -53,6 +59,11 @@ OPERATIONS = [
             415: "Wrong media type",
             422: "Breaks the profile",
         },
+    ),
+    Operation(
+        "/fhir/metadata",
+        "GET",
+        "The FHIR CapabilityStatement of the hospital endpoint (public)",
     ),
     Operation(
         "/cases",
@@ -115,8 +126,8 @@ def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
     if isinstance(exc, MessageIdReusedError):
         return fhir_error(409, "duplicate", exc.detail, "Bundle.entry[0].resource.id")
     if isinstance(exc, NotificationConflictError | CaseClosedError):
-        return fhir_error(409, "conflict", exc.detail)
-    return fhir_error(422, "business-rule", exc.detail)
+        return fhir_error(409, "conflict", exc.detail, parsed.record_expression)
+    return fhir_error(422, "business-rule", exc.detail, parsed.record_expression)
 
 
 async def process_message(request: Request) -> Response:
@@ -124,13 +135,17 @@ async def process_message(request: Request) -> Response:
         principal = await authenticate(request, "hospital")
     except ApiError as exc:
         return _refused_login(exc)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
     if media not in FHIR_MEDIA:
         return fhir_error(
             415, "not-supported", f"Send application/fhir+json, not {media or 'nothing'}"
         )
     container: Container = request.app.state.container
-    raw = await _read_limited(request, container.settings.max_message_bytes)
+    try:
+        raw = await _read_limited(request, container.settings.max_message_bytes)
+    except ClientDisconnect:
+        return _client_gone()
     if raw is None:
         return fhir_error(
             413, "too-costly", f"The message is over {container.settings.max_message_bytes} bytes"
@@ -140,7 +155,14 @@ async def process_message(request: Request) -> Response:
         return busy
     # Parse, record and render in one worker thread: one hop off the event loop per message.
     threads: WorkerThreads = request.app.state.intake_threads
-    return await threads.run(_intake, container, principal, raw)
+    return await threads.run(_intake, container, principal, raw, _fhir_version(content_type))
+
+
+def _client_gone() -> Response:
+    """The client hung up before its message arrived: nothing was read, nothing recorded.
+    Not a server error: one log line, no traceback, and 499 in the metrics."""
+    logger.info("hospital message: the client disconnected before the body was read")
+    return fhir_error(CLIENT_CLOSED, "incomplete", "The client disconnected mid-upload")
 
 
 def _refused_login(exc: ApiError) -> Response:
@@ -167,9 +189,20 @@ async def _too_busy(request: Request, container: Container) -> Response | None:
     )
 
 
-def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
+def _fhir_version(content_type: str) -> str | None:
+    """The media type's fhirVersion parameter ('application/fhir+json; fhirVersion=4.0')."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "fhirversion":
+            return value.strip().strip('"') or None
+    return None
+
+
+def _intake(
+    container: Container, principal: Principal, raw: bytes, media_version: str | None
+) -> Response:
     try:
-        parsed = parse_message(raw)
+        parsed = parse_message(raw, container.ledger.clock(), media_version)
     except IntakeRejectedError as exc:
         return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
     if principal.role != "admin" and parsed.facility_uscc != principal.scope:
@@ -177,7 +210,7 @@ def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
             403,
             "forbidden",
             "The facility's USCC is not the one this token is for",
-            "Bundle.entry.resource.where(resourceType='Organization').identifier",
+            parsed.facility_expression,
         )
     try:
         outcome = _apply(container, parsed)
@@ -190,6 +223,8 @@ def _intake(container: Container, principal: Principal, raw: bytes) -> Response:
         parsed.source_endpoint,
         timestamp=outcome.accepted_at,
         kind=parsed.kind,
+        version=parsed.fhir_version,
+        warnings=parsed.warnings,
     )
     return FHIRResponse(ack, headers={"Location": f"/cases/{outcome.case_id}"})
 
@@ -223,7 +258,14 @@ def _cases_for(container: Container, principal: Principal, facility: str, ref: s
         return []
 
 
+async def metadata(request: Request) -> Response:
+    """The CapabilityStatement: public, as FHIR clients read it before they connect."""
+    version = str(request.app.state.openapi["info"]["version"])
+    return FHIRResponse(capability_statement(version))
+
+
 ROUTES = [
+    Route("/fhir/metadata", metadata, methods=["GET"]),
     Route("/fhir/$process-message", process_message, methods=["POST"]),
     Route("/cases", hospital_cases, methods=["GET"]),
 ]

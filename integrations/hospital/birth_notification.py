@@ -7,7 +7,8 @@ every problem found, each located by FHIRPath. No FHIR type leaves this package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.facts import BirthFacts, Parent
@@ -17,6 +18,7 @@ from integrations.hospital.clinical import birth_division, birth_doses, measurem
 from integrations.hospital.elements import checked, extensions, identifiers
 from integrations.hospital.identifiers import HOUSEHOLD_CHOICE_EXT, USCC_SYSTEM
 from integrations.hospital.issues import IntakeRejectedError, Issue, Issues
+from integrations.hospital.limits import MAX_ENDPOINT, clean_text
 from integrations.hospital.people import (
     Child,
     find_father,
@@ -25,7 +27,9 @@ from integrations.hospital.people import (
     read_mother,
     read_parent,
     record_key,
+    record_key_path,
 )
+from integrations.hospital.plausibility import duplicates, extra_patients, mother_age
 from integrations.hospital.structure import HEADER, read_message, valid_id
 
 __all__ = ["IntakeRejectedError", "Issue", "ParsedMessage", "parse_message"]
@@ -43,26 +47,52 @@ class ParsedMessage:
     record_ref: str
     command: Command
     source_endpoint: str | None = None  # the request's MessageHeader.source: where replies go
+    fhir_version: str = "R4"  # "R4" | "R5": the acknowledgement is written in it
+    warnings: tuple[Issue, ...] = ()  # facts given but not taken: the acknowledgement lists them
+    # Where the facility's USCC and the child's record key sit (FHIRPath), to locate a 403/409.
+    facility_expression: str = field(default="Bundle.entry", compare=False)
+    record_expression: str = field(default="Bundle.entry[0].resource.focus", compare=False)
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Map one birth-notification message; raise IntakeRejectedError for any problem."""
-    kind, bundle = read_message(raw)
+def parse_message(
+    raw: bytes, now: datetime | None = None, media_version: str | None = None
+) -> ParsedMessage:
+    """Map one birth-notification message; raise IntakeRejectedError for any problem.
+
+    `now` (default: the system clock) bounds the birth date: not in the future, not older
+    than a newborn registration allows (limits.py). `media_version` is the Content-Type's
+    fhirVersion parameter, if any.
+    """
+    kind, bundle, version = read_message(raw, media_version)
     index = BundleIndex(bundle)
     header, issues = index.entries[0], Issues()
     message_id = _message_id(header, issues)
     if kind is None:
         issues.required(f"{HEADER}.event", "The MessageHeader has no event")
+    duplicates(index, issues)
     facility = _facility(header, index, issues)
     uscc = _facility_uscc(facility, issues) if facility else None
     child = _child(header, index, issues)
     record_ref = record_key(child, issues) if child else None
-    facts = _facts(child, facility, index, issues) if child and kind != "void" else None
+    at = now or datetime.now(UTC)
+    facts = _facts(child, facility, index, issues, at) if child and kind != "void" else None
+    source = _source_endpoint(header, issues)
     incomplete = facts is None and kind != "void"
     if issues.items or incomplete or not (kind and message_id and uscc and record_ref):
         raise IntakeRejectedError(422, issues.items, message_id)
     command = _command(kind, message_id, uscc, record_ref, facts, raw)
-    return ParsedMessage(kind, message_id, uscc, record_ref, command, _source_endpoint(header))
+    return ParsedMessage(
+        kind,
+        message_id,
+        uscc,
+        record_ref,
+        command,
+        source,
+        version,
+        tuple(issues.notes),
+        facility_expression=_uscc_path(facility),
+        record_expression=record_key_path(child),
+    )
 
 
 def _command(
@@ -77,10 +107,14 @@ def _command(
     return NotifyBirth(message_id, full, raw_message=raw)
 
 
-def _source_endpoint(header: Entry) -> str | None:
+def _source_endpoint(header: Entry, issues: Issues) -> str | None:
     source = header.resource.source  # R4 source.endpoint, R5 source.endpointUrl
-    endpoint = getattr(source, "endpoint", None) or getattr(source, "endpointUrl", None)
-    return endpoint if isinstance(endpoint, str) else None
+    element = "endpoint" if getattr(source, "endpoint", None) else "endpointUrl"
+    endpoint = getattr(source, element, None)
+    if not isinstance(endpoint, str):
+        return None
+    where = f"{HEADER}.source.{element}"
+    return endpoint if clean_text(endpoint, where, issues, MAX_ENDPOINT, "endpoint") else None
 
 
 def _message_id(header: Entry, issues: Issues) -> str | None:
@@ -97,9 +131,15 @@ def _message_id(header: Entry, issues: Issues) -> str | None:
 
 def _facility(header: Entry, index: BundleIndex, issues: Issues) -> Entry | None:
     """The sending hospital: MessageHeader.sender, else the Organization carrying a USCC."""
-    sender = index.resolve(header.resource.sender)
+    reference = header.resource.sender
+    sender = index.resolve(reference)
     if sender is not None and sender.type == "Organization":
         return sender
+    if reference is not None:
+        where = f"{HEADER}.sender"
+        text = f"sender {reference.reference!r} is not an Organization entry of this Bundle"
+        issues.add("not-found" if sender is None else "value", where, text)
+        return None
     organizations = index.of_type("Organization")
     with_uscc = [org for org in organizations if any(identifiers(org.resource, USCC_SYSTEM))]
     if with_uscc:
@@ -107,6 +147,13 @@ def _facility(header: Entry, index: BundleIndex, issues: Issues) -> Entry | None
     text = "No facility: MessageHeader.sender must reference the hospital Organization"
     issues.required(f"{HEADER}.sender", text)
     return None
+
+
+def _uscc_path(facility: Entry | None) -> str:
+    """The FHIRPath of the facility's USCC identifier value."""
+    assert facility is not None  # parse_message accepts no message without one
+    position = next(i for i, _ in identifiers(facility.resource, USCC_SYSTEM))
+    return f"{facility.path}.identifier[{position}].value"
 
 
 def _facility_uscc(facility: Entry, issues: Issues) -> str | None:
@@ -191,13 +238,17 @@ class _Facts:
 
 
 def _facts(
-    child: Entry, facility: Entry | None, index: BundleIndex, issues: Issues
+    child: Entry, facility: Entry | None, index: BundleIndex, issues: Issues, now: datetime
 ) -> _Facts | None:
-    values = read_child(child, issues)
+    values = read_child(child, issues, now)
     mother_entry = find_mother(child, index)
     if mother_entry is None:
         issues.required("Bundle.entry", "No mother: a Patient other than the child is needed")
+    else:
+        extra_patients(child, mother_entry, index, issues)
     mother = read_mother(mother_entry, issues) if mother_entry else None
+    if mother_entry and mother and values:
+        mother_age(mother_entry, mother, values.born_at.date(), issues)
     father = _father(child, values, index, issues)
     place = birth_division(child, facility, index, issues)
     measured = measurements(index, issues)

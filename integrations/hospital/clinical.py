@@ -82,19 +82,36 @@ def _facility_addresses(facility: Entry) -> list[tuple[Resource, str]]:
 
 
 def measurements(index: BundleIndex, issues: Issues) -> dict[str, int]:
-    """Birth weight, gestation and Apgar scores by BirthFacts field name (first of each)."""
+    """Birth weight, gestation and Apgar scores by BirthFacts field name (first of each);
+    every other current Observation is a warning: a fact not taken."""
     found: dict[str, int] = {}
     seen: set[str] = set()
     for entry in index.of_type("Observation"):
         if entry.resource.status in NO_LONGER_TRUE:
             continue
-        for code, (name, reader) in READERS.items():
-            if name not in seen and has_coding(entry.resource.code, LOINC_SYSTEM, code):
-                seen.add(name)
-                value = reader(entry, issues)
-                if value is not None:
-                    found[name] = value
+        mapped = [
+            (c, r) for c, r in READERS.items() if has_coding(entry.resource.code, LOINC_SYSTEM, c)
+        ]
+        name, reader = mapped[0][1] if mapped else (None, None)
+        if name is None or reader is None or name in seen:
+            why = "a second one: only the first is taken" if name else "not mapped by this profile"
+            issues.warn(f"{entry.path}.code", f"Observation {concept(entry.resource.code)}: {why}")
+            continue
+        seen.add(name)
+        value = reader(entry, issues)
+        if value is not None:
+            found[name] = value
     return found
+
+
+def concept(value: Resource) -> str:
+    """A CodeableConcept for people: its first coding as system|code (display), or text."""
+    codings = getattr(value, "coding", None) or []
+    if codings:
+        first = codings[0]
+        display = f" ({first.display})" if first.display else ""
+        return f"{first.system}|{first.code}{display}"[:200]
+    return str(getattr(value, "text", None) or "without a code")[:200]
 
 
 def _birth_weight(entry: Entry, issues: Issues) -> int | None:
@@ -155,17 +172,18 @@ READERS: dict[str, tuple[str, Reader]] = {
 
 
 def birth_doses(index: BundleIndex, born_on: date | None, issues: Issues) -> tuple[str, ...]:
-    """Birth doses given (HepB dose 1, BCG), from completed Immunizations with CVX codes."""
+    """Birth doses given (HepB dose 1, BCG), from completed Immunizations with CVX codes;
+    any other completed Immunization is a warning: a fact not taken."""
     given: set[str] = set()
     for entry in index.of_type("Immunization"):
         if entry.resource.status != "completed":
             continue
-        doses = [
-            d
-            for cvx, d in DOSE_BY_CVX.items()
-            if has_coding(entry.resource.vaccineCode, CVX_SYSTEM, cvx)
-        ]
-        if doses and _given_before_birth(entry, born_on, issues):
+        vaccine = entry.resource.vaccineCode
+        doses = [d for cvx, d in DOSE_BY_CVX.items() if has_coding(vaccine, CVX_SYSTEM, cvx)]
+        if not doses:
+            text = f"Immunization {concept(vaccine)}: not a birth dose of this profile (CVX 08, 19)"
+            issues.warn(f"{entry.path}.vaccineCode", text)
+        elif _given_before_birth(entry, born_on, issues):
             continue
         given.update(doses)
     return tuple(dose for dose in DOSE_BY_CVX.values() if dose in given)

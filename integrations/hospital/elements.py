@@ -49,23 +49,38 @@ def typed_identifiers(resource: Resource, system: str, code: str) -> Iterator[tu
 
 def person_name(resource: Resource) -> str | None:
     """The official (else first) name: its text, else family + given (no space in Chinese)."""
+    return located_name(resource)[0]
+
+
+def located_name(resource: Resource) -> tuple[str | None, str]:
+    """person_name and the element it was read from ('name[1]')."""
     names = getattr(resource, "name", None) or []
-    chosen = next((n for n in names if n.use == "official"), names[0] if names else None)
+    index = next((i for i, n in enumerate(names) if n.use == "official"), 0)
+    chosen = names[index] if names else None
+    where = f"name[{index}]"
     if chosen is None:
-        return None
+        return None, where
     if chosen.text and chosen.text.strip():
-        return str(chosen.text).strip()
+        return str(chosen.text).strip(), f"{where}.text"
     given = [str(g) for g in chosen.given or []]
     family = str(chosen.family) if chosen.family else ""
     if family and not family.isascii():
-        return (family + "".join(given)) or None
-    return " ".join([*given, family]).strip() or None
+        return (family + "".join(given)) or None, where
+    return " ".join([*given, family]).strip() or None, where
 
 
 def phone(resource: Resource) -> str | None:
     """The first phone number of the resource's telecom."""
-    numbers = [t.value for t in getattr(resource, "telecom", None) or [] if t.system == "phone"]
-    return next((str(n).strip() for n in numbers if n and str(n).strip()), None)
+    return located_phone(resource)[0]
+
+
+def located_phone(resource: Resource) -> tuple[str | None, str]:
+    """phone and the element it was read from ('telecom[0].value')."""
+    for i, telecom in enumerate(getattr(resource, "telecom", None) or []):
+        value = telecom.value
+        if telecom.system == "phone" and value and str(value).strip():
+            return str(value).strip(), f"telecom[{i}].value"
+    return None, "telecom"
 
 
 def full_date(value: object) -> date | None:
@@ -85,11 +100,20 @@ def aware_datetime(value: object) -> datetime | None:
 
 
 def checked(
-    check: Callable[[str], str], value: object, expression: str, issues: Issues
+    check: Callable[[str], str],
+    value: object,
+    expression: str,
+    issues: Issues,
+    *,
+    ascii_only: bool = True,
 ) -> str | None:
-    """Run a domain identifier check; an invalid value becomes a located issue."""
+    """Run a domain identifier check; an invalid value becomes a located issue. Codes and
+    numbers are ASCII: other scripts' digits ('٤٣٠٦٠٢') would pass a `\\d` pattern."""
     if value is None or not str(value).strip():
         issues.required(expression, "The identifier has no value")
+        return None
+    if ascii_only and not str(value).isascii():
+        issues.value(expression, "The identifier holds characters other than ASCII")
         return None
     try:
         return check(str(value))

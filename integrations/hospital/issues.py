@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 MAX_STRUCTURE_ISSUES = 100
+MAX_NOTES = 100  # warnings in one acknowledgement
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Issues:
 
     def __init__(self) -> None:
         self.items: list[Issue] = []
+        self.notes: list[Issue] = []  # warnings: the message is accepted, they go in the ack
 
     def add(self, code: str, expression: str | None, diagnostics: str) -> None:
         self.items.append(Issue("error", code, diagnostics, expression))
@@ -51,6 +53,14 @@ class Issues:
 
     def value(self, expression: str, diagnostics: str) -> None:
         self.add("value", expression, diagnostics)
+
+    def warn(self, expression: str, diagnostics: str) -> None:
+        """A fact the message gives that the ledger does not take (severity warning)."""
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(Issue("warning", "not-supported", diagnostics, expression))
+        elif len(self.notes) == MAX_NOTES:
+            text = "... and more facts that were not taken"
+            self.notes.append(Issue("warning", "not-supported", text, "Bundle"))
 
     def raise_if_any(self, status: int = 422) -> None:
         if self.items:

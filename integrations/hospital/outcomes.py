@@ -48,19 +48,33 @@ def acknowledgement(
     *,
     timestamp: datetime,
     kind: str = "notify",
+    version: str = "R4",
+    warnings: Sequence[Issue] = (),
 ) -> JSON:
     """The reply to an accepted message (new or repeated): response.code ok, focus the case.
 
     `sender_ref` is where the reply goes: the request's MessageHeader.source.endpoint.
+    `version` "R5" writes the R5 shapes (endpointUrl, response.identifier an Identifier)
+    for a sender that wrote R5. `warnings` (facts given but not taken) go in an
+    OperationOutcome that response.details references.
     """
     seed = f"{request_message_id}:{case_id}"  # message ids are unique per sender only
     parameters_id = _id("parameters", seed)
     params_url = f"urn:uuid:{parameters_id}"
     header = _header(seed, request_message_id, "ok", kind, sender_ref)
+    if version == "R5":
+        header = _as_r5(header)
     case = {"reference": f"cases/{case_id}", "display": f"case {case_id}"}
     header["focus"] = [case, {"reference": params_url}]
     parameters = _case_parameters(parameters_id, str(case_id), tracking_code)
-    return _bundle(seed, timestamp, header, (params_url, parameters))
+    if not warnings:
+        return _bundle(seed, timestamp, header, (params_url, parameters))
+    outcome_id = _id("warnings", seed)
+    outcome_url = f"urn:uuid:{outcome_id}"
+    header["response"] = {**header["response"], "details": {"reference": outcome_url}}
+    outcome = {"resourceType": "OperationOutcome", "id": outcome_id}
+    outcome["issue"] = operation_outcome(warnings)["issue"]
+    return _bundle(seed, timestamp, header, (params_url, parameters), (outcome_url, outcome))
 
 
 def _case_parameters(parameters_id: str, case_id: str, tracking_code: str) -> JSON:
@@ -112,6 +126,18 @@ def _header(
     header["source"] = {"name": "newborn-ledger", "endpoint": LEDGER_ENDPOINT}
     header["response"] = {"identifier": request_message_id, "code": code}
     return header
+
+
+def _as_r5(header: JSON) -> JSON:
+    """An R4 MessageHeader as R5 writes it: endpointUrl, and an Identifier to respond to."""
+    r5 = dict(header)
+    if "destination" in r5:
+        r5["destination"] = [{"endpointUrl": d["endpoint"]} for d in r5["destination"]]
+    r5["source"] = {"name": r5["source"]["name"], "endpointUrl": r5["source"]["endpoint"]}
+    response = dict(r5["response"])
+    response["identifier"] = {"value": response["identifier"]}
+    r5["response"] = response
+    return r5
 
 
 def _bundle(seed: str, timestamp: datetime, header: JSON, *entries: tuple[str, JSON]) -> JSON:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from domain.errors import InvalidIdentifierError
 from domain.facts import HOUSEHOLD_CHOICES, Parent
 from domain.identifiers import certificate_number, citizen_id, division_code
 from integrations.hospital.bundle_index import BundleIndex, Entry, Resource
@@ -17,8 +18,8 @@ from integrations.hospital.elements import (
     full_date,
     has_coding,
     identifiers,
-    person_name,
-    phone,
+    located_name,
+    located_phone,
     typed_identifiers,
 )
 from integrations.hospital.identifiers import (
@@ -36,6 +37,15 @@ from integrations.hospital.identifiers import (
     V2_0203_SYSTEM,
 )
 from integrations.hospital.issues import Issues
+from integrations.hospital.limits import (
+    MAX_BIRTH_ORDER,
+    MAX_NAME,
+    birth_problem,
+    clean_key,
+    clean_phone,
+    clean_text,
+    county_level,
+)
 
 CHINA = timezone(timedelta(hours=8), "CST")
 SEX_BY_GENDER = {"male": "male", "female": "female", "unknown": "unknown", "other": "unknown"}
@@ -63,29 +73,56 @@ def record_key(child: Entry, issues: Issues) -> str | None:
         issues.required(f"{child.path}.identifier", text)
         return None
     position, value = keys[0]
+    where = f"{child.path}.identifier[{position}].value"
     if value is None or not str(value).strip():
-        issues.required(f"{child.path}.identifier[{position}].value", "The record key is empty")
+        issues.required(where, "The record key is empty")
         return None
-    return str(value).strip()
+    return clean_key(str(value).strip(), where, issues, "record key")
 
 
-def read_child(child: Entry, issues: Issues) -> Child | None:
+def record_key_path(child: Entry | None) -> str:
+    """The FHIRPath of the child's record key value (the focus, if there is none)."""
+    assert child is not None  # parse_message accepts no message without one
+    keys = typed_identifiers(child.resource, V2_0203_SYSTEM, RECORD_KEY_TYPE)
+    position = next((i for i, _ in keys), None)
+    return child.path if position is None else f"{child.path}.identifier[{position}].value"
+
+
+def read_child(child: Entry, issues: Issues, now: datetime) -> Child | None:
     """The child's facts; None when the birth date or sex is missing (issues say why)."""
-    patient, born_at = child.resource, _born_at(child, issues)
+    patient, born_at = child.resource, _born_at(child, issues, now)
     sex = SEX_BY_GENDER.get(patient.gender or "")
     if sex is None:
         issues.required(f"{child.path}.gender", "The child's gender is missing")
     certificate = _first_checked(child, BIRTH_CERTIFICATE_SYSTEM, certificate_number, issues)
-    delivery_ref = _first_checked(child, DELIVERY_SYSTEM, str.strip, issues)
+    delivery_ref = _first_checked(child, DELIVERY_SYSTEM, _delivery_id, issues, ascii_only=False)
     multiple_birth = _multiple_birth(child, issues)
     household_choice = _household_choice(child, issues)
+    name = _name(child, "child's name", issues)
     if born_at is None or sex is None:
         return None
-    name = person_name(patient)
     return Child(born_at, sex, name, certificate, delivery_ref, multiple_birth, household_choice)
 
 
-def _born_at(child: Entry, issues: Issues) -> datetime | None:
+def _delivery_id(value: str) -> str:
+    """The delivery id, stripped and bounded like a record key."""
+    found, issues = value.strip(), Issues()
+    if clean_key(found, "", issues, "delivery id") is None:
+        raise InvalidIdentifierError(issues.items[0].diagnostics, field="delivery")
+    return found
+
+
+def _name(entry: Entry, what: str, issues: Issues) -> str | None:
+    name, where = located_name(entry.resource)
+    return name if clean_text(name, f"{entry.path}.{where}", issues, MAX_NAME, what) else None
+
+
+def _phone(entry: Entry, issues: Issues) -> str | None:
+    number, where = located_phone(entry.resource)
+    return number if clean_phone(number, f"{entry.path}.{where}", issues) else None
+
+
+def _born_at(child: Entry, issues: Issues, now: datetime) -> datetime | None:
     patient, path = child.resource, child.path
     if patient.birthDate is None:
         issues.required(f"{path}.birthDate", "The child's birthDate is missing")
@@ -94,8 +131,12 @@ def _born_at(child: Entry, issues: Issues) -> datetime | None:
     if born_on is None:
         issues.value(f"{path}.birthDate", "birthDate must be a full date (YYYY-MM-DD)")
         return None
-    at = _birth_time(child, born_on, issues)
-    return at or datetime.combine(born_on, time(), tzinfo=CHINA)
+    at = _birth_time(child, born_on, issues) or datetime.combine(born_on, time(), tzinfo=CHINA)
+    problem = birth_problem(at, now)
+    if problem is not None:
+        issues.value(f"{path}.birthDate", problem)
+        return None
+    return at
 
 
 def _birth_time(child: Entry, born_on: date, issues: Issues) -> datetime | None:
@@ -115,16 +156,20 @@ def _birth_time(child: Entry, born_on: date, issues: Issues) -> datetime | None:
     return None
 
 
-def _first_checked(child: Entry, system: str, check: Check, issues: Issues) -> str | None:
+def _first_checked(
+    child: Entry, system: str, check: Check, issues: Issues, *, ascii_only: bool = True
+) -> str | None:
     for position, value in identifiers(child.resource, system):
-        return checked(check, value, f"{child.path}.identifier[{position}].value", issues)
+        where = f"{child.path}.identifier[{position}].value"
+        return checked(check, value, where, issues, ascii_only=ascii_only)
     return None
 
 
 def _multiple_birth(child: Entry, issues: Issues) -> int | None:
     order = child.resource.multipleBirthInteger
-    if order is not None and order < 1:
-        issues.value(f"{child.path}.multipleBirthInteger", "The birth order starts at 1")
+    if order is not None and not 1 <= order <= MAX_BIRTH_ORDER:
+        text = f"The birth order is 1 to {MAX_BIRTH_ORDER} (multipleBirthInteger {order})"
+        issues.value(f"{child.path}.multipleBirthInteger", text)
         return None
     return int(order) if order is not None else None
 
@@ -158,12 +203,11 @@ def find_father(index: BundleIndex) -> Entry | None:
 
 def read_parent(entry: Entry, role: str, issues: Issues, required: tuple[str, ...] = ()) -> Parent:
     """A parent with a checked citizen ID and the division codes of its addresses."""
-    person = entry.resource
     divisions = _divisions(entry, role, issues, required)
     return Parent(
         citizen_id=_citizen_id(entry, role, issues),
-        name=person_name(person),
-        phone=phone(person),
+        name=_name(entry, f"{role}'s name", issues),
+        phone=_phone(entry, issues),
         hukou_division=divisions.get("hukou"),
         residence_division=divisions.get("residence"),
     )
@@ -202,13 +246,22 @@ def _divisions(
             continue
         seen.add(kind)
         code = address_division(address, path, issues)
-        if code is not None:
+        if code is not None and not county_level(code):
+            text = f"The {kind} division {code} is a province or prefecture: give the county"
+            issues.value(_division_where(address, path), text)
+        elif code is not None:
             found[kind] = code
     for kind in required:
         if kind not in seen:
             text = f"The {role} has no address with address-kind {kind} (and a division code)"
             issues.required(f"{entry.path}.address", text)
     return found
+
+
+def _division_where(address: Resource, path: str) -> str:
+    """Where address_division read the code from."""
+    i, extension = next(extensions(address, DIVISION_CODE_EXT))
+    return f"{path}.extension[{i}].{'valueCode' if extension.valueCode else 'valueString'}"
 
 
 def _address_kind(address: Resource, path: str, issues: Issues) -> str | None:

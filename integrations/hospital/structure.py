@@ -22,12 +22,15 @@ from integrations.hospital.identifiers import (
     KIND_BY_NVSS_URI,
 )
 from integrations.hospital.issues import (
+    MAX_STRUCTURE_ISSUES,
     IntakeRejectedError,
     Issue,
     Issues,
     reject,
     structure_issues,
 )
+from integrations.hospital.required import missing_required
+from integrations.hospital.versions import PROCESSED, Version, declared, detect
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,18 @@ FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 FHIR_MODELS = ((R4Bundle, "R4"), (R5Bundle, "R5"))
 
 
-def read_message(raw: bytes) -> tuple[str | None, Any]:
-    """Return (message kind, validated Bundle model); the kind is None only if no event."""
+def read_message(raw: bytes, media_version: str | None = None) -> tuple[str | None, Any, str]:
+    """Return (message kind, validated Bundle model, FHIR version "R4" | "R5"); the kind is
+    None only if no event. `media_version` is the Content-Type's fhirVersion parameter."""
     data = _json_object(raw)
     header = _message_header(data)
     try:
+        stated, typed = detect(data, header)
+        version = declared(media_version) or stated or typed
+        if version is not None and version.name not in PROCESSED:
+            raise _old_version(version)
+        if stated is not None and typed is not None and stated.name != typed.name:
+            raise _mixed(stated, typed)
         kind = event_kind(header)
         if header.get("response") is not None:
             text = "This is a response message (MessageHeader.response): send requests only"
@@ -48,10 +58,24 @@ def read_message(raw: bytes) -> tuple[str | None, Any]:
         issues = Issues()
         _check_resource_types(data.get("entry"), "Bundle", issues)
         issues.raise_if_any(400)
-        return kind, _validated(data)
+        bundle, name = _validated(data, version.name if version else None)
+        return kind, bundle, name
     except IntakeRejectedError as exc:
         exc.message_id = valid_id(header.get("id"))
         raise
+
+
+def _mixed(stated: Version, found: Version) -> IntakeRejectedError:
+    text = f"The {found.evidence}, but this message is FHIR {stated.name} ({stated.evidence})"
+    return reject(400, "not-supported", found.expression, text)
+
+
+def _old_version(version: Version) -> IntakeRejectedError:
+    text = (
+        f"This message is FHIR {version.name} ({version.evidence}): this endpoint takes "
+        "FHIR R4 (4.0.1 / R4B 4.3.0) messages; R5 is read too"
+    )
+    return reject(400, "not-supported", version.expression, text)
 
 
 def valid_id(value: object) -> str | None:
@@ -128,6 +152,40 @@ def _check_resource_types(entries: object, path: str, issues: Issues) -> None:
             _check_resource_types(resource.get("entry"), where, issues)
 
 
+def _with_missing(issues: list[Issue], data: dict[str, Any], version: str) -> list[Issue]:
+    """pydantic's issues and the required elements it skipped where others failed (see
+    required.py), each element once, in the order of the message."""
+    if len(issues) > MAX_STRUCTURE_ISSUES:
+        return issues  # already capped: "... and N more"
+    model_of = _R4_MODEL if version == "R4" else _R5_MODEL
+    seen = {issue.expression for issue in issues}
+    extra = [i for i in missing_required(data, model_of, version) if i.expression not in seen]
+    return sorted(issues + extra[: MAX_STRUCTURE_ISSUES - len(issues)], key=_document_order)
+
+
+def _document_order(issue: Issue) -> list[tuple[int, str | int]]:
+    """Sort key: 'Bundle.entry[10].resource.id' after 'Bundle.entry[2].resource'."""
+    parts = re.split(r"[.\[\]]+", issue.expression or "")
+    return [(1, int(p)) if p.isdigit() else (0, p) for p in parts if p]
+
+
+def _model_or_none(model_class: Any, base: Any) -> Any:
+    """model_class(name) for a resource type of this version, else None."""
+
+    def model_of(name: str) -> Any:
+        try:
+            found = model_class(name)
+        except (KeyError, ValueError, TypeError):
+            return None
+        return found if isinstance(found, type) and issubclass(found, base) else None
+
+    return model_of
+
+
+_R4_MODEL = _model_or_none(r4_model_class, R4Resource)
+_R5_MODEL = _model_or_none(r5_model_class, R5Resource)
+
+
 @lru_cache(maxsize=512)
 def _is_resource_type(name: str) -> bool:
     for model_class, base in ((r4_model_class, R4Resource), (r5_model_class, R5Resource)):
@@ -139,15 +197,16 @@ def _is_resource_type(name: str) -> bool:
     return False
 
 
-def _validated(data: dict[str, Any]) -> Any:
-    """Validate as R4 (R4B models); if that fails and R5 passes, take R5; else report R4."""
+def _validated(data: dict[str, Any], version: str | None) -> tuple[Any, str]:
+    """Validate as the version the message shows; else as R4 (R4B models), then R5, and
+    report the version the content is closer to (an R5 message gets no R4 complaints)."""
+    models = [(m, v) for m, v in FHIR_MODELS if version in (None, v)]
     failures: list[list[Issue]] = []
-    for model, version in FHIR_MODELS:
-        bundle, issues = _validate(model, data, version)
+    for model, name in models:
+        bundle, issues = _validate(model, data, name)
         if bundle is not None:
-            return bundle
+            return bundle, name
         failures.append(issues)
-    # Report the version the content is closer to: an R5 message should not get R4 complaints.
     raise IntakeRejectedError(400, min(failures, key=len))
 
 
@@ -155,8 +214,9 @@ def _validate(model: Any, data: dict[str, Any], version: str) -> tuple[Any, list
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, structure_issues(exc, version)
+        return None, _with_missing(structure_issues(exc, version), data, version)
     except Exception as exc:  # the FHIR library trips over some garbage instead of reporting it
         logger.warning("FHIR %s validation raised %s", version, type(exc).__name__)
-        text = f"The content cannot be read as FHIR {version} ({type(exc).__name__})"
-        return None, [Issue("error", "structure", text, "Bundle")]
+        text = f"The content cannot be read as FHIR {version}: an element has an unknown shape"
+        found = _with_missing([], data, version)
+        return None, [Issue("error", "structure", text, "Bundle"), *found]

@@ -346,6 +346,10 @@ def check_openapi(world: World, case: Case, role: str, response: httpx2.Response
     assert "/cases/{case_id}" in response.json()["paths"]
 
 
+def check_capability(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json()["resourceType"] == "CapabilityStatement"
+
+
 def check_metrics(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert "newborn_ledger_http_requests" in response.text
@@ -551,6 +555,14 @@ SPECS: list[Spec] = [
         "GET", "/openapi.json", EVERYONE, fixed("/openapi.json"), public=True, check=check_openapi
     ),
     Spec("GET", "/metrics", EVERYONE, fixed("/metrics"), public=True, check=check_metrics),
+    Spec(
+        "GET",
+        "/fhir/metadata",
+        EVERYONE,
+        fixed("/fhir/metadata"),
+        public=True,
+        check=check_capability,
+    ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
         for page in ("/track", "/office", "/monitor")

@@ -85,9 +85,13 @@ def test_every_third_party_example_gets_its_exact_answer_and_records_nothing(
 def test_r5_content_is_accepted_where_the_shape_allows(
     client: TestClient, hospital: dict[str, str]
 ) -> None:
+    from fhir.resources.bundle import Bundle as R5Bundle
+
     response = post(client, fixture("notification-r5.json"), hospital)
     assert response.status_code == 200, response.json()
     assert ack_parameters(response.json())["tracking_code"]
+    ack: Any = R5Bundle.model_validate(response.json())  # an R5 sender gets R5
+    assert ack.entry[0].resource.response.identifier.value == "b1f0c2d4-6a8e-4c1b-9f3d-5e7a9c1b3d31"
 
 
 def test_profile_examples_are_accepted_with_an_acknowledgement(
@@ -316,3 +320,136 @@ def test_twins_are_two_cases_linked_by_their_delivery(
     deliveries = {container.ledger.get_case(i).facts["delivery_ref"] for i in ids}
     assert len(deliveries) == 1
     assert deliveries != {None}
+
+
+def test_refusals_locate_the_facility_and_the_conflict(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    body = fixture("notification-full.json")
+    other = container.actors.add("hospital", "11500241009138639G")[1]
+    forbidden = post(client, body, {"Authorization": f"Bearer {other}", "Content-Type": FHIR})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["issue"][0]["expression"] == [
+        "Bundle.entry[1].resource.identifier[0].value"
+    ]
+    post(client, body, hospital)
+    again = orjson.loads(body)
+    again["entry"][0]["resource"]["id"] = "a-new-message-id"
+    conflict = post(client, orjson.dumps(again), hospital)
+    assert conflict.status_code == 409
+    # The conflict is about the record key (a case exists for it): the child's MR identifier.
+    assert conflict.json()["issue"][0]["expression"] == [
+        "Bundle.entry[2].resource.identifier[0].value"
+    ]
+
+
+@pytest.mark.parametrize("media", ["application/json", "application/json+fhir", "text/plain"])
+def test_only_the_fhir_media_type_is_taken(
+    client: TestClient, container: Container, hospital: dict[str, str], media: str
+) -> None:
+    """docs/hospital-integration.md: anything but application/fhir+json is 415."""
+    refused = post(client, fixture("notification-full.json"), {**hospital, "Content-Type": media})
+    assert refused.status_code == 415
+    assert refused.json()["issue"][0]["code"] == "not-supported"
+    assert head(container) == 0
+    charset = {**hospital, "Content-Type": f"{FHIR}; charset=utf-8"}
+    assert post(client, fixture("notification-full.json"), charset).status_code == 200
+
+
+def test_metadata_is_a_public_r4b_capability_statement(client: TestClient) -> None:
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    response = client.get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR)
+    statement: Any = CapabilityStatement.model_validate(response.json())
+    assert statement.fhirVersion == "4.3.0"
+    assert statement.format == ["application/fhir+json"]
+    messaging = statement.messaging[0]
+    assert messaging.endpoint[0].address.endswith("/$process-message")
+    assert [m.definition.rsplit("/", 1)[1] for m in messaging.supportedMessage] == [
+        "birth-notification",
+        "birth-notification-update",
+        "birth-notification-void",
+    ]
+    assert [op.name for op in statement.rest[0].operation] == ["process-message"]
+
+
+def test_a_client_disconnecting_mid_upload_is_no_server_error(
+    client: TestClient, container: Container, hospital: dict[str, str], caplog: Any
+) -> None:
+    """Starlette's ClientDisconnect while the body streams in: 499 in the metrics, no 500, no
+    traceback in the logs, nothing recorded."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/fhir/$process-message",
+        "raw_path": b"/fhir/$process-message",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in hospital.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    part = fixture("notification-full.json")[:100]
+    incoming: list[dict[str, Any]] = [
+        {"type": "http.request", "body": part, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def call() -> None:
+        await client.app(scope, receive, send)  # type: ignore[arg-type]
+
+    assert client.portal is not None
+    with caplog.at_level("INFO"):
+        client.portal.call(call)
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
+    assert "disconnected" in caplog.text
+    metrics = client.get("/metrics").text
+    assert 'route="/fhir/$process-message",status="499"' in metrics
+    assert 'status="500"' not in metrics
+    assert head(container) == 0
+
+
+@pytest.mark.parametrize("key", ["ZY2026\x00112000123", "Z" * 5000])
+def test_a_record_key_no_view_could_hold_is_refused_and_nothing_recorded(
+    client: TestClient, container: Container, hospital: dict[str, str], key: str
+) -> None:
+    message = orjson.loads(fixture("notification-full.json"))
+    message["entry"][2]["resource"]["identifier"][0]["value"] = key
+    refused = post(client, orjson.dumps(message), hospital)
+    assert refused.status_code == 422
+    assert [i["expression"] for i in refused.json()["issue"]] == [
+        ["Bundle.entry[2].resource.identifier[0].value"]
+    ]
+    assert head(container) == 0
+    assert post(client, fixture("notification-full.json"), hospital).status_code == 200
+
+
+def test_the_acknowledgement_names_the_facts_not_taken(
+    client: TestClient, hospital: dict[str, str]
+) -> None:
+    from tests.unit.test_fhir_intake_warnings import SNOMED_WEIGHT
+
+    message = orjson.loads(fixture("notification-full.json"))
+    message["entry"].append({"fullUrl": "urn:uuid:snomed-weight", "resource": SNOMED_WEIGHT})
+    accepted = post(client, orjson.dumps(message), hospital)
+    assert accepted.status_code == 200
+    entries = [e["resource"] for e in accepted.json()["entry"]]
+    outcome = next(r for r in entries if r["resourceType"] == "OperationOutcome")
+    assert [(i["severity"], i["expression"]) for i in outcome["issue"]] == [
+        ("warning", ["Bundle.entry[13].resource.code"])
+    ]
+    assert entries[0]["response"]["details"]["reference"].endswith(outcome["id"])
+    assert ack_parameters(accepted.json())["tracking_code"]

@@ -269,3 +269,32 @@ def test_every_problem_is_reported_in_one_pass() -> None:
         f"{E}[7].resource.valueQuantity.value",
         f"{E}[9].resource.valueInteger",
     ]
+
+
+def test_every_structural_error_of_every_resource_is_reported_at_once() -> None:
+    """fhir_core checks required primitives and choices only once an element's other fields
+    validate: a missing Observation.status beside a bad Observation.code, or a missing
+    Encounter.status beside a bad class, used to appear only after the first fix."""
+    changes = [
+        drop((*WEIGHT, "status")),
+        put((*WEIGHT, "code"), "8339-4"),  # a string where a CodeableConcept belongs
+        drop((*GESTATION, "status")),
+        drop(("entry", 5, "resource", "status")),  # the Encounter (the birth stay)
+        put(("entry", 5, "resource", "class"), []),
+        drop((*HEPB, "occurrenceDateTime")),  # occurrence[x] is required
+        put((*HEPB, "status"), 7),
+    ]
+    with pytest.raises(IntakeRejectedError) as caught:
+        parse_message(variant(*changes))
+    found = [(i.code, i.expression) for i in caught.value.issues]
+    for expected in [
+        ("required", f"{E}[7].resource.status"),
+        ("value", f"{E}[7].resource.code"),
+        ("required", f"{E}[8].resource.status"),
+        ("required", f"{E}[11].resource.occurrence"),
+    ]:
+        assert expected in found
+    assert f"{E}[5].resource.status" in [expression for _, expression in found]
+    assert caught.value.status == 400
+    expressions = [expression for _, expression in found]
+    assert len(expressions) == len(set(expressions))  # each element once
