@@ -48,9 +48,17 @@ class Container:
         return [self.ledger, self.orchestrator, self.actors]
 
     def tick(self) -> None:
-        """One round of background work, as the worker runs it (tests call it directly)."""
-        self.processing.settle()
-        self.projections.catch_up()
+        """One round of background work, as the worker runs it (tests call it directly).
+        Planning and the projections are independent: one failing does not keep the other
+        from its round; the first error is raised after both (the scheduler logs it)."""
+        errors: list[Exception] = []
+        for step in (self.processing.settle, self.projections.catch_up):
+            try:
+                step()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     def watch_deadlines(self) -> int:
         """DeadlineApproaching / Overdue, once each, for received requests near or past due.

@@ -14,6 +14,7 @@ from projections.case_status import CaseStatusView
 from projections.flows import FlowsView
 from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
+from projections.parked import PARKED
 from projections.rows import (
     Key,
     R,
@@ -74,7 +75,7 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
-        for table in self.tables:
+        for table in (*self.tables, PARKED):  # parked events: kept by `clear` (rebuilds)
             statements += self._ddl(table)
         return statements
 

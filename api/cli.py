@@ -1,4 +1,4 @@
-"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen."""
+"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
 from domain.actors import ROLES
 from domain.errors import DomainError
+from projections.parked import PARKED_STATE, NotParkedError
+from projections.rows import ViewBusyError
 
 log = logging.getLogger("newborn_ledger")
 
@@ -44,9 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
     demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
-    projections = sub.add_parser("projections", help="read models: status, rebuild")
+    projections = sub.add_parser("projections", help="read models: status, rebuild, retry, skip")
     projections_sub = projections.add_subparsers(dest="projections_command", required=True)
-    projections_sub.add_parser("status", help="each projection's lag behind the ledger")
+    projections_sub.add_parser("status", help="each projection's lag and parked events")
+    retry = projections_sub.add_parser("retry", help="apply a parked event again (after a fix)")
+    skip = projections_sub.add_parser("skip", help="resolve a parked event without applying it")
+    for parked in (retry, skip):
+        parked.add_argument("name", help="the projection (as `projections status` lists it)")
+        parked.add_argument("position", type=int, help="the parked event's position")
+    skip.add_argument("--by", help="who skips it, kept on record (default: $USER)")
     rebuild = projections_sub.add_parser("rebuild", help="empty and replay one or all projections")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     rebuild.add_argument(
@@ -222,9 +230,10 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     try:
         projections = container.projections
         if args.projections_command == "status":
-            for name, lag in projections.lags().items():
-                print(f"{name}: {lag} behind{_parts_note(projections, name)}")
+            _print_status(projections)
             return 0
+        if args.projections_command in ("retry", "skip"):
+            return _resolve_parked(projections, args)
         names = [args.name] if args.name else list(projections.all())
         if args.processes < 1:
             raise ConfigError("--processes must be 1 or more")
@@ -238,6 +247,47 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
             print(f"\r{name}: rebuilt, {applied} events applied", " " * 20)
     finally:
         container.close()
+    return 0
+
+
+def _print_status(projections: Projections) -> None:
+    """Each view's lag (and how many events it parked, if any), then its parked events, one
+    line each (no personal data)."""
+    parked = projections.parked()
+    for name, lag in projections.lags().items():
+        waiting = [p for p in parked[name] if p.state == PARKED_STATE]
+        skipped = len(parked[name]) - len(waiting)
+        counts = (f", {len(waiting)} parked" if waiting else "") + (
+            f", {skipped} skipped" if skipped else ""
+        )
+        print(f"{name}: {lag} behind{counts}{_parts_note(projections, name)}")
+        for p in waiting:
+            print(
+                f"  parked at {p.position}: {p.topic.rsplit(':', 1)[-1]} of {p.originator_id} "
+                f"v{p.originator_version}: {p.error}: {p.reason} "
+                f"(since {p.parked_at}, {p.attempts} attempt{'s' * (p.attempts > 1)})"
+            )
+
+
+def _resolve_parked(projections: Projections, args: argparse.Namespace) -> int:
+    """`projections retry|skip NAME POSITION`: 0 done, 1 failed again, 2 nothing to do."""
+    name, position = args.name, args.position
+    if name not in projections.all():
+        raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
+    try:
+        if args.projections_command == "skip":
+            by = args.by or os.environ.get("USER") or "operator"
+            projections.skip(name, position, by)
+            print(f"{name}: parked event {position} skipped by {by} (kept on record)")
+            return 0
+        still = projections.retry(name, position)
+    except (NotParkedError, ViewBusyError) as exc:
+        print(f"newborn-ledger: {exc}", file=sys.stderr)
+        return 2
+    if still is not None:
+        print(f"{name}: event {position} still parked: {still.error}: {still.reason}")
+        return 1
+    print(f"{name}: parked event {position} applied")
     return 0
 
 
