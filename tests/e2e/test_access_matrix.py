@@ -351,6 +351,10 @@ def check_metrics(world: World, case: Case, role: str, response: httpx2.Response
     assert "newborn_ledger_http_requests" in response.text
 
 
+def check_parked(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json()["events"] == []
+
+
 def check_page(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in response.headers["content-security-policy"]
@@ -551,6 +555,14 @@ SPECS: list[Spec] = [
         "GET", "/openapi.json", EVERYONE, fixed("/openapi.json"), public=True, check=check_openapi
     ),
     Spec("GET", "/metrics", EVERYONE, fixed("/metrics"), public=True, check=check_metrics),
+    Spec(
+        "GET",
+        "/admin/parked-events",
+        expect(404, admin=200),
+        fixed("/admin/parked-events"),
+        public=True,  # nothing is parked here; what a park holds: tests/e2e/test_poison_*
+        check=check_parked,
+    ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
         for page in ("/track", "/office", "/monitor")
