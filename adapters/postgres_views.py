@@ -17,7 +17,7 @@ from projections.case_status import CaseStatusView
 from projections.flows import FlowsView
 from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED
+from projections.parked import PARKED, PARKED_STATE
 from projections.rows import (
     Column,
     Key,
@@ -351,6 +351,12 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                     "OR starts_with(application_name, %s)"
                 ).format(self._tracking_table),
                 [application_name, application_name + PART],
+            )
+            curs.execute(  # the replay parks again what still fails; skipped ones stay on record
+                SQL("DELETE FROM {} WHERE application_name = %s AND state = %s").format(
+                    self.table(PARKED)
+                ),
+                [application_name, PARKED_STATE],
             )
             for part in parts:
                 self._insert_tracking(curs, Tracking(part, 0))

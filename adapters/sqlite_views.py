@@ -14,7 +14,7 @@ from projections.case_status import CaseStatusView
 from projections.flows import FlowsView
 from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED
+from projections.parked import PARKED, PARKED_STATE
 from projections.rows import (
     Key,
     R,
@@ -160,6 +160,10 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
             for table in self.tables:
                 c.execute(f'DELETE FROM "{self.table_name(table)}"')
             c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
+            c.execute(  # the replay parks again what still fails; skipped ones stay on record
+                f'DELETE FROM "{self.table_name(PARKED)}" WHERE application_name = ? AND state = ?',
+                [application_name, PARKED_STATE],
+            )
         self.memo.emptied(t.name for t in self.tables)
 
 

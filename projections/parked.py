@@ -38,7 +38,8 @@ class ParkedRow:
         return dict(vars(self))
 
 
-# Not one of a view's `tables`: a rebuild empties the rows and the position, never this record.
+# Not one of a view's `tables`: `clear` (a rebuild) empties those and the position, and drops
+# only the parks still waiting (the replay parks again what still fails); skipped ones stay.
 PARKED = Table("parked", ParkedRow, key=("application_name", "position"))
 
 

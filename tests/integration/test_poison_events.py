@@ -186,18 +186,24 @@ def test_retry_after_the_fix_applies_the_parked_events_in_order(
     assert dumps(container.projections) == dumps(reference(container))
 
 
-def test_parked_events_outlive_a_rebuild_and_are_not_parked_twice(
+def test_a_rebuild_parks_again_what_still_fails_and_keeps_what_was_skipped(
     worker_container: Container,
 ) -> None:
     container = worker_container
-    Refusal(container.projections.case_status.view, lambda: ValueError("refused"))
+    refusal = Refusal(container.projections.case_status.view, lambda: ValueError("refused"))
     record_birth(container, POISON)
     container.tick()
-    before = container.projections.parked()["case_status"]
+    first, *others = container.projections.parked()["case_status"]
+    container.projections.skip("case_status", first.position, by="ops")
     container.projections.rebuild("case_status")
-    after = container.projections.parked()["case_status"]
-    assert [p.position for p in after] == [p.position for p in before]
-    assert {p.attempts for p in after} == {2}  # the rebuild met each once more
+    again = container.projections.parked()["case_status"]
+    assert [p.position for p in again] == [first.position] + [p.position for p in others]
+    assert (again[0].state, again[0].attempts) == (SKIPPED_STATE, 2)  # met again, still skipped
+    assert {(p.state, p.attempts) for p in again[1:]} == {(PARKED_STATE, 1)}
+    refusal.fixed = True  # after the fix, a rebuild applies them all: no park is left to retry
+    container.projections.rebuild("case_status")
+    assert container.projections.parked(PARKED_STATE)["case_status"] == []
+    assert dumps(container.projections) == dumps(reference(container))
 
 
 def test_a_page_that_fails_once_is_applied_in_parts_exactly_once(
