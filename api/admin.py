@@ -35,8 +35,7 @@ async def parked_events(request: Request) -> Response:
     state = request.query_params.get("state")
     if state is not None and state not in STATES:
         raise ApiError(422, "invalid-parameter", "state is parked or skipped", parameter="state")
-    projections = request.app.state.container.projections
-    found = await run_in_threadpool(projections.parked, state)
+    found = await run_in_threadpool(request.app.state.container.parked, state)
     events: list[dict[str, Any]] = [
         {"view": name, **row.to_dict()} for name, rows in found.items() for row in rows
     ]

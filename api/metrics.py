@@ -55,8 +55,8 @@ class Metrics:
         )
         self.parked = Gauge(
             "newborn_ledger_parked_events",
-            "Events a view could not apply, parked and not yet retried or skipped "
-            "(`newborn-ledger projections status`)",
+            "Events a view (or a process application) could not apply, parked and not yet "
+            "retried or skipped (`newborn-ledger projections status`)",
             ("view",),
             registry=self.registry,
         )
@@ -70,7 +70,7 @@ class Metrics:
     def refresh(self, container: Container) -> None:
         for name, lag in container.projections.lags().items():
             self.lag.labels(name).set(lag)
-        for name, parked in container.projections.parked_counts().items():
+        for name, parked in container.parked_counts().items():
             self.parked.labels(name).set(parked)
         self.planning.set(container.processing.planning.lag())
         for app in container.applications():
