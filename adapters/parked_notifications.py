@@ -10,6 +10,7 @@ and records its decisions with `Applied` in one transaction; `skip` records `Ski
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,7 +22,7 @@ from adapters.poison import error_name, reason
 from projections.parked import PARKED_STATE, SKIPPED_STATE, ParkedRow
 
 APPLIED_STATE = "applied"
-LISTED = 10_000  # parked notifications listed per follower (they should be few)
+LISTED = 1_000  # park events read at a time
 
 
 class ParkedNotification(Aggregate):
@@ -85,7 +86,10 @@ class ParkedNotification(Aggregate):
         )
 
 
-PARKED_TOPIC = get_topic(ParkedNotification.Parked)  # type: ignore[attr-defined]
+TOPICS = [
+    get_topic(getattr(ParkedNotification, name))
+    for name in ("Parked", "FailedAgain", "Applied", "Skipped")
+]
 
 
 def parked_for(
@@ -104,8 +108,32 @@ def parked_for(
     )
 
 
-def parked_in(app: Any, leader: str) -> list[ParkedNotification]:
-    """The notifications of `leader` that `app` parked (whatever their state), by position."""
-    found = app.recorder.select_notifications(start=None, limit=LISTED, topics=[PARKED_TOPIC])
-    parked = [app.repository.get(n.originator_id) for n in found]
-    return sorted((p for p in parked if p.leader == leader), key=lambda p: p.position)
+class ParkedIndex:
+    """The notifications of `leader` that `app` parked, as of the last call: each call reads
+    only the park events recorded since the one before (a scrape of /metrics must not scan the
+    whole log every time), then loads the records they touched."""
+
+    def __init__(self, app: Any, leader: str) -> None:
+        self.app, self.leader = app, leader
+        self._after: int | None = None
+        self._found: dict[UUID, ParkedNotification] = {}
+        self._lock = threading.Lock()
+
+    def rows(self) -> list[ParkedRow]:
+        """Every park (whatever its state), by position."""
+        with self._lock:
+            self._read_on()
+            found = sorted(self._found.values(), key=lambda p: p.position)
+        return [p.row() for p in found if p.leader == self.leader]
+
+    def _read_on(self) -> None:
+        while True:
+            page = self.app.recorder.select_notifications(
+                start=self._after, limit=LISTED, topics=TOPICS, inclusive_of_start=False
+            )
+            for key in {n.originator_id for n in page}:
+                self._found[key] = self.app.repository.get(key)
+            if page:
+                self._after = page[-1].id
+            if len(page) < LISTED:
+                return

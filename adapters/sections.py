@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
 from adapters.page_reader import decoder_for
-from adapters.parked_notifications import ParkedNotification, parked_for, parked_in
+from adapters.parked_notifications import ParkedIndex, ParkedNotification, parked_for
 from adapters.poison import error_name, parks, reason
 from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
 from domain.hospital_intake import mutate_all
@@ -46,6 +46,7 @@ class SectionProcessor:
     ) -> None:
         self.follower, self.leader, self.size = follower, leader, size
         self.held = Held(HELD_SIZE)
+        self.parks = ParkedIndex(follower, leader.name)
 
     def position(self) -> int | None:
         return self.follower.recorder.max_tracking_id(self.leader.name)
@@ -131,7 +132,7 @@ class SectionProcessor:
         return notification.id
 
     def parked(self) -> list[ParkedRow]:
-        return [p.row() for p in parked_in(self.follower, self.leader.name)]
+        return self.parks.rows()
 
     def retry(self, position: int) -> ParkedRow | None:
         """Process the parked notification at `position` again: its decisions and `Applied`
