@@ -9,19 +9,55 @@ Every other event is applied once, in order; a transient error stops here, as be
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
-from adapters.page_reader import decoder_of
+from adapters.page_reader import decoder_of, next_page
 from adapters.poison import error_name, parked_row, parks, reason
 from projections.parked import SKIPPED_STATE, NotParkedError, ParkedRow
-from projections.rows import TableProjection
+from projections.rows import PositionMovedError, TableProjection, ViewBusyError
 
 log = logging.getLogger(__name__)
+
+
+class PageFailedError(Exception):
+    """Applying a page failed with an error that parks (adapters/poison.py)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error_name(error))
+        self.error = error
+
+
+@contextmanager
+def applying() -> Iterator[None]:
+    """Around the application of pages (not the caller's `progress`, nor the reading): an
+    error that parks is raised as PageFailedError, for the catch-up to salvage the page."""
+    try:
+        yield
+    except (PositionMovedError, ViewBusyError):
+        raise
+    except Exception as error:
+        if parks(error):
+            raise PageFailedError(error) from error
+        raise
+
+
+def salvage(
+    app: Application[Any], projection: TableProjection[Any], batch: int, error: Exception
+) -> int | None:
+    """After a page failed with an error that parks: the next page from the view's position,
+    applied in parts, parking the events that fail on their own; the events applied, or None
+    at the head of the log. PositionMovedError and ViewBusyError are raised."""
+    log.warning("%s: a page failed (%s); looking for the event", projection.name, error_name(error))
+    page = next_page(app, projection, batch)
+    if page is None:
+        return None
+    return apply_or_park(app.name, projection, page.events, page.tracking, page.after)
 
 
 def apply_or_park(

@@ -16,15 +16,8 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters import parking
 from adapters.case_documents import sealer_for
-from adapters.page_reader import (
-    Pages,
-    SharedPage,
-    next_page,
-    pages,
-    part_of,
-    shared_page_after,
-)
-from adapters.parking import apply_or_park
+from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
+from adapters.parking import PageFailedError, applying, salvage
 from adapters.poison import error_name, parks
 from adapters.postgres_views import (
     PostgresCaseStatus,
@@ -84,47 +77,14 @@ def catch_up(
             with pages(app, projection, batch) as found:
                 applied, finished = apply_pages(projection, found, progress)
         except PageFailedError as failed:  # transient errors are raised: the next tick
-            applied, finished = _salvage(app, projection, batch, failed.error)
+            try:
+                salvaged = salvage(app, projection, batch, failed.error)
+                applied, finished = salvaged or 0, salvaged is None
+            except (PositionMovedError, ViewBusyError) as stopped:
+                applied, finished = 0, _stopped(projection, stopped)
         processed += applied
         if finished:
             return processed
-
-
-class PageFailedError(Exception):
-    """Applying a page failed with an error that parks (adapters/poison.py)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(error_name(error))
-        self.error = error
-
-
-@contextmanager
-def _applying() -> Iterator[None]:
-    """Around the application of pages (not the caller's `progress`, nor the reading): an
-    error that parks is raised as PageFailedError, for `catch_up` to salvage the page."""
-    try:
-        yield
-    except (PositionMovedError, ViewBusyError):
-        raise
-    except Exception as error:
-        if parks(error):
-            raise PageFailedError(error) from error
-        raise
-
-
-def _salvage(
-    app: Application[Any], projection: TableProjection[Any], batch: int, error: Exception
-) -> tuple[int, bool]:
-    """After a page failed with an error that parks: the next page from the view's position,
-    applied in parts, parking the events that fail on their own (adapters/parking.py)."""
-    log.warning("%s: a page failed (%s); looking for the event", projection.name, error_name(error))
-    page = next_page(app, projection, batch)
-    if page is None:
-        return 0, True
-    try:
-        return apply_or_park(app.name, projection, page.events, page.tracking, page.after), False
-    except (PositionMovedError, ViewBusyError) as stopped:
-        return 0, _stopped(projection, stopped)
 
 
 def apply_pages(
@@ -145,7 +105,7 @@ def _apply_pages(
     applied = 0
     for page in found:
         try:
-            with _applying():
+            with applying():
                 projection.process_batch(page.events, page.tracking, page.after)
         except (PositionMovedError, ViewBusyError) as stopped:
             return applied, _stopped(projection, stopped)
@@ -204,10 +164,10 @@ def _apply_pipelined(
     try:
         for page in found:
             heads[page.tracking.notification_id] = page.head
-            with _applying():
+            with applying():
                 done = pipeline.process(page.events, page.tracking, page.after)
             committed(done)
-        with _applying():
+        with applying():
             done = pipeline.drain()
         committed(done)
     except (PositionMovedError, ViewBusyError) as stopped:
