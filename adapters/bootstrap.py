@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 
+from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
@@ -142,13 +144,15 @@ class Container:
             log.info("follow-up work deferred to the next tick: %s", type(exc).__name__)
 
     def check_store(self) -> dict[str, int]:
-        """Read each application's head position; raises StoreUnavailableError."""
+        """Read each application's head position; raises StoreUnavailableError, or
+        StoreKeyError when the store's recorded keys are not those configured."""
+        apps, settings = self.applications(), self.settings
         try:
-            return {
-                app.name: app.recorder.max_notification_id() or 0 for app in self.applications()
-            }
+            heads = {app.name: app.recorder.max_notification_id() or 0 for app in apps}
+            store_keys.check_store(apps, settings.cipher_key, settings.old_cipher_keys)
         except (PersistenceError, OSError) as exc:
             raise StoreUnavailableError(f"The event store is not reachable: {exc}") from None
+        return heads
 
     def close(self) -> None:
         self.projections.close()
@@ -157,18 +161,55 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory)."""
+    """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory);
+    on PostgreSQL, after waiting for the server and holding the table-creation lock."""
     settings.validate()
     if settings.persistence == "sqlite":
         _ensure_dir(Path(settings.sqlite_dir))
+    with _started(settings):
+        container = _construct(settings)
+        _open_with_keys(container)
+    log.info("built applications on %s", settings.persistence)
+    return container
+
+
+@contextmanager
+def _started(settings: Settings) -> Iterator[None]:
+    """PostgreSQL: the server answers (waited for), and this process alone creates tables."""
+    if settings.persistence != "postgres":
+        yield
+        return
+    try:
+        conn = pg_start.wait_for_server(settings.postgres, settings.startup_wait_s)
+    except pg_start.PostgresStartError as exc:
+        raise StoreUnavailableError(str(exc)) from None
+    with conn:
+        if not settings.create_tables:
+            conn.close()  # nothing to create: the lock is not needed
+            yield
+            return
+        with _unavailable_on_start_error(), pg_start.ddl_lock(conn, settings.postgres.schema):
+            yield
+
+
+@contextmanager
+def _unavailable_on_start_error() -> Iterator[None]:
+    try:
+        yield
+    except pg_start.PostgresStartError as exc:
+        raise StoreUnavailableError(str(exc)) from None
+
+
+def _construct(settings: Settings) -> Container:
     try:
         ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
         orchestrator = Orchestrator(env=settings.app_env(Orchestrator.name))
         actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
         projections = build_projections(settings, ledger)
     except (PersistenceError, OSError) as exc:
-        raise StoreUnavailableError(f"The event store could not be opened: {exc}") from None
-    log.info("built applications on %s", settings.persistence)
+        raise StoreUnavailableError(
+            f"The event store could not be opened: {_why(settings, exc)}"
+        ) from None
     return Container(
         settings=settings,
         ledger=ledger,
@@ -178,6 +219,34 @@ def build(settings: Settings) -> Container:
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
     )
+
+
+def _why(settings: Settings, exc: Exception) -> str:
+    """The failure in words on PostgreSQL (the pool only says it got no connection)."""
+    if settings.persistence == "postgres" and (words := pg_start.explain(settings.postgres)):
+        return words
+    return str(exc)
+
+
+def _open_with_keys(container: Container) -> None:
+    """Refuse a store written with other cipher keys (StoreKeyError); record the key."""
+    settings = container.settings
+    try:
+        store_keys.open_store(
+            container.applications(),
+            settings.cipher_key,
+            settings.old_cipher_keys,
+            create=settings.create_tables or settings.persistence == "sqlite",
+        )
+    except PersistenceError as exc:  # e.g. no store_keys table yet, and CREATE_TABLES=no
+        container.close()
+        raise StoreUnavailableError(
+            f"The store's cipher key record could not be read ({exc}); after an upgrade, start "
+            "one process with NEWBORN_LEDGER_CREATE_TABLES=yes first"
+        ) from None
+    except BaseException:
+        container.close()
+        raise
 
 
 def _ensure_dir(path: Path) -> None:

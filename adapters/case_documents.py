@@ -10,15 +10,16 @@ in a worker thread on the view's pool.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
 import psycopg
-from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import OperationalError
-from eventsourcing.utils import Environment
 from psycopg import AsyncConnection
 from psycopg.errors import error_from_result
 from psycopg.generators import execute
@@ -26,6 +27,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 from psycopg.sql import SQL, Composed
 
+from adapters.keys import rotating_cipher
 from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
 from projections.case_document import DOCUMENTS, Sealer
@@ -38,11 +40,25 @@ CONNECTIONS = 2
 STATEMENT = b"newborn_ledger_case_document"  # prepared once on each of the reader's connections
 
 
+INDEX_LABEL = b"newborn-ledger/view-index/v1"
+
+
 def sealer_for(settings: Settings) -> Sealer:
-    """Encrypts documents with the event stores' AES cipher when a key is configured."""
-    if not settings.cipher_key:
+    """Encrypts documents with the event stores' AES cipher when a key is configured (and
+    opens those sealed with an old key after a rotation), and keeps the view's looked-up
+    secrets as digests under index keys derived from the cipher keys (the current one
+    first: rows written before a rotation are found until case_status is rebuilt)."""
+    cipher = rotating_cipher(settings.cipher_key, settings.old_cipher_keys)
+    if cipher is None or not settings.cipher_key:
         return Sealer()
-    return Sealer(AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key})))
+    keys = [settings.cipher_key, *settings.old_cipher_keys]
+    return Sealer(cipher, [index_key(key) for key in keys])
+
+
+def index_key(cipher_key: str) -> bytes:
+    """The view-index key of a cipher key (base64 text): an HMAC of a fixed label under it,
+    so the cipher key itself is never used for two purposes."""
+    return hmac.new(base64.b64decode(cipher_key), INDEX_LABEL, hashlib.sha256).digest()
 
 
 class CaseDocuments:

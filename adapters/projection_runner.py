@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters import parking
+from adapters import parking, pool
 from adapters.case_documents import sealer_for
 from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
 from adapters.parking import PageFailedError, applying, salvage
@@ -427,22 +427,10 @@ def _on_postgres(settings: Settings, app: Application[Any]) -> Projections:
         LocalityStatsProjection(PostgresLocalityStats(datastore, create_tables=create)),
         FlowsProjection(PostgresFlows(datastore, create_tables=create)),
     )
-    projections.closers.append(datastore.close)
+    projections.closers.append(lambda: pool.release(datastore))
     return projections
 
 
 def _postgres_datastore(settings: Settings) -> PostgresDatastore:
-    """One pool for the four views, on the applications' database and schema."""
-    pg = settings.postgres
-    return PostgresDatastore(
-        pg.dbname,
-        pg.host,
-        pg.port,
-        pg.user,
-        pg.password,
-        schema=pg.schema,
-        pool_size=pg.pool_size,
-        max_overflow=pg.max_overflow,
-        lock_timeout=pg.lock_timeout_s,
-        connect_timeout=5,
-    )
+    """The process's one pool, shared with the applications (adapters/pool.py)."""
+    return pool.acquire(settings.postgres)

@@ -15,6 +15,7 @@ from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
+from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
 from adapters.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
 from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 
@@ -22,6 +23,9 @@ PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
 COMPRESSION_LEVEL = 3
 ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
+CIPHER_TOPIC = get_topic(RotatingAESCipher)
+# adapters.pool imports this module: its factory is named here by topic (test_settings pins it)
+SHARED_POOL_FACTORY_TOPIC = "adapters.pool:SharedPoolPostgresFactory"
 
 
 class FastZlibCompressor(ZlibCompressor):
@@ -101,6 +105,7 @@ class PostgresSettings:
     pool_size: int = 5
     max_overflow: int = 10
     lock_timeout_s: int = 5
+    reserve: int = 10  # connections left for everything else (adapters/budget.py)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class Settings:
     sqlite_dir: str = "./var"
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
     cipher_key: str | None = None
+    old_cipher_keys: tuple[str, ...] = ()  # still read (a rotation), never written with
     compress: bool = True
     max_message_bytes: int = 2_000_000
     host: str = "127.0.0.1"
@@ -122,6 +128,7 @@ class Settings:
     max_planning_lag: int = 10_000  # ledger events not yet planned; above it intake is 503 (0: off)
     busy_retry_after: int = 10  # seconds, the Retry-After of that 503
     family_token_hours: int = 8  # a family's sign-in at POST /track is refused after this
+    startup_wait_s: int = 60  # PostgreSQL: how long a start waits for the server (0: no wait)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -137,12 +144,14 @@ class Settings:
             schema=get("POSTGRES_SCHEMA", "public"),
             pool_size=_int(get("POSTGRES_POOL_SIZE", "5"), "POSTGRES_POOL_SIZE"),
             max_overflow=_int(get("POSTGRES_MAX_OVERFLOW", "10"), "POSTGRES_MAX_OVERFLOW"),
+            reserve=_int(get("POSTGRES_RESERVE", "10"), "POSTGRES_RESERVE"),
         )
         settings = cls(
             persistence=get("PERSISTENCE", "sqlite"),
             sqlite_dir=get("SQLITE_DIR", "./var"),
             postgres=pg,
             cipher_key=environ.get(PREFIX + "CIPHER_KEY") or None,
+            old_cipher_keys=tuple(split_keys(environ.get(PREFIX + "OLD_CIPHER_KEYS"))),
             max_message_bytes=_int(get("MAX_MESSAGE_BYTES", "2000000"), "MAX_MESSAGE_BYTES"),
             host=get("HOST", "127.0.0.1"),
             port=_int(get("PORT", "8000"), "PORT"),
@@ -153,6 +162,7 @@ class Settings:
             max_planning_lag=_int(get("MAX_PLANNING_LAG", "10000"), "MAX_PLANNING_LAG"),
             busy_retry_after=_int(get("BUSY_RETRY_AFTER", "10"), "BUSY_RETRY_AFTER"),
             family_token_hours=_int(get("FAMILY_TOKEN_HOURS", "8"), "FAMILY_TOKEN_HOURS"),
+            startup_wait_s=_int(get("STARTUP_WAIT", "60"), "STARTUP_WAIT"),
         )
         settings.validate()
         return settings
@@ -163,11 +173,21 @@ class Settings:
                 f"{PREFIX}PERSISTENCE is {self.persistence!r}; use one of {', '.join(PERSISTENCE)}"
             )
         if self.cipher_key is not None:
-            _check_key(self.cipher_key)
+            _check_key(self.cipher_key, "CIPHER_KEY")
+        for old in self.old_cipher_keys:
+            _check_key(old, "OLD_CIPHER_KEYS")
+        if self.old_cipher_keys and not self.cipher_key:
+            raise ConfigError(f"{PREFIX}OLD_CIPHER_KEYS needs {PREFIX}CIPHER_KEY (the new key)")
         if self.max_message_bytes < 1024:
             raise ConfigError(f"{PREFIX}MAX_MESSAGE_BYTES must be at least 1024")
         if self.max_planning_lag < 0 or self.busy_retry_after < 1:
             raise ConfigError(f"{PREFIX}MAX_PLANNING_LAG ≥ 0 and {PREFIX}BUSY_RETRY_AFTER ≥ 1")
+        if self.postgres.pool_size < 1 or self.postgres.max_overflow < 0:
+            raise ConfigError(
+                f"{PREFIX}POSTGRES_POOL_SIZE ≥ 1 and {PREFIX}POSTGRES_MAX_OVERFLOW ≥ 0"
+            )
+        if self.startup_wait_s < 0:
+            raise ConfigError(f"{PREFIX}STARTUP_WAIT must be 0 or more seconds")
         if not 1 <= self.family_token_hours <= 24 * 30:
             raise ConfigError(f"{PREFIX}FAMILY_TOKEN_HOURS must be between 1 and 720")
 
@@ -182,7 +202,8 @@ class Settings:
         if not self.create_tables:
             env["CREATE_TABLE"] = "no"  # the library's flag; its DDL includes CREATE OR REPLACE
         if self.cipher_key:
-            env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": self.cipher_key}
+            env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
+            env[OLD_CIPHER_KEYS] = ",".join(self.old_cipher_keys)
         if self.persistence == "sqlite":
             path = Path(self.sqlite_dir) / f"{app_name.lower()}.sqlite"
             env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
@@ -196,7 +217,7 @@ class Settings:
     def _postgres_env(self) -> dict[str, str]:
         pg = self.postgres
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": SHARED_POOL_FACTORY_TOPIC,  # one pool a process
             "POSTGRES_HOST": pg.host,
             "POSTGRES_PORT": str(pg.port),
             "POSTGRES_DBNAME": pg.dbname,
@@ -233,12 +254,12 @@ def _int(value: str, name: str) -> int:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
 
 
-def _check_key(key: str) -> None:
+def _check_key(key: str, name: str) -> None:
     try:
         size = len(base64.b64decode(key, validate=True))
     except (binascii.Error, ValueError):
         raise ConfigError(
-            f"{PREFIX}CIPHER_KEY must be base64 (make one: newborn-ledger keygen)"
+            f"{PREFIX}{name} must be base64 (make one: newborn-ledger keygen)"
         ) from None
     if size not in (16, 24, 32):
-        raise ConfigError(f"{PREFIX}CIPHER_KEY must decode to 16, 24 or 32 bytes, not {size}")
+        raise ConfigError(f"{PREFIX}{name} must decode to 16, 24 or 32 bytes, not {size}")

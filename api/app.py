@@ -26,6 +26,7 @@ from api import (
 )
 from api.auth import PrincipalCache
 from api.backpressure import PlanningLag
+from api.inputs import ControlCharacterMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
 from api.problems import HANDLERS
@@ -88,7 +89,10 @@ def create_app(
         routes=routes,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
-        middleware=[Middleware(MetricsMiddleware, metrics=collected)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=collected),
+            Middleware(ControlCharacterMiddleware),
+        ],
     )
     app.state.metrics = collected
     app.state.container = container

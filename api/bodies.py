@@ -7,10 +7,12 @@ from typing import Any, TypeVar
 import orjson
 from starlette.requests import Request
 
+from api.inputs import refuse_control_characters
 from api.problems import ApiError
 
 T = TypeVar("T")
 MAX_JSON_BYTES = 64 * 1024
+MAX_TEXT = 1000  # characters of any text field that names no tighter limit
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -29,11 +31,20 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(400, "invalid-json", f"The body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid-json", "The body must be a JSON object")
+    refuse_control_characters(body)
     return body
 
 
-def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = True) -> T | None:
-    """One field of the body, of the given JSON type, or a 422 naming it."""
+def field(
+    body: dict[str, Any],
+    name: str,
+    kind: type[T],
+    *,
+    required: bool = True,
+    max_length: int = MAX_TEXT,
+) -> T | None:
+    """One field of the body, of the given JSON type (a text at most `max_length`
+    characters), or a 422 naming it."""
     value = body.get(name)
     if value is None:
         if required:
@@ -41,11 +52,24 @@ def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = Tr
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ApiError(422, "invalid-field", f"'{name}' must be a {_json_name(kind)}", field=name)
+    if isinstance(value, str):
+        check_length(value, name, max_length)
     return value
 
 
-def required_str(body: dict[str, Any], name: str) -> str:
-    value = field(body, name, str)
+def check_length(value: str, name: str, max_length: int) -> None:
+    if len(value) > max_length:
+        raise ApiError(
+            422,
+            "too-long",
+            f"'{name}' is {len(value)} characters; at most {max_length} are allowed",
+            field=name,
+            max_length=max_length,
+        )
+
+
+def required_str(body: dict[str, Any], name: str, *, max_length: int = MAX_TEXT) -> str:
+    value = field(body, name, str, max_length=max_length)
     assert value is not None
     if not value.strip():
         raise ApiError(422, "missing-field", f"'{name}' must not be empty", field=name)

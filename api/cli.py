@@ -15,6 +15,8 @@ from uuid import UUID
 import orjson
 
 from adapters.bootstrap import Container, StoreUnavailableError, build
+from adapters.budget import check_serve_budget
+from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import (
     PartStoppedError,
     can_rebuild_in_parts,
@@ -96,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         return COMMANDS[args.command](settings, args)
-    except (ConfigError, StoreUnavailableError) as exc:
+    except (ConfigError, StoreUnavailableError, StoreKeyError) as exc:
         print(f"newborn-ledger: {exc}", file=sys.stderr)
         return 2
     except PartStoppedError as exc:  # another rebuild started over: the view stays busy
@@ -163,6 +165,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     workers = args.workers or settings.workers
     build(settings).close()  # fail fast, with a clear message, before uvicorn starts
+    if settings.persistence == "postgres":
+        check_serve_budget(settings, workers)
     if warning := repeated_background(settings, workers):
         print(warning, file=sys.stderr)
     os.environ["NEWBORN_LEDGER_HOST"] = host  # workers re-read settings from the environment

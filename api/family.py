@@ -24,6 +24,7 @@ APPLICATION_FIELDS = (
     "consent",
     "contact_phone",
 )
+MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}/family-application",
@@ -56,12 +57,14 @@ async def family_application(request: Request) -> Response:
     unknown_fields(body, APPLICATION_FIELDS)
     cmd = ApplyAsFamily(
         case_id=request.path_params["case_id"],
-        child_name=required_str(body, "child_name"),
-        household=required_str(body, "household"),
-        residence_division=required_str(body, "residence_division"),
-        insured_division=field(body, "insured_division", str, required=False),
+        child_name=required_str(body, "child_name", max_length=MAX_NAME),
+        household=required_str(body, "household", max_length=MAX_NAME),
+        residence_division=required_str(body, "residence_division", max_length=MAX_DIVISION),
+        insured_division=field(
+            body, "insured_division", str, required=False, max_length=MAX_DIVISION
+        ),
         consent=bool(field(body, "consent", bool)),
-        contact_phone=field(body, "contact_phone", str, required=False),
+        contact_phone=field(body, "contact_phone", str, required=False, max_length=MAX_PHONE),
     )
     container = request.app.state.container
     await run_in_threadpool(container.ledger.apply_as_family, cmd)
@@ -80,8 +83,8 @@ async def rating(request: Request) -> Response:
     score = field(body, "score", int)
     if not 1 <= int(score or 0) <= 5:
         raise ApiError(422, "invalid-field", "'score' is a whole number from 1 to 5", field="score")
-    comment = field(body, "comment", str, required=False) or ""
-    cmd = RateService(request.path_params["case_id"], int(score or 0), comment[:500])
+    comment = field(body, "comment", str, required=False, max_length=MAX_COMMENT) or ""
+    cmd = RateService(request.path_params["case_id"], int(score or 0), comment)
     container = request.app.state.container
     await run_in_threadpool(container.ledger.rate, cmd)
     await run_in_threadpool(container.after_command)

@@ -20,7 +20,13 @@ from api.threads import WorkerThreads
 from domain.actors import Principal
 from domain.birth_case import BirthCase
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import CaseClosedError, CaseNotFoundError, DomainError, NotificationConflictError
+from domain.errors import (
+    CaseClosedError,
+    CaseNotFoundError,
+    DomainError,
+    MessageIdReusedError,
+    NotificationConflictError,
+)
 from domain.hospital_intake import MessageOutcome
 from integrations.hospital.birth_notification import (
     IntakeRejectedError,
@@ -106,6 +112,8 @@ def _domain_outcome(exc: DomainError, parsed: ParsedMessage) -> Response:
             "facility: send a birth-notification first",
             "Bundle.entry[0].resource.focus",
         )
+    if isinstance(exc, MessageIdReusedError):
+        return fhir_error(409, "duplicate", exc.detail, "Bundle.entry[0].resource.id")
     if isinstance(exc, NotificationConflictError | CaseClosedError):
         return fhir_error(409, "conflict", exc.detail)
     return fhir_error(422, "business-rule", exc.detail)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import authenticate, out_of_scope
-from api.bodies import field, json_object, required_str, unknown_fields
+from api.bodies import check_length, field, json_object, required_str, unknown_fields
 from api.cases import service_view
 from api.openapi import Operation
 from api.problems import ApiError
@@ -24,6 +24,9 @@ from domain.ledger import CaseLedger
 from domain.service_request import ServiceRequest
 
 ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
+MAX_RECEIPT = 64  # a window's receipt number (受理编号)
+MAX_ITEMS, MAX_ITEM = 30, 200  # a supplement notice lists every item at once (一次性告知)
+MAX_BASIS = 500
 # Which office acts: the receiving window receives and asks for supplements (it checks form
 # and identity); the handling office decides (decision power never moves, domain ref §2.1).
 ACTOR_SIDE = {
@@ -72,17 +75,11 @@ def _command(
     officer = f"{principal.role}:{principal.actor_id}"
     if action == "receive":
         unknown_fields(body, ("receipt_number",))
-        return OfficeDecision(
-            request_id, action, officer, receipt_number=required_str(body, "receipt_number")
-        )
+        receipt = required_str(body, "receipt_number", max_length=MAX_RECEIPT)
+        return OfficeDecision(request_id, action, officer, receipt_number=receipt)
     if action in ("request-supplement", "supplement"):
         unknown_fields(body, ("items",))
-        items = field(body, "items", list) or []
-        if not items or not all(isinstance(i, str) and i.strip() for i in items):
-            raise ApiError(
-                422, "invalid-field", "'items' is a non-empty list of strings", field="items"
-            )
-        return OfficeDecision(request_id, action, officer, items=tuple(i.strip() for i in items))
+        return OfficeDecision(request_id, action, officer, items=_items(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
         return OfficeDecision(
@@ -90,9 +87,22 @@ def _command(
             action,
             officer,
             reason=required_str(body, "reason"),
-            basis=field(body, "basis", str, required=False) or "",
+            basis=field(body, "basis", str, required=False, max_length=MAX_BASIS) or "",
         )
     return OfficeDecision(request_id, action, officer, result=body)
+
+
+def _items(body: dict[str, Any]) -> tuple[str, ...]:
+    items = field(body, "items", list) or []
+    if not items or not all(isinstance(i, str) and i.strip() for i in items):
+        raise ApiError(
+            422, "invalid-field", "'items' is a non-empty list of strings", field="items"
+        )
+    if len(items) > MAX_ITEMS:
+        raise ApiError(422, "too-long", f"'items' lists at most {MAX_ITEMS} items", field="items")
+    for index, item in enumerate(items):
+        check_length(item, f"items[{index}]", MAX_ITEM)
+    return tuple(i.strip() for i in items)
 
 
 def decide(ledger: CaseLedger, principal: Principal, cmd: OfficeDecision) -> dict[str, Any]:

@@ -6,7 +6,12 @@ import logging
 import re
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError, RecordConflictError
+from eventsourcing.persistence import (
+    DataError,
+    PersistenceError,
+    ProgrammingError,
+    RecordConflictError,
+)
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,9 +52,18 @@ STATUS: dict[type[DomainError], int] = {
 class ApiError(Exception):
     """An HTTP-level problem raised by the API layer itself (auth, bad body, not found)."""
 
-    def __init__(self, status: int, code: str, detail: str, **context: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.context = status, code, detail, context
+        self.headers = headers
 
 
 def _title(code: str) -> str:
@@ -65,7 +79,13 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return problem(
-        exc.status, exc.code, _title(exc.code), exc.detail, request.url.path, **exc.context
+        exc.status,
+        exc.code,
+        _title(exc.code),
+        exc.detail,
+        request.url.path,
+        headers=exc.headers,
+        **exc.context,
     )
 
 
@@ -88,12 +108,28 @@ async def conflict(request: Request, exc: Exception) -> Response:
 async def unavailable(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RecordConflictError):  # IntegrityError is both: a conflict, not an outage
         return await conflict(request, exc)
+    if isinstance(exc, DataError):  # the request's values, not the store: never an outage
+        return await unstorable(request, exc)
+    if isinstance(exc, ProgrammingError):  # our own bug: logged as one, never an outage alert
+        return await internal(request, exc)
     log.warning("store unavailable on %s: %s", request.url.path, type(exc).__name__)
     return problem(
         503,
         "store-unavailable",
         "Store unavailable",
         "The event store is not reachable; retry later",
+        request.url.path,
+    )
+
+
+async def unstorable(request: Request, exc: Exception) -> Response:
+    log.warning("value refused by the store on %s: %s", request.url.path, type(exc).__name__)
+    return problem(
+        422,
+        "unprocessable-value",
+        "Unprocessable value",
+        "A value in this request cannot be stored or searched (for example a control "
+        "character or an over-long text); correct it and send again",
         request.url.path,
     )
 

@@ -26,7 +26,14 @@ class FHIRResponse(ORJSONResponse):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, instance: str = "", **context: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str = "",
+    *,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> ProblemResponse:
     """An RFC 9457 problem document; `type` is a relative URI naming the error code."""
     body: dict[str, Any] = {
@@ -38,5 +45,6 @@ def problem(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in context.items() if k not in body})
-    headers = {"WWW-Authenticate": 'Bearer realm="newborn-ledger"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="newborn-ledger"'}
     return ProblemResponse(body, status_code=status, headers=headers)

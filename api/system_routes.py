@@ -8,13 +8,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.bootstrap import StoreUnavailableError
+from adapters.keys import StoreKeyError
 from api.openapi import Operation
 from api.responses import ORJSONResponse, problem
 
 OPERATIONS = [
     Operation("/healthz", "GET", "Liveness: the process answers"),
     Operation(
-        "/readyz", "GET", "Readiness: the event store answers", responses={503: "Store unreachable"}
+        "/readyz",
+        "GET",
+        "Readiness: the event store answers and the configured cipher key reads it",
+        responses={503: "Store unreachable, or written with another cipher key"},
     ),
     Operation("/openapi.json", "GET", "This API's OpenAPI document"),
 ]
@@ -34,6 +38,10 @@ async def readyz(request: Request) -> Response:
             "Store unavailable",
             "The event store is not reachable",
             request.url.path,
+        )
+    except StoreKeyError as exc:
+        return problem(
+            503, "cipher-key-mismatch", "Cipher key mismatch", str(exc), request.url.path
         )
     return ORJSONResponse({"status": "ready", "positions": heads})
 

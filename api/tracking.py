@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
+import math
 import threading
 import time
 from collections import deque
@@ -25,6 +27,12 @@ from api.responses import ORJSONResponse
 
 MAX_FAILURES = 5
 WINDOW_S = 15 * 60
+# A case acknowledged a moment ago may not be in the case-status view yet (a separate worker
+# projects it within about a second): a sign-in waits this long for the view to reach the
+# log's head before it answers that no case matches.
+VISIBLE_WAIT_S = 3.0
+VISIBLE_POLL_S = 0.05
+NOT_YET_RETRY_AFTER_S = 2
 OPERATIONS = [
     Operation(
         "/track",
@@ -32,7 +40,13 @@ OPERATIONS = [
         "Family: tracking code + verifier (last 6 of the mother's "
         "citizen ID, or her phone) → a token for that case",
         body="application/json",
-        responses={404: "No case matches", 429: "Too many failed attempts"},
+        responses={
+            201: "Signed in: the case id, a token and when it expires",
+            404: "No case matches",
+            422: "A field is missing, malformed or holds a control character",
+            429: "Too many failed attempts (Retry-After: seconds until the next try counts)",
+            503: "The case was just recorded and is not visible yet (Retry-After)",
+        },
     ),
     Operation(
         "/track",
@@ -69,6 +83,17 @@ class Throttle:
             for key in keys:
                 self._failures.setdefault(key, deque()).append(now)
         return now
+
+    def retry_after(self, *keys: str, now: float | None = None) -> int:
+        """Whole seconds until every blocked key among `keys` allows an attempt again."""
+        now = time.monotonic() if now is None else now
+        waits = [0.0]
+        with self._lock:
+            for key in keys:
+                failures = self._failures.get(key)
+                if failures is not None and len(failures) >= self.limit:
+                    waits.append(failures[-self.limit] + self.window_s - now)
+        return max(1, math.ceil(max(waits)))
 
     def succeeded(self, *keys: str, at: float) -> None:
         """The attempt made `at` was right: it is not a failure after all."""
@@ -110,13 +135,57 @@ def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
 
 def issue_token(container: Container, code: str, verifier: str) -> dict[str, str] | None:
     """A family token for the case, valid for `family_token_hours` (a sign-in, not a key)."""
+    case_id = case_by_code(container, code)
+    return None if case_id is None else token_for(container, case_id, verifier)
+
+
+def case_by_code(container: Container, code: str) -> str | None:
     status = container.projections.case_status_view.by_tracking_code(code)
-    if status is None or not verifier_matches(container, status.case_id, verifier):
+    return None if status is None else status.case_id
+
+
+def token_for(container: Container, case_id: str, verifier: str) -> dict[str, str] | None:
+    """A token for the case if the verifier is the mother's; None if it is not."""
+    if not verifier_matches(container, case_id, verifier):
         return None
     valid_for = timedelta(hours=container.settings.family_token_hours)
-    actor, token = container.actors.add("family", status.case_id, None, "tracking", valid_for)
+    actor, token = container.actors.add("family", case_id, None, "tracking", valid_for)
     assert actor.expires_at is not None  # given valid_for
-    return {"case_id": status.case_id, "token": token, "expires_at": actor.expires_at}
+    return {"case_id": case_id, "token": token, "expires_at": actor.expires_at}
+
+
+class NotYetVisibleError(Exception):
+    """The case-status view has not reached the log's head within VISIBLE_WAIT_S."""
+
+
+def _head(container: Container) -> int:
+    return container.ledger.recorder.max_notification_id() or 0
+
+
+def _look_again(container: Container, code: str) -> tuple[str | None, int]:
+    """The view's position, then the case: the lookup sees at least what the position says."""
+    view = container.projections.case_status_view
+    position = view.max_tracking_id(container.ledger.name) or 0
+    return case_by_code(container, code), position
+
+
+async def projected_case(container: Container, code: str) -> str | None:
+    """The case id of a tracking code, read-your-writes: when the view has no such code, it is
+    asked again until it has reached the log's head as it was at the first miss (every case
+    acknowledged before this request is then in it). None: no case has this code;
+    NotYetVisibleError: the view did not get there in time (a slow or stopped worker)."""
+    case_id = await run_in_threadpool(case_by_code, container, code)
+    if case_id is not None:
+        return case_id
+    head = await run_in_threadpool(_head, container)
+    deadline = time.monotonic() + VISIBLE_WAIT_S
+    while True:
+        case_id, position = await run_in_threadpool(_look_again, container, code)
+        if case_id is not None or position >= head:
+            return case_id
+        if time.monotonic() >= deadline:
+            raise NotYetVisibleError
+        await asyncio.sleep(VISIBLE_POLL_S)
 
 
 async def track(request: Request) -> Response:
@@ -128,8 +197,29 @@ async def track(request: Request) -> Response:
     keys = (f"client:{request.client.host if request.client else '-'}", f"code:{code}")
     attempt = throttle.attempt(*keys)  # counted before the answer is known: no bursts
     if attempt is None:
-        raise ApiError(429, "too-many-attempts", "Too many failed attempts; try again later")
-    issued = await run_in_threadpool(issue_token, request.app.state.container, code, verifier)
+        wait = str(throttle.retry_after(*keys))
+        raise ApiError(
+            429,
+            "too-many-attempts",
+            f"Too many failed attempts; try again in {wait} seconds",
+            headers={"Retry-After": wait},
+        )
+    container: Container = request.app.state.container
+    try:
+        case_id = await projected_case(container, code)
+    except NotYetVisibleError:
+        throttle.succeeded(*keys, at=attempt)  # the system's lag, not the family's guess
+        raise ApiError(
+            503,
+            "not-yet-visible",
+            "Cases recorded in the last moments are still being processed; try again shortly",
+            headers={"Retry-After": str(NOT_YET_RETRY_AFTER_S)},
+        ) from None
+    issued = (
+        None
+        if case_id is None
+        else await run_in_threadpool(token_for, container, case_id, verifier)
+    )
     if issued is None:
         raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
     throttle.succeeded(*keys, at=attempt)

@@ -42,6 +42,13 @@ class NotificationConflictError(DomainError):
     code = "notification-conflict"
 
 
+class MessageIdReusedError(NotificationConflictError):
+    """A message id the facility already used, sent again with other content: never the
+    first message's acknowledgement, since nothing of this one would be recorded."""
+
+    code = "message-id-reused"
+
+
 class InvalidApplicationError(DomainError):
     """The family application breaks a rule (surname, consent, divisions...)."""
 

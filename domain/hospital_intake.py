@@ -19,9 +19,14 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.birth_case import BirthCase
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import CaseNotFoundError, DomainError, NotificationConflictError
+from domain.errors import (
+    CaseNotFoundError,
+    DomainError,
+    MessageIdReusedError,
+    NotificationConflictError,
+)
 from domain.facts import changed_fields
-from domain.hospital_message import HospitalMessage
+from domain.hospital_message import HospitalMessage, content_digest
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -43,6 +48,29 @@ def mutate_all(aggregate: Any, events: Iterable[Any]) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
+
+
+@dataclass(frozen=True)
+class _Message:
+    """The identity and meaning of one hospital message, as the idempotency check needs them."""
+
+    facility_uscc: str
+    message_id: str
+    kind: str
+    digest: str
+    raw: str
+
+    @classmethod
+    def of(cls, cmd: NotifyBirth | CorrectNotification | VoidNotification) -> _Message:
+        if isinstance(cmd, VoidNotification):
+            facility, kind = cmd.facility_uscc, "void"
+            content: dict[str, Any] = {"record_ref": cmd.record_ref, "reason": cmd.reason}
+        else:
+            facility = cmd.facts.facility_uscc
+            kind = "notify" if isinstance(cmd, NotifyBirth) else "update"
+            content = cmd.facts.to_dict()
+        raw = cmd.raw_message.decode("utf-8", "replace")
+        return cls(facility, cmd.message_id, kind, content_digest(kind, content), raw)
 
 
 class _NotRecordedError(Exception):
@@ -70,7 +98,7 @@ class HospitalIntake(Application[UUID]):
             facts.to_dict(),
         )
         try:
-            return self._record_message(case, cmd.message_id, "notify", cmd.raw_message)
+            return self._record_message(case, _Message.of(cmd))
         except _NotRecordedError:
             if case.id not in self.repository:
                 raise _concurrent_change(case.id) from None
@@ -86,62 +114,66 @@ class HospitalIntake(Application[UUID]):
             new = facts.to_dict()
             case.correct(cmd.message_id, new, changed_fields(case.facts, new))
         except DomainError as refused:
-            return self._first_answer(facts.facility_uscc, cmd.message_id, refused)
-        return self._record_change(case, cmd.message_id, "update", cmd.raw_message)
+            return self._first_answer(_Message.of(cmd), refused)
+        return self._record_change(case, _Message.of(cmd))
 
     def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
         try:
             case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
             case.void(cmd.message_id, cmd.reason)
         except DomainError as refused:
-            return self._first_answer(cmd.facility_uscc, cmd.message_id, refused)
-        return self._record_change(case, cmd.message_id, "void", cmd.raw_message)
+            return self._first_answer(_Message.of(cmd), refused)
+        return self._record_change(case, _Message.of(cmd))
 
-    def _first_answer(
-        self, facility_uscc: str, message_id: str, refused: DomainError
-    ) -> MessageOutcome:
+    def _first_answer(self, sent: _Message, refused: DomainError) -> MessageOutcome:
         """A repeat keeps its first answer, whatever the case is now; else the refusal stands."""
-        repeated = self._repeated(facility_uscc, message_id)
+        repeated = self._repeated(sent)
         if repeated is None:
             raise refused
         return repeated
 
-    def _repeated(self, facility_uscc: str, message_id: str) -> MessageOutcome | None:
-        message_key = HospitalMessage.create_id(facility_uscc, message_id)
+    def _repeated(self, sent: _Message) -> MessageOutcome | None:
+        """The first answer to a resend of `sent`; None if its id was never used; refused
+        (MessageIdReusedError) if the id was used for another message."""
+        message_key = HospitalMessage.create_id(sent.facility_uscc, sent.message_id)
         try:
             message = self._get(HospitalMessage, message_key)
         except AggregateNotFoundError:
             return None
+        if message.kind != sent.kind or not message.is_same_message(sent.digest, sent.raw):
+            raise MessageIdReusedError(
+                f"Message id {sent.message_id!r} was already used by this facility for another "
+                f"message ({message.kind}, {message.created_on.date().isoformat()}): "
+                "give every new message its own MessageHeader.id",
+                message_id=sent.message_id,
+            )
         case = self.get_case(message.case_id)
         return MessageOutcome(
             case.id, case.tracking_code, message.kind, repeated=True, accepted_at=message.created_on
         )
 
-    def _record_change(
-        self, case: BirthCase, message_id: str, kind: str, raw: bytes
-    ) -> MessageOutcome:
+    def _record_change(self, case: BirthCase, sent: _Message) -> MessageOutcome:
         try:
-            return self._record_message(case, message_id, kind, raw)
+            return self._record_message(case, sent)
         except _NotRecordedError:
             raise _concurrent_change(case.id) from None
 
-    def _record_message(
-        self, case: BirthCase, message_id: str, kind: str, raw: bytes
-    ) -> MessageOutcome:
+    def _record_message(self, case: BirthCase, sent: _Message) -> MessageOutcome:
         """Save the case and the message; a repeat (a concurrent copy too) gets its first
-        answer; any other collision raises _NotRecordedError for the caller to explain."""
+        answer, a reused id is refused; any other collision raises _NotRecordedError for the
+        caller to explain."""
         message = HospitalMessage(
-            case.facility_uscc, message_id, kind, case.id, raw.decode("utf-8", "replace")
+            case.facility_uscc, sent.message_id, sent.kind, case.id, sent.raw, sent.digest
         )
         try:
             self.save(case, message)
         except IntegrityError:
-            repeated = self._repeated(case.facility_uscc, message_id)
+            repeated = self._repeated(sent)
             if repeated is None:
                 raise _NotRecordedError from None
             return repeated
         return MessageOutcome(
-            case.id, case.tracking_code, kind, repeated=False, accepted_at=message.created_on
+            case.id, case.tracking_code, sent.kind, repeated=False, accepted_at=message.created_on
         )
 
     def hospital_message(self, facility_uscc: str, message_id: str) -> HospitalMessage:

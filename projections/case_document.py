@@ -9,6 +9,8 @@ timeline; no personal data) and the rendered `body`. Results (certificate number
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,8 @@ from projections.case_status_model import (
 from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
+INDEXED = "hmac:"  # prefix of a keyed digest standing for a secret looked up by equality
+TRACKING_CODE = "tracking_code"  # kept among the sealed results when the view holds a digest
 SCRATCH = "documents"  # the batch's working documents, in Rows.scratch
 PARSED = "_parsed"  # a DocumentRow's work and results, parsed, while the memo holds the row
 
@@ -53,10 +57,30 @@ class Cipher(Protocol):
 
 
 class Sealer:
-    """Seals personal text at rest when a cipher is configured; plain JSON text otherwise."""
+    """Seals personal text at rest when a cipher is configured; plain JSON text otherwise.
+    With index keys (derived from the cipher key), values a view looks up by equality (the
+    tracking code, the hospital's record key) are stored as keyed digests, not in clear."""
 
-    def __init__(self, cipher: Cipher | None = None) -> None:
+    def __init__(self, cipher: Cipher | None = None, index_keys: Sequence[bytes] = ()) -> None:
         self.cipher = cipher
+        self.index_keys = tuple(index_keys)  # the current key first, then keys still read
+
+    @property
+    def indexing(self) -> bool:
+        return bool(self.index_keys)
+
+    def index(self, value: str) -> str:
+        """What the view stores for a looked-up secret: the value itself without keys."""
+        return self._digest(self.index_keys[0], value) if self.index_keys else value
+
+    def indexes(self, value: str) -> list[str]:
+        """Every form of `value` a row may hold: one per index key (older keys' rows stay
+        found after a key rotation until the view is rebuilt), or the value itself."""
+        return [self._digest(key, value) for key in self.index_keys] or [value]
+
+    @staticmethod
+    def _digest(key: bytes, value: str) -> str:
+        return INDEXED + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, plain: bytes) -> str:
         if self.cipher is None:
@@ -305,7 +329,7 @@ def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> d
         "case_id": case.case_id,
         "state": case.state,
         "services": services,
-        "tracking_code": case.tracking_code,
+        "tracking_code": results.get(TRACKING_CODE) or case.tracking_code,
         "next_action": next_action(case, rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
     }

@@ -11,6 +11,7 @@ from domain.birth_case import BirthCase
 from domain.service_request import ServiceRequest
 from projections.case_document import (
     DOCUMENTS,
+    TRACKING_CODE,
     Folding,
     HeldDocuments,
     Sealer,
@@ -55,14 +56,18 @@ class CaseStatusView(TableView, ABC):
         return self._status(self.get(CASES, str(case_id)))
 
     def by_tracking_code(self, tracking_code: str) -> CaseStatus | None:
-        where = {"tracking_code": tracking_code}
-        found = self.select(CASES, where, order_by=("case_id",), limit=1)
-        return self._status(found[0] if found else None)
+        return self._first({}, "tracking_code", tracking_code)
 
     def by_hospital_ref(self, facility_uscc: str, hospital_ref: str) -> CaseStatus | None:
-        where = {"facility_uscc": facility_uscc, "hospital_ref": hospital_ref}
-        found = self.select(CASES, where, order_by=("case_id",), limit=1)
-        return self._status(found[0] if found else None)
+        return self._first({"facility_uscc": facility_uscc}, "hospital_ref", hospital_ref)
+
+    def _first(self, where: dict[str, str], column: str, secret: str) -> CaseStatus | None:
+        """The case whose `column` holds `secret` (as a digest under any index key)."""
+        for stored in self.sealer.indexes(secret):
+            found = self.select(CASES, {**where, column: stored}, order_by=("case_id",), limit=1)
+            if found:
+                return self._status(found[0])
+        return None
 
     def _status(self, case: CaseRow | None) -> CaseStatus | None:
         if case is None:
@@ -167,11 +172,14 @@ def _rule_for(cls: type) -> Rule | None:
 def _notified(event: BirthCase.Notified, position: int, page: Folding) -> None:
     at, facts, case_id = stamp(event), event.facts, str(event.originator_id)
     working = page.case(case_id)
+    sealer = page.sealer
+    if sealer.indexing:  # the view holds digests; the family's document shows the code
+        working.results[TRACKING_CODE] = event.tracking_code
     working.case = CaseRow(
         case_id=case_id,
         facility_uscc=event.facility_uscc,
-        hospital_ref=event.record_ref,
-        tracking_code=event.tracking_code,
+        hospital_ref=sealer.index(event.record_ref),
+        tracking_code=sealer.index(event.tracking_code),
         state="notified",
         household=facts.get("household_choice"),
         child_named=bool(facts.get("child_name")),

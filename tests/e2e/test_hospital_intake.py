@@ -136,6 +136,69 @@ def test_the_same_message_twice_gets_the_same_acknowledgement(
     assert head(container) == position
 
 
+def test_a_resend_serialised_again_gets_the_first_acknowledgement(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    """Same id, same meaning, other bytes (a new Bundle.timestamp, other spacing)."""
+    first = post(client, fixture("notification-full.json"), hospital)
+    position = head(container)
+    again = orjson.loads(fixture("notification-full.json"))
+    again["timestamp"] = "2026-11-21T09:00:00+08:00"
+    second = post(client, orjson.dumps(again, option=orjson.OPT_INDENT_2), hospital)
+    assert second.status_code == 200
+    assert second.json() == first.json()
+    assert head(container) == position
+
+
+def _reused(container: Container, response: Any, position: int, message_id: str) -> None:
+    """Refused as a reused id, located at MessageHeader.id, and nothing recorded."""
+    assert response.status_code == 409
+    (issue,) = response.json()["issue"]
+    assert issue["code"] == "duplicate"
+    assert issue["expression"] == ["Bundle.entry[0].resource.id"]
+    assert message_id in issue["diagnostics"]
+    assert head(container) == position
+
+
+def test_a_reused_message_id_for_another_child_is_refused_not_acknowledged(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    first = orjson.loads(fixture("notification-full.json"))
+    assert post(client, orjson.dumps(first), hospital).status_code == 200
+    position = head(container)
+    other = orjson.loads(fixture("notification-twin-a.json"))
+    other["entry"][0]["resource"]["id"] = first["entry"][0]["resource"]["id"]
+    response = post(client, orjson.dumps(other), hospital)
+    _reused(container, response, position, first["entry"][0]["resource"]["id"])
+    other["entry"][0]["resource"]["id"] = "twin-a-own-id"
+    accepted = post(client, orjson.dumps(other), hospital)
+    assert accepted.status_code == 200  # with its own id the other child is recorded
+    assert ack_parameters(accepted.json())["case_id"] != ack_parameters(
+        post(client, orjson.dumps(first), hospital).json()
+    )["case_id"]
+
+
+def test_a_reused_message_id_with_changed_facts_is_refused(
+    client: TestClient, container: Container, hospital: dict[str, str]
+) -> None:
+    assert post(client, fixture("notification-full.json"), hospital).status_code == 200
+    assert post(client, fixture("notification-update.json"), hospital).status_code == 200
+    position = head(container)
+    changed = orjson.loads(fixture("notification-update.json"))
+    update_id = changed["entry"][0]["resource"]["id"]
+    weight = next(
+        e["resource"]
+        for e in changed["entry"]
+        if e["resource"].get("valueQuantity", {}).get("code") == "g"
+    )
+    weight["valueQuantity"]["value"] += 100
+    _reused(container, post(client, orjson.dumps(changed), hospital), position, update_id)
+    void = orjson.loads(fixture("notification-void.json"))
+    void["entry"][0]["resource"]["id"] = update_id  # an update's id reused for a void
+    _reused(container, post(client, orjson.dumps(void), hospital), position, update_id)
+    assert post(client, fixture("notification-update.json"), hospital).status_code == 200
+
+
 def test_a_new_message_for_the_same_record_is_a_conflict(
     client: TestClient, hospital: dict[str, str]
 ) -> None:

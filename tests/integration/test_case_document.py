@@ -199,6 +199,34 @@ def test_with_a_key_results_are_sealed_at_rest_and_read_back(settings: Settings)
         container.close()
 
 
+def test_with_a_key_the_tracking_code_and_record_key_are_digests_at_rest(
+    settings: Settings,
+) -> None:
+    """Both are looked up by equality: the view keeps keyed digests of them, found again by
+    hashing what the family or the hospital gives; the family's document still shows the code."""
+    container = build(settings.with_changes(cipher_key=KEY))
+    try:
+        ref = "MR-DOC-INDEXED-7731"
+        case_id = notify(container, ref, child_name="王小雨")
+        code = container.ledger.get_case(case_id).tracking_code
+        view = container.projections.case_status_view
+        stored_bytes = orjson.dumps(view.dump()) + sqlite_bytes(settings)
+        assert code.encode() not in stored_bytes
+        assert ref.encode() not in stored_bytes
+        found = view.by_tracking_code(code)
+        assert found is not None
+        assert found.case_id == str(case_id)
+        by_ref = view.by_hospital_ref(HOSPITAL, ref)
+        assert by_ref is not None
+        assert by_ref.case_id == str(case_id)
+        assert view.by_tracking_code(code + "X") is None
+        assert orjson.loads(view.document(case_id) or b"{}")["tracking_code"] == code
+        container.projections.rebuild("case_status")
+        assert view.by_tracking_code(code) is not None
+    finally:
+        container.close()
+
+
 def test_the_api_reader_reads_the_same_bytes_in_and_outside_the_lifespan(
     settings: Settings,
 ) -> None:

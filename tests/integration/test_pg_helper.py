@@ -74,7 +74,7 @@ def test_other_schemas_are_left_alone(conn: psycopg.Connection[TupleRow]) -> Non
 @pytest.mark.postgres
 def test_postgres_env_is_the_applications_eventsourcing_env() -> None:
     env = postgres_env(SCHEMA)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "adapters.pool:SharedPoolPostgresFactory"
     assert (env["POSTGRES_DBNAME"], env["POSTGRES_SCHEMA"]) == (TEST_DBNAME, SCHEMA)
     assert int(env["POSTGRES_POOL_SIZE"]) >= 2
     assert int(env["POSTGRES_LOCK_TIMEOUT"]) > 0

@@ -38,6 +38,7 @@ from eventsourcing.tests import application as upstream_app
 from eventsourcing.tests import persistence as upstream
 from eventsourcing.utils import Environment, get_topic
 
+from adapters.pool import SharedPoolPostgresFactory
 from adapters.recorders import SectionPostgresProcessRecorder, SectionSQLiteProcessRecorder
 from adapters.settings import Settings
 from tests.pg import postgres_settings
@@ -251,7 +252,8 @@ class TestPostgresFactory(PostgresStore, upstream.InfrastructureFactoryTestCase[
 class TestPostgresExampleApplication(PostgresStore, upstream_app.ExampleApplicationTestCase):
     app_name = "BankAccounts"
     export_env = True
-    expected_factory_topic = get_topic(PostgresFactory)
+    # our env's factory: the library's, on one pool per process (adapters/pool.py)
+    expected_factory_topic = get_topic(SharedPoolPostgresFactory)
 
 
 @pytest.mark.postgres

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import get_topic
 
+from adapters.pool import SharedPoolPostgresFactory
 from adapters.settings import ConfigError, Settings
 
 
@@ -29,7 +32,9 @@ def test_postgres_env_never_enables_db_functions() -> None:
         {"NEWBORN_LEDGER_PERSISTENCE": "postgres", "NEWBORN_LEDGER_POSTGRES_DBNAME": "ledger"}
     )
     env = settings.app_env("CaseLedger")
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    # the library's PostgreSQL factory, on one pool per process (adapters/pool.py)
+    assert env["PERSISTENCE_MODULE"] == get_topic(SharedPoolPostgresFactory)
+    assert issubclass(SharedPoolPostgresFactory, PostgresFactory)
     assert env["POSTGRES_DBNAME"] == "ledger"
     assert env["POSTGRES_LOCK_TIMEOUT"] == "5"
     assert not any("ENABLE_DB_FUNCTIONS" in key for key in env)
@@ -38,7 +43,9 @@ def test_postgres_env_never_enables_db_functions() -> None:
 def test_cipher_key_switches_on_encryption() -> None:
     key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="  # 32 bytes
     env = Settings.from_env({"NEWBORN_LEDGER_CIPHER_KEY": key}).app_env("CaseLedger")
-    assert env["CIPHER_TOPIC"] == "eventsourcing.cipher:AESCipher"
+    # AES-GCM as before (adapters.keys:RotatingAESCipher writes what AESCipher wrote), and it
+    # also reads with the old keys of a rotation
+    assert env["CIPHER_TOPIC"] == "adapters.keys:RotatingAESCipher"
     assert env["CIPHER_KEY"] == key
 
 
