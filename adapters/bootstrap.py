@@ -25,6 +25,7 @@ from domain.calendar import WorkingCalendar, deadline_kind
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 from projections.office_queue import REQUESTS, RequestRow
+from projections.parked import PARKED_STATE, ParkedRow
 
 log = logging.getLogger(__name__)
 PAGE = 1_000  # received requests the deadline job reads at a time
@@ -50,9 +51,37 @@ class Container:
         return [self.ledger, self.orchestrator, self.actors]
 
     def tick(self) -> None:
-        """One round of background work, as the worker runs it (tests call it directly)."""
-        self.processing.settle()
-        self.projections.catch_up()
+        """One round of background work, as the worker runs it (tests call it directly).
+        Planning and the projections are independent: one failing does not keep the other
+        from its round; the first error is raised after both (the scheduler logs it)."""
+        errors: list[Exception] = []
+        for step in (self.processing.settle, self.projections.catch_up):
+            try:
+                step()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def parked(self, state: str | None = None) -> dict[str, list[ParkedRow]]:
+        """What each view, and each process application (Orchestrator, CaseLedger), parked."""
+        return self.projections.parked(state) | self.processing.parked(state)
+
+    def parked_counts(self) -> dict[str, int]:
+        """Parked and unresolved, by view or process application (for Prometheus)."""
+        waiting = self.processing.parked(PARKED_STATE)
+        return self.projections.parked_counts() | {n: len(p) for n, p in waiting.items()}
+
+    def retry_parked(self, name: str, position: int) -> ParkedRow | None:
+        """Apply (or process) `name`'s parked event at `position` again: None once done."""
+        if name in self.processing.processors():
+            return self.processing.retry(name, position)
+        return self.projections.retry(name, position)
+
+    def skip_parked(self, name: str, position: int, by: str) -> ParkedRow:
+        if name in self.processing.processors():
+            return self.processing.skip(name, position, by)
+        return self.projections.skip(name, position, by)
 
     def watch_deadlines(self) -> int:
         """DeadlineApproaching / Overdue, once each, for received requests near or past due.

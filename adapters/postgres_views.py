@@ -17,6 +17,7 @@ from projections.case_status import CaseStatusView
 from projections.flows import FlowsView
 from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
+from projections.parked import PARKED, PARKED_STATE
 from projections.rows import (
     Column,
     Key,
@@ -129,13 +130,13 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         the index exists, and can deadlock with another process writing the view."""
         super().__init__(datastore, tracking_table_name=f"{self.name}_tracking")
         self._lz4 = _has_lz4(datastore)
-        for table in self.tables:
+        for table in (*self.tables, PARKED):  # parked events: kept by `clear` (rebuilds)
             self.sql_create_statements += self._ddl(table)
         if create_tables:
             self.create_table()
         self._statements = {
             t.name: _Statements.of(self.table(t), f"_stage_{self.name}_{t.name}", t)
-            for t in self.tables
+            for t in (*self.tables, PARKED)
         }
         lock = SQL("SELECT pg_try_advisory_xact_lock(hashtext({})) AS locked")
         self._lock_sql = lock.format(self._lock_key).as_string(None)
@@ -350,6 +351,12 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                     "OR starts_with(application_name, %s)"
                 ).format(self._tracking_table),
                 [application_name, application_name + PART],
+            )
+            curs.execute(  # the replay parks again what still fails; skipped ones stay on record
+                SQL("DELETE FROM {} WHERE application_name = %s AND state = %s").format(
+                    self.table(PARKED)
+                ),
+                [application_name, PARKED_STATE],
             )
             for part in parts:
                 self._insert_tracking(curs, Tracking(part, 0))

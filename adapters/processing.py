@@ -8,6 +8,7 @@ import threading
 from adapters.sections import SECTION_SIZE, SectionProcessor
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
+from projections.parked import ParkedRow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,26 @@ class Processing:
         self.planning = SectionProcessor(orchestrator, ledger, section_size)
         self.carrying_out = SectionProcessor(ledger, orchestrator, section_size)
         self._lock = threading.Lock()
+
+    def processors(self) -> dict[str, SectionProcessor]:
+        """Each processor by the name of its follower (the application that parks)."""
+        return {self.orchestrator.name: self.planning, self.ledger.name: self.carrying_out}
+
+    def parked(self, state: str | None = None) -> dict[str, list[ParkedRow]]:
+        """The notifications each follower parked (`state`: only those), by position."""
+        return {
+            name: [p for p in processor.parked() if state is None or p.state == state]
+            for name, processor in self.processors().items()
+        }
+
+    def retry(self, name: str, position: int) -> ParkedRow | None:
+        """`name`'s parked notification at `position`, processed again (see SectionProcessor)."""
+        with self._lock:
+            return self.processors()[name].retry(position)
+
+    def skip(self, name: str, position: int, by: str) -> ParkedRow:
+        with self._lock:
+            return self.processors()[name].skip(position, by)
 
     def positions(self) -> tuple[int, int]:
         return (self.planning.position() or 0, self.carrying_out.position() or 0)

@@ -14,9 +14,11 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters import pool
+from adapters import parking, pool
 from adapters.case_documents import sealer_for
 from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
+from adapters.parking import PageFailedError, applying, salvage
+from adapters.poison import error_name, parks
 from adapters.postgres_views import (
     PostgresCaseStatus,
     PostgresFlows,
@@ -39,6 +41,7 @@ from projections.locality_stats import (
 )
 from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
 from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection, OfficeQueueView
+from projections.parked import ParkedRow
 from projections.rows import (
     Pipeline,
     PositionMovedError,
@@ -70,8 +73,15 @@ def catch_up(
         return 0
     processed = 0
     while True:
-        with pages(app, projection, batch) as found:
-            applied, finished = apply_pages(projection, found, progress)
+        try:
+            with pages(app, projection, batch) as found:
+                applied, finished = apply_pages(projection, found, progress)
+        except PageFailedError as failed:  # transient errors are raised: the next tick
+            try:
+                salvaged = salvage(app, projection, batch, failed.error)
+                applied, finished = salvaged or 0, salvaged is None
+            except (PositionMovedError, ViewBusyError) as stopped:
+                applied, finished = 0, _stopped(projection, stopped)
         processed += applied
         if finished:
             return processed
@@ -95,7 +105,8 @@ def _apply_pages(
     applied = 0
     for page in found:
         try:
-            projection.process_batch(page.events, page.tracking, page.after)
+            with applying():
+                projection.process_batch(page.events, page.tracking, page.after)
         except (PositionMovedError, ViewBusyError) as stopped:
             return applied, _stopped(projection, stopped)
         applied += len(page.events)
@@ -153,8 +164,12 @@ def _apply_pipelined(
     try:
         for page in found:
             heads[page.tracking.notification_id] = page.head
-            committed(pipeline.process(page.events, page.tracking, page.after))
-        committed(pipeline.drain())
+            with applying():
+                done = pipeline.process(page.events, page.tracking, page.after)
+            committed(done)
+        with applying():
+            done = pipeline.drain()
+        committed(done)
     except (PositionMovedError, ViewBusyError) as stopped:
         return applied, _stopped(projection, stopped)
     finally:
@@ -168,7 +183,12 @@ def catch_up_together(
     """Catch several projections up reading each page of the log once: each applies its part
     in its own transaction with its own tracking row, from its own position (one that is
     ahead skips pages until the read passes it). One whose position another runner moved
-    leaves the shared read and catches up on its own; a busy one is left this round."""
+    leaves the shared read and catches up on its own; a busy one is left this round.
+
+    The views are independent: one whose page fails leaves the shared read, and the others
+    go on. With an error that parks, it catches up on its own, parking the failing event;
+    with a transient error it stays where it is, and the first such error is raised once
+    every other view has caught up (the next tick tries it again)."""
     run = _Together(app, list(projections))
     topics = (
         []
@@ -181,7 +201,14 @@ def catch_up_together(
         if shared is None:
             break
         applied += sum(run.apply(shared, p) for p in list(run.projections))
-    return applied + sum(catch_up(app, p, batch) for p in run.alone)
+    for projection in run.alone:
+        try:
+            applied += catch_up(app, projection, batch)
+        except Exception as error:
+            run.failed(projection, error)
+    if run.errors:
+        raise run.errors[0]
+    return applied
 
 
 @dataclass
@@ -192,6 +219,7 @@ class _Together:
     projections: list[TableProjection[Any]]
     alone: list[TableProjection[Any]] = field(default_factory=list)
     positions: dict[str, int | None] = field(default_factory=dict)
+    errors: list[Exception] = field(default_factory=list)  # transient, raised at the end
 
     def __post_init__(self) -> None:
         self.positions = {p.name: p.view.max_tracking_id(self.app.name) for p in self.projections}
@@ -218,8 +246,24 @@ class _Together:
             _stopped(projection, busy)
             self.projections.remove(projection)
             return 0
+        except Exception as error:  # this view only: the others read on
+            self.projections.remove(projection)
+            if parks(error):  # on its own, it finds the event and parks it
+                self.alone.append(projection)
+            else:
+                self.failed(projection, error)
+            return 0
         self.positions[projection.name] = page.tracking.notification_id
         return len(page.events)
+
+    def failed(self, projection: TableProjection[Any], error: Exception) -> None:
+        """A transient error: `projection` is left this round, the others go on."""
+        log.warning(
+            "%s: %s; left until the next tick, the other views go on",
+            projection.name,
+            error_name(error),
+        )
+        self.errors.append(error)
 
 
 @dataclass
@@ -287,6 +331,25 @@ class Projections:
 
     def lags(self) -> dict[str, int]:
         return {name: self.lag(name) for name in self.all()}
+
+    def parked(self, state: str | None = None) -> dict[str, list[ParkedRow]]:
+        """Each view's parked events (`state`: only those), by position."""
+        return {name: p.view.parked(self.app.name, state) for name, p in self.all().items()}
+
+    def parked_counts(self) -> dict[str, int]:
+        """How many events wait, parked and unresolved, in each view (for Prometheus)."""
+        return {name: p.view.count_parked(self.app.name) for name, p in self.all().items()}
+
+    def retry(self, name: str, position: int) -> ParkedRow | None:
+        """Apply `name`'s parked event at `position` again (after a fix): None when applied
+        (no longer parked), else the park as it stays. NotParkedError when none waits."""
+        with self._lock:
+            return parking.retry(self.app, self.get(name), position)
+
+    def skip(self, name: str, position: int, by: str) -> ParkedRow:
+        """Resolve `name`'s parked event at `position` as skipped, by `by`, kept on record."""
+        with self._lock:
+            return parking.skip(self.app.name, self.get(name), position, by)
 
     def close(self) -> None:
         for close in self.closers:

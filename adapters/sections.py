@@ -16,15 +16,18 @@ from itertools import chain
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
 from adapters.page_reader import decoder_for
+from adapters.parked_notifications import ParkedIndex, ParkedNotification, parked_for
+from adapters.poison import error_name, parks, reason
 from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
 from domain.hospital_intake import mutate_all
 from domain.section import Section
+from projections.parked import PARKED_STATE, NotParkedError, ParkedRow
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class SectionProcessor:
     ) -> None:
         self.follower, self.leader, self.size = follower, leader, size
         self.held = Held(HELD_SIZE)
+        self.parks = ParkedIndex(follower, leader.name)
 
     def position(self) -> int | None:
         return self.follower.recorder.max_tracking_id(self.leader.name)
@@ -80,11 +84,95 @@ class SectionProcessor:
                 failures, size, position = failures + 1, max(1, size // 2), self.position()
                 log.info("section conflict (%s); retrying %d at a time", type(exc).__name__, size)
                 continue
+            except Exception as error:
+                if not parks(error):
+                    raise  # transient: the next tick tries again
+                size, position = self._after_failure(size, position, error)
+                continue
             processed, failures = processed + pulled, 0
             if pulled < size:
                 return processed
         log.warning("%s: sections kept conflicting; the next tick retries", self.follower.name)
         return processed
+
+    def _after_failure(
+        self, size: int, position: int | None, error: Exception
+    ) -> tuple[int, int | None]:
+        """A policy raised an error that parks: (size, position) to go on with. A section is
+        retried one notification at a time from the stored position; a single notification
+        that fails is parked, and sections go on at full size after it."""
+        if size > 1:
+            log.warning(
+                "%s: a section failed (%s); one at a time", self.follower.name, error_name(error)
+            )
+            return 1, self.position()
+        try:
+            return self.size, self.park(position, error)
+        except IntegrityError:  # another processor moved the position meanwhile
+            return 1, self.position()
+
+    def park(self, position: int | None, error: Exception) -> int:
+        """Record the notification after `position` as parked and move past it, together."""
+        (notification,) = self._after(position, 1)
+        parked = parked_for(self.follower.name, self.leader.name, notification, error)
+        unit = Section()
+        unit.collect_events(parked)
+        with self.follower.processing_lock:
+            record(
+                self.follower, unit, SectionPosition(self.leader.name, position, notification.id)
+            )
+        log.error(
+            "%s: parked %s notification %d (%s: %s); processing goes on without it",
+            self.follower.name,
+            self.leader.name,
+            notification.id,
+            parked.error,
+            parked.reason,
+        )
+        return notification.id
+
+    def parked(self) -> list[ParkedRow]:
+        return self.parks.rows()
+
+    def retry(self, position: int) -> ParkedRow | None:
+        """Process the parked notification at `position` again: its decisions and `Applied`
+        recorded together (None), or the park as it stays (its new error recorded)."""
+        parked = self._parked(position)
+        found = self.leader.recorder.select_notifications(
+            start=position, limit=1, inclusive_of_start=True
+        )
+        with self.follower.processing_lock:
+            try:
+                unit = self.decide(found)
+            except Exception as error:
+                if not parks(error):
+                    raise
+                parked.failed_again(error_name(error), reason(error))
+                self.follower.save(parked)
+                return parked.row()
+            parked.applied()
+            unit.collect_events(parked)
+            self.follower._notify(self.follower.events.put(unit.events))
+            self.held.keep(unit)
+        log.info("%s: parked notification %d processed on retry", self.follower.name, position)
+        return None
+
+    def skip(self, position: int, by: str) -> ParkedRow:
+        parked = self._parked(position)
+        parked.skipped(by)
+        self.follower.save(parked)
+        log.warning("%s: parked notification %d skipped", self.follower.name, position)
+        return parked.row()
+
+    def _parked(self, position: int) -> ParkedNotification:
+        key = ParkedNotification.create_id(self.follower.name, self.leader.name, position)
+        try:
+            parked: ParkedNotification | None = self.follower.repository.get(key)
+        except AggregateNotFoundError:
+            parked = None
+        if parked is None or parked.state != PARKED_STATE:
+            raise NotParkedError(f"{self.follower.name}: no notification parked at {position}")
+        return parked
 
     def process(self, position: int | None, size: int) -> tuple[int, int | None]:
         """One section after `position`: (notifications pulled, the new position)."""

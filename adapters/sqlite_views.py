@@ -14,6 +14,7 @@ from projections.case_status import CaseStatusView
 from projections.flows import FlowsView
 from projections.locality_stats import LocalityStatsView
 from projections.office_queue import OfficeQueueView
+from projections.parked import PARKED, PARKED_STATE
 from projections.rows import (
     Key,
     R,
@@ -74,7 +75,7 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
-        for table in self.tables:
+        for table in (*self.tables, PARKED):  # parked events: kept by `clear` (rebuilds)
             statements += self._ddl(table)
         return statements
 
@@ -159,6 +160,10 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
             for table in self.tables:
                 c.execute(f'DELETE FROM "{self.table_name(table)}"')
             c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
+            c.execute(  # the replay parks again what still fails; skipped ones stay on record
+                f'DELETE FROM "{self.table_name(PARKED)}" WHERE application_name = ? AND state = ?',
+                [application_name, PARKED_STATE],
+            )
         self.memo.emptied(t.name for t in self.tables)
 
 

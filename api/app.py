@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 
 from adapters.bootstrap import Container
 from api import (
+    admin,
     cases,
     family,
     hospital,
@@ -44,6 +45,7 @@ MODULES = (
     queue,
     monitoring,
     pages,
+    admin,
 )
 
 

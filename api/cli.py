@@ -1,4 +1,4 @@
-"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen."""
+"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from uuid import UUID
 
 import orjson
 
-from adapters.bootstrap import StoreUnavailableError, build
+from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import (
@@ -27,6 +27,8 @@ from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
 from domain.actors import ROLES
 from domain.errors import DomainError
+from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
+from projections.rows import ViewBusyError
 
 log = logging.getLogger("newborn_ledger")
 
@@ -46,9 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
     demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
-    projections = sub.add_parser("projections", help="read models: status, rebuild")
+    projections = sub.add_parser("projections", help="read models: status, rebuild, retry, skip")
     projections_sub = projections.add_subparsers(dest="projections_command", required=True)
-    projections_sub.add_parser("status", help="each projection's lag behind the ledger")
+    projections_sub.add_parser("status", help="each projection's lag and parked events")
+    retry = projections_sub.add_parser("retry", help="apply a parked event again (after a fix)")
+    skip = projections_sub.add_parser("skip", help="resolve a parked event without applying it")
+    for parked in (retry, skip):
+        parked.add_argument(
+            "name", help="the projection, or Orchestrator or CaseLedger (as `status` lists it)"
+        )
+        parked.add_argument("position", type=int, help="the parked event's position")
+    skip.add_argument("--by", help="who skips it, kept on record (default: $USER)")
     rebuild = projections_sub.add_parser("rebuild", help="empty and replay one or all projections")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     rebuild.add_argument(
@@ -226,9 +236,10 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     try:
         projections = container.projections
         if args.projections_command == "status":
-            for name, lag in projections.lags().items():
-                print(f"{name}: {lag} behind{_parts_note(projections, name)}")
+            _print_status(container)
             return 0
+        if args.projections_command in ("retry", "skip"):
+            return _resolve_parked(container, args)
         names = [args.name] if args.name else list(projections.all())
         if args.processes < 1:
             raise ConfigError("--processes must be 1 or more")
@@ -242,6 +253,58 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
             print(f"\r{name}: rebuilt, {applied} events applied", " " * 20)
     finally:
         container.close()
+    return 0
+
+
+def _print_status(container: Container) -> None:
+    """Each view's lag (and how many events it parked, if any), then its parked events, one
+    line each (no personal data); then the notifications a process application parked, if any."""
+    projections, parked = container.projections, container.parked()
+    for name, lag in projections.lags().items():
+        print(f"{name}: {lag} behind{_counts(parked[name])}{_parts_note(projections, name)}")
+        _print_parked(parked[name])
+    for name in container.processing.processors():
+        if parked[name]:
+            print(f"{name} (processing){_counts(parked[name])}")
+            _print_parked(parked[name])
+
+
+def _counts(parked: list[ParkedRow]) -> str:
+    waiting = sum(p.state == PARKED_STATE for p in parked)
+    skipped = sum(p.state == SKIPPED_STATE for p in parked)
+    return (f", {waiting} parked" if waiting else "") + (f", {skipped} skipped" if skipped else "")
+
+
+def _print_parked(parked: list[ParkedRow]) -> None:
+    for p in parked:
+        if p.state == PARKED_STATE:
+            print(
+                f"  parked at {p.position}: {p.topic.rsplit(':', 1)[-1]} of {p.originator_id} "
+                f"v{p.originator_version}: {p.error}: {p.reason} "
+                f"(since {p.parked_at}, {p.attempts} attempt{'s' * (p.attempts > 1)})"
+            )
+
+
+def _resolve_parked(container: Container, args: argparse.Namespace) -> int:
+    """`projections retry|skip NAME POSITION`: 0 done, 1 failed again, 2 nothing to do."""
+    name, position = args.name, args.position
+    known = [*container.projections.all(), *container.processing.processors()]
+    if name not in known:
+        raise ConfigError(f"No projection {name!r}; known: {', '.join(known)}")
+    try:
+        if args.projections_command == "skip":
+            by = args.by or os.environ.get("USER") or "operator"
+            container.skip_parked(name, position, by)
+            print(f"{name}: parked event {position} skipped by {by} (kept on record)")
+            return 0
+        still = container.retry_parked(name, position)
+    except (NotParkedError, ViewBusyError) as exc:
+        print(f"newborn-ledger: {exc}", file=sys.stderr)
+        return 2
+    if still is not None:
+        print(f"{name}: event {position} still parked: {still.error}: {still.reason}")
+        return 1
+    print(f"{name}: parked event {position} applied")
     return 0
 
 

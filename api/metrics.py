@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus text with projection and planning lag, log heads and request counts."""
+"""GET /metrics: Prometheus text: projection and planning lag, parked events, heads, requests."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ class Metrics:
             "NEWBORN_LEDGER_MAX_PLANNING_LAG)",
             registry=self.registry,
         )
+        self.parked = Gauge(
+            "newborn_ledger_parked_events",
+            "Events a view (or a process application) could not apply, parked and not yet "
+            "retried or skipped (`newborn-ledger projections status`)",
+            ("view",),
+            registry=self.registry,
+        )
         self.head = Gauge(
             "newborn_ledger_log_head",
             "Highest notification id of an application",
@@ -63,6 +70,8 @@ class Metrics:
     def refresh(self, container: Container) -> None:
         for name, lag in container.projections.lags().items():
             self.lag.labels(name).set(lag)
+        for name, parked in container.parked_counts().items():
+            self.parked.labels(name).set(parked)
         self.planning.set(container.processing.planning.lag())
         for app in container.applications():
             self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)

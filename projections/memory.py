@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 
+from projections.parked import PARKED
 from projections.rows import (
     Key,
     R,
@@ -25,7 +26,7 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._data: dict[str, dict[Key, Record]] = {t.name: {} for t in self.tables}
+        self._data: dict[str, dict[Key, Record]] = {t.name: {} for t in (*self.tables, PARKED)}
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -78,9 +79,13 @@ class InMemoryTables(TableView, POPOTrackingRecorder):
 
     def clear(self, application_name: str) -> None:
         with self._database_lock:
-            for records in self._data.values():
-                records.clear()
+            for table in self.tables:
+                self._data[table.name].clear()
             self._max_tracking_ids.pop(application_name, None)
+            parked = self._data[PARKED.name]  # the replay parks again what still fails
+            for key, record in list(parked.items()):
+                if record["application_name"] == application_name and record["state"] == "parked":
+                    del parked[key]
             self.memo.emptied(t.name for t in self.tables)
 
 

@@ -15,6 +15,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from projections.memo import Memo, Slot
+from projections.parked import PARKED, PARKED_STATE, NotParkedError, ParkedRow
 from projections.table import KINDS as KINDS
 from projections.table import Column as Column
 from projections.table import Key as Key
@@ -205,6 +206,69 @@ class TableView(TrackingRecorder, ABC):
             self._require_position(handle, tracking, after)
             self._track(handle, tracking)  # first: a refused position writes no row
             self._write(handle, changes)
+
+    def park(self, parked: ParkedRow, tracking: Tracking, after: int | None) -> None:
+        """One transaction: if the position is still `after` (else PositionMovedError), move
+        it to `tracking` past the event and record `parked` (an event parked before, by an
+        earlier run or a rebuild, keeps its state and counts one more attempt)."""
+        self.memo.invalidate()  # the position moves without rows: the memo starts again
+        with self._transaction() as handle:
+            self._require_position(handle, tracking, after)
+            self._track(handle, tracking)
+            found = self._load(handle, PARKED, PARKED.key_of(parked))
+            if found is not None:
+                before = PARKED.decode(found)
+                parked = changed(
+                    before, error=parked.error, reason=parked.reason, attempts=before.attempts + 1
+                )
+            self._write(handle, [TableChanges(PARKED, rows=[PARKED.values(parked)])])
+
+    def parked(self, application_name: str, state: str | None = None) -> list[ParkedRow]:
+        """The events of `application_name` parked here (`state`: only those), by position."""
+        where: dict[str, object] = {"application_name": application_name}
+        if state is not None:
+            where["state"] = state
+        return self.select(PARKED, where, order_by=("position",))
+
+    def count_parked(self, application_name: str) -> int:
+        """How many events wait here, parked and not resolved."""
+        return self.count(PARKED, {"application_name": application_name, "state": PARKED_STATE})
+
+    def retry_parked(
+        self, application_name: str, position: int, fold: Callable[[Rows], None]
+    ) -> None:
+        """One transaction: `fold` the parked event at `position` into the view's rows and
+        drop its park; on any error nothing is written (it stays parked). The position does
+        not move (it is already past the event). NotParkedError when none waits there."""
+        try:
+            with self._transaction() as handle:
+                self._require_free(handle, application_name)
+                key = (application_name, position)
+                self._require_parked(handle, key)
+                rows = self.unit_of_work(partial(self._load, handle), None, strict=False)
+                fold(rows)
+                self._write(handle, [*rows.changes(), TableChanges(PARKED, deletes=[key])])
+        finally:
+            self.memo.invalidate()  # rows changed outside the pages' order
+
+    def update_parked(
+        self, application_name: str, position: int, *, attempt: bool = False, **changes: Any
+    ) -> ParkedRow:
+        """One transaction: the parked (unresolved) event at `position`, with `changes` (and
+        one more attempt counted when `attempt`). NotParkedError when none waits there."""
+        with self._transaction() as handle:
+            found = self._require_parked(handle, (application_name, position))
+            if attempt:
+                changes["attempts"] = found.attempts + 1
+            row = changed(found, **changes)
+            self._write(handle, [TableChanges(PARKED, rows=[PARKED.values(row)])])
+        return row
+
+    def _require_parked(self, handle: Any, key: Key) -> ParkedRow:
+        found = self._load(handle, PARKED, key)
+        if found is None or found["state"] != PARKED_STATE:
+            raise NotParkedError(f"{self.name}: no event parked at position {key[1]}")
+        return PARKED.decode(found)
 
     def _require_position(self, handle: Any, tracking: Tracking, after: int | None) -> None:
         """PositionMovedError unless the view's position (read in the batch's transaction) is

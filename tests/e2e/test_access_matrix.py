@@ -355,6 +355,10 @@ def check_metrics(world: World, case: Case, role: str, response: httpx2.Response
     assert "newborn_ledger_http_requests" in response.text
 
 
+def check_parked(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json()["events"] == []
+
+
 def check_page(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in response.headers["content-security-policy"]
@@ -562,6 +566,14 @@ SPECS: list[Spec] = [
         fixed("/fhir/metadata"),
         public=True,
         check=check_capability,
+    ),
+    Spec(
+        "GET",
+        "/admin/parked-events",
+        expect(404, admin=200),
+        fixed("/admin/parked-events"),
+        public=True,  # nothing is parked here; what a park holds: tests/e2e/test_poison_*
+        check=check_parked,
     ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 
 from adapters.bootstrap import Container, build
 from adapters.recorders import SECTION, SectionPosition
@@ -45,8 +45,10 @@ def reference() -> Iterator[Container]:
     built.close()
 
 
-class CrashError(Exception):
-    """The injected failure."""
+class CrashError(OperationalError):
+    """The injected failure: transient (as a lost connection), so the section rolls back and
+    the error is raised; an error of a policy's own code would park the notification instead
+    (tests/integration/test_poison_processing.py)."""
 
 
 def notify_all(container: Container) -> list[UUID]:

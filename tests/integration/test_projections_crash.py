@@ -39,8 +39,10 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return store_settings(request.param, tmp_path)
 
 
-class CrashError(Exception):
-    """The injected failure."""
+class CrashError(OperationalError):
+    """The injected failure: transient (as a lost connection), so the catch-up stops and
+    raises it; an error of the projection's own code would park the event instead
+    (tests/integration/test_poison_events.py)."""
 
 
 class CrashingCaseStatus(CaseStatusProjection):

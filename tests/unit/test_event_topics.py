@@ -5,6 +5,7 @@ from __future__ import annotations
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
+from adapters.parked_notifications import ParkedNotification
 from domain.actors import Actor
 from domain.birth_case import BirthCase
 from domain.case_plan import CasePlan
@@ -50,8 +51,14 @@ PINNED = {
     ],
     "domain.hospital_message:HospitalMessage": ["Accepted"],
     "domain.actors:Actor": ["Added", "Revoked"],
+    "adapters.parked_notifications:ParkedNotification": [
+        "Applied",
+        "FailedAgain",
+        "Parked",
+        "Skipped",
+    ],
 }
-AGGREGATES = (BirthCase, ServiceRequest, CasePlan, HospitalMessage, Actor)
+AGGREGATES = (BirthCase, ServiceRequest, CasePlan, HospitalMessage, Actor, ParkedNotification)
 
 
 def event_names(aggregate: type) -> list[str]:
