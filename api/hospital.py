@@ -13,7 +13,7 @@ from adapters.bootstrap import Container
 from api.auth import authenticate
 from api.backpressure import PlanningLag
 from api.cases import load_view
-from api.openapi import Operation
+from api.openapi import FHIR_JSON, Operation
 from api.problems import ApiError
 from api.responses import FHIRResponse, ORJSONResponse
 from api.threads import WorkerThreads
@@ -38,6 +38,10 @@ OPERATIONS = [
         "Hospital birth notification, update or void as a FHIR message Bundle",
         roles=("hospital",),
         body="application/fhir+json",
+        request_schema="Bundle",
+        answer="Acknowledgement",
+        media=(FHIR_JSON,),
+        fhir=True,
         responses={
             400: "Not FHIR or not a message",
             403: "Facility is not the caller's",
@@ -54,6 +58,7 @@ OPERATIONS = [
         "The calling hospital's cases by its own record key",
         roles=("hospital",),
         params=("hospital_ref",),
+        answer="HospitalCases",
         responses={422: "hospital_ref missing"},
     ),
 ]

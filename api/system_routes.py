@@ -12,11 +12,15 @@ from api.openapi import Operation
 from api.responses import ORJSONResponse, problem
 
 OPERATIONS = [
-    Operation("/healthz", "GET", "Liveness: the process answers"),
+    Operation("/healthz", "GET", "Liveness: the process answers", answer="Health"),
     Operation(
-        "/readyz", "GET", "Readiness: the event store answers", responses={503: "Store unreachable"}
+        "/readyz",
+        "GET",
+        "Readiness: the event store answers",
+        answer="Ready",
+        responses={503: "Store unreachable"},
     ),
-    Operation("/openapi.json", "GET", "This API's OpenAPI document"),
+    Operation("/openapi.json", "GET", "This API's OpenAPI document", answer="OpenAPI"),
 ]
 
 

@@ -32,13 +32,19 @@ OPERATIONS = [
         "Family: tracking code + verifier (last 6 of the mother's "
         "citizen ID, or her phone) → a token for that case",
         body="application/json",
+        request_schema="TrackRequest",
+        answer="FamilySignIn",
+        ok=201,
+        ok_text="Signed in: a family token for the case",
         responses={404: "No case matches", 429: "Too many failed attempts"},
     ),
     Operation(
         "/track",
         "DELETE",
         "Family: sign out (the family token is revoked)",
-        responses={204: "Signed out", 401: "No valid token", 404: "Not a family token"},
+        ok=204,
+        ok_text="Signed out",
+        responses={401: "No valid token", 404: "Not a family token"},
     ),
 ]
 
