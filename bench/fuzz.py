@@ -6,16 +6,19 @@ The seeds are the profile's fixtures (tests/fixtures/fhir) and bench messages; e
 message gets its own MessageHeader.id and birth record key first (so that it is judged on its
 content, not refused as a repeat), then one to three mutations: a field dropped, an element
 duplicated, a value retyped, a huge string, NUL and control characters, a wrong date, deep
-nesting, or the bytes cut or flipped. Reproducible from (seed, number):
+nesting, a hostile record key or message id (NUL, controls, thousands of characters), or the
+bytes cut or flipped. Reproducible from (seed, number):
 
     .venv/bin/python -m bench.fuzz                       # 10,000 messages
     .venv/bin/python -m bench.fuzz --count 1000 --seed 7
+    .venv/bin/python -m bench.fuzz --postgres            # on PostgreSQL (bench database)
     .venv/bin/python -m bench.fuzz --show 123            # message number 123, as sent
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import random
@@ -30,9 +33,10 @@ from typing import Any
 import orjson
 from starlette.testclient import TestClient
 
-from adapters.bootstrap import build
+from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from bench import pgdb
 from bench.messages import HOSPITAL, message
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,8 +170,27 @@ def swap_type(doc: Json, rng: random.Random) -> str:
     return "swap resourceType"
 
 
+def hostile_key(doc: Json, rng: random.Random) -> str:
+    """The keys the views index (record key, message id) made long or given NUL/controls."""
+    keys = [
+        (c, "value")
+        for c, _ in _slots(doc)
+        if isinstance(c, dict)
+        and "MR" in [x.get("code") for x in _get(c, "type", "coding") or [] if isinstance(x, dict)]
+    ]
+    keys += [(c, "id") for c, _ in _slots(doc) if isinstance(c, dict)
+             and c.get("resourceType") == "MessageHeader"]  # fmt: skip
+    if not keys:
+        return control(doc, rng)
+    container, key = rng.choice(keys)
+    text = str(container.get(key, ""))
+    container[key] = rng.choice((text + "\x00", "\x00" + text, text * 400, text + "\x1b[0m",
+                                 text[:3] + "\u202e" + text[3:], "9" * 5000))  # fmt: skip
+    return f"hostile {key!r}"
+
+
 MUTATIONS: tuple[Callable[[Json, random.Random], str], ...] = (
-    drop, duplicate, retype, huge, control, bad_date, nest, swap_type,
+    drop, duplicate, retype, huge, control, bad_date, nest, swap_type, hostile_key,
 )  # fmt: skip
 
 
@@ -205,6 +228,9 @@ class FuzzFigures:
     server_errors: list[str] = field(default_factory=list)  # reproductions: "seed n: what"
     unlocated: Counter[str] = field(default_factory=Counter)  # "status code" of unlocated 4xx
     unlocated_examples: dict[str, str] = field(default_factory=dict)
+    # after the messages: what planning and each projection still had to process (all 0 when
+    # nothing accepted stalls them)
+    lags: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -214,6 +240,7 @@ class FuzzFigures:
             "server_errors": self.server_errors[:20],
             "unlocated_4xx": dict(self.unlocated),
             "unlocated_examples": self.unlocated_examples,
+            "lags_after": self.lags,
         }
 
 
@@ -231,9 +258,12 @@ def unlocated(answer: Json) -> str | None:
     return None
 
 
-def run(count: int, seed: int, folder: Path, start: int = 0) -> FuzzFigures:
-    """Post `count` mutated messages (numbers start..start+count-1) to a fresh SQLite store."""
-    container = build(Settings(persistence="sqlite", sqlite_dir=str(folder)))
+def run(
+    count: int, seed: int, folder: Path, start: int = 0, settings: Settings | None = None
+) -> FuzzFigures:
+    """Post `count` mutated messages (numbers start..start+count-1) to a fresh SQLite store
+    in `folder`, or to the (empty) store of `settings`."""
+    container = build(settings or Settings(persistence="sqlite", sqlite_dir=str(folder)))
     figures, base = FuzzFigures(), seeds()
     try:
         token = container.actors.add("hospital", HOSPITAL)[1]
@@ -244,9 +274,19 @@ def run(count: int, seed: int, folder: Path, start: int = 0) -> FuzzFigures:
                 body, done = mutated(base, seed, n)
                 answer = client.post("/fhir/$process-message", content=body, headers=headers)
                 _judge(figures, seed, n, done, answer.status_code, answer.content)
+        figures.lags = lags_after_catching_up(container)
     finally:
         container.close()
     return figures
+
+
+def lags_after_catching_up(container: Container) -> dict[str, int]:
+    """Planning's and each projection's lag once the background work has run twice more."""
+    for _ in range(2):
+        with contextlib.suppress(Exception):  # a stalled view raises here: its lag tells
+            container.tick()
+    lags = {"planning": container.processing.planning.lag()}
+    return lags | container.projections.lags()
 
 
 def _judge(
@@ -273,16 +313,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--show", type=int, help="print message number SHOW and exit")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on PostgreSQL (bench database, schema fuzz_run)"
+    )
     args = parser.parse_args(argv)
     if args.show is not None:
         body, done = mutated(seeds(), args.seed, args.show)
         print("; ".join(done), file=sys.stderr)
         sys.stdout.buffer.write(body + b"\n")
         return 0
+    settings = None
+    if args.postgres:
+        pgdb.fresh_schema("fuzz_run")
+        settings = pgdb.settings("fuzz_run", pool_size=3)
     with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
-        figures = run(args.count, args.seed, Path(folder))
+        figures = run(args.count, args.seed, Path(folder), settings=settings)
     print(json.dumps(figures.summary(), indent=2, ensure_ascii=True))
-    return 1 if figures.server_errors or figures.unlocated else 0
+    return 1 if figures.server_errors or figures.unlocated or any(figures.lags.values()) else 0
 
 
 if __name__ == "__main__":
