@@ -172,14 +172,9 @@ def swap_type(doc: Json, rng: random.Random) -> str:
 
 def hostile_key(doc: Json, rng: random.Random) -> str:
     """The keys the views index (record key, message id) made long or given NUL/controls."""
-    keys = [
-        (c, "value")
-        for c, _ in _slots(doc)
-        if isinstance(c, dict)
-        and "MR" in [x.get("code") for x in _get(c, "type", "coding") or [] if isinstance(x, dict)]
-    ]
-    keys += [(c, "id") for c, _ in _slots(doc) if isinstance(c, dict)
-             and c.get("resourceType") == "MessageHeader"]  # fmt: skip
+    nodes = list({id(c): c for c, _ in _slots(doc) if isinstance(c, dict)}.values())
+    keys = [(c, "value") for c in nodes if _is_record_key(c)]
+    keys += [(c, "id") for c in nodes if c.get("resourceType") == "MessageHeader"]
     if not keys:
         return control(doc, rng)
     container, key = rng.choice(keys)
@@ -187,6 +182,14 @@ def hostile_key(doc: Json, rng: random.Random) -> str:
     container[key] = rng.choice((text + "\x00", "\x00" + text, text * 400, text + "\x1b[0m",
                                  text[:3] + "\u202e" + text[3:], "9" * 5000))  # fmt: skip
     return f"hostile {key!r}"
+
+
+def _is_record_key(node: dict[str, Json]) -> bool:
+    codings = _get(node, "type", "coding")
+    codes = (
+        [c.get("code") for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+    )
+    return "MR" in codes and "value" in node
 
 
 MUTATIONS: tuple[Callable[[Json, random.Random], str], ...] = (
