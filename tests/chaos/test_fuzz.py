@@ -11,10 +11,11 @@ import pytest
 from bench import fuzz
 
 COUNT = int(os.environ.get("NEWBORN_LEDGER_FUZZ_COUNT", "1000"))
-# Whole-body refusals (not JSON, JSON but not a FHIR resource, not a message Bundle) answer
-# an OperationOutcome issue with code `structure` and no expression: intake validation's to
-# fix (issue #16), kept apart below as an expected failure until it does.
-WHOLE_BODY = "400 structure"
+# Whole-body refusals (not JSON, JSON but not a FHIR resource, not a message Bundle: 400
+# `structure`; over the size limit: 413 `too-costly`, seen in the full run) answer an
+# OperationOutcome issue with no expression: intake validation's to fix (issue #16), kept
+# apart below as an expected failure until it does.
+WHOLE_BODY = ("400 structure", "413 too-costly")
 # Two messages with one record key (here both "9" x 5000) and other content: the second is
 # refused 409 with an issue that has no expression (issue #16: "403 and 409 answers carry no
 # FHIRPath expression"), intake's to fix.
@@ -77,7 +78,7 @@ def test_nothing_accepted_stalls_a_view_on_postgres(pg_figures: fuzz.FuzzFigures
 def test_every_4xx_is_an_operation_outcome_located_but_whole_body_refusals(
     figures: fuzz.FuzzFigures,
 ) -> None:
-    others = {key: n for key, n in figures.unlocated.items() if key not in (WHOLE_BODY, CONFLICT)}
+    others = {k: n for k, n in figures.unlocated.items() if k not in (*WHOLE_BODY, CONFLICT)}
     assert others == {}, figures.unlocated_examples
 
 
@@ -88,7 +89,7 @@ def test_every_4xx_is_an_operation_outcome_located_but_whole_body_refusals(
     "reproduce: `python -m bench.fuzz --show 7` prints one, to POST to /fhir/$process-message",
 )
 def test_whole_body_refusals_are_located(figures: fuzz.FuzzFigures) -> None:
-    assert figures.unlocated.get(WHOLE_BODY, 0) == 0, figures.unlocated_examples
+    assert sum(figures.unlocated.get(k, 0) for k in WHOLE_BODY) == 0, figures.unlocated_examples
 
 
 @pytest.mark.xfail(
