@@ -85,7 +85,7 @@ def test_every_4xx_is_an_operation_outcome_located_but_whole_body_refusals(
 @pytest.mark.xfail(
     strict=True,
     reason="intake validation (issue #16): 400 `structure` answers for a body that is not "
-    "JSON, not a FHIR resource or not a message Bundle carry no expression; "
+    "JSON, not a FHIR resource or not a message Bundle, and 413 answers, carry no expression; "
     "reproduce: `python -m bench.fuzz --show 7` prints one, to POST to /fhir/$process-message",
 )
 def test_whole_body_refusals_are_located(figures: fuzz.FuzzFigures) -> None:
