@@ -36,6 +36,7 @@ OPERATIONS = [
         "?as_of=<ISO datetime> gives the case as it was then",
         roles=(*CASE_ROLES, "admin"),
         params=("as_of",),
+        answer="Case",
         responses={404: "No such case", 422: "as_of is not an ISO datetime"},
     ),
     Operation(
@@ -43,6 +44,7 @@ OPERATIONS = [
         "GET",
         "The case's event stream, redacted per role",
         roles=(*CASE_ROLES, "admin"),
+        answer="History",
         responses={404: "No such case"},
     ),
 ]

@@ -32,6 +32,8 @@ OPERATIONS = [
         "The family's one application: name, household, residence, insured place, consent",
         roles=("family", "admin"),
         body="application/json",
+        request_schema="FamilyApplication",
+        answer="Case",
         responses={404: "No such case", 409: "Case closed", 422: "A rule is broken"},
     ),
     Operation(
@@ -40,6 +42,10 @@ OPERATIONS = [
         "Rate the service 1-5 once, after completion",
         roles=("family",),
         body="application/json",
+        request_schema="RatingRequest",
+        answer="Rating",
+        ok=201,
+        ok_text="Rated",
         responses={404: "No such case", 409: "Not completed or already rated"},
     ),
 ]

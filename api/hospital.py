@@ -14,7 +14,7 @@ from adapters.bootstrap import Container
 from api.auth import authenticate
 from api.backpressure import PlanningLag
 from api.cases import load_view
-from api.openapi import Operation
+from api.openapi import FHIR_JSON, Operation
 from api.problems import ApiError
 from api.responses import FHIRResponse, ORJSONResponse
 from api.threads import WorkerThreads
@@ -50,6 +50,10 @@ OPERATIONS = [
         "Hospital birth notification, update or void as a FHIR message Bundle",
         roles=("hospital",),
         body="application/fhir+json",
+        request_schema="Bundle",
+        answer="Acknowledgement",
+        media=(FHIR_JSON,),
+        fhir=True,
         responses={
             400: "Not FHIR or not a message",
             403: "Facility is not the caller's",
@@ -71,6 +75,7 @@ OPERATIONS = [
         "The calling hospital's cases by its own record key",
         roles=("hospital",),
         params=("hospital_ref",),
+        answer="HospitalCases",
         responses={422: "hospital_ref missing"},
     ),
 ]
@@ -148,7 +153,10 @@ async def process_message(request: Request) -> Response:
         return _client_gone()
     if raw is None:
         return fhir_error(
-            413, "too-costly", f"The message is over {container.settings.max_message_bytes} bytes"
+            413,
+            "too-costly",
+            f"The message is over {container.settings.max_message_bytes} bytes",
+            "Bundle",
         )
     busy = await _too_busy(request, container)
     if busy is not None:

@@ -19,9 +19,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.bootstrap import Container
-from api.openapi import Operation
+from api.openapi import TEXT, Operation
 
-OPERATIONS = [Operation("/metrics", "GET", "Prometheus metrics (no token, no personal data)")]
+OPERATIONS = [
+    Operation("/metrics", "GET", "Prometheus metrics (no token, no personal data)", media=(TEXT,))
+]
 
 
 class Metrics:

@@ -26,6 +26,7 @@ OPERATIONS = [
         "on-time rate, ratings",
         roles=("monitor",),
         params=("month",),
+        answer="LocalityFigures",
         responses={404: "Outside the monitor's province", 422: "Bad month or code"},
     ),
     Operation(
@@ -34,6 +35,7 @@ OPERATIONS = [
         "Birth province → hukou province counts for a month",
         roles=("monitor",),
         params=("month",),
+        answer="Flows",
         responses={422: "Bad month"},
     ),
 ]

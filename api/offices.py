@@ -43,6 +43,7 @@ OPERATIONS = [
         f"Office step: {action}",
         roles=("office",) + (("family",) if action == "supplement" else ()),
         body="application/json",
+        answer="ServiceRequest",
         responses={
             404: "No such request for this office",
             409: "Not allowed in this state",

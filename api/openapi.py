@@ -1,16 +1,142 @@
-"""The OpenAPI document, built from the operations each route module declares."""
+"""The OpenAPI document, built from the operations each route module declares.
+
+Every response body is described here, in one place (SCHEMAS): each operation names the schema
+of its success answer and the status it answers with; its errors are problem+json documents,
+or FHIR OperationOutcomes on the FHIR routes. Schemas list what every such body has (required)
+and allow more (a case view grows with the caller's role and the case's progress)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-PROBLEM = {"$ref": "#/components/schemas/Problem"}
+JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
+PROBLEM_JSON = "application/problem+json"
+HTML = "text/html"
+TEXT = "text/plain"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+PROBLEM = ref("Problem")
+OUTCOME = ref("OperationOutcome")
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+UUID_STRING = {"type": "string", "format": "uuid"}
+OBJECTS = {"type": "array", "items": {"type": "object"}}
+
+
+def obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """An object with these required properties and these optional ones (more allowed)."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **optional},
+    }
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": obj(
+        {"type": STRING, "title": STRING, "status": INTEGER},
+        detail=STRING,
+        instance=STRING,
+    ),
+    "OperationOutcome": obj(
+        {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {
+                "type": "array",
+                "minItems": 1,
+                "items": obj(
+                    {"severity": STRING, "code": STRING},
+                    diagnostics=STRING,
+                    expression={"type": "array", "items": STRING},
+                ),
+            },
+        }
+    ),
+    "Acknowledgement": obj(
+        {
+            "resourceType": {"const": "Bundle"},
+            "type": {"const": "message"},
+            "id": STRING,
+            "timestamp": STRING,
+            "entry": {
+                "type": "array",
+                "minItems": 1,
+                "items": obj({"resource": {"type": "object"}}, fullUrl=STRING),
+            },
+        }
+    ),
+    "Health": obj({"status": {"const": "ok"}}),
+    "Ready": obj(
+        {
+            "status": {"const": "ready"},
+            "positions": {"type": "object", "additionalProperties": INTEGER},
+        }
+    ),
+    "OpenAPI": obj({"openapi": STRING, "info": {"type": "object"}, "paths": {"type": "object"}}),
+    "ServiceRequest": obj(
+        {"service": STRING, "service_request_id": UUID_STRING, "state": STRING},
+        handling_locality=STRING,
+        receiving_locality=STRING,
+        due={"type": ["string", "null"]},
+    ),
+    "Case": obj(
+        {"case_id": UUID_STRING, "state": STRING},
+        services={"type": "array", "items": {"type": "object"}},
+        tracking_code=STRING,
+        timeline=OBJECTS,
+    ),
+    "HospitalCases": obj({"cases": {"type": "array", "items": ref("Case")}}),
+    "History": obj({"case_id": UUID_STRING, "events": OBJECTS}),
+    "Rating": obj({"case_id": UUID_STRING, "score": {"type": "integer", "minimum": 1}}),
+    "FamilySignIn": obj({"case_id": UUID_STRING, "token": STRING, "expires_at": STRING}),
+    "Queue": obj(
+        {
+            "locality": STRING,
+            "authority": STRING,
+            "total": INTEGER,
+            "limit": INTEGER,
+            "offset": INTEGER,
+            "rows": OBJECTS,
+        }
+    ),
+    "LocalityFigures": obj(
+        {"locality": STRING, "month": STRING, "follow_ups": OBJECTS},
+        received=INTEGER,
+        completed=INTEGER,
+        on_time_rate=NUMBER_OR_NULL,
+        average_rating=NUMBER_OR_NULL,
+    ),
+    "Flows": obj({"month": STRING, "flows": OBJECTS}),
+    "Locality": obj({"code": STRING, "name": STRING}),
+    # request bodies
+    "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
+    "RatingRequest": obj({"score": INTEGER}, comment=STRING),
+    "FamilyApplication": obj(
+        {"child_name": STRING, "household": STRING, "residence_division": STRING},
+        insured_division=STRING,
+        consent={"type": "boolean"},
+        contact_phone=STRING,
+    ),
+    "Bundle": obj({"resourceType": {"const": "Bundle"}}),
+}
+# What a success answer's media type holds when it is not JSON.
+TEXT_BODY = {"type": "string"}
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One documented operation: path, method, who may call it, what it answers."""
+    """One documented operation: path, method, who may call it, what it answers.
+
+    `answer` names the success body's schema in SCHEMAS (None: no body, or `media` is not
+    JSON); `ok` is the success status; `responses` the errors (and other answers) by status;
+    `fhir` makes the errors OperationOutcomes instead of problem+json."""
 
     path: str
     method: str
@@ -19,30 +145,53 @@ class Operation:
     body: str | None = None
     responses: dict[int, str] = field(default_factory=dict)
     params: tuple[str, ...] = ()
+    answer: str | None = None
+    ok: int = 200
+    ok_text: str = "OK"
+    media: tuple[str, ...] = (JSON,)
+    fhir: bool = False
+    request_schema: str | None = None
+
+
+def _success(op: Operation) -> dict[str, Any]:
+    if op.ok == 204:
+        return {"description": op.ok_text}
+    schema = ref(op.answer) if op.answer else TEXT_BODY
+    return {"description": op.ok_text, "content": {m: {"schema": schema} for m in op.media}}
+
+
+def _error(op: Operation, text: str) -> dict[str, Any]:
+    media, schema = (FHIR_JSON, OUTCOME) if op.fhir else (PROBLEM_JSON, PROBLEM)
+    return {"description": text, "content": {media: {"schema": schema}}}
+
+
+def _errors(op: Operation) -> dict[int, str]:
+    """The operation's own errors, and those its kind of route gives whatever it declares."""
+    errors = dict(op.responses)
+    if op.roles:
+        errors.setdefault(401, "No or bad token")
+        errors.setdefault(404, "No such resource for this caller")
+    if op.body == JSON:
+        errors.setdefault(400, "The body is not a JSON object")
+        errors.setdefault(413, "The body is too large")
+        errors.setdefault(415, "The body is not application/json")
+        errors.setdefault(422, "A field is missing or invalid")
+    return errors
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": {"description": "OK"}}
-    for status, text in op.responses.items():
-        media = "application/problem+json" if status >= 400 else "application/json"
-        responses[str(status)] = {
-            "description": text,
-            "content": {media: {"schema": PROBLEM}} if status >= 400 else {},
-        }
+    responses: dict[str, Any] = {str(op.ok): _success(op)}
+    for status, text in sorted(_errors(op).items()):
+        if status == op.ok:
+            continue
+        responses[str(status)] = _error(op, text) if status >= 400 else {"description": text}
     doc: dict[str, Any] = {"summary": op.summary, "responses": responses}
     if op.roles:
         doc["security"] = [{"bearer": []}]
         doc["description"] = "Roles: " + ", ".join(op.roles)
-        responses.setdefault(
-            "401",
-            {
-                "description": "No or bad token",
-                "content": {"application/problem+json": {"schema": PROBLEM}},
-            },
-        )
-    names = [p.strip("{}").split(":")[0] for p in op.path.split("/") if p.startswith("{")]
     params = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(kind)}
+        for name, kind in _path_params(op.path)
     ]
     params += [
         {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
@@ -51,11 +200,19 @@ def _operation(op: Operation) -> dict[str, Any]:
     if params:
         doc["parameters"] = params
     if op.body:
-        doc["requestBody"] = {
-            "required": True,
-            "content": {op.body: {"schema": {"type": "object"}}},
-        }
+        schema = ref(op.request_schema) if op.request_schema else {"type": "object"}
+        doc["requestBody"] = {"required": True, "content": {op.body: {"schema": schema}}}
     return doc
+
+
+def _path_params(path: str) -> list[tuple[str, str]]:
+    """(name, Starlette convertor) of each `{name:kind}` segment."""
+    found = [p.strip("{}").split(":") for p in path.split("/") if p.startswith("{")]
+    return [(parts[0], parts[1] if len(parts) > 1 else "str") for parts in found]
+
+
+def _path_schema(kind: str) -> dict[str, Any]:
+    return UUID_STRING if kind == "uuid" else STRING
 
 
 def openapi_document(operations: list[Operation], version: str) -> dict[str, Any]:
@@ -73,18 +230,6 @@ def openapi_document(operations: list[Operation], version: str) -> dict[str, Any
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "required": ["type", "title", "status"],
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "instance": {"type": "string"},
-                    },
-                }
-            },
+            "schemas": SCHEMAS,
         },
     }

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from api.openapi import Operation
+from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 from domain.actors import AUTHORITIES
@@ -58,19 +58,26 @@ PAGES = {
 }
 OPERATIONS = [
     *(
-        Operation(path, "GET", f"HTML page. {summary} (a shell: data comes from the JSON API)")
+        Operation(
+            path,
+            "GET",
+            f"HTML page. {summary} (a shell: data comes from the JSON API)",
+            media=(HTML,),
+        )
         for path, (_, summary) in PAGES.items()
     ),
     Operation(
         "/static/{name}",
         "GET",
         "The pages' style sheet, scripts and icon (no token needed)",
-        responses={404: "No such file"},
+        media=tuple(sorted({m.split(";")[0] for m in MEDIA.values()})),
+        responses={304: "Not modified (If-None-Match)", 404: "No such file"},
     ),
     Operation(
         "/localities/{code}",
         "GET",
         "The name of a GB/T 2260 locality, e.g. 430602 → 湖南省 岳阳楼区 (no token needed)",
+        answer="Locality",
         responses={404: "Unknown locality", 422: "Not a 6-digit code"},
     ),
 ]

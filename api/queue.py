@@ -25,6 +25,7 @@ OPERATIONS = [
         "An office's work queue: to receive, to decide, supplements awaited, overdue",
         roles=("office",),
         params=("state", "overdue", "role", "limit", "offset"),
+        answer="Queue",
         responses={404: "Not this office's queue", 422: "A bad query parameter"},
     ),
 ]

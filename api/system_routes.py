@@ -13,14 +13,15 @@ from api.openapi import Operation
 from api.responses import ORJSONResponse, problem
 
 OPERATIONS = [
-    Operation("/healthz", "GET", "Liveness: the process answers"),
+    Operation("/healthz", "GET", "Liveness: the process answers", answer="Health"),
     Operation(
         "/readyz",
         "GET",
         "Readiness: the event store answers and the configured cipher key reads it",
+        answer="Ready",
         responses={503: "Store unreachable, or written with another cipher key"},
     ),
-    Operation("/openapi.json", "GET", "This API's OpenAPI document"),
+    Operation("/openapi.json", "GET", "This API's OpenAPI document", answer="OpenAPI"),
 ]
 
 

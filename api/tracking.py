@@ -40,8 +40,11 @@ OPERATIONS = [
         "Family: tracking code + verifier (last 6 of the mother's "
         "citizen ID, or her phone) → a token for that case",
         body="application/json",
+        request_schema="TrackRequest",
+        answer="FamilySignIn",
+        ok=201,
+        ok_text="Signed in: the case id, a token and when it expires",
         responses={
-            201: "Signed in: the case id, a token and when it expires",
             404: "No case matches",
             422: "A field is missing, malformed or holds a control character",
             429: "Too many failed attempts (Retry-After: seconds until the next try counts)",
@@ -52,7 +55,9 @@ OPERATIONS = [
         "/track",
         "DELETE",
         "Family: sign out (the family token is revoked)",
-        responses={204: "Signed out", 401: "No valid token", 404: "Not a family token"},
+        ok=204,
+        ok_text="Signed out",
+        responses={401: "No valid token", 404: "Not a family token"},
     ),
 ]
 

@@ -89,7 +89,8 @@ def structure_issues(exc: ValidationError, version: str) -> list[Issue]:
     issues = [_structure_issue(error, version) for error in errors[:MAX_STRUCTURE_ISSUES]]
     if len(errors) > MAX_STRUCTURE_ISSUES:
         more = len(errors) - MAX_STRUCTURE_ISSUES
-        issues.append(Issue("error", "structure", f"... and {more} more structural errors"))
+        text = f"... and {more} more structural errors"
+        issues.append(Issue("error", "structure", text, "Bundle"))
     return issues
 
 

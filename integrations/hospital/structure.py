@@ -83,23 +83,38 @@ def valid_id(value: object) -> str | None:
     return value if isinstance(value, str) and FHIR_ID.fullmatch(value) else None
 
 
+WHOLE = "Bundle"  # where an answer about the whole message points
+SHOWN = 40  # characters of a sender's value quoted back in a diagnostic
+
+
+def shown(value: object) -> str:
+    """A sender's value quoted in a diagnostic: repr (control characters escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise reject(400, "structure", None, f"The body is not JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-        raise reject(400, "structure", None, "The body is JSON but not a FHIR resource")
+    except orjson.JSONDecodeError as exc:  # its text says where: line, column, character
+        raise reject(400, "structure", WHOLE, f"The body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        text = "The body is JSON but not a FHIR resource (an object with a resourceType)"
+        raise reject(400, "structure", WHOLE, text)
+    if not isinstance(data.get("resourceType"), str):
+        text = "The body is JSON but not a FHIR resource: resourceType is missing"
+        raise reject(400, "structure", f"{WHOLE}.resourceType", text)
     return data
 
 
 def _message_header(data: dict[str, Any]) -> dict[str, Any]:
     kind = data["resourceType"]
     if kind != "Bundle":
-        text = f"Expected a Bundle of type message, got resourceType {kind}"
-        raise reject(400, "structure", kind if kind.isidentifier() else None, text)
+        text = f"Expected a Bundle of type message, got resourceType {shown(kind)}"
+        where = kind if kind.isidentifier() else f"{WHOLE}.resourceType"
+        raise reject(400, "structure", where, text)
     if data.get("type") != "message":
-        text = f"Bundle.type is {data.get('type')!r}: send a Bundle of type 'message'"
+        text = f"Bundle.type is {shown(data.get('type'))}: send a Bundle of type 'message'"
         raise reject(400, "structure", "Bundle.type", text)
     entries = data.get("entry")
     first = entries[0] if isinstance(entries, list) and entries else None

@@ -53,7 +53,7 @@ SHARED_OUTCOMES: dict[str, tuple[int, list[tuple[str, str | None]]]] = {
     ),
     "opencrvs-v1-birth-notification-max.bundle.json": (400, [NOT_A_MESSAGE]),
     "opencrvs-v1-birth-notification-min.bundle.json": (400, [NOT_A_MESSAGE]),
-    "opencrvs-v2-notify-event-max.json": (400, [("structure", None)]),
+    "opencrvs-v2-notify-event-max.json": (400, [("structure", "Bundle.resourceType")]),
     "who-smart-immz-bcg-infant-immunization.json": (400, [("structure", "Immunization")]),
     "who-smart-immz-hepb-birthdose-immunization.json": (400, [("structure", "Immunization")]),
     "who-smart-immz-hepb-birthdose-patient.json": (400, [("structure", "Patient")]),

@@ -84,13 +84,13 @@ def test_garbage_is_rejected_cleanly(raw: bytes) -> None:
     assert isinstance(_outcome(raw), IntakeRejectedError)
 
 
-def test_not_json_is_400_without_expression() -> None:
+def test_not_json_is_400_located_at_the_whole_message() -> None:
     outcome = _outcome(b"\xff\xfe")
     assert isinstance(outcome, IntakeRejectedError)
     assert (outcome.status, outcome.issues[0].code, outcome.issues[0].expression) == (
         400,
         "structure",
-        None,
+        "Bundle",
     )
 
 
