@@ -67,3 +67,14 @@ def make_facts(record_ref: str = "MR-0001", **changes: Any) -> BirthFacts:
         birth_doses=("hepb-1", "bcg"),
     )
     return replace(facts, **changes)
+
+
+CHILD_ID = make_citizen_id("420102", make_facts().born_at.date(), 28)
+RESULTS: dict[str, dict[str, str]] = {  # an approval's result for each service
+    "birth-certificate": {"certificate_number": "X430602001"},
+    "vaccination": {"vaccination_record_number": "VR-1"},
+    "household-registration": {"citizen_id": CHILD_ID},
+    "medical-insurance": {"enrolment_number": "MI-1"},
+    "social-security-card": {"card_number": "SSC-1"},
+    "maternity-benefits": {"decision_number": "MB-1"},
+}

@@ -27,22 +27,12 @@ from domain.commands import (
     RateService,
     VoidNotification,
 )
-from domain.identifiers import make_citizen_id
 from domain.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, SEALED
-from tests.conftest import HOSPITAL, make_facts
+from tests.conftest import CHILD_ID, HOSPITAL, RESULTS, make_facts
 from tests.pg import postgres_settings
 
 KEY = base64.b64encode(bytes(range(32))).decode()
-CHILD_ID = make_citizen_id("420102", make_facts().born_at.date(), 28)
-RESULTS = {
-    "birth-certificate": {"certificate_number": "X430602001"},
-    "vaccination": {"vaccination_record_number": "VR-1"},
-    "household-registration": {"citizen_id": CHILD_ID},
-    "medical-insurance": {"enrolment_number": "MI-1"},
-    "social-security-card": {"card_number": "SSC-1"},
-    "maternity-benefits": {"decision_number": "MB-1"},
-}
 
 
 def family(case_id: UUID) -> Principal:

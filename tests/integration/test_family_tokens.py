@@ -17,6 +17,7 @@ from api.tracking import issue_token
 from domain.actors import Actor, new_token, token_hash
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
+from tests.stored import revived_as_v1
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 PHONE = make_facts().mother.phone or ""
@@ -51,20 +52,7 @@ def test_an_actor_added_before_tokens_could_expire_never_expires(container: Cont
     actors = container.actors
     actor, _ = actors.add("monitor", "43", None, "old")
     (added,) = actors.events.get(actor.id)
-    stored = actors.mapper.to_stored_event(added)
-    compressor = actors.mapper.compressor
-    plain = compressor.decompress(stored.state) if compressor else stored.state
-    state = orjson.loads(plain)
-    assert state.pop("class_version") == 2
-    del state["expires_at"]
-    old = orjson.dumps(state)
-    old_stored = StoredEvent(
-        stored.originator_id,
-        stored.originator_version,
-        stored.topic,
-        compressor.compress(old) if compressor else old,
-    )
-    revived = actors.mapper.to_domain_event(old_stored)
+    revived = revived_as_v1(actors.mapper, added, "expires_at")
     assert isinstance(revived, Actor.Added)
     assert revived.expires_at is None
     old_actor = revived.mutate(None)

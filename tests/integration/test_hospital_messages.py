@@ -3,10 +3,11 @@ recorded before content digests were kept (HospitalMessage.Accepted v1) still an
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import eventsourcing.utils
 import orjson
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from adapters.bootstrap import Container, build
 from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
@@ -14,6 +15,7 @@ from domain.errors import MessageIdReusedError
 from domain.hospital_message import HospitalMessage
 from tests.conftest import make_facts
 from tests.pg import postgres_settings
+from tests.stored import revived_as_v1
 
 RAW = b'{"resourceType": "Bundle"}'
 
@@ -45,25 +47,10 @@ def first_facility() -> str:
     return make_facts().facility_uscc
 
 
-def _as_v1(container: Container, message_key: object) -> HospitalMessage.Accepted:
-    """The message's Accepted event as main stored it before digests: no class_version,
-    no content_digest."""
-    mapper = container.ledger.mapper
-    (accepted,) = container.ledger.events.get(message_key)  # type: ignore[arg-type]
-    stored = mapper.to_stored_event(accepted)
-    compressor = mapper.compressor
-    plain = compressor.decompress(stored.state) if compressor else stored.state
-    state = orjson.loads(plain)
-    assert state.pop("class_version") == 2
-    del state["content_digest"]
-    old = orjson.dumps(state)
-    old_stored = StoredEvent(
-        stored.originator_id,
-        stored.originator_version,
-        stored.topic,
-        compressor.compress(old) if compressor else old,
-    )
-    revived = mapper.to_domain_event(old_stored)
+def _as_v1(container: Container, message_key: UUID) -> HospitalMessage.Accepted:
+    """The message's Accepted event as main stored it before digests."""
+    (accepted,) = container.ledger.events.get(message_key)
+    revived = revived_as_v1(container.ledger.mapper, accepted, "content_digest")
     assert isinstance(revived, HospitalMessage.Accepted)
     return revived
 
