@@ -25,6 +25,7 @@ OPERATIONS = [
         "projections retry|skip`",
         roles=("admin",),
         params=("state",),
+        answer="ParkedEvents",
         responses={422: "state is not parked or skipped"},
     ),
 ]

@@ -68,6 +68,9 @@ OPERATIONS = [
         "/fhir/metadata",
         "GET",
         "The FHIR CapabilityStatement of the hospital endpoint (public)",
+        answer="CapabilityStatement",
+        media=(FHIR_JSON,),
+        fhir=True,
     ),
     Operation(
         "/cases",

@@ -14,7 +14,9 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.problems import ApiError
-from api.responses import problem
+from api.responses import FHIRResponse, problem
+from integrations.hospital.issues import Issue
+from integrations.hospital.outcomes import operation_outcome
 
 # C0 controls and DEL, except tab, line feed and carriage return (free text may hold those).
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,9 +58,17 @@ def _in_request(scope: Scope) -> str | None:
         return "path"
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
-        if CONTROL.search(name) or CONTROL.search(value):
-            return f"query parameter {name!r}" if not CONTROL.search(name) else "query"
+        if CONTROL.search(name):
+            return "query"
+        if CONTROL.search(value):
+            return f"query parameter {_quoted(name)}"
     return None
+
+
+def _quoted(name: str) -> str:
+    """A sender's parameter name as a problem quotes it: escaped, and cut short."""
+    text = ascii(name)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class ControlCharacterMiddleware:
@@ -73,11 +83,10 @@ class ControlCharacterMiddleware:
         if where is None:
             await self.app(scope, receive, send)
             return
-        response = problem(
-            400,
-            "invalid-character",
-            "Invalid character",
-            f"The {where} contains a control character (such as NUL, %00), which is not allowed",
-            location=where,
-        )
+        text = f"The {where} contains a control character (such as NUL, %00), which is not allowed"
+        if scope["path"].startswith("/fhir/"):  # FHIR routes answer OperationOutcomes
+            outcome = operation_outcome([Issue("error", "invalid", text)])
+            await FHIRResponse(outcome, status_code=400)(scope, receive, send)
+            return
+        response = problem(400, "invalid-character", "Invalid character", text, location=where)
         await response(scope, receive, send)

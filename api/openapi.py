@@ -125,6 +125,28 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         contact_phone=STRING,
     ),
     "Bundle": obj({"resourceType": {"const": "Bundle"}}),
+    "CapabilityStatement": obj(
+        {"resourceType": {"const": "CapabilityStatement"}, "fhirVersion": STRING},
+        messaging=OBJECTS,
+    ),
+    "ParkedEvents": obj(
+        {
+            "parked": {"type": "object", "additionalProperties": INTEGER},
+            "events": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "view": STRING,
+                        "position": INTEGER,
+                        "topic": STRING,
+                        "error": STRING,
+                        "state": STRING,
+                    },
+                    reason=STRING,
+                ),
+            },
+        }
+    ),
 }
 # What a success answer's media type holds when it is not JSON.
 TEXT_BODY = {"type": "string"}
@@ -168,6 +190,8 @@ def _error(op: Operation, text: str) -> dict[str, Any]:
 def _errors(op: Operation) -> dict[int, str]:
     """The operation's own errors, and those its kind of route gives whatever it declares."""
     errors = dict(op.responses)
+    # every route: api/inputs.py refuses control characters before routing
+    errors.setdefault(400, "The path or query holds a control character (such as NUL)")
     if op.roles:
         errors.setdefault(401, "No or bad token")
         errors.setdefault(404, "No such resource for this caller")

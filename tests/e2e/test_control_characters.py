@@ -54,6 +54,15 @@ def test_nul_in_a_path_or_query_is_400_for_anyone(
             assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_on_a_fhir_route_the_refusal_is_an_operation_outcome(client: TestClient) -> None:
+    response = client.get("/fhir/metadata?_format=json%00")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/fhir+json"
+    (issue,) = response.json()["issue"]
+    assert issue["code"] == "invalid"
+    assert "query parameter '_format'" in issue["diagnostics"]
+
+
 def test_store_data_errors_are_422_not_an_outage() -> None:
     request = Request({"type": "http", "method": "GET", "path": "/x", "headers": []})
 
