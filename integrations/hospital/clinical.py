@@ -89,10 +89,10 @@ def measurements(index: BundleIndex, issues: Issues) -> dict[str, int]:
     for entry in index.of_type("Observation"):
         if entry.resource.status in NO_LONGER_TRUE:
             continue
-        mapped = [
-            (c, r) for c, r in READERS.items() if has_coding(entry.resource.code, LOINC_SYSTEM, c)
-        ]
-        name, reader = mapped[0][1] if mapped else (None, None)
+        name, reader = next(
+            (r for c, r in READERS.items() if c in _loinc_codes(entry.resource.code)),
+            (None, None),
+        )
         if name is None or reader is None or name in seen:
             why = "a second one: only the first is taken" if name else "not mapped by this profile"
             issues.warn(f"{entry.path}.code", f"Observation {concept(entry.resource.code)}: {why}")
@@ -102,6 +102,10 @@ def measurements(index: BundleIndex, issues: Issues) -> dict[str, int]:
         if value is not None:
             found[name] = value
     return found
+
+
+def _loinc_codes(concept: Resource) -> set[str]:
+    return {c.code for c in getattr(concept, "coding", None) or [] if c.system == LOINC_SYSTEM}
 
 
 def concept(value: Resource) -> str:

@@ -31,6 +31,11 @@ NO_COUNTIES: Final = frozenset({"441900", "442000", "460400", "620200"})
 
 
 def _has_control(value: str, categories: tuple[str, ...]) -> bool:
+    """Whether a character of `value` is in one of `categories` (all of them within C:
+    controls, format, surrogates, private use, unassigned). A printable text has none, and
+    str.isprintable answers that in C for the common case, without a lookup per character."""
+    if value.isprintable():
+        return False
     return any(unicodedata.category(c).startswith(categories) for c in value)
 
 

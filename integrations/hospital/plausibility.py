@@ -23,10 +23,10 @@ def duplicates(index: BundleIndex, issues: Issues) -> None:
     """A second MessageHeader, a fullUrl twice in one Bundle, a second father."""
     for entry in index.of_type("MessageHeader")[1:]:
         issues.value(entry.path, "A message has one MessageHeader: its first entry")
-    urls = Counter((_bundle_of(e), e.full_url or "") for e in index.entries)
-    seen: set[tuple[str, str]] = set()
-    for entry in index.entries:
-        key = (_bundle_of(entry), entry.full_url or "")
+    keyed = [(entry, (_bundle_of(entry), entry.full_url)) for entry in index.entries]
+    urls = Counter(key for entry, key in keyed if entry.full_url)
+    seen: set[tuple[str, str | None]] = set()
+    for entry, key in keyed:
         if entry.full_url and urls[key] > 1 and key in seen:
             where = entry.path.removesuffix(".resource") + ".fullUrl"
             issues.value(where, f"fullUrl {entry.full_url!r} is already an entry of this Bundle")

@@ -91,6 +91,8 @@ def _endpoints(header: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _by_resource_types(data: dict[str, Any]) -> Version | None:
+    if not any(_only_in(name) for name in _type_names(data)):
+        return None  # the common case: no path is built
     for path, name in _resource_types(data):
         only = _only_in(name)
         if only is not None:
@@ -115,6 +117,21 @@ def _resource_types(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
             for i, item in _items(resource.get(key), suffix)
         ]
         stack.extend(reversed(inner))
+
+
+def _type_names(data: dict[str, Any]) -> set[str]:
+    """The resourceTypes of the resources `_resource_types` visits, with no path built."""
+    names: set[str] = set()
+    stack: list[Any] = [data]
+    while stack:
+        resource = stack.pop()
+        name = resource.get("resourceType")
+        if not isinstance(name, str):
+            continue
+        names.add(name)
+        for key, suffix in (*_HOLDERS.get(name, ()), ("contained", "")):
+            stack.extend(item for _, item in _items(resource.get(key), suffix))
+    return names
 
 
 _HOLDERS: dict[str, tuple[tuple[str, str], ...]] = {
