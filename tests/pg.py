@@ -61,6 +61,21 @@ def postgres_settings(schema: str = "public") -> Settings:
     return Settings(persistence="postgres", postgres=pg)
 
 
+def ledger_env(settings: Settings) -> dict[str, str]:
+    """The NEWBORN_LEDGER_* variables that point a process (the CLI, a worker) at the
+    PostgreSQL store of `settings`."""
+    pg = settings.postgres
+    return {
+        "NEWBORN_LEDGER_PERSISTENCE": "postgres",
+        "NEWBORN_LEDGER_POSTGRES_HOST": pg.host,
+        "NEWBORN_LEDGER_POSTGRES_PORT": str(pg.port),
+        "NEWBORN_LEDGER_POSTGRES_DBNAME": pg.dbname,
+        "NEWBORN_LEDGER_POSTGRES_USER": pg.user,
+        "NEWBORN_LEDGER_POSTGRES_PASSWORD": pg.password,
+        "NEWBORN_LEDGER_POSTGRES_SCHEMA": pg.schema,
+    }
+
+
 def postgres_env(schema: str = "public", app_name: str = "Application") -> dict[str, str]:
     """The raw eventsourcing env of one application on a fresh `schema` (for upstream tests)."""
     return postgres_settings(schema).app_env(app_name)

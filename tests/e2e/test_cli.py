@@ -148,15 +148,11 @@ def test_projections_rebuild_in_parts_on_postgresql(
     from adapters.bootstrap import build
     from domain.commands import NotifyBirth
     from tests.conftest import make_facts
-    from tests.pg import postgres_settings
+    from tests.pg import ledger_env, postgres_settings
 
     settings = postgres_settings("cli_parts")
-    pg = settings.postgres
-    env = {"PERSISTENCE": "postgres", "POSTGRES_HOST": pg.host, "POSTGRES_PORT": str(pg.port),
-           "POSTGRES_DBNAME": pg.dbname, "POSTGRES_USER": pg.user,
-           "POSTGRES_PASSWORD": pg.password, "POSTGRES_SCHEMA": pg.schema}  # fmt: skip
-    for name, value in env.items():
-        monkeypatch.setenv(f"NEWBORN_LEDGER_{name}", value)
+    for name, value in ledger_env(settings).items():
+        monkeypatch.setenv(name, value)
     container = build(settings)
     for n in range(4):
         container.ledger.notify_birth(NotifyBirth(f"m-{n}", make_facts(f"MR-{n}"), b"{}"))

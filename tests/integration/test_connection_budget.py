@@ -15,7 +15,7 @@ from adapters.settings import Settings
 from api.cli import main
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
-from tests.pg import TEST_DBNAME, postgres_settings
+from tests.pg import TEST_DBNAME, ledger_env, postgres_settings
 
 POOL_SIZE, MAX_OVERFLOW = 2, 1
 
@@ -71,19 +71,9 @@ def test_the_budget_counts_every_process_against_the_servers_limit() -> None:
 def test_serve_refuses_more_workers_than_the_server_has_connections_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pg = postgres_settings("budget_serve").postgres
-    env = {
-        "PERSISTENCE": "postgres",
-        "POSTGRES_HOST": pg.host,
-        "POSTGRES_PORT": str(pg.port),
-        "POSTGRES_DBNAME": pg.dbname,
-        "POSTGRES_USER": pg.user,
-        "POSTGRES_PASSWORD": pg.password,
-        "POSTGRES_SCHEMA": pg.schema,
-        "EMBEDDED_WORKER": "no",
-    }
+    env = ledger_env(postgres_settings("budget_serve")) | {"NEWBORN_LEDGER_EMBEDDED_WORKER": "no"}
     for name, value in env.items():
-        monkeypatch.setenv("NEWBORN_LEDGER_" + name, value)
+        monkeypatch.setenv(name, value)
     started: list[str] = []
 
     def serve_workers(*args: object) -> int:

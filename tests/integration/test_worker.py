@@ -14,21 +14,11 @@ from adapters.bootstrap import build
 from adapters.settings import Settings
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
-from tests.pg import postgres_settings
+from tests.pg import ledger_env, postgres_settings
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    pg = settings.postgres
-    return {
-        **os.environ,
-        "NEWBORN_LEDGER_PERSISTENCE": "postgres",
-        "NEWBORN_LEDGER_POSTGRES_HOST": pg.host,
-        "NEWBORN_LEDGER_POSTGRES_PORT": str(pg.port),
-        "NEWBORN_LEDGER_POSTGRES_DBNAME": pg.dbname,
-        "NEWBORN_LEDGER_POSTGRES_USER": pg.user,
-        "NEWBORN_LEDGER_POSTGRES_PASSWORD": pg.password,
-        "NEWBORN_LEDGER_POSTGRES_SCHEMA": pg.schema,
-    }
+    return {**os.environ, **ledger_env(settings)}
 
 
 @pytest.mark.postgres
