@@ -74,6 +74,9 @@ def test_serve_refuses_more_workers_than_the_server_has_connections_for(
     env = ledger_env(postgres_settings("budget_serve")) | {"NEWBORN_LEDGER_EMBEDDED_WORKER": "no"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    for name in ("NEWBORN_LEDGER_HOST", "NEWBORN_LEDGER_CREATE_TABLES"):
+        monkeypatch.setenv(name, "")  # serve sets them for its workers: undone after the test
+        monkeypatch.delenv(name)
     started: list[str] = []
 
     def serve_workers(*args: object) -> int:
