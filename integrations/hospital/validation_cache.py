@@ -13,7 +13,7 @@ It also validates each nested element in one step (into a new instance, as fhir_
 `__init__` does inside pydantic's call, whose "after" checks pydantic then ran a second time)
 and swaps fhir_core's per-field `_validate` closure for one that goes there directly
 (`fhir_model_validator`, `_model_of`, `model_hooks.element_validator`);
-tests/unit/test_validation_equivalence.py compares whole answers with stock fhir.resources.
+tests/integration/test_validation_equivalence.py compares whole answers with stock fhir.resources.
 """
 
 from __future__ import annotations
