@@ -32,6 +32,11 @@ class PageFailedError(Exception):
         super().__init__(error_name(error))
         self.error = error
 
+    def __reduce__(self) -> tuple[type[PageFailedError], tuple[Exception]]:
+        """Pickled with the error it wraps (a part of a rebuild hands it to its parent):
+        the default would call __init__ with the message text instead."""
+        return (type(self), (self.error,))
+
 
 @contextmanager
 def applying() -> Iterator[None]:

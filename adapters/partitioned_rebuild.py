@@ -38,6 +38,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from adapters.page_reader import Page, decoder_of, read_ahead, select_after
+from adapters.parking import PageFailedError
 from adapters.postgres_views import PART, PostgresTables
 from adapters.projection_runner import (
     REBUILD_BATCH,
@@ -63,7 +64,8 @@ def part_name(application_name: str, run: str, part: int, parts: int) -> str:
 
 
 class PartStoppedError(RuntimeError):
-    """A part found its position moved: another run emptied the view or started over."""
+    """A part stopped: its position was moved (another run emptied the view or started over),
+    or an event fails to apply (a rebuild in parts does not park: one in one process does)."""
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,14 @@ def run_part(
         first = read(0)
         applied = 0
         if first is not None:
-            with read_ahead(first, read) as pages:
-                applied, kept = apply_pages(projection, pages, None)
+            try:
+                with read_ahead(first, read) as pages:
+                    applied, kept = apply_pages(projection, pages, None)
+            except PageFailedError as failed:  # a part does not park: the one-process rebuild does
+                raise PartStoppedError(
+                    f"{tracking_name}: an event fails to apply ({failed}); rebuild {name} in one "
+                    f"process (`newborn-ledger projections rebuild {name}`), which parks it"
+                ) from None
             if not kept:
                 raise PartStoppedError(f"{tracking_name}: its position was moved (started over?)")
         return PartDone(part, applied, view.max_tracking_id(tracking_name) or 0, head)

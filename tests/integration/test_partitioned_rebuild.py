@@ -311,3 +311,40 @@ def test_only_a_per_case_view_on_postgresql_is_rebuilt_in_parts(
         lite_projections.close()
     finally:
         lite.close()
+
+
+@pytest.mark.postgres
+def test_a_part_that_meets_an_event_that_fails_stops_the_rebuild_with_its_remedy() -> None:
+    """A part does not park (a one-process rebuild does): it stops, and the rebuild fails
+    with a message saying what to run. It hung before: the part's PageFailedError could not
+    be unpickled in the parent, which then waited for ever."""
+    from tests.integration.test_poison_events import LONG_KEY, record_birth
+
+    settings = replace(postgres_settings("parts_poison"), embedded_worker=False)
+    container = build(settings)
+    try:
+        record_birth(container, "MR-PARTS-1")
+        record_birth(container, LONG_KEY)  # a key PostgreSQL cannot index
+        _, code = record_birth(container, "MR-PARTS-2")
+        container.tick()
+        outcome: list[BaseException | object] = []
+
+        def rebuild() -> None:
+            try:
+                outcome.append(rebuild_in_parts(settings, container.projections, "case_status", 2))
+            except BaseException as error:
+                outcome.append(error)
+
+        runner = threading.Thread(target=rebuild, daemon=True)
+        runner.start()
+        runner.join(timeout=120)
+        assert not runner.is_alive(), "the rebuild in parts hung"
+        (stopped,) = outcome
+        assert isinstance(stopped, PartStoppedError)
+        assert "projections rebuild case_status" in str(stopped)
+        assert LONG_KEY not in str(stopped)
+        container.projections.rebuild("case_status")  # in one process: parks, goes on
+        assert container.projections.parked_counts()["case_status"] > 0
+        assert container.projections.case_status_view.by_tracking_code(code) is not None
+    finally:
+        container.close()
