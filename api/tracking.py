@@ -12,7 +12,7 @@ from collections import deque
 from datetime import timedelta
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import PersistenceError, RecordConflictError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +31,7 @@ WINDOW_S = 15 * 60
 # projects it within about a second): a sign-in waits this long for the view to reach the
 # log's head before it answers that no case matches.
 VISIBLE_WAIT_S = 3.0
-VISIBLE_POLL_S = 0.05
+VISIBLE_POLL_S = 0.1
 NOT_YET_RETRY_AFTER_S = 2
 OPERATIONS = [
     Operation(
@@ -212,6 +212,11 @@ async def track(request: Request) -> Response:
     container: Container = request.app.state.container
     try:
         case_id = await projected_case(container, code)
+        issued = (
+            None
+            if case_id is None
+            else await run_in_threadpool(token_for, container, case_id, verifier)
+        )
     except NotYetVisibleError:
         throttle.succeeded(*keys, at=attempt)  # the system's lag, not the family's guess
         raise ApiError(
@@ -220,11 +225,9 @@ async def track(request: Request) -> Response:
             "Cases recorded in the last moments are still being processed; try again shortly",
             headers={"Retry-After": str(NOT_YET_RETRY_AFTER_S)},
         ) from None
-    issued = (
-        None
-        if case_id is None
-        else await run_in_threadpool(token_for, container, case_id, verifier)
-    )
+    except PersistenceError:
+        throttle.succeeded(*keys, at=attempt)  # the store's outage, not a wrong guess
+        raise
     if issued is None:
         raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
     throttle.succeeded(*keys, at=attempt)

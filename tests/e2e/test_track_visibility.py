@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from eventsourcing.persistence import OperationalError
 from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container, build
@@ -84,3 +85,19 @@ def test_wrong_guesses_are_404_then_429_with_retry_after(
     wait = int(blocked.headers["Retry-After"])
     assert 0 < wait <= tracking.WINDOW_S
     assert f"{wait} seconds" in blocked.json()["detail"]
+
+
+def test_a_store_outage_is_503_and_never_a_counted_guess(
+    client: TestClient, api_side: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = notified(api_side, "MR-DOWN")
+    api_side.tick()
+
+    def unreachable(container: Container, code: str) -> str | None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(tracking, "case_by_code", unreachable)
+    for _ in range(tracking.MAX_FAILURES + 2):
+        assert sign_in(client, code).status_code == 503
+    monkeypatch.undo()
+    assert sign_in(client, code).status_code == 201  # the outage locked nobody out
