@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -28,6 +28,7 @@ from projections.office_queue import REQUESTS, RequestRow
 from projections.parked import PARKED_STATE, ParkedRow
 
 log = logging.getLogger(__name__)
+A = TypeVar("A", bound=Application[Any])
 PAGE = 1_000  # received requests the deadline job reads at a time
 
 
@@ -168,7 +169,11 @@ def build(settings: Settings) -> Container:
         _ensure_dir(Path(settings.sqlite_dir))
     with _started(settings):
         container = _construct(settings)
-        _open_with_keys(container)
+        try:
+            _open_with_keys(container)
+        except BaseException:
+            container.close()  # refused: its share of the process's pool is given back
+            raise
     log.info("built applications on %s", settings.persistence)
     return container
 
@@ -201,15 +206,20 @@ def _unavailable_on_start_error() -> Iterator[None]:
 
 
 def _construct(settings: Settings) -> Container:
+    opened: list[Application[Any]] = []  # closed again if a later part fails
     try:
-        ledger = CaseLedger(env=settings.app_env(CaseLedger.name))
-        orchestrator = Orchestrator(env=settings.app_env(Orchestrator.name))
-        actors = ActorDirectory(env=settings.app_env(ActorDirectory.name))
+        ledger = _opened(opened, CaseLedger(env=settings.app_env(CaseLedger.name)))
+        orchestrator = _opened(opened, Orchestrator(env=settings.app_env(Orchestrator.name)))
+        actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
         projections = build_projections(settings, ledger)
-    except (PersistenceError, OSError) as exc:
-        raise StoreUnavailableError(
-            f"The event store could not be opened: {_why(settings, exc)}"
-        ) from None
+    except BaseException as exc:
+        for app in reversed(opened):
+            app.close()  # each gives its share of the process's pool back
+        if isinstance(exc, PersistenceError | OSError):
+            raise StoreUnavailableError(
+                f"The event store could not be opened: {_why(settings, exc)}"
+            ) from None
+        raise
     return Container(
         settings=settings,
         ledger=ledger,
@@ -219,6 +229,11 @@ def _construct(settings: Settings) -> Container:
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
     )
+
+
+def _opened(opened: list[Application[Any]], app: A) -> A:
+    opened.append(app)
+    return app
 
 
 def _why(settings: Settings, exc: Exception) -> str:

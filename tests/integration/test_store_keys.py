@@ -164,3 +164,37 @@ def test_a_store_without_the_record_table_and_no_table_creation_is_a_clear_refus
         build(settings.with_changes(create_tables=False))
     build(settings).close()  # a process that creates tables records the key again
     build(settings.with_changes(create_tables=False)).close()
+
+
+@pytest.mark.postgres
+def test_a_start_that_fails_half_way_gives_its_shares_of_the_pool_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A build whose third application failed to open kept the first two open: their shares
+    of the process's one pool were never given back, so it never closed."""
+    from eventsourcing.persistence import OperationalError
+
+    from adapters import pool
+    from tests.pg import postgres_settings
+
+    settings = postgres_settings("keys_pool")
+    written(settings).close()
+    assert pool.users(settings.postgres) == 0
+
+    class Unreachable:
+        name = "ActorDirectory"
+
+        def __init__(self, env: object = None) -> None:
+            raise OperationalError("the server went away")
+
+    monkeypatch.setattr("adapters.bootstrap.ActorDirectory", Unreachable)
+    with pytest.raises(StoreUnavailableError) as failed:
+        build(settings)
+    # while the error is kept (a log record, a caller's report), its traceback holds the
+    # applications made before the failure: only closing them gives their shares back
+    assert failed.value.__traceback__ is not None
+    assert pool.users(settings.postgres) == 0
+    for _ in range(2):  # a refused key closes what it built too
+        monkeypatch.undo()
+        refused(settings.with_changes(cipher_key=B))
+        assert pool.users(settings.postgres) == 0
