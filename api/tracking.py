@@ -138,19 +138,14 @@ def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
     return any(c and hmac.compare_digest(c.upper(), given) for c in candidates)
 
 
-def issue_token(container: Container, code: str, verifier: str) -> dict[str, str] | None:
-    """A family token for the case, valid for `family_token_hours` (a sign-in, not a key)."""
-    case_id = case_by_code(container, code)
-    return None if case_id is None else token_for(container, case_id, verifier)
-
-
 def case_by_code(container: Container, code: str) -> str | None:
     status = container.projections.case_status_view.by_tracking_code(code)
     return None if status is None else status.case_id
 
 
 def token_for(container: Container, case_id: str, verifier: str) -> dict[str, str] | None:
-    """A token for the case if the verifier is the mother's; None if it is not."""
+    """A family token for the case if the verifier is the mother's (None if it is not),
+    valid for `family_token_hours`: a sign-in, not a key."""
     if not verifier_matches(container, case_id, verifier):
         return None
     valid_for = timedelta(hours=container.settings.family_token_hours)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
 from api.app import create_app
-from api.tracking import issue_token
+from api.tracking import case_by_code, token_for
 from domain.actors import Actor, new_token, token_hash
 from domain.commands import NotifyBirth
 from tests.conftest import make_facts
@@ -29,7 +29,9 @@ def test_a_family_token_is_refused_after_its_hours(container: Container) -> None
     case = container.ledger.get_case(outcome.case_id)
     actors = container.actors
     actors.clock = lambda: NOW
-    issued = issue_token(container, case.tracking_code, PHONE)
+    case_id = case_by_code(container, case.tracking_code)
+    assert case_id == str(outcome.case_id)
+    issued = token_for(container, case_id, PHONE)
     assert issued is not None
     hours = container.settings.family_token_hours
     assert datetime.fromisoformat(issued["expires_at"]) == NOW + timedelta(hours=hours)
