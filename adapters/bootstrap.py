@@ -20,8 +20,8 @@ from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
-from domain.actors import ActorDirectory
-from domain.calendar import WorkingCalendar, deadline_kind
+from domain.kernel.actors import ActorDirectory
+from domain.kernel.calendar import WorkingCalendar, deadline_kind
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 from projections.office_queue import REQUESTS, RequestRow

@@ -25,7 +25,7 @@ from adapters.page_reader import decoder_for
 from adapters.parked_notifications import ParkedIndex, ParkedNotification, parked_for
 from adapters.poison import error_name, parks, reason
 from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
-from domain.hospital_intake import mutate_all
+from domain.births.hospital_intake import mutate_all
 from domain.section import Section
 from projections.parked import PARKED_STATE, NotParkedError, ParkedRow
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from api.problems import ApiError
-from domain.actors import ActorDirectory, Principal, token_hash
+from domain.kernel.actors import ActorDirectory, Principal, token_hash
 
 CACHE_SECONDS = 30.0  # a revoked token stops working within this time in every API process
 CACHE_SIZE = 10_000

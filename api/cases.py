@@ -21,11 +21,11 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.redaction import history_entry
 from api.responses import ORJSONResponse
-from domain.actors import Principal
-from domain.birth_case import BirthCase
-from domain.errors import CaseNotFoundError
+from domain.births.birth_case import BirthCase
+from domain.kernel.actors import Principal
+from domain.kernel.errors import CaseNotFoundError
+from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
-from domain.service_request import ServiceRequest
 
 CASE_ROLES = ("hospital", "office", "family")
 OPERATIONS = [

@@ -25,8 +25,8 @@ from adapters.partitioned_rebuild import (
 from adapters.postgres_views import PostgresTables
 from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
-from domain.actors import ROLES
-from domain.errors import DomainError
+from domain.kernel.actors import ROLES
+from domain.kernel.errors import DomainError
 from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from projections.rows import ViewBusyError
 

@@ -21,9 +21,9 @@ from stdnum.cn import uscc
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from domain.catalog import load_catalog
-from domain.facts import BirthFacts, Parent
-from domain.identifiers import full_division_name, make_citizen_id
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.catalog import load_catalog
+from domain.kernel.identifiers import full_division_name, make_citizen_id
 from integrations.hospital.writer import notification_message
 
 CST = timezone(timedelta(hours=8))

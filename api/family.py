@@ -13,8 +13,8 @@ from api.cases import load_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.actors import Principal
-from domain.commands import ApplyAsFamily, RateService
+from domain.births.commands import ApplyAsFamily, RateService
+from domain.kernel.actors import Principal
 
 APPLICATION_FIELDS = (
     "child_name",

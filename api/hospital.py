@@ -18,17 +18,17 @@ from api.openapi import FHIR_JSON, Operation
 from api.problems import ApiError
 from api.responses import FHIRResponse, ORJSONResponse
 from api.threads import WorkerThreads
-from domain.actors import Principal
-from domain.birth_case import BirthCase
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import (
+from domain.births.birth_case import BirthCase
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.hospital_intake import MessageOutcome
+from domain.kernel.actors import Principal
+from domain.kernel.errors import (
     CaseClosedError,
     CaseNotFoundError,
     DomainError,
     MessageIdReusedError,
     NotificationConflictError,
 )
-from domain.hospital_intake import MessageOutcome
 from integrations.hospital.birth_notification import (
     IntakeRejectedError,
     Issue,

@@ -14,7 +14,7 @@ from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.actors import Principal
+from domain.kernel.actors import Principal
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LOCALITY = re.compile(r"^[1-8]\d{5}$")

@@ -17,11 +17,11 @@ from api.cases import service_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.actors import Principal
-from domain.commands import OfficeDecision
-from domain.errors import ServiceRequestNotFoundError
+from domain.births.commands import OfficeDecision
+from domain.kernel.actors import Principal
+from domain.kernel.errors import ServiceRequestNotFoundError
+from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
-from domain.service_request import ServiceRequest
 
 ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
 MAX_RECEIPT = 64  # a window's receipt number (受理编号)

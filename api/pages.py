@@ -21,9 +21,9 @@ from starlette.routing import Route
 from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.actors import AUTHORITIES
-from domain.catalog import load_catalog
-from domain.identifiers import full_division_name
+from domain.kernel.actors import AUTHORITIES
+from domain.kernel.catalog import load_catalog
+from domain.kernel.identifiers import full_division_name
 
 LOCALITY = re.compile(r"^[1-8]\d{5}$")
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(css|js|svg)$")

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from adapters.bootstrap import StoreUnavailableError
 from api.responses import problem
-from domain.actors import ActorNotFoundError, InvalidActorError
-from domain.errors import (
+from domain.kernel.actors import ActorNotFoundError, InvalidActorError
+from domain.kernel.errors import (
     CaseClosedError,
     CaseNotFoundError,
     DomainError,

@@ -14,7 +14,7 @@ from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.actors import AUTHORITIES
+from domain.kernel.actors import AUTHORITIES
 
 STATES = ("dispatched", "received", "supplement-requested", "approved", "rejected", "withdrawn")
 ROLES = ("receive-for-other", "decide-here", "both")

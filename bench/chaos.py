@@ -42,8 +42,8 @@ from adapters.settings import Settings
 from bench import pgdb
 from bench.messages import HOSPITAL, message
 from bench.server import ROOT, free_port
-from domain.case_plan import CasePlan
-from domain.service_request import ServiceRequest
+from domain.kernel.case_plan import CasePlan
+from domain.kernel.service_request import ServiceRequest
 
 NOTIFIED = "domain.birth_case:BirthCase.Notified"
 PLANNED = "domain.birth_case:BirthCase.ServicesPlanned"

@@ -19,7 +19,7 @@ from bench.messages import BIRTH_DIVISION, HUKOU
 from bench.offices import OFFICES, Office, dispatched_to, notify, receive_and_approve
 from bench.server import Process, start_worker
 from bench.stats import percentile
-from domain.actors import AUTHORITIES
+from domain.kernel.actors import AUTHORITIES
 from projections.office_queue import QueueRow
 
 HOSPITALS = 2  # threads notifying

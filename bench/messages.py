@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from domain.facts import BirthFacts, Parent
-from domain.identifiers import make_citizen_id
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.identifiers import make_citizen_id
 from integrations.hospital import identifiers as nl
 from integrations.hospital.writer import notification_message
 

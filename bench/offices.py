@@ -12,9 +12,9 @@ from uuid import UUID
 
 from adapters.bootstrap import Container
 from bench.messages import birth_facts, message
-from domain.commands import NotifyBirth, OfficeDecision
-from domain.identifiers import make_citizen_id
-from domain.service_request import ServiceRequest
+from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 from projections.office_queue import REQUESTS, QueueRow
 
 OFFICER = "office:bench"

@@ -20,8 +20,8 @@ from bench.asgi import BARE_PATH
 from bench.messages import HOSPITAL, HUKOU, birth_facts
 from bench.server import start_api
 from bench.wrk import ReadRequest, read_load
-from domain.actors import AUTHORITIES
-from domain.birth_case import BirthCase
+from domain.births.birth_case import BirthCase
+from domain.kernel.actors import AUTHORITIES
 
 CONCURRENCY = 16
 SAMPLE = 100  # distinct cases (or queues) cycled through by the load

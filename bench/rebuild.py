@@ -14,7 +14,7 @@ from adapters.partitioned_rebuild import rebuild_in_parts as in_parts
 from adapters.projection_runner import DEFAULT_BATCH
 from adapters.settings import Settings
 from bench import pgdb, synthetic
-from domain.birth_case import BirthCase
+from domain.births.birth_case import BirthCase
 
 NOTIFIED = get_topic(BirthCase.Notified)
 

@@ -26,10 +26,10 @@ from adapters.settings import Settings
 from bench import pgdb
 from bench.messages import HOSPITAL, birth_facts
 from bench.offices import Driver
-from domain.birth_case import BirthCase
-from domain.hospital_message import HospitalMessage
+from domain.births.birth_case import BirthCase
+from domain.births.hospital_message import HospitalMessage
+from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
-from domain.service_request import ServiceRequest
 
 TEMPLATES = 10  # one block: the template cases, interleaved as the driver produced them
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

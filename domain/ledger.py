@@ -14,22 +14,22 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
-from domain.birth_case import BirthCase
-from domain.calendar import DueDate, WorkingCalendar, deadline_kind
-from domain.case_plan import CasePlan, carried_out_reads
-from domain.catalog import load_catalog
-from domain.commands import (
+from domain.births.birth_case import BirthCase
+from domain.births.commands import (
     ApplyAsFamily,
     OfficeDecision,
     RateService,
 )
-from domain.disclosure import disclose
-from domain.errors import ServiceRequestNotFoundError
-from domain.family_application import check_application
-from domain.hospital_intake import HospitalIntake
-from domain.results import validate_result
+from domain.births.family_application import check_application
+from domain.births.hospital_intake import HospitalIntake
+from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
+from domain.kernel.case_plan import CasePlan, carried_out_reads
+from domain.kernel.catalog import load_catalog
+from domain.kernel.disclosure import disclose
+from domain.kernel.errors import ServiceRequestNotFoundError
+from domain.kernel.results import validate_result
+from domain.kernel.service_request import ServiceRequest
 from domain.section import read_through, seen
-from domain.service_request import ServiceRequest
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U

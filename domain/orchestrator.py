@@ -11,14 +11,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
-from domain.alliance import load_alliance
-from domain.birth_case import BirthCase
-from domain.case_plan import CasePlan
-from domain.catalog import load_catalog
+from domain.births.birth_case import BirthCase
+from domain.kernel.alliance import load_alliance
+from domain.kernel.case_plan import CasePlan
+from domain.kernel.catalog import load_catalog
+from domain.kernel.routing import RoutingInputs, plan_services
+from domain.kernel.service_request import ServiceRequest
 from domain.ledger import ExplicitEnvMixin
-from domain.routing import RoutingInputs, plan_services
 from domain.section import read_through
-from domain.service_request import ServiceRequest
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
 # request waits for the family's choice of name (architecture: "What planning needs").

@@ -10,8 +10,8 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.service_request import ServiceRequest
 
 CASE_EVENTS = get_topic(BirthCase) + "."  # topics of a case's own stream
 REQUEST_EVENTS = get_topic(ServiceRequest) + "."  # topics of a service request's stream

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.service_request import ServiceRequest
 from projections.case_document import (
     DOCUMENTS,
     TRACKING_CODE,

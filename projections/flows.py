@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.birth_case import BirthCase
+from domain.births.birth_case import BirthCase
 from projections.events import month_of, province, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, Table, TableProjection, TableView, changed, require

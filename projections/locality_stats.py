@@ -10,9 +10,9 @@ from datetime import date, datetime
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.birth_case import BirthCase
-from domain.calendar import WorkingCalendar
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.calendar import WorkingCalendar
+from domain.kernel.service_request import ServiceRequest
 from projections.events import cst_date, month_of, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, Table, TableProjection, TableView, changed, require

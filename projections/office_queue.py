@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.service_request import ServiceRequest
+from domain.kernel.service_request import ServiceRequest
 from projections.events import route_fields, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, Table, TableProjection, TableView, changed, make, require

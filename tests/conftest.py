@@ -12,8 +12,8 @@ import pytest
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from domain.facts import BirthFacts, Parent
-from domain.identifiers import make_citizen_id
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.identifiers import make_citizen_id
 
 HOSPITAL = "12430600MA4L0BHT5Q"  # synthetic, GB 32100-valid
 OTHER_HOSPITAL = "11500241009138639G"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.facts import BirthFacts, Parent
-from domain.identifiers import uscc_code
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.identifiers import uscc_code
 from integrations.hospital.bundle_index import BundleIndex, Entry
 from integrations.hospital.clinical import birth_division, birth_doses, measurements
 from integrations.hospital.elements import checked, extensions, identifiers

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 from typing import Any
 
-from domain.errors import InvalidIdentifierError
+from domain.kernel.errors import InvalidIdentifierError
 from integrations.hospital.bundle_index import Resource
 from integrations.hospital.issues import Issues
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from domain.errors import InvalidIdentifierError
-from domain.facts import HOUSEHOLD_CHOICES, Parent
-from domain.identifiers import certificate_number, citizen_id, division_code
+from domain.births.facts import HOUSEHOLD_CHOICES, Parent
+from domain.kernel.errors import InvalidIdentifierError
+from domain.kernel.identifiers import certificate_number, citizen_id, division_code
 from integrations.hospital.bundle_index import BundleIndex, Entry, Resource
 from integrations.hospital.elements import (
     aware_datetime,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from domain.facts import Parent
+from domain.births.facts import Parent
 from integrations.hospital.bundle_index import BundleIndex, Entry
 from integrations.hospital.elements import full_date, has_coding, identifiers, typed_identifiers
 from integrations.hospital.identifiers import (

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-from domain.facts import BirthFacts, Parent
-from domain.family_application import surname
-from domain.identifiers import full_division_name
+from domain.births.facts import BirthFacts, Parent
+from domain.births.family_application import surname
+from domain.kernel.identifiers import full_division_name
 from integrations.hospital import identifiers as nl
 
 JSON = dict[str, Any]

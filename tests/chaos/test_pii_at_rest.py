@@ -24,7 +24,7 @@ from api.app import create_app
 from bench.chaos import connect
 from bench.messages import HOSPITAL, birth_facts, message
 from bench.offices import Driver
-from domain.service_request import ServiceRequest
+from domain.kernel.service_request import ServiceRequest
 
 CASES = 3
 RUN = "pii"

@@ -26,11 +26,11 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
 from api.tracking import Throttle
-from domain.catalog import load_catalog
-from domain.commands import OfficeDecision
-from domain.facts import BirthFacts, Parent
-from domain.identifiers import make_citizen_id
-from domain.service_request import ServiceRequest
+from domain.births.commands import OfficeDecision
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.catalog import load_catalog
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 from integrations.hospital.writer import notification_message
 from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts
 

@@ -110,7 +110,7 @@ def test_projections_rebuild_and_status(
 ) -> None:
     from adapters.bootstrap import build
     from adapters.settings import Settings
-    from domain.commands import NotifyBirth
+    from domain.births.commands import NotifyBirth
     from tests.conftest import make_facts
 
     container = build(Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var")))
@@ -146,7 +146,7 @@ def test_projections_rebuild_in_parts_on_postgresql(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from adapters.bootstrap import build
-    from domain.commands import NotifyBirth
+    from domain.births.commands import NotifyBirth
     from tests.conftest import make_facts
     from tests.pg import ledger_env, postgres_settings
 

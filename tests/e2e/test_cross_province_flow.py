@@ -13,12 +13,12 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from domain.case_plan import CasePlan
-from domain.catalog import load_catalog
-from domain.commands import NotifyBirth, VoidNotification
-from domain.facts import Parent
-from domain.identifiers import make_citizen_id
-from domain.service_request import ServiceRequest
+from domain.births.commands import NotifyBirth, VoidNotification
+from domain.births.facts import Parent
+from domain.kernel.case_plan import CasePlan
+from domain.kernel.catalog import load_catalog
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 from tests.conftest import HOSPITAL, make_facts
 
 CHILD_ID = make_citizen_id("420102", date(2026, 11, 20), 28)

@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from adapters.settings import Settings
 from api.app import create_app
-from domain.catalog import load_catalog
-from domain.identifiers import make_citizen_id
+from domain.kernel.catalog import load_catalog
+from domain.kernel.identifiers import make_citizen_id
 from integrations.hospital.writer import notification_message
 from tests.conftest import CST, HOSPITAL, make_facts
 

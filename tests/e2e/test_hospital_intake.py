@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from domain.birth_case import BirthCase
+from domain.births.birth_case import BirthCase
 from tests.unit.test_fhir_intake import FIXTURES, SHARED, SHARED_OUTCOMES, USCC
 
 FHIR = "application/fhir+json"
@@ -177,9 +177,10 @@ def test_a_reused_message_id_for_another_child_is_refused_not_acknowledged(
     other["entry"][0]["resource"]["id"] = "twin-a-own-id"
     accepted = post(client, orjson.dumps(other), hospital)
     assert accepted.status_code == 200  # with its own id the other child is recorded
-    assert ack_parameters(accepted.json())["case_id"] != ack_parameters(
-        post(client, orjson.dumps(first), hospital).json()
-    )["case_id"]
+    assert (
+        ack_parameters(accepted.json())["case_id"]
+        != ack_parameters(post(client, orjson.dumps(first), hospital).json())["case_id"]
+    )
 
 
 def test_a_reused_message_id_with_changed_facts_is_refused(

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from api.app import create_app
 from api.offices import MAX_ITEM, MAX_ITEMS, MAX_RECEIPT
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 
 

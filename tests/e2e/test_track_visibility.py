@@ -16,7 +16,7 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api import tracking
 from api.app import create_app
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 
 PHONE = make_facts().mother.phone or ""

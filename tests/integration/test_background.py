@@ -11,7 +11,7 @@ import pytest
 from adapters.bootstrap import build
 from adapters.scheduler import Background, Ticker
 from adapters.settings import Settings
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 
 

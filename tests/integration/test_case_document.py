@@ -19,15 +19,15 @@ from adapters.bootstrap import Container, build
 from adapters.case_documents import PostgresCaseDocuments
 from adapters.settings import Settings
 from api.cases import load_view, read_case
-from domain.actors import Principal
-from domain.commands import (
+from domain.births.commands import (
     ApplyAsFamily,
     NotifyBirth,
     OfficeDecision,
     RateService,
     VoidNotification,
 )
-from domain.service_request import ServiceRequest
+from domain.kernel.actors import Principal
+from domain.kernel.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, SEALED
 from tests.conftest import CHILD_ID, HOSPITAL, RESULTS, make_facts
 from tests.pg import postgres_settings

@@ -12,7 +12,7 @@ from eventsourcing.persistence import Tracking
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from domain.commands import ApplyAsFamily
+from domain.births.commands import ApplyAsFamily
 from projections.case_document import Sealer
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from tests.integration.test_case_document import approve_when_ready, decide, notify, replayed

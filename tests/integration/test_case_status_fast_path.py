@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic
 from adapters.bootstrap import Container, build
 from adapters.page_reader import decoder_of
 from adapters.settings import Settings
-from domain.commands import (
+from domain.births.commands import (
     ApplyAsFamily,
     CorrectNotification,
     NotifyBirth,
@@ -26,9 +26,9 @@ from domain.commands import (
     RateService,
     VoidNotification,
 )
-from domain.facts import Parent
-from domain.identifiers import make_citizen_id
-from domain.service_request import ServiceRequest
+from domain.births.facts import Parent
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 from projections.case_status import SHOWN, CaseStatusProjection, InMemoryCaseStatus
 from projections.rows import TableProjection
 from tests.conftest import HOSPITAL, make_facts

@@ -13,7 +13,7 @@ from adapters.bootstrap import build
 from adapters.budget import Budget
 from adapters.settings import Settings
 from api.cli import main
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 from tests.pg import TEST_DBNAME, ledger_env, postgres_settings
 

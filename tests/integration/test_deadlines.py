@@ -10,8 +10,8 @@ import pytest
 from eventsourcing.persistence import RecordConflictError
 
 from adapters.bootstrap import Container
-from domain.commands import NotifyBirth, OfficeDecision
-from domain.service_request import ServiceRequest
+from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.kernel.service_request import ServiceRequest
 from projections.case_status_model import SERVICES
 from tests.conftest import make_facts
 

@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from api.app import create_app
 from api.tracking import case_by_code, token_for
-from domain.actors import Actor, new_token, token_hash
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
+from domain.kernel.actors import Actor, new_token, token_hash
 from tests.conftest import make_facts
 from tests.stored import revived_as_v1
 

@@ -15,10 +15,10 @@ from adapters.bootstrap import Container, build
 from adapters.recorders import HELD_NONE, StreamReader
 from adapters.sections import Held, SectionProcessor
 from adapters.settings import Settings
-from domain.birth_case import BirthCase
-from domain.commands import OfficeDecision
+from domain.births.birth_case import BirthCase
+from domain.births.commands import OfficeDecision
+from domain.kernel.service_request import ServiceRequest
 from domain.section import Section
-from domain.service_request import ServiceRequest
 from tests.integration.test_processing_sections import (
     assert_caught_up,
     finish,

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from adapters.bootstrap import Container, build
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import MessageIdReusedError
-from domain.hospital_message import HospitalMessage
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.hospital_message import HospitalMessage
+from domain.kernel.errors import MessageIdReusedError
 from tests.conftest import make_facts
 from tests.pg import postgres_settings
 from tests.stored import revived_as_v1

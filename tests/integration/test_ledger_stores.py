@@ -9,10 +9,10 @@ import pytest
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import NotificationConflictError
-from domain.hospital_intake import MessageOutcome
-from domain.service_request import ServiceRequest
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.hospital_intake import MessageOutcome
+from domain.kernel.errors import NotificationConflictError
+from domain.kernel.service_request import ServiceRequest
 from tests.conftest import HOSPITAL, make_facts
 
 KEY = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
@@ -162,7 +162,7 @@ def test_actors_authenticate_until_revoked(container: Container) -> None:
 def test_the_actor_list_reads_the_log_a_page_at_a_time_and_filters_by_role(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("domain.actors.LIST_PAGE", 2)
+    monkeypatch.setattr("domain.kernel.actors.LIST_PAGE", 2)
     actors = container.actors
     office, _ = actors.add("office", "420102", "public-security", "window 1")
     families = [actors.add("family", str(uuid4()), None, "tracking")[0] for _ in range(3)]

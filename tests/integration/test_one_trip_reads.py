@@ -11,8 +11,8 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 
 from adapters.bootstrap import Container, build
 from adapters.one_trip_reads import OneTripRepository, SnapshotJoinReader, one_trip_repository
-from domain.commands import CorrectNotification, NotifyBirth
-from domain.hospital_intake import mutate_all
+from domain.births.commands import CorrectNotification, NotifyBirth
+from domain.births.hospital_intake import mutate_all
 from domain.ledger import CaseLedger
 from tests.conftest import make_facts
 from tests.pg import postgres_settings

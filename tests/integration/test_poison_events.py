@@ -19,7 +19,7 @@ from adapters.bootstrap import Container, build
 from adapters.projection_runner import catch_up
 from adapters.settings import Settings
 from api.metrics import Metrics
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from projections.case_status import CaseStatusProjection
 from projections.office_queue import REQUESTS
 from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError

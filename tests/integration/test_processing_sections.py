@@ -22,8 +22,8 @@ from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from adapters.bootstrap import Container, build
 from adapters.recorders import SECTION, SectionPosition
 from adapters.settings import Settings
-from domain.commands import NotifyBirth, OfficeDecision
-from domain.service_request import ServiceRequest
+from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.kernel.service_request import ServiceRequest
 from tests.conftest import make_facts
 from tests.integration.test_projections import RESULTS, store_settings
 

@@ -14,9 +14,9 @@ from adapters.bootstrap import Container
 from adapters.postgres_views import COPY_FROM
 from adapters.projection_runner import Projections, build_projections
 from adapters.settings import Settings
-from domain.commands import NotifyBirth, OfficeDecision, RateService, VoidNotification
-from domain.identifiers import make_citizen_id
-from domain.service_request import ServiceRequest
+from domain.births.commands import NotifyBirth, OfficeDecision, RateService, VoidNotification
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 from projections.events import month_of
 from projections.rows import TableView
 from tests.conftest import HOSPITAL, make_facts

@@ -16,7 +16,7 @@ from adapters.settings import Settings
 from adapters.store_keys import key_record
 from api.app import create_app
 from api.cli import main
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from projections.case_document import DOCUMENTS, SEALED
 from tests.conftest import make_facts
 

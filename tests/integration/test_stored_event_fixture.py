@@ -18,7 +18,7 @@ from eventsourcing.utils import resolve_topic
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
-from domain.service_request import ServiceRequest
+from domain.kernel.service_request import ServiceRequest
 from tests.unit.test_event_topics import PINNED
 
 STORES = Path(__file__).parents[1] / "fixtures" / "stores"

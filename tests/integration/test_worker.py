@@ -12,7 +12,7 @@ import pytest
 
 from adapters.bootstrap import build
 from adapters.settings import Settings
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 from tests.pg import ledger_env, postgres_settings
 

@@ -11,8 +11,8 @@ from uuid import UUID
 
 import orjson
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, DocumentRow, Sealer
 from projections.case_status import CaseStatusView
 from projections.case_status_model import (

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from domain.birth_case import BirthCase
-from domain.errors import CaseClosedError, RatingNotAllowedError
+from domain.births.birth_case import BirthCase
+from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
 from tests.conftest import HOSPITAL, make_facts
 
 

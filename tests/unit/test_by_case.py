@@ -10,8 +10,8 @@ import pytest
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.service_request import ServiceRequest
 from projections.by_case import CasePart, UnpartitionableEventError
 from projections.case_document import HeldDocuments, Working
 

@@ -7,7 +7,7 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
-from domain.calendar import DueDate, WorkingCalendar, calendar_version
+from domain.kernel.calendar import DueDate, WorkingCalendar, calendar_version
 
 CAL = WorkingCalendar()
 NATIONAL_DAY_2026 = [dt.date(2026, 10, d) for d in range(1, 8)]

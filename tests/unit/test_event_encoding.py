@@ -17,7 +17,7 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 
 from adapters.settings import FastJSONTranscoder, FastZlibCompressor, Settings
 from bench.messages import birth_facts, message
-from domain.facts import BirthFacts, Parent
+from domain.births.facts import BirthFacts, Parent
 from domain.ledger import CaseLedger
 from integrations.hospital.birth_notification import parse_message
 

@@ -6,11 +6,11 @@ from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.parked_notifications import ParkedNotification
-from domain.actors import Actor
-from domain.birth_case import BirthCase
-from domain.case_plan import CasePlan
-from domain.hospital_message import HospitalMessage
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.births.hospital_message import HospitalMessage
+from domain.kernel.actors import Actor
+from domain.kernel.case_plan import CasePlan
+from domain.kernel.service_request import ServiceRequest
 
 PINNED = {
     "domain.birth_case:BirthCase": [

@@ -7,9 +7,9 @@ from uuid import uuid4
 
 import pytest
 
-from domain.commands import ApplyAsFamily
-from domain.errors import InvalidApplicationError, InvalidIdentifierError
-from domain.family_application import check_application, surname
+from domain.births.commands import ApplyAsFamily
+from domain.births.family_application import check_application, surname
+from domain.kernel.errors import InvalidApplicationError, InvalidIdentifierError
 from tests.conftest import make_facts
 
 FACTS: dict[str, Any] = make_facts().to_dict()  # mother 王芳, hukou 420102; no father

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.facts import BirthFacts, Parent, changed_fields
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.facts import BirthFacts, Parent, changed_fields
 from integrations.hospital.birth_notification import (
     IntakeRejectedError,
     ParsedMessage,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from domain.commands import NotifyBirth
-from domain.identifiers import make_citizen_id
+from domain.births.commands import NotifyBirth
+from domain.kernel.identifiers import make_citizen_id
 from integrations.hospital.birth_notification import IntakeRejectedError, parse_message
 from tests.unit.test_fhir_intake_rules import (
     CHILD,

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from domain.commands import NotifyBirth
-from domain.facts import BirthFacts
+from domain.births.commands import NotifyBirth
+from domain.births.facts import BirthFacts
 from integrations.hospital.birth_notification import IntakeRejectedError, parse_message
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"

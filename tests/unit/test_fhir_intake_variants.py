@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.commands import VoidNotification
+from domain.births.commands import VoidNotification
 from integrations.hospital.birth_notification import IntakeRejectedError, parse_message
 from tests.unit.test_fhir_intake_rules import (
     BCG,

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import orjson
 
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.facts import Parent
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.facts import Parent
 from integrations.hospital.birth_notification import parse_message
 from integrations.hospital.writer import notification_message
 from tests.conftest import make_facts

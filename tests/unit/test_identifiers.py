@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from domain.errors import InvalidIdentifierError
-from domain.identifiers import (
+from domain.kernel.errors import InvalidIdentifierError
+from domain.kernel.identifiers import (
     certificate_number,
     citizen_id,
     citizen_id_sex,

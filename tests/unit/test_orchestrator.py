@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from adapters.bootstrap import Container
-from domain.alliance import load_alliance
-from domain.catalog import load_catalog
-from domain.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
-from domain.facts import Parent
+from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
+from domain.births.facts import Parent
+from domain.kernel.alliance import load_alliance
+from domain.kernel.catalog import load_catalog
+from domain.kernel.routing import RoutingInputs, plan_services
+from domain.kernel.service_request import ServiceRequest
 from domain.orchestrator import planned
-from domain.routing import RoutingInputs, plan_services
-from domain.service_request import ServiceRequest
 from tests.conftest import make_facts
 
 FATHER = Parent(citizen_id=None, name="王强", hukou_division="520102")  # Guiyang Nanming

@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from adapters.bootstrap import Container
 from adapters.sections import MAX_FAILURES, SectionProcessor
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from domain.section import Section
 from tests.conftest import make_facts
 

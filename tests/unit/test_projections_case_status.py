@@ -7,8 +7,8 @@ import random
 import pytest
 from eventsourcing.persistence import Tracking
 
-from domain.facts import Parent
-from domain.service_request import ServiceRequest
+from domain.births.facts import Parent
+from domain.kernel.service_request import ServiceRequest
 from projections import case_document
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.case_status_model import CaseStatus

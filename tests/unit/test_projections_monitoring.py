@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.facts import Parent
+from domain.births.facts import Parent
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import (
     InMemoryLocalityStats,

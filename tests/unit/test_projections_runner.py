@@ -9,7 +9,7 @@ import pytest
 
 from adapters.bootstrap import Container
 from adapters.projection_runner import Projections, build_projections, catch_up
-from domain.commands import NotifyBirth
+from domain.births.commands import NotifyBirth
 from tests.conftest import make_facts
 
 

@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
-from domain.birth_case import BirthCase
-from domain.service_request import ServiceRequest
+from domain.births.birth_case import BirthCase
+from domain.kernel.service_request import ServiceRequest
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection

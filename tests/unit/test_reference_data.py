@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from stdnum import numdb
 
-from domain.alliance import Alliance, city_of, known_city, load_alliance
-from domain.catalog import MODES, Catalog, fact_fields, load_catalog, read_reference
-from domain.errors import ReferenceDataError
+from domain.kernel.alliance import Alliance, city_of, known_city, load_alliance
+from domain.kernel.catalog import MODES, Catalog, fact_fields, load_catalog, read_reference
+from domain.kernel.errors import ReferenceDataError
 
 VOCABULARY = {
     "birth-certificate": ("health", "certificate_number"),

@@ -6,9 +6,9 @@ from uuid import uuid4, uuid5
 
 import pytest
 
-from domain.case_plan import CasePlan
-from domain.errors import InvalidTransitionError
-from domain.service_request import ServiceRequest
+from domain.kernel.case_plan import CasePlan
+from domain.kernel.errors import InvalidTransitionError
+from domain.kernel.service_request import ServiceRequest
 
 ROUTE = {
     "authority": "public-security",

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from stdnum import numdb
 
-from domain.catalog import MODES, Catalog, Entry, load_catalog, read_reference
+from domain.kernel.catalog import MODES, Catalog, Entry, load_catalog, read_reference
 
 ALL_MEMBERS = "*"
 _CITY = re.compile(r"^[1-8]\d[0-9]{2}00$")

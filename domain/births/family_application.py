@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from domain.commands import ApplyAsFamily
-from domain.errors import InvalidApplicationError
-from domain.facts import HOUSEHOLD_CHOICES
-from domain.identifiers import division_code
+from domain.births.commands import ApplyAsFamily
+from domain.births.facts import HOUSEHOLD_CHOICES
+from domain.kernel.errors import InvalidApplicationError
+from domain.kernel.identifiers import division_code
 
 # Han characters (incl. extension A), plus the middle dot used in transcribed minority names.
 _NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\u00b7]{2,15}$")

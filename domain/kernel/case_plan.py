@@ -8,9 +8,11 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.service_request import ID_CACHE_SIZE, ServiceRequest
+from domain.kernel.service_request import ID_CACHE_SIZE, ServiceRequest
+from domain.kernel.topics import stored_as
 
 
+@stored_as("domain.case_plan")
 class CasePlan(Aggregate):
     """What the Orchestrator knows and has decided about one case.
 

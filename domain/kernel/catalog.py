@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 from functools import cache
 from importlib.resources import files
 
-from domain.errors import ReferenceDataError
-from domain.facts import BirthFacts, Parent
+from domain.births.facts import BirthFacts, Parent
+from domain.kernel.errors import ReferenceDataError
 
 MODES = ("online", "off-site", "joint")
 HANDLING_RULES = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from domain.alliance import Agreement, Alliance, city_of
-from domain.catalog import Catalog, ServiceDefinition
-from domain.errors import InvalidApplicationError
-from domain.facts import HOUSEHOLD_CHOICES
-from domain.identifiers import division_code, province_of
+from domain.births.facts import HOUSEHOLD_CHOICES
+from domain.kernel.alliance import Agreement, Alliance, city_of
+from domain.kernel.catalog import Catalog, ServiceDefinition
+from domain.kernel.errors import InvalidApplicationError
+from domain.kernel.identifiers import division_code, province_of
 
 # Preferred modes when the family and the handling office are in the same province: nearest
 # first. A cross-province service has no preference list: its agreement decides (see _route).

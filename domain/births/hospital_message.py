@@ -9,6 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel.topics import stored_as
+
 MESSAGE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/hospital-messages")
 
 
@@ -22,6 +24,7 @@ def content_digest(kind: str, content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@stored_as("domain.hospital_message")
 class HospitalMessage(Aggregate):
     """One accepted hospital message, kept as evidence and as the idempotency key.
 

@@ -7,11 +7,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import CaseClosedError, RatingNotAllowedError
+from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
+from domain.kernel.topics import stored_as
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/birth-cases")
 
 
+@stored_as("domain.birth_case")
 class BirthCase(Aggregate):
     """The family's single case: the birth facts, their choices and the overall outcome.
 

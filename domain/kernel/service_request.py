@@ -8,7 +8,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidTransitionError
+from domain.kernel.errors import InvalidTransitionError
+from domain.kernel.topics import stored_as
 
 ID_CACHE_SIZE = 16384  # recent deterministic ids kept (~2 MB)
 
@@ -16,6 +17,7 @@ OPEN_STATES = ("planned", "dispatched", "received", "supplement-requested")
 FINAL_STATES = ("approved", "rejected", "withdrawn")
 
 
+@stored_as("domain.service_request")
 class ServiceRequest(Aggregate):
     """One office's part of a case, in its own stream so offices never conflict.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.catalog import ServiceDefinition
+from domain.kernel.catalog import ServiceDefinition
 
 
 def case_values(facts: dict[str, Any], application: dict[str, Any] | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
-from domain.errors import InvalidIdentifierError
+from domain.kernel.errors import InvalidIdentifierError
 
 _CITIZEN_ID = re.compile(r"^\d{17}[\dX]$")
 _DIVISION = re.compile(r"^[1-8]\d{5}$")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from domain.facts import BirthFacts
+from domain.births.facts import BirthFacts
 
 
 @dataclass(frozen=True)

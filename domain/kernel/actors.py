@@ -15,8 +15,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import EnvType
 
-from domain.errors import DomainError
-from domain.identifiers import division_code, uscc_code
+from domain.kernel.errors import DomainError
+from domain.kernel.identifiers import division_code, uscc_code
+from domain.kernel.topics import stored_as
 from domain.ledger import ExplicitEnvMixin
 
 ROLES = ("hospital", "office", "family", "monitor", "admin")
@@ -55,6 +56,7 @@ class Principal:
     expires_at: datetime | None = None  # a family's sign-in ends then
 
 
+@stored_as("domain.actors")
 class Actor(Aggregate):
     """A caller: a hospital (USCC), an office (locality + authority), a monitor, a family."""
 

@@ -17,16 +17,16 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.birth_case import BirthCase
-from domain.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.errors import (
+from domain.births.birth_case import BirthCase
+from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
+from domain.births.facts import changed_fields
+from domain.births.hospital_message import HospitalMessage, content_digest
+from domain.kernel.errors import (
     CaseNotFoundError,
     DomainError,
     MessageIdReusedError,
     NotificationConflictError,
 )
-from domain.facts import changed_fields
-from domain.hospital_message import HospitalMessage, content_digest
 
 A = TypeVar("A", bound=Aggregate)
 

@@ -6,9 +6,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from domain.catalog import ServiceDefinition
-from domain.errors import InvalidIdentifierError, InvalidResultError
-from domain.identifiers import certificate_number, citizen_id
+from domain.kernel.catalog import ServiceDefinition
+from domain.kernel.errors import InvalidIdentifierError, InvalidResultError
+from domain.kernel.identifiers import certificate_number, citizen_id
 
 _OPAQUE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-/]{2,63}$")
 
