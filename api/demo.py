@@ -21,8 +21,8 @@ from stdnum.cn import uscc
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from domain.births.catalog import load_catalog
 from domain.births.facts import BirthFacts, Parent
-from domain.kernel.catalog import load_catalog
 from domain.kernel.identifiers import full_division_name, make_citizen_id
 from integrations.hospital.writer import notification_message
 

@@ -21,8 +21,8 @@ from starlette.routing import Route
 from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
+from domain.births.catalog import load_catalog
 from domain.kernel.actors import AUTHORITIES
-from domain.kernel.catalog import load_catalog
 from domain.kernel.identifiers import full_division_name
 
 LOCALITY = re.compile(r"^[1-8]\d{5}$")

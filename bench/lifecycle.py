@@ -20,8 +20,8 @@ from adapters.settings import Settings
 from bench import machine, pgdb
 from bench.messages import message
 from bench.offices import Driver
-from domain.kernel.alliance import load_alliance
-from domain.kernel.catalog import load_catalog
+from domain.births.catalog import load_catalog
+from domain.wings import load_alliance
 
 BATCH = 50  # cases notified together; offices then work through them in waves
 Row = tuple[bytes, int, str, bytes]  # originator id (16 bytes), version, topic, state

@@ -15,6 +15,7 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.births.birth_case import BirthCase
+from domain.births.catalog import load_catalog
 from domain.births.commands import (
     ApplyAsFamily,
     OfficeDecision,
@@ -24,7 +25,6 @@ from domain.births.family_application import check_application
 from domain.births.hospital_intake import HospitalIntake
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
-from domain.kernel.catalog import load_catalog
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result

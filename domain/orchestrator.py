@@ -12,13 +12,13 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
 from domain.births.birth_case import BirthCase
-from domain.kernel.alliance import load_alliance
+from domain.births.catalog import load_catalog
 from domain.kernel.case_plan import CasePlan
-from domain.kernel.catalog import load_catalog
 from domain.kernel.routing import RoutingInputs, plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import ExplicitEnvMixin
 from domain.section import read_through
+from domain.wings import load_alliance
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
 # request waits for the family's choice of name (architecture: "What planning needs").

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from types import MappingProxyType
 
 from stdnum import numdb
 
-from domain.kernel.catalog import MODES, Catalog, Entry, load_catalog, read_reference
+from domain.kernel.catalog import MODES, Catalog, Entry
 
 ALL_MEMBERS = "*"
 _CITY = re.compile(r"^[1-8]\d[0-9]{2}00$")
@@ -181,9 +180,3 @@ def _put(index: dict[Key, Agreement], agreement: Agreement, rule: Entry) -> None
     earlier = index.setdefault(key, agreement)
     if earlier.mode != agreement.mode:
         raise rule.fail(f"{key} is already covered by {earlier.name!r} in mode {earlier.mode!r}")
-
-
-@cache
-def load_alliance() -> Alliance:
-    """The shipped alliance (`domain/reference/alliance.json`), validated once and cached."""
-    return Alliance.from_dict(read_reference("alliance.json"), load_catalog())

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from functools import cache
+from dataclasses import dataclass
 from importlib.resources import files
 
-from domain.births.facts import BirthFacts, Parent
 from domain.kernel.errors import ReferenceDataError
 
 MODES = ("online", "off-site", "joint")
-HANDLING_RULES = (
-    "birth-place",
-    "residence",
-    "household-hukou",
-    "insured-place",
-    "mother-insured-place",
-)
 AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
-APPLICATION_FIELDS = ("child_name", "household", "residence_division", "insured_division")
 
 
-def read_reference(filename: str) -> object:
-    """Parse one JSON file shipped in `domain/reference/` (package data, read-only)."""
-    resource = files("domain").joinpath("reference", filename)
+@dataclass(frozen=True)
+class Vocabulary:
+    """What a wing's catalog may name: the places its handling rules pick (each rule names one
+    place of the case, see domain/kernel/routing.py) and the case fields a service may see."""
+
+    handling_rules: tuple[str, ...]
+    fields: frozenset[str]
+
+
+def read_reference(package: str, filename: str) -> object:
+    """Parse one JSON file shipped in `<package>/reference/` (package data, read-only)."""
+    resource = files(package).joinpath("reference", filename)
     try:
         return json.loads(resource.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -109,12 +108,15 @@ class Catalog:
     services: tuple[ServiceDefinition, ...]
 
     @classmethod
-    def from_dict(cls, data: object, source: str = "catalog.json") -> Catalog:
+    def from_dict(
+        cls, data: object, vocabulary: Vocabulary, source: str = "catalog.json"
+    ) -> Catalog:
         """Validate a parsed catalog file and build it, or raise ReferenceDataError."""
         root = Entry(data, source, "top level")
-        services = [_service(entry) for entry in root.entries("services", "service")]
+        rules = vocabulary.handling_rules
+        services = [_service(entry, rules) for entry in root.entries("services", "service")]
         _check_unique(services, source)
-        _check_fields(services, source)
+        _check_fields(services, source, vocabulary.fields)
         return cls(root.text("version"), _dependency_order(services, source))
 
     @property
@@ -142,7 +144,7 @@ class Catalog:
         return tuple(s.code for s in self.services if code in s.depends_on)
 
 
-def _service(entry: Entry) -> ServiceDefinition:
+def _service(entry: Entry, handling_rules: tuple[str, ...]) -> ServiceDefinition:
     entry.where = f"service '{entry.text('code')}'"
     service = ServiceDefinition(
         code=entry.text("code"),
@@ -150,7 +152,7 @@ def _service(entry: Entry) -> ServiceDefinition:
         name_en=entry.text("name_en"),
         authority=_one_of(entry, "authority", AUTHORITIES),
         result_field=entry.text("result_field"),
-        handling_rule=_one_of(entry, "handling_rule", HANDLING_RULES),
+        handling_rule=_one_of(entry, "handling_rule", handling_rules),
         inputs=entry.texts("inputs"),
         depends_on=entry.texts("depends_on"),
         time_limit_days=entry.integer("time_limit_days"),
@@ -188,17 +190,11 @@ def _check_unique(services: list[ServiceDefinition], source: str) -> None:
         seen_results.add(service.result_field)
 
 
-def fact_fields() -> frozenset[str]:
-    """Field names a service may see: birth facts (parents dotted) and application fields."""
-    parent = [f.name for f in fields(Parent)]
-    facts = [f.name for f in fields(BirthFacts) if f.name not in ("mother", "father")]
-    dotted = [f"{who}.{name}" for who in ("mother", "father") for name in parent]
-    return frozenset([*facts, *dotted, *APPLICATION_FIELDS])
-
-
-def _check_fields(services: list[ServiceDefinition], source: str) -> None:
+def _check_fields(
+    services: list[ServiceDefinition], source: str, case_fields: frozenset[str]
+) -> None:
     by_code = {s.code: s for s in services}
-    known = fact_fields() | {s.result_field for s in services}
+    known = case_fields | {s.result_field for s in services}
     for service in services:
         if unknown := [c for c in service.depends_on if c not in by_code]:
             raise _fail(source, service.code, f"depends on unknown service {unknown[0]!r}")
@@ -236,9 +232,3 @@ def _check_inputs(ordered: list[ServiceDefinition], source: str) -> None:
         produced = {s.result_field for s in ordered if s.code in reach}
         if missing := [f for f in service.inputs if f not in produced]:
             raise _fail(source, service.code, f"input {missing[0]!r} comes from no dependency")
-
-
-@cache
-def load_catalog() -> Catalog:
-    """The shipped catalog (`domain/reference/catalog.json`), validated once and cached."""
-    return Catalog.from_dict(read_reference("catalog.json"))

@@ -26,9 +26,9 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
 from api.tracking import Throttle
+from domain.births.catalog import load_catalog
 from domain.births.commands import OfficeDecision
 from domain.births.facts import BirthFacts, Parent
-from domain.kernel.catalog import load_catalog
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from integrations.hospital.writer import notification_message

@@ -13,10 +13,10 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from domain.births.catalog import load_catalog
 from domain.births.commands import NotifyBirth, VoidNotification
 from domain.births.facts import Parent
 from domain.kernel.case_plan import CasePlan
-from domain.kernel.catalog import load_catalog
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from tests.conftest import HOSPITAL, make_facts

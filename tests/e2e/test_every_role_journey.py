@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from adapters.settings import Settings
 from api.app import create_app
-from domain.kernel.catalog import load_catalog
+from domain.births.catalog import load_catalog
 from domain.kernel.identifiers import make_citizen_id
 from integrations.hospital.writer import notification_message
 from tests.conftest import CST, HOSPITAL, make_facts

@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from adapters.bootstrap import Container
+from domain.births.catalog import load_catalog
 from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
 from domain.births.facts import Parent
-from domain.kernel.alliance import load_alliance
-from domain.kernel.catalog import load_catalog
 from domain.kernel.routing import RoutingInputs, plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.orchestrator import planned
+from domain.wings import load_alliance
 from tests.conftest import make_facts
 
 FATHER = Parent(citizen_id=None, name="王强", hukou_division="520102")  # Guiyang Nanming

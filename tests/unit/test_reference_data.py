@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from stdnum import numdb
 
-from domain.kernel.alliance import Alliance, city_of, known_city, load_alliance
-from domain.kernel.catalog import MODES, Catalog, fact_fields, load_catalog, read_reference
+from domain.births.catalog import VOCABULARY as BIRTHS
+from domain.births.catalog import fact_fields, load_catalog
+from domain.kernel.alliance import Alliance, city_of, known_city
+from domain.kernel.catalog import MODES, Catalog, read_reference
 from domain.kernel.errors import ReferenceDataError
+from domain.wings import load_alliance
 
 VOCABULARY = {
     "birth-certificate": ("health", "certificate_number"),
@@ -36,13 +39,13 @@ REQUIRED_CITIES = {
 
 
 def catalog_data() -> dict[str, Any]:
-    data = read_reference("catalog.json")
+    data = read_reference("domain.births", "catalog.json")
     assert isinstance(data, dict)
     return copy.deepcopy(data)
 
 
 def alliance_data() -> dict[str, Any]:
-    data = read_reference("alliance.json")
+    data = read_reference("domain.kernel", "alliance.json")
     assert isinstance(data, dict)
     return copy.deepcopy(data)
 
@@ -133,7 +136,7 @@ def test_bad_service_values_are_rejected(
     data = catalog_data()
     service_entry(data, service)[key] = value
     with pytest.raises(ReferenceDataError, match=r"^catalog\.json: ") as raised:
-        Catalog.from_dict(data)
+        Catalog.from_dict(data, BIRTHS)
     assert re.search(pattern, str(raised.value))
 
 
@@ -141,14 +144,14 @@ def test_duplicate_service_code_is_rejected() -> None:
     data = catalog_data()
     data["services"].append(copy.deepcopy(service_entry(data, "vaccination")))
     with pytest.raises(ReferenceDataError, match="service 'vaccination': duplicate"):
-        Catalog.from_dict(data)
+        Catalog.from_dict(data, BIRTHS)
 
 
 def test_unknown_visible_field_is_rejected() -> None:
     data = catalog_data()
     service_entry(data, "medical-insurance")["visible_fields"].append("mother.bank_account")
     with pytest.raises(ReferenceDataError, match=r"'mother\.bank_account'"):
-        Catalog.from_dict(data)
+        Catalog.from_dict(data, BIRTHS)
 
 
 def test_input_without_a_producing_dependency_is_rejected() -> None:
@@ -157,14 +160,14 @@ def test_input_without_a_producing_dependency_is_rejected() -> None:
     entry["inputs"] = ["citizen_id"]
     entry["visible_fields"].append("citizen_id")
     with pytest.raises(ReferenceDataError, match="'citizen_id' comes from no dependency"):
-        Catalog.from_dict(data)
+        Catalog.from_dict(data, BIRTHS)
 
 
 def test_missing_version_is_rejected() -> None:
     data = catalog_data()
     del data["version"]
     with pytest.raises(ReferenceDataError, match="'version'"):
-        Catalog.from_dict(data)
+        Catalog.from_dict(data, BIRTHS)
 
 
 def test_alliance_is_versioned_cached_and_sized() -> None:

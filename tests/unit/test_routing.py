@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from domain.kernel.alliance import load_alliance
-from domain.kernel.catalog import load_catalog
+from domain.births.catalog import load_catalog
 from domain.kernel.errors import InvalidApplicationError, InvalidIdentifierError
 from domain.kernel.routing import Plan, PlannedService, RoutingInputs, plan_services, relation
+from domain.wings import load_alliance
 
 YUEYANGLOU, YUNXI, JIANGAN, FURONG = "430602", "430603", "420102", "430102"
 JINSHAN, PINGHU, YUZHONG, NANMING = "310116", "330482", "500103", "520102"
