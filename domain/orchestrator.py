@@ -44,7 +44,6 @@ from domain.kernel.saga import (
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.transcodings import SAGA_TRANSCODINGS
 from domain.ledger import ExplicitEnvMixin
-from domain.section import read_through
 
 VOIDED = "the hospital voided the birth notification"
 
@@ -110,21 +109,21 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     ) -> None:
         part = notified_places(event.facts)
         fact = CaseCorrected(part, tuple(event.changed), event.message_id)
-        self._decide(processing_event, self._plan(processing_event, event.originator_id), fact)
+        self._decide(processing_event, self._plan(event.originator_id), fact)
 
     @policy.register
     def _(self, event: BirthCase.FamilyApplied, processing_event: ProcessingEvent[UUID]) -> None:
         fact = CaseApplied(family_choices(event.application))
-        self._decide(processing_event, self._plan(processing_event, event.originator_id), fact)
+        self._decide(processing_event, self._plan(event.originator_id), fact)
 
     @policy.register
     def _(self, event: BirthCase.Voided, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(processing_event, event.originator_id)
+        plan = self._plan(event.originator_id)
         self._decide(processing_event, plan, CaseVoided(VOIDED))
 
     @policy.register
     def _(self, event: ServiceRequest.Approved, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(processing_event, event.case_id)
+        plan = self._plan(event.case_id)
         self._decide(processing_event, plan, RequestApproved(event.service, event.result))
 
     @staticmethod
@@ -144,14 +143,10 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
         if plan is not None:
             unit.collect_events(plan)
 
-    def _plan(self, unit: ProcessingEvent[UUID], case_id: UUID) -> CasePlan:
-        """The case's plan as this processing unit sees it (see domain/section.py)."""
-        return read_through(unit, CasePlan.create_id(case_id), self._load_plan)
-
-    def _load_plan(self, plan_id: UUID) -> CasePlan:
-        plan: Aggregate = self.repository.get(plan_id)
+    def _plan(self, case_id: UUID) -> CasePlan:
+        plan: Aggregate = self.repository.get(CasePlan.create_id(case_id))
         if not isinstance(plan, CasePlan):
-            raise AggregateNotFoundError(plan_id)
+            raise AggregateNotFoundError(plan.id)
         return plan
 
 
