@@ -108,12 +108,13 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
         self, event: BirthCase.NotificationCorrected, processing_event: ProcessingEvent[UUID]
     ) -> None:
         part = notified_places(event.facts)
-        fact = CaseCorrected(part, tuple(event.changed), event.message_id)
+        changed = tuple(event.changed)
+        fact = CaseCorrected(part, changed, event.message_id, event.originator_version)
         self._decide(processing_event, self._plan(event.originator_id), fact)
 
     @policy.register
     def _(self, event: BirthCase.FamilyApplied, processing_event: ProcessingEvent[UUID]) -> None:
-        fact = CaseApplied(family_choices(event.application))
+        fact = CaseApplied(family_choices(event.application), event.originator_version)
         self._decide(processing_event, self._plan(event.originator_id), fact)
 
     @policy.register

@@ -59,7 +59,12 @@ class CasePlan(Aggregate):
     class InputsUpdated(Aggregate.Event):
         class_version = 2
         inputs: PlanInputs
-        upcast_v1_v2 = staticmethod(_typed_inputs)
+        version: int | None  # the case's version they are from
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_inputs(state)
+            state["version"] = None  # recorded before the case's version was
 
     class PlanDrawn(Aggregate.Event):
         class_version = 2
@@ -127,8 +132,8 @@ class CasePlan(Aggregate):
         """Record one of the saga's decisions (Opened: see `open`) as its event."""
         case_id = self.case_id
         match decision:
-            case saga.InputsUpdated(inputs=inputs):
-                self._inputs_updated(inputs=inputs)
+            case saga.InputsUpdated(inputs=inputs, version=version):
+                self._inputs_updated(inputs=inputs, version=version)
             case saga.PlanDrawn(plan=plan):
                 self._plan_drawn(case_id=case_id, plan=plan)
             case saga.PlanRevised(plan=plan, revised=revised):
@@ -152,8 +157,8 @@ class CasePlan(Aggregate):
                 raise ValueError("a CasePlan is opened once, by CasePlan.open")
 
     @event(InputsUpdated)
-    def _inputs_updated(self, inputs: PlanInputs) -> None:
-        self.state = evolve(self.state, saga.InputsUpdated(inputs))
+    def _inputs_updated(self, inputs: PlanInputs, version: int | None) -> None:
+        self.state = evolve(self.state, saga.InputsUpdated(inputs, version))
 
     @event(PlanDrawn)
     def _plan_drawn(self, case_id: UUID, plan: Plan) -> None:

@@ -47,6 +47,8 @@ class Planning(Protocol[In_inv, P_contra]):
 # --- facts: what the saga follows, one per upstream event ---------------------------------
 @dataclass(frozen=True)
 class CaseNotified(Generic[P_co]):
+    """The first fact of a case (its version is 1)."""
+
     case_id: UUID
     part: P_co
 
@@ -56,11 +58,13 @@ class CaseCorrected(Generic[P_co]):
     part: P_co
     changed: tuple[str, ...]
     correction: str  # the correcting message: a correction is forwarded once
+    version: int  # the case's version with it: a later fact's inputs are never undone
 
 
 @dataclass(frozen=True)
 class CaseApplied(Generic[P_co]):
     part: P_co
+    version: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Opened(Generic[In_co]):
 @dataclass(frozen=True)
 class InputsUpdated(Generic[In_co]):
     inputs: In_co
+    version: int | None  # the case's version they are from (None: recorded before it was)
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ class PlanState(Generic[In_co]):
     carried: Mapping[str, str] = field(default_factory=lambda: NO_RESULTS)  # for later services
     corrections: frozenset[str] = frozenset()
     closed: bool = False
+    version: int = 1  # the case's version the inputs are from
 
     @property
     def services(self) -> tuple[PlannedService, ...]:
@@ -168,8 +174,8 @@ def start(opened: Opened[In]) -> PlanState[In]:
 def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
     """The state once `decision` is recorded (Opened starts one: see `start`)."""
     match decision:
-        case InputsUpdated(inputs=inputs):
-            return replace(state, inputs=inputs)
+        case InputsUpdated(inputs=inputs, version=version):
+            return replace(state, inputs=inputs, version=version or state.version)
         case PlanDrawn(plan=plan) | PlanRevised(plan=plan):
             return replace(state, plan=plan)
         case DispatchOrdered(service=service):
@@ -216,7 +222,7 @@ class Saga(Generic[In, P]):
         if isinstance(fact, CaseCorrected):
             self._corrected(decided, fact)
         elif isinstance(fact, CaseApplied):
-            self._update(decided, fact.part)
+            self._update(decided, fact.part, fact.version)
         elif isinstance(fact, CaseVoided):
             self._voided(decided, fact.reason)
             return decided.decisions
@@ -228,7 +234,7 @@ class Saga(Generic[In, P]):
     def _notified(self, state: PlanState[In] | None, fact: CaseNotified[P]) -> list[Decision[In]]:
         if state is not None:  # notified again: only what is new counts
             decided = _Decided(state)
-            self._update(decided, fact.part)
+            self._update(decided, fact.part, 1)
         else:
             opened = Opened(fact.case_id, self.planning.merged(None, fact.part))
             decided = _Decided(start(opened))
@@ -236,15 +242,19 @@ class Saga(Generic[In, P]):
         self._advance(decided)
         return decided.decisions
 
-    def _update(self, decided: _Decided[In], part: P) -> None:
-        inputs = self.planning.merged(decided.state.inputs, part)
-        if inputs != decided.state.inputs:
-            decided.take(InputsUpdated(inputs))
+    def _update(self, decided: _Decided[In], part: P, version: int) -> None:
+        """New inputs from a fact newer than the inputs (an older one is delivered again)."""
+        state = decided.state
+        if version <= state.version:
+            return
+        inputs = self.planning.merged(state.inputs, part)
+        if inputs != state.inputs:
+            decided.take(InputsUpdated(inputs, version))
 
     def _corrected(self, decided: _Decided[In], fact: CaseCorrected[P]) -> None:
         """New inputs, and the changed fields flagged to the offices that hold the facts
         and have not decided yet (once per correction, even when none does)."""
-        self._update(decided, fact.part)
+        self._update(decided, fact.part, fact.version)
         state = decided.state
         if state.closed or not fact.changed or fact.correction in state.corrections:
             return
