@@ -8,7 +8,7 @@ as its events and collects them. The births wing's planning rules are the decide
 from __future__ import annotations
 
 from functools import lru_cache, singledispatchmethod
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -153,4 +153,4 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
 
 def _state(plan: CasePlan | None) -> PlanState[BirthPlanInputs] | None:
     """The plan's state, with the births wing's inputs (the only wing that plans)."""
-    return plan.state if plan is not None else None  # type: ignore[return-value]
+    return cast("PlanState[BirthPlanInputs]", plan.state) if plan is not None else None
