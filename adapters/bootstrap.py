@@ -6,30 +6,27 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError, RecordConflictError
+from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.processing import Processing
 from adapters.projection_runner import Projections, build_projections
+from adapters.received_requests import OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
 from domain.kernel.actors import ActorDirectory
-from domain.kernel.calendar import WorkingCalendar, deadline_kind
+from domain.kernel.deadlines import DeadlineWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
-from projections.office_queue import REQUESTS, RequestRow
 from projections.parked import PARKED_STATE, ParkedRow
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])
-PAGE = 1_000  # received requests the deadline job reads at a time
 
 
 class StoreUnavailableError(Exception):
@@ -85,45 +82,13 @@ class Container:
         return self.projections.skip(name, position, by)
 
     def watch_deadlines(self) -> int:
-        """DeadlineApproaching / Overdue, once each, for received requests near or past due.
-
-        Reads office_queue's received requests not yet marked overdue, in due order, and stops
-        at the first with more than a working day left; loads a request only when the view
-        does not show the warning its due date calls for (the request records each warning
-        once anyway, so a view that lags the log costs a load, never a second warning). What
-        it reads follows the requests near or past due whose warning is new, not the requests
-        open or kept."""
-        today, calendar = self.ledger.today(), WorkingCalendar()
-        recorded = 0
-        for row in self._received_by_due():
-            if row.due is None:
-                continue  # not for a received request: its receipt gave it a due date
-            kind = deadline_kind(date.fromisoformat(row.due), today, calendar)
-            if kind is None:
-                break  # every later row is due later still
-            if kind == "approaching" and row.due_soon:
-                continue
-            try:
-                recorded += self.ledger.watch_deadline(UUID(row.service_request_id))
-            except RecordConflictError:  # another process recorded an event of it meanwhile
-                log.info("deadline job: a request changed while it was checked; next run")
+        """The deadline job (domain/kernel/deadlines.py) over the office queue view; the views
+        catch up when it recorded a warning. Returns the warnings recorded."""
+        received = OfficeQueueReceived(self.projections.office_queue_view)
+        recorded = DeadlineWatch(received, self.ledger).run()
         if recorded:
             self.projections.catch_up()
         return recorded
-
-    def _received_by_due(self) -> Iterator[RequestRow]:
-        """Received requests not marked overdue, in due order, a page after the other (by key).
-        A received request always has a due date (its receipt or last supplement gave it one),
-        so `due` is never NULL here and the key is always whole."""
-        view, after = self.projections.office_queue_view, tuple[str, ...]()
-        where = {"state": "received", "overdue": False}
-        order = ("due", "service_request_id")
-        while page := view.select(REQUESTS, where, order_by=order, limit=PAGE, after=after):
-            yield from page
-            last = page[-1]
-            if last.due is None:
-                return
-            after = (last.due, last.service_request_id)
 
     def background(self) -> Background:
         """The background work of a worker (or an embedded `serve`): a `tick` every second (at

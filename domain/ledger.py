@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
@@ -23,12 +24,15 @@ from domain.births.commands import (
 )
 from domain.births.family_application import check_application
 from domain.births.hospital_intake import HospitalIntake
+from domain.births.planning import PLANNING_TRANSCODINGS
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
+from domain.kernel.routing import Plan, PlannedService
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.transcodings import SAGA_TRANSCODINGS
 from domain.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
@@ -44,12 +48,12 @@ def new_tracking_code() -> str:
     return "".join(TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(TRACKING_LENGTH))
 
 
-def versioned(route: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+def versioned(route: PlannedService, plan: Plan) -> dict[str, Any]:
     """A request's route with the reference data versions it was planned with (for replays)."""
     return {
-        **route,
-        "catalog_version": plan["catalog_version"],
-        "alliance_version": plan["alliance_version"],
+        **route.to_dict(),
+        "catalog_version": plan.catalog_version,
+        "alliance_version": plan.alliance_version,
     }
 
 
@@ -86,6 +90,12 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         super().__init__(env)
         self.tracking_codes: Callable[[], str] = new_tracking_code
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Also the saga's values: this ledger reads the Orchestrator's CasePlan events."""
+        super().register_transcodings(transcoder)
+        for transcoding in (*SAGA_TRANSCODINGS, *PLANNING_TRANSCODINGS):
+            transcoder.register(transcoding)
 
     # --- family -------------------------------------------------------------------------
     def apply_as_family(self, cmd: ApplyAsFamily) -> None:
@@ -148,20 +158,17 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         case = read_through(processing_event, event.case_id, self.get_case)
         if not case.is_open:
             return
-        services = [route["service"] for route in event.plan["services"]]
-        case.plan(services, event.plan["catalog_version"], event.plan["alliance_version"])
-        requests = [
-            ServiceRequest(case.id, r["service"], versioned(r, event.plan))
-            for r in event.plan["services"]
-        ]
+        plan = event.plan
+        case.plan([r.service for r in plan.services], plan.catalog_version, plan.alliance_version)
+        requests = [ServiceRequest(case.id, r.service, versioned(r, plan)) for r in plan.services]
         processing_event.collect_events(case, *requests)
 
     @policy.register
     def _(self, event: CasePlan.PlanRevised, processing_event: ProcessingEvent[UUID]) -> None:
-        for plain in event.plan["services"]:
-            if plain["service"] not in event.revised:
+        for planned in event.plan.services:
+            if planned.service not in event.revised:
                 continue
-            route = versioned(plain, event.plan)
+            route = versioned(planned, event.plan)
             request_id = ServiceRequest.create_id(event.case_id, route["service"])
             if not seen(processing_event, request_id, self.repository.__contains__):
                 processing_event.collect_events(

@@ -1,54 +1,103 @@
-"""CasePlan aggregate: the Orchestrator's memory of one case (the saga's state)."""
+"""CasePlan aggregate: the Orchestrator's memory of one case (the saga's state, as events)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel import saga
+from domain.kernel.routing import Plan
+from domain.kernel.saga import PlanState, evolve
 from domain.kernel.service_request import ID_CACHE_SIZE, ServiceRequest
 from domain.kernel.topics import stored_as
+
+# Planning inputs are a wing's frozen value (births: domain/births/planning.py); the events
+# carry them as they are, registered with a transcoding (domain/kernel/transcodings.py).
+PlanInputs = object
+LegacyInputs = Callable[[Mapping[str, Any]], PlanInputs]
+_legacy_readers: list[LegacyInputs] = []
+
+
+def read_legacy_inputs_with(reader: LegacyInputs) -> None:
+    """How to read inputs stored as a plain dict (class version 1): by the wing that wrote
+    them, which registers its reader when imported."""
+    _legacy_readers[:] = [reader]
+
+
+def _typed_inputs(state: dict[str, Any]) -> None:
+    inputs = state["inputs"]
+    if isinstance(inputs, Mapping):
+        if not _legacy_readers:
+            raise LookupError("no reader of untyped CasePlan inputs is registered")
+        state["inputs"] = _legacy_readers[0](inputs)
+
+
+def _typed_plan(state: dict[str, Any]) -> None:
+    if isinstance(state["plan"], Mapping):
+        state["plan"] = Plan.from_dict(dict(state["plan"]))
 
 
 @stored_as("domain.case_plan")
 class CasePlan(Aggregate):
-    """What the Orchestrator knows and has decided about one case.
+    """What the Orchestrator knows and has decided about one case: the events record the
+    saga's decisions (domain/kernel/saga.py), and replaying them evolves its state.
 
-    It keeps only what routing and sequencing need (places, the household choice, whether the
-    child is named, results to carry forward); the personal facts stay in the BirthCase.
+    It keeps only what routing and sequencing need (the wing's planning inputs, results to
+    carry forward); the personal facts stay in the case.
     """
 
     class Opened(Aggregate.Created):
+        class_version = 2
         case_id: UUID
-        inputs: dict[str, Any]
+        inputs: PlanInputs
+        upcast_v1_v2 = staticmethod(_typed_inputs)
 
     class InputsUpdated(Aggregate.Event):
-        inputs: dict[str, Any]
+        class_version = 2
+        inputs: PlanInputs
+        version: int | None  # the case's version they are from
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _typed_inputs(state)
+            state["version"] = None  # recorded before the case's version was
 
     class PlanDrawn(Aggregate.Event):
+        class_version = 2
         case_id: UUID
-        plan: dict[str, Any]
+        plan: Plan
+        upcast_v1_v2 = staticmethod(_typed_plan)
 
     class PlanRevised(Aggregate.Event):
+        class_version = 2
         case_id: UUID
-        plan: dict[str, Any]
+        plan: Plan
         revised: list[str]
+        upcast_v1_v2 = staticmethod(_typed_plan)
 
     class DispatchOrdered(Aggregate.Event):
         case_id: UUID
         service: str
-        carried: dict[str, Any]
+        carried: dict[str, str]
 
     class ResultNoted(Aggregate.Event):
         service: str
-        result: dict[str, Any]
+        result: dict[str, str]
 
     class CorrectionForwarded(Aggregate.Event):
+        class_version = 2
         case_id: UUID
         services: list[str]
         changed: list[str]
+        correction: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["correction"] = None  # forwarded before corrections were remembered
 
     class CompletionOrdered(Aggregate.Event):
         case_id: UUID
@@ -62,98 +111,88 @@ class CasePlan(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return _plan_id(case_id)
 
+    @classmethod
+    def open(cls, opened: saga.Opened[PlanInputs]) -> CasePlan:
+        return cls(opened.case_id, opened.inputs)
+
     @event(Opened)
-    def __init__(self, case_id: UUID, inputs: dict[str, Any]) -> None:
+    def __init__(self, case_id: UUID, inputs: PlanInputs) -> None:
         self.case_id = case_id
-        self.inputs = inputs
-        self.plan: dict[str, Any] | None = None
-        self.dispatched: list[str] = []
-        self.approved: list[str] = []
-        self.carried: dict[str, Any] = {}
-        self.closed = False
+        self.state: PlanState[PlanInputs] = PlanState(case_id, inputs)
 
-    def services(self) -> list[dict[str, Any]]:
-        return list(self.plan["services"]) if self.plan else []
+    @property
+    def dispatched(self) -> tuple[str, ...]:
+        return self.state.dispatched
 
-    def routes(self) -> dict[str, dict[str, Any]]:
-        return {s["service"]: s for s in self.services()}
+    @property
+    def closed(self) -> bool:
+        return self.state.closed
 
-    def update_inputs(self, inputs: dict[str, Any]) -> None:
-        if inputs != self.inputs:
-            self._inputs_updated(inputs=inputs)
-
-    def draw(self, plan: dict[str, Any]) -> None:
-        """Draw the plan, or revise it: what is already dispatched keeps its route."""
-        if self.plan is None:
-            self._plan_drawn(case_id=self.case_id, plan=plan)
-            return
-        old = self.routes()
-        new = [
-            old[s["service"]] if s["service"] in self.dispatched and s["service"] in old else s
-            for s in plan["services"]
-        ]
-        revised = [s["service"] for s in new if old.get(s["service"]) != s]
-        if revised:
-            self._plan_revised(
-                case_id=self.case_id, plan={**plan, "services": new}, revised=revised
-            )
-
-    def order_dispatch(self, service: str, carried: dict[str, Any]) -> None:
-        if service not in self.dispatched and not self.closed:
-            self._dispatch_ordered(case_id=self.case_id, service=service, carried=carried)
-
-    def note_result(self, service: str, result: dict[str, Any]) -> None:
-        if service not in self.approved:
-            self._result_noted(service=service, result=result)
-
-    def forward_correction(self, services: list[str], changed: list[str]) -> None:
-        if services and changed and not self.closed:
-            self._correction_forwarded(case_id=self.case_id, services=services, changed=changed)
-
-    def order_completion(self) -> None:
-        if not self.closed:
-            self._completion_ordered(case_id=self.case_id)
-
-    def order_withdrawal(self, reason: str) -> None:
-        if not self.closed:
-            open_services = [s for s in self.routes() if s not in self.approved]
-            self._withdrawal_ordered(case_id=self.case_id, reason=reason, services=open_services)
+    def record(self, decision: saga.Decision[PlanInputs]) -> None:
+        """Record one of the saga's decisions (Opened: see `open`) as its event."""
+        case_id = self.case_id
+        match decision:
+            case saga.InputsUpdated(inputs=inputs, version=version):
+                self._inputs_updated(inputs=inputs, version=version)
+            case saga.PlanDrawn(plan=plan):
+                self._plan_drawn(case_id=case_id, plan=plan)
+            case saga.PlanRevised(plan=plan, revised=revised):
+                self._plan_revised(case_id=case_id, plan=plan, revised=list(revised))
+            case saga.DispatchOrdered(service=service, carried=carried):
+                self._dispatch_ordered(case_id=case_id, service=service, carried=dict(carried))
+            case saga.ResultNoted(service=service, result=result):
+                self._result_noted(service=service, result=dict(result))
+            case saga.CorrectionForwarded(services=services, changed=changed):
+                self._correction_forwarded(
+                    case_id=case_id,
+                    services=list(services),
+                    changed=list(changed),
+                    correction=decision.correction,
+                )
+            case saga.CompletionOrdered():
+                self._completion_ordered(case_id=case_id)
+            case saga.WithdrawalOrdered(reason=reason, services=services):
+                self._withdrawal_ordered(case_id=case_id, reason=reason, services=list(services))
+            case saga.Opened():
+                raise ValueError("a CasePlan is opened once, by CasePlan.open")
 
     @event(InputsUpdated)
-    def _inputs_updated(self, inputs: dict[str, Any]) -> None:
-        self.inputs = inputs
+    def _inputs_updated(self, inputs: PlanInputs, version: int | None) -> None:
+        self.state = evolve(self.state, saga.InputsUpdated(inputs, version))
 
     @event(PlanDrawn)
-    def _plan_drawn(self, case_id: UUID, plan: dict[str, Any]) -> None:
-        self.plan = plan
+    def _plan_drawn(self, case_id: UUID, plan: Plan) -> None:
+        self.state = evolve(self.state, saga.PlanDrawn(plan))
 
     @event(PlanRevised)
-    def _plan_revised(self, case_id: UUID, plan: dict[str, Any], revised: list[str]) -> None:
-        self.plan = plan
+    def _plan_revised(self, case_id: UUID, plan: Plan, revised: list[str]) -> None:
+        self.state = evolve(self.state, saga.PlanRevised(plan, tuple(revised)))
 
     @event(DispatchOrdered)
-    def _dispatch_ordered(self, case_id: UUID, service: str, carried: dict[str, Any]) -> None:
-        self.dispatched.append(service)
+    def _dispatch_ordered(self, case_id: UUID, service: str, carried: dict[str, str]) -> None:
+        self.state = evolve(self.state, saga.DispatchOrdered(service, carried))
 
     @event(ResultNoted)
-    def _result_noted(self, service: str, result: dict[str, Any]) -> None:
-        self.approved.append(service)
-        self.carried.update(result)
+    def _result_noted(self, service: str, result: dict[str, str]) -> None:
+        self.state = evolve(self.state, saga.ResultNoted(service, result))
 
     @event(CorrectionForwarded)
-    def _correction_forwarded(self, case_id: UUID, services: list[str], changed: list[str]) -> None:
-        pass
+    def _correction_forwarded(
+        self, case_id: UUID, services: list[str], changed: list[str], correction: str | None
+    ) -> None:
+        forwarded = saga.CorrectionForwarded(tuple(services), tuple(changed), correction)
+        self.state = evolve(self.state, forwarded)
 
     @event(CompletionOrdered)
     def _completion_ordered(self, case_id: UUID) -> None:
-        self.closed = True
+        self.state = evolve(self.state, saga.CompletionOrdered())
 
     @event(WithdrawalOrdered)
     def _withdrawal_ordered(self, case_id: UUID, reason: str, services: list[str]) -> None:
-        self.closed = True
+        self.state = evolve(self.state, saga.WithdrawalOrdered(reason, tuple(services)))
 
 
-def carried_out_reads(event: Any) -> list[UUID]:
+def carried_out_reads(event: object) -> list[UUID]:
     """What the CaseLedger reads to carry out a CasePlan event: the case and named requests."""
     case_id: UUID | None = getattr(event, "case_id", None)
     if case_id is None or isinstance(event, CasePlan.PlanDrawn):

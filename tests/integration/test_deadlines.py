@@ -87,7 +87,7 @@ def test_the_deadline_job_loads_only_requests_whose_warning_is_due_and_not_shown
     """It reads the received requests in due order (pages of 2 here, by key), stops at the
     first not yet near its due date, and loads a request only when the office queue does not
     show its warning yet; one marked overdue is not read again."""
-    monkeypatch.setattr("adapters.bootstrap.PAGE", 2)
+    monkeypatch.setattr("adapters.received_requests.PAGE", 2)
     late = receive_on(container, "MR-L", "2026-11-02")  # due Thursday 5 Nov
     near = receive_on(container, "MR-N", "2026-11-06")  # due Wednesday 11 Nov
     later = [receive_on(container, f"MR-F{n}", "2026-11-09") for n in range(3)]  # due 12 Nov

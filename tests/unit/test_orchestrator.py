@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 from adapters.bootstrap import Container
 from domain.births.catalog import load_catalog
@@ -91,11 +93,11 @@ def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Containe
     assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
 
 
-def test_the_remembered_plan_equals_routing_and_is_never_shared() -> None:
+def test_the_remembered_plan_equals_routing_and_is_a_frozen_value() -> None:
     inputs = RoutingInputs("430602", "430602", "mother", "420102")
-    expected = plan_services(inputs, load_catalog(), load_alliance()).to_dict()
+    expected = plan_services(inputs, load_catalog(), load_alliance())
     first, second = planned(inputs), planned(inputs)
     assert first == second == expected
-    first["services"][0]["depends_on"].append("changed")
-    first["services"][0]["mode"] = "changed"
-    assert planned(inputs) == expected  # a change to one copy reaches no other
+    assert first is second  # computed once; frozen, so the events that carry it may share it
+    with pytest.raises(FrozenInstanceError):
+        first.services[0].mode = "changed"  # type: ignore[misc]

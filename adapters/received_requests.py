@@ -1,0 +1,40 @@
+"""The deadline job's query port over the office_queue view: received requests by due date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from uuid import UUID
+
+from domain.kernel.deadlines import ReceivedRequest
+from projections.office_queue import REQUESTS, OfficeQueueView, RequestRow
+
+PAGE = 1_000  # received requests read at a time
+ORDER = ("due", "service_request_id")
+
+
+class OfficeQueueReceived:
+    """Received requests not marked overdue, in due order, a page after the other (by key).
+
+    A received request always has a due date (its receipt or last supplement gave it one),
+    so `due` is never NULL here and the key is always whole. What it reads follows the
+    requests near or past due whose warning is new, not the requests open or kept.
+    """
+
+    def __init__(self, view: OfficeQueueView) -> None:
+        self.view = view
+
+    def pages(self) -> Iterator[Iterable[ReceivedRequest]]:
+        where = {"state": "received", "overdue": False}
+        after = tuple[str, ...]()
+        while rows := self.view.select(REQUESTS, where, order_by=ORDER, limit=PAGE, after=after):
+            yield (_received(row) for row in rows if row.due is not None)  # read as far as needed
+            last = rows[-1]
+            if last.due is None:
+                return
+            after = (last.due, last.service_request_id)
+
+
+def _received(row: RequestRow) -> ReceivedRequest:
+    assert row.due is not None
+    return ReceivedRequest(UUID(row.service_request_id), date.fromisoformat(row.due), row.due_soon)

@@ -1,0 +1,161 @@
+"""What planning a birth case needs: the places and choices the saga's decider reads.
+
+The kernel's decider (domain/kernel/saga.py) knows nothing of births; this module gives it
+the births rules through its `Planning` interface: which facts routing reads (places and
+the household choice, no names or numbers), that the household decides whose hukou county
+handles registration, and that the birth certificate waits for the child's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from eventsourcing.persistence import Transcoding
+
+from domain.kernel.case_plan import read_legacy_inputs_with
+from domain.kernel.routing import RoutingInputs
+
+# The child's name is printed on the birth certificate and cannot change afterwards, so that
+# request waits for the family's choice of name (architecture: "What planning needs").
+NEEDS_CHILD_NAME = frozenset({"birth-certificate"})
+
+
+@dataclass(frozen=True)
+class NotifiedPlaces:
+    """What the hospital's birth record tells planning."""
+
+    birth_division: str | None
+    household: str | None
+    mother_hukou: str | None
+    father_hukou: str | None
+    residence: str | None
+    child_named: bool
+
+    def hukou_of(self, household: str) -> str | None:
+        return {"mother": self.mother_hukou, "father": self.father_hukou}.get(household)
+
+
+@dataclass(frozen=True)
+class FamilyChoices:
+    """What the family's application tells planning."""
+
+    household: str | None
+    residence: str | None
+    insured: str | None
+    child_named: bool
+
+
+BirthPart = NotifiedPlaces | FamilyChoices
+_NO_CHOICES = FamilyChoices(None, None, None, child_named=False)
+
+
+@dataclass(frozen=True)
+class BirthPlanInputs:
+    """A birth case's planning inputs: the hospital's record, then the family's choices."""
+
+    facts: NotifiedPlaces
+    application: FamilyChoices | None = None
+
+    @property
+    def child_named(self) -> bool:
+        return self.facts.child_named or bool(self.application and self.application.child_named)
+
+    def to_dict(self) -> dict[str, dict[str, str | bool | None] | None]:
+        """As the CasePlan stored them before they were typed (and as they are encoded)."""
+        application = self.application
+        return {
+            "facts": vars(self.facts).copy(),
+            "application": vars(application).copy() if application is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> BirthPlanInputs:
+        facts, application = data["facts"], data.get("application")
+        assert isinstance(facts, Mapping)
+        return cls(
+            NotifiedPlaces(**facts),
+            FamilyChoices(**application) if isinstance(application, Mapping) else None,
+        )
+
+
+def notified_places(facts: Mapping[str, object]) -> NotifiedPlaces:
+    """The few facts routing needs, from a birth record's facts: no names or numbers."""
+    mother, father = _mapping(facts.get("mother")), _mapping(facts.get("father"))
+    return NotifiedPlaces(
+        birth_division=_text(facts.get("birth_division")),
+        household=_text(facts.get("household_choice")),
+        mother_hukou=_text(mother.get("hukou_division")),
+        father_hukou=_text(father.get("hukou_division")),
+        residence=_text(mother.get("residence_division")),
+        child_named=bool(facts.get("child_name")),
+    )
+
+
+def family_choices(application: Mapping[str, object]) -> FamilyChoices:
+    """The family's choices routing needs, from its recorded application."""
+    return FamilyChoices(
+        household=_text(application.get("household")),
+        residence=_text(application.get("residence_division")),
+        insured=_text(application.get("insured_division")),
+        child_named=bool(application.get("child_name")),
+    )
+
+
+class BirthPlanning:
+    """The births wing's planning rules, as the saga's decider asks for them."""
+
+    def merged(self, inputs: BirthPlanInputs | None, part: BirthPart) -> BirthPlanInputs:
+        if isinstance(part, FamilyChoices):
+            if inputs is None:
+                raise ValueError("A family applies for a case the hospital notified first")
+            return replace(inputs, application=part)
+        return BirthPlanInputs(part) if inputs is None else replace(inputs, facts=part)
+
+    def routing(self, inputs: BirthPlanInputs) -> RoutingInputs | None:
+        """RoutingInputs once household, hukou and residence are known; else None (wait)."""
+        facts, application = inputs.facts, inputs.application
+        chosen = application or _NO_CHOICES
+        household = chosen.household or facts.household
+        residence = chosen.residence or facts.residence
+        hukou = facts.hukou_of(household) if household else None
+        if not (household and residence and hukou and facts.birth_division):
+            return None
+        return RoutingInputs(
+            birth_division=facts.birth_division,
+            residence_division=residence,
+            household=household,
+            hukou_division=hukou,
+            insured_division=chosen.insured,
+        )
+
+    def may_dispatch(self, inputs: BirthPlanInputs, service: str) -> bool:
+        return service not in NEEDS_CHILD_NAME or inputs.child_named
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+read_legacy_inputs_with(BirthPlanInputs.from_dict)  # every CasePlan stored so far is a birth's
+
+
+class BirthPlanInputsAsDict(Transcoding):
+    """A birth case's planning inputs in a CasePlan event: the dict version 1 stored."""
+
+    type = BirthPlanInputs
+    name = "birth_plan_inputs"
+
+    def encode(self, obj: BirthPlanInputs) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: Any) -> BirthPlanInputs:
+        return BirthPlanInputs.from_dict(data)
+
+
+PLANNING_TRANSCODINGS: tuple[Transcoding, ...] = (BirthPlanInputsAsDict(),)

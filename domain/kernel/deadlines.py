@@ -1,0 +1,77 @@
+"""The deadline job: DeadlineApproaching / Overdue, once each, for received requests near or
+past due. An application service over two ports: a query of the received requests (a view,
+in adapters/) and the write side that records a warning (the CaseLedger)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError
+
+from domain.kernel.calendar import WorkingCalendar, deadline_kind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """A received request as the query sees it: its due date, and whether it already shows
+    the warning that a due date one working day away calls for."""
+
+    request_id: UUID
+    due: date
+    due_soon: bool = False
+
+
+class ReceivedRequests(Protocol):
+    """Received requests not marked overdue, in due order (earliest first), a page at a time."""
+
+    def pages(self) -> Iterator[Iterable[ReceivedRequest]]: ...
+
+
+class DeadlineWarnings(Protocol):
+    """The write side: today's date where offices count days, and a warning recorded once."""
+
+    def today(self) -> date: ...
+
+    def watch_deadline(self, request_id: UUID) -> bool:
+        """Record the warning the request's due date calls for, once; True if recorded."""
+        ...
+
+
+@dataclass
+class DeadlineWatch:
+    """Why a service: the query reads the requests in due order and stops at the first with
+    more than a working day left, and a request is loaded only when the query does not show
+    the warning its due date calls for. The request records each warning once anyway, so a
+    query that lags the log costs a load, never a second warning."""
+
+    requests: ReceivedRequests
+    warnings: DeadlineWarnings
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    def run(self) -> int:
+        """One round of the job; the number of warnings recorded."""
+        today, recorded = self.warnings.today(), 0
+        for request in self._due_by(today):
+            try:
+                recorded += self.warnings.watch_deadline(request.request_id)
+            except RecordConflictError:  # another process recorded an event of it meanwhile
+                log.info("deadline job: a request changed while it was checked; next run")
+        return recorded
+
+    def _due_by(self, today: date) -> Iterator[ReceivedRequest]:
+        """The requests near or past due whose warning is new to the query, in due order."""
+        for page in self.requests.pages():
+            for request in page:
+                kind = deadline_kind(request.due, today, self.calendar)
+                if kind is None:
+                    return  # every later request is due later still
+                if kind == "approaching" and request.due_soon:
+                    continue
+                yield request

@@ -1,0 +1,324 @@
+"""The saga as a pure decider: what the Orchestrator decides for a case, and how it remembers.
+
+`Saga.decide(state, fact)` turns one case-level fact (the case was notified, corrected,
+applied for or voided; a request was approved) into decisions; `evolve(state, decision)`
+folds a decision into the state. No I/O, no clock, no event store: the Orchestrator
+(domain/orchestrator.py) loads the state, records the decisions as CasePlan events and
+collects them. A wing's planning rules come in through `Planning` (births:
+domain/births/planning.py), so nothing here knows what is being registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from domain.kernel.routing import Plan, PlannedService, RoutingInputs
+
+In = TypeVar("In")  # a wing's planning inputs: a frozen, comparable value
+P = TypeVar("P")  # the part of them one upstream fact brings
+In_co = TypeVar("In_co", covariant=True)
+P_co = TypeVar("P_co", covariant=True)
+In_inv = TypeVar("In_inv")
+P_contra = TypeVar("P_contra", contravariant=True)
+
+NO_RESULTS: Mapping[str, str] = MappingProxyType({})
+
+
+class Planning(Protocol[In_inv, P_contra]):
+    """A wing's planning rules: how facts become inputs, and what routing and waiting need."""
+
+    def merged(self, inputs: In_inv | None, part: P_contra) -> In_inv:
+        """The inputs once `part` is known (None: the case is new)."""
+        ...
+
+    def routing(self, inputs: In_inv) -> RoutingInputs | None:
+        """What routing needs, once it is known; None: planning waits."""
+        ...
+
+    def may_dispatch(self, inputs: In_inv, service: str) -> bool:
+        """False while `service` waits for something only the family can give."""
+        ...
+
+
+# --- facts: what the saga follows, one per upstream event ---------------------------------
+@dataclass(frozen=True)
+class CaseNotified(Generic[P_co]):
+    """The first fact of a case (its version is 1)."""
+
+    case_id: UUID
+    part: P_co
+
+
+@dataclass(frozen=True)
+class CaseCorrected(Generic[P_co]):
+    part: P_co
+    changed: tuple[str, ...]
+    correction: str  # the correcting message: a correction is forwarded once
+    version: int  # the case's version with it: a later fact's inputs are never undone
+
+
+@dataclass(frozen=True)
+class CaseApplied(Generic[P_co]):
+    part: P_co
+    version: int
+
+
+@dataclass(frozen=True)
+class CaseVoided:
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestApproved:
+    service: str
+    result: Mapping[str, str]
+
+
+Fact = CaseNotified[P] | CaseCorrected[P] | CaseApplied[P] | CaseVoided | RequestApproved
+
+
+# --- decisions: what the CasePlan records, and the CaseLedger carries out -----------------
+@dataclass(frozen=True)
+class Opened(Generic[In_co]):
+    case_id: UUID
+    inputs: In_co
+
+
+@dataclass(frozen=True)
+class InputsUpdated(Generic[In_co]):
+    inputs: In_co
+    version: int | None  # the case's version they are from (None: recorded before it was)
+
+
+@dataclass(frozen=True)
+class PlanDrawn:
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class PlanRevised:
+    plan: Plan
+    revised: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DispatchOrdered:
+    service: str
+    carried: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ResultNoted:
+    service: str
+    result: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CorrectionForwarded:
+    services: tuple[str, ...]
+    changed: tuple[str, ...]
+    correction: str | None  # None: forwarded before corrections were remembered
+
+
+@dataclass(frozen=True)
+class CompletionOrdered:
+    pass
+
+
+@dataclass(frozen=True)
+class WithdrawalOrdered:
+    reason: str
+    services: tuple[str, ...]
+
+
+Decision = (
+    Opened[In]
+    | InputsUpdated[In]
+    | PlanDrawn
+    | PlanRevised
+    | DispatchOrdered
+    | ResultNoted
+    | CorrectionForwarded
+    | CompletionOrdered
+    | WithdrawalOrdered
+)
+
+
+@dataclass(frozen=True)
+class PlanState(Generic[In_co]):
+    """What the saga knows and has decided about one case."""
+
+    case_id: UUID
+    inputs: In_co
+    plan: Plan | None = None
+    dispatched: tuple[str, ...] = ()  # in the order dispatched
+    approved: frozenset[str] = frozenset()
+    carried: Mapping[str, str] = field(default_factory=lambda: NO_RESULTS)  # for later services
+    corrections: frozenset[str] = frozenset()
+    closed: bool = False
+    version: int = 1  # the case's version the inputs are from
+
+    @property
+    def services(self) -> tuple[PlannedService, ...]:
+        return self.plan.services if self.plan is not None else ()
+
+
+def start(opened: Opened[In]) -> PlanState[In]:
+    return PlanState(opened.case_id, opened.inputs)
+
+
+def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
+    """The state once `decision` is recorded (Opened starts one: see `start`)."""
+    match decision:
+        case InputsUpdated(inputs=inputs, version=version):
+            return _changed(state, inputs=inputs, version=version or state.version)
+        case PlanDrawn(plan=plan) | PlanRevised(plan=plan):
+            return _changed(state, plan=plan)
+        case DispatchOrdered(service=service):
+            return _changed(state, dispatched=(*state.dispatched, service))
+        case ResultNoted(service=service, result=result):
+            carried = MappingProxyType({**state.carried, **result})
+            return _changed(state, approved=state.approved | {service}, carried=carried)
+        case CorrectionForwarded(correction=correction) if correction is not None:
+            return _changed(state, corrections=state.corrections | {correction})
+        case CompletionOrdered() | WithdrawalOrdered():
+            return _changed(state, closed=True)
+        case Opened():
+            return start(decision)
+    return state
+
+
+def _changed(state: PlanState[In], **changes: object) -> PlanState[In]:
+    """`dataclasses.replace(state, **changes)` without its per-call field introspection
+    (a fifth of the cost): a plan's every event is evolved again each time it is loaded."""
+    changed: PlanState[In] = object.__new__(PlanState)
+    changed.__dict__.update(state.__dict__, **changes)
+    return changed
+
+
+class _Decided(Generic[In]):
+    """Decisions taken so far for one fact, and the state they lead to."""
+
+    def __init__(self, state: PlanState[In]) -> None:
+        self.state, self.decisions = state, list[Decision[In]]()
+
+    def take(self, decision: Decision[In]) -> None:
+        self.decisions.append(decision)
+        self.state = evolve(self.state, decision)
+
+
+@dataclass(frozen=True)
+class Saga(Generic[In, P]):
+    """The decider: the wing's planning rules, routing with the reference data in force
+    (`plan_for`, deterministic) and the results each service takes (`inputs_of`)."""
+
+    planning: Planning[In, P]
+    plan_for: Callable[[RoutingInputs], Plan]
+    inputs_of: Callable[[str], Collection[str]]
+
+    def decide(self, state: PlanState[In] | None, fact: Fact[P]) -> list[Decision[In]]:
+        """The decisions `fact` calls for; none for a fact already taken into account."""
+        if isinstance(fact, CaseNotified):
+            return self._notified(state, fact)
+        if state is None:
+            return []  # nothing was notified: nothing to decide
+        decided = _Decided(state)
+        if isinstance(fact, CaseCorrected):
+            self._corrected(decided, fact)
+        elif isinstance(fact, CaseApplied):
+            self._update(decided, fact.part, fact.version)
+        elif isinstance(fact, CaseVoided):
+            self._voided(decided, fact.reason)
+            return decided.decisions
+        elif fact.service not in state.approved:
+            decided.take(ResultNoted(fact.service, fact.result))
+        self._advance(decided)
+        return decided.decisions
+
+    def _notified(self, state: PlanState[In] | None, fact: CaseNotified[P]) -> list[Decision[In]]:
+        if state is not None:  # notified again: only what is new counts
+            decided = _Decided(state)
+            self._update(decided, fact.part, 1)
+        else:
+            opened = Opened(fact.case_id, self.planning.merged(None, fact.part))
+            decided = _Decided(start(opened))
+            decided.decisions.append(opened)
+        self._advance(decided)
+        return decided.decisions
+
+    def _update(self, decided: _Decided[In], part: P, version: int) -> None:
+        """New inputs from a fact newer than the inputs (an older one is delivered again)."""
+        state = decided.state
+        if version <= state.version:
+            return
+        inputs = self.planning.merged(state.inputs, part)
+        if inputs != state.inputs:
+            decided.take(InputsUpdated(inputs, version))
+
+    def _corrected(self, decided: _Decided[In], fact: CaseCorrected[P]) -> None:
+        """New inputs, and the changed fields flagged to the offices that hold the facts
+        and have not decided yet (once per correction, even when none does)."""
+        self._update(decided, fact.part, fact.version)
+        state = decided.state
+        if state.closed or not fact.changed or fact.correction in state.corrections:
+            return
+        services = tuple(s for s in state.dispatched if s not in state.approved)
+        decided.take(CorrectionForwarded(services, fact.changed, fact.correction))
+
+    @staticmethod
+    def _voided(decided: _Decided[In], reason: str) -> None:
+        state = decided.state
+        if not state.closed:
+            open_services = tuple(
+                s.service for s in state.services if s.service not in state.approved
+            )
+            decided.take(WithdrawalOrdered(reason, open_services))
+
+    def _advance(self, decided: _Decided[In]) -> None:
+        """Draw or revise the plan, dispatch what is unblocked, complete when all is done."""
+        if decided.state.closed:
+            return
+        routing = self.planning.routing(decided.state.inputs)
+        if routing is not None:
+            self._draw(decided, self.plan_for(routing))
+        for route in decided.state.services:
+            if self._ready(decided.state, route):
+                carried = self._carried(decided.state, route.service)
+                decided.take(DispatchOrdered(route.service, carried))
+        state = decided.state
+        if state.services and all(s.service in state.approved for s in state.services):
+            decided.take(CompletionOrdered())
+
+    @staticmethod
+    def _draw(decided: _Decided[In], plan: Plan) -> None:
+        """Draw the plan, or revise it: what is already dispatched keeps its route."""
+        state = decided.state
+        if state.plan is plan:
+            return  # the very plan drawn from the same inputs: nothing to revise
+        if state.plan is None:
+            decided.take(PlanDrawn(plan))
+            return
+        old = {s.service: s for s in state.plan.services}
+        new = tuple(
+            old[s.service] if s.service in state.dispatched and s.service in old else s
+            for s in plan.services
+        )
+        revised = tuple(s.service for s in new if old.get(s.service) != s)
+        if revised:
+            revision = Plan(plan.catalog_version, plan.alliance_version, new)
+            decided.take(PlanRevised(revision, revised))
+
+    def _ready(self, state: PlanState[In], route: PlannedService) -> bool:
+        if route.service in state.dispatched or route.manual_routing:
+            return False
+        if not self.planning.may_dispatch(state.inputs, route.service):
+            return False
+        return all(d in state.approved for d in route.depends_on)
+
+    def _carried(self, state: PlanState[In], service: str) -> dict[str, str]:
+        wanted = self.inputs_of(service)
+        return {k: v for k, v in state.carried.items() if k in wanted}

@@ -1,0 +1,99 @@
+"""The births wing's planning rules, as the saga's decider reads them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from domain.births.planning import (
+    BirthPlanInputs,
+    BirthPlanning,
+    FamilyChoices,
+    NotifiedPlaces,
+    family_choices,
+    notified_places,
+)
+from domain.kernel.errors import DomainError
+from domain.kernel.routing import RoutingInputs
+from tests.conftest import make_facts
+
+PLANNING = BirthPlanning()
+PLACES = NotifiedPlaces("430602", "mother", "420102", "520102", "430602", child_named=False)
+CHOICES = FamilyChoices("father", "420102", "420103", child_named=True)
+
+
+def test_routing_reads_places_and_choices_of_the_birth_record_only() -> None:
+    facts = make_facts().to_dict()
+    assert notified_places(facts) == NotifiedPlaces(
+        "430602", "mother", "420102", None, "430602", child_named=False
+    )
+    assert notified_places({**facts, "child_name": "王小明", "father": None}).child_named
+
+
+def test_the_family_s_choices_are_read_from_its_application() -> None:
+    application = {
+        "child_name": "王小明",
+        "household": "father",
+        "residence_division": "420102",
+        "insured_division": None,
+    }
+    assert family_choices(application) == FamilyChoices("father", "420102", None, True)
+
+
+def test_the_hospital_s_record_opens_and_corrects_the_inputs_the_family_completes() -> None:
+    opened = PLANNING.merged(None, PLACES)
+    assert opened == BirthPlanInputs(PLACES)
+    applied = PLANNING.merged(opened, CHOICES)
+    assert applied == BirthPlanInputs(PLACES, CHOICES)
+    corrected = PLANNING.merged(applied, replace(PLACES, birth_division="430603"))
+    assert corrected.application == CHOICES
+    with pytest.raises(ValueError, match="notified first"):
+        PLANNING.merged(None, CHOICES)
+
+
+def test_the_household_chooses_whose_hukou_county_handles_registration() -> None:
+    assert PLANNING.routing(BirthPlanInputs(PLACES)) == RoutingInputs(
+        "430602", "430602", "mother", "420102"
+    )
+    assert PLANNING.routing(BirthPlanInputs(PLACES, CHOICES)) == RoutingInputs(
+        "430602", "420102", "father", "520102", "420103"
+    )
+
+
+@pytest.mark.parametrize(
+    "places",
+    [
+        replace(PLACES, household=None),
+        replace(PLACES, mother_hukou=None),
+        replace(PLACES, residence=None),
+        replace(PLACES, birth_division=None),
+    ],
+)
+def test_planning_waits_for_household_hukou_residence_and_birth_place(
+    places: NotifiedPlaces,
+) -> None:
+    assert PLANNING.routing(BirthPlanInputs(places)) is None
+
+
+def test_a_household_of_no_parent_waits_and_a_malformed_place_is_refused() -> None:
+    assert PLANNING.routing(BirthPlanInputs(replace(PLACES, household="aunt"))) is None
+    with pytest.raises(DomainError):
+        PLANNING.routing(BirthPlanInputs(replace(PLACES, residence="43060")))
+
+
+def test_the_birth_certificate_waits_for_the_child_s_name() -> None:
+    unnamed, named = BirthPlanInputs(PLACES), BirthPlanInputs(PLACES, CHOICES)
+    assert not PLANNING.may_dispatch(unnamed, "birth-certificate")
+    assert PLANNING.may_dispatch(unnamed, "vaccination")
+    assert PLANNING.may_dispatch(named, "birth-certificate")
+    assert PLANNING.may_dispatch(
+        BirthPlanInputs(replace(PLACES, child_named=True)), "birth-certificate"
+    )
+
+
+def test_the_inputs_round_trip_through_the_dict_version_1_stored() -> None:
+    stored_v1 = {"facts": vars(PLACES).copy()}  # before the family applied: no application key
+    assert BirthPlanInputs.from_dict(stored_v1) == BirthPlanInputs(PLACES)
+    both = BirthPlanInputs(PLACES, CHOICES)
+    assert BirthPlanInputs.from_dict(both.to_dict()) == both

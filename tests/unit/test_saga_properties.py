@@ -1,0 +1,124 @@
+"""Properties of the saga's decider over generated stories of one case (hypothesis).
+
+A story is what the Orchestrator may be given for one case: the notification, then
+corrections, the family's application, approvals and a voiding, in any mix. Whatever the
+story, a fact delivered again (at once, or later, after other facts such as approvals)
+decides nothing more and leaves the same final state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.births.planning import BirthPart, FamilyChoices, NotifiedPlaces
+from domain.kernel.saga import (
+    CaseApplied,
+    CaseCorrected,
+    CaseNotified,
+    CaseVoided,
+    CompletionOrdered,
+    CorrectionForwarded,
+    DispatchOrdered,
+    Fact,
+    ResultNoted,
+    WithdrawalOrdered,
+)
+from tests.unit.test_saga import ALL, CASE, approved, run
+
+# Bounded and deterministic: the same examples on every run, no time limit on a busy machine,
+# nothing written next to the tests.
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)
+
+Story = list[Fact[BirthPart]]
+Later = Callable[[int], Fact[BirthPart]]
+
+places = st.builds(
+    NotifiedPlaces,
+    birth_division=st.just("430602"),
+    household=st.sampled_from([None, "mother", "father"]),
+    mother_hukou=st.just("420102"),
+    father_hukou=st.sampled_from([None, "520102"]),
+    residence=st.sampled_from([None, "430602"]),
+    child_named=st.booleans(),
+)
+choices = st.builds(
+    FamilyChoices,
+    household=st.sampled_from(["mother", "father"]),
+    residence=st.sampled_from(["430602", "420102"]),
+    insured=st.sampled_from([None, "420103"]),
+    child_named=st.just(True),
+)
+changed = st.lists(st.sampled_from(["birth_weight_g", "mother.name", "child_name"]), max_size=2)
+
+
+def corrected(part: NotifiedPlaces, fields: list[str]) -> Later:
+    return lambda version: CaseCorrected(part, tuple(fields), f"m-{version}", version)
+
+
+def applied(part: FamilyChoices) -> Later:
+    return lambda version: CaseApplied(part, version)
+
+
+def approval(service: str) -> Later:
+    return lambda _: approved(service)
+
+
+def voided(_: None) -> Later:
+    return lambda _: CaseVoided("the hospital voided the birth notification")
+
+
+# A later fact, given the next version of the case (approvals come from other streams).
+later: st.SearchStrategy[Later] = st.one_of(
+    st.builds(corrected, places, changed),
+    st.builds(applied, choices),
+    st.builds(approval, st.sampled_from(ALL)),
+    st.builds(voided, st.none()),
+)
+
+
+@st.composite
+def stories(draw: st.DrawFn) -> Story:
+    """A notification, then up to 10 later facts, the case's own in its version order."""
+    following = draw(st.lists(later, max_size=10))
+    first: Fact[BirthPart] = CaseNotified(CASE, draw(places))
+    return [first, *(fact(version) for version, fact in enumerate(following, start=2))]
+
+
+@PROPERTY
+@given(stories())
+def test_every_fact_delivered_twice_decides_nothing_more(story: Story) -> None:
+    twice = [fact for fact in story for _ in range(2)]
+    assert run(twice) == run(story)
+
+
+@PROPERTY
+@given(stories(), st.data())
+def test_a_fact_delivered_again_later_decides_nothing_more(
+    story: Story, data: st.DataObject
+) -> None:
+    """Each fact is delivered again at a drawn later point: after approvals, corrections, or
+    other redeliveries."""
+    delivered = list(story)
+    for fact in story:
+        first = delivered.index(fact)
+        again = data.draw(st.integers(first + 1, len(delivered)), label="again at")
+        delivered.insert(again, fact)
+    assert run(delivered) == run(story)
+
+
+@PROPERTY
+@given(stories())
+def test_no_story_dispatches_notes_forwards_or_closes_twice(story: Story) -> None:
+    decisions, state = run([fact for fact in story for _ in range(2)])
+    dispatches = Counter(d.service for d in decisions if isinstance(d, DispatchOrdered))
+    notes = Counter(d.service for d in decisions if isinstance(d, ResultNoted))
+    forwards = Counter(d.correction for d in decisions if isinstance(d, CorrectionForwarded))
+    closings = [d for d in decisions if isinstance(d, CompletionOrdered | WithdrawalOrdered)]
+    assert max([*dispatches.values(), *notes.values(), *forwards.values(), 1]) == 1
+    assert len(closings) <= 1
+    assert state is not None
+    assert state.closed == bool(closings)
