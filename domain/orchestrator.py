@@ -28,7 +28,7 @@ from domain.births.planning import (
     notified_places,
 )
 from domain.kernel.case_plan import CasePlan
-from domain.kernel.routing import Plan, RoutingInputs, plan_services
+from domain.kernel.routing import Places, Plan, plan_services
 from domain.kernel.saga import (
     CaseApplied,
     CaseCorrected,
@@ -48,18 +48,18 @@ from domain.wings import load_alliance
 VOIDED = "the hospital voided the birth notification"
 
 
-def planned(inputs: RoutingInputs) -> Plan:
-    """The plan for `inputs`, computed once per inputs and reference data versions (routing
-    is deterministic: same inputs and versions, identical plan). A frozen value: the events
+def planned(places: Places) -> Plan:
+    """The plan for `places`, computed once per places and reference data versions (routing
+    is deterministic: same places and versions, identical plan). A frozen value: the events
     that carry it may share it."""
-    return _planned(inputs, load_catalog().version, load_alliance().version)
+    return _planned(places, load_catalog().version, load_alliance().version)
 
 
 @lru_cache(maxsize=4096)
-def _planned(inputs: RoutingInputs, catalog_version: str, alliance_version: str) -> Plan:
+def _planned(places: Places, catalog_version: str, alliance_version: str) -> Plan:
     catalog, alliance = load_catalog(), load_alliance()
     assert (catalog.version, alliance.version) == (catalog_version, alliance_version)
-    return plan_services(inputs, catalog, alliance)
+    return plan_services(places, catalog, alliance)
 
 
 def service_inputs(service: str) -> tuple[str, ...]:

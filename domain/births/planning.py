@@ -14,12 +14,59 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
+from domain.births.facts import HOUSEHOLD_CHOICES
 from domain.kernel.case_plan import read_legacy_inputs_with
-from domain.kernel.routing import RoutingInputs
+from domain.kernel.errors import InvalidApplicationError
+from domain.kernel.identifiers import division_code
+from domain.kernel.routing import Places
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
 # request waits for the family's choice of name (architecture: "What planning needs").
 NEEDS_CHILD_NAME = frozenset({"birth-certificate"})
+ON_SITE = frozenset({"birth-place"})  # the birth certificate is received where the child was born
+
+
+@dataclass(frozen=True)
+class RoutingInputs:
+    """What planning needs: the places of the case and the family's household choice."""
+
+    birth_division: str
+    residence_division: str
+    household: str
+    hukou_division: str
+    insured_division: str | None = None
+    mother_insured_division: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.household not in HOUSEHOLD_CHOICES:
+            raise InvalidApplicationError(
+                "The household must be 'mother' or 'father'", field="household"
+            )
+        for name in ("birth_division", "residence_division", "hukou_division"):
+            division_code(getattr(self, name), field=name)
+        for name in ("insured_division", "mother_insured_division"):
+            if getattr(self, name) is not None:
+                division_code(getattr(self, name), field=name)
+
+    @property
+    def insured_place(self) -> str:
+        """The child's insured place; it defaults to the chosen parent's hukou county."""
+        return self.insured_division or self.hukou_division
+
+    def places(self) -> Places:
+        """The places routing reads, by the births catalog's handling rules: a service
+        handled at the birth place is received there (the family is there at birth)."""
+        return Places(
+            home=self.residence_division,
+            at=(
+                ("birth-place", self.birth_division),
+                ("residence", self.residence_division),
+                ("household-hukou", self.hukou_division),
+                ("insured-place", self.insured_place),
+                ("mother-insured-place", self.mother_insured_division),
+            ),
+            on_site=ON_SITE,
+        )
 
 
 @dataclass(frozen=True)
@@ -113,8 +160,8 @@ class BirthPlanning:
             return replace(inputs, application=part)
         return BirthPlanInputs(part) if inputs is None else replace(inputs, facts=part)
 
-    def routing(self, inputs: BirthPlanInputs) -> RoutingInputs | None:
-        """RoutingInputs once household, hukou and residence are known; else None (wait)."""
+    def routing(self, inputs: BirthPlanInputs) -> Places | None:
+        """The places once household, hukou and residence are known; else None (wait)."""
         facts, application = inputs.facts, inputs.application
         chosen = application or _NO_CHOICES
         household = chosen.household or facts.household
@@ -128,7 +175,7 @@ class BirthPlanning:
             household=household,
             hukou_division=hukou,
             insured_division=chosen.insured,
-        )
+        ).places()
 
     def may_dispatch(self, inputs: BirthPlanInputs, service: str) -> bool:
         return service not in NEEDS_CHILD_NAME or inputs.child_named

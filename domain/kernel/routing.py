@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from domain.births.facts import HOUSEHOLD_CHOICES
 from domain.kernel.alliance import Agreement, Alliance, city_of
 from domain.kernel.catalog import Catalog, ServiceDefinition
-from domain.kernel.errors import InvalidApplicationError
-from domain.kernel.identifiers import division_code, province_of
+from domain.kernel.identifiers import province_of
 
 # Preferred modes when the family and the handling office are in the same province: nearest
 # first. A cross-province service has no preference list: its agreement decides (see _route).
@@ -21,31 +19,25 @@ _PREFERENCES = {
 
 
 @dataclass(frozen=True)
-class RoutingInputs:
-    """What planning needs: the places of the case and the family's household choice."""
+class Places:
+    """Where a case stands, as routing needs it: the county each handling rule of the wing's
+    catalog names (None: not known, and a service handled there is not planned), where the
+    family lives (services are received there), and the rules whose place the family is at
+    when it applies (such a service is received at that place instead). The wing builds it
+    from values it has validated (births: domain/births/planning.py's RoutingInputs)."""
 
-    birth_division: str
-    residence_division: str
-    household: str
-    hukou_division: str
-    insured_division: str | None = None
-    mother_insured_division: str | None = None
+    home: str
+    at: tuple[tuple[str, str | None], ...]
+    on_site: frozenset[str] = frozenset()
 
-    def __post_init__(self) -> None:
-        if self.household not in HOUSEHOLD_CHOICES:
-            raise InvalidApplicationError(
-                "The household must be 'mother' or 'father'", field="household"
-            )
-        for name in ("birth_division", "residence_division", "hukou_division"):
-            division_code(getattr(self, name), field=name)
-        for name in ("insured_division", "mother_insured_division"):
-            if getattr(self, name) is not None:
-                division_code(getattr(self, name), field=name)
+    def of(self, rule: str) -> str | None:
+        """The county the handling rule names (KeyError: the wing gave no such rule)."""
+        return dict(self.at)[rule]
 
-    @property
-    def insured_place(self) -> str:
-        """The child's insured place; it defaults to the chosen parent's hukou county."""
-        return self.insured_division or self.hukou_division
+    def family_place(self, rule: str) -> str:
+        """Where the family stands for a service handled by `rule`."""
+        place = self.of(rule) if rule in self.on_site else None
+        return place or self.home
 
 
 @dataclass(frozen=True)
@@ -94,42 +86,27 @@ class Plan:
         return cls(data["catalog_version"], data["alliance_version"], services)
 
 
-def plan_services(inputs: RoutingInputs, catalog: Catalog, alliance: Alliance) -> Plan:
+def plan_services(places: Places, catalog: Catalog, alliance: Alliance) -> Plan:
     """Plan every catalog service, in the catalog's dependency order.
 
-    An optional service is planned only when its handling locality is known (maternity
-    benefits need the mother's insured place). Dependencies on unplanned services are dropped
-    (the catalog guarantees only optional services can be unplanned, and nothing required
-    waits for them). Same inputs and same data versions give an identical plan.
+    An optional service is planned only when its handling locality is known (a place the
+    case may never name, e.g. an insured place nobody has given). Dependencies on unplanned
+    services are dropped (the catalog guarantees only optional services can be unplanned,
+    and nothing required waits for them). Same places and data versions, identical plan.
     """
     planned: list[PlannedService] = []
     for service in catalog.services:
-        handling = handling_locality(service.handling_rule, inputs)
+        handling = places.of(service.handling_rule)
         if handling is None:
             continue
         codes = {p.service for p in planned}
         depends_on = tuple(d for d in service.depends_on if d in codes)
         planned.append(
-            _route(service, handling, _family_place(service, inputs), alliance, depends_on)
+            _route(
+                service, handling, places.family_place(service.handling_rule), alliance, depends_on
+            )
         )
     return Plan(catalog.version, alliance.version, tuple(planned))
-
-
-def handling_locality(rule: str, inputs: RoutingInputs) -> str | None:
-    """The county whose authority decides, by the catalog's handling rule.
-
-    birth-place: where the child was born (the birth hospital); residence: where the family
-    lives; household-hukou: the chosen parent's hukou county; insured-place: the child's insured
-    place (default: that hukou county); mother-insured-place: the mother's (None: not planned).
-    """
-    places = {
-        "birth-place": inputs.birth_division,
-        "residence": inputs.residence_division,
-        "household-hukou": inputs.hukou_division,
-        "insured-place": inputs.insured_place,
-        "mother-insured-place": inputs.mother_insured_division,
-    }
-    return places[rule]
 
 
 def relation(a: str, b: str) -> str:
@@ -139,14 +116,6 @@ def relation(a: str, b: str) -> str:
     if city_of(a) == city_of(b):
         return "same city"
     return "same province" if province_of(a) == province_of(b) else "cross-province"
-
-
-def _family_place(service: ServiceDefinition, inputs: RoutingInputs) -> str:
-    """Where the family stands for this service: a birth-place service (the birth certificate)
-    is received where the child was born, while the family is there; anything else, at home."""
-    if service.handling_rule == "birth-place":
-        return inputs.birth_division
-    return inputs.residence_division
 
 
 def _route(

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
-from domain.kernel.routing import Plan, PlannedService, RoutingInputs
+from domain.kernel.routing import Places, Plan, PlannedService
 
 In = TypeVar("In")  # a wing's planning inputs: a frozen, comparable value
 P = TypeVar("P")  # the part of them one upstream fact brings
@@ -35,7 +35,7 @@ class Planning(Protocol[In_inv, P_contra]):
         """The inputs once `part` is known (None: the case is new)."""
         ...
 
-    def routing(self, inputs: In_inv) -> RoutingInputs | None:
+    def routing(self, inputs: In_inv) -> Places | None:
         """What routing needs, once it is known; None: planning waits."""
         ...
 
@@ -217,7 +217,7 @@ class Saga(Generic[In, P]):
     (`plan_for`, deterministic) and the results each service takes (`inputs_of`)."""
 
     planning: Planning[In, P]
-    plan_for: Callable[[RoutingInputs], Plan]
+    plan_for: Callable[[Places], Plan]
     inputs_of: Callable[[str], Collection[str]]
 
     def decide(self, state: PlanState[In] | None, fact: Fact[P]) -> list[Decision[In]]:

@@ -11,11 +11,11 @@ from domain.births.planning import (
     BirthPlanning,
     FamilyChoices,
     NotifiedPlaces,
+    RoutingInputs,
     family_choices,
     notified_places,
 )
 from domain.kernel.errors import DomainError
-from domain.kernel.routing import RoutingInputs
 from tests.conftest import make_facts
 
 PLANNING = BirthPlanning()
@@ -53,11 +53,13 @@ def test_the_hospital_s_record_opens_and_corrects_the_inputs_the_family_complete
 
 
 def test_the_household_chooses_whose_hukou_county_handles_registration() -> None:
-    assert PLANNING.routing(BirthPlanInputs(PLACES)) == RoutingInputs(
-        "430602", "430602", "mother", "420102"
+    assert (
+        PLANNING.routing(BirthPlanInputs(PLACES))
+        == RoutingInputs("430602", "430602", "mother", "420102").places()
     )
-    assert PLANNING.routing(BirthPlanInputs(PLACES, CHOICES)) == RoutingInputs(
-        "430602", "420102", "father", "520102", "420103"
+    assert (
+        PLANNING.routing(BirthPlanInputs(PLACES, CHOICES))
+        == RoutingInputs("430602", "420102", "father", "520102", "420103").places()
     )
 
 

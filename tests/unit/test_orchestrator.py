@@ -12,7 +12,8 @@ from adapters.bootstrap import Container
 from domain.births.catalog import load_catalog
 from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
 from domain.births.facts import Parent
-from domain.kernel.routing import RoutingInputs, plan_services
+from domain.births.planning import RoutingInputs
+from domain.kernel.routing import plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.orchestrator import planned
 from domain.wings import load_alliance
@@ -95,8 +96,8 @@ def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Containe
 
 def test_the_remembered_plan_equals_routing_and_is_a_frozen_value() -> None:
     inputs = RoutingInputs("430602", "430602", "mother", "420102")
-    expected = plan_services(inputs, load_catalog(), load_alliance())
-    first, second = planned(inputs), planned(inputs)
+    expected = plan_services(inputs.places(), load_catalog(), load_alliance())
+    first, second = planned(inputs.places()), planned(inputs.places())
     assert first == second == expected
     assert first is second  # computed once; frozen, so the events that carry it may share it
     with pytest.raises(FrozenInstanceError):

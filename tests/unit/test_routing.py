@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from domain.births.catalog import load_catalog
+from domain.births.planning import RoutingInputs
 from domain.kernel.errors import InvalidApplicationError, InvalidIdentifierError
-from domain.kernel.routing import Plan, PlannedService, RoutingInputs, plan_services, relation
+from domain.kernel.routing import Plan, PlannedService, plan_services, relation
 from domain.wings import load_alliance
 
 YUEYANGLOU, YUNXI, JIANGAN, FURONG = "430602", "430603", "420102", "430102"
@@ -23,7 +24,7 @@ def plan(
     mother_insured: str | None = None,
 ) -> Plan:
     inputs = RoutingInputs(birth, residence, "mother", hukou, insured, mother_insured)
-    return plan_services(inputs, load_catalog(), load_alliance())
+    return plan_services(inputs.places(), load_catalog(), load_alliance())
 
 
 def planned(result: Plan, code: str) -> PlannedService:
