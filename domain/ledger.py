@@ -16,15 +16,13 @@ from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
-from domain.births.commands import (
-    ApplyAsFamily,
-    OfficeDecision,
-    RateService,
-)
+from domain.births.commands import ApplyAsFamily, RateService
 from domain.births.family_application import check_application
 from domain.births.hospital_intake import HospitalIntake
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
+from domain.kernel.catalog import ServiceDefinition
+from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, Supplement
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
@@ -98,25 +96,46 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         case.rate(cmd.score, cmd.comment)
         self.save(case)
 
-    # --- offices ------------------------------------------------------------------------
-    def decide(self, cmd: OfficeDecision) -> ServiceRequest:
-        """One office step; the due date runs in working days from the day of receipt."""
+    # --- offices: one method per step; due dates run in working days from today ----------
+    def receive(self, cmd: Receive) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
-        definition = load_catalog()[request.service]
-        if cmd.action == "receive":
-            due = self._due(definition.time_limit_days)
-            request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
-        elif cmd.action == "request-supplement":
-            request.request_supplement(cmd.officer, list(cmd.items))
-        elif cmd.action == "supplement":
-            due = self._due(definition.time_limit_days)
-            request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
-        elif cmd.action == "approve":
-            born_at = request.payload.get("born_at")
-            result = validate_result(definition, cmd.result, request.handling_locality, born_at)
-            request.approve(cmd.officer, result)
-        elif cmd.action == "reject":
-            request.reject(cmd.officer, cmd.reason, cmd.basis)
+        due = self._due(self._definition(request).time_limit_days)
+        request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
+        return self._saved(request)
+
+    def request_supplement(self, cmd: RequestSupplement) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.request_supplement(cmd.officer, list(cmd.items))
+        return self._saved(request)
+
+    def supplement(self, cmd: Supplement) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        due = self._due(self._definition(request).time_limit_days)
+        request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
+        return self._saved(request)
+
+    def approve(self, cmd: Approve) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        born_at = request.payload.get("born_at")
+        result = validate_result(
+            self._definition(request),
+            cmd.result,
+            request.handling_locality,
+            born_at if isinstance(born_at, str) else None,
+        )
+        request.approve(cmd.officer, result)
+        return self._saved(request)
+
+    def reject(self, cmd: Reject) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.reject(cmd.officer, cmd.reason, cmd.basis)
+        return self._saved(request)
+
+    @staticmethod
+    def _definition(request: ServiceRequest) -> ServiceDefinition:
+        return load_catalog()[request.service]
+
+    def _saved(self, request: ServiceRequest) -> ServiceRequest:
         self.save(request)
         return request
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.errors import InvalidIdentifierError, InvalidResultError
@@ -14,7 +14,10 @@ _OPAQUE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-/]{2,63}$")
 
 
 def validate_result(
-    service: ServiceDefinition, result: dict[str, Any], handling_locality: str, born_at: str | None
+    service: ServiceDefinition,
+    result: Mapping[str, object],
+    handling_locality: str,
+    born_at: str | None,
 ) -> dict[str, str]:
     """The normalised result, or InvalidResultError naming the field and the rule broken."""
     field = service.result_field
