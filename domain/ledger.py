@@ -26,7 +26,7 @@ from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, 
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
-from domain.kernel.service_request import ServiceRequest
+from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
@@ -149,7 +149,7 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
     def watch_deadline(self, request_id: UUID) -> bool:
         """Record DeadlineApproaching or Overdue for a received request once; True if recorded."""
         request = self.get_request(request_id)
-        if request.state != "received" or request.due is None:
+        if request.state != RequestState.RECEIVED or request.due is None:
             return False
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
         if kind is None:
@@ -188,7 +188,8 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
                 )
                 continue
             request = read_through(processing_event, request_id, self.get_request)
-            if request.state == "planned":  # the orchestrator never revises a dispatched one
+            # the orchestrator never revises a dispatched one
+            if request.state == RequestState.PLANNED:
                 request.replan(route)
                 processing_event.collect_events(request)
 
@@ -197,7 +198,7 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         case = read_through(processing_event, event.case_id, self.get_case)
         request_id = ServiceRequest.create_id(case.id, event.service)
         request = read_through(processing_event, request_id, self.get_request)
-        if case.is_open and request.state == "planned":
+        if case.is_open and request.state == RequestState.PLANNED:
             definition = load_catalog()[event.service]
             request.dispatch(disclose(definition, case.facts, case.application, event.carried))
             processing_event.collect_events(request)

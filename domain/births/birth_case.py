@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -11,6 +12,16 @@ from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
 from domain.kernel.topics import stored_as
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/birth-cases")
+
+
+class CaseState(StrEnum):
+    """A case's states: stored and compared as the very strings they were before."""
+
+    NOTIFIED = "notified"
+    APPLIED = "applied"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    VOIDED = "voided"
 
 
 @stored_as("domain.birth_case")
@@ -72,12 +83,12 @@ class BirthCase(Aggregate):
         self.facts = facts
         self.application: dict[str, Any] | None = None
         self.planned_services: list[str] = []
-        self.state = "notified"
+        self.state = CaseState.NOTIFIED
         self.rating: int | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.state not in ("voided", "completed")
+        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED)
 
     def correct(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
         self._require_open()
@@ -85,7 +96,7 @@ class BirthCase(Aggregate):
             self._corrected(message_id=message_id, facts=facts, changed=changed)
 
     def void(self, message_id: str, reason: str) -> None:
-        if self.state != "voided":
+        if self.state != CaseState.VOIDED:
             self._require_open()
             self._voided(message_id=message_id, reason=reason)
 
@@ -104,12 +115,12 @@ class BirthCase(Aggregate):
             )
 
     def complete(self) -> None:
-        if self.state != "completed":
+        if self.state != CaseState.COMPLETED:
             self._require_open()
             self._completed()
 
     def rate(self, score: int, comment: str) -> None:
-        if self.state != "completed":
+        if self.state != CaseState.COMPLETED:
             raise RatingNotAllowedError(
                 "A case can be rated once it is completed", state=self.state
             )
@@ -131,22 +142,22 @@ class BirthCase(Aggregate):
     @event(Voided)
     def _voided(self, message_id: str, reason: str) -> None:
         self.message_ids.append(message_id)
-        self.state = "voided"
+        self.state = CaseState.VOIDED
 
     @event(FamilyApplied)
     def _applied(self, application: dict[str, Any]) -> None:
         self.application = application
-        if self.state == "notified":
-            self.state = "applied"
+        if self.state == CaseState.NOTIFIED:
+            self.state = CaseState.APPLIED
 
     @event(ServicesPlanned)
     def _planned(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
         self.planned_services = services
-        self.state = "in-progress"
+        self.state = CaseState.IN_PROGRESS
 
     @event(Completed)
     def _completed(self) -> None:
-        self.state = "completed"
+        self.state = CaseState.COMPLETED
 
     @event(Rated)
     def _rated(self, score: int, comment: str) -> None:

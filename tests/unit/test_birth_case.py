@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from domain.births.birth_case import BirthCase
+from domain.births.birth_case import BirthCase, CaseState
 from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
 from tests.conftest import HOSPITAL, make_facts
 
@@ -30,7 +30,8 @@ def test_notified_records_the_facts() -> None:
     case = BirthCase(HOSPITAL, "MR-1", "TRACKCODE123", "msg-1", {"sex": "female"})
     events = case.collect_events()
     assert [type(e).__name__ for e in events] == ["Notified"]
-    assert case.state == "notified"
+    assert case.state is CaseState.NOTIFIED
+    assert str(case.state) == "notified"
     assert case.facts == {"sex": "female"}
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.errors import InvalidTransitionError
-from domain.kernel.service_request import ServiceRequest
+from domain.kernel.service_request import RequestState, ServiceRequest
 
 ROUTE = {
     "authority": "public-security",
@@ -40,6 +40,23 @@ def test_id_is_deterministic_per_case_and_service() -> None:
     assert ServiceRequest.create_id(case_id, "vaccination") == ServiceRequest.create_id(
         case_id, "vaccination"
     )
+
+
+def test_states_are_the_strings_they_always_were() -> None:
+    assert [str(s) for s in RequestState] == [
+        "planned",
+        "dispatched",
+        "received",
+        "supplement-requested",
+        "approved",
+        "rejected",
+        "withdrawn",
+    ]
+    request = request_in("planned")
+    assert request.state is RequestState.PLANNED
+    refusal = "The request is planned; this step needs it received or supplement-requested"
+    with pytest.raises(InvalidTransitionError, match=refusal):
+        request.reject("o", "no", "")
 
 
 def test_dispatch_once() -> None:
