@@ -19,6 +19,7 @@ from domain.births.catalog import load_catalog
 from domain.births.commands import ApplyAsFamily, RateService
 from domain.births.family_application import check_application
 from domain.births.hospital_intake import HospitalIntake
+from domain.births.transcodings import BIRTHS_TRANSCODINGS
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
@@ -26,13 +27,17 @@ from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, 
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
+from domain.kernel.routing import PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.kernel.transcodings import KERNEL_TRANSCODINGS, RegistersTranscodings
 from domain.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
+# The values the CaseLedger's events carry; its followers register them too.
+CORE_TRANSCODINGS = (*KERNEL_TRANSCODINGS, *BIRTHS_TRANSCODINGS)
 
 
 def new_tracking_code() -> str:
@@ -42,13 +47,10 @@ def new_tracking_code() -> str:
     return "".join(TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(TRACKING_LENGTH))
 
 
-def versioned(route: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+def versioned(route: dict[str, Any], plan: dict[str, Any]) -> Route:
     """A request's route with the reference data versions it was planned with (for replays)."""
-    return {
-        **route,
-        "catalog_version": plan["catalog_version"],
-        "alliance_version": plan["alliance_version"],
-    }
+    planned = PlannedService.from_dict(route)
+    return Route(planned, plan["catalog_version"], plan["alliance_version"])
 
 
 class ExplicitEnvMixin:
@@ -71,10 +73,11 @@ class ExplicitEnvMixin:
         return construct(self)
 
 
-class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
+class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, ProcessApplication[UUID]):
     """Holds every BirthCase, ServiceRequest and hospital message: one log for projections."""
 
     name = "CaseLedger"
+    transcodings = CORE_TRANSCODINGS
     snapshotting_intervals = {  # noqa: RUF012  (the library reads this class attribute)
         BirthCase: 20,
         ServiceRequest: 20,
@@ -181,11 +184,9 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
             if plain["service"] not in event.revised:
                 continue
             route = versioned(plain, event.plan)
-            request_id = ServiceRequest.create_id(event.case_id, route["service"])
+            request_id = ServiceRequest.create_id(event.case_id, route.service)
             if not seen(processing_event, request_id, self.repository.__contains__):
-                processing_event.collect_events(
-                    ServiceRequest(event.case_id, route["service"], route)
-                )
+                processing_event.collect_events(ServiceRequest(event.case_id, route.service, route))
                 continue
             request = read_through(processing_event, request_id, self.get_request)
             # the orchestrator never revises a dispatched one
@@ -200,7 +201,7 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         request = read_through(processing_event, request_id, self.get_request)
         if case.is_open and request.state == RequestState.PLANNED:
             definition = load_catalog()[event.service]
-            request.dispatch(disclose(definition, case.facts, case.application, event.carried))
+            request.dispatch(disclose(definition, case, event.carried))
             processing_event.collect_events(request)
 
     @policy.register

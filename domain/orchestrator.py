@@ -13,38 +13,18 @@ from eventsourcing.utils import get_topic
 
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
+from domain.births.routing_inputs import routing_application, routing_facts
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.routing import RoutingInputs, plan_services
 from domain.kernel.service_request import ServiceRequest
-from domain.ledger import ExplicitEnvMixin
+from domain.kernel.transcodings import RegistersTranscodings
+from domain.ledger import CORE_TRANSCODINGS, ExplicitEnvMixin
 from domain.section import read_through
 from domain.wings import load_alliance
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
 # request waits for the family's choice of name (architecture: "What planning needs").
 NEEDS_CHILD_NAME = frozenset({"birth-certificate"})
-
-
-def routing_facts(facts: dict[str, Any]) -> dict[str, Any]:
-    """The few facts routing needs: places and choices, no names or numbers."""
-    mother, father = facts.get("mother") or {}, facts.get("father") or {}
-    return {
-        "birth_division": facts.get("birth_division"),
-        "household": facts.get("household_choice"),
-        "mother_hukou": mother.get("hukou_division"),
-        "father_hukou": father.get("hukou_division"),
-        "residence": mother.get("residence_division"),
-        "child_named": bool(facts.get("child_name")),
-    }
-
-
-def routing_application(application: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "household": application.get("household"),
-        "residence": application.get("residence_division"),
-        "insured": application.get("insured_division"),
-        "child_named": bool(application.get("child_name")),
-    }
 
 
 def routing_inputs(inputs: dict[str, Any]) -> RoutingInputs | None:
@@ -80,7 +60,7 @@ def _planned(inputs: RoutingInputs, catalog_version: str, alliance_version: str)
     return plan_services(inputs, catalog, alliance).to_dict()
 
 
-class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
+class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[UUID]):
     """Follows the CaseLedger and records decisions; the CaseLedger carries them out.
 
     Deterministic and side-effect free: each policy only collects CasePlan events, committed
@@ -88,6 +68,7 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     """
 
     name = "Orchestrator"
+    transcodings = CORE_TRANSCODINGS  # it decodes the CaseLedger's events with its own mapper
     topics = tuple(
         get_topic(c)
         for c in (
@@ -137,7 +118,7 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     @policy.register
     def _(self, event: ServiceRequest.Approved, processing_event: ProcessingEvent[UUID]) -> None:
         plan = self._plan(processing_event, event.case_id)
-        plan.note_result(event.service, event.result)
+        plan.note_result(event.service, event.result.to_dict())
         self._advance(plan)
         processing_event.collect_events(plan)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from operator import attrgetter
@@ -48,6 +49,24 @@ class BirthFacts:
     def born_on(self) -> date:
         return self.born_at.date()
 
+    def parent(self, who: str) -> Parent | None:
+        """The mother or the father (`who` is a household choice); None for anyone else."""
+        if who == "mother":
+            return self.mother
+        return self.father if who == "father" else None
+
+    def disclosed(self, name: str) -> str | int | tuple[str, ...] | None:
+        """One fact as an office sees it (`mother.name` dotted; the birth time in ISO form)."""
+        if "." in name:
+            who, key = name.split(".", 1)
+            parent = self.parent(who)
+            value: object = getattr(parent, key, None) if parent is not None else None
+        elif name == "born_at":
+            return self.born_at.isoformat()
+        else:
+            value = getattr(self, name, None) if name in _FACT_NAMES else None
+        return value if isinstance(value, str | int | tuple) else None
+
     def to_dict(self) -> dict[str, Any]:
         """A dict of str/int/None/list values for storage in an event: what
         `dataclasses.asdict` gives (fields in order, the parents as dicts), built directly."""
@@ -59,7 +78,7 @@ class BirthFacts:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BirthFacts:
+    def from_dict(cls, data: Mapping[str, Any]) -> BirthFacts:
         values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
         values["born_at"] = datetime.fromisoformat(data["born_at"])
         values["mother"] = Parent(**data["mother"])
@@ -72,12 +91,18 @@ _PARENT_FIELDS = tuple(f.name for f in fields(Parent))
 _FACT_FIELDS = tuple(f.name for f in fields(BirthFacts))
 _parent_of = attrgetter(*_PARENT_FIELDS)
 _facts_of = attrgetter(*_FACT_FIELDS)
+_FACT_NAMES = frozenset(_FACT_FIELDS) - {"mother", "father"}
 
 
 def _parent_dict(parent: Parent | None) -> dict[str, Any] | None:
     if parent is None:
         return None
     return dict(zip(_PARENT_FIELDS, _parent_of(parent), strict=True))
+
+
+def changed_facts(old: BirthFacts, new: BirthFacts) -> list[str]:
+    """Dotted names of the facts a correction changes (nested parents too)."""
+    return changed_fields(old.to_dict(), new.to_dict())
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,8 +67,60 @@ class PlannedService:
         return {**asdict(self), "depends_on": list(self.depends_on)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlannedService:
+    def from_dict(cls, data: Mapping[str, Any]) -> PlannedService:
         return cls(**{**data, "depends_on": tuple(data["depends_on"])})
+
+
+@dataclass(frozen=True)
+class Route:
+    """A request's route: its planned service and the reference data versions it was planned
+    with (for replays)."""
+
+    planned: PlannedService
+    catalog_version: str
+    alliance_version: str
+
+    @property
+    def service(self) -> str:
+        return self.planned.service
+
+    @property
+    def authority(self) -> str:
+        return self.planned.authority
+
+    @property
+    def handling_locality(self) -> str:
+        return self.planned.handling_locality
+
+    @property
+    def receiving_locality(self) -> str:
+        return self.planned.receiving_locality
+
+    @property
+    def mode(self) -> str | None:
+        return self.planned.mode
+
+    @property
+    def manual_routing(self) -> bool:
+        return self.planned.manual_routing
+
+    def to_dict(self) -> dict[str, Any]:
+        """The planned service's fields, then the versions (what version 1 of Planned stored)."""
+        return {
+            **self.planned.to_dict(),
+            "catalog_version": self.catalog_version,
+            "alliance_version": self.alliance_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Route:
+        planned = {k: v for k, v in data.items() if k not in _VERSIONS}
+        return cls(
+            PlannedService.from_dict(planned), data["catalog_version"], data["alliance_version"]
+        )
+
+
+_VERSIONS = ("catalog_version", "alliance_version")
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import InvalidTransitionError
+from domain.kernel.results import Result
+from domain.kernel.routing import Route
 from domain.kernel.topics import stored_as
+from domain.kernel.transcodings import DISPATCH_PAYLOAD, RESULT, ROUTE
 
 ID_CACHE_SIZE = 16384  # recent deterministic ids kept (~2 MB)
 
@@ -36,6 +39,11 @@ OPEN_STATES = (
 FINAL_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHDRAWN)
 
 
+def _revive_route(state: dict[str, object]) -> None:
+    """Version 1 stored the route as a dict (what the transcoding writes inside its mark)."""
+    state["route"] = ROUTE.decode(state["route"])
+
+
 @stored_as("domain.service_request")
 class ServiceRequest(Aggregate):
     """One office's part of a case, in its own stream so offices never conflict.
@@ -44,16 +52,36 @@ class ServiceRequest(Aggregate):
     any open request may be withdrawn when the case is voided.
     """
 
+    class_version = 2  # snapshots of version 1 hold the route, payload and result as dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        _revive_route(state)
+        state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
+        state["result"] = RESULT.decode(state["result"]) if state["result"] else None
+
     class Planned(Aggregate.Created):
         case_id: UUID
         service: str
-        route: dict[str, Any]
+        route: Route
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_route)
 
     class Replanned(Aggregate.Event):
-        route: dict[str, Any]
+        route: Route
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_route)
 
     class Dispatched(Aggregate.Event):
-        payload: dict[str, Any]
+        payload: DispatchPayload
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
 
     class CorrectionFlagged(Aggregate.Event):
         changed: list[str]
@@ -75,9 +103,15 @@ class ServiceRequest(Aggregate):
 
     class Approved(Aggregate.Event):
         officer: str
-        result: dict[str, Any]
+        result: Result
         case_id: UUID
         service: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["result"] = RESULT.decode(state["result"])
 
     class Rejected(Aggregate.Event):
         officer: str
@@ -108,13 +142,13 @@ class ServiceRequest(Aggregate):
         return _request_id(case_id, service)
 
     @event(Planned)
-    def __init__(self, case_id: UUID, service: str, route: dict[str, Any]) -> None:
+    def __init__(self, case_id: UUID, service: str, route: Route) -> None:
         self.case_id = case_id
         self.service = service
         self.route = route
         self.state = RequestState.PLANNED
-        self.payload: dict[str, Any] = {}
-        self.result: dict[str, Any] = {}
+        self.payload = DispatchPayload()
+        self.result: Result | None = None
         self.receipt_number: str | None = None
         self.due: str | None = None
         self.warned: list[str] = []
@@ -128,22 +162,22 @@ class ServiceRequest(Aggregate):
 
     @property
     def handling_locality(self) -> str:
-        return str(self.route["handling_locality"])
+        return self.route.handling_locality
 
     @property
     def receiving_locality(self) -> str:
-        return str(self.route["receiving_locality"])
+        return self.route.receiving_locality
 
     @property
     def authority(self) -> str:
-        return str(self.route["authority"])
+        return self.route.authority
 
-    def replan(self, route: dict[str, Any]) -> None:
+    def replan(self, route: Route) -> None:
         self._require(RequestState.PLANNED)
         if route != self.route:
             self._replanned(route=route)
 
-    def dispatch(self, payload: dict[str, Any]) -> None:
+    def dispatch(self, payload: DispatchPayload) -> None:
         if self.state == RequestState.DISPATCHED and payload == self.payload:
             return
         self._require(RequestState.PLANNED)
@@ -173,7 +207,7 @@ class ServiceRequest(Aggregate):
         self._require(RequestState.SUPPLEMENT_REQUESTED)
         self._supplemented(items=items, due=due, provisional=provisional)
 
-    def approve(self, officer: str, result: dict[str, Any]) -> None:
+    def approve(self, officer: str, result: Result) -> None:
         if self.state == RequestState.APPROVED and result == self.result:
             return
         self._require(RequestState.RECEIVED)
@@ -216,11 +250,11 @@ class ServiceRequest(Aggregate):
             )
 
     @event(Replanned)
-    def _replanned(self, route: dict[str, Any]) -> None:
+    def _replanned(self, route: Route) -> None:
         self.route = route
 
     @event(Dispatched)
-    def _dispatched(self, payload: dict[str, Any]) -> None:
+    def _dispatched(self, payload: DispatchPayload) -> None:
         self.payload = payload
         self.state = RequestState.DISPATCHED
 
@@ -245,7 +279,7 @@ class ServiceRequest(Aggregate):
         self.state = RequestState.RECEIVED
 
     @event(Approved)
-    def _approved(self, officer: str, result: dict[str, Any], case_id: UUID, service: str) -> None:
+    def _approved(self, officer: str, result: Result, case_id: UUID, service: str) -> None:
         self.result = result
         self.state = RequestState.APPROVED
 

@@ -68,7 +68,7 @@ def decide(container: Container, case_id: Any, service: str, action: str, **kw: 
         return False
     result = RESULTS[service]
     if service == "household-registration":  # issued by the hukou county that handles it
-        result = {"citizen_id": make_citizen_id(request.route["handling_locality"], BORN, 28)}
+        result = {"citizen_id": make_citizen_id(request.route.handling_locality, BORN, 28)}
     kw.setdefault("result", result)
     kw.setdefault("receipt_number", f"R-{service}")
     office_step(container.ledger, request_id, action, "office:1", **kw)
