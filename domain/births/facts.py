@@ -79,7 +79,7 @@ class BirthFacts:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BirthFacts:
-        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+        values: dict[str, Any] = {name: data.get(name) for name in _FACT_FIELDS}
         values["born_at"] = datetime.fromisoformat(data["born_at"])
         values["mother"] = Parent(**data["mother"])
         values["father"] = Parent(**data["father"]) if data.get("father") else None

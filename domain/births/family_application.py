@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from domain.births.commands import ApplyAsFamily
@@ -69,7 +69,14 @@ class FamilyApplication:
         return value if isinstance(value, str) else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "child_name": self.child_name,
+            "household": self.household,
+            "residence_division": self.residence_division,
+            "insured_division": self.insured_division,
+            "consent": self.consent,
+            "contact_phone": self.contact_phone,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FamilyApplication:

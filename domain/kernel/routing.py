@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from domain.births.facts import HOUSEHOLD_CHOICES
@@ -64,11 +65,19 @@ class PlannedService:
     route_note: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "depends_on": list(self.depends_on)}
+        """What `dataclasses.asdict` gives (fields in order), with the dependencies as a list,
+        built directly (asdict deep-copies: ~10 µs, on every stored route)."""
+        data = dict(zip(_PLANNED_FIELDS, _planned_of(self), strict=True))
+        data["depends_on"] = list(self.depends_on)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlannedService:
         return cls(**{**data, "depends_on": tuple(data["depends_on"])})
+
+
+_PLANNED_FIELDS = tuple(f.name for f in fields(PlannedService))
+_planned_of = attrgetter(*_PLANNED_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -114,13 +123,18 @@ class Route:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Route:
-        planned = {k: v for k, v in data.items() if k not in _VERSIONS}
-        return cls(
-            PlannedService.from_dict(planned), data["catalog_version"], data["alliance_version"]
+        planned = PlannedService(
+            service=data["service"],
+            authority=data["authority"],
+            handling_locality=data["handling_locality"],
+            receiving_locality=data["receiving_locality"],
+            mode=data["mode"],
+            depends_on=tuple(data["depends_on"]),
+            time_limit_days=data["time_limit_days"],
+            manual_routing=data["manual_routing"],
+            route_note=data["route_note"],
         )
-
-
-_VERSIONS = ("catalog_version", "alliance_version")
+        return cls(planned, data["catalog_version"], data["alliance_version"])
 
 
 @dataclass(frozen=True)
