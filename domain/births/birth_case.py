@@ -7,8 +7,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.births.facts import BirthFacts
-from domain.births.family_application import FamilyApplication
+from domain.births.facts import BirthFacts, fact_reader
+from domain.births.family_application import CHOICES, FamilyApplication
 from domain.births.transcodings import BIRTH_FACTS, FAMILY_APPLICATION
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
@@ -120,11 +120,12 @@ class BirthCase(Aggregate):
 
     def disclosed(self, name: str) -> Disclosable | None:
         """A field an office may be shown: the family's choice if made, else the birth fact."""
-        if self.application is not None:
-            chosen = self.application.disclosed(name)
+        application = self.application
+        if application is not None and name in CHOICES:
+            chosen: str | None = getattr(application, name)
             if chosen is not None:
                 return chosen
-        return self.facts.disclosed(name)
+        return fact_reader(name)(self.facts)
 
     def correct(self, message_id: str, facts: BirthFacts, changed: list[str]) -> None:
         self._require_open()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import cache
 from operator import attrgetter
 from typing import Any
 
 HOUSEHOLD_CHOICES = ("mother", "father")
 SEXES = ("male", "female", "unknown")
+FactValue = str | int | tuple[str, ...] | None  # a fact as an office is shown it
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,9 @@ class BirthFacts:
             return self.mother
         return self.father if who == "father" else None
 
-    def disclosed(self, name: str) -> str | int | tuple[str, ...] | None:
+    def disclosed(self, name: str) -> FactValue:
         """One fact as an office sees it (`mother.name` dotted; the birth time in ISO form)."""
-        if "." in name:
-            who, key = name.split(".", 1)
-            parent = self.parent(who)
-            value: object = getattr(parent, key, None) if parent is not None else None
-        elif name == "born_at":
-            return self.born_at.isoformat()
-        else:
-            value = getattr(self, name, None) if name in _FACT_NAMES else None
-        return value if isinstance(value, str | int | tuple) else None
+        return fact_reader(name)(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A dict of str/int/None/list values for storage in an event: what
@@ -92,6 +86,29 @@ _FACT_FIELDS = tuple(f.name for f in fields(BirthFacts))
 _parent_of = attrgetter(*_PARENT_FIELDS)
 _facts_of = attrgetter(*_FACT_FIELDS)
 _FACT_NAMES = frozenset(_FACT_FIELDS) - {"mother", "father"}
+
+
+@cache
+def fact_reader(name: str) -> Callable[[BirthFacts], FactValue]:
+    """How one field an office may see is read from the facts, made once per name (offices
+    are shown a case field by field, on every dispatch): None for a name that is no fact."""
+    if name == "born_at":
+        return _born_at_iso
+    who, _, key = name.rpartition(".")
+    if who in ("mother", "father") and key in _PARENT_FIELDS:
+        of_parent = attrgetter(key)
+        if who == "mother":
+            return lambda facts: of_parent(facts.mother)
+        return lambda facts: of_parent(facts.father) if facts.father is not None else None
+    return attrgetter(name) if not who and name in _FACT_NAMES else _no_fact
+
+
+def _born_at_iso(facts: BirthFacts) -> FactValue:
+    return facts.born_at.isoformat()
+
+
+def _no_fact(facts: BirthFacts) -> FactValue:
+    return None
 
 
 def _parent_dict(parent: Parent | None) -> dict[str, Any] | None:

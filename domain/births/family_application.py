@@ -65,8 +65,8 @@ class FamilyApplication:
 
     def disclosed(self, name: str) -> str | None:
         """One of the application's places or choices as an office sees it (None if unset)."""
-        value = getattr(self, name, None) if name in _DISCLOSABLE else None
-        return value if isinstance(value, str) else None
+        value: str | None = getattr(self, name) if name in CHOICES else None
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +83,7 @@ class FamilyApplication:
         return cls(**data)
 
 
-_DISCLOSABLE = frozenset(
+CHOICES = frozenset(  # the application's fields an office may be shown
     {"child_name", "household", "residence_division", "insured_division", "contact_phone"}
 )
 
