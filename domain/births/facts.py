@@ -57,10 +57,6 @@ class BirthFacts:
             return self.mother
         return self.father if who == "father" else None
 
-    def disclosed(self, name: str) -> FactValue:
-        """One fact as an office sees it (`mother.name` dotted; the birth time in ISO form)."""
-        return fact_reader(name)(self)
-
     def to_dict(self) -> dict[str, Any]:
         """A dict of str/int/None/list values for storage in an event: what
         `dataclasses.asdict` gives (fields in order, the parents as dicts), built directly."""

@@ -63,11 +63,6 @@ class FamilyApplication:
     consent: bool
     contact_phone: str | None = None
 
-    def disclosed(self, name: str) -> str | None:
-        """One of the application's places or choices as an office sees it (None if unset)."""
-        value: str | None = getattr(self, name) if name in CHOICES else None
-        return value
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "child_name": self.child_name,
