@@ -105,8 +105,8 @@ def service_view(request: ServiceRequest) -> dict[str, Any]:
         "state": request.state,
         "handling_locality": request.handling_locality,
         "receiving_locality": request.receiving_locality,
-        "mode": request.route.get("mode"),
-        "manual_routing": bool(request.route.get("manual_routing")),
+        "mode": request.route.mode,
+        "manual_routing": request.route.manual_routing,
         "due": request.due,
     }
 
@@ -128,7 +128,7 @@ def case_view(
         view["hospital_ref"] = case.record_ref
     if principal.role in ("family", "admin"):
         for entry, request in zip(view["services"], visible, strict=True):
-            entry["result"] = request.result or None
+            entry["result"] = request.result.to_dict() if request.result else None
             entry["awaiting"] = request.awaiting
     return view
 

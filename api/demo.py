@@ -193,7 +193,7 @@ class Demo:
             return f"Y{locality[:2]}{seq:07d}"
         if service == "household-registration":
             request_id = UUID(row["service_request_id"])
-            born = self.container.ledger.get_request(request_id).payload["born_at"]
+            born = str(self.container.ledger.get_request(request_id).payload["born_at"])
             return make_citizen_id(locality, datetime.fromisoformat(born).date(), 2 * seq % 1000)
         prefix = {"vaccination": "VR", "medical-insurance": "MI", "social-security-card": "SSC"}[
             service

@@ -17,8 +17,15 @@ from api.cases import service_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.births.commands import OfficeDecision
 from domain.kernel.actors import Principal
+from domain.kernel.commands import (
+    Approve,
+    OfficeCommand,
+    Receive,
+    Reject,
+    RequestSupplement,
+    Supplement,
+)
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
@@ -72,25 +79,39 @@ def _allowed(principal: Principal, request: ServiceRequest, action: str, case_sc
 
 def _command(
     request_id: UUID, action: str, principal: Principal, body: dict[str, Any]
-) -> OfficeDecision:
+) -> OfficeCommand:
+    """The office command an HTTP action asks for, its body checked."""
     officer = f"{principal.role}:{principal.actor_id}"
     if action == "receive":
         unknown_fields(body, ("receipt_number",))
         receipt = required_str(body, "receipt_number", max_length=MAX_RECEIPT)
-        return OfficeDecision(request_id, action, officer, receipt_number=receipt)
-    if action in ("request-supplement", "supplement"):
+        return Receive(request_id, officer, receipt)
+    if action == "request-supplement":
         unknown_fields(body, ("items",))
-        return OfficeDecision(request_id, action, officer, items=_items(body))
+        return RequestSupplement(request_id, officer, _items(body))
+    if action == "supplement":
+        unknown_fields(body, ("items",))
+        return Supplement(request_id, officer, _items(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
-        return OfficeDecision(
-            request_id,
-            action,
-            officer,
-            reason=required_str(body, "reason"),
-            basis=field(body, "basis", str, required=False, max_length=MAX_BASIS) or "",
-        )
-    return OfficeDecision(request_id, action, officer, result=body)
+        basis = field(body, "basis", str, required=False, max_length=MAX_BASIS) or ""
+        return Reject(request_id, officer, required_str(body, "reason"), basis)
+    return Approve(request_id, officer, body)
+
+
+def _carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
+    """The ledger's method for the command."""
+    match cmd:
+        case Receive():
+            return ledger.receive(cmd)
+        case RequestSupplement():
+            return ledger.request_supplement(cmd)
+        case Supplement():
+            return ledger.supplement(cmd)
+        case Approve():
+            return ledger.approve(cmd)
+        case Reject():
+            return ledger.reject(cmd)
 
 
 def _items(body: dict[str, Any]) -> tuple[str, ...]:
@@ -106,14 +127,16 @@ def _items(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(i.strip() for i in items)
 
 
-def decide(ledger: CaseLedger, principal: Principal, cmd: OfficeDecision) -> dict[str, Any]:
+def decide(
+    ledger: CaseLedger, principal: Principal, action: str, cmd: OfficeCommand
+) -> dict[str, Any]:
     try:
         request = ledger.get_request(cmd.service_request_id)
     except ServiceRequestNotFoundError:
         raise out_of_scope() from None
-    if not _allowed(principal, request, cmd.action, str(request.case_id)):
+    if not _allowed(principal, request, action, str(request.case_id)):
         raise out_of_scope()
-    return service_view(ledger.decide(cmd))
+    return service_view(_carry_out(ledger, cmd))
 
 
 async def step(request: Request, action: str) -> Response:
@@ -121,7 +144,7 @@ async def step(request: Request, action: str) -> Response:
     body = await json_object(request)
     cmd = _command(request.path_params["service_request_id"], action, principal, body)
     container = request.app.state.container
-    view = await run_in_threadpool(decide, container.ledger, principal, cmd)
+    view = await run_in_threadpool(decide, container.ledger, principal, action, cmd)
     await run_in_threadpool(container.after_command)
     return ORJSONResponse(view)
 

@@ -47,11 +47,12 @@ def history_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dic
     name = type(event).__name__
     fields = vars(event)
     if role == "admin":
-        shown = {k: v for k, v in fields.items() if k not in INTERNAL}
+        shown = {k: _as_stored(v) for k, v in fields.items() if k not in INTERNAL}
     elif role == "hospital" and name == "Approved" and stream != "birth-certificate":
         shown = {}  # the hospital issued the certificate; other offices' results are not its
     else:
-        shown = {k: fields[k] for k in VISIBLE.get(role, {}).get(name, ()) if k in fields}
+        visible = VISIBLE.get(role, {}).get(name, ())
+        shown = {k: _as_stored(fields[k]) for k in visible if k in fields}
     return {
         "stream": stream,
         "event": name,
@@ -59,3 +60,10 @@ def history_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dic
         "at": event.timestamp.isoformat(),
         "data": shown,
     }
+
+
+def _as_stored(value: object) -> object:
+    """A typed value (facts, application, route, payload, result) as the dict its event
+    stores and the history has always shown; any other value as it is."""
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else value

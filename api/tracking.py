@@ -132,8 +132,8 @@ class Throttle:
 
 
 def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
-    mother = container.ledger.get_case(UUID(case_id)).facts.get("mother") or {}
-    candidates = [(mother.get("citizen_id") or "")[-6:], mother.get("phone") or ""]
+    mother = container.ledger.get_case(UUID(case_id)).facts.mother
+    candidates = [(mother.citizen_id or "")[-6:], mother.phone or ""]
     given = verifier.strip().upper()
     return any(c and hmac.compare_digest(c.upper(), given) for c in candidates)
 

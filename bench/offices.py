@@ -12,7 +12,8 @@ from uuid import UUID
 
 from adapters.bootstrap import Container
 from bench.messages import birth_facts, message
-from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.births.commands import NotifyBirth
+from domain.kernel.commands import Approve, Receive
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from projections.office_queue import REQUESTS, QueueRow
@@ -27,7 +28,7 @@ def result_for(request: ServiceRequest, n: int) -> dict[str, str]:
     if request.service == "birth-certificate":
         return {"certificate_number": f"Y{n % 10**9:09d}"}
     if request.service == "household-registration":
-        born_on = datetime.fromisoformat(request.payload["born_at"]).date()
+        born_on = datetime.fromisoformat(str(request.payload["born_at"])).date()
         return {"citizen_id": make_citizen_id(request.handling_locality, born_on, n % 1000)}
     field_name = {
         "vaccination": "vaccination_record_number",
@@ -60,9 +61,8 @@ def dispatched_to(container: Container, office: Office) -> list[QueueRow]:
 def receive_and_approve(container: Container, row: QueueRow, n: int) -> None:
     """The office receives the request, then approves it with a valid result (the n-th)."""
     ledger, request_id = container.ledger, UUID(row.service_request_id)
-    cmd = OfficeDecision(request_id, "receive", OFFICER, receipt_number=f"R-{n:08d}")
-    request = ledger.decide(cmd)
-    ledger.decide(OfficeDecision(request_id, "approve", OFFICER, result=result_for(request, n)))
+    request = ledger.receive(Receive(request_id, OFFICER, f"R-{n:08d}"))
+    ledger.approve(Approve(request_id, OFFICER, result_for(request, n)))
 
 
 @dataclass

@@ -11,34 +11,35 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
-from domain.births.commands import (
-    ApplyAsFamily,
-    OfficeDecision,
-    RateService,
-)
+from domain.births.commands import ApplyAsFamily, RateService
 from domain.births.family_application import check_application
 from domain.births.hospital_intake import HospitalIntake
 from domain.births.planning import PLANNING_TRANSCODINGS
+from domain.births.transcodings import BIRTHS_TRANSCODINGS
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
+from domain.kernel.catalog import ServiceDefinition
+from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, Supplement
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
-from domain.kernel.routing import Plan, PlannedService
-from domain.kernel.service_request import ServiceRequest
-from domain.kernel.transcodings import SAGA_TRANSCODINGS
+from domain.kernel.routing import Plan, PlannedService, Route
+from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.kernel.transcodings import KERNEL_TRANSCODINGS, RegistersTranscodings
 from domain.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
+# The values the events of both applications carry: each reads the other's (they follow
+# each other), so both register all of them.
+CORE_TRANSCODINGS = (*KERNEL_TRANSCODINGS, *BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS)
 
 
 def new_tracking_code() -> str:
@@ -48,13 +49,9 @@ def new_tracking_code() -> str:
     return "".join(TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(TRACKING_LENGTH))
 
 
-def versioned(route: PlannedService, plan: Plan) -> dict[str, Any]:
+def versioned(planned: PlannedService, plan: Plan) -> Route:
     """A request's route with the reference data versions it was planned with (for replays)."""
-    return {
-        **route.to_dict(),
-        "catalog_version": plan.catalog_version,
-        "alliance_version": plan.alliance_version,
-    }
+    return Route(planned, plan.catalog_version, plan.alliance_version)
 
 
 class ExplicitEnvMixin:
@@ -77,10 +74,11 @@ class ExplicitEnvMixin:
         return construct(self)
 
 
-class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
+class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, ProcessApplication[UUID]):
     """Holds every BirthCase, ServiceRequest and hospital message: one log for projections."""
 
     name = "CaseLedger"
+    transcodings = CORE_TRANSCODINGS
     snapshotting_intervals = {  # noqa: RUF012  (the library reads this class attribute)
         BirthCase: 20,
         ServiceRequest: 20,
@@ -90,12 +88,6 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         super().__init__(env)
         self.tracking_codes: Callable[[], str] = new_tracking_code
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        """Also the saga's values: this ledger reads the Orchestrator's CasePlan events."""
-        super().register_transcodings(transcoder)
-        for transcoding in (*SAGA_TRANSCODINGS, *PLANNING_TRANSCODINGS):
-            transcoder.register(transcoding)
 
     # --- family -------------------------------------------------------------------------
     def apply_as_family(self, cmd: ApplyAsFamily) -> None:
@@ -108,25 +100,46 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         case.rate(cmd.score, cmd.comment)
         self.save(case)
 
-    # --- offices ------------------------------------------------------------------------
-    def decide(self, cmd: OfficeDecision) -> ServiceRequest:
-        """One office step; the due date runs in working days from the day of receipt."""
+    # --- offices: one method per step; due dates run in working days from today ----------
+    def receive(self, cmd: Receive) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
-        definition = load_catalog()[request.service]
-        if cmd.action == "receive":
-            due = self._due(definition.time_limit_days)
-            request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
-        elif cmd.action == "request-supplement":
-            request.request_supplement(cmd.officer, list(cmd.items))
-        elif cmd.action == "supplement":
-            due = self._due(definition.time_limit_days)
-            request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
-        elif cmd.action == "approve":
-            born_at = request.payload.get("born_at")
-            result = validate_result(definition, cmd.result, request.handling_locality, born_at)
-            request.approve(cmd.officer, result)
-        elif cmd.action == "reject":
-            request.reject(cmd.officer, cmd.reason, cmd.basis)
+        due = self._due(self._definition(request).time_limit_days)
+        request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
+        return self._saved(request)
+
+    def request_supplement(self, cmd: RequestSupplement) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.request_supplement(cmd.officer, list(cmd.items))
+        return self._saved(request)
+
+    def supplement(self, cmd: Supplement) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        due = self._due(self._definition(request).time_limit_days)
+        request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
+        return self._saved(request)
+
+    def approve(self, cmd: Approve) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        born_at = request.payload.get("born_at")
+        result = validate_result(
+            self._definition(request),
+            cmd.result,
+            request.handling_locality,
+            born_at if isinstance(born_at, str) else None,
+        )
+        request.approve(cmd.officer, result)
+        return self._saved(request)
+
+    def reject(self, cmd: Reject) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.reject(cmd.officer, cmd.reason, cmd.basis)
+        return self._saved(request)
+
+    @staticmethod
+    def _definition(request: ServiceRequest) -> ServiceDefinition:
+        return load_catalog()[request.service]
+
+    def _saved(self, request: ServiceRequest) -> ServiceRequest:
         self.save(request)
         return request
 
@@ -140,7 +153,7 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
     def watch_deadline(self, request_id: UUID) -> bool:
         """Record DeadlineApproaching or Overdue for a received request once; True if recorded."""
         request = self.get_request(request_id)
-        if request.state != "received" or request.due is None:
+        if request.state != RequestState.RECEIVED or request.due is None:
             return False
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
         if kind is None:
@@ -169,14 +182,13 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
             if planned.service not in event.revised:
                 continue
             route = versioned(planned, event.plan)
-            request_id = ServiceRequest.create_id(event.case_id, route["service"])
+            request_id = ServiceRequest.create_id(event.case_id, route.service)
             if not seen(processing_event, request_id, self.repository.__contains__):
-                processing_event.collect_events(
-                    ServiceRequest(event.case_id, route["service"], route)
-                )
+                processing_event.collect_events(ServiceRequest(event.case_id, route.service, route))
                 continue
             request = read_through(processing_event, request_id, self.get_request)
-            if request.state == "planned":  # the orchestrator never revises a dispatched one
+            # the orchestrator never revises a dispatched one
+            if request.state == RequestState.PLANNED:
                 request.replan(route)
                 processing_event.collect_events(request)
 
@@ -185,9 +197,9 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, ProcessApplication[UUID]):
         case = read_through(processing_event, event.case_id, self.get_case)
         request_id = ServiceRequest.create_id(case.id, event.service)
         request = read_through(processing_event, request_id, self.get_request)
-        if case.is_open and request.state == "planned":
+        if case.is_open and request.state == RequestState.PLANNED:
             definition = load_catalog()[event.service]
-            request.dispatch(disclose(definition, case.facts, case.application, event.carried))
+            request.dispatch(disclose(definition, case, event.carried))
             processing_event.collect_events(request)
 
     @policy.register

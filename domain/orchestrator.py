@@ -13,14 +13,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.planning import (
-    PLANNING_TRANSCODINGS,
     BirthPart,
     BirthPlanInputs,
     BirthPlanning,
@@ -41,8 +39,8 @@ from domain.kernel.saga import (
     Saga,
 )
 from domain.kernel.service_request import ServiceRequest
-from domain.kernel.transcodings import SAGA_TRANSCODINGS
-from domain.ledger import ExplicitEnvMixin
+from domain.kernel.transcodings import RegistersTranscodings
+from domain.ledger import CORE_TRANSCODINGS, ExplicitEnvMixin
 from domain.wings import load_alliance
 
 VOIDED = "the hospital voided the birth notification"
@@ -70,7 +68,7 @@ def service_inputs(service: str) -> tuple[str, ...]:
 SAGA: Saga[BirthPlanInputs, BirthPart] = Saga(BirthPlanning(), planned, service_inputs)
 
 
-class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
+class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[UUID]):
     """Follows the CaseLedger and records decisions; the CaseLedger carries them out.
 
     Deterministic and side-effect free: each policy only collects CasePlan events, committed
@@ -78,6 +76,7 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     """
 
     name = "Orchestrator"
+    transcodings = CORE_TRANSCODINGS  # it decodes the CaseLedger's events with its own mapper
     topics = tuple(
         get_topic(c)
         for c in (
@@ -88,11 +87,6 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
             ServiceRequest.Approved,
         )
     )
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        for transcoding in (*SAGA_TRANSCODINGS, *PLANNING_TRANSCODINGS):
-            transcoder.register(transcoding)
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -125,7 +119,8 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     @policy.register
     def _(self, event: ServiceRequest.Approved, processing_event: ProcessingEvent[UUID]) -> None:
         plan = self._plan(event.case_id)
-        self._decide(processing_event, plan, RequestApproved(event.service, event.result))
+        result = event.result.to_dict()
+        self._decide(processing_event, plan, RequestApproved(event.service, result))
 
     @staticmethod
     def reads_for(event: Any) -> list[UUID]:

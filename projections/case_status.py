@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.births.birth_case import BirthCase
+from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
 from projections.case_document import (
     DOCUMENTS,
@@ -83,12 +84,12 @@ class InMemoryCaseStatus(InMemoryTables, CaseStatusView):
     """case_status in memory, for unit tests."""
 
 
-def _places(facts: dict[str, Any]) -> dict[str, Any]:
-    mother, father = facts.get("mother") or {}, facts.get("father") or {}
+def _places(facts: BirthFacts) -> dict[str, Any]:
+    father = facts.father
     return {
-        "birth_division": facts.get("birth_division"),
-        "mother_hukou": mother.get("hukou_division"),
-        "father_hukou": father.get("hukou_division"),
+        "birth_division": facts.birth_division,
+        "mother_hukou": facts.mother.hukou_division,
+        "father_hukou": father.hukou_division if father else None,
     }
 
 
@@ -181,8 +182,8 @@ def _notified(event: BirthCase.Notified, position: int, page: Folding) -> None:
         hospital_ref=sealer.index(event.record_ref),
         tracking_code=sealer.index(event.tracking_code),
         state="notified",
-        household=facts.get("household_choice"),
-        child_named=bool(facts.get("child_name")),
+        household=facts.household_choice,
+        child_named=bool(facts.child_name),
         applied=False,
         rated=False,
         notified_at=at,
@@ -212,8 +213,8 @@ def _corrected(event: BirthCase.NotificationCorrected, position: int, page: Fold
     case_id = str(event.originator_id)
     case = page.case_row(page.case(case_id), case_id)
     facts = event.facts
-    household = case.household if case.applied else facts.get("household_choice")
-    named = case.applied or bool(facts.get("child_name"))
+    household = case.household if case.applied else facts.household_choice
+    named = case.applied or bool(facts.child_name)
     _put_case(event, position, page, household=household, child_named=named, **_places(facts))
 
 
@@ -221,7 +222,7 @@ def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> No
     case_id = str(event.originator_id)
     case = page.case_row(page.case(case_id), case_id)
     state = "applied" if case.state == "notified" else case.state
-    household = event.application.get("household")
+    household = event.application.household
     _put_case(
         event, position, page, state=state, household=household, child_named=True, applied=True
     )
@@ -298,7 +299,7 @@ def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Foldi
 
 def _approved(event: ServiceRequest.Approved, position: int, page: Folding) -> None:
     working = _put_service(event, position, page, state="approved", overdue=False)
-    working.results[str(event.originator_id)] = event.result
+    working.results[str(event.originator_id)] = event.result.to_dict()
 
 
 RULES: dict[type, Rule] = {

@@ -48,7 +48,7 @@ class Decoder:
         plain = self._plain(stored.state)
         state: dict[str, Any] = orjson.loads(plain)
         marks = plain.count(_MARK)
-        if marks and self._revive_top(state) < marks:
+        if marks and not self._revive_top(state, marks):
             self._revive_items(state)
         convert = find_id_convertor(cls, cast("Hashable", type(stored.originator_id)))
         state["originator_id"] = convert(stored.originator_id)
@@ -61,18 +61,22 @@ class Decoder:
         object.__setattr__(event, "__dict__", state)
         return event
 
-    def _revive_top(self, state: dict[str, Any]) -> int:
-        """Revives the top-level transcoded scalars (a timestamp, most often) and counts them;
-        when that is every mark in the state, no walk is needed."""
-        revived = 0
-        for key, item in state.items():
-            if type(item) is dict and len(item) == 2 and "_type_" in item and "_data_" in item:
-                data = item["_data_"]
-                if type(data) is dict or type(data) is list:
-                    return -1  # nested: leave it all to the walk
-                state[key] = self._names[item["_type_"]].decode(data)
-                revived += 1
-        return revived
+    def _revive_top(self, state: dict[str, Any], marks: int) -> bool:
+        """Revives the top-level transcoded values (a timestamp, a case's facts, a route) when
+        they are every mark in the state: then none holds another and no walk is needed.
+        False, having changed nothing, when the walk must do it."""
+        found = [
+            key
+            for key, item in state.items()
+            if type(item) is dict and len(item) == 2 and "_type_" in item and "_data_" in item
+        ]
+        if len(found) != marks:
+            return False
+        names = self._names
+        for key in found:
+            item = state[key]
+            state[key] = names[item["_type_"]].decode(item["_data_"])
+        return True
 
     def _revive(self, value: Any) -> Any:
         if type(value) is list:

@@ -7,6 +7,8 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from domain.kernel.routing import Route
+
 CST = timezone(timedelta(hours=8), "CST")  # months and office days are counted in China time
 
 
@@ -35,12 +37,13 @@ def province(division: str | None) -> str | None:
     return division[:2] if division else None
 
 
-def route_fields(route: dict[str, Any]) -> dict[str, Any]:
+def route_fields(route: Route) -> dict[str, Any]:
     """The office side of a ServiceRequest route: who handles, who receives, in which mode."""
+    planned = route.planned
     return {
-        "authority": str(route["authority"]),
-        "handling_locality": str(route["handling_locality"]),
-        "receiving_locality": str(route["receiving_locality"]),
-        "mode": route.get("mode"),
-        "manual_routing": bool(route.get("manual_routing", False)),
+        "authority": planned.authority,
+        "handling_locality": planned.handling_locality,
+        "receiving_locality": planned.receiving_locality,
+        "mode": planned.mode,
+        "manual_routing": planned.manual_routing,
     }

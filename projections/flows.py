@@ -8,6 +8,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
+from domain.births.facts import BirthFacts
 from projections.events import month_of, province, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, Table, TableProjection, TableView, changed, require
@@ -74,12 +75,12 @@ class InMemoryFlows(InMemoryTables, FlowsView):
     """flows in memory, for unit tests."""
 
 
-def _provinces(facts: dict[str, Any]) -> dict[str, Any]:
-    mother, father = facts.get("mother") or {}, facts.get("father") or {}
+def _provinces(facts: BirthFacts) -> dict[str, Any]:
+    father = facts.father
     return {
-        "birth_province": province(facts.get("birth_division")),
-        "mother_hukou_province": province(mother.get("hukou_division")),
-        "father_hukou_province": province(father.get("hukou_division")),
+        "birth_province": province(facts.birth_division),
+        "mother_hukou_province": province(facts.mother.hukou_division),
+        "father_hukou_province": province(father.hukou_division if father else None),
     }
 
 
@@ -125,7 +126,7 @@ class FlowsProjection(TableProjection[FlowsView]):
         case = FlowCaseRow(
             case_id=str(event.originator_id),
             month=month_of(stamp(event)),
-            household=event.facts.get("household_choice"),
+            household=event.facts.household_choice,
             applied=False,
             voided=False,
             counted_birth=None,
@@ -137,12 +138,12 @@ class FlowsProjection(TableProjection[FlowsView]):
     @apply.register
     def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> None:
         case = self._case(rows, event)
-        household = case.household if case.applied else event.facts.get("household_choice")
+        household = case.household if case.applied else event.facts.household_choice
         _save(rows, changed(case, household=household, **_provinces(event.facts)))
 
     @apply.register
     def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> None:
-        household = event.application.get("household")
+        household = event.application.household
         _save(rows, changed(self._case(rows, event), household=household, applied=True))
 
     @apply.register

@@ -223,7 +223,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     @apply.register
     def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
         request_id, case_id = str(event.originator_id), str(event.case_id)
-        locality = str(event.route["handling_locality"])
+        locality = event.route.handling_locality
         rows.put(REQUESTS, RequestRow(request_id, case_id, event.service, locality, None, None))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
         rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
@@ -231,7 +231,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
         request = self._request(rows, event)
-        rows.put(REQUESTS, changed(request, locality=str(event.route["handling_locality"])))
+        rows.put(REQUESTS, changed(request, locality=event.route.handling_locality))
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:

@@ -7,13 +7,24 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.births.facts import BirthFacts, Parent
+from domain.kernel.commands import (
+    Approve,
+    OfficeCommand,
+    Receive,
+    Reject,
+    RequestSupplement,
+    Supplement,
+)
 from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
+from domain.ledger import CaseLedger
 
 HOSPITAL = "12430600MA4L0BHT5Q"  # synthetic, GB 32100-valid
 OTHER_HOSPITAL = "11500241009138639G"
@@ -78,3 +89,44 @@ RESULTS: dict[str, dict[str, str]] = {  # an approval's result for each service
     "social-security-card": {"card_number": "SSC-1"},
     "maternity-benefits": {"decision_number": "MB-1"},
 }
+
+
+def office_command(
+    request_id: UUID,
+    action: str,
+    officer: str,
+    *,
+    receipt_number: str = "",
+    items: tuple[str, ...] = (),
+    result: dict[str, object] | None = None,
+    reason: str = "",
+    basis: str = "",
+) -> OfficeCommand:
+    """The office command for an HTTP action name (receive, request-supplement, supplement,
+    approve, reject), from those of the fields it takes: the tests' shorthand."""
+    if action == "receive":
+        return Receive(request_id, officer, receipt_number)
+    if action == "request-supplement":
+        return RequestSupplement(request_id, officer, items)
+    if action == "supplement":
+        return Supplement(request_id, officer, items)
+    if action == "approve":
+        return Approve(request_id, officer, result or {})
+    assert action == "reject", action
+    return Reject(request_id, officer, reason, basis)
+
+
+def office_step(
+    ledger: CaseLedger, request_id: UUID, action: str, officer: str, **fields: Any
+) -> ServiceRequest:
+    """One office step through the ledger's method for it."""
+    cmd = office_command(request_id, action, officer, **fields)
+    if isinstance(cmd, Receive):
+        return ledger.receive(cmd)
+    if isinstance(cmd, RequestSupplement):
+        return ledger.request_supplement(cmd)
+    if isinstance(cmd, Supplement):
+        return ledger.supplement(cmd)
+    if isinstance(cmd, Approve):
+        return ledger.approve(cmd)
+    return ledger.reject(cmd)

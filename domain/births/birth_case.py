@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.births.facts import BirthFacts, fact_reader
+from domain.births.family_application import CHOICES, FamilyApplication
+from domain.births.transcodings import BIRTH_FACTS, FAMILY_APPLICATION
+from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
 from domain.kernel.topics import stored_as
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/birth-cases")
+
+
+class CaseState(StrEnum):
+    """A case's states: stored and compared as the very strings they were before."""
+
+    NOTIFIED = "notified"
+    APPLIED = "applied"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    VOIDED = "voided"
+
+
+def _revive_facts(state: dict[str, object]) -> None:
+    """Version 1 stored the facts as a dict (what the transcoding writes inside its mark)."""
+    state["facts"] = BIRTH_FACTS.decode(state["facts"])
 
 
 @stored_as("domain.birth_case")
@@ -21,24 +40,44 @@ class BirthCase(Aggregate):
     at once without conflicting on this one.
     """
 
+    class_version = 2  # snapshots of version 1 hold the facts and the application as dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        _revive_facts(state)
+        if state.get("application") is not None:
+            state["application"] = FAMILY_APPLICATION.decode(state["application"])
+
     class Notified(Aggregate.Created):
         facility_uscc: str
         record_ref: str
         tracking_code: str
         message_id: str
-        facts: dict[str, Any]
+        facts: BirthFacts
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_facts)
 
     class NotificationCorrected(Aggregate.Event):
         message_id: str
-        facts: dict[str, Any]
+        facts: BirthFacts
         changed: list[str]
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_facts)
 
     class Voided(Aggregate.Event):
         message_id: str
         reason: str
 
     class FamilyApplied(Aggregate.Event):
-        application: dict[str, Any]
+        application: FamilyApplication
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["application"] = FAMILY_APPLICATION.decode(state["application"])
 
     class ServicesPlanned(Aggregate.Event):
         services: list[str]
@@ -63,33 +102,42 @@ class BirthCase(Aggregate):
         record_ref: str,
         tracking_code: str,
         message_id: str,
-        facts: dict[str, Any],
+        facts: BirthFacts,
     ) -> None:
         self.facility_uscc = facility_uscc
         self.record_ref = record_ref
         self.tracking_code = tracking_code
         self.message_ids = [message_id]
         self.facts = facts
-        self.application: dict[str, Any] | None = None
+        self.application: FamilyApplication | None = None
         self.planned_services: list[str] = []
-        self.state = "notified"
+        self.state = CaseState.NOTIFIED
         self.rating: int | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.state not in ("voided", "completed")
+        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED)
 
-    def correct(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
+    def disclosed(self, name: str) -> Disclosable | None:
+        """A field an office may be shown: the family's choice if made, else the birth fact."""
+        application = self.application
+        if application is not None and name in CHOICES:
+            chosen: str | None = getattr(application, name)
+            if chosen is not None:
+                return chosen
+        return fact_reader(name)(self.facts)
+
+    def correct(self, message_id: str, facts: BirthFacts, changed: list[str]) -> None:
         self._require_open()
         if message_id not in self.message_ids and changed:
             self._corrected(message_id=message_id, facts=facts, changed=changed)
 
     def void(self, message_id: str, reason: str) -> None:
-        if self.state != "voided":
+        if self.state != CaseState.VOIDED:
             self._require_open()
             self._voided(message_id=message_id, reason=reason)
 
-    def apply(self, application: dict[str, Any]) -> None:
+    def apply(self, application: FamilyApplication) -> None:
         self._require_open()
         if application != self.application:
             self._applied(application=application)
@@ -104,12 +152,12 @@ class BirthCase(Aggregate):
             )
 
     def complete(self) -> None:
-        if self.state != "completed":
+        if self.state != CaseState.COMPLETED:
             self._require_open()
             self._completed()
 
     def rate(self, score: int, comment: str) -> None:
-        if self.state != "completed":
+        if self.state != CaseState.COMPLETED:
             raise RatingNotAllowedError(
                 "A case can be rated once it is completed", state=self.state
             )
@@ -124,29 +172,29 @@ class BirthCase(Aggregate):
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
 
     @event(NotificationCorrected)
-    def _corrected(self, message_id: str, facts: dict[str, Any], changed: list[str]) -> None:
+    def _corrected(self, message_id: str, facts: BirthFacts, changed: list[str]) -> None:
         self.message_ids.append(message_id)
         self.facts = facts
 
     @event(Voided)
     def _voided(self, message_id: str, reason: str) -> None:
         self.message_ids.append(message_id)
-        self.state = "voided"
+        self.state = CaseState.VOIDED
 
     @event(FamilyApplied)
-    def _applied(self, application: dict[str, Any]) -> None:
+    def _applied(self, application: FamilyApplication) -> None:
         self.application = application
-        if self.state == "notified":
-            self.state = "applied"
+        if self.state == CaseState.NOTIFIED:
+            self.state = CaseState.APPLIED
 
     @event(ServicesPlanned)
     def _planned(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
         self.planned_services = services
-        self.state = "in-progress"
+        self.state = CaseState.IN_PROGRESS
 
     @event(Completed)
     def _completed(self) -> None:
-        self.state = "completed"
+        self.state = CaseState.COMPLETED
 
     @event(Rated)
     def _rated(self, score: int, comment: str) -> None:

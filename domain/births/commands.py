@@ -1,9 +1,10 @@
-"""Commands: what a hospital, family or office asks the ledger to do (frozen dataclasses)."""
+"""Births commands: what a hospital or a family asks the ledger to do (frozen dataclasses).
+
+The offices' commands are the kernel's (domain/kernel/commands.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from domain.births.facts import BirthFacts
@@ -56,17 +57,3 @@ class RateService:
     case_id: UUID
     score: int
     comment: str = ""
-
-
-@dataclass(frozen=True)
-class OfficeDecision:
-    """One office step on one service request: receive, supplement, approve or reject."""
-
-    service_request_id: UUID
-    action: str
-    officer: str
-    result: dict[str, Any] = field(default_factory=dict)
-    items: tuple[str, ...] = ()
-    reason: str = ""
-    basis: str = ""
-    receipt_number: str = ""

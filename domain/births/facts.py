@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import cache
 from operator import attrgetter
 from typing import Any
 
 HOUSEHOLD_CHOICES = ("mother", "father")
 SEXES = ("male", "female", "unknown")
+FactValue = str | int | tuple[str, ...] | None  # a fact as an office is shown it
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class BirthFacts:
     def born_on(self) -> date:
         return self.born_at.date()
 
+    def parent(self, who: str) -> Parent | None:
+        """The mother or the father (`who` is a household choice); None for anyone else."""
+        if who == "mother":
+            return self.mother
+        return self.father if who == "father" else None
+
     def to_dict(self) -> dict[str, Any]:
         """A dict of str/int/None/list values for storage in an event: what
         `dataclasses.asdict` gives (fields in order, the parents as dicts), built directly."""
@@ -59,8 +68,8 @@ class BirthFacts:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BirthFacts:
-        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+    def from_dict(cls, data: Mapping[str, Any]) -> BirthFacts:
+        values: dict[str, Any] = {name: data.get(name) for name in _FACT_FIELDS}
         values["born_at"] = datetime.fromisoformat(data["born_at"])
         values["mother"] = Parent(**data["mother"])
         values["father"] = Parent(**data["father"]) if data.get("father") else None
@@ -72,12 +81,41 @@ _PARENT_FIELDS = tuple(f.name for f in fields(Parent))
 _FACT_FIELDS = tuple(f.name for f in fields(BirthFacts))
 _parent_of = attrgetter(*_PARENT_FIELDS)
 _facts_of = attrgetter(*_FACT_FIELDS)
+_FACT_NAMES = frozenset(_FACT_FIELDS) - {"mother", "father"}
+
+
+@cache
+def fact_reader(name: str) -> Callable[[BirthFacts], FactValue]:
+    """How one field an office may see is read from the facts, made once per name (offices
+    are shown a case field by field, on every dispatch): None for a name that is no fact."""
+    if name == "born_at":
+        return _born_at_iso
+    who, _, key = name.rpartition(".")
+    if who in ("mother", "father") and key in _PARENT_FIELDS:
+        of_parent = attrgetter(key)
+        if who == "mother":
+            return lambda facts: of_parent(facts.mother)
+        return lambda facts: of_parent(facts.father) if facts.father is not None else None
+    return attrgetter(name) if not who and name in _FACT_NAMES else _no_fact
+
+
+def _born_at_iso(facts: BirthFacts) -> FactValue:
+    return facts.born_at.isoformat()
+
+
+def _no_fact(facts: BirthFacts) -> FactValue:
+    return None
 
 
 def _parent_dict(parent: Parent | None) -> dict[str, Any] | None:
     if parent is None:
         return None
     return dict(zip(_PARENT_FIELDS, _parent_of(parent), strict=True))
+
+
+def changed_facts(old: BirthFacts, new: BirthFacts) -> list[str]:
+    """Dotted names of the facts a correction changes (nested parents too)."""
+    return changed_fields(old.to_dict(), new.to_dict())
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

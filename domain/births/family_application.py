@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from domain.births.commands import ApplyAsFamily
-from domain.births.facts import HOUSEHOLD_CHOICES
+from domain.births.facts import HOUSEHOLD_CHOICES, BirthFacts
 from domain.kernel.errors import InvalidApplicationError
 from domain.kernel.identifiers import division_code
 
@@ -50,12 +52,43 @@ COMPOUND_SURNAMES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class FamilyApplication:
+    """The family's checked application: the child's name and the family's choices."""
+
+    child_name: str
+    household: str
+    residence_division: str
+    insured_division: str | None
+    consent: bool
+    contact_phone: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "child_name": self.child_name,
+            "household": self.household,
+            "residence_division": self.residence_division,
+            "insured_division": self.insured_division,
+            "consent": self.consent,
+            "contact_phone": self.contact_phone,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FamilyApplication:
+        return cls(**data)
+
+
+CHOICES = frozenset(  # the application's fields an office may be shown
+    {"child_name", "household", "residence_division", "insured_division", "contact_phone"}
+)
+
+
 def surname(full_name: str) -> str:
     """A Chinese surname: two characters for the known compound surnames, else one."""
     return full_name[:2] if full_name[:2] in COMPOUND_SURNAMES else full_name[:1]
 
 
-def check_application(cmd: ApplyAsFamily, facts: dict[str, Any]) -> dict[str, Any]:
+def check_application(cmd: ApplyAsFamily, facts: BirthFacts) -> FamilyApplication:
     """The normalised application, or InvalidApplicationError naming the field and the rule."""
     if cmd.consent is not True:
         raise InvalidApplicationError(
@@ -63,36 +96,36 @@ def check_application(cmd: ApplyAsFamily, facts: dict[str, Any]) -> dict[str, An
         )
     if cmd.household not in HOUSEHOLD_CHOICES:
         raise InvalidApplicationError("household is 'mother' or 'father'", field="household")
-    parent = facts.get(cmd.household) or {}
-    if not parent.get("hukou_division"):
+    parent = facts.parent(cmd.household)
+    if parent is None or not parent.hukou_division:
         raise InvalidApplicationError(
             f"The birth record has no hukou address for the {cmd.household}; the hospital must "
             "send an update with it before the child can join that household",
             field="household",
         )
     name = _check_name(cmd.child_name.strip(), facts)
-    return {
-        "child_name": name,
-        "household": cmd.household,
-        "residence_division": division_code(cmd.residence_division, field="residence_division"),
-        "insured_division": (
+    return FamilyApplication(
+        child_name=name,
+        household=cmd.household,
+        residence_division=division_code(cmd.residence_division, field="residence_division"),
+        insured_division=(
             division_code(cmd.insured_division, field="insured_division")
             if cmd.insured_division
             else None
         ),
-        "consent": True,
-        "contact_phone": cmd.contact_phone,
-    }
+        consent=True,
+        contact_phone=cmd.contact_phone,
+    )
 
 
-def _check_name(name: str, facts: dict[str, Any]) -> str:
+def _check_name(name: str, facts: BirthFacts) -> str:
     if not _NAME.match(name):
         raise InvalidApplicationError(
             "The child's name is 2 to 15 Chinese characters (a middle dot allowed)",
             field="child_name",
         )
-    parents = [p.get("name") for p in (facts.get("mother") or {}, facts.get("father") or {})]
-    surnames = {surname(p) for p in parents if p}
+    parents = (facts.mother, facts.father)
+    surnames = {surname(p.name) for p in parents if p is not None and p.name}
     if surnames and not any(name.startswith(s) and len(name) > len(s) for s in surnames):
         raise InvalidApplicationError(
             "The child's surname must be the father's or the mother's (Civil Code Art. 1015); "

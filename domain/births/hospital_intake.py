@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.births.birth_case import BirthCase
 from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.births.facts import changed_fields
+from domain.births.facts import changed_facts
 from domain.births.hospital_message import HospitalMessage, content_digest
 from domain.kernel.errors import (
     CaseNotFoundError,
@@ -95,7 +95,7 @@ class HospitalIntake(Application[UUID]):
             facts.record_ref,
             self.tracking_codes(),
             cmd.message_id,
-            facts.to_dict(),
+            facts,
         )
         try:
             return self._record_message(case, _Message.of(cmd))
@@ -111,8 +111,7 @@ class HospitalIntake(Application[UUID]):
         facts = cmd.facts
         try:
             case = self.get_case(BirthCase.create_id(facts.facility_uscc, facts.record_ref))
-            new = facts.to_dict()
-            case.correct(cmd.message_id, new, changed_fields(case.facts, new))
+            case.correct(cmd.message_id, facts, changed_facts(case.facts, facts))
         except DomainError as refused:
             return self._first_answer(_Message.of(cmd), refused)
         return self._record_change(case, _Message.of(cmd))

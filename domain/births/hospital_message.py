@@ -43,7 +43,7 @@ class HospitalMessage(Aggregate):
         class_version = 2
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
+        def upcast_v1_v2(state: dict[str, object]) -> None:
             state["content_digest"] = ""
 
     @staticmethod

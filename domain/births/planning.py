@@ -14,7 +14,8 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.births.facts import HOUSEHOLD_CHOICES
+from domain.births.facts import HOUSEHOLD_CHOICES, BirthFacts
+from domain.births.family_application import FamilyApplication
 from domain.kernel.case_plan import read_legacy_inputs_with
 from domain.kernel.errors import InvalidApplicationError
 from domain.kernel.identifiers import division_code
@@ -127,26 +128,26 @@ class BirthPlanInputs:
         )
 
 
-def notified_places(facts: Mapping[str, object]) -> NotifiedPlaces:
+def notified_places(facts: BirthFacts) -> NotifiedPlaces:
     """The few facts routing needs, from a birth record's facts: no names or numbers."""
-    mother, father = _mapping(facts.get("mother")), _mapping(facts.get("father"))
+    father = facts.father
     return NotifiedPlaces(
-        birth_division=_text(facts.get("birth_division")),
-        household=_text(facts.get("household_choice")),
-        mother_hukou=_text(mother.get("hukou_division")),
-        father_hukou=_text(father.get("hukou_division")),
-        residence=_text(mother.get("residence_division")),
-        child_named=bool(facts.get("child_name")),
+        birth_division=facts.birth_division,
+        household=facts.household_choice,
+        mother_hukou=facts.mother.hukou_division,
+        father_hukou=father.hukou_division if father is not None else None,
+        residence=facts.mother.residence_division,
+        child_named=bool(facts.child_name),
     )
 
 
-def family_choices(application: Mapping[str, object]) -> FamilyChoices:
+def family_choices(application: FamilyApplication) -> FamilyChoices:
     """The family's choices routing needs, from its recorded application."""
     return FamilyChoices(
-        household=_text(application.get("household")),
-        residence=_text(application.get("residence_division")),
-        insured=_text(application.get("insured_division")),
-        child_named=bool(application.get("child_name")),
+        household=application.household,
+        residence=application.residence_division,
+        insured=application.insured_division,
+        child_named=bool(application.child_name),
     )
 
 
@@ -179,14 +180,6 @@ class BirthPlanning:
 
     def may_dispatch(self, inputs: BirthPlanInputs, service: str) -> bool:
         return service not in NEEDS_CHILD_NAME or inputs.child_named
-
-
-def _mapping(value: object) -> Mapping[str, object]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 read_legacy_inputs_with(BirthPlanInputs.from_dict)  # every CasePlan stored so far is a birth's

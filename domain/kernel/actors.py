@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -74,10 +74,10 @@ class Actor(Aggregate):
         class_version = 2
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
+        def upcast_v1_v2(state: dict[str, object]) -> None:
             """Actors added before tokens could expire: an operator's never does; a family's
             sign-in ends `LEGACY_FAMILY_HOURS` after it was made (the default of today's)."""
-            added: datetime = state["timestamp"]
+            added = cast(datetime, state["timestamp"])
             state["expires_at"] = (
                 (added + timedelta(hours=LEGACY_FAMILY_HOURS)).isoformat()
                 if state["role"] == "family"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.errors import InvalidIdentifierError, InvalidResultError
@@ -13,9 +14,29 @@ from domain.kernel.identifiers import certificate_number, citizen_id
 _OPAQUE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-/]{2,63}$")
 
 
+@dataclass(frozen=True)
+class Result:
+    """What an office's approval produced: one identifier, under the catalog's result field."""
+
+    field: str
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        """`{field: value}`: how it is stored and shown (what version 1 of Approved stored)."""
+        return {self.field: self.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> Result:
+        ((field, value),) = data.items()
+        return cls(field, value)
+
+
 def validate_result(
-    service: ServiceDefinition, result: dict[str, Any], handling_locality: str, born_at: str | None
-) -> dict[str, str]:
+    service: ServiceDefinition,
+    result: Mapping[str, object],
+    handling_locality: str,
+    born_at: str | None,
+) -> Result:
     """The normalised result, or InvalidResultError naming the field and the rule broken."""
     field = service.result_field
     if set(result) != {field}:
@@ -28,7 +49,7 @@ def validate_result(
     if not isinstance(value, str):
         raise InvalidResultError(f"{field} must be a string", field=field)
     try:
-        return {field: _check(field, value, handling_locality, born_at)}
+        return Result(field, _check(field, value, handling_locality, born_at))
     except InvalidIdentifierError as exc:
         raise InvalidResultError(exc.detail, field=field) from None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 from domain.kernel.alliance import Agreement, Alliance, city_of
@@ -55,11 +57,76 @@ class PlannedService:
     route_note: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "depends_on": list(self.depends_on)}
+        """What `dataclasses.asdict` gives (fields in order), with the dependencies as a list,
+        built directly (asdict deep-copies: ~10 µs, on every stored route)."""
+        data = dict(zip(_PLANNED_FIELDS, _planned_of(self), strict=True))
+        data["depends_on"] = list(self.depends_on)
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlannedService:
+    def from_dict(cls, data: Mapping[str, Any]) -> PlannedService:
         return cls(**{**data, "depends_on": tuple(data["depends_on"])})
+
+
+_PLANNED_FIELDS = tuple(f.name for f in fields(PlannedService))
+_planned_of = attrgetter(*_PLANNED_FIELDS)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A request's route: its planned service and the reference data versions it was planned
+    with (for replays)."""
+
+    planned: PlannedService
+    catalog_version: str
+    alliance_version: str
+
+    @property
+    def service(self) -> str:
+        return self.planned.service
+
+    @property
+    def authority(self) -> str:
+        return self.planned.authority
+
+    @property
+    def handling_locality(self) -> str:
+        return self.planned.handling_locality
+
+    @property
+    def receiving_locality(self) -> str:
+        return self.planned.receiving_locality
+
+    @property
+    def mode(self) -> str | None:
+        return self.planned.mode
+
+    @property
+    def manual_routing(self) -> bool:
+        return self.planned.manual_routing
+
+    def to_dict(self) -> dict[str, Any]:
+        """The planned service's fields, then the versions (what version 1 of Planned stored)."""
+        return {
+            **self.planned.to_dict(),
+            "catalog_version": self.catalog_version,
+            "alliance_version": self.alliance_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Route:
+        planned = PlannedService(
+            service=data["service"],
+            authority=data["authority"],
+            handling_locality=data["handling_locality"],
+            receiving_locality=data["receiving_locality"],
+            mode=data["mode"],
+            depends_on=tuple(data["depends_on"]),
+            time_limit_days=data["time_limit_days"],
+            manual_routing=data["manual_routing"],
+            route_note=data["route_note"],
+        )
+        return cls(planned, data["catalog_version"], data["alliance_version"])
 
 
 @dataclass(frozen=True)

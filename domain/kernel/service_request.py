@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import InvalidTransitionError
+from domain.kernel.results import Result
+from domain.kernel.routing import Route
 from domain.kernel.topics import stored_as
+from domain.kernel.transcodings import DISPATCH_PAYLOAD, RESULT, ROUTE
 
 ID_CACHE_SIZE = 16384  # recent deterministic ids kept (~2 MB)
 
-OPEN_STATES = ("planned", "dispatched", "received", "supplement-requested")
-FINAL_STATES = ("approved", "rejected", "withdrawn")
+
+class RequestState(StrEnum):
+    """A request's states: stored and compared as the very strings they were before."""
+
+    PLANNED = "planned"
+    DISPATCHED = "dispatched"
+    RECEIVED = "received"
+    SUPPLEMENT_REQUESTED = "supplement-requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+OPEN_STATES = (
+    RequestState.PLANNED,
+    RequestState.DISPATCHED,
+    RequestState.RECEIVED,
+    RequestState.SUPPLEMENT_REQUESTED,
+)
+FINAL_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHDRAWN)
+
+
+def _revive_route(state: dict[str, object]) -> None:
+    """Version 1 stored the route as a dict (what the transcoding writes inside its mark)."""
+    state["route"] = ROUTE.decode(state["route"])
 
 
 @stored_as("domain.service_request")
@@ -25,16 +52,36 @@ class ServiceRequest(Aggregate):
     any open request may be withdrawn when the case is voided.
     """
 
+    class_version = 2  # snapshots of version 1 hold the route, payload and result as dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        _revive_route(state)
+        state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
+        state["result"] = RESULT.decode(state["result"]) if state["result"] else None
+
     class Planned(Aggregate.Created):
         case_id: UUID
         service: str
-        route: dict[str, Any]
+        route: Route
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_route)
 
     class Replanned(Aggregate.Event):
-        route: dict[str, Any]
+        route: Route
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_revive_route)
 
     class Dispatched(Aggregate.Event):
-        payload: dict[str, Any]
+        payload: DispatchPayload
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
 
     class CorrectionFlagged(Aggregate.Event):
         changed: list[str]
@@ -56,9 +103,15 @@ class ServiceRequest(Aggregate):
 
     class Approved(Aggregate.Event):
         officer: str
-        result: dict[str, Any]
+        result: Result
         case_id: UUID
         service: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["result"] = RESULT.decode(state["result"])
 
     class Rejected(Aggregate.Event):
         officer: str
@@ -89,13 +142,13 @@ class ServiceRequest(Aggregate):
         return _request_id(case_id, service)
 
     @event(Planned)
-    def __init__(self, case_id: UUID, service: str, route: dict[str, Any]) -> None:
+    def __init__(self, case_id: UUID, service: str, route: Route) -> None:
         self.case_id = case_id
         self.service = service
         self.route = route
-        self.state = "planned"
-        self.payload: dict[str, Any] = {}
-        self.result: dict[str, Any] = {}
+        self.state = RequestState.PLANNED
+        self.payload = DispatchPayload()
+        self.result: Result | None = None
         self.receipt_number: str | None = None
         self.due: str | None = None
         self.warned: list[str] = []
@@ -109,59 +162,59 @@ class ServiceRequest(Aggregate):
 
     @property
     def handling_locality(self) -> str:
-        return str(self.route["handling_locality"])
+        return self.route.handling_locality
 
     @property
     def receiving_locality(self) -> str:
-        return str(self.route["receiving_locality"])
+        return self.route.receiving_locality
 
     @property
     def authority(self) -> str:
-        return str(self.route["authority"])
+        return self.route.authority
 
-    def replan(self, route: dict[str, Any]) -> None:
-        self._require("planned")
+    def replan(self, route: Route) -> None:
+        self._require(RequestState.PLANNED)
         if route != self.route:
             self._replanned(route=route)
 
-    def dispatch(self, payload: dict[str, Any]) -> None:
-        if self.state == "dispatched" and payload == self.payload:
+    def dispatch(self, payload: DispatchPayload) -> None:
+        if self.state == RequestState.DISPATCHED and payload == self.payload:
             return
-        self._require("planned")
+        self._require(RequestState.PLANNED)
         self._dispatched(payload=payload)
 
     def flag_correction(self, changed: list[str]) -> None:
         """Facts this office already holds were corrected by the hospital."""
-        if self.state in ("dispatched", "received", "supplement-requested") and changed:
+        if self.state in _HOLDING and changed:
             self._correction_flagged(changed=changed)
 
     def receive(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
-        if self.state == "received" and receipt_number == self.receipt_number:
+        if self.state == RequestState.RECEIVED and receipt_number == self.receipt_number:
             return
-        self._require("dispatched")
+        self._require(RequestState.DISPATCHED)
         self._received(
             officer=officer, receipt_number=receipt_number, due=due, provisional=provisional
         )
 
     def request_supplement(self, officer: str, items: list[str]) -> None:
-        self._require("received")
+        self._require(RequestState.RECEIVED)
         if not items:
             raise InvalidTransitionError("Name every missing item in one request", items=items)
         self._supplement_requested(officer=officer, items=items)
 
     def supplement(self, items: list[str], due: str, provisional: bool) -> None:
         """The family answered; the office's clock starts again from now (domain ref §4.2)."""
-        self._require("supplement-requested")
+        self._require(RequestState.SUPPLEMENT_REQUESTED)
         self._supplemented(items=items, due=due, provisional=provisional)
 
-    def approve(self, officer: str, result: dict[str, Any]) -> None:
-        if self.state == "approved" and result == self.result:
+    def approve(self, officer: str, result: Result) -> None:
+        if self.state == RequestState.APPROVED and result == self.result:
             return
-        self._require("received")
+        self._require(RequestState.RECEIVED)
         self._approved(officer=officer, result=result, case_id=self.case_id, service=self.service)
 
     def reject(self, officer: str, reason: str, basis: str) -> None:
-        self._require("received", "supplement-requested")
+        self._require(RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
         if not reason.strip():
             raise InvalidTransitionError("A rejection names its reason", field="reason")
         self._rejected(
@@ -174,10 +227,7 @@ class ServiceRequest(Aggregate):
 
     def warn(self, kind: str, due: str) -> None:
         """Record DeadlineApproaching or Overdue once per request and due date."""
-        if (
-            self.state in ("received", "supplement-requested")
-            and f"{kind}:{due}" not in self.warned
-        ):
+        if self.state in _RUNNING and f"{kind}:{due}" not in self.warned:
             if kind == "approaching":
                 self._deadline_approaching(due=due)
             else:
@@ -191,7 +241,7 @@ class ServiceRequest(Aggregate):
         else:
             self._delivery_failed(attempt=attempt, error=error, retry_at=retry_at)
 
-    def _require(self, *states: str) -> None:
+    def _require(self, *states: RequestState) -> None:
         if self.state not in states:
             raise InvalidTransitionError(
                 f"The request is {self.state}; this step needs it {' or '.join(states)}",
@@ -200,13 +250,13 @@ class ServiceRequest(Aggregate):
             )
 
     @event(Replanned)
-    def _replanned(self, route: dict[str, Any]) -> None:
+    def _replanned(self, route: Route) -> None:
         self.route = route
 
     @event(Dispatched)
-    def _dispatched(self, payload: dict[str, Any]) -> None:
+    def _dispatched(self, payload: DispatchPayload) -> None:
         self.payload = payload
-        self.state = "dispatched"
+        self.state = RequestState.DISPATCHED
 
     @event(CorrectionFlagged)
     def _correction_flagged(self, changed: list[str]) -> None:
@@ -215,31 +265,31 @@ class ServiceRequest(Aggregate):
     @event(Received)
     def _received(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
         self.receipt_number, self.due = receipt_number, due
-        self.state = "received"
+        self.state = RequestState.RECEIVED
 
     @event(SupplementRequested)
     def _supplement_requested(self, officer: str, items: list[str]) -> None:
         self.awaiting = items
-        self.state = "supplement-requested"
+        self.state = RequestState.SUPPLEMENT_REQUESTED
 
     @event(Supplemented)
     def _supplemented(self, items: list[str], due: str, provisional: bool) -> None:
         self.due = due
         self.awaiting = []
-        self.state = "received"
+        self.state = RequestState.RECEIVED
 
     @event(Approved)
-    def _approved(self, officer: str, result: dict[str, Any], case_id: UUID, service: str) -> None:
+    def _approved(self, officer: str, result: Result, case_id: UUID, service: str) -> None:
         self.result = result
-        self.state = "approved"
+        self.state = RequestState.APPROVED
 
     @event(Rejected)
     def _rejected(self, officer: str, reason: str, basis: str, case_id: UUID, service: str) -> None:
-        self.state = "rejected"
+        self.state = RequestState.REJECTED
 
     @event(Withdrawn)
     def _withdrawn(self, reason: str) -> None:
-        self.state = "withdrawn"
+        self.state = RequestState.WITHDRAWN
 
     @event(DeadlineApproaching)
     def _deadline_approaching(self, due: str) -> None:
@@ -256,6 +306,10 @@ class ServiceRequest(Aggregate):
     @event(DeliveryFailed)
     def _delivery_failed(self, attempt: int, error: str, retry_at: str | None) -> None:
         self.delivery_attempts = attempt
+
+
+_HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
+_RUNNING = (RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
 
 
 @lru_cache(maxsize=ID_CACHE_SIZE)

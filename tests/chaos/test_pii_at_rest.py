@@ -144,7 +144,7 @@ def _decide_everything(container: Container, cases: list[UUID], given: dict[str,
     for case in cases:
         for service in container.ledger.get_case(case).planned_services:
             request = container.ledger.get_request(ServiceRequest.create_id(case, service))
-            given["results"] += [v for v in request.result.values() if isinstance(v, str)]
+            given["results"] += [request.result.value] if request.result else []
 
 
 @pytest.fixture

@@ -27,12 +27,11 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.tracking import Throttle
 from domain.births.catalog import load_catalog
-from domain.births.commands import OfficeDecision
 from domain.births.facts import BirthFacts, Parent
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from integrations.hospital.writer import notification_message
-from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts
+from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts, office_step
 
 FHIR = "application/fhir+json"
 ROLES = (
@@ -201,15 +200,14 @@ def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | Non
 def decide(container: Container, request_id: str, *actions: str) -> None:
     for action in actions:
         request = container.ledger.get_request(UUID(request_id))
-        container.ledger.decide(
-            OfficeDecision(
-                UUID(request_id),
-                action,
-                "office:seed",
-                result=RESULTS[request.service],
-                items=("出生医学证明原件照片",),
-                receipt_number=f"R-{request_id[:8]}",
-            )
+        office_step(
+            container.ledger,
+            UUID(request_id),
+            action,
+            "office:seed",
+            result=RESULTS[request.service],
+            items=("出生医学证明原件照片",),
+            receipt_number=f"R-{request_id[:8]}",
         )
         container.processing.settle()  # the orchestrator dispatches what the step unblocked
 

@@ -210,7 +210,7 @@ def test_a_case_with_no_legal_route_is_planned_as_manual(container: Container) -
     request = container.ledger.get_request(
         ServiceRequest.create_id(outcome.case_id, "household-registration")
     )
-    assert request.route["manual_routing"] is True
+    assert request.route.manual_routing is True
     assert request.state == "planned"
 
 

@@ -318,7 +318,7 @@ def test_twins_are_two_cases_linked_by_their_delivery(
     acks = [post(client, fixture(f"notification-twin-{x}.json"), hospital).json() for x in "ab"]
     ids = [UUID(ack_parameters(ack)["case_id"]) for ack in acks]
     assert ids[0] != ids[1]
-    deliveries = {container.ledger.get_case(i).facts["delivery_ref"] for i in ids}
+    deliveries = {container.ledger.get_case(i).facts.delivery_ref for i in ids}
     assert len(deliveries) == 1
     assert deliveries != {None}
 

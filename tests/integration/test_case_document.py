@@ -22,14 +22,13 @@ from api.cases import load_view, read_case
 from domain.births.commands import (
     ApplyAsFamily,
     NotifyBirth,
-    OfficeDecision,
     RateService,
     VoidNotification,
 )
 from domain.kernel.actors import Principal
 from domain.kernel.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, SEALED
-from tests.conftest import CHILD_ID, HOSPITAL, RESULTS, make_facts
+from tests.conftest import CHILD_ID, HOSPITAL, RESULTS, make_facts, office_step
 from tests.pg import postgres_settings
 
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -62,16 +61,15 @@ def notify(container: Container, ref: str, **changes: object) -> UUID:
 def decide(container: Container, case_id: UUID, service: str, *actions: str) -> None:
     request_id = ServiceRequest.create_id(case_id, service)
     for action in actions:
-        container.ledger.decide(
-            OfficeDecision(
-                request_id,
-                action,
-                "office:test",
-                result=RESULTS[service],
-                items=("出生医学证明原件照片", "户口簿"),
-                reason="材料不符",
-                receipt_number=f"R-{service}",
-            )
+        office_step(
+            container.ledger,
+            request_id,
+            action,
+            "office:test",
+            result=RESULTS[service],
+            items=("出生医学证明原件照片", "户口簿"),
+            reason="材料不符",
+            receipt_number=f"R-{service}",
         )
         assert_document_is_the_replay(container, case_id)
 

@@ -22,7 +22,6 @@ from domain.births.commands import (
     ApplyAsFamily,
     CorrectNotification,
     NotifyBirth,
-    OfficeDecision,
     RateService,
     VoidNotification,
 )
@@ -31,7 +30,7 @@ from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from projections.case_status import SHOWN, CaseStatusProjection, InMemoryCaseStatus
 from projections.rows import TableProjection
-from tests.conftest import HOSPITAL, make_facts
+from tests.conftest import HOSPITAL, make_facts, office_step
 from tests.unit.case_status_reference import ReferenceCaseStatusProjection
 
 RESULTS: dict[str, dict[str, Any]] = {
@@ -69,10 +68,10 @@ def decide(container: Container, case_id: Any, service: str, action: str, **kw: 
         return False
     result = RESULTS[service]
     if service == "household-registration":  # issued by the hukou county that handles it
-        result = {"citizen_id": make_citizen_id(request.route["handling_locality"], BORN, 28)}
+        result = {"citizen_id": make_citizen_id(request.route.handling_locality, BORN, 28)}
     kw.setdefault("result", result)
     kw.setdefault("receipt_number", f"R-{service}")
-    container.ledger.decide(OfficeDecision(request_id, action, "office:1", **kw))
+    office_step(container.ledger, request_id, action, "office:1", **kw)
     container.processing.settle()
     return True
 

@@ -10,10 +10,10 @@ import pytest
 from eventsourcing.persistence import RecordConflictError
 
 from adapters.bootstrap import Container
-from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.births.commands import NotifyBirth
 from domain.kernel.service_request import ServiceRequest
 from projections.case_status_model import SERVICES
-from tests.conftest import make_facts
+from tests.conftest import make_facts, office_step
 
 CST = timezone(timedelta(hours=8))
 
@@ -29,7 +29,7 @@ def test_due_date_skips_the_holiday_and_counts_the_swapped_saturday(container: C
     container.after_command()
     request_id = ServiceRequest.create_id(outcome.case_id, "birth-certificate")
     container.ledger.clock = lambda: at("2026-09-30")  # Wednesday before National Day
-    container.ledger.decide(OfficeDecision(request_id, "receive", "officer", receipt_number="R-1"))
+    office_step(container.ledger, request_id, "receive", "officer", receipt_number="R-1")
     container.after_command()
     # 3 working days after 30 Sep: 8 Oct, 9 Oct, then Saturday 10 Oct (a swapped working day).
     assert container.ledger.get_request(request_id).due == "2026-10-10"
@@ -55,14 +55,11 @@ def test_a_supplement_restarts_the_office_clock(container: Container) -> None:
     container.after_command()
     request_id = ServiceRequest.create_id(outcome.case_id, "birth-certificate")
     container.ledger.clock = lambda: at("2026-11-16")  # Monday
-    container.ledger.decide(OfficeDecision(request_id, "receive", "o", receipt_number="R-2"))
-    container.ledger.decide(
-        OfficeDecision(request_id, "request-supplement", "o", items=("出生医学证明申请表",))
-    )
+    office_step(container.ledger, request_id, "receive", "o", receipt_number="R-2")
+    items = ("出生医学证明申请表",)
+    office_step(container.ledger, request_id, "request-supplement", "o", items=items)
     container.ledger.clock = lambda: at("2026-11-19")  # Thursday: the family answers
-    container.ledger.decide(
-        OfficeDecision(request_id, "supplement", "family", items=("出生医学证明申请表",))
-    )
+    office_step(container.ledger, request_id, "supplement", "family", items=items)
     assert container.ledger.get_request(request_id).due == "2026-11-24"
 
 
@@ -74,9 +71,7 @@ def receive_on(container: Container, record_ref: str, day: str) -> str:
     container.after_command()
     request_id = ServiceRequest.create_id(outcome.case_id, "birth-certificate")
     container.ledger.clock = lambda: at(day)
-    container.ledger.decide(
-        OfficeDecision(request_id, "receive", "o", receipt_number=f"R-{record_ref}")
-    )
+    office_step(container.ledger, request_id, "receive", "o", receipt_number=f"R-{record_ref}")
     container.after_command()
     return str(request_id)
 
@@ -145,9 +140,9 @@ def test_after_a_supplement_a_late_request_is_late_again_only_past_its_new_due_d
 
     assert late() == {str(request_id)}
     assert status_overdue()
-    decide = container.ledger.decide
-    decide(OfficeDecision(request_id, "request-supplement", "o", items=("出生医学证明申请表",)))
-    decide(OfficeDecision(request_id, "supplement", "family", items=("出生医学证明申请表",)))
+    items = ("出生医学证明申请表",)
+    office_step(container.ledger, request_id, "request-supplement", "o", items=items)
+    office_step(container.ledger, request_id, "supplement", "family", items=items)
     container.after_command()
     assert container.ledger.get_request(request_id).due == "2026-11-12"  # 3 working days on
     assert late() == set()  # the office's clock started again

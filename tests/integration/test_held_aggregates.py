@@ -16,9 +16,9 @@ from adapters.recorders import HELD_NONE, StreamReader
 from adapters.sections import Held, SectionProcessor
 from adapters.settings import Settings
 from domain.births.birth_case import BirthCase
-from domain.births.commands import OfficeDecision
 from domain.kernel.service_request import ServiceRequest
 from domain.section import Section
+from tests.conftest import office_step
 from tests.integration.test_processing_sections import (
     assert_caught_up,
     finish,
@@ -44,7 +44,7 @@ def approve(container: Container, cases: list[UUID], service: str) -> None:
             ("receive", {"receipt_number": "R-1"}),
             ("approve", {"result": RESULTS[service]}),
         ):
-            container.ledger.decide(OfficeDecision(request_id, action, "office:1", **extra))
+            office_step(container.ledger, request_id, action, "office:1", **extra)
 
 
 class Counter(Aggregate):

@@ -11,9 +11,11 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.births.hospital_intake import MessageOutcome
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import NotificationConflictError
 from domain.kernel.service_request import ServiceRequest
 from tests.conftest import HOSPITAL, make_facts
+from tests.unit.test_projections_support import route
 
 KEY = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
 
@@ -99,7 +101,7 @@ def test_the_answer_survives_a_restart(settings: Settings) -> None:
         outcome.tracking_code,
         True,
     )
-    assert second.ledger.get_case(outcome.case_id).facts["mother"]["name"] == "王芳"
+    assert second.ledger.get_case(outcome.case_id).facts.mother.name == "王芳"
     second.close()
 
 
@@ -129,7 +131,7 @@ def test_personal_data_is_encrypted_at_rest_when_a_key_is_set(settings: Settings
     states = stored_states(secret)
     assert states
     assert not any(citizen_id.encode() in state for state in states)
-    assert secret.ledger.get_case(outcome.case_id).facts["mother"]["citizen_id"] == citizen_id
+    assert secret.ledger.get_case(outcome.case_id).facts.mother.citizen_id == citizen_id
     secret.close()
 
 
@@ -137,9 +139,9 @@ def test_long_request_streams_are_snapshotted(container: Container) -> None:
     request = ServiceRequest(
         uuid4(),
         "social-security-card",
-        {"authority": "hrss", "handling_locality": "420102", "receiving_locality": "420102"},
+        route("social-security-card", "hrss", "420102", "420102"),
     )
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     for attempt in range(1, 25):
         request.record_delivery(attempt, "timeout", None)
     container.ledger.save(request)

@@ -45,7 +45,7 @@ def test_a_case_reads_the_same_before_and_after_a_snapshot(container: Container)
     )
     case = ledger.get_case(case_id)
     assert same(case, library_read(container, case_id))
-    assert case.facts["birth_weight_g"] == 3100
+    assert case.facts.birth_weight_g == 3100
     assert case.version == 2
     ledger.take_snapshot(case_id)  # the latest snapshot, with no event after it
     assert same(ledger.get_case(case_id), library_read(container, case_id))

@@ -22,9 +22,9 @@ from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from adapters.bootstrap import Container, build
 from adapters.recorders import SECTION, SectionPosition
 from adapters.settings import Settings
-from domain.births.commands import NotifyBirth, OfficeDecision
+from domain.births.commands import NotifyBirth
 from domain.kernel.service_request import ServiceRequest
-from tests.conftest import make_facts
+from tests.conftest import make_facts, office_step
 from tests.integration.test_projections import RESULTS, store_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def decide_all(container: Container, cases: list[UUID], after: Callable[[], obje
         ):
             for case_id in cases:
                 request_id = ServiceRequest.create_id(case_id, service)
-                container.ledger.decide(OfficeDecision(request_id, action, "office:1", **extra))
+                office_step(container.ledger, request_id, action, "office:1", **extra)
                 after()
         container.processing.settle()
 

@@ -14,12 +14,12 @@ from adapters.bootstrap import Container
 from adapters.postgres_views import COPY_FROM
 from adapters.projection_runner import Projections, build_projections
 from adapters.settings import Settings
-from domain.births.commands import NotifyBirth, OfficeDecision, RateService, VoidNotification
+from domain.births.commands import NotifyBirth, RateService, VoidNotification
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from projections.events import month_of
 from projections.rows import TableView
-from tests.conftest import HOSPITAL, make_facts
+from tests.conftest import HOSPITAL, make_facts, office_step
 
 SCHEMA = "projections_it"  # our own schema: other suites reset `public` as they run
 CHILD_ID = make_citizen_id("420102", date(2026, 11, 20), 28)
@@ -73,7 +73,7 @@ def settle(container: Container) -> None:
 
 def step(container: Container, case_id: UUID, service: str, action: str, **kw: Any) -> None:
     request_id = ServiceRequest.create_id(case_id, service)
-    container.ledger.decide(OfficeDecision(request_id, action, "office:1", **kw))
+    office_step(container.ledger, request_id, action, "office:1", **kw)
     settle(container)
 
 

@@ -79,7 +79,7 @@ def test_a_rotation_writes_with_the_new_key_and_reads_the_old_events(settings: S
     code = before.ledger.get_case(case_id).tracking_code
     before.close()
     rotated = written(settings.with_changes(cipher_key=B, old_cipher_keys=(A,)), "MR-NEW")
-    assert rotated.ledger.get_case(case_id).facts["mother"]["name"] == "王芳"
+    assert rotated.ledger.get_case(case_id).facts.mother.name == "王芳"
     assert rotated.projections.case_status_view.document(str(case_id)) == old_document
     found = rotated.projections.case_status_view.by_tracking_code(code)  # old key's digest
     assert found is not None

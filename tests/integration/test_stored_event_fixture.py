@@ -17,7 +17,12 @@ import pytest
 from eventsourcing.utils import resolve_topic
 
 from adapters.bootstrap import Container, build
+from adapters.page_reader import decoder_of
 from adapters.settings import Settings
+from domain.births.facts import BirthFacts
+from domain.births.family_application import FamilyApplication
+from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
 from tests.unit.test_event_topics import PINNED
 
@@ -75,16 +80,29 @@ def test_every_stored_event_decodes(store: Container) -> None:
             app.mapper.to_domain_event(notification)
 
 
+def test_the_projections_decoder_reads_them_as_the_mapper_does(store: Container) -> None:
+    for app in store.applications():
+        decode = decoder_of(app)
+        for notification in app.recorder.select_notifications(start=1, limit=100_000):
+            ours, theirs = decode(notification), app.mapper.to_domain_event(notification)
+            assert (type(ours), vars(ours)) == (type(theirs), vars(theirs))
+
+
 def test_every_case_and_request_loads_as_it_was(store: Container, era: Path) -> None:
     for name, expected in manifest(era).items():
         case = store.ledger.get_case(UUID(expected["case_id"]))
         assert (case.version, case.state) == (expected["case_version"], expected["case_state"])
         assert case.tracking_code == expected["tracking_code"], name
+        assert isinstance(case.facts, BirthFacts)  # stored as a dict, upcast to the value
+        assert case.application is None or isinstance(case.application, FamilyApplication)
         for service, request in expected["requests"].items():
             loaded = store.ledger.get_request(ServiceRequest.create_id(case.id, service))
             assert str(loaded.id) == request["id"]
-            found = (loaded.version, loaded.state, loaded.result)
+            result = loaded.result.to_dict() if loaded.result else {}
+            found = (loaded.version, loaded.state, result)
             assert found == (request["version"], request["state"], request["result"]), service
+            assert isinstance(loaded.route, Route)
+            assert isinstance(loaded.payload, DispatchPayload)
 
 
 def test_the_views_are_built_from_the_old_events(store: Container, era: Path) -> None:

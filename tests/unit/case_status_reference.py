@@ -12,6 +12,7 @@ from uuid import UUID
 import orjson
 
 from domain.births.birth_case import BirthCase
+from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
 from projections.case_document import DOCUMENTS, DocumentRow, Sealer
 from projections.case_status import CaseStatusView
@@ -145,7 +146,7 @@ def _fold(working: _Working, event: Any, request_id: str) -> None:
     elif isinstance(event, ServiceRequest.Supplemented):
         shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
     if isinstance(event, ServiceRequest.Approved):
-        working.results[request_id] = event.result
+        working.results[request_id] = event.result.to_dict()
     work["shown"][request_id] = shown
 
 
@@ -244,12 +245,12 @@ def put_service(rows: Rows, event: Any, position: int, **changes: Any) -> Histor
     return history_row(rows, event, position, service.case_id, request_id, at)
 
 
-def _places(facts: dict[str, Any]) -> dict[str, Any]:
-    mother, father = facts.get("mother") or {}, facts.get("father") or {}
+def _places(facts: BirthFacts) -> dict[str, Any]:
+    father = facts.father
     return {
-        "birth_division": facts.get("birth_division"),
-        "mother_hukou": mother.get("hukou_division"),
-        "father_hukou": father.get("hukou_division"),
+        "birth_division": facts.birth_division,
+        "mother_hukou": facts.mother.hukou_division,
+        "father_hukou": father.hukou_division if father else None,
     }
 
 
@@ -324,8 +325,8 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
             hospital_ref=event.record_ref,
             tracking_code=event.tracking_code,
             state="notified",
-            household=facts.get("household_choice"),
-            child_named=bool(facts.get("child_name")),
+            household=facts.household_choice,
+            child_named=bool(facts.child_name),
             applied=False,
             rated=False,
             notified_at=at,
@@ -339,8 +340,8 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
     def _(self, event: BirthCase.NotificationCorrected, position: int, rows: Rows) -> HistoryRow:
         case = case_of(rows, event)
         facts = event.facts
-        household = case.household if case.applied else facts.get("household_choice")
-        named = case.applied or bool(facts.get("child_name"))
+        household = case.household if case.applied else facts.household_choice
+        named = case.applied or bool(facts.child_name)
         return put_case(
             rows, event, position, case, household=household, child_named=named, **_places(facts)
         )
@@ -349,7 +350,7 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
     def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> HistoryRow:
         case = case_of(rows, event)
         state = "applied" if case.state == "notified" else case.state
-        household = event.application.get("household")
+        household = event.application.household
         return put_case(
             rows, event, position, case, state=state, household=household, child_named=True,
             applied=True,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import pytest
 
-from domain.births.birth_case import BirthCase
+from domain.births.birth_case import BirthCase, CaseState
+from domain.births.family_application import FamilyApplication
 from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
 from tests.conftest import HOSPITAL, make_facts
 
+APPLICATION = FamilyApplication("张小明", "mother", "430602", None, consent=True)
+
 
 def new_case() -> BirthCase:
-    case = BirthCase(HOSPITAL, "MR-1", "TRACKCODE123", "msg-1", make_facts("MR-1").to_dict())
+    case = BirthCase(HOSPITAL, "MR-1", "TRACKCODE123", "msg-1", make_facts("MR-1"))
     case.collect_events()
     return case
 
@@ -27,18 +30,21 @@ def test_id_is_deterministic_per_facility_and_record() -> None:
 
 
 def test_notified_records_the_facts() -> None:
-    case = BirthCase(HOSPITAL, "MR-1", "TRACKCODE123", "msg-1", {"sex": "female"})
+    facts = make_facts("MR-1", sex="female")
+    case = BirthCase(HOSPITAL, "MR-1", "TRACKCODE123", "msg-1", facts)
     events = case.collect_events()
     assert [type(e).__name__ for e in events] == ["Notified"]
-    assert case.state == "notified"
-    assert case.facts == {"sex": "female"}
+    assert case.state is CaseState.NOTIFIED
+    assert str(case.state) == "notified"
+    assert case.facts == facts
 
 
 def test_correction_records_what_changed_and_a_retry_records_nothing() -> None:
     case = new_case()
-    case.correct("msg-2", {"sex": "male"}, ["sex"])
+    corrected = make_facts("MR-1", sex="male")
+    case.correct("msg-2", corrected, ["sex"])
     assert names(case) == ["NotificationCorrected"]
-    case.correct("msg-2", {"sex": "male"}, ["sex"])
+    case.correct("msg-2", corrected, ["sex"])
     assert names(case) == []
 
 
@@ -55,16 +61,15 @@ def test_void_then_void_again() -> None:
     case.void("msg-9", "entered-in-error")
     assert names(case) == []
     with pytest.raises(CaseClosedError):
-        case.apply({"child_name": "x"})
+        case.apply(APPLICATION)
 
 
 def test_family_application_once() -> None:
     case = new_case()
-    application: dict[str, Any] = {"child_name": "张小明", "household": "mother"}
-    case.apply(application)
+    case.apply(APPLICATION)
     assert names(case) == ["FamilyApplied"]
     assert case.state == "applied"
-    case.apply(dict(application))
+    case.apply(replace(APPLICATION))
     assert names(case) == []
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from domain.births.family_application import FamilyApplication
 from domain.births.planning import (
     BirthPlanInputs,
     BirthPlanning,
@@ -24,20 +25,22 @@ CHOICES = FamilyChoices("father", "420102", "420103", child_named=True)
 
 
 def test_routing_reads_places_and_choices_of_the_birth_record_only() -> None:
-    facts = make_facts().to_dict()
+    facts = make_facts()
     assert notified_places(facts) == NotifiedPlaces(
         "430602", "mother", "420102", None, "430602", child_named=False
     )
-    assert notified_places({**facts, "child_name": "王小明", "father": None}).child_named
+    assert notified_places(replace(facts, child_name="王小明", father=None)).child_named
 
 
 def test_the_family_s_choices_are_read_from_its_application() -> None:
-    application = {
-        "child_name": "王小明",
-        "household": "father",
-        "residence_division": "420102",
-        "insured_division": None,
-    }
+    application = FamilyApplication(
+        child_name="王小明",
+        household="father",
+        residence_division="420102",
+        insured_division=None,
+        consent=True,
+        contact_phone=None,
+    )
     assert family_choices(application) == FamilyChoices("father", "420102", None, True)
 
 

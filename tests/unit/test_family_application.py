@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from domain.births.commands import ApplyAsFamily
-from domain.births.family_application import check_application, surname
+from domain.births.family_application import FamilyApplication, check_application, surname
 from domain.kernel.errors import InvalidApplicationError, InvalidIdentifierError
 from tests.conftest import make_facts
 
-FACTS: dict[str, Any] = make_facts().to_dict()  # mother 王芳, hukou 420102; no father
+FACTS = make_facts()  # mother 王芳, hukou 420102; no father
 
 
-def apply(**changes: Any) -> dict[str, Any]:
+def apply(**changes: Any) -> FamilyApplication:
     values: dict[str, Any] = {
         "case_id": uuid4(),
         "child_name": "王小明",
@@ -29,14 +30,14 @@ def apply(**changes: Any) -> dict[str, Any]:
 
 def test_a_valid_application_is_normalised() -> None:
     application = apply(child_name=" 王小明 ", insured_division="420102")
-    assert application == {
-        "child_name": "王小明",
-        "household": "mother",
-        "residence_division": "430602",
-        "insured_division": "420102",
-        "consent": True,
-        "contact_phone": None,
-    }
+    assert application == FamilyApplication(
+        child_name="王小明",
+        household="mother",
+        residence_division="430602",
+        insured_division="420102",
+        consent=True,
+        contact_phone=None,
+    )
 
 
 def test_consent_is_required() -> None:
@@ -62,9 +63,9 @@ def test_a_name_is_chinese_characters() -> None:
 
 
 def test_minority_names_may_carry_a_middle_dot() -> None:
-    facts = {**FACTS, "mother": {**FACTS["mother"], "name": "阿依古丽·买买提"}}
+    facts = replace(FACTS, mother=replace(FACTS.mother, name="阿依古丽·买买提"))
     cmd = ApplyAsFamily(uuid4(), "阿依古丽·热合曼", "mother", "430602", None, True)
-    assert check_application(cmd, facts)["child_name"] == "阿依古丽·热合曼"
+    assert check_application(cmd, facts).child_name == "阿依古丽·热合曼"
 
 
 def test_the_chosen_parent_needs_a_known_hukou() -> None:

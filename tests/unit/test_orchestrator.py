@@ -43,7 +43,7 @@ def test_planned_at_once_when_the_hospital_sends_the_choices(memory_container: C
     assert request(memory_container, case_id, "birth-certificate").state == "planned"  # no name yet
     assert request(memory_container, case_id, "household-registration").state == "planned"
     versions = request(memory_container, case_id, "vaccination").route
-    assert (versions["catalog_version"], versions["alliance_version"]) == ("2026.1", "2026.1")
+    assert (versions.catalog_version, versions.alliance_version) == ("2026.1", "2026.1")
 
 
 def test_without_a_household_choice_planning_waits_for_the_family(
@@ -57,7 +57,7 @@ def test_without_a_household_choice_planning_waits_for_the_family(
     memory_container.after_command()
     assert request(memory_container, case_id, "birth-certificate").state == "dispatched"
     assert (
-        request(memory_container, case_id, "household-registration").route["handling_locality"]
+        request(memory_container, case_id, "household-registration").route.handling_locality
         == "420102"
     )
 
@@ -69,7 +69,7 @@ def test_a_changed_choice_replans_what_is_not_dispatched(memory_container: Conta
     )
     memory_container.after_command()
     hukou = request(memory_container, case_id, "household-registration")
-    assert hukou.route["handling_locality"] == "520102"
+    assert hukou.route.handling_locality == "520102"
     assert names(memory_container, case_id, "household-registration") == ["Planned", "Replanned"]
     assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
 

@@ -8,6 +8,8 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from domain.births.facts import Parent
+from domain.births.family_application import FamilyApplication
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.service_request import ServiceRequest
 from projections import case_document
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
@@ -69,7 +71,7 @@ def test_the_family_is_asked_for_what_planning_still_needs(
     story = Story(projection)
     story.feed(case)
     assert status(projection, case.id).next_action == "apply: name and household"
-    case.apply({"child_name": "王小明", "household": "father", "residence_division": "430602"})
+    case.apply(FamilyApplication("王小明", "father", "430602", None, consent=True))
     story.feed(case)
     applied = status(projection, case.id)
     assert (applied.state, applied.household) == ("applied", "father")
@@ -82,7 +84,7 @@ def test_a_correction_moves_the_hukou_county(projection: CaseStatusProjection) -
     story = Story(projection)
     story.feed(case)
     corrected = make_facts(child_name="张小明", mother=Parent(hukou_division="110101"))
-    case.correct("m-2", corrected.to_dict(), ["mother.hukou_division"])
+    case.correct("m-2", corrected, ["mother.hukou_division"])
     story.feed(case, when=at(hours=1))
     found = status(projection, case.id)
     assert found.hukou_division == "110101"
@@ -97,7 +99,7 @@ def test_services_follow_their_requests_with_history_and_next_action(
     hukou, vaccination = new_request(case, HUKOU), new_request(case, VACCINATION)
     case.plan(["household-registration", "vaccination"], "c1", "a1")
     story.feed(case, hukou, vaccination)
-    hukou.dispatch({"child_name": "张小明"})
+    hukou.dispatch(DispatchPayload({"child_name": "张小明"}))
     story.feed(hukou, when=at(hours=1))
     assert (
         status(projection, case.id).next_action
@@ -126,7 +128,7 @@ def test_a_supplement_request_names_every_missing_item(projection: CaseStatusPro
     story = Story(projection)
     case = new_case(child_name="张小明")
     hukou = new_request(case, HUKOU)
-    hukou.dispatch({})
+    hukou.dispatch(DispatchPayload())
     hukou.receive("o", "R-1", "2026-03-09", False)
     hukou.request_supplement("o", ["residence permit", "commitment letter"])
     story.feed(case, hukou)
@@ -191,7 +193,7 @@ def test_manual_routing_and_overdue_show(projection: CaseStatusProjection) -> No
         "nothing: waiting for manual routing of medical-insurance"
     )
     vaccination = new_request(case, VACCINATION)
-    vaccination.dispatch({})
+    vaccination.dispatch(DispatchPayload())
     vaccination.receive("o", "R-2", "2026-03-03", False)
     vaccination.warn("overdue", "2026-03-03")
     story.feed(vaccination, when=at(days=2))
@@ -213,7 +215,7 @@ def test_an_event_without_its_row_stops_the_projection(projection: CaseStatusPro
     case = new_case()
     request = ServiceRequest(case.id, "vaccination", VACCINATION)
     request.collect_events()  # its Planned event never reached the view
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     (dispatched,) = request.collect_events()
     with pytest.raises(MissingRowError):
         projection.process_batch([(dispatched, 1)], Tracking(APP, 1))

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.births.facts import Parent
+from domain.births.family_application import FamilyApplication
+from domain.kernel.disclosure import DispatchPayload
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import (
     InMemoryLocalityStats,
@@ -75,7 +77,7 @@ def test_weekends_do_not_count_and_late_decisions_are_not_on_time(
     story = Story(stats)
     case = new_case()
     request = new_request(case, HUKOU)
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     story.feed(case, request)
     request.receive("o", "R-1", "2026-03-09", False)
     story.feed(request, when=at(days=4))  # Friday 6 March
@@ -90,7 +92,7 @@ def test_months_are_counted_in_china_time(stats: LocalityStatsProjection) -> Non
     story = Story(stats)
     case = new_case()
     request = new_request(case, VACCINATION)
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     story.feed(case, request)
     request.receive("o", "R-1", "2026-04-10", False)
     story.feed(request, when=datetime(2026, 3, 31, 17, 0, tzinfo=UTC))  # 1 April, 01:00 CST
@@ -125,7 +127,7 @@ def test_a_new_choice_or_a_void_moves_the_count(flows: FlowsProjection) -> None:
     father = Parent(hukou_division="110101")
     case, other = new_case("MR-1", father=father), new_case("MR-2")
     story.feed(case, other)
-    case.apply({"child_name": "王小明", "household": "father", "residence_division": "430602"})
+    case.apply(FamilyApplication("王小明", "father", "430602", None, consent=True))
     story.feed(case)
     counts = {(f.birth_province, f.hukou_province): f.cases for f in flows.view.flows("2026-03")}
     assert counts == {("43", "11"): 1, ("43", "42"): 1}
@@ -140,6 +142,6 @@ def test_a_correction_of_the_birth_place_moves_the_count(flows: FlowsProjection)
     case = new_case()
     story.feed(case)
     corrected = make_facts(birth_division="440305")
-    case.correct("m-2", corrected.to_dict(), ["birth_division"])
+    case.correct("m-2", corrected, ["birth_division"])
     story.feed(case)
     assert [(f.birth_province, f.cases) for f in flows.view.flows("2026-03")] == [("44", 1)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.results import Result
 from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection
 from tests.unit.test_projections_support import (
     HUKOU,
@@ -29,7 +31,7 @@ def test_a_cross_province_request_is_received_here_and_decided_there(
     hukou = new_request(case, HUKOU)
     story.feed(case, hukou)
     assert projection.view.queue("430602", "public-security").total == 0  # planned: not theirs yet
-    hukou.dispatch({})
+    hukou.dispatch(DispatchPayload())
     story.feed(hukou)
     (receiving,) = projection.view.queue("430602", "public-security").rows
     (deciding,) = projection.view.queue("420102", "public-security").rows
@@ -52,7 +54,7 @@ def test_one_office_that_receives_and_decides_sees_the_request_once(
     story = Story(projection)
     case = new_case()
     vaccination = new_request(case, VACCINATION)
-    vaccination.dispatch({})
+    vaccination.dispatch(DispatchPayload())
     story.feed(case, vaccination)
     (row,) = projection.view.queue("430602", "cdc").rows
     assert row.role == "both"
@@ -64,7 +66,7 @@ def test_filters_order_and_paging(projection: OfficeQueueProjection) -> None:
     for record_ref, due in dues.items():
         case = new_case(record_ref)
         request = new_request(case, VACCINATION)
-        request.dispatch({})
+        request.dispatch(DispatchPayload())
         if due:
             request.receive("o", "R", due, False)
         story.feed(case, request)
@@ -81,14 +83,14 @@ def test_overdue_is_flagged_until_decided(projection: OfficeQueueProjection) -> 
     story = Story(projection)
     case = new_case()
     request = new_request(case, VACCINATION)
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     request.receive("o", "R", "2026-03-03", False)
     request.warn("approaching", "2026-03-03")
     request.warn("overdue", "2026-03-03")
     story.feed(case, request, when=at(days=2))
     (late,) = projection.view.queue("430602", "cdc", overdue=True).rows
     assert (late.overdue, late.due_soon) == (True, True)
-    request.approve("o", {"vaccination_record_number": "VR-1"})
+    request.approve("o", Result("vaccination_record_number", "VR-1"))
     story.feed(request, when=at(days=3))
     assert projection.view.queue("430602", "cdc", overdue=True).total == 0
     assert projection.view.queue("430602", "cdc", state="approved").total == 1
@@ -100,7 +102,7 @@ def test_a_replan_moves_the_request_to_the_new_offices(projection: OfficeQueuePr
     request = new_request(case, HUKOU)
     story.feed(case, request)
     request.replan(route("household-registration", "public-security", "110101", "110101"))
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     story.feed(request)
     assert projection.view.queue("430602", "public-security", state="dispatched").total == 0
     assert projection.view.queue("420102", "public-security", state="dispatched").total == 0

@@ -12,6 +12,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
 from domain.births.birth_case import BirthCase
+from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.results import Result
+from domain.kernel.routing import PlannedService, Route
 from domain.kernel.service_request import ServiceRequest
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.flows import FlowsProjection, InMemoryFlows
@@ -31,18 +34,19 @@ def at(days: float = 0, hours: float = 0) -> datetime:
 
 def route(
     service: str, authority: str, handling: str, receiving: str, mode: str | None = "online"
-) -> dict[str, Any]:
-    return {
-        "service": service,
-        "authority": authority,
-        "handling_locality": handling,
-        "receiving_locality": receiving,
-        "mode": mode,
-        "depends_on": [],
-        "time_limit_days": 5,
-        "manual_routing": mode is None,
-        "route_note": "",
-    }
+) -> Route:
+    planned = PlannedService(
+        service=service,
+        authority=authority,
+        handling_locality=handling,
+        receiving_locality=receiving,
+        mode=mode,
+        depends_on=(),
+        time_limit_days=5,
+        manual_routing=mode is None,
+        route_note="",
+    )
+    return Route(planned, "test-catalog", "test-alliance")
 
 
 HUKOU = route("household-registration", "public-security", "420102", "430602", "off-site")
@@ -51,13 +55,11 @@ VACCINATION = route("vaccination", "cdc", "430602", "430602")
 
 def new_case(record_ref: str = "MR-0001", **changes: object) -> BirthCase:
     facts = make_facts(record_ref, **changes)
-    return BirthCase(
-        facts.facility_uscc, record_ref, f"TC{record_ref}", f"m-{record_ref}", facts.to_dict()
-    )
+    return BirthCase(facts.facility_uscc, record_ref, f"TC{record_ref}", f"m-{record_ref}", facts)
 
 
-def new_request(case: BirthCase, route_: dict[str, Any]) -> ServiceRequest:
-    return ServiceRequest(case.id, route_["service"], route_)
+def new_request(case: BirthCase, route_: Route) -> ServiceRequest:
+    return ServiceRequest(case.id, route_.service, route_)
 
 
 class Story:
@@ -96,8 +98,8 @@ def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceReques
     hukou, vaccination = new_request(case, HUKOU), new_request(case, VACCINATION)
     case.plan(["household-registration", "vaccination"], "c1", "a1")
     story.feed(case, hukou, vaccination)
-    hukou.dispatch({})
-    vaccination.dispatch({})
+    hukou.dispatch(DispatchPayload())
+    vaccination.dispatch(DispatchPayload())
     story.feed(hukou, vaccination, when=at(hours=1))
     hukou.receive("o", "R-1", "2026-03-09", False)
     vaccination.receive("o", "R-2", "2026-03-30", False)
@@ -105,8 +107,8 @@ def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceReques
     hukou.request_supplement("o", ["residence permit", "commitment letter"])
     story.feed(hukou, when=at(days=1))
     hukou.supplement(["residence permit", "commitment letter"], "2026-12-04", False)
-    hukou.approve("o", {"citizen_id": "x"})
-    vaccination.approve("o", {"vaccination_record_number": "VR-1"})
+    hukou.approve("o", Result("citizen_id", "x"))
+    vaccination.approve("o", Result("vaccination_record_number", "VR-1"))
     story.feed(hukou, vaccination, when=at(days=4, hours=2))
     case.complete()
     case.rate(2, "slow")

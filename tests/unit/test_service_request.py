@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import uuid4, uuid5
 
 import pytest
 
 from domain.kernel.case_plan import CasePlan
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import InvalidTransitionError
-from domain.kernel.service_request import ServiceRequest
+from domain.kernel.results import Result
+from domain.kernel.service_request import RequestState, ServiceRequest
+from tests.unit.test_projections_support import route
 
-ROUTE = {
-    "authority": "public-security",
-    "handling_locality": "420102",
-    "receiving_locality": "430602",
-    "mode": "off-site",
-}
+ROUTE = route("household-registration", "public-security", "420102", "430602", "off-site")
 
 
 def request_in(state: str) -> ServiceRequest:
-    request = ServiceRequest(uuid4(), "household-registration", dict(ROUTE))
+    request = ServiceRequest(uuid4(), "household-registration", ROUTE)
     steps = {"dispatched": 1, "received": 2, "supplement-requested": 3}
     if steps.get(state, 0) >= 1:
-        request.dispatch({"certificate_number": "X320101001"})
+        request.dispatch(DispatchPayload({"certificate_number": "X320101001"}))
     if steps.get(state, 0) >= 2:
         request.receive("officer-1", "R-1", "2026-12-01", False)
     if steps.get(state, 0) >= 3:
@@ -42,19 +41,36 @@ def test_id_is_deterministic_per_case_and_service() -> None:
     )
 
 
+def test_states_are_the_strings_they_always_were() -> None:
+    assert [str(s) for s in RequestState] == [
+        "planned",
+        "dispatched",
+        "received",
+        "supplement-requested",
+        "approved",
+        "rejected",
+        "withdrawn",
+    ]
+    request = request_in("planned")
+    assert request.state is RequestState.PLANNED
+    refusal = "The request is planned; this step needs it received or supplement-requested"
+    with pytest.raises(InvalidTransitionError, match=refusal):
+        request.reject("o", "no", "")
+
+
 def test_dispatch_once() -> None:
     request = request_in("planned")
-    request.dispatch({"a": 1})
-    request.dispatch({"a": 1})
+    request.dispatch(DispatchPayload({"a": 1}))
+    request.dispatch(DispatchPayload({"a": 1}))
     assert names(request) == ["Dispatched"]
 
 
 def test_replan_only_before_dispatch() -> None:
     request = request_in("planned")
-    request.replan({**ROUTE, "receiving_locality": "420102"})
-    request.replan({**ROUTE, "receiving_locality": "420102"})
+    request.replan(replace(ROUTE, planned=replace(ROUTE.planned, receiving_locality="420102")))
+    request.replan(replace(ROUTE, planned=replace(ROUTE.planned, receiving_locality="420102")))
     assert names(request) == ["Replanned"]
-    request.dispatch({})
+    request.dispatch(DispatchPayload())
     with pytest.raises(InvalidTransitionError, match="dispatched"):
         request.replan(ROUTE)
 
@@ -84,8 +100,8 @@ def test_supplement_round_trip() -> None:
 
 def test_approve_once() -> None:
     request = request_in("received")
-    request.approve("o", {"citizen_id": "420102202611200028"})
-    request.approve("o", {"citizen_id": "420102202611200028"})
+    request.approve("o", Result("citizen_id", "420102202611200028"))
+    request.approve("o", Result("citizen_id", "420102202611200028"))
     assert names(request) == ["Approved"]
     with pytest.raises(InvalidTransitionError):
         request.reject("o", "late", "")
@@ -105,7 +121,7 @@ def test_withdraw_open_request_once_and_never_a_decided_one() -> None:
     request.withdraw("case voided")
     assert names(request) == ["Withdrawn"]
     approved = request_in("received")
-    approved.approve("o", {"citizen_id": "x"})
+    approved.approve("o", Result("citizen_id", "x"))
     approved.collect_events()
     approved.withdraw("case voided")
     assert names(approved) == []

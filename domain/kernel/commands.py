@@ -1,0 +1,56 @@
+"""Office commands: one per step an office takes on one service request (frozen dataclasses)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Receive:
+    """The receiving window accepts the request under its receipt number (受理)."""
+
+    service_request_id: UUID
+    officer: str
+    receipt_number: str
+
+
+@dataclass(frozen=True)
+class RequestSupplement:
+    """The office names every missing item at once (一次性告知)."""
+
+    service_request_id: UUID
+    officer: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Supplement:
+    """The family (or an office for them) hands in the missing items."""
+
+    service_request_id: UUID
+    officer: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Approve:
+    """The handling office approves with its result: one field, as sent (checked on approval)."""
+
+    service_request_id: UUID
+    officer: str
+    result: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The handling office refuses, naming its reason and legal basis."""
+
+    service_request_id: UUID
+    officer: str
+    reason: str
+    basis: str = ""
+
+
+OfficeCommand = Receive | RequestSupplement | Supplement | Approve | Reject
