@@ -173,8 +173,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
     server = {"loop": args.loop, "http": args.http}  # uvloop + httptools: docs/operations.md
     if workers > 1:
-        return serve_workers("api.asgi:create", host, port, workers, server)
-    uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
+        return serve_workers("entry.asgi:create", host, port, workers, server)
+    uvicorn.run("entry.asgi:create", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, **server)  # fmt: skip
     return 0
 
@@ -340,7 +340,7 @@ class ProgressBar:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from api.demo import run_demo
+    from entry.demo import run_demo
 
     return run_demo(settings, args.dir)
 
