@@ -32,7 +32,6 @@ from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.threads import WorkerThreads
 from api.tracking import Throttle
-from integrations.hospital import validation_cache
 
 MODULES = (
     system_routes,
@@ -60,7 +59,6 @@ def create_app(
     container: Container, *, close_on_shutdown: bool = True, run_scheduler: bool = False
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
-    validation_cache.install()  # same FHIR validation, per-class work done once per process
     intake_threads = WorkerThreads(container.settings.threads)
 
     @asynccontextmanager
