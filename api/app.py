@@ -10,7 +10,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from adapters.bootstrap import Container
+from adapters.facade import Container
 from api import (
     admin,
     cases,

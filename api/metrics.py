@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.bootstrap import Container
+from adapters.facade import Container
 from api.openapi import TEXT, Operation
 
 OPERATIONS = [

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.facade import covers, may_see_flow
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.kernel.actors import Principal
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LOCALITY = re.compile(r"^[1-8]\d{5}$")
@@ -49,10 +49,6 @@ def month_of(request: Request) -> str:
     return month
 
 
-def covers(principal: Principal, code: str) -> bool:
-    return principal.role == "admin" or principal.scope in ("national", code[:2])
-
-
 async def locality(request: Request) -> Response:
     principal = await authenticate(request, "monitor")
     code = request.path_params["code"]
@@ -80,11 +76,7 @@ async def flows(request: Request) -> Response:
     view = request.app.state.container.projections.flows_view
     rows = await run_in_threadpool(view.flows, month)
     visible = [
-        r.to_dict()
-        for r in rows
-        if principal.scope == "national"
-        or principal.role == "admin"
-        or principal.scope in (r.birth_province, r.hukou_province)
+        r.to_dict() for r in rows if may_see_flow(principal, r.birth_province, r.hukou_province)
     ]
     return ORJSONResponse({"month": month, "flows": visible})
 

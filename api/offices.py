@@ -11,31 +11,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.facade import (
+    ACTIONS,
+    CaseLedger,
+    OfficeDecision,
+    Principal,
+    ServiceRequestNotFoundError,
+    may_act,
+    request_fields,
+)
 from api.auth import authenticate, out_of_scope
 from api.bodies import check_length, field, json_object, required_str, unknown_fields
-from api.cases import service_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.births.commands import OfficeDecision
-from domain.kernel.actors import Principal
-from domain.kernel.errors import ServiceRequestNotFoundError
-from domain.kernel.service_request import ServiceRequest
-from domain.ledger import CaseLedger
 
-ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
 MAX_RECEIPT = 64  # a window's receipt number (受理编号)
 MAX_ITEMS, MAX_ITEM = 30, 200  # a supplement notice lists every item at once (一次性告知)
 MAX_BASIS = 500
-# Which office acts: the receiving window receives and asks for supplements (it checks form
-# and identity); the handling office decides (decision power never moves, domain ref §2.1).
-ACTOR_SIDE = {
-    "receive": "receiving",
-    "request-supplement": "either",
-    "supplement": "either",
-    "approve": "handling",
-    "reject": "handling",
-}
 OPERATIONS = [
     Operation(
         f"/service-requests/{{service_request_id:uuid}}/{action}",
@@ -52,22 +45,6 @@ OPERATIONS = [
     )
     for action in ACTIONS
 ]
-
-
-def _allowed(principal: Principal, request: ServiceRequest, action: str, case_scope: str) -> bool:
-    if principal.role == "admin":
-        return True
-    if principal.role == "family":
-        return action == "supplement" and case_scope == principal.scope
-    if principal.role != "office" or principal.authority != request.authority:
-        return False
-    side = ACTOR_SIDE[action]
-    places = {
-        "receiving": {request.receiving_locality},
-        "handling": {request.handling_locality},
-        "either": {request.receiving_locality, request.handling_locality},
-    }[side]
-    return principal.scope in places
 
 
 def _command(
@@ -111,9 +88,9 @@ def decide(ledger: CaseLedger, principal: Principal, cmd: OfficeDecision) -> dic
         request = ledger.get_request(cmd.service_request_id)
     except ServiceRequestNotFoundError:
         raise out_of_scope() from None
-    if not _allowed(principal, request, cmd.action, str(request.case_id)):
+    if not may_act(principal, request, cmd.action):
         raise out_of_scope()
-    return service_view(ledger.decide(cmd))
+    return request_fields(ledger.decide(cmd))
 
 
 async def step(request: Request, action: str) -> Response:

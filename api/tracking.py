@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import Container
+from adapters.facade import Container
 from api.auth import PrincipalCache, authenticate, bearer_token
 from api.bodies import json_object, required_str, unknown_fields
 from api.openapi import Operation

@@ -1,0 +1,192 @@
+"""What the composition root hands the HTTP layer and the command line: the reads and commands
+they call on a built `Container` (adapters/bootstrap.py), and the names of the domain,
+integrations and projections they speak (errors, commands, roles, rows, the FHIR intake).
+
+`api/` and `entry/` import these from here (or from adapters.bootstrap and
+adapters.settings), never from the packages below (tests/unit/test_dependency_rule.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.bootstrap import Container, StoreUnavailableError, build
+from adapters.budget import check_serve_budget
+from adapters.case_reads import history_streams, load_view, scoped_case
+from adapters.keys import StoreKeyError
+from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
+from adapters.postgres_views import PostgresTables
+from adapters.projection_runner import Projections
+from domain.births.birth_case import BirthCase
+from domain.births.catalog import load_catalog
+from domain.births.commands import (
+    ApplyAsFamily,
+    CorrectNotification,
+    NotifyBirth,
+    OfficeDecision,
+    RateService,
+    VoidNotification,
+)
+from domain.births.facts import BirthFacts, Parent
+from domain.births.hospital_intake import MessageOutcome
+from domain.kernel.access import (
+    ACTIONS,
+    CASE_ROLES,
+    CaseNotYetError,
+    OutOfScopeError,
+    covers,
+    foreign_case,
+    may_act,
+    may_call,
+    may_read_queue,
+    may_see_flow,
+    speaks_for,
+)
+from domain.kernel.actors import (
+    AUTHORITIES,
+    ROLES,
+    ActorDirectory,
+    ActorNotFoundError,
+    InvalidActorError,
+    Principal,
+    token_hash,
+)
+from domain.kernel.errors import (
+    CaseClosedError,
+    CaseNotFoundError,
+    DomainError,
+    InvalidApplicationError,
+    InvalidIdentifierError,
+    InvalidResultError,
+    InvalidTransitionError,
+    MessageIdReusedError,
+    NotificationConflictError,
+    RatingNotAllowedError,
+    ServiceRequestNotFoundError,
+)
+from domain.kernel.identifiers import full_division_name, make_citizen_id
+from domain.kernel.service_request import ServiceRequest
+from domain.ledger import CaseLedger
+from integrations.hospital.birth_notification import ParsedMessage, parse_message
+from integrations.hospital.capability import capability_statement
+from integrations.hospital.issues import IntakeRejectedError, Issue
+from integrations.hospital.outcomes import acknowledgement, operation_outcome
+from integrations.hospital.writer import notification_message
+from projections.case_view import request_fields
+from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
+from projections.rows import ViewBusyError
+
+__all__ = [
+    "ACTIONS",
+    "AUTHORITIES",
+    "CASE_ROLES",
+    "PARKED_STATE",
+    "ROLES",
+    "SKIPPED_STATE",
+    "ActorDirectory",
+    "ActorNotFoundError",
+    "ApplyAsFamily",
+    "BirthFacts",
+    "CaseClosedError",
+    "CaseLedger",
+    "CaseNotFoundError",
+    "CaseNotYetError",
+    "Container",
+    "CorrectNotification",
+    "DomainError",
+    "IntakeRejectedError",
+    "InvalidActorError",
+    "InvalidApplicationError",
+    "InvalidIdentifierError",
+    "InvalidResultError",
+    "InvalidTransitionError",
+    "Issue",
+    "MessageIdReusedError",
+    "MessageOutcome",
+    "NotParkedError",
+    "NotificationConflictError",
+    "NotifyBirth",
+    "OfficeDecision",
+    "OutOfScopeError",
+    "Parent",
+    "ParkedRow",
+    "ParsedMessage",
+    "PartStoppedError",
+    "Principal",
+    "Projections",
+    "RateService",
+    "RatingNotAllowedError",
+    "ServiceRequest",
+    "ServiceRequestNotFoundError",
+    "StoreKeyError",
+    "StoreUnavailableError",
+    "ViewBusyError",
+    "VoidNotification",
+    "acknowledgement",
+    "build",
+    "can_rebuild_in_parts",
+    "capability_statement",
+    "case_id_of",
+    "check_serve_budget",
+    "covers",
+    "family_extras",
+    "foreign_case",
+    "full_division_name",
+    "history_streams",
+    "load_catalog",
+    "load_view",
+    "make_citizen_id",
+    "may_act",
+    "may_call",
+    "may_read_queue",
+    "may_see_flow",
+    "notification_message",
+    "operation_outcome",
+    "parse_message",
+    "parts_in_progress",
+    "read_case",
+    "rebuild_in_parts",
+    "request_fields",
+    "scoped_case",
+    "speaks_for",
+    "token_hash",
+]
+
+
+def case_id_of(facility_uscc: str, record_ref: str) -> UUID:
+    """The case a hospital's birth record opened (or would open)."""
+    return BirthCase.create_id(facility_uscc, record_ref)
+
+
+def read_case(
+    container: Container, principal: Principal, case_id: UUID, as_of: datetime | None
+) -> dict[str, Any]:
+    """The case view replayed for the caller (projections/case_view.py renders it); the
+    family and the admin also get the next action and timeline of the case as it is."""
+    view = load_view(container.ledger, principal, case_id, as_of)
+    if principal.role in ("family", "admin") and as_of is None:
+        view |= family_extras(container, case_id)
+    return view
+
+
+def family_extras(container: Container, case_id: UUID) -> dict[str, Any]:
+    """What the family must do next and the timeline, from the case_status projection."""
+    status = container.projections.case_status_view.by_case_id(case_id)
+    if status is None:
+        return {}
+    history = [{"event": h.event, "at": h.at} for h in status.history]
+    for service in status.services:
+        history += [
+            {"service": service.service, "event": h.event, "at": h.at} for h in service.history
+        ]
+    return {"next_action": status.next_action, "timeline": sorted(history, key=lambda h: h["at"])}
+
+
+def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:
+    """A view's rebuild in parts under way or interrupted: part → position (PostgreSQL only)."""
+    view = projections.get(name).view
+    if not isinstance(view, PostgresTables):
+        return {}
+    return view.parts(projections.app.name)
