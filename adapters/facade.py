@@ -8,6 +8,7 @@ adapters.settings), never from the packages below (tests/unit/test_dependency_ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -38,6 +39,7 @@ from domain.kernel.access import (
     OutOfScopeError,
     covers,
     foreign_case,
+    holds_verifier,
     may_act,
     may_call,
     may_read_queue,
@@ -75,6 +77,9 @@ from integrations.hospital.issues import IntakeRejectedError, Issue
 from integrations.hospital.outcomes import acknowledgement, operation_outcome
 from integrations.hospital.writer import notification_message
 from projections.case_view import request_fields
+from projections.flows import FlowRow
+from projections.locality_stats import FollowUpRow, LocalityFigures
+from projections.office_queue import QueuePage
 from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from projections.rows import ViewBusyError
 
@@ -128,30 +133,39 @@ __all__ = [
     "build",
     "can_rebuild_in_parts",
     "capability_statement",
+    "case_by_tracking_code",
     "case_id_of",
     "check_serve_budget",
     "covers",
     "family_extras",
+    "follow_ups",
     "foreign_case",
     "full_division_name",
     "history_streams",
     "load_catalog",
     "load_view",
+    "locality_figures",
+    "log_head",
     "make_citizen_id",
     "may_act",
     "may_call",
     "may_read_queue",
     "may_see_flow",
+    "month_flows",
     "notification_message",
+    "office_queue",
     "operation_outcome",
     "parse_message",
     "parts_in_progress",
+    "planning_lag",
     "read_case",
     "rebuild_in_parts",
     "request_fields",
     "scoped_case",
     "speaks_for",
     "token_hash",
+    "tracking_position",
+    "verifier_matches",
 ]
 
 
@@ -190,3 +204,50 @@ def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:
     if not isinstance(view, PostgresTables):
         return {}
     return view.parts(projections.app.name)
+
+
+def office_queue(container: Container, locality: str, authority: str, **filters: Any) -> QueuePage:
+    """A page of an office's queue (office_queue projection); filters as the view takes them."""
+    return container.projections.office_queue_view.queue(locality, authority, **filters)
+
+
+def locality_figures(container: Container, code: str, month: str) -> LocalityFigures:
+    return container.projections.locality_stats_view.figures(code, month)
+
+
+def follow_ups(container: Container, code: str, month: str) -> list[FollowUpRow]:
+    """The month's bad ratings of a locality, each to be followed up (no case ids)."""
+    return container.projections.locality_stats_view.follow_ups(code, month)
+
+
+def month_flows(container: Container, month: str) -> list[FlowRow]:
+    """Birth province → hukou province counts of a month (flows projection)."""
+    return container.projections.flows_view.flows(month)
+
+
+def case_by_tracking_code(container: Container, code: str) -> str | None:
+    """The case id a tracking code names, as far as the case_status projection has come."""
+    status = container.projections.case_status_view.by_tracking_code(code)
+    return None if status is None else status.case_id
+
+
+def tracking_position(container: Container) -> int:
+    """How far in the ledger's log the case_status projection has come."""
+    view = container.projections.case_status_view
+    return view.max_tracking_id(container.ledger.name) or 0
+
+
+def log_head(container: Container) -> int:
+    """The position of the ledger's last recorded event."""
+    return container.ledger.recorder.max_notification_id() or 0
+
+
+def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
+    """Whether `verifier` is the mother's (the last 6 of her citizen ID, or her phone)."""
+    mother = container.ledger.get_case(UUID(case_id)).facts.get("mother") or {}
+    return holds_verifier(mother.get("citizen_id"), mother.get("phone"), verifier)
+
+
+def planning_lag(container: Container) -> Callable[[], int]:
+    """How many ledger events wait for planning (read by intake's back-pressure and /metrics)."""
+    return container.processing.planning.lag

@@ -10,7 +10,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from adapters.facade import Container
+from adapters.facade import Container, planning_lag
 from api import (
     admin,
     cases,
@@ -96,7 +96,7 @@ def create_app(
     app.state.container = container
     app.state.throttle = Throttle()
     app.state.principals = PrincipalCache(container.actors)
-    app.state.planning_lag = PlanningLag(container.processing.planning.lag)
+    app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())

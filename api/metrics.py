@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.facade import Container
+from adapters.facade import Container, planning_lag
 from api.openapi import TEXT, Operation
 
 OPERATIONS = [
@@ -74,7 +74,7 @@ class Metrics:
             self.lag.labels(name).set(lag)
         for name, parked in container.parked_counts().items():
             self.parked.labels(name).set(parked)
-        self.planning.set(container.processing.planning.lag())
+        self.planning.set(planning_lag(container)())
         for app in container.applications():
             self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)
 

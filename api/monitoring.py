@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import covers, may_see_flow
+from adapters.facade import covers, follow_ups, locality_figures, may_see_flow, month_flows
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -59,13 +59,13 @@ async def locality(request: Request) -> Response:
     if not covers(principal, code):
         raise out_of_scope()
     month = month_of(request)
-    view = request.app.state.container.projections.locality_stats_view
-    figures = await run_in_threadpool(view.figures, code, month)
-    follow_ups = await run_in_threadpool(view.follow_ups, code, month)
+    container = request.app.state.container
+    figures = await run_in_threadpool(locality_figures, container, code, month)
+    bad_ratings = await run_in_threadpool(follow_ups, container, code, month)
     # No case ids: monitors see aggregates only, and the handling unit (which knows its cases)
     # makes the call-back; the monitor checks that every bad rating is followed up.
     body = figures.to_dict() | {
-        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in follow_ups]
+        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in bad_ratings]
     }
     return ORJSONResponse(body)
 
@@ -73,8 +73,7 @@ async def locality(request: Request) -> Response:
 async def flows(request: Request) -> Response:
     principal = await authenticate(request, "monitor")
     month = month_of(request)
-    view = request.app.state.container.projections.flows_view
-    rows = await run_in_threadpool(view.flows, month)
+    rows = await run_in_threadpool(month_flows, request.app.state.container, month)
     visible = [
         r.to_dict() for r in rows if may_see_flow(principal, r.birth_province, r.hukou_province)
     ]

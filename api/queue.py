@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import Container, may_read_queue
+from adapters.facade import Container, may_read_queue, office_queue
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -52,7 +52,8 @@ def read_queue(
     container: Container, locality: str, authority: str, request: Request
 ) -> dict[str, Any]:
     overdue = _choice(request, "overdue", ("true", "false"))
-    page = container.projections.office_queue_view.queue(
+    page = office_queue(
+        container,
         locality,
         authority,
         state=_choice(request, "state", STATES),

@@ -4,6 +4,7 @@ about; the API turns a refusal into the same 404 as a missing resource."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
@@ -54,6 +55,14 @@ class Case(Protocol):
 
     @property
     def facility_uscc(self) -> str: ...
+
+
+def holds_verifier(citizen_id: str | None, phone: str | None, verifier: str) -> bool:
+    """A family proves it is the mother's with the last 6 of her citizen ID or her phone
+    (case-blind, compared in constant time)."""
+    candidates = [(citizen_id or "")[-6:], phone or ""]
+    given = verifier.strip().upper()
+    return any(c and hmac.compare_digest(c.upper(), given) for c in candidates)
 
 
 def may_call(principal: Principal, roles: Sequence[str]) -> bool:

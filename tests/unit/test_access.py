@@ -132,3 +132,11 @@ def test_monitors_see_their_province_or_the_nation() -> None:
     assert access.may_see_flow(who("monitor", "42"), "43", "42")
     assert not access.may_see_flow(who("monitor", "11"), "43", "42")
     assert access.may_see_flow(who("admin", "-"), "43", "42")
+
+
+def test_the_mothers_verifier_is_her_citizen_ids_last_six_or_her_phone() -> None:
+    citizen_id, phone = "43060219940308122X", "13800138000"
+    assert access.holds_verifier(citizen_id, phone, " 08122x ")
+    assert access.holds_verifier(citizen_id, phone, "13800138000")
+    assert not access.holds_verifier(citizen_id, phone, "081221")
+    assert not access.holds_verifier(None, None, "")
