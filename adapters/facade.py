@@ -187,15 +187,7 @@ def read_case(
 
 def family_extras(container: Container, case_id: UUID) -> dict[str, Any]:
     """What the family must do next and the timeline, from the case_status projection."""
-    status = container.projections.case_status_view.by_case_id(case_id)
-    if status is None:
-        return {}
-    history = [{"event": h.event, "at": h.at} for h in status.history]
-    for service in status.services:
-        history += [
-            {"service": service.service, "event": h.event, "at": h.at} for h in service.history
-        ]
-    return {"next_action": status.next_action, "timeline": sorted(history, key=lambda h: h["at"])}
+    return container.projections.case_status_view.family_extras(case_id)
 
 
 def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:

@@ -337,13 +337,29 @@ def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> d
         services,
         results.get(TRACKING_CODE) or case.tracking_code,
         None,
-        next_action=next_action(case, rows),
-        timeline=_timeline(work["timeline"], [r.service_request_id for r in rows], stored),
+        **family_extras(case, rows, work["timeline"], stored),
     )
 
 
+def family_extras(
+    case: CaseRow,
+    rows: Sequence[ServiceRow],
+    entries: Sequence[TimelineEntry],
+    stored: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The family's view's last two fields: what it must do next, and the case's timeline
+    (`entries`, a document's work; `rows` in plan order; `stored`: request id → a dict with
+    its "service", made from `rows` when not given)."""
+    if stored is None:
+        stored = {r.service_request_id: {"service": r.service} for r in rows}
+    return {
+        "next_action": next_action(case, rows),
+        "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
+    }
+
+
 def _timeline(
-    entries: Sequence[list[Any]], order: Sequence[str], stored: dict[str, Any]
+    entries: Sequence[TimelineEntry], order: Sequence[str], stored: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The case's events, then each request's in plan order, each in log order; then by time.
     One sort: by time, then that order (the case first, requests in plan order), then log
