@@ -146,6 +146,7 @@ __all__ = [
     "load_view",
     "locality_figures",
     "log_head",
+    "log_heads",
     "make_citizen_id",
     "may_act",
     "may_call",
@@ -158,6 +159,7 @@ __all__ = [
     "parse_message",
     "parts_in_progress",
     "planning_lag",
+    "projection_lags",
     "read_case",
     "rebuild_in_parts",
     "request_fields",
@@ -238,6 +240,16 @@ def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
     """Whether `verifier` is the mother's (the last 6 of her citizen ID, or her phone)."""
     mother = container.ledger.get_case(UUID(case_id)).facts.get("mother") or {}
     return holds_verifier(mother.get("citizen_id"), mother.get("phone"), verifier)
+
+
+def log_heads(container: Container) -> dict[str, int]:
+    """Each application's last recorded position, by name."""
+    return {app.name: app.recorder.max_notification_id() or 0 for app in container.applications()}
+
+
+def projection_lags(container: Container) -> dict[str, int]:
+    """How many events of the log each view has still to apply, by view."""
+    return container.projections.lags()
 
 
 def planning_lag(container: Container) -> Callable[[], int]:
