@@ -35,6 +35,7 @@ from domain.births.hospital_intake import MessageOutcome
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
+    NEXT_STEP_ROLES,
     CaseNotYetError,
     OutOfScopeError,
     covers,
@@ -182,7 +183,7 @@ def read_case(
     """The case view replayed for the caller (projections/case_view.py renders it); the
     family and the admin also get the next action and timeline of the case as it is."""
     view = load_view(container.ledger, principal, case_id, as_of)
-    if principal.role in ("family", "admin") and as_of is None:
+    if principal.role in NEXT_STEP_ROLES and as_of is None:
         view |= family_extras(container, case_id)
     return view
 

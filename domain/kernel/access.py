@@ -17,6 +17,7 @@ CASE_ROLES = ("hospital", "office", "family")  # who reads cases (an admin reads
 TRACKING_ROLES = ("hospital", "admin", "family")  # who sees the case's tracking code
 RECORD_REF_ROLES = ("hospital", "admin")  # who sees the hospital's record key
 RESULT_ROLES = ("family", "admin")  # who sees results and the items awaited
+NEXT_STEP_ROLES = ("family", "admin")  # who sees the family's next action and timeline
 ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
 # Which office acts: the receiving window receives and asks for supplements (it checks form
 # and identity); the handling office decides (decision power never moves, domain ref §2.1).
