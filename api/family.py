@@ -7,7 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import ApplyAsFamily, Principal, RateService, foreign_case, load_view
+from adapters.facade import (
+    ApplyAsFamily,
+    Principal,
+    RateService,
+    foreign_case,
+    load_view,
+    may_rate,
+)
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
 from api.openapi import Operation
@@ -79,9 +86,8 @@ async def family_application(request: Request) -> Response:
 
 async def rating(request: Request) -> Response:
     principal = await authenticate(request, "family")
-    if principal.role != "family":  # the family's one rating: nobody rates on its behalf
+    if not may_rate(principal, request.path_params["case_id"]):
         raise out_of_scope()
-    _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, ("score", "comment"))
     score = field(body, "score", int)

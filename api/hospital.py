@@ -29,6 +29,7 @@ from adapters.facade import (
     acknowledgement,
     capability_statement,
     case_id_of,
+    facility_read,
     load_view,
     operation_outcome,
     parse_message,
@@ -253,11 +254,7 @@ async def hospital_cases(request: Request) -> Response:
             "Give ?hospital_ref=<your birth record key>",
             parameter="hospital_ref",
         )
-    facility = (
-        principal.scope
-        if principal.role == "hospital"
-        else request.query_params.get("facility", "")
-    )
+    facility = facility_read(principal, request.query_params.get("facility", ""))
     views = await run_in_threadpool(
         _cases_for, request.app.state.container, principal, facility, ref
     )

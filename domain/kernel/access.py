@@ -112,6 +112,17 @@ def foreign_case(principal: Principal, case_id: UUID) -> bool:
     return principal.role == "family" and principal.scope != str(case_id)
 
 
+def may_rate(principal: Principal, case_id: UUID) -> bool:
+    """The family rates its own case, once done; nobody rates on its behalf (not an admin)."""
+    return principal.role == "family" and principal.scope == str(case_id)
+
+
+def facility_read(principal: Principal, asked: str) -> str:
+    """Whose cases a hospital lookup reads: a hospital its own facility's, whatever it asks;
+    an admin the facility it names."""
+    return principal.scope if principal.role == "hospital" else asked
+
+
 def may_act(principal: Principal, request: ServiceRequest, action: str) -> bool:
     """An office step on a request: the receiving or handling office of its authority as the
     action needs; a family only supplements its own case; an admin does anything."""

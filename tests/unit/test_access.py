@@ -140,3 +140,14 @@ def test_the_mothers_verifier_is_her_citizen_ids_last_six_or_her_phone() -> None
     assert access.holds_verifier(citizen_id, phone, "13800138000")
     assert not access.holds_verifier(citizen_id, phone, "081221")
     assert not access.holds_verifier(None, None, "")
+
+
+def test_only_the_family_rates_its_own_case(case: Case) -> None:
+    assert access.may_rate(who("family", str(case.id)), case.id)
+    assert not access.may_rate(who("family", str(uuid4())), case.id)
+    assert not access.may_rate(who("admin", "-"), case.id)
+
+
+def test_a_hospital_reads_its_own_facility_whatever_it_names() -> None:
+    assert access.facility_read(who("hospital", FACILITY), "91110000MA00000000") == FACILITY
+    assert access.facility_read(who("admin", "-"), "91110000MA00000000") == "91110000MA00000000"
