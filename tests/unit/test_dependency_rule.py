@@ -45,7 +45,7 @@ THIRD_PARTY_BANNED: dict[str, tuple[str, ...]] = {
 }
 # The domain and the engine name what they may use outside the standard library (an
 # allowlist, not a ban): the domain eventsourcing's domain/application/system API and its
-# identifier and calendar libraries; the engine the store's and the library's machinery.
+# identifier and calendar libraries; the engine the library and the stores' drivers.
 THIRD_PARTY_ALLOWED: dict[str, tuple[str, ...]] = {
     "domain": (
         "eventsourcing.domain",
@@ -57,8 +57,9 @@ THIRD_PARTY_ALLOWED: dict[str, tuple[str, ...]] = {
         "stdnum",
         "chinese_calendar",
     ),
-    "engine": ("eventsourcing", "psycopg", "psycopg_pool", "orjson", "anyio", "apscheduler"),
+    "engine": ("eventsourcing", "psycopg", "psycopg_pool", "orjson"),
 }
+STANDARD = frozenset(sys.stdlib_module_names) | {"_typeshed"}  # _typeshed: type checking only
 
 
 def present(packages: tuple[str, ...]) -> list[str]:
@@ -115,7 +116,7 @@ def _may(package: str, module: str) -> bool:
         return _within(module, ALLOWED_OURS[package])
     if package in THIRD_PARTY_ALLOWED:
         allowed = THIRD_PARTY_ALLOWED[package]
-        return top in sys.stdlib_module_names or _within(module, allowed)
+        return top in STANDARD or _within(module, allowed)
     return not _within(module, THIRD_PARTY_BANNED[package])
 
 
