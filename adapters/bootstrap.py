@@ -1,4 +1,6 @@
-"""Composition root: build(settings) wires the applications onto the configured store."""
+"""The composition root: build(settings) wires the applications, the projections, the
+background jobs and the process's switches onto the configured store. What the HTTP layer
+and the command line call on the result is in adapters/facade.py."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from domain.kernel.actors import ActorDirectory
 from domain.kernel.deadlines import DeadlineWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
+from integrations.hospital import validation_cache
 from projections.parked import PARKED_STATE, ParkedRow
 
 log = logging.getLogger(__name__)
@@ -130,6 +133,8 @@ def build(settings: Settings) -> Container:
     """Construct the applications on the configured persistence (SQLite, PostgreSQL, memory);
     on PostgreSQL, after waiting for the server and holding the table-creation lock."""
     settings.validate()
+    if settings.fhir_validation_cache:
+        validation_cache.install()  # the same FHIR validation, per-class work done once
     if settings.persistence == "sqlite":
         _ensure_dir(Path(settings.sqlite_dir))
     with _started(settings):

@@ -129,6 +129,7 @@ class Settings:
     busy_retry_after: int = 10  # seconds, the Retry-After of that 503
     family_token_hours: int = 8  # a family's sign-in at POST /track is refused after this
     startup_wait_s: int = 60  # PostgreSQL: how long a start waits for the server (0: no wait)
+    fhir_validation_cache: bool = True  # the same FHIR validation, per-class work done once
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -163,6 +164,8 @@ class Settings:
             busy_retry_after=_int(get("BUSY_RETRY_AFTER", "10"), "BUSY_RETRY_AFTER"),
             family_token_hours=_int(get("FAMILY_TOKEN_HOURS", "8"), "FAMILY_TOKEN_HOURS"),
             startup_wait_s=_int(get("STARTUP_WAIT", "60"), "STARTUP_WAIT"),
+            fhir_validation_cache=get("FHIR_VALIDATION_CACHE", "yes").lower()
+            in ("1", "yes", "true", "y"),
         )
         settings.validate()
         return settings

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.facade import PARKED_STATE, SKIPPED_STATE
 from api.auth import authenticate
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from projections.parked import PARKED_STATE, SKIPPED_STATE
 
 STATES = (PARKED_STATE, SKIPPED_STATE)
 OPERATIONS = [

@@ -10,7 +10,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from adapters.bootstrap import Container
+from adapters.facade import Container, planning_lag
 from api import (
     admin,
     cases,
@@ -32,7 +32,6 @@ from api.openapi import openapi_document
 from api.problems import HANDLERS
 from api.threads import WorkerThreads
 from api.tracking import Throttle
-from integrations.hospital import validation_cache
 
 MODULES = (
     system_routes,
@@ -60,7 +59,6 @@ def create_app(
     container: Container, *, close_on_shutdown: bool = True, run_scheduler: bool = False
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
-    validation_cache.install()  # same FHIR validation, per-class work done once per process
     intake_threads = WorkerThreads(container.settings.threads)
 
     @asynccontextmanager
@@ -98,7 +96,7 @@ def create_app(
     app.state.container = container
     app.state.throttle = Throttle()
     app.state.principals = PrincipalCache(container.actors)
-    app.state.planning_lag = PlanningLag(container.processing.planning.lag)
+    app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())

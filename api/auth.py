@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from adapters.facade import ActorDirectory, Principal, may_call, token_hash
 from api.problems import ApiError
-from domain.kernel.actors import ActorDirectory, Principal, token_hash
 
 CACHE_SECONDS = 30.0  # a revoked token stops working within this time in every API process
 CACHE_SIZE = 10_000
@@ -75,7 +75,7 @@ async def authenticate(request: Request, *roles: str) -> Principal:
     principal = cache.cached(token) or await run_in_threadpool(cache.lookup, token)
     if principal is None:
         raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
-    if roles and principal.role not in roles and principal.role != "admin":
+    if not may_call(principal, roles):
         raise ApiError(404, "not-found", "Nothing here for this caller")
     return principal
 

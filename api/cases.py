@@ -8,26 +8,26 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import project_aggregate
-from eventsourcing.domain import Aggregate, CanMutateAggregate
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import Container
+from adapters.facade import (
+    CASE_ROLES,
+    CaseLedger,
+    Container,
+    Principal,
+    foreign_case,
+    history_streams,
+    read_case,
+)
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.redaction import history_entry
 from api.responses import ORJSONResponse
-from domain.births.birth_case import BirthCase
-from domain.kernel.actors import Principal
-from domain.kernel.errors import CaseNotFoundError
-from domain.kernel.service_request import ServiceRequest
-from domain.ledger import CaseLedger
 
-CASE_ROLES = ("hospital", "office", "family")
 OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}",
@@ -48,130 +48,6 @@ OPERATIONS = [
         responses={404: "No such case"},
     ),
 ]
-TRACKING_ROLES = ("hospital", "admin", "family")
-
-
-def may_see(principal: Principal, case: BirthCase, requests: list[ServiceRequest]) -> bool:
-    """Hospital: its facility; family: its case; office: a request routed to or received by it."""
-    role, scope = principal.role, principal.scope
-    if role == "admin":
-        return True
-    if role == "hospital":
-        return case.facility_uscc == scope
-    if role == "family":
-        return scope == str(case.id)
-    if role == "office":
-        return any(office_may_see(principal, r) for r in requests)
-    return False
-
-
-def office_may_see(principal: Principal, request: ServiceRequest) -> bool:
-    return request.authority == principal.authority and principal.scope in (
-        request.handling_locality,
-        request.receiving_locality,
-    )
-
-
-def case_requests(
-    ledger: CaseLedger, case: BirthCase, as_of: datetime | None = None
-) -> list[ServiceRequest]:
-    found = []
-    for service in case.planned_services:
-        request = at_time(ledger, ServiceRequest.create_id(case.id, service), as_of)
-        if isinstance(request, ServiceRequest):
-            found.append(request)
-    return found
-
-
-def at_time(ledger: CaseLedger, aggregate_id: UUID, as_of: datetime | None) -> Aggregate | None:
-    """The aggregate as it was at `as_of` (its latest state when None); None if not yet there."""
-    if as_of is None:
-        aggregate: Aggregate = ledger.repository.get(aggregate_id)
-        return aggregate
-    until = []  # the stream is read once and replayed up to the moment, not read again
-    for event in ledger.events.get(aggregate_id):
-        assert isinstance(event, CanMutateAggregate)
-        if event.timestamp > as_of:
-            break
-        until.append(event)
-    past: Aggregate | None = project_aggregate(None, until)
-    return past
-
-
-def service_view(request: ServiceRequest) -> dict[str, Any]:
-    return {
-        "service": request.service,
-        "service_request_id": str(request.id),
-        "state": request.state,
-        "handling_locality": request.handling_locality,
-        "receiving_locality": request.receiving_locality,
-        "mode": request.route.mode,
-        "manual_routing": request.route.manual_routing,
-        "due": request.due,
-    }
-
-
-def case_view(
-    principal: Principal, case: BirthCase, requests: list[ServiceRequest]
-) -> dict[str, Any]:
-    visible = requests
-    if principal.role == "office":
-        visible = [r for r in requests if office_may_see(principal, r)]
-    view: dict[str, Any] = {
-        "case_id": str(case.id),
-        "state": case.state,
-        "services": [service_view(r) for r in visible],
-    }
-    if principal.role in TRACKING_ROLES:
-        view["tracking_code"] = case.tracking_code
-    if principal.role in ("hospital", "admin"):
-        view["hospital_ref"] = case.record_ref
-    if principal.role in ("family", "admin"):
-        for entry, request in zip(view["services"], visible, strict=True):
-            entry["result"] = request.result.to_dict() if request.result else None
-            entry["awaiting"] = request.awaiting
-    return view
-
-
-def scoped_case(
-    ledger: CaseLedger, principal: Principal, case_id: UUID, as_of: datetime | None = None
-) -> tuple[BirthCase, list[ServiceRequest]]:
-    try:
-        current = ledger.get_case(case_id)
-    except CaseNotFoundError:
-        raise out_of_scope() from None
-    requests = case_requests(ledger, current)
-    if not may_see(principal, current, requests):
-        raise out_of_scope()
-    if as_of is None:
-        return current, requests
-    case = at_time(ledger, case_id, as_of)
-    if not isinstance(case, BirthCase):
-        raise ApiError(404, "not-found", "The case did not exist yet at that time")
-    return case, case_requests(ledger, case, as_of)
-
-
-def load_view(
-    ledger: CaseLedger, principal: Principal, case_id: UUID, as_of: datetime | None = None
-) -> dict[str, Any]:
-    case, requests = scoped_case(ledger, principal, case_id, as_of)
-    view = case_view(principal, case, requests)
-    if as_of is not None:
-        view["as_of"] = as_of.isoformat()
-    return view
-
-
-def family_extras(container: Container, case_id: UUID) -> dict[str, Any]:
-    """What the family must do next and the timeline, from the case_status projection."""
-    status = container.projections.case_status_view.by_case_id(case_id)
-    if status is None:
-        return {}
-    history = [{"event": h.event, "at": h.at} for h in status.history]
-    for service in status.services:
-        history += [
-            {"service": service.service, "event": h.event, "at": h.at} for h in service.history
-        ]
-    return {"next_action": status.next_action, "timeline": sorted(history, key=lambda h: h["at"])}
 
 
 def parse_as_of(request: Request) -> datetime | None:
@@ -192,19 +68,10 @@ def parse_as_of(request: Request) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def read_case(
-    container: Container, principal: Principal, case_id: UUID, as_of: datetime | None
-) -> dict[str, Any]:
-    view = load_view(container.ledger, principal, case_id, as_of)
-    if principal.role in ("family", "admin") and as_of is None:
-        view |= family_extras(container, case_id)
-    return view
-
-
 async def family_document(container: Container, principal: Principal, case_id: UUID) -> bytes:
     """The family's own case, pre-rendered by the case_status projection: one keyed read.
     Until the projection has the case (it lags by at most a tick) it is replayed instead."""
-    if principal.scope != str(case_id):
+    if foreign_case(principal, case_id):
         raise out_of_scope()
     document = await container.documents.read(principal.scope)
     if document is None:
@@ -225,18 +92,9 @@ async def get_case(request: Request) -> Response:
 
 
 def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> list[dict[str, Any]]:
-    case, requests = scoped_case(ledger, principal, case_id)
-    streams: list[tuple[str, UUID]] = [("case", case.id)]
-    streams += [
-        (r.service, r.id)
-        for r in requests
-        if principal.role != "office" or office_may_see(principal, r)
-    ]
     entries = [
         history_entry(principal.role, stream, event)
-        for stream, stream_id in streams
-        for event in ledger.events.get(stream_id)
-        if isinstance(event, CanMutateAggregate)
+        for stream, event in history_streams(ledger, principal, case_id)
     ]
     return sorted(entries, key=lambda e: e["at"])
 

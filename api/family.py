@@ -7,14 +7,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.facade import (
+    ApplyAsFamily,
+    Principal,
+    RateService,
+    foreign_case,
+    load_view,
+    may_rate,
+)
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
-from api.cases import load_view
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.births.commands import ApplyAsFamily, RateService
-from domain.kernel.actors import Principal
 
 APPLICATION_FIELDS = (
     "child_name",
@@ -52,7 +57,7 @@ OPERATIONS = [
 
 
 def _own_case(principal: Principal, request: Request) -> None:
-    if principal.role == "family" and principal.scope != str(request.path_params["case_id"]):
+    if foreign_case(principal, request.path_params["case_id"]):
         raise out_of_scope()
 
 
@@ -81,9 +86,8 @@ async def family_application(request: Request) -> Response:
 
 async def rating(request: Request) -> Response:
     principal = await authenticate(request, "family")
-    if principal.role != "family":  # the family's one rating: nobody rates on its behalf
+    if not may_rate(principal, request.path_params["case_id"]):
         raise out_of_scope()
-    _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, ("score", "comment"))
     score = field(body, "score", int)

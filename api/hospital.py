@@ -10,33 +10,37 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import Container
+from adapters.facade import (
+    CaseClosedError,
+    CaseNotFoundError,
+    Container,
+    CorrectNotification,
+    DomainError,
+    IntakeRejectedError,
+    Issue,
+    MessageIdReusedError,
+    MessageOutcome,
+    NotificationConflictError,
+    NotifyBirth,
+    OutOfScopeError,
+    ParsedMessage,
+    Principal,
+    VoidNotification,
+    acknowledgement,
+    capability_statement,
+    case_id_of,
+    facility_read,
+    load_view,
+    operation_outcome,
+    parse_message,
+    speaks_for,
+)
 from api.auth import authenticate
 from api.backpressure import PlanningLag
-from api.cases import load_view
 from api.openapi import FHIR_JSON, Operation
 from api.problems import ApiError
 from api.responses import FHIRResponse, ORJSONResponse
 from api.threads import WorkerThreads
-from domain.births.birth_case import BirthCase
-from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
-from domain.births.hospital_intake import MessageOutcome
-from domain.kernel.actors import Principal
-from domain.kernel.errors import (
-    CaseClosedError,
-    CaseNotFoundError,
-    DomainError,
-    MessageIdReusedError,
-    NotificationConflictError,
-)
-from integrations.hospital.birth_notification import (
-    IntakeRejectedError,
-    Issue,
-    ParsedMessage,
-    parse_message,
-)
-from integrations.hospital.capability import capability_statement
-from integrations.hospital.outcomes import acknowledgement, operation_outcome
 
 # Only the FHIR JSON media type (docs/hospital-integration.md): plain application/json and
 # DSTU2's application/json+fhir are 415.
@@ -216,7 +220,7 @@ def _intake(
         parsed = parse_message(raw, container.ledger.clock(), media_version)
     except IntakeRejectedError as exc:
         return FHIRResponse(operation_outcome(exc.issues), status_code=exc.status)
-    if principal.role != "admin" and parsed.facility_uscc != principal.scope:
+    if not speaks_for(principal, parsed.facility_uscc):
         return fhir_error(
             403,
             "forbidden",
@@ -250,11 +254,7 @@ async def hospital_cases(request: Request) -> Response:
             "Give ?hospital_ref=<your birth record key>",
             parameter="hospital_ref",
         )
-    facility = (
-        principal.scope
-        if principal.role == "hospital"
-        else request.query_params.get("facility", "")
-    )
+    facility = facility_read(principal, request.query_params.get("facility", ""))
     views = await run_in_threadpool(
         _cases_for, request.app.state.container, principal, facility, ref
     )
@@ -262,10 +262,10 @@ async def hospital_cases(request: Request) -> Response:
 
 
 def _cases_for(container: Container, principal: Principal, facility: str, ref: str) -> list[object]:
-    case_id: UUID = BirthCase.create_id(facility, ref)
+    case_id: UUID = case_id_of(facility, ref)
     try:
         return [load_view(container.ledger, principal, case_id)]
-    except ApiError:
+    except OutOfScopeError:
         return []
 
 

@@ -13,10 +13,9 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.facade import Issue, operation_outcome
 from api.problems import ApiError
 from api.responses import FHIRResponse, problem
-from integrations.hospital.issues import Issue
-from integrations.hospital.outcomes import operation_outcome
 
 # C0 controls and DEL, except tab, line feed and carriage return (free text may hold those).
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

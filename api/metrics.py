@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.bootstrap import Container
+from adapters.facade import Container, log_heads, planning_lag, projection_lags
 from api.openapi import TEXT, Operation
 
 OPERATIONS = [
@@ -70,13 +70,13 @@ class Metrics:
         )
 
     def refresh(self, container: Container) -> None:
-        for name, lag in container.projections.lags().items():
+        for name, lag in projection_lags(container).items():
             self.lag.labels(name).set(lag)
         for name, parked in container.parked_counts().items():
             self.parked.labels(name).set(parked)
-        self.planning.set(container.processing.planning.lag())
-        for app in container.applications():
-            self.head.labels(app.name).set(app.recorder.max_notification_id() or 0)
+        self.planning.set(planning_lag(container)())
+        for name, head in log_heads(container).items():
+            self.head.labels(name).set(head)
 
 
 class MetricsMiddleware:

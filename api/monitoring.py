@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.facade import covers, follow_ups, locality_figures, may_see_flow, month_flows
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.kernel.actors import Principal
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LOCALITY = re.compile(r"^[1-8]\d{5}$")
@@ -49,10 +49,6 @@ def month_of(request: Request) -> str:
     return month
 
 
-def covers(principal: Principal, code: str) -> bool:
-    return principal.role == "admin" or principal.scope in ("national", code[:2])
-
-
 async def locality(request: Request) -> Response:
     principal = await authenticate(request, "monitor")
     code = request.path_params["code"]
@@ -63,13 +59,13 @@ async def locality(request: Request) -> Response:
     if not covers(principal, code):
         raise out_of_scope()
     month = month_of(request)
-    view = request.app.state.container.projections.locality_stats_view
-    figures = await run_in_threadpool(view.figures, code, month)
-    follow_ups = await run_in_threadpool(view.follow_ups, code, month)
+    container = request.app.state.container
+    figures = await run_in_threadpool(locality_figures, container, code, month)
+    bad_ratings = await run_in_threadpool(follow_ups, container, code, month)
     # No case ids: monitors see aggregates only, and the handling unit (which knows its cases)
     # makes the call-back; the monitor checks that every bad rating is followed up.
     body = figures.to_dict() | {
-        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in follow_ups]
+        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in bad_ratings]
     }
     return ORJSONResponse(body)
 
@@ -77,14 +73,9 @@ async def locality(request: Request) -> Response:
 async def flows(request: Request) -> Response:
     principal = await authenticate(request, "monitor")
     month = month_of(request)
-    view = request.app.state.container.projections.flows_view
-    rows = await run_in_threadpool(view.flows, month)
+    rows = await run_in_threadpool(month_flows, request.app.state.container, month)
     visible = [
-        r.to_dict()
-        for r in rows
-        if principal.scope == "national"
-        or principal.role == "admin"
-        or principal.scope in (r.birth_province, r.hukou_province)
+        r.to_dict() for r in rows if may_see_flow(principal, r.birth_province, r.hukou_province)
     ]
     return ORJSONResponse({"month": month, "flows": visible})
 

@@ -11,38 +11,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import authenticate, out_of_scope
-from api.bodies import check_length, field, json_object, required_str, unknown_fields
-from api.cases import service_view
-from api.openapi import Operation
-from api.problems import ApiError
-from api.responses import ORJSONResponse
-from domain.kernel.actors import Principal
-from domain.kernel.commands import (
+from adapters.facade import (
+    ACTIONS,
     Approve,
+    CaseLedger,
     OfficeCommand,
+    Principal,
     Receive,
     Reject,
     RequestSupplement,
+    ServiceRequestNotFoundError,
     Supplement,
+    carry_out,
+    may_act,
+    request_fields,
 )
-from domain.kernel.errors import ServiceRequestNotFoundError
-from domain.kernel.service_request import ServiceRequest
-from domain.ledger import CaseLedger
+from api.auth import authenticate, out_of_scope
+from api.bodies import check_length, field, json_object, required_str, unknown_fields
+from api.openapi import Operation
+from api.problems import ApiError
+from api.responses import ORJSONResponse
 
-ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
 MAX_RECEIPT = 64  # a window's receipt number (受理编号)
 MAX_ITEMS, MAX_ITEM = 30, 200  # a supplement notice lists every item at once (一次性告知)
 MAX_BASIS = 500
-# Which office acts: the receiving window receives and asks for supplements (it checks form
-# and identity); the handling office decides (decision power never moves, domain ref §2.1).
-ACTOR_SIDE = {
-    "receive": "receiving",
-    "request-supplement": "either",
-    "supplement": "either",
-    "approve": "handling",
-    "reject": "handling",
-}
 OPERATIONS = [
     Operation(
         f"/service-requests/{{service_request_id:uuid}}/{action}",
@@ -59,22 +51,6 @@ OPERATIONS = [
     )
     for action in ACTIONS
 ]
-
-
-def _allowed(principal: Principal, request: ServiceRequest, action: str, case_scope: str) -> bool:
-    if principal.role == "admin":
-        return True
-    if principal.role == "family":
-        return action == "supplement" and case_scope == principal.scope
-    if principal.role != "office" or principal.authority != request.authority:
-        return False
-    side = ACTOR_SIDE[action]
-    places = {
-        "receiving": {request.receiving_locality},
-        "handling": {request.handling_locality},
-        "either": {request.receiving_locality, request.handling_locality},
-    }[side]
-    return principal.scope in places
 
 
 def _command(
@@ -99,21 +75,6 @@ def _command(
     return Approve(request_id, officer, body)
 
 
-def _carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
-    """The ledger's method for the command."""
-    match cmd:
-        case Receive():
-            return ledger.receive(cmd)
-        case RequestSupplement():
-            return ledger.request_supplement(cmd)
-        case Supplement():
-            return ledger.supplement(cmd)
-        case Approve():
-            return ledger.approve(cmd)
-        case Reject():
-            return ledger.reject(cmd)
-
-
 def _items(body: dict[str, Any]) -> tuple[str, ...]:
     items = field(body, "items", list) or []
     if not items or not all(isinstance(i, str) and i.strip() for i in items):
@@ -134,9 +95,9 @@ def decide(
         request = ledger.get_request(cmd.service_request_id)
     except ServiceRequestNotFoundError:
         raise out_of_scope() from None
-    if not _allowed(principal, request, action, str(request.case_id)):
+    if not may_act(principal, request, action):
         raise out_of_scope()
-    return service_view(_carry_out(ledger, cmd))
+    return request_fields(carry_out(ledger, cmd))
 
 
 async def step(request: Request, action: str) -> Response:

@@ -18,12 +18,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from adapters.facade import AUTHORITIES, full_division_name, load_catalog
 from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.births.catalog import load_catalog
-from domain.kernel.actors import AUTHORITIES
-from domain.kernel.identifiers import full_division_name
 
 LOCALITY = re.compile(r"^[1-8]\d{5}$")
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(css|js|svg)$")

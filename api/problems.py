@@ -16,21 +16,24 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.bootstrap import StoreUnavailableError
-from api.responses import problem
-from domain.kernel.actors import ActorNotFoundError, InvalidActorError
-from domain.kernel.errors import (
+from adapters.facade import (
+    ActorNotFoundError,
     CaseClosedError,
     CaseNotFoundError,
+    CaseNotYetError,
     DomainError,
+    InvalidActorError,
     InvalidApplicationError,
     InvalidIdentifierError,
     InvalidResultError,
     InvalidTransitionError,
     NotificationConflictError,
+    OutOfScopeError,
     RatingNotAllowedError,
     ServiceRequestNotFoundError,
+    StoreUnavailableError,
 )
+from api.responses import problem
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ STATUS: dict[type[DomainError], int] = {
     CaseNotFoundError: 404,
     ServiceRequestNotFoundError: 404,
     ActorNotFoundError: 404,
+    OutOfScopeError: 404,  # exactly as a missing resource (api/auth.py, out_of_scope)
+    CaseNotYetError: 404,
     CaseClosedError: 409,
     NotificationConflictError: 409,
     InvalidTransitionError: 409,

@@ -9,12 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import Container
+from adapters.facade import Container, may_read_queue, office_queue
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.kernel.actors import AUTHORITIES
 
 STATES = ("dispatched", "received", "supplement-requested", "approved", "rejected", "withdrawn")
 ROLES = ("receive-for-other", "decide-here", "both")
@@ -53,7 +52,8 @@ def read_queue(
     container: Container, locality: str, authority: str, request: Request
 ) -> dict[str, Any]:
     overdue = _choice(request, "overdue", ("true", "false"))
-    page = container.projections.office_queue_view.queue(
+    page = office_queue(
+        container,
         locality,
         authority,
         state=_choice(request, "state", STATES),
@@ -75,12 +75,7 @@ def read_queue(
 async def queue(request: Request) -> Response:
     principal = await authenticate(request, "office")
     locality, authority = request.path_params["locality"], request.path_params["authority"]
-    if authority not in AUTHORITIES:
-        raise out_of_scope()
-    if principal.role != "admin" and (principal.scope, principal.authority) != (
-        locality,
-        authority,
-    ):
+    if not may_read_queue(principal, locality, authority):
         raise out_of_scope()
     body = await run_in_threadpool(
         read_queue, request.app.state.container, locality, authority, request

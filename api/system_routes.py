@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import StoreUnavailableError
-from adapters.keys import StoreKeyError
+from adapters.facade import StoreKeyError, StoreUnavailableError
 from api.openapi import Operation
 from api.responses import ORJSONResponse, problem
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import math
 import threading
 import time
 from collections import deque
 from datetime import timedelta
-from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError, RecordConflictError
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.bootstrap import Container
+from adapters.facade import (
+    Container,
+    case_by_tracking_code,
+    log_head,
+    tracking_position,
+    verifier_matches,
+)
 from api.auth import PrincipalCache, authenticate, bearer_token
 from api.bodies import json_object, required_str, unknown_fields
 from api.openapi import Operation
@@ -131,18 +135,6 @@ class Throttle:
         self._swept_at = now
 
 
-def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
-    mother = container.ledger.get_case(UUID(case_id)).facts.mother
-    candidates = [(mother.citizen_id or "")[-6:], mother.phone or ""]
-    given = verifier.strip().upper()
-    return any(c and hmac.compare_digest(c.upper(), given) for c in candidates)
-
-
-def case_by_code(container: Container, code: str) -> str | None:
-    status = container.projections.case_status_view.by_tracking_code(code)
-    return None if status is None else status.case_id
-
-
 def token_for(container: Container, case_id: str, verifier: str) -> dict[str, str] | None:
     """A family token for the case if the verifier is the mother's (None if it is not),
     valid for `family_token_hours`: a sign-in, not a key."""
@@ -158,15 +150,10 @@ class NotYetVisibleError(Exception):
     """The case-status view has not reached the log's head within VISIBLE_WAIT_S."""
 
 
-def _head(container: Container) -> int:
-    return container.ledger.recorder.max_notification_id() or 0
-
-
 def _look_again(container: Container, code: str) -> tuple[str | None, int]:
     """The view's position, then the case: the lookup sees at least what the position says."""
-    view = container.projections.case_status_view
-    position = view.max_tracking_id(container.ledger.name) or 0
-    return case_by_code(container, code), position
+    position = tracking_position(container)
+    return case_by_tracking_code(container, code), position
 
 
 async def projected_case(container: Container, code: str) -> str | None:
@@ -174,10 +161,10 @@ async def projected_case(container: Container, code: str) -> str | None:
     asked again until it has reached the log's head as it was at the first miss (every case
     acknowledged before this request is then in it). None: no case has this code;
     NotYetVisibleError: the view did not get there in time (a slow or stopped worker)."""
-    case_id = await run_in_threadpool(case_by_code, container, code)
+    case_id = await run_in_threadpool(case_by_tracking_code, container, code)
     if case_id is not None:
         return case_id
-    head = await run_in_threadpool(_head, container)
+    head = await run_in_threadpool(log_head, container)
     deadline = time.monotonic() + VISIBLE_WAIT_S
     while True:
         case_id, position = await run_in_threadpool(_look_again, container, code)

@@ -1,4 +1,4 @@
-"""The benchmark's uvicorn factory: the real app (api.asgi:create) plus one bare route.
+"""The benchmark's uvicorn factory: the real app (entry.asgi:create) plus one bare route.
 
 `GET /bench/bare` is the read baseline: a Starlette endpoint on the same server, the same
 process and middleware, that touches no store, authenticates nobody and renders a constant.
@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import asgi
 from api.responses import ORJSONResponse
+from entry import asgi
 
 BARE_PATH = "/bench/bare"
 BARE_BODY = {"case_id": "00000000-0000-0000-0000-000000000000", "state": "in-progress"}

@@ -161,7 +161,7 @@ class Managed:
 class Api(Managed):
     def __init__(self, n: int, env: dict[str, str], log_dir: Path) -> None:
         self.port = free_port()
-        command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "entry.cli", "serve", "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", "1"]  # fmt: skip
         super().__init__(f"api{n}", command, env, log_dir / f"api{n}.log")
 
@@ -199,7 +199,7 @@ class Run:
         }
         env.pop("NEWBORN_LEDGER_CIPHER_KEY", None)
         self.apis = [Api(n, env, log_dir) for n in range(bounds.apis)]
-        worker_command = [sys.executable, "-m", "api.cli", "worker"]
+        worker_command = [sys.executable, "-m", "entry.cli", "worker"]
         self.worker = Managed("worker", worker_command, env, log_dir / "worker.log")
         self.figures = Figures()
         self.acks: dict[int, UUID] = {}  # notification number → acknowledged case id

@@ -67,7 +67,7 @@ class Serving:
     def __init__(self, env: dict[str, str], folder: Path) -> None:
         self.port = free_port()
         self.log = folder / f"serve-{self.port}.log"
-        command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "entry.cli", "serve", "--host", "127.0.0.1",
                    "--port", str(self.port)]  # fmt: skip
         with self.log.open("wb") as out:
             self.popen = subprocess.Popen(

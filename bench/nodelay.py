@@ -1,6 +1,6 @@
 """Serve the bench app as `newborn-ledger serve` serves: uvloop + httptools, and with N workers
 the shared socket re-wrapped as TCP so that TCP_NODELAY is set (uvicorn issue #3149; see
-`api.cli.serve_workers`). Usage: python -m bench.nodelay APP PORT WORKERS
+`entry.cli.serve_workers`). Usage: python -m bench.nodelay APP PORT WORKERS
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 import uvicorn
 
-from api.cli import serve_workers
+from entry.cli import serve_workers
 
 SERVER = {"loop": "uvloop", "http": "httptools"}
 

@@ -139,7 +139,7 @@ def _start_api_once(
 def start_worker(env: dict[str, str], log_dir: Path, tag: str = "") -> Process:
     """`newborn-ledger worker`: orchestration and projections on the scheduler's tick."""
     log = log_dir / f"worker{'-' + tag if tag else ''}.log"
-    popen = _spawn([sys.executable, "-m", "api.cli", "worker"], env, log)
+    popen = _spawn([sys.executable, "-m", "entry.cli", "worker"], env, log)
     return Process("worker", popen, log)
 
 

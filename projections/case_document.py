@@ -27,6 +27,7 @@ from projections.case_status_model import (
     TimelineEntry,
     next_action,
 )
+from projections.case_view import case_view, row_fields, service_entry
 from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
@@ -315,43 +316,50 @@ _KEY = itemgetter(0, 1, 2, 3, 4)  # time, stream's rank, position, stream, versi
 
 
 def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> dict[str, Any]:
-    """The family's case view, as `GET /cases/{id}` answers it (same fields, same order).
+    """The family's case view, as `GET /cases/{id}` answers it (projections/case_view.py).
     Rows the batch holds are used as they are; others are made from the stored work."""
     case = CASES.decode(work["case"]) if working.case is None else working.case
     stored = work["services"]
     known = working.services
     shown = work["shown"]
-    services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
+    services = [
+        service_entry(row_fields(stored[i]), results.get(i), shown[i])
+        for i in work["planned"]
+        if i in stored
+    ]
     rows = sorted(
         (known[i] if i in known else SERVICES.decode(s) for i, s in stored.items()), key=_PLAN_ORDER
     )
+    return case_view(
+        "family",
+        case.case_id,
+        case.state,
+        services,
+        results.get(TRACKING_CODE) or case.tracking_code,
+        None,
+        **family_extras(case, rows, work["timeline"], stored),
+    )
+
+
+def family_extras(
+    case: CaseRow,
+    rows: Sequence[ServiceRow],
+    entries: Sequence[TimelineEntry],
+    stored: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The family's view's last two fields: what it must do next, and the case's timeline
+    (`entries`, a document's work; `rows` in plan order; `stored`: request id → a dict with
+    its "service", made from `rows` when not given)."""
+    if stored is None:
+        stored = {r.service_request_id: {"service": r.service} for r in rows}
     return {
-        "case_id": case.case_id,
-        "state": case.state,
-        "services": services,
-        "tracking_code": results.get(TRACKING_CODE) or case.tracking_code,
         "next_action": next_action(case, rows),
-        "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
-    }
-
-
-def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "service": service["service"],
-        "service_request_id": service["service_request_id"],
-        "state": service["state"],
-        "handling_locality": service["handling_locality"],
-        "receiving_locality": service["receiving_locality"],
-        "mode": service["mode"],
-        "manual_routing": service["manual_routing"],
-        "due": service["due"],
-        "result": results.get(service["service_request_id"]) or None,
-        "awaiting": awaiting,
+        "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
     }
 
 
 def _timeline(
-    entries: Sequence[list[Any]], order: Sequence[str], stored: dict[str, Any]
+    entries: Sequence[TimelineEntry], order: Sequence[str], stored: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The case's events, then each request's in plan order, each in log order; then by time.
     One sort: by time, then that order (the case first, requests in plan order), then log

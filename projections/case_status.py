@@ -17,6 +17,7 @@ from projections.case_document import (
     HeldDocuments,
     Sealer,
     Working,
+    family_extras,
     finish_documents,
     folding,
     timeline_of,
@@ -33,6 +34,7 @@ from projections.events import route_fields, stamp, topics_of
 from projections.memory import InMemoryTables
 from projections.rows import Rows, TableProjection, TableView, changed
 
+PLAN_ORDER = ("planned_position", "service_request_id")
 __all__ = [
     "CaseStatus",
     "CaseStatusProjection",
@@ -56,6 +58,16 @@ class CaseStatusView(TableView, ABC):
     def by_case_id(self, case_id: UUID | str) -> CaseStatus | None:
         return self._status(self.get(CASES, str(case_id)))
 
+    def family_extras(self, case_id: UUID | str) -> dict[str, Any]:
+        """The next action and the timeline, as the family's document shows them (rendered by
+        the same function), for a view replayed from the events; empty until projected."""
+        case = self.get(CASES, str(case_id))
+        if case is None:
+            return {}
+        services = self.select(SERVICES, {"case_id": case.case_id}, order_by=PLAN_ORDER)
+        document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
+        return family_extras(case, services, [] if document is None else timeline_of(document))
+
     def by_tracking_code(self, tracking_code: str) -> CaseStatus | None:
         return self._first({}, "tracking_code", tracking_code)
 
@@ -74,7 +86,7 @@ class CaseStatusView(TableView, ABC):
         if case is None:
             return None
         where = {"case_id": case.case_id}
-        services = self.select(SERVICES, where, order_by=("planned_position", "service_request_id"))
+        services = self.select(SERVICES, where, order_by=PLAN_ORDER)
         document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
         timeline = [] if document is None else timeline_of(document)
         return assemble(case, services, timeline)

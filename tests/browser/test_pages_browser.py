@@ -84,7 +84,7 @@ class Server:
     def cli(self, *args: str) -> str:
         """Run `newborn-ledger` against the server's store; its last line (a token)."""
         done = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "entry.cli", *args],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -237,7 +237,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "entry.cli", "serve", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=log,

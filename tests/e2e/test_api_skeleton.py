@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import uuid4
 
+import orjson
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -132,3 +134,32 @@ def test_as_of_accepts_an_unencoded_plus_in_the_offset(
     assert early.status_code == 404
     bad = client.get(f"/cases/{outcome.case_id}?as_of=yesterday", headers=bearer(admin))
     assert (bad.status_code, bad.json()["parameter"]) == (422, "as_of")
+
+
+def test_refusals_from_the_routes_and_from_the_root_read_the_same(
+    client: TestClient, container: Container
+) -> None:
+    """A 404 raised by a route (api/auth.out_of_scope) and one a read of the root refuses
+    (OutOfScopeError, CaseNotYetError) are the same problem document, byte for byte."""
+    outcome = container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    _, other = container.actors.add("hospital", OTHER_HOSPITAL)
+    _, family = container.actors.add("family", str(uuid4()))
+    _, admin = container.actors.add("admin", None)
+    url = f"/cases/{outcome.case_id}"
+
+    def body(detail: str, path: str = url) -> bytes:
+        problem = {"type": "/problems/not-found", "title": "Not found", "status": 404}
+        return orjson.dumps(problem | {"detail": detail, "instance": path})
+
+    by_route = client.get(url, headers=bearer(family))  # the family's own-case check
+    by_root = client.get(url, headers=bearer(other))  # the root's scoped read
+    history = client.get(f"{url}/history", headers=bearer(other))
+    not_yet = client.get(url, params={"as_of": "2000-01-01T00:00:00Z"}, headers=bearer(admin))
+    assert by_route.content == by_root.content == body("No such resource for this caller")
+    assert history.content == body("No such resource for this caller", f"{url}/history")
+    assert not_yet.content == body("The case did not exist yet at that time")
+    for response in (by_route, by_root, history, not_yet):
+        assert (response.status_code, response.headers["content-type"]) == (
+            404,
+            "application/problem+json",
+        )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.settings import Settings
-from api.cli import main, repeated_background
+from entry.cli import main, repeated_background
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_serve_with_several_embedded_workers_warns_before_it_starts(
         started.append(workers)  # instead of forking uvicorn workers
         return 0
 
-    monkeypatch.setattr("api.cli.serve_workers", serve_workers)
+    monkeypatch.setattr("entry.cli.serve_workers", serve_workers)
     for name in ("NEWBORN_LEDGER_HOST", "NEWBORN_LEDGER_CREATE_TABLES"):
         monkeypatch.setenv(name, os.environ.get(name, ""))  # serve sets them: undone after
         monkeypatch.delenv(name)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from api.cli import main
+from entry.cli import main
 from tests.conftest import make_facts
 from tests.integration.test_poison_events import POISON, Refusal, record_birth
 

@@ -39,7 +39,7 @@ def test_serve_answers_health_and_readiness(tmp_path: Path) -> None:
         "NEWBORN_LEDGER_PERSISTENCE": "sqlite",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "entry.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -96,7 +96,7 @@ def test_a_store_outage_is_503_and_never_a_counted_guess(
     def unreachable(container: Container, code: str) -> str | None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(tracking, "case_by_code", unreachable)
+    monkeypatch.setattr(tracking, "case_by_tracking_code", unreachable)
     for _ in range(tracking.MAX_FAILURES + 2):
         assert sign_in(client, code).status_code == 503
     monkeypatch.undo()

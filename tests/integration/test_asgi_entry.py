@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from api import asgi
+from entry import asgi
 
 
 def test_the_factory_builds_from_the_env_and_freezes_what_start_up_made(

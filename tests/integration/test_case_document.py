@@ -17,8 +17,8 @@ from psycopg.sql import SQL
 
 from adapters.bootstrap import Container, build
 from adapters.case_documents import PostgresCaseDocuments
+from adapters.facade import load_view, read_case
 from adapters.settings import Settings
-from api.cases import load_view, read_case
 from domain.births.commands import (
     ApplyAsFamily,
     NotifyBirth,

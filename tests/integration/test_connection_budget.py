@@ -12,8 +12,8 @@ from adapters import pool
 from adapters.bootstrap import build
 from adapters.budget import Budget
 from adapters.settings import Settings
-from api.cli import main
 from domain.births.commands import NotifyBirth
+from entry.cli import main
 from tests.conftest import make_facts
 from tests.pg import TEST_DBNAME, ledger_env, postgres_settings
 
@@ -83,7 +83,7 @@ def test_serve_refuses_more_workers_than_the_server_has_connections_for(
         started.append("uvicorn")
         return 0
 
-    monkeypatch.setattr("api.cli.serve_workers", serve_workers)
+    monkeypatch.setattr("entry.cli.serve_workers", serve_workers)
     assert main(["serve", "--workers", "8"]) == 2  # 8 x 17 + 15 > 100 - 3 - 10
     err = capsys.readouterr().err
     assert "connection budget exceeded: 8 API processes" in err

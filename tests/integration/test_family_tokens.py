@@ -12,8 +12,9 @@ from eventsourcing.persistence import StoredEvent
 from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
+from adapters.facade import case_by_tracking_code
 from api.app import create_app
-from api.tracking import case_by_code, token_for
+from api.tracking import token_for
 from domain.births.commands import NotifyBirth
 from domain.kernel.actors import Actor, new_token, token_hash
 from tests.conftest import make_facts
@@ -29,7 +30,7 @@ def test_a_family_token_is_refused_after_its_hours(container: Container) -> None
     case = container.ledger.get_case(outcome.case_id)
     actors = container.actors
     actors.clock = lambda: NOW
-    case_id = case_by_code(container, case.tracking_code)
+    case_id = case_by_tracking_code(container, case.tracking_code)
     assert case_id == str(outcome.case_id)
     issued = token_for(container, case_id, PHONE)
     assert issued is not None

@@ -125,7 +125,7 @@ def test_a_transient_error_in_a_policy_parks_nothing_and_the_projections_still_r
 def test_status_lists_and_skip_resolves_a_parked_notification_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from api.cli import main
+    from entry.cli import main
 
     monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "sqlite")
     monkeypatch.setenv("NEWBORN_LEDGER_SQLITE_DIR", str(tmp_path / "var"))

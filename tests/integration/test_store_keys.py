@@ -15,8 +15,8 @@ from adapters.keys import StoreKeyError, fingerprint
 from adapters.settings import Settings
 from adapters.store_keys import key_record
 from api.app import create_app
-from api.cli import main
 from domain.births.commands import NotifyBirth
+from entry.cli import main
 from projections.case_document import DOCUMENTS, SEALED
 from tests.conftest import make_facts
 

@@ -26,7 +26,7 @@ def test_a_separate_worker_plans_and_dispatches() -> None:
     settings = postgres_settings("worker_test").with_changes(embedded_worker=False)
     api_side = build(settings)  # the API process: records commands, runs no processing
     worker = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "worker"],
+        [sys.executable, "-m", "entry.cli", "worker"],
         env=worker_env(settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

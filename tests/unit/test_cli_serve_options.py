@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cli import _parser
+from entry.cli import _parser
 
 
 def test_serve_defaults_to_uvloop_and_httptools() -> None:

@@ -7,7 +7,7 @@ import os
 
 from starlette.applications import Starlette
 
-from adapters.bootstrap import build
+from adapters.facade import build
 from adapters.settings import Settings
 from api.app import create_app
 

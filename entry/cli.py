@@ -14,21 +14,26 @@ from uuid import UUID
 
 import orjson
 
-from adapters.bootstrap import Container, StoreUnavailableError, build
-from adapters.budget import check_serve_budget
-from adapters.keys import StoreKeyError
-from adapters.partitioned_rebuild import (
+from adapters.facade import (
+    PARKED_STATE,
+    ROLES,
+    SKIPPED_STATE,
+    Container,
+    DomainError,
+    NotParkedError,
+    ParkedRow,
     PartStoppedError,
+    Projections,
+    StoreKeyError,
+    StoreUnavailableError,
+    ViewBusyError,
+    build,
     can_rebuild_in_parts,
+    check_serve_budget,
+    parts_in_progress,
     rebuild_in_parts,
 )
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections
 from adapters.settings import ConfigError, Settings
-from domain.kernel.actors import ROLES
-from domain.kernel.errors import DomainError
-from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
-from projections.rows import ViewBusyError
 
 log = logging.getLogger("newborn_ledger")
 
@@ -173,8 +178,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["NEWBORN_LEDGER_CREATE_TABLES"] = "no"  # done just above, once for all workers
     server = {"loop": args.loop, "http": args.http}  # uvloop + httptools: docs/operations.md
     if workers > 1:
-        return serve_workers("api.asgi:create", host, port, workers, server)
-    uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers,
+        return serve_workers("entry.asgi:create", host, port, workers, server)
+    uvicorn.run("entry.asgi:create", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, **server)  # fmt: skip
     return 0
 
@@ -316,10 +321,7 @@ def _rebuild_in_parts(settings: Settings, projections: Projections, name: str, p
 
 def _parts_note(projections: Projections, name: str) -> str:
     """', being rebuilt in parts: …' while a rebuild in parts runs or was interrupted."""
-    view = projections.get(name).view
-    if not isinstance(view, PostgresTables):
-        return ""
-    positions = view.parts(projections.app.name)
+    positions = parts_in_progress(projections, name)
     if not positions:
         return ""
     shown = ", ".join(f"{part} at {p}" for part, p in sorted(positions.items()))
@@ -340,7 +342,7 @@ class ProgressBar:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from api.demo import run_demo
+    from entry.demo import run_demo
 
     return run_demo(settings, args.dir)
 

@@ -18,13 +18,18 @@ import httpx
 import orjson
 from stdnum.cn import uscc
 
-from adapters.bootstrap import Container, build
+from adapters.facade import (
+    BirthFacts,
+    Container,
+    Parent,
+    build,
+    full_division_name,
+    load_catalog,
+    make_citizen_id,
+    notification_message,
+)
 from adapters.settings import Settings
 from api.app import create_app
-from domain.births.catalog import load_catalog
-from domain.births.facts import BirthFacts, Parent
-from domain.kernel.identifiers import full_division_name, make_citizen_id
-from integrations.hospital.writer import notification_message
 
 CST = timezone(timedelta(hours=8))
 

@@ -1,0 +1,91 @@
+"""Reading a case for a caller: the case and its requests as they are or as they were, scoped
+by the domain's access rules, and the view of it (projections/case_view.py renders it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import project_aggregate
+from eventsourcing.domain import Aggregate, CanMutateAggregate
+
+from domain.births.birth_case import BirthCase
+from domain.kernel.access import CaseNotYetError, OutOfScopeError, may_see, visible_requests
+from domain.kernel.actors import Principal
+from domain.kernel.errors import CaseNotFoundError
+from domain.kernel.service_request import ServiceRequest
+from domain.ledger import CaseLedger
+from projections.case_view import replayed_view
+
+
+def case_requests(
+    ledger: CaseLedger, case: BirthCase, as_of: datetime | None = None
+) -> list[ServiceRequest]:
+    found = []
+    for service in case.planned_services:
+        request = at_time(ledger, ServiceRequest.create_id(case.id, service), as_of)
+        if isinstance(request, ServiceRequest):
+            found.append(request)
+    return found
+
+
+def at_time(ledger: CaseLedger, aggregate_id: UUID, as_of: datetime | None) -> Aggregate | None:
+    """The aggregate as it was at `as_of` (its latest state when None); None if not yet there."""
+    if as_of is None:
+        aggregate: Aggregate = ledger.repository.get(aggregate_id)
+        return aggregate
+    until = []  # the stream is read once and replayed up to the moment, not read again
+    for event in ledger.events.get(aggregate_id):
+        assert isinstance(event, CanMutateAggregate)
+        if event.timestamp > as_of:
+            break
+        until.append(event)
+    past: Aggregate | None = project_aggregate(None, until)
+    return past
+
+
+def scoped_case(
+    ledger: CaseLedger, principal: Principal, case_id: UUID, as_of: datetime | None = None
+) -> tuple[BirthCase, list[ServiceRequest]]:
+    """The case and its requests (at `as_of`) if the caller may see the case as it is now;
+    OutOfScopeError when it may not (or there is no such case), CaseNotYetError when the case
+    did not exist yet at `as_of`."""
+    try:
+        current = ledger.get_case(case_id)
+    except CaseNotFoundError:
+        raise OutOfScopeError() from None
+    requests = case_requests(ledger, current)
+    if not may_see(principal, current, requests):
+        raise OutOfScopeError()
+    if as_of is None:
+        return current, requests
+    case = at_time(ledger, case_id, as_of)
+    if not isinstance(case, BirthCase):
+        raise CaseNotYetError()
+    return case, case_requests(ledger, case, as_of)
+
+
+def load_view(
+    ledger: CaseLedger, principal: Principal, case_id: UUID, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """The case view replayed from the events (at `as_of`, which the view then names)."""
+    case, requests = scoped_case(ledger, principal, case_id, as_of)
+    if as_of is None:
+        return replayed_view(principal, case, requests)
+    return replayed_view(principal, case, requests, as_of=as_of.isoformat())
+
+
+def history_streams(
+    ledger: CaseLedger, principal: Principal, case_id: UUID
+) -> list[tuple[str, CanMutateAggregate[Any]]]:
+    """The case's events and those of the requests the caller sees: (stream, event), by stream."""
+    case, requests = scoped_case(ledger, principal, case_id)
+    streams: list[tuple[str, UUID]] = [("case", case.id)]
+    streams += [(r.service, r.id) for r in visible_requests(principal, requests)]
+    return [
+        (stream, event)
+        for stream, stream_id in streams
+        for event in ledger.events.get(stream_id)
+        if isinstance(event, CanMutateAggregate)
+    ]

@@ -1,0 +1,290 @@
+"""What the composition root hands the HTTP layer and the command line: the reads and commands
+they call on a built `Container` (adapters/bootstrap.py), and the names of the domain,
+integrations and projections they speak (errors, commands, roles, rows, the FHIR intake).
+
+`api/` and `entry/` import these from here (or from adapters.bootstrap and
+adapters.settings), never from the packages below (tests/unit/test_dependency_rule.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.bootstrap import Container, StoreUnavailableError, build
+from adapters.budget import check_serve_budget
+from adapters.case_reads import history_streams, load_view, scoped_case
+from adapters.keys import StoreKeyError
+from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
+from adapters.postgres_views import PostgresTables
+from adapters.projection_runner import Projections
+from domain.births.birth_case import BirthCase
+from domain.births.catalog import load_catalog
+from domain.births.commands import (
+    ApplyAsFamily,
+    CorrectNotification,
+    NotifyBirth,
+    RateService,
+    VoidNotification,
+)
+from domain.births.facts import BirthFacts, Parent
+from domain.births.hospital_intake import MessageOutcome
+from domain.kernel.access import (
+    ACTIONS,
+    CASE_ROLES,
+    NEXT_STEP_ROLES,
+    CaseNotYetError,
+    OutOfScopeError,
+    covers,
+    facility_read,
+    foreign_case,
+    holds_verifier,
+    may_act,
+    may_call,
+    may_rate,
+    may_read_queue,
+    may_see_flow,
+    speaks_for,
+)
+from domain.kernel.actors import (
+    AUTHORITIES,
+    ROLES,
+    ActorDirectory,
+    ActorNotFoundError,
+    InvalidActorError,
+    Principal,
+    token_hash,
+)
+from domain.kernel.commands import (
+    Approve,
+    OfficeCommand,
+    Receive,
+    Reject,
+    RequestSupplement,
+    Supplement,
+)
+from domain.kernel.errors import (
+    CaseClosedError,
+    CaseNotFoundError,
+    DomainError,
+    InvalidApplicationError,
+    InvalidIdentifierError,
+    InvalidResultError,
+    InvalidTransitionError,
+    MessageIdReusedError,
+    NotificationConflictError,
+    RatingNotAllowedError,
+    ServiceRequestNotFoundError,
+)
+from domain.kernel.identifiers import full_division_name, make_citizen_id
+from domain.kernel.service_request import ServiceRequest
+from domain.ledger import CaseLedger
+from integrations.hospital.birth_notification import ParsedMessage, parse_message
+from integrations.hospital.capability import capability_statement
+from integrations.hospital.issues import IntakeRejectedError, Issue
+from integrations.hospital.outcomes import acknowledgement, operation_outcome
+from integrations.hospital.writer import notification_message
+from projections.case_view import request_fields
+from projections.flows import FlowRow
+from projections.locality_stats import FollowUpRow, LocalityFigures
+from projections.office_queue import QueuePage
+from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
+from projections.rows import ViewBusyError
+
+__all__ = [
+    "ACTIONS",
+    "AUTHORITIES",
+    "CASE_ROLES",
+    "PARKED_STATE",
+    "ROLES",
+    "SKIPPED_STATE",
+    "ActorDirectory",
+    "ActorNotFoundError",
+    "ApplyAsFamily",
+    "Approve",
+    "BirthFacts",
+    "CaseClosedError",
+    "CaseLedger",
+    "CaseNotFoundError",
+    "CaseNotYetError",
+    "Container",
+    "CorrectNotification",
+    "DomainError",
+    "IntakeRejectedError",
+    "InvalidActorError",
+    "InvalidApplicationError",
+    "InvalidIdentifierError",
+    "InvalidResultError",
+    "InvalidTransitionError",
+    "Issue",
+    "MessageIdReusedError",
+    "MessageOutcome",
+    "NotParkedError",
+    "NotificationConflictError",
+    "NotifyBirth",
+    "OfficeCommand",
+    "OutOfScopeError",
+    "Parent",
+    "ParkedRow",
+    "ParsedMessage",
+    "PartStoppedError",
+    "Principal",
+    "Projections",
+    "RateService",
+    "RatingNotAllowedError",
+    "Receive",
+    "Reject",
+    "RequestSupplement",
+    "ServiceRequest",
+    "ServiceRequestNotFoundError",
+    "StoreKeyError",
+    "StoreUnavailableError",
+    "Supplement",
+    "ViewBusyError",
+    "VoidNotification",
+    "acknowledgement",
+    "build",
+    "can_rebuild_in_parts",
+    "capability_statement",
+    "carry_out",
+    "case_by_tracking_code",
+    "case_id_of",
+    "check_serve_budget",
+    "covers",
+    "facility_read",
+    "family_extras",
+    "follow_ups",
+    "foreign_case",
+    "full_division_name",
+    "history_streams",
+    "load_catalog",
+    "load_view",
+    "locality_figures",
+    "log_head",
+    "log_heads",
+    "make_citizen_id",
+    "may_act",
+    "may_call",
+    "may_rate",
+    "may_read_queue",
+    "may_see_flow",
+    "month_flows",
+    "notification_message",
+    "office_queue",
+    "operation_outcome",
+    "parse_message",
+    "parts_in_progress",
+    "planning_lag",
+    "projection_lags",
+    "read_case",
+    "rebuild_in_parts",
+    "request_fields",
+    "scoped_case",
+    "speaks_for",
+    "token_hash",
+    "tracking_position",
+    "verifier_matches",
+]
+
+
+def case_id_of(facility_uscc: str, record_ref: str) -> UUID:
+    """The case a hospital's birth record opened (or would open)."""
+    return BirthCase.create_id(facility_uscc, record_ref)
+
+
+def read_case(
+    container: Container, principal: Principal, case_id: UUID, as_of: datetime | None
+) -> dict[str, Any]:
+    """The case view replayed for the caller (projections/case_view.py renders it); the
+    family and the admin also get the next action and timeline of the case as it is."""
+    view = load_view(container.ledger, principal, case_id, as_of)
+    if principal.role in NEXT_STEP_ROLES and as_of is None:
+        view |= family_extras(container, case_id)
+    return view
+
+
+def family_extras(container: Container, case_id: UUID) -> dict[str, Any]:
+    """What the family must do next and the timeline, from the case_status projection."""
+    return container.projections.case_status_view.family_extras(case_id)
+
+
+def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:
+    """A view's rebuild in parts under way or interrupted: part → position (PostgreSQL only)."""
+    view = projections.get(name).view
+    if not isinstance(view, PostgresTables):
+        return {}
+    return view.parts(projections.app.name)
+
+
+def office_queue(container: Container, locality: str, authority: str, **filters: Any) -> QueuePage:
+    """A page of an office's queue (office_queue projection); filters as the view takes them."""
+    return container.projections.office_queue_view.queue(locality, authority, **filters)
+
+
+def locality_figures(container: Container, code: str, month: str) -> LocalityFigures:
+    return container.projections.locality_stats_view.figures(code, month)
+
+
+def follow_ups(container: Container, code: str, month: str) -> list[FollowUpRow]:
+    """The month's bad ratings of a locality, each to be followed up (no case ids)."""
+    return container.projections.locality_stats_view.follow_ups(code, month)
+
+
+def month_flows(container: Container, month: str) -> list[FlowRow]:
+    """Birth province → hukou province counts of a month (flows projection)."""
+    return container.projections.flows_view.flows(month)
+
+
+def case_by_tracking_code(container: Container, code: str) -> str | None:
+    """The case id a tracking code names, as far as the case_status projection has come."""
+    status = container.projections.case_status_view.by_tracking_code(code)
+    return None if status is None else status.case_id
+
+
+def tracking_position(container: Container) -> int:
+    """How far in the ledger's log the case_status projection has come."""
+    view = container.projections.case_status_view
+    return view.max_tracking_id(container.ledger.name) or 0
+
+
+def log_head(container: Container) -> int:
+    """The position of the ledger's last recorded event."""
+    return container.ledger.recorder.max_notification_id() or 0
+
+
+def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
+    """Whether `verifier` is the mother's (the last 6 of her citizen ID, or her phone)."""
+    mother = container.ledger.get_case(UUID(case_id)).facts.mother
+    return holds_verifier(mother.citizen_id, mother.phone, verifier)
+
+
+def log_heads(container: Container) -> dict[str, int]:
+    """Each application's last recorded position, by name."""
+    return {app.name: app.recorder.max_notification_id() or 0 for app in container.applications()}
+
+
+def projection_lags(container: Container) -> dict[str, int]:
+    """How many events of the log each view has still to apply, by view."""
+    return container.projections.lags()
+
+
+def planning_lag(container: Container) -> Callable[[], int]:
+    """How many ledger events wait for planning (read by intake's back-pressure and /metrics)."""
+    return container.processing.planning.lag
+
+
+def carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
+    """The ledger's method for an office command (one per action)."""
+    match cmd:
+        case Receive():
+            return ledger.receive(cmd)
+        case RequestSupplement():
+            return ledger.request_supplement(cmd)
+        case Supplement():
+            return ledger.supplement(cmd)
+        case Approve():
+            return ledger.approve(cmd)
+        case Reject():
+            return ledger.reject(cmd)
