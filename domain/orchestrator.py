@@ -1,74 +1,61 @@
 """Orchestrator: the process manager (saga) that plans, unblocks and closes every case.
 
 A thin shell around the saga's decider (domain/kernel/saga.py): each policy turns the
-upstream event into the decider's fact, loads the case's CasePlan, records the decisions
-as its events and collects them. The births wing's planning rules are the decider's.
+upstream event into the decider's fact (a wing's case event by the wing's own reading, an
+approval by the kernel's), loads the case's CasePlan, records the decisions as its events
+and collects them. Each wing's planning rules are the decider's for that wing's cases.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache, singledispatchmethod
-from typing import Any, cast
+from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import EnvType, get_topic
 
-from domain.births.birth_case import BirthCase
-from domain.births.catalog import load_catalog
-from domain.births.planning import (
-    BirthPart,
-    BirthPlanInputs,
-    BirthPlanning,
-    family_choices,
-    notified_places,
-)
+from domain.births.wing import BIRTHS
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.routing import Places, Plan, plan_services
-from domain.kernel.saga import (
-    CaseApplied,
-    CaseCorrected,
-    CaseNotified,
-    CaseVoided,
-    Fact,
-    Opened,
-    PlanState,
-    RequestApproved,
-    Saga,
-)
+from domain.kernel.saga import CaseNotified, Fact, Opened, PlanState, RequestApproved, Saga
 from domain.kernel.service_request import ServiceRequest
-from domain.kernel.transcodings import RegistersTranscodings
-from domain.ledger import CORE_TRANSCODINGS, ExplicitEnvMixin
-from domain.wings import load_alliance
-
-VOIDED = "the hospital voided the birth notification"
+from domain.ledger import ExplicitEnvMixin
+from domain.wings import AnyWing, followed, load_alliance, transcodings, wing_of_event
+from domain.wings import wing_of_inputs as wing_of_plan_inputs
 
 
-def planned(places: Places) -> Plan:
-    """The plan for `places`, computed once per places and reference data versions (routing
-    is deterministic: same places and versions, identical plan). A frozen value: the events
-    that carry it may share it."""
-    return _planned(places, load_catalog().version, load_alliance().version)
+def planned(places: Places, wing: AnyWing = BIRTHS) -> Plan:
+    """The plan for `places` in `wing`, computed once per places and reference data versions
+    (routing is deterministic: same places and versions, identical plan). A frozen value: the
+    events that carry it may share it."""
+    return _planned(places, wing, wing.catalog().version, load_alliance().version)
 
 
 @lru_cache(maxsize=4096)
-def _planned(places: Places, catalog_version: str, alliance_version: str) -> Plan:
-    catalog, alliance = load_catalog(), load_alliance()
+def _planned(places: Places, wing: AnyWing, catalog_version: str, alliance_version: str) -> Plan:
+    catalog, alliance = wing.catalog(), load_alliance()
     assert (catalog.version, alliance.version) == (catalog_version, alliance_version)
     return plan_services(places, catalog, alliance)
 
 
-def service_inputs(service: str) -> tuple[str, ...]:
-    """The earlier results `service` takes as its inputs (the catalog's)."""
-    return load_catalog()[service].inputs
+@lru_cache(maxsize=64)
+def saga_of(wing: AnyWing) -> Saga[Any, Any]:
+    """The decider with `wing`'s planning rules, routing with its catalog."""
+
+    def plan_for(places: Places) -> Plan:
+        return planned(places, wing)
+
+    def inputs_of(service: str) -> tuple[str, ...]:
+        return wing.catalog()[service].inputs
+
+    return Saga(wing.planning, plan_for, inputs_of)
 
 
-SAGA: Saga[BirthPlanInputs, BirthPart] = Saga(BirthPlanning(), planned, service_inputs)
-
-
-class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[UUID]):
+class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
     """Follows the CaseLedger and records decisions; the CaseLedger carries them out.
 
     Deterministic and side-effect free: each policy only collects CasePlan events, committed
@@ -76,51 +63,32 @@ class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[U
     """
 
     name = "Orchestrator"
-    transcodings = CORE_TRANSCODINGS  # it decodes the CaseLedger's events with its own mapper
-    topics = tuple(
-        get_topic(c)
-        for c in (
-            BirthCase.Notified,
-            BirthCase.NotificationCorrected,
-            BirthCase.FamilyApplied,
-            BirthCase.Voided,
-            ServiceRequest.Approved,
-        )
-    )
 
-    @singledispatchmethod
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        # every wing's case events its saga follows, and the kernel's approvals
+        self.topics = [get_topic(c) for c in (*followed(), ServiceRequest.Approved)]
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Every wing's values: it decodes the CaseLedger's events with its own mapper."""
+        super().register_transcodings(transcoder)
+        for transcoding in transcodings():
+            transcoder.register(transcoding)
+
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        """Other events need no decision."""
-
-    @policy.register
-    def _(self, event: BirthCase.Notified, processing_event: ProcessingEvent[UUID]) -> None:
-        fact = CaseNotified(event.originator_id, notified_places(event.facts))
-        self._decide(processing_event, None, fact)
-
-    @policy.register
-    def _(
-        self, event: BirthCase.NotificationCorrected, processing_event: ProcessingEvent[UUID]
-    ) -> None:
-        part = notified_places(event.facts)
-        changed = tuple(event.changed)
-        fact = CaseCorrected(part, changed, event.message_id, event.originator_version)
-        self._decide(processing_event, self._plan(event.originator_id), fact)
-
-    @policy.register
-    def _(self, event: BirthCase.FamilyApplied, processing_event: ProcessingEvent[UUID]) -> None:
-        fact = CaseApplied(family_choices(event.application), event.originator_version)
-        self._decide(processing_event, self._plan(event.originator_id), fact)
-
-    @policy.register
-    def _(self, event: BirthCase.Voided, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(event.originator_id)
-        self._decide(processing_event, plan, CaseVoided(VOIDED))
-
-    @policy.register
-    def _(self, event: ServiceRequest.Approved, processing_event: ProcessingEvent[UUID]) -> None:
-        plan = self._plan(event.case_id)
-        result = event.result.to_dict()
-        self._decide(processing_event, plan, RequestApproved(event.service, result))
+        """A wing's case event or an approval, as the saga's fact; other events: nothing."""
+        if isinstance(domain_event, ServiceRequest.Approved):
+            plan = self._plan(domain_event.case_id)
+            approved = RequestApproved(domain_event.service, domain_event.result.to_dict())
+            wing = wing_of_plan_inputs(plan.state.inputs)
+            self._decide(processing_event, plan, wing, approved)
+            return
+        found = wing_of_event(domain_event)
+        fact = found.fact_of(domain_event) if found is not None else None
+        if found is not None and fact is not None:
+            notified = isinstance(fact, CaseNotified)
+            opened = None if notified else self._plan(domain_event.originator_id)
+            self._decide(processing_event, opened, found, fact)
 
     @staticmethod
     def reads_for(event: Any) -> list[UUID]:
@@ -128,9 +96,12 @@ class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[U
         return [CasePlan.create_id(getattr(event, "case_id", event.originator_id))]
 
     @staticmethod
-    def _decide(unit: ProcessingEvent[UUID], plan: CasePlan | None, fact: Fact[BirthPart]) -> None:
+    def _decide(
+        unit: ProcessingEvent[UUID], plan: CasePlan | None, wing: AnyWing, fact: Fact[Any]
+    ) -> None:
         """The decider's decisions on `fact`, recorded on the plan and collected."""
-        decisions = SAGA.decide(_state(plan), fact)
+        state: PlanState[Any] | None = plan.state if plan is not None else None
+        decisions = saga_of(wing).decide(state, fact)
         for decision in decisions:
             if isinstance(decision, Opened):
                 plan = CasePlan.open(decision)
@@ -144,8 +115,3 @@ class Orchestrator(ExplicitEnvMixin, RegistersTranscodings, ProcessApplication[U
         if not isinstance(plan, CasePlan):
             raise AggregateNotFoundError(plan.id)
         return plan
-
-
-def _state(plan: CasePlan | None) -> PlanState[BirthPlanInputs] | None:
-    """The plan's state, with the births wing's inputs (the only wing that plans)."""
-    return cast("PlanState[BirthPlanInputs]", plan.state) if plan is not None else None

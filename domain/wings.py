@@ -1,20 +1,105 @@
 """The wings this ledger carries, and the reference data they share.
 
 Each "one thing" (出生一件事 first) is a package of its own under domain/ that speaks the case
-kernel's language; this module is the one place that names them all.
+kernel's language and gives it one `Wing` value (domain/kernel/wing.py). WINGS names them:
+adding a wing to the ledger is one line here. `registered` adds one for a while (a test's,
+or a deployment trying one out) without editing this file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from itertools import chain
+from typing import Any
 
-from domain.births.catalog import load_catalog
+from eventsourcing.persistence import Transcoding
+
+from domain.births.wing import BIRTHS
 from domain.kernel.alliance import Alliance
-from domain.kernel.catalog import read_reference
+from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
+from domain.kernel.transcodings import KERNEL_TRANSCODINGS
+from domain.kernel.wing import Wing
+
+AnyWing = Wing[Any, Any]
+
+WINGS: tuple[AnyWing, ...] = (BIRTHS,)
+
+_extra: list[AnyWing] = []
+_by_event: dict[type, AnyWing] = {}
+_by_inputs: dict[type, AnyWing] = {}
+_by_service: dict[str, tuple[AnyWing, ServiceDefinition]] = {}
+
+
+def wings() -> tuple[AnyWing, ...]:
+    return (*WINGS, *_extra)
+
+
+@contextmanager
+def registered(wing: AnyWing) -> Iterator[AnyWing]:
+    """The ledger carries `wing` too while the block runs (applications built inside it)."""
+    if any(w.kind == wing.kind for w in wings()):
+        raise ValueError(f"a wing of kind {wing.kind!r} is already carried")
+    _extra.append(wing)
+    _forget()
+    try:
+        yield wing
+    finally:
+        _extra.remove(wing)
+        _forget()
+
+
+def _forget() -> None:
+    _by_event.clear()
+    _by_inputs.clear()
+    _by_service.clear()
+
+
+def wing_of_event(event: object) -> AnyWing | None:
+    """The wing whose saga follows this case event (None: no wing's)."""
+    if not _by_event:
+        _by_event.update({cls: w for w in wings() for cls in w.followed})
+    return _by_event.get(type(event))
+
+
+def wing_of_inputs(inputs: object) -> AnyWing:
+    """The wing a case plan belongs to, by the type of its planning inputs."""
+    if not _by_inputs:
+        _by_inputs.update({w.inputs: w for w in wings()})
+    return _by_inputs[type(inputs)]
+
+
+def service(code: str) -> ServiceDefinition:
+    """A service of any wing, by its code (codes are unique across wings)."""
+    return _service(code)[1]
+
+
+def kind_of_service(code: str) -> str:
+    """The case kind a service belongs to ("birth", …)."""
+    return _service(code)[0].kind
+
+
+def _service(code: str) -> tuple[AnyWing, ServiceDefinition]:
+    if not _by_service:
+        _by_service.update({s.code: (w, s) for w in wings() for s in w.catalog()})
+    return _by_service[code]
+
+
+def followed() -> tuple[type, ...]:
+    """Every case event a wing's saga follows."""
+    return tuple(chain.from_iterable(w.followed for w in wings()))
+
+
+def transcodings() -> tuple[Transcoding, ...]:
+    """How the kernel's and every wing's values are stored."""
+    return (*KERNEL_TRANSCODINGS, *chain.from_iterable(w.transcodings for w in wings()))
 
 
 @cache
 def load_alliance() -> Alliance:
     """The shipped alliance (`domain/kernel/reference/alliance.json`), validated against the
-    services of every wing once and cached."""
-    return Alliance.from_dict(read_reference("domain.kernel", "alliance.json"), load_catalog())
+    services of the shipped wings once and cached."""
+    services = tuple(chain.from_iterable(w.catalog().services for w in WINGS))
+    every = Catalog("+".join(w.catalog().version for w in WINGS), services)
+    return Alliance.from_dict(read_reference("domain.kernel", "alliance.json"), every)

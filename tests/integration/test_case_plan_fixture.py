@@ -10,12 +10,14 @@ from uuid import UUID
 
 from adapters.bootstrap import Container
 from domain.births.planning import BirthPlanInputs
+from domain.births.wing import BIRTHS
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.routing import Plan
 from domain.kernel.saga import CaseNotified, PlanState
-from domain.orchestrator import SAGA
+from domain.orchestrator import saga_of
 from tests.integration.test_stored_event_fixture import era, manifest, store
 
+SAGA = saga_of(BIRTHS)
 __all__ = ["era", "store"]  # the fixtures, shared with the fixture store's own tests
 WITHDRAWN_OR_WAITING = ("planned", "withdrawn")
 

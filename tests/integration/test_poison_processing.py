@@ -47,7 +47,7 @@ class Fault:
                 raise error()
             policy(event, unit)
 
-        orchestrator.policy = faulty
+        orchestrator.policy = faulty  # type: ignore[method-assign,assignment]
 
 
 def test_a_notification_the_policy_cannot_process_is_parked_and_the_next_is_planned(

@@ -14,6 +14,7 @@ from domain.births.planning import (
     FamilyChoices,
     NotifiedPlaces,
 )
+from domain.births.wing import BIRTHS
 from domain.kernel.routing import Plan
 from domain.kernel.saga import (
     CaseApplied,
@@ -36,7 +37,9 @@ from domain.kernel.saga import (
     evolve,
     start,
 )
-from domain.orchestrator import SAGA
+from domain.orchestrator import saga_of
+
+SAGA = saga_of(BIRTHS)
 
 CASE = UUID("00000000-0000-4000-8000-000000000015")
 State = PlanState[BirthPlanInputs]

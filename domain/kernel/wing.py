@@ -1,0 +1,62 @@
+"""A wing: one cross-province "one thing" (跨省通办 family) carried by the case kernel.
+
+The kernel (service requests, the saga's plan, routing over places, the alliance, time limits,
+disclosure, access) speaks no wing's words. A wing brings them, as one value of this class
+(births: domain/births/wing.py), and domain/wings.py names every wing the ledger carries.
+docs/extending.md walks through writing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import Transcoding
+
+from domain.kernel.catalog import Catalog
+from domain.kernel.disclosure import Discloses
+from domain.kernel.saga import Fact, Planning
+
+In = TypeVar("In")
+P = TypeVar("P")
+
+
+class KernelCase(Discloses, Protocol):
+    """A wing's case aggregate, as the kernel carries out the saga's decisions on it."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def plan(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
+        """Record the services planned (a plan drawn again with the same services: nothing)."""
+        ...
+
+    def complete(self) -> None:
+        """Record that every required service is done."""
+        ...
+
+
+@dataclass(frozen=True)
+class Wing(Generic[In, P]):
+    """What a wing gives the kernel.
+
+    kind: the case kind views carry ("birth"); catalog: its services (reference data, loaded
+    once); planning: its planning rules for the saga's decider; inputs: the type of its
+    planning inputs (which wing a case plan belongs to); case: its case aggregate; followed:
+    the case events the saga follows; fact_of: each of them as the saga's fact;
+    transcodings: how its values are stored in events.
+    """
+
+    kind: str
+    catalog: Callable[[], Catalog]
+    planning: Planning[In, P]
+    inputs: type[In]
+    case: type[KernelCase]
+    followed: tuple[type, ...]
+    fact_of: Callable[[object], Fact[P] | None]
+    transcodings: tuple[Transcoding, ...]
