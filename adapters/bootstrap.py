@@ -16,8 +16,6 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
-from adapters.processing import Processing
-from adapters.projection_runner import Projections, build_projections
 from adapters.received_requests import OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
@@ -25,8 +23,10 @@ from domain.kernel.actors import ActorDirectory
 from domain.kernel.deadlines import DeadlineWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
+from engine.parked import PARKED_STATE, ParkedRow
+from engine.processing import Processing
+from engine.projection_runner import Projections, build_projections
 from integrations.hospital import validation_cache
-from projections.parked import PARKED_STATE, ParkedRow
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])

@@ -37,22 +37,22 @@ from uuid import uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
-from adapters.page_reader import Page, decoder_of, read_ahead, select_after
-from adapters.parking import PageFailedError
-from adapters.postgres_views import PART, PostgresTables
-from adapters.projection_runner import (
+from adapters.settings import ConfigError, Settings
+from domain.ledger import CaseLedger
+from engine.memo import REBUILD_CAPACITY
+from engine.page_reader import Page, decoder_of, read_ahead, select_after
+from engine.parking import PageFailedError
+from engine.postgres_views import PART, PostgresTables
+from engine.projection_runner import (
     REBUILD_BATCH,
     Progress,
     Projections,
     apply_pages,
     build_projections,
 )
-from adapters.settings import ConfigError, Settings
-from domain.ledger import CaseLedger
+from engine.rows import TableProjection
 from projections.by_case import CasePart
 from projections.case_status import CaseStatusProjection
-from projections.memo import REBUILD_CAPACITY
-from projections.rows import TableProjection
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often the parts' positions are read for the progress callback

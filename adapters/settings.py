@@ -16,8 +16,8 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
-from adapters.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
-from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
+from engine.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
+from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
@@ -214,7 +214,7 @@ class Settings:
             env |= self._postgres_env() | {REPOSITORY_TOPIC: ONE_TRIP_REPOSITORY_TOPIC}
         else:
             return env | {"PERSISTENCE_MODULE": POPO_FACTORY_TOPIC}
-        # Section-at-a-time processing (adapters/processing.py) needs these process recorders.
+        # Section-at-a-time processing (engine/processing.py) needs these process recorders.
         return env | {"PROCESS_RECORDER_TOPIC": PROCESS_RECORDER_TOPICS[self.persistence]}
 
     def _postgres_env(self) -> dict[str, str]:

@@ -31,7 +31,7 @@ from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS, RegistersTranscodings
-from domain.section import read_through, seen
+from engine.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U

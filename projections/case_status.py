@@ -10,6 +10,8 @@ from uuid import UUID
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
+from engine.memory import InMemoryTables
+from engine.rows import Rows, TableProjection, TableView, changed
 from projections.case_document import (
     DOCUMENTS,
     TRACKING_CODE,
@@ -31,8 +33,6 @@ from projections.case_status_model import (
     assemble,
 )
 from projections.events import route_fields, stamp, topics_of
-from projections.memory import InMemoryTables
-from projections.rows import Rows, TableProjection, TableView, changed
 
 PLAN_ORDER = ("planned_position", "service_request_id")
 __all__ = [

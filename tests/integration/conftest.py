@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections
+from engine.projection_runner import Projections, build_projections
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from eventsourcing.persistence import OperationalError, Tracking
 
 from adapters import partitioned_rebuild as partitioned
 from adapters.bootstrap import Container, build
-from adapters.page_reader import shared_page_after
 from adapters.partitioned_rebuild import (
     PartStoppedError,
     part_name,
@@ -23,11 +22,12 @@ from adapters.partitioned_rebuild import (
     rebuild_in_parts,
     run_part,
 )
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections, build_projections
 from adapters.settings import ConfigError, Settings
+from engine.page_reader import shared_page_after
+from engine.postgres_views import PostgresTables
+from engine.projection_runner import Projections, build_projections
+from engine.rows import ViewBusyError
 from projections.case_document import SEALED
-from projections.rows import ViewBusyError
 from tests.integration.test_case_document import KEY
 from tests.integration.test_projections import (
     dumps,
@@ -184,9 +184,9 @@ def test_a_busy_view_is_left_before_any_page_is_read(
         reads.append(args[2])  # the position the shared read starts after
         return shared_page_after(*args)
 
-    monkeypatch.setattr("adapters.projection_runner.shared_page_after", shared)
+    monkeypatch.setattr("engine.projection_runner.shared_page_after", shared)
     monkeypatch.setattr(
-        "adapters.projection_runner.pages", lambda *a: pytest.fail("read a page of a busy view")
+        "engine.projection_runner.pages", lambda *a: pytest.fail("read a page of a busy view")
     )
     assert projections.catch_up(CASE_STATUS) == 0
     head = container.ledger.recorder.max_notification_id()

@@ -11,14 +11,14 @@ import orjson
 import pytest
 
 from adapters.bootstrap import Container
-from adapters.postgres_views import COPY_FROM
-from adapters.projection_runner import Projections, build_projections
 from adapters.settings import Settings
 from domain.births.commands import NotifyBirth, RateService, VoidNotification
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from engine.postgres_views import COPY_FROM
+from engine.projection_runner import Projections, build_projections
+from engine.rows import TableView
 from projections.events import month_of
-from projections.rows import TableView
 from tests.conftest import HOSPITAL, make_facts, office_step
 
 SCHEMA = "projections_it"  # our own schema: other suites reset `public` as they run

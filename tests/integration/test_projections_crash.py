@@ -16,11 +16,11 @@ import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
 from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up
 from adapters.settings import Settings
+from engine.projection_runner import Projections, build_projections, catch_up
+from engine.rows import Rows
 from projections.case_status import CaseStatusProjection
 from projections.flows import FlowsProjection
-from projections.rows import Rows
 from tests.integration.test_projections import (
     dumps,
     full_case,
@@ -93,7 +93,7 @@ def test_a_crash_mid_batch_loses_and_doubles_nothing(
 KILLER = """
 import json, os, sys
 from adapters.bootstrap import build
-from adapters.projection_runner import build_projections, catch_up
+from engine.projection_runner import build_projections, catch_up
 from adapters.settings import PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])

@@ -1,5 +1,5 @@
 """On PostgreSQL a backlog's pages are applied while the page before is written by a thread
-(projections.rows.Pipeline): the same rows as page by page, and a failed write, a position
+(engine.rows.Pipeline): the same rows as page by page, and a failed write, a position
 another runner moved, or a caller that stops, neither lose nor double a row."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from adapters.bootstrap import Container, build
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections, build_projections, catch_up
 from adapters.settings import Settings
-from projections.rows import TableChanges, TableView
+from engine.postgres_views import PostgresTables
+from engine.projection_runner import Projections, build_projections, catch_up
+from engine.rows import TableChanges, TableView
 from tests.integration.test_projections import (
     full_case,
     store_settings,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up, catch_up_together
 from adapters.settings import Settings
+from engine.projection_runner import Projections, build_projections, catch_up, catch_up_together
 from tests.integration.test_projections import (
     dumps,
     full_case,

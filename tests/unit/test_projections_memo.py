@@ -8,10 +8,10 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from adapters.bootstrap import Container
-from adapters.page_reader import decoder_of
-from adapters.projection_runner import build_projections
-from projections.memo import DEFAULT_CAPACITY, Memo
-from projections.rows import Key, Record, Rows, Table
+from engine.memo import DEFAULT_CAPACITY, Memo
+from engine.page_reader import decoder_of
+from engine.projection_runner import build_projections
+from engine.rows import Key, Record, Rows, Table
 from tests.unit.test_projections_runner import notify
 from tests.unit.test_projections_support import APP, THINGS, InMemoryThings, Thing, thing
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up
 from domain.births.commands import NotifyBirth
+from engine.projection_runner import Projections, build_projections, catch_up
 from tests.conftest import make_facts
 
 

@@ -4,7 +4,7 @@ The library's follower commits every processed notification on its own (aggregat
 events inserted and one tracking row, ~1.7 ms a notification on PostgreSQL). Here all the
 policies of a section write into one `Section` unit, which also keeps the aggregates it
 loaded, and the unit is recorded with one compare-and-set of the tracking position
-(adapters/recorders.py): exactly-once for any section size and any number of processors.
+(engine/recorders.py): exactly-once for any section size and any number of processors.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
-from adapters.page_reader import decoder_for
-from adapters.parked_notifications import ParkedIndex, ParkedNotification, parked_for
-from adapters.poison import error_name, parks, reason
-from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
 from domain.births.hospital_intake import mutate_all
-from domain.section import Section
-from projections.parked import PARKED_STATE, NotParkedError, ParkedRow
+from engine.page_reader import decoder_for
+from engine.parked import PARKED_STATE, NotParkedError, ParkedRow
+from engine.parked_notifications import ParkedIndex, ParkedNotification, parked_for
+from engine.poison import error_name, parks, reason
+from engine.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
+from engine.section import Section
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 
-from projections.parked import PARKED
-from projections.rows import (
+from engine.parked import PARKED
+from engine.rows import (
     Key,
     R,
     Record,

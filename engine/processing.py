@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from adapters.sections import SECTION_SIZE, SectionProcessor
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
-from projections.parked import ParkedRow
+from engine.parked import ParkedRow
+from engine.sections import SECTION_SIZE, SectionProcessor
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,8 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED, PARKED_STATE
-from projections.rows import (
+from engine.parked import PARKED, PARKED_STATE
+from engine.rows import (
     Key,
     R,
     Record,
@@ -24,6 +20,10 @@ from projections.rows import (
     TableView,
     require_after,
 )
+from projections.case_status import CaseStatusView
+from projections.flows import FlowsView
+from projections.locality_stats import LocalityStatsView
+from projections.office_queue import OfficeQueueView
 
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
 

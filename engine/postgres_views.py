@@ -13,12 +13,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED, PARKED_STATE
-from projections.rows import (
+from engine.parked import PARKED, PARKED_STATE
+from engine.rows import (
     Column,
     Key,
     R,
@@ -29,6 +25,10 @@ from projections.rows import (
     ViewBusyError,
     require_after,
 )
+from projections.case_status import CaseStatusView
+from projections.flows import FlowsView
+from projections.locality_stats import LocalityStatsView
+from projections.office_queue import OfficeQueueView
 
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.

@@ -1,7 +1,7 @@
 """A processing unit for a whole pulled section of notifications, and reads through it.
 
 Policies collect their new events on the processing event they are given. When one unit
-spans many notifications (see adapters/processing.py), a later policy must see what an
+spans many notifications (see engine/processing.py), a later policy must see what an
 earlier one changed, so policies read aggregates through `read_through`: first what the
 unit already collected, then what it already loaded, and only then the repository.
 """

@@ -14,19 +14,29 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters import parking, pool
+from adapters import pool
 from adapters.case_documents import sealer_for
-from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
-from adapters.parking import PageFailedError, applying, salvage
-from adapters.poison import error_name, parks
-from adapters.postgres_views import (
+from adapters.settings import Settings
+from engine import parking
+from engine.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
+from engine.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
+from engine.parked import ParkedRow
+from engine.parking import PageFailedError, applying, salvage
+from engine.poison import error_name, parks
+from engine.postgres_views import (
     PostgresCaseStatus,
     PostgresFlows,
     PostgresLocalityStats,
     PostgresOfficeQueue,
 )
-from adapters.settings import Settings
-from adapters.sqlite_views import (
+from engine.rows import (
+    Pipeline,
+    PositionMovedError,
+    TableProjection,
+    ViewBusyError,
+    no_cycle_collection,
+)
+from engine.sqlite_views import (
     SQLiteCaseStatus,
     SQLiteFlows,
     SQLiteLocalityStats,
@@ -39,16 +49,7 @@ from projections.locality_stats import (
     LocalityStatsProjection,
     LocalityStatsView,
 )
-from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
 from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection, OfficeQueueView
-from projections.parked import ParkedRow
-from projections.rows import (
-    Pipeline,
-    PositionMovedError,
-    TableProjection,
-    ViewBusyError,
-    no_cycle_collection,
-)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head of the log) after each page

@@ -4,7 +4,7 @@ The library's repository asks the snapshot table for the latest snapshot, then t
 table for the events after it: two queries (two pool checkouts, two round trips, ~140 µs of
 client CPU each on PostgreSQL) for every command's read, though most of our aggregates never
 reach a snapshot. Here, when the application's recorder can read both tables at once
-(`SnapshotJoinReader`, adapters/recorders.py), one query returns both, in the same order; the
+(`SnapshotJoinReader`, engine/recorders.py), one query returns both, in the same order; the
 aggregate is rebuilt from them exactly as the library does. Anything else (a historical
 version, no snapshot store, SQLite, memory) goes the library's way.
 """
@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import strtobool
 from psycopg.sql import SQL, Identifier
 
-from adapters.page_reader import decoder_for
+from engine.page_reader import decoder_for
 
 REPOSITORY_TOPIC = "REPOSITORY_TOPIC"  # our env key: a function(application) -> Repository
 
