@@ -14,10 +14,12 @@ from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
 from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from engine.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
+from engine.section import section_repository
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
 ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
+SECTION_REPOSITORY_TOPIC = get_topic(section_repository)
 CIPHER_TOPIC = get_topic(RotatingAESCipher)
 # adapters.pool imports this module: its factory is named here by topic (test_settings pins it)
 SHARED_POOL_FACTORY_TOPIC = "adapters.pool:SharedPoolPostgresFactory"
@@ -137,6 +139,8 @@ class Settings:
             env["COMPRESSOR_TOPIC"] = get_topic(FastZlibCompressor)
         if not self.create_tables:
             env["CREATE_TABLE"] = "no"  # the library's flag; its DDL includes CREATE OR REPLACE
+        # Policies read plain repositories; the engine's read through a processing section.
+        env[REPOSITORY_TOPIC] = SECTION_REPOSITORY_TOPIC
         if self.cipher_key:
             env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
             env[OLD_CIPHER_KEYS] = ",".join(self.old_cipher_keys)

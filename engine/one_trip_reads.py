@@ -19,10 +19,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.utils import strtobool
 from psycopg.sql import SQL, Identifier
 
 from engine.page_reader import decoder_for
+from engine.section import SectionRepository, repository_settings
 
 REPOSITORY_TOPIC = "REPOSITORY_TOPIC"  # our env key: a function(application) -> Repository
 
@@ -37,8 +37,8 @@ class SnapshotJoinReader(Protocol):
     ) -> tuple[list[StoredEvent], list[StoredEvent]]: ...
 
 
-class OneTripRepository(Repository[UUID]):
-    """The library's repository, with its snapshot-then-events read done in one query."""
+class OneTripRepository(SectionRepository):
+    """The section-aware repository, with its snapshot-then-events read done in one query."""
 
     def _reconstruct_aggregate(
         self, aggregate_id: UUID, version: int | None, projector_func: Any
@@ -69,17 +69,9 @@ class OneTripRepository(Repository[UUID]):
 
 
 def one_trip_repository(app: Application[UUID]) -> Repository[UUID]:
-    """The repository the library would construct for `app` (same env settings), one-trip."""
-    env = app.env
-    cache_maxsize = env.get(app.AGGREGATE_CACHE_MAXSIZE)
-    return OneTripRepository(
-        event_store=app.events,
-        snapshot_store=app.snapshots,
-        cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
-        fastforward=strtobool(env.get(app.AGGREGATE_CACHE_FASTFORWARD, "y")),
-        fastforward_skipping=strtobool(env.get(app.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
-        deepcopy_from_cache=strtobool(env.get(app.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
-    )
+    """The repository the library would construct for `app` (same env settings), one-trip,
+    reading through sections (engine/section.py)."""
+    return OneTripRepository(**repository_settings(app))
 
 
 # The latest snapshot (if any), then the events after it (all of them if none), in order.

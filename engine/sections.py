@@ -21,13 +21,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
-from domain.births.hospital_intake import mutate_all
 from engine.page_reader import decoder_for
 from engine.parked import PARKED_STATE, NotParkedError, ParkedRow
 from engine.parked_notifications import ParkedIndex, ParkedNotification, parked_for
 from engine.poison import error_name, parks, reason
 from engine.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
-from engine.section import Section
+from engine.section import Section, SectionRepository, mutate_all
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,13 @@ class SectionProcessor:
     def __init__(
         self, follower: ProcessApplication[UUID], leader: Application[UUID], size: int
     ) -> None:
+        if not isinstance(follower.repository, SectionRepository):
+            raise TypeError(
+                f"{follower.name}: its policies read through sections: give it a "
+                "SectionRepository (REPOSITORY_TOPIC, engine/section.py)"
+            )
         self.follower, self.leader, self.size = follower, leader, size
+        self.repository: SectionRepository = follower.repository
         self.held = Held(HELD_SIZE)
         self.parks = ParkedIndex(follower, leader.name)
 
@@ -192,9 +197,10 @@ class SectionProcessor:
         events = [decode(n) for n in notifications]
         unit = Section()
         load_ahead(self.follower, unit, events, self.held)
-        for event in events:
-            policy(event, unit)
-            unit.processed += 1
+        with self.repository.reading_through(unit):
+            for event in events:
+                policy(event, unit)
+                unit.processed += 1
         return unit
 
 

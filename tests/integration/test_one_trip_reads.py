@@ -11,9 +11,9 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 
 from adapters.bootstrap import Container, build
 from domain.births.commands import CorrectNotification, NotifyBirth
-from domain.births.hospital_intake import mutate_all
 from domain.ledger import CaseLedger
 from engine.one_trip_reads import OneTripRepository, SnapshotJoinReader, one_trip_repository
+from engine.section import mutate_all
 from tests.conftest import make_facts
 from tests.pg import postgres_settings
 
