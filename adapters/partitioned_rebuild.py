@@ -38,18 +38,13 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from adapters.settings import ConfigError, Settings
+from adapters.views import build_projections
 from domain.ledger import CaseLedger
 from engine.memo import REBUILD_CAPACITY
 from engine.page_reader import Page, decoder_of, read_ahead, select_after
 from engine.parking import PageFailedError
 from engine.postgres_views import PART, PostgresTables
-from engine.projection_runner import (
-    REBUILD_BATCH,
-    Progress,
-    Projections,
-    apply_pages,
-    build_projections,
-)
+from engine.projection_runner import REBUILD_BATCH, Progress, Projections, Registry, apply_pages
 from engine.rows import TableProjection
 from projections.by_case import CasePart
 from projections.case_status import CaseStatusProjection
@@ -144,7 +139,10 @@ def rebuild_in_parts(
         # interrupted): their transactions roll back and the view stays busy until run again.
         with get_context("spawn").Pool(parts) as pool:
             running = [
-                pool.apply_async(run_part, (child, name, names[k], k, parts, head, batch, stop_at))
+                pool.apply_async(
+                    run_part,
+                    (child, projections.registry, name, names[k], k, parts, head, batch, stop_at),
+                )
                 for k in range(parts)
             ]
             _wait(running, view, app.name, head, progress)
@@ -177,6 +175,7 @@ def _wait(
 
 def run_part(
     settings: Settings,
+    registry: Registry,
     name: str,
     tracking_name: str,
     part: int,
@@ -189,7 +188,7 @@ def run_part(
     (or until `stop_at`, at a page boundary)."""
     logging.basicConfig(level=logging.WARNING)
     app = CaseLedger(env=settings.app_env(CaseLedger.name))
-    projections = build_projections(settings, app)
+    projections = build_projections(settings, app, registry)
     try:
         projection = projections.get(name)
         view = partitioned_view(projections, name)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -22,13 +23,10 @@ from engine.rows import (
     Table,
     TableChanges,
     TableView,
+    V,
     ViewBusyError,
     require_after,
 )
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
 
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
@@ -363,17 +361,10 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         self.memo.emptied(t.name for t in self.tables)
 
 
-class PostgresCaseStatus(PostgresTables, CaseStatusView):
-    """case_status on PostgreSQL."""
-
-
-class PostgresOfficeQueue(PostgresTables, OfficeQueueView):
-    """office_queue on PostgreSQL."""
-
-
-class PostgresLocalityStats(PostgresTables, LocalityStatsView):
-    """locality_stats on PostgreSQL."""
-
-
-class PostgresFlows(PostgresTables, FlowsView):
-    """flows on PostgreSQL."""
+@cache
+def postgres_view(view: type[V]) -> Callable[..., V]:
+    """`view` (a store-free TableView class) on PostgreSQL: the class of both, made once;
+    called with the datastore and `create_tables`, as PostgresTables is."""
+    name = "Postgres" + view.__name__.removesuffix("View")
+    made: Callable[..., V] = type(name, (PostgresTables, view), {})
+    return made

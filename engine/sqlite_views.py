@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -18,12 +19,9 @@ from engine.rows import (
     Table,
     TableChanges,
     TableView,
+    V,
     require_after,
 )
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
 
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
 
@@ -167,17 +165,9 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
         self.memo.emptied(t.name for t in self.tables)
 
 
-class SQLiteCaseStatus(SQLiteTables, CaseStatusView):
-    """case_status on SQLite."""
-
-
-class SQLiteOfficeQueue(SQLiteTables, OfficeQueueView):
-    """office_queue on SQLite."""
-
-
-class SQLiteLocalityStats(SQLiteTables, LocalityStatsView):
-    """locality_stats on SQLite."""
-
-
-class SQLiteFlows(SQLiteTables, FlowsView):
-    """flows on SQLite."""
+@cache
+def sqlite_view(view: type[V]) -> Callable[[SQLiteDatastore], V]:
+    """`view` (a store-free TableView class) on SQLite: the class of both, made once."""
+    name = "SQLite" + view.__name__.removesuffix("View")
+    made: Callable[[SQLiteDatastore], V] = type(name, (SQLiteTables, view), {})
+    return made
