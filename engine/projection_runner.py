@@ -264,6 +264,9 @@ class Projections:
         view_for: Callable[[type[TableView]], TableView],
     ) -> Self:
         """Each registered projection over its view, as `view_for` makes it on the store."""
+        names = [projection.name for projection, _ in registry]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two registered projections share a name: {names}")
         found = [projection(view_for(view)) for projection, view in registry]
         return cls(app, registry, {p.name: p for p in found})
 
@@ -272,7 +275,7 @@ class Projections:
 
     def get(self, name: str) -> TableProjection[Any]:
         try:
-            return self.all()[name]
+            return self.projections[name]
         except KeyError:
             known = ", ".join(self.all())
             raise KeyError(f"no projection {name!r} (known: {known})") from None

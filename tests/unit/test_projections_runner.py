@@ -97,3 +97,9 @@ def test_the_cyclic_collector_is_paused_for_a_whole_backlog_and_restored(
     assert gc.isenabled()
     assert catch_up(memory_container.ledger, projections.case_status, batch=4) > 0
     assert gc.isenabled()
+
+
+def test_a_registry_naming_one_projection_twice_is_refused(memory_container: Container) -> None:
+    twice = (*PROJECTIONS, PROJECTIONS[0])
+    with pytest.raises(ValueError, match="share a name"):
+        build_projections(memory_container.settings, memory_container.ledger, twice)
