@@ -235,7 +235,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         if PART not in application_name and self._parts(handle, application_name):
             raise ViewBusyError(f"{self.name} is being rebuilt in parts (or was interrupted)")
 
-    # A rebuild in parts (adapters/partitioned_rebuild.py): each part, in its own process,
+    # A rebuild in parts (engine/partitioned_rebuild.py): each part, in its own process,
     # applies its cases' events under its own position `<application>#<run>:<part>/<parts>`, and
     # takes the view's lock shared, so that parts run together while a plain catch-up, which
     # takes it alone, skips the view; `clear` waits for every part's page in flight.

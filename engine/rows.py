@@ -382,6 +382,12 @@ class TableProjection(Projection[V]):
     def finish(self, rows: Rows) -> None:
         """After the batch's events, in its transaction: write what was kept per batch."""
 
+    def rebuilding_in_parts(self, head: int) -> Callable[[int], None]:
+        """This instance applies one part of a rebuild in parts up to `head` (never resumed
+        half-way: engine/partitioned_rebuild.py); returns what to call with the position of
+        the part's last page once it is known (a time box may end the part before `head`)."""
+        return lambda position: None
+
     def _applier(self) -> Callable[[Any, int, Rows], None]:
         """`self.apply`, resolved once per batch: on Python 3.11 each `self.apply` of a
         singledispatchmethod builds and wraps a new function (~2 µs an event)."""

@@ -157,6 +157,17 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         self.held = HeldDocuments(end)
         return self.held
 
+    def rebuilding_in_parts(self, head: int) -> Callable[[int], None]:
+        """Hold the family documents back until their cases rest (a rebuild in parts is never
+        resumed, so nothing held is lost to a crash) and write them all at the part's last
+        page, whose position the returned function is told once the time box decides it."""
+        held = self.hold_documents(head)
+
+        def ending(position: int) -> None:
+            held.end = position
+
+        return ending
+
     def _rules(self) -> Callable[[Any, int, Rows], None]:
         """`apply`: the rule of the event's class (looked up in a dict), on the batch's state."""
         sealer, held = self.view.sealer, self.held

@@ -1,4 +1,4 @@
-"""case_status rebuilt in parts, one process each (adapters/partitioned_rebuild.py): the same
+"""case_status rebuilt in parts, one process each (engine/partitioned_rebuild.py): the same
 rows as a rebuild in one process; the view is busy for a plain catch-up until every part has
 reached the head; an interrupted rebuild stays busy until it is run again, which starts over."""
 
@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
-from adapters import partitioned_rebuild as partitioned
 from adapters.bootstrap import PROJECTIONS, Container, build
 from adapters.partitioned_rebuild import (
     PartStoppedError,
@@ -24,6 +23,7 @@ from adapters.partitioned_rebuild import (
 )
 from adapters.settings import ConfigError, Settings
 from adapters.views import LedgerProjections, build_projections
+from engine import partitioned_rebuild as partitioned
 from engine.page_reader import shared_page_after
 from engine.postgres_views import PostgresTables
 from engine.rows import ViewBusyError
@@ -214,9 +214,8 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
     names = [part_name(name, "run1", k, 2) for k in range(2)]
     view.clear(name, names)
     head = container.ledger.recorder.max_notification_id() or 0
-    done = run_part(
-        settings, PROJECTIONS, CASE_STATUS, names[0], 0, 2, head, batch=5
-    )  # part 1 never runs
+    # part 1 never runs
+    done = run_part(settings, PROJECTIONS, CASE_STATUS, names[0], 0, 2, head, batch=5)
     assert done.finished
     assert done.applied > 0
     assert view.parts(name) == {names[0]: head, names[1]: 0}
