@@ -12,9 +12,9 @@ from eventsourcing.utils import get_topic
 
 from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
 from engine.encoding import FastJSONTranscoder, FastZlibCompressor
-from engine.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
+from engine.one_trip_reads import one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
-from engine.section import section_repository
+from engine.section import REPOSITORY_TOPIC, section_repository
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")

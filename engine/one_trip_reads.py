@@ -24,8 +24,6 @@ from psycopg.sql import SQL, Identifier
 from engine.page_reader import decoder_for
 from engine.section import SectionRepository, repository_settings
 
-REPOSITORY_TOPIC = "REPOSITORY_TOPIC"  # our env key: a function(application) -> Repository
-
 
 @runtime_checkable
 class SnapshotJoinReader(Protocol):

@@ -20,6 +20,8 @@ from eventsourcing.application import Application, ProcessingEvent, Repository, 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import strtobool
 
+REPOSITORY_TOPIC = "REPOSITORY_TOPIC"  # our env key: a function(application) -> Repository
+
 
 class Section(ProcessingEvent[UUID]):
     """All new events of one section, recorded in one transaction; aggregates loaded once."""
