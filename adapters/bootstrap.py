@@ -16,20 +16,32 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
-from adapters.processing import Processing
-from adapters.projection_runner import Projections, build_projections
 from adapters.received_requests import OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
+from adapters.views import LedgerProjections, build_projections
 from domain.kernel.actors import ActorDirectory
 from domain.kernel.deadlines import DeadlineWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
+from engine.parked import PARKED_STATE, ParkedRow
+from engine.processing import Processing
+from engine.projection_runner import Registry
 from integrations.hospital import validation_cache
-from projections.parked import PARKED_STATE, ParkedRow
+from projections.case_status import CaseStatusProjection, CaseStatusView
+from projections.flows import FlowsProjection, FlowsView
+from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
+from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])
+# The CaseLedger's read models: (projection, view). Adding one is one line here.
+PROJECTIONS: Registry = (
+    (CaseStatusProjection, CaseStatusView),
+    (OfficeQueueProjection, OfficeQueueView),
+    (LocalityStatsProjection, LocalityStatsView),
+    (FlowsProjection, FlowsView),
+)
 
 
 class StoreUnavailableError(Exception):
@@ -45,7 +57,7 @@ class Container:
     orchestrator: Orchestrator
     actors: ActorDirectory
     processing: Processing
-    projections: Projections
+    projections: LedgerProjections
     documents: CaseDocuments  # the family's case view, pre-rendered by case_status
 
     def applications(self) -> list[Application[Any]]:
@@ -181,7 +193,7 @@ def _construct(settings: Settings) -> Container:
         ledger = _opened(opened, CaseLedger(env=settings.app_env(CaseLedger.name)))
         orchestrator = _opened(opened, Orchestrator(env=settings.app_env(Orchestrator.name)))
         actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
-        projections = build_projections(settings, ledger)
+        projections = build_projections(settings, ledger, PROJECTIONS)
     except BaseException as exc:
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back

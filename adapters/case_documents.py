@@ -28,8 +28,8 @@ from psycopg.pq.abc import PGresult
 from psycopg.sql import SQL, Composed
 
 from adapters.keys import rotating_cipher
-from adapters.postgres_views import PostgresTables
 from adapters.settings import Settings
+from engine.postgres_views import PostgresTables
 from projections.case_document import DOCUMENTS, Sealer
 from projections.case_status import CaseStatusView
 

@@ -18,8 +18,6 @@ from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.commands import (
@@ -81,6 +79,10 @@ from domain.kernel.errors import (
 from domain.kernel.identifiers import full_division_name, make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
+from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
+from engine.postgres_views import PostgresTables
+from engine.projection_runner import Projections
+from engine.rows import ViewBusyError
 from integrations.hospital.birth_notification import ParsedMessage, parse_message
 from integrations.hospital.capability import capability_statement
 from integrations.hospital.issues import IntakeRejectedError, Issue
@@ -90,8 +92,6 @@ from projections.case_view import request_fields
 from projections.flows import FlowRow
 from projections.locality_stats import FollowUpRow, LocalityFigures
 from projections.office_queue import QueuePage
-from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
-from projections.rows import ViewBusyError
 
 __all__ = [
     "ACTIONS",

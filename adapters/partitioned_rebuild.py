@@ -1,118 +1,50 @@
-"""A projection kept per case, rebuilt in parts: one process per part, on PostgreSQL.
-
-A rebuild in one process is bound by one core (the GIL): folding the events, rendering the
-family documents, decoding the next page and writing the last one take turns on it. A view
-whose rows are all keyed by case or by service request (case_status) can be rebuilt by
-several processes at once, each applying the events of its own cases (projections/by_case.py)
-from the empty view up to the log's head as it was at the start:
-
-1. `clear` empties the view and gives each part the position 0, in one transaction (the
-   parts are named after this run, so that no process of an earlier run can pass for one).
-   From then on a plain catch-up (the worker's) finds the view busy and skips it.
-2. Each part runs in its own process: it reads every page of the view's topics up to the head,
-   decodes only its own events, and applies them as a rebuild does (pipelined pages, each one
-   transaction that moves its part's position only from where it left it). Parts take the
-   view's lock shared, so they run together, while a catch-up takes it alone and skips the
-   view; `clear` waits for the parts' pages in flight, and a part still running after it
-   finds its position gone and stops.
-3. When every part has reached the head, `finish_parts` makes the head the view's position and
-   removes the parts' positions, in one transaction; a plain catch-up goes on from there.
-
-A part that fails, or finds its position moved, stops the others; the view stays busy (its
-parts' positions stay) until the rebuild is run again, which starts over from an empty view.
-Only the view's own rows are written; the event log is only read.
-"""
+"""case_status rebuilt in parts, one process per part (engine/partitioned_rebuild.py): each
+part's process builds the CaseLedger and the registered projections from the settings and
+applies the events of its own cases (projections/by_case.py)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing import get_context
-from multiprocessing.pool import AsyncResult
-from typing import Any
-from uuid import uuid4
+from functools import partial
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
-
-from adapters.page_reader import Page, decoder_of, read_ahead, select_after
-from adapters.parking import PageFailedError
-from adapters.postgres_views import PART, PostgresTables
-from adapters.projection_runner import (
-    REBUILD_BATCH,
-    Progress,
-    Projections,
-    apply_pages,
-    build_projections,
-)
 from adapters.settings import ConfigError, Settings
+from adapters.views import build_projections
 from domain.ledger import CaseLedger
+from engine import partitioned_rebuild as engine
+from engine.partitioned_rebuild import (
+    CannotRebuildInPartsError,
+    PartDone,
+    PartsDone,
+    PartStoppedError,
+    part_name,
+)
+from engine.postgres_views import PostgresTables
+from engine.projection_runner import REBUILD_BATCH, Progress, Projections, Registry
 from projections.by_case import CasePart
-from projections.case_status import CaseStatusProjection
-from projections.memo import REBUILD_CAPACITY
-from projections.rows import TableProjection
 
-log = logging.getLogger(__name__)
-POLL_S = 0.5  # how often the parts' positions are read for the progress callback
-
-
-def part_name(application_name: str, run: str, part: int, parts: int) -> str:
-    """The tracking name of one part's position in the rebuild `run`."""
-    return f"{application_name}{PART}{run}:{part}/{parts}"
-
-
-class PartStoppedError(RuntimeError):
-    """A part stopped: its position was moved (another run emptied the view or started over),
-    or an event fails to apply (a rebuild in parts does not park: one in one process does)."""
-
-
-@dataclass(frozen=True)
-class PartDone:
-    """What one part did: events applied, the position it reached, the head it was given."""
-
-    part: int
-    applied: int
-    position: int
-    head: int
-
-    @property
-    def finished(self) -> bool:
-        return self.position >= self.head
-
-
-@dataclass(frozen=True)
-class PartsDone:
-    """A rebuild in parts: each part's outcome, and whether the view took the head."""
-
-    parts: list[PartDone]
-    head: int
-    finished: bool
-
-    @property
-    def applied(self) -> int:
-        return sum(p.applied for p in self.parts)
+__all__ = [
+    "PartDone",
+    "PartStoppedError",
+    "PartsDone",
+    "can_rebuild_in_parts",
+    "part_name",
+    "partitioned_view",
+    "rebuild_in_parts",
+    "run_part",
+]
 
 
 def partitioned_view(projections: Projections, name: str) -> PostgresTables:
     """The view of `name` if it can be rebuilt in parts, else a ConfigError saying why."""
-    projection = projections.get(name)
-    if not projection.by_case:
-        raise ConfigError(f"{name} keeps rows that are not per case: it is rebuilt in one process")
-    view = projection.view
-    if not isinstance(view, PostgresTables):
-        raise ConfigError("a rebuild in several processes needs PostgreSQL (the production store)")
-    return view
+    try:
+        return engine.partitioned_view(projections, name)
+    except CannotRebuildInPartsError as refused:
+        raise ConfigError(str(refused)) from None
 
 
 def can_rebuild_in_parts(projections: Projections, name: str) -> bool:
     """Whether `partitioned_view` accepts `name` on this store."""
-    try:
-        partitioned_view(projections, name)
-    except ConfigError:
-        return False
-    return True
+    return engine.can_rebuild_in_parts(projections, name)
 
 
 def rebuild_in_parts(
@@ -125,58 +57,21 @@ def rebuild_in_parts(
     batch: int = REBUILD_BATCH,
     stop_after_s: float | None = None,
 ) -> PartsDone:
-    """Empty `name`'s view and replay the log into it with `parts` processes. With
-    `stop_after_s` (the bench's time box) each part stops at a page boundary once that time
-    has passed; the view then stays busy, as after an interrupted rebuild."""
-    if parts < 2:
-        raise ConfigError("a rebuild in parts needs at least 2 processes")
-    view = partitioned_view(projections, name)
-    with projections.exclusively():  # this process's own catch-ups wait
-        app = projections.app
-        run = uuid4().hex[:8]
-        names = [part_name(app.name, run, k, parts) for k in range(parts)]
-        view.clear(app.name, names)
-        head = app.recorder.max_notification_id() or 0
-        log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
-        stop_at = None if stop_after_s is None else time.time() + stop_after_s
-        child = settings.with_changes(create_tables=False)  # made above, once
-        # Leaving the pool stops the parts still running (a part failed, or the caller was
-        # interrupted): their transactions roll back and the view stays busy until run again.
-        with get_context("spawn").Pool(parts) as pool:
-            running = [
-                pool.apply_async(run_part, (child, name, names[k], k, parts, head, batch, stop_at))
-                for k in range(parts)
-            ]
-            _wait(running, view, app.name, head, progress)
-            for failed in [r for r in running if r.ready() and not r.successful()]:
-                failed.get()  # raises the part's error; the others are stopped on the way out
-            done = [r.get() for r in running]
-        finished = all(p.finished for p in done)
-        if finished:
-            view.finish_parts(app.name, names, head)
-            log.info("%s: rebuilt in %d parts up to %d", name, parts, head)
-        return PartsDone(done, head, finished)
-
-
-def _wait(
-    running: list[AsyncResult[PartDone]],
-    view: PostgresTables,
-    application_name: str,
-    head: int,
-    progress: Progress | None,
-) -> None:
-    """Until every part has ended or one has failed, report the slowest part's position."""
-    while pending := [r for r in running if not r.ready()]:
-        if any(r.ready() and not r.successful() for r in running):
-            return
-        if progress is not None:
-            positions = view.parts(application_name)
-            progress(min(positions.values(), default=head), head)
-        pending[0].wait(POLL_S)
+    """Empty `name`'s view and replay the log into it with `parts` processes (see the engine's
+    `rebuild_in_parts`); a view, store or number of parts that cannot is a ConfigError."""
+    child = settings.with_changes(create_tables=False)  # made by this process, once
+    run = partial(run_part, child, projections.registry, name)
+    try:
+        return engine.rebuild_in_parts(
+            projections, name, parts, run, progress, batch=batch, stop_after_s=stop_after_s
+        )
+    except CannotRebuildInPartsError as refused:
+        raise ConfigError(str(refused)) from None
 
 
 def run_part(
     settings: Settings,
+    registry: Registry,
     name: str,
     tracking_name: str,
     part: int,
@@ -189,76 +84,12 @@ def run_part(
     (or until `stop_at`, at a page boundary)."""
     logging.basicConfig(level=logging.WARNING)
     app = CaseLedger(env=settings.app_env(CaseLedger.name))
-    projections = build_projections(settings, app)
+    projections = build_projections(settings, app, registry)
     try:
-        projection = projections.get(name)
-        view = partitioned_view(projections, name)
-        view.as_part()
-        if view.max_tracking_id(tracking_name) != 0:
-            raise PartStoppedError(f"{tracking_name} is not at the start of a rebuild in parts")
-        view.memo.emptied((t.name for t in view.tables), position=0)
-        view.memo.resize(REBUILD_CAPACITY)
-        ending = _holding(projection, head)
-        read = _reader(app, list(projection.topics), CasePart(part, parts), tracking_name,
-                       head, batch, stop_at, ending)  # fmt: skip
-        first = read(0)
-        applied = 0
-        if first is not None:
-            try:
-                with read_ahead(first, read) as pages:
-                    applied, kept = apply_pages(projection, pages, None)
-            except PageFailedError as failed:  # a part does not park: the one-process rebuild does
-                raise PartStoppedError(
-                    f"{tracking_name}: an event fails to apply ({failed}); rebuild {name} in one "
-                    f"process (`newborn-ledger projections rebuild {name}`), which parks it"
-                ) from None
-            if not kept:
-                raise PartStoppedError(f"{tracking_name}: its position was moved (started over?)")
-        return PartDone(part, applied, view.max_tracking_id(tracking_name) or 0, head)
+        cases = CasePart(part, parts)
+        return engine.apply_part(
+            projections, name, tracking_name, cases, part, head, batch, stop_at
+        )
     finally:
         projections.close()
         app.close()
-
-
-def _holding(projection: TableProjection[Any], head: int) -> Callable[[int], None]:
-    """case_status holds its family documents back until their cases rest (a rebuild in parts
-    is never resumed, so nothing held is lost to a crash) and writes them all at the part's
-    last page: what to call with that page's position once the time box decides it."""
-    if not isinstance(projection, CaseStatusProjection):
-        return lambda position: None
-    held = projection.hold_documents(head)
-
-    def ending(position: int) -> None:
-        held.end = position
-
-    return ending
-
-
-def _reader(
-    app: Application[Any],
-    topics: list[str],
-    owner: CasePart,
-    tracking_name: str,
-    head: int,
-    batch: int,
-    stop_at: float | None,
-    ending: Callable[[int], None],
-) -> Callable[[int | None], Page | None]:
-    """The part's page after a position: the next `batch` notifications of the topics, of
-    which it decodes and keeps its own; None at `head`. Once `stop_at` has passed, the page
-    read then is the last (`ending` is told where it leads, before it is applied)."""
-    decode = decoder_of(app)
-    end = [head]
-
-    def read(position: int | None) -> Page | None:
-        if (position or 0) >= end[0]:
-            return None
-        notifications = select_after(app, position, batch, head, topics)
-        last = notifications[-1].id if len(notifications) == batch else head
-        if stop_at is not None and time.time() > stop_at and last < head:
-            end[0] = last
-            ending(last)
-        events = owner.events(notifications, decode)
-        return Page(events, Tracking(tracking_name, last), position, head)
-
-    return read

@@ -4,90 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-import orjson
-from eventsourcing.compressor import ZlibCompressor
-from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
-from adapters.one_trip_reads import REPOSITORY_TOPIC, one_trip_repository
-from adapters.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
+from engine.encoding import FastJSONTranscoder, FastZlibCompressor
+from engine.one_trip_reads import one_trip_repository
+from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
+from engine.section import REPOSITORY_TOPIC, section_repository
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
-COMPRESSION_LEVEL = 3
 ONE_TRIP_REPOSITORY_TOPIC = get_topic(one_trip_repository)
+SECTION_REPOSITORY_TOPIC = get_topic(section_repository)
 CIPHER_TOPIC = get_topic(RotatingAESCipher)
 # adapters.pool imports this module: its factory is named here by topic (test_settings pins it)
 SHARED_POOL_FACTORY_TOPIC = "adapters.pool:SharedPoolPostgresFactory"
-
-
-class FastZlibCompressor(ZlibCompressor):
-    """The library's zlib compressor at level 3 instead of zlib's default 6: on a ~10 kB
-    hospital message event about half the CPU for ~7% more bytes. The stream is plain zlib,
-    so the library's decompressor reads it, and this one reads every event stored before."""
-
-    def compress(self, data: bytes) -> bytes:
-        return zlib.compress(data, COMPRESSION_LEVEL)
-
-
-class _UnusualError(Exception):
-    """A value the fast path leaves to the library's encoder."""
-
-
-class FastJSONTranscoder(JSONTranscoder):
-    """The library's JSON transcoder, written by orjson: the same bytes (compact, UTF-8, the
-    registered transcodings as `{"_type_": name, "_data_": ...}`), ~4x faster on a stored
-    10 kB hospital message. Only exact str/int/bool/None/dict/list values and the registered
-    transcodings' exact types are written here; anything else (floats, tuples, subclasses,
-    ints over 64 bits, keys that are not strings, unknown types) goes to the library's
-    encoder, which also decodes everything."""
-
-    def encode(self, obj: Any) -> bytes:
-        try:
-            plain = _plain(obj, self.types)
-        except (_UnusualError, RecursionError):
-            return super().encode(obj)
-        return orjson.dumps(plain)
-
-
-def _leaf(value: Any) -> bool:
-    """A value orjson writes exactly as the library does, as it is."""
-    kind = type(value)
-    return (
-        kind is str or kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)
-    )
-
-
-def _plain(value: Any, types: Mapping[type, Any]) -> Any:
-    """`value` with every registered transcoding's value replaced by its `{"_type_", "_data_"}`
-    form; containers with nothing to replace are returned as they are (not copied)."""
-    kind = type(value)
-    if kind is dict or kind is list:
-        copied: Any = None  # a copy of `value`, made at its first replaced item
-        for key, item in value.items() if kind is dict else enumerate(value):
-            if kind is dict and type(key) is not str:
-                raise _UnusualError
-            if _leaf(item):
-                continue
-            plain = _plain(item, types)
-            if plain is not item:
-                if copied is None:
-                    copied = kind(value)
-                copied[key] = plain
-        return value if copied is None else copied
-    if _leaf(value):
-        return value
-    transcoding = types.get(kind)
-    if transcoding is None or isinstance(value, str | int | float | list | tuple | dict):
-        raise _UnusualError  # the library writes JSON's own types natively: leave them
-    return {"_type_": transcoding.name, "_data_": _plain(transcoding.encode(value), types)}
 
 
 class ConfigError(Exception):
@@ -199,11 +134,13 @@ class Settings:
 
     def app_env(self, app_name: str) -> dict[str, str]:
         """The eventsourcing environment for one application (keys as the library reads them)."""
-        env: dict[str, str] = {"TRANSCODER_TOPIC": f"{__name__}:FastJSONTranscoder"}
+        env: dict[str, str] = {"TRANSCODER_TOPIC": get_topic(FastJSONTranscoder)}
         if self.compress:
-            env["COMPRESSOR_TOPIC"] = f"{__name__}:FastZlibCompressor"
+            env["COMPRESSOR_TOPIC"] = get_topic(FastZlibCompressor)
         if not self.create_tables:
             env["CREATE_TABLE"] = "no"  # the library's flag; its DDL includes CREATE OR REPLACE
+        # Policies read plain repositories; the engine's read through a processing section.
+        env[REPOSITORY_TOPIC] = SECTION_REPOSITORY_TOPIC
         if self.cipher_key:
             env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
             env[OLD_CIPHER_KEYS] = ",".join(self.old_cipher_keys)
@@ -214,7 +151,7 @@ class Settings:
             env |= self._postgres_env() | {REPOSITORY_TOPIC: ONE_TRIP_REPOSITORY_TOPIC}
         else:
             return env | {"PERSISTENCE_MODULE": POPO_FACTORY_TOPIC}
-        # Section-at-a-time processing (adapters/processing.py) needs these process recorders.
+        # Section-at-a-time processing (engine/processing.py) needs these process recorders.
         return env | {"PROCESS_RECORDER_TOPIC": PROCESS_RECORDER_TOPICS[self.persistence]}
 
     def _postgres_env(self) -> dict[str, str]:

@@ -11,10 +11,10 @@ from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import build
 from adapters.partitioned_rebuild import rebuild_in_parts as in_parts
-from adapters.projection_runner import DEFAULT_BATCH
 from adapters.settings import Settings
 from bench import pgdb, synthetic
 from domain.births.birth_case import BirthCase
+from engine.projection_runner import DEFAULT_BATCH
 
 NOTIFIED = get_topic(BirthCase.Notified)
 
@@ -170,8 +170,8 @@ def in_memory(settings: Settings, name: str, batch: int = 5000, rounds: int = 3)
 
     from eventsourcing.persistence import Tracking
 
-    from adapters.page_reader import decoder_of
-    from projections.memo import REBUILD_CAPACITY
+    from engine.memo import REBUILD_CAPACITY
+    from engine.page_reader import decoder_of
 
     module, projection_name, view_name = IN_MEMORY[name].split(":")
     found = importlib.import_module(module)

@@ -31,7 +31,6 @@ from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS, RegistersTranscodings
-from domain.section import read_through, seen
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -168,7 +167,7 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
 
     @policy.register
     def _(self, event: CasePlan.PlanDrawn, processing_event: ProcessingEvent[UUID]) -> None:
-        case = read_through(processing_event, event.case_id, self.get_case)
+        case = self.get_case(event.case_id)
         if not case.is_open:
             return
         plan = event.plan
@@ -183,10 +182,10 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
                 continue
             route = versioned(planned, event.plan)
             request_id = ServiceRequest.create_id(event.case_id, route.service)
-            if not seen(processing_event, request_id, self.repository.__contains__):
+            if request_id not in self.repository:
                 processing_event.collect_events(ServiceRequest(event.case_id, route.service, route))
                 continue
-            request = read_through(processing_event, request_id, self.get_request)
+            request = self.get_request(request_id)
             # the orchestrator never revises a dispatched one
             if request.state == RequestState.PLANNED:
                 request.replan(route)
@@ -194,9 +193,9 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
 
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = read_through(processing_event, event.case_id, self.get_case)
+        case = self.get_case(event.case_id)
         request_id = ServiceRequest.create_id(case.id, event.service)
-        request = read_through(processing_event, request_id, self.get_request)
+        request = self.get_request(request_id)
         if case.is_open and request.state == RequestState.PLANNED:
             definition = load_catalog()[event.service]
             request.dispatch(disclose(definition, case, event.carried))
@@ -208,14 +207,14 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
     ) -> None:
         for service in event.services:
             request_id = ServiceRequest.create_id(event.case_id, service)
-            request = read_through(processing_event, request_id, self.get_request)
+            request = self.get_request(request_id)
             visible = set(load_catalog()[service].visible_fields)
             request.flag_correction([f for f in event.changed if f in visible])
             processing_event.collect_events(request)
 
     @policy.register
     def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = read_through(processing_event, event.case_id, self.get_case)
+        case = self.get_case(event.case_id)
         case.complete()
         processing_event.collect_events(case)
 
@@ -223,7 +222,7 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
     def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         for service in event.services:
             request_id = ServiceRequest.create_id(event.case_id, service)
-            request = read_through(processing_event, request_id, self.get_request)
+            request = self.get_request(request_id)
             request.withdraw(event.reason)
             processing_event.collect_events(request)
 

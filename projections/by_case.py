@@ -1,5 +1,5 @@
 """A read model kept per case can be rebuilt in parts, one process each: which events of the
-log belong to part k of n (adapters/partitioned_rebuild.py runs the parts)."""
+log belong to part k of n (engine/partitioned_rebuild.py runs the parts)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from engine.rows import Rows, Table, require
 from projections.case_status_model import (
     CASES,
     SERVICES,
@@ -28,7 +29,6 @@ from projections.case_status_model import (
     next_action,
 )
 from projections.case_view import case_view, row_fields, service_entry
-from projections.rows import Rows, Table, require
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 INDEXED = "hmac:"  # prefix of a keyed digest standing for a secret looked up by equality

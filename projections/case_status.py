@@ -10,6 +10,8 @@ from uuid import UUID
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
+from engine.memory import InMemoryTables
+from engine.rows import Rows, TableProjection, TableView, changed
 from projections.case_document import (
     DOCUMENTS,
     TRACKING_CODE,
@@ -31,8 +33,6 @@ from projections.case_status_model import (
     assemble,
 )
 from projections.events import route_fields, stamp, topics_of
-from projections.memory import InMemoryTables
-from projections.rows import Rows, TableProjection, TableView, changed
 
 PLAN_ORDER = ("planned_position", "service_request_id")
 __all__ = [
@@ -156,6 +156,17 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
         document once its case has rested for a few pages, and all of them at `end`."""
         self.held = HeldDocuments(end)
         return self.held
+
+    def rebuilding_in_parts(self, head: int) -> Callable[[int], None]:
+        """Hold the family documents back until their cases rest (a rebuild in parts is never
+        resumed, so nothing held is lost to a crash) and write them all at the part's last
+        page, whose position the returned function is told once the time box decides it."""
+        held = self.hold_documents(head)
+
+        def ending(position: int) -> None:
+            held.end = position
+
+        return ending
 
     def _rules(self) -> Callable[[Any, int, Rows], None]:
         """`apply`: the rule of the event's class (looked up in a dict), on the batch's state."""

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engine.rows import Table
 from projections.events import province
-from projections.rows import Table
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from typing import Any
 
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
+from engine.memory import InMemoryTables
+from engine.rows import Rows, Table, TableProjection, TableView, changed, require
 from projections.events import month_of, province, stamp, topics_of
-from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, changed, require
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 from domain.births.birth_case import BirthCase
 from domain.kernel.calendar import WorkingCalendar
 from domain.kernel.service_request import ServiceRequest
+from engine.memory import InMemoryTables
+from engine.rows import Rows, Table, TableProjection, TableView, changed, require
 from projections.events import cst_date, month_of, stamp, topics_of
-from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, changed, require
 
 BAD_RATING = 2  # 1 and 2 of 5 are bad reviews (差评)
 

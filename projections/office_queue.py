@@ -8,9 +8,9 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.kernel.service_request import ServiceRequest
+from engine.memory import InMemoryTables
+from engine.rows import Rows, Table, TableProjection, TableView, changed, make, require
 from projections.events import route_fields, stamp, topics_of
-from projections.memory import InMemoryTables
-from projections.rows import Rows, Table, TableProjection, TableView, changed, make, require
 
 ROLES = ("receive-for-other", "decide-here", "both")
 OPEN = ("dispatched", "received", "supplement-requested")  # the office's work still to do

@@ -7,7 +7,7 @@ read back. A first notification costs one insert and no read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -40,14 +40,6 @@ class MessageOutcome:
     kind: str
     repeated: bool
     accepted_at: datetime
-
-
-def mutate_all(aggregate: Any, events: Iterable[Any]) -> Any:
-    """The library's projector without its per-event Protocol assertion (~15 µs per event):
-    every stored event and snapshot of ours is an eventsourcing event with `mutate`."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 @dataclass(frozen=True)
@@ -186,7 +178,7 @@ class HospitalIntake(Application[UUID]):
             raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=mutate_all)
+        aggregate: Aggregate = self.repository.get(aggregate_id)
         if not isinstance(aggregate, cls):
             raise AggregateNotFoundError(aggregate_id)
         return aggregate

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import JSONTranscoder
 
-from adapters.settings import FastJSONTranscoder
+from engine.encoding import FastJSONTranscoder
 from tests.e2e import test_every_role_journey as journey
 
 client, settings = journey.client, journey.settings  # the journey's fixtures, for its test here

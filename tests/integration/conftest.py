@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections
+from adapters.bootstrap import PROJECTIONS, Container
+from adapters.views import LedgerProjections, build_projections
 
 
 @pytest.fixture
-def projections(container: Container) -> Iterator[Projections]:
+def projections(container: Container) -> Iterator[LedgerProjections]:
     """The four projections on the container's own store, closed after the test."""
-    built = build_projections(container.settings, container.ledger)
+    built = build_projections(container.settings, container.ledger, PROJECTIONS)
     yield built
     built.close()

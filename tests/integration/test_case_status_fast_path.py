@@ -16,7 +16,6 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import Container, build
-from adapters.page_reader import decoder_of
 from adapters.settings import Settings
 from domain.births.commands import (
     ApplyAsFamily,
@@ -28,8 +27,9 @@ from domain.births.commands import (
 from domain.births.facts import Parent
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from engine.page_reader import decoder_of
+from engine.rows import TableProjection
 from projections.case_status import SHOWN, CaseStatusProjection, InMemoryCaseStatus
-from projections.rows import TableProjection
 from tests.conftest import HOSPITAL, make_facts, office_step
 from tests.unit.case_status_reference import ReferenceCaseStatusProjection
 

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from adapters.bootstrap import Container
-from adapters.group_commit import GroupCommitMixin
+from engine.group_commit import GroupCommitMixin
 
 THREADS = 8
 SAVES = 15

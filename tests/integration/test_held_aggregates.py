@@ -12,12 +12,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from adapters.bootstrap import Container, build
-from adapters.recorders import HELD_NONE, StreamReader
-from adapters.sections import Held, SectionProcessor
 from adapters.settings import Settings
 from domain.births.birth_case import BirthCase
 from domain.kernel.service_request import ServiceRequest
-from domain.section import Section
+from engine.recorders import HELD_NONE, StreamReader
+from engine.section import Section
+from engine.sections import Held, SectionProcessor
 from tests.conftest import office_step
 from tests.integration.test_processing_sections import (
     assert_caught_up,

@@ -10,10 +10,10 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError, Repository
 
 from adapters.bootstrap import Container, build
-from adapters.one_trip_reads import OneTripRepository, SnapshotJoinReader, one_trip_repository
 from domain.births.commands import CorrectNotification, NotifyBirth
-from domain.births.hospital_intake import mutate_all
 from domain.ledger import CaseLedger
+from engine.one_trip_reads import OneTripRepository, SnapshotJoinReader, one_trip_repository
+from engine.section import mutate_all
 from tests.conftest import make_facts
 from tests.pg import postgres_settings
 

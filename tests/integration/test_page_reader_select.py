@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from adapters.bootstrap import Container, build
-from adapters.page_reader import select_after
 from adapters.settings import Settings
+from engine.page_reader import select_after
 from projections.case_status import CaseStatusProjection
 from projections.office_queue import OfficeQueueProjection
 from tests.integration.test_projections import full_case, store_settings, troubled_case

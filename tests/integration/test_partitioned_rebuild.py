@@ -1,4 +1,4 @@
-"""case_status rebuilt in parts, one process each (adapters/partitioned_rebuild.py): the same
+"""case_status rebuilt in parts, one process each (engine/partitioned_rebuild.py): the same
 rows as a rebuild in one process; the view is busy for a plain catch-up until every part has
 reached the head; an interrupted rebuild stays busy until it is run again, which starts over."""
 
@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
-from adapters import partitioned_rebuild as partitioned
-from adapters.bootstrap import Container, build
-from adapters.page_reader import shared_page_after
+from adapters.bootstrap import PROJECTIONS, Container, build
 from adapters.partitioned_rebuild import (
     PartStoppedError,
     part_name,
@@ -23,11 +21,13 @@ from adapters.partitioned_rebuild import (
     rebuild_in_parts,
     run_part,
 )
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections, build_projections
 from adapters.settings import ConfigError, Settings
+from adapters.views import LedgerProjections, build_projections
+from engine import partitioned_rebuild as partitioned
+from engine.page_reader import shared_page_after
+from engine.postgres_views import PostgresTables
+from engine.rows import ViewBusyError
 from projections.case_document import SEALED
-from projections.rows import ViewBusyError
 from tests.integration.test_case_document import KEY
 from tests.integration.test_projections import (
     dumps,
@@ -62,17 +62,17 @@ def container(settings: Settings) -> Iterator[Container]:
     built.close()
 
 
-def case_status_rows(projections: Projections) -> object:
+def case_status_rows(projections: LedgerProjections) -> object:
     return dumps(projections)[CASE_STATUS]
 
 
-def view_of(projections: Projections) -> PostgresTables:
+def view_of(projections: LedgerProjections) -> PostgresTables:
     return partitioned_view(projections, CASE_STATUS)
 
 
 @pytest.mark.parametrize("parts", [2, 3])
 def test_the_parts_write_the_rows_of_a_rebuild_in_one_process(
-    settings: Settings, container: Container, projections: Projections, parts: int
+    settings: Settings, container: Container, projections: LedgerProjections, parts: int
 ) -> None:
     projections.catch_up()
     expected = case_status_rows(reference(container))
@@ -97,7 +97,7 @@ def test_the_parts_write_the_rows_of_a_rebuild_in_one_process(
 
 
 def test_a_worker_catching_up_meanwhile_neither_stops_the_parts_nor_writes(
-    settings: Settings, container: Container, projections: Projections
+    settings: Settings, container: Container, projections: LedgerProjections
 ) -> None:
     """The worker's rounds take the view's lock alone for a moment, find it busy and let go;
     the parts wait for the lock (shared) instead of giving up their pages."""
@@ -106,7 +106,7 @@ def test_a_worker_catching_up_meanwhile_neither_stops_the_parts_nor_writes(
     stop, rounds = threading.Event(), [0]
 
     def worker() -> None:
-        other = build_projections(settings, container.ledger)
+        other = build_projections(settings, container.ledger, PROJECTIONS)
         try:
             while not stop.is_set():
                 rounds[0] += 1
@@ -127,7 +127,7 @@ def test_a_worker_catching_up_meanwhile_neither_stops_the_parts_nor_writes(
 
 
 def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     projections.catch_up()
     view, name = view_of(projections), container.ledger.name
@@ -147,7 +147,7 @@ def test_while_the_parts_run_a_plain_catch_up_leaves_the_view_alone(
 def test_a_rebuild_in_parts_holds_off_its_own_process_catch_ups(
     settings: Settings,
     container: Container,
-    projections: Projections,
+    projections: LedgerProjections,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """While the parts run, this process's projections lock is held: a catch-up thread of the
@@ -168,7 +168,7 @@ def test_a_rebuild_in_parts_holds_off_its_own_process_catch_ups(
 
 
 def test_a_busy_view_is_left_before_any_page_is_read(
-    container: Container, projections: Projections, monkeypatch: pytest.MonkeyPatch
+    container: Container, projections: LedgerProjections, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the parts run (or after they were interrupted), the worker's rounds do not read
     the log from its start to find out, and one event at a time is refused as well."""
@@ -184,9 +184,9 @@ def test_a_busy_view_is_left_before_any_page_is_read(
         reads.append(args[2])  # the position the shared read starts after
         return shared_page_after(*args)
 
-    monkeypatch.setattr("adapters.projection_runner.shared_page_after", shared)
+    monkeypatch.setattr("engine.projection_runner.shared_page_after", shared)
     monkeypatch.setattr(
-        "adapters.projection_runner.pages", lambda *a: pytest.fail("read a page of a busy view")
+        "engine.projection_runner.pages", lambda *a: pytest.fail("read a page of a busy view")
     )
     assert projections.catch_up(CASE_STATUS) == 0
     head = container.ledger.recorder.max_notification_id()
@@ -206,7 +206,7 @@ def test_a_busy_view_is_left_before_any_page_is_read(
 
 
 def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
-    settings: Settings, container: Container, projections: Projections
+    settings: Settings, container: Container, projections: LedgerProjections
 ) -> None:
     projections.catch_up()
     expected = case_status_rows(reference(container))
@@ -214,7 +214,8 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
     names = [part_name(name, "run1", k, 2) for k in range(2)]
     view.clear(name, names)
     head = container.ledger.recorder.max_notification_id() or 0
-    done = run_part(settings, CASE_STATUS, names[0], 0, 2, head, batch=5)  # part 1 never runs
+    # part 1 never runs
+    done = run_part(settings, PROJECTIONS, CASE_STATUS, names[0], 0, 2, head, batch=5)
     assert done.finished
     assert done.applied > 0
     assert view.parts(name) == {names[0]: head, names[1]: 0}
@@ -242,23 +243,23 @@ def test_an_interrupted_rebuild_stays_busy_and_the_next_one_starts_over(
 
 
 def test_a_part_of_another_run_or_started_twice_refuses_to_run(
-    settings: Settings, container: Container, projections: Projections
+    settings: Settings, container: Container, projections: LedgerProjections
 ) -> None:
     projections.catch_up()
     view, name = view_of(projections), container.ledger.name
     names = [part_name(name, "run1", k, 2) for k in range(2)]
     view.clear(name, names)
     head = container.ledger.recorder.max_notification_id() or 0
-    run_part(settings, CASE_STATUS, names[1], 1, 2, head, batch=50)
+    run_part(settings, PROJECTIONS, CASE_STATUS, names[1], 1, 2, head, batch=50)
     with pytest.raises(PartStoppedError, match="not at the start"):
-        run_part(settings, CASE_STATUS, names[1], 1, 2, head)
+        run_part(settings, PROJECTIONS, CASE_STATUS, names[1], 1, 2, head)
     view.clear(name, [part_name(name, "run2", k, 2) for k in range(2)])  # another run began
     with pytest.raises(PartStoppedError, match="not at the start"):
-        run_part(settings, CASE_STATUS, names[0], 0, 2, head)
+        run_part(settings, PROJECTIONS, CASE_STATUS, names[0], 0, 2, head)
 
 
 def test_a_failing_part_fails_the_rebuild_and_leaves_the_view_busy(
-    settings: Settings, container: Container, projections: Projections
+    settings: Settings, container: Container, projections: LedgerProjections
 ) -> None:
     projections.catch_up()
     view, name = view_of(projections), container.ledger.name
@@ -289,14 +290,14 @@ def test_with_a_key_the_parts_seal_the_documents_as_one_process_does() -> None:
         keyed.close()
 
 
-def documents_of(projections: Projections) -> dict[str, bytes | None]:
+def documents_of(projections: LedgerProjections) -> dict[str, bytes | None]:
     """Each case's family document, opened with the view's key."""
     view = projections.case_status.view
     return {str(r["case_id"]): view.document(str(r["case_id"])) for r in view.dump()["cases"]}
 
 
 def test_only_a_per_case_view_on_postgresql_is_rebuilt_in_parts(
-    settings: Settings, container: Container, projections: Projections, tmp_path: Path
+    settings: Settings, container: Container, projections: LedgerProjections, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigError, match="not per case"):
         rebuild_in_parts(settings, projections, "office_queue", 2)
@@ -305,7 +306,7 @@ def test_only_a_per_case_view_on_postgresql_is_rebuilt_in_parts(
     on_sqlite = Settings(persistence="sqlite", sqlite_dir=str(tmp_path / "var"))
     lite = build(on_sqlite)
     try:
-        lite_projections = build_projections(on_sqlite, lite.ledger)
+        lite_projections = build_projections(on_sqlite, lite.ledger, PROJECTIONS)
         with pytest.raises(ConfigError, match="needs PostgreSQL"):
             rebuild_in_parts(on_sqlite, lite_projections, CASE_STATUS, 2)
         lite_projections.close()

@@ -16,14 +16,14 @@ from eventsourcing.persistence import OperationalError
 from prometheus_client import generate_latest
 
 from adapters.bootstrap import Container, build
-from adapters.projection_runner import catch_up
 from adapters.settings import Settings
 from api.metrics import Metrics
 from domain.births.commands import NotifyBirth
+from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError
+from engine.projection_runner import catch_up
+from engine.rows import TableChanges, TableView
 from projections.case_status import CaseStatusProjection
 from projections.office_queue import REQUESTS
-from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError
-from projections.rows import TableChanges, TableView
 from tests.conftest import make_facts
 from tests.integration.test_projections import (
     dumps,

@@ -15,7 +15,7 @@ from eventsourcing.persistence import OperationalError
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.orchestrator import Orchestrator
-from projections.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError
+from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError
 from tests.integration.test_poison_events import POISON, record_birth
 
 SCHEMA = "poison_processing"

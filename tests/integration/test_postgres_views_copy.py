@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
-from adapters.postgres_views import COPY_FROM, PostgresTables
-from projections.rows import Table, TableChanges
+from engine.postgres_views import COPY_FROM, PostgresTables
+from engine.rows import Table, TableChanges
 from tests.pg import postgres_settings
 
 pytestmark = pytest.mark.postgres

@@ -20,10 +20,10 @@ import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 
 from adapters.bootstrap import Container, build
-from adapters.recorders import SECTION, SectionPosition
 from adapters.settings import Settings
 from domain.births.commands import NotifyBirth
 from domain.kernel.service_request import ServiceRequest
+from engine.recorders import SECTION, SectionPosition
 from tests.conftest import make_facts, office_step
 from tests.integration.test_projections import RESULTS, store_settings
 
@@ -152,7 +152,7 @@ def test_a_crash_mid_section_commits_nothing_of_it(
 KILLER = """
 import json, os, sys
 from adapters.bootstrap import build
-from adapters.recorders import SECTION
+from engine.recorders import SECTION
 from adapters.settings import PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])

@@ -10,15 +10,15 @@ from uuid import UUID
 import orjson
 import pytest
 
-from adapters.bootstrap import Container
-from adapters.postgres_views import COPY_FROM
-from adapters.projection_runner import Projections, build_projections
+from adapters.bootstrap import PROJECTIONS, Container
 from adapters.settings import Settings
+from adapters.views import LedgerProjections, build_projections
 from domain.births.commands import NotifyBirth, RateService, VoidNotification
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from engine.postgres_views import COPY_FROM
+from engine.rows import TableView
 from projections.events import month_of
-from projections.rows import TableView
 from tests.conftest import HOSPITAL, make_facts, office_step
 
 SCHEMA = "projections_it"  # our own schema: other suites reset `public` as they run
@@ -47,14 +47,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return store_settings(request.param, tmp_path)
 
 
-def reference(container: Container) -> Projections:
+def reference(container: Container) -> LedgerProjections:
     """The same projections in memory, fed from the same ledger: what the SQL views must hold."""
-    built = build_projections(Settings(persistence="memory"), container.ledger)
+    built = build_projections(Settings(persistence="memory"), container.ledger, PROJECTIONS)
     built.catch_up()
     return built
 
 
-def dumps(projections: Projections) -> dict[str, Any]:
+def dumps(projections: LedgerProjections) -> dict[str, Any]:
     return {name: p.view.dump() for name, p in projections.all().items()}
 
 
@@ -113,7 +113,7 @@ def voided_case(container: Container, record_ref: str = "MR-0003") -> UUID:
 
 
 def test_a_real_case_shows_in_every_projection(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     case_id = full_case(container)
     assert projections.catch_up() > 0
@@ -140,7 +140,7 @@ def test_a_real_case_shows_in_every_projection(
     assert set(projections.lags().values()) == {0}
 
 
-def test_troubled_and_voided_cases(container: Container, projections: Projections) -> None:
+def test_troubled_and_voided_cases(container: Container, projections: LedgerProjections) -> None:
     troubled, voided = troubled_case(container), voided_case(container)
     projections.catch_up()
     status = projections.case_status.view.by_case_id(troubled)
@@ -160,7 +160,7 @@ def test_troubled_and_voided_cases(container: Container, projections: Projection
 
 
 def test_rebuild_from_empty_reproduces_the_live_projections(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     for make in (full_case, troubled_case, voided_case):
         make(container)
@@ -174,7 +174,7 @@ def test_rebuild_from_empty_reproduces_the_live_projections(
 
 
 def test_a_rebuild_in_big_pages_writes_the_live_rows(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     """One page holds it all: set-based writes (COPY on PostgreSQL), no row read back."""
     for n in range(3):
@@ -191,19 +191,21 @@ def test_a_rebuild_in_big_pages_writes_the_live_rows(
     assert dumps(projections) == live == dumps(reference(container))
 
 
-def test_catching_up_twice_changes_nothing(container: Container, projections: Projections) -> None:
+def test_catching_up_twice_changes_nothing(
+    container: Container, projections: LedgerProjections
+) -> None:
     full_case(container)
     projections.catch_up()
     before = dumps(projections)
     assert projections.catch_up() == 0
-    again = build_projections(container.settings, container.ledger)  # another process
+    again = build_projections(container.settings, container.ledger, PROJECTIONS)  # another process
     assert again.catch_up() == 0
     assert dumps(again) == dumps(projections) == before
     again.close()
 
 
 def test_the_office_queue_pages_with_a_total(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     for n in range(3):
         notify(container, f"MR-Q{n}")

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
-from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up
+from adapters.bootstrap import PROJECTIONS, Container
 from adapters.settings import Settings
+from adapters.views import LedgerProjections, build_projections
+from engine.projection_runner import catch_up
+from engine.rows import Rows
 from projections.case_status import CaseStatusProjection
 from projections.flows import FlowsProjection
-from projections.rows import Rows
 from tests.integration.test_projections import (
     dumps,
     full_case,
@@ -64,7 +65,7 @@ def events_of(container: Container, topics: tuple[str, ...]) -> int:
     return len(found)
 
 
-def assert_exact(container: Container, projections: Projections) -> None:
+def assert_exact(container: Container, projections: LedgerProjections) -> None:
     """Every event applied once: one timeline entry per case_status event, and the same rows as
     an uninterrupted in-memory run over the same log."""
     shown = timeline_entries(projections.case_status.view)
@@ -74,7 +75,7 @@ def assert_exact(container: Container, projections: Projections) -> None:
 
 
 def test_a_crash_mid_batch_loses_and_doubles_nothing(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     full_case(container)
     troubled_case(container)
@@ -84,7 +85,8 @@ def test_a_crash_mid_batch_loses_and_doubles_nothing(
     position = projections.case_status.view.max_tracking_id(container.ledger.name)
     assert position is not None  # two pages committed before the third failed
     assert timeline_entries(projections.case_status.view) == 10
-    restarted = build_projections(container.settings, container.ledger)  # the next process
+    # the next process
+    restarted = build_projections(container.settings, container.ledger, PROJECTIONS)
     restarted.catch_up(batch=5)
     assert_exact(container, restarted)
     restarted.close()
@@ -93,13 +95,15 @@ def test_a_crash_mid_batch_loses_and_doubles_nothing(
 KILLER = """
 import json, os, sys
 from adapters.bootstrap import build
-from adapters.projection_runner import build_projections, catch_up
+from engine.projection_runner import catch_up
+from adapters.views import build_projections
+from adapters.bootstrap import PROJECTIONS
 from adapters.settings import PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])
 settings = Settings(**{**data, "postgres": PostgresSettings(**data["postgres"])})
 container = build(settings)
-projection = build_projections(settings, container.ledger).case_status
+projection = build_projections(settings, container.ledger, PROJECTIONS).case_status
 view = projection.view
 pages = 0
 
@@ -131,7 +135,7 @@ def test_killing_the_process_mid_batch_loses_and_doubles_nothing(
         check=False,
     )
     assert killed.returncode == 17, killed.stderr.decode()
-    restarted = build_projections(settings, container.ledger)
+    restarted = build_projections(settings, container.ledger, PROJECTIONS)
     view = restarted.case_status.view
     assert timeline_entries(view) == 10  # the two committed pages, nothing of the third
     for _ in range(100):  # PostgreSQL may take a moment to end the dead session
@@ -147,9 +151,9 @@ class Racing(FlowsProjection):
     """flows whose first page is overtaken: another runner catches the view up after this
     one has read the page and before it applies it."""
 
-    def __init__(self, projection: FlowsProjection, rival: Projections) -> None:
+    def __init__(self, projection: FlowsProjection, rival: LedgerProjections) -> None:
         super().__init__(projection.view)
-        self.rival: Projections | None = rival
+        self.rival: LedgerProjections | None = rival
 
     def process_batch(
         self,
@@ -166,11 +170,11 @@ class Racing(FlowsProjection):
 
 
 def test_a_page_overtaken_by_another_runner_is_not_applied_twice(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     for n in range(4):
         notify(container, f"MR-R{n}")
-    rival = build_projections(container.settings, container.ledger)
+    rival = build_projections(container.settings, container.ledger, PROJECTIONS)
     assert catch_up(container.ledger, Racing(projections.flows, rival), batch=2) == 0
     assert [c["cases"] for c in projections.flows.view.dump()["counts"]] == [4]
     rival.close()
@@ -179,9 +183,9 @@ def test_a_page_overtaken_by_another_runner_is_not_applied_twice(
 class Overlapping(FlowsProjection):
     """flows that, with its batch transaction open, lets another process try the same view."""
 
-    def __init__(self, projection: FlowsProjection, rival: Projections) -> None:
+    def __init__(self, projection: FlowsProjection, rival: LedgerProjections) -> None:
         super().__init__(projection.view)
-        self.rival: Projections | None = rival
+        self.rival: LedgerProjections | None = rival
         self.rival_applied = -1
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
@@ -192,11 +196,11 @@ class Overlapping(FlowsProjection):
 
 
 def test_two_processes_at_once_never_double_a_row(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     for n in range(3):
         notify(container, f"MR-O{n}")
-    rival = build_projections(container.settings, container.ledger)
+    rival = build_projections(container.settings, container.ledger, PROJECTIONS)
     overlapping = Overlapping(projections.flows, rival)
     try:
         catch_up(container.ledger, overlapping)

@@ -1,5 +1,5 @@
 """On PostgreSQL a backlog's pages are applied while the page before is written by a thread
-(projections.rows.Pipeline): the same rows as page by page, and a failed write, a position
+(engine.rows.Pipeline): the same rows as page by page, and a failed write, a position
 another runner moved, or a caller that stops, neither lose nor double a row."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Tracking
 
-from adapters.bootstrap import Container, build
-from adapters.postgres_views import PostgresTables
-from adapters.projection_runner import Projections, build_projections, catch_up
+from adapters.bootstrap import PROJECTIONS, Container, build
 from adapters.settings import Settings
-from projections.rows import TableChanges, TableView
+from adapters.views import LedgerProjections, build_projections
+from engine.postgres_views import PostgresTables
+from engine.projection_runner import catch_up
+from engine.rows import TableChanges, TableView
 from tests.integration.test_projections import (
     full_case,
     store_settings,
@@ -62,7 +63,7 @@ class Spy:
 
 
 def test_a_backlog_is_written_by_the_writer_thread_with_the_same_rows(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     spy = Spy(projections.case_status.view)
     applied = catch_up(container.ledger, projections.case_status, batch=5)
@@ -77,7 +78,7 @@ def test_a_backlog_is_written_by_the_writer_thread_with_the_same_rows(
 
 
 def test_a_failed_write_keeps_the_pages_before_and_drops_the_page_applied_ahead(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     spy = Spy(projections.case_status.view)
 
@@ -96,9 +97,9 @@ def test_a_failed_write_keeps_the_pages_before_and_drops_the_page_applied_ahead(
 
 
 def test_a_position_moved_while_a_page_is_written_is_refused_and_read_on(
-    container: Container, settings: Settings, projections: Projections
+    container: Container, settings: Settings, projections: LedgerProjections
 ) -> None:
-    rival = build_projections(settings, container.ledger)
+    rival = build_projections(settings, container.ledger, PROJECTIONS)
     spy = Spy(projections.case_status.view)
     spy.before[2] = lambda: rival.catch_up("case_status", batch=7)
     catch_up(container.ledger, projections.case_status, batch=5)
@@ -110,7 +111,7 @@ def test_a_position_moved_while_a_page_is_written_is_refused_and_read_on(
 
 
 def test_a_caller_that_stops_mid_backlog_leaves_whole_pages(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     class StopError(Exception):
         pass
@@ -127,7 +128,7 @@ def test_a_caller_that_stops_mid_backlog_leaves_whole_pages(
 
 
 def test_a_rebuild_in_pages_gives_the_live_rows(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     projections.catch_up()
     live = projections.case_status.view.dump()
@@ -138,7 +139,7 @@ def test_a_rebuild_in_pages_gives_the_live_rows(
 
 
 def test_long_texts_are_compressed_with_lz4_when_the_server_has_it(
-    projections: Projections,
+    projections: LedgerProjections,
 ) -> None:
     view = projections.case_status.view
     assert isinstance(view, PostgresTables)

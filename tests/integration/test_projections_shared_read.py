@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up, catch_up_together
+from adapters.bootstrap import PROJECTIONS, Container
 from adapters.settings import Settings
+from adapters.views import LedgerProjections, build_projections
+from engine.projection_runner import catch_up, catch_up_together
 from tests.integration.test_projections import (
     dumps,
     full_case,
@@ -25,16 +26,16 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return store_settings(request.param, tmp_path)
 
 
-def one_by_one(container: Container) -> Projections:
+def one_by_one(container: Container) -> LedgerProjections:
     """The same projections in memory, each caught up on its own (the reference)."""
-    built = build_projections(Settings(persistence="memory"), container.ledger)
+    built = build_projections(Settings(persistence="memory"), container.ledger, PROJECTIONS)
     for projection in built.all().values():
         catch_up(container.ledger, projection)
     return built
 
 
 def test_reading_together_gives_the_rows_of_reading_alone(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     full_case(container)
     troubled_case(container)
@@ -45,7 +46,7 @@ def test_reading_together_gives_the_rows_of_reading_alone(
 
 
 def test_projections_behind_and_ahead_each_catch_up_from_their_own_position(
-    container: Container, projections: Projections
+    container: Container, projections: LedgerProjections
 ) -> None:
     notify(container, "MR-1")
     catch_up(container.ledger, projections.office_queue)  # ahead of the other three
@@ -59,7 +60,7 @@ def test_projections_behind_and_ahead_each_catch_up_from_their_own_position(
 
 
 def test_each_page_is_read_once_for_all_four(
-    container: Container, projections: Projections, monkeypatch: pytest.MonkeyPatch
+    container: Container, projections: LedgerProjections, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     full_case(container)
     recorder, reads = container.ledger.recorder, list[Any]()

@@ -17,13 +17,13 @@ import pytest
 from eventsourcing.utils import resolve_topic
 
 from adapters.bootstrap import Container, build
-from adapters.page_reader import decoder_of
 from adapters.settings import Settings
 from domain.births.facts import BirthFacts
 from domain.births.family_application import FamilyApplication
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
+from engine.page_reader import decoder_of
 from tests.unit.test_event_topics import PINNED
 
 STORES = Path(__file__).parents[1] / "fixtures" / "stores"

@@ -39,8 +39,8 @@ from eventsourcing.tests import persistence as upstream
 from eventsourcing.utils import Environment, get_topic
 
 from adapters.pool import SharedPoolPostgresFactory
-from adapters.recorders import SectionPostgresProcessRecorder, SectionSQLiteProcessRecorder
 from adapters.settings import Settings
+from engine.recorders import SectionPostgresProcessRecorder, SectionSQLiteProcessRecorder
 from tests.pg import postgres_settings
 
 SCHEMA = "es_upstream"  # not `public`, so a parallel run of the ledger tests is left alone

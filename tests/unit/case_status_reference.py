@@ -14,6 +14,7 @@ import orjson
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
+from engine.rows import Rows, TableProjection, changed, dispatcher, require
 from projections.case_document import DOCUMENTS, DocumentRow, Sealer
 from projections.case_status import CaseStatusView
 from projections.case_status_model import (
@@ -24,7 +25,6 @@ from projections.case_status_model import (
     next_action,
 )
 from projections.events import route_fields, stamp, topics_of
-from projections.rows import Rows, TableProjection, changed, dispatcher, require
 
 SCRATCH = "reference_documents"
 

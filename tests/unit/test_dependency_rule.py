@@ -37,7 +37,17 @@ ALLOWED_OURS: dict[str, tuple[str, ...]] = {
 FHIR = ("fhir", "fhir_core", "pydantic", "pydantic_core")  # integrations/hospital/ only
 WEB = ("starlette", "uvicorn")  # api/ and entry/ only
 THIRD_PARTY_BANNED: dict[str, tuple[str, ...]] = {
-    "projections": (*WEB, "psycopg", "apscheduler", "eventsourcing.postgres"),
+    # view logic only: the collector, writer threads and processes are the engine's
+    "projections": (
+        *WEB,
+        "psycopg",
+        "apscheduler",
+        "eventsourcing.postgres",
+        "gc",
+        "threading",
+        "concurrent",
+        "multiprocessing",
+    ),
     "integrations": (*WEB, "psycopg", "eventsourcing.postgres", "eventsourcing.sqlite"),
     "adapters": WEB,
     "api": (),

@@ -15,10 +15,11 @@ import pytest
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
-from adapters.settings import FastJSONTranscoder, FastZlibCompressor, Settings
+from adapters.settings import Settings
 from bench.messages import birth_facts, message
 from domain.births.facts import BirthFacts, Parent
 from domain.ledger import CaseLedger
+from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from integrations.hospital.birth_notification import parse_message
 
 
@@ -68,7 +69,7 @@ def test_the_faster_compression_reads_both_ways() -> None:
 
 def test_the_applications_use_it_and_read_events_stored_with_the_library_default() -> None:
     env = Settings(persistence="memory").app_env(CaseLedger.name)
-    assert env["COMPRESSOR_TOPIC"] == "adapters.settings:FastZlibCompressor"
+    assert env["COMPRESSOR_TOPIC"] == "engine.encoding:FastZlibCompressor"
     ledger = CaseLedger(env=env)
     assert isinstance(ledger.mapper.compressor, FastZlibCompressor)
     parsed = parse_message(message("zlib-app", 1).body)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
-from adapters.parked_notifications import ParkedNotification
 from domain.births.birth_case import BirthCase
 from domain.births.hospital_message import HospitalMessage
 from domain.kernel.actors import Actor
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.service_request import ServiceRequest
+from engine.parked_notifications import ParkedNotification
 
 PINNED = {
     "domain.birth_case:BirthCase": [

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent, Tracking
 from eventsourcing.popo import POPOProcessRecorder
 
-from adapters.group_commit import GroupCommitMixin
+from engine.group_commit import GroupCommitMixin
 
 WAIT_S = 10.0
 

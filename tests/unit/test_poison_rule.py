@@ -10,8 +10,8 @@ import pytest
 from eventsourcing import persistence
 from psycopg import errors
 
-from adapters.poison import error_name, parks, reason
-from projections.rows import MissingRowError, PositionMovedError, ViewBusyError
+from engine.poison import error_name, parks, reason
+from engine.rows import MissingRowError, PositionMovedError, ViewBusyError
 
 SECRET = "王芳 13800000000"  # what an exception's text could quote
 

@@ -11,9 +11,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from adapters.bootstrap import Container
-from adapters.sections import MAX_FAILURES, SectionProcessor
 from domain.births.commands import NotifyBirth
-from domain.section import Section
+from engine.section import Section
+from engine.sections import MAX_FAILURES, SectionProcessor
 from tests.conftest import make_facts
 
 

@@ -1,4 +1,4 @@
-"""Batch helpers of projections.rows: cyclic GC paused only during a batch, `changed`."""
+"""Batch helpers of engine.rows: cyclic GC paused only during a batch, `changed`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Tracking
 
+from engine.rows import Rows, changed
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.case_status_model import ServiceRow
-from projections.rows import Rows, changed
 
 ROW = ServiceRow("r", "c", "vaccination", 1, "planned", "a", "h", "r", None, False, None, False,
                  False, (), "t")  # fmt: skip

@@ -11,10 +11,10 @@ from domain.births.facts import Parent
 from domain.births.family_application import FamilyApplication
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.service_request import ServiceRequest
+from engine.rows import MissingRowError
 from projections import case_document
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.case_status_model import CaseStatus
-from projections.rows import MissingRowError
 from tests.conftest import HOSPITAL, make_facts
 from tests.unit import case_status_reference as reference
 from tests.unit.test_projections_support import (

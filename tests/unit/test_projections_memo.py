@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Tracking
 
-from adapters.bootstrap import Container
-from adapters.page_reader import decoder_of
-from adapters.projection_runner import build_projections
-from projections.memo import DEFAULT_CAPACITY, Memo
-from projections.rows import Key, Record, Rows, Table
+from adapters.bootstrap import PROJECTIONS, Container
+from adapters.views import build_projections
+from engine.memo import DEFAULT_CAPACITY, Memo
+from engine.page_reader import decoder_of
+from engine.rows import Key, Record, Rows, Table
 from tests.unit.test_projections_runner import notify
 from tests.unit.test_projections_support import APP, THINGS, InMemoryThings, Thing, thing
 
@@ -156,8 +156,8 @@ def test_a_long_backlog_read_ahead_gives_the_rows_of_small_pages(
 ) -> None:
     for n in range(4):
         notify(memory_container, f"MR-A{n}")
-    paged = build_projections(memory_container.settings, memory_container.ledger)
-    one_by_one = build_projections(memory_container.settings, memory_container.ledger)
+    paged = build_projections(memory_container.settings, memory_container.ledger, PROJECTIONS)
+    one_by_one = build_projections(memory_container.settings, memory_container.ledger, PROJECTIONS)
     assert paged.catch_up(batch=3) == one_by_one.catch_up(batch=1000) > 3
     for name, projection in paged.all().items():
         assert projection.view.dump() == one_by_one.get(name).view.dump()
@@ -166,7 +166,7 @@ def test_a_long_backlog_read_ahead_gives_the_rows_of_small_pages(
 def test_a_rebuild_holds_more_rows_and_gives_them_back(memory_container: Container) -> None:
     for n in range(3):
         notify(memory_container, f"MR-R{n}")
-    projections = build_projections(memory_container.settings, memory_container.ledger)
+    projections = build_projections(memory_container.settings, memory_container.ledger, PROJECTIONS)
     memo = projections.case_status_view.memo
     memo.resize(1)  # a live process bounded tighter than the rows of one case
     projections.catch_up()

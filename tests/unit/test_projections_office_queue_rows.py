@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.rows import Rows
 from projections.events import stamp
 from projections.office_queue import (
     FINAL_STATES,
@@ -22,7 +23,6 @@ from projections.office_queue import (
     _change,
     entries,
 )
-from projections.rows import Rows
 
 _SHARED = tuple(f for f in RequestRow.__dataclass_fields__ if f in QueueRow.__dataclass_fields__)
 PLACES = ("430602", "420102", "110101")

@@ -7,15 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.bootstrap import Container
-from adapters.projection_runner import Projections, build_projections, catch_up
+from adapters.bootstrap import PROJECTIONS, Container
+from adapters.views import LedgerProjections, build_projections
 from domain.births.commands import NotifyBirth
+from engine.projection_runner import catch_up
 from tests.conftest import make_facts
 
 
 @pytest.fixture
-def projections(memory_container: Container) -> Iterator[Projections]:
-    built = build_projections(memory_container.settings, memory_container.ledger)
+def projections(memory_container: Container) -> Iterator[LedgerProjections]:
+    built = build_projections(memory_container.settings, memory_container.ledger, PROJECTIONS)
     yield built
     built.close()
 
@@ -27,7 +28,7 @@ def notify(container: Container, record_ref: str) -> None:
 
 
 def test_catch_up_pages_through_the_log_to_its_head(
-    memory_container: Container, projections: Projections
+    memory_container: Container, projections: LedgerProjections
 ) -> None:
     for n in range(3):
         notify(memory_container, f"MR-{n}")
@@ -47,7 +48,7 @@ def test_catch_up_pages_through_the_log_to_its_head(
 
 
 def test_catch_up_all_then_again_changes_nothing(
-    memory_container: Container, projections: Projections
+    memory_container: Container, projections: LedgerProjections
 ) -> None:
     notify(memory_container, "MR-1")
     assert projections.catch_up() > 0
@@ -58,7 +59,7 @@ def test_catch_up_all_then_again_changes_nothing(
 
 
 def test_rebuild_reproduces_the_live_rows(
-    memory_container: Container, projections: Projections
+    memory_container: Container, projections: LedgerProjections
 ) -> None:
     notify(memory_container, "MR-1")
     projections.catch_up()
@@ -72,13 +73,13 @@ def test_rebuild_reproduces_the_live_rows(
     assert projections.lag("case_status") == 0
 
 
-def test_an_unknown_projection_is_named_in_the_error(projections: Projections) -> None:
+def test_an_unknown_projection_is_named_in_the_error(projections: LedgerProjections) -> None:
     with pytest.raises(KeyError, match="case_status"):
         projections.lag("deliveries")
 
 
 def test_the_cyclic_collector_is_paused_for_a_whole_backlog_and_restored(
-    memory_container: Container, projections: Projections
+    memory_container: Container, projections: LedgerProjections
 ) -> None:
     for n in range(3):
         notify(memory_container, f"MR-{n}")
@@ -96,3 +97,9 @@ def test_the_cyclic_collector_is_paused_for_a_whole_backlog_and_restored(
     assert gc.isenabled()
     assert catch_up(memory_container.ledger, projections.case_status, batch=4) > 0
     assert gc.isenabled()
+
+
+def test_a_registry_naming_one_projection_twice_is_refused(memory_container: Container) -> None:
+    twice = (*PROJECTIONS, PROJECTIONS[0])
+    with pytest.raises(ValueError, match="share a name"):
+        build_projections(memory_container.settings, memory_container.ledger, twice)

@@ -16,12 +16,12 @@ from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from domain.kernel.routing import PlannedService, Route
 from domain.kernel.service_request import ServiceRequest
+from engine.memory import InMemoryTables
+from engine.rows import Key, PositionMovedError, Record, Rows, Table, TableProjection
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection
-from projections.memory import InMemoryTables
 from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection
-from projections.rows import Key, PositionMovedError, Record, Rows, Table, TableProjection
 from tests.conftest import make_facts
 
 APP = "CaseLedger"

@@ -15,7 +15,6 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import Mapper
 
 from adapters.bootstrap import Container, build
-from adapters.page_reader import decoder_of
 from adapters.settings import Settings
 from domain.births.birth_case import BirthCase
 from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
@@ -26,6 +25,7 @@ from domain.kernel.results import Result
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CORE_TRANSCODINGS
+from engine.page_reader import decoder_of
 from tests.conftest import RESULTS, make_facts, office_step
 from tests.stored import revived_as_v1, stored_as_v1
 from tests.unit.test_orchestrator import FATHER

@@ -1,7 +1,7 @@
 """A page a view cannot apply: find the event that fails, park it, apply the rest.
 
 The page is applied in halves, each in its own transaction with its own position check, down
-to single events: an event that fails alone with an error that parks (adapters/poison.py) is
+to single events: an event that fails alone with an error that parks (engine/poison.py) is
 parked, and the view's position moves past it in the same transaction (`TableView.park`).
 Every other event is applied once, in order; a transient error stops here, as before.
 """
@@ -17,16 +17,16 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
-from adapters.page_reader import decoder_of, next_page
-from adapters.poison import error_name, parked_row, parks, reason
-from projections.parked import SKIPPED_STATE, NotParkedError, ParkedRow
-from projections.rows import PositionMovedError, TableProjection, ViewBusyError
+from engine.page_reader import decoder_of, next_page
+from engine.parked import SKIPPED_STATE, NotParkedError, ParkedRow
+from engine.poison import error_name, parked_row, parks, reason
+from engine.rows import PositionMovedError, TableProjection, ViewBusyError
 
 log = logging.getLogger(__name__)
 
 
 class PageFailedError(Exception):
-    """Applying a page failed with an error that parks (adapters/poison.py)."""
+    """Applying a page failed with an error that parks (engine/poison.py)."""
 
     def __init__(self, error: Exception) -> None:
         super().__init__(error_name(error))

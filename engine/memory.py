@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 
-from projections.parked import PARKED
-from projections.rows import (
+from engine.parked import PARKED
+from engine.rows import (
     Key,
     R,
     Record,
     Table,
     TableChanges,
     TableView,
+    V,
     require_after,
 )
 
@@ -95,3 +97,11 @@ def _matches(record: Record, where: Mapping[str, object] | None) -> bool:
 
 def _order_key(record: Record, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(record[c] for c in columns)
+
+
+@cache
+def memory_view(view: type[V]) -> Callable[[], V]:
+    """`view` (a store-free TableView class) in memory: the class of both, made once."""
+    name = "InMemory" + view.__name__.removesuffix("View")
+    made: Callable[[], V] = type(name, (InMemoryTables, view), {})
+    return made

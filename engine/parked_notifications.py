@@ -4,7 +4,7 @@ When a policy raises on one notification (the section is retried one notificatio
 to find it), the follower records a `ParkedNotification` in the same transaction that moves
 its tracking position past the notification (`SectionProcessor.park`), so processing goes on
 and nothing is lost or processed twice. It holds where the notification is and the error's
-class and a reason without personal data (adapters/poison.py). `retry` runs the policy again
+class and a reason without personal data (engine/poison.py). `retry` runs the policy again
 and records its decisions with `Applied` in one transaction; `skip` records `Skipped`.
 """
 
@@ -18,13 +18,15 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from adapters.poison import error_name, reason
-from projections.parked import PARKED_STATE, SKIPPED_STATE, ParkedRow
+from engine.parked import PARKED_STATE, SKIPPED_STATE, ParkedRow
+from engine.poison import error_name, reason
+from engine.topics import stored_as
 
 APPLIED_STATE = "applied"
 LISTED = 1_000  # park events read at a time
 
 
+@stored_as("adapters.parked_notifications")  # where it was first stored from
 class ParkedNotification(Aggregate):
     """One leader notification a follower's policy could not process."""
 

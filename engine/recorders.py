@@ -32,8 +32,8 @@ from psycopg.errors import PipelineAborted
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.group_commit import GroupCommitMixin
-from adapters.one_trip_reads import PostgresSnapshotJoin, stored_event
+from engine.group_commit import GroupCommitMixin
+from engine.one_trip_reads import PostgresSnapshotJoin, stored_event
 
 SECTION = "section"  # the insert_events keyword that carries a SectionPosition
 

@@ -3,7 +3,7 @@
 A parked event is kept in the view's store (table `<view>_parked`), written in the same
 transaction that moves the view's position past it, so no event is lost or applied twice: it
 is either applied, or parked, never neither. It holds where the event is and what went wrong,
-never the event's values (see adapters/poison.py for the rule and the sanitised reason).
+never the event's values (see engine/poison.py for the rule and the sanitised reason).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from projections.table import Table
+from engine.table import Table
 
 PARKED_STATE = "parked"  # waiting for `projections retry` (after a fix) or `projections skip`
 SKIPPED_STATE = "skipped"  # resolved by an operator without applying it: kept for the record

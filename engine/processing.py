@@ -1,14 +1,19 @@
-"""Runs the Orchestrator ⇄ CaseLedger loop: pull, decide, carry out, until nothing is left."""
+"""Runs a saga's loop between two process applications: pull, decide, carry out, until done.
+
+The deciding application (a process manager: the Orchestrator) follows the carrying-out one
+(the CaseLedger), which follows it back; the composition root gives the two.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from uuid import UUID
 
-from adapters.sections import SECTION_SIZE, SectionProcessor
-from domain.ledger import CaseLedger
-from domain.orchestrator import Orchestrator
-from projections.parked import ParkedRow
+from eventsourcing.system import ProcessApplication
+
+from engine.parked import ParkedRow
+from engine.sections import SECTION_SIZE, SectionProcessor
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +28,12 @@ class Processing:
     """
 
     def __init__(
-        self, ledger: CaseLedger, orchestrator: Orchestrator, section_size: int = SECTION_SIZE
+        self,
+        ledger: ProcessApplication[UUID],
+        orchestrator: ProcessApplication[UUID],
+        section_size: int = SECTION_SIZE,
     ) -> None:
+        """`orchestrator` decides from `ledger`'s events; `ledger` carries the decisions out."""
         self.ledger, self.orchestrator = ledger, orchestrator
         orchestrator.follow(ledger.name, ledger.notification_log)
         ledger.follow(orchestrator.name, orchestrator.notification_log)

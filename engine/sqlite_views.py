@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED, PARKED_STATE
-from projections.rows import (
+from engine.parked import PARKED, PARKED_STATE
+from engine.rows import (
     Key,
     R,
     Record,
     Table,
     TableChanges,
     TableView,
+    V,
     require_after,
 )
 
@@ -167,17 +165,9 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
         self.memo.emptied(t.name for t in self.tables)
 
 
-class SQLiteCaseStatus(SQLiteTables, CaseStatusView):
-    """case_status on SQLite."""
-
-
-class SQLiteOfficeQueue(SQLiteTables, OfficeQueueView):
-    """office_queue on SQLite."""
-
-
-class SQLiteLocalityStats(SQLiteTables, LocalityStatsView):
-    """locality_stats on SQLite."""
-
-
-class SQLiteFlows(SQLiteTables, FlowsView):
-    """flows on SQLite."""
+@cache
+def sqlite_view(view: type[V]) -> Callable[[SQLiteDatastore], V]:
+    """`view` (a store-free TableView class) on SQLite: the class of both, made once."""
+    name = "SQLite" + view.__name__.removesuffix("View")
+    made: Callable[[SQLiteDatastore], V] = type(name, (SQLiteTables, view), {})
+    return made

@@ -28,8 +28,8 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 
-from projections.parked import PARKED_STATE, ParkedRow
-from projections.rows import PositionMovedError, ViewBusyError
+from engine.parked import PARKED_STATE, ParkedRow
+from engine.rows import PositionMovedError, ViewBusyError
 
 PARKING_CLASSES = {"22": "data exception", "23": "integrity violation", "54": "program limit"}
 # Texts of errors raised before the server sees the value: fixed, and free of values.

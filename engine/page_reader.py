@@ -18,8 +18,8 @@ from psycopg import InterfaceError, OperationalError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from projections.decode import Decoder
-from projections.rows import TableProjection
+from engine.decode import Decoder
+from engine.rows import TableProjection
 
 AHEAD = 2  # pages decoded while the current one is applied
 _decoders: WeakKeyDictionary[Mapper[Any], Decoder] = WeakKeyDictionary()

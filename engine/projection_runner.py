@@ -7,45 +7,21 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from eventsourcing.application import Application
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters import parking, pool
-from adapters.case_documents import sealer_for
-from adapters.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
-from adapters.parking import PageFailedError, applying, salvage
-from adapters.poison import error_name, parks
-from adapters.postgres_views import (
-    PostgresCaseStatus,
-    PostgresFlows,
-    PostgresLocalityStats,
-    PostgresOfficeQueue,
-)
-from adapters.settings import Settings
-from adapters.sqlite_views import (
-    SQLiteCaseStatus,
-    SQLiteFlows,
-    SQLiteLocalityStats,
-    SQLiteOfficeQueue,
-)
-from projections.case_status import CaseStatusProjection, CaseStatusView, InMemoryCaseStatus
-from projections.flows import FlowsProjection, FlowsView, InMemoryFlows
-from projections.locality_stats import (
-    InMemoryLocalityStats,
-    LocalityStatsProjection,
-    LocalityStatsView,
-)
-from projections.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
-from projections.office_queue import InMemoryOfficeQueue, OfficeQueueProjection, OfficeQueueView
-from projections.parked import ParkedRow
-from projections.rows import (
+from engine import parking
+from engine.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
+from engine.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
+from engine.parked import ParkedRow
+from engine.parking import PageFailedError, applying, salvage
+from engine.poison import error_name, parks
+from engine.rows import (
     Pipeline,
     PositionMovedError,
     TableProjection,
+    TableView,
     ViewBusyError,
     no_cycle_collection,
 )
@@ -266,30 +242,40 @@ class _Together:
         self.errors.append(error)
 
 
+Registry = Sequence[tuple[type[TableProjection[Any]], type[TableView]]]
+"""(projection, view) pairs: the projection's class and its view's (store-free) class."""
+
+
 @dataclass
 class Projections:
-    """The read models of the CaseLedger, and how they catch up, rebuild and report lag."""
+    """The read models of one application, and how they catch up, rebuild and report lag."""
 
     app: Application[Any]
-    case_status: CaseStatusProjection
-    office_queue: OfficeQueueProjection
-    locality_stats: LocalityStatsProjection
-    flows: FlowsProjection
+    registry: Registry  # what they were built from (a rebuild in parts builds them again)
+    projections: dict[str, TableProjection[Any]]
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    @classmethod
+    def built(
+        cls,
+        app: Application[Any],
+        registry: Registry,
+        view_for: Callable[[type[TableView]], TableView],
+    ) -> Self:
+        """Each registered projection over its view, as `view_for` makes it on the store."""
+        names = [projection.name for projection, _ in registry]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two registered projections share a name: {names}")
+        found = [projection(view_for(view)) for projection, view in registry]
+        return cls(app, registry, {p.name: p for p in found})
+
     def all(self) -> dict[str, TableProjection[Any]]:
-        projections: list[TableProjection[Any]] = [
-            self.case_status,
-            self.office_queue,
-            self.locality_stats,
-            self.flows,
-        ]
-        return {p.name: p for p in projections}
+        return dict(self.projections)
 
     def get(self, name: str) -> TableProjection[Any]:
         try:
-            return self.all()[name]
+            return self.projections[name]
         except KeyError:
             known = ", ".join(self.all())
             raise KeyError(f"no projection {name!r} (known: {known})") from None
@@ -297,7 +283,7 @@ class Projections:
     def catch_up(self, name: str | None = None, batch: int = DEFAULT_BATCH) -> int:
         """Catch one projection, or all of them, up; returns the events applied."""
         with self._lock:
-            if name is None:  # every page read and decoded once for the four
+            if name is None:  # every page read and decoded once for all of them
                 return catch_up_together(self.app, list(self.all().values()), batch)
             return catch_up(self.app, self.get(name), batch)
 
@@ -355,82 +341,3 @@ class Projections:
         for close in self.closers:
             close()
         self.closers.clear()
-
-    @property
-    def case_status_view(self) -> CaseStatusView:
-        return self.case_status.view
-
-    @property
-    def office_queue_view(self) -> OfficeQueueView:
-        return self.office_queue.view
-
-    @property
-    def locality_stats_view(self) -> LocalityStatsView:
-        return self.locality_stats.view
-
-    @property
-    def flows_view(self) -> FlowsView:
-        return self.flows.view
-
-
-def build_projections(settings: Settings, app: Application[Any]) -> Projections:
-    """The four projections of `app` (the CaseLedger) with views on the configured store;
-    case_status seals the families' documents with the configured key."""
-    projections = _on_store(settings, app)
-    projections.case_status.view.sealer = sealer_for(settings)
-    return projections
-
-
-def _on_store(settings: Settings, app: Application[Any]) -> Projections:
-    if settings.persistence == "sqlite":
-        return _on_sqlite(settings, app)
-    if settings.persistence == "postgres":
-        return _on_postgres(settings, app)
-    return Projections(
-        app,
-        CaseStatusProjection(InMemoryCaseStatus()),
-        OfficeQueueProjection(InMemoryOfficeQueue()),
-        LocalityStatsProjection(InMemoryLocalityStats()),
-        FlowsProjection(InMemoryFlows()),
-    )
-
-
-def _on_sqlite(settings: Settings, app: Application[Any]) -> Projections:
-    """One file per projection next to the applications' (the library's SQLite tracking
-    table has no prefix, so views sharing a file would share one position)."""
-    folder = Path(settings.sqlite_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    stores: dict[str, SQLiteDatastore] = {}
-
-    def store(name: str) -> SQLiteDatastore:
-        stores[name] = SQLiteDatastore(str(folder / f"projection_{name}.sqlite"))
-        return stores[name]
-
-    projections = Projections(
-        app,
-        CaseStatusProjection(SQLiteCaseStatus(store("case_status"))),
-        OfficeQueueProjection(SQLiteOfficeQueue(store("office_queue"))),
-        LocalityStatsProjection(SQLiteLocalityStats(store("locality_stats"))),
-        FlowsProjection(SQLiteFlows(store("flows"))),
-    )
-    projections.closers += [s.close for s in stores.values()]
-    return projections
-
-
-def _on_postgres(settings: Settings, app: Application[Any]) -> Projections:
-    datastore = _postgres_datastore(settings)
-    create = settings.create_tables
-    projections = Projections(
-        app,
-        CaseStatusProjection(PostgresCaseStatus(datastore, create_tables=create)),
-        OfficeQueueProjection(PostgresOfficeQueue(datastore, create_tables=create)),
-        LocalityStatsProjection(PostgresLocalityStats(datastore, create_tables=create)),
-        FlowsProjection(PostgresFlows(datastore, create_tables=create)),
-    )
-    projections.closers.append(lambda: pool.release(datastore))
-    return projections
-
-
-def _postgres_datastore(settings: Settings) -> PostgresDatastore:
-    """The process's one pool, shared with the applications (adapters/pool.py)."""
-    return pool.acquire(settings.postgres)

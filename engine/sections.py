@@ -4,7 +4,7 @@ The library's follower commits every processed notification on its own (aggregat
 events inserted and one tracking row, ~1.7 ms a notification on PostgreSQL). Here all the
 policies of a section write into one `Section` unit, which also keeps the aggregates it
 loaded, and the unit is recorded with one compare-and-set of the tracking position
-(adapters/recorders.py): exactly-once for any section size and any number of processors.
+(engine/recorders.py): exactly-once for any section size and any number of processors.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.system import ProcessApplication
 
-from adapters.page_reader import decoder_for
-from adapters.parked_notifications import ParkedIndex, ParkedNotification, parked_for
-from adapters.poison import error_name, parks, reason
-from adapters.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
-from domain.births.hospital_intake import mutate_all
-from domain.section import Section
-from projections.parked import PARKED_STATE, NotParkedError, ParkedRow
+from engine.page_reader import decoder_for
+from engine.parked import PARKED_STATE, NotParkedError, ParkedRow
+from engine.parked_notifications import ParkedIndex, ParkedNotification, parked_for
+from engine.poison import error_name, parks, reason
+from engine.recorders import HELD_NONE, SECTION, SectionPosition, StreamReader
+from engine.section import Section, SectionRepository, mutate_all
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,13 @@ class SectionProcessor:
     def __init__(
         self, follower: ProcessApplication[UUID], leader: Application[UUID], size: int
     ) -> None:
+        if not isinstance(follower.repository, SectionRepository):
+            raise TypeError(
+                f"{follower.name}: its policies read through sections: give it a "
+                "SectionRepository (REPOSITORY_TOPIC, engine/section.py)"
+            )
         self.follower, self.leader, self.size = follower, leader, size
+        self.repository: SectionRepository = follower.repository
         self.held = Held(HELD_SIZE)
         self.parks = ParkedIndex(follower, leader.name)
 
@@ -192,9 +197,10 @@ class SectionProcessor:
         events = [decode(n) for n in notifications]
         unit = Section()
         load_ahead(self.follower, unit, events, self.held)
-        for event in events:
-            policy(event, unit)
-            unit.processed += 1
+        with self.repository.reading_through(unit):
+            for event in events:
+                policy(event, unit)
+                unit.processed += 1
         return unit
 
 

@@ -14,15 +14,15 @@ from typing import Any, ClassVar, TypeVar, cast
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
-from projections.memo import Memo, Slot
-from projections.parked import PARKED, PARKED_STATE, NotParkedError, ParkedRow
-from projections.table import KINDS as KINDS
-from projections.table import Column as Column
-from projections.table import Key as Key
-from projections.table import R as R
-from projections.table import Record as Record
-from projections.table import Table as Table
-from projections.table import make as make
+from engine.memo import Memo, Slot
+from engine.parked import PARKED, PARKED_STATE, NotParkedError, ParkedRow
+from engine.table import KINDS as KINDS
+from engine.table import Column as Column
+from engine.table import Key as Key
+from engine.table import R as R
+from engine.table import Record as Record
+from engine.table import Table as Table
+from engine.table import make as make
 
 Loader = Callable[[Table[Any], Key], Mapping[str, object] | None]
 
@@ -381,6 +381,12 @@ class TableProjection(Projection[V]):
 
     def finish(self, rows: Rows) -> None:
         """After the batch's events, in its transaction: write what was kept per batch."""
+
+    def rebuilding_in_parts(self, head: int) -> Callable[[int], None]:
+        """This instance applies one part of a rebuild in parts up to `head` (never resumed
+        half-way: engine/partitioned_rebuild.py); returns what to call with the position of
+        the part's last page once it is known (a time box may end the part before `head`)."""
+        return lambda position: None
 
     def _applier(self) -> Callable[[Any, int, Rows], None]:
         """`self.apply`, resolved once per batch: on Python 3.11 each `self.apply` of a

@@ -4,7 +4,7 @@ The library's repository asks the snapshot table for the latest snapshot, then t
 table for the events after it: two queries (two pool checkouts, two round trips, ~140 µs of
 client CPU each on PostgreSQL) for every command's read, though most of our aggregates never
 reach a snapshot. Here, when the application's recorder can read both tables at once
-(`SnapshotJoinReader`, adapters/recorders.py), one query returns both, in the same order; the
+(`SnapshotJoinReader`, engine/recorders.py), one query returns both, in the same order; the
 aggregate is rebuilt from them exactly as the library does. Anything else (a historical
 version, no snapshot store, SQLite, memory) goes the library's way.
 """
@@ -19,12 +19,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.utils import strtobool
 from psycopg.sql import SQL, Identifier
 
-from adapters.page_reader import decoder_for
-
-REPOSITORY_TOPIC = "REPOSITORY_TOPIC"  # our env key: a function(application) -> Repository
+from engine.page_reader import decoder_for
+from engine.section import SectionRepository, repository_settings
 
 
 @runtime_checkable
@@ -37,8 +35,8 @@ class SnapshotJoinReader(Protocol):
     ) -> tuple[list[StoredEvent], list[StoredEvent]]: ...
 
 
-class OneTripRepository(Repository[UUID]):
-    """The library's repository, with its snapshot-then-events read done in one query."""
+class OneTripRepository(SectionRepository):
+    """The section-aware repository, with its snapshot-then-events read done in one query."""
 
     def _reconstruct_aggregate(
         self, aggregate_id: UUID, version: int | None, projector_func: Any
@@ -69,17 +67,9 @@ class OneTripRepository(Repository[UUID]):
 
 
 def one_trip_repository(app: Application[UUID]) -> Repository[UUID]:
-    """The repository the library would construct for `app` (same env settings), one-trip."""
-    env = app.env
-    cache_maxsize = env.get(app.AGGREGATE_CACHE_MAXSIZE)
-    return OneTripRepository(
-        event_store=app.events,
-        snapshot_store=app.snapshots,
-        cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
-        fastforward=strtobool(env.get(app.AGGREGATE_CACHE_FASTFORWARD, "y")),
-        fastforward_skipping=strtobool(env.get(app.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
-        deepcopy_from_cache=strtobool(env.get(app.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
-    )
+    """The repository the library would construct for `app` (same env settings), one-trip,
+    reading through sections (engine/section.py)."""
+    return OneTripRepository(**repository_settings(app))
 
 
 # The latest snapshot (if any), then the events after it (all of them if none), in order.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -13,12 +14,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
-from projections.case_status import CaseStatusView
-from projections.flows import FlowsView
-from projections.locality_stats import LocalityStatsView
-from projections.office_queue import OfficeQueueView
-from projections.parked import PARKED, PARKED_STATE
-from projections.rows import (
+from engine.parked import PARKED, PARKED_STATE
+from engine.rows import (
     Column,
     Key,
     R,
@@ -26,6 +23,7 @@ from projections.rows import (
     Table,
     TableChanges,
     TableView,
+    V,
     ViewBusyError,
     require_after,
 )
@@ -237,7 +235,7 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         if PART not in application_name and self._parts(handle, application_name):
             raise ViewBusyError(f"{self.name} is being rebuilt in parts (or was interrupted)")
 
-    # A rebuild in parts (adapters/partitioned_rebuild.py): each part, in its own process,
+    # A rebuild in parts (engine/partitioned_rebuild.py): each part, in its own process,
     # applies its cases' events under its own position `<application>#<run>:<part>/<parts>`, and
     # takes the view's lock shared, so that parts run together while a plain catch-up, which
     # takes it alone, skips the view; `clear` waits for every part's page in flight.
@@ -363,17 +361,10 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         self.memo.emptied(t.name for t in self.tables)
 
 
-class PostgresCaseStatus(PostgresTables, CaseStatusView):
-    """case_status on PostgreSQL."""
-
-
-class PostgresOfficeQueue(PostgresTables, OfficeQueueView):
-    """office_queue on PostgreSQL."""
-
-
-class PostgresLocalityStats(PostgresTables, LocalityStatsView):
-    """locality_stats on PostgreSQL."""
-
-
-class PostgresFlows(PostgresTables, FlowsView):
-    """flows on PostgreSQL."""
+@cache
+def postgres_view(view: type[V]) -> Callable[..., V]:
+    """`view` (a store-free TableView class) on PostgreSQL: the class of both, made once;
+    called with the datastore and `create_tables`, as PostgresTables is."""
+    name = "Postgres" + view.__name__.removesuffix("View")
+    made: Callable[..., V] = type(name, (PostgresTables, view), {})
+    return made

@@ -1,0 +1,1 @@
+"""Our eventsourcing extensions, below the domain: generic, importing nothing else of ours."""
