@@ -11,34 +11,29 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
-from domain.births.birth_case import BirthCase
-from domain.births.catalog import load_catalog
-from domain.births.commands import ApplyAsFamily, RateService
-from domain.births.family_application import check_application
+from domain.births.family import FamilyCommands
 from domain.births.hospital_intake import HospitalIntake
-from domain.births.planning import PLANNING_TRANSCODINGS
-from domain.births.transcodings import BIRTHS_TRANSCODINGS
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, Supplement
 from domain.kernel.disclosure import disclose
-from domain.kernel.errors import ServiceRequestNotFoundError
+from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
 from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
-from domain.kernel.transcodings import KERNEL_TRANSCODINGS, RegistersTranscodings
+from domain.kernel.wing import KernelCase
+from domain.wings import WINGS, service, transcodings, wings
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
-# The values the events of both applications carry: each reads the other's (they follow
-# each other), so both register all of them.
-CORE_TRANSCODINGS = (*KERNEL_TRANSCODINGS, *BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS)
+SNAPSHOT_INTERVAL = 20  # events between snapshots of a case or a request
 
 
 def new_tracking_code() -> str:
@@ -73,14 +68,15 @@ class ExplicitEnvMixin:
         return construct(self)
 
 
-class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, ProcessApplication[UUID]):
-    """Holds every BirthCase, ServiceRequest and hospital message: one log for projections."""
+class CaseLedger(ExplicitEnvMixin, HospitalIntake, FamilyCommands, ProcessApplication[UUID]):
+    """Holds every wing's cases, their ServiceRequests and the hospitals' messages: one log
+    for the projections. The office steps and the carrying out of the saga's decisions are
+    the kernel's; the births wing brings the hospital intake and the family's commands."""
 
     name = "CaseLedger"
-    transcodings = CORE_TRANSCODINGS
     snapshotting_intervals = {  # noqa: RUF012  (the library reads this class attribute)
-        BirthCase: 20,
-        ServiceRequest: 20,
+        **dict.fromkeys((wing.case for wing in WINGS), SNAPSHOT_INTERVAL),
+        ServiceRequest: SNAPSHOT_INTERVAL,
     }
 
     def __init__(self, env: EnvType | None = None) -> None:
@@ -88,16 +84,11 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
         self.tracking_codes: Callable[[], str] = new_tracking_code
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    # --- family -------------------------------------------------------------------------
-    def apply_as_family(self, cmd: ApplyAsFamily) -> None:
-        case = self.get_case(cmd.case_id)
-        case.apply(check_application(cmd, case.facts))
-        self.save(case)
-
-    def rate(self, cmd: RateService) -> None:
-        case = self.get_case(cmd.case_id)
-        case.rate(cmd.score, cmd.comment)
-        self.save(case)
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """The kernel's and every wing's values (the Orchestrator's too: it reads them)."""
+        super().register_transcodings(transcoder)
+        for transcoding in transcodings():
+            transcoder.register(transcoding)
 
     # --- offices: one method per step; due dates run in working days from today ----------
     def receive(self, cmd: Receive) -> ServiceRequest:
@@ -136,7 +127,7 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
 
     @staticmethod
     def _definition(request: ServiceRequest) -> ServiceDefinition:
-        return load_catalog()[request.service]
+        return service(request.service)
 
     def _saved(self, request: ServiceRequest) -> ServiceRequest:
         self.save(request)
@@ -167,7 +158,7 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
 
     @policy.register
     def _(self, event: CasePlan.PlanDrawn, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
+        case = self.kernel_case(event.case_id)
         if not case.is_open:
             return
         plan = event.plan
@@ -193,11 +184,11 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
 
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
+        case = self.kernel_case(event.case_id)
         request_id = ServiceRequest.create_id(case.id, event.service)
         request = self.get_request(request_id)
         if case.is_open and request.state == RequestState.PLANNED:
-            definition = load_catalog()[event.service]
+            definition = service(event.service)
             request.dispatch(disclose(definition, case, event.carried))
             processing_event.collect_events(request)
 
@@ -205,30 +196,41 @@ class CaseLedger(ExplicitEnvMixin, RegistersTranscodings, HospitalIntake, Proces
     def _(
         self, event: CasePlan.CorrectionForwarded, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        for service in event.services:
-            request_id = ServiceRequest.create_id(event.case_id, service)
+        for name in event.services:
+            request_id = ServiceRequest.create_id(event.case_id, name)
             request = self.get_request(request_id)
-            visible = set(load_catalog()[service].visible_fields)
+            visible = set(service(name).visible_fields)
             request.flag_correction([f for f in event.changed if f in visible])
             processing_event.collect_events(request)
 
     @policy.register
     def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        case = self.get_case(event.case_id)
+        case = self.kernel_case(event.case_id)
         case.complete()
         processing_event.collect_events(case)
 
     @policy.register
     def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        for service in event.services:
-            request_id = ServiceRequest.create_id(event.case_id, service)
+        for name in event.services:
+            request_id = ServiceRequest.create_id(event.case_id, name)
             request = self.get_request(request_id)
             request.withdraw(event.reason)
             processing_event.collect_events(request)
 
     reads_for = staticmethod(carried_out_reads)  # loaded ahead for a whole section
 
-    # --- reads (cases and hospital messages: HospitalIntake) -----------------------------
+    # --- reads (births' cases and hospital messages: HospitalIntake) ----------------------
+    def kernel_case(self, case_id: UUID) -> KernelCase:
+        """Any wing's case, as the kernel carries out the saga's decisions on it."""
+        try:
+            case: Aggregate = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
+        kinds: tuple[type[KernelCase], ...] = tuple(wing.case for wing in wings())
+        if isinstance(case, kinds):
+            return case
+        raise CaseNotFoundError("No such case", case_id=str(case_id))
+
     def get_request(self, request_id: UUID) -> ServiceRequest:
         try:
             return self._get(ServiceRequest, request_id)

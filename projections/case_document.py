@@ -22,8 +22,10 @@ import orjson
 from engine.rows import Rows, Table, require
 from projections.case_status_model import (
     CASES,
+    OTHER_KINDS,
     SERVICES,
     CaseRow,
+    OtherKindError,
     ServiceRow,
     TimelineEntry,
     next_action,
@@ -205,6 +207,8 @@ class Folding:
         working = self.owners.get(request_id)
         if working is None:
             stored = self.rows.get(SERVICES, request_id)
+            if stored is None and self.rows.get(OTHER_KINDS, request_id) is not None:
+                raise OtherKindError(request_id)
             service = require(stored, "service request", request_id)
             working = self.owners[request_id] = self.case(service.case_id)
             return working, working.services.setdefault(request_id, service)

@@ -9,7 +9,9 @@ from uuid import UUID
 
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
+from domain.births.wing import BIRTHS
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import kind_of_service
 from engine.memory import InMemoryTables
 from engine.rows import Rows, TableProjection, TableView, changed
 from projections.case_document import (
@@ -26,9 +28,12 @@ from projections.case_document import (
 )
 from projections.case_status_model import (
     CASES,
+    OTHER_KINDS,
     SERVICES,
     CaseRow,
     CaseStatus,
+    OtherKindError,
+    OtherKindRow,
     ServiceRow,
     assemble,
 )
@@ -47,7 +52,7 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
-    tables = (CASES, SERVICES, DOCUMENTS)
+    tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 
     def document(self, case_id: UUID | str) -> bytes | None:
@@ -176,7 +181,10 @@ class CaseStatusProjection(TableProjection[CaseStatusView]):
             cls = event.__class__
             rule = RULES[cls] if cls in RULES else _rule_for(cls)
             if rule is not None:
-                rule(event, position, folding(rows, sealer, held))
+                try:  # noqa: SIM105  (no context manager per event on a rebuild's path)
+                    rule(event, position, folding(rows, sealer, held))
+                except OtherKindError:
+                    pass  # a request of another wing's case
 
         return apply
 
@@ -258,6 +266,10 @@ def _services_planned(event: BirthCase.ServicesPlanned, position: int, page: Fol
 
 
 def _planned(event: ServiceRequest.Planned, position: int, page: Folding) -> None:
+    kind = kind_of_service(event.service)
+    if kind != BIRTHS.kind:
+        page.rows.put(OTHER_KINDS, OtherKindRow(str(event.originator_id), kind))
+        return
     at, case_id = stamp(event), str(event.case_id)
     service = ServiceRow(
         service_request_id=str(event.originator_id),

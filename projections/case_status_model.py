@@ -58,6 +58,23 @@ SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("cas
 
 
 @dataclass(frozen=True)
+class OtherKindRow:
+    """A request of another wing's case (a kind other than births): this view, the family's
+    page of a birth case, leaves it out; the row tells its later events apart from a request
+    whose Planned event is missing (which is an error: see engine/parking.py)."""
+
+    service_request_id: str
+    kind: str
+
+
+OTHER_KINDS = Table("other_kinds", OtherKindRow, ("service_request_id",))
+
+
+class OtherKindError(Exception):
+    """The event is of a request of another wing's case: nothing to show here."""
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     event: str
     at: str

@@ -30,6 +30,9 @@ class KernelCase(Discloses, Protocol):
     def id(self) -> UUID: ...
 
     @property
+    def version(self) -> int: ...
+
+    @property
     def is_open(self) -> bool: ...
 
     def plan(self, services: list[str], catalog_version: str, alliance_version: str) -> None:

@@ -24,7 +24,7 @@ from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
-from domain.ledger import CORE_TRANSCODINGS
+from domain.wings import transcodings
 from engine.page_reader import decoder_of
 from tests.conftest import RESULTS, make_facts, office_step
 from tests.stored import revived_as_v1, stored_as_v1
@@ -81,7 +81,7 @@ def test_both_applications_register_every_transcoding(story: tuple[Container, UU
     container, _ = story
     for app in (container.ledger, container.orchestrator):
         names = app.mapper.transcoder.names  # type: ignore[attr-defined]
-        assert {t.name for t in CORE_TRANSCODINGS} <= set(names), app.name
+        assert {t.name for t in transcodings()} <= set(names), app.name
 
 
 def test_a_value_is_stored_as_the_dict_version_1_stored(story: tuple[Container, UUID]) -> None:

@@ -1,0 +1,28 @@
+"""The family's commands on a birth case: its one application, and its rating at the end."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from domain.births.birth_case import BirthCase
+from domain.births.commands import ApplyAsFamily, RateService
+from domain.births.family_application import check_application
+
+
+class FamilyCommands(Application[UUID]):
+    """The CaseLedger's family commands (it reads cases through HospitalIntake.get_case)."""
+
+    def get_case(self, case_id: UUID) -> BirthCase:
+        raise NotImplementedError  # HospitalIntake's, earlier in the CaseLedger's bases
+
+    def apply_as_family(self, cmd: ApplyAsFamily) -> None:
+        case = self.get_case(cmd.case_id)
+        case.apply(check_application(cmd, case.facts))
+        self.save(case)
+
+    def rate(self, cmd: RateService) -> None:
+        case = self.get_case(cmd.case_id)
+        case.rate(cmd.score, cmd.comment)
+        self.save(case)
