@@ -8,6 +8,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import kind_of_service
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, TableProjection, TableView, changed, make, require
 from projections.events import route_fields, stamp, topics_of
@@ -38,7 +39,7 @@ class RequestRow:
     updated_at: str
 
 
-SHOWN = ("service_request_id", "case_id", "service", "state", "role", "due", "overdue")
+SHOWN = ("service_request_id", "case_id", "kind", "service", "state", "role", "due", "overdue")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ class QueueRow:
     visible: bool  # open work of the office: dispatched to it and not yet decided (`OPEN`)
     since: str
     updated_at: str
+
+    @property
+    def kind(self) -> str:
+        """The kind of case (its wing: "birth", …), from the service: one office's queue
+        holds the requests of every wing it serves."""
+        return kind_of_service(self.service)
 
     def to_dict(self) -> dict[str, Any]:
         """What the queue page shows of the row (flat values: no deep copy needed)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -18,7 +17,7 @@ from domain.kernel.topics import stored_as
 # Planning inputs are a wing's frozen value (births: domain/births/planning.py); the events
 # carry them as they are, registered with a transcoding (domain/kernel/transcodings.py).
 PlanInputs = object
-LegacyInputs = Callable[[Mapping[str, Any]], PlanInputs]
+LegacyInputs = Callable[[Mapping[str, object]], PlanInputs]
 _legacy_readers: list[LegacyInputs] = []
 
 
@@ -28,7 +27,7 @@ def read_legacy_inputs_with(reader: LegacyInputs) -> None:
     _legacy_readers[:] = [reader]
 
 
-def _typed_inputs(state: dict[str, Any]) -> None:
+def _typed_inputs(state: dict[str, object]) -> None:
     inputs = state["inputs"]
     if isinstance(inputs, Mapping):
         if not _legacy_readers:
@@ -36,7 +35,7 @@ def _typed_inputs(state: dict[str, Any]) -> None:
         state["inputs"] = _legacy_readers[0](inputs)
 
 
-def _typed_plan(state: dict[str, Any]) -> None:
+def _typed_plan(state: dict[str, object]) -> None:
     if isinstance(state["plan"], Mapping):
         state["plan"] = Plan.from_dict(dict(state["plan"]))
 
@@ -62,7 +61,7 @@ class CasePlan(Aggregate):
         version: int | None  # the case's version they are from
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
+        def upcast_v1_v2(state: dict[str, object]) -> None:
             _typed_inputs(state)
             state["version"] = None  # recorded before the case's version was
 
@@ -96,7 +95,7 @@ class CasePlan(Aggregate):
         correction: str | None
 
         @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
+        def upcast_v1_v2(state: dict[str, object]) -> None:
             state["correction"] = None  # forwarded before corrections were remembered
 
     class CompletionOrdered(Aggregate.Event):

@@ -71,8 +71,8 @@ def test_a_new_one_thing_runs_on_the_kernel(carried: Container) -> None:
     _, office = carried.actors.add("office", SHENZHEN_FUTIAN, "public-security")
     with TestClient(create_app(carried, close_on_shutdown=False)) as client:
         first = [r for r in queue(client, office) if r["case_id"] == str(case_id)]
-        assert [(r["service"], r["state"]) for r in first] == [
-            ("residence-registration", "dispatched")
+        assert [(r["kind"], r["service"], r["state"]) for r in first] == [
+            ("residence-permit", "residence-registration", "dispatched")
         ]
         registration = carried.ledger.get_request(UUID(first[0]["service_request_id"]))
         assert registration.route.mode == "online"  # same county: the wing's catalog allows it

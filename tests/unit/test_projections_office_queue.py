@@ -39,6 +39,7 @@ def test_a_cross_province_request_is_received_here_and_decided_there(
     assert receiving.to_dict() == {
         "service_request_id": str(hukou.id),
         "case_id": str(case.id),
+        "kind": "birth",
         "service": "household-registration",
         "state": "dispatched",
         "due": None,
