@@ -28,6 +28,7 @@ from domain.births.commands import (
     VoidNotification,
 )
 from domain.births.facts import BirthFacts, Parent
+from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
 from domain.kernel.access import (
     ACTIONS,
@@ -158,6 +159,7 @@ __all__ = [
     "follow_ups",
     "foreign_case",
     "full_division_name",
+    "history_entry",
     "history_streams",
     "load_catalog",
     "load_view",

@@ -19,13 +19,13 @@ from adapters.facade import (
     Container,
     Principal,
     foreign_case,
+    history_entry,
     history_streams,
     read_case,
 )
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
-from api.redaction import history_entry
 from api.responses import ORJSONResponse
 
 OPERATIONS = [

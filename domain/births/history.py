@@ -1,4 +1,8 @@
-"""Which fields of which event each role may read in a case history (data minimisation)."""
+"""Which fields of which event each role may read in a birth case's history (data minimisation).
+
+The case's own events and its service requests' events: a visibility rule, like those of
+domain/kernel/access.py; the HTTP layer shows what `history_entry` gives.
+"""
 
 from __future__ import annotations
 
