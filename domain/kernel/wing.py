@@ -44,7 +44,7 @@ class KernelCase(Discloses, Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one value per wing: compared and hashed by identity
 class Wing(Generic[In, P]):
     """What a wing gives the kernel.
 
