@@ -12,19 +12,14 @@ from typing import Any, Self
 from eventsourcing.application import Application
 
 from engine import parking
+from engine.collector import no_cycle_collection
 from engine.memo import DEFAULT_CAPACITY, REBUILD_CAPACITY
 from engine.page_reader import Pages, SharedPage, pages, part_of, shared_page_after
 from engine.parked import ParkedRow
 from engine.parking import PageFailedError, applying, salvage
+from engine.pipeline import Pipeline
 from engine.poison import error_name, parks
-from engine.rows import (
-    Pipeline,
-    PositionMovedError,
-    TableProjection,
-    TableView,
-    ViewBusyError,
-    no_cycle_collection,
-)
+from engine.rows import PositionMovedError, TableProjection, TableView, ViewBusyError
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head of the log) after each page

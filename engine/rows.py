@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial, singledispatchmethod
@@ -14,6 +12,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
+from engine.collector import no_cycle_collection
 from engine.memo import Memo, Slot
 from engine.parked import PARKED, PARKED_STATE, NotParkedError, ParkedRow
 from engine.table import KINDS as KINDS
@@ -405,24 +404,6 @@ class TableProjection(Projection[V]):
         """Events this read model does not show change nothing."""
 
 
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """No cyclic garbage collection during a batch (or a whole backlog): a page allocates ~20
-    tracked objects an event that live on (rows, the memo), and the collector would scan them
-    again and again (~30% of a rebuild's CPU; paused per page only, its passes between pages
-    still cost ~10 µs an event). Reference counting still frees everything (a 180k-event
-    rebuild left 51 objects in cycles); the collector runs again at the next allocation
-    after it (if it was on before)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def require(row: R | None, what: str, key: object) -> R:
     """The row an earlier event made; its absence is a bug to stop at, never to skip."""
     if row is None:
@@ -448,76 +429,3 @@ def changed(row: R, **changes: Any) -> R:
     if len(values) != len(fields) and not changes.keys() <= fields.keys():
         raise TypeError(f"{type(row).__name__} has no field {set(changes) - set(vars(row))}")
     return make(row.__class__, values)
-
-
-@dataclass
-class _Written:
-    """A page handed to the writer thread: its rows, where it leads, and the write itself."""
-
-    rows: Rows
-    tracking: Tracking
-    after: int | None
-    events: int
-    future: Future[None]
-
-
-class Pipeline:
-    """A backlog's pages, each applied in Python while the page before it is written (COPY,
-    merge, commit) by one writer thread: the page's rows are read from the page in flight,
-    then the memo, then the view. Each page is still one transaction that checks the
-    position is the one the page was read after, so a page applied on a page whose write
-    then fails (or on a view another runner moved) is never written: the error is raised at
-    the next page, the memo is forgotten, and the caller reads on from the view's position.
-    """
-
-    def __init__(self, projection: TableProjection[Any]) -> None:
-        self.projection, self.view = projection, projection.view
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"{projection.name}-writer")
-        self._written: _Written | None = None
-
-    def process(
-        self, events: Sequence[tuple[Any, int]], tracking: Tracking, after: int | None
-    ) -> tuple[int, int] | None:
-        """Apply a page, wait for the page before it to commit, then start writing this one.
-        Returns (events, position) of the page that committed meanwhile, if any."""
-        written = self._written
-        rows = self.view.ahead(
-            after if written is None else written.after, None if written is None else written.rows
-        )
-        rows.position = tracking.notification_id
-        try:
-            self.projection.fold(events, rows)
-            changes = rows.changes()
-        except BaseException:
-            self.view.memo.invalidate()  # the page may have taken rows out of the memo's
-            raise
-        done = self._settle()
-        rows.detach()
-        future = self._writer.submit(self.view.write, changes, tracking, after)
-        self._written = _Written(rows, tracking, after, len(events), future)
-        return done
-
-    def drain(self) -> tuple[int, int] | None:
-        """Wait for the last page's write: (events, position) once committed."""
-        return self._settle()
-
-    def close(self) -> None:
-        """Wait for a write still running (whatever its outcome), then stop the writer."""
-        try:
-            self._settle()
-        except Exception:  # the caller is already leaving on another error
-            pass
-        finally:
-            self._writer.shutdown(wait=True)
-
-    def _settle(self) -> tuple[int, int] | None:
-        written, self._written = self._written, None
-        if written is None:
-            return None
-        try:
-            written.future.result()
-        except BaseException:
-            self.view.memo.invalidate()
-            raise
-        written.rows.committed(written.tracking.notification_id)
-        return written.events, written.tracking.notification_id

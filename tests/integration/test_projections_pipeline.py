@@ -1,5 +1,5 @@
 """On PostgreSQL a backlog's pages are applied while the page before is written by a thread
-(engine.rows.Pipeline): the same rows as page by page, and a failed write, a position
+(engine.pipeline.Pipeline): the same rows as page by page, and a failed write, a position
 another runner moved, or a caller that stops, neither lose nor double a row."""
 
 from __future__ import annotations
