@@ -11,7 +11,6 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
@@ -27,7 +26,7 @@ from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.kernel.wing import KernelCase
-from domain.wings import WINGS, service, transcodings, wings
+from domain.wings import WINGS, RegistersWingValues, case_types, service
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -68,7 +67,9 @@ class ExplicitEnvMixin:
         return construct(self)
 
 
-class CaseLedger(ExplicitEnvMixin, HospitalIntake, FamilyCommands, ProcessApplication[UUID]):
+class CaseLedger(
+    ExplicitEnvMixin, RegistersWingValues, HospitalIntake, FamilyCommands, ProcessApplication[UUID]
+):
     """Holds every wing's cases, their ServiceRequests and the hospitals' messages: one log
     for the projections. The office steps and the carrying out of the saga's decisions are
     the kernel's; the births wing brings the hospital intake and the family's commands."""
@@ -83,12 +84,6 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, FamilyCommands, ProcessApplic
         super().__init__(env)
         self.tracking_codes: Callable[[], str] = new_tracking_code
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        """The kernel's and every wing's values (the Orchestrator's too: it reads them)."""
-        super().register_transcodings(transcoder)
-        for transcoding in transcodings():
-            transcoder.register(transcoding)
 
     # --- offices: one method per step; due dates run in working days from today ----------
     def receive(self, cmd: Receive) -> ServiceRequest:
@@ -226,8 +221,7 @@ class CaseLedger(ExplicitEnvMixin, HospitalIntake, FamilyCommands, ProcessApplic
             case: Aggregate = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
-        kinds: tuple[type[KernelCase], ...] = tuple(wing.case for wing in wings())
-        if isinstance(case, kinds):
+        if isinstance(case, case_types()):
             return case
         raise CaseNotFoundError("No such case", case_id=str(case_id))
 

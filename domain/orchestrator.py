@@ -14,21 +14,25 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import EnvType, get_topic
 
-from domain.births.wing import BIRTHS
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.routing import Places, Plan, plan_services
 from domain.kernel.saga import CaseNotified, Fact, Opened, PlanState, RequestApproved, Saga
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import ExplicitEnvMixin
-from domain.wings import AnyWing, followed, load_alliance, transcodings, wing_of_event
+from domain.wings import (
+    AnyWing,
+    RegistersWingValues,
+    followed,
+    load_alliance,
+    wing_of_event,
+)
 from domain.wings import wing_of_inputs as wing_of_plan_inputs
 
 
-def planned(places: Places, wing: AnyWing = BIRTHS) -> Plan:
+def planned(places: Places, wing: AnyWing) -> Plan:
     """The plan for `places` in `wing`, computed once per places and reference data versions
     (routing is deterministic: same places and versions, identical plan). A frozen value: the
     events that carry it may share it."""
@@ -55,7 +59,7 @@ def saga_of(wing: AnyWing) -> Saga[Any, Any]:
     return Saga(wing.planning, plan_for, inputs_of)
 
 
-class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
+class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUID]):
     """Follows the CaseLedger and records decisions; the CaseLedger carries them out.
 
     Deterministic and side-effect free: each policy only collects CasePlan events, committed
@@ -68,12 +72,6 @@ class Orchestrator(ExplicitEnvMixin, ProcessApplication[UUID]):
         super().__init__(env)
         # every wing's case events its saga follows, and the kernel's approvals
         self.topics = [get_topic(c) for c in (*followed(), ServiceRequest.Approved)]
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        """Every wing's values: it decodes the CaseLedger's events with its own mapper."""
-        super().register_transcodings(transcoder)
-        for transcoding in transcodings():
-            transcoder.register(transcoding)
 
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """A wing's case event or an approval, as the saga's fact; other events: nothing."""

@@ -3,7 +3,9 @@
 Each "one thing" (出生一件事 first) is a package of its own under domain/ that speaks the case
 kernel's language and gives it one `Wing` value (domain/kernel/wing.py). WINGS names them:
 adding a wing to the ledger is one line here. `registered` adds one for a while (a test's,
-or a deployment trying one out) without editing this file.
+or a deployment trying one out) without editing this file: applications built inside it
+follow, plan, route and decode its cases, but only the wings of WINGS are snapshotted and
+checked against the alliance file.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from functools import cache
 from itertools import chain
 from typing import Any
 
-from eventsourcing.persistence import Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.births.wing import BIRTHS
 from domain.kernel.alliance import Alliance
 from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS
-from domain.kernel.wing import Wing
+from domain.kernel.wing import KernelCase, Wing
 
 AnyWing = Wing[Any, Any]
 
 WINGS: tuple[AnyWing, ...] = (BIRTHS,)
 
 _extra: list[AnyWing] = []
+_case_types: list[tuple[type[KernelCase], ...]] = []
 _by_event: dict[type, AnyWing] = {}
 _by_inputs: dict[type, AnyWing] = {}
 _by_service: dict[str, tuple[AnyWing, ServiceDefinition]] = {}
@@ -51,9 +54,17 @@ def registered(wing: AnyWing) -> Iterator[AnyWing]:
 
 
 def _forget() -> None:
+    _case_types.clear()
     _by_event.clear()
     _by_inputs.clear()
     _by_service.clear()
+
+
+def case_types() -> tuple[type[KernelCase], ...]:
+    """Every wing's case aggregate class."""
+    if not _case_types:
+        _case_types.append(tuple(w.case for w in wings()))
+    return _case_types[0]
 
 
 def wing_of_event(event: object) -> AnyWing | None:
@@ -94,6 +105,16 @@ def followed() -> tuple[type, ...]:
 def transcodings() -> tuple[Transcoding, ...]:
     """How the kernel's and every wing's values are stored."""
     return (*KERNEL_TRANSCODINGS, *chain.from_iterable(w.transcodings for w in wings()))
+
+
+class RegistersWingValues:
+    """An application mixin: its transcoder knows the kernel's and every wing's values (the
+    CaseLedger and the Orchestrator each read the other's events with their own mapper)."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)  # type: ignore[misc]
+        for transcoding in transcodings():
+            transcoder.register(transcoding)
 
 
 @cache

@@ -1,4 +1,5 @@
-"""How the kernel's values are stored in events, and the applications' hook that registers them.
+"""How the kernel's values are stored in events (domain/wings.py registers them with every
+wing's on both applications).
 
 Each value is written as `{"_type_": name, "_data_": dict}`, where the dict is what version 1
 of its events stored in place of the value, so an upcast is the transcoding's `decode`.
@@ -9,9 +10,9 @@ each other).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import Transcoding
 
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
@@ -69,15 +70,3 @@ DISPATCH_PAYLOAD = DispatchPayloadAsDict()
 RESULT = ResultAsDict()
 PLAN = PlanAsDict()
 KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (ROUTE, DISPATCH_PAYLOAD, RESULT, PLAN)
-SAGA_TRANSCODINGS: tuple[Transcoding, ...] = (PLAN,)
-
-
-class RegistersTranscodings:
-    """An application mixin: registers `transcodings` besides the library's own."""
-
-    transcodings: ClassVar[tuple[Transcoding, ...]] = KERNEL_TRANSCODINGS
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)  # type: ignore[misc]
-        for transcoding in self.transcodings:
-            transcoder.register(transcoding)

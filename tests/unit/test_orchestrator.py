@@ -13,6 +13,7 @@ from domain.births.catalog import load_catalog
 from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBirth
 from domain.births.facts import Parent
 from domain.births.planning import RoutingInputs
+from domain.births.wing import BIRTHS
 from domain.kernel.routing import plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.orchestrator import planned
@@ -97,7 +98,7 @@ def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Containe
 def test_the_remembered_plan_equals_routing_and_is_a_frozen_value() -> None:
     inputs = RoutingInputs("430602", "430602", "mother", "420102")
     expected = plan_services(inputs.places(), load_catalog(), load_alliance())
-    first, second = planned(inputs.places()), planned(inputs.places())
+    first, second = planned(inputs.places(), BIRTHS), planned(inputs.places(), BIRTHS)
     assert first == second == expected
     assert first is second  # computed once; frozen, so the events that carry it may share it
     with pytest.raises(FrozenInstanceError):
