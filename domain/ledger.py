@@ -22,6 +22,7 @@ from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, Supplement
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
+from domain.kernel.reads import aggregate_of
 from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.service_request import RequestState, ServiceRequest
@@ -218,16 +219,13 @@ class CaseLedger(
     def kernel_case(self, case_id: UUID) -> KernelCase:
         """Any wing's case, as the kernel carries out the saga's decisions on it."""
         try:
-            case: Aggregate = self.repository.get(case_id)
+            return aggregate_of(self.repository, case_types(), case_id)
         except AggregateNotFoundError:
             raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
-        if isinstance(case, case_types()):
-            return case
-        raise CaseNotFoundError("No such case", case_id=str(case_id))
 
     def get_request(self, request_id: UUID) -> ServiceRequest:
         try:
-            return self._get(ServiceRequest, request_id)
+            return aggregate_of(self.repository, ServiceRequest, request_id)
         except AggregateNotFoundError:
             raise ServiceRequestNotFoundError(
                 "No such service request", service_request_id=str(request_id)

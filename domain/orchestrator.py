@@ -12,12 +12,12 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import EnvType, get_topic
 
 from domain.kernel.case_plan import CasePlan
+from domain.kernel.reads import aggregate_of
 from domain.kernel.routing import Places, Plan, plan_services
 from domain.kernel.saga import CaseNotified, Fact, Opened, PlanState, RequestApproved, Saga
 from domain.kernel.service_request import ServiceRequest
@@ -109,7 +109,4 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
             unit.collect_events(plan)
 
     def _plan(self, case_id: UUID) -> CasePlan:
-        plan: Aggregate = self.repository.get(CasePlan.create_id(case_id))
-        if not isinstance(plan, CasePlan):
-            raise AggregateNotFoundError(plan.id)
-        return plan
+        return aggregate_of(self.repository, CasePlan, CasePlan.create_id(case_id))

@@ -27,6 +27,7 @@ from domain.kernel.errors import (
     MessageIdReusedError,
     NotificationConflictError,
 )
+from domain.kernel.reads import aggregate_of
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -178,7 +179,4 @@ class HospitalIntake(Application[UUID]):
             raise CaseNotFoundError("No such case", case_id=str(case_id)) from None
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate: Aggregate = self.repository.get(aggregate_id)
-        if not isinstance(aggregate, cls):
-            raise AggregateNotFoundError(aggregate_id)
-        return aggregate
+        return aggregate_of(self.repository, cls, aggregate_id)
