@@ -19,18 +19,21 @@ from domain.kernel.wing import Wing
 VOIDED = "the hospital voided the birth notification"
 
 
-def saga_fact(event: object) -> Fact[BirthPart] | None:
-    """A birth case's event as the fact the saga follows (None: not one it follows)."""
-    if isinstance(event, BirthCase.Notified):
-        return CaseNotified(event.originator_id, notified_places(event.facts))
-    if isinstance(event, BirthCase.NotificationCorrected):
-        part, changed = notified_places(event.facts), tuple(event.changed)
-        return CaseCorrected(part, changed, event.message_id, event.originator_version)
-    if isinstance(event, BirthCase.FamilyApplied):
-        return CaseApplied(family_choices(event.application), event.originator_version)
-    if isinstance(event, BirthCase.Voided):
-        return CaseVoided(VOIDED)
-    return None
+def notified(event: BirthCase.Notified) -> Fact[BirthPart]:
+    return CaseNotified(event.originator_id, notified_places(event.facts))
+
+
+def corrected(event: BirthCase.NotificationCorrected) -> Fact[BirthPart]:
+    part, changed = notified_places(event.facts), tuple(event.changed)
+    return CaseCorrected(part, changed, event.message_id, event.originator_version)
+
+
+def applied(event: BirthCase.FamilyApplied) -> Fact[BirthPart]:
+    return CaseApplied(family_choices(event.application), event.originator_version)
+
+
+def voided(event: BirthCase.Voided) -> Fact[BirthPart]:
+    return CaseVoided(VOIDED)
 
 
 BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
@@ -39,12 +42,11 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
     planning=BirthPlanning(),
     inputs=BirthPlanInputs,
     case=BirthCase,
-    followed=(
-        BirthCase.Notified,
-        BirthCase.NotificationCorrected,
-        BirthCase.FamilyApplied,
-        BirthCase.Voided,
-    ),
-    fact_of=saga_fact,
+    facts={
+        BirthCase.Notified: notified,
+        BirthCase.NotificationCorrected: corrected,
+        BirthCase.FamilyApplied: applied,
+        BirthCase.Voided: voided,
+    },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
 )

@@ -8,9 +8,9 @@ docs/extending.md walks through writing one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoding
@@ -50,9 +50,9 @@ class Wing(Generic[In, P]):
 
     kind: the case kind views carry ("birth"); catalog: its services (reference data, loaded
     once); planning: its planning rules for the saga's decider; inputs: the type of its
-    planning inputs (which wing a case plan belongs to); case: its case aggregate; followed:
-    the case events the saga follows; fact_of: each of them as the saga's fact;
-    transcodings: how its values are stored in events.
+    planning inputs (which wing a case plan belongs to); case: its case aggregate; facts: the
+    case events the saga follows, each with how it reads as the saga's fact; transcodings:
+    how its values are stored in events.
     """
 
     kind: str
@@ -60,6 +60,15 @@ class Wing(Generic[In, P]):
     planning: Planning[In, P]
     inputs: type[In]
     case: type[KernelCase]
-    followed: tuple[type, ...]
-    fact_of: Callable[[object], Fact[P] | None]
+    facts: Mapping[type, Callable[[Any], Fact[P]]]
     transcodings: tuple[Transcoding, ...]
+
+    @property
+    def followed(self) -> tuple[type, ...]:
+        """The case events the saga follows."""
+        return tuple(self.facts)
+
+    def fact_of(self, event: object) -> Fact[P] | None:
+        """The event as the saga's fact (None: an event the saga does not follow)."""
+        read = self.facts.get(type(event))
+        return None if read is None else read(event)

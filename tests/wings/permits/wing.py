@@ -9,11 +9,9 @@ from tests.wings.permits.catalog import load_catalog
 from tests.wings.permits.planning import PermitInputs, PermitInputsAsDict, PermitPlanning
 
 
-def saga_fact(event: object) -> Fact[PermitInputs] | None:
-    if isinstance(event, PermitCase.Applied):
-        part = PermitInputs(event.residence_division, event.hukou_division)
-        return CaseNotified(event.originator_id, part)
-    return None
+def applied(event: PermitCase.Applied) -> Fact[PermitInputs]:
+    part = PermitInputs(event.residence_division, event.hukou_division)
+    return CaseNotified(event.originator_id, part)
 
 
 PERMITS: Wing[PermitInputs, PermitInputs] = Wing(
@@ -22,7 +20,6 @@ PERMITS: Wing[PermitInputs, PermitInputs] = Wing(
     planning=PermitPlanning(),
     inputs=PermitInputs,
     case=PermitCase,
-    followed=(PermitCase.Applied,),
-    fact_of=saga_fact,
+    facts={PermitCase.Applied: applied},
     transcodings=(PermitInputsAsDict(),),
 )
