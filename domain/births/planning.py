@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
@@ -20,6 +19,7 @@ from domain.kernel.case_plan import read_legacy_inputs_with
 from domain.kernel.errors import InvalidApplicationError
 from domain.kernel.identifiers import division_code
 from domain.kernel.routing import Places
+from domain.kernel.transcodings import AsDict
 
 # The child's name is printed on the birth certificate and cannot change afterwards, so that
 # request waits for the family's choice of name (architecture: "What planning needs").
@@ -185,17 +185,5 @@ class BirthPlanning:
 read_legacy_inputs_with(BirthPlanInputs.from_dict)  # every CasePlan stored so far is a birth's
 
 
-class BirthPlanInputsAsDict(Transcoding):
-    """A birth case's planning inputs in a CasePlan event: the dict version 1 stored."""
-
-    type = BirthPlanInputs
-    name = "birth_plan_inputs"
-
-    def encode(self, obj: BirthPlanInputs) -> dict[str, Any]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> BirthPlanInputs:
-        return BirthPlanInputs.from_dict(data)
-
-
-PLANNING_TRANSCODINGS: tuple[Transcoding, ...] = (BirthPlanInputsAsDict(),)
+# A birth case's planning inputs in CasePlan events: the dict version 1 stored.
+PLANNING_TRANSCODINGS: tuple[Transcoding, ...] = (AsDict(BirthPlanInputs, "birth_plan_inputs"),)

@@ -6,36 +6,12 @@ of its events stored in place of the value, so an upcast is the transcoding's `d
 
 from __future__ import annotations
 
-from typing import Any
-
 from eventsourcing.persistence import Transcoding
 
 from domain.births.facts import BirthFacts
 from domain.births.family_application import FamilyApplication
+from domain.kernel.transcodings import AsDict
 
-
-class BirthFactsAsDict(Transcoding):
-    type = BirthFacts
-    name = "birth_facts"
-
-    def encode(self, obj: BirthFacts) -> dict[str, Any]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> BirthFacts:
-        return BirthFacts.from_dict(data)
-
-
-class FamilyApplicationAsDict(Transcoding):
-    type = FamilyApplication
-    name = "family_application"
-
-    def encode(self, obj: FamilyApplication) -> dict[str, Any]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> FamilyApplication:
-        return FamilyApplication.from_dict(data)
-
-
-BIRTH_FACTS = BirthFactsAsDict()
-FAMILY_APPLICATION = FamilyApplicationAsDict()
+BIRTH_FACTS = AsDict(BirthFacts, "birth_facts")
+FAMILY_APPLICATION = AsDict(FamilyApplication, "family_application")
 BIRTHS_TRANSCODINGS: tuple[Transcoding, ...] = (BIRTH_FACTS, FAMILY_APPLICATION)

@@ -3,14 +3,11 @@ wing's on both applications).
 
 Each value is written as `{"_type_": name, "_data_": dict}`, where the dict is what version 1
 of its events stored in place of the value, so an upcast is the transcoding's `decode`.
-Every application that decodes these events registers them: each writes its own and reads
-its leader's events with its own transcoder (the CaseLedger and the Orchestrator follow
-each other).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from eventsourcing.persistence import Transcoding
 
@@ -19,54 +16,34 @@ from domain.kernel.results import Result
 from domain.kernel.routing import Plan, Route
 
 
-class RouteAsDict(Transcoding):
-    type = Route
-    name = "route"
+class StoredAsDict(Protocol):
+    """A value that gives the dict it is stored as, and is made again from it."""
 
-    def encode(self, obj: Route) -> dict[str, Any]:
+    def to_dict(self) -> object: ...
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self: ...
+
+
+V = TypeVar("V", bound=StoredAsDict)
+
+
+class AsDict(Transcoding, Generic[V]):
+    """The transcoding of a value stored as its `to_dict()`, read back by `from_dict`."""
+
+    def __init__(self, cls: type[V], name: str) -> None:
+        self.type, self.name = cls, name
+        self._read = cls.from_dict
+
+    def encode(self, obj: V) -> object:
         return obj.to_dict()
 
-    def decode(self, data: Any) -> Route:
-        return Route.from_dict(data)
+    def decode(self, data: Any) -> V:
+        return self._read(data)
 
 
-class DispatchPayloadAsDict(Transcoding):
-    type = DispatchPayload
-    name = "dispatch_payload"
-
-    def encode(self, obj: DispatchPayload) -> dict[str, Any]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> DispatchPayload:
-        return DispatchPayload.from_dict(data)
-
-
-class ResultAsDict(Transcoding):
-    type = Result
-    name = "result"
-
-    def encode(self, obj: Result) -> dict[str, str]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> Result:
-        return Result.from_dict(data)
-
-
-class PlanAsDict(Transcoding):
-    """The saga's plan (CasePlan events)."""
-
-    type = Plan
-    name = "plan"
-
-    def encode(self, obj: Plan) -> dict[str, Any]:
-        return obj.to_dict()
-
-    def decode(self, data: Any) -> Plan:
-        return Plan.from_dict(data)
-
-
-ROUTE = RouteAsDict()
-DISPATCH_PAYLOAD = DispatchPayloadAsDict()
-RESULT = ResultAsDict()
-PLAN = PlanAsDict()
+ROUTE = AsDict(Route, "route")
+DISPATCH_PAYLOAD = AsDict(DispatchPayload, "dispatch_payload")
+RESULT = AsDict(Result, "result")
+PLAN = AsDict(Plan, "plan")  # the saga's plan (CasePlan events)
 KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (ROUTE, DISPATCH_PAYLOAD, RESULT, PLAN)
