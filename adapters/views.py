@@ -19,8 +19,8 @@ from adapters.settings import Settings
 from engine.memory import memory_view
 from engine.postgres_views import postgres_view
 from engine.projection_runner import Projections, Registry
-from engine.rows import TableView
 from engine.sqlite_views import sqlite_view
+from engine.view import TableView
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView

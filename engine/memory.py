@@ -11,16 +11,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 
 from engine.parked import PARKED
-from engine.rows import (
-    Key,
-    R,
-    Record,
-    Table,
-    TableChanges,
-    TableView,
-    V,
-    require_after,
-)
+from engine.rows import Key, R, Record, Table, TableChanges, require_after
+from engine.view import TableView, V
 
 
 class InMemoryTables(TableView, POPOTrackingRecorder):

@@ -19,7 +19,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from engine.decode import Decoder
-from engine.rows import TableProjection
+from engine.view import TableProjection
 
 AHEAD = 2  # pages decoded while the current one is applied
 _decoders: WeakKeyDictionary[Mapper[Any], Decoder] = WeakKeyDictionary()

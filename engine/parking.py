@@ -20,7 +20,8 @@ from eventsourcing.persistence import Tracking
 from engine.page_reader import decoder_of, next_page
 from engine.parked import SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.poison import error_name, parked_row, parks, reason
-from engine.rows import PositionMovedError, TableProjection, ViewBusyError
+from engine.rows import PositionMovedError, ViewBusyError
+from engine.view import TableProjection
 
 log = logging.getLogger(__name__)
 

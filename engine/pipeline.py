@@ -10,7 +10,8 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from engine.rows import Rows, TableProjection
+from engine.rows import Rows
+from engine.view import TableProjection
 
 
 @dataclass

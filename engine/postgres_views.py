@@ -15,18 +15,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from engine.parked import PARKED, PARKED_STATE
-from engine.rows import (
-    Column,
-    Key,
-    R,
-    Record,
-    Table,
-    TableChanges,
-    TableView,
-    V,
-    ViewBusyError,
-    require_after,
-)
+from engine.rows import Column, Key, R, Record, Table, TableChanges, ViewBusyError, require_after
+from engine.view import TableView, V
 
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.

@@ -19,7 +19,8 @@ from engine.parked import ParkedRow
 from engine.parking import PageFailedError, applying, salvage
 from engine.pipeline import Pipeline
 from engine.poison import error_name, parks
-from engine.rows import PositionMovedError, TableProjection, TableView, ViewBusyError
+from engine.rows import PositionMovedError, ViewBusyError
+from engine.view import TableProjection, TableView
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head of the log) after each page

@@ -12,16 +12,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
 from engine.parked import PARKED, PARKED_STATE
-from engine.rows import (
-    Key,
-    R,
-    Record,
-    Table,
-    TableChanges,
-    TableView,
-    V,
-    require_after,
-)
+from engine.rows import Key, R, Record, Table, TableChanges, require_after
+from engine.view import TableView, V
 
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
 

@@ -13,7 +13,8 @@ from domain.births.wing import BIRTHS
 from domain.kernel.service_request import ServiceRequest
 from domain.wings import kind_of_service
 from engine.memory import InMemoryTables
-from engine.rows import Rows, TableProjection, TableView, changed
+from engine.rows import Rows, changed
+from engine.view import TableProjection, TableView
 from projections.case_document import (
     DOCUMENTS,
     TRACKING_CODE,

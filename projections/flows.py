@@ -10,7 +10,8 @@ from typing import Any
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from engine.memory import InMemoryTables
-from engine.rows import Rows, Table, TableProjection, TableView, changed, require
+from engine.rows import Rows, Table, changed, require
+from engine.view import TableProjection, TableView
 from projections.events import month_of, province, stamp, topics_of
 
 

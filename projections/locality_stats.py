@@ -14,7 +14,8 @@ from domain.births.birth_case import BirthCase
 from domain.kernel.calendar import WorkingCalendar
 from domain.kernel.service_request import ServiceRequest
 from engine.memory import InMemoryTables
-from engine.rows import Rows, Table, TableProjection, TableView, changed, require
+from engine.rows import Rows, Table, changed, require
+from engine.view import TableProjection, TableView
 from projections.events import cst_date, month_of, stamp, topics_of
 
 BAD_RATING = 2  # 1 and 2 of 5 are bad reviews (差评)

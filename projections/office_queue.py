@@ -10,7 +10,8 @@ from typing import Any
 from domain.kernel.service_request import ServiceRequest
 from domain.wings import kind_of_service
 from engine.memory import InMemoryTables
-from engine.rows import Rows, Table, TableProjection, TableView, changed, make, require
+from engine.rows import Rows, Table, changed, make, require
+from engine.view import TableProjection, TableView
 from projections.events import route_fields, stamp, topics_of
 
 ROLES = ("receive-for-other", "decide-here", "both")

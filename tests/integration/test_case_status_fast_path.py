@@ -28,7 +28,7 @@ from domain.births.facts import Parent
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from engine.page_reader import decoder_of
-from engine.rows import TableProjection
+from engine.view import TableProjection
 from projections.case_status import SHOWN, CaseStatusProjection, InMemoryCaseStatus
 from tests.conftest import HOSPITAL, make_facts, office_step
 from tests.unit.case_status_reference import ReferenceCaseStatusProjection

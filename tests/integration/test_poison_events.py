@@ -21,7 +21,8 @@ from api.metrics import Metrics
 from domain.births.commands import NotifyBirth
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError
 from engine.projection_runner import catch_up
-from engine.rows import TableChanges, TableView
+from engine.rows import TableChanges
+from engine.view import TableView
 from projections.case_status import CaseStatusProjection
 from projections.office_queue import REQUESTS
 from tests.conftest import make_facts

@@ -12,7 +12,8 @@ from adapters.views import build_projections
 from domain.births.birth_case import BirthCase
 from domain.births.commands import NotifyBirth
 from engine.projection_runner import Registry
-from engine.rows import Rows, Table, TableProjection, TableView, changed
+from engine.rows import Rows, Table, changed
+from engine.view import TableProjection, TableView
 from projections.events import topics_of
 from tests.conftest import make_facts
 

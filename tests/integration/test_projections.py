@@ -17,7 +17,7 @@ from domain.births.commands import NotifyBirth, RateService, VoidNotification
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from engine.postgres_views import COPY_FROM
-from engine.rows import TableView
+from engine.view import TableView
 from projections.events import month_of
 from tests.conftest import HOSPITAL, make_facts, office_step
 

@@ -17,7 +17,8 @@ from adapters.settings import Settings
 from adapters.views import LedgerProjections, build_projections
 from engine.postgres_views import PostgresTables
 from engine.projection_runner import catch_up
-from engine.rows import TableChanges, TableView
+from engine.rows import TableChanges
+from engine.view import TableView
 from tests.integration.test_projections import (
     full_case,
     store_settings,

@@ -14,7 +14,8 @@ import orjson
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.kernel.service_request import ServiceRequest
-from engine.rows import Rows, TableProjection, changed, dispatcher, require
+from engine.rows import Rows, changed, dispatcher, require
+from engine.view import TableProjection
 from projections.case_document import DOCUMENTS, DocumentRow, Sealer
 from projections.case_status import CaseStatusView
 from projections.case_status_model import (

@@ -17,7 +17,8 @@ from domain.kernel.results import Result
 from domain.kernel.routing import PlannedService, Route
 from domain.kernel.service_request import ServiceRequest
 from engine.memory import InMemoryTables
-from engine.rows import Key, PositionMovedError, Record, Rows, Table, TableProjection
+from engine.rows import Key, PositionMovedError, Record, Rows, Table
+from engine.view import TableProjection
 from projections.case_status import CaseStatusProjection, InMemoryCaseStatus
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection
