@@ -33,8 +33,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import get_context
-from multiprocessing.pool import AsyncResult
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -44,6 +42,7 @@ from eventsourcing.persistence import Notification, Tracking
 from engine.memo import REBUILD_CAPACITY
 from engine.page_reader import Page, decoder_of, read_ahead, select_after
 from engine.parking import PageFailedError
+from engine.part_processes import Parts
 from engine.postgres_views import PART, PostgresTables
 from engine.projection_runner import REBUILD_BATCH, Progress, Projections, apply_pages
 
@@ -155,17 +154,11 @@ def rebuild_in_parts(
         head = app.recorder.max_notification_id() or 0
         log.info("%s: emptied; rebuilding up to %d in %d parts", name, head, parts)
         stop_at = None if stop_after_s is None else time.time() + stop_after_s
-        # Leaving the pool stops the parts still running (a part failed, or the caller was
-        # interrupted): their transactions roll back and the view stays busy until run again.
-        with get_context("spawn").Pool(parts) as pool:
-            running = [
-                pool.apply_async(run_part, (names[k], k, parts, head, batch, stop_at))
-                for k in range(parts)
-            ]
-            _wait(running, view, app.name, head, progress)
-            for failed in [r for r in running if r.ready() and not r.successful()]:
-                failed.get()  # raises the part's error; the others are stopped on the way out
-            done = [r.get() for r in running]
+        # A part that fails stops the others (as does the caller's interruption): their
+        # transactions roll back and the view stays busy until the rebuild is run again.
+        calls = [(names[k], k, parts, head, batch, stop_at) for k in range(parts)]
+        running = Parts(run_part, calls)
+        done = running.wait(POLL_S, _progress(view, app.name, head, progress))
         finished = all(p.finished for p in done)
         if finished:
             view.finish_parts(app.name, names, head)
@@ -173,21 +166,18 @@ def rebuild_in_parts(
         return PartsDone(done, head, finished)
 
 
-def _wait(
-    running: list[AsyncResult[PartDone]],
-    view: PostgresTables,
-    application_name: str,
-    head: int,
-    progress: Progress | None,
-) -> None:
-    """Until every part has ended or one has failed, report the slowest part's position."""
-    while pending := [r for r in running if not r.ready()]:
-        if any(r.ready() and not r.successful() for r in running):
-            return
-        if progress is not None:
-            positions = view.parts(application_name)
-            progress(min(positions.values(), default=head), head)
-        pending[0].wait(POLL_S)
+def _progress(
+    view: PostgresTables, application_name: str, head: int, progress: Progress | None
+) -> Callable[[], None] | None:
+    """Report the slowest part's position, as the parts record it."""
+    if progress is None:
+        return None
+
+    def report() -> None:
+        positions = view.parts(application_name)
+        progress(min(positions.values(), default=head), head)
+
+    return report
 
 
 def apply_part(

@@ -154,13 +154,13 @@ def test_a_rebuild_in_parts_holds_off_its_own_process_catch_ups(
     same process (an embedded worker's tick) waits instead of finding its own memo changed."""
     projections.catch_up()
     held: list[bool] = []
-    wait = partitioned._wait
+    wait = partitioned.Parts.wait
 
-    def watching(*args: Any) -> None:
+    def watching(parts: partitioned.Parts[Any], *args: Any) -> list[Any]:
         held.append(projections._lock.locked())
-        wait(*args)
+        return wait(parts, *args)
 
-    monkeypatch.setattr(partitioned, "_wait", watching)
+    monkeypatch.setattr(partitioned.Parts, "wait", watching)
     assert rebuild_in_parts(settings, projections, CASE_STATUS, 2).finished
     assert held == [True]
     with projections.exclusively():  # released again: a catch-up may take it
