@@ -23,8 +23,8 @@ from adapters.partitioned_rebuild import (
 )
 from adapters.settings import ConfigError, Settings
 from adapters.views import LedgerProjections, build_projections
-from engine import partitioned_rebuild as partitioned
 from engine.page_reader import shared_page_after
+from engine.part_processes import Parts
 from engine.postgres_views import PostgresTables
 from engine.rows import ViewBusyError
 from projections.case_document import SEALED
@@ -154,13 +154,13 @@ def test_a_rebuild_in_parts_holds_off_its_own_process_catch_ups(
     same process (an embedded worker's tick) waits instead of finding its own memo changed."""
     projections.catch_up()
     held: list[bool] = []
-    wait = partitioned.Parts.wait
+    wait = Parts.wait
 
-    def watching(parts: partitioned.Parts[Any], *args: Any) -> list[Any]:
+    def watching(parts: Parts[Any], *args: Any) -> list[Any]:
         held.append(projections._lock.locked())
         return wait(parts, *args)
 
-    monkeypatch.setattr(partitioned.Parts, "wait", watching)
+    monkeypatch.setattr(Parts, "wait", watching)
     assert rebuild_in_parts(settings, projections, CASE_STATUS, 2).finished
     assert held == [True]
     with projections.exclusively():  # released again: a catch-up may take it
