@@ -58,6 +58,7 @@ from domain.kernel.actors import (
 )
 from domain.kernel.commands import (
     Approve,
+    EvidenceRef,
     OfficeCommand,
     Receive,
     Reject,
@@ -113,6 +114,7 @@ __all__ = [
     "Container",
     "CorrectNotification",
     "DomainError",
+    "EvidenceRef",
     "IntakeRejectedError",
     "InvalidActorError",
     "InvalidApplicationError",

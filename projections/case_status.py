@@ -131,6 +131,7 @@ SHOWN = (
     ServiceRequest.Withdrawn,
     ServiceRequest.DeadlineApproaching,
     ServiceRequest.Overdue,
+    ServiceRequest.DeemedAccepted,
 )
 
 
@@ -326,11 +327,26 @@ def _supplement_requested(
 def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Folding) -> None:
     # the office's clock starts again: not late until the new due date
     working = _put_service(
-        event, position, page, state="received", awaiting=(), due=event.due,
+        event, position, page, state=event.resumes, awaiting=(), due=event.due,
         due_provisional=event.provisional, overdue=False,
     )  # fmt: skip
     # The aggregate keeps the items shown when rejected or withdrawn: so does its view.
     working.work["shown"][str(event.originator_id)] = []
+
+
+def _dispatched(event: ServiceRequest.Dispatched, position: int, page: Folding) -> None:
+    """At the receiving window: its due date, from the materials' arrival."""
+    due, provisional = event.due, event.provisional
+    _put_service(event, position, page, state="dispatched", due=due, due_provisional=provisional)
+
+
+def _deemed(event: ServiceRequest.DeemedAccepted, position: int, page: Folding) -> None:
+    """Accepted by law: the handling office's due date, counted from the arrival."""
+    due, provisional = event.due, event.provisional
+    _put_service(
+        event, position, page, state="received", due=due, due_provisional=provisional,
+        overdue=False,
+    )  # fmt: skip
 
 
 def _approved(event: ServiceRequest.Approved, position: int, page: Folding) -> None:
@@ -348,7 +364,7 @@ RULES: dict[type, Rule] = {
     BirthCase.Rated: _case(rated=True),
     ServiceRequest.Planned: _planned,
     ServiceRequest.Replanned: _replanned,
-    ServiceRequest.Dispatched: _service(state="dispatched"),
+    ServiceRequest.Dispatched: _dispatched,
     ServiceRequest.Received: _received,
     ServiceRequest.SupplementRequested: _supplement_requested,
     ServiceRequest.Supplemented: _supplemented,
@@ -358,4 +374,5 @@ RULES: dict[type, Rule] = {
     ServiceRequest.Overdue: _service(overdue=True),
     ServiceRequest.CorrectionFlagged: _service(),
     ServiceRequest.DeadlineApproaching: _service(),
+    ServiceRequest.DeemedAccepted: _deemed,
 }
