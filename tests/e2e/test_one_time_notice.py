@@ -243,3 +243,44 @@ def test_no_maternity_benefits_when_the_mother_is_not_insured_there(
     container.after_command()
     view = client.get(f"/cases/{case_id}", headers=bearer(family)).json()
     assert "maternity-benefits" not in {s["service"] for s in view["services"]}
+
+
+def test_twins_are_linked_as_one_delivery_in_each_view_as_far_as_it_may_see(
+    client: TestClient, container: Container
+) -> None:
+    twins = {"delivery_ref": "D-2026-1207-0042", "multiple_birth": 3}
+    ids = []
+    for ref, home in (("MR-T1", "430602"), ("MR-T2", "430602"), ("MR-T3", "430611")):
+        # the third's vaccination is at another county (a synthetic case for the scope rule)
+        facts = make_facts(ref, **twins)
+        facts = replace(facts, mother=replace(facts.mother, residence_division=home))
+        ids.append(str(container.ledger.notify_birth(NotifyBirth(f"m-{ref}", facts)).case_id))
+        container.after_command()
+    first, second, third = ids
+    _, hospital = container.actors.add("hospital", make_facts().facility_uscc)
+    _, family = container.actors.add("family", first)
+    _, cdc = container.actors.add("office", "430602", "cdc")
+
+    def delivery(token: str) -> dict[str, Any]:
+        view = client.get(f"/cases/{first}", headers=bearer(token))
+        assert view.status_code == 200, view.json()
+        found: dict[str, Any] = view.json()["delivery"]
+        return found
+
+    assert delivery(hospital) == {
+        "multiple_birth": 3,
+        "siblings": [
+            {"case_id": c, "hospital_ref": r}
+            for c, r in sorted(zip((second, third), ("MR-T2", "MR-T3"), strict=True))
+        ],
+    }
+    assert delivery(family) == {
+        "multiple_birth": 3,
+        "siblings": [{"case_id": c} for c in sorted((second, third))],
+    }
+    assert delivery(cdc) == {  # the office sees the sibling it works on, not the other
+        "multiple_birth": 3,
+        "siblings": [{"case_id": second, "services": ["vaccination"]}],
+    }
+    single = client.get(f"/cases/{notified(container, 'MR-S1')[0]}", headers=bearer(hospital))
+    assert "delivery" not in single.json()

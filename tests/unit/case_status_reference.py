@@ -177,7 +177,13 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "tracking_code": case.tracking_code,
         "next_action": next_action(case, rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
-    }
+    } | _delivery(case)
+
+
+def _delivery(case: CaseRow) -> dict[str, Any]:
+    if case.delivery is None:
+        return {}
+    return {"delivery": {"multiple_birth": case.multiple_birth, "siblings": []}}
 
 
 def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
