@@ -44,6 +44,11 @@ PROJECTIONS: Registry = (
 )
 
 
+# The requests the deadline job watches: received ones (the handling office's clock), then
+# those at their receiving window (its own clock; past it, DeemedAccepted).
+WATCHED = ("received", "dispatched")
+
+
 class StoreUnavailableError(Exception):
     """The configured event store cannot be reached or opened."""
 
@@ -97,10 +102,13 @@ class Container:
         return self.projections.skip(name, position, by)
 
     def watch_deadlines(self) -> int:
-        """The deadline job (domain/kernel/deadlines.py) over the office queue view; the views
-        catch up when it recorded a warning. Returns the warnings recorded."""
-        received = OfficeQueueReceived(self.projections.office_queue_view)
-        recorded = DeadlineWatch(received, self.ledger).run()
+        """The deadline job (domain/kernel/deadlines.py) over the office queue view: received
+        requests, then those at their receiving window (past due there: DeemedAccepted); the
+        views catch up when it recorded a warning. Returns the warnings recorded."""
+        view = self.projections.office_queue_view
+        recorded = sum(
+            DeadlineWatch(OfficeQueueReceived(view, state), self.ledger).run() for state in WATCHED
+        )
         if recorded:
             self.projections.catch_up()
         return recorded

@@ -11,7 +11,13 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from domain.births.birth_case import BirthCase
-from domain.kernel.access import CaseNotYetError, OutOfScopeError, may_see, visible_requests
+from domain.kernel.access import (
+    RECORD_REF_ROLES,
+    CaseNotYetError,
+    OutOfScopeError,
+    may_see,
+    visible_requests,
+)
 from domain.kernel.actors import Principal
 from domain.kernel.errors import CaseNotFoundError
 from domain.kernel.service_request import ServiceRequest
@@ -89,3 +95,27 @@ def history_streams(
         for event in ledger.events.get(stream_id)
         if isinstance(event, CanMutateAggregate)
     ]
+
+
+def siblings_view(
+    ledger: CaseLedger, principal: Principal, multiple_birth: int | None, others: list[str]
+) -> dict[str, Any]:
+    """A child's delivery as the caller may see it: the other cases born in it that the
+    caller may see (an office only those it works on; a family the case ids of its other
+    children; the hospital and an admin also their record keys), nothing else of them."""
+    siblings: list[dict[str, Any]] = []
+    for other in others:
+        try:
+            case, requests = scoped_case(ledger, principal, UUID(other))
+        except OutOfScopeError:
+            if principal.role != "family":
+                continue
+            siblings.append({"case_id": other})  # the same mother's child: its id only
+            continue
+        entry: dict[str, Any] = {"case_id": other}
+        if principal.role in RECORD_REF_ROLES:
+            entry["hospital_ref"] = case.record_ref
+        if principal.role == "office":
+            entry["services"] = [r.service for r in visible_requests(principal, requests)]
+        siblings.append(entry)
+    return {"multiple_birth": multiple_birth, "siblings": siblings}

@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
-from adapters.case_reads import history_streams, load_view, scoped_case
+from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from domain.births.birth_case import BirthCase
@@ -58,6 +60,7 @@ from domain.kernel.actors import (
 )
 from domain.kernel.commands import (
     Approve,
+    EvidenceRef,
     OfficeCommand,
     Receive,
     Reject,
@@ -113,6 +116,7 @@ __all__ = [
     "Container",
     "CorrectNotification",
     "DomainError",
+    "EvidenceRef",
     "IntakeRejectedError",
     "InvalidActorError",
     "InvalidApplicationError",
@@ -154,6 +158,7 @@ __all__ = [
     "case_id_of",
     "check_serve_budget",
     "covers",
+    "delivery_of",
     "facility_read",
     "family_extras",
     "follow_ups",
@@ -188,6 +193,7 @@ __all__ = [
     "token_hash",
     "tracking_position",
     "verifier_matches",
+    "with_siblings",
 ]
 
 
@@ -204,7 +210,31 @@ def read_case(
     view = load_view(container.ledger, principal, case_id, as_of)
     if principal.role in NEXT_STEP_ROLES and as_of is None:
         view |= family_extras(container, case_id)
+    if as_of is None and (delivery := delivery_of(container, principal, case_id)):
+        view["delivery"] = delivery
     return view
+
+
+def delivery_of(container: Container, principal: Principal, case_id: UUID) -> dict[str, Any] | None:
+    """Twins linked: the case's delivery and the other cases born in it the caller may see
+    (None for a case the hospital named no delivery for)."""
+    found = container.projections.case_status_view.same_delivery(case_id)
+    if found is None:
+        return None
+    return siblings_view(container.ledger, principal, *found)
+
+
+def with_siblings(
+    container: Container, principal: Principal, case_id: UUID, document: bytes
+) -> bytes:
+    """The family's pre-rendered case as sent; a child of a multiple birth (its document
+    names the delivery) gets the other cases born in it, read now."""
+    if b'"delivery"' not in document:
+        return document
+    view = orjson.loads(document)
+    if delivery := delivery_of(container, principal, case_id):
+        view["delivery"] = delivery
+    return orjson.dumps(view, option=orjson.OPT_NON_STR_KEYS)
 
 
 def family_extras(container: Container, case_id: UUID) -> dict[str, Any]:

@@ -14,18 +14,21 @@ ORDER = ("due", "service_request_id")
 
 
 class OfficeQueueReceived:
-    """Received requests not marked overdue, in due order, a page after the other (by key).
+    """Received requests not marked overdue, in due order, a page after the other (by key);
+    with `state="dispatched"`, the requests at their receiving window (its own clock).
 
     A received request always has a due date (its receipt or last supplement gave it one),
-    so `due` is never NULL here and the key is always whole. What it reads follows the
-    requests near or past due whose warning is new, not the requests open or kept.
+    and so has a dispatched one (ReceivingDue, recorded with its dispatch; only requests
+    dispatched before that event existed have none, and are skipped), so the key is whole.
+    What it reads follows the requests near or past due whose warning is new, not the
+    requests open or kept.
     """
 
-    def __init__(self, view: OfficeQueueView) -> None:
-        self.view = view
+    def __init__(self, view: OfficeQueueView, state: str = "received") -> None:
+        self.view, self.state = view, state
 
     def pages(self) -> Iterator[Iterable[ReceivedRequest]]:
-        where = {"state": "received", "overdue": False}
+        where = {"state": self.state, "overdue": False}
         after = tuple[str, ...]()
         while rows := self.view.select(REQUESTS, where, order_by=ORDER, limit=PAGE, after=after):
             yield (_received(row) for row in rows if row.due is not None)  # read as far as needed

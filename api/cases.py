@@ -22,6 +22,7 @@ from adapters.facade import (
     history_entry,
     history_streams,
     read_case,
+    with_siblings,
 )
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
@@ -77,6 +78,8 @@ async def family_document(container: Container, principal: Principal, case_id: U
     if document is None:
         view = await run_in_threadpool(read_case, container, principal, case_id, None)
         return orjson.dumps(view, option=orjson.OPT_NON_STR_KEYS)
+    if b'"delivery"' in document:  # a child of a multiple birth: its siblings, read now
+        return await run_in_threadpool(with_siblings, container, principal, case_id, document)
     return document
 
 

@@ -28,6 +28,8 @@ APPLICATION_FIELDS = (
     "insured_division",
     "consent",
     "contact_phone",
+    "mother_insured_division",
+    "mother_insured",
 )
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 OPERATIONS = [
@@ -76,6 +78,10 @@ async def family_application(request: Request) -> Response:
         ),
         consent=bool(field(body, "consent", bool)),
         contact_phone=field(body, "contact_phone", str, required=False, max_length=MAX_PHONE),
+        mother_insured_division=field(
+            body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
+        ),
+        mother_insured=bool(field(body, "mother_insured", bool, required=False)),
     )
     container = request.app.state.container
     await run_in_threadpool(container.ledger.apply_as_family, cmd)

@@ -15,6 +15,7 @@ from adapters.facade import (
     ACTIONS,
     Approve,
     CaseLedger,
+    EvidenceRef,
     OfficeCommand,
     Principal,
     Receive,
@@ -35,6 +36,9 @@ from api.responses import ORJSONResponse
 MAX_RECEIPT = 64  # a window's receipt number (受理编号)
 MAX_ITEMS, MAX_ITEM = 30, 200  # a supplement notice lists every item at once (一次性告知)
 MAX_BASIS = 500
+MAX_REASON = 500  # why a second notice: the facts corrected since the family's answer
+MAX_EVIDENCE, MAX_EVIDENCE_ID = 20, 128  # references to evidence already stored
+SHA256 = frozenset("0123456789abcdef")
 OPERATIONS = [
     Operation(
         f"/service-requests/{{service_request_id:uuid}}/{action}",
@@ -45,7 +49,15 @@ OPERATIONS = [
         answer="ServiceRequest",
         responses={
             404: "No such request for this office",
-            409: "Not allowed in this state",
+            409: (
+                "Not allowed in this state"
+                + (
+                    " (one-time-notice: a second notice without new facts or a reason; "
+                    "deemed-accepted: the notice period lapsed)"
+                    if action == "request-supplement"
+                    else ""
+                )
+            ),
             422: "Invalid body or result",
         },
     )
@@ -63,11 +75,12 @@ def _command(
         receipt = required_str(body, "receipt_number", max_length=MAX_RECEIPT)
         return Receive(request_id, officer, receipt)
     if action == "request-supplement":
-        unknown_fields(body, ("items",))
-        return RequestSupplement(request_id, officer, _items(body))
+        unknown_fields(body, ("items", "reason"))
+        reason = field(body, "reason", str, required=False, max_length=MAX_REASON) or ""
+        return RequestSupplement(request_id, officer, _items(body), reason.strip())
     if action == "supplement":
-        unknown_fields(body, ("items",))
-        return Supplement(request_id, officer, _items(body))
+        unknown_fields(body, ("items", "evidence"))
+        return Supplement(request_id, officer, _items(body), _evidence(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
         basis = field(body, "basis", str, required=False, max_length=MAX_BASIS) or ""
@@ -86,6 +99,35 @@ def _items(body: dict[str, Any]) -> tuple[str, ...]:
     for index, item in enumerate(items):
         check_length(item, f"items[{index}]", MAX_ITEM)
     return tuple(i.strip() for i in items)
+
+
+def _evidence(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
+    """References to evidence already stored: `[{"id": ..., "sha256": ...}]` (the hash
+    optional, 64 lower-case hex digits); the files themselves are uploaded elsewhere."""
+    refs = field(body, "evidence", list, required=False) or []
+    if len(refs) > MAX_EVIDENCE:
+        raise ApiError(
+            422, "too-long", f"'evidence' lists at most {MAX_EVIDENCE} items", field="evidence"
+        )
+    found: list[EvidenceRef] = []
+    for index, ref in enumerate(refs):
+        name = f"evidence[{index}]"
+        if not isinstance(ref, dict):
+            raise ApiError(422, "invalid-field", f"'{name}' is an object", field=name)
+        unknown_fields(ref, ("id", "sha256"))
+        ref_id = field(ref, "id", str, max_length=MAX_EVIDENCE_ID) or ""
+        digest = (field(ref, "sha256", str, required=False, max_length=64) or "").lower()
+        if not ref_id.strip():
+            raise ApiError(422, "invalid-field", f"'{name}.id' is empty", field=f"{name}.id")
+        if digest and (len(digest) != 64 or not set(digest) <= SHA256):
+            raise ApiError(
+                422,
+                "invalid-field",
+                f"'{name}.sha256' is 64 hexadecimal digits",
+                field=f"{name}.sha256",
+            )
+        found.append(EvidenceRef(ref_id.strip(), digest))
+    return tuple(found)
 
 
 def decide(

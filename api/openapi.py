@@ -123,6 +123,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         insured_division=STRING,
         consent={"type": "boolean"},
         contact_phone=STRING,
+        mother_insured_division=STRING,
+        mother_insured={"type": "boolean"},
     ),
     "Bundle": obj({"resourceType": {"const": "Bundle"}}),
     "CapabilityStatement": obj(

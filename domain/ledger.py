@@ -25,7 +25,7 @@ from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
 from domain.kernel.reads import aggregate_of
 from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
-from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.kernel.service_request import NOTICE_DAYS, RequestState, ServiceRequest
 from domain.kernel.wing import KernelCase
 from domain.wings import WINGS, RegistersWingValues, case_types, service
 
@@ -95,13 +95,19 @@ class CaseLedger(
 
     def request_supplement(self, cmd: RequestSupplement) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
-        request.request_supplement(cmd.officer, list(cmd.items))
+        request.request_supplement(cmd.officer, list(cmd.items), cmd.reason)
         return self._saved(request)
 
     def supplement(self, cmd: Supplement) -> ServiceRequest:
+        """The family's answer: the handling office's clock starts again from today once the
+        request was accepted; before, the window's clock does (it accepts or notifies)."""
         request = self.get_request(cmd.service_request_id)
-        due = self._due(self._definition(request).time_limit_days)
-        request.supplement(list(cmd.items), due.date.isoformat(), due.provisional)
+        accepted = request.accepted
+        days = self._definition(request).time_limit_days if accepted else NOTICE_DAYS
+        due = self._due(days)
+        evidence = [ref.to_dict() for ref in cmd.evidence]
+        since = self.today().isoformat()
+        request.supplement(list(cmd.items), due.date.isoformat(), due.provisional, evidence, since)
         return self._saved(request)
 
     def approve(self, cmd: Approve) -> ServiceRequest:
@@ -137,15 +143,30 @@ class CaseLedger(
         return WorkingCalendar().add_working_days(self.today(), working_days)
 
     def watch_deadline(self, request_id: UUID) -> bool:
-        """Record DeadlineApproaching or Overdue for a received request once; True if recorded."""
+        """Record DeadlineApproaching or Overdue for a received request once, and for one at
+        the receiving window DeadlineApproaching, then, past its due date, DeemedAccepted
+        (Art. 32: accepted from the day its materials arrived). True if recorded."""
         request = self.get_request(request_id)
-        if request.state != RequestState.RECEIVED or request.due is None:
+        watched = (RequestState.RECEIVED, RequestState.DISPATCHED)
+        if request.state not in watched or request.due is None:
             return False
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
         if kind is None:
             return False
-        request.warn(kind, request.due)
+        if kind == "overdue" and request.state == RequestState.DISPATCHED:
+            self._deem_accepted(request)
+        else:
+            request.warn(kind, request.due)
         return bool(self.save(request))
+
+    def _deem_accepted(self, request: ServiceRequest) -> None:
+        """Accepted from the day the materials arrived: the handling office's time limit
+        counts from that day, not from today."""
+        if request.arrived is None:
+            return
+        days = self._definition(request).time_limit_days
+        due = WorkingCalendar().add_working_days(date.fromisoformat(request.arrived), days)
+        request.deem_accepted(due.date.isoformat(), due.provisional)
 
     # --- carrying out the Orchestrator's decisions ----------------------------------------
     @singledispatchmethod
@@ -177,6 +198,26 @@ class CaseLedger(
             if request.state == RequestState.PLANNED:
                 request.replan(route)
                 processing_event.collect_events(request)
+        self._replanned_services(event, processing_event)
+
+    def _replanned_services(
+        self, event: CasePlan.PlanRevised, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        """The case's services as revised: an optional one the family's application made
+        possible (maternity benefits) joins; one no longer planned and not yet dispatched is
+        withdrawn, so no request waits on a plan that dropped it."""
+        case = self.kernel_case(event.case_id)
+        if not case.is_open:
+            return
+        services = [r.service for r in event.plan.services]
+        before = list(getattr(case, "planned_services", None) or [])
+        case.plan(services, event.plan.catalog_version, event.plan.alliance_version)
+        processing_event.collect_events(case)
+        for dropped in (s for s in before if s not in services):
+            request = self.get_request(ServiceRequest.create_id(case.id, dropped))
+            if request.state == RequestState.PLANNED:
+                request.withdraw("no longer planned: the family's choices changed")
+                processing_event.collect_events(request)
 
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
@@ -185,7 +226,13 @@ class CaseLedger(
         request = self.get_request(request_id)
         if case.is_open and request.state == RequestState.PLANNED:
             definition = service(event.service)
-            request.dispatch(disclose(definition, case, event.carried))
+            window = self._due(NOTICE_DAYS)  # the receiving window's clock from today
+            request.dispatch(
+                disclose(definition, case, event.carried),
+                self.today().isoformat(),
+                window.date.isoformat(),
+                window.provisional,
+            )
             processing_event.collect_events(request)
 
     @policy.register

@@ -342,7 +342,16 @@ def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> d
         results.get(TRACKING_CODE) or case.tracking_code,
         None,
         **family_extras(case, rows, work["timeline"], stored),
+        **delivery_marker(case),
     )
+
+
+def delivery_marker(case: CaseRow) -> dict[str, Any]:
+    """A child of a multiple birth: its delivery (the other cases are added when it is read,
+    as the reader may see them)."""
+    if case.delivery is None:
+        return {}
+    return {"delivery": {"multiple_birth": case.multiple_birth, "siblings": []}}
 
 
 def family_extras(

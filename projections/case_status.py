@@ -74,6 +74,15 @@ class CaseStatusView(TableView, ABC):
         document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
         return family_extras(case, services, [] if document is None else timeline_of(document))
 
+    def same_delivery(self, case_id: UUID | str) -> tuple[int | None, list[str]] | None:
+        """A child of a delivery the hospital named: how many it had, and the other cases
+        born in it (twins, triplets) by case id; None for a case without one."""
+        case = self.get(CASES, str(case_id))
+        if case is None or case.delivery is None:
+            return None
+        rows = self.select(CASES, {"delivery": case.delivery}, order_by=("case_id",), limit=20)
+        return case.multiple_birth, [r.case_id for r in rows if r.case_id != case.case_id]
+
     def by_tracking_code(self, tracking_code: str) -> CaseStatus | None:
         return self._first({}, "tracking_code", tracking_code)
 
@@ -131,6 +140,7 @@ SHOWN = (
     ServiceRequest.Withdrawn,
     ServiceRequest.DeadlineApproaching,
     ServiceRequest.Overdue,
+    ServiceRequest.DeemedAccepted,
 )
 
 
@@ -221,8 +231,16 @@ def _notified(event: BirthCase.Notified, position: int, page: Folding) -> None:
         notified_at=at,
         updated_at=at,
         **_places(facts),
+        **_delivery(sealer, facts),
     )
     page.history(working, event, position, "", at)
+
+
+def _delivery(sealer: Sealer, facts: BirthFacts) -> dict[str, Any]:
+    """The delivery the child was born in (twins share it): the hospital's key, sealed."""
+    ref = facts.delivery_ref
+    key = sealer.index(f"{facts.facility_uscc}/{ref}") if ref else None
+    return {"delivery": key, "multiple_birth": facts.multiple_birth if ref else None}
 
 
 def _put_case(event: Any, position: int, page: Folding, **changes: Any) -> Working:
@@ -247,7 +265,10 @@ def _corrected(event: BirthCase.NotificationCorrected, position: int, page: Fold
     facts = event.facts
     household = case.household if case.applied else facts.household_choice
     named = case.applied or bool(facts.child_name)
-    _put_case(event, position, page, household=household, child_named=named, **_places(facts))
+    _put_case(
+        event, position, page, household=household, child_named=named, **_places(facts),
+        **_delivery(page.sealer, facts),
+    )  # fmt: skip
 
 
 def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> None:
@@ -326,11 +347,26 @@ def _supplement_requested(
 def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Folding) -> None:
     # the office's clock starts again: not late until the new due date
     working = _put_service(
-        event, position, page, state="received", awaiting=(), due=event.due,
+        event, position, page, state=event.resumes, awaiting=(), due=event.due,
         due_provisional=event.provisional, overdue=False,
     )  # fmt: skip
     # The aggregate keeps the items shown when rejected or withdrawn: so does its view.
     working.work["shown"][str(event.originator_id)] = []
+
+
+def _dispatched(event: ServiceRequest.Dispatched, position: int, page: Folding) -> None:
+    """At the receiving window: its due date, from the materials' arrival."""
+    due, provisional = event.due, event.provisional
+    _put_service(event, position, page, state="dispatched", due=due, due_provisional=provisional)
+
+
+def _deemed(event: ServiceRequest.DeemedAccepted, position: int, page: Folding) -> None:
+    """Accepted by law: the handling office's due date, counted from the arrival."""
+    due, provisional = event.due, event.provisional
+    _put_service(
+        event, position, page, state="received", due=due, due_provisional=provisional,
+        overdue=False,
+    )  # fmt: skip
 
 
 def _approved(event: ServiceRequest.Approved, position: int, page: Folding) -> None:
@@ -348,7 +384,7 @@ RULES: dict[type, Rule] = {
     BirthCase.Rated: _case(rated=True),
     ServiceRequest.Planned: _planned,
     ServiceRequest.Replanned: _replanned,
-    ServiceRequest.Dispatched: _service(state="dispatched"),
+    ServiceRequest.Dispatched: _dispatched,
     ServiceRequest.Received: _received,
     ServiceRequest.SupplementRequested: _supplement_requested,
     ServiceRequest.Supplemented: _supplemented,
@@ -358,4 +394,5 @@ RULES: dict[type, Rule] = {
     ServiceRequest.Overdue: _service(overdue=True),
     ServiceRequest.CorrectionFlagged: _service(),
     ServiceRequest.DeadlineApproaching: _service(),
+    ServiceRequest.DeemedAccepted: _deemed,
 }

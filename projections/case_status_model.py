@@ -28,6 +28,8 @@ class CaseRow:
     rated: bool
     notified_at: str
     updated_at: str
+    delivery: str | None = None  # the hospital's delivery (sealed like its record key)
+    multiple_birth: int | None = None  # how many children that delivery had
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class ServiceRow:
 
 
 CASES = Table(
-    "cases", CaseRow, ("case_id",), indexes=[("tracking_code",), ("facility_uscc", "hospital_ref")]
+    "cases",
+    CaseRow,
+    ("case_id",),
+    indexes=[("tracking_code",), ("facility_uscc", "hospital_ref"), ("delivery", "case_id")],
 )
 SERVICES = Table("services", ServiceRow, ("service_request_id",), indexes=[("case_id",)])
 

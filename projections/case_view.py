@@ -34,6 +34,7 @@ def row_fields(row: Mapping[str, Any]) -> dict[str, Any]:
         "mode": row["mode"],
         "manual_routing": row["manual_routing"],
         "due": row["due"],
+        "due_provisional": bool(row.get("due_provisional", False)),
     }
 
 
@@ -48,6 +49,7 @@ def request_fields(request: ServiceRequest) -> dict[str, Any]:
         "mode": request.route.mode,
         "manual_routing": request.route.manual_routing,
         "due": request.due,
+        "due_provisional": request.due_provisional,
     }
 
 

@@ -211,6 +211,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Planned,
         ServiceRequest.Replanned,
         ServiceRequest.Received,
+        ServiceRequest.DeemedAccepted,
         ServiceRequest.Approved,
         ServiceRequest.Rejected,
         BirthCase.Completed,
@@ -239,6 +240,13 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         request, at = self._request(rows, event), stamp(event)
         rows.put(REQUESTS, changed(request, received_at=at, due=event.due))
         _count(rows, request.locality, month_of(at), received=1)
+
+    @apply.register
+    def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> None:
+        """Accepted by law (Art. 32): counted as received when it was recorded."""
+        request = self._request(rows, event)
+        rows.put(REQUESTS, changed(request, received_at=stamp(event), due=event.due))
+        _count(rows, request.locality, month_of(stamp(event)), received=1)
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:

@@ -33,14 +33,26 @@ class RequestRow:
     mode: str | None
     manual_routing: bool
     state: str
-    due: str | None
+    due: str | None  # the receiving window's while dispatched, then the handling office's
+    due_provisional: bool  # counted over a year whose holidays are not published yet
     overdue: bool  # an Overdue event was recorded and the request is still open
     due_soon: bool  # a DeadlineApproaching event was recorded and the request is still open
     since: str  # when it was planned
     updated_at: str
 
 
-SHOWN = ("service_request_id", "case_id", "kind", "service", "state", "role", "due", "overdue")
+SHOWN = (
+    "service_request_id",
+    "case_id",
+    "kind",
+    "service",
+    "state",
+    "role",
+    "due",
+    "due_provisional",
+    "overdue",
+    "due_soon",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class QueueRow:
     receiving_locality: str
     mode: str | None
     due: str | None
+    due_provisional: bool
     due_sort: str
     overdue: bool
     due_soon: bool
@@ -136,6 +149,7 @@ def _entry(request: RequestRow, locality: str, role: str) -> QueueRow:
             "receiving_locality": request.receiving_locality,
             "mode": request.mode,
             "due": due,
+            "due_provisional": request.due_provisional,
             "due_sort": due or NO_DUE,
             "overdue": request.overdue,
             "due_soon": request.due_soon,
@@ -199,6 +213,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
         ServiceRequest.Withdrawn,
         ServiceRequest.DeadlineApproaching,
         ServiceRequest.Overdue,
+        ServiceRequest.DeemedAccepted,
     )
 
     @singledispatchmethod
@@ -214,6 +229,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
             service=event.service,
             state="planned",
             due=None,
+            due_provisional=False,
             overdue=False,
             due_soon=False,
             since=at,
@@ -228,11 +244,11 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> None:
-        _change(rows, event, state="dispatched")
+        _change(rows, event, state="dispatched", **_clock(event))  # the window's clock
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
-        _change(rows, event, state="received", due=event.due, overdue=False, due_soon=False)
+        _change(rows, event, state="received", **_clock(event))
 
     @apply.register
     def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
@@ -240,8 +256,8 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
-        # the office's clock starts again from the supplement: not late, not yet due soon
-        _change(rows, event, state="received", due=event.due, overdue=False, due_soon=False)
+        # the clock starts again from the supplement: not late, not yet due soon
+        _change(rows, event, state=event.resumes, **_clock(event))
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
@@ -262,6 +278,20 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
     @apply.register
     def _(self, event: ServiceRequest.Overdue, position: int, rows: Rows) -> None:
         _change(rows, event, overdue=True)
+
+    @apply.register
+    def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> None:
+        _change(rows, event, state="received", **_clock(event))
+
+
+def _clock(event: Any) -> dict[str, Any]:
+    """A new due date: not late, not yet due soon."""
+    return {
+        "due": event.due,
+        "due_provisional": event.provisional,
+        "overdue": False,
+        "due_soon": False,
+    }
 
 
 def _change(rows: Rows, event: Any, **changes: Any) -> None:

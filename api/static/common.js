@@ -52,6 +52,7 @@ window.NL = (function () {
       Withdrawn: ["已撤回", "withdrawn"],
       DeadlineApproaching: ["临近办结时限", "deadline approaching"],
       Overdue: ["已逾期", "overdue"],
+      DeemedAccepted: ["逾期未告知，视为受理", "deemed accepted (no notice in time)"],
       Delivered: ["已送达部门系统", "delivered to the office system"],
       DeliveryFailed: ["送达失败，将重试", "delivery failed, will retry"],
     },

@@ -61,6 +61,9 @@
     }
     for (const row of page.rows) {
       const due = h("span", {}, row.due || "—");
+      if (row.due && row.state === "dispatched") due.append(" ", h("span", { className: "muted" }, bi("收件时限", "to accept or notify")));
+      if (row.due_provisional) due.append(" ", h("span", { className: "badge", title: "节假日安排未公布 / holidays not yet published" }, bi("暂定", "provisional")));
+      if (row.due_soon && !row.overdue) due.append(" ", h("span", { className: "badge" }, bi("临近", "due soon")));
       if (row.overdue) due.append(" ", h("span", { className: "badge state-rejected" }, bi("逾期", "overdue")));
       const button = h("button", { type: "button", className: "secondary small", "aria-label": "办理 Handle " + row.service + " " + row.case_id.slice(0, 8) }, bi("办理", "Handle"));
       button.addEventListener("click", () => openAct(row));
@@ -91,7 +94,8 @@
     subject.replaceChildren(serviceName(row.service), " · ", h("code", {}, row.case_id.slice(0, 8)), " · ", label("state", row.state));
     const can = {
       "receive-form": row.state === "dispatched" && RECEIVERS.includes(row.role),
-      "supplement-request-form": row.state === "received",
+      // 一次性告知: at the window before acceptance, or after it (a second one needs a reason)
+      "supplement-request-form": row.state === "received" || (row.state === "dispatched" && RECEIVERS.includes(row.role)),
       "approve-form": row.state === "received" && DECIDERS.includes(row.role),
       "reject-form": ["received", "supplement-requested"].includes(row.state) && DECIDERS.includes(row.role),
     };
@@ -111,7 +115,10 @@
   function body(action) {
     if (action === "receive") return { receipt_number: $("receipt-number").value.trim() };
     if (action === "request-supplement") {
-      return { items: $("supplement-items").value.split("\n").map((line) => line.trim()).filter(Boolean) };
+      const notice = { items: $("supplement-items").value.split("\n").map((line) => line.trim()).filter(Boolean) };
+      const reason = $("supplement-reason").value.trim();
+      if (reason) notice.reason = reason;
+      return notice;
     }
     if (action === "approve") {
       const field = (reference.services[selected.service] || {}).result_field || "result";

@@ -131,12 +131,22 @@
     $("rate").hidden = verb !== "rate";
     renderSupplements(view.services || []);
     renderServices(view.services || []);
+    renderDelivery(view.delivery);
     renderTimeline(view.timeline || []);
     $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
   }
 
   function detail(term, value) {
     return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+  }
+
+  /** Twins (or more) born in one delivery: the other children's cases, linked. */
+  function renderDelivery(delivery) {
+    const node = $("delivery");
+    node.hidden = !delivery;
+    if (!delivery) return;
+    const others = (delivery.siblings || []).map((s) => s.case_id.slice(0, 8)).join(", ");
+    node.replaceChildren(bi("同胎出生（" + (delivery.multiple_birth || "") + "）", "Same delivery"), ": ", others || "—");
   }
 
   function renderServices(services) {
@@ -149,7 +159,12 @@
         detail(bi("办理地", "Handling"), locality(service.handling_locality)),
         detail(bi("收件地", "Receiving"), locality(service.receiving_locality)),
         detail(bi("办理方式", "Mode"), service.manual_routing ? bi("待人工分派", "manual routing needed") : label("mode", service.mode)),
-        detail(bi("办结时限", "Due"), service.due || bi("收件后计算", "set on receipt")),
+        detail(
+          service.state === "dispatched" ? bi("收件时限", "To accept by") : bi("办结时限", "Due"),
+          service.due
+            ? [service.due, service.due_provisional ? " (" + "暂定 provisional: 节假日安排未公布 holidays not yet published" + ")" : ""].join("")
+            : bi("收件后计算", "set on receipt"),
+        ),
       );
       const result = service.result || {};
       for (const [field, value] of Object.entries(result)) {

@@ -50,6 +50,8 @@ class ApplyAsFamily:
     insured_division: str | None
     consent: bool
     contact_phone: str | None = None
+    mother_insured_division: str | None = None  # the county of the mother's insurance
+    mother_insured: bool = False  # she is insured there: maternity benefits are planned
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,11 @@ class FamilyApplication:
     insured_division: str | None
     consent: bool
     contact_phone: str | None = None
+    mother_insured_division: str | None = None
+    mother_insured: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        values = {
             "child_name": self.child_name,
             "household": self.household,
             "residence_division": self.residence_division,
@@ -72,6 +74,15 @@ class FamilyApplication:
             "consent": self.consent,
             "contact_phone": self.contact_phone,
         }
+        if self.mother_insured_division is not None:  # stored as before when not given
+            values["mother_insured_division"] = self.mother_insured_division
+            values["mother_insured"] = self.mother_insured
+        return values
+
+    @property
+    def mother_insured_place(self) -> str | None:
+        """The county where the mother is insured, when the family says she is."""
+        return self.mother_insured_division if self.mother_insured else None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FamilyApplication:
@@ -115,7 +126,21 @@ def check_application(cmd: ApplyAsFamily, facts: BirthFacts) -> FamilyApplicatio
         ),
         consent=True,
         contact_phone=cmd.contact_phone,
+        **_mother_insurance(cmd),
     )
+
+
+def _mother_insurance(cmd: ApplyAsFamily) -> dict[str, Any]:
+    """The mother's insured place (maternity benefits are paid there, domain ref §1.1 S6),
+    and whether she is insured there; saying she is needs the place."""
+    if cmd.mother_insured and not cmd.mother_insured_division:
+        raise InvalidApplicationError(
+            "Name the county where the mother is insured", field="mother_insured_division"
+        )
+    if not cmd.mother_insured_division:
+        return {}
+    division = division_code(cmd.mother_insured_division, field="mother_insured_division")
+    return {"mother_insured_division": division, "mother_insured": cmd.mother_insured}
 
 
 def _check_name(name: str, facts: BirthFacts) -> str:

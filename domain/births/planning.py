@@ -93,6 +93,7 @@ class FamilyChoices:
     residence: str | None
     insured: str | None
     child_named: bool
+    mother_insured: str | None = None  # the mother's insured county, when she is insured
 
 
 BirthPart = NotifiedPlaces | FamilyChoices
@@ -115,7 +116,7 @@ class BirthPlanInputs:
         application = self.application
         return {
             "facts": vars(self.facts).copy(),
-            "application": vars(application).copy() if application is not None else None,
+            "application": _choices(application) if application is not None else None,
         }
 
     @classmethod
@@ -126,6 +127,15 @@ class BirthPlanInputs:
             NotifiedPlaces(**facts),
             FamilyChoices(**application) if isinstance(application, Mapping) else None,
         )
+
+
+def _choices(application: FamilyChoices) -> dict[str, str | bool | None]:
+    """The choices as stored; the mother's insured place only when given (so what was
+    stored before it existed is written the same)."""
+    values = vars(application).copy()
+    if values["mother_insured"] is None:
+        del values["mother_insured"]
+    return values
 
 
 def notified_places(facts: BirthFacts) -> NotifiedPlaces:
@@ -148,6 +158,7 @@ def family_choices(application: FamilyApplication) -> FamilyChoices:
         residence=application.residence_division,
         insured=application.insured_division,
         child_named=bool(application.child_name),
+        mother_insured=application.mother_insured_place,
     )
 
 
@@ -176,6 +187,7 @@ class BirthPlanning:
             household=household,
             hukou_division=hukou,
             insured_division=chosen.insured,
+            mother_insured_division=chosen.mother_insured,
         ).places()
 
     def may_dispatch(self, inputs: BirthPlanInputs, service: str) -> bool:

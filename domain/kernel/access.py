@@ -11,7 +11,7 @@ from uuid import UUID
 
 from domain.kernel.actors import AUTHORITIES, Principal
 from domain.kernel.errors import DomainError
-from domain.kernel.service_request import ServiceRequest
+from domain.kernel.service_request import RequestState, ServiceRequest
 
 CASE_ROLES = ("hospital", "office", "family")  # who reads cases (an admin reads every one)
 TRACKING_ROLES = ("hospital", "admin", "family")  # who sees the case's tracking code
@@ -132,11 +132,14 @@ def may_act(principal: Principal, request: ServiceRequest, action: str) -> bool:
         return action == "supplement" and str(request.case_id) == principal.scope
     if principal.role != "office" or principal.authority != request.authority:
         return False
+    side = ACTOR_SIDE[action]
+    if action == "request-supplement" and request.state == RequestState.DISPATCHED:
+        side = "receiving"  # before acceptance the notice is the window's (Art. 32)
     places = {
         "receiving": {request.receiving_locality},
         "handling": {request.handling_locality},
         "either": {request.receiving_locality, request.handling_locality},
-    }[ACTOR_SIDE[action]]
+    }[side]
     return principal.scope in places
 
 

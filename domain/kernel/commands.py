@@ -18,20 +18,35 @@ class Receive:
 
 @dataclass(frozen=True)
 class RequestSupplement:
-    """The office names every missing item at once (一次性告知)."""
+    """The office names every missing item at once (一次性告知); a second notice in one
+    reception names its `reason` (facts corrected since the family's answer)."""
 
     service_request_id: UUID
     officer: str
     items: tuple[str, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A reference to evidence already stored (its id, and its SHA-256 when known)."""
+
+    id: str
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "sha256": self.sha256} if self.sha256 else {"id": self.id}
 
 
 @dataclass(frozen=True)
 class Supplement:
-    """The family (or an office for them) hands in the missing items."""
+    """The family (or an office for them) hands in the missing items, with references to
+    evidence already stored."""
 
     service_request_id: UUID
     officer: str
     items: tuple[str, ...]
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,19 @@ class InvalidTransitionError(DomainError):
     code = "invalid-transition"
 
 
+class OneTimeNoticeError(InvalidTransitionError):
+    """A second supplement notice in one reception without new facts or without a reason
+    (一次性告知: every missing item is named in one notice)."""
+
+    code = "one-time-notice"
+
+
+class NoticeLapsedError(InvalidTransitionError):
+    """A supplement notice after the request was deemed accepted (Art. 32)."""
+
+    code = "deemed-accepted"
+
+
 class InvalidResultError(DomainError):
     """An approval's result does not fit the service (e.g. a citizen ID for another county)."""
 

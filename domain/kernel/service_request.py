@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 from uuid import UUID, uuid5
@@ -9,13 +10,16 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.kernel.disclosure import DispatchPayload
-from domain.kernel.errors import InvalidTransitionError
+from domain.kernel.errors import InvalidTransitionError, NoticeLapsedError, OneTimeNoticeError
 from domain.kernel.results import Result
 from domain.kernel.routing import Route
 from domain.kernel.topics import stored_as
 from domain.kernel.transcodings import DISPATCH_PAYLOAD, RESULT, ROUTE
 
 ID_CACHE_SIZE = 16384  # recent deterministic ids kept (~2 MB)
+# The receiving window accepts or gives the one-time notice within 5 days of the materials'
+# arrival (Administrative Licensing Law Art. 32), in working days (Art. 82; domain ref §4.2).
+NOTICE_DAYS = 5
 
 
 class RequestState(StrEnum):
@@ -49,7 +53,9 @@ class ServiceRequest(Aggregate):
     """One office's part of a case, in its own stream so offices never conflict.
 
     State: planned → dispatched → received ⇄ supplement-requested → approved | rejected;
-    any open request may be withdrawn when the case is voided.
+    any open request may be withdrawn when the case is voided. At the window a one-time
+    notice may come before acceptance (dispatched → supplement-requested → dispatched), and a
+    window that neither accepts nor notifies in time is passed by `DeemedAccepted`.
     """
 
     class_version = 2  # snapshots of version 1 hold the route, payload and result as dicts
@@ -75,13 +81,24 @@ class ServiceRequest(Aggregate):
         upcast_v1_v2 = staticmethod(_revive_route)
 
     class Dispatched(Aggregate.Event):
-        payload: DispatchPayload
+        """The materials reach the receiving window on `since`: its own clock runs to `due`
+        (it accepts, 受理, or gives the one-time notice by then: Art. 32). Versions before 3
+        started no clock (None)."""
 
-        class_version = 2
+        payload: DispatchPayload
+        since: str | None
+        due: str | None
+        provisional: bool
+
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            state["since"], state["due"], state["provisional"] = None, None, False
 
     class CorrectionFlagged(Aggregate.Event):
         changed: list[str]
@@ -93,13 +110,38 @@ class ServiceRequest(Aggregate):
         provisional: bool
 
     class SupplementRequested(Aggregate.Event):
+        """The one-time notice (一次性告知): every missing item at once. A second notice in
+        one reception names its reason and the facts corrected since the family's answer."""
+
         officer: str
         items: list[str]
+        reason: str
+        new_facts: list[str]
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["reason"], state["new_facts"] = "", []
 
     class Supplemented(Aggregate.Event):
+        """The family's answer on `since`, with references to evidence already stored (ids,
+        hashes); the request `resumes` where the notice found it: received (the handling
+        office's clock runs to `due`), or at the window (the window's clock does)."""
+
         items: list[str]
         due: str
         provisional: bool
+        evidence: list[dict[str, str]]
+        resumes: str
+        since: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["evidence"], state["resumes"] = [], RequestState.RECEIVED.value
+            state["since"] = None
 
     class Approved(Aggregate.Event):
         officer: str
@@ -136,6 +178,22 @@ class ServiceRequest(Aggregate):
         attempt: int
         error: str
         retry_at: str | None
+
+    class DeemedAccepted(Aggregate.Event):
+        """No acceptance and no notice by the window's due date: by law the application is
+        accepted from the day its materials arrived (`since`); the handling office's clock
+        runs from that day to `due`."""
+
+        since: str
+        due: str
+        provisional: bool
+
+    # attributes later versions added: a snapshot taken before them reads these defaults
+    due_provisional = False
+    deemed_accepted = False
+    arrived: str | None = None  # the day the materials reached the receiving window
+    notices = 0  # one-time notices given in this reception (since the last dispatch)
+    new_facts: Sequence[str] = ()  # fields corrected since the family's last answer
 
     @staticmethod
     def create_id(case_id: UUID, service: str) -> UUID:
@@ -177,11 +235,29 @@ class ServiceRequest(Aggregate):
         if route != self.route:
             self._replanned(route=route)
 
-    def dispatch(self, payload: DispatchPayload) -> None:
+    @property
+    def accepted(self) -> bool:
+        """Accepted (受理): received under a receipt number, or deemed accepted by law."""
+        return self.receipt_number is not None or self.deemed_accepted
+
+    def dispatch(
+        self,
+        payload: DispatchPayload,
+        since: str | None = None,
+        due: str | None = None,
+        provisional: bool = False,
+    ) -> None:
+        """The materials reach the receiving window on `since`; its clock runs to `due`."""
         if self.state == RequestState.DISPATCHED and payload == self.payload:
             return
         self._require(RequestState.PLANNED)
-        self._dispatched(payload=payload)
+        self._dispatched(payload=payload, since=since, due=due, provisional=provisional)
+
+    def deem_accepted(self, due: str, provisional: bool) -> None:
+        """The window let its due date pass without acceptance or notice (Art. 32)."""
+        if self.state != RequestState.DISPATCHED or self.arrived is None:
+            return
+        self._deemed_accepted(since=self.arrived, due=due, provisional=provisional)
 
     def flag_correction(self, changed: list[str]) -> None:
         """Facts this office already holds were corrected by the hospital."""
@@ -196,16 +272,57 @@ class ServiceRequest(Aggregate):
             officer=officer, receipt_number=receipt_number, due=due, provisional=provisional
         )
 
-    def request_supplement(self, officer: str, items: list[str]) -> None:
-        self._require(RequestState.RECEIVED)
+    def request_supplement(self, officer: str, items: list[str], reason: str = "") -> None:
+        """The one-time notice (一次性告知, Art. 32): at the window before acceptance, or by
+        an office after it; once per reception. A second one only for facts corrected since
+        the family's answer, naming its reason; none once the request was deemed accepted."""
+        if self.deemed_accepted:
+            raise NoticeLapsedError(
+                "No notice was given within the window's time limit, so the application was "
+                "deemed accepted (Administrative Licensing Law Art. 32): no notice now",
+                service_request_id=str(self.id),
+                accepted_since=self.arrived,
+            )
+        self._require(RequestState.DISPATCHED, RequestState.RECEIVED)
         if not items:
             raise InvalidTransitionError("Name every missing item in one request", items=items)
-        self._supplement_requested(officer=officer, items=items)
+        reason = reason.strip()
+        if self.notices:
+            if not self.new_facts:
+                raise OneTimeNoticeError(
+                    "The one-time notice was given: a second one only for facts corrected "
+                    "since the family's answer",
+                    service_request_id=str(self.id),
+                    notices=self.notices,
+                )
+            if not reason:
+                raise OneTimeNoticeError(
+                    "A second notice names its reason", field="reason", new_facts=self.new_facts
+                )
+        self._supplement_requested(
+            officer=officer, items=items, reason=reason, new_facts=list(self.new_facts)
+        )
 
-    def supplement(self, items: list[str], due: str, provisional: bool) -> None:
-        """The family answered; the office's clock starts again from now (domain ref §4.2)."""
+    def supplement(
+        self,
+        items: list[str],
+        due: str,
+        provisional: bool,
+        evidence: list[dict[str, str]] | None = None,
+        since: str | None = None,
+    ) -> None:
+        """The family answered on `since`; the clock of whoever acts next starts again from
+        then (domain ref §4.2): the handling office's once accepted, else the window's."""
         self._require(RequestState.SUPPLEMENT_REQUESTED)
-        self._supplemented(items=items, due=due, provisional=provisional)
+        resumes = RequestState.RECEIVED if self.accepted else RequestState.DISPATCHED
+        self._supplemented(
+            items=items,
+            due=due,
+            provisional=provisional,
+            evidence=list(evidence or []),
+            resumes=resumes.value,
+            since=since,
+        )
 
     def approve(self, officer: str, result: Result) -> None:
         if self.state == RequestState.APPROVED and result == self.result:
@@ -254,29 +371,47 @@ class ServiceRequest(Aggregate):
         self.route = route
 
     @event(Dispatched)
-    def _dispatched(self, payload: DispatchPayload) -> None:
+    def _dispatched(
+        self, payload: DispatchPayload, since: str | None, due: str | None, provisional: bool
+    ) -> None:
         self.payload = payload
         self.state = RequestState.DISPATCHED
+        self.arrived, self.due, self.due_provisional = since, due, provisional  # the window's
+        self.notices, self.new_facts = 0, []  # a new reception
 
     @event(CorrectionFlagged)
     def _correction_flagged(self, changed: list[str]) -> None:
-        pass
+        self.new_facts = list(dict.fromkeys((*self.new_facts, *changed)))
 
     @event(Received)
     def _received(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
-        self.receipt_number, self.due = receipt_number, due
+        self.receipt_number, self.due, self.due_provisional = receipt_number, due, provisional
         self.state = RequestState.RECEIVED
 
     @event(SupplementRequested)
-    def _supplement_requested(self, officer: str, items: list[str]) -> None:
+    def _supplement_requested(
+        self, officer: str, items: list[str], reason: str, new_facts: list[str]
+    ) -> None:
         self.awaiting = items
         self.state = RequestState.SUPPLEMENT_REQUESTED
+        self.notices, self.new_facts = self.notices + 1, []
 
     @event(Supplemented)
-    def _supplemented(self, items: list[str], due: str, provisional: bool) -> None:
-        self.due = due
+    def _supplemented(
+        self,
+        items: list[str],
+        due: str,
+        provisional: bool,
+        evidence: list[dict[str, str]],
+        resumes: str,
+        since: str | None,
+    ) -> None:
+        if resumes == RequestState.DISPATCHED and since is not None:
+            self.arrived = since  # the completed materials arrived: the window's clock
+        self.due, self.due_provisional = due, provisional
         self.awaiting = []
-        self.state = RequestState.RECEIVED
+        self.new_facts = []  # what is corrected from now on is new since the answer
+        self.state = RequestState(resumes)
 
     @event(Approved)
     def _approved(self, officer: str, result: Result, case_id: UUID, service: str) -> None:
@@ -299,6 +434,12 @@ class ServiceRequest(Aggregate):
     def _overdue(self, due: str) -> None:
         self.warned.append(f"overdue:{due}")
 
+    @event(DeemedAccepted)
+    def _deemed_accepted(self, since: str, due: str, provisional: bool) -> None:
+        self.deemed_accepted = True
+        self.due, self.due_provisional = due, provisional
+        self.state = RequestState.RECEIVED
+
     @event(Delivered)
     def _delivered(self, attempt: int) -> None:
         self.delivery_attempts, self.delivered = attempt, True
@@ -309,7 +450,7 @@ class ServiceRequest(Aggregate):
 
 
 _HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
-_RUNNING = (RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
+_RUNNING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
 
 
 @lru_cache(maxsize=ID_CACHE_SIZE)

@@ -58,6 +58,7 @@ OFFICE_SERVICE_KEYS = {
     "mode",
     "manual_routing",
     "due",
+    "due_provisional",
 }
 
 

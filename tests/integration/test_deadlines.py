@@ -18,6 +18,13 @@ from tests.conftest import make_facts, office_step
 CST = timezone(timedelta(hours=8))
 
 
+@pytest.fixture(autouse=True)
+def _received_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests count the handling offices' warnings: the receiving windows' clocks (the
+    other requests of each case, dispatched on the day) are tested in test_one_time_notice."""
+    monkeypatch.setattr("adapters.bootstrap.WATCHED", ("received",))
+
+
 def at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T10:00:00+08:00")
 

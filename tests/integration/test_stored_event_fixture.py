@@ -29,6 +29,10 @@ from tests.unit.test_event_topics import PINNED
 STORES = Path(__file__).parents[1] / "fixtures" / "stores"
 ERAS = sorted(p for p in STORES.iterdir() if (p / "manifest.json").is_file())
 APPS = ("caseledger", "orchestrator", "actordirectory")  # the event stores; views are rebuilt
+# Event types pinned after an era was made: the next era's fixture store will hold them.
+NEWER_THAN: dict[str, set[str]] = {
+    "2026-12-07-main": {"domain.service_request:ServiceRequest.DeemedAccepted"},
+}
 
 
 @pytest.fixture(params=ERAS, ids=[p.name for p in ERAS])
@@ -67,7 +71,7 @@ def test_there_is_a_fixture_era() -> None:
 def test_every_event_type_of_its_day_is_stored_and_its_topic_resolves(era: Path) -> None:
     topics = stored_topics(era)
     pinned = {f"{aggregate}.{name}" for aggregate, names in PINNED.items() for name in names}
-    assert pinned <= topics  # the first era holds every type pinned today
+    assert pinned - NEWER_THAN.get(era.name, set()) <= topics  # every type pinned in its day
     for topic in topics:
         resolve_topic(topic)
 

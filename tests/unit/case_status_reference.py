@@ -177,7 +177,13 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "tracking_code": case.tracking_code,
         "next_action": next_action(case, rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
-    }
+    } | _delivery(case)
+
+
+def _delivery(case: CaseRow) -> dict[str, Any]:
+    if case.delivery is None:
+        return {}
+    return {"delivery": {"multiple_birth": case.multiple_birth, "siblings": []}}
 
 
 def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +196,7 @@ def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]
         "mode": service["mode"],
         "manual_routing": service["manual_routing"],
         "due": service["due"],
+        "due_provisional": service["due_provisional"],
         "result": results.get(service["service_request_id"]) or None,
         "awaiting": awaiting,
     }
@@ -275,6 +282,7 @@ SHOWN = (
     ServiceRequest.Withdrawn,
     ServiceRequest.DeadlineApproaching,
     ServiceRequest.Overdue,
+    ServiceRequest.DeemedAccepted,
 )
 
 
@@ -398,7 +406,10 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
 
     @_rows.register
     def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="dispatched")
+        return put_service(
+            rows, event, position, state="dispatched", due=event.due,
+            due_provisional=event.provisional,
+        )  # fmt: skip
 
     @_rows.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> HistoryRow:
@@ -415,7 +426,7 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
     @_rows.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> HistoryRow:
         return put_service(
-            rows, event, position, state="received", awaiting=(), due=event.due,
+            rows, event, position, state=event.resumes, awaiting=(), due=event.due,
             due_provisional=event.provisional,
         )  # fmt: skip
 
@@ -442,3 +453,10 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
     @_rows.register
     def _(self, event: ServiceRequest.DeadlineApproaching, position: int, rows: Rows) -> HistoryRow:
         return put_service(rows, event, position)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> HistoryRow:
+        return put_service(
+            rows, event, position, state="received", due=event.due,
+            due_provisional=event.provisional, overdue=False,
+        )  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 
 from domain.kernel import access
 from domain.kernel.actors import Principal
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.routing import PlannedService, Route
 from domain.kernel.service_request import ServiceRequest
 
@@ -124,6 +125,14 @@ def test_which_office_acts(case: Case, scope: str, action: str, allowed: bool) -
     hukou = requests_of(case)[0]
     assert access.may_act(who("office", scope, "public-security"), hukou, action) is allowed
     assert not access.may_act(who("office", scope, "health"), hukou, action)
+
+
+def test_before_acceptance_only_the_receiving_window_gives_the_notice(case: Case) -> None:
+    hukou = requests_of(case)[0]
+    hukou.dispatch(DispatchPayload(), "2026-12-07", "2026-12-14", False)
+    window, deciding = (who("office", s, "public-security") for s in ("430602", "420102"))
+    assert access.may_act(window, hukou, "request-supplement")
+    assert not access.may_act(deciding, hukou, "request-supplement")
 
 
 def test_a_family_only_supplements_its_own_case(case: Case) -> None:

@@ -26,6 +26,7 @@ PINNED = {
         "Approved",
         "CorrectionFlagged",
         "DeadlineApproaching",
+        "DeemedAccepted",
         "Delivered",
         "DeliveryFailed",
         "Dispatched",

@@ -43,7 +43,9 @@ def test_a_cross_province_request_is_received_here_and_decided_there(
         "service": "household-registration",
         "state": "dispatched",
         "due": None,
+        "due_provisional": False,
         "overdue": False,
+        "due_soon": False,
         "role": "receive-for-other",
     }
     assert projection.view.queue("430602", "cdc").total == 0

@@ -68,6 +68,7 @@ def a_request(pick: random.Random, n: int) -> RequestRow:
         manual_routing=pick.random() < 0.5,
         state=pick.choice(STATES),
         due=pick.choice((None, "2026-12-31", "2027-01-05")),
+        due_provisional=pick.random() < 0.5,
         overdue=pick.random() < 0.5,
         due_soon=pick.random() < 0.5,
         since="2026-12-01T08:00:00+00:00",

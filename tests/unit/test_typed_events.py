@@ -42,6 +42,16 @@ TYPED: dict[type, tuple[str, type]] = {  # event class → (its field that holds
     ServiceRequest.Dispatched: ("payload", DispatchPayload),
     ServiceRequest.Approved: ("result", Result),
 }
+# fields later class versions added, as their upcasts fill them for an event of version 1
+LATER: dict[type, dict[str, object]] = {
+    ServiceRequest.Dispatched: {"since": None, "due": None, "provisional": False},
+}
+
+
+def as_of_v1(event: Any) -> dict[str, Any]:
+    """The event's attributes as an event of version 1 loads them (later fields defaulted)."""
+    found: dict[str, Any] = vars(event) | LATER.get(type(event), {})
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +104,7 @@ def test_a_value_is_stored_as_the_dict_version_1_stored(story: tuple[Container, 
         stored = mapper.to_stored_event(event)
         compressor = mapper.compressor
         state = orjson.loads(compressor.decompress(stored.state) if compressor else stored.state)
-        assert state["class_version"] == 2
+        assert state["class_version"] == type(event).class_version >= 2
         assert state[name]["_data_"] == orjson.loads(orjson.dumps(value.to_dict()))  # type: ignore[attr-defined]
 
 
@@ -106,9 +116,9 @@ def test_version_1_events_load_as_the_values(story: tuple[Container, UUID]) -> N
         name, _ = TYPED[type(event)]
         revived = revived_as_v1(ledger.mapper, event, plain=(name,))
         assert getattr(revived, name) == getattr(event, name)
-        assert vars(revived) == vars(event)
+        assert vars(revived) == as_of_v1(event)
         old = stored_as_v1(ledger.mapper, event, plain=(name,))
-        assert vars(decode(old)) == vars(event)  # the projections' decoder upcasts alike
+        assert vars(decode(old)) == as_of_v1(event)  # the projections' decoder upcasts alike
 
 
 def test_version_1_snapshots_load_as_the_values(story: tuple[Container, UUID]) -> None:
