@@ -156,7 +156,12 @@ def _service(row: ServiceRow, history: tuple[HistoryEntry, ...]) -> ServiceStatu
 
 
 def _holder(service: ServiceRow) -> str:
-    """The office that must act now: the receiving window until received, then the decider."""
+    """Who must act now: the receiving window until received, then the decider; the routing
+    desk of the handling place's province while no route is known (with its due date)."""
+    if service.state == "planned" and service.manual_routing:
+        until = f" until {service.due}" if service.due else ""
+        desk = province(service.handling_locality)
+        return f"the routing desk of province {desk}{until} ({service.service})"
     locality = (
         service.receiving_locality if service.state == "dispatched" else (service.handling_locality)
     )
@@ -181,11 +186,9 @@ def next_action(case: CaseRow, services: Sequence[ServiceRow]) -> str:
 
 def _waiting(services: Sequence[ServiceRow]) -> str:
     offices = [_holder(s) for s in services if s.state in ("dispatched", "received")]
+    offices += [_holder(s) for s in services if s.manual_routing and s.state == "planned"]
     if offices:
         return "nothing: waiting for " + ", ".join(dict.fromkeys(offices))
-    manual = [s.service for s in services if s.manual_routing and s.state == "planned"]
-    if manual:
-        return "nothing: waiting for manual routing of " + ", ".join(manual)
     rejected = [s.service for s in services if s.state == "rejected"]
     if rejected:
         return "nothing: rejected: " + ", ".join(rejected)

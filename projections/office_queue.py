@@ -199,6 +199,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
         ServiceRequest.Withdrawn,
         ServiceRequest.DeadlineApproaching,
         ServiceRequest.Overdue,
+        ServiceRequest.Routed,
     )
 
     @singledispatchmethod
@@ -224,6 +225,10 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
+        _change(rows, event, **route_fields(event.route))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
         _change(rows, event, **route_fields(event.route))
 
     @apply.register
