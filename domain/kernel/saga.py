@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from domain.kernel.alliance import city_of
 from domain.kernel.routing import Places, Plan, PlannedService
 
 In = TypeVar("In")  # a wing's planning inputs: a frozen, comparable value
@@ -230,13 +231,20 @@ def _changed(state: PlanState[In], **changes: object) -> PlanState[In]:
 
 
 def _with_routes(plan: Plan | None, routed: Mapping[str, PlannedService]) -> Plan | None:
-    """`plan` with the desk's routes in place of the services it plans for manual routing."""
+    """`plan` with the desk's routes in place of its own while they still concern the same
+    handling city (a correction that moves the handling place needs routing again)."""
     if plan is None or not routed:
         return plan
     services = tuple(
-        routed[s.service] if s.manual_routing and s.service in routed else s for s in plan.services
+        routed[s.service] if _still_applies(s, routed.get(s.service)) else s for s in plan.services
     )
     return plan if services == plan.services else plan.with_services(services)
+
+
+def _still_applies(fresh: PlannedService, routed: PlannedService | None) -> bool:
+    if routed is None:
+        return False
+    return city_of(fresh.handling_locality) == city_of(routed.handling_locality)
 
 
 class _Decided(Generic[In]):
@@ -348,7 +356,7 @@ class Saga(Generic[In, P]):
     @staticmethod
     def _draw(decided: _Decided[In], plan: Plan) -> None:
         """Draw the plan, or revise it: what is already dispatched keeps its route, and so
-        does a service the desk routed while the plan still needs manual routing for it."""
+        does a service the desk routed (see `_with_routes`)."""
         state = decided.state
         if state.plan is plan:
             return  # the very plan drawn from the same inputs: nothing to revise

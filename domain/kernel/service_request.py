@@ -262,10 +262,10 @@ class ServiceRequest(Aggregate):
 
     def route_by_desk(self, route: Route, coordinator: str, reason: str) -> None:
         """The routing desk's route, while the request is still planned (not dispatched)."""
-        self._require(RequestState.PLANNED)
-        if not (self.route.manual_routing or self.route.by_desk):
+        waiting = self.route.manual_routing or self.route.by_desk
+        if self.state != RequestState.PLANNED or not waiting:
             raise InvalidTransitionError(
-                "Only a request waiting for manual routing is routed at the desk",
+                "Only a planned request waiting for manual routing is routed at the desk",
                 service_request_id=str(self.id),
             )
         if not reason.strip():

@@ -64,10 +64,20 @@ def test_there_is_a_fixture_era() -> None:
     assert ERAS, f"no fixture store under {STORES}"
 
 
+# Event types added after an era was made (a later era's store holds them).
+ADDED_SINCE: dict[str, set[str]] = {
+    "2026-12-07-main": {
+        "domain.service_request:ServiceRequest.Routed",
+        "domain.service_request:ServiceRequest.RoutingOverdue",
+        "domain.case_plan:CasePlan.RouteTaken",
+    },
+}
+
+
 def test_every_event_type_of_its_day_is_stored_and_its_topic_resolves(era: Path) -> None:
     topics = stored_topics(era)
     pinned = {f"{aggregate}.{name}" for aggregate, names in PINNED.items() for name in names}
-    assert pinned <= topics  # the first era holds every type pinned today
+    assert pinned - ADDED_SINCE.get(era.name, set()) <= topics  # every type of its day
     for topic in topics:
         resolve_topic(topic)
 

@@ -245,6 +245,7 @@ def test_a_list_entry_must_name_a_mode_the_catalog_allows() -> None:
 
 def test_the_shipped_list_names_its_source_and_the_desk_limit() -> None:
     national = load_national_list()
-    assert "国办发〔2020〕35号" in national.source
+    assert "2020" in national.source
+    assert "35号" in national.source
     assert national.desk_days == 2
     assert set(national.entries) == {"household-registration", "social-security-card"}

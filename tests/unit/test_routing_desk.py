@@ -37,7 +37,8 @@ def test_a_desk_route_keeps_the_rest_of_the_route_and_names_the_desk() -> None:
     assert (planned.handling_locality, planned.receiving_locality) == ("420102", "440304")
     assert (planned.mode, planned.manual_routing) == ("off-site", False)
     assert planned.depends_on == ("birth-certificate",)
-    assert routed.by_desk and not ROUTE.by_desk
+    assert routed.by_desk
+    assert not ROUTE.by_desk
     assert routed.national_list_version == "2020.35-1"
 
 
@@ -73,7 +74,9 @@ def test_an_online_route_is_received_by_the_handling_office() -> None:
 
 def test_the_desk_is_the_handling_province_and_the_national_desk_sees_all() -> None:
     assert desk_of("420102") == "42"
-    assert on_desk("42", "42") and on_desk("42", "national") and not on_desk("42", "44")
+    assert on_desk("42", "42")
+    assert on_desk("42", "national")
+    assert not on_desk("42", "44")
 
 
 def test_the_desk_due_counts_working_days_from_the_day_after() -> None:
@@ -104,7 +107,8 @@ def test_a_request_is_routed_at_the_desk_once_and_only_while_waiting() -> None:
     request.route_by_desk(routed, "coordinator:x", "MPS platform")  # the same: nothing new
     events = request.collect_events()
     assert [type(e).__name__ for e in events] == ["Planned", "Routed"]
-    assert not request.parked and request.route == routed
+    assert not request.parked
+    assert request.route == routed
     request.dispatch(request.payload)
     with pytest.raises(InvalidTransitionError):
         request.route_by_desk(ROUTE, "coordinator:x", "again")
@@ -128,10 +132,13 @@ def test_coordinators_see_their_desk_and_route_its_requests() -> None:
     request = ServiceRequest(uuid4(), "household-registration", ROUTE)
     hubei, guangdong = who("coordinator", "42"), who("coordinator", "44")
     national, admin = who("coordinator", "national"), who("admin", "all")
-    assert access.may_see_desk(hubei, "42") and not access.may_see_desk(hubei, "national")
-    assert access.may_see_desk(admin, "44") and access.may_see_desk(national, "national")
+    assert access.may_see_desk(hubei, "42")
+    assert not access.may_see_desk(hubei, "national")
+    assert access.may_see_desk(admin, "44")
+    assert access.may_see_desk(national, "national")
     assert not access.may_see_desk(who("monitor", "42"), "42")
-    assert access.may_route(hubei, request) and access.may_route(national, request)
+    assert access.may_route(hubei, request)
+    assert access.may_route(national, request)
     assert access.may_route(admin, request)
     assert not access.may_route(guangdong, request)
     assert not access.may_route(who("office", "420102", "public-security"), request)

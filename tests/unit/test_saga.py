@@ -255,7 +255,8 @@ def desk_route(state: State, service: str = "household-registration") -> Planned
     """The route a coordinator gives the parked service (off-site, received at home)."""
     assert state.plan is not None
     parked = state.plan.service(service)
-    assert parked is not None and parked.manual_routing
+    assert parked is not None
+    assert parked.manual_routing
     return replace(
         parked, mode="off-site", receiving_locality="230102", manual_routing=False,
         route_note="routed by the routing desk: test",
@@ -275,7 +276,8 @@ def test_the_desk_route_is_taken_and_dispatched_once_its_dependencies_are_approv
     decisions = SAGA.decide(state, RequestRouted("household-registration", routed))
     assert decisions == [RouteTaken("household-registration", routed)]  # waits for the certificate
     state = fold(state, decisions)
-    assert state is not None and state.plan is not None
+    assert state is not None
+    assert state.plan is not None
     assert state.plan.service("household-registration") == routed
     later = SAGA.decide(state, approved("birth-certificate"))
     assert kinds(later) == ["ResultNoted", "DispatchOrdered"]
@@ -322,7 +324,8 @@ def test_a_route_the_list_gives_later_replaces_the_manual_one() -> None:
         state = settled(CaseNotified(CASE, UNROUTABLE))
     decisions = SAGA.decide(state, approved("birth-certificate"))  # with the shipped list
     revised = [d for d in decisions if isinstance(d, PlanRevised)]
-    assert revised and "household-registration" in revised[0].revised
+    assert revised
+    assert "household-registration" in revised[0].revised
     assert revised[0].plan.national_list_version == load_national_list().version
     assert "household-registration" in dispatched(decisions)
 
