@@ -275,11 +275,11 @@ def test_the_desk_route_is_taken_and_dispatched_once_its_dependencies_are_approv
     routed = desk_route(state)
     decisions = SAGA.decide(state, RequestRouted("household-registration", routed))
     assert decisions == [RouteTaken("household-registration", routed)]  # waits for the certificate
-    state = fold(state, decisions)
-    assert state is not None
-    assert state.plan is not None
-    assert state.plan.service("household-registration") == routed
-    later = SAGA.decide(state, approved("birth-certificate"))
+    taken = fold(state, decisions)
+    assert taken is not None
+    assert taken.plan is not None
+    assert taken.plan.service("household-registration") == routed
+    later = SAGA.decide(taken, approved("birth-certificate"))
     assert kinds(later) == ["ResultNoted", "DispatchOrdered"]
     assert dispatched(later) == ["household-registration"]
 
@@ -299,12 +299,12 @@ def test_a_route_for_a_service_whose_dependencies_are_done_is_dispatched_at_once
 def test_the_same_route_twice_decides_nothing_and_later_facts_keep_it() -> None:
     state = settled(CaseNotified(CASE, UNROUTABLE))
     routed = desk_route(state)
-    state = fold(state, SAGA.decide(state, RequestRouted("household-registration", routed)))
-    assert state is not None
-    assert SAGA.decide(state, RequestRouted("household-registration", routed)) == []
+    taken = fold(state, SAGA.decide(state, RequestRouted("household-registration", routed)))
+    assert taken is not None
+    assert SAGA.decide(taken, RequestRouted("household-registration", routed)) == []
     # the family applies with the same places: the plan drawn again keeps the desk's route
     same = FamilyChoices("mother", "230102", None, child_named=True)
-    decisions = SAGA.decide(state, CaseApplied(same, 2))
+    decisions = SAGA.decide(taken, CaseApplied(same, 2))
     assert "PlanRevised" not in kinds(decisions)
 
 
