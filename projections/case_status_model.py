@@ -193,3 +193,21 @@ def _waiting(services: Sequence[ServiceRow]) -> str:
     if rejected:
         return "nothing: rejected: " + ", ".join(rejected)
     return "nothing: waiting for the plan"
+
+
+JOINT = "多地联办 (joint handling): one application; each place's authority handles its part"
+
+
+def handling(services: Sequence[ServiceRow]) -> dict[str, Any]:
+    """How the case is handled as a whole: by the authorities of one place, or jointly by
+    several places' (多地联办, domain ref §2.1), with the places and the request count of each."""
+    places: dict[str, int] = {}
+    for service in services:
+        if service.state != "withdrawn":
+            places[service.handling_locality] = places.get(service.handling_locality, 0) + 1
+    joint = len(places) > 1
+    return {
+        "mode": "joint" if joint else "one place",
+        "places": [{"locality": p, "requests": n} for p, n in sorted(places.items())],
+        "note": JOINT if joint else "every request is handled where the family applied",
+    }

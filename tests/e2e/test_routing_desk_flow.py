@@ -136,6 +136,11 @@ def test_a_birth_no_agreement_covers_is_routed_by_the_national_list(
     assert (insurance["receiving_locality"], insurance["mode"]) == (WUHAN, "online")
     desk = client.get("/routing-desk?scope=national", headers=bearer(actors.admin)).json()
     assert desk["total"] == 0
+    # joint handling (多地联办): the case as a whole, by three places' authorities
+    handling = client.get(f"/cases/{case_id}", headers=bearer(actors.family)).json()["handling"]
+    assert handling["mode"] == "joint"
+    assert [p["locality"] for p in handling["places"]] == [WUHAN, YUEYANG, SHENZHEN]
+    assert "多地联办" in handling["note"]
 
     post(client, f"/service-requests/{plan['birth-certificate']['service_request_id']}/receive",
          actors.office(YUEYANG, "birth-certificate"), {"receipt_number": "R-0"})  # fmt: skip

@@ -26,6 +26,7 @@ from projections.case_status_model import (
     SERVICES,
     CaseRow,
     ServiceRow,
+    handling,
     next_action,
 )
 from projections.events import cst_date, route_fields, stamp, topics_of
@@ -179,6 +180,7 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "services": services,
         "tracking_code": case.tracking_code,
         "next_action": next_action(case, rows),
+        "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
     }
 
