@@ -16,12 +16,12 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
-from adapters.received_requests import OfficeQueueReceived
+from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
 from adapters.views import LedgerProjections, build_projections
 from domain.kernel.actors import ActorDirectory
-from domain.kernel.deadlines import DeadlineWatch
+from domain.kernel.deadlines import DeadlineWatch, RoutingWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 from engine.parked import PARKED_STATE, ParkedRow
@@ -32,6 +32,7 @@ from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
+from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])
@@ -41,6 +42,7 @@ PROJECTIONS: Registry = (
     (OfficeQueueProjection, OfficeQueueView),
     (LocalityStatsProjection, LocalityStatsView),
     (FlowsProjection, FlowsView),
+    (RoutingDeskProjection, RoutingDeskView),
 )
 
 
@@ -109,6 +111,8 @@ class Container:
         recorded = sum(
             DeadlineWatch(OfficeQueueReceived(view, state), self.ledger).run() for state in WATCHED
         )
+        parked = DeskParked(self.projections.routing_desk_view)
+        recorded += RoutingWatch(parked, self.ledger).run()
         if recorded:
             self.projections.catch_up()
         return recorded

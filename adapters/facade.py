@@ -9,7 +9,7 @@ adapters.settings), never from the packages below (tests/unit/test_dependency_ru
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +46,8 @@ from domain.kernel.access import (
     may_call,
     may_rate,
     may_read_queue,
+    may_route,
+    may_see_desk,
     may_see_flow,
     speaks_for,
 )
@@ -65,6 +67,7 @@ from domain.kernel.commands import (
     Receive,
     Reject,
     RequestSupplement,
+    RouteRequest,
     Supplement,
 )
 from domain.kernel.errors import (
@@ -74,6 +77,7 @@ from domain.kernel.errors import (
     InvalidApplicationError,
     InvalidIdentifierError,
     InvalidResultError,
+    InvalidRouteError,
     InvalidTransitionError,
     MessageIdReusedError,
     NotificationConflictError,
@@ -83,6 +87,7 @@ from domain.kernel.errors import (
 from domain.kernel.identifiers import full_division_name, make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
+from domain.wings import national_list
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.postgres_views import PostgresTables
 from engine.projection_runner import Projections
@@ -96,6 +101,7 @@ from projections.case_view import request_fields
 from projections.flows import FlowRow
 from projections.locality_stats import FollowUpRow, LocalityFigures
 from projections.office_queue import QueuePage
+from projections.routing_desk import DeskPage
 
 __all__ = [
     "ACTIONS",
@@ -122,6 +128,7 @@ __all__ = [
     "InvalidApplicationError",
     "InvalidIdentifierError",
     "InvalidResultError",
+    "InvalidRouteError",
     "InvalidTransitionError",
     "Issue",
     "MessageIdReusedError",
@@ -142,6 +149,7 @@ __all__ = [
     "Receive",
     "Reject",
     "RequestSupplement",
+    "RouteRequest",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
     "StoreKeyError",
@@ -159,6 +167,7 @@ __all__ = [
     "check_serve_budget",
     "covers",
     "delivery_of",
+    "desk_days",
     "facility_read",
     "family_extras",
     "follow_ups",
@@ -176,11 +185,14 @@ __all__ = [
     "may_call",
     "may_rate",
     "may_read_queue",
+    "may_route",
+    "may_see_desk",
     "may_see_flow",
     "month_flows",
     "notification_message",
     "office_queue",
     "operation_outcome",
+    "parked_count",
     "parse_message",
     "parts_in_progress",
     "planning_lag",
@@ -188,6 +200,8 @@ __all__ = [
     "read_case",
     "rebuild_in_parts",
     "request_fields",
+    "route_request",
+    "routing_desk",
     "scoped_case",
     "speaks_for",
     "token_hash",
@@ -253,6 +267,39 @@ def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:
 def office_queue(container: Container, locality: str, authority: str, **filters: Any) -> QueuePage:
     """A page of an office's queue (office_queue projection); filters as the view takes them."""
     return container.projections.office_queue_view.queue(locality, authority, **filters)
+
+
+def routing_desk(
+    container: Container, scope: str, *, limit: int = 50, offset: int = 0
+) -> tuple[DeskPage, date]:
+    """A page of a routing desk (routing_desk projection), and today where offices count
+    days (a row is overdue once its due date has passed)."""
+    view = container.projections.routing_desk_view
+    return view.desk(scope, limit=limit, offset=offset), container.ledger.today()
+
+
+def desk_days() -> int:
+    """The routing desk's time limit in working days (reference data, with its basis)."""
+    return national_list().desk_days
+
+
+def parked_count(
+    container: Container, *, desk: str | None = None, locality: str | None = None
+) -> int:
+    """Requests waiting at the routing desk: of a province desk, a handling locality, or all."""
+    view = container.projections.routing_desk_view
+    return view.waiting(desk=desk, handling_locality=locality)
+
+
+def route_request(ledger: CaseLedger, principal: Principal, cmd: RouteRequest) -> ServiceRequest:
+    """A coordinator's route for a parked request of its desk (else: out of scope)."""
+    try:
+        request = ledger.get_request(cmd.service_request_id)
+    except ServiceRequestNotFoundError:
+        raise OutOfScopeError() from None
+    if not may_route(principal, request):
+        raise OutOfScopeError()
+    return ledger.route(cmd)
 
 
 def locality_figures(container: Container, code: str, month: str) -> LocalityFigures:

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from uuid import UUID
 
-from domain.kernel.deadlines import ReceivedRequest
+from domain.kernel.deadlines import ParkedRequest, ReceivedRequest
 from projections.office_queue import REQUESTS, OfficeQueueView, RequestRow
+from projections.routing_desk import WAITING, RoutingDeskView
 
 PAGE = 1_000  # received requests read at a time
 ORDER = ("due", "service_request_id")
@@ -41,3 +42,22 @@ class OfficeQueueReceived:
 def _received(row: RequestRow) -> ReceivedRequest:
     assert row.due is not None
     return ReceivedRequest(UUID(row.service_request_id), date.fromisoformat(row.due), row.due_soon)
+
+
+class DeskParked:
+    """The routing watch's query port over the routing_desk view: parked requests not yet
+    marked overdue, in due order, a page after the other (by key)."""
+
+    def __init__(self, view: RoutingDeskView) -> None:
+        self.view = view
+
+    def pages(self) -> Iterator[Iterable[ParkedRequest]]:
+        where = {"overdue": False}
+        after = tuple[str, ...]()
+        order = ("due", "parked_since", "service_request_id")
+        while rows := self.view.select(WAITING, where, order_by=order, limit=PAGE, after=after):
+            yield (
+                ParkedRequest(UUID(r.service_request_id), date.fromisoformat(r.due)) for r in rows
+            )
+            last = rows[-1]
+            after = (last.due, last.parked_since, last.service_request_id)

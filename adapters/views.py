@@ -25,6 +25,7 @@ from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
+from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
 
 class LedgerProjections(Projections):
@@ -45,6 +46,14 @@ class LedgerProjections(Projections):
     @property
     def flows(self) -> FlowsProjection:
         return cast(FlowsProjection, self.get("flows"))
+
+    @property
+    def routing_desk(self) -> RoutingDeskProjection:
+        return cast(RoutingDeskProjection, self.get("routing_desk"))
+
+    @property
+    def routing_desk_view(self) -> RoutingDeskView:
+        return self.routing_desk.view
 
     @property
     def case_status_view(self) -> CaseStatusView:

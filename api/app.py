@@ -21,6 +21,7 @@ from api import (
     offices,
     pages,
     queue,
+    routing_desk,
     system_routes,
     tracking,
 )
@@ -42,6 +43,7 @@ MODULES = (
     family,
     offices,
     queue,
+    routing_desk,
     monitoring,
     pages,
     admin,

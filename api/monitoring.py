@@ -10,7 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import covers, follow_ups, locality_figures, may_see_flow, month_flows
+from adapters.facade import (
+    covers,
+    follow_ups,
+    locality_figures,
+    may_see_flow,
+    month_flows,
+    parked_count,
+)
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -23,7 +30,7 @@ OPERATIONS = [
         "/monitoring/localities/{code}",
         "GET",
         "Figures of one locality for a month: received, decided, completed, time to result, "
-        "on-time rate, ratings",
+        "on-time rate, ratings; requests now waiting at the routing desk (locality, province)",
         roles=("monitor",),
         params=("month",),
         answer="LocalityFigures",
@@ -62,10 +69,16 @@ async def locality(request: Request) -> Response:
     container = request.app.state.container
     figures = await run_in_threadpool(locality_figures, container, code, month)
     bad_ratings = await run_in_threadpool(follow_ups, container, code, month)
+    parked = await run_in_threadpool(lambda: parked_count(container, locality=code))
+    in_province = await run_in_threadpool(lambda: parked_count(container, desk=code[:2]))
     # No case ids: monitors see aggregates only, and the handling unit (which knows its cases)
     # makes the call-back; the monitor checks that every bad rating is followed up.
     body = figures.to_dict() | {
-        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in bad_ratings]
+        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in bad_ratings],
+        # now, not in the month: requests handled here (and in the province) that no route
+        # reaches yet, waiting for a coordinator of the routing desk
+        "parked": parked,
+        "parked_in_province": in_province,
     }
     return ORJSONResponse(body)
 

@@ -112,8 +112,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         completed=INTEGER,
         on_time_rate=NUMBER_OR_NULL,
         average_rating=NUMBER_OR_NULL,
+        parked=INTEGER,
+        parked_in_province=INTEGER,
     ),
     "Flows": obj({"month": STRING, "flows": OBJECTS}),
+    "RoutingDesk": obj(
+        {
+            "scope": STRING,
+            "today": STRING,
+            "time_limit_days": INTEGER,
+            "total": INTEGER,
+            "limit": INTEGER,
+            "offset": INTEGER,
+            "rows": OBJECTS,
+        }
+    ),
+    "RouteRequest": obj(
+        {
+            "handling_locality": STRING,
+            "receiving_locality": STRING,
+            "mode": {"enum": ["online", "off-site", "joint"]},
+            "reason": STRING,
+        }
+    ),
     "Locality": obj({"code": STRING, "name": STRING}),
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),

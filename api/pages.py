@@ -1,4 +1,5 @@
-"""HTML pages: the family's /track, the office's /office and the monitor's /monitor.
+"""HTML pages: the family's /track, the office's /office, the monitor's /monitor and the
+coordinator's /desk.
 
 The server only serves shells (templates and static files) with no personal data in them; the
 browser fetches everything else from the JSON API with the token the user enters. Also the
@@ -53,6 +54,7 @@ PAGES = {
     "/track": ("track.html", "Family: the case timeline, application, supplement and rating"),
     "/office": ("office.html", "Office: the work queue and its decisions"),
     "/monitor": ("monitor.html", "Monitor: figures and flows with charts"),
+    "/desk": ("desk.html", "Coordinator: the routing desk, and a route for each request on it"),
 }
 OPERATIONS = [
     *(

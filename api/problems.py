@@ -26,6 +26,7 @@ from adapters.facade import (
     InvalidApplicationError,
     InvalidIdentifierError,
     InvalidResultError,
+    InvalidRouteError,
     InvalidTransitionError,
     NotificationConflictError,
     OutOfScopeError,
@@ -50,6 +51,7 @@ STATUS: dict[type[DomainError], int] = {
     InvalidIdentifierError: 422,
     InvalidApplicationError: 422,
     InvalidResultError: 422,
+    InvalidRouteError: 422,
     InvalidActorError: 422,
 }
 

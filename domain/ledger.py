@@ -19,15 +19,23 @@ from domain.births.hospital_intake import HospitalIntake
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
-from domain.kernel.commands import Approve, Receive, Reject, RequestSupplement, Supplement
+from domain.kernel.commands import (
+    Approve,
+    Receive,
+    Reject,
+    RequestSupplement,
+    RouteRequest,
+    Supplement,
+)
 from domain.kernel.disclosure import disclose
 from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
 from domain.kernel.reads import aggregate_of
 from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
+from domain.kernel.routing_desk import desk_due, desk_route, parked_at
 from domain.kernel.service_request import NOTICE_DAYS, RequestState, ServiceRequest
 from domain.kernel.wing import KernelCase
-from domain.wings import WINGS, RegistersWingValues, case_types, service
+from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -45,7 +53,7 @@ def new_tracking_code() -> str:
 
 def versioned(planned: PlannedService, plan: Plan) -> Route:
     """A request's route with the reference data versions it was planned with (for replays)."""
-    return Route(planned, plan.catalog_version, plan.alliance_version)
+    return Route(planned, plan.catalog_version, plan.alliance_version, plan.national_list_version)
 
 
 class ExplicitEnvMixin:
@@ -126,6 +134,39 @@ class CaseLedger(
         request = self.get_request(cmd.service_request_id)
         request.reject(cmd.officer, cmd.reason, cmd.basis)
         return self._saved(request)
+
+    # --- the routing desk ------------------------------------------------------------------
+    def route(self, cmd: RouteRequest) -> ServiceRequest:
+        """A coordinator's route for a parked request, checked against the reference data;
+        the Orchestrator takes it into the case's plan and dispatches as usual."""
+        request = self.get_request(cmd.service_request_id)
+        route = desk_route(
+            request.route,
+            self._definition(request),
+            cmd.handling_locality,
+            cmd.receiving_locality,
+            cmd.mode,
+        )
+        request.route_by_desk(route, cmd.coordinator, cmd.reason)
+        return self._saved(request)
+
+    def parked_since(self, request: ServiceRequest) -> datetime | None:
+        """When the request was parked at the routing desk (None: it is not parked)."""
+        if not request.parked:
+            return None
+        return parked_at(self.events.get(request.id))
+
+    def watch_routing(self, request_id: UUID) -> bool:
+        """Record RoutingOverdue for a parked request past the desk's time once; True if so."""
+        request = self.get_request(request_id)
+        since = self.parked_since(request)
+        if since is None:
+            return False
+        due = desk_due(since.astimezone(CST).date(), national_list().desk_days).date
+        if self.today() <= due:
+            return False
+        request.warn_routing(due.isoformat())
+        return bool(self.save(request))
 
     @staticmethod
     def _definition(request: ServiceRequest) -> ServiceDefinition:

@@ -17,9 +17,18 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import EnvType, get_topic
 
 from domain.kernel.case_plan import CasePlan
+from domain.kernel.national_list import NationalList
 from domain.kernel.reads import aggregate_of
 from domain.kernel.routing import Places, Plan, plan_services
-from domain.kernel.saga import CaseNotified, Fact, Opened, PlanState, RequestApproved, Saga
+from domain.kernel.saga import (
+    CaseNotified,
+    Fact,
+    Opened,
+    PlanState,
+    RequestApproved,
+    RequestRouted,
+    Saga,
+)
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import ExplicitEnvMixin
 from domain.wings import (
@@ -27,6 +36,7 @@ from domain.wings import (
     RegistersWingValues,
     followed,
     load_alliance,
+    national_list,
     wing_of_event,
 )
 from domain.wings import wing_of_inputs as wing_of_plan_inputs
@@ -36,14 +46,21 @@ def planned(places: Places, wing: AnyWing) -> Plan:
     """The plan for `places` in `wing`, computed once per places and reference data versions
     (routing is deterministic: same places and versions, identical plan). A frozen value: the
     events that carry it may share it."""
-    return _planned(places, wing, wing.catalog().version, load_alliance().version)
+    national = national_list()
+    return _planned(places, wing, wing.catalog().version, load_alliance().version, national)
 
 
 @lru_cache(maxsize=4096)
-def _planned(places: Places, wing: AnyWing, catalog_version: str, alliance_version: str) -> Plan:
+def _planned(
+    places: Places,
+    wing: AnyWing,
+    catalog_version: str,
+    alliance_version: str,
+    national: NationalList,
+) -> Plan:
     catalog, alliance = wing.catalog(), load_alliance()
     assert (catalog.version, alliance.version) == (catalog_version, alliance_version)
-    return plan_services(places, catalog, alliance)
+    return plan_services(places, catalog, alliance, national)
 
 
 @lru_cache(maxsize=64)
@@ -70,16 +87,24 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
-        # every wing's case events its saga follows, and the kernel's approvals
-        self.topics = [get_topic(c) for c in (*followed(), ServiceRequest.Approved)]
+        # every wing's case events its saga follows, and the kernel's approvals and routes
+        kernel = (ServiceRequest.Approved, ServiceRequest.Routed)
+        self.topics = [get_topic(c) for c in (*followed(), *kernel)]
 
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        """A wing's case event or an approval, as the saga's fact; other events: nothing."""
+        """A wing's case event, an approval or a desk's route, as the saga's fact; other
+        events: nothing."""
         if isinstance(domain_event, ServiceRequest.Approved):
             plan = self._plan(domain_event.case_id)
             approved = RequestApproved(domain_event.service, domain_event.result.to_dict())
             wing = wing_of_plan_inputs(plan.state.inputs)
             self._decide(processing_event, plan, wing, approved)
+            return
+        if isinstance(domain_event, ServiceRequest.Routed):
+            plan = self._plan(domain_event.case_id)
+            routed = RequestRouted(domain_event.service, domain_event.route.planned)
+            wing = wing_of_plan_inputs(plan.state.inputs)
+            self._decide(processing_event, plan, wing, routed)
             return
         found = wing_of_event(domain_event)
         fact = found.fact_of(domain_event) if found is not None else None

@@ -21,6 +21,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from domain.births.wing import BIRTHS
 from domain.kernel.alliance import Alliance
 from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
+from domain.kernel.national_list import NationalList
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS
 from domain.kernel.wing import KernelCase, Wing
 
@@ -117,10 +118,39 @@ class RegistersWingValues:
             transcoder.register(transcoding)
 
 
+def _shipped_services() -> Catalog:
+    services = tuple(chain.from_iterable(w.catalog().services for w in WINGS))
+    return Catalog("+".join(w.catalog().version for w in WINGS), services)
+
+
 @cache
 def load_alliance() -> Alliance:
     """The shipped alliance (`domain/kernel/reference/alliance.json`), validated against the
     services of the shipped wings once and cached."""
-    services = tuple(chain.from_iterable(w.catalog().services for w in WINGS))
-    every = Catalog("+".join(w.catalog().version for w in WINGS), services)
-    return Alliance.from_dict(read_reference("domain.kernel", "alliance.json"), every)
+    return Alliance.from_dict(read_reference("domain.kernel", "alliance.json"), _shipped_services())
+
+
+@cache
+def load_national_list() -> NationalList:
+    """The shipped national 跨省通办 list (`domain/kernel/reference/national_list.json`),
+    validated against the services of the shipped wings once and cached."""
+    data = read_reference("domain.kernel", "national_list.json")
+    return NationalList.from_dict(data, _shipped_services())
+
+
+_list_in_force: list[NationalList] = []
+
+
+def national_list() -> NationalList:
+    """The national list routing uses: the shipped one, or the one `list_in_force` sets."""
+    return _list_in_force[-1] if _list_in_force else load_national_list()
+
+
+@contextmanager
+def list_in_force(national: NationalList) -> Iterator[NationalList]:
+    """Plan with `national` while the block runs (a test's, or an older version's)."""
+    _list_in_force.append(national)
+    try:
+        yield national
+    finally:
+        _list_in_force.remove(national)

@@ -79,9 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     actor = sub.add_parser("actor", help="manage who may call the API")
     actor_sub = actor.add_subparsers(dest="actor_command", required=True)
     add = actor_sub.add_parser("add", help="add an actor; prints its token alone on the last line")
-    add.add_argument("--role", required=True, choices=["hospital", "office", "monitor", "admin"])
     add.add_argument(
-        "--scope", help="USCC (hospital), locality code (office), province or 'national'"
+        "--role",
+        required=True,
+        choices=["hospital", "office", "monitor", "admin", "coordinator"],
+    )
+    add.add_argument(
+        "--scope",
+        help="USCC (hospital), locality code (office), province or 'national' (monitor, "
+        "coordinator of the routing desk)",
     )
     add.add_argument("--authority", help="office authority: health, cdc, public-security, ...")
     add.add_argument("--label", default="", help="a note for operators (no personal data)")

@@ -60,7 +60,13 @@ SCENARIOS = [
     Scenario(
         "430102", "430602", "刘敏", "刘星辰", "born in Changsha, hukou in Yueyang (same province)"
     ),
-    Scenario("230102", "650102", "马兰", "马晓东", "born in Harbin, hukou in Urumqi: no agreement"),
+    Scenario(
+        "230102",
+        "650102",
+        "马兰",
+        "马晓东",
+        "born in Harbin, hukou in Urumqi: no agreement, routed by the national 跨省通办 list",
+    ),
 ]
 
 
@@ -304,5 +310,8 @@ def run_demo(settings: Settings, directory: str) -> int:
     finally:
         container.close()
     say(f"\nThe demo store is in {path}/ (one SQLite file per application and projection).")
-    say("Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track, /office, /monitor.")
+    say(
+        "Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track, /office, /monitor, "
+        "/desk."
+    )
     return 0

@@ -28,6 +28,7 @@ from projections.case_status_model import (
     OtherKindError,
     ServiceRow,
     TimelineEntry,
+    handling,
     next_action,
 )
 from projections.case_view import case_view, row_fields, service_entry
@@ -360,13 +361,15 @@ def family_extras(
     entries: Sequence[TimelineEntry],
     stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The family's view's last two fields: what it must do next, and the case's timeline
+    """The family's view's last fields: what it must do next, how the case is handled as a
+    whole (one place, or jointly by several: 多地联办), and the case's timeline
     (`entries`, a document's work; `rows` in plan order; `stored`: request id → a dict with
     its "service", made from `rows` when not given)."""
     if stored is None:
         stored = {r.service_request_id: {"service": r.service} for r in rows}
     return {
         "next_action": next_action(case, rows),
+        "handling": handling(rows),
         "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
     }
 

@@ -10,8 +10,10 @@ from uuid import UUID
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.births.wing import BIRTHS
+from domain.kernel.routing import Route
+from domain.kernel.routing_desk import desk_due
 from domain.kernel.service_request import ServiceRequest
-from domain.wings import kind_of_service
+from domain.wings import kind_of_service, national_list
 from engine.memory import InMemoryTables
 from engine.rows import Rows, changed
 from engine.view import TableProjection, TableView
@@ -38,7 +40,7 @@ from projections.case_status_model import (
     ServiceRow,
     assemble,
 )
-from projections.events import route_fields, stamp, topics_of
+from projections.events import cst_date, route_fields, stamp, topics_of
 
 PLAN_ORDER = ("planned_position", "service_request_id")
 __all__ = [
@@ -141,6 +143,8 @@ SHOWN = (
     ServiceRequest.DeadlineApproaching,
     ServiceRequest.Overdue,
     ServiceRequest.DeemedAccepted,
+    ServiceRequest.Routed,
+    ServiceRequest.RoutingOverdue,
 )
 
 
@@ -299,12 +303,11 @@ def _planned(event: ServiceRequest.Planned, position: int, page: Folding) -> Non
         service=event.service,
         planned_position=position,
         state="planned",
-        due=None,
-        due_provisional=False,
         overdue=False,
         awaiting=(),
         updated_at=at,
         **route_fields(event.route),
+        **_desk_due(event.route, at),
     )
     working = page.case(case_id)
     page.planned(working, service)
@@ -327,8 +330,22 @@ def _service(**changes: Any) -> Rule:
     return rule
 
 
-def _replanned(event: ServiceRequest.Replanned, position: int, page: Folding) -> None:
-    _put_service(event, position, page, **route_fields(event.route))
+def _desk_due(route: Route, parked_at: str) -> dict[str, Any]:
+    """A request waiting at the routing desk is due there (the desk's working days from the
+    day it was parked); any other route has no due date until an office receives it."""
+    if not route.manual_routing:
+        return {"due": None, "due_provisional": False}
+    due = desk_due(cst_date(parked_at), national_list().desk_days)
+    return {"due": due.date.isoformat(), "due_provisional": due.provisional}
+
+
+def _rerouted(event: Any, position: int, page: Folding) -> None:
+    """A revised plan's route or the routing desk's: parked since then, or no longer."""
+    _, service = page.service(str(event.originator_id))
+    still_parked = service.manual_routing and event.route.manual_routing
+    due = {} if still_parked else _desk_due(event.route, stamp(event))
+    overdue = {} if still_parked else {"overdue": False}
+    _put_service(event, position, page, **route_fields(event.route), **due, **overdue)
 
 
 def _received(event: ServiceRequest.Received, position: int, page: Folding) -> None:
@@ -383,7 +400,7 @@ RULES: dict[type, Rule] = {
     BirthCase.Completed: _case(state="completed"),
     BirthCase.Rated: _case(rated=True),
     ServiceRequest.Planned: _planned,
-    ServiceRequest.Replanned: _replanned,
+    ServiceRequest.Replanned: _rerouted,
     ServiceRequest.Dispatched: _dispatched,
     ServiceRequest.Received: _received,
     ServiceRequest.SupplementRequested: _supplement_requested,
@@ -395,4 +412,6 @@ RULES: dict[type, Rule] = {
     ServiceRequest.CorrectionFlagged: _service(),
     ServiceRequest.DeadlineApproaching: _service(),
     ServiceRequest.DeemedAccepted: _deemed,
+    ServiceRequest.Routed: _rerouted,
+    ServiceRequest.RoutingOverdue: _service(overdue=True),
 }

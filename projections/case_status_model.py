@@ -161,7 +161,12 @@ def _service(row: ServiceRow, history: tuple[HistoryEntry, ...]) -> ServiceStatu
 
 
 def _holder(service: ServiceRow) -> str:
-    """The office that must act now: the receiving window until received, then the decider."""
+    """Who must act now: the receiving window until received, then the decider; the routing
+    desk of the handling place's province while no route is known (with its due date)."""
+    if service.state == "planned" and service.manual_routing:
+        until = f" until {service.due}" if service.due else ""
+        desk = province(service.handling_locality)
+        return f"the routing desk of province {desk}{until} ({service.service})"
     locality = (
         service.receiving_locality if service.state == "dispatched" else (service.handling_locality)
     )
@@ -186,12 +191,28 @@ def next_action(case: CaseRow, services: Sequence[ServiceRow]) -> str:
 
 def _waiting(services: Sequence[ServiceRow]) -> str:
     offices = [_holder(s) for s in services if s.state in ("dispatched", "received")]
+    offices += [_holder(s) for s in services if s.manual_routing and s.state == "planned"]
     if offices:
         return "nothing: waiting for " + ", ".join(dict.fromkeys(offices))
-    manual = [s.service for s in services if s.manual_routing and s.state == "planned"]
-    if manual:
-        return "nothing: waiting for manual routing of " + ", ".join(manual)
     rejected = [s.service for s in services if s.state == "rejected"]
     if rejected:
         return "nothing: rejected: " + ", ".join(rejected)
     return "nothing: waiting for the plan"
+
+
+JOINT = "多地联办 (joint handling): one application; each place's authority handles its part"
+
+
+def handling(services: Sequence[ServiceRow]) -> dict[str, Any]:
+    """How the case is handled as a whole: by the authorities of one place, or jointly by
+    several places' (多地联办, domain ref §2.1), with the places and the request count of each."""
+    places: dict[str, int] = {}
+    for service in services:
+        if service.state != "withdrawn":
+            places[service.handling_locality] = places.get(service.handling_locality, 0) + 1
+    joint = len(places) > 1
+    return {
+        "mode": "joint" if joint else "one place",
+        "places": [{"locality": p, "requests": n} for p, n in sorted(places.items())],
+        "note": JOINT if joint else "every request is handled where the family applied",
+    }

@@ -210,6 +210,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     topics = topics_of(
         ServiceRequest.Planned,
         ServiceRequest.Replanned,
+        ServiceRequest.Routed,
         ServiceRequest.Received,
         ServiceRequest.DeemedAccepted,
         ServiceRequest.Approved,
@@ -232,6 +233,11 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
+        request = self._request(rows, event)
+        rows.put(REQUESTS, changed(request, locality=event.route.handling_locality))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
         request = self._request(rows, event)
         rows.put(REQUESTS, changed(request, locality=event.route.handling_locality))
 

@@ -214,6 +214,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
         ServiceRequest.DeadlineApproaching,
         ServiceRequest.Overdue,
         ServiceRequest.DeemedAccepted,
+        ServiceRequest.Routed,
     )
 
     @singledispatchmethod
@@ -240,6 +241,10 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
+        _change(rows, event, **route_fields(event.route))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
         _change(rows, event, **route_fields(event.route))
 
     @apply.register

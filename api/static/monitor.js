@@ -20,6 +20,8 @@
     ["ratings", "评价数", "Ratings"],
     ["average_rating", "平均评分", "Average rating"],
     ["bad_ratings", "差评数", "Bad ratings"],
+    ["parked", "待人工分派（本地）", "Waiting at the routing desk (here)"],
+    ["parked_in_province", "待人工分派（全省）", "Waiting at the routing desk (province)"],
   ];
 
   function shown(key, value) {

@@ -126,6 +126,10 @@
     $("case-code").textContent = view.tracking_code || "—";
     $("case-state").replaceChildren(h("span", { className: "badge state-" + view.state }, label("caseState", view.state)));
     $("next-action").replaceChildren(nextAction(view));
+    const handling = view.handling;
+    $("case-handling").textContent = handling
+      ? handling.note + " · " + handling.places.map((p) => p.locality + " ×" + p.requests).join(", ")
+      : "—";
     const verb = parseNext(view.next_action).verb;
     $("apply").hidden = verb !== "apply";
     $("rate").hidden = verb !== "rate";

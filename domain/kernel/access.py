@@ -28,6 +28,9 @@ ACTOR_SIDE = {
     "approve": "handling",
     "reject": "handling",
 }
+# A request handled online (全程网办) has no separate window: its handling office receives it
+# itself (domain ref §2.1); off-site (异地代收代办) keeps the receive/decide split above.
+ONLINE_SIDE = {**ACTOR_SIDE, "receive": "either"}
 
 
 class OutOfScopeError(DomainError):
@@ -132,9 +135,10 @@ def may_act(principal: Principal, request: ServiceRequest, action: str) -> bool:
         return action == "supplement" and str(request.case_id) == principal.scope
     if principal.role != "office" or principal.authority != request.authority:
         return False
-    side = ACTOR_SIDE[action]
+    sides = ONLINE_SIDE if request.route.mode == "online" else ACTOR_SIDE
+    side = sides[action]
     if action == "request-supplement" and request.state == RequestState.DISPATCHED:
-        side = "receiving"  # before acceptance the notice is the window's (Art. 32)
+        side = sides["receive"]  # before acceptance the notice is the window's (Art. 32)
     places = {
         "receiving": {request.receiving_locality},
         "handling": {request.handling_locality},
@@ -165,3 +169,20 @@ def may_see_flow(principal: Principal, birth_province: str, hukou_province: str)
         or principal.role == "admin"
         or principal.scope in (birth_province, hukou_province)
     )
+
+
+def may_see_desk(principal: Principal, scope: str) -> bool:
+    """A coordinator sees its own desk (a province's, or the national one); an admin every
+    desk."""
+    return principal.role == "admin" or (
+        principal.role == "coordinator" and principal.scope == scope
+    )
+
+
+def may_route(principal: Principal, request: ServiceRequest) -> bool:
+    """A coordinator routes the requests of its desk (the national one: every one); an admin
+    any."""
+    if principal.role == "admin":
+        return True
+    desk = request.handling_locality[:2]
+    return principal.role == "coordinator" and principal.scope in ("national", desk)

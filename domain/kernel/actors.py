@@ -20,7 +20,7 @@ from domain.kernel.identifiers import division_code, uscc_code
 from domain.kernel.topics import stored_as
 from domain.ledger import ExplicitEnvMixin
 
-ROLES = ("hospital", "office", "family", "monitor", "admin")
+ROLES = ("hospital", "office", "family", "monitor", "admin", "coordinator")
 AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
 LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
@@ -58,7 +58,8 @@ class Principal:
 
 @stored_as("domain.actors")
 class Actor(Aggregate):
-    """A caller: a hospital (USCC), an office (locality + authority), a monitor, a family."""
+    """A caller: a hospital (USCC), an office (locality + authority), a monitor, a family, a
+    coordinator of the routing desk (a province, or national)."""
 
     class Revoked(Aggregate.Event):
         pass
@@ -138,9 +139,9 @@ def normalise_scope(role: str, scope: str | None, authority: str | None) -> tupl
                 f"An office needs --authority, one of {', '.join(AUTHORITIES)}", field="authority"
             )
         return division_code(scope, field="scope"), authority
-    if role == "monitor" and scope != "national" and not _PROVINCE.match(scope):
+    if role in ("monitor", "coordinator") and scope != "national" and not _PROVINCE.match(scope):
         raise InvalidActorError(
-            "A monitor's scope is a 2-digit province code or 'national'", field="scope"
+            f"A {role}'s scope is a 2-digit province code or 'national'", field="scope"
         )
     return scope, None
 

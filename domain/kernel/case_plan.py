@@ -9,7 +9,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.kernel import saga
-from domain.kernel.routing import Plan
+from domain.kernel.routing import Plan, PlannedService
 from domain.kernel.saga import PlanState, evolve
 from domain.kernel.service_request import ID_CACHE_SIZE, ServiceRequest
 from domain.kernel.topics import stored_as
@@ -106,6 +106,11 @@ class CasePlan(Aggregate):
         reason: str
         services: list[str]
 
+    class RouteTaken(Aggregate.Event):
+        case_id: UUID
+        service: str
+        planned: dict[str, object]  # the desk's PlannedService, as its `to_dict`
+
     @staticmethod
     def create_id(case_id: UUID) -> UUID:
         return _plan_id(case_id)
@@ -152,6 +157,8 @@ class CasePlan(Aggregate):
                 self._completion_ordered(case_id=case_id)
             case saga.WithdrawalOrdered(reason=reason, services=services):
                 self._withdrawal_ordered(case_id=case_id, reason=reason, services=list(services))
+            case saga.RouteTaken(service=service, planned=planned):
+                self._route_taken(case_id=case_id, service=service, planned=planned.to_dict())
             case saga.Opened():
                 raise ValueError("a CasePlan is opened once, by CasePlan.open")
 
@@ -189,6 +196,11 @@ class CasePlan(Aggregate):
     @event(WithdrawalOrdered)
     def _withdrawal_ordered(self, case_id: UUID, reason: str, services: list[str]) -> None:
         self.state = evolve(self.state, saga.WithdrawalOrdered(reason, tuple(services)))
+
+    @event(RouteTaken)
+    def _route_taken(self, case_id: UUID, service: str, planned: dict[str, object]) -> None:
+        taken = saga.RouteTaken(service, PlannedService.from_dict(planned))
+        self.state = evolve(self.state, taken)
 
 
 def carried_out_reads(event: object) -> list[UUID]:

@@ -69,3 +69,15 @@ class Reject:
 
 
 OfficeCommand = Receive | RequestSupplement | Supplement | Approve | Reject
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """A coordinator of the routing desk routes a request no agreement or list routes."""
+
+    service_request_id: UUID
+    coordinator: str
+    handling_locality: str
+    receiving_locality: str
+    mode: str
+    reason: str

@@ -75,3 +75,49 @@ class DeadlineWatch:
                 if kind == "approaching" and request.due_soon:
                     continue
                 yield request
+
+
+# --- the routing desk's clock --------------------------------------------------------------
+@dataclass(frozen=True)
+class ParkedRequest:
+    """A request waiting at the routing desk, as the query sees it: when it must be routed."""
+
+    request_id: UUID
+    due: date
+
+
+class ParkedRequests(Protocol):
+    """Parked requests not marked overdue, in due order (earliest first), a page at a time."""
+
+    def pages(self) -> Iterator[Iterable[ParkedRequest]]: ...
+
+
+class RoutingWarnings(Protocol):
+    """The write side: today's date, and RoutingOverdue recorded once."""
+
+    def today(self) -> date: ...
+
+    def watch_routing(self, request_id: UUID) -> bool:
+        """Record RoutingOverdue when the request is parked past its desk's time; True if so."""
+        ...
+
+
+@dataclass
+class RoutingWatch:
+    """The overdue warning of the routing desk: a request still unrouted after the desk's
+    working days records RoutingOverdue once (the desk and the family's view show it)."""
+
+    requests: ParkedRequests
+    warnings: RoutingWarnings
+
+    def run(self) -> int:
+        today, recorded = self.warnings.today(), 0
+        for page in self.requests.pages():
+            for request in page:
+                if request.due >= today:
+                    return recorded  # every later request is due later still
+                try:
+                    recorded += self.warnings.watch_routing(request.request_id)
+                except RecordConflictError:
+                    log.info("routing watch: a request changed while it was checked; next run")
+        return recorded

@@ -88,3 +88,9 @@ class ReferenceDataError(DomainError):
     """Shipped reference data (catalog, alliance, calendar) is inconsistent."""
 
     code = "reference-data-invalid"
+
+
+class InvalidRouteError(DomainError):
+    """A route the routing desk gave breaks the reference data (mode, places)."""
+
+    code = "invalid-route"

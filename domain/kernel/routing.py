@@ -10,6 +10,7 @@ from typing import Any
 from domain.kernel.alliance import Agreement, Alliance, city_of
 from domain.kernel.catalog import Catalog, ServiceDefinition
 from domain.kernel.identifiers import province_of
+from domain.kernel.national_list import Listed, NationalList
 
 # Preferred modes when the family and the handling office are in the same province: nearest
 # first. A cross-province service has no preference list: its agreement decides (see _route).
@@ -80,6 +81,7 @@ class Route:
     planned: PlannedService
     catalog_version: str
     alliance_version: str
+    national_list_version: str | None = None  # None: planned before the national list
 
     @property
     def service(self) -> str:
@@ -105,13 +107,22 @@ class Route:
     def manual_routing(self) -> bool:
         return self.planned.manual_routing
 
+    @property
+    def by_desk(self) -> bool:
+        """Routed by a coordinator of the routing desk (its note says so)."""
+        return self.planned.route_note.startswith(DESK_NOTE)
+
     def to_dict(self) -> dict[str, Any]:
-        """The planned service's fields, then the versions (what version 1 of Planned stored)."""
-        return {
+        """The planned service's fields, then the versions (what version 1 of Planned stored;
+        the national list's version only once there is one)."""
+        data = {
             **self.planned.to_dict(),
             "catalog_version": self.catalog_version,
             "alliance_version": self.alliance_version,
         }
+        if self.national_list_version is not None:
+            data["national_list_version"] = self.national_list_version
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Route:
@@ -126,7 +137,12 @@ class Route:
             manual_routing=data["manual_routing"],
             route_note=data["route_note"],
         )
-        return cls(planned, data["catalog_version"], data["alliance_version"])
+        return cls(
+            planned,
+            data["catalog_version"],
+            data["alliance_version"],
+            data.get("national_list_version"),
+        )
 
 
 @dataclass(frozen=True)
@@ -136,24 +152,41 @@ class Plan:
     catalog_version: str
     alliance_version: str
     services: tuple[PlannedService, ...]
+    national_list_version: str | None = None  # None: drawn before the national list
 
     def service(self, code: str) -> PlannedService | None:
         return next((s for s in self.services if s.service == code), None)
 
+    def with_services(self, services: tuple[PlannedService, ...]) -> Plan:
+        """The same reference data versions, other services."""
+        return Plan(
+            self.catalog_version, self.alliance_version, services, self.national_list_version
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "catalog_version": self.catalog_version,
             "alliance_version": self.alliance_version,
             "services": [s.to_dict() for s in self.services],
         }
+        if self.national_list_version is not None:
+            data["national_list_version"] = self.national_list_version
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         services = tuple(PlannedService.from_dict(s) for s in data["services"])
-        return cls(data["catalog_version"], data["alliance_version"], services)
+        return cls(
+            data["catalog_version"],
+            data["alliance_version"],
+            services,
+            data.get("national_list_version"),
+        )
 
 
-def plan_services(places: Places, catalog: Catalog, alliance: Alliance) -> Plan:
+def plan_services(
+    places: Places, catalog: Catalog, alliance: Alliance, national: NationalList | None = None
+) -> Plan:
     """Plan every catalog service, in the catalog's dependency order.
 
     An optional service is planned only when its handling locality is known (a place the
@@ -168,12 +201,11 @@ def plan_services(places: Places, catalog: Catalog, alliance: Alliance) -> Plan:
             continue
         codes = {p.service for p in planned}
         depends_on = tuple(d for d in service.depends_on if d in codes)
-        planned.append(
-            _route(
-                service, handling, places.family_place(service.handling_rule), alliance, depends_on
-            )
-        )
-    return Plan(catalog.version, alliance.version, tuple(planned))
+        family = places.family_place(service.handling_rule)
+        listed = national.listed(service.code) if national is not None else None
+        planned.append(_route(service, handling, family, alliance, listed, depends_on))
+    version = national.version if national is not None else None
+    return Plan(catalog.version, alliance.version, tuple(planned), version)
 
 
 def relation(a: str, b: str) -> str:
@@ -190,36 +222,45 @@ def _route(
     handling: str,
     family: str,
     alliance: Alliance,
+    listed: Listed | None,
     depends_on: tuple[str, ...],
 ) -> PlannedService:
     """Receiving locality and mode for one service.
 
-    Receiving: the family's place when an alliance agreement covers (its city, the handling
-    city, service), else the handling locality. Mode: same county → online (else joint);
-    same city or province → joint (else online); cross-province → the agreement's mode, or
-    without one online at the handling locality; when no mode fits → manual routing.
+    Mode: same county → online (else joint); same city or province → joint (else online);
+    cross-province → the alliance agreement's mode, else the national list's, else online
+    at the handling locality; when no mode fits → manual routing (the routing desk).
+    Receiving: online (全程网办) is received by the handling office itself; otherwise the
+    family's place when an agreement or the national list covers the pair, else the
+    handling locality.
     """
     agreement = alliance.agreement_for(family, handling, service.code)
     where = relation(family, handling)
-    mode = _mode(service, where, agreement)
+    if agreement is not None or where != "cross-province":
+        listed = None  # the national list fills the gaps the alliance leaves across provinces
+    mode = _mode(service, where, agreement, listed)
+    covered = agreement is not None or listed is not None
     return PlannedService(
         service=service.code,
         authority=service.authority,
         handling_locality=handling,
-        receiving_locality=family if agreement else handling,
+        receiving_locality=family if covered and mode != "online" else handling,
         mode=mode,
         depends_on=depends_on,
         time_limit_days=service.time_limit_days,
         manual_routing=mode is None,
-        route_note=_note(service, family, handling, where, mode, agreement),
+        route_note=_note(service, family, handling, where, mode, agreement, listed),
     )
 
 
-def _mode(service: ServiceDefinition, where: str, agreement: Agreement | None) -> str | None:
+def _mode(
+    service: ServiceDefinition, where: str, agreement: Agreement | None, listed: Listed | None
+) -> str | None:
     """The first preferred mode the service allows; None when none does (manual routing)."""
     wanted: tuple[str, ...]
     if where == "cross-province":
-        wanted = (agreement.mode,) if agreement else ("online",)
+        chosen = agreement or listed
+        wanted = (chosen.mode,) if chosen else ("online",)
     else:
         wanted = _PREFERENCES[where]
     return next((m for m in wanted if service.allows(m)), None)
@@ -232,13 +273,27 @@ def _note(
     where: str,
     mode: str | None,
     agreement: Agreement | None,
+    listed: Listed | None,
 ) -> str:
     """A one-line explanation of the route, for the office queue and the monitor."""
     places = f"{where} ({family} → {handling})"
     if mode is None and where == "cross-province":
-        return f"{places}: no alliance agreement and no online handling; manual routing needed"
+        return (
+            f"{places}: no alliance agreement, not on the national list and no online "
+            "handling; manual routing needed"
+        )
     if mode is None:
         return f"{places}: no mode of {service.code} fits; manual routing needed"
-    if agreement is None:
+    under = (
+        f" under '{agreement.name}'"
+        if agreement
+        else (f" under the national 跨省通办 list ({listed.item})" if listed else "")
+    )
+    if mode == "online":
+        return f"{places}: online, received by the handling office{under}"
+    if agreement is None and listed is None:
         return f"{places}: {mode}, received at the handling locality"
-    return f"{places}: {mode}, received at {family} under '{agreement.name}'"
+    return f"{places}: {mode}, received at {family}{under}"
+
+
+DESK_NOTE = "routed by the routing desk"

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from domain.kernel.alliance import city_of
 from domain.kernel.routing import Places, Plan, PlannedService
 
 In = TypeVar("In")  # a wing's planning inputs: a frozen, comparable value
@@ -78,7 +79,22 @@ class RequestApproved:
     result: Mapping[str, str]
 
 
-Fact = CaseNotified[P] | CaseCorrected[P] | CaseApplied[P] | CaseVoided | RequestApproved
+@dataclass(frozen=True)
+class RequestRouted:
+    """A coordinator of the routing desk routed a request no agreement or list routes."""
+
+    service: str
+    planned: PlannedService
+
+
+Fact = (
+    CaseNotified[P]
+    | CaseCorrected[P]
+    | CaseApplied[P]
+    | CaseVoided
+    | RequestApproved
+    | RequestRouted
+)
 
 
 # --- decisions: what the CasePlan records, and the CaseLedger carries out -----------------
@@ -135,6 +151,14 @@ class WithdrawalOrdered:
     services: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RouteTaken:
+    """The desk's route of `service` replaces its manual routing in the plan."""
+
+    service: str
+    planned: PlannedService
+
+
 Decision = (
     Opened[In]
     | InputsUpdated[In]
@@ -145,7 +169,9 @@ Decision = (
     | CorrectionForwarded
     | CompletionOrdered
     | WithdrawalOrdered
+    | RouteTaken
 )
+NO_ROUTES: Mapping[str, PlannedService] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,7 @@ class PlanState(Generic[In_co]):
     corrections: frozenset[str] = frozenset()
     closed: bool = False
     version: int = 1  # the case's version the inputs are from
+    routed: Mapping[str, PlannedService] = field(default_factory=lambda: NO_ROUTES)  # by the desk
 
     @property
     def services(self) -> tuple[PlannedService, ...]:
@@ -187,6 +214,9 @@ def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
             return _changed(state, corrections=state.corrections | {correction})
         case CompletionOrdered() | WithdrawalOrdered():
             return _changed(state, closed=True)
+        case RouteTaken(service=service, planned=planned):
+            routed = MappingProxyType({**state.routed, service: planned})
+            return _changed(state, routed=routed, plan=_with_routes(state.plan, routed))
         case Opened():
             return start(decision)
     return state
@@ -198,6 +228,23 @@ def _changed(state: PlanState[In], **changes: object) -> PlanState[In]:
     changed: PlanState[In] = object.__new__(PlanState)
     changed.__dict__.update(state.__dict__, **changes)
     return changed
+
+
+def _with_routes(plan: Plan | None, routed: Mapping[str, PlannedService]) -> Plan | None:
+    """`plan` with the desk's routes in place of its own while they still concern the same
+    handling city (a correction that moves the handling place needs routing again)."""
+    if plan is None or not routed:
+        return plan
+    services = tuple(
+        routed[s.service] if _still_applies(s, routed.get(s.service)) else s for s in plan.services
+    )
+    return plan if services == plan.services else plan.with_services(services)
+
+
+def _still_applies(fresh: PlannedService, routed: PlannedService | None) -> bool:
+    if routed is None:
+        return False
+    return city_of(fresh.handling_locality) == city_of(routed.handling_locality)
 
 
 class _Decided(Generic[In]):
@@ -234,6 +281,8 @@ class Saga(Generic[In, P]):
         elif isinstance(fact, CaseVoided):
             self._voided(decided, fact.reason)
             return decided.decisions
+        elif isinstance(fact, RequestRouted):
+            self._routed(decided, fact)
         elif fact.service not in state.approved:
             decided.take(ResultNoted(fact.service, fact.result))
         self._advance(decided)
@@ -270,6 +319,16 @@ class Saga(Generic[In, P]):
         decided.take(CorrectionForwarded(services, fact.changed, fact.correction))
 
     @staticmethod
+    def _routed(decided: _Decided[In], fact: RequestRouted) -> None:
+        """The desk's route, taken once, while the service waits undispatched in the plan."""
+        state = decided.state
+        planned = state.plan.service(fact.service) if state.plan is not None else None
+        if state.closed or planned is None or fact.service in state.dispatched:
+            return
+        if state.routed.get(fact.service) != fact.planned:
+            decided.take(RouteTaken(fact.service, fact.planned))
+
+    @staticmethod
     def _voided(decided: _Decided[In], reason: str) -> None:
         state = decided.state
         if not state.closed:
@@ -284,7 +343,8 @@ class Saga(Generic[In, P]):
             return
         routing = self.planning.routing(decided.state.inputs)
         if routing is not None:
-            self._draw(decided, self.plan_for(routing))
+            fresh = self.plan_for(routing)
+            self._draw(decided, _with_routes(fresh, decided.state.routed) or fresh)
         for route in decided.state.services:
             if self._ready(decided.state, route):
                 carried = self._carried(decided.state, route.service)
@@ -295,7 +355,8 @@ class Saga(Generic[In, P]):
 
     @staticmethod
     def _draw(decided: _Decided[In], plan: Plan) -> None:
-        """Draw the plan, or revise it: what is already dispatched keeps its route."""
+        """Draw the plan, or revise it: what is already dispatched keeps its route, and so
+        does a service the desk routed (see `_with_routes`)."""
         state = decided.state
         if state.plan is plan:
             return  # the very plan drawn from the same inputs: nothing to revise
@@ -309,8 +370,7 @@ class Saga(Generic[In, P]):
         )
         revised = tuple(s.service for s in new if old.get(s.service) != s)
         if revised:
-            revision = Plan(plan.catalog_version, plan.alliance_version, new)
-            decided.take(PlanRevised(revision, revised))
+            decided.take(PlanRevised(plan.with_services(new), revised))
 
     def _ready(self, state: PlanState[In], route: PlannedService) -> bool:
         if route.service in state.dispatched or route.manual_routing:

@@ -188,6 +188,20 @@ class ServiceRequest(Aggregate):
         due: str
         provisional: bool
 
+    class Routed(Aggregate.Event):
+        """A coordinator of the routing desk routed the request (who, and why)."""
+
+        route: Route
+        coordinator: str
+        reason: str
+        case_id: UUID
+        service: str
+
+    class RoutingOverdue(Aggregate.Event):
+        """The routing desk's time ran out with the request still unrouted."""
+
+        due: str
+
     # attributes later versions added: a snapshot taken before them reads these defaults
     due_provisional = False
     deemed_accepted = False
@@ -358,6 +372,35 @@ class ServiceRequest(Aggregate):
         else:
             self._delivery_failed(attempt=attempt, error=error, retry_at=retry_at)
 
+    @property
+    def parked(self) -> bool:
+        """Waiting at the routing desk: planned, and no agreement or list routes it."""
+        return self.state == RequestState.PLANNED and self.route.manual_routing
+
+    def route_by_desk(self, route: Route, coordinator: str, reason: str) -> None:
+        """The routing desk's route, while the request is still planned (not dispatched)."""
+        waiting = self.route.manual_routing or self.route.by_desk
+        if self.state != RequestState.PLANNED or not waiting:
+            raise InvalidTransitionError(
+                "Only a planned request waiting for manual routing is routed at the desk",
+                service_request_id=str(self.id),
+            )
+        if not reason.strip():
+            raise InvalidTransitionError("A route names its reason", field="reason")
+        if route != self.route:
+            self._routed(
+                route=route,
+                coordinator=coordinator,
+                reason=reason,
+                case_id=self.case_id,
+                service=self.service,
+            )
+
+    def warn_routing(self, due: str) -> None:
+        """Record RoutingOverdue once per due date, while the request is parked."""
+        if self.parked and f"routing-overdue:{due}" not in self.warned:
+            self._routing_overdue(due=due)
+
     def _require(self, *states: RequestState) -> None:
         if self.state not in states:
             raise InvalidTransitionError(
@@ -447,6 +490,16 @@ class ServiceRequest(Aggregate):
     @event(DeliveryFailed)
     def _delivery_failed(self, attempt: int, error: str, retry_at: str | None) -> None:
         self.delivery_attempts = attempt
+
+    @event(Routed)
+    def _routed(
+        self, route: Route, coordinator: str, reason: str, case_id: UUID, service: str
+    ) -> None:
+        self.route = route
+
+    @event(RoutingOverdue)
+    def _routing_overdue(self, due: str) -> None:
+        self.warned.append(f"routing-overdue:{due}")
 
 
 _HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)

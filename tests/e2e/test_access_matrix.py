@@ -575,8 +575,31 @@ SPECS: list[Spec] = [
     ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
-        for page in ("/track", "/office", "/monitor")
+        for page in ("/track", "/office", "/monitor", "/desk")
     ],
+    # the routing desk's coordinators are tried in tests/e2e/test_routing_desk_flow.py; here
+    # every other role is refused, and an admin sees any desk (and routes nothing unparked)
+    Spec(
+        "GET",
+        "/routing-desk",
+        expect(404, admin=200),
+        fixed("/routing-desk", params={"scope": "42"}),
+        public=True,  # no request of the seeded cases waits for routing
+    ),
+    Spec(
+        "POST",
+        "/service-requests/{service_request_id:uuid}/route",
+        expect(404, admin=409),  # the case's requests are routed by the alliance already
+        lambda world, case: Call(
+            f"/service-requests/{case.hukou}/route",
+            json={
+                "handling_locality": "420102",
+                "receiving_locality": "430602",
+                "mode": "off-site",
+                "reason": "test",
+            },
+        ),
+    ),
     Spec(
         "GET",
         "/static/{name}",

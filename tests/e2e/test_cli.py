@@ -54,6 +54,17 @@ def test_bad_scope_is_a_clear_message_and_exit_2(
     assert "unified social credit code" in capsys.readouterr().err
 
 
+def test_a_coordinator_of_the_routing_desk_is_added_for_a_province_or_national(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor", "add", "--role", "coordinator", "--scope", "42"]) == 0
+    assert "added coordinator actor" in capsys.readouterr().out
+    assert main(["actor", "add", "--role", "coordinator", "--scope", "national"]) == 0
+    capsys.readouterr()
+    assert main(["actor", "add", "--role", "coordinator", "--scope", "420102"]) == 2
+    assert "coordinator's scope" in capsys.readouterr().err
+
+
 def test_bad_config_is_a_clear_message_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -100,8 +111,8 @@ def test_keygen_prints_a_usable_key(
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert out.count("case completed") == 6
-    assert "MANUAL ROUTING NEEDED" in out
+    assert out.count("case completed") == 7  # Harbin → Urumqi too, by the national list
+    assert "MANUAL ROUTING NEEDED" not in out
     assert "43→42: 1" in out
 
 

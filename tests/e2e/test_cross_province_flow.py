@@ -15,11 +15,13 @@ from adapters.settings import Settings
 from api.app import create_app
 from domain.births.catalog import load_catalog
 from domain.births.commands import NotifyBirth, VoidNotification
-from domain.births.facts import Parent
+from domain.births.facts import BirthFacts, Parent
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import list_in_force
 from tests.conftest import HOSPITAL, make_facts
+from tests.e2e.test_routing_desk_flow import UNLISTED
 
 CHILD_ID = make_citizen_id("420102", date(2026, 11, 20), 28)
 
@@ -196,22 +198,38 @@ def test_a_void_withdraws_every_open_request(container: Container) -> None:
     assert set(states.values()) == {"withdrawn"}
 
 
-def test_a_case_with_no_legal_route_is_planned_as_manual(container: Container) -> None:
+def test_a_case_no_agreement_covers_is_routed_by_the_national_list(container: Container) -> None:
     # Residence in Harbin (230102) and hukou in Urumqi (650102): neither city is in the alliance.
+    outcome = container.ledger.notify_birth(NotifyBirth("m-m", harbin_facts(), b"{}"))
+    container.after_command()
+    request = container.ledger.get_request(
+        ServiceRequest.create_id(outcome.case_id, "household-registration")
+    )
+    assert request.route.manual_routing is False
+    assert (request.receiving_locality, request.route.mode) == ("230102", "off-site")
+    assert request.state == "planned"  # waits for the birth certificate
+
+
+def test_without_a_list_entry_it_is_planned_for_the_routing_desk(container: Container) -> None:
+    with list_in_force(UNLISTED):
+        outcome = container.ledger.notify_birth(NotifyBirth("m-m", harbin_facts(), b"{}"))
+        container.after_command()
+    request = container.ledger.get_request(
+        ServiceRequest.create_id(outcome.case_id, "household-registration")
+    )
+    assert request.route.manual_routing is True
+    assert request.state == "planned"
+    assert request.parked
+
+
+def harbin_facts() -> BirthFacts:
     mother = Parent(
         citizen_id=make_citizen_id("650102", date(1993, 5, 1), 222),
         name="王芳",
         hukou_division="650102",
         residence_division="230102",
     )
-    facts = make_facts("MR-M", mother=mother, birth_division="230102")
-    outcome = container.ledger.notify_birth(NotifyBirth("m-m", facts, b"{}"))
-    container.after_command()
-    request = container.ledger.get_request(
-        ServiceRequest.create_id(outcome.case_id, "household-registration")
-    )
-    assert request.route.manual_routing is True
-    assert request.state == "planned"
+    return make_facts("MR-M", mother=mother, birth_division="230102")
 
 
 def test_a_restart_mid_flow_loses_and_doubles_nothing(settings: Settings) -> None:

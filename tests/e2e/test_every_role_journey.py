@@ -37,9 +37,8 @@ OFFICES = [
     ("430602", "cdc"),
     ("430602", "public-security"),
     ("420102", "public-security"),
-    ("430602", "medical-insurance"),
+    # online (全程网办): the Wuhan insurance and card offices receive their requests themselves
     ("420102", "medical-insurance"),
-    ("430602", "hrss"),
     ("420102", "hrss"),
 ]
 RESULTS: dict[str, dict[str, str]] = {  # in the order the offices get to them

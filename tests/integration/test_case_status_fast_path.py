@@ -7,7 +7,7 @@ supplements, rejections, deadlines, completions and ratings; in pages of any siz
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,12 +25,15 @@ from domain.births.commands import (
     VoidNotification,
 )
 from domain.births.facts import Parent
+from domain.kernel.commands import RouteRequest
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import list_in_force
 from engine.page_reader import decoder_of
 from engine.view import TableProjection
 from projections.case_status import SHOWN, CaseStatusProjection, InMemoryCaseStatus
 from tests.conftest import HOSPITAL, make_facts, office_step
+from tests.e2e.test_routing_desk_flow import UNLISTED
 from tests.unit.case_status_reference import ReferenceCaseStatusProjection
 
 RESULTS: dict[str, dict[str, Any]] = {
@@ -91,7 +94,13 @@ def notify(container: Container, ref: str, **changes: Any) -> Any:
 
 
 def busy_log(container: Container) -> None:
-    """Cases whose lives interleave in the log, with every event case_status shows."""
+    """Cases whose lives interleave in the log, with every event case_status shows (with a
+    national list that leaves newborn registration to the routing desk)."""
+    with list_in_force(UNLISTED):
+        _busy_log(container)
+
+
+def _busy_log(container: Container) -> None:
     ledger = container.ledger
     ledger.clock = lambda: at("2026-11-16")
     full = [notify(container, f"MR-F{n}", child_name="王小明") for n in range(3)]
@@ -99,6 +108,9 @@ def busy_log(container: Container) -> None:
     troubled = notify(container, "MR-T", child_name="王小雨")
     voided = notify(container, "MR-V", child_name="王小雷")
     corrected = notify(container, "MR-C", child_name="王小云")
+    urumqi = make_citizen_id("650102", date(1993, 5, 1), 222)
+    harbin = Parent(urumqi, "王芳", None, "650102", "230102")  # lives in Harbin
+    parked = notify(container, "MR-P", child_name="王小冰", mother=harbin, birth_division="230102")
     for case_id in full[:2]:
         decide(container, case_id, "birth-certificate", "receive")
     decide(container, troubled, "birth-certificate", "receive")
@@ -118,8 +130,16 @@ def busy_log(container: Container) -> None:
         ledger.clock = partial(at, day)
         container.projections.catch_up()  # the deadline job reads the office queue
         container.watch_deadlines()
+    # the desk's clock counts from when the request was parked: the events' own time
+    ledger.clock = lambda: datetime.now(UTC) + timedelta(days=10)
+    container.projections.catch_up()
+    container.watch_deadlines()
     decide(container, troubled, "birth-certificate", "reject", reason="not born here", basis="§3")
-    for case_id in (*full, unnamed, corrected):
+    hukou = ServiceRequest.create_id(parked, "household-registration")
+    route = RouteRequest(hukou, "coordinator:1", "650102", "230102", "off-site", "MPS platform")
+    ledger.route(route)
+    container.processing.settle()
+    for case_id in (*full, unnamed, corrected, parked):
         approve_all(container, case_id)
     for case_id in full[:2]:
         ledger.rate(RateService(case_id, 5, "一次办好"))
@@ -157,7 +177,7 @@ def test_the_fast_path_writes_the_reference_rows(ledger: Container, batch: int) 
     reference = ReferenceCaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, reference, 10_000)
     expected = reference.view.dump()
-    assert len(expected["documents"]) == 7
+    assert len(expected["documents"]) == 8
     projection = CaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, projection, batch)
     assert projection.view.dump() == expected

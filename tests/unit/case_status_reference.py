@@ -13,7 +13,10 @@ import orjson
 
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
+from domain.kernel.routing import Route
+from domain.kernel.routing_desk import desk_due
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import national_list
 from engine.rows import Rows, changed, dispatcher, require
 from engine.view import TableProjection
 from projections.case_document import DOCUMENTS, DocumentRow, Sealer
@@ -23,9 +26,10 @@ from projections.case_status_model import (
     SERVICES,
     CaseRow,
     ServiceRow,
+    handling,
     next_action,
 )
-from projections.events import route_fields, stamp, topics_of
+from projections.events import cst_date, route_fields, stamp, topics_of
 
 SCRATCH = "reference_documents"
 
@@ -176,6 +180,7 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "services": services,
         "tracking_code": case.tracking_code,
         "next_action": next_action(case, rows),
+        "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
     } | _delivery(case)
 
@@ -253,6 +258,24 @@ def put_service(rows: Rows, event: Any, position: int, **changes: Any) -> Histor
     return history_row(rows, event, position, service.case_id, request_id, at)
 
 
+def desk_due_of(route: Route, at: str) -> dict[str, Any]:
+    """Parked at the routing desk: due there; any other route: no due date yet."""
+    if not route.manual_routing:
+        return {"due": None, "due_provisional": False}
+    due = desk_due(cst_date(at), national_list().desk_days)
+    return {"due": due.date.isoformat(), "due_provisional": due.provisional}
+
+
+def rerouted(rows: Rows, event: Any, position: int) -> HistoryRow:
+    """A new route: parked since then (or still, keeping its due date), or no longer."""
+    request_id = str(event.originator_id)
+    service = require(rows.get(SERVICES, request_id), "service request", request_id)
+    if service.manual_routing and event.route.manual_routing:
+        return put_service(rows, event, position, **route_fields(event.route))
+    due = desk_due_of(event.route, stamp(event))
+    return put_service(rows, event, position, **route_fields(event.route), **due, overdue=False)
+
+
 def _places(facts: BirthFacts) -> dict[str, Any]:
     father = facts.father
     return {
@@ -283,6 +306,8 @@ SHOWN = (
     ServiceRequest.DeadlineApproaching,
     ServiceRequest.Overdue,
     ServiceRequest.DeemedAccepted,
+    ServiceRequest.Routed,
+    ServiceRequest.RoutingOverdue,
 )
 
 
@@ -390,19 +415,26 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
             service=event.service,
             planned_position=position,
             state="planned",
-            due=None,
-            due_provisional=False,
             overdue=False,
             awaiting=(),
             updated_at=at,
             **route_fields(event.route),
+            **desk_due_of(event.route, at),
         )
         rows.put(SERVICES, service)
         return history_row(rows, event, position, service.case_id, service.service_request_id, at)
 
     @_rows.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, **route_fields(event.route))
+        return rerouted(rows, event, position)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> HistoryRow:
+        return rerouted(rows, event, position)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.RoutingOverdue, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, overdue=True)
 
     @_rows.register
     def _(self, event: ServiceRequest.Dispatched, position: int, rows: Rows) -> HistoryRow:

@@ -17,7 +17,7 @@ from domain.births.wing import BIRTHS
 from domain.kernel.routing import plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.orchestrator import planned
-from domain.wings import load_alliance
+from domain.wings import load_alliance, load_national_list
 from tests.conftest import make_facts
 
 FATHER = Parent(citizen_id=None, name="王强", hukou_division="520102")  # Guiyang Nanming
@@ -97,7 +97,7 @@ def test_a_correction_of_a_hidden_fact_is_not_flagged(memory_container: Containe
 
 def test_the_remembered_plan_equals_routing_and_is_a_frozen_value() -> None:
     inputs = RoutingInputs("430602", "430602", "mother", "420102")
-    expected = plan_services(inputs.places(), load_catalog(), load_alliance())
+    expected = plan_services(inputs.places(), load_catalog(), load_alliance(), load_national_list())
     first, second = planned(inputs.places(), BIRTHS), planned(inputs.places(), BIRTHS)
     assert first == second == expected
     assert first is second  # computed once; frozen, so the events that carry it may share it

@@ -190,7 +190,7 @@ def test_manual_routing_and_overdue_show(projection: CaseStatusProjection) -> No
     )
     story.feed(case, manual)
     assert status(projection, case.id).next_action == (
-        "nothing: waiting for manual routing of medical-insurance"
+        "nothing: waiting for the routing desk of province 42 until 2026-03-04 (medical-insurance)"
     )
     vaccination = new_request(case, VACCINATION)
     vaccination.dispatch(DispatchPayload())

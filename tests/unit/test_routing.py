@@ -6,9 +6,14 @@ import pytest
 
 from domain.births.catalog import load_catalog
 from domain.births.planning import RoutingInputs
-from domain.kernel.errors import InvalidApplicationError, InvalidIdentifierError
+from domain.kernel.errors import (
+    InvalidApplicationError,
+    InvalidIdentifierError,
+    ReferenceDataError,
+)
+from domain.kernel.national_list import NationalList
 from domain.kernel.routing import Plan, PlannedService, plan_services, relation
-from domain.wings import load_alliance
+from domain.wings import load_alliance, load_national_list
 
 YUEYANGLOU, YUNXI, JIANGAN, FURONG = "430602", "430603", "420102", "430102"
 JINSHAN, PINGHU, YUZHONG, NANMING = "310116", "330482", "500103", "520102"
@@ -51,8 +56,8 @@ def test_yueyang_birth_with_wuhan_hukou() -> None:
     assert "Yueyang hub" in hukou.route_note
     assert route(planned(result, "birth-certificate")) == (YUEYANGLOU, YUEYANGLOU, "online", False)
     assert planned(result, "vaccination").handling_locality == YUEYANGLOU
-    for code in ("medical-insurance", "social-security-card"):
-        assert route(planned(result, code)) == (JIANGAN, YUEYANGLOU, "online", False)
+    for code in ("medical-insurance", "social-security-card"):  # online: no window between
+        assert route(planned(result, code)) == (JIANGAN, JIANGAN, "online", False)
 
 
 def test_plan_records_versions_and_dependency_order() -> None:
@@ -81,7 +86,7 @@ def test_unroutable_hukou_is_planned_for_manual_routing() -> None:
 def test_members_without_a_hukou_agreement_need_manual_routing() -> None:
     result = plan(SHINAN, SHINAN, XI_AN)  # Qingdao and Xi'an are members, not partners
     assert planned(result, "household-registration").manual_routing
-    assert route(planned(result, "medical-insurance")) == (XI_AN, SHINAN, "online", False)
+    assert route(planned(result, "medical-insurance")) == (XI_AN, XI_AN, "online", False)
 
 
 def test_hub_resident_with_a_non_member_hukou_needs_manual_routing() -> None:
@@ -169,3 +174,78 @@ def test_invalid_inputs_are_refused() -> None:
         RoutingInputs(YUEYANGLOU, "99", "mother", JIANGAN)
     with pytest.raises(InvalidIdentifierError):
         RoutingInputs(YUEYANGLOU, YUEYANGLOU, "father", JIANGAN, insured_division="9x0000")
+
+
+# --- the national 跨省通办 list ------------------------------------------------------------
+SHENZHEN_FUTIAN, HARBIN_DAOLI, URUMQI_TIANSHAN = "440304", "230102", "650102"
+
+
+def listed_plan(birth: str, residence: str, hukou: str) -> Plan:
+    inputs = RoutingInputs(birth, residence, "mother", hukou)
+    return plan_services(inputs.places(), load_catalog(), load_alliance(), load_national_list())
+
+
+def test_the_list_routes_hukou_where_no_agreement_does() -> None:
+    # Shenzhen (44) and Hubei (42): the alliance has Hunan corridors only
+    assert (
+        planned(plan(YUEYANGLOU, SHENZHEN_FUTIAN, JIANGAN), "household-registration").mode is None
+    )
+    result = listed_plan(YUEYANGLOU, SHENZHEN_FUTIAN, JIANGAN)
+    hukou = planned(result, "household-registration")
+    assert route(hukou) == (JIANGAN, SHENZHEN_FUTIAN, "off-site", False)
+    assert "national 跨省通办 list" in hukou.route_note
+    assert result.national_list_version == load_national_list().version
+
+
+def test_the_list_routes_the_demo_harbin_to_urumqi_case() -> None:
+    result = listed_plan(HARBIN_DAOLI, HARBIN_DAOLI, URUMQI_TIANSHAN)
+    assert not any(s.manual_routing for s in result.services)
+    assert route(planned(result, "household-registration")) == (
+        URUMQI_TIANSHAN,
+        HARBIN_DAOLI,
+        "off-site",
+        False,
+    )
+    card = planned(result, "social-security-card")  # listed online: the insured place receives
+    assert route(card) == (URUMQI_TIANSHAN, URUMQI_TIANSHAN, "online", False)
+
+
+def test_an_agreement_goes_before_the_list() -> None:
+    hukou = planned(listed_plan(YUEYANGLOU, YUEYANGLOU, JIANGAN), "household-registration")
+    assert "Yueyang hub" in hukou.route_note
+
+
+def test_the_list_is_not_used_within_a_province() -> None:
+    with_list = listed_plan(YUEYANGLOU, YUEYANGLOU, YUNXI)
+    assert with_list.services == plan(YUEYANGLOU, YUEYANGLOU, YUNXI).services
+
+
+def test_plans_keep_their_versions_and_old_ones_read_as_before_the_list() -> None:
+    result = listed_plan(YUEYANGLOU, SHENZHEN_FUTIAN, JIANGAN)
+    assert Plan.from_dict(result.to_dict()) == result
+    old = plan(YUEYANGLOU, YUEYANGLOU, JIANGAN).to_dict()
+    assert "national_list_version" not in old  # as stored before the list
+    assert Plan.from_dict(old).national_list_version is None
+
+
+def test_a_list_entry_must_name_a_mode_the_catalog_allows() -> None:
+    data = {
+        "version": "t",
+        "source": "test",
+        "services": [{"service": "household-registration", "item": "x", "mode": "online",
+                      "basis": "b"}],
+        "routing_desk": {"time_limit_days": 2, "basis": "b"},
+    }  # fmt: skip
+    with pytest.raises(ReferenceDataError, match="not allowed"):
+        NationalList.from_dict(data, load_catalog())
+    data["services"] = []
+    with pytest.raises(ReferenceDataError, match="non-empty"):
+        NationalList.from_dict(data, load_catalog())
+
+
+def test_the_shipped_list_names_its_source_and_the_desk_limit() -> None:
+    national = load_national_list()
+    assert "2020" in national.source
+    assert "35号" in national.source
+    assert national.desk_days == 2
+    assert set(national.entries) == {"household-registration", "social-security-card"}

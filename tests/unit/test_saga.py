@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from uuid import UUID
 
@@ -15,7 +15,7 @@ from domain.births.planning import (
     NotifiedPlaces,
 )
 from domain.births.wing import BIRTHS
-from domain.kernel.routing import Plan
+from domain.kernel.routing import Plan, PlannedService
 from domain.kernel.saga import (
     CaseApplied,
     CaseCorrected,
@@ -32,12 +32,15 @@ from domain.kernel.saga import (
     PlanRevised,
     PlanState,
     RequestApproved,
+    RequestRouted,
     ResultNoted,
+    RouteTaken,
     WithdrawalOrdered,
     evolve,
     start,
 )
 from domain.orchestrator import saga_of
+from domain.wings import list_in_force, load_national_list
 
 SAGA = saga_of(BIRTHS)
 
@@ -237,10 +240,102 @@ def test_an_approval_after_closing_is_noted_only() -> None:
     assert kinds(SAGA.decide(state, approved("vaccination"))) == ["ResultNoted"]
 
 
+# Harbin and Urumqi: no agreement, and a list without newborn registration on it
+UNROUTABLE = NotifiedPlaces("230102", "mother", "650102", None, "230102", child_named=True)
+UNLISTED = replace(load_national_list(), version="test-unlisted", entries={})
+
+
+@pytest.fixture
+def unlisted() -> Iterator[None]:
+    with list_in_force(UNLISTED):
+        yield
+
+
+def desk_route(state: State, service: str = "household-registration") -> PlannedService:
+    """The route a coordinator gives the parked service (off-site, received at home)."""
+    assert state.plan is not None
+    parked = state.plan.service(service)
+    assert parked is not None
+    assert parked.manual_routing
+    return replace(
+        parked, mode="off-site", receiving_locality="230102", manual_routing=False,
+        route_note="routed by the routing desk: test",
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("unlisted")
 def test_a_manually_routed_service_is_never_dispatched() -> None:
-    unroutable = NotifiedPlaces("230102", "mother", "650102", None, "230102", child_named=True)
-    decisions, _ = run([CaseNotified(CASE, unroutable), approved("birth-certificate")])
+    decisions, _ = run([CaseNotified(CASE, UNROUTABLE), approved("birth-certificate")])
     assert "household-registration" not in dispatched(decisions)
+
+
+@pytest.mark.usefixtures("unlisted")
+def test_the_desk_route_is_taken_and_dispatched_once_its_dependencies_are_approved() -> None:
+    state = settled(CaseNotified(CASE, UNROUTABLE))
+    routed = desk_route(state)
+    decisions = SAGA.decide(state, RequestRouted("household-registration", routed))
+    assert decisions == [RouteTaken("household-registration", routed)]  # waits for the certificate
+    taken = fold(state, decisions)
+    assert taken is not None
+    assert taken.plan is not None
+    assert taken.plan.service("household-registration") == routed
+    later = SAGA.decide(taken, approved("birth-certificate"))
+    assert kinds(later) == ["ResultNoted", "DispatchOrdered"]
+    assert dispatched(later) == ["household-registration"]
+
+
+@pytest.mark.usefixtures("unlisted")
+def test_a_route_for_a_service_whose_dependencies_are_done_is_dispatched_at_once() -> None:
+    state = settled(CaseNotified(CASE, UNROUTABLE), approved("birth-certificate"))
+    routed = desk_route(state)
+    decisions = SAGA.decide(state, RequestRouted("household-registration", routed))
+    assert kinds(decisions) == ["RouteTaken", "DispatchOrdered"]
+    assert decisions[1] == DispatchOrdered(
+        "household-registration", {"certificate_number": "Q430000001"}
+    )
+
+
+@pytest.mark.usefixtures("unlisted")
+def test_the_same_route_twice_decides_nothing_and_later_facts_keep_it() -> None:
+    state = settled(CaseNotified(CASE, UNROUTABLE))
+    routed = desk_route(state)
+    taken = fold(state, SAGA.decide(state, RequestRouted("household-registration", routed)))
+    assert taken is not None
+    assert SAGA.decide(taken, RequestRouted("household-registration", routed)) == []
+    # the family applies with the same places: the plan drawn again keeps the desk's route
+    same = FamilyChoices("mother", "230102", None, child_named=True)
+    decisions = SAGA.decide(taken, CaseApplied(same, 2))
+    assert "PlanRevised" not in kinds(decisions)
+
+
+@pytest.mark.usefixtures("unlisted")
+def test_a_route_after_dispatch_or_closing_or_for_an_unplanned_service_decides_nothing() -> None:
+    state = settled(CaseNotified(CASE, UNROUTABLE))
+    routed = desk_route(state)
+    voided = settled(CaseNotified(CASE, UNROUTABLE), CaseVoided("voided"))
+    assert SAGA.decide(voided, RequestRouted("household-registration", routed)) == []
+    assert SAGA.decide(state, RequestRouted("maternity-benefits", routed)) == []
+    vaccination = replace(routed, service="vaccination")
+    assert SAGA.decide(state, RequestRouted("vaccination", vaccination)) == []  # dispatched
+
+
+def test_a_route_the_list_gives_later_replaces_the_manual_one() -> None:
+    with list_in_force(UNLISTED):
+        state = settled(CaseNotified(CASE, UNROUTABLE))
+    decisions = SAGA.decide(state, approved("birth-certificate"))  # with the shipped list
+    revised = [d for d in decisions if isinstance(d, PlanRevised)]
+    assert revised
+    assert "household-registration" in revised[0].revised
+    assert revised[0].plan.national_list_version == load_national_list().version
+    assert "household-registration" in dispatched(decisions)
+
+
+def test_evolving_a_route_taken_without_a_plan_remembers_it() -> None:
+    state = start(Opened(CASE, BirthPlanInputs(UNROUTABLE)))
+    planned = PlannedService("x", "cdc", "230102", "230102", "online", (), 1, False, "n")
+    evolved = evolve(state, RouteTaken("x", planned))
+    assert evolved.routed == {"x": planned}
+    assert evolved.plan is None
 
 
 # --- the hospital voids -------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""The national 跨省通办 list: services any receiving place takes for any handling place.
+
+Reference data with its source (`domain/kernel/reference/national_list.json`): where no
+alliance agreement covers a cross-province pair, a service on the list is received at the
+family's place in the list's mode (domain/kernel/routing.py). The file also holds the routing
+desk's time limit, for the requests neither routes (domain/kernel/routing_desk.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from domain.kernel.catalog import MODES, Catalog, Entry
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One service on the list: the mode it is handled in across provinces, and why."""
+
+    service: str
+    item: str
+    mode: str
+    basis: str
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed as itself (a cache key)
+class NationalList:
+    """A versioned, validated national list, and the routing desk's limit in working days."""
+
+    version: str
+    source: str
+    entries: Mapping[str, Listed]
+    desk_days: int
+    desk_basis: str
+
+    @classmethod
+    def from_dict(
+        cls, data: object, catalog: Catalog, source: str = "national_list.json"
+    ) -> NationalList:
+        """Validate a parsed list file against the catalog and build it, or raise."""
+        root = Entry(data, source, "top level")
+        entries: dict[str, Listed] = {}
+        for entry in root.entries("services", "service"):
+            code = entry.text("service")
+            entry.where = f"service {code!r}"
+            mode = entry.text("mode")
+            if code not in catalog:
+                raise entry.fail("unknown service code")
+            if code in entries:
+                raise entry.fail("listed twice")
+            if mode not in MODES or not catalog[code].allows(mode):
+                raise entry.fail(f"mode {mode!r} is not allowed for {code!r}")
+            entries[code] = Listed(code, entry.text("item"), mode, entry.text("basis"))
+        desk = Entry(root.value.get("routing_desk"), source, "routing_desk")
+        return cls(
+            root.text("version"),
+            root.text("source"),
+            MappingProxyType(entries),
+            desk.integer("time_limit_days"),
+            desk.text("basis"),
+        )
+
+    def listed(self, service: str) -> Listed | None:
+        return self.entries.get(service)
