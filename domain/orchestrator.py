@@ -19,7 +19,16 @@ from eventsourcing.utils import EnvType, get_topic
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.reads import aggregate_of
 from domain.kernel.routing import Places, Plan, plan_services
-from domain.kernel.saga import CaseNotified, Fact, Opened, PlanState, RequestApproved, Saga
+from domain.kernel.saga import (
+    CaseNotified,
+    Fact,
+    Opened,
+    PlanState,
+    RequestApproved,
+    RequestRejected,
+    RequestResubmitted,
+    Saga,
+)
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import ExplicitEnvMixin
 from domain.wings import (
@@ -70,16 +79,25 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
-        # every wing's case events its saga follows, and the kernel's approvals
-        self.topics = [get_topic(c) for c in (*followed(), ServiceRequest.Approved)]
+        # every wing's case events its saga follows, and the kernel's decisions
+        self.topics = [
+            get_topic(c)
+            for c in (
+                *followed(),
+                ServiceRequest.Approved,
+                ServiceRequest.Rejected,
+                ServiceRequest.Resubmitted,
+            )
+        ]
 
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        """A wing's case event or an approval, as the saga's fact; other events: nothing."""
-        if isinstance(domain_event, ServiceRequest.Approved):
+        """A wing's case event or an office's decision, as the saga's fact; other events:
+        nothing."""
+        decided = _request_fact(domain_event)
+        if decided is not None:
             plan = self._plan(domain_event.case_id)
-            approved = RequestApproved(domain_event.service, domain_event.result.to_dict())
             wing = wing_of_plan_inputs(plan.state.inputs)
-            self._decide(processing_event, plan, wing, approved)
+            self._decide(processing_event, plan, wing, decided)
             return
         found = wing_of_event(domain_event)
         fact = found.fact_of(domain_event) if found is not None else None
@@ -110,3 +128,14 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def _plan(self, case_id: UUID) -> CasePlan:
         return aggregate_of(self.repository, CasePlan, CasePlan.create_id(case_id))
+
+
+def _request_fact(event: Any) -> Fact[Any] | None:
+    """A service request's approval, rejection or resubmission, as the saga's fact."""
+    if isinstance(event, ServiceRequest.Approved):
+        return RequestApproved(event.service, event.result.to_dict())
+    if isinstance(event, ServiceRequest.Rejected):
+        return RequestRejected(event.service, event.attempt)
+    if isinstance(event, ServiceRequest.Resubmitted):
+        return RequestResubmitted(event.service, event.attempt)
+    return None
