@@ -24,6 +24,7 @@ from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.commands import (
     ApplyAsFamily,
+    CloseCase,
     CorrectNotification,
     NotifyBirth,
     RateService,
@@ -35,6 +36,7 @@ from domain.births.hospital_intake import MessageOutcome
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
+    FAMILY_ACTIONS,
     NEXT_STEP_ROLES,
     CaseNotYetError,
     OutOfScopeError,
@@ -65,6 +67,7 @@ from domain.kernel.commands import (
     Receive,
     Reject,
     RequestSupplement,
+    Resubmit,
     Supplement,
 )
 from domain.kernel.errors import (
@@ -101,6 +104,7 @@ __all__ = [
     "ACTIONS",
     "AUTHORITIES",
     "CASE_ROLES",
+    "FAMILY_ACTIONS",
     "PARKED_STATE",
     "ROLES",
     "SKIPPED_STATE",
@@ -113,6 +117,7 @@ __all__ = [
     "CaseLedger",
     "CaseNotFoundError",
     "CaseNotYetError",
+    "CloseCase",
     "Container",
     "CorrectNotification",
     "DomainError",
@@ -142,6 +147,7 @@ __all__ = [
     "Receive",
     "Reject",
     "RequestSupplement",
+    "Resubmit",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
     "StoreKeyError",
@@ -320,3 +326,5 @@ def carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
             return ledger.approve(cmd)
         case Reject():
             return ledger.reject(cmd)
+        case Resubmit():
+            return ledger.resubmit(cmd)
