@@ -61,7 +61,7 @@ OPERATIONS = [
         "/cases/{case_id:uuid}/close",
         "POST",
         "Close the case after a rejection instead of resubmitting (nothing else can proceed)",
-        roles=("family",),
+        roles=("family", "admin"),
         body="application/json",
         request_schema="CloseRequest",
         answer="Case",
