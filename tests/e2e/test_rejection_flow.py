@@ -181,6 +181,11 @@ def test_rejection_then_resubmission_completes_the_case(
     history = client.get(f"/cases/{journey.case_id}/history", headers=journey.admin).json()
     names = [e["event"] for e in history["events"]]
     assert {"Rejected", "Blocked", "Resubmitted", "Completed"} <= set(names)
+    assert (names.count("Planned"), names.count("Approved")) == (6, 5)  # with the resubmission
+    replayed = client.get(f"/cases/{journey.case_id}", headers=journey.admin).json()
+    assert [s["service_request_id"] for s in replayed["services"]] == [
+        s["service_request_id"] for s in view["services"]
+    ]  # an admin's view, replayed from the events, lists the attempts as the family's does
     rated = journey.post(f"/cases/{journey.case_id}/rating", journey.family, {"score": 4})
     assert rated.status_code == 201
 
