@@ -182,6 +182,10 @@ def test_rejection_then_resubmission_completes_the_case(
     names = [e["event"] for e in history["events"]]
     assert {"Rejected", "Blocked", "Resubmitted", "Completed"} <= set(names)
     assert (names.count("Planned"), names.count("Approved")) == (6, 5)  # with the resubmission
+    family_history = client.get(f"/cases/{journey.case_id}/history", headers=journey.family)
+    shown = {e["event"]: e["data"] for e in family_history.json()["events"]}
+    assert shown["Resubmitted"] == {"new_request_id": second["service_request_id"], "attempt": 2}
+    assert shown["Blocked"]["blocking_service"] == "birth-certificate"
     replayed = client.get(f"/cases/{journey.case_id}", headers=journey.admin).json()
     assert [s["service_request_id"] for s in replayed["services"]] == [
         s["service_request_id"] for s in view["services"]
