@@ -312,10 +312,22 @@ class CaseLedger(
     @policy.register
     def _(self, event: CasePlan.RejectionNoted, processing_event: ProcessingEvent[UUID]) -> None:
         """What waits on the rejected request is blocked, naming it."""
-        rejected = ServiceRequest.create_id(event.case_id, event.service, event.attempt)
+        self._block(event, processing_event)
+
+    @policy.register
+    def _(self, event: CasePlan.ResubmissionNoted, processing_event: ProcessingEvent[UUID]) -> None:
+        """What waited on the rejected request now waits on its resubmission, named so."""
+        self._block(event, processing_event)
+
+    def _block(
+        self,
+        event: CasePlan.RejectionNoted | CasePlan.ResubmissionNoted,
+        processing_event: ProcessingEvent[UUID],
+    ) -> None:
+        blocker = ServiceRequest.create_id(event.case_id, event.service, event.attempt)
         for name in event.blocked:
             request = self.latest_request(event.case_id, name)
-            request.block(rejected, event.service)
+            request.block(blocker, event.service)
             processing_event.collect_events(request)
 
     # --- the end of a case that cannot go on: the family closes it, or its window lapses ---

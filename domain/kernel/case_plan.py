@@ -116,6 +116,7 @@ class CasePlan(Aggregate):
         case_id: UUID
         service: str
         attempt: int
+        blocked: list[str]
 
     @staticmethod
     def create_id(case_id: UUID) -> UUID:
@@ -167,8 +168,10 @@ class CasePlan(Aggregate):
                 self._rejection_noted(
                     case_id=case_id, service=service, attempt=attempt, blocked=list(blocked)
                 )
-            case saga.ResubmissionNoted(service=service, attempt=attempt):
-                self._resubmission_noted(case_id=case_id, service=service, attempt=attempt)
+            case saga.ResubmissionNoted(service=service, attempt=attempt, blocked=blocked):
+                self._resubmission_noted(
+                    case_id=case_id, service=service, attempt=attempt, blocked=list(blocked)
+                )
             case saga.Opened():
                 raise ValueError("a CasePlan is opened once, by CasePlan.open")
 
@@ -215,8 +218,11 @@ class CasePlan(Aggregate):
         self.state = evolve(self.state, noted)
 
     @event(ResubmissionNoted)
-    def _resubmission_noted(self, case_id: UUID, service: str, attempt: int) -> None:
-        self.state = evolve(self.state, saga.ResubmissionNoted(service, attempt))
+    def _resubmission_noted(
+        self, case_id: UUID, service: str, attempt: int, blocked: list[str]
+    ) -> None:
+        noted = saga.ResubmissionNoted(service, attempt, tuple(blocked))
+        self.state = evolve(self.state, noted)
 
 
 def carried_out_reads(event: object) -> list[UUID]:

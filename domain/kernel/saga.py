@@ -175,10 +175,12 @@ class RejectionNoted:
 
 @dataclass(frozen=True)
 class ResubmissionNoted:
-    """`service` was resubmitted as its `attempt`: dispatched again with the case's data."""
+    """`service` was resubmitted as its `attempt`: dispatched again with the case's data;
+    `blocked`, the services that wait on it, now wait on the new attempt."""
 
     service: str
     attempt: int
+    blocked: tuple[str, ...] = ()
 
 
 Decision = (
@@ -335,7 +337,10 @@ class Saga(Generic[In, P]):
             return
         if fact.attempt != state.attempt(service) + 1:
             return
-        decided.take(ResubmissionNoted(service, fact.attempt))
+        waiting = tuple(
+            s.service for s in state.services if state.blocked.get(s.service) == service
+        )
+        decided.take(ResubmissionNoted(service, fact.attempt, waiting))
 
     def _notified(self, state: PlanState[In] | None, fact: CaseNotified[P]) -> list[Decision[In]]:
         if state is not None:  # notified again: only what is new counts

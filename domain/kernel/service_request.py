@@ -332,7 +332,8 @@ class ServiceRequest(Aggregate):
         self._deemed_accepted(since=self.arrived, due=due, provisional=provisional)
 
     def block(self, blocked_by: UUID, blocking_service: str) -> None:
-        """A request it depends on was rejected: it waits, naming that request."""
+        """A request it depends on was rejected (or then resubmitted): it waits, naming that
+        request."""
         if self.state == RequestState.PLANNED or (
             self.state == RequestState.BLOCKED and self.blocked_by != blocked_by
         ):

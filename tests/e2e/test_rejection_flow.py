@@ -166,6 +166,11 @@ def test_rejection_then_resubmission_completes_the_case(
     ]
     assert certificates[0]["resubmitted_as"] == second["service_request_id"]
     assert certificates[1]["state"] == "dispatched"
+    waiting = [e for e in entries if e["state"] == "blocked"]
+    assert len(waiting) == 3
+    assert {e["blocked_by"]["service_request_id"] for e in waiting} == {
+        second["service_request_id"]
+    }  # what they wait on now: the resubmission, at its office
     new_request = container.ledger.get_request(UUID(second["service_request_id"]))
     assert new_request.payload["child_name"] == "王晓明"  # the case's corrected data
 

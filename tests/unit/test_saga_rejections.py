@@ -69,7 +69,7 @@ def test_a_resubmission_is_dispatched_again_and_its_approval_unblocks_and_comple
     )
     assert state is not None
     assert decisions[1:] == [
-        ResubmissionNoted("birth-certificate", 2),
+        ResubmissionNoted("birth-certificate", 2, DEPENDENTS),  # they wait on it now
         DispatchOrdered("birth-certificate", {}),
     ]
     assert state.attempt("birth-certificate") == 2
