@@ -80,7 +80,6 @@ class ServiceRequest(Aggregate):
         state["payload"] = DISPATCH_PAYLOAD.decode(state["payload"])
         state["result"] = RESULT.decode(state["result"]) if state["result"] else None
 
-
     class Planned(Aggregate.Created):
         case_id: UUID
         service: str
