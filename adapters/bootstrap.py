@@ -16,12 +16,13 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
+from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
 from adapters.views import LedgerProjections, build_projections
 from domain.kernel.actors import ActorDirectory
-from domain.kernel.deadlines import DeadlineWatch, RoutingWatch
+from domain.kernel.deadlines import DeadlineWatch, RoutingWatch, WindowWatch
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 from engine.parked import PARKED_STATE, ParkedRow
@@ -105,14 +106,17 @@ class Container:
 
     def watch_deadlines(self) -> int:
         """The deadline job (domain/kernel/deadlines.py) over the office queue view: received
-        requests, then those at their receiving window (past due there: DeemedAccepted); the
-        views catch up when it recorded a warning. Returns the warnings recorded."""
+        requests, then those at their receiving window (past due there: DeemedAccepted); then
+        over the case_status view, the families' windows after a rejection (lapsed cases are
+        closed). The views catch up when it recorded something. Returns how many."""
         view = self.projections.office_queue_view
         recorded = sum(
             DeadlineWatch(OfficeQueueReceived(view, state), self.ledger).run() for state in WATCHED
         )
         parked = DeskParked(self.projections.routing_desk_view)
         recorded += RoutingWatch(parked, self.ledger).run()
+        windows = CaseStatusWindows(self.projections.case_status_view)
+        recorded += WindowWatch(windows, self.ledger).run()
         if recorded:
             self.projections.catch_up()
         return recorded

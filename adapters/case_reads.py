@@ -28,11 +28,14 @@ from projections.case_view import replayed_view
 def case_requests(
     ledger: CaseLedger, case: BirthCase, as_of: datetime | None = None
 ) -> list[ServiceRequest]:
+    """Each planned service's request, followed by its resubmissions (at `as_of`)."""
     found = []
     for service in case.planned_services:
         request = at_time(ledger, ServiceRequest.create_id(case.id, service), as_of)
-        if isinstance(request, ServiceRequest):
+        while isinstance(request, ServiceRequest):
             found.append(request)
+            following = request.resubmitted_as
+            request = None if following is None else at_time(ledger, following, as_of)
     return found
 
 

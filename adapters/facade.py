@@ -24,6 +24,7 @@ from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.commands import (
     ApplyAsFamily,
+    CloseCase,
     CorrectNotification,
     NotifyBirth,
     RateService,
@@ -35,6 +36,7 @@ from domain.births.hospital_intake import MessageOutcome
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
+    FAMILY_ACTIONS,
     NEXT_STEP_ROLES,
     CaseNotYetError,
     OutOfScopeError,
@@ -67,6 +69,7 @@ from domain.kernel.commands import (
     Receive,
     Reject,
     RequestSupplement,
+    Resubmit,
     RouteRequest,
     Supplement,
 )
@@ -107,6 +110,7 @@ __all__ = [
     "ACTIONS",
     "AUTHORITIES",
     "CASE_ROLES",
+    "FAMILY_ACTIONS",
     "PARKED_STATE",
     "ROLES",
     "SKIPPED_STATE",
@@ -119,6 +123,7 @@ __all__ = [
     "CaseLedger",
     "CaseNotFoundError",
     "CaseNotYetError",
+    "CloseCase",
     "Container",
     "CorrectNotification",
     "DomainError",
@@ -149,6 +154,7 @@ __all__ = [
     "Receive",
     "Reject",
     "RequestSupplement",
+    "Resubmit",
     "RouteRequest",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
@@ -367,3 +373,5 @@ def carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
             return ledger.approve(cmd)
         case Reject():
             return ledger.reject(cmd)
+        case Resubmit():
+            return ledger.resubmit(cmd)

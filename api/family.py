@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from adapters.facade import (
     ApplyAsFamily,
+    CloseCase,
     Principal,
     RateService,
     foreign_case,
@@ -32,6 +33,7 @@ APPLICATION_FIELDS = (
     "mother_insured",
 )
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
+MAX_CLOSE_REASON = 500
 OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}/family-application",
@@ -53,7 +55,21 @@ OPERATIONS = [
         answer="Rating",
         ok=201,
         ok_text="Rated",
-        responses={404: "No such case", 409: "Not completed or already rated"},
+        responses={404: "No such case", 409: "Not completed or closed, or already rated"},
+    ),
+    Operation(
+        "/cases/{case_id:uuid}/close",
+        "POST",
+        "Close the case after a rejection instead of resubmitting (nothing else can proceed)",
+        roles=("family", "admin"),
+        body="application/json",
+        request_schema="CloseRequest",
+        answer="Case",
+        responses={
+            404: "No such case",
+            409: "Nothing was rejected, offices still hold requests, or the case is closed",
+            422: "Invalid body",
+        },
     ),
 ]
 
@@ -107,7 +123,22 @@ async def rating(request: Request) -> Response:
     return ORJSONResponse({"case_id": str(cmd.case_id), "score": cmd.score}, status_code=201)
 
 
+async def close(request: Request) -> Response:
+    principal = await authenticate(request, "family")
+    _own_case(principal, request)
+    body = await json_object(request)
+    unknown_fields(body, ("reason",))
+    reason = field(body, "reason", str, required=False, max_length=MAX_CLOSE_REASON) or ""
+    cmd = CloseCase(request.path_params["case_id"], "family", reason)
+    container = request.app.state.container
+    await run_in_threadpool(container.ledger.close_as_family, cmd)
+    await run_in_threadpool(container.after_command)
+    view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
+    return ORJSONResponse(view, status_code=200)
+
+
 ROUTES = [
     Route("/cases/{case_id:uuid}/family-application", family_application, methods=["POST"]),
     Route("/cases/{case_id:uuid}/rating", rating, methods=["POST"]),
+    Route("/cases/{case_id:uuid}/close", close, methods=["POST"]),
 ]

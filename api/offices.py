@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from adapters.facade import (
     ACTIONS,
+    FAMILY_ACTIONS,
     Approve,
     CaseLedger,
     EvidenceRef,
@@ -21,6 +22,7 @@ from adapters.facade import (
     Receive,
     Reject,
     RequestSupplement,
+    Resubmit,
     ServiceRequestNotFoundError,
     Supplement,
     carry_out,
@@ -44,7 +46,7 @@ OPERATIONS = [
         f"/service-requests/{{service_request_id:uuid}}/{action}",
         "POST",
         f"Office step: {action}",
-        roles=("office",) + (("family",) if action == "supplement" else ()),
+        roles=("office",) + (("family",) if action in FAMILY_ACTIONS else ()),
         body="application/json",
         answer="ServiceRequest",
         responses={
@@ -83,8 +85,12 @@ def _command(
         return Supplement(request_id, officer, _items(body), _evidence(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
-        basis = field(body, "basis", str, required=False, max_length=MAX_BASIS) or ""
-        return Reject(request_id, officer, required_str(body, "reason"), basis)
+        reason = required_str(body, "reason")
+        basis = required_str(body, "basis", max_length=MAX_BASIS)  # its legal basis (an article)
+        return Reject(request_id, officer, reason, basis)
+    if action == "resubmit":
+        unknown_fields(body, ())
+        return Resubmit(request_id, officer)
     return Approve(request_id, officer, body)
 
 

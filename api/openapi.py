@@ -85,12 +85,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         handling_locality=STRING,
         receiving_locality=STRING,
         due={"type": ["string", "null"]},
+        attempt=INTEGER,  # 1, or the resubmission's number
+        resubmits={"type": ["string", "null"]},  # the rejected request it resubmits
+        resubmitted_as={"type": ["string", "null"]},  # its resubmission, once made
+        rejection={
+            "oneOf": [
+                {"type": "null"},
+                obj(
+                    {"reason": STRING, "basis": STRING, "remedies": OBJECTS},
+                    due={"type": ["string", "null"]},
+                    due_provisional={"type": "boolean"},
+                ),
+            ]
+        },
+        blocked_by={
+            "oneOf": [
+                {"type": "null"},
+                obj({"service": STRING, "service_request_id": UUID_STRING}),
+            ]
+        },
     ),
     "Case": obj(
         {"case_id": UUID_STRING, "state": STRING},
         services={"type": "array", "items": {"type": "object"}},
         tracking_code=STRING,
         timeline=OBJECTS,
+        summary=obj(  # a closed case's: issued, rejected (reason, basis), not proceeded
+            {"issued": {"type": "array"}, "rejected": OBJECTS, "not_proceeded": {"type": "array"}}
+        ),
     ),
     "HospitalCases": obj({"cases": {"type": "array", "items": ref("Case")}}),
     "History": obj({"case_id": UUID_STRING, "events": OBJECTS}),
@@ -139,6 +161,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),
+    "CloseRequest": obj({}, reason=STRING),
     "FamilyApplication": obj(
         {"child_name": STRING, "household": STRING, "residence_division": STRING},
         insured_division=STRING,

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 
+from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
 from domain.births.hospital_intake import HospitalIntake
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
@@ -24,12 +25,19 @@ from domain.kernel.commands import (
     Receive,
     Reject,
     RequestSupplement,
+    Resubmit,
     RouteRequest,
     Supplement,
 )
 from domain.kernel.disclosure import disclose
-from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
+from domain.kernel.errors import (
+    CaseClosedError,
+    CaseNotFoundError,
+    InvalidTransitionError,
+    ServiceRequestNotFoundError,
+)
 from domain.kernel.reads import aggregate_of
+from domain.kernel.remedies import load_remedies
 from domain.kernel.results import validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
@@ -41,6 +49,7 @@ A = TypeVar("A", bound=Aggregate)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
+LAPSED = "the family's window to resubmit or close the case after a rejection passed"
 SNAPSHOT_INTERVAL = 20  # events between snapshots of a case or a request
 
 
@@ -131,8 +140,13 @@ class CaseLedger(
         return self._saved(request)
 
     def reject(self, cmd: Reject) -> ServiceRequest:
+        """The family then has its window (working days, reference data) to resubmit or
+        close the case; after it the deadline job closes the case (`close_lapsed`)."""
         request = self.get_request(cmd.service_request_id)
-        request.reject(cmd.officer, cmd.reason, cmd.basis)
+        window = self._due(load_remedies().family_window_days)
+        request.reject(
+            cmd.officer, cmd.reason, cmd.basis, window.date.isoformat(), window.provisional
+        )
         return self._saved(request)
 
     # --- the routing desk ------------------------------------------------------------------
@@ -167,6 +181,38 @@ class CaseLedger(
             return False
         request.warn_routing(due.isoformat())
         return bool(self.save(request))
+
+    def resubmit(self, cmd: Resubmit) -> ServiceRequest:
+        """A new request (the next attempt, on the same route) linked to the rejected one; the
+        Orchestrator dispatches it with the case's current data."""
+        rejected = self.get_request(cmd.service_request_id)
+        case = self.kernel_case(rejected.case_id)
+        if not case.is_open:
+            raise CaseClosedError("The case is no longer open", case_id=str(case.id))
+        attempt = rejected.attempt + 1
+        new_id = ServiceRequest.create_id(rejected.case_id, rejected.service, attempt)
+        rejected.resubmit(new_id, cmd.officer)
+        resubmitted = ServiceRequest(
+            rejected.case_id, rejected.service, rejected.route, attempt, rejected.id
+        )
+        self.save(rejected, resubmitted)
+        return resubmitted
+
+    def latest_request(self, case_id: UUID, service: str) -> ServiceRequest:
+        """The service's latest attempt: the first request, or the last resubmission of it."""
+        request = self.get_request(ServiceRequest.create_id(case_id, service))
+        while request.resubmitted_as is not None:
+            request = self.get_request(request.resubmitted_as)
+        return request
+
+    def latest_requests(self, case_id: UUID, services: list[str]) -> list[ServiceRequest]:
+        found = []
+        for name in services:
+            try:
+                found.append(self.latest_request(case_id, name))
+            except ServiceRequestNotFoundError:
+                continue  # planned, not created yet
+        return found
 
     @staticmethod
     def _definition(request: ServiceRequest) -> ServiceDefinition:
@@ -234,7 +280,7 @@ class CaseLedger(
             if request_id not in self.repository:
                 processing_event.collect_events(ServiceRequest(event.case_id, route.service, route))
                 continue
-            request = self.get_request(request_id)
+            request = self.latest_request(event.case_id, route.service)
             # the orchestrator never revises a dispatched one
             if request.state == RequestState.PLANNED:
                 request.replan(route)
@@ -263,9 +309,8 @@ class CaseLedger(
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         case = self.kernel_case(event.case_id)
-        request_id = ServiceRequest.create_id(case.id, event.service)
-        request = self.get_request(request_id)
-        if case.is_open and request.state == RequestState.PLANNED:
+        request = self.latest_request(case.id, event.service)
+        if case.is_open and request.state in (RequestState.PLANNED, RequestState.BLOCKED):
             definition = service(event.service)
             window = self._due(NOTICE_DAYS)  # the receiving window's clock from today
             request.dispatch(
@@ -281,8 +326,7 @@ class CaseLedger(
         self, event: CasePlan.CorrectionForwarded, processing_event: ProcessingEvent[UUID]
     ) -> None:
         for name in event.services:
-            request_id = ServiceRequest.create_id(event.case_id, name)
-            request = self.get_request(request_id)
+            request = self.latest_request(event.case_id, name)
             visible = set(service(name).visible_fields)
             request.flag_correction([f for f in event.changed if f in visible])
             processing_event.collect_events(request)
@@ -296,10 +340,67 @@ class CaseLedger(
     @policy.register
     def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         for name in event.services:
-            request_id = ServiceRequest.create_id(event.case_id, name)
-            request = self.get_request(request_id)
+            request = self.latest_request(event.case_id, name)
             request.withdraw(event.reason)
             processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.RejectionNoted, processing_event: ProcessingEvent[UUID]) -> None:
+        """What waits on the rejected request is blocked, naming it."""
+        self._block(event, processing_event)
+
+    @policy.register
+    def _(self, event: CasePlan.ResubmissionNoted, processing_event: ProcessingEvent[UUID]) -> None:
+        """What waited on the rejected request now waits on its resubmission, named so."""
+        self._block(event, processing_event)
+
+    def _block(
+        self,
+        event: CasePlan.RejectionNoted | CasePlan.ResubmissionNoted,
+        processing_event: ProcessingEvent[UUID],
+    ) -> None:
+        blocker = ServiceRequest.create_id(event.case_id, event.service, event.attempt)
+        for name in event.blocked:
+            request = self.latest_request(event.case_id, name)
+            request.block(blocker, event.service)
+            processing_event.collect_events(request)
+
+    # --- the end of a case that cannot go on: the family closes it, or its window lapses ---
+    def close_as_family(self, cmd: CloseCase) -> None:
+        """The family ends its case after a rejection instead of resubmitting."""
+        self.close_case(cmd.case_id, cmd.by, cmd.reason)
+
+    def close_lapsed(self, case_id: UUID) -> bool:
+        """The deadline job: close the case if the family's every window to act has passed
+        and nothing else can proceed; True if closed now."""
+        return self.close_case(case_id, "deadline", LAPSED, lapsed_only=True)
+
+    def close_case(self, case_id: UUID, by: str, reason: str, lapsed_only: bool = False) -> bool:
+        """Close a case whose remaining services cannot proceed: a request was rejected (and
+        not resubmitted) and no office holds one. `lapsed_only`: only once every rejection's
+        window to act has passed (the deadline job). True if closed now."""
+        case = self.get_case(case_id)  # births' cases: the wing whose families close them
+        if not case.is_open:
+            if lapsed_only:
+                return False
+            raise CaseClosedError("The case is no longer open", case_id=str(case_id))
+        requests = self.latest_requests(case_id, case.planned_services)
+        rejected = [r for r in requests if r.state == RequestState.REJECTED]
+        held = [r.service for r in requests if r.state in _AT_AN_OFFICE]
+        if not rejected or held:
+            if lapsed_only:
+                return False
+            why = "no request was rejected" if not rejected else "offices still hold requests"
+            raise InvalidTransitionError(
+                f"The case cannot be closed: {why}", case_id=str(case_id), held=held
+            )
+        if lapsed_only:
+            windows = [r.rejection.family_due if r.rejection else None for r in rejected]
+            if any(w is None or date.fromisoformat(w) >= self.today() for w in windows):
+                return False
+        case.close(by, reason)
+        self.save(case)
+        return True
 
     reads_for = staticmethod(carried_out_reads)  # loaded ahead for a whole section
 
@@ -318,3 +419,6 @@ class CaseLedger(
             raise ServiceRequestNotFoundError(
                 "No such service request", service_request_id=str(request_id)
             ) from None
+
+
+_AT_AN_OFFICE = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)

@@ -26,6 +26,8 @@ from domain.kernel.saga import (
     Opened,
     PlanState,
     RequestApproved,
+    RequestRejected,
+    RequestResubmitted,
     RequestRouted,
     Saga,
 )
@@ -87,24 +89,23 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
-        # every wing's case events its saga follows, and the kernel's approvals and routes
-        kernel = (ServiceRequest.Approved, ServiceRequest.Routed)
+        # every wing's case events its saga follows, and the kernel's decisions and routes
+        kernel = (
+            ServiceRequest.Approved,
+            ServiceRequest.Rejected,
+            ServiceRequest.Resubmitted,
+            ServiceRequest.Routed,
+        )
         self.topics = [get_topic(c) for c in (*followed(), *kernel)]
 
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        """A wing's case event, an approval or a desk's route, as the saga's fact; other
-        events: nothing."""
-        if isinstance(domain_event, ServiceRequest.Approved):
+        """A wing's case event, an office's decision or a desk's route, as the saga's fact;
+        other events: nothing."""
+        decided = _request_fact(domain_event)
+        if decided is not None:
             plan = self._plan(domain_event.case_id)
-            approved = RequestApproved(domain_event.service, domain_event.result.to_dict())
             wing = wing_of_plan_inputs(plan.state.inputs)
-            self._decide(processing_event, plan, wing, approved)
-            return
-        if isinstance(domain_event, ServiceRequest.Routed):
-            plan = self._plan(domain_event.case_id)
-            routed = RequestRouted(domain_event.service, domain_event.route.planned)
-            wing = wing_of_plan_inputs(plan.state.inputs)
-            self._decide(processing_event, plan, wing, routed)
+            self._decide(processing_event, plan, wing, decided)
             return
         found = wing_of_event(domain_event)
         fact = found.fact_of(domain_event) if found is not None else None
@@ -135,3 +136,17 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def _plan(self, case_id: UUID) -> CasePlan:
         return aggregate_of(self.repository, CasePlan, CasePlan.create_id(case_id))
+
+
+def _request_fact(event: Any) -> Fact[Any] | None:
+    """A service request's approval, rejection, resubmission or desk route, as the saga's
+    fact."""
+    if isinstance(event, ServiceRequest.Approved):
+        return RequestApproved(event.service, event.result.to_dict())
+    if isinstance(event, ServiceRequest.Rejected):
+        return RequestRejected(event.service, event.attempt)
+    if isinstance(event, ServiceRequest.Resubmitted):
+        return RequestResubmitted(event.service, event.attempt)
+    if isinstance(event, ServiceRequest.Routed):
+        return RequestRouted(event.service, event.route.planned)
+    return None

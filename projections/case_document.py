@@ -25,13 +25,15 @@ from projections.case_status_model import (
     OTHER_KINDS,
     SERVICES,
     CaseRow,
+    Notes,
     OtherKindError,
     ServiceRow,
     TimelineEntry,
+    awaiting_family,
     handling,
     next_action,
 )
-from projections.case_view import case_view, row_fields, service_entry
+from projections.case_view import case_view, noted_fields, row_fields, service_entry
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 INDEXED = "hmac:"  # prefix of a keyed digest standing for a secret looked up by equality
@@ -279,6 +281,13 @@ class Folding:
         self.rows.put(DOCUMENTS, document)
 
 
+def note_of(working: Working, request_id: str) -> dict[str, Any]:
+    """The document's note of a request beyond its row (made at its first use: documents
+    written before notes were kept have none)."""
+    notes: dict[str, dict[str, Any]] = working.work.setdefault("notes", {})
+    return notes.setdefault(request_id, {})
+
+
 def timeline_of(document: DocumentRow) -> list[TimelineEntry]:
     """The case's history: every shown event of the case and its requests, in log order
     (names and times only: `work` holds no personal data and is never sealed)."""
@@ -327,8 +336,9 @@ def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> d
     stored = work["services"]
     known = working.services
     shown = work["shown"]
+    notes = work.get("notes") or {}
     services = [
-        service_entry(row_fields(stored[i]), results.get(i), shown[i])
+        service_entry(row_fields(stored[i]) | noted_fields(notes.get(i)), results.get(i), shown[i])
         for i in work["planned"]
         if i in stored
     ]
@@ -342,7 +352,7 @@ def render(work: dict[str, Any], results: dict[str, Any], working: Working) -> d
         services,
         results.get(TRACKING_CODE) or case.tracking_code,
         None,
-        **family_extras(case, rows, work["timeline"], stored),
+        **family_extras(case, rows, work["timeline"], notes, stored),
         **delivery_marker(case),
     )
 
@@ -359,18 +369,45 @@ def family_extras(
     case: CaseRow,
     rows: Sequence[ServiceRow],
     entries: Sequence[TimelineEntry],
+    notes: Notes | None = None,
     stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The family's view's last fields: what it must do next, how the case is handled as a
-    whole (one place, or jointly by several: 多地联办), and the case's timeline
-    (`entries`, a document's work; `rows` in plan order; `stored`: request id → a dict with
-    its "service", made from `rows` when not given)."""
+    """The family's view's last fields: what it must do next, and the case's timeline
+    (`entries`, a document's work; `rows` in plan order; `notes`, the document's notes of
+    its requests; `stored`: request id → a dict with its "service", made from `rows` when
+    not given); a closed case's summary."""
     if stored is None:
         stored = {r.service_request_id: {"service": r.service} for r in rows}
-    return {
-        "next_action": next_action(case, rows),
+    extras: dict[str, Any] = {
+        "next_action": next_action(case, rows, notes),
         "handling": handling(rows),
         "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
+    }
+    if case.state == "closed":
+        extras["summary"] = closing_summary(rows, notes or {})
+    return extras
+
+
+def closing_summary(rows: Sequence[ServiceRow], notes: Notes) -> dict[str, Any]:
+    """What a closed case ended with: the services issued, those rejected (reason and
+    basis), and those that never went ahead (withdrawn when it closed)."""
+    rejected = awaiting_family(rows, notes)
+    return {
+        "issued": [r.service for r in rows if r.state == "approved"],
+        "rejected": [
+            {
+                "service": r.service,
+                "service_request_id": r.service_request_id,
+                "reason": ((notes.get(r.service_request_id) or {}).get("rejection") or {}).get(
+                    "reason"
+                ),
+                "basis": ((notes.get(r.service_request_id) or {}).get("rejection") or {}).get(
+                    "basis"
+                ),
+            }
+            for r in rejected
+        ],
+        "not_proceeded": [r.service for r in rows if r.state == "withdrawn"],
     }
 
 

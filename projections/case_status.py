@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
 from domain.births.wing import BIRTHS
@@ -20,6 +22,7 @@ from engine.view import TableProjection, TableView
 from projections.case_document import (
     DOCUMENTS,
     TRACKING_CODE,
+    DocumentRow,
     Folding,
     HeldDocuments,
     Sealer,
@@ -27,17 +30,19 @@ from projections.case_document import (
     family_extras,
     finish_documents,
     folding,
-    timeline_of,
+    note_of,
 )
 from projections.case_status_model import (
     CASES,
     OTHER_KINDS,
     SERVICES,
+    WINDOWS,
     CaseRow,
     CaseStatus,
     OtherKindError,
     OtherKindRow,
     ServiceRow,
+    WindowRow,
     assemble,
 )
 from projections.events import cst_date, route_fields, stamp, topics_of
@@ -55,7 +60,7 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
-    tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS)
+    tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS, WINDOWS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 
     def document(self, case_id: UUID | str) -> bytes | None:
@@ -74,7 +79,7 @@ class CaseStatusView(TableView, ABC):
             return {}
         services = self.select(SERVICES, {"case_id": case.case_id}, order_by=PLAN_ORDER)
         document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
-        return family_extras(case, services, [] if document is None else timeline_of(document))
+        return family_extras(case, services, *_timeline_and_notes(document))
 
     def same_delivery(self, case_id: UUID | str) -> tuple[int | None, list[str]] | None:
         """A child of a delivery the hospital named: how many it had, and the other cases
@@ -105,8 +110,14 @@ class CaseStatusView(TableView, ABC):
         where = {"case_id": case.case_id}
         services = self.select(SERVICES, where, order_by=PLAN_ORDER)
         document = self.get(DOCUMENTS, case.case_id)  # written in the case row's transaction
-        timeline = [] if document is None else timeline_of(document)
-        return assemble(case, services, timeline)
+        return assemble(case, services, *_timeline_and_notes(document))
+
+
+def _timeline_and_notes(document: DocumentRow | None) -> tuple[list[Any], dict[str, Any]]:
+    if document is None:
+        return [], {}
+    work = orjson.loads(document.work)
+    return work["timeline"], work.get("notes") or {}
 
 
 class InMemoryCaseStatus(InMemoryTables, CaseStatusView):
@@ -145,6 +156,9 @@ SHOWN = (
     ServiceRequest.DeemedAccepted,
     ServiceRequest.Routed,
     ServiceRequest.RoutingOverdue,
+    ServiceRequest.Blocked,
+    ServiceRequest.Resubmitted,
+    BirthCase.Closed,
 )
 
 
@@ -312,6 +326,13 @@ def _planned(event: ServiceRequest.Planned, position: int, page: Folding) -> Non
     working = page.case(case_id)
     page.planned(working, service)
     page.history(working, event, position, service.service_request_id, at)
+    if event.attempt > 1:  # a resubmission: shown right after the request it resubmits
+        request_id, resubmits = service.service_request_id, str(event.resubmits)
+        note = note_of(working, request_id)
+        note.update(attempt=event.attempt, resubmits=resubmits)
+        planned = working.work["planned"]
+        at_index = planned.index(resubmits) + 1 if resubmits in planned else len(planned)
+        planned.insert(at_index, request_id)
 
 
 def _put_service(event: Any, position: int, page: Folding, **changes: Any) -> Working:
@@ -372,9 +393,15 @@ def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Foldi
 
 
 def _dispatched(event: ServiceRequest.Dispatched, position: int, page: Folding) -> None:
-    """At the receiving window: its due date, from the materials' arrival."""
+    """At the receiving window: its due date, from the materials' arrival (and no longer
+    blocked: what blocked it was approved after all)."""
     due, provisional = event.due, event.provisional
-    _put_service(event, position, page, state="dispatched", due=due, due_provisional=provisional)
+    working = _put_service(
+        event, position, page, state="dispatched", due=due, due_provisional=provisional
+    )
+    note = working.work.get("notes", {}).get(str(event.originator_id))
+    if note is not None:
+        note.pop("blocked_by", None)
 
 
 def _deemed(event: ServiceRequest.DeemedAccepted, position: int, page: Folding) -> None:
@@ -391,13 +418,52 @@ def _approved(event: ServiceRequest.Approved, position: int, page: Folding) -> N
     working.results[str(event.originator_id)] = event.result.to_dict()
 
 
+def _rejected(event: ServiceRequest.Rejected, position: int, page: Folding) -> None:
+    working = _put_service(event, position, page, state="rejected", overdue=False, awaiting=())
+    note_of(working, str(event.originator_id))["rejection"] = {
+        "reason": event.reason,
+        "basis": event.basis,
+        "due": event.family_due,
+        "due_provisional": event.provisional,
+    }
+    if event.family_due is not None:
+        case_id = working.work["case_id"]
+        found = page.rows.get(WINDOWS, case_id)
+        due = event.family_due if found is None else max(found.due, event.family_due)
+        page.rows.put(WINDOWS, WindowRow(case_id, due))
+
+
+def _blocked(event: ServiceRequest.Blocked, position: int, page: Folding) -> None:
+    working = _put_service(event, position, page, state="blocked")
+    note_of(working, str(event.originator_id))["blocked_by"] = {
+        "service": event.blocking_service,
+        "service_request_id": str(event.blocked_by),
+    }
+
+
+def _resubmitted(event: ServiceRequest.Resubmitted, position: int, page: Folding) -> None:
+    working = _put_service(event, position, page)
+    note_of(working, str(event.originator_id))["resubmitted_as"] = str(event.new_request_id)
+
+
+def _case_ended(state: str | None) -> Rule:
+    """Completed, voided or closed: the case's window to act (if any) is gone."""
+
+    def rule(event: Any, position: int, page: Folding) -> None:
+        changes = {} if state is None else {"state": state}
+        working = _put_case(event, position, page, **changes)
+        page.rows.delete(WINDOWS, working.work["case_id"])
+
+    return rule
+
+
 RULES: dict[type, Rule] = {
     BirthCase.Notified: _notified,
     BirthCase.NotificationCorrected: _corrected,
     BirthCase.FamilyApplied: _applied,
-    BirthCase.Voided: _case(state="voided"),
+    BirthCase.Voided: _case_ended("voided"),
     BirthCase.ServicesPlanned: _services_planned,
-    BirthCase.Completed: _case(state="completed"),
+    BirthCase.Completed: _case_ended("completed"),
     BirthCase.Rated: _case(rated=True),
     ServiceRequest.Planned: _planned,
     ServiceRequest.Replanned: _rerouted,
@@ -406,7 +472,7 @@ RULES: dict[type, Rule] = {
     ServiceRequest.SupplementRequested: _supplement_requested,
     ServiceRequest.Supplemented: _supplemented,
     ServiceRequest.Approved: _approved,
-    ServiceRequest.Rejected: _service(state="rejected", overdue=False, awaiting=()),
+    ServiceRequest.Rejected: _rejected,
     ServiceRequest.Withdrawn: _service(state="withdrawn", overdue=False, awaiting=()),
     ServiceRequest.Overdue: _service(overdue=True),
     ServiceRequest.CorrectionFlagged: _service(),
@@ -414,4 +480,7 @@ RULES: dict[type, Rule] = {
     ServiceRequest.DeemedAccepted: _deemed,
     ServiceRequest.Routed: _rerouted,
     ServiceRequest.RoutingOverdue: _service(overdue=True),
+    ServiceRequest.Blocked: _blocked,
+    ServiceRequest.Resubmitted: _resubmitted,
+    BirthCase.Closed: _case_ended("closed"),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -75,6 +75,19 @@ class OtherKindRow:
 OTHER_KINDS = Table("other_kinds", OtherKindRow, ("service_request_id",))
 
 
+@dataclass(frozen=True)
+class WindowRow:
+    """A case whose family must act on a rejection by `due` (resubmit or close): the deadline
+    job closes it once the window has passed (the ledger checks again; a row outlives a
+    resubmission and goes when the case ends)."""
+
+    case_id: str
+    due: str
+
+
+WINDOWS = Table("family_windows", WindowRow, ("case_id",), indexes=[("due",)])
+
+
 class OtherKindError(Exception):
     """The event is of a request of another wing's case: nothing to show here."""
 
@@ -141,7 +154,10 @@ def _entries(timeline: Sequence[TimelineEntry], request_id: str) -> tuple[Histor
 
 
 def assemble(
-    case: CaseRow, services: Sequence[ServiceRow], timeline: Sequence[TimelineEntry]
+    case: CaseRow,
+    services: Sequence[ServiceRow],
+    timeline: Sequence[TimelineEntry],
+    notes: Notes | None = None,
 ) -> CaseStatus:
     """A case's rows and its document's timeline, put together as the family sees them."""
     values = {k: v for k, v in asdict(case).items() if k in CaseStatus.__dataclass_fields__}
@@ -149,7 +165,7 @@ def assemble(
         **values,
         birth_province=province(case.birth_division),
         hukou_division=hukou_division(case),
-        next_action=next_action(case, services),
+        next_action=next_action(case, services, notes),
         services=tuple(_service(s, _entries(timeline, s.service_request_id)) for s in services),
         history=_entries(timeline, ""),
     )
@@ -173,10 +189,27 @@ def _holder(service: ServiceRow) -> str:
     return f"office {service.authority} {locality}"
 
 
-def next_action(case: CaseRow, services: Sequence[ServiceRow]) -> str:
+Notes = Mapping[str, Mapping[str, Any]]
+"""What a family's document notes of its requests beyond their rows, by request id: the
+attempt and its links, a rejection's reason, basis and window, what blocks a request."""
+
+
+def awaiting_family(services: Sequence[ServiceRow], notes: Notes) -> list[ServiceRow]:
+    """Rejected requests not resubmitted yet: the family resubmits them or closes the case."""
+    return [
+        s
+        for s in services
+        if s.state == "rejected"
+        and not (notes.get(s.service_request_id) or {}).get("resubmitted_as")
+    ]
+
+
+def next_action(case: CaseRow, services: Sequence[ServiceRow], notes: Notes | None = None) -> str:
     """What the family must do next: '<verb>: <what>' ('nothing: ...' when it is not them)."""
     if case.state == "voided":
         return "nothing: the case was voided"
+    if case.state == "closed":
+        return "nothing: closed and rated" if case.rated else "rate: the service"
     items = [item for s in services if s.state == "supplement-requested" for item in s.awaiting]
     if items:
         return "supplement: " + ", ".join(dict.fromkeys(items))
@@ -186,7 +219,26 @@ def next_action(case: CaseRow, services: Sequence[ServiceRow]) -> str:
         return "apply: " + " and ".join(missing)
     if case.state == "completed":
         return "nothing: completed and rated" if case.rated else "rate: the service"
+    rejected = awaiting_family(services, notes or {})
+    if rejected:
+        return _after_rejection(rejected, services, notes or {})
     return _waiting(services)
+
+
+def _after_rejection(
+    rejected: Sequence[ServiceRow], services: Sequence[ServiceRow], notes: Notes
+) -> str:
+    """The family acts next, by the last of its windows: resubmit, or (once no office holds
+    a request) close the case."""
+    names = ", ".join(s.service for s in rejected)
+    dues = [
+        str(due)
+        for s in rejected
+        if (due := ((notes.get(s.service_request_id) or {}).get("rejection") or {}).get("due"))
+    ]
+    held = any(s.state in ("dispatched", "received", "supplement-requested") for s in services)
+    verb = "resubmit" if held else "resubmit or close"
+    return f"{verb}: {names} rejected" + (f", by {max(dues)}" if dues else "")
 
 
 def _waiting(services: Sequence[ServiceRow]) -> str:

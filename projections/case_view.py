@@ -20,6 +20,7 @@ from domain.kernel.access import (
     visible_requests,
 )
 from domain.kernel.actors import Principal
+from domain.kernel.remedies import load_remedies
 from domain.kernel.service_request import ServiceRequest
 
 
@@ -40,7 +41,7 @@ def row_fields(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def request_fields(request: ServiceRequest) -> dict[str, Any]:
     """A service's shown fields from its aggregate (also an office step's answer)."""
-    return {
+    fields = {
         "service": request.service,
         "service_request_id": str(request.id),
         "state": request.state,
@@ -51,6 +52,46 @@ def request_fields(request: ServiceRequest) -> dict[str, Any]:
         "due": request.due,
         "due_provisional": request.due_provisional,
     }
+    rejection = request.rejection
+    blocked_by = request.blocked_by
+    return fields | noted_fields(
+        {
+            "attempt": request.attempt,
+            "resubmits": str(request.resubmits) if request.resubmits else None,
+            "resubmitted_as": str(request.resubmitted_as) if request.resubmitted_as else None,
+            "rejection": None
+            if rejection is None
+            else {
+                "reason": rejection.reason,
+                "basis": rejection.basis,
+                "due": rejection.family_due,
+                "due_provisional": rejection.provisional,
+            },
+            "blocked_by": None
+            if blocked_by is None
+            else {"service": request.blocking_service, "service_request_id": str(blocked_by)},
+        }
+    )
+
+
+def noted_fields(note: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A service's shown fields beyond its row (a case_status document's note of it, or the
+    same made from its aggregate): its attempt and the requests it is linked to, why it was
+    rejected and what the family can do (remedies: reference data), what blocks it."""
+    note = note or {}
+    rejection = note.get("rejection")
+    return {
+        "attempt": note.get("attempt", 1),
+        "resubmits": note.get("resubmits"),
+        "resubmitted_as": note.get("resubmitted_as"),
+        "rejection": None if rejection is None else {**rejection, "remedies": remedies()},
+        "blocked_by": note.get("blocked_by"),
+    }
+
+
+def remedies() -> list[dict[str, Any]]:
+    """What a family can do after a rejection (domain/kernel/reference/remedies.json)."""
+    return load_remedies().shown()
 
 
 def service_entry(

@@ -20,6 +20,7 @@ from domain.kernel.commands import (
     Receive,
     Reject,
     RequestSupplement,
+    Resubmit,
     Supplement,
 )
 from domain.kernel.identifiers import make_citizen_id
@@ -100,7 +101,7 @@ def office_command(
     items: tuple[str, ...] = (),
     result: dict[str, object] | None = None,
     reason: str = "",
-    basis: str = "",
+    basis: str = "Administrative Licensing Law Art. 38",
 ) -> OfficeCommand:
     """The office command for an HTTP action name (receive, request-supplement, supplement,
     approve, reject), from those of the fields it takes: the tests' shorthand."""
@@ -112,6 +113,8 @@ def office_command(
         return Supplement(request_id, officer, items)
     if action == "approve":
         return Approve(request_id, officer, result or {})
+    if action == "resubmit":
+        return Resubmit(request_id, officer)
     assert action == "reject", action
     return Reject(request_id, officer, reason, basis)
 
@@ -129,4 +132,6 @@ def office_step(
         return ledger.supplement(cmd)
     if isinstance(cmd, Approve):
         return ledger.approve(cmd)
+    if isinstance(cmd, Resubmit):
+        return ledger.resubmit(cmd)
     return ledger.reject(cmd)

@@ -12,6 +12,7 @@ window.NL = (function () {
       "in-progress": ["办理中", "in progress"],
       completed: ["已办结", "completed"],
       voided: ["已作废", "voided"],
+      closed: ["已终止", "closed"],
     },
     state: {
       planned: ["已规划", "planned"],
@@ -21,6 +22,7 @@ window.NL = (function () {
       approved: ["已办结", "approved"],
       rejected: ["不予办理", "rejected"],
       withdrawn: ["已撤回", "withdrawn"],
+      blocked: ["因前置事项不予办理而暂停", "blocked"],
     },
     role: {
       "receive-for-other": ["代收", "receive for another locality"],
@@ -55,6 +57,9 @@ window.NL = (function () {
       DeemedAccepted: ["逾期未告知，视为受理", "deemed accepted (no notice in time)"],
       Delivered: ["已送达部门系统", "delivered to the office system"],
       DeliveryFailed: ["送达失败，将重试", "delivery failed, will retry"],
+      Blocked: ["因前置事项不予办理而暂停", "blocked by a rejection"],
+      Resubmitted: ["已重新申请", "resubmitted"],
+      Closed: ["办件已终止", "case closed"],
     },
   };
 

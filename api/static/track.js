@@ -90,7 +90,11 @@
     const node = h("span");
     if (next.verb === "apply") node.append(bi("请填写下方申请", "Complete the application below"));
     else if (next.verb === "supplement") node.append(bi("请补充材料：" + next.what, "Supply: " + next.what));
+    else if (next.verb === "resubmit" || next.verb === "resubmit or close") {
+      node.append(bi("有事项不予办理：可更正后重新申请" + (next.verb === "resubmit" ? "" : "或终止办件"), next.what));
+    } else if (next.verb === "rate" && view.state === "closed") node.append(bi("办件已终止，请评价", "The case was closed: please rate the service"));
     else if (next.verb === "rate") node.append(bi("全部办结，请评价", "All done: please rate the service"));
+    else if (view.state === "closed") node.append(bi("办件已终止，感谢评价", "The case was closed, thank you for rating"));
     else if (view.state === "completed") node.append(bi("全部办结，感谢评价", "All done, thank you for rating"));
     else if (view.state === "voided") node.append(bi("出生信息已作废", "The notification was voided"));
     else node.append(waiting(next.what));
@@ -136,6 +140,7 @@
     renderSupplements(view.services || []);
     renderServices(view.services || []);
     renderDelivery(view.delivery);
+    renderClosing(view, verb);
     renderTimeline(view.timeline || []);
     $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
   }
@@ -179,6 +184,10 @@
       if ((service.awaiting || []).length) {
         facts.append(h("div", { className: "wide" }, h("dt", {}, bi("待补材料", "Awaiting")), h("dd", {}, service.awaiting.join("、"))));
       }
+      if (service.blocked_by) {
+        facts.append(h("div", { className: "wide" }, h("dt", {}, bi("暂停原因", "Blocked by")), h("dd", {}, serviceName(service.blocked_by.service), bi(" 不予办理", " was rejected"))));
+      }
+      if (service.rejection) facts.append(...rejectionFacts(service));
       list.append(
         h(
           "li",
@@ -187,6 +196,66 @@
           facts,
         ),
       );
+    }
+  }
+
+  /** Why a request was rejected, on what basis, by when the family acts and what it can do. */
+  function rejectionFacts(service) {
+    const r = service.rejection;
+    const shown = [detail(bi("不予办理理由", "Reason"), r.reason), detail(bi("法律依据", "Legal basis"), r.basis)];
+    if (service.resubmitted_as) {
+      shown.push(detail(bi("后续", "Then"), bi("已重新申请", "resubmitted")));
+      return shown;
+    }
+    if (r.due) shown.push(detail(bi("请于此日前处理", "Act by"), r.due));
+    const remedies = h("ul", { className: "remedies" });
+    for (const remedy of r.remedies || []) {
+      remedies.append(h("li", {}, remedy.name_zh + " " + remedy.name + (remedy.period ? "（" + remedy.period + "）" : "") + "：" + remedy.how + " — " + remedy.basis));
+    }
+    shown.push(h("div", { className: "wide" }, h("dt", {}, bi("您可以", "What you can do")), h("dd", {}, remedies)));
+    if (current && current.state !== "closed") {
+      const button = h("button", { type: "button" }, bi("更正后重新申请", "Resubmit"));
+      button.addEventListener("click", async () => {
+        try {
+          await api("POST", "/service-requests/" + service.service_request_id + "/resubmit", session.token, {});
+          await load();
+          $("case-status").textContent = "已重新申请 Resubmitted";
+        } catch (error) {
+          showProblem($("case-problem"), error);
+        }
+      });
+      shown.push(h("div", { className: "wide actions" }, button));
+    }
+    return shown;
+  }
+
+  /** A closed case's summary, or the button that closes a case nothing else can move. */
+  function renderClosing(view, verb) {
+    const holder = $("closing");
+    if (!holder) return;
+    holder.replaceChildren();
+    if (view.summary) {
+      const s = view.summary;
+      const names = (codes) => h("span", {}, ...(codes.length ? codes.flatMap((c, i) => (i ? ["、", serviceName(c)] : [serviceName(c)])) : ["—"]));
+      holder.append(
+        h("h3", {}, bi("办件小结", "Summary")),
+        h("dl", { className: "facts" },
+          detail(bi("已办结", "Issued"), names(s.issued)),
+          detail(bi("不予办理", "Rejected"), h("span", {}, ...(s.rejected.length ? s.rejected.map((r) => h("div", {}, serviceName(r.service), "：", r.reason, "（", r.basis, "）")) : ["—"]))),
+          detail(bi("未办理", "Not proceeded"), names(s.not_proceeded))),
+      );
+    } else if (verb === "resubmit or close") {
+      const button = h("button", { type: "button" }, bi("终止办件", "Close the case"));
+      button.addEventListener("click", async () => {
+        try {
+          await api("POST", "/cases/" + session.case_id + "/close", session.token, {});
+          await load();
+          $("case-status").textContent = "办件已终止 Case closed";
+        } catch (error) {
+          showProblem($("case-problem"), error);
+        }
+      });
+      holder.append(h("div", { className: "actions" }, button));
     }
   }
 

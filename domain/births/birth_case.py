@@ -25,6 +25,7 @@ class CaseState(StrEnum):
     IN_PROGRESS = "in-progress"
     COMPLETED = "completed"
     VOIDED = "voided"
+    CLOSED = "closed"  # ended short of completion: what was issued stays issued
 
 
 def _revive_facts(state: dict[str, object]) -> None:
@@ -91,6 +92,12 @@ class BirthCase(Aggregate):
         score: int
         comment: str
 
+    class Closed(Aggregate.Event):
+        """Ended without every service: by the family, or by its lapsed window to act."""
+
+        by: str  # "family", or "deadline" when the window lapsed
+        reason: str
+
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
         return uuid5(CASE_NAMESPACE, f"{facility_uscc}:{record_ref}")
@@ -116,7 +123,7 @@ class BirthCase(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED)
+        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED, CaseState.CLOSED)
 
     def disclosed(self, name: str) -> Disclosable | None:
         """A field an office may be shown: the family's choice if made, else the birth fact."""
@@ -156,10 +163,16 @@ class BirthCase(Aggregate):
             self._require_open()
             self._completed()
 
+    def close(self, by: str, reason: str) -> None:
+        """End the case short of completion (the rest of it cannot proceed)."""
+        if self.state != CaseState.CLOSED:
+            self._require_open()
+            self._closed(by=by, reason=reason)
+
     def rate(self, score: int, comment: str) -> None:
-        if self.state != CaseState.COMPLETED:
+        if self.state not in (CaseState.COMPLETED, CaseState.CLOSED):
             raise RatingNotAllowedError(
-                "A case can be rated once it is completed", state=self.state
+                "A case can be rated once it is completed or closed", state=self.state
             )
         if self.rating is not None:
             raise RatingNotAllowedError("This case was already rated", state=self.state)
@@ -195,6 +208,10 @@ class BirthCase(Aggregate):
     @event(Completed)
     def _completed(self) -> None:
         self.state = CaseState.COMPLETED
+
+    @event(Closed)
+    def _closed(self, by: str, reason: str) -> None:
+        self.state = CaseState.CLOSED
 
     @event(Rated)
     def _rated(self, score: int, comment: str) -> None:

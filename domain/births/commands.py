@@ -59,3 +59,12 @@ class RateService:
     case_id: UUID
     score: int
     comment: str = ""
+
+
+@dataclass(frozen=True)
+class CloseCase:
+    """End a case whose remaining services cannot proceed (after a rejection)."""
+
+    case_id: UUID
+    by: str  # "family", or "deadline" when its window lapsed
+    reason: str = ""

@@ -28,9 +28,12 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "SupplementRequested": ("items",),
         "Supplemented": ("items",),
         "Approved": ("result",),
-        "Rejected": ("reason", "basis"),
+        "Rejected": ("reason", "basis", "family_due"),
         "Withdrawn": ("reason",),
-        "Planned": ("route",),
+        "Planned": ("route", "attempt", "resubmits"),
+        "Blocked": ("blocked_by", "blocking_service"),
+        "Resubmitted": ("new_request_id", "attempt"),
+        "Closed": ("by", "reason"),
     },
     "office": {
         "Dispatched": ("payload",),
@@ -40,8 +43,10 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "Approved": ("result",),
         "Rejected": ("reason", "basis"),
         "CorrectionFlagged": ("changed",),
-        "Planned": ("route",),
+        "Planned": ("route", "attempt", "resubmits"),
         "Replanned": ("route",),
+        "Blocked": ("blocked_by", "blocking_service"),
+        "Resubmitted": ("new_request_id", "attempt"),
     },
 }
 INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")

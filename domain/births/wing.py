@@ -13,7 +13,14 @@ from domain.births.planning import (
     notified_places,
 )
 from domain.births.transcodings import BIRTHS_TRANSCODINGS
-from domain.kernel.saga import CaseApplied, CaseCorrected, CaseNotified, CaseVoided, Fact
+from domain.kernel.saga import (
+    CaseApplied,
+    CaseClosed,
+    CaseCorrected,
+    CaseNotified,
+    CaseVoided,
+    Fact,
+)
 from domain.kernel.wing import Wing
 
 VOIDED = "the hospital voided the birth notification"
@@ -36,6 +43,10 @@ def voided(event: BirthCase.Voided) -> Fact[BirthPart]:
     return CaseVoided(VOIDED)
 
 
+def closed(event: BirthCase.Closed) -> Fact[BirthPart]:
+    return CaseClosed(f"the case was closed ({event.by})")
+
+
 BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
     kind="birth",
     catalog=load_catalog,
@@ -47,6 +58,7 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
         BirthCase.NotificationCorrected: corrected,
         BirthCase.FamilyApplied: applied,
         BirthCase.Voided: voided,
+        BirthCase.Closed: closed,
     },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
 )

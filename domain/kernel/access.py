@@ -18,7 +18,8 @@ TRACKING_ROLES = ("hospital", "admin", "family")  # who sees the case's tracking
 RECORD_REF_ROLES = ("hospital", "admin")  # who sees the hospital's record key
 RESULT_ROLES = ("family", "admin")  # who sees results and the items awaited
 NEXT_STEP_ROLES = ("family", "admin")  # who sees the family's next action and timeline
-ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject")
+ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject", "resubmit")
+FAMILY_ACTIONS = ("supplement", "resubmit")  # what a family does on its own case's requests
 # Which office acts: the receiving window receives and asks for supplements (it checks form
 # and identity); the handling office decides (decision power never moves, domain ref §2.1).
 ACTOR_SIDE = {
@@ -27,6 +28,7 @@ ACTOR_SIDE = {
     "supplement": "either",
     "approve": "handling",
     "reject": "handling",
+    "resubmit": "either",  # an office may resubmit on the family's behalf
 }
 # A request handled online (全程网办) has no separate window: its handling office receives it
 # itself (domain ref §2.1); off-site (异地代收代办) keeps the receive/decide split above.
@@ -128,11 +130,12 @@ def facility_read(principal: Principal, asked: str) -> str:
 
 def may_act(principal: Principal, request: ServiceRequest, action: str) -> bool:
     """An office step on a request: the receiving or handling office of its authority as the
-    action needs; a family only supplements its own case; an admin does anything."""
+    action needs; a family only supplements or resubmits its own case's; an admin does
+    anything."""
     if principal.role == "admin":
         return True
     if principal.role == "family":
-        return action == "supplement" and str(request.case_id) == principal.scope
+        return action in FAMILY_ACTIONS and str(request.case_id) == principal.scope
     if principal.role != "office" or principal.authority != request.authority:
         return False
     sides = ONLINE_SIDE if request.route.mode == "online" else ACTOR_SIDE

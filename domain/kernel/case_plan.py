@@ -111,6 +111,18 @@ class CasePlan(Aggregate):
         service: str
         planned: dict[str, object]  # the desk's PlannedService, as its `to_dict`
 
+    class RejectionNoted(Aggregate.Event):
+        case_id: UUID
+        service: str
+        attempt: int
+        blocked: list[str]
+
+    class ResubmissionNoted(Aggregate.Event):
+        case_id: UUID
+        service: str
+        attempt: int
+        blocked: list[str]
+
     @staticmethod
     def create_id(case_id: UUID) -> UUID:
         return _plan_id(case_id)
@@ -159,6 +171,14 @@ class CasePlan(Aggregate):
                 self._withdrawal_ordered(case_id=case_id, reason=reason, services=list(services))
             case saga.RouteTaken(service=service, planned=planned):
                 self._route_taken(case_id=case_id, service=service, planned=planned.to_dict())
+            case saga.RejectionNoted(service=service, attempt=attempt, blocked=blocked):
+                self._rejection_noted(
+                    case_id=case_id, service=service, attempt=attempt, blocked=list(blocked)
+                )
+            case saga.ResubmissionNoted(service=service, attempt=attempt, blocked=blocked):
+                self._resubmission_noted(
+                    case_id=case_id, service=service, attempt=attempt, blocked=list(blocked)
+                )
             case saga.Opened():
                 raise ValueError("a CasePlan is opened once, by CasePlan.open")
 
@@ -202,12 +222,33 @@ class CasePlan(Aggregate):
         taken = saga.RouteTaken(service, PlannedService.from_dict(planned))
         self.state = evolve(self.state, taken)
 
+    @event(RejectionNoted)
+    def _rejection_noted(
+        self, case_id: UUID, service: str, attempt: int, blocked: list[str]
+    ) -> None:
+        noted = saga.RejectionNoted(service, attempt, tuple(blocked))
+        self.state = evolve(self.state, noted)
+
+    @event(ResubmissionNoted)
+    def _resubmission_noted(
+        self, case_id: UUID, service: str, attempt: int, blocked: list[str]
+    ) -> None:
+        noted = saga.ResubmissionNoted(service, attempt, tuple(blocked))
+        self.state = evolve(self.state, noted)
+
 
 def carried_out_reads(event: object) -> list[UUID]:
     """What the CaseLedger reads to carry out a CasePlan event: the case and named requests."""
     case_id: UUID | None = getattr(event, "case_id", None)
     if case_id is None or isinstance(event, CasePlan.PlanDrawn):
         return [case_id] if case_id else []
+    if isinstance(event, CasePlan.RejectionNoted | CasePlan.ResubmissionNoted):
+        blocked = getattr(event, "blocked", [])
+        return [
+            case_id,
+            ServiceRequest.create_id(case_id, event.service, event.attempt),
+            *(ServiceRequest.create_id(case_id, s) for s in blocked),
+        ]
     named = getattr(event, "services", None) or getattr(event, "revised", None) or []
     services = [event.service] if isinstance(event, CasePlan.DispatchOrdered) else named
     return [case_id, *(ServiceRequest.create_id(case_id, s) for s in services)]

@@ -65,10 +65,18 @@ class Reject:
     service_request_id: UUID
     officer: str
     reason: str
-    basis: str = ""
+    basis: str  # the legal basis: required (old stored rejections may hold "")
 
 
-OfficeCommand = Receive | RequestSupplement | Supplement | Approve | Reject
+@dataclass(frozen=True)
+class Resubmit:
+    """The family (or an office for it) resubmits a rejected request: a new one, linked."""
+
+    service_request_id: UUID
+    officer: str  # who resubmits: "family:<case>" or an office's "office:<actor>"
+
+
+OfficeCommand = Receive | RequestSupplement | Supplement | Approve | Reject | Resubmit
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,37 @@ class RoutingWatch:
                 except RecordConflictError:
                     log.info("routing watch: a request changed while it was checked; next run")
         return recorded
+
+
+class LapsedWindows(Protocol):
+    """Cases whose family's window to act on a rejection ended before `today`, due first."""
+
+    def lapsed(self, today: date) -> Iterable[UUID]: ...
+
+
+class WindowClosing(Protocol):
+    """The write side: today's date, and closing a case whose every window has passed (it
+    checks again: a resubmission or an office still at work keeps the case open)."""
+
+    def today(self) -> date: ...
+
+    def close_lapsed(self, case_id: UUID) -> bool: ...
+
+
+@dataclass
+class WindowWatch:
+    """The deadline job's second round: a case whose family neither resubmitted nor closed it
+    within its window after a rejection is closed, so that it never waits on nobody."""
+
+    windows: LapsedWindows
+    cases: WindowClosing
+
+    def run(self) -> int:
+        """One round; the number of cases closed."""
+        closed = 0
+        for case_id in self.windows.lapsed(self.cases.today()):
+            try:
+                closed += self.cases.close_lapsed(case_id)
+            except RecordConflictError:  # the family acted meanwhile: the next run sees it
+                log.info("deadline job: a case changed while it was closed; next run")
+        return closed

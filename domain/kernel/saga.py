@@ -27,6 +27,7 @@ In_inv = TypeVar("In_inv")
 P_contra = TypeVar("P_contra", contravariant=True)
 
 NO_RESULTS: Mapping[str, str] = MappingProxyType({})
+NO_ATTEMPTS: Mapping[str, int] = MappingProxyType({})
 
 
 class Planning(Protocol[In_inv, P_contra]):
@@ -87,6 +88,25 @@ class RequestRouted:
     planned: PlannedService
 
 
+@dataclass(frozen=True)
+class RequestRejected:
+    service: str
+    attempt: int  # which attempt of the service was rejected
+
+
+@dataclass(frozen=True)
+class RequestResubmitted:
+    service: str
+    attempt: int  # the new attempt's number
+
+
+@dataclass(frozen=True)
+class CaseClosed:
+    """The family closed the case, or its window to act on a rejection lapsed."""
+
+    reason: str
+
+
 Fact = (
     CaseNotified[P]
     | CaseCorrected[P]
@@ -94,6 +114,9 @@ Fact = (
     | CaseVoided
     | RequestApproved
     | RequestRouted
+    | RequestRejected
+    | RequestResubmitted
+    | CaseClosed
 )
 
 
@@ -159,6 +182,25 @@ class RouteTaken:
     planned: PlannedService
 
 
+@dataclass(frozen=True)
+class RejectionNoted:
+    """`service` (its `attempt`) was rejected: `blocked`, the services that wait on it."""
+
+    service: str
+    attempt: int
+    blocked: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResubmissionNoted:
+    """`service` was resubmitted as its `attempt`: dispatched again with the case's data;
+    `blocked`, the services that wait on it, now wait on the new attempt."""
+
+    service: str
+    attempt: int
+    blocked: tuple[str, ...] = ()
+
+
 Decision = (
     Opened[In]
     | InputsUpdated[In]
@@ -170,6 +212,8 @@ Decision = (
     | CompletionOrdered
     | WithdrawalOrdered
     | RouteTaken
+    | RejectionNoted
+    | ResubmissionNoted
 )
 NO_ROUTES: Mapping[str, PlannedService] = MappingProxyType({})
 
@@ -188,6 +232,12 @@ class PlanState(Generic[In_co]):
     closed: bool = False
     version: int = 1  # the case's version the inputs are from
     routed: Mapping[str, PlannedService] = field(default_factory=lambda: NO_ROUTES)  # by the desk
+    rejected: frozenset[str] = frozenset()  # services whose latest attempt was rejected
+    blocked: Mapping[str, str] = field(default_factory=lambda: NO_RESULTS)  # → its blocker
+    attempts: Mapping[str, int] = field(default_factory=lambda: NO_ATTEMPTS)  # beyond the 1st
+
+    def attempt(self, service: str) -> int:
+        return self.attempts.get(service, 1)
 
     @property
     def services(self) -> tuple[PlannedService, ...]:
@@ -206,7 +256,11 @@ def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
         case PlanDrawn(plan=plan) | PlanRevised(plan=plan):
             return _changed(state, plan=plan)
         case DispatchOrdered(service=service):
-            return _changed(state, dispatched=(*state.dispatched, service))
+            dispatched = (*state.dispatched, service)
+            if service not in state.blocked:
+                return _changed(state, dispatched=dispatched)
+            blocked = MappingProxyType({k: v for k, v in state.blocked.items() if k != service})
+            return _changed(state, dispatched=dispatched, blocked=blocked)
         case ResultNoted(service=service, result=result):
             carried = MappingProxyType({**state.carried, **result})
             return _changed(state, approved=state.approved | {service}, carried=carried)
@@ -217,6 +271,16 @@ def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
         case RouteTaken(service=service, planned=planned):
             routed = MappingProxyType({**state.routed, service: planned})
             return _changed(state, routed=routed, plan=_with_routes(state.plan, routed))
+        case RejectionNoted(service=service, blocked=blocked):
+            waiting = MappingProxyType({**state.blocked, **dict.fromkeys(blocked, service)})
+            return _changed(state, rejected=state.rejected | {service}, blocked=waiting)
+        case ResubmissionNoted(service=service, attempt=attempt):
+            return _changed(
+                state,
+                rejected=state.rejected - {service},
+                dispatched=tuple(s for s in state.dispatched if s != service),
+                attempts=MappingProxyType({**state.attempts, service: attempt}),
+            )
         case Opened():
             return start(decision)
     return state
@@ -278,15 +342,48 @@ class Saga(Generic[In, P]):
             self._corrected(decided, fact)
         elif isinstance(fact, CaseApplied):
             self._update(decided, fact.part, fact.version)
-        elif isinstance(fact, CaseVoided):
+        elif isinstance(fact, CaseVoided | CaseClosed):
             self._voided(decided, fact.reason)
             return decided.decisions
         elif isinstance(fact, RequestRouted):
             self._routed(decided, fact)
+        elif isinstance(fact, RequestRejected):
+            self._rejected(decided, fact)
+        elif isinstance(fact, RequestResubmitted):
+            self._resubmitted(decided, fact)
         elif fact.service not in state.approved:
             decided.take(ResultNoted(fact.service, fact.result))
         self._advance(decided)
         return decided.decisions
+
+    @staticmethod
+    def _rejected(decided: _Decided[In], fact: RequestRejected) -> None:
+        """Note a rejection of the service's latest attempt once; what depends on it (and is
+        not dispatched yet) is blocked, naming it."""
+        state, service = decided.state, fact.service
+        if (
+            state.closed
+            or service in state.approved
+            or service in state.rejected
+            or fact.attempt != state.attempt(service)
+        ):
+            return
+        waiting = _dependents(state.services, service)
+        blocked = tuple(s for s in waiting if s not in state.dispatched and s not in state.blocked)
+        decided.take(RejectionNoted(service, fact.attempt, blocked))
+
+    @staticmethod
+    def _resubmitted(decided: _Decided[In], fact: RequestResubmitted) -> None:
+        """A resubmission of the rejected latest attempt: the service may be dispatched again."""
+        state, service = decided.state, fact.service
+        if state.closed or service not in state.rejected:
+            return
+        if fact.attempt != state.attempt(service) + 1:
+            return
+        waiting = tuple(
+            s.service for s in state.services if state.blocked.get(s.service) == service
+        )
+        decided.take(ResubmissionNoted(service, fact.attempt, waiting))
 
     def _notified(self, state: PlanState[In] | None, fact: CaseNotified[P]) -> list[Decision[In]]:
         if state is not None:  # notified again: only what is new counts
@@ -375,6 +472,8 @@ class Saga(Generic[In, P]):
     def _ready(self, state: PlanState[In], route: PlannedService) -> bool:
         if route.service in state.dispatched or route.manual_routing:
             return False
+        if route.service in state.rejected:
+            return False
         if not self.planning.may_dispatch(state.inputs, route.service):
             return False
         return all(d in state.approved for d in route.depends_on)
@@ -382,3 +481,14 @@ class Saga(Generic[In, P]):
     def _carried(self, state: PlanState[In], service: str) -> dict[str, str]:
         wanted = self.inputs_of(service)
         return {k: v for k, v in state.carried.items() if k in wanted}
+
+
+def _dependents(services: tuple[PlannedService, ...], service: str) -> tuple[str, ...]:
+    """The services that wait on `service`, directly or through others, in plan order."""
+    waiting = {service}
+    for _ in services:  # a fixed point: at most one round per service
+        more = {s.service for s in services if waiting.intersection(s.depends_on)}
+        if more <= waiting:
+            break
+        waiting |= more
+    return tuple(s.service for s in services if s.service in waiting and s.service != service)

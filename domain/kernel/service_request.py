@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from uuid import UUID, uuid5
@@ -32,6 +33,7 @@ class RequestState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    BLOCKED = "blocked"  # waits on a rejected request it depends on (which it names)
 
 
 OPEN_STATES = (
@@ -39,6 +41,7 @@ OPEN_STATES = (
     RequestState.DISPATCHED,
     RequestState.RECEIVED,
     RequestState.SUPPLEMENT_REQUESTED,
+    RequestState.BLOCKED,
 )
 FINAL_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHDRAWN)
 
@@ -46,6 +49,17 @@ FINAL_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHD
 def _revive_route(state: dict[str, object]) -> None:
     """Version 1 stored the route as a dict (what the transcoding writes inside its mark)."""
     state["route"] = ROUTE.decode(state["route"])
+
+
+def _first_attempt(state: dict[str, object]) -> None:
+    """Before resubmissions every request was its service's first attempt."""
+    state.update(attempt=1, resubmits=None)
+
+
+def _no_family_window(state: dict[str, object]) -> None:
+    """Rejections recorded before the family's window was: none is open, and every request
+    was its service's first attempt."""
+    state.update(attempt=1, family_due=None, provisional=False)
 
 
 @stored_as("domain.service_request")
@@ -70,9 +84,12 @@ class ServiceRequest(Aggregate):
         case_id: UUID
         service: str
         route: Route
+        attempt: int  # 1, or the resubmission's number
+        resubmits: UUID | None  # the rejected request this one resubmits
 
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(_revive_route)
+        upcast_v2_v3 = staticmethod(_first_attempt)
 
     class Replanned(Aggregate.Event):
         route: Route
@@ -161,6 +178,12 @@ class ServiceRequest(Aggregate):
         basis: str
         case_id: UUID
         service: str
+        attempt: int
+        family_due: str | None  # the family resubmits or closes by then (None: before windows)
+        provisional: bool
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_family_window)
 
     class Withdrawn(Aggregate.Event):
         reason: str
@@ -208,16 +231,49 @@ class ServiceRequest(Aggregate):
     arrived: str | None = None  # the day the materials reached the receiving window
     notices = 0  # one-time notices given in this reception (since the last dispatch)
     new_facts: Sequence[str] = ()  # fields corrected since the family's last answer
+    attempt = 1  # resubmissions (below) came later: every earlier request was a first attempt
+    resubmits: UUID | None = None
+    rejected: dict[str, str | bool | None] | None = None
+    blocked_by: UUID | None = None
+    blocking_service: str | None = None
+    resubmitted_as: UUID | None = None
+
+    class Blocked(Aggregate.Event):
+        blocked_by: UUID  # the rejected request this one waits on
+        blocking_service: str
+
+    class Resubmitted(Aggregate.Event):
+        """The family (or an office for it) resubmits: a new request, linked both ways."""
+
+        case_id: UUID
+        service: str
+        new_request_id: UUID
+        attempt: int
+        by: str
 
     @staticmethod
-    def create_id(case_id: UUID, service: str) -> UUID:
-        return _request_id(case_id, service)
+    def create_id(case_id: UUID, service: str, attempt: int = 1) -> UUID:
+        """The first attempt's id is uuid5(case, service), as it always was."""
+        return _request_id(case_id, service if attempt == 1 else f"{service}#{attempt}")
 
     @event(Planned)
-    def __init__(self, case_id: UUID, service: str, route: Route) -> None:
+    def __init__(
+        self,
+        case_id: UUID,
+        service: str,
+        route: Route,
+        attempt: int = 1,
+        resubmits: UUID | None = None,
+    ) -> None:
         self.case_id = case_id
         self.service = service
         self.route = route
+        self.attempt = attempt
+        self.resubmits = resubmits
+        self.rejected: dict[str, str | bool | None] | None = None  # a Rejection's fields
+        self.blocked_by: UUID | None = None
+        self.blocking_service: str | None = None
+        self.resubmitted_as: UUID | None = None
         self.state = RequestState.PLANNED
         self.payload = DispatchPayload()
         self.result: Result | None = None
@@ -231,6 +287,20 @@ class ServiceRequest(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def rejection(self) -> Rejection | None:
+        """Why it was rejected (None unless it was)."""
+        found = self.rejected
+        if found is None:
+            return None
+        due = found["family_due"]
+        return Rejection(
+            str(found["reason"]),
+            str(found["basis"]),
+            due if isinstance(due, str) else None,
+            bool(found["provisional"]),
+        )
 
     @property
     def handling_locality(self) -> str:
@@ -261,10 +331,11 @@ class ServiceRequest(Aggregate):
         due: str | None = None,
         provisional: bool = False,
     ) -> None:
-        """The materials reach the receiving window on `since`; its clock runs to `due`."""
+        """The materials reach the receiving window on `since`; its clock runs to `due`. A
+        blocked request is dispatched once what blocked it was approved after all."""
         if self.state == RequestState.DISPATCHED and payload == self.payload:
             return
-        self._require(RequestState.PLANNED)
+        self._require(RequestState.PLANNED, RequestState.BLOCKED)
         self._dispatched(payload=payload, since=since, due=due, provisional=provisional)
 
     def deem_accepted(self, due: str, provisional: bool) -> None:
@@ -272,6 +343,31 @@ class ServiceRequest(Aggregate):
         if self.state != RequestState.DISPATCHED or self.arrived is None:
             return
         self._deemed_accepted(since=self.arrived, due=due, provisional=provisional)
+
+    def block(self, blocked_by: UUID, blocking_service: str) -> None:
+        """A request it depends on was rejected (or then resubmitted): it waits, naming that
+        request."""
+        if self.state == RequestState.PLANNED or (
+            self.state == RequestState.BLOCKED and self.blocked_by != blocked_by
+        ):
+            self._blocked(blocked_by=blocked_by, blocking_service=blocking_service)
+
+    def resubmit(self, new_request_id: UUID, by: str) -> None:
+        """Record the resubmission `new_request_id` (attempt + 1) of this rejected request."""
+        self._require(RequestState.REJECTED)
+        if self.resubmitted_as is not None:
+            raise InvalidTransitionError(
+                "This rejection was already resubmitted",
+                service_request_id=str(self.id),
+                resubmitted_as=str(self.resubmitted_as),
+            )
+        self._resubmitted(
+            case_id=self.case_id,
+            service=self.service,
+            new_request_id=new_request_id,
+            attempt=self.attempt + 1,
+            by=by,
+        )
 
     def flag_correction(self, changed: list[str]) -> None:
         """Facts this office already holds were corrected by the hospital."""
@@ -344,12 +440,28 @@ class ServiceRequest(Aggregate):
         self._require(RequestState.RECEIVED)
         self._approved(officer=officer, result=result, case_id=self.case_id, service=self.service)
 
-    def reject(self, officer: str, reason: str, basis: str) -> None:
+    def reject(
+        self,
+        officer: str,
+        reason: str,
+        basis: str,
+        family_due: str | None = None,
+        provisional: bool = False,
+    ) -> None:
         self._require(RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
         if not reason.strip():
             raise InvalidTransitionError("A rejection names its reason", field="reason")
+        if not basis.strip():
+            raise InvalidTransitionError("A rejection names its legal basis", field="basis")
         self._rejected(
-            officer=officer, reason=reason, basis=basis, case_id=self.case_id, service=self.service
+            officer=officer,
+            reason=reason,
+            basis=basis,
+            case_id=self.case_id,
+            service=self.service,
+            attempt=self.attempt,
+            family_due=family_due,
+            provisional=provisional,
         )
 
     def withdraw(self, reason: str) -> None:
@@ -462,12 +574,39 @@ class ServiceRequest(Aggregate):
         self.state = RequestState.APPROVED
 
     @event(Rejected)
-    def _rejected(self, officer: str, reason: str, basis: str, case_id: UUID, service: str) -> None:
+    def _rejected(
+        self,
+        officer: str,
+        reason: str,
+        basis: str,
+        case_id: UUID,
+        service: str,
+        attempt: int,
+        family_due: str | None,
+        provisional: bool,
+    ) -> None:
+        self.rejected = {
+            "reason": reason,
+            "basis": basis,
+            "family_due": family_due,
+            "provisional": provisional,
+        }
         self.state = RequestState.REJECTED
 
     @event(Withdrawn)
     def _withdrawn(self, reason: str) -> None:
         self.state = RequestState.WITHDRAWN
+
+    @event(Blocked)
+    def _blocked(self, blocked_by: UUID, blocking_service: str) -> None:
+        self.blocked_by, self.blocking_service = blocked_by, blocking_service
+        self.state = RequestState.BLOCKED
+
+    @event(Resubmitted)
+    def _resubmitted(
+        self, case_id: UUID, service: str, new_request_id: UUID, attempt: int, by: str
+    ) -> None:
+        self.resubmitted_as = new_request_id
 
     @event(DeadlineApproaching)
     def _deadline_approaching(self, due: str) -> None:
@@ -500,6 +639,16 @@ class ServiceRequest(Aggregate):
     @event(RoutingOverdue)
     def _routing_overdue(self, due: str) -> None:
         self.warned.append(f"routing-overdue:{due}")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a request was rejected, and by when the family resubmits or closes the case."""
+
+    reason: str
+    basis: str
+    family_due: str | None
+    provisional: bool
 
 
 _HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)

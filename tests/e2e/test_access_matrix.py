@@ -140,7 +140,8 @@ def facts_for(record_ref: str, state: str) -> BirthFacts:
 
 def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | None = None) -> Case:
     """A case notified over HTTP (so its message can be posted again), then taken through the
-    ledger to `state`: notified, dispatched, received, supplement-requested or completed."""
+    ledger to `state`: notified, dispatched, received, supplement-requested, rejected (the
+    household registration, nothing else at an office) or completed."""
     facts = facts or facts_for(record_ref, state)
     message = orjson.dumps(notification_message(facts, f"msg-{record_ref}"))
     hospital = world.tokens["hospital_in" if facts.facility_uscc == HOSPITAL else "hospital_out"]
@@ -185,6 +186,10 @@ def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | Non
             state, ("receive", "request-supplement")
         )
         decide(container, case.hukou, *steps)
+    elif state == "rejected":  # nothing at an office: the family resubmits or closes
+        for service in ("birth-certificate", "vaccination"):
+            decide(container, case.requests[service], "receive", "approve")
+        decide(container, case.hukou, "receive", "reject")
     elif state == "completed":
         for service in load_catalog().codes:
             if service in case.requests:
@@ -208,6 +213,7 @@ def decide(container: Container, request_id: str, *actions: str) -> None:
             result=RESULTS[request.service],
             items=("出生医学证明原件照片",),
             receipt_number=f"R-{request_id[:8]}",
+            reason="户籍信息不符",
         )
         container.processing.settle()  # the orchestrator dispatches what the step unblocked
 
@@ -266,6 +272,7 @@ def world(
                 "dispatched",
                 "received",
                 "supplement-requested",
+                "rejected",
                 "completed",
             ):
                 built.seeded[state] = seed_case(built, f"MR-SEED-{state}", state)
@@ -464,6 +471,19 @@ def check_applied(world: World, case: Case, role: str, response: httpx2.Response
     assert view["case_id"] == case.case_id
     states = {s["service"]: s["state"] for s in view["services"]}
     assert states["birth-certificate"] == "dispatched"  # named now: the certificate can go
+
+
+def check_resubmitted(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    assert (view["service"], view["attempt"], view["resubmits"]) == (HUKOU, 2, case.hukou)
+    assert view["service_request_id"] != case.hukou
+    rejected = world.container.ledger.get_request(UUID(case.hukou))
+    assert str(rejected.resubmitted_as) == view["service_request_id"]
+
+
+def check_closed(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    assert (view["case_id"], view["state"]) == (case.case_id, "closed")
 
 
 def check_rated(world: World, case: Case, role: str, response: httpx2.Response) -> None:
@@ -723,6 +743,40 @@ SPECS: list[Spec] = [
         expect(404),
         on_unknown_case("/rating", json={"score": 4}),
         variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/close",
+        expect(404, family_own=200, admin=200),
+        on_case("/close", json={"reason": "we register later"}),
+        state="rejected",
+        mutates=True,
+        check=check_closed,
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/close",
+        expect(404),
+        on_unknown_case("/close", json={}),
+        variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        STEP + "resubmit",
+        expect(404, office_in=200, office_other_side=200, family_own=200, admin=200),
+        on_hukou("resubmit", {}),
+        state="rejected",
+        mutates=True,
+        offices=HANDLING,
+        check=check_resubmitted,
+    ),
+    Spec(
+        "POST",
+        STEP + "resubmit",
+        expect(404),
+        fixed(f"/service-requests/{UNKNOWN}/resubmit", json={}),
+        variant="unknown id",
+        offices=HANDLING,
     ),
     Spec(
         "GET",

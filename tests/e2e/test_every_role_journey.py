@@ -58,6 +58,11 @@ OFFICE_SERVICE_KEYS = {
     "manual_routing",
     "due",
     "due_provisional",
+    "attempt",
+    "resubmits",
+    "resubmitted_as",
+    "rejection",
+    "blocked_by",
 }
 
 

@@ -2,7 +2,8 @@
 family documents, byte for byte) of the rules as they were before it (a frozen copy in
 tests/unit/case_status_reference.py), over a busy log with every kind of event the view shows:
 corrections (replanned and flagged requests), voids (withdrawals), family applications,
-supplements, rejections, deadlines, completions and ratings; in pages of any size."""
+supplements, rejections (blocks, a resubmission, a closing), deadlines, completions and
+ratings; in pages of any size."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.births.commands import (
     ApplyAsFamily,
+    CloseCase,
     CorrectNotification,
     NotifyBirth,
     RateService,
@@ -139,9 +141,19 @@ def _busy_log(container: Container) -> None:
     route = RouteRequest(hukou, "coordinator:1", "650102", "230102", "off-site", "MPS platform")
     ledger.route(route)
     container.processing.settle()
+    rejected = ServiceRequest.create_id(troubled, "birth-certificate")
+    office_step(ledger, rejected, "resubmit", "family:1")  # blocked dependents, a new attempt
+    container.processing.settle()
+    closing = notify(container, "MR-X", child_name="王小雪")
+    decide(container, closing, "vaccination", "receive")
+    decide(container, closing, "vaccination", "approve")
+    decide(container, closing, "birth-certificate", "receive")
+    decide(container, closing, "birth-certificate", "reject", reason="no record", basis="§4")
+    ledger.close_as_family(CloseCase(closing, "family", "we give up"))
+    container.processing.settle()
     for case_id in (*full, unnamed, corrected, parked):
         approve_all(container, case_id)
-    for case_id in full[:2]:
+    for case_id in (*full[:2], closing):
         ledger.rate(RateService(case_id, 5, "一次办好"))
     container.processing.settle()
 
@@ -177,7 +189,7 @@ def test_the_fast_path_writes_the_reference_rows(ledger: Container, batch: int) 
     reference = ReferenceCaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, reference, 10_000)
     expected = reference.view.dump()
-    assert len(expected["documents"]) == 8
+    assert len(expected["documents"]) == 9
     projection = CaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, projection, batch)
     assert projection.view.dump() == expected

@@ -1,5 +1,7 @@
 """The case_status rules and family document folding as they were before the per-case fast
-path (commit 7073857): a frozen oracle, so tests can show the fast path writes the same rows."""
+path (commit 7073857): a frozen oracle, so tests can show the fast path writes the same rows.
+(Issue 17 added, in the same plain style, what a document notes of rejections, blocks and
+resubmissions, the families' windows and a closed case's summary.)"""
 
 from __future__ import annotations
 
@@ -19,16 +21,19 @@ from domain.kernel.service_request import ServiceRequest
 from domain.wings import national_list
 from engine.rows import Rows, changed, dispatcher, require
 from engine.view import TableProjection
-from projections.case_document import DOCUMENTS, DocumentRow, Sealer
+from projections.case_document import DOCUMENTS, DocumentRow, Sealer, closing_summary
 from projections.case_status import CaseStatusView
 from projections.case_status_model import (
     CASES,
     SERVICES,
+    WINDOWS,
     CaseRow,
     ServiceRow,
+    WindowRow,
     handling,
     next_action,
 )
+from projections.case_view import noted_fields
 from projections.events import cst_date, route_fields, stamp, topics_of
 
 SCRATCH = "reference_documents"
@@ -153,6 +158,36 @@ def _fold(working: _Working, event: Any, request_id: str) -> None:
     if isinstance(event, ServiceRequest.Approved):
         working.results[request_id] = event.result.to_dict()
     work["shown"][request_id] = shown
+    _note(work, event, request_id)
+
+
+def _note(work: dict[str, Any], event: Any, request_id: str) -> None:
+    """What the document notes of a request beyond its row (issue 17)."""
+    if isinstance(event, ServiceRequest.Planned) and event.attempt > 1:
+        resubmits = str(event.resubmits)
+        work.setdefault("notes", {}).setdefault(request_id, {}).update(
+            attempt=event.attempt, resubmits=resubmits
+        )
+        planned = work["planned"]
+        index = planned.index(resubmits) + 1 if resubmits in planned else len(planned)
+        planned.insert(index, request_id)
+    elif isinstance(event, ServiceRequest.Rejected):
+        work.setdefault("notes", {}).setdefault(request_id, {})["rejection"] = {
+            "reason": event.reason,
+            "basis": event.basis,
+            "due": event.family_due,
+            "due_provisional": event.provisional,
+        }
+    elif isinstance(event, ServiceRequest.Blocked):
+        work.setdefault("notes", {}).setdefault(request_id, {})["blocked_by"] = {
+            "service": event.blocking_service,
+            "service_request_id": str(event.blocked_by),
+        }
+    elif isinstance(event, ServiceRequest.Resubmitted):
+        note = work.setdefault("notes", {}).setdefault(request_id, {})
+        note["resubmitted_as"] = str(event.new_request_id)
+    elif isinstance(event, ServiceRequest.Dispatched) and request_id in work.get("notes", {}):
+        work["notes"][request_id].pop("blocked_by", None)
 
 
 def _plain(row: CaseRow | ServiceRow) -> dict[str, Any]:
@@ -169,20 +204,26 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     case = CaseRow(**work["case"])
     stored = work["services"]
     shown = work["shown"]
-    services = [_shown(stored[i], shown[i], results) for i in work["planned"] if i in stored]
+    notes = work.get("notes", {})
+    services = [
+        _shown(stored[i], shown[i], results, notes.get(i)) for i in work["planned"] if i in stored
+    ]
     rows = sorted(
         (_service_row(s) for s in stored.values()),
         key=lambda s: (s.planned_position, s.service_request_id),
     )
-    return {
+    rendered: dict[str, Any] = {
         "case_id": case.case_id,
         "state": case.state,
         "services": services,
         "tracking_code": case.tracking_code,
-        "next_action": next_action(case, rows),
+        "next_action": next_action(case, rows, notes),
         "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
-    } | _delivery(case)
+    }
+    if case.state == "closed":
+        rendered["summary"] = closing_summary(rows, notes)
+    return rendered | _delivery(case)
 
 
 def _delivery(case: CaseRow) -> dict[str, Any]:
@@ -191,7 +232,12 @@ def _delivery(case: CaseRow) -> dict[str, Any]:
     return {"delivery": {"multiple_birth": case.multiple_birth, "siblings": []}}
 
 
-def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]) -> dict[str, Any]:
+def _shown(
+    service: dict[str, Any],
+    awaiting: list[str],
+    results: dict[str, Any],
+    note: dict[str, Any] | None,
+) -> dict[str, Any]:
     return {
         "service": service["service"],
         "service_request_id": service["service_request_id"],
@@ -202,6 +248,7 @@ def _shown(service: dict[str, Any], awaiting: list[str], results: dict[str, Any]
         "manual_routing": service["manual_routing"],
         "due": service["due"],
         "due_provisional": service["due_provisional"],
+        **noted_fields(note),
         "result": results.get(service["service_request_id"]) or None,
         "awaiting": awaiting,
     }
@@ -308,6 +355,9 @@ SHOWN = (
     ServiceRequest.DeemedAccepted,
     ServiceRequest.Routed,
     ServiceRequest.RoutingOverdue,
+    ServiceRequest.Blocked,
+    ServiceRequest.Resubmitted,
+    BirthCase.Closed,
 )
 
 
@@ -392,6 +442,7 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
 
     @_rows.register
     def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> HistoryRow:
+        rows.delete(WINDOWS, str(event.originator_id))
         return put_case(rows, event, position, case_of(rows, event), state="voided")
 
     @_rows.register
@@ -400,6 +451,7 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
 
     @_rows.register
     def _(self, event: BirthCase.Completed, position: int, rows: Rows) -> HistoryRow:
+        rows.delete(WINDOWS, str(event.originator_id))
         return put_case(rows, event, position, case_of(rows, event), state="completed")
 
     @_rows.register
@@ -468,7 +520,25 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
 
     @_rows.register
     def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> HistoryRow:
-        return put_service(rows, event, position, state="rejected", overdue=False, awaiting=())
+        history = put_service(rows, event, position, state="rejected", overdue=False, awaiting=())
+        if event.family_due is not None:
+            found = rows.get(WINDOWS, history.case_id)
+            due = event.family_due if found is None else max(found.due, event.family_due)
+            rows.put(WINDOWS, WindowRow(history.case_id, due))
+        return history
+
+    @_rows.register
+    def _(self, event: ServiceRequest.Blocked, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, state="blocked")
+
+    @_rows.register
+    def _(self, event: ServiceRequest.Resubmitted, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position)
+
+    @_rows.register
+    def _(self, event: BirthCase.Closed, position: int, rows: Rows) -> HistoryRow:
+        rows.delete(WINDOWS, str(event.originator_id))
+        return put_case(rows, event, position, case_of(rows, event), state="closed")
 
     @_rows.register
     def _(self, event: ServiceRequest.Withdrawn, position: int, rows: Rows) -> HistoryRow:

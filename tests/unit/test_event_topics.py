@@ -14,6 +14,7 @@ from engine.parked_notifications import ParkedNotification
 
 PINNED = {
     "domain.birth_case:BirthCase": [
+        "Closed",
         "Completed",
         "FamilyApplied",
         "NotificationCorrected",
@@ -24,6 +25,7 @@ PINNED = {
     ],
     "domain.service_request:ServiceRequest": [
         "Approved",
+        "Blocked",
         "CorrectionFlagged",
         "DeadlineApproaching",
         "DeemedAccepted",
@@ -35,6 +37,7 @@ PINNED = {
         "Received",
         "Rejected",
         "Replanned",
+        "Resubmitted",
         "Routed",
         "RoutingOverdue",
         "SupplementRequested",
@@ -49,6 +52,8 @@ PINNED = {
         "Opened",
         "PlanDrawn",
         "PlanRevised",
+        "RejectionNoted",
+        "ResubmissionNoted",
         "ResultNoted",
         "RouteTaken",
         "WithdrawalOrdered",

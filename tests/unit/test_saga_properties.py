@@ -1,7 +1,8 @@
 """Properties of the saga's decider over generated stories of one case (hypothesis).
 
 A story is what the Orchestrator may be given for one case: the notification, then
-corrections, the family's application, approvals and a voiding, in any mix. Whatever the
+corrections, the family's application, approvals, rejections, resubmissions, a voiding and a
+closing, in any mix. Whatever the
 story, a fact delivered again (at once, or later, after other facts such as approvals)
 decides nothing more and leaves the same final state.
 """
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from domain.births.planning import BirthPart, FamilyChoices, NotifiedPlaces
 from domain.kernel.saga import (
     CaseApplied,
+    CaseClosed,
     CaseCorrected,
     CaseNotified,
     CaseVoided,
@@ -24,10 +26,14 @@ from domain.kernel.saga import (
     CorrectionForwarded,
     DispatchOrdered,
     Fact,
+    RejectionNoted,
+    RequestRejected,
+    RequestResubmitted,
+    ResubmissionNoted,
     ResultNoted,
     WithdrawalOrdered,
 )
-from tests.unit.test_saga import ALL, CASE, approved, run
+from tests.unit.test_saga import ALL, CASE, SAGA, approved, fold, run
 
 # Bounded and deterministic: the same examples on every run, no time limit on a busy machine,
 # nothing written next to the tests.
@@ -71,12 +77,27 @@ def voided(_: None) -> Later:
     return lambda _: CaseVoided("the hospital voided the birth notification")
 
 
+def rejection(service: str, attempt: int) -> Later:
+    return lambda _: RequestRejected(service, attempt)
+
+
+def resubmission(service: str, attempt: int) -> Later:
+    return lambda _: RequestResubmitted(service, attempt)
+
+
+def closed(_: None) -> Later:
+    return lambda _: CaseClosed("the family closed the case")
+
+
 # A later fact, given the next version of the case (approvals come from other streams).
 later: st.SearchStrategy[Later] = st.one_of(
     st.builds(corrected, places, changed),
     st.builds(applied, choices),
     st.builds(approval, st.sampled_from(ALL)),
     st.builds(voided, st.none()),
+    st.builds(rejection, st.sampled_from(ALL), st.integers(1, 2)),
+    st.builds(resubmission, st.sampled_from(ALL), st.integers(2, 3)),
+    st.builds(closed, st.none()),
 )
 
 
@@ -113,12 +134,36 @@ def test_a_fact_delivered_again_later_decides_nothing_more(
 @PROPERTY
 @given(stories())
 def test_no_story_dispatches_notes_forwards_or_closes_twice(story: Story) -> None:
+    """Once per service, or once more per resubmission of it (a new request)."""
     decisions, state = run([fact for fact in story for _ in range(2)])
     dispatches = Counter(d.service for d in decisions if isinstance(d, DispatchOrdered))
+    attempts = Counter(d.service for d in decisions if isinstance(d, ResubmissionNoted))
+    rejections = Counter((d.service, d.attempt) for d in decisions if isinstance(d, RejectionNoted))
     notes = Counter(d.service for d in decisions if isinstance(d, ResultNoted))
     forwards = Counter(d.correction for d in decisions if isinstance(d, CorrectionForwarded))
     closings = [d for d in decisions if isinstance(d, CompletionOrdered | WithdrawalOrdered)]
-    assert max([*dispatches.values(), *notes.values(), *forwards.values(), 1]) == 1
+    assert all(n <= 1 + attempts[service] for service, n in dispatches.items())
+    assert max([*attempts.values(), 0]) <= len(rejections)
+    assert max([*notes.values(), *forwards.values(), *rejections.values(), 1]) == 1
     assert len(closings) <= 1
     assert state is not None
     assert state.closed == bool(closings)
+
+
+@PROPERTY
+@given(stories())
+def test_nothing_blocked_or_rejected_is_dispatched_before_its_way_is_clear(story: Story) -> None:
+    """At every step: a service blocked is not dispatched, and a rejected one is dispatched
+    again only after a resubmission of it."""
+    state = None
+    for fact in story:
+        decisions = SAGA.decide(state, fact)
+        resubmitted: set[str] = set()
+        for decision in decisions:
+            if isinstance(decision, ResubmissionNoted):
+                resubmitted.add(decision.service)
+            if isinstance(decision, DispatchOrdered) and state is not None:
+                assert decision.service not in state.rejected or decision.service in resubmitted
+        state = fold(state, decisions)
+        assert state is not None
+        assert not set(state.blocked) & set(state.dispatched)

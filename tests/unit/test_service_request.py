@@ -50,6 +50,7 @@ def test_states_are_the_strings_they_always_were() -> None:
         "approved",
         "rejected",
         "withdrawn",
+        "blocked",
     ]
     request = request_in("planned")
     assert request.state is RequestState.PLANNED
