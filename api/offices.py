@@ -1,4 +1,5 @@
-"""Office routes: the decisions on one service request (receive, supplement, approve, reject)."""
+"""Office routes: the decisions on one service request (receive, supplement, approve, reject),
+and after a decision: a correction approved or rejected, a result revoked."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from adapters.facade import (
     ACTIONS,
     FAMILY_ACTIONS,
     Approve,
+    ApproveCorrection,
     CaseLedger,
     EvidenceRef,
     OfficeCommand,
     Principal,
     Receive,
     Reject,
+    RejectCorrection,
     RequestSupplement,
     Resubmit,
+    Revoke,
     ServiceRequestNotFoundError,
     Supplement,
     carry_out,
@@ -91,6 +95,14 @@ def _command(
     if action == "resubmit":
         unknown_fields(body, ())
         return Resubmit(request_id, officer)
+    if action == "reject-correction":
+        unknown_fields(body, ("reason",))
+        return RejectCorrection(request_id, officer, required_str(body, "reason"))
+    if action == "revoke":
+        unknown_fields(body, ())
+        return Revoke(request_id, officer)
+    if action == "approve-correction":
+        return ApproveCorrection(request_id, officer, body)
     return Approve(request_id, officer, body)
 
 

@@ -26,6 +26,10 @@ class CaseState(StrEnum):
     COMPLETED = "completed"
     VOIDED = "voided"
     CLOSED = "closed"  # ended short of completion: what was issued stays issued
+    VOIDING = "voiding"
+
+
+ENDED = (CaseState.VOIDED, CaseState.VOIDING)  # voided, or its offices revoking their results
 
 
 def _revive_facts(state: dict[str, object]) -> None:
@@ -98,6 +102,20 @@ class BirthCase(Aggregate):
         by: str  # "family", or "deadline" when the window lapsed
         reason: str
 
+    class VoidRequested(Aggregate.Event):
+        """Voided after offices issued results: each is to revoke its own by `due`."""
+
+        message_id: str
+        reason: str
+        offices: list[str]
+        due: str
+
+    class VoidFinished(Aggregate.Event):
+        """Every office that issued a result revoked it."""
+
+    awaiting_revocation: tuple[str, ...] = ()  # the offices a void waits for (snapshots lack it)
+    revocation_due: str | None = None
+
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
         return uuid5(CASE_NAMESPACE, f"{facility_uscc}:{record_ref}")
@@ -123,7 +141,7 @@ class BirthCase(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED, CaseState.CLOSED)
+        return self.state not in (*ENDED, CaseState.COMPLETED, CaseState.CLOSED)
 
     def disclosed(self, name: str) -> Disclosable | None:
         """A field an office may be shown: the family's choice if made, else the birth fact."""
@@ -135,14 +153,27 @@ class BirthCase(Aggregate):
         return fact_reader(name)(self.facts)
 
     def correct(self, message_id: str, facts: BirthFacts, changed: list[str]) -> None:
-        self._require_open()
+        """Corrected facts; after a decision (a completed case too) they reach the deciding
+        offices as correction requests (domain/kernel/saga.py)."""
+        self._require_not_voided()
         if message_id not in self.message_ids and changed:
             self._corrected(message_id=message_id, facts=facts, changed=changed)
 
-    def void(self, message_id: str, reason: str) -> None:
-        if self.state != CaseState.VOIDED:
-            self._require_open()
+    def void(
+        self, message_id: str, reason: str, offices: list[str] | None = None, due: str = ""
+    ) -> None:
+        """Voided; when `offices` issued results, voiding until each has revoked its own."""
+        if self.state in ENDED:
+            return
+        if offices:
+            self._void_requested(message_id=message_id, reason=reason, offices=offices, due=due)
+        else:
             self._voided(message_id=message_id, reason=reason)
+
+    def finish_void(self) -> None:
+        """Every office that issued a result revoked it: the case is voided."""
+        if self.state == CaseState.VOIDING:
+            self._void_finished()
 
     def apply(self, application: FamilyApplication) -> None:
         self._require_open()
@@ -180,6 +211,10 @@ class BirthCase(Aggregate):
             raise RatingNotAllowedError("A rating is a whole number from 1 to 5", score=score)
         self._rated(score=score, comment=comment)
 
+    def _require_not_voided(self) -> None:
+        if self.state in ENDED:
+            raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
+
     def _require_open(self) -> None:
         if not self.is_open:
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
@@ -192,6 +227,17 @@ class BirthCase(Aggregate):
     @event(Voided)
     def _voided(self, message_id: str, reason: str) -> None:
         self.message_ids.append(message_id)
+        self.state = CaseState.VOIDED
+
+    @event(VoidRequested)
+    def _void_requested(self, message_id: str, reason: str, offices: list[str], due: str) -> None:
+        self.message_ids.append(message_id)
+        self.awaiting_revocation, self.revocation_due = tuple(offices), due
+        self.state = CaseState.VOIDING
+
+    @event(VoidFinished)
+    def _void_finished(self) -> None:
+        self.awaiting_revocation = ()
         self.state = CaseState.VOIDED
 
     @event(FamilyApplied)

@@ -110,12 +110,19 @@ class HospitalIntake(Application[UUID]):
         return self._record_change(case, _Message.of(cmd))
 
     def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
+        """Voided; after approvals, voiding until each office revoked its result."""
         try:
             case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
-            case.void(cmd.message_id, cmd.reason)
+            offices, due = self.revocations_awaited(case.id, case.planned_services)
+            case.void(cmd.message_id, cmd.reason, offices, due)
         except DomainError as refused:
             return self._first_answer(_Message.of(cmd), refused)
         return self._record_change(case, _Message.of(cmd))
+
+    def revocations_awaited(self, case_id: UUID, services: list[str]) -> tuple[list[str], str]:
+        """The offices that issued a result in the case, and when their revocations are due
+        (the CaseLedger's: it knows the requests and the calendar)."""
+        raise NotImplementedError
 
     def _first_answer(self, sent: _Message, refused: DomainError) -> MessageOutcome:
         """A repeat keeps its first answer, whatever the case is now; else the refusal stands."""

@@ -39,7 +39,7 @@ def applied(event: BirthCase.FamilyApplied) -> Fact[BirthPart]:
     return CaseApplied(family_choices(event.application), event.originator_version)
 
 
-def voided(event: BirthCase.Voided) -> Fact[BirthPart]:
+def voided(event: BirthCase.Voided | BirthCase.VoidRequested) -> Fact[BirthPart]:
     return CaseVoided(VOIDED)
 
 
@@ -59,6 +59,7 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
         BirthCase.FamilyApplied: applied,
         BirthCase.Voided: voided,
         BirthCase.Closed: closed,
+        BirthCase.VoidRequested: voided,
     },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
 )
