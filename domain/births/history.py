@@ -17,6 +17,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "Notified": ("facts",),
         "NotificationCorrected": ("changed", "facts"),
         "Voided": ("reason",),
+        "VoidRequested": ("reason", "offices", "due"),
         "Received": ("receipt_number", "due"),
         "Approved": ("result",),
         "Rejected": ("reason", "basis"),
@@ -34,6 +35,11 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "Blocked": ("blocked_by", "blocking_service"),
         "Resubmitted": ("new_request_id", "attempt"),
         "Closed": ("by", "reason"),
+        "VoidRequested": ("offices", "due"),
+        "CorrectionRequested": ("evidence", "due"),
+        "CorrectionApproved": ("result",),
+        "CorrectionRejected": ("reason",),
+        "RevocationRequested": ("reason", "due"),
     },
     "office": {
         "Dispatched": ("payload",),
@@ -47,6 +53,12 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "Replanned": ("route",),
         "Blocked": ("blocked_by", "blocking_service"),
         "Resubmitted": ("new_request_id", "attempt"),
+        "Redispatched": ("payload", "changed", "evidence"),
+        "CorrectionRequested": ("old", "new", "evidence", "due"),
+        "CorrectionApproved": ("result",),
+        "CorrectionRejected": ("reason",),
+        "RevocationRequested": ("reason", "due"),
+        "Revoked": (),
     },
 }
 INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")
