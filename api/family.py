@@ -31,14 +31,17 @@ APPLICATION_FIELDS = (
     "contact_phone",
     "mother_insured_division",
     "mother_insured",
+    "evidence",  # a correction's evidence: a reference to a stored document or the note
 )
+MAX_EVIDENCE = 200
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 MAX_CLOSE_REASON = 500
 OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}/family-application",
         "POST",
-        "The family's one application: name, household, residence, insured place, consent",
+        "The family's one application: name, household, residence, insured place, consent "
+        "(sent again: a correction, with its evidence)",
         roles=("family", "admin"),
         body="application/json",
         request_schema="FamilyApplication",
@@ -98,6 +101,7 @@ async def family_application(request: Request) -> Response:
             body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
         ),
         mother_insured=bool(field(body, "mother_insured", bool, required=False)),
+        evidence=field(body, "evidence", str, required=False, max_length=MAX_EVIDENCE),
     )
     container = request.app.state.container
     await run_in_threadpool(container.ledger.apply_as_family, cmd)

@@ -46,7 +46,7 @@ from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
 from domain.kernel.service_request import HOLDING, NOTICE_DAYS, RequestState, ServiceRequest
-from domain.kernel.wing import KernelCase, VoidableCase
+from domain.kernel.wing import EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
@@ -71,6 +71,11 @@ def _carried_in(request: ServiceRequest) -> dict[str, str]:
     """The earlier services' results a request was dispatched with (part of its payload)."""
     taken = service(request.service).inputs
     return {k: str(v) for k, v in request.payload.items() if k in taken}
+
+
+def _evidence(case: KernelCase, correction: str) -> str:
+    """What a correction rests on, as the case tells it (else the correction's own name)."""
+    return case.evidence_of(correction) if isinstance(case, EvidencedCase) else correction
 
 
 def versioned(planned: PlannedService, plan: Plan) -> Route:
@@ -388,7 +393,7 @@ class CaseLedger(
                 request.flag_correction(changed)
             else:
                 payload = disclose(service(name), case, _carried_in(request))
-                request.redispatch(payload, changed, event.correction)
+                request.redispatch(payload, changed, _evidence(case, event.correction))
             processing_event.collect_events(request)
 
     @policy.register
@@ -403,7 +408,7 @@ class CaseLedger(
                 continue
             request = self.get_request(ServiceRequest.create_id(event.case_id, name))
             corrected = disclose(definition, case, _carried_in(request))
-            self._ask_correction(request, corrected, event.correction)
+            self._ask_correction(request, corrected, _evidence(case, event.correction))
             processing_event.collect_events(request)
 
     @policy.register

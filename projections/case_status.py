@@ -161,6 +161,7 @@ SHOWN = (
     BirthCase.Closed,
     BirthCase.VoidRequested,
     BirthCase.VoidFinished,
+    BirthCase.FamilyCorrected,
     ServiceRequest.Redispatched,
     ServiceRequest.CorrectionRequested,
     ServiceRequest.CorrectionApproved,
@@ -297,7 +298,9 @@ def _corrected(event: BirthCase.NotificationCorrected, position: int, page: Fold
     )  # fmt: skip
 
 
-def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> None:
+def _applied(
+    event: BirthCase.FamilyApplied | BirthCase.FamilyCorrected, position: int, page: Folding
+) -> None:
     case_id = str(event.originator_id)
     case = page.case_row(page.case(case_id), case_id)
     state = "applied" if case.state == "notified" else case.state
@@ -520,6 +523,7 @@ RULES: dict[type, Rule] = {
     BirthCase.Closed: _case_ended("closed"),
     BirthCase.VoidRequested: _case_ended("voiding"),
     BirthCase.VoidFinished: _case_ended("voided"),
+    BirthCase.FamilyCorrected: _applied,
     ServiceRequest.Redispatched: _service(),
     ServiceRequest.CorrectionRequested: _correction_requested,
     ServiceRequest.CorrectionApproved: _correction_approved,

@@ -66,6 +66,7 @@ window.NL = (function () {
       Closed: ["办件已终止", "case closed"],
       VoidRequested: ["出生信息作废，待各部门撤销", "voided: offices to revoke their results"],
       VoidFinished: ["各部门已撤销，案件作废", "every result revoked: voided"],
+      FamilyCorrected: ["家庭更正申请信息", "family correction"],
       Redispatched: ["更正信息已告知", "corrected values sent"],
       CorrectionRequested: ["更正申请待审核", "correction requested"],
       CorrectionApproved: ["更正已核准，结果重新出具", "correction approved, result re-issued"],

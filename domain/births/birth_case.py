@@ -32,6 +32,11 @@ class CaseState(StrEnum):
 ENDED = (CaseState.VOIDED, CaseState.VOIDING)  # voided, or its offices revoking their results
 
 
+def family_correction(version: int) -> str:
+    """How the saga names the family's correction recorded at the case's `version`."""
+    return f"family@{version}"
+
+
 def _revive_facts(state: dict[str, object]) -> None:
     """Version 1 stored the facts as a dict (what the transcoding writes inside its mark)."""
     state["facts"] = BIRTH_FACTS.decode(state["facts"])
@@ -113,8 +118,16 @@ class BirthCase(Aggregate):
     class VoidFinished(Aggregate.Event):
         """Every office that issued a result revoked it."""
 
+    class FamilyCorrected(Aggregate.Event):
+        """The family sent its application again with other values, and its evidence."""
+
+        application: FamilyApplication
+        changed: list[str]
+        evidence: str
+
     awaiting_revocation: tuple[str, ...] = ()  # the offices a void waits for (snapshots lack it)
     revocation_due: str | None = None
+    family_evidence: tuple[tuple[str, str], ...] = ()  # (correction, evidence) of the family
 
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
@@ -169,6 +182,19 @@ class BirthCase(Aggregate):
             self._void_requested(message_id=message_id, reason=reason, offices=offices, due=due)
         else:
             self._voided(message_id=message_id, reason=reason)
+
+    def correct_application(self, application: FamilyApplication, evidence: str) -> None:
+        """The family's correction of its application (a completed case's too)."""
+        self._require_not_voided()
+        previous = self.application
+        if previous is None or application == previous:
+            return
+        changed = [n for n in sorted(CHOICES) if getattr(previous, n) != getattr(application, n)]
+        self._family_corrected(application=application, changed=changed, evidence=evidence)
+
+    def evidence_of(self, correction: str) -> str:
+        """What a correction rests on: the hospital's message id, or the family's evidence."""
+        return dict(self.family_evidence).get(correction, correction)
 
     def finish_void(self) -> None:
         """Every office that issued a result revoked it: the case is voided."""
@@ -239,6 +265,15 @@ class BirthCase(Aggregate):
     def _void_finished(self) -> None:
         self.awaiting_revocation = ()
         self.state = CaseState.VOIDED
+
+    @event(FamilyCorrected)
+    def _family_corrected(
+        self, application: FamilyApplication, changed: list[str], evidence: str
+    ) -> None:
+        self.application = application
+        reference = evidence or "the family's application"
+        correction = family_correction(self.version + 1)  # this event's version
+        self.family_evidence = (*self.family_evidence, (correction, reference))
 
     @event(FamilyApplied)
     def _applied(self, application: FamilyApplication) -> None:

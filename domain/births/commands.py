@@ -52,6 +52,7 @@ class ApplyAsFamily:
     contact_phone: str | None = None
     mother_insured_division: str | None = None  # the county of the mother's insurance
     mother_insured: bool = False  # she is insured there: maternity benefits are planned
+    evidence: str | None = None  # sent again to correct it: a reference to the evidence
 
 
 @dataclass(frozen=True)

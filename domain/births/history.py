@@ -24,6 +24,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "family": {
         "FamilyApplied": ("application",),
+        "FamilyCorrected": ("application", "changed", "evidence"),
         "Rated": ("score", "comment"),
         "Received": ("receipt_number", "due"),
         "SupplementRequested": ("items",),

@@ -53,6 +53,13 @@ class VoidableCase(Protocol):
         ...
 
 
+@runtime_checkable
+class EvidencedCase(Protocol):
+    """A case that tells what a correction rests on (births: the message, or the family's)."""
+
+    def evidence_of(self, correction: str) -> str: ...
+
+
 @dataclass(frozen=True, eq=False)  # one value per wing: compared and hashed by identity
 class Wing(Generic[In, P]):
     """What a wing gives the kernel.

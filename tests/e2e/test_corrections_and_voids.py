@@ -289,3 +289,43 @@ def complete(journey: Journey) -> None:
     }
     for service, result in results.items():
         journey.decide(service, result)
+
+
+def test_a_family_correction_after_a_decision_reaches_the_deciding_office(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-C4")
+    family = {"Authorization": f"Bearer {journey.family}"}
+    application = {
+        "child_name": "王小明",
+        "household": "mother",
+        "residence_division": "430602",
+        "consent": True,
+    }
+    first = client.post(
+        f"/cases/{journey.case_id}/family-application", json=application, headers=family
+    )
+    assert first.status_code == 200, first.json()
+    journey.decide("birth-certificate", {"certificate_number": "X430602001"})
+    assert journey.request("household-registration").state == "dispatched"
+
+    corrected = client.post(
+        f"/cases/{journey.case_id}/family-application",
+        json={**application, "child_name": "王晓明", "evidence": "doc:name-change-0001"},
+        headers=family,
+    )
+    assert corrected.status_code == 200, corrected.json()
+    certificate = journey.request("birth-certificate")
+    assert certificate.state == "correction-requested"
+    assert dict(certificate.correction_old or {}) == {"child_name": "王小明"}
+    assert dict(certificate.correction_new or {}) == {"child_name": "王晓明"}
+    assert certificate.evidence == ("doc:name-change-0001",)
+    hukou = journey.request("household-registration")  # not decided: told the new name
+    assert (hukou.state, hukou.payload["child_name"]) == ("dispatched", "王晓明")
+
+    reissued = journey.act(
+        "birth-certificate", "approve-correction", {"certificate_number": "X430602002"}
+    )
+    assert reissued.status_code == 200, reissued.json()
+    hukou = journey.request("household-registration")
+    assert hukou.payload["certificate_number"] == "X430602002"

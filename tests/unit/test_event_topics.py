@@ -17,6 +17,7 @@ PINNED = {
         "Closed",
         "Completed",
         "FamilyApplied",
+        "FamilyCorrected",
         "NotificationCorrected",
         "Notified",
         "Rated",
