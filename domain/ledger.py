@@ -45,7 +45,13 @@ from domain.kernel.remedies import load_remedies
 from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
-from domain.kernel.service_request import HOLDING, NOTICE_DAYS, RequestState, ServiceRequest
+from domain.kernel.service_request import (
+    HOLDING,
+    NOTICE_DAYS,
+    REOPENED_STATES,
+    RequestState,
+    ServiceRequest,
+)
 from domain.kernel.wing import EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
@@ -289,9 +295,10 @@ class CaseLedger(
     def watch_deadline(self, request_id: UUID) -> bool:
         """Record DeadlineApproaching or Overdue for a received request once, and for one at
         the receiving window DeadlineApproaching, then, past its due date, DeemedAccepted
-        (Art. 32: accepted from the day its materials arrived). True if recorded."""
+        (Art. 32: accepted from the day its materials arrived); for a decided one asked to
+        decide a correction or to revoke its result, as for a received one. True if recorded."""
         request = self.get_request(request_id)
-        watched = (RequestState.RECEIVED, RequestState.DISPATCHED)
+        watched = (RequestState.RECEIVED, RequestState.DISPATCHED, *REOPENED_STATES)
         if request.state not in watched or request.due is None:
             return False
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())

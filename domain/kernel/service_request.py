@@ -526,7 +526,7 @@ class ServiceRequest(Aggregate):
 
     def warn(self, kind: str, due: str) -> None:
         """Record DeadlineApproaching or Overdue once per request and due date."""
-        if self.state in _RUNNING and f"{kind}:{due}" not in self.warned:
+        if self.state in (*_RUNNING, *REOPENED_STATES) and f"{kind}:{due}" not in self.warned:
             if kind == "approaching":
                 self._deadline_approaching(due=due)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -200,6 +200,11 @@ def test_a_correction_request_rejected_by_the_office(
     journey.decide("birth-certificate", {"certificate_number": "X430602001"})
     journey.send(replace(journey.facts, birth_weight_g=3600), "MR-C3-u", "update")
     assert journey.request("birth-certificate").state == "correction-requested"
+    due = date.fromisoformat(journey.request("birth-certificate").due or "")
+    container.ledger.clock = lambda: datetime.combine(due + timedelta(days=3), time(10), CST)
+    assert container.watch_deadlines() == 1  # the deadline job watches correction requests
+    [row] = journey.queue("birth-certificate")
+    assert (row["state"], row["overdue"]) == ("correction-requested", True)
 
     no_reason = journey.act("birth-certificate", "reject-correction", {"reason": " "})
     assert no_reason.status_code == 422

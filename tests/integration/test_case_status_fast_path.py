@@ -162,12 +162,12 @@ def _busy_log(container: Container) -> None:
 def after_decisions(container: Container) -> None:
     """Issue 17: corrections after a decision (approved, rejected) and a void revoked."""
     ledger = container.ledger
-    fixed, voided = (notify(container, ref, child_name="王小雨") for ref in ("MR-X", "MR-Y"))
+    fixed, voided = (notify(container, ref, child_name="王小雨") for ref in ("MR-K1", "MR-K2"))
     for case_id in (fixed, voided):
         decide(container, case_id, "birth-certificate", "receive")
         decide(container, case_id, "birth-certificate", "approve")
-    heavier = make_facts("MR-X", child_name="王小雨", birth_weight_g=3500)
-    ledger.correct_notification(CorrectNotification("m-MR-X-2", heavier, b"{}"))
+    heavier = make_facts("MR-K1", child_name="王小雨", birth_weight_g=3500)
+    ledger.correct_notification(CorrectNotification("m-MR-K1-2", heavier, b"{}"))
     container.processing.settle()
     certificate = ServiceRequest.create_id(fixed, "birth-certificate")
     reissued = {"certificate_number": "X430602009"}
@@ -176,7 +176,7 @@ def after_decisions(container: Container) -> None:
     ledger.apply_as_family(ApplyAsFamily(fixed, "王小雪", "mother", "430602", None, consent=True))
     container.processing.settle()
     office_step(ledger, certificate, "reject-correction", "office:1", reason="已登记")
-    ledger.void_notification(VoidNotification("v-MR-Y", HOSPITAL, "MR-Y"))
+    ledger.void_notification(VoidNotification("v-MR-K2", HOSPITAL, "MR-K2"))
     container.processing.settle()
     office_step(ledger, ServiceRequest.create_id(voided, "birth-certificate"), "revoke", "office:1")
     container.processing.settle()
