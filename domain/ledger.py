@@ -16,7 +16,7 @@ from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
-from domain.births.hospital_intake import HospitalIntake
+from domain.births.hospital_intake import HospitalIntake, Revocations
 from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
@@ -187,20 +187,21 @@ class CaseLedger(
             born_at if isinstance(born_at, str) else None,
         )
 
-    def revocations_awaited(self, case_id: UUID, services: list[str]) -> tuple[list[str], str]:
-        """The offices ("<authority> <locality>") that issued a result in the case, and the
-        day their revocations are due (after_decision.json)."""
-        offices = []
+    def request_revocations(self, case_id: UUID, services: list[str], reason: str) -> Revocations:
+        """Each request of the case whose office issued a result, asked to revoke it within
+        the limit of after_decision.json (the saga's RevocationOrdered finds them asked)."""
+        due = self._due(revocation_limit().working_days)
+        asked = Revocations([], due.date.isoformat(), [])
         for name in services:
             request_id = ServiceRequest.create_id(case_id, name)
             if request_id not in self.repository:
                 continue
             request = self.get_request(request_id)
             if request.state in ISSUED:
-                offices.append(f"{request.authority} {request.handling_locality}")
-        if not offices:
-            return [], ""
-        return offices, self._due(revocation_limit().working_days).date.isoformat()
+                request.request_revocation(reason, due.date.isoformat(), due.provisional)
+                asked.offices.append(f"{request.authority} {request.handling_locality}")
+                asked.requests.append(request)
+        return asked
 
     def reject(self, cmd: Reject) -> ServiceRequest:
         """The family then has its window (working days, reference data) to resubmit or

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
 from api.app import create_app
+from domain.births.commands import VoidNotification
 from domain.births.facts import BirthFacts
 from domain.kernel.identifiers import make_citizen_id
 from integrations.hospital.writer import notification_message
@@ -334,3 +335,20 @@ def test_a_family_correction_after_a_decision_reaches_the_deciding_office(
     assert reissued.status_code == 200, reissued.json()
     hukou = journey.request("household-registration")
     assert hukou.payload["certificate_number"] == "X430602002"
+
+
+def test_the_void_and_its_revocation_requests_are_recorded_together(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-V3")
+    journey.decide("birth-certificate", {"certificate_number": "X430602001"})
+    container.ledger.void_notification(VoidNotification("MR-V3-v", HOSPITAL, "MR-V3"))
+    # before any processing: the case names who must act, and the request is asked already
+    case = container.ledger.get_case(journey.case_id)
+    assert (case.state, case.awaiting_revocation) == ("voiding", ("health 430602",))
+    certificate = journey.request("birth-certificate")
+    assert (certificate.state, certificate.due) == ("revocation-requested", case.revocation_due)
+    container.after_command()
+    assert journey.request("vaccination").state == "withdrawn"
+    events = list(container.ledger.events.get(certificate.id))
+    assert [type(e).__name__ for e in events].count("RevocationRequested") == 1
