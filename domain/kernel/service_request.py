@@ -584,8 +584,8 @@ class ServiceRequest(Aggregate):
         if self.state not in (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED):
             return
         pending = self.correction_new or DispatchPayload()
-        new = {**pending, **{k: v for k, v in corrected.items() if self.payload.get(k) != v}}
-        new = {k: v for k, v in new.items() if self.payload.get(k) != v}
+        merged = {**pending, **corrected}
+        new = {k: v for k, v in merged.items() if self.payload.get(k) != v}
         if not new or DispatchPayload(new) == pending:
             return
         old = {k: self.payload[k] for k in new if k in self.payload}
