@@ -770,12 +770,9 @@ class ServiceRequest(Aggregate):
         due: str,
         provisional: bool,
     ) -> None:
-        self.correction_old = old if self.correction_old is None else self.correction_old
-        self.correction_old = DispatchPayload({**old, **self.correction_old})
-        self.correction_new, self.due = new, due
-        self.evidence = (
-            (*self.evidence, evidence) if evidence not in self.evidence else self.evidence
-        )
+        self.correction_old, self.correction_new, self.due = old, new, due
+        if evidence not in self.evidence:
+            self.evidence = (*self.evidence, evidence)
         self.state = RequestState.CORRECTION_REQUESTED
 
     @event(CorrectionApproved)

@@ -203,7 +203,9 @@ def test_a_correction_request_rejected_by_the_office(
     assert journey.request("birth-certificate").state == "correction-requested"
     due = date.fromisoformat(journey.request("birth-certificate").due or "")
     container.ledger.clock = lambda: datetime.combine(due + timedelta(days=3), time(10), CST)
-    assert container.watch_deadlines() == 1  # the deadline job watches correction requests
+    container.watch_deadlines()  # it watches correction requests (and windows' clocks)
+    certificate = journey.request("birth-certificate")
+    assert f"overdue:{due.isoformat()}" in certificate.warned
     [row] = journey.queue("birth-certificate")
     assert (row["state"], row["overdue"]) == ("correction-requested", True)
 
