@@ -72,6 +72,7 @@ ROUTING = {
     "domain.case_plan:CasePlan.RouteTaken",
 }
 NOTICES = {"domain.service_request:ServiceRequest.DeemedAccepted"}
+FLAGGED = "domain.service_request:ServiceRequest.CorrectionFlagged"
 REJECTIONS = {
     "domain.service_request:ServiceRequest.Blocked",
     "domain.service_request:ServiceRequest.Resubmitted",
@@ -104,7 +105,8 @@ AFTER_DECISIONS = {  # issue 17's corrections and voids: 2026-12-07-corrections 
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS},
     "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS},
-    "2026-12-07-corrections": {*ROUTING, *NOTICES, *REJECTIONS},
+    # corrections are told with their values (Redispatched) since this era: none is flagged
+    "2026-12-07-corrections": {*ROUTING, *NOTICES, *REJECTIONS, FLAGGED},
 }
 
 
