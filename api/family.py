@@ -18,6 +18,7 @@ from adapters.facade import (
 )
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
+from api.offices import evidence_refs
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -31,9 +32,8 @@ APPLICATION_FIELDS = (
     "contact_phone",
     "mother_insured_division",
     "mother_insured",
-    "evidence",  # a correction's evidence: a reference to a stored document or the note
+    "evidence",  # sent again to correct it: references to evidence already stored
 )
-MAX_EVIDENCE = 200
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 MAX_CLOSE_REASON = 500
 OPERATIONS = [
@@ -101,7 +101,7 @@ async def family_application(request: Request) -> Response:
             body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
         ),
         mother_insured=bool(field(body, "mother_insured", bool, required=False)),
-        evidence=field(body, "evidence", str, required=False, max_length=MAX_EVIDENCE),
+        evidence=evidence_refs(body),
     )
     container = request.app.state.container
     await run_in_threadpool(container.ledger.apply_as_family, cmd)

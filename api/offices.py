@@ -86,7 +86,7 @@ def _command(
         return RequestSupplement(request_id, officer, _items(body), reason.strip())
     if action == "supplement":
         unknown_fields(body, ("items", "evidence"))
-        return Supplement(request_id, officer, _items(body), _evidence(body))
+        return Supplement(request_id, officer, _items(body), evidence_refs(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
         reason = required_str(body, "reason")
@@ -119,7 +119,7 @@ def _items(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(i.strip() for i in items)
 
 
-def _evidence(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
+def evidence_refs(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
     """References to evidence already stored: `[{"id": ..., "sha256": ...}]` (the hash
     optional, 64 lower-case hex digits); the files themselves are uploaded elsewhere."""
     refs = field(body, "evidence", list, required=False) or []

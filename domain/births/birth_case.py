@@ -32,6 +32,11 @@ class CaseState(StrEnum):
 ENDED = (CaseState.VOIDED, CaseState.VOIDING)  # voided, or its offices revoking their results
 
 
+def _cited(ref: dict[str, str]) -> str:
+    """A reference to stored evidence as offices read it: its id, and its hash if known."""
+    return f"{ref['id']} (sha256 {ref['sha256']})" if ref.get("sha256") else ref["id"]
+
+
 def family_correction(version: int) -> str:
     """How the saga names the family's correction recorded at the case's `version`."""
     return f"family@{version}"
@@ -123,7 +128,7 @@ class BirthCase(Aggregate):
 
         application: FamilyApplication
         changed: list[str]
-        evidence: str
+        evidence: list[dict[str, str]]  # references to evidence already stored: id, sha256
 
     awaiting_revocation: tuple[str, ...] = ()  # the offices a void waits for (snapshots lack it)
     revocation_due: str | None = None
@@ -183,7 +188,9 @@ class BirthCase(Aggregate):
         else:
             self._voided(message_id=message_id, reason=reason)
 
-    def correct_application(self, application: FamilyApplication, evidence: str) -> None:
+    def correct_application(
+        self, application: FamilyApplication, evidence: list[dict[str, str]]
+    ) -> None:
         """The family's correction of its application (a completed case's too)."""
         self._require_not_voided()
         previous = self.application
@@ -268,10 +275,10 @@ class BirthCase(Aggregate):
 
     @event(FamilyCorrected)
     def _family_corrected(
-        self, application: FamilyApplication, changed: list[str], evidence: str
+        self, application: FamilyApplication, changed: list[str], evidence: list[dict[str, str]]
     ) -> None:
         self.application = application
-        reference = evidence or "the family's application"
+        reference = ", ".join(_cited(ref) for ref in evidence) or "the family's application"
         correction = family_correction(self.version + 1)  # this event's version
         self.family_evidence = (*self.family_evidence, (correction, reference))
 

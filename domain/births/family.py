@@ -25,7 +25,7 @@ class FamilyCommands(Application[UUID]):
         if case.application is None:
             case.apply(application)
         else:
-            case.correct_application(application, cmd.evidence or "")
+            case.correct_application(application, [ref.to_dict() for ref in cmd.evidence])
         self.save(case)
 
     def rate(self, cmd: RateService) -> None:

@@ -319,7 +319,7 @@ def test_a_family_correction_after_a_decision_reaches_the_deciding_office(
 
     corrected = client.post(
         f"/cases/{journey.case_id}/family-application",
-        json={**application, "child_name": "王晓明", "evidence": "doc:name-change-0001"},
+        json={**application, "child_name": "王晓明", "evidence": [{"id": "doc:name-change-0001"}]},
         headers=family,
     )
     assert corrected.status_code == 200, corrected.json()
