@@ -192,11 +192,7 @@ class CaseLedger(
         the limit of after_decision.json (the saga's RevocationOrdered finds them asked)."""
         due = self._due(revocation_limit().working_days)
         asked = Revocations([], due.date.isoformat(), [])
-        for name in services:
-            request_id = ServiceRequest.create_id(case_id, name)
-            if request_id not in self.repository:
-                continue
-            request = self.get_request(request_id)
+        for request in self.latest_requests(case_id, services):  # a resubmission's too
             if request.state in ISSUED:
                 request.request_revocation(reason, due.date.isoformat(), due.provisional)
                 asked.offices.append(f"{request.authority} {request.handling_locality}")
@@ -414,7 +410,7 @@ class CaseLedger(
             definition = service(name)
             if not set(event.changed).intersection(definition.visible_fields):
                 continue
-            request = self.get_request(ServiceRequest.create_id(event.case_id, name))
+            request = self.latest_request(event.case_id, name)
             corrected = disclose(definition, case, _carried_in(request))
             self._ask_correction(request, corrected, _evidence(case, event.correction))
             processing_event.collect_events(request)
@@ -427,7 +423,7 @@ class CaseLedger(
         evidence = f"{event.service} re-issued"
         for name in event.services:
             definition = service(name)
-            request = self.get_request(ServiceRequest.create_id(event.case_id, name))
+            request = self.latest_request(event.case_id, name)
             carried = {**_carried_in(request), **event.carried}
             payload = disclose(
                 definition, case, {k: carried[k] for k in carried if k in definition.inputs}
@@ -443,7 +439,7 @@ class CaseLedger(
     def _(self, event: CasePlan.RevocationOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         due = self._due(revocation_limit().working_days)
         for name in event.services:
-            request = self.get_request(ServiceRequest.create_id(event.case_id, name))
+            request = self.latest_request(event.case_id, name)
             request.request_revocation(event.reason, due.date.isoformat(), due.provisional)
             processing_event.collect_events(request)
 

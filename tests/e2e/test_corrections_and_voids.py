@@ -354,3 +354,33 @@ def test_the_void_and_its_revocation_requests_are_recorded_together(
     assert journey.request("vaccination").state == "withdrawn"
     events = list(container.ledger.events.get(certificate.id))
     assert [type(e).__name__ for e in events].count("RevocationRequested") == 1
+
+
+def test_a_void_reaches_a_resubmitted_request_s_office(
+    client: TestClient, container: Container
+) -> None:
+    """The office that approved a resubmission (the service's latest attempt) is the one asked
+    to revoke; the void ends once it has."""
+    journey = Journey(client, container, "MR-V4")
+    journey.decide("birth-certificate", {"certificate_number": "X430602001"})
+    hukou = journey.request_id("household-registration")
+    receiving = journey.office("household-registration", "receiving")
+    step(client, hukou, "receive", receiving, {"receipt_number": "R-1"})
+    reason = {"reason": "户籍信息不符", "basis": "户口登记条例第七条"}
+    step(client, hukou, "reject", journey.office("household-registration"), reason)
+    family = {"Authorization": f"Bearer {journey.family}"}
+    step(client, hukou, "resubmit", family, {})
+    latest = container.ledger.latest_request(journey.case_id, "household-registration")
+    assert latest.id != UUID(hukou)
+    step(client, str(latest.id), "receive", receiving, {"receipt_number": "R-2"})
+    handling = journey.office("household-registration")
+    step(client, str(latest.id), "approve", handling, {"citizen_id": OLD_ID})
+
+    journey.send(journey.facts, "MR-V4-v", "void")
+    latest = container.ledger.latest_request(journey.case_id, "household-registration")
+    assert latest.state == "revocation-requested"
+    assert journey.request("household-registration").state == "rejected"  # the first attempt
+    assert journey.family_view()["state"] == "voiding"
+    step(client, str(latest.id), "revoke", handling, {})
+    assert journey.act("birth-certificate", "revoke", {}).status_code == 200
+    assert journey.family_view()["state"] == "voided"

@@ -105,8 +105,9 @@ AFTER_DECISIONS = {  # issue 17's corrections and voids: 2026-12-07-corrections 
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS},
     "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS},
-    # corrections are told with their values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, *NOTICES, *REJECTIONS, FLAGGED},
+    # no scenario of make_store routes at the desk yet; corrections are told with their
+    # values (Redispatched) since this era: none is flagged
+    "2026-12-07-corrections": {*ROUTING, FLAGGED},
 }
 
 
