@@ -48,8 +48,9 @@ PROJECTIONS: Registry = (
 
 
 # The requests the deadline job watches: received ones (the handling office's clock), then
-# those at their receiving window (its own clock; past it, DeemedAccepted).
-WATCHED = ("received", "dispatched")
+# those at their receiving window (its own clock; past it, DeemedAccepted), then decided ones
+# asked to decide a correction or to revoke their result (the deciding office's clock).
+WATCHED = ("received", "dispatched", "correction-requested", "revocation-requested")
 
 
 class StoreUnavailableError(Exception):
@@ -106,9 +107,10 @@ class Container:
 
     def watch_deadlines(self) -> int:
         """The deadline job (domain/kernel/deadlines.py) over the office queue view: received
-        requests, then those at their receiving window (past due there: DeemedAccepted); then
-        over the case_status view, the families' windows after a rejection (lapsed cases are
-        closed). The views catch up when it recorded something. Returns how many."""
+        requests, those at their receiving window (past due there: DeemedAccepted), and decided
+        ones asked to decide a correction or to revoke their result; then over the case_status
+        view, the families' windows after a rejection (lapsed cases are closed). The views
+        catch up when it recorded something. Returns how many."""
         view = self.projections.office_queue_view
         recorded = sum(
             DeadlineWatch(OfficeQueueReceived(view, state), self.ledger).run() for state in WATCHED

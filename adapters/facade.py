@@ -64,12 +64,15 @@ from domain.kernel.actors import (
 )
 from domain.kernel.commands import (
     Approve,
+    ApproveCorrection,
     EvidenceRef,
     OfficeCommand,
     Receive,
     Reject,
+    RejectCorrection,
     RequestSupplement,
     Resubmit,
+    Revoke,
     RouteRequest,
     Supplement,
 )
@@ -118,6 +121,7 @@ __all__ = [
     "ActorNotFoundError",
     "ApplyAsFamily",
     "Approve",
+    "ApproveCorrection",
     "BirthFacts",
     "CaseClosedError",
     "CaseLedger",
@@ -153,8 +157,10 @@ __all__ = [
     "RatingNotAllowedError",
     "Receive",
     "Reject",
+    "RejectCorrection",
     "RequestSupplement",
     "Resubmit",
+    "Revoke",
     "RouteRequest",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
@@ -375,3 +381,9 @@ def carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
             return ledger.reject(cmd)
         case Resubmit():
             return ledger.resubmit(cmd)
+        case ApproveCorrection():
+            return ledger.approve_correction(cmd)
+        case RejectCorrection():
+            return ledger.reject_correction(cmd)
+        case Revoke():
+            return ledger.revoke(cmd)

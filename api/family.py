@@ -18,6 +18,7 @@ from adapters.facade import (
 )
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
+from api.offices import evidence_refs
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -31,6 +32,7 @@ APPLICATION_FIELDS = (
     "contact_phone",
     "mother_insured_division",
     "mother_insured",
+    "evidence",  # sent again to correct it: references to evidence already stored
 )
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 MAX_CLOSE_REASON = 500
@@ -38,7 +40,8 @@ OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}/family-application",
         "POST",
-        "The family's one application: name, household, residence, insured place, consent",
+        "The family's one application: name, household, residence, insured place, consent "
+        "(sent again: a correction, with its evidence)",
         roles=("family", "admin"),
         body="application/json",
         request_schema="FamilyApplication",
@@ -98,6 +101,7 @@ async def family_application(request: Request) -> Response:
             body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
         ),
         mother_insured=bool(field(body, "mother_insured", bool, required=False)),
+        evidence=evidence_refs(body),
     )
     container = request.app.state.container
     await run_in_threadpool(container.ledger.apply_as_family, cmd)

@@ -1,4 +1,5 @@
-"""Office routes: the decisions on one service request (receive, supplement, approve, reject)."""
+"""Office routes: the decisions on one service request (receive, supplement, approve, reject),
+and after a decision: a correction approved or rejected, a result revoked."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from adapters.facade import (
     ACTIONS,
     FAMILY_ACTIONS,
     Approve,
+    ApproveCorrection,
     CaseLedger,
     EvidenceRef,
     OfficeCommand,
     Principal,
     Receive,
     Reject,
+    RejectCorrection,
     RequestSupplement,
     Resubmit,
+    Revoke,
     ServiceRequestNotFoundError,
     Supplement,
     carry_out,
@@ -82,7 +86,7 @@ def _command(
         return RequestSupplement(request_id, officer, _items(body), reason.strip())
     if action == "supplement":
         unknown_fields(body, ("items", "evidence"))
-        return Supplement(request_id, officer, _items(body), _evidence(body))
+        return Supplement(request_id, officer, _items(body), evidence_refs(body))
     if action == "reject":
         unknown_fields(body, ("reason", "basis"))
         reason = required_str(body, "reason")
@@ -91,6 +95,14 @@ def _command(
     if action == "resubmit":
         unknown_fields(body, ())
         return Resubmit(request_id, officer)
+    if action == "reject-correction":
+        unknown_fields(body, ("reason",))
+        return RejectCorrection(request_id, officer, required_str(body, "reason"))
+    if action == "revoke":
+        unknown_fields(body, ())
+        return Revoke(request_id, officer)
+    if action == "approve-correction":
+        return ApproveCorrection(request_id, officer, body)
     return Approve(request_id, officer, body)
 
 
@@ -107,7 +119,7 @@ def _items(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(i.strip() for i in items)
 
 
-def _evidence(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
+def evidence_refs(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
     """References to evidence already stored: `[{"id": ..., "sha256": ...}]` (the hash
     optional, 64 lower-case hex digits); the files themselves are uploaded elsewhere."""
     refs = field(body, "evidence", list, required=False) or []

@@ -169,6 +169,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         contact_phone=STRING,
         mother_insured_division=STRING,
         mother_insured={"type": "boolean"},
+        evidence=OBJECTS,
     ),
     "Bundle": obj({"resourceType": {"const": "Bundle"}}),
     "CapabilityStatement": obj(

@@ -15,7 +15,17 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-STATES = ("dispatched", "received", "supplement-requested", "approved", "rejected", "withdrawn")
+STATES = (
+    "dispatched",
+    "received",
+    "supplement-requested",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "correction-requested",
+    "revocation-requested",
+    "revoked",
+)
 ROLES = ("receive-for-other", "decide-here", "both")
 OPERATIONS = [
     Operation(

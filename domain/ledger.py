@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import singledispatchmethod
 from typing import Any, TypeVar
@@ -16,20 +16,24 @@ from eventsourcing.utils import Environment, EnvType, resolve_topic
 
 from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
-from domain.births.hospital_intake import HospitalIntake
+from domain.births.hospital_intake import HospitalIntake, Revocations
+from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.commands import (
     Approve,
+    ApproveCorrection,
     Receive,
     Reject,
+    RejectCorrection,
     RequestSupplement,
     Resubmit,
+    Revoke,
     RouteRequest,
     Supplement,
 )
-from domain.kernel.disclosure import disclose
+from domain.kernel.disclosure import DispatchPayload, disclose
 from domain.kernel.errors import (
     CaseClosedError,
     CaseNotFoundError,
@@ -38,11 +42,17 @@ from domain.kernel.errors import (
 )
 from domain.kernel.reads import aggregate_of
 from domain.kernel.remedies import load_remedies
-from domain.kernel.results import validate_result
+from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
-from domain.kernel.service_request import NOTICE_DAYS, RequestState, ServiceRequest
-from domain.kernel.wing import KernelCase
+from domain.kernel.service_request import (
+    HOLDING,
+    NOTICE_DAYS,
+    REOPENED_STATES,
+    RequestState,
+    ServiceRequest,
+)
+from domain.kernel.wing import EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
@@ -58,6 +68,20 @@ def new_tracking_code() -> str:
     each letter 5 of the bits of one draw from the OS's CSPRNG (one call, not one per letter)."""
     bits = secrets.randbits(5 * TRACKING_LENGTH)
     return "".join(TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(TRACKING_LENGTH))
+
+
+ISSUED = (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED)  # a result stands
+
+
+def _carried_in(request: ServiceRequest) -> dict[str, str]:
+    """The earlier services' results a request was dispatched with (part of its payload)."""
+    taken = service(request.service).inputs
+    return {k: str(v) for k, v in request.payload.items() if k in taken}
+
+
+def _evidence(case: KernelCase, correction: str) -> str:
+    """What a correction rests on, as the case tells it (else the correction's own name)."""
+    return case.evidence_of(correction) if isinstance(case, EvidencedCase) else correction
 
 
 def versioned(planned: PlannedService, plan: Plan) -> Route:
@@ -129,15 +153,51 @@ class CaseLedger(
 
     def approve(self, cmd: Approve) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
-        born_at = request.payload.get("born_at")
-        result = validate_result(
+        result = self._validated(request, request.payload, cmd.result)
+        request.approve(cmd.officer, result)
+        return self._saved(request)
+
+    def approve_correction(self, cmd: ApproveCorrection) -> ServiceRequest:
+        """The result re-issued, checked against the corrected facts (a citizen ID against
+        the corrected birth date)."""
+        request = self.get_request(cmd.service_request_id)
+        request.approve_correction(
+            cmd.officer, self._validated(request, request.corrected_payload, cmd.result)
+        )
+        return self._saved(request)
+
+    def reject_correction(self, cmd: RejectCorrection) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.reject_correction(cmd.officer, cmd.reason)
+        return self._saved(request)
+
+    def revoke(self, cmd: Revoke) -> ServiceRequest:
+        request = self.get_request(cmd.service_request_id)
+        request.revoke(cmd.officer)
+        return self._saved(request)
+
+    def _validated(
+        self, request: ServiceRequest, payload: DispatchPayload, result: Mapping[str, object]
+    ) -> Result:
+        born_at = payload.get("born_at")
+        return validate_result(
             self._definition(request),
-            cmd.result,
+            result,
             request.handling_locality,
             born_at if isinstance(born_at, str) else None,
         )
-        request.approve(cmd.officer, result)
-        return self._saved(request)
+
+    def request_revocations(self, case_id: UUID, services: list[str], reason: str) -> Revocations:
+        """Each request of the case whose office issued a result, asked to revoke it within
+        the limit of after_decision.json (the saga's RevocationOrdered finds them asked)."""
+        due = self._due(revocation_limit().working_days)
+        asked = Revocations([], due.date.isoformat(), [])
+        for request in self.latest_requests(case_id, services):  # a resubmission's too
+            if request.state in ISSUED:
+                request.request_revocation(reason, due.date.isoformat(), due.provisional)
+                asked.offices.append(f"{request.authority} {request.handling_locality}")
+                asked.requests.append(request)
+        return asked
 
     def reject(self, cmd: Reject) -> ServiceRequest:
         """The family then has its window (working days, reference data) to resubmit or
@@ -232,9 +292,10 @@ class CaseLedger(
     def watch_deadline(self, request_id: UUID) -> bool:
         """Record DeadlineApproaching or Overdue for a received request once, and for one at
         the receiving window DeadlineApproaching, then, past its due date, DeemedAccepted
-        (Art. 32: accepted from the day its materials arrived). True if recorded."""
+        (Art. 32: accepted from the day its materials arrived); for a decided one asked to
+        decide a correction or to revoke its result, as for a received one. True if recorded."""
         request = self.get_request(request_id)
-        watched = (RequestState.RECEIVED, RequestState.DISPATCHED)
+        watched = (RequestState.RECEIVED, RequestState.DISPATCHED, *REOPENED_STATES)
         if request.state not in watched or request.due is None:
             return False
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
@@ -325,11 +386,75 @@ class CaseLedger(
     def _(
         self, event: CasePlan.CorrectionForwarded, processing_event: ProcessingEvent[UUID]
     ) -> None:
+        """Offices that have not decided are told the corrected values (a correction
+        forwarded before values were sent, on replay, flags the changed fields only)."""
+        case = self.kernel_case(event.case_id)
         for name in event.services:
             request = self.latest_request(event.case_id, name)
             visible = set(service(name).visible_fields)
-            request.flag_correction([f for f in event.changed if f in visible])
+            changed = [f for f in event.changed if f in visible]
+            if event.correction is None or not changed:
+                request.flag_correction(changed)
+            else:
+                payload = disclose(service(name), case, _carried_in(request))
+                request.redispatch(payload, changed, _evidence(case, event.correction))
             processing_event.collect_events(request)
+
+    @policy.register
+    def _(
+        self, event: CasePlan.CorrectionsRequested, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        """Each office that decided and sees a changed field: a correction request."""
+        case = self.kernel_case(event.case_id)
+        for name in event.services:
+            definition = service(name)
+            if not set(event.changed).intersection(definition.visible_fields):
+                continue
+            request = self.latest_request(event.case_id, name)
+            corrected = disclose(definition, case, _carried_in(request))
+            self._ask_correction(request, corrected, _evidence(case, event.correction))
+            processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.ResultReissued, processing_event: ProcessingEvent[UUID]) -> None:
+        """The services taking a re-issued result get its new value: as new values if not
+        decided, as a correction request if decided."""
+        case = self.kernel_case(event.case_id)
+        evidence = f"{event.service} re-issued"
+        for name in event.services:
+            definition = service(name)
+            request = self.latest_request(event.case_id, name)
+            carried = {**_carried_in(request), **event.carried}
+            payload = disclose(
+                definition, case, {k: carried[k] for k in carried if k in definition.inputs}
+            )
+            if request.state in HOLDING:
+                changed = [k for k in event.result if k in definition.visible_fields]
+                request.redispatch(payload, changed, evidence)
+            else:
+                self._ask_correction(request, payload, evidence)
+            processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.RevocationOrdered, processing_event: ProcessingEvent[UUID]) -> None:
+        due = self._due(revocation_limit().working_days)
+        for name in event.services:
+            request = self.latest_request(event.case_id, name)
+            request.request_revocation(event.reason, due.date.isoformat(), due.provisional)
+            processing_event.collect_events(request)
+
+    @policy.register
+    def _(self, event: CasePlan.VoidFinishOrdered, processing_event: ProcessingEvent[UUID]) -> None:
+        case = self.kernel_case(event.case_id)
+        if isinstance(case, VoidableCase):
+            case.finish_void()
+            processing_event.collect_events(case)
+
+    def _ask_correction(
+        self, request: ServiceRequest, corrected: DispatchPayload, evidence: str
+    ) -> None:
+        due = self._due(correction_limit(self._definition(request)).working_days)
+        request.request_correction(corrected, evidence, due.date.isoformat(), due.provisional)
 
     @policy.register
     def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:

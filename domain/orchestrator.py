@@ -26,8 +26,10 @@ from domain.kernel.saga import (
     Opened,
     PlanState,
     RequestApproved,
+    RequestReissued,
     RequestRejected,
     RequestResubmitted,
+    RequestRevoked,
     RequestRouted,
     Saga,
 )
@@ -89,12 +91,15 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
-        # every wing's case events its saga follows, and the kernel's decisions and routes
+        # every wing's case events its saga follows, and the kernel's decisions (approvals,
+        # rejections, resubmissions, re-issues, revocations) and routes
         kernel = (
             ServiceRequest.Approved,
             ServiceRequest.Rejected,
             ServiceRequest.Resubmitted,
             ServiceRequest.Routed,
+            ServiceRequest.CorrectionApproved,  # a re-issued result
+            ServiceRequest.Revoked,
         )
         self.topics = [get_topic(c) for c in (*followed(), *kernel)]
 
@@ -139,8 +144,8 @@ class Orchestrator(ExplicitEnvMixin, RegistersWingValues, ProcessApplication[UUI
 
 
 def _request_fact(event: Any) -> Fact[Any] | None:
-    """A service request's approval, rejection, resubmission or desk route, as the saga's
-    fact."""
+    """A service request's approval, rejection, resubmission, desk route, re-issued result
+    (a correction approved) or revocation, as the saga's fact."""
     if isinstance(event, ServiceRequest.Approved):
         return RequestApproved(event.service, event.result.to_dict())
     if isinstance(event, ServiceRequest.Rejected):
@@ -149,4 +154,8 @@ def _request_fact(event: Any) -> Fact[Any] | None:
         return RequestResubmitted(event.service, event.attempt)
     if isinstance(event, ServiceRequest.Routed):
         return RequestRouted(event.service, event.route.planned)
+    if isinstance(event, ServiceRequest.CorrectionApproved):
+        return RequestReissued(event.service, event.result.to_dict(), event.originator_version)
+    if isinstance(event, ServiceRequest.Revoked):
+        return RequestRevoked(event.service)
     return None

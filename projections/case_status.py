@@ -159,6 +159,15 @@ SHOWN = (
     ServiceRequest.Blocked,
     ServiceRequest.Resubmitted,
     BirthCase.Closed,
+    BirthCase.VoidRequested,
+    BirthCase.VoidFinished,
+    BirthCase.FamilyCorrected,
+    ServiceRequest.Redispatched,
+    ServiceRequest.CorrectionRequested,
+    ServiceRequest.CorrectionApproved,
+    ServiceRequest.CorrectionRejected,
+    ServiceRequest.RevocationRequested,
+    ServiceRequest.Revoked,
 )
 
 
@@ -289,7 +298,9 @@ def _corrected(event: BirthCase.NotificationCorrected, position: int, page: Fold
     )  # fmt: skip
 
 
-def _applied(event: BirthCase.FamilyApplied, position: int, page: Folding) -> None:
+def _applied(
+    event: BirthCase.FamilyApplied | BirthCase.FamilyCorrected, position: int, page: Folding
+) -> None:
     case_id = str(event.originator_id)
     case = page.case_row(page.case(case_id), case_id)
     state = "applied" if case.state == "notified" else case.state
@@ -457,6 +468,33 @@ def _case_ended(state: str | None) -> Rule:
     return rule
 
 
+def _correction_requested(
+    event: ServiceRequest.CorrectionRequested, position: int, page: Folding
+) -> None:
+    due, provisional = event.due, event.provisional
+    _put_service(
+        event, position, page, state="correction-requested", due=due,
+        due_provisional=provisional, overdue=False,
+    )  # fmt: skip
+
+
+def _correction_approved(
+    event: ServiceRequest.CorrectionApproved, position: int, page: Folding
+) -> None:
+    working = _put_service(event, position, page, state="approved", overdue=False)
+    working.results[str(event.originator_id)] = event.result.to_dict()
+
+
+def _revocation_requested(
+    event: ServiceRequest.RevocationRequested, position: int, page: Folding
+) -> None:
+    due, provisional = event.due, event.provisional
+    _put_service(
+        event, position, page, state="revocation-requested", due=due,
+        due_provisional=provisional, overdue=False,
+    )  # fmt: skip
+
+
 RULES: dict[type, Rule] = {
     BirthCase.Notified: _notified,
     BirthCase.NotificationCorrected: _corrected,
@@ -483,4 +521,13 @@ RULES: dict[type, Rule] = {
     ServiceRequest.Blocked: _blocked,
     ServiceRequest.Resubmitted: _resubmitted,
     BirthCase.Closed: _case_ended("closed"),
+    BirthCase.VoidRequested: _case_ended("voiding"),
+    BirthCase.VoidFinished: _case_ended("voided"),
+    BirthCase.FamilyCorrected: _applied,
+    ServiceRequest.Redispatched: _service(),
+    ServiceRequest.CorrectionRequested: _correction_requested,
+    ServiceRequest.CorrectionApproved: _correction_approved,
+    ServiceRequest.CorrectionRejected: _service(state="approved", overdue=False),
+    ServiceRequest.RevocationRequested: _revocation_requested,
+    ServiceRequest.Revoked: _service(state="revoked", overdue=False),
 }

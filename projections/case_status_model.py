@@ -204,11 +204,24 @@ def awaiting_family(services: Sequence[ServiceRow], notes: Notes) -> list[Servic
     ]
 
 
+def _asked(services: Sequence[ServiceRow], state: str) -> str:
+    """The offices asked to act after their decision, each with its due date."""
+    return ", ".join(
+        dict.fromkeys(f"{_holder(s)} by {s.due}" for s in services if s.state == state)
+    )
+
+
 def next_action(case: CaseRow, services: Sequence[ServiceRow], notes: Notes | None = None) -> str:
     """What the family must do next: '<verb>: <what>' ('nothing: ...' when it is not them)."""
     if case.state == "voided":
         return "nothing: the case was voided"
-    if case.state == "closed":
+    if case.state == "voiding":
+        revoking = _asked(services, "revocation-requested")
+        if revoking:
+            return f"nothing: voided; waiting for {revoking} to revoke their results"
+        return "nothing: voided; waiting for the offices to be asked to revoke their results"
+    correcting = _asked(services, "correction-requested")
+    if case.state == "closed" and not correcting:
         return "nothing: closed and rated" if case.rated else "rate: the service"
     items = [item for s in services if s.state == "supplement-requested" for item in s.awaiting]
     if items:
@@ -217,6 +230,10 @@ def next_action(case: CaseRow, services: Sequence[ServiceRow], notes: Notes | No
     missing = [] if case.applied else [what for what, known in wanted if not known]
     if missing:
         return "apply: " + " and ".join(missing)
+    if correcting:  # a decision asked again (a completed case's too), and any other work
+        working = [_holder(s) for s in services if s.state in ("dispatched", "received")]
+        others = "; and for " + ", ".join(dict.fromkeys(working)) if working else ""
+        return f"nothing: waiting for {correcting} to decide on the correction{others}"
     if case.state == "completed":
         return "nothing: completed and rated" if case.rated else "rate: the service"
     rejected = awaiting_family(services, notes or {})

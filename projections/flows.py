@@ -116,6 +116,8 @@ class FlowsProjection(TableProjection[FlowsView]):
         BirthCase.NotificationCorrected,
         BirthCase.FamilyApplied,
         BirthCase.Voided,
+        BirthCase.VoidRequested,
+        BirthCase.FamilyCorrected,
     )
 
     @singledispatchmethod
@@ -148,8 +150,17 @@ class FlowsProjection(TableProjection[FlowsView]):
         _save(rows, changed(self._case(rows, event), household=household, applied=True))
 
     @apply.register
+    def _(self, event: BirthCase.FamilyCorrected, position: int, rows: Rows) -> None:
+        household = event.application.household
+        _save(rows, changed(self._case(rows, event), household=household, applied=True))
+
+    @apply.register
     def _(self, event: BirthCase.Voided, position: int, rows: Rows) -> None:
         _save(rows, changed(self._case(rows, event), voided=True))
+
+    @apply.register
+    def _(self, event: BirthCase.VoidRequested, position: int, rows: Rows) -> None:
+        _save(rows, changed(self._case(rows, event), voided=True))  # voiding: counted out
 
     @staticmethod
     def _case(rows: Rows, event: Any) -> FlowCaseRow:

@@ -16,8 +16,10 @@ from projections.events import route_fields, stamp, topics_of
 
 ROLES = ("receive-for-other", "decide-here", "both")
 OPEN = ("dispatched", "received", "supplement-requested")  # the office's work still to do
+# decided, and asked again: work for the deciding office only (not a window receiving for it)
+ASKED_AGAIN = ("correction-requested", "revocation-requested")
 NO_DUE = "9999-12-31"  # sorts requests without a due date last, on every backend
-FINAL_STATES = ("approved", "rejected", "withdrawn")
+FINAL_STATES = ("approved", "rejected", "withdrawn", "revoked")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class QueueRow:
     due_sort: str
     overdue: bool
     due_soon: bool
-    visible: bool  # open work of the office: dispatched to it and not yet decided (`OPEN`)
+    visible: bool  # open work of the office: dispatched to it and not yet decided (`OPEN`),
+    # or decided and asked again to decide a correction or revoke (`ASKED_AGAIN`)
     since: str
     updated_at: str
 
@@ -153,7 +156,8 @@ def _entry(request: RequestRow, locality: str, role: str) -> QueueRow:
             "due_sort": due or NO_DUE,
             "overdue": request.overdue,
             "due_soon": request.due_soon,
-            "visible": request.state in OPEN,
+            "visible": request.state in OPEN
+            or (request.state in ASKED_AGAIN and role != "receive-for-other"),
             "since": request.since,
             "updated_at": request.updated_at,
         },
@@ -215,6 +219,11 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
         ServiceRequest.Overdue,
         ServiceRequest.DeemedAccepted,
         ServiceRequest.Routed,
+        ServiceRequest.CorrectionRequested,
+        ServiceRequest.CorrectionApproved,
+        ServiceRequest.CorrectionRejected,
+        ServiceRequest.RevocationRequested,
+        ServiceRequest.Revoked,
     )
 
     @singledispatchmethod
@@ -287,6 +296,26 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
     @apply.register
     def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> None:
         _change(rows, event, state="received", **_clock(event))
+
+    @apply.register
+    def _(self, event: ServiceRequest.CorrectionRequested, position: int, rows: Rows) -> None:
+        _change(rows, event, state="correction-requested", **_clock(event))
+
+    @apply.register
+    def _(self, event: ServiceRequest.CorrectionApproved, position: int, rows: Rows) -> None:
+        _change(rows, event, state="approved")
+
+    @apply.register
+    def _(self, event: ServiceRequest.CorrectionRejected, position: int, rows: Rows) -> None:
+        _change(rows, event, state="approved")
+
+    @apply.register
+    def _(self, event: ServiceRequest.RevocationRequested, position: int, rows: Rows) -> None:
+        _change(rows, event, state="revocation-requested", **_clock(event))
+
+    @apply.register
+    def _(self, event: ServiceRequest.Revoked, position: int, rows: Rows) -> None:
+        _change(rows, event, state="revoked")
 
 
 def _clock(event: Any) -> dict[str, Any]:

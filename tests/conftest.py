@@ -12,15 +12,19 @@ from uuid import UUID
 import pytest
 
 from adapters.bootstrap import Container, build
+from adapters.facade import carry_out
 from adapters.settings import Settings
 from domain.births.facts import BirthFacts, Parent
 from domain.kernel.commands import (
     Approve,
+    ApproveCorrection,
     OfficeCommand,
     Receive,
     Reject,
+    RejectCorrection,
     RequestSupplement,
     Resubmit,
+    Revoke,
     Supplement,
 )
 from domain.kernel.identifiers import make_citizen_id
@@ -115,6 +119,12 @@ def office_command(
         return Approve(request_id, officer, result or {})
     if action == "resubmit":
         return Resubmit(request_id, officer)
+    if action == "approve-correction":
+        return ApproveCorrection(request_id, officer, result or {})
+    if action == "reject-correction":
+        return RejectCorrection(request_id, officer, reason)
+    if action == "revoke":
+        return Revoke(request_id, officer)
     assert action == "reject", action
     return Reject(request_id, officer, reason, basis)
 
@@ -123,15 +133,4 @@ def office_step(
     ledger: CaseLedger, request_id: UUID, action: str, officer: str, **fields: Any
 ) -> ServiceRequest:
     """One office step through the ledger's method for it."""
-    cmd = office_command(request_id, action, officer, **fields)
-    if isinstance(cmd, Receive):
-        return ledger.receive(cmd)
-    if isinstance(cmd, RequestSupplement):
-        return ledger.request_supplement(cmd)
-    if isinstance(cmd, Supplement):
-        return ledger.supplement(cmd)
-    if isinstance(cmd, Approve):
-        return ledger.approve(cmd)
-    if isinstance(cmd, Resubmit):
-        return ledger.resubmit(cmd)
-    return ledger.reject(cmd)
+    return carry_out(ledger, office_command(request_id, action, officer, **fields))

@@ -13,6 +13,7 @@ window.NL = (function () {
       completed: ["已办结", "completed"],
       voided: ["已作废", "voided"],
       closed: ["已终止", "closed"],
+      voiding: ["作废中，待各部门撤销", "voiding: offices revoking their results"],
     },
     state: {
       planned: ["已规划", "planned"],
@@ -23,6 +24,9 @@ window.NL = (function () {
       rejected: ["不予办理", "rejected"],
       withdrawn: ["已撤回", "withdrawn"],
       blocked: ["因前置事项不予办理而暂停", "blocked"],
+      "correction-requested": ["待审核更正", "correction requested"],
+      "revocation-requested": ["待撤销", "revocation requested"],
+      revoked: ["已撤销", "revoked"],
     },
     role: {
       "receive-for-other": ["代收", "receive for another locality"],
@@ -60,6 +64,15 @@ window.NL = (function () {
       Blocked: ["因前置事项不予办理而暂停", "blocked by a rejection"],
       Resubmitted: ["已重新申请", "resubmitted"],
       Closed: ["办件已终止", "case closed"],
+      VoidRequested: ["出生信息作废，待各部门撤销", "voided: offices to revoke their results"],
+      VoidFinished: ["各部门已撤销，案件作废", "every result revoked: voided"],
+      FamilyCorrected: ["家庭更正申请信息", "family correction"],
+      Redispatched: ["更正信息已告知", "corrected values sent"],
+      CorrectionRequested: ["更正申请待审核", "correction requested"],
+      CorrectionApproved: ["更正已核准，结果重新出具", "correction approved, result re-issued"],
+      CorrectionRejected: ["更正不予核准", "correction rejected"],
+      RevocationRequested: ["待撤销办理结果", "revocation requested"],
+      Revoked: ["办理结果已撤销", "result revoked"],
     },
   };
 

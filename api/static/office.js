@@ -98,6 +98,9 @@
       "supplement-request-form": row.state === "received" || (row.state === "dispatched" && RECEIVERS.includes(row.role)),
       "approve-form": row.state === "received" && DECIDERS.includes(row.role),
       "reject-form": ["received", "supplement-requested"].includes(row.state) && DECIDERS.includes(row.role),
+      "correction-approve-form": row.state === "correction-requested" && DECIDERS.includes(row.role),
+      "correction-reject-form": row.state === "correction-requested" && DECIDERS.includes(row.role),
+      "revoke-form": row.state === "revocation-requested" && DECIDERS.includes(row.role),
     };
     for (const [id, shown] of Object.entries(can)) {
       $(id).hidden = !shown;
@@ -120,10 +123,13 @@
       if (reason) notice.reason = reason;
       return notice;
     }
-    if (action === "approve") {
+    if (action === "approve" || action === "approve-correction") {
       const field = (reference.services[selected.service] || {}).result_field || "result";
-      return { [field]: $("result-value").value.trim() };
+      const input = action === "approve" ? "result-value" : "correction-result-value";
+      return { [field]: $(input).value.trim() };
     }
+    if (action === "reject-correction") return { reason: $("correction-reject-reason").value.trim() };
+    if (action === "revoke") return {};
     const result = { reason: $("reject-reason").value.trim() };
     const basis = $("reject-basis").value.trim();
     if (basis) result.basis = basis;
@@ -190,7 +196,8 @@
     $("act").hidden = true;
     selected = null;
   });
-  for (const id of ["receive-form", "supplement-request-form", "approve-form", "reject-form"]) $(id).addEventListener("submit", act);
+  const forms = ["receive-form", "supplement-request-form", "approve-form", "reject-form", "correction-approve-form", "correction-reject-form", "revoke-form"];
+  for (const id of forms) $(id).addEventListener("submit", act);
   window.NL.describeLocality($("office-locality"), $("office-locality-name"));
 
   office = restore();

@@ -26,6 +26,20 @@ class CaseState(StrEnum):
     COMPLETED = "completed"
     VOIDED = "voided"
     CLOSED = "closed"  # ended short of completion: what was issued stays issued
+    VOIDING = "voiding"
+
+
+ENDED = (CaseState.VOIDED, CaseState.VOIDING)  # voided, or its offices revoking their results
+
+
+def _cited(ref: dict[str, str]) -> str:
+    """A reference to stored evidence as offices read it: its id, and its hash if known."""
+    return f"{ref['id']} (sha256 {ref['sha256']})" if ref.get("sha256") else ref["id"]
+
+
+def family_correction(version: int) -> str:
+    """How the saga names the family's correction recorded at the case's `version`."""
+    return f"family@{version}"
 
 
 def _revive_facts(state: dict[str, object]) -> None:
@@ -98,6 +112,28 @@ class BirthCase(Aggregate):
         by: str  # "family", or "deadline" when the window lapsed
         reason: str
 
+    class VoidRequested(Aggregate.Event):
+        """Voided after offices issued results: each is to revoke its own by `due`."""
+
+        message_id: str
+        reason: str
+        offices: list[str]
+        due: str
+
+    class VoidFinished(Aggregate.Event):
+        """Every office that issued a result revoked it."""
+
+    class FamilyCorrected(Aggregate.Event):
+        """The family sent its application again with other values, and its evidence."""
+
+        application: FamilyApplication
+        changed: list[str]
+        evidence: list[dict[str, str]]  # references to evidence already stored: id, sha256
+
+    awaiting_revocation: tuple[str, ...] = ()  # the offices a void waits for (snapshots lack it)
+    revocation_due: str | None = None
+    family_evidence: tuple[tuple[str, str], ...] = ()  # (correction, evidence) of the family
+
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
         return uuid5(CASE_NAMESPACE, f"{facility_uscc}:{record_ref}")
@@ -123,7 +159,7 @@ class BirthCase(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.state not in (CaseState.VOIDED, CaseState.COMPLETED, CaseState.CLOSED)
+        return self.state not in (*ENDED, CaseState.COMPLETED, CaseState.CLOSED)
 
     def disclosed(self, name: str) -> Disclosable | None:
         """A field an office may be shown: the family's choice if made, else the birth fact."""
@@ -135,14 +171,42 @@ class BirthCase(Aggregate):
         return fact_reader(name)(self.facts)
 
     def correct(self, message_id: str, facts: BirthFacts, changed: list[str]) -> None:
-        self._require_open()
+        """Corrected facts; after a decision (a completed case too) they reach the deciding
+        offices as correction requests (domain/kernel/saga.py)."""
+        self._require_not_voided()
         if message_id not in self.message_ids and changed:
             self._corrected(message_id=message_id, facts=facts, changed=changed)
 
-    def void(self, message_id: str, reason: str) -> None:
-        if self.state != CaseState.VOIDED:
-            self._require_open()
+    def void(
+        self, message_id: str, reason: str, offices: list[str] | None = None, due: str = ""
+    ) -> None:
+        """Voided; when `offices` issued results, voiding until each has revoked its own."""
+        if self.state in ENDED:
+            return
+        if offices:
+            self._void_requested(message_id=message_id, reason=reason, offices=offices, due=due)
+        else:
             self._voided(message_id=message_id, reason=reason)
+
+    def correct_application(
+        self, application: FamilyApplication, evidence: list[dict[str, str]]
+    ) -> None:
+        """The family's correction of its application (a completed case's too)."""
+        self._require_not_voided()
+        previous = self.application
+        if previous is None or application == previous:
+            return
+        changed = [n for n in sorted(CHOICES) if getattr(previous, n) != getattr(application, n)]
+        self._family_corrected(application=application, changed=changed, evidence=evidence)
+
+    def evidence_of(self, correction: str) -> str:
+        """What a correction rests on: the hospital's message id, or the family's evidence."""
+        return dict(self.family_evidence).get(correction, correction)
+
+    def finish_void(self) -> None:
+        """Every office that issued a result revoked it: the case is voided."""
+        if self.state == CaseState.VOIDING:
+            self._void_finished()
 
     def apply(self, application: FamilyApplication) -> None:
         self._require_open()
@@ -180,6 +244,10 @@ class BirthCase(Aggregate):
             raise RatingNotAllowedError("A rating is a whole number from 1 to 5", score=score)
         self._rated(score=score, comment=comment)
 
+    def _require_not_voided(self) -> None:
+        if self.state in ENDED:
+            raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
+
     def _require_open(self) -> None:
         if not self.is_open:
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
@@ -193,6 +261,26 @@ class BirthCase(Aggregate):
     def _voided(self, message_id: str, reason: str) -> None:
         self.message_ids.append(message_id)
         self.state = CaseState.VOIDED
+
+    @event(VoidRequested)
+    def _void_requested(self, message_id: str, reason: str, offices: list[str], due: str) -> None:
+        self.message_ids.append(message_id)
+        self.awaiting_revocation, self.revocation_due = tuple(offices), due
+        self.state = CaseState.VOIDING
+
+    @event(VoidFinished)
+    def _void_finished(self) -> None:
+        self.awaiting_revocation = ()
+        self.state = CaseState.VOIDED
+
+    @event(FamilyCorrected)
+    def _family_corrected(
+        self, application: FamilyApplication, changed: list[str], evidence: list[dict[str, str]]
+    ) -> None:
+        self.application = application
+        reference = ", ".join(_cited(ref) for ref in evidence) or "the family's application"
+        correction = family_correction(self.version + 1)  # this event's version
+        self.family_evidence = (*self.family_evidence, (correction, reference))
 
     @event(FamilyApplied)
     def _applied(self, application: FamilyApplication) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.births.facts import BirthFacts
+from domain.kernel.commands import EvidenceRef
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ApplyAsFamily:
     contact_phone: str | None = None
     mother_insured_division: str | None = None  # the county of the mother's insurance
     mother_insured: bool = False  # she is insured there: maternity benefits are planned
+    evidence: tuple[EvidenceRef, ...] = ()  # sent again to correct it: evidence already stored
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,14 @@ class FamilyCommands(Application[UUID]):
         raise NotImplementedError  # HospitalIntake's, earlier in the CaseLedger's bases
 
     def apply_as_family(self, cmd: ApplyAsFamily) -> None:
+        """The application; sent again with other values, the family's correction (after a
+        decision too: the deciding offices are asked to decide on the new values)."""
         case = self.get_case(cmd.case_id)
-        case.apply(check_application(cmd, case.facts))
+        application = check_application(cmd, case.facts)
+        if case.application is None:
+            case.apply(application)
+        else:
+            case.correct_application(application, [ref.to_dict() for ref in cmd.evidence])
         self.save(case)
 
     def rate(self, cmd: RateService) -> None:

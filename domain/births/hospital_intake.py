@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.births.birth_case import BirthCase
+from domain.births.birth_case import ENDED, BirthCase
 from domain.births.commands import CorrectNotification, NotifyBirth, VoidNotification
 from domain.births.facts import changed_facts
 from domain.births.hospital_message import HospitalMessage, content_digest
@@ -66,6 +66,16 @@ class _Message:
         return cls(facility, cmd.message_id, kind, content_digest(kind, content), raw)
 
 
+@dataclass(frozen=True)
+class Revocations:
+    """The offices ("<authority> <locality>") asked to revoke their results, by when, and
+    their requests (to be saved with the void)."""
+
+    offices: list[str]
+    due: str
+    requests: list[Aggregate]
+
+
 class _NotRecordedError(Exception):
     """The message collided with a record that is not the same message."""
 
@@ -110,12 +120,22 @@ class HospitalIntake(Application[UUID]):
         return self._record_change(case, _Message.of(cmd))
 
     def void_notification(self, cmd: VoidNotification) -> MessageOutcome:
+        """Voided; after approvals, voiding until each office revoked its result: the case
+        and the revocation requests are recorded together, so the case names who must act."""
         try:
             case = self.get_case(BirthCase.create_id(cmd.facility_uscc, cmd.record_ref))
-            case.void(cmd.message_id, cmd.reason)
+            asked = Revocations([], "", [])
+            if case.state not in ENDED:
+                asked = self.request_revocations(case.id, case.planned_services, cmd.reason)
+            case.void(cmd.message_id, cmd.reason, asked.offices, asked.due)
         except DomainError as refused:
             return self._first_answer(_Message.of(cmd), refused)
-        return self._record_change(case, _Message.of(cmd))
+        return self._record_change(case, _Message.of(cmd), *asked.requests)
+
+    def request_revocations(self, case_id: UUID, services: list[str], reason: str) -> Revocations:
+        """Each request of the case whose office issued a result, asked to revoke it (the
+        CaseLedger's: it knows the requests and the calendar)."""
+        raise NotImplementedError
 
     def _first_answer(self, sent: _Message, refused: DomainError) -> MessageOutcome:
         """A repeat keeps its first answer, whatever the case is now; else the refusal stands."""
@@ -144,13 +164,15 @@ class HospitalIntake(Application[UUID]):
             case.id, case.tracking_code, message.kind, repeated=True, accepted_at=message.created_on
         )
 
-    def _record_change(self, case: BirthCase, sent: _Message) -> MessageOutcome:
+    def _record_change(self, case: BirthCase, sent: _Message, *others: Aggregate) -> MessageOutcome:
         try:
-            return self._record_message(case, sent)
+            return self._record_message(case, sent, *others)
         except _NotRecordedError:
             raise _concurrent_change(case.id) from None
 
-    def _record_message(self, case: BirthCase, sent: _Message) -> MessageOutcome:
+    def _record_message(
+        self, case: BirthCase, sent: _Message, *others: Aggregate
+    ) -> MessageOutcome:
         """Save the case and the message; a repeat (a concurrent copy too) gets its first
         answer, a reused id is refused; any other collision raises _NotRecordedError for the
         caller to explain."""
@@ -158,7 +180,7 @@ class HospitalIntake(Application[UUID]):
             case.facility_uscc, sent.message_id, sent.kind, case.id, sent.raw, sent.digest
         )
         try:
-            self.save(case, message)
+            self.save(case, message, *others)
         except IntegrityError:
             repeated = self._repeated(sent)
             if repeated is None:

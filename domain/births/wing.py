@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.births.birth_case import BirthCase
+from domain.births.birth_case import BirthCase, family_correction
 from domain.births.catalog import load_catalog
 from domain.births.planning import (
     PLANNING_TRANSCODINGS,
@@ -35,11 +35,17 @@ def corrected(event: BirthCase.NotificationCorrected) -> Fact[BirthPart]:
     return CaseCorrected(part, changed, event.message_id, event.originator_version)
 
 
+def family_corrected(event: BirthCase.FamilyCorrected) -> Fact[BirthPart]:
+    version = event.originator_version
+    part, changed = family_choices(event.application), tuple(event.changed)
+    return CaseCorrected(part, changed, family_correction(version), version)
+
+
 def applied(event: BirthCase.FamilyApplied) -> Fact[BirthPart]:
     return CaseApplied(family_choices(event.application), event.originator_version)
 
 
-def voided(event: BirthCase.Voided) -> Fact[BirthPart]:
+def voided(event: BirthCase.Voided | BirthCase.VoidRequested) -> Fact[BirthPart]:
     return CaseVoided(VOIDED)
 
 
@@ -59,6 +65,8 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
         BirthCase.FamilyApplied: applied,
         BirthCase.Voided: voided,
         BirthCase.Closed: closed,
+        BirthCase.VoidRequested: voided,
+        BirthCase.FamilyCorrected: family_corrected,
     },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
 )

@@ -18,7 +18,17 @@ TRACKING_ROLES = ("hospital", "admin", "family")  # who sees the case's tracking
 RECORD_REF_ROLES = ("hospital", "admin")  # who sees the hospital's record key
 RESULT_ROLES = ("family", "admin")  # who sees results and the items awaited
 NEXT_STEP_ROLES = ("family", "admin")  # who sees the family's next action and timeline
-ACTIONS = ("receive", "request-supplement", "supplement", "approve", "reject", "resubmit")
+ACTIONS = (
+    "receive",
+    "request-supplement",
+    "supplement",
+    "approve",
+    "reject",
+    "resubmit",
+    "approve-correction",
+    "reject-correction",
+    "revoke",
+)
 FAMILY_ACTIONS = ("supplement", "resubmit")  # what a family does on its own case's requests
 # Which office acts: the receiving window receives and asks for supplements (it checks form
 # and identity); the handling office decides (decision power never moves, domain ref §2.1).
@@ -29,6 +39,10 @@ ACTOR_SIDE = {
     "approve": "handling",
     "reject": "handling",
     "resubmit": "either",  # an office may resubmit on the family's behalf
+    # after a decision, the office that decided: a correction decided again, a result revoked
+    "approve-correction": "handling",
+    "reject-correction": "handling",
+    "revoke": "handling",
 }
 # A request handled online (全程网办) has no separate window: its handling office receives it
 # itself (domain ref §2.1); off-site (异地代收代办) keeps the receive/decide split above.

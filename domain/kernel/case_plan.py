@@ -123,6 +123,31 @@ class CasePlan(Aggregate):
         attempt: int
         blocked: list[str]
 
+    class CorrectionsRequested(Aggregate.Event):
+        case_id: UUID
+        services: list[str]
+        changed: list[str]
+        correction: str
+
+    class ResultReissued(Aggregate.Event):
+        case_id: UUID
+        service: str
+        result: dict[str, str]
+        services: list[str]
+        carried: dict[str, str]
+        reissue: str
+
+    class RevocationOrdered(Aggregate.Event):
+        case_id: UUID
+        reason: str
+        services: list[str]
+
+    class RevocationNoted(Aggregate.Event):
+        service: str
+
+    class VoidFinishOrdered(Aggregate.Event):
+        case_id: UUID
+
     @staticmethod
     def create_id(case_id: UUID) -> UUID:
         return _plan_id(case_id)
@@ -181,6 +206,36 @@ class CasePlan(Aggregate):
                 )
             case saga.Opened():
                 raise ValueError("a CasePlan is opened once, by CasePlan.open")
+            case _:
+                self._record_after_decision(decision)
+
+    def _record_after_decision(self, decision: saga.Decision[PlanInputs]) -> None:
+        """The decisions on what happens after an office decided: corrections, re-issued
+        results, revocations."""
+        case_id = self.case_id
+        match decision:
+            case saga.CorrectionsRequested(services=services, changed=changed):
+                self._corrections_requested(
+                    case_id=case_id,
+                    services=list(services),
+                    changed=list(changed),
+                    correction=decision.correction,
+                )
+            case saga.ResultReissued(service=service, result=result, services=services):
+                self._result_reissued(
+                    case_id=case_id,
+                    service=service,
+                    result=dict(result),
+                    services=list(services),
+                    carried=dict(decision.carried),
+                    reissue=decision.reissue,
+                )
+            case saga.RevocationOrdered(reason=reason, services=services):
+                self._revocation_ordered(case_id=case_id, reason=reason, services=list(services))
+            case saga.RevocationNoted(service=service):
+                self._revocation_noted(service=service)
+            case saga.VoidFinishOrdered():
+                self._void_finish_ordered(case_id=case_id)
 
     @event(InputsUpdated)
     def _inputs_updated(self, inputs: PlanInputs, version: int | None) -> None:
@@ -235,6 +290,38 @@ class CasePlan(Aggregate):
     ) -> None:
         noted = saga.ResubmissionNoted(service, attempt, tuple(blocked))
         self.state = evolve(self.state, noted)
+
+    @event(CorrectionsRequested)
+    def _corrections_requested(
+        self, case_id: UUID, services: list[str], changed: list[str], correction: str
+    ) -> None:
+        requested = saga.CorrectionsRequested(tuple(services), tuple(changed), correction)
+        self.state = evolve(self.state, requested)
+
+    @event(ResultReissued)
+    def _result_reissued(
+        self,
+        case_id: UUID,
+        service: str,
+        result: dict[str, str],
+        services: list[str],
+        carried: dict[str, str],
+        reissue: str,
+    ) -> None:
+        reissued = saga.ResultReissued(service, result, tuple(services), carried, reissue)
+        self.state = evolve(self.state, reissued)
+
+    @event(RevocationOrdered)
+    def _revocation_ordered(self, case_id: UUID, reason: str, services: list[str]) -> None:
+        self.state = evolve(self.state, saga.RevocationOrdered(reason, tuple(services)))
+
+    @event(RevocationNoted)
+    def _revocation_noted(self, service: str) -> None:
+        self.state = evolve(self.state, saga.RevocationNoted(service))
+
+    @event(VoidFinishOrdered)
+    def _void_finish_ordered(self, case_id: UUID) -> None:
+        self.state = evolve(self.state, saga.VoidFinishOrdered())
 
 
 def carried_out_reads(event: object) -> list[UUID]:

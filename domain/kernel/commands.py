@@ -76,7 +76,44 @@ class Resubmit:
     officer: str  # who resubmits: "family:<case>" or an office's "office:<actor>"
 
 
-OfficeCommand = Receive | RequestSupplement | Supplement | Approve | Reject | Resubmit
+@dataclass(frozen=True)
+class ApproveCorrection:
+    """The deciding office approves a correction: its result re-issued (the same or a new
+    one), checked against the corrected facts."""
+
+    service_request_id: UUID
+    officer: str
+    result: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class RejectCorrection:
+    """The deciding office keeps its decision on the old facts, naming its reason."""
+
+    service_request_id: UUID
+    officer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """The office that issued a result revokes it: the case was voided."""
+
+    service_request_id: UUID
+    officer: str
+
+
+OfficeCommand = (
+    Receive
+    | RequestSupplement
+    | Supplement
+    | Approve
+    | Reject
+    | Resubmit
+    | ApproveCorrection
+    | RejectCorrection
+    | Revoke
+)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ P_contra = TypeVar("P_contra", contravariant=True)
 
 NO_RESULTS: Mapping[str, str] = MappingProxyType({})
 NO_ATTEMPTS: Mapping[str, int] = MappingProxyType({})
+LATE_APPROVAL = "the case was voided as this result was issued"
 
 
 class Planning(Protocol[In_inv, P_contra]):
@@ -107,6 +108,22 @@ class CaseClosed:
     reason: str
 
 
+@dataclass(frozen=True)
+class RequestReissued:
+    """An office approved a correction: its result re-issued (the same or a new one)."""
+
+    service: str
+    result: Mapping[str, str]
+    version: int  # the request's version with it: a re-issue is carried forward once
+
+
+@dataclass(frozen=True)
+class RequestRevoked:
+    """An office revoked its result after the case was voided."""
+
+    service: str
+
+
 Fact = (
     CaseNotified[P]
     | CaseCorrected[P]
@@ -117,6 +134,8 @@ Fact = (
     | RequestRejected
     | RequestResubmitted
     | CaseClosed
+    | RequestReissued
+    | RequestRevoked
 )
 
 
@@ -201,6 +220,46 @@ class ResubmissionNoted:
     blocked: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CorrectionsRequested:
+    """Corrected facts go to the offices that already decided: each is asked to decide again
+    (the CaseLedger asks those whose visible fields changed, with old and new values)."""
+
+    services: tuple[str, ...]
+    changed: tuple[str, ...]
+    correction: str
+
+
+@dataclass(frozen=True)
+class ResultReissued:
+    """A re-issued result carried forward: the dispatched services that take it are told
+    (those not decided get the new values, those decided a correction request)."""
+
+    service: str
+    result: Mapping[str, str]
+    services: tuple[str, ...]
+    carried: Mapping[str, str]  # every result those services take, as now known
+    reissue: str  # "<service>@<version>": remembered like a correction
+
+
+@dataclass(frozen=True)
+class RevocationOrdered:
+    """The case was voided: each office that issued a result is to revoke it."""
+
+    reason: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RevocationNoted:
+    service: str
+
+
+@dataclass(frozen=True)
+class VoidFinishOrdered:
+    """Every revocation was answered: the case is voided."""
+
+
 Decision = (
     Opened[In]
     | InputsUpdated[In]
@@ -214,6 +273,11 @@ Decision = (
     | RouteTaken
     | RejectionNoted
     | ResubmissionNoted
+    | CorrectionsRequested
+    | ResultReissued
+    | RevocationOrdered
+    | RevocationNoted
+    | VoidFinishOrdered
 )
 NO_ROUTES: Mapping[str, PlannedService] = MappingProxyType({})
 
@@ -235,6 +299,10 @@ class PlanState(Generic[In_co]):
     rejected: frozenset[str] = frozenset()  # services whose latest attempt was rejected
     blocked: Mapping[str, str] = field(default_factory=lambda: NO_RESULTS)  # → its blocker
     attempts: Mapping[str, int] = field(default_factory=lambda: NO_ATTEMPTS)  # beyond the 1st
+    voided: bool = False
+    revoking: frozenset[str] = frozenset()  # services asked to revoke their results
+    revoked: frozenset[str] = frozenset()
+    void_finished: bool = False
 
     def attempt(self, service: str) -> int:
         return self.attempts.get(service, 1)
@@ -266,7 +334,7 @@ def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
             return _changed(state, approved=state.approved | {service}, carried=carried)
         case CorrectionForwarded(correction=correction) if correction is not None:
             return _changed(state, corrections=state.corrections | {correction})
-        case CompletionOrdered() | WithdrawalOrdered():
+        case CompletionOrdered():
             return _changed(state, closed=True)
         case RouteTaken(service=service, planned=planned):
             routed = MappingProxyType({**state.routed, service: planned})
@@ -281,8 +349,19 @@ def evolve(state: PlanState[In], decision: Decision[In]) -> PlanState[In]:
                 dispatched=tuple(s for s in state.dispatched if s != service),
                 attempts=MappingProxyType({**state.attempts, service: attempt}),
             )
+        case WithdrawalOrdered():
+            return _changed(state, closed=True)
         case Opened():
             return start(decision)
+        case ResultReissued(result=result, reissue=reissue):
+            carried = MappingProxyType({**state.carried, **result})
+            return _changed(state, carried=carried, corrections=state.corrections | {reissue})
+        case RevocationOrdered(services=services):
+            return _changed(state, voided=True, revoking=state.revoking | set(services))
+        case RevocationNoted(service=service):
+            return _changed(state, revoked=state.revoked | {service})
+        case VoidFinishOrdered():
+            return _changed(state, void_finished=True)
     return state
 
 
@@ -342,8 +421,11 @@ class Saga(Generic[In, P]):
             self._corrected(decided, fact)
         elif isinstance(fact, CaseApplied):
             self._update(decided, fact.part, fact.version)
-        elif isinstance(fact, CaseVoided | CaseClosed):
+        elif isinstance(fact, CaseVoided):
             self._voided(decided, fact.reason)
+            return decided.decisions
+        elif isinstance(fact, CaseClosed):  # what was issued stays issued
+            self._withdrawn(decided, fact.reason)
             return decided.decisions
         elif isinstance(fact, RequestRouted):
             self._routed(decided, fact)
@@ -351,8 +433,16 @@ class Saga(Generic[In, P]):
             self._rejected(decided, fact)
         elif isinstance(fact, RequestResubmitted):
             self._resubmitted(decided, fact)
+        elif isinstance(fact, RequestReissued):
+            self._reissued(decided, fact)
+            return decided.decisions
+        elif isinstance(fact, RequestRevoked):
+            self._revoked(decided, fact.service)
+            return decided.decisions
         elif fact.service not in state.approved:
             decided.take(ResultNoted(fact.service, fact.result))
+            if state.voided:  # approved as the case was voided: revoked like the others
+                decided.take(RevocationOrdered(LATE_APPROVAL, (fact.service,)))
         self._advance(decided)
         return decided.decisions
 
@@ -406,14 +496,35 @@ class Saga(Generic[In, P]):
             decided.take(InputsUpdated(inputs, version))
 
     def _corrected(self, decided: _Decided[In], fact: CaseCorrected[P]) -> None:
-        """New inputs, and the changed fields flagged to the offices that hold the facts
-        and have not decided yet (once per correction, even when none does)."""
+        """New inputs; the offices that decided asked to decide again, and the changed fields
+        forwarded to those that hold the facts and have not decided yet (once per
+        correction, even when none does). A completed case is corrected too."""
         self._update(decided, fact.part, fact.version)
         state = decided.state
-        if state.closed or not fact.changed or fact.correction in state.corrections:
+        if state.voided or not fact.changed or fact.correction in state.corrections:
             return
+        decided_services = tuple(s for s in state.dispatched if s in state.approved)
+        if decided_services:
+            decided.take(CorrectionsRequested(decided_services, fact.changed, fact.correction))
         services = tuple(s for s in state.dispatched if s not in state.approved)
         decided.take(CorrectionForwarded(services, fact.changed, fact.correction))
+
+    def _reissued(self, decided: _Decided[In], fact: RequestReissued) -> None:
+        """A re-issued result, carried forward once to the dispatched services taking it."""
+        state = decided.state
+        reissue = f"{fact.service}@{fact.version}"
+        if state.voided or fact.service not in state.approved or reissue in state.corrections:
+            return
+        changed = {k for k, v in fact.result.items() if state.carried.get(k) != v}
+        services = tuple(
+            s
+            for s in state.dispatched
+            if s != fact.service and changed.intersection(self.inputs_of(s))
+        )
+        wanted = {k for s in services for k in self.inputs_of(s)}
+        known = {**state.carried, **fact.result}
+        carried = {k: v for k, v in known.items() if k in wanted}
+        decided.take(ResultReissued(fact.service, fact.result, services, carried, reissue))
 
     @staticmethod
     def _routed(decided: _Decided[In], fact: RequestRouted) -> None:
@@ -427,12 +538,34 @@ class Saga(Generic[In, P]):
 
     @staticmethod
     def _voided(decided: _Decided[In], reason: str) -> None:
+        """Withdraw what is open (unless the case ended already); every office that issued a
+        result is asked to revoke it (none may have: the order still marks the case voided)."""
+        if decided.state.voided:
+            return
+        Saga._withdrawn(decided, reason)
+        issued = tuple(s for s in decided.state.dispatched if s in decided.state.approved)
+        decided.take(RevocationOrdered(reason, issued))
+
+    @staticmethod
+    def _withdrawn(decided: _Decided[In], reason: str) -> None:
+        """What is open is withdrawn and the case closed (once)."""
         state = decided.state
         if not state.closed:
             open_services = tuple(
                 s.service for s in state.services if s.service not in state.approved
             )
             decided.take(WithdrawalOrdered(reason, open_services))
+
+    @staticmethod
+    def _revoked(decided: _Decided[In], service: str) -> None:
+        """A revocation answered; the last one voids the case."""
+        state = decided.state
+        if service not in state.revoking or service in state.revoked:
+            return
+        decided.take(RevocationNoted(service))
+        state = decided.state
+        if state.revoking <= state.revoked and not state.void_finished:
+            decided.take(VoidFinishOrdered())
 
     def _advance(self, decided: _Decided[In]) -> None:
         """Draw or revise the plan, dispatch what is unblocked, complete when all is done."""

@@ -34,6 +34,9 @@ class RequestState(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     BLOCKED = "blocked"  # waits on a rejected request it depends on (which it names)
+    CORRECTION_REQUESTED = "correction-requested"
+    REVOCATION_REQUESTED = "revocation-requested"
+    REVOKED = "revoked"
 
 
 OPEN_STATES = (
@@ -43,7 +46,14 @@ OPEN_STATES = (
     RequestState.SUPPLEMENT_REQUESTED,
     RequestState.BLOCKED,
 )
-FINAL_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHDRAWN)
+FINAL_STATES = (
+    RequestState.APPROVED,
+    RequestState.REJECTED,
+    RequestState.WITHDRAWN,
+    RequestState.REVOKED,
+)
+# decided, and asked to decide again: a correction to approve or reject, a revocation to confirm
+REOPENED_STATES = (RequestState.CORRECTION_REQUESTED, RequestState.REVOCATION_REQUESTED)
 
 
 def _revive_route(state: dict[str, object]) -> None:
@@ -69,7 +79,10 @@ class ServiceRequest(Aggregate):
     State: planned → dispatched → received ⇄ supplement-requested → approved | rejected;
     any open request may be withdrawn when the case is voided. At the window a one-time
     notice may come before acceptance (dispatched → supplement-requested → dispatched), and a
-    window that neither accepts nor notifies in time is passed by `DeemedAccepted`.
+    window that neither accepts nor notifies in time is passed by `DeemedAccepted`. After
+    approval: approved ⇄ correction-requested (the office approves the corrected facts,
+    re-issuing its result, or rejects the correction), and approved → revocation-requested →
+    revoked on a void.
     """
 
     class_version = 2  # snapshots of version 1 hold the route, payload and result as dicts
@@ -251,6 +264,49 @@ class ServiceRequest(Aggregate):
         attempt: int
         by: str
 
+    class Redispatched(Aggregate.Event):
+        """An undecided request told the corrected values (the whole payload, as dispatched)."""
+
+        payload: DispatchPayload
+        changed: list[str]
+        evidence: str
+
+    class CorrectionRequested(Aggregate.Event):
+        """A decided request asked to decide on corrected facts: old and new values."""
+
+        old: DispatchPayload
+        new: DispatchPayload
+        evidence: str
+        due: str
+        provisional: bool
+
+    class CorrectionApproved(Aggregate.Event):
+        officer: str
+        result: Result
+        case_id: UUID
+        service: str
+
+    class CorrectionRejected(Aggregate.Event):
+        officer: str
+        reason: str
+        case_id: UUID
+        service: str
+
+    class RevocationRequested(Aggregate.Event):
+        reason: str
+        due: str
+        provisional: bool
+
+    class Revoked(Aggregate.Event):
+        officer: str
+        case_id: UUID
+        service: str
+
+    # what a request decided before corrections and revocations holds (snapshots lack them)
+    correction_old: DispatchPayload | None = None
+    correction_new: DispatchPayload | None = None
+    evidence: tuple[str, ...] = ()
+
     @staticmethod
     def create_id(case_id: UUID, service: str, attempt: int = 1) -> UUID:
         """The first attempt's id is uuid5(case, service), as it always was."""
@@ -371,7 +427,7 @@ class ServiceRequest(Aggregate):
 
     def flag_correction(self, changed: list[str]) -> None:
         """Facts this office already holds were corrected by the hospital."""
-        if self.state in _HOLDING and changed:
+        if self.state in HOLDING and changed:
             self._correction_flagged(changed=changed)
 
     def receive(self, officer: str, receipt_number: str, due: str, provisional: bool) -> None:
@@ -470,7 +526,7 @@ class ServiceRequest(Aggregate):
 
     def warn(self, kind: str, due: str) -> None:
         """Record DeadlineApproaching or Overdue once per request and due date."""
-        if self.state in _RUNNING and f"{kind}:{due}" not in self.warned:
+        if self.state in (*_RUNNING, *REOPENED_STATES) and f"{kind}:{due}" not in self.warned:
             if kind == "approaching":
                 self._deadline_approaching(due=due)
             else:
@@ -512,6 +568,66 @@ class ServiceRequest(Aggregate):
         """Record RoutingOverdue once per due date, while the request is parked."""
         if self.parked and f"routing-overdue:{due}" not in self.warned:
             self._routing_overdue(due=due)
+
+    # --- after a decision: corrections and revocations ----------------------------------
+    def redispatch(self, payload: DispatchPayload, changed: list[str], evidence: str) -> None:
+        """An undecided office is told the corrected values (its clock is not restarted)."""
+        if self.state in HOLDING and payload != self.payload:
+            self._redispatched(payload=payload, changed=changed, evidence=evidence)
+
+    def request_correction(
+        self, corrected: DispatchPayload, evidence: str, due: str, provisional: bool
+    ) -> None:
+        """Ask the deciding office to decide again on the corrected values (those of
+        `corrected` that differ from what it decided on); a correction already pending takes
+        the new values in, keeping the values decided on as the old ones."""
+        if self.state not in (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED):
+            return
+        pending = self.correction_new or DispatchPayload()
+        merged = {**pending, **corrected}
+        new = {k: v for k, v in merged.items() if self.payload.get(k) != v}
+        if not new or DispatchPayload(new) == pending:
+            return
+        old = {k: self.payload[k] for k in new if k in self.payload}
+        self._correction_requested(
+            old=DispatchPayload(old),
+            new=DispatchPayload(new),
+            evidence=evidence,
+            due=due,
+            provisional=provisional,
+        )
+
+    def approve_correction(self, officer: str, result: Result) -> None:
+        """The office decided on the corrected values: its result re-issued (the same or new)."""
+        self._require(RequestState.CORRECTION_REQUESTED)
+        self._correction_approved(
+            officer=officer, result=result, case_id=self.case_id, service=self.service
+        )
+
+    def reject_correction(self, officer: str, reason: str) -> None:
+        """The office keeps its decision on the old values, naming its reason."""
+        self._require(RequestState.CORRECTION_REQUESTED)
+        if not reason.strip():
+            raise InvalidTransitionError("A rejected correction names its reason", field="reason")
+        self._correction_rejected(
+            officer=officer, reason=reason, case_id=self.case_id, service=self.service
+        )
+
+    @property
+    def corrected_payload(self) -> DispatchPayload:
+        """What the office decides on: the payload with the pending correction's values."""
+        return DispatchPayload({**self.payload, **(self.correction_new or {})})
+
+    def request_revocation(self, reason: str, due: str, provisional: bool) -> None:
+        """The case was voided after this office issued its result: it is to revoke it."""
+        if self.state in (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED):
+            self._revocation_requested(reason=reason, due=due, provisional=provisional)
+
+    def revoke(self, officer: str) -> None:
+        if self.state == RequestState.REVOKED:
+            return
+        self._require(RequestState.REVOCATION_REQUESTED)
+        self._revoked(officer=officer, case_id=self.case_id, service=self.service)
 
     def _require(self, *states: RequestState) -> None:
         if self.state not in states:
@@ -640,6 +756,52 @@ class ServiceRequest(Aggregate):
     def _routing_overdue(self, due: str) -> None:
         self.warned.append(f"routing-overdue:{due}")
 
+    @event(Redispatched)
+    def _redispatched(self, payload: DispatchPayload, changed: list[str], evidence: str) -> None:
+        self.payload = payload
+        self.new_facts = list(dict.fromkeys((*self.new_facts, *changed)))  # as flagged ones
+
+    @event(CorrectionRequested)
+    def _correction_requested(
+        self,
+        old: DispatchPayload,
+        new: DispatchPayload,
+        evidence: str,
+        due: str,
+        provisional: bool,
+    ) -> None:
+        self.correction_old, self.correction_new, self.due = old, new, due
+        if evidence not in self.evidence:
+            self.evidence = (*self.evidence, evidence)
+        self.state = RequestState.CORRECTION_REQUESTED
+
+    @event(CorrectionApproved)
+    def _correction_approved(
+        self, officer: str, result: Result, case_id: UUID, service: str
+    ) -> None:
+        self.payload, self.result = self.corrected_payload, result
+        self._settled()
+
+    @event(CorrectionRejected)
+    def _correction_rejected(self, officer: str, reason: str, case_id: UUID, service: str) -> None:
+        self._settled()
+
+    def _settled(self) -> None:
+        self.correction_old = self.correction_new = None
+        self.evidence = ()
+        self.state = RequestState.APPROVED
+
+    @event(RevocationRequested)
+    def _revocation_requested(self, reason: str, due: str, provisional: bool) -> None:
+        self.correction_old = self.correction_new = None
+        self.evidence = ()
+        self.due = due
+        self.state = RequestState.REVOCATION_REQUESTED
+
+    @event(Revoked)
+    def _revoked(self, officer: str, case_id: UUID, service: str) -> None:
+        self.state = RequestState.REVOKED
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -651,7 +813,7 @@ class Rejection:
     provisional: bool
 
 
-_HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
+HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
 _RUNNING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
 
 

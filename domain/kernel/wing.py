@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoding
@@ -42,6 +42,22 @@ class KernelCase(Discloses, Protocol):
     def complete(self) -> None:
         """Record that every required service is done."""
         ...
+
+
+@runtime_checkable
+class VoidableCase(Protocol):
+    """A case a void may leave waiting for offices to revoke their results (births)."""
+
+    def finish_void(self) -> None:
+        """Record that every office that issued a result revoked it."""
+        ...
+
+
+@runtime_checkable
+class EvidencedCase(Protocol):
+    """A case that tells what a correction rests on (births: the message, or the family's)."""
+
+    def evidence_of(self, correction: str) -> str: ...
 
 
 @dataclass(frozen=True, eq=False)  # one value per wing: compared and hashed by identity

@@ -10,8 +10,8 @@ refused calls change nothing, and a call expected to change a case gets a fresh 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,7 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.tracking import Throttle
 from domain.births.catalog import load_catalog
+from domain.births.commands import CorrectNotification, VoidNotification
 from domain.births.facts import BirthFacts, Parent
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
@@ -190,6 +191,17 @@ def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | Non
         for service in ("birth-certificate", "vaccination"):
             decide(container, case.requests[service], "receive", "approve")
         decide(container, case.hukou, "receive", "reject")
+    elif state in ("correction-requested", "revocation-requested"):  # after a decision
+        decide(container, case.requests["birth-certificate"], "receive", "approve")
+        decide(container, case.hukou, "receive", "approve")
+        if state == "correction-requested":  # an hour later: the same day, the same ID
+            later = replace(facts, born_at=facts.born_at + timedelta(hours=1))
+            update = CorrectNotification(f"msg-{record_ref}-u", later, b"{}")
+            container.ledger.correct_notification(update)
+        else:
+            void = VoidNotification(f"msg-{record_ref}-v", facts.facility_uscc, record_ref)
+            container.ledger.void_notification(void)
+        container.processing.settle()
     elif state == "completed":
         for service in load_catalog().codes:
             if service in case.requests:
@@ -274,6 +286,8 @@ def world(
                 "supplement-requested",
                 "rejected",
                 "completed",
+                "correction-requested",
+                "revocation-requested",
             ):
                 built.seeded[state] = seed_case(built, f"MR-SEED-{state}", state)
             yield built
@@ -569,6 +583,17 @@ STEPS: list[tuple[str, dict[str, Any], str, Offices, dict[str, int], str]] = [
         {},
         "rejected",
     ),
+    # after a decision: the deciding office decides a correction, or revokes (issue 17)
+    ("approve-correction", RESULTS[HUKOU], "correction-requested", HANDLING, {}, "approved"),
+    (
+        "reject-correction",
+        {"reason": "出生时间以出生医学证明为准"},
+        "correction-requested",
+        HANDLING,
+        {},
+        "approved",
+    ),
+    ("revoke", {}, "revocation-requested", HANDLING, {}, "revoked"),
 ]
 SPECS: list[Spec] = [
     Spec("GET", "/healthz", EVERYONE, fixed("/healthz"), public=True, check=check_health),

@@ -156,6 +156,34 @@ def _busy_log(container: Container) -> None:
     for case_id in (*full[:2], closing):
         ledger.rate(RateService(case_id, 5, "一次办好"))
     container.processing.settle()
+    after_decisions(container)
+
+
+def after_decisions(container: Container) -> None:
+    """Issue 17: corrections after a decision (approved, rejected) and a void revoked."""
+    ledger = container.ledger
+    fixed, voided = (notify(container, ref, child_name="王小雨") for ref in ("MR-K1", "MR-K2"))
+    for case_id in (fixed, voided):
+        decide(container, case_id, "birth-certificate", "receive")
+        decide(container, case_id, "birth-certificate", "approve")
+    heavier = make_facts("MR-K1", child_name="王小雨", birth_weight_g=3500)
+    ledger.correct_notification(CorrectNotification("m-MR-K1-2", heavier, b"{}"))
+    container.processing.settle()
+    certificate = ServiceRequest.create_id(fixed, "birth-certificate")
+    reissued = {"certificate_number": "X430602009"}
+    office_step(ledger, certificate, "approve-correction", "office:1", result=reissued)
+    ledger.apply_as_family(ApplyAsFamily(fixed, "王小雨", "mother", "430602", None, consent=True))
+    ledger.apply_as_family(ApplyAsFamily(fixed, "王小雪", "mother", "430602", None, consent=True))
+    container.processing.settle()
+    office_step(ledger, certificate, "reject-correction", "office:1", reason="已登记")
+    ledger.void_notification(VoidNotification("v-MR-K2", HOSPITAL, "MR-K2"))
+    container.processing.settle()
+    office_step(ledger, ServiceRequest.create_id(voided, "birth-certificate"), "revoke", "office:1")
+    container.processing.settle()
+    legacy = ledger.get_request(ServiceRequest.create_id(fixed, "vaccination"))
+    legacy.flag_correction(["birth_weight_g"])  # as corrections were told before issue 17
+    ledger.save(legacy)
+    container.processing.settle()
 
 
 def feed(container: Container, projection: TableProjection[Any], batch: int) -> None:
@@ -189,7 +217,7 @@ def test_the_fast_path_writes_the_reference_rows(ledger: Container, batch: int) 
     reference = ReferenceCaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, reference, 10_000)
     expected = reference.view.dump()
-    assert len(expected["documents"]) == 9
+    assert len(expected["documents"]) == 11
     projection = CaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, projection, batch)
     assert projection.view.dump() == expected

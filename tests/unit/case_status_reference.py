@@ -155,7 +155,7 @@ def _fold(working: _Working, event: Any, request_id: str) -> None:
         shown = list(event.items)
     elif isinstance(event, ServiceRequest.Supplemented):
         shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
-    if isinstance(event, ServiceRequest.Approved):
+    if isinstance(event, ServiceRequest.Approved | ServiceRequest.CorrectionApproved):
         working.results[request_id] = event.result.to_dict()
     work["shown"][request_id] = shown
     _note(work, event, request_id)
@@ -358,6 +358,16 @@ SHOWN = (
     ServiceRequest.Blocked,
     ServiceRequest.Resubmitted,
     BirthCase.Closed,
+    # issue 17: after a decision (rules written with the fast path's, in the same terms)
+    BirthCase.VoidRequested,
+    BirthCase.VoidFinished,
+    BirthCase.FamilyCorrected,
+    ServiceRequest.Redispatched,
+    ServiceRequest.CorrectionRequested,
+    ServiceRequest.CorrectionApproved,
+    ServiceRequest.CorrectionRejected,
+    ServiceRequest.RevocationRequested,
+    ServiceRequest.Revoked,
 )
 
 
@@ -429,6 +439,52 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
         return put_case(
             rows, event, position, case, household=household, child_named=named, **_places(facts)
         )
+
+    @_rows.register
+    def _(self, event: BirthCase.FamilyCorrected, position: int, rows: Rows) -> HistoryRow:
+        case = case_of(rows, event)
+        household = event.application.household
+        return put_case(
+            rows, event, position, case, household=household, child_named=True, applied=True
+        )
+
+    @_rows.register
+    def _(self, event: BirthCase.VoidRequested, position: int, rows: Rows) -> HistoryRow:
+        return put_case(rows, event, position, case_of(rows, event), state="voiding")
+
+    @_rows.register
+    def _(self, event: BirthCase.VoidFinished, position: int, rows: Rows) -> HistoryRow:
+        return put_case(rows, event, position, case_of(rows, event), state="voided")
+
+    @_rows.register
+    def _(self, event: ServiceRequest.Redispatched, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.CorrectionRequested, position: int, rows: Rows) -> HistoryRow:
+        return put_service(
+            rows, event, position, state="correction-requested", due=event.due,
+            due_provisional=event.provisional, overdue=False,
+        )  # fmt: skip
+
+    @_rows.register
+    def _(self, event: ServiceRequest.CorrectionApproved, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, state="approved", overdue=False)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.CorrectionRejected, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, state="approved", overdue=False)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.RevocationRequested, position: int, rows: Rows) -> HistoryRow:
+        return put_service(
+            rows, event, position, state="revocation-requested", due=event.due,
+            due_provisional=event.provisional, overdue=False,
+        )  # fmt: skip
+
+    @_rows.register
+    def _(self, event: ServiceRequest.Revoked, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, state="revoked", overdue=False)
 
     @_rows.register
     def _(self, event: BirthCase.FamilyApplied, position: int, rows: Rows) -> HistoryRow:

@@ -55,6 +55,7 @@ def test_each_decision_is_recorded_as_its_event_and_evolves_the_same_state() -> 
         "DispatchOrdered",
         "ResultNoted",
         "WithdrawalOrdered",
+        "RevocationOrdered",  # the vaccination office issued its result
     ]
 
 

@@ -75,15 +75,16 @@ def test_a_changed_choice_replans_what_is_not_dispatched(memory_container: Conta
     assert names(memory_container, case_id, "vaccination") == ["Planned", "Dispatched"]
 
 
-def test_a_correction_is_flagged_to_offices_that_hold_the_changed_fact(
+def test_a_correction_reaches_offices_that_hold_the_changed_fact_with_its_value(
     memory_container: Container,
 ) -> None:
     case_id = notify(memory_container, child_name="王小明")
     corrected = replace(make_facts(child_name="王小明"), birth_weight_g=3400)
     memory_container.ledger.correct_notification(CorrectNotification("m-2", corrected, b"{}"))
     memory_container.after_command()
-    assert names(memory_container, case_id, "birth-certificate")[-1] == "CorrectionFlagged"
-    assert names(memory_container, case_id, "vaccination")[-1] == "CorrectionFlagged"
+    assert names(memory_container, case_id, "birth-certificate")[-1] == "Redispatched"
+    assert names(memory_container, case_id, "vaccination")[-1] == "Redispatched"
+    assert request(memory_container, case_id, "vaccination").payload["birth_weight_g"] == 3400
     assert names(memory_container, case_id, "household-registration") == ["Planned"]
 
 

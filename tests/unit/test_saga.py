@@ -34,6 +34,7 @@ from domain.kernel.saga import (
     RequestApproved,
     RequestRouted,
     ResultNoted,
+    RevocationOrdered,
     RouteTaken,
     WithdrawalOrdered,
     evolve,
@@ -235,9 +236,12 @@ def test_the_last_approval_orders_completion() -> None:
     assert carried[-1] == {"citizen_id": "420102202611200011", "enrolment_number": "E-1"}
 
 
-def test_an_approval_after_closing_is_noted_only() -> None:
+def test_an_approval_after_voiding_is_noted_and_its_revocation_ordered() -> None:
     state = settled(CaseNotified(CASE, PLACES), CaseVoided("voided"))
-    assert kinds(SAGA.decide(state, approved("vaccination"))) == ["ResultNoted"]
+    assert kinds(SAGA.decide(state, approved("vaccination"))) == [
+        "ResultNoted",
+        "RevocationOrdered",
+    ]
 
 
 # Harbin and Urumqi: no agreement, and a list without newborn registration on it
@@ -343,12 +347,18 @@ def test_voiding_withdraws_every_service_not_approved_in_plan_order() -> None:
     state = settled(CaseNotified(CASE, PLACES), approved("vaccination"))
     decisions = SAGA.decide(state, CaseVoided("voided"))
     expected = tuple(s for s in ALL if s != "vaccination")
-    assert decisions == [WithdrawalOrdered("voided", expected)]
+    assert decisions == [
+        WithdrawalOrdered("voided", expected),
+        RevocationOrdered("voided", ("vaccination",)),
+    ]
 
 
 def test_voiding_before_planning_withdraws_nothing_but_closes() -> None:
     state = settled(CaseNotified(CASE, UNCHOSEN))
-    assert SAGA.decide(state, CaseVoided("voided")) == [WithdrawalOrdered("voided", ())]
+    assert SAGA.decide(state, CaseVoided("voided")) == [
+        WithdrawalOrdered("voided", ()),
+        RevocationOrdered("voided", ()),  # no office issued a result: the case is voided
+    ]
     closed = settled(CaseNotified(CASE, UNCHOSEN), CaseVoided("voided"))
     assert kinds(SAGA.decide(closed, CaseApplied(NAMED, 2))) == ["InputsUpdated"]  # no plan
 

@@ -1,8 +1,8 @@
 """Properties of the saga's decider over generated stories of one case (hypothesis).
 
 A story is what the Orchestrator may be given for one case: the notification, then
-corrections, the family's application, approvals, rejections, resubmissions, a voiding and a
-closing, in any mix. Whatever the
+corrections, the family's application, approvals, rejections, resubmissions, re-issued
+results, a voiding, revocations and a closing, in any mix. Whatever the
 story, a fact delivered again (at once, or later, after other facts such as approvals)
 decides nothing more and leaves the same final state.
 """
@@ -24,16 +24,22 @@ from domain.kernel.saga import (
     CaseVoided,
     CompletionOrdered,
     CorrectionForwarded,
+    CorrectionsRequested,
     DispatchOrdered,
     Fact,
     RejectionNoted,
+    RequestReissued,
     RequestRejected,
     RequestResubmitted,
+    RequestRevoked,
     ResubmissionNoted,
     ResultNoted,
+    ResultReissued,
+    RevocationOrdered,
+    VoidFinishOrdered,
     WithdrawalOrdered,
 )
-from tests.unit.test_saga import ALL, CASE, SAGA, approved, fold, run
+from tests.unit.test_saga import ALL, CASE, RESULTS, SAGA, approved, fold, run
 
 # Bounded and deterministic: the same examples on every run, no time limit on a busy machine,
 # nothing written next to the tests.
@@ -73,6 +79,15 @@ def approval(service: str) -> Later:
     return lambda _: approved(service)
 
 
+def reissue(service: str, value: str) -> Later:
+    field = next(iter(RESULTS[service]))
+    return lambda version: RequestReissued(service, {field: value}, version)
+
+
+def revocation(service: str) -> Later:
+    return lambda _: RequestRevoked(service)
+
+
 def voided(_: None) -> Later:
     return lambda _: CaseVoided("the hospital voided the birth notification")
 
@@ -98,6 +113,8 @@ later: st.SearchStrategy[Later] = st.one_of(
     st.builds(rejection, st.sampled_from(ALL), st.integers(1, 2)),
     st.builds(resubmission, st.sampled_from(ALL), st.integers(2, 3)),
     st.builds(closed, st.none()),
+    st.builds(reissue, st.sampled_from(ALL), st.sampled_from(["R-1", "R-2"])),
+    st.builds(revocation, st.sampled_from(ALL)),
 )
 
 
@@ -144,10 +161,27 @@ def test_no_story_dispatches_notes_forwards_or_closes_twice(story: Story) -> Non
     closings = [d for d in decisions if isinstance(d, CompletionOrdered | WithdrawalOrdered)]
     assert all(n <= 1 + attempts[service] for service, n in dispatches.items())
     assert max([*attempts.values(), 0]) <= len(rejections)
-    assert max([*notes.values(), *forwards.values(), *rejections.values(), 1]) == 1
+    asked = Counter(d.correction for d in decisions if isinstance(d, CorrectionsRequested))
+    reissues = Counter(d.reissue for d in decisions if isinstance(d, ResultReissued))
+    revocations = Counter(
+        s for d in decisions if isinstance(d, RevocationOrdered) for s in d.services
+    )
+    finished = [d for d in decisions if isinstance(d, VoidFinishOrdered)]
+    once: list[Counter[object]] = [
+        Counter(notes),
+        Counter(forwards),
+        Counter(rejections),
+        Counter(asked),
+        Counter(reissues),
+        Counter(revocations),
+    ]
+    assert max([*(n for counts in once for n in counts.values()), 1]) == 1
     assert len(closings) <= 1
+    assert len(finished) <= 1
     assert state is not None
     assert state.closed == bool(closings)
+    assert state.revoking <= state.approved  # only results issued are revoked
+    assert bool(finished) == (state.void_finished and state.revoking <= state.revoked)
 
 
 @PROPERTY

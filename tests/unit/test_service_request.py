@@ -51,6 +51,9 @@ def test_states_are_the_strings_they_always_were() -> None:
         "rejected",
         "withdrawn",
         "blocked",
+        "correction-requested",
+        "revocation-requested",
+        "revoked",
     ]
     request = request_in("planned")
     assert request.state is RequestState.PLANNED
