@@ -370,8 +370,10 @@ class CaseLedger(
     @policy.register
     def _(self, event: CasePlan.DispatchOrdered, processing_event: ProcessingEvent[UUID]) -> None:
         case = self.kernel_case(event.case_id)
+        if not case.is_open:
+            return  # ended before its plan was carried out: nothing to send
         request = self.latest_request(case.id, event.service)
-        if case.is_open and request.state in (RequestState.PLANNED, RequestState.BLOCKED):
+        if request.state in (RequestState.PLANNED, RequestState.BLOCKED):
             definition = service(event.service)
             window = self._due(NOTICE_DAYS)  # the receiving window's clock from today
             request.dispatch(
@@ -464,8 +466,8 @@ class CaseLedger(
 
     @policy.register
     def _(self, event: CasePlan.WithdrawalOrdered, processing_event: ProcessingEvent[UUID]) -> None:
-        for name in event.services:
-            request = self.latest_request(event.case_id, name)
+        # a case voided before its plan was carried out has no requests to withdraw
+        for request in self.latest_requests(event.case_id, list(event.services)):
             request.withdraw(event.reason)
             processing_event.collect_events(request)
 
