@@ -49,8 +49,15 @@ PROJECTIONS: Registry = (
 
 # The requests the deadline job watches: received ones (the handling office's clock), then
 # those at their receiving window (its own clock; past it, DeemedAccepted), then decided ones
-# asked to decide a correction or to revoke their result (the deciding office's clock).
-WATCHED = ("received", "dispatched", "correction-requested", "revocation-requested")
+# asked to decide a correction or to revoke their result (the deciding office's clock), and
+# those awaiting the family's answer to a one-time notice (its window; past it, withdrawn).
+WATCHED = (
+    "received",
+    "dispatched",
+    "correction-requested",
+    "revocation-requested",
+    "supplement-requested",
+)
 
 
 class StoreUnavailableError(Exception):

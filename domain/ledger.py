@@ -56,6 +56,15 @@ from domain.kernel.wing import EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
+SUPPLEMENT_LAPSED_BY = "deadline"
+SUPPLEMENT_LAPSED = (
+    "补正期限届满未补正 视为撤回申请 (the one-time notice was not answered within the family's "
+    "window: the application is deemed withdrawn)"
+)
+SUPPLEMENT_LAPSED_BASIS = (
+    "Administrative Licensing Law Art. 32 (一次性告知); the family's window: "
+    "domain/kernel/reference/remedies.json supplement_window"
+)
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
@@ -135,8 +144,13 @@ class CaseLedger(
         return self._saved(request)
 
     def request_supplement(self, cmd: RequestSupplement) -> ServiceRequest:
+        """The one-time notice; the family answers within its window (working days, reference
+        data), past which the deadline job records the application as withdrawn."""
         request = self.get_request(cmd.service_request_id)
-        request.request_supplement(cmd.officer, list(cmd.items), cmd.reason)
+        window = self._due(load_remedies().supplement_window_days)
+        request.request_supplement(
+            cmd.officer, list(cmd.items), cmd.reason, window.date.isoformat(), window.provisional
+        )
         return self._saved(request)
 
     def supplement(self, cmd: Supplement) -> ServiceRequest:
@@ -295,6 +309,8 @@ class CaseLedger(
         (Art. 32: accepted from the day its materials arrived); for a decided one asked to
         decide a correction or to revoke its result, as for a received one. True if recorded."""
         request = self.get_request(request_id)
+        if request.state == RequestState.SUPPLEMENT_REQUESTED:
+            return self._watch_supplement(request)
         watched = (RequestState.RECEIVED, RequestState.DISPATCHED, *REOPENED_STATES)
         if request.state not in watched or request.due is None:
             return False
@@ -305,6 +321,29 @@ class CaseLedger(
             self._deem_accepted(request)
         else:
             request.warn(kind, request.due)
+        return bool(self.save(request))
+
+    def _watch_supplement(self, request: ServiceRequest) -> bool:
+        """The family's window to answer the one-time notice: DeadlineApproaching, then, past
+        it, the application deemed withdrawn, recorded as a rejection (the family may still
+        resubmit or close the case in its window after it)."""
+        if request.family_due is None:
+            return False  # a notice given before the family's window was kept
+        due = date.fromisoformat(request.family_due)
+        kind = deadline_kind(due, self.today(), WorkingCalendar())
+        if kind is None:
+            return False
+        if kind == "approaching":
+            request.warn(kind, request.family_due)
+        else:
+            window = self._due(load_remedies().family_window_days)
+            request.reject(
+                SUPPLEMENT_LAPSED_BY,
+                SUPPLEMENT_LAPSED,
+                SUPPLEMENT_LAPSED_BASIS,
+                window.date.isoformat(),
+                window.provisional,
+            )
         return bool(self.save(request))
 
     def _deem_accepted(self, request: ServiceRequest) -> None:

@@ -389,7 +389,13 @@ def _supplement_requested(
     event: ServiceRequest.SupplementRequested, position: int, page: Folding
 ) -> None:
     items = tuple(event.items)
-    working = _put_service(event, position, page, state="supplement-requested", awaiting=items)
+    family = {} if event.family_due is None else {
+        "due": event.family_due, "due_provisional": event.family_due_provisional,
+        "overdue": False,
+    }  # fmt: skip
+    working = _put_service(
+        event, position, page, state="supplement-requested", awaiting=items, **family
+    )
     working.work["shown"][str(event.originator_id)] = list(event.items)
 
 

@@ -266,7 +266,9 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
-        _change(rows, event, state="supplement-requested")
+        # the family's window runs: the request is due when the family must answer
+        family = {} if event.family_due is None else _family_clock(event)
+        _change(rows, event, state="supplement-requested", **family)
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
@@ -323,6 +325,16 @@ def _clock(event: Any) -> dict[str, Any]:
     return {
         "due": event.due,
         "due_provisional": event.provisional,
+        "overdue": False,
+        "due_soon": False,
+    }
+
+
+def _family_clock(event: ServiceRequest.SupplementRequested) -> dict[str, Any]:
+    """The family's window to answer the one-time notice: not late, not yet due soon."""
+    return {
+        "due": event.family_due,
+        "due_provisional": event.family_due_provisional,
         "overdue": False,
         "due_soon": False,
     }

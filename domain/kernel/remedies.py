@@ -41,6 +41,8 @@ class Remedies:
     family_window_days: int  # working days to resubmit or close, from the rejection
     family_window_basis: str
     remedies: tuple[Remedy, ...]
+    supplement_window_days: int  # working days to answer the one-time notice
+    supplement_window_basis: str
 
     def shown(self) -> list[dict[str, Any]]:
         """The remedies as a family's view lists them."""
@@ -64,6 +66,9 @@ def load_remedies() -> Remedies:
     window = data.get("family_window")
     if not isinstance(window, dict) or not isinstance(window.get("working_days"), int):
         raise ReferenceDataError(f"{FILE}: family_window.working_days", file=FILE)
+    supplement = data.get("supplement_window")
+    if not isinstance(supplement, dict) or not isinstance(supplement.get("working_days"), int):
+        raise ReferenceDataError(f"{FILE}: supplement_window.working_days", file=FILE)
     remedies = []
     for entry in data.get("remedies") or []:
         if not isinstance(entry, dict):
@@ -85,4 +90,6 @@ def load_remedies() -> Remedies:
         family_window_days=window["working_days"],
         family_window_basis=str(_text(window, "basis")),
         remedies=tuple(remedies),
+        supplement_window_days=supplement["working_days"],
+        supplement_window_basis=str(_text(supplement, "basis")),
     )

@@ -147,12 +147,18 @@ class ServiceRequest(Aggregate):
         items: list[str]
         reason: str
         new_facts: list[str]
+        family_due: str | None  # the family answers by then (None: before version 3)
+        family_due_provisional: bool
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["reason"], state["new_facts"] = "", []
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            state["family_due"], state["family_due_provisional"] = None, False
 
     class Supplemented(Aggregate.Event):
         """The family's answer on `since`, with references to evidence already stored (ids,
@@ -244,6 +250,8 @@ class ServiceRequest(Aggregate):
     arrived: str | None = None  # the day the materials reached the receiving window
     notices = 0  # one-time notices given in this reception (since the last dispatch)
     new_facts: Sequence[str] = ()  # fields corrected since the family's last answer
+    family_due: str | None = None  # the family answers the one-time notice by then
+    family_due_provisional = False
     attempt = 1  # resubmissions (below) came later: every earlier request was a first attempt
     resubmits: UUID | None = None
     rejected: dict[str, str | bool | None] | None = None
@@ -438,10 +446,18 @@ class ServiceRequest(Aggregate):
             officer=officer, receipt_number=receipt_number, due=due, provisional=provisional
         )
 
-    def request_supplement(self, officer: str, items: list[str], reason: str = "") -> None:
+    def request_supplement(
+        self,
+        officer: str,
+        items: list[str],
+        reason: str = "",
+        family_due: str | None = None,
+        family_due_provisional: bool = False,
+    ) -> None:
         """The one-time notice (一次性告知, Art. 32): at the window before acceptance, or by
         an office after it; once per reception. A second one only for facts corrected since
-        the family's answer, naming its reason; none once the request was deemed accepted."""
+        the family's answer, naming its reason; none once the request was deemed accepted.
+        The family answers by `family_due`."""
         if self.deemed_accepted:
             raise NoticeLapsedError(
                 "No notice was given within the window's time limit, so the application was "
@@ -466,7 +482,12 @@ class ServiceRequest(Aggregate):
                     "A second notice names its reason", field="reason", new_facts=self.new_facts
                 )
         self._supplement_requested(
-            officer=officer, items=items, reason=reason, new_facts=list(self.new_facts)
+            officer=officer,
+            items=items,
+            reason=reason,
+            new_facts=list(self.new_facts),
+            family_due=family_due,
+            family_due_provisional=family_due_provisional,
         )
 
     def supplement(
@@ -661,9 +682,18 @@ class ServiceRequest(Aggregate):
 
     @event(SupplementRequested)
     def _supplement_requested(
-        self, officer: str, items: list[str], reason: str, new_facts: list[str]
+        self,
+        officer: str,
+        items: list[str],
+        reason: str,
+        new_facts: list[str],
+        family_due: str | None,
+        family_due_provisional: bool,
     ) -> None:
-        self.awaiting = items
+        self.awaiting, self.family_due = items, family_due
+        self.family_due_provisional = family_due_provisional
+        if family_due is not None:  # the family holds the request: its window is the due date
+            self.due, self.due_provisional = family_due, family_due_provisional
         self.state = RequestState.SUPPLEMENT_REQUESTED
         self.notices, self.new_facts = self.notices + 1, []
 

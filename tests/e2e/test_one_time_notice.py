@@ -284,3 +284,43 @@ def test_twins_are_linked_as_one_delivery_in_each_view_as_far_as_it_may_see(
     }
     single = client.get(f"/cases/{notified(container, 'MR-S1')[0]}", headers=bearer(hospital))
     assert "delivery" not in single.json()
+
+
+def test_a_notice_the_family_never_answers_is_deemed_withdrawn_and_stays_theirs(
+    client: TestClient, container: Container
+) -> None:
+    """The notice gives the family its window (20 working days), shown as the request's due
+    date; past it the deadline job records the application as withdrawn, a
+    rejection the family may still resubmit (or close the case) within its own window."""
+    on(container, "2026-12-07")  # a Monday
+    case_id, family = notified(container, "MR-N9")
+    _, cdc = container.actors.add("office", "430602", "cdc")
+    request_id = vaccination_of(client, case_id, family)["service_request_id"]
+    notice = post(client, request_id, "request-supplement", cdc, {"items": ["预防接种证"]})
+    assert notice.status_code == 200, notice.json()
+    shown = vaccination_of(client, case_id, family)
+    # 20 working days; 2027's holidays are not published yet: only weekends skipped
+    assert (shown["state"], shown["due"]) == ("supplement-requested", "2027-01-04")
+    assert shown["due_provisional"] is True
+
+    on(container, "2027-01-01")  # one working day left: warned, still the family's
+    container.projections.catch_up()
+    assert container.watch_deadlines() >= 1
+    assert vaccination_of(client, case_id, family)["state"] == "supplement-requested"
+    on(container, "2027-01-05")
+    container.projections.catch_up()
+    assert container.watch_deadlines() >= 1
+    container.after_command()
+    lapsed = vaccination_of(client, case_id, family)
+    assert lapsed["state"] == "rejected"
+    assert "视为撤回申请" in lapsed["rejection"]["reason"]
+    assert "Art. 32" in lapsed["rejection"]["basis"]
+    rejected = [
+        e
+        for e in container.ledger.events.get(UUID(request_id))
+        if isinstance(e, ServiceRequest.Rejected)
+    ]
+    assert [e.officer for e in rejected] == ["deadline"]
+    resubmitted = post(client, request_id, "resubmit", family, {})
+    assert resubmitted.status_code == 200, resubmitted.json()
+    assert resubmitted.json()["state"] in ("planned", "dispatched")

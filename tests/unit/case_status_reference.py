@@ -561,7 +561,13 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
     @_rows.register
     def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> HistoryRow:
         items = tuple(event.items)
-        return put_service(rows, event, position, state="supplement-requested", awaiting=items)
+        family: dict[str, Any] = {}
+        if event.family_due is not None:  # the family's window to answer the notice
+            family = {"due": event.family_due, "due_provisional": event.family_due_provisional}
+            family["overdue"] = False
+        return put_service(
+            rows, event, position, state="supplement-requested", awaiting=items, **family
+        )
 
     @_rows.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> HistoryRow:
