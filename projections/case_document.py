@@ -34,6 +34,7 @@ from projections.case_status_model import (
     next_action,
 )
 from projections.case_view import case_view, noted_fields, row_fields, service_entry
+from projections.waiting import waiting_on_fields
 
 SEALED = "aes:"  # prefix of encrypted text; plain JSON starts with "{"
 INDEXED = "hmac:"  # prefix of a keyed digest standing for a secret looked up by equality
@@ -372,7 +373,8 @@ def family_extras(
     notes: Notes | None = None,
     stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The family's view's last fields: what it must do next, and the case's timeline
+    """The family's view's last fields: what it must do next, who acts next and by when
+    (`waiting_on`: projections/waiting.py), how the case is handled, and the case's timeline
     (`entries`, a document's work; `rows` in plan order; `notes`, the document's notes of
     its requests; `stored`: request id → a dict with its "service", made from `rows` when
     not given); a closed case's summary."""
@@ -380,6 +382,7 @@ def family_extras(
         stored = {r.service_request_id: {"service": r.service} for r in rows}
     extras: dict[str, Any] = {
         "next_action": next_action(case, rows, notes),
+        "waiting_on": waiting_on_fields(case, rows, notes or {}),
         "handling": handling(rows),
         "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
     }

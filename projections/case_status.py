@@ -11,6 +11,7 @@ import orjson
 
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
+from domain.births.planning import apply_by
 from domain.births.wing import BIRTHS
 from domain.kernel.routing import Route
 from domain.kernel.routing_desk import desk_due
@@ -130,6 +131,7 @@ def _places(facts: BirthFacts) -> dict[str, Any]:
         "birth_division": facts.birth_division,
         "mother_hukou": facts.mother.hukou_division,
         "father_hukou": father.hukou_division if father else None,
+        "apply_by": apply_by(facts).isoformat(),
     }
 
 

@@ -30,6 +30,7 @@ class CaseRow:
     updated_at: str
     delivery: str | None = None  # the hospital's delivery (sealed like its record key)
     multiple_birth: int | None = None  # how many children that delivery had
+    apply_by: str | None = None  # the family's date to apply (None: projected before it was)
 
 
 @dataclass(frozen=True)

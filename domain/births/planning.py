@@ -8,8 +8,10 @@ handles registration, and that the birth certificate waits for the child's name.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date, timedelta, timezone
 
 from eventsourcing.persistence import Transcoding
 
@@ -25,6 +27,16 @@ from domain.kernel.transcodings import AsDict
 # request waits for the family's choice of name (architecture: "What planning needs").
 NEEDS_CHILD_NAME = frozenset({"birth-certificate"})
 ON_SITE = frozenset({"birth-place"})  # the birth certificate is received where the child was born
+CST = timezone(timedelta(hours=8), "CST")
+
+
+def apply_by(facts: BirthFacts) -> date:
+    """The family's date to apply: a birth is declared within one month of it (Hukou
+    Registration Regulation 1958 Art. 7; domain reference §0 fact 5), the same day of the
+    next month (its last day when that month is shorter)."""
+    born = facts.born_at.astimezone(CST).date()
+    year, month = (born.year + 1, 1) if born.month == 12 else (born.year, born.month + 1)
+    return date(year, month, min(born.day, monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)

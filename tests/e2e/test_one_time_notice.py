@@ -289,8 +289,8 @@ def test_twins_are_linked_as_one_delivery_in_each_view_as_far_as_it_may_see(
 def test_a_notice_the_family_never_answers_is_deemed_withdrawn_and_stays_theirs(
     client: TestClient, container: Container
 ) -> None:
-    """The notice gives the family its window (20 working days), shown as the request's due
-    date; past it the deadline job records the application as withdrawn, a
+    """The notice gives the family its window (20 working days); the family's view names the
+    family and that date; past it the deadline job records the application as withdrawn, a
     rejection the family may still resubmit (or close the case) within its own window."""
     on(container, "2026-12-07")  # a Monday
     case_id, family = notified(container, "MR-N9")
@@ -302,6 +302,9 @@ def test_a_notice_the_family_never_answers_is_deemed_withdrawn_and_stays_theirs(
     # 20 working days; 2027's holidays are not published yet: only weekends skipped
     assert (shown["state"], shown["due"]) == ("supplement-requested", "2027-01-04")
     assert shown["due_provisional"] is True
+    view = client.get(f"/cases/{case_id}", headers=bearer(family)).json()
+    (owed,) = [w for w in view["waiting_on"] if w["service"] == "vaccination"]
+    assert (owed["party"], owed["action"], owed["due"]) == ("family", "supplement", "2027-01-04")
 
     on(container, "2027-01-01")  # one working day left: warned, still the family's
     container.projections.catch_up()
@@ -321,6 +324,9 @@ def test_a_notice_the_family_never_answers_is_deemed_withdrawn_and_stays_theirs(
         if isinstance(e, ServiceRequest.Rejected)
     ]
     assert [e.officer for e in rejected] == ["deadline"]
+    view = client.get(f"/cases/{case_id}", headers=bearer(family)).json()
+    (owed,) = [w for w in view["waiting_on"] if w["service"] == "vaccination"]
+    assert (owed["party"], owed["due"]) == ("family", lapsed["rejection"]["due"])
     resubmitted = post(client, request_id, "resubmit", family, {})
     assert resubmitted.status_code == 200, resubmitted.json()
     assert resubmitted.json()["state"] in ("planned", "dispatched")

@@ -15,6 +15,7 @@ import orjson
 
 from domain.births.birth_case import BirthCase
 from domain.births.facts import BirthFacts
+from domain.births.planning import apply_by
 from domain.kernel.routing import Route
 from domain.kernel.routing_desk import desk_due
 from domain.kernel.service_request import ServiceRequest
@@ -35,6 +36,7 @@ from projections.case_status_model import (
 )
 from projections.case_view import noted_fields
 from projections.events import cst_date, route_fields, stamp, topics_of
+from projections.waiting import waiting_on_fields
 
 SCRATCH = "reference_documents"
 
@@ -218,6 +220,7 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "services": services,
         "tracking_code": case.tracking_code,
         "next_action": next_action(case, rows, notes),
+        "waiting_on": waiting_on_fields(case, rows, notes),
         "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
     }
@@ -329,6 +332,7 @@ def _places(facts: BirthFacts) -> dict[str, Any]:
         "birth_division": facts.birth_division,
         "mother_hukou": facts.mother.hukou_division,
         "father_hukou": father.hukou_division if father else None,
+        "apply_by": apply_by(facts).isoformat(),
     }
 
 

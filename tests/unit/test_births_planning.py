@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC
 
 import pytest
 
@@ -102,3 +103,19 @@ def test_the_inputs_round_trip_through_the_dict_version_1_stored() -> None:
     assert BirthPlanInputs.from_dict(stored_v1) == BirthPlanInputs(PLACES)
     both = BirthPlanInputs(PLACES, CHOICES)
     assert BirthPlanInputs.from_dict(both.to_dict()) == both
+
+
+def test_the_family_applies_within_a_month_of_birth() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    from domain.births.planning import apply_by
+    from tests.conftest import make_facts
+
+    cst = timezone(timedelta(hours=8))
+    for born, due in [
+        (datetime(2026, 11, 20, 8, 30, tzinfo=cst), date(2026, 12, 20)),
+        (datetime(2026, 12, 31, 23, 0, tzinfo=cst), date(2027, 1, 31)),
+        (datetime(2027, 1, 31, 1, 0, tzinfo=cst), date(2027, 2, 28)),  # a shorter month
+        (datetime(2026, 11, 30, 17, 0, tzinfo=UTC), date(2027, 1, 1)),  # 1 Dec in CST
+    ]:
+        assert apply_by(make_facts(born_at=born)) == due
