@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from adapters.facade import (
     BirthFacts,
     Container,
     Parent,
+    ServiceRequest,
     build,
     full_division_name,
     load_catalog,
@@ -112,6 +113,9 @@ class Demo:
         self.container, self.http = container, http
         self.tokens: dict[tuple[str, str], str] = {}
         self.sequence = 0
+        # the exception paths the demo shows, each decided once by a SIMULATED office
+        self.reject_once: set[str] = set()
+        self.notice_once: set[str] = set()
 
     def token(self, role: str, scope: str | None, authority: str | None = None) -> str:
         key = (f"{role}:{scope}", authority or "")
@@ -190,26 +194,75 @@ class Demo:
             row["role"] in ("decide-here", "both"),
         )
         self.sequence += 1
-        if row["state"] == "dispatched" and receiving:
+        request_id, state = row["service_request_id"], row["state"]
+        if state == "dispatched" and receiving and request_id in self.notice_once:
+            self.notice_once.discard(request_id)
+            return "request-supplement", {"items": list(NOTICE_ITEMS)}
+        if state == "dispatched" and receiving:
             return "receive", {"receipt_number": f"SIM-{locality}-{self.sequence:05d}"}
-        if row["state"] == "received" and deciding:
-            return "approve", {
-                load_catalog()[row["service"]].result_field: self.result(row, locality)
-            }
+        if state == "received" and deciding and request_id in self.reject_once:
+            self.reject_once.discard(request_id)
+            return "reject", {"reason": REJECTION, "basis": REJECTION_BASIS}
+        field = load_catalog()[row["service"]].result_field
+        if state == "received" and deciding:
+            return "approve", {field: self.result(row, locality)}
+        if state == "correction-requested" and deciding:
+            return "approve-correction", {field: self.result(row, locality, corrected=True)}
+        if state == "revocation-requested" and deciding:
+            return "revoke", {}
         return None, {}
 
-    def result(self, row: dict[str, Any], locality: str) -> str:
+    def result(self, row: dict[str, Any], locality: str, corrected: bool = False) -> str:
+        """A realistic result; for a correction, re-issued from the corrected facts."""
         service, seq = row["service"], self.sequence
         if service == "birth-certificate":
             return f"Y{locality[:2]}{seq:07d}"
         if service == "household-registration":
-            request_id = UUID(row["service_request_id"])
-            born = str(self.container.ledger.get_request(request_id).payload["born_at"])
+            request = self.container.ledger.get_request(UUID(row["service_request_id"]))
+            payload = request.corrected_payload if corrected else request.payload
+            born = str(payload["born_at"])
             return make_citizen_id(locality, datetime.fromisoformat(born).date(), 2 * seq % 1000)
-        prefix = {"vaccination": "VR", "medical-insurance": "MI", "social-security-card": "SSC"}[
-            service
-        ]
+        prefix = {
+            "vaccination": "VR",
+            "medical-insurance": "MI",
+            "social-security-card": "SSC",
+            "maternity-benefits": "MB",
+        }[service]
         return f"{prefix}-{locality}-{seq:06d}"
+
+    async def families_answer(self, cases: list[DemoCase]) -> int:
+        """Each family answers what its case waits on it for: the one-time notice's items,
+        and a rejected request resubmitted (its data corrected through the application)."""
+        answered = 0
+        for case in cases:
+            view = (await self.http.get(f"/cases/{case.case_id}", headers=case.family)).json()
+            for shown in view["services"]:
+                request_id = shown["service_request_id"]
+                if shown["state"] == "supplement-requested":
+                    body = {"items": list(shown.get("awaiting") or NOTICE_ITEMS)}
+                    path = f"/service-requests/{request_id}/supplement"
+                elif shown["state"] == "rejected" and not shown.get("resubmitted_as"):
+                    body, path = {}, f"/service-requests/{request_id}/resubmit"
+                else:
+                    continue
+                answer = await self.http.post(path, json=body, headers=case.family)
+                answered += answer.status_code == 200
+        return answered
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    number: int
+    scenario: Scenario
+    facts: BirthFacts
+    case_id: str
+    tracking_code: str
+    family: dict[str, str]
+
+
+NOTICE_ITEMS = ("监护人身份证明 (guardian's identity document)",)
+REJECTION = "申请信息与分娩记录不一致 (the application does not match the delivery record)"
+REJECTION_BASIS = "Administrative Licensing Law Art. 38"
 
 
 async def narrate(container: Container) -> None:
@@ -222,13 +275,18 @@ async def narrate(container: Container) -> None:
         admin = demo.auth(demo.token("admin", None))
         say("Births across the alliance (all people synthetic; offices are SIMULATED):")
         places: set[tuple[str, str]] = set()
-        cases = []
+        cases: list[DemoCase] = []
         for number, scenario in enumerate(SCENARIOS, start=1):
             facts = scenario_facts(number, scenario, now)
             ack = await demo.notify(facts, f"demo-{number:04d}")
             family = await demo.family_applies(ack, facts, scenario.child)
             view = (await http.get(f"/cases/{ack['case_id']}", headers=admin)).json()
-            cases.append((scenario, ack, family))
+            cases.append(
+                DemoCase(
+                    number, scenario, facts, ack["case_id"], ack["tracking_code"],
+                    demo.auth(family),
+                )
+            )  # fmt: skip
             say(
                 f"\n{number}. {scenario.note}: case {ack['case_id'][:8]}…, "
                 f"tracking code {ack['tracking_code']}"
@@ -243,37 +301,68 @@ async def narrate(container: Container) -> None:
                     (s["handling_locality"], load_catalog()[s["service"]].authority),
                     (s["receiving_locality"], load_catalog()[s["service"]].authority),
                 }
-        steps = await demo.offices_work(places)
+        steps = await _exception_paths(demo, cases, places)
         say(
             f"\nSimulated offices took {steps} steps "
             "(receipts, certificate numbers, citizen IDs, ...)."
         )
-        await _outcomes(demo, http, admin, cases)
+        await _outcomes(demo, http, cases)
         await _figures(demo, http, places)
 
 
-async def _outcomes(
-    demo: Demo,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-    cases: list[tuple[Scenario, dict[str, str], str]],
-) -> None:
+async def _exception_paths(demo: Demo, cases: list[DemoCase], places: set[tuple[str, str]]) -> int:
+    """The offices' work, with the paths off the happy one: a one-time notice the family
+    answers, a rejection the family resubmits, a hospital's birth-date correction after the
+    results (the offices re-issue them), and a void after the results (revoked)."""
+    notice, rejected, corrected, voided = cases[1], cases[2], cases[0], cases[5]
+    demo.notice_once.add(str(ServiceRequest.create_id(UUID(notice.case_id), "vaccination")))
+    certificate = ServiceRequest.create_id(UUID(rejected.case_id), "birth-certificate")
+    demo.reject_once.add(str(certificate))
+    steps = await demo.offices_work(places)
+    say(
+        f"\n{notice.scenario.child}: the vaccination window gives a one-time notice "
+        f"(一次性告知); {rejected.scenario.child}: the birth certificate is rejected "
+        "(reason and legal basis shown to the family)."
+    )
+    answered = await demo.families_answer(cases)
+    say(f"   The families answer ({answered}: the items supplied, the rejection resubmitted).")
+    steps += await demo.offices_work(places)
+    earlier = replace(corrected.facts, born_at=corrected.facts.born_at - timedelta(days=1))
+    await demo.notify(earlier, "demo-0001-update", kind="update")
+    say(
+        f"   {corrected.scenario.child}: the hospital corrects the birth date after the results: "
+        "each office that decided is asked to correct, and re-issues its result."
+    )
+    await demo.notify(voided.facts, "demo-0006-void", kind="void")
+    say(
+        f"   {voided.scenario.child}: the hospital voids the record after the results "
+        "(entered in error): each office that issued one is asked to revoke it."
+    )
+    return steps + await demo.offices_work(places)
+
+
+async def _outcomes(demo: Demo, http: httpx.AsyncClient, cases: list[DemoCase]) -> None:
     say("\nOutcomes (each family rates a completed case; one gives a bad rating):")
-    for number, (scenario, ack, family) in enumerate(cases):
-        view = (await http.get(f"/cases/{ack['case_id']}", headers=demo.auth(family))).json()
-        hukou = next(s for s in view["services"] if s["service"] == "household-registration")
-        citizen_id = (hukou.get("result") or {}).get("citizen_id", "-")
+    for index, case in enumerate(cases):
+        view = (await http.get(f"/cases/{case.case_id}", headers=case.family)).json()
+        hukou = [s for s in view["services"] if s["service"] == "household-registration"]
+        citizen_id = ((hukou[-1].get("result") or {}) if hukou else {}).get("citizen_id", "-")
+        if hukou and hukou[-1]["state"] == "revoked":
+            citizen_id = f"{citizen_id} (revoked)"
         if view["state"] == "completed":
-            score = 2 if number == 1 else 5
+            score = 2 if index == 1 else 5
             await http.post(
-                f"/cases/{ack['case_id']}/rating",
-                headers=demo.auth(family),
+                f"/cases/{case.case_id}/rating",
+                headers=case.family,
                 json={"score": score, "comment": "演示评价 (demo rating)"},
             )
-        say(
-            f"   {scenario.child}: case {view['state']}; citizen ID {citizen_id}; "
-            f"next: {view.get('next_action', '-')}"
-        )
+        say(f"   {case.scenario.child}: case {view['state']}; citizen ID {citizen_id}")
+        for waiting in view["waiting_on"]:
+            due = waiting["due"] or "-"
+            say(
+                f"      held by {waiting['who']} ({waiting['party']}) until {due}: "
+                f"{waiting['action']} ({waiting['service'] or 'the case'})"
+            )
 
 
 async def _figures(demo: Demo, http: httpx.AsyncClient, places: set[tuple[str, str]]) -> None:

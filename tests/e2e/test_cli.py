@@ -111,7 +111,13 @@ def test_keygen_prints_a_usable_key(
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert out.count("case completed") == 7  # Harbin → Urumqi too, by the national list
+    # every case ends: six complete (Harbin → Urumqi too, by the national list; one after a
+    # one-time notice, one after a rejection resubmitted, one after a birth-date correction
+    # after its results) and the voided one once its offices revoked their results
+    assert out.count("case completed") == 6
+    assert out.count("case voided") == 1
+    assert "(revoked)" in out
+    assert "held by" not in out  # nobody still owes a step
     assert "MANUAL ROUTING NEEDED" not in out
     assert "43→42: 1" in out
 
