@@ -23,8 +23,8 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-LOCALITY = re.compile(r"^[1-8]\d{5}$")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
+LOCALITY = re.compile(r"^[1-8]\d{5}$", re.ASCII)
 OPERATIONS = [
     Operation(
         "/monitoring/localities/{code}",

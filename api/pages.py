@@ -24,7 +24,7 @@ from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-LOCALITY = re.compile(r"^[1-8]\d{5}$")
+LOCALITY = re.compile(r"^[1-8]\d{5}$", re.ASCII)
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(css|js|svg)$")
 MEDIA = {
     "css": "text/css; charset=utf-8",

@@ -29,7 +29,7 @@ from api.problems import ApiError
 from api.queue import _number
 from api.responses import ORJSONResponse
 
-SCOPE = re.compile(r"^([1-8]\d|national)$")
+SCOPE = re.compile(r"^([1-8]\d|national)$", re.ASCII)
 MAX_REASON = 500
 OPERATIONS = [
     Operation(

@@ -25,7 +25,7 @@ AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
 LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
 LEGACY_FAMILY_HOURS = 8  # family sign-ins made before tokens expired end this long after
-_PROVINCE = re.compile(r"^[1-8]\d$")
+_PROVINCE = re.compile(r"^[1-8]\d$", re.ASCII)
 
 
 class InvalidActorError(DomainError):

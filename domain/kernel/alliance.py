@@ -12,8 +12,8 @@ from stdnum import numdb
 from domain.kernel.catalog import MODES, Catalog, Entry
 
 ALL_MEMBERS = "*"
-_CITY = re.compile(r"^[1-8]\d[0-9]{2}00$")
-_RANGE_END = re.compile(r"\[\d{0,4}-(\d{0,4})\]")
+_CITY = re.compile(r"^[1-8]\d[0-9]{2}00$", re.ASCII)
+_RANGE_END = re.compile(r"\[\d{0,4}-(\d{0,4})\]", re.ASCII)
 # Municipalities' former county groups were merged into their district groups (Shanghai 2016,
 # Beijing 2015, Tianjin 2016); Chongqing still has both 500100 (districts) and 500200 (counties).
 _MERGED_GROUPS = {"110200": "110100", "120200": "120100", "310200": "310100"}

@@ -12,10 +12,10 @@ from stdnum.exceptions import ValidationError
 
 from domain.kernel.errors import InvalidIdentifierError
 
-_CITIZEN_ID = re.compile(r"^\d{17}[\dX]$")
-_DIVISION = re.compile(r"^[1-8]\d{5}$")
-_CERTIFICATE = re.compile(r"^[A-Z]\d{9}$")
-_NAME_RANGE = re.compile(r"\[(\d{4})?-(\d{4})?\]([^,]+)")
+_CITIZEN_ID = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_DIVISION = re.compile(r"^[1-8]\d{5}$", re.ASCII)
+_CERTIFICATE = re.compile(r"^[A-Z]\d{9}$", re.ASCII)
+_NAME_RANGE = re.compile(r"\[(\d{4})?-(\d{4})?\]([^,]+)", re.ASCII)
 
 
 def citizen_id(value: str, *, born_on: date | None = None, field: str = "citizen_id") -> str:
@@ -81,6 +81,17 @@ def division_code(value: str, *, field: str = "division") -> str:
     if not _DIVISION.match(code) or _province_name(code[:2]) is None:
         raise InvalidIdentifierError(
             "A division code is 6 digits of GB/T 2260 (province, prefecture, county)", field=field
+        )
+    return code
+
+
+def county_code(value: str, *, field: str = "division") -> str:
+    """A division code naming a county the reference table knows (in force now or once), or
+    raise: an office is routed only to a place that exists."""
+    code = division_code(value, field=field)
+    if code.endswith("00") or division_name(code) is None:
+        raise InvalidIdentifierError(
+            f"{code} is not a county of GB/T 2260 (python-stdnum's table)", field=field
         )
     return code
 

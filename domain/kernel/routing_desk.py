@@ -15,11 +15,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 
-from domain.kernel.alliance import city_of
 from domain.kernel.calendar import DueDate, WorkingCalendar
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.errors import InvalidRouteError
-from domain.kernel.identifiers import division_code, province_of
+from domain.kernel.identifiers import county_code, province_of
 from domain.kernel.routing import DESK_NOTE, Route, relation
 
 NATIONAL = "national"
@@ -61,13 +60,14 @@ def desk_route(
     mode: str,
 ) -> Route:
     """The route a coordinator gives, checked against the reference data, or raise."""
-    handling = division_code(handling_locality, field="handling_locality")
-    receiving = division_code(receiving_locality, field="receiving_locality")
+    handling = county_code(handling_locality, field="handling_locality")
+    receiving = county_code(receiving_locality, field="receiving_locality")
     planned = current.planned
-    if city_of(handling) != city_of(planned.handling_locality):
+    if handling != planned.handling_locality:
         raise InvalidRouteError(
             f"{definition.code} is decided where its handling rule ({definition.handling_rule}) "
-            f"names: the city of {planned.handling_locality}",
+            f"names: {planned.handling_locality}; the desk chooses where it is received and "
+            "how, decision power does not move (domain reference §2.1)",
             field="handling_locality",
         )
     if not definition.allows(mode):

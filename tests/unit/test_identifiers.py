@@ -88,3 +88,11 @@ def test_certificate_numbers() -> None:
     assert certificate_number("x320101001") == "X320101001"
     with pytest.raises(InvalidIdentifierError, match="one letter and 9 digits"):
         certificate_number("3201010012")
+
+
+def test_only_ascii_digits_make_a_code() -> None:
+    """A full-width digit (U+FF14) is a digit to Python's \\d, not to GB/T 2260 or 11643."""
+    with pytest.raises(InvalidIdentifierError):
+        division_code("43060\uff12")
+    with pytest.raises(InvalidIdentifierError):
+        citizen_id("42010219940308012\uff14")

@@ -42,10 +42,11 @@ def test_a_desk_route_keeps_the_rest_of_the_route_and_names_the_desk() -> None:
     assert routed.national_list_version == "2020.35-1"
 
 
-def test_the_handling_place_stays_in_the_city_its_rule_names() -> None:
-    desk_route(ROUTE, HUKOU, "420103", "440304", "off-site")  # Wuhan's Jianghan: same city
-    with pytest.raises(InvalidRouteError, match="handling rule"):
-        desk_route(ROUTE, HUKOU, "430602", "440304", "off-site")
+def test_the_handling_place_is_the_one_its_rule_names() -> None:
+    """The desk chooses where and how a request is received; who decides never moves."""
+    for elsewhere in ("420103", "420106", "430602"):  # another county of Wuhan, or another city
+        with pytest.raises(InvalidRouteError, match="handling rule"):
+            desk_route(ROUTE, HUKOU, elsewhere, "440304", "off-site")
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,10 @@ def test_the_handling_place_stays_in_the_city_its_rule_names() -> None:
         ("420102", "420102", "off-site", InvalidRouteError),  # off-site is received elsewhere
         ("42010", "440304", "off-site", InvalidIdentifierError),
         ("420102", "990304", "off-site", InvalidIdentifierError),  # no province 99
+        ("420102", "440399", "off-site", InvalidIdentifierError),  # no such county
+        ("420102", "440300", "off-site", InvalidIdentifierError),  # a city, not a county
+        ("420199", "440304", "off-site", InvalidIdentifierError),
+        ("420102", "44030\uff14", "off-site", InvalidIdentifierError),  # a full-width digit
     ],
 )
 def test_a_desk_route_breaking_the_reference_data_is_refused(
