@@ -70,7 +70,7 @@ OPERATIONS = [
         answer="Case",
         responses={
             404: "No such case",
-            409: "Nothing was rejected, offices still hold requests, or the case is closed",
+            409: "Nothing was rejected, other services can still proceed, or the case is closed",
             422: "Invalid body",
         },
     ),

@@ -382,7 +382,7 @@ class CaseLedger(
                 continue
             request = self.latest_request(event.case_id, route.service)
             # the orchestrator never revises a dispatched one
-            if request.state == RequestState.PLANNED:
+            if request.state in (RequestState.PLANNED, RequestState.BLOCKED):
                 request.replan(route)
                 processing_event.collect_events(request)
         self._replanned_services(event, processing_event)
@@ -402,7 +402,7 @@ class CaseLedger(
         processing_event.collect_events(case)
         for dropped in (s for s in before if s not in services):
             request = self.get_request(ServiceRequest.create_id(case.id, dropped))
-            if request.state == RequestState.PLANNED:
+            if request.state in (RequestState.PLANNED, RequestState.BLOCKED):
                 request.withdraw("no longer planned: the family's choices changed")
                 processing_event.collect_events(request)
 
@@ -543,8 +543,10 @@ class CaseLedger(
 
     def close_case(self, case_id: UUID, by: str, reason: str, lapsed_only: bool = False) -> bool:
         """Close a case whose remaining services cannot proceed: a request was rejected (and
-        not resubmitted) and no office holds one. `lapsed_only`: only once every rejection's
-        window to act has passed (the deadline job). True if closed now."""
+        not resubmitted) and none can still go ahead (held by an office, or planned: waiting
+        for the routing desk or the family's choices; only blocked ones cannot).
+        `lapsed_only`: only once every rejection's window to act has passed (the deadline
+        job). True if closed now."""
         case = self.get_case(case_id)  # births' cases: the wing whose families close them
         if not case.is_open:
             if lapsed_only:
@@ -552,11 +554,11 @@ class CaseLedger(
             raise CaseClosedError("The case is no longer open", case_id=str(case_id))
         requests = self.latest_requests(case_id, case.planned_services)
         rejected = [r for r in requests if r.state == RequestState.REJECTED]
-        held = [r.service for r in requests if r.state in _AT_AN_OFFICE]
+        held = [r.service for r in requests if r.state in _CAN_PROCEED]
         if not rejected or held:
             if lapsed_only:
                 return False
-            why = "no request was rejected" if not rejected else "offices still hold requests"
+            why = "no request was rejected" if not rejected else "other services can still proceed"
             raise InvalidTransitionError(
                 f"The case cannot be closed: {why}", case_id=str(case_id), held=held
             )
@@ -587,4 +589,10 @@ class CaseLedger(
             ) from None
 
 
-_AT_AN_OFFICE = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
+# requests that can still go ahead: a case holding one is not closed (blocked ones cannot)
+_CAN_PROCEED = (
+    RequestState.PLANNED,
+    RequestState.DISPATCHED,
+    RequestState.RECEIVED,
+    RequestState.SUPPLEMENT_REQUESTED,
+)

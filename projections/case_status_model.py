@@ -246,15 +246,16 @@ def next_action(case: CaseRow, services: Sequence[ServiceRow], notes: Notes | No
 def _after_rejection(
     rejected: Sequence[ServiceRow], services: Sequence[ServiceRow], notes: Notes
 ) -> str:
-    """The family acts next, by the last of its windows: resubmit, or (once no office holds
-    a request) close the case."""
+    """The family acts next, by the last of its windows: resubmit, or (once nothing else can
+    proceed) close the case."""
     names = ", ".join(s.service for s in rejected)
     dues = [
         str(due)
         for s in rejected
         if (due := ((notes.get(s.service_request_id) or {}).get("rejection") or {}).get("due"))
     ]
-    held = any(s.state in ("dispatched", "received", "supplement-requested") for s in services)
+    can_proceed = ("planned", "dispatched", "received", "supplement-requested")
+    held = any(s.state in can_proceed for s in services)  # as the ledger's close_case sees it
     verb = "resubmit" if held else "resubmit or close"
     return f"{verb}: {names} rejected" + (f", by {max(dues)}" if dues else "")
 

@@ -134,7 +134,7 @@ def _holder(
             rejection.get("due"),
             bool(rejection.get("due_provisional")),
         )
-    if row.state == "planned" and row.manual_routing:
+    if row.state in ("planned", "blocked") and row.manual_routing:  # the desk may route now
         desk = f"routing desk of province {province(row.handling_locality)}"
         return _waiting(row, "routing-desk", desk, "route", row.due, row.due_provisional)
     upstream = _upstream(row, latest, by_id, note)

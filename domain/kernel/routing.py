@@ -231,8 +231,9 @@ def _route(
     cross-province → the alliance agreement's mode, else the national list's, else online
     at the handling locality; when no mode fits → manual routing (the routing desk).
     Receiving: online (全程网办) is received by the handling office itself; otherwise the
-    family's place when an agreement or the national list covers the pair, else the
-    handling locality.
+    family's place when an agreement or the national list covers the pair, or while no mode
+    fits (the desk then chooses how it is received there or elsewhere), else the handling
+    locality.
     """
     agreement = alliance.agreement_for(family, handling, service.code)
     where = relation(family, handling)
@@ -244,7 +245,7 @@ def _route(
         service=service.code,
         authority=service.authority,
         handling_locality=handling,
-        receiving_locality=family if covered and mode != "online" else handling,
+        receiving_locality=family if (covered or mode is None) and mode != "online" else handling,
         mode=mode,
         depends_on=depends_on,
         time_limit_days=service.time_limit_days,

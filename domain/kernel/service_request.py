@@ -379,7 +379,9 @@ class ServiceRequest(Aggregate):
         return self.route.authority
 
     def replan(self, route: Route) -> None:
-        self._require(RequestState.PLANNED)
+        """A revised plan's route, for a request not dispatched yet (planned, or blocked
+        behind a rejection: it is dispatched on the route of the plan in force)."""
+        self._require(RequestState.PLANNED, RequestState.BLOCKED)
         if route != self.route:
             self._replanned(route=route)
 
@@ -567,9 +569,10 @@ class ServiceRequest(Aggregate):
         return self.state == RequestState.PLANNED and self.route.manual_routing
 
     def route_by_desk(self, route: Route, coordinator: str, reason: str) -> None:
-        """The routing desk's route, while the request is still planned (not dispatched)."""
+        """The routing desk's route, while the request is not dispatched yet (planned, or
+        blocked behind a rejection: routed now, it is dispatched once unblocked)."""
         waiting = self.route.manual_routing or self.route.by_desk
-        if self.state != RequestState.PLANNED or not waiting:
+        if self.state not in (RequestState.PLANNED, RequestState.BLOCKED) or not waiting:
             raise InvalidTransitionError(
                 "Only a planned request waiting for manual routing is routed at the desk",
                 service_request_id=str(self.id),

@@ -209,7 +209,7 @@ def test_rejection_then_the_family_closes_and_rates(
     hukou = journey.reject("household-registration", "no residence permit at the residence")
     not_yet = journey.post(close, journey.family, {})
     assert not_yet.status_code == 409  # the vaccination office still holds its request
-    assert "offices still hold" in not_yet.json()["detail"]
+    assert "can still proceed" in not_yet.json()["detail"]
     journey.decide("vaccination")
     assert journey.view()["next_action"].startswith("resubmit or close: household-registration")
 

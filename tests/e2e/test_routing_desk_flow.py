@@ -175,7 +175,7 @@ def test_a_parked_birth_is_routed_at_the_desk_dispatched_and_completed(
         assert (body["scope"], body["total"], body["time_limit_days"]) == ("42", 1, 2)
         row = body["rows"][0]
         assert (row["service_request_id"], row["case_id"]) == (hukou_id, str(case_id))
-        assert (row["handling_locality"], row["family_locality"]) == (WUHAN, WUHAN)
+        assert (row["handling_locality"], row["family_locality"]) == (WUHAN, SHENZHEN)
         assert row["service"] == "household-registration"
         assert not row["overdue"]
         assert "manual routing" in row["route_note"]

@@ -51,7 +51,7 @@ from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.wings import list_in_force, load_national_list, service
 from tests.conftest import HOSPITAL, make_facts
 
-STORIES = settings(max_examples=60, deadline=None, derandomize=True, database=None)
+STORIES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 UNLISTED = replace(load_national_list(), version="test-unlisted", entries={})
 PARTIES = ("office", "routing-desk", "family")
 FINAL = ("completed", "voided", "closed")

@@ -77,7 +77,7 @@ def test_plan_records_versions_and_dependency_order() -> None:
 def test_unroutable_hukou_is_planned_for_manual_routing() -> None:
     result = plan(DONGCHENG, DONGCHENG, DAOLI)  # Beijing and Heilongjiang: no members
     hukou = planned(result, "household-registration")
-    assert route(hukou) == (DAOLI, DAOLI, None, True)
+    assert route(hukou) == (DAOLI, DONGCHENG, None, True)  # the family's place, the desk decides
     assert "manual routing" in hukou.route_note
     insurance = planned(result, "medical-insurance")  # online needs no agreement
     assert route(insurance) == (DAOLI, DAOLI, "online", False)
