@@ -266,8 +266,11 @@ def _notified(event: BirthCase.Notified, position: int, page: Folding) -> None:
 
 
 def _delivery(sealer: Sealer, facts: BirthFacts) -> dict[str, Any]:
-    """The delivery the child was born in (twins share it): the hospital's key, sealed."""
-    ref = facts.delivery_ref
+    """The delivery a child of a multiple birth was born in (twins share it): the hospital's
+    key, sealed. A single birth links to nothing: hospitals name every delivery, and only
+    a multiple birth's children carry multipleBirthInteger (each family read of a linked
+    case reads its siblings too)."""
+    ref = facts.delivery_ref if facts.multiple_birth is not None else None
     key = sealer.index(f"{facts.facility_uscc}/{ref}") if ref else None
     return {"delivery": key, "multiple_birth": facts.multiple_birth if ref else None}
 

@@ -330,3 +330,15 @@ def test_a_notice_the_family_never_answers_is_deemed_withdrawn_and_stays_theirs(
     resubmitted = post(client, request_id, "resubmit", family, {})
     assert resubmitted.status_code == 200, resubmitted.json()
     assert resubmitted.json()["state"] in ("planned", "dispatched")
+
+
+def test_a_single_birth_links_to_no_delivery(client: TestClient, container: Container) -> None:
+    """Hospitals name every delivery; only a multiple birth's children (multipleBirthInteger)
+    are linked, so a single child's family read stays one document."""
+    facts = make_facts("MR-ONE", delivery_ref="D-2026-1207-0001")
+    outcome = container.ledger.notify_birth(NotifyBirth("m-MR-ONE", facts))
+    container.after_command()
+    _, family = container.actors.add("family", str(outcome.case_id))
+    view = client.get(f"/cases/{outcome.case_id}", headers=bearer(family)).json()
+    assert "delivery" not in view
+    assert container.projections.case_status_view.same_delivery(outcome.case_id) is None
