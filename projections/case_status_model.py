@@ -29,7 +29,7 @@ class CaseRow:
     notified_at: str
     updated_at: str
     delivery: str | None = None  # the hospital's delivery (sealed like its record key)
-    multiple_birth: int | None = None  # how many children that delivery had
+    multiple_birth: int | None = None  # the child's birth order in it (FHIR multipleBirthInteger)
     apply_by: str | None = None  # the family's date to apply (None: projected before it was)
 
 
