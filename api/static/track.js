@@ -130,6 +130,7 @@
     $("case-code").textContent = view.tracking_code || "—";
     $("case-state").replaceChildren(h("span", { className: "badge state-" + view.state }, label("caseState", view.state)));
     $("next-action").replaceChildren(nextAction(view));
+    renderWaiting(view.waiting_on || []);
     const handling = view.handling;
     $("case-handling").textContent = handling
       ? handling.note + " · " + handling.places.map((p) => p.locality + " ×" + p.requests).join(", ")
@@ -143,6 +144,27 @@
     renderClosing(view, verb);
     renderTimeline(view.timeline || []);
     $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
+  }
+
+  /** Who acts next on each open request, what it must do and by when (the case view's
+   * waiting_on); the requests waiting behind it are named with it. */
+  function renderWaiting(entries) {
+    const node = $("case-waiting");
+    if (!entries.length) {
+      node.replaceChildren(bi("无：办件已结束", "Nobody: the case is over"));
+      return;
+    }
+    const parties = { family: ["您（家庭）", "you, the family"], "routing-desk": ["跨省通办调度台", "the routing desk"], office: ["办理部门", "the office"] };
+    const list = h("ul", { className: "waiting" });
+    for (const w of entries) {
+      const [zh, en] = parties[w.party] || [w.party, w.party];
+      const what = w.service ? serviceName(w.service) : bi("本案", "the case");
+      const due = w.due ? h("span", {}, " · ", bi("截止", "by"), " " + w.due + (w.due_provisional ? "（暂定 provisional）" : "")) : "";
+      const names = (w.behind || []).flatMap((c, i) => (i ? ["、", serviceName(c)] : [serviceName(c)]));
+      const behind = names.length ? h("span", { className: "muted" }, " · ", bi("其后", "then"), " ", ...names) : "";
+      list.append(h("li", {}, bi(zh, en), w.party === "family" ? "" : " " + w.who, " · ", w.action, " · ", what, due, behind));
+    }
+    node.replaceChildren(list);
   }
 
   function detail(term, value) {

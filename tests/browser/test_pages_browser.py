@@ -518,3 +518,67 @@ def test_monitor_page_draws_figures_and_flows(
     assert "湖南省" in browser.text("#figures-subject")
     browser.screenshot("monitor")
     assert browser.errors() == []
+
+
+def test_family_page_shows_a_rejection_resubmits_and_closes(
+    server: Server, browser: Browser, hospital: str
+) -> None:
+    """The family reads the reason and legal basis of a rejection, who acts next and by when,
+    resubmits from the page; a second rejection it closes, and the page shows the summary."""
+    case = notify(server, hospital, "notification-minimal.json", record_ref="ZY-BROWSER-0005")
+    family = httpx.post(
+        server.url + "/track",
+        json={"tracking_code": case.tracking_code, "verifier": VERIFIER},
+        timeout=10.0,
+    ).json()["token"]
+    application = {
+        "child_name": "王安然",
+        "household": "mother",
+        "residence_division": "430602",
+        "consent": True,
+    }
+    server.call("POST", f"/cases/{case.case_id}/family-application", family, application)
+    admin = server.actor("admin", "")
+    plan = {
+        s["service"]: f"/service-requests/{s['service_request_id']}"
+        for s in server.call("GET", f"/cases/{case.case_id}", admin)["services"]
+    }
+    certificate = plan["birth-certificate"]
+    server.call("POST", certificate + "/receive", admin, {"receipt_number": "R-1"})
+    rejection = {
+        "reason": "申请信息与分娩记录不一致",
+        "basis": "Administrative Licensing Law Art. 38",
+    }
+    server.call("POST", certificate + "/reject", admin, rejection)
+
+    browser.open(server.url + "/track")
+    wait_for(lambda: browser.visible("#login-form"), "the login form")
+    browser.type("#tracking-code", case.tracking_code)
+    browser.type("#verifier", VERIFIER)
+    browser.click("#login-form button[type=submit]")
+    wait_for(lambda: "分娩记录" in browser.text("#services"), "the rejection's reason")
+    assert "Art. 38" in browser.text("#services")
+    assert "you, the family" in browser.text("#case-waiting")  # it acts next, by its date
+    browser.screenshot("track-6-rejected")
+    browser.click("#services .actions button")  # 更正后重新申请 Resubmit
+    wait_for(lambda: "已重新申请" in browser.text("#services"), "the resubmission")
+    again = server.call("GET", f"/cases/{case.case_id}", admin)["services"]
+    (latest,) = [
+        s for s in again if s["service"] == "birth-certificate" and not s.get("resubmitted_as")
+    ]
+    assert latest["attempt"] == 2
+    second = f"/service-requests/{latest['service_request_id']}"
+    server.call("POST", second + "/receive", admin, {"receipt_number": "R-2"})
+    server.call("POST", second + "/reject", admin, rejection)
+    server.call("POST", plan["vaccination"] + "/receive", admin, {"receipt_number": "R-3"})
+    server.call(
+        "POST", plan["vaccination"] + "/approve", admin, {"vaccination_record_number": "VR-5"}
+    )
+    browser.click("#refresh")
+    wait_for(lambda: browser.visible("#closing button"), "the close button")
+    browser.click("#closing button")  # 终止办件 Close the case
+    wait_for(lambda: "办件小结" in browser.text("#closing"), "the closed case's summary")
+    assert "the case is over" in browser.text("#case-waiting")
+    browser.screenshot("track-7-closed")
+    assert browser.errors() == []
+    browser.click("#sign-out")
