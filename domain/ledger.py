@@ -52,7 +52,7 @@ from domain.kernel.service_request import (
     RequestState,
     ServiceRequest,
 )
-from domain.kernel.wing import EvidencedCase, KernelCase, VoidableCase
+from domain.kernel.wing import ClosableCase, EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
@@ -547,7 +547,11 @@ class CaseLedger(
         for the routing desk or the family's choices; only blocked ones cannot).
         `lapsed_only`: only once every rejection's window to act has passed (the deadline
         job). True if closed now."""
-        case = self.get_case(case_id)  # births' cases: the wing whose families close them
+        case = self.kernel_case(case_id)
+        if not isinstance(case, ClosableCase):
+            raise InvalidTransitionError(
+                "This kind of case is not closed this way", case_id=str(case_id)
+            )
         if not case.is_open:
             if lapsed_only:
                 return False

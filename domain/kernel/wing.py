@@ -54,6 +54,20 @@ class VoidableCase(Protocol):
 
 
 @runtime_checkable
+class ClosableCase(Protocol):
+    """A case that may end short of completion when the rest of it cannot proceed (after a
+    rejection): the family closes it, or the deadline job once its windows lapsed. The wing
+    maps its closing event to the saga's CaseClosed fact."""
+
+    @property
+    def planned_services(self) -> list[str]: ...
+
+    def close(self, by: str, reason: str) -> None:
+        """Record that the case ends here, by whom and why."""
+        ...
+
+
+@runtime_checkable
 class EvidencedCase(Protocol):
     """A case that tells what a correction rests on (births: the message, or the family's)."""
 
