@@ -90,6 +90,10 @@ def test_one_notice_per_reception_and_a_second_only_for_a_new_fact(
         if isinstance(e, ServiceRequest.Supplemented)
     ]
     assert supplemented.evidence == [EVIDENCE]
+    # the office that asked reads the evidence the family cited, in its request's history
+    history = client.get(f"/cases/{case_id}/history", headers=bearer(cdc)).json()["events"]
+    (answered_entry,) = [e for e in history if e["event"] == "Supplemented"]
+    assert answered_entry["data"]["evidence"] == [EVIDENCE]
 
     second = post(client, request_id, "request-supplement", cdc, {"items": ["户口簿"]})
     assert second.status_code == 409
