@@ -46,6 +46,7 @@ from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
 from domain.kernel.service_request import (
+    BY_DEADLINE,
     HOLDING,
     NOTICE_DAYS,
     REOPENED_STATES,
@@ -56,7 +57,7 @@ from domain.kernel.wing import ClosableCase, EvidencedCase, KernelCase, Voidable
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
 A = TypeVar("A", bound=Aggregate)
-SUPPLEMENT_LAPSED_BY = "deadline"
+SUPPLEMENT_LAPSED_BY = BY_DEADLINE
 SUPPLEMENT_LAPSED = (
     "补正期限届满未补正 视为撤回申请 (the one-time notice was not answered within the family's "
     "window: the application is deemed withdrawn)"
@@ -83,9 +84,10 @@ ISSUED = (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED)  # a result 
 
 
 def _carried_in(request: ServiceRequest) -> dict[str, str]:
-    """The earlier services' results a request was dispatched with (part of its payload)."""
+    """The earlier services' results a request holds (part of its payload), with those of a
+    correction still pending (a re-issued result not decided on yet)."""
     taken = service(request.service).inputs
-    return {k: str(v) for k, v in request.payload.items() if k in taken}
+    return {k: str(v) for k, v in request.corrected_payload.items() if k in taken}
 
 
 def _evidence(case: KernelCase, correction: str) -> str:
@@ -453,7 +455,8 @@ class CaseLedger(
                 continue
             request = self.latest_request(event.case_id, name)
             corrected = disclose(definition, case, _carried_in(request))
-            self._ask_correction(request, corrected, _evidence(case, event.correction))
+            changed = [f for f in event.changed if f in definition.visible_fields]
+            self._ask_correction(request, corrected, changed, _evidence(case, event.correction))
             processing_event.collect_events(request)
 
     @policy.register
@@ -473,7 +476,7 @@ class CaseLedger(
                 changed = [k for k in event.result if k in definition.visible_fields]
                 request.redispatch(payload, changed, evidence)
             else:
-                self._ask_correction(request, payload, evidence)
+                self._ask_correction(request, payload, list(event.result), evidence)
             processing_event.collect_events(request)
 
     @policy.register
@@ -492,10 +495,16 @@ class CaseLedger(
             processing_event.collect_events(case)
 
     def _ask_correction(
-        self, request: ServiceRequest, corrected: DispatchPayload, evidence: str
+        self,
+        request: ServiceRequest,
+        corrected: DispatchPayload,
+        changed: list[str],
+        evidence: str,
     ) -> None:
         due = self._due(correction_limit(self._definition(request)).working_days)
-        request.request_correction(corrected, evidence, due.date.isoformat(), due.provisional)
+        request.request_correction(
+            corrected, changed, evidence, due.date.isoformat(), due.provisional
+        )
 
     @policy.register
     def _(self, event: CasePlan.CompletionOrdered, processing_event: ProcessingEvent[UUID]) -> None:

@@ -168,6 +168,7 @@ SHOWN = (
     ServiceRequest.CorrectionRequested,
     ServiceRequest.CorrectionApproved,
     ServiceRequest.CorrectionRejected,
+    ServiceRequest.CorrectionWithdrawn,
     ServiceRequest.RevocationRequested,
     ServiceRequest.Revoked,
 )
@@ -539,6 +540,7 @@ RULES: dict[type, Rule] = {
     ServiceRequest.CorrectionRequested: _correction_requested,
     ServiceRequest.CorrectionApproved: _correction_approved,
     ServiceRequest.CorrectionRejected: _service(state="approved", overdue=False),
+    ServiceRequest.CorrectionWithdrawn: _service(state="approved", overdue=False),
     ServiceRequest.RevocationRequested: _revocation_requested,
     ServiceRequest.Revoked: _service(state="revoked", overdue=False),
 }

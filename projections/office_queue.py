@@ -222,6 +222,7 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
         ServiceRequest.CorrectionRequested,
         ServiceRequest.CorrectionApproved,
         ServiceRequest.CorrectionRejected,
+        ServiceRequest.CorrectionWithdrawn,
         ServiceRequest.RevocationRequested,
         ServiceRequest.Revoked,
     )
@@ -309,6 +310,10 @@ class OfficeQueueProjection(TableProjection[OfficeQueueView]):
 
     @apply.register
     def _(self, event: ServiceRequest.CorrectionRejected, position: int, rows: Rows) -> None:
+        _change(rows, event, state="approved")
+
+    @apply.register
+    def _(self, event: ServiceRequest.CorrectionWithdrawn, position: int, rows: Rows) -> None:
         _change(rows, event, state="approved")
 
     @apply.register

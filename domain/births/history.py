@@ -40,6 +40,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "CorrectionRequested": ("evidence", "due"),
         "CorrectionApproved": ("result",),
         "CorrectionRejected": ("reason",),
+        "CorrectionWithdrawn": ("evidence",),
         "RevocationRequested": ("reason", "due"),
     },
     "office": {
@@ -58,6 +59,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "CorrectionRequested": ("old", "new", "evidence", "due"),
         "CorrectionApproved": ("result",),
         "CorrectionRejected": ("reason",),
+        "CorrectionWithdrawn": ("evidence",),
         "RevocationRequested": ("reason", "due"),
         "Revoked": (),
     },

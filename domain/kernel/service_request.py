@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -21,6 +21,9 @@ ID_CACHE_SIZE = 16384  # recent deterministic ids kept (~2 MB)
 # The receiving window accepts or gives the one-time notice within 5 days of the materials'
 # arrival (Administrative Licensing Law Art. 32), in working days (Art. 82; domain ref §4.2).
 NOTICE_DAYS = 5
+# who records what the law deems done when a time runs out (an application withdrawn when the
+# family never answered its notice): the deadline job, not an office's decision
+BY_DEADLINE = "deadline"
 
 
 class RequestState(StrEnum):
@@ -309,6 +312,12 @@ class ServiceRequest(Aggregate):
         officer: str
         case_id: UUID
         service: str
+
+    class CorrectionWithdrawn(Aggregate.Event):
+        """A later correction took the pending one back: nothing is left to decide (the
+        result decided on the values in force stands)."""
+
+        evidence: str
 
     # what a request decided before corrections and revocations holds (snapshots lack them)
     correction_old: DispatchPayload | None = None
@@ -600,17 +609,27 @@ class ServiceRequest(Aggregate):
             self._redispatched(payload=payload, changed=changed, evidence=evidence)
 
     def request_correction(
-        self, corrected: DispatchPayload, evidence: str, due: str, provisional: bool
+        self,
+        corrected: DispatchPayload,
+        changed: Collection[str],
+        evidence: str,
+        due: str,
+        provisional: bool,
     ) -> None:
-        """Ask the deciding office to decide again on the corrected values (those of
-        `corrected` that differ from what it decided on); a correction already pending takes
-        the new values in, keeping the values decided on as the old ones."""
+        """Ask the deciding office to decide again on the corrected values of the fields this
+        correction `changed` (those that differ from what it decided on). A correction
+        already pending takes them in: a field corrected back to the value decided on leaves
+        it, and a pending correction left with nothing to decide is withdrawn. Fields the
+        office refused to correct are asked again only when a correction changes them."""
         if self.state not in (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED):
             return
         pending = self.correction_new or DispatchPayload()
-        merged = {**pending, **corrected}
+        merged = {**pending, **{k: corrected[k] for k in changed if k in corrected}}
         new = {k: v for k, v in merged.items() if self.payload.get(k) != v}
-        if not new or DispatchPayload(new) == pending:
+        if DispatchPayload(new) == pending:
+            return
+        if not new:
+            self._correction_withdrawn(evidence=evidence)
             return
         old = {k: self.payload[k] for k in new if k in self.payload}
         self._correction_requested(
@@ -817,6 +836,10 @@ class ServiceRequest(Aggregate):
 
     @event(CorrectionRejected)
     def _correction_rejected(self, officer: str, reason: str, case_id: UUID, service: str) -> None:
+        self._settled()
+
+    @event(CorrectionWithdrawn)
+    def _correction_withdrawn(self, evidence: str) -> None:
         self._settled()
 
     def _settled(self) -> None:

@@ -160,7 +160,8 @@ def _busy_log(container: Container) -> None:
 
 
 def after_decisions(container: Container) -> None:
-    """Issue 17: corrections after a decision (approved, rejected) and a void revoked."""
+    """Issue 17: corrections after a decision (approved, rejected, taken back) and a void
+    revoked."""
     ledger = container.ledger
     fixed, voided = (notify(container, ref, child_name="王小雨") for ref in ("MR-K1", "MR-K2"))
     for case_id in (fixed, voided):
@@ -176,6 +177,15 @@ def after_decisions(container: Container) -> None:
     ledger.apply_as_family(ApplyAsFamily(fixed, "王小雪", "mother", "430602", None, consent=True))
     container.processing.settle()
     office_step(ledger, certificate, "reject-correction", "office:1", reason="已登记")
+    undone = notify(container, "MR-K3", child_name="王小川")
+    decide(container, undone, "birth-certificate", "receive")
+    decide(container, undone, "birth-certificate", "approve")
+    lighter = make_facts("MR-K3", child_name="王小川", birth_weight_g=3000)
+    ledger.correct_notification(CorrectNotification("m-MR-K3-2", lighter, b"{}"))
+    container.processing.settle()  # a correction the hospital then takes back: withdrawn
+    as_decided = make_facts("MR-K3", child_name="王小川")
+    ledger.correct_notification(CorrectNotification("m-MR-K3-3", as_decided, b"{}"))
+    container.processing.settle()
     ledger.void_notification(VoidNotification("v-MR-K2", HOSPITAL, "MR-K2"))
     container.processing.settle()
     office_step(ledger, ServiceRequest.create_id(voided, "birth-certificate"), "revoke", "office:1")
@@ -217,7 +227,7 @@ def test_the_fast_path_writes_the_reference_rows(ledger: Container, batch: int) 
     reference = ReferenceCaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, reference, 10_000)
     expected = reference.view.dump()
-    assert len(expected["documents"]) == 11
+    assert len(expected["documents"]) == 12
     projection = CaseStatusProjection(InMemoryCaseStatus())
     feed(ledger, projection, batch)
     assert projection.view.dump() == expected

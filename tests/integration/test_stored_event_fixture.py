@@ -102,14 +102,16 @@ AFTER_DECISIONS = {  # issue 17's corrections and voids: 2026-12-07-corrections 
     }.items()
     for name in names
 }
+# a correction taken back by a later one (make_store's next era records it)
+TAKEN_BACK = {"domain.service_request:ServiceRequest.CorrectionWithdrawn"}
 ADDED_SINCE: dict[str, set[str]] = {
-    "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS},
-    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS},
+    "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS, *TAKEN_BACK},
+    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK},
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, FLAGGED},
+    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK},
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK},
 }
 
 

@@ -370,6 +370,7 @@ SHOWN = (
     ServiceRequest.CorrectionRequested,
     ServiceRequest.CorrectionApproved,
     ServiceRequest.CorrectionRejected,
+    ServiceRequest.CorrectionWithdrawn,
     ServiceRequest.RevocationRequested,
     ServiceRequest.Revoked,
 )
@@ -477,6 +478,10 @@ class ReferenceCaseStatusProjection(TableProjection[CaseStatusView]):
 
     @_rows.register
     def _(self, event: ServiceRequest.CorrectionRejected, position: int, rows: Rows) -> HistoryRow:
+        return put_service(rows, event, position, state="approved", overdue=False)
+
+    @_rows.register
+    def _(self, event: ServiceRequest.CorrectionWithdrawn, position: int, rows: Rows) -> HistoryRow:
         return put_service(rows, event, position, state="approved", overdue=False)
 
     @_rows.register

@@ -20,6 +20,7 @@ from tests.unit.test_service_request import names, request_in
 ISSUED = Result("citizen_id", "420102202611200028")
 OLD = DispatchPayload({"certificate_number": "X320101001"})
 NEW = DispatchPayload({"certificate_number": "X320101002"})
+CERT = ["certificate_number"]  # the field a correction changed
 
 
 def approved() -> ServiceRequest:
@@ -42,7 +43,7 @@ def test_an_undecided_request_is_told_the_new_values_once() -> None:
 
 def test_a_correction_request_carries_old_and_new_values_and_evidence() -> None:
     request = approved()
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     assert names(request) == ["CorrectionRequested"]
     assert request.state is RequestState.CORRECTION_REQUESTED
     assert (request.correction_old, request.correction_new) == (OLD, NEW)
@@ -53,26 +54,48 @@ def test_a_correction_request_carries_old_and_new_values_and_evidence() -> None:
 
 def test_unchanged_values_ask_for_nothing_and_a_repeat_records_nothing() -> None:
     request = approved()
-    request.request_correction(OLD, "m-2", "2026-12-10", False)
+    request.request_correction(OLD, CERT, "m-2", "2026-12-10", False)
     assert names(request) == []
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     assert names(request) == ["CorrectionRequested"]
 
 
 def test_a_pending_correction_takes_later_values_in() -> None:
     request = approved()
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     born = DispatchPayload({**NEW, "born_at": "2026-11-19T23:40:00+08:00"})
-    request.request_correction(born, "birth-certificate re-issued", "2026-12-11", False)
+    request.request_correction(
+        born, ["born_at"], "birth-certificate re-issued", "2026-12-11", False
+    )
     assert request.correction_new == born
     assert request.correction_old == OLD
     assert request.evidence == ("m-2", "birth-certificate re-issued")
 
 
+def test_a_correction_taken_back_withdraws_the_pending_one() -> None:
+    request = approved()
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
+    request.request_correction(OLD, CERT, "m-3", "2026-12-11", False)  # the hospital undid it
+    assert names(request) == ["CorrectionRequested", "CorrectionWithdrawn"]
+    assert (request.state, request.payload, request.correction_new) == ("approved", OLD, None)
+
+
+def test_a_later_correction_keeps_what_is_pending_and_asks_only_what_it_changed() -> None:
+    request = approved()
+    both = DispatchPayload({**NEW, "sex": "female", "birth_weight_g": 3600})
+    request.request_correction(both, CERT, "m-2", "2026-12-10", False)  # a re-issued number
+    assert request.correction_new == NEW
+    request.request_correction(both, ["sex"], "m-3", "2026-12-11", False)  # sex was corrected
+    assert request.correction_new == DispatchPayload({**NEW, "sex": "female"})
+    request.reject_correction("officer-2", "证据不足")
+    request.request_correction(both, ["born_at"], "m-4", "2026-12-12", False)
+    assert request.state == "approved"  # what it refused is not asked again unprompted
+
+
 def test_an_approved_correction_reissues_the_result_on_the_corrected_values() -> None:
     request = approved()
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     reissued = Result("citizen_id", "420102202611190015")
     request.approve_correction("officer-2", reissued)
     [_, event] = request.collect_events()
@@ -86,7 +109,7 @@ def test_an_approved_correction_reissues_the_result_on_the_corrected_values() ->
 
 def test_a_rejected_correction_keeps_the_decision_and_names_its_reason() -> None:
     request = approved()
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     with pytest.raises(InvalidTransitionError, match="reason"):
         request.reject_correction("officer-2", "  ")
     request.reject_correction("officer-2", "the record stands")
@@ -97,13 +120,13 @@ def test_a_rejected_correction_keeps_the_decision_and_names_its_reason() -> None
 def test_a_correction_is_asked_only_of_a_decided_request() -> None:
     for state in ("planned", "dispatched", "received"):
         request = request_in(state)
-        request.request_correction(NEW, "m-2", "2026-12-10", False)
+        request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
         assert names(request) == []
 
 
 def test_revocation_is_asked_of_issued_results_and_confirmed_once() -> None:
     request = approved()
-    request.request_correction(NEW, "m-2", "2026-12-10", False)
+    request.request_correction(NEW, CERT, "m-2", "2026-12-10", False)
     request.request_revocation("voided", "2026-12-14", False)
     request.request_revocation("voided", "2026-12-14", False)
     assert request.state is RequestState.REVOCATION_REQUESTED

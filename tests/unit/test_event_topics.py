@@ -33,6 +33,7 @@ PINNED = {
         "CorrectionFlagged",
         "CorrectionRejected",
         "CorrectionRequested",
+        "CorrectionWithdrawn",
         "DeadlineApproaching",
         "DeemedAccepted",
         "Delivered",
