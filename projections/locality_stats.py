@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.births.birth_case import BirthCase
 from domain.kernel.calendar import WorkingCalendar
-from domain.kernel.service_request import ServiceRequest
+from domain.kernel.service_request import BY_DEADLINE, ServiceRequest
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
 from engine.view import TableProjection, TableView
@@ -213,6 +213,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Routed,
         ServiceRequest.Received,
         ServiceRequest.DeemedAccepted,
+        ServiceRequest.Supplemented,
         ServiceRequest.Approved,
         ServiceRequest.Rejected,
         BirthCase.Completed,
@@ -255,11 +256,21 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         _count(rows, request.locality, month_of(stamp(event)), received=1)
 
     @apply.register
+    def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
+        """The family answered after acceptance: the office's time limit starts again, and
+        its decision is on time by the new due date (domain reference §4.2)."""
+        if event.resumes == "received":
+            request = self._request(rows, event)
+            rows.put(REQUESTS, changed(request, due=event.due))
+
+    @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
         self._decided(rows, event, approved=1)
 
     @apply.register
     def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> None:
+        if event.officer == BY_DEADLINE:
+            return  # the family let its notice lapse: no office decided, nothing to count
         self._decided(rows, event, rejected=1)
 
     @apply.register

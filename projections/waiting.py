@@ -30,6 +30,8 @@ ACTIONS = {
 APPLY = "apply (name, household)"
 ENDED = ("approved", "withdrawn", "revoked")  # a request in these states waits on nobody
 FINAL_CASE_STATES = ("completed", "voided", "closed")
+# a case being voided owes no step but the offices' revocations
+ENDING_CASE_STATES = (*FINAL_CASE_STATES, "voiding")
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,8 @@ def _open(row: ServiceRow, case: CaseRow, notes: Notes) -> bool:
         return False
     if row.state == "rejected":
         resubmitted = (notes.get(row.service_request_id) or {}).get("resubmitted_as")
-        return case.state not in FINAL_CASE_STATES and not resubmitted
-    return not (case.state in FINAL_CASE_STATES and row.state in ("planned", "blocked"))
+        return case.state not in ENDING_CASE_STATES and not resubmitted
+    return not (case.state in ENDING_CASE_STATES and row.state in ("planned", "blocked"))
 
 
 def _latest(rows: Sequence[ServiceRow], notes: Notes) -> dict[str, ServiceRow]:

@@ -364,7 +364,9 @@ def check_histories(
     assert data[("case", "Notified")] == {}
     assert data[("case", "FamilyApplied")]["application"]["child_name"] == CHILD_NAME
     assert data[("case", "Rated")] == {"score": 2, "comment": COMMENT}
-    assert data[("household-registration", "SupplementRequested")] == {"items": SUPPLEMENT}
+    notice = data[("household-registration", "SupplementRequested")]
+    assert (notice["items"], notice["reason"]) == (SUPPLEMENT, "")
+    assert notice["family_due"]  # the family's window to answer it
     assert data[("household-registration", "Dispatched")] == {}
     assert mother_id not in orjson.dumps(own).decode()
     assert [(e["stream"], e["event"]) for e in own] == [(e["stream"], e["event"]) for e in history]

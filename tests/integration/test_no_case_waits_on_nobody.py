@@ -288,7 +288,8 @@ def _owes(shown: dict[str, Any], view: dict[str, Any]) -> bool:
     """A request someone must still act on."""
     if shown["state"] in ("approved", "withdrawn", "revoked"):
         return False
-    if view["state"] in FINAL and shown["state"] in ("planned", "blocked", "rejected"):
+    ending = (*FINAL, "voiding")  # a voiding case owes only the offices' revocations
+    if view["state"] in ending and shown["state"] in ("planned", "blocked", "rejected"):
         return False
     return not (shown["state"] == "rejected" and shown.get("resubmitted_as"))
 

@@ -5,7 +5,7 @@ changed. Each once left a request with nobody able to move it, or moved the wron
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -119,3 +119,30 @@ def test_a_blocked_request_follows_the_plan_the_family_changed(container: Contai
     approve(container, case_id, "birth-certificate")
     hukou = container.ledger.get_request(hukou_id)
     assert (hukou.state, hukou.receiving_locality) == ("dispatched", SHENZHEN)
+
+
+def test_the_monitor_counts_office_decisions_not_the_familys_lapse(
+    container: Container,
+) -> None:
+    """A notice the family never answers is withdrawn by the deadline job: no office decided,
+    so nothing is counted against one; a decision after the family's answer is on time by
+    the office's restarted time limit (domain reference §4.2)."""
+    today = datetime.now(UTC)
+    month = today.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m")
+    container.ledger.clock = lambda: today - timedelta(days=45)
+    lapsing = notify(container, "MR-LAPSE", YUEYANG)
+    step(container, lapsing, "vaccination", "request-supplement", items=("预防接种证",))
+    answered = notify(container, "MR-ANSWER", YUEYANG)
+    step(container, answered, "vaccination", "receive", receipt_number="R-A")  # due in ~4 weeks
+    container.ledger.clock = lambda: today - timedelta(days=20)
+    step(container, answered, "vaccination", "request-supplement", items=("户口簿",))
+    container.ledger.clock = lambda: today - timedelta(days=1)
+    container.projections.catch_up()
+    container.watch_deadlines()  # the first family's window is long past; the second's is not
+    settle(container)
+    assert container.ledger.latest_request(lapsing, "vaccination").state == "rejected"
+    step(container, answered, "vaccination", "supplement", items=("户口簿",))
+    # decided after the first due date, well within the one the answer restarted
+    step(container, answered, "vaccination", "approve", result=RESULTS["vaccination"])
+    figures = container.projections.locality_stats_view.figures(YUEYANG, month)
+    assert (figures.decided, figures.rejected, figures.on_time_rate) == (1, 0, 1.0)

@@ -114,3 +114,18 @@ def test_before_any_plan_the_family_applies_by_a_month_after_birth() -> None:
         "2027-01-06",
     )
     assert waiting_on(replace(unplanned, state="voided"), [], {}) == []
+
+
+def test_a_voiding_case_owes_the_family_nothing_only_the_revocations() -> None:
+    voiding = replace(CASE, state="voiding")
+    rejected = row("vaccination", "rejected", authority="cdc")
+    revoking = row(
+        "birth-certificate", "revocation-requested", authority="health", due="2026-12-14"
+    )
+    notes = {"id-vaccination": {"rejection": {"due": "2027-01-05", "due_provisional": True}}}
+    (waiting,) = waiting_on(voiding, [rejected, revoking], notes)
+    assert (waiting.party, waiting.action, waiting.service) == (
+        "office",
+        "revoke the result",
+        "birth-certificate",
+    )
