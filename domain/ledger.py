@@ -47,6 +47,7 @@ from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
 from domain.kernel.service_request import (
     BY_DEADLINE,
+    CAN_PROCEED,
     HOLDING,
     NOTICE_DAYS,
     REOPENED_STATES,
@@ -567,7 +568,7 @@ class CaseLedger(
             raise CaseClosedError("The case is no longer open", case_id=str(case_id))
         requests = self.latest_requests(case_id, case.planned_services)
         rejected = [r for r in requests if r.state == RequestState.REJECTED]
-        held = [r.service for r in requests if r.state in _CAN_PROCEED]
+        held = [r.service for r in requests if r.state in CAN_PROCEED]
         if not rejected or held:
             if lapsed_only:
                 return False
@@ -600,12 +601,3 @@ class CaseLedger(
             raise ServiceRequestNotFoundError(
                 "No such service request", service_request_id=str(request_id)
             ) from None
-
-
-# requests that can still go ahead: a case holding one is not closed (blocked ones cannot)
-_CAN_PROCEED = (
-    RequestState.PLANNED,
-    RequestState.DISPATCHED,
-    RequestState.RECEIVED,
-    RequestState.SUPPLEMENT_REQUESTED,
-)

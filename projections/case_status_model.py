@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from domain.kernel.service_request import CAN_PROCEED
 from engine.rows import Table
 from projections.events import province
 
@@ -254,8 +255,7 @@ def _after_rejection(
         for s in rejected
         if (due := ((notes.get(s.service_request_id) or {}).get("rejection") or {}).get("due"))
     ]
-    can_proceed = ("planned", "dispatched", "received", "supplement-requested")
-    held = any(s.state in can_proceed for s in services)  # as the ledger's close_case sees it
+    held = any(s.state in CAN_PROCEED for s in services)  # as the ledger's close_case sees it
     verb = "resubmit" if held else "resubmit or close"
     return f"{verb}: {names} rejected" + (f", by {max(dues)}" if dues else "")
 

@@ -870,7 +870,10 @@ class Rejection:
 
 
 HOLDING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
-_RUNNING = (RequestState.DISPATCHED, RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED)
+_RUNNING = HOLDING  # a clock runs while an office or the family holds the request
+# a request in one of these can still go ahead: a case holding one is not closed after a
+# rejection (blocked ones cannot)
+CAN_PROCEED = (RequestState.PLANNED, *HOLDING)
 
 
 @lru_cache(maxsize=ID_CACHE_SIZE)

@@ -6,46 +6,17 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from projections.case_status_model import CaseRow, ServiceRow
+from projections.case_status_model import ServiceRow
 from projections.waiting import waiting_on
+from tests.unit.test_next_action_after_decision import CASE as BASE_CASE
+from tests.unit.test_next_action_after_decision import row as base_row
 
-CASE = CaseRow(
-    case_id="c",
-    facility_uscc="h",
-    hospital_ref="r",
-    tracking_code="t",
-    state="in-progress",
-    birth_division="430602",
-    mother_hukou="420102",
-    father_hukou=None,
-    household="mother",
-    child_named=True,
-    applied=True,
-    rated=False,
-    notified_at="2026-12-07T02:00:00+00:00",
-    updated_at="2026-12-07T02:00:00+00:00",
-    apply_by="2027-01-06",
-)
+# the rows of tests/unit/test_next_action_after_decision.py, with the family's date to apply
+CASE = replace(BASE_CASE, apply_by="2027-01-06")
 
 
 def row(service: str, state: str, **changes: Any) -> ServiceRow:
-    base = ServiceRow(
-        service_request_id=f"id-{service}",
-        case_id="c",
-        service=service,
-        planned_position=0,
-        state=state,
-        authority="public-security",
-        handling_locality="420102",
-        receiving_locality="430602",
-        mode="off-site",
-        manual_routing=False,
-        due=None,
-        due_provisional=False,
-        overdue=False,
-        awaiting=(),
-        updated_at="",
-    )
+    base = replace(base_row(service, "public-security", state), service_request_id=f"id-{service}")
     return replace(base, **changes)
 
 
