@@ -375,10 +375,10 @@ def test_family_page_applies_and_follows_the_timeline(
     assert httpx.get(case_url, headers=family, timeout=10).status_code == 401
 
 
-def test_family_page_answers_a_supplement_and_rates(
-    server: Server, browser: Browser, hospital: str
-) -> None:
-    case = notify(server, hospital, "notification-minimal.json", record_ref="ZY-BROWSER-0003")
+def applied(server: Server, hospital: str, record_ref: str) -> tuple[Case, str, dict[str, str]]:
+    """A case the family signed in to and applied for: the case, an admin's token, and each
+    service's request path."""
+    case = notify(server, hospital, "notification-minimal.json", record_ref=record_ref)
     family = httpx.post(
         server.url + "/track",
         json={"tracking_code": case.tracking_code, "verifier": VERIFIER},
@@ -396,6 +396,13 @@ def test_family_page_answers_a_supplement_and_rates(
         s["service"]: f"/service-requests/{s['service_request_id']}"
         for s in server.call("GET", f"/cases/{case.case_id}", admin)["services"]
     }
+    return case, admin, plan
+
+
+def test_family_page_answers_a_supplement_and_rates(
+    server: Server, browser: Browser, hospital: str
+) -> None:
+    case, admin, plan = applied(server, hospital, "ZY-BROWSER-0003")
     server.call("POST", plan["vaccination"] + "/receive", admin, {"receipt_number": "R-1"})
     server.call("POST", plan["vaccination"] + "/request-supplement", admin, {"items": ["居住证明"]})
 
@@ -525,24 +532,7 @@ def test_family_page_shows_a_rejection_resubmits_and_closes(
 ) -> None:
     """The family reads the reason and legal basis of a rejection, who acts next and by when,
     resubmits from the page; a second rejection it closes, and the page shows the summary."""
-    case = notify(server, hospital, "notification-minimal.json", record_ref="ZY-BROWSER-0005")
-    family = httpx.post(
-        server.url + "/track",
-        json={"tracking_code": case.tracking_code, "verifier": VERIFIER},
-        timeout=10.0,
-    ).json()["token"]
-    application = {
-        "child_name": "王安然",
-        "household": "mother",
-        "residence_division": "430602",
-        "consent": True,
-    }
-    server.call("POST", f"/cases/{case.case_id}/family-application", family, application)
-    admin = server.actor("admin", "")
-    plan = {
-        s["service"]: f"/service-requests/{s['service_request_id']}"
-        for s in server.call("GET", f"/cases/{case.case_id}", admin)["services"]
-    }
+    case, admin, plan = applied(server, hospital, "ZY-BROWSER-0005")
     certificate = plan["birth-certificate"]
     server.call("POST", certificate + "/receive", admin, {"receipt_number": "R-1"})
     rejection = {
