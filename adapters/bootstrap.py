@@ -32,6 +32,7 @@ from integrations.hospital import validation_cache
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
+from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
@@ -44,6 +45,7 @@ PROJECTIONS: Registry = (
     (LocalityStatsProjection, LocalityStatsView),
     (FlowsProjection, FlowsView),
     (RoutingDeskProjection, RoutingDeskView),
+    (OfficeFeedProjection, OfficeFeedView),
 )
 
 

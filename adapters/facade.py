@@ -202,6 +202,7 @@ __all__ = [
     "may_see_flow",
     "month_flows",
     "notification_message",
+    "office_feed",
     "office_queue",
     "operation_outcome",
     "parked_count",
@@ -279,6 +280,15 @@ def parts_in_progress(projections: Projections, name: str) -> dict[str, int]:
 def office_queue(container: Container, locality: str, authority: str, **filters: Any) -> QueuePage:
     """A page of an office's queue (office_queue projection); filters as the view takes them."""
     return container.projections.office_queue_view.queue(locality, authority, **filters)
+
+
+def office_feed(
+    container: Container, locality: str, authority: str, after: int, limit: int
+) -> list[dict[str, Any]]:
+    """An office's messages after the sequence `after`, in order: their envelopes (the
+    office_feed projection; what the worker pushes to the office's systems)."""
+    view = container.projections.office_feed_view
+    return [view.envelope(m) for m in view.messages(locality, authority, after, limit)]
 
 
 def routing_desk(

@@ -24,6 +24,7 @@ from engine.view import TableView
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
+from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
@@ -71,6 +72,14 @@ class LedgerProjections(Projections):
     def flows_view(self) -> FlowsView:
         return self.flows.view
 
+    @property
+    def office_feed(self) -> OfficeFeedProjection:
+        return cast(OfficeFeedProjection, self.get("office_feed"))
+
+    @property
+    def office_feed_view(self) -> OfficeFeedView:
+        return self.office_feed.view
+
 
 def build_projections(
     settings: Settings, app: Application[Any], registry: Registry
@@ -78,7 +87,9 @@ def build_projections(
     """The registered projections of `app` (the CaseLedger) with views on the configured
     store; case_status seals the families' documents with the configured key."""
     projections = _on_store(settings, app, registry)
-    projections.case_status.view.sealer = sealer_for(settings)
+    sealer = sealer_for(settings)
+    projections.case_status.view.sealer = sealer
+    projections.office_feed.view.sealer = sealer  # dispatches carry personal data
     return projections
 
 

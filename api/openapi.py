@@ -128,6 +128,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "rows": OBJECTS,
         }
     ),
+    "Feed": obj(
+        {
+            "locality": STRING,
+            "authority": STRING,
+            "after": INTEGER,
+            "next": INTEGER,
+            "messages": OBJECTS,
+        }
+    ),
     "LocalityFigures": obj(
         {"locality": STRING, "month": STRING, "follow_ups": OBJECTS},
         received=INTEGER,

@@ -504,6 +504,14 @@ def check_rated(world: World, case: Case, role: str, response: httpx2.Response) 
     assert response.json() == {"case_id": case.case_id, "score": 4}
 
 
+def check_feed(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    feed = response.json()
+    assert (feed["locality"], feed["authority"]) == HANDLING.in_scope
+    subjects = {m["subject"] for m in feed["messages"]}
+    assert str(case.hukou) in subjects
+    assert {m["data"]["service"] for m in feed["messages"]} == {HUKOU}
+
+
 def check_queue(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     queue = response.json()
     assert (queue["locality"], queue["authority"]) == HANDLING.in_scope
@@ -815,6 +823,20 @@ SPECS: list[Spec] = [
         "/offices/{locality}/{authority}/queue",
         expect(404),
         fixed("/offices/420102/police/queue"),
+        variant="unknown authority",
+    ),
+    Spec(
+        "GET",
+        "/offices/{locality}/{authority}/feed",
+        expect(404, office_in=200, admin=200),
+        fixed("/offices/{}/{}/feed".format(*HANDLING.in_scope)),
+        check=check_feed,
+    ),
+    Spec(
+        "GET",
+        "/offices/{locality}/{authority}/feed",
+        expect(404),
+        fixed("/offices/420102/police/feed"),
         variant="unknown authority",
     ),
     *[
