@@ -147,7 +147,7 @@ class RegistrySimulator:
         lock = self._locks.setdefault(envelope.subject, asyncio.Lock())
         async with lock:
             await asyncio.sleep(self.config.delay_s)
-            for action in actions_for(envelope.kind, envelope.role):
+            for action in actions_for(envelope.kind, envelope.role, envelope.mode):
                 status = await self._answer(message_id, envelope, action)
                 self.journal.answered(message_id, action, status)
                 if not 200 <= status < 300:
@@ -164,9 +164,7 @@ class RegistrySimulator:
             return 0
         key = f"{message_id}:{action}"
         status = await self.answers.step(envelope.subject, action, body, key)
-        # 409: not in a state for it (an office that decides is told of the dispatch before
-        # the window received the request; the `received` message follows)
-        level = logging.INFO if 200 <= status < 300 or status == 409 else logging.WARNING
+        level = logging.INFO if 200 <= status < 300 else logging.WARNING
         log.log(level, "%s: %s of request %s answered %d", NAME, action, envelope.subject, status)
         return status
 
@@ -180,7 +178,8 @@ class RegistrySimulator:
             payload = await self.answers.dispatched_payload(envelope.case_id, envelope.service)
             self._payloads[envelope.subject] = payload
         values = {**(payload or {}), **envelope.corrected}  # a correction: the new values
-        return simulated_result(envelope.service, envelope.locality, envelope.subject, values)
+        handling = envelope.handling_locality
+        return simulated_result(envelope.service, handling, envelope.subject, values)
 
     def status(self) -> dict[str, Any]:
         control = self.control.describe(self.control.clock())

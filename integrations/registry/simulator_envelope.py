@@ -40,6 +40,19 @@ class Envelope:
         return role if role in ROLES else "both"
 
     @property
+    def mode(self) -> str | None:
+        """How the request is handled: online, off-site or joint (None when not said)."""
+        mode = self.data.get("mode")
+        return mode if isinstance(mode, str) else None
+
+    @property
+    def handling_locality(self) -> str:
+        """The county that decides (whose code a citizen ID carries): the message says it,
+        else it is the office the message was sent to."""
+        handling = self.data.get("handling_locality")
+        return handling if isinstance(handling, str) and handling else self.locality
+
+    @property
     def service(self) -> str:
         return str(self.data.get("service", ""))
 
@@ -101,19 +114,20 @@ def _sequence(value: object) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
-def actions_for(kind: str, role: str) -> tuple[str, ...]:
+def actions_for(kind: str, role: str, mode: str | None = None) -> tuple[str, ...]:
     """The office routes this office calls, in order, on a message of `kind`.
 
-    A window (receive, both) receives a dispatched request; an office that decides (decide,
-    both) approves it, as soon as it may: on dispatch (a 409 while the window has not
-    received it yet is expected: the `received` or `deemed-accepted` message follows), or on
-    those messages. A correction asked is approved on the corrected values; a revocation
-    asked (the case was voided) is confirmed. Other messages only inform.
+    A window (receive, both) receives a dispatched request; the office that decides (decide,
+    both) approves it once it was received: at once when it is both, else on the `received`
+    or `deemed-accepted` message that follows the window's step. Handled online, the deciding
+    office may receive the request itself (domain/kernel/access.py), so it does both. A
+    correction asked is approved on the corrected values; a revocation asked (the case was
+    voided) is confirmed. Other messages only inform.
     """
     if kind in ("dispatched", "redispatched"):
-        return (("receive",) if role in ("receive", "both") else ()) + (
-            ("approve",) if role in ("decide", "both") else ()
-        )
+        if role == "decide" and mode == "online":
+            role = "both"
+        return {"receive": ("receive",), "both": ("receive", "approve")}.get(role, ())
     if kind in ("received", "deemed-accepted"):
         return ("approve",)
     if kind == "correction-requested":

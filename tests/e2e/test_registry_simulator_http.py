@@ -1,6 +1,6 @@
 """Simulated registry systems as real separate processes, answering a served ledger over
-HTTP: signed messages (built and signed here as the ledger's deliveries are) are verified,
-received and approved with valid results; a wrong secret is refused; a repeated webhook-id
+HTTP: the ledger's own feed messages, signed here as its deliveries are, are verified, received
+and approved with valid results; a wrong secret is refused; a repeated webhook-id
 acts once; the control modes fail, time out and slow down deliveries."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -170,38 +170,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert leaked == [], (name, leaked)
 
 
-def envelope(
-    stack: Stack, sim: Simulator, kind: str, request: dict[str, Any], role: str, **data: Any
-) -> tuple[bytes, str]:
-    """A message as the office feed shapes it (Contract 2 of docs/registry-integration.md)."""
-    message_id = f"msg_{kind}_{request['service_request_id']}_{sim.locality}"
-    body = {
-        "specversion": "1.0",
-        "id": message_id,
-        "type": f"org.newborn-ledger.request.{kind}",
-        "source": f"/offices/{sim.locality}/{sim.authority}",
-        "subject": request["service_request_id"],
-        "time": datetime.now(UTC).isoformat(),
-        "datacontenttype": "application/json",
-        "sequence": str(int(time.time() * 1000)),
-        "data": {
-            "case_id": str(stack.case_id),
-            "service_request_id": request["service_request_id"],
-            "service": request["service"],
-            "event": kind.title(),
-            "version": 2,
-            "role": role,
-            **data,
-        },
-    }
-    return orjson.dumps(body), message_id
+def feed(stack: Stack, name: str) -> list[dict[str, Any]]:
+    """The messages of the office `name` stands for, from the ledger's own feed."""
+    sim = stack.simulators[name]
+    answer = httpx.get(
+        f"{stack.ledger}/offices/{sim.locality}/{sim.authority}/feed",
+        headers=bearer(stack.tokens[name]),
+        timeout=5,
+    )
+    messages: list[dict[str, Any]] = answer.json()["messages"]
+    return messages
 
 
-def dispatched_payload(stack: Stack, token: str, service: str) -> dict[str, Any]:
-    events = stack.history(token)
-    found = [e for e in events if e["stream"] == service and e["event"] == "Dispatched"]
-    payload: dict[str, Any] = found[-1]["data"]["payload"]
-    return payload
+def message(stack: Stack, name: str, kind: str, service: str) -> tuple[bytes, str] | None:
+    """One message of the office's feed as a push carries it: (body bytes, webhook-id)."""
+    for found in feed(stack, name):
+        if found["type"].endswith(f".{kind}") and found["data"]["service"] == service:
+            return orjson.dumps(found), found["id"]
+    return None
 
 
 def in_state(stack: Stack, service: str, state: str) -> dict[str, Any] | None:
@@ -211,9 +197,8 @@ def in_state(stack: Stack, service: str, state: str) -> dict[str, Any] | None:
 
 def test_systems_receive_and_approve_with_valid_results_once_each(stack: Stack) -> None:
     health = stack.simulators["health"]
-    certificate = wait_for(lambda: in_state(stack, "birth-certificate", "dispatched"))
-    payload = dispatched_payload(stack, stack.tokens["health"], "birth-certificate")
-    body, message_id = envelope(stack, health, "dispatched", certificate, "both", payload=payload)
+    body, message_id = wait_for(lambda: message(stack, "health", "dispatched", "birth-certificate"))
+    assert b'"role":"both"' in body
     refused = health.post(body, message_id, secret=new_secret())
     assert refused.status_code == 401
     for _ in range(3):  # the ledger's retries of one delivery: one effect
@@ -229,32 +214,49 @@ def test_systems_receive_and_approve_with_valid_results_once_each(stack: Stack) 
     assert steps.count("Received") == 1
     assert steps.count("Approved") == 1
 
-    # the certificate's approval dispatches the hukou registration: window, then Wuhan decides
+    # the certificate's approval dispatches the hukou registration: to the window in Yueyang
+    # (it receives) and to Wuhan (it decides once the window received it)
     window, hukou = stack.simulators["window"], stack.simulators["hukou"]
-    request = wait_for(lambda: in_state(stack, "household-registration", "dispatched"))
-    payload = dispatched_payload(stack, stack.tokens["window"], "household-registration")
-    body, message_id = envelope(stack, window, "dispatched", request, "receive", payload=payload)
+    service = "household-registration"
+    told = wait_for(lambda: message(stack, "hukou", "dispatched", service))
+    assert hukou.post(*told).status_code == 200  # nothing to do yet
+    body, message_id = wait_for(lambda: message(stack, "window", "dispatched", service))
     assert window.post(body, message_id).status_code == 200
-    received = wait_for(lambda: in_state(stack, "household-registration", "received"))
-    body, message_id = envelope(stack, hukou, "received", received, "decide")  # no payload
+    wait_for(lambda: in_state(stack, service, "received"))
+    body, message_id = wait_for(lambda: message(stack, "hukou", "received", service))
+    assert b'"payload"' not in body  # the values came with the dispatch
     assert hukou.post(body, message_id).status_code == 200
 
-    done = wait_for(lambda: in_state(stack, "household-registration", "approved"))
+    done = wait_for(lambda: in_state(stack, service, "approved"))
     number = done["result"]["citizen_id"]
-    assert citizen_id(number, born_on=date.fromisoformat(str(BORN_ON))) == number
+    assert citizen_id(number, born_on=BORN_ON) == number
     assert number[:6] == "420102"
     officers = [
         e["data"].get("officer")
         for e in stack.history(stack.admin)
-        if e["stream"] == "household-registration" and e["event"] in ("Received", "Approved")
+        if e["stream"] == service and e["event"] in ("Received", "Approved")
     ]
     assert all(o and o.startswith("office:") for o in officers), officers
+    assert [m["type"].rsplit(".", 1)[-1] for m in hukou.get("/received")["messages"]] == [
+        "dispatched",
+        "received",
+    ]
+    assert [a["action"] for a in hukou.get("/answers")["answers"]] == ["approve"]
 
 
 def test_control_modes_fail_time_out_and_slow_down_deliveries(stack: Stack) -> None:
     sim = stack.simulators["hukou"]
-    request = {"service_request_id": str(UUID(int=7)), "service": "household-registration"}
-    body, _ = envelope(stack, sim, "withdrawn", request, "decide")  # informs only
+    body = orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": "msg_control",
+            "type": "org.newborn-ledger.request.withdrawn",  # it only informs
+            "source": f"/offices/{sim.locality}/{sim.authority}",
+            "subject": str(UUID(int=7)),
+            "sequence": "1",
+            "data": {"service": "household-registration", "role": "decide"},
+        }
+    )
 
     def control(**settings: Any) -> None:
         reply = httpx.post(f"{sim.url}/control", json=settings, timeout=5)

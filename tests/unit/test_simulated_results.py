@@ -6,6 +6,7 @@ import re
 from datetime import date
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 from stdnum.cn import ric
 
@@ -90,7 +91,9 @@ def test_the_receipt_number_is_stable_and_fits_the_route() -> None:
     [
         ("dispatched", "receive", ("receive",)),
         ("dispatched", "both", ("receive", "approve")),
-        ("dispatched", "decide", ("approve",)),
+        ("dispatched", "decide", ()),  # the window receives first: `received` follows
+        ("redispatched", "decide", ()),
+        ("redispatched", "receive", ("receive",)),
         ("redispatched", "both", ("receive", "approve")),
         ("received", "decide", ("approve",)),
         ("deemed-accepted", "decide", ("approve",)),
@@ -104,6 +107,12 @@ def test_what_the_office_does_on_each_message(
     kind: str, role: str, actions: tuple[str, ...]
 ) -> None:
     assert actions_for(kind, role) == actions
+    assert actions_for(kind, role, "off-site") == actions
+
+
+def test_online_the_deciding_office_receives_the_request_itself() -> None:
+    assert actions_for("dispatched", "decide", "online") == ("receive", "approve")
+    assert actions_for("dispatched", "receive", "online") == ("receive",)
 
 
 @pytest.mark.parametrize(
@@ -126,14 +135,20 @@ def test_a_malformed_envelope_is_refused_with_a_reason(body: bytes, problem: str
 
 
 def test_an_envelope_reads_the_office_the_role_and_the_sequence() -> None:
-    envelope = parse_envelope(
-        b'{"specversion": "1.0", "id": "msg_1", "type": "org.newborn-ledger.request.received",'
-        b' "source": "/offices/420102/public-security", "subject": "'
-        + str(REQUEST).encode()
-        + b'",'
-        b' "sequence": "17", "data": {"role": "decide", "service": "household-registration"}}'
-    )
+    message = {
+        "specversion": "1.0",
+        "id": "msg_1",
+        "type": "org.newborn-ledger.request.received",
+        "source": "/offices/420102/public-security",
+        "subject": str(REQUEST),
+        "sequence": "17",
+        "data": {"role": "decide", "service": "household-registration"},
+    }
+    envelope = parse_envelope(orjson.dumps(message))
     assert (envelope.kind, envelope.role, envelope.sequence) == ("received", "decide", 17)
     assert (envelope.locality, envelope.authority) == ("420102", "public-security")
     assert envelope.subject == REQUEST
     assert envelope.payload is None
+    assert envelope.handling_locality == "420102"  # not said: the office it was sent to
+    told = parse_envelope(orjson.dumps({**message, "data": {"handling_locality": "110105"}}))
+    assert (told.handling_locality, told.mode) == ("110105", None)
