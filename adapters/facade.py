@@ -103,6 +103,7 @@ from integrations.hospital.capability import capability_statement
 from integrations.hospital.issues import IntakeRejectedError, Issue
 from integrations.hospital.outcomes import acknowledgement, operation_outcome
 from integrations.hospital.writer import notification_message
+from integrations.registry.simulator import RegistrySimulator, SimulatorConfig
 from projections.case_view import request_fields
 from projections.flows import FlowRow
 from projections.locality_stats import FollowUpRow, LocalityFigures
@@ -156,6 +157,7 @@ __all__ = [
     "RateService",
     "RatingNotAllowedError",
     "Receive",
+    "RegistrySimulator",
     "Reject",
     "RejectCorrection",
     "RequestSupplement",
@@ -164,6 +166,7 @@ __all__ = [
     "RouteRequest",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
+    "SimulatorConfig",
     "StoreKeyError",
     "StoreUnavailableError",
     "Supplement",

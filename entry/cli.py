@@ -1,4 +1,5 @@
-"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections."""
+"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections,
+registry-simulator."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ from adapters.facade import (
     rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
+from entry.simulator_cli import add_parser as add_simulator_parser
+from entry.simulator_cli import cmd_registry_simulator
 
 log = logging.getLogger("newborn_ledger")
 
@@ -97,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke = actor_sub.add_parser("revoke", help="revoke an actor's token")
     revoke.add_argument("actor_id")
+    add_simulator_parser(sub)
     return parser
 
 
@@ -361,6 +365,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "actor": cmd_actor,
     "worker": cmd_worker,
     "projections": cmd_projections,
+    "registry-simulator": cmd_registry_simulator,
 }
 
 if __name__ == "__main__":
