@@ -23,6 +23,7 @@ from adapters.facade import (
     Approve,
     ApproveCorrection,
     CaseLedger,
+    DomainError,
     EvidenceRef,
     IdempotencyKeyReusedError,
     OfficeCommand,
@@ -180,7 +181,9 @@ def decide(
         raise out_of_scope()
     try:
         return request_fields(carry_out(ledger, cmd)), False
-    except RecordConflictError:  # a concurrent send of the same key recorded its step first
+    except (RecordConflictError, DomainError):
+        # a concurrent send of the same key recorded its step first: this one conflicted on
+        # the answer's id or the request's version, or found the step already taken
         if (first := _first_answer(ledger, cmd, allowed)) is None:
             raise
         return first, True
