@@ -1,8 +1,8 @@
 """Issue 18 over HTTP on SQLite and PostgreSQL: a registry system registered with the command
-line acts for its office with its token (another office's request is not found), its steps
-are recorded with the system as the officer, an approval sent 3 times with one
-Idempotency-Key is recorded once, the same key with another body is refused, concurrent sends
-of one key record one step, and once disabled its token is refused."""
+line acts for its office with its token (another office's request is not found) and reads its
+office's feed (no other), its steps are recorded with the system as the officer, an approval
+sent 3 times with one Idempotency-Key is recorded once, the same key with another body is
+refused, concurrent sends of one key record one step, and once disabled its token is refused."""
 
 from __future__ import annotations
 
@@ -114,6 +114,10 @@ def test_a_system_acts_for_its_office_and_is_recorded_as_itself(
     mine = [e for e in steps if e["data"].get("officer") == f"system:{actor_id}"]
     assert [e["event"] for e in mine] == ["Received", "Approved"]  # approved once
     assert [e["event"] for e in steps].count("Approved") == 1
+    locality = entry["handling_locality"]
+    feed = client.get(f"/offices/{locality}/health/feed", headers=system)
+    assert feed.status_code == 200  # its office's feed, as a clerk reads it
+    assert client.get(f"/offices/{locality}/cdc/feed", headers=system).status_code == 404
 
 
 def test_the_same_key_with_another_body_is_refused(
