@@ -23,6 +23,7 @@ from adapters.settings import ConfigError, Settings
 from adapters.views import LedgerProjections, build_projections
 from domain.kernel.actors import ActorDirectory
 from domain.kernel.deadlines import DeadlineWatch, RoutingWatch, WindowWatch
+from domain.kernel.systems import RegistrySystems
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
 from engine.parked import PARKED_STATE, ParkedRow
@@ -74,12 +75,13 @@ class Container:
     ledger: CaseLedger
     orchestrator: Orchestrator
     actors: ActorDirectory
+    systems: RegistrySystems  # the offices' own systems (endpoints, secrets, their tokens)
     processing: Processing
     projections: LedgerProjections
     documents: CaseDocuments  # the family's case view, pre-rendered by case_status
 
     def applications(self) -> list[Application[Any]]:
-        return [self.ledger, self.orchestrator, self.actors]
+        return [self.ledger, self.orchestrator, self.actors, self.systems]
 
     def tick(self) -> None:
         """One round of background work, as the worker runs it (tests call it directly).
@@ -220,6 +222,7 @@ def _construct(settings: Settings) -> Container:
         ledger = _opened(opened, CaseLedger(env=settings.app_env(CaseLedger.name)))
         orchestrator = _opened(opened, Orchestrator(env=settings.app_env(Orchestrator.name)))
         actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
+        systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
         projections = build_projections(settings, ledger, PROJECTIONS)
     except BaseException as exc:
         for app in reversed(opened):
@@ -234,6 +237,7 @@ def _construct(settings: Settings) -> Container:
         ledger=ledger,
         orchestrator=orchestrator,
         actors=actors,
+        systems=systems,
         processing=Processing(ledger, orchestrator),
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),

@@ -62,6 +62,7 @@ from domain.kernel.actors import (
     Principal,
     token_hash,
 )
+from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
 from domain.kernel.commands import (
     Approve,
     ApproveCorrection,
@@ -120,6 +121,7 @@ __all__ = [
     "SKIPPED_STATE",
     "ActorDirectory",
     "ActorNotFoundError",
+    "AnswerKey",
     "ApplyAsFamily",
     "Approve",
     "ApproveCorrection",
@@ -133,6 +135,7 @@ __all__ = [
     "CorrectNotification",
     "DomainError",
     "EvidenceRef",
+    "IdempotencyKeyReusedError",
     "IntakeRejectedError",
     "InvalidActorError",
     "InvalidApplicationError",

@@ -3,10 +3,14 @@ and after a decision: a correction approved or rejected, a result revoked."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
+import orjson
+from eventsourcing.persistence import RecordConflictError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,10 +19,13 @@ from starlette.routing import Route
 from adapters.facade import (
     ACTIONS,
     FAMILY_ACTIONS,
+    AnswerKey,
     Approve,
     ApproveCorrection,
     CaseLedger,
+    DomainError,
     EvidenceRef,
+    IdempotencyKeyReusedError,
     OfficeCommand,
     Principal,
     Receive,
@@ -45,6 +52,9 @@ MAX_BASIS = 500
 MAX_REASON = 500  # why a second notice: the facts corrected since the family's answer
 MAX_EVIDENCE, MAX_EVIDENCE_ID = 20, 128  # references to evidence already stored
 SHA256 = frozenset("0123456789abcdef")
+MAX_KEY = 200  # an Idempotency-Key: 1 to 200 visible ASCII characters
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": "^[!-~]+$"}
+REPLAYED = "Idempotent-Replayed"
 OPERATIONS = [
     Operation(
         f"/service-requests/{{service_request_id:uuid}}/{action}",
@@ -53,10 +63,17 @@ OPERATIONS = [
         roles=("office",) + (("family",) if action in FAMILY_ACTIONS else ()),
         body="application/json",
         answer="ServiceRequest",
+        headers=(("Idempotency-Key", KEY_SCHEMA),),
+        ok_headers=((REPLAYED, "'true' when this is the first answer to the same key and body"),),
         responses={
+            400: (
+                "The body is not a JSON object, the path holds a control character, or the "
+                "Idempotency-Key is not 1 to 200 visible ASCII characters"
+            ),
             404: "No such request for this office",
             409: (
-                "Not allowed in this state"
+                "Not allowed in this state, or idempotency-key-reused: the Idempotency-Key "
+                "was sent before with another body"
                 + (
                     " (one-time-notice: a second notice without new facts or a reason; "
                     "deemed-accepted: the notice period lapsed)"
@@ -75,7 +92,7 @@ def _command(
     request_id: UUID, action: str, principal: Principal, body: dict[str, Any]
 ) -> OfficeCommand:
     """The office command an HTTP action asks for, its body checked."""
-    officer = f"{principal.role}:{principal.actor_id}"
+    officer = principal.officer  # a registry system's steps name the system
     if action == "receive":
         unknown_fields(body, ("receipt_number",))
         receipt = required_str(body, "receipt_number", max_length=MAX_RECEIPT)
@@ -150,22 +167,67 @@ def evidence_refs(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
 
 def decide(
     ledger: CaseLedger, principal: Principal, action: str, cmd: OfficeCommand
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
+    """The request as the step left it, and whether that is the first answer to the same
+    Idempotency-Key and body (nothing recorded again)."""
     try:
         request = ledger.get_request(cmd.service_request_id)
     except ServiceRequestNotFoundError:
         raise out_of_scope() from None
-    if not may_act(principal, request, action):
+    allowed = may_act(principal, request, action)
+    if (first := _first_answer(ledger, cmd, allowed)) is not None:
+        return first, True
+    if not allowed:
         raise out_of_scope()
-    return request_fields(carry_out(ledger, cmd))
+    try:
+        return request_fields(carry_out(ledger, cmd)), False
+    except (RecordConflictError, DomainError):
+        # a concurrent send of the same key recorded its step first: this one conflicted on
+        # the answer's id or the request's version, or found the step already taken
+        if (first := _first_answer(ledger, cmd, allowed)) is None:
+            raise
+        return first, True
+
+
+def _first_answer(ledger: CaseLedger, cmd: OfficeCommand, allowed: bool) -> dict[str, Any] | None:
+    """The first answer recorded under the command's key (None: none, or no key); a key
+    reused with another body is a 409 only for a caller who may act on this request."""
+    if cmd.answer is None:
+        return None
+    try:
+        first = ledger.first_answer(cmd.answer)
+    except IdempotencyKeyReusedError:
+        if not allowed:
+            raise out_of_scope() from None
+        raise
+    return None if first is None else request_fields(first)
+
+
+def answer_key(request: Request, principal: Principal, body: dict[str, Any]) -> AnswerKey | None:
+    """The caller's Idempotency-Key with the digest of what it asked (the step's path and its
+    body, keys sorted); None without the header."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_KEY or not all("!" <= c <= "~" for c in key):
+        raise ApiError(
+            400,
+            "invalid-idempotency-key",
+            f"The Idempotency-Key is 1 to {MAX_KEY} visible ASCII characters",
+        )
+    asked = f"POST {request.url.path}\n".encode() + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return AnswerKey(principal.actor_id, key, hashlib.sha256(asked).hexdigest())
 
 
 async def step(request: Request, action: str) -> Response:
     principal = await authenticate(request, "office", "family")
     body = await json_object(request)
     cmd = _command(request.path_params["service_request_id"], action, principal, body)
+    cmd = replace(cmd, answer=answer_key(request, principal, body))
     container = request.app.state.container
-    view = await run_in_threadpool(decide, container.ledger, principal, action, cmd)
+    view, replayed = await run_in_threadpool(decide, container.ledger, principal, action, cmd)
+    if replayed:
+        return ORJSONResponse(view, headers={REPLAYED: "true"})
     await run_in_threadpool(container.after_command)
     return ORJSONResponse(view)
 

@@ -229,13 +229,20 @@ class Operation:
     media: tuple[str, ...] = (JSON,)
     fhir: bool = False
     request_schema: str | None = None
+    headers: tuple[tuple[str, dict[str, Any]], ...] = ()  # optional request headers: schemas
+    ok_headers: tuple[tuple[str, str], ...] = ()  # headers a success answer may carry: what
 
 
 def _success(op: Operation) -> dict[str, Any]:
     if op.ok == 204:
         return {"description": op.ok_text}
     schema = ref(op.answer) if op.answer else TEXT_BODY
-    return {"description": op.ok_text, "content": {m: {"schema": schema} for m in op.media}}
+    success = {"description": op.ok_text, "content": {m: {"schema": schema} for m in op.media}}
+    if op.ok_headers:
+        success["headers"] = {
+            name: {"description": text, "schema": STRING} for name, text in op.ok_headers
+        }
+    return success
 
 
 def _error(op: Operation, text: str) -> dict[str, Any]:
@@ -276,6 +283,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     params += [
         {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
         for q in op.params
+    ]
+    params += [
+        {"name": name, "in": "header", "required": False, "schema": schema}
+        for name, schema in op.headers
     ]
     if params:
         doc["parameters"] = params

@@ -18,6 +18,7 @@ from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
 from domain.births.hospital_intake import HospitalIntake, Revocations
 from domain.kernel.after_decision import correction_limit, revocation_limit
+from domain.kernel.answers import AnswerKey, answer_for, first_answer
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
@@ -144,7 +145,7 @@ class CaseLedger(
         request = self.get_request(cmd.service_request_id)
         due = self._due(self._definition(request).time_limit_days)
         request.receive(cmd.officer, cmd.receipt_number, due.date.isoformat(), due.provisional)
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def request_supplement(self, cmd: RequestSupplement) -> ServiceRequest:
         """The one-time notice; the family answers within its window (working days, reference
@@ -154,7 +155,7 @@ class CaseLedger(
         request.request_supplement(
             cmd.officer, list(cmd.items), cmd.reason, window.date.isoformat(), window.provisional
         )
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def supplement(self, cmd: Supplement) -> ServiceRequest:
         """The family's answer: the handling office's clock starts again from today once the
@@ -166,13 +167,13 @@ class CaseLedger(
         evidence = [ref.to_dict() for ref in cmd.evidence]
         since = self.today().isoformat()
         request.supplement(list(cmd.items), due.date.isoformat(), due.provisional, evidence, since)
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def approve(self, cmd: Approve) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
         result = self._validated(request, request.payload, cmd.result)
         request.approve(cmd.officer, result)
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def approve_correction(self, cmd: ApproveCorrection) -> ServiceRequest:
         """The result re-issued, checked against the corrected facts (a citizen ID against
@@ -181,17 +182,17 @@ class CaseLedger(
         request.approve_correction(
             cmd.officer, self._validated(request, request.corrected_payload, cmd.result)
         )
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def reject_correction(self, cmd: RejectCorrection) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
         request.reject_correction(cmd.officer, cmd.reason)
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def revoke(self, cmd: Revoke) -> ServiceRequest:
         request = self.get_request(cmd.service_request_id)
         request.revoke(cmd.officer)
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     def _validated(
         self, request: ServiceRequest, payload: DispatchPayload, result: Mapping[str, object]
@@ -224,7 +225,7 @@ class CaseLedger(
         request.reject(
             cmd.officer, cmd.reason, cmd.basis, window.date.isoformat(), window.provisional
         )
-        return self._saved(request)
+        return self._saved(request, cmd.answer)
 
     # --- the routing desk ------------------------------------------------------------------
     def route(self, cmd: RouteRequest) -> ServiceRequest:
@@ -272,7 +273,7 @@ class CaseLedger(
         resubmitted = ServiceRequest(
             rejected.case_id, rejected.service, rejected.route, attempt, rejected.id
         )
-        self.save(rejected, resubmitted)
+        self.save(rejected, resubmitted, *answer_for(resubmitted, cmd.answer))
         return resubmitted
 
     def latest_request(self, case_id: UUID, service: str) -> ServiceRequest:
@@ -295,8 +296,22 @@ class CaseLedger(
     def _definition(request: ServiceRequest) -> ServiceDefinition:
         return service(request.service)
 
-    def _saved(self, request: ServiceRequest) -> ServiceRequest:
-        self.save(request)
+    def _saved(self, request: ServiceRequest, answer: AnswerKey | None = None) -> ServiceRequest:
+        """The request saved with the answer to the step, if it was sent with a key: one
+        `save()`, so both are recorded or neither."""
+        self.save(request, *answer_for(request, answer))
+        return request
+
+    def first_answer(self, key: AnswerKey) -> ServiceRequest | None:
+        """The request as the first step sent with `key` left it (None: no step yet);
+        IdempotencyKeyReusedError when the key came with another step or body."""
+        answer = first_answer(self.repository, key)
+        if answer is None:
+            return None
+        request: object = self.repository.get(
+            answer.service_request_id, version=answer.request_version
+        )
+        assert isinstance(request, ServiceRequest)
         return request
 
     def today(self) -> date:

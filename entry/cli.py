@@ -35,6 +35,7 @@ from adapters.facade import (
     rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
+from entry import registry_cli
 from entry.simulator_cli import add_parser as add_simulator_parser
 from entry.simulator_cli import cmd_registry_simulator
 
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = actor_sub.add_parser("revoke", help="revoke an actor's token")
     revoke.add_argument("actor_id")
     add_simulator_parser(sub)
+    registry_cli.add_parser(sub)
     return parser
 
 
@@ -366,6 +368,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "worker": cmd_worker,
     "projections": cmd_projections,
     "registry-simulator": cmd_registry_simulator,
+    "registry": registry_cli.cmd_registry,
 }
 
 if __name__ == "__main__":

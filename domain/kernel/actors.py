@@ -21,6 +21,7 @@ from domain.kernel.topics import stored_as
 from domain.ledger import ExplicitEnvMixin
 
 ROLES = ("hospital", "office", "family", "monitor", "admin", "coordinator")
+KINDS = ("person", "system")  # a person's token, or a registry system's (domain/kernel/systems.py)
 AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
 LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
@@ -54,6 +55,13 @@ class Principal:
     scope: str
     authority: str | None = None
     expires_at: datetime | None = None  # a family's sign-in ends then
+    kind: str = "person"  # "system": a registry system acting for its office
+
+    @property
+    def officer(self) -> str:
+        """Who an action is recorded as: `office:<actor>` for a clerk, `system:<actor>` for
+        a registry system acting for its office (the history names it as the actor)."""
+        return f"{'system' if self.kind == 'system' else self.role}:{self.actor_id}"
 
 
 @stored_as("domain.actors")
@@ -71,8 +79,9 @@ class Actor(Aggregate):
         authority: str | None
         label: str
         expires_at: str | None  # ISO time in UTC after which the token is refused (families)
+        kind: str  # "person", or "system" (a registry system's token)
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
@@ -84,6 +93,11 @@ class Actor(Aggregate):
                 if state["role"] == "family"
                 else None
             )
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            """Actors added before registry systems had tokens were people's."""
+            state["kind"] = "person"
 
     @staticmethod
     def create_id(hashed_token: str) -> UUID:
@@ -98,10 +112,11 @@ class Actor(Aggregate):
         authority: str | None,
         label: str,
         expires_at: str | None = None,
+        kind: str = "person",
     ) -> None:
         self.hashed_token = hashed_token
         self.role, self.scope, self.authority, self.label = role, scope, authority, label
-        self.expires_at = expires_at
+        self.expires_at, self.kind = expires_at, kind
         self.revoked = False
 
     def valid_at(self, now: datetime) -> bool:
@@ -120,7 +135,7 @@ class Actor(Aggregate):
 
     def principal(self) -> Principal:
         expires = None if self.expires_at is None else datetime.fromisoformat(self.expires_at)
-        return Principal(self.id, self.role, self.scope, self.authority, expires)
+        return Principal(self.id, self.role, self.scope, self.authority, expires, self.kind)
 
 
 def normalise_scope(role: str, scope: str | None, authority: str | None) -> tuple[str, str | None]:
@@ -162,13 +177,17 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
         authority: str | None = None,
         label: str = "",
         valid_for: timedelta | None = None,
+        kind: str = "person",
     ) -> tuple[Actor, str]:
         """Create an actor; returns it with its token, which is never stored or shown again.
-        With `valid_for`, the token is refused once that time has passed (family sign-ins)."""
+        With `valid_for`, the token is refused once that time has passed (family sign-ins).
+        A `kind="system"` actor is a registry system's token (RegistrySystems.register)."""
         norm_scope, norm_authority = normalise_scope(role, scope, authority)
+        if kind not in KINDS:
+            raise InvalidActorError(f"Kind must be one of {', '.join(KINDS)}", field="kind")
         token = new_token(role)
         expires_at = None if valid_for is None else (self.clock() + valid_for).isoformat()
-        actor = Actor(token_hash(token), role, norm_scope, norm_authority, label, expires_at)
+        actor = Actor(token_hash(token), role, norm_scope, norm_authority, label, expires_at, kind)
         self.save(actor)
         return actor, token
 
@@ -218,6 +237,7 @@ class ActorDirectory(ExplicitEnvMixin, Application[UUID]):
                 "label": a.label,
                 "revoked": a.revoked,
                 "expires_at": a.expires_at,
+                "kind": a.kind,
             }
             for a in self.all_actors(role)
         )

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.kernel.answers import AnswerKey
+
 
 @dataclass(frozen=True)
 class Receive:
@@ -14,6 +16,7 @@ class Receive:
     service_request_id: UUID
     officer: str
     receipt_number: str
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class RequestSupplement:
     officer: str
     items: tuple[str, ...]
     reason: str = ""
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Supplement:
     officer: str
     items: tuple[str, ...]
     evidence: tuple[EvidenceRef, ...] = ()
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Approve:
     service_request_id: UUID
     officer: str
     result: Mapping[str, object]
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class Reject:
     officer: str
     reason: str
     basis: str  # the legal basis: required (old stored rejections may hold "")
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Resubmit:
 
     service_request_id: UUID
     officer: str  # who resubmits: "family:<case>" or an office's "office:<actor>"
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class ApproveCorrection:
     service_request_id: UUID
     officer: str
     result: Mapping[str, object]
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class RejectCorrection:
     service_request_id: UUID
     officer: str
     reason: str
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class Revoke:
 
     service_request_id: UUID
     officer: str
+    answer: AnswerKey | None = None  # sent with an Idempotency-Key: recorded with it
 
 
 OfficeCommand = (

@@ -46,7 +46,7 @@ def test_a_process_holds_one_pool_for_its_applications_and_views() -> None:
     stores = {app.recorder.datastore for app in container.applications()}  # type: ignore[attr-defined]
     stores |= {p.view.datastore for p in container.projections.all().values()}
     assert len(stores) == 1
-    assert pool.users(settings.postgres) == 4  # three applications and the views
+    assert pool.users(settings.postgres) == 5  # four applications and the views
     held = connections_to_the_test_database() - before
     assert 1 <= held <= POOL_SIZE + MAX_OVERFLOW  # four pools of 2 held 8 at least
     container.close()

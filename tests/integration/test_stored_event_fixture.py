@@ -104,14 +104,22 @@ AFTER_DECISIONS = {  # issue 17's corrections and voids: 2026-12-07-corrections 
 }
 # a correction taken back by a later one (make_store's next era records it)
 TAKEN_BACK = {"domain.service_request:ServiceRequest.CorrectionWithdrawn"}
+# issue 18: registry systems (their own store, none in these eras) and idempotent answers
+SYSTEMS = {
+    "domain.kernel.answers:Answer.Recorded",
+    *(
+        f"domain.kernel.systems:RegistrySystem.{n}"
+        for n in ("Registered", "SecretRotated", "Disabled")
+    ),
+}
 ADDED_SINCE: dict[str, set[str]] = {
-    "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS, *TAKEN_BACK},
-    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK},
+    "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS},
+    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS},
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK},
+    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS},
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS},
 }
 
 
@@ -126,7 +134,7 @@ def test_every_event_type_of_its_day_is_stored_and_its_topic_resolves(era: Path)
 def test_every_stored_event_decodes(store: Container) -> None:
     for app in store.applications():
         notifications = app.recorder.select_notifications(start=1, limit=100_000)
-        assert notifications, app.name
+        assert notifications or app.name.lower() not in APPS, app.name  # a store added since
         for notification in notifications:
             app.mapper.to_domain_event(notification)
 

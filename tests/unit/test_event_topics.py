@@ -8,8 +8,10 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain.births.birth_case import BirthCase
 from domain.births.hospital_message import HospitalMessage
 from domain.kernel.actors import Actor
+from domain.kernel.answers import Answer
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.systems import RegistrySystem
 from engine.parked_notifications import ParkedNotification
 
 PINNED = {
@@ -75,6 +77,8 @@ PINNED = {
     ],
     "domain.hospital_message:HospitalMessage": ["Accepted"],
     "domain.actors:Actor": ["Added", "Revoked"],
+    "domain.kernel.answers:Answer": ["Recorded"],
+    "domain.kernel.systems:RegistrySystem": ["Disabled", "Registered", "SecretRotated"],
     "adapters.parked_notifications:ParkedNotification": [
         "Applied",
         "FailedAgain",
@@ -82,7 +86,16 @@ PINNED = {
         "Skipped",
     ],
 }
-AGGREGATES = (BirthCase, ServiceRequest, CasePlan, HospitalMessage, Actor, ParkedNotification)
+AGGREGATES = (
+    BirthCase,
+    ServiceRequest,
+    CasePlan,
+    HospitalMessage,
+    Actor,
+    Answer,
+    RegistrySystem,
+    ParkedNotification,
+)
 
 
 def event_names(aggregate: type) -> list[str]:

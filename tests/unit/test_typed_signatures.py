@@ -13,10 +13,12 @@ import domain.kernel.commands
 from domain.births.birth_case import BirthCase
 from domain.births.hospital_message import HospitalMessage
 from domain.kernel.actors import Actor
+from domain.kernel.answers import Answer
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.systems import RegistrySystem
 
-AGGREGATES = (BirthCase, ServiceRequest, HospitalMessage, Actor, CasePlan)
+AGGREGATES = (BirthCase, ServiceRequest, HospitalMessage, Actor, CasePlan, Answer, RegistrySystem)
 COMMANDS = (domain.births.commands, domain.kernel.commands)
 
 
