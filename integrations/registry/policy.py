@@ -1,6 +1,6 @@
 """The delivery policy: backoff, attempts, the circuit per endpoint, bounds and timeouts.
 
-Set from NEWBORN_LEDGER_DELIVERY_* (adapters/settings.py; docs/registry-deliveries.md)."""
+Set from NEWBORN_LEDGER_DELIVERY_* (adapters/settings.py; docs/operations.md, Deliveries)."""
 
 from __future__ import annotations
 
