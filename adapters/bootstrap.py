@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
-from adapters.deliveries import Deliveries, NoFeed, NoSystems, build_deliveries
+from adapters.deliveries import Deliveries, NoSystems, build_deliveries
 from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
@@ -258,7 +258,7 @@ def _construct(settings: Settings) -> Container:
 def _deliveries(settings: Settings, projections: LedgerProjections) -> Deliveries:
     """The deliveries on the configured store (the views are closed if it cannot open)."""
     try:
-        return build_deliveries(settings, NoFeed(), NoSystems())
+        return build_deliveries(settings, projections.office_feed_view, NoSystems())
     except BaseException:
         projections.close()
         raise

@@ -155,19 +155,6 @@ def build_deliveries(
     return Deliveries(settings, feed, subscriptions, delivery_store(settings))
 
 
-class NoFeed:
-    """Until the office feed is wired: no messages."""
-
-    def messages(self, locality: str, authority: str, after: int, limit: int) -> list[Any]:
-        return []
-
-    def message(self, message_id: str) -> Any:
-        return None
-
-    def open_body(self, message: Any) -> bytes:
-        raise LookupError(message)
-
-
 class NoSystems:
     """Until the registry systems are wired: none."""
 
