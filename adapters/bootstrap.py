@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
-from adapters.deliveries import Deliveries, NoSystems, build_deliveries
+from adapters.deliveries import Deliveries, build_deliveries
 from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
@@ -233,7 +233,7 @@ def _construct(settings: Settings) -> Container:
         actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
         systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
         projections = build_projections(settings, ledger, PROJECTIONS)
-        deliveries = _deliveries(settings, projections)
+        deliveries = _deliveries(settings, projections, systems)
     except BaseException as exc:
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
@@ -255,10 +255,12 @@ def _construct(settings: Settings) -> Container:
     )
 
 
-def _deliveries(settings: Settings, projections: LedgerProjections) -> Deliveries:
+def _deliveries(
+    settings: Settings, projections: LedgerProjections, systems: RegistrySystems
+) -> Deliveries:
     """The deliveries on the configured store (the views are closed if it cannot open)."""
     try:
-        return build_deliveries(settings, projections.office_feed_view, NoSystems())
+        return build_deliveries(settings, projections.office_feed_view, systems)
     except BaseException:
         projections.close()
         raise

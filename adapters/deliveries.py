@@ -153,13 +153,3 @@ def build_deliveries(
     settings: Settings, feed: FeedSource[Any], subscriptions: Subscriptions
 ) -> Deliveries:
     return Deliveries(settings, feed, subscriptions, delivery_store(settings))
-
-
-class NoSystems:
-    """Until the registry systems are wired: none."""
-
-    def systems(self, now: datetime) -> list[System]:
-        return []
-
-    def for_office(self, locality: str, authority: str, now: datetime) -> list[System]:
-        return []
