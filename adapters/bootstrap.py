@@ -16,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
 from adapters.case_documents import CaseDocuments, case_documents
+from adapters.deliveries import Deliveries, build_deliveries
 from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
@@ -79,6 +80,7 @@ class Container:
     processing: Processing
     projections: LedgerProjections
     documents: CaseDocuments  # the family's case view, pre-rendered by case_status
+    deliveries: Deliveries  # the office feed pushed to registry systems (integrations/registry)
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors, self.systems]
@@ -136,8 +138,14 @@ class Container:
 
     def background(self) -> Background:
         """The background work of a worker (or an embedded `serve`): a `tick` every second (at
-        once after one that took longer), `deadlines` every 5 minutes."""
-        return Background((self.tick, 1.0), {"deadlines": (self.watch_deadlines, 300.0)})
+        once after one that took longer), `deadlines` every 5 minutes, and the deliveries on a
+        thread of their own (their sends on their own pool), so they never hold up the tick."""
+        deliveries = (self.deliveries.run_once, self.settings.deliveries.interval_s)
+        return Background(
+            (self.tick, 1.0),
+            {"deadlines": (self.watch_deadlines, 300.0)},
+            {"deliveries": deliveries},
+        )
 
     def after_command(self) -> None:
         """Embedded mode carries the command's consequences out before answering.
@@ -165,6 +173,7 @@ class Container:
         return heads
 
     def close(self) -> None:
+        self.deliveries.close()  # sends under way finish while the feed can still be read
         self.projections.close()
         for app in self.applications():
             app.close()
@@ -224,6 +233,7 @@ def _construct(settings: Settings) -> Container:
         actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
         systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
         projections = build_projections(settings, ledger, PROJECTIONS)
+        deliveries = _deliveries(settings, projections, systems)
     except BaseException as exc:
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
@@ -241,7 +251,19 @@ def _construct(settings: Settings) -> Container:
         processing=Processing(ledger, orchestrator),
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
+        deliveries=deliveries,
     )
+
+
+def _deliveries(
+    settings: Settings, projections: LedgerProjections, systems: RegistrySystems
+) -> Deliveries:
+    """The deliveries on the configured store (the views are closed if it cannot open)."""
+    try:
+        return build_deliveries(settings, projections.office_feed_view, systems)
+    except BaseException:
+        projections.close()
+        raise
 
 
 def _opened(opened: list[Application[Any]], app: A) -> A:

@@ -51,6 +51,7 @@ from domain.kernel.access import (
     may_route,
     may_see_desk,
     may_see_flow,
+    office_may_see,
     speaks_for,
 )
 from domain.kernel.actors import (
@@ -184,7 +185,10 @@ __all__ = [
     "case_id_of",
     "check_serve_budget",
     "covers",
+    "deliveries_of_request",
+    "delivery_figures",
     "delivery_of",
+    "delivery_warnings",
     "desk_days",
     "facility_read",
     "family_extras",
@@ -403,3 +407,30 @@ def carry_out(ledger: CaseLedger, cmd: OfficeCommand) -> ServiceRequest:
             return ledger.reject_correction(cmd)
         case Revoke():
             return ledger.revoke(cmd)
+
+
+def deliveries_of_request(
+    container: Container, principal: Principal, service_request_id: UUID
+) -> list[dict[str, Any]]:
+    """Per registry system, the request's messages and their delivery state: an office sees
+    its own systems' of a request it sees (else out of scope), an admin every system's."""
+    try:
+        request = container.ledger.get_request(service_request_id)
+    except ServiceRequestNotFoundError:
+        raise OutOfScopeError() from None
+    if principal.role == "admin":
+        return container.deliveries.for_request(service_request_id)
+    if principal.role != "office" or not office_may_see(principal, request):
+        raise OutOfScopeError()
+    office = (principal.scope, principal.authority or "")
+    return container.deliveries.for_request(service_request_id, office)
+
+
+def delivery_warnings(container: Container, locality: str, authority: str) -> list[dict[str, Any]]:
+    """The office's registry systems with dead letters waiting or an open circuit."""
+    return container.deliveries.warnings(locality, authority)
+
+
+def delivery_figures(container: Container) -> dict[str, Any]:
+    """Deliveries by state and endpoints with an open circuit (for /metrics)."""
+    return container.deliveries.figures()

@@ -1,4 +1,5 @@
-"""The deployment's background work: the tick on a thread of its own, other jobs on APScheduler."""
+"""The deployment's background work: the tick, and each loop (the deliveries), on a thread of
+its own, so none waits for another; other jobs on APScheduler."""
 
 from __future__ import annotations
 
@@ -72,16 +73,22 @@ class Ticker:
 
 
 class Background:
-    """A process's background work: `tick` on a `Ticker`, `jobs` on APScheduler."""
+    """A process's background work: `tick` and each of `loops` on a `Ticker` of its own,
+    `jobs` on APScheduler."""
 
-    def __init__(self, tick: tuple[Callable[[], object], float], jobs: Jobs) -> None:
+    def __init__(
+        self, tick: tuple[Callable[[], object], float], jobs: Jobs, loops: Jobs | None = None
+    ) -> None:
         self.ticker = Ticker(*tick)
+        self.loops = [Ticker(work, s, name) for name, (work, s) in (loops or {}).items()]
         self.scheduler = make_scheduler(jobs)
         self._stopped = threading.Event()
 
     def start(self) -> None:
         self.scheduler.start()
         self.ticker.start()
+        for loop in self.loops:
+            loop.start()
 
     def wait(self) -> None:
         """Block until `stop_soon` or `stop` (the worker command's main thread waits here;
@@ -96,6 +103,8 @@ class Background:
     def stop(self) -> None:
         """Stop both, letting a run in progress finish (before the stores close)."""
         self._stopped.set()
+        for loop in self.loops:
+            loop.stop()
         self.ticker.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)

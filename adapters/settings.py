@@ -15,6 +15,7 @@ from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from engine.one_trip_reads import one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 from engine.section import REPOSITORY_TOPIC, section_repository
+from integrations.registry.policy import DeliveryPolicy
 
 PREFIX = "NEWBORN_LEDGER_"
 PERSISTENCE = ("sqlite", "postgres", "memory")
@@ -65,6 +66,7 @@ class Settings:
     family_token_hours: int = 8  # a family's sign-in at POST /track is refused after this
     startup_wait_s: int = 60  # PostgreSQL: how long a start waits for the server (0: no wait)
     fhir_validation_cache: bool = True  # the same FHIR validation, per-class work done once
+    deliveries: DeliveryPolicy = field(default_factory=DeliveryPolicy)  # registry systems
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -101,6 +103,7 @@ class Settings:
             startup_wait_s=_int(get("STARTUP_WAIT", "60"), "STARTUP_WAIT"),
             fhir_validation_cache=get("FHIR_VALIDATION_CACHE", "yes").lower()
             in ("1", "yes", "true", "y"),
+            deliveries=_delivery_policy(environ),
         )
         settings.validate()
         return settings
@@ -128,6 +131,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}STARTUP_WAIT must be 0 or more seconds")
         if not 1 <= self.family_token_hours <= 24 * 30:
             raise ConfigError(f"{PREFIX}FAMILY_TOKEN_HOURS must be between 1 and 720")
+        if problems := self.deliveries.problems():
+            raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -185,6 +190,42 @@ class Settings:
             "store": where,
             "encryption": "on" if self.cipher_key else "off",
         }
+
+
+# NEWBORN_LEDGER_DELIVERY_<NAME> → the DeliveryPolicy field it sets (docs/operations.md)
+DELIVERY_SETTINGS = {
+    "BASE_DELAY": "base_delay_s",
+    "MAX_DELAY": "max_delay_s",
+    "MAX_ATTEMPTS": "max_attempts",
+    "CIRCUIT_FAILURES": "circuit_failures",
+    "CIRCUIT_PAUSE": "circuit_pause_s",
+    "IN_FLIGHT": "in_flight",
+    "THREADS": "threads",
+    "TIMEOUT": "timeout_s",
+    "LEASE": "lease_s",
+    "INTERVAL": "interval_s",
+}
+
+
+def _delivery_policy(environ: Mapping[str, str]) -> DeliveryPolicy:
+    """The delivery policy: the defaults, and each NEWBORN_LEDGER_DELIVERY_* that is set."""
+    defaults, values = DeliveryPolicy(), dict[str, object]()
+    for name, attribute in DELIVERY_SETTINGS.items():
+        raw = environ.get(f"{PREFIX}DELIVERY_{name}", "").strip()
+        if raw:
+            kind = type(getattr(defaults, attribute))
+            values[attribute] = _int(raw, f"DELIVERY_{name}") if kind is int else _float(raw, name)
+    return replace(defaults, **values)  # type: ignore[arg-type]
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ConfigError(f"{PREFIX}DELIVERY_{name} must be a number of seconds, not {value!r}")
+    return number
 
 
 def _int(value: str, name: str) -> int:

@@ -14,6 +14,7 @@ from adapters.facade import Container, planning_lag
 from api import (
     admin,
     cases,
+    deliveries,
     family,
     feed,
     hospital,
@@ -43,6 +44,7 @@ MODULES = (
     cases,
     family,
     offices,
+    deliveries,
     queue,
     feed,
     routing_desk,

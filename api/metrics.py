@@ -1,4 +1,5 @@
-"""GET /metrics: Prometheus text: projection and planning lag, parked events, heads, requests."""
+"""GET /metrics: Prometheus text: projection and planning lag, parked events, heads, requests,
+deliveries to registry systems."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.facade import Container, log_heads, planning_lag, projection_lags
+from adapters.facade import (
+    Container,
+    delivery_figures,
+    log_heads,
+    planning_lag,
+    projection_lags,
+)
 from api.openapi import TEXT, Operation
 
 OPERATIONS = [
@@ -69,6 +76,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.deliveries = Gauge(
+            "newborn_ledger_deliveries",
+            "Deliveries to registry systems by state: pending (being sent or retried), "
+            "delivered, dead (dead letters waiting: `newborn-ledger deliveries list --dead`)",
+            ("state",),
+            registry=self.registry,
+        )
+        self.open_circuits = Gauge(
+            "newborn_ledger_delivery_open_circuits",
+            "Registry system endpoints whose circuit is open (paused after failures, probed)",
+            registry=self.registry,
+        )
+
     def refresh(self, container: Container) -> None:
         for name, lag in projection_lags(container).items():
             self.lag.labels(name).set(lag)
@@ -77,6 +97,10 @@ class Metrics:
         self.planning.set(planning_lag(container)())
         for name, head in log_heads(container).items():
             self.head.labels(name).set(head)
+        figures = delivery_figures(container)
+        for state, count in figures["states"].items():
+            self.deliveries.labels(state).set(count)
+        self.open_circuits.set(figures["open_circuits"])
 
 
 class MetricsMiddleware:

@@ -126,7 +126,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "limit": INTEGER,
             "offset": INTEGER,
             "rows": OBJECTS,
-        }
+        },
+        delivery_warnings=OBJECTS,  # the office's registry systems: dead letters, open circuit
     ),
     "Feed": obj(
         {
@@ -167,6 +168,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "Locality": obj({"code": STRING, "name": STRING}),
+    "Deliveries": obj(
+        {
+            "service_request_id": UUID_STRING,
+            "systems": {
+                "type": "array",
+                "items": obj(
+                    {"system_id": UUID_STRING, "label": STRING, "deliveries": OBJECTS},
+                    locality=STRING,
+                    authority=STRING,
+                ),
+            },
+        }
+    ),
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),

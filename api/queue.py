@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import Container, may_read_queue, office_queue
+from adapters.facade import Container, delivery_warnings, may_read_queue, office_queue
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -79,6 +79,8 @@ def read_queue(
         "limit": page.limit,
         "offset": page.offset,
         "rows": [r.to_dict() for r in page.rows],
+        # the office's registry systems with dead letters waiting or an open circuit
+        "delivery_warnings": delivery_warnings(container, locality, authority),
     }
 
 

@@ -1,5 +1,5 @@
 """The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections,
-registry-simulator."""
+registry-simulator, deliveries list|replay."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from adapters.facade import (
     rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
-from entry import registry_cli
+from entry import deliveries_cli, registry_cli
 from entry.simulator_cli import add_parser as add_simulator_parser
 from entry.simulator_cli import cmd_registry_simulator
 
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run orchestration, projections and time limits (PostgreSQL)")
     sub.add_parser("check", help="check the configuration and that the store answers")
     sub.add_parser("keygen", help="print a new base64 AES key for NEWBORN_LEDGER_CIPHER_KEY")
+    deliveries_cli.add_parser(sub)
     actor = sub.add_parser("actor", help="manage who may call the API")
     actor_sub = actor.add_subparsers(dest="actor_command", required=True)
     add = actor_sub.add_parser("add", help="add an actor; prints its token alone on the last line")
@@ -362,6 +363,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "demo": cmd_demo,
+    "deliveries": deliveries_cli.cmd_deliveries,
     "check": cmd_check,
     "keygen": cmd_keygen,
     "actor": cmd_actor,

@@ -46,6 +46,7 @@
       const page = await api("GET", path, office.token);
       total = page.total;
       renderRows(page);
+      renderWarnings(page.delivery_warnings || []);
       $("queue-section").hidden = false;
     } catch (error) {
       showProblem(problem, error);
@@ -87,6 +88,38 @@
     $("queue-status").textContent = "队列已更新 Queue updated " + dateTime(new Date().toISOString());
   }
 
+  // The office's registry systems that need an operator: dead letters, a paused endpoint.
+  function renderWarnings(warnings) {
+    const box = $("delivery-warnings");
+    box.replaceChildren();
+    for (const w of warnings) {
+      const name = w.label || w.system_id.slice(0, 8);
+      const parts = [];
+      if (w.dead_letters) parts.push(bi(w.dead_letters + " 条消息未能送达（死信）", w.dead_letters + " undelivered (dead letters)"));
+      if (w.circuit !== "closed") parts.push(bi("接口暂停推送，正在探测", "endpoint paused, being probed"));
+      box.append(h("p", {}, bi("本窗口系统", "Office system"), " ", h("strong", {}, name), ": ", ...parts.flatMap((part, i) => (i ? ["; ", part] : [part]))));
+    }
+    box.hidden = !warnings.length;
+  }
+
+  async function loadDeliveries(row) {
+    const list = $("act-deliveries-list");
+    list.replaceChildren();
+    $("act-deliveries").hidden = true;
+    try {
+      const found = await api("GET", "/service-requests/" + row.service_request_id + "/deliveries", office.token);
+      for (const system of found.systems) {
+        for (const d of system.deliveries) {
+          const when = d.delivered_at ? dateTime(d.delivered_at) : d.next_attempt_at ? h("span", {}, bi("下次", "next"), " ", dateTime(d.next_attempt_at)) : "—";
+          list.append(h("li", {}, h("strong", {}, system.label || system.system_id.slice(0, 8)), " · ", d.type, " · ", h("span", { className: "badge" }, d.state), " · ", bi("尝试 " + d.attempts + " 次", d.attempts + " attempts"), " · ", when));
+        }
+      }
+      $("act-deliveries").hidden = !list.children.length;
+    } catch (error) {
+      /* the queue stays usable without the delivery status */
+    }
+  }
+
   function openAct(row) {
     selected = row;
     hideProblem($("act-problem"));
@@ -113,6 +146,7 @@
     $("result-field").textContent = field;
     $("act").hidden = false;
     $("act-heading").focus();
+    loadDeliveries(row);
   }
 
   function body(action) {

@@ -512,6 +512,10 @@ def check_feed(world: World, case: Case, role: str, response: httpx2.Response) -
     assert {m["data"]["service"] for m in feed["messages"]} == {HUKOU}
 
 
+def check_deliveries(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.json() == {"service_request_id": case.hukou, "systems": []}
+
+
 def check_queue(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     queue = response.json()
     assert (queue["locality"], queue["authority"]) == HANDLING.in_scope
@@ -810,6 +814,21 @@ SPECS: list[Spec] = [
         fixed(f"/service-requests/{UNKNOWN}/resubmit", json={}),
         variant="unknown id",
         offices=HANDLING,
+    ),
+    # deliveries to registry systems (issue 18): the request's offices and an admin
+    Spec(
+        "GET",
+        STEP + "deliveries",
+        expect(404, office_in=200, office_other_side=200, admin=200),
+        lambda world, case: Call(f"/service-requests/{case.hukou}/deliveries"),
+        check=check_deliveries,
+    ),
+    Spec(
+        "GET",
+        STEP + "deliveries",
+        expect(404),
+        fixed(f"/service-requests/{UNKNOWN}/deliveries"),
+        variant="unknown id",
     ),
     Spec(
         "GET",

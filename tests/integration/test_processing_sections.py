@@ -153,10 +153,12 @@ KILLER = """
 import json, os, sys
 from adapters.bootstrap import build
 from engine.recorders import SECTION
-from adapters.settings import PostgresSettings, Settings
+from adapters.settings import DeliveryPolicy, PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])
-settings = Settings(**{**data, "postgres": PostgresSettings(**data["postgres"])})
+nested = {"postgres": PostgresSettings(**data["postgres"])}
+nested["deliveries"] = DeliveryPolicy(**data["deliveries"])
+settings = Settings(**{**data, **nested})
 container = build(settings)
 recorder = type(container.orchestrator.recorder)
 # Die inside the second section's transaction, after its events and tracking were written

@@ -56,8 +56,19 @@ def test_cipher_key_switches_on_encryption() -> None:
         ({"NEWBORN_LEDGER_PORT": "eighty"}, "PORT must be a whole number"),
         ({"NEWBORN_LEDGER_CIPHER_KEY": "not base64!"}, "CIPHER_KEY must be base64"),
         ({"NEWBORN_LEDGER_CIPHER_KEY": "QUJD"}, "16, 24 or 32 bytes"),
+        ({"NEWBORN_LEDGER_DELIVERY_TIMEOUT": "soon"}, "DELIVERY_TIMEOUT must be a number"),
+        ({"NEWBORN_LEDGER_DELIVERY_MAX_ATTEMPTS": "1.5"}, "DELIVERY_MAX_ATTEMPTS must be a whole"),
+        ({"NEWBORN_LEDGER_DELIVERY_IN_FLIGHT": "0"}, "DELIVERY_IN_FLIGHT must be 1 or more"),
+        ({"NEWBORN_LEDGER_DELIVERY_TIMEOUT": "30"}, "DELIVERY_LEASE must be more than 3 x"),
     ],
 )
 def test_bad_configuration_names_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(environ)
+
+
+def test_the_delivery_policy_is_read_from_its_variables() -> None:
+    policy = Settings.from_env(
+        {"NEWBORN_LEDGER_DELIVERY_IN_FLIGHT": "2", "NEWBORN_LEDGER_DELIVERY_CIRCUIT_PAUSE": "7.5"}
+    ).deliveries
+    assert (policy.in_flight, policy.circuit_pause_s, policy.max_attempts) == (2, 7.5, 15)

@@ -1,0 +1,190 @@
+"""The dispatcher: enqueue each system's new feed messages, then send the due deliveries on a
+bounded pool of threads, within each endpoint's circuit and in-flight bound."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random as _random
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Generic
+from uuid import uuid4
+
+from integrations.registry.policy import DeliveryPolicy
+from integrations.registry.sender import Answer, Sender
+from integrations.registry.signing import signed_headers
+from integrations.registry.sources import FeedSource, M, Subscriptions, System, pushed
+from integrations.registry.store import Claim, Delivery, DeliveryStore, Failure, NewDelivery
+
+log = logging.getLogger(__name__)
+PAGE = 200  # feed messages read per query when enqueuing
+PAGES_PER_ROUND = 25  # a backlog is enqueued over several rounds, sending in between
+CHAIN = 100  # deliveries a thread sends back to back to one endpoint before it rests
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher(Generic[M]):
+    """Sends the office feed to the registry systems that subscribe to it. `run_once` never
+    waits for a send: threads of the pool send, each holding one lease and no connection."""
+
+    def __init__(
+        self,
+        feed: FeedSource[M],
+        subscriptions: Subscriptions,
+        store: DeliveryStore,
+        sender: Sender,
+        policy: DeliveryPolicy,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        random: Callable[[], float] = _random.random,
+        owner: str | None = None,
+    ) -> None:
+        self.feed, self.subscriptions, self.store = feed, subscriptions, store
+        self.sender, self.policy, self.clock, self.random = sender, policy, clock, random
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
+        self._pool = ThreadPoolExecutor(policy.threads, thread_name_prefix="delivery")
+        self._lock = threading.Lock()
+        self._futures: set[Future[None]] = set()
+        self._stopping = threading.Event()
+        self._turn = 0  # which system is served first, rotating, so none starves
+
+    def run_once(self) -> int:
+        """One round: enqueue new messages, then start sending due deliveries (how many)."""
+        if self._stopping.is_set():
+            return 0
+        systems = pushed(self.subscriptions.systems(self.clock()))
+        self.enqueue(systems)
+        return len(self.dispatch(systems))
+
+    def enqueue(self, systems: Sequence[System]) -> int:
+        return sum(self._enqueue(system) for system in systems)
+
+    def _enqueue(self, system: System) -> int:
+        added = 0
+        for _ in range(PAGES_PER_ROUND):
+            after = self.store.endpoint(system.system_id).enqueued_through
+            page = self.feed.messages(system.locality, system.authority, after, PAGE)
+            if not page:
+                break
+            rows = [_new(m) for m in page]
+            now = self.clock().timestamp()
+            added += self.store.enqueue(system.system_id, after, page[-1].sequence, rows, now)
+            if len(page) < PAGE:
+                break
+        return added
+
+    def dispatch(self, systems: Sequence[System]) -> list[Future[None]]:
+        """Claim due deliveries for free threads, a fair share per endpoint, and send them."""
+        started: list[Future[None]] = []
+        if not systems:
+            return started
+        self._turn = (self._turn + 1) % len(systems)
+        for system in [*systems[self._turn :], *systems[: self._turn]]:
+            free = self.policy.threads - self.in_flight()
+            if free <= 0:
+                break
+            for delivery in self.store.claim(system.system_id, self._claim(free)):
+                started.append(self._submit(system, delivery))
+        return started
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._futures)
+
+    def _claim(self, limit: int) -> Claim:
+        now = self.clock().timestamp()
+        policy = self.policy
+        return Claim(self.owner, now, now + policy.lease_s, policy.in_flight, limit)
+
+    def _submit(self, system: System, delivery: Delivery) -> Future[None]:
+        with self._lock:
+            future = self._pool.submit(self._work, system, delivery)
+            self._futures.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _work(self, system: System, delivery: Delivery) -> None:
+        """Send, and while the endpoint answers, send its next due delivery on this thread."""
+        try:
+            for _ in range(CHAIN):
+                if not self._attempt(system, delivery) or self._stopping.is_set():
+                    return
+                claimed = self.store.claim(system.system_id, self._claim(1))
+                if not claimed:
+                    return
+                delivery = claimed[0]
+        except Exception:  # the store is away: the lease expires and another round retries
+            log.exception(
+                "delivery %s to system %s stopped", delivery.delivery_id, system.system_id
+            )
+
+    def _attempt(self, system: System, delivery: Delivery) -> bool:
+        answer = self._send(system, delivery)
+        now = self.clock().timestamp()
+        if answer.ok and answer.status is not None:
+            self.store.delivered(delivery.delivery_id, now, answer.status)
+            log.info("delivered %s to system %s", delivery.message_id, system.system_id)
+            return True
+        failure = self._failure(delivery, answer, now)
+        self.store.failed(delivery.delivery_id, self.owner, now, failure)
+        log.warning(
+            "delivery of %s to system %s failed (%s, attempt %d)%s",
+            delivery.message_id,
+            system.system_id,
+            answer.status or answer.error,
+            delivery.attempts + 1,
+            ": dead letter" if failure.dead else "",
+        )
+        return False
+
+    def _send(self, system: System, delivery: Delivery) -> Answer:
+        message = self.feed.message(delivery.message_id)
+        if message is None or system.url is None:
+            return Answer(None, "MessageNotInFeed" if message is None else "NoUrl")
+        body = self.feed.open_body(message)
+        headers = signed_headers(delivery.message_id, body, system.secrets, self.clock())
+        return self.sender.post(system.url, body, headers)
+
+    def _failure(self, delivery: Delivery, answer: Answer, now: float) -> Failure:
+        """410 Gone: a dead letter at once, the endpoint said so (its circuit is not blamed);
+        else the backoff (or a longer Retry-After), and a dead letter after the last attempt."""
+        policy, attempts, gone = self.policy, delivery.attempts + 1, answer.status == 410
+        pause = max(policy.backoff(attempts, self.random), answer.retry_after or 0.0)
+        return Failure(
+            status=answer.status,
+            error=answer.error or f"HTTP {answer.status}",
+            next_attempt_at=now + min(pause, policy.max_delay_s),
+            dead=gone or attempts >= policy.max_attempts,
+            counts=not gone,
+            failures_to_open=policy.circuit_failures,
+            pause_s=policy.circuit_pause_s,
+        )
+
+    def drain(self, timeout_s: float | None = None) -> None:
+        """Wait for the sends under way (tests; and `close`)."""
+        with self._lock:
+            pending = set(self._futures)
+        wait(pending, timeout=timeout_s)
+
+    def close(self) -> None:
+        """Stop claiming; the sends under way finish (each bounded by the timeout)."""
+        self._stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.sender.close()
+
+
+def _new(message: M) -> NewDelivery:
+    return NewDelivery(
+        message.message_id, message.sequence, str(message.service_request_id), message.type
+    )
