@@ -109,6 +109,7 @@ from integrations.registry.simulator import RegistrySimulator, SimulatorConfig
 from projections.case_view import request_fields
 from projections.flows import FlowRow
 from projections.locality_stats import FollowUpRow, LocalityFigures
+from projections.office_feed import SLOTS as FEED_SLOTS
 from projections.office_queue import QueuePage
 from projections.routing_desk import DeskPage
 
@@ -192,6 +193,7 @@ __all__ = [
     "desk_days",
     "facility_read",
     "family_extras",
+    "feed_now",
     "follow_ups",
     "foreign_case",
     "full_division_name",
@@ -299,6 +301,13 @@ def office_feed(
     office_feed projection; what the worker pushes to the office's systems)."""
     view = container.projections.office_feed_view
     return [view.envelope(m) for m in view.messages(locality, authority, after, limit)]
+
+
+def feed_now(container: Container) -> int:
+    """A feed position every message of an event recorded from now on comes after: the
+    ledger's head, in office_feed's numbering (a new registry system starts there)."""
+    head = container.ledger.recorder.max_notification_id() or 0
+    return head * FEED_SLOTS + FEED_SLOTS - 1
 
 
 def routing_desk(

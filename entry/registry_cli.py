@@ -10,7 +10,7 @@ from uuid import UUID
 
 import orjson
 
-from adapters.facade import AUTHORITIES, Container, build
+from adapters.facade import AUTHORITIES, Container, build, feed_now
 from adapters.settings import ConfigError, Settings
 
 KEEP_OLD_HOURS = 24.0
@@ -37,6 +37,12 @@ def add_parser(sub: Any) -> None:
         help="no deliveries: the system reads GET /offices/{locality}/{authority}/feed",
     )
     add.add_argument("--label", default="", help="a note for operators (no personal data)")
+    add.add_argument(
+        "--from-start",
+        action="store_true",
+        help="deliver the office's messages from its feed's first (the office's history); "
+        "by default a new system gets the messages of events recorded after it was added",
+    )
     commands.add_parser("list", help="list the systems, one JSON line each (never a secret)")
     rotate = commands.add_parser(
         "rotate-secret", help="make a new signing secret; prints it alone on the last line"
@@ -66,14 +72,16 @@ def cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
 
 def _add(container: Container, args: argparse.Namespace) -> None:
     url = None if args.feed_only else args.url
+    starts_after = 0 if args.from_start else feed_now(container)
     added = container.systems.register(
-        container.actors, args.locality, args.authority, url, args.label
+        container.actors, args.locality, args.authority, url, args.label, starts_after
     )
     system = added.system
     print(
         f"added registry system {system.system_id} of office {system.locality} "
         f"{system.authority} (actor {system.actor_id}): "
         + (f"deliveries to {system.url}" if system.url else "feed only")
+        + (f", after feed position {starts_after}" if starts_after else ", from the start")
     )
     print("its signing secret, then its token, are shown once; store them now:")
     print(added.secret)
@@ -90,7 +98,8 @@ def _list(container: Container, args: argparse.Namespace) -> None:
             "url": system.url,
             "label": system.label,
             "disabled": system.disabled,
-            "valid_secrets": len(system.secrets),  # 2 while a rotated-out one still signs
+            "valid_secrets": len(system.secrets),
+            "starts_after": system.starts_after,  # 2 while a rotated-out one still signs
         }
         print(orjson.dumps(row).decode())
 

@@ -69,6 +69,7 @@ class FakeSystem:
     authority: str = OFFICE[1]
     label: str = "hukou system"
     disabled: bool = False
+    starts_after: int = 0
 
 
 @dataclass

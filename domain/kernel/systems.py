@@ -77,6 +77,7 @@ class SystemInfo:
     label: str
     disabled: bool
     secrets: tuple[str, ...]  # "whsec_..." valid now, the current one first
+    starts_after: int = 0  # its office's feed is delivered after this sequence
 
 
 @stored_as("domain.kernel.systems")
@@ -91,6 +92,7 @@ class RegistrySystem(Aggregate):
         label: str
         actor_id: UUID
         secret: str
+        starts_after: int  # the office feed's sequence it is delivered after (0: from the start)
 
     class SecretRotated(Aggregate.Event):
         secret: str
@@ -112,9 +114,11 @@ class RegistrySystem(Aggregate):
         label: str,
         actor_id: UUID,
         secret: str,
+        starts_after: int = 0,
     ) -> None:
         self.locality, self.authority, self.url, self.label = locality, authority, url, label
         self.actor_id, self.secret = actor_id, secret
+        self.starts_after = starts_after
         self.previous_secret: str | None = None
         self.previous_valid_until: str | None = None
         self.disabled = False
@@ -154,6 +158,7 @@ class RegistrySystem(Aggregate):
             self.label,
             self.disabled,
             () if self.disabled else self.secrets_at(now),
+            self.starts_after,
         )
 
 
@@ -185,6 +190,7 @@ class RegistrySystems(ExplicitEnvMixin, Application[UUID]):
         authority: str,
         url: str | None,
         label: str = "",
+        starts_after: int = 0,
     ) -> Registration:
         """A new system of an office: its token (an office actor of kind "system") is added
         first, so a system is never saved without one; its secret is made here."""
@@ -197,7 +203,9 @@ class RegistrySystems(ExplicitEnvMixin, Application[UUID]):
             "office", scope, office, label or "registry system", None, "system"
         )
         secret = new_secret()
-        system = RegistrySystem(scope, office, checked, label, actor.id, secret)
+        if starts_after < 0:
+            raise InvalidSystemError("A feed position is 0 or more", field="starts_after")
+        system = RegistrySystem(scope, office, checked, label, actor.id, secret, starts_after)
         self.save(system)
         return Registration(system.info(self.clock()), secret, token)
 

@@ -69,13 +69,14 @@ class Dispatcher(Generic[M]):
     def _enqueue(self, system: System) -> int:
         added = 0
         for _ in range(PAGES_PER_ROUND):
-            after = self.store.endpoint(system.system_id).enqueued_through
+            stored = self.store.endpoint(system.system_id).enqueued_through
+            after = max(stored, system.starts_after)  # a new system: from its registration
             page = self.feed.messages(system.locality, system.authority, after, PAGE)
             if not page:
                 break
             rows = [_new(m) for m in page]
             now = self.clock().timestamp()
-            added += self.store.enqueue(system.system_id, after, page[-1].sequence, rows, now)
+            added += self.store.enqueue(system.system_id, stored, page[-1].sequence, rows, now)
             if len(page) < PAGE:
                 break
         return added

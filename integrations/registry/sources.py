@@ -54,6 +54,10 @@ class System(Protocol):
     def disabled(self) -> bool: ...
     @property
     def secrets(self) -> tuple[str, ...]: ...
+    @property
+    def starts_after(self) -> int:
+        """Its office's feed is delivered after this sequence (0: from the start)."""
+        ...
 
 
 class Subscriptions(Protocol):

@@ -58,3 +58,30 @@ def test_a_registered_system_takes_its_offices_messages(container: Container) ->
         (shown,) = answer["systems"]
         assert shown["label"] == "hukou"
         assert [d["state"] for d in shown["deliveries"]] == ["delivered", "delivered"]
+
+
+def test_a_new_system_starts_at_its_registration_unless_asked_for_the_history(
+    container: Container,
+) -> None:
+    """An office's history is not pushed to a system added later (its requests were worked
+    on the page); `registry add --from-start` asks for it (starts_after 0)."""
+    with (
+        TestClient(create_app(container, close_on_shutdown=False)) as client,
+        Receiver() as later,
+        Receiver() as history,
+    ):
+        journey = Journey(client, container, "MR-SYS-2")
+        journey.decide("birth-certificate")  # the hukou request is dispatched: one message
+        head = container.ledger.recorder.max_notification_id() or 0
+        added = container.systems.register(
+            container.actors, *HANDLING, later.url, "later", starts_after=head * 4 + 3
+        )
+        container.systems.register(container.actors, *HANDLING, history.url, "history", 0)
+        assert added.system.starts_after == head * 4 + 3
+        deliver(container)
+        assert later.received == []
+        assert [m.message_id for m in history.received]  # the dispatch, from the start
+        journey.step("household-registration", "receive", {"receipt_number": "R-2"})
+        deliver(container)
+        (received,) = later.received  # only what happened after it was added
+        assert received.message_id == history.received[-1].message_id
