@@ -31,6 +31,15 @@ from adapters.facade import (
 )
 from adapters.settings import Settings
 from api.app import create_app
+from entry.demo_systems import (
+    SimulatedSystem,
+    deciders,
+    free_port,
+    serve,
+    start_systems,
+    stop_systems,
+    until_completed,
+)
 
 CST = timezone(timedelta(hours=8))
 
@@ -265,7 +274,12 @@ REJECTION = "申请信息与分娩记录不一致 (the application does not matc
 REJECTION_BASIS = "Administrative Licensing Law Art. 38"
 
 
-async def narrate(container: Container) -> None:
+SYSTEMS_SCENARIO = Scenario(
+    "430602", "430602", "周丽", "周子墨", "born, registered and living in Yueyang"
+)
+
+
+async def narrate(container: Container, logs: Path) -> None:
     app = create_app(container, close_on_shutdown=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://demo"
@@ -308,6 +322,58 @@ async def narrate(container: Container) -> None:
         )
         await _outcomes(demo, http, cases)
         await _figures(demo, http, places)
+    await _registry_systems(container, logs, len(SCENARIOS) + 1)
+
+
+async def _registry_systems(container: Container, logs: Path, number: int) -> None:
+    """A birth whose five offices all run their own systems (SIMULATED registry systems, each
+    its own process): pushed signed messages, answering through the API with their tokens."""
+    locality = SYSTEMS_SCENARIO.birth
+    port = free_port()
+    ledger = f"http://127.0.0.1:{port}"
+    server, serving = await serve(container, port)
+    systems: list[SimulatedSystem] = []
+    try:
+        systems = await start_systems(container, ledger, locality, logs)
+        say(
+            f"\n{number}. {SYSTEMS_SCENARIO.note}: every office runs its own system. "
+            f"{len(systems)} SIMULATED registry systems (separate processes) are registered "
+            "as `newborn-ledger registry add` does; the ledger serves " + ledger + " and "
+            "pushes each office's messages to its system as signed webhooks (Standard Webhooks)."
+        )
+        async with httpx.AsyncClient(base_url=ledger, timeout=10) as http:
+            demo = Demo(container, http)
+            facts = scenario_facts(number, SYSTEMS_SCENARIO, datetime.now(UTC).astimezone(CST))
+            ack = await demo.notify(facts, f"demo-{number:04d}")
+            await demo.family_applies(ack, facts, SYSTEMS_SCENARIO.child)
+            admin = demo.auth(demo.token("admin", None))
+            view = await until_completed(http, admin, ack["case_id"])
+            officers = await deciders(http, admin, ack["case_id"])
+            labels = {f"system:{s.actor_id}": s.authority for s in systems}
+            for entry in view["services"]:
+                result = ", ".join(f"{k} {v}" for k, v in (entry.get("result") or {}).items())
+                by = labels.get(officers.get(entry["service"], ""), "a clerk")
+                say(
+                    f"   {entry['service']:<24} {entry['state']:<9} {result or '-'}"
+                    f"  (decided by the SIMULATED {by} system)"
+                )
+            delivered = dead = 0
+            for entry in view["services"]:
+                answer = await http.get(
+                    f"/service-requests/{entry['service_request_id']}/deliveries", headers=admin
+                )
+                for system in answer.json()["systems"]:
+                    states = [d["state"] for d in system["deliveries"]]
+                    delivered += states.count("delivered")
+                    dead += states.count("dead")
+            say(
+                f"   Case {view['state']}: {delivered} signed deliveries, {dead} dead letters; "
+                f"the simulated systems' logs are in {logs}/simulated-*.log."
+            )
+    finally:
+        await stop_systems(systems)
+        server.should_exit = True
+        await serving
 
 
 async def _exception_paths(demo: Demo, cases: list[DemoCase], places: set[tuple[str, str]]) -> int:
@@ -395,7 +461,7 @@ def run_demo(settings: Settings, directory: str) -> int:
         shutil.rmtree(path)
     container = build(settings.with_changes(persistence="sqlite", sqlite_dir=str(path)))
     try:
-        asyncio.run(narrate(container))
+        asyncio.run(narrate(container, path))
     finally:
         container.close()
     say(f"\nThe demo store is in {path}/ (one SQLite file per application and projection).")

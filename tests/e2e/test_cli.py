@@ -120,6 +120,13 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "held by" not in out  # nobody still owes a step
     assert "MANUAL ROUTING NEEDED" not in out
     assert "43→42: 1" in out
+    # the last birth: every office's SIMULATED registry system decides through the API
+    assert "Case completed: " in out
+    assert ", 0 dead letters" in out
+    decided = [line for line in out.splitlines() if "(decided by the SIMULATED" in line]
+    assert len(decided) == 5
+    assert all(" approved " in line for line in decided)
+    assert "a clerk" not in out
 
 
 def test_projections_rebuild_and_status(
