@@ -9,6 +9,7 @@ arrives or the wait ends (long polling).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 MAX_WAIT_S = 30
 POLL_S = 0.5  # how often a long poll looks again
 MAX_CURSOR = 2**62
+WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²" is a digit to str.isdigit
 OPERATIONS = [
     Operation(
         "/offices/{locality}/{authority}/feed",
@@ -44,7 +46,7 @@ def _number(request: Request, name: str, default: int, low: int, high: int) -> i
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
         raise ApiError(
             422,
             "invalid-parameter",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -102,7 +103,7 @@ def fhir_error(
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and re.fullmatch(r"[0-9]{1,19}", declared) and int(declared) > limit:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():

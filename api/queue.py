@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ STATES = (
     "revoked",
 )
 ROLES = ("receive-for-other", "decide-here", "both")
+WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²" is a digit to str.isdigit
 OPERATIONS = [
     Operation(
         "/offices/{locality}/{authority}/queue",
@@ -51,7 +53,7 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
 
 def _number(request: Request, name: str, default: int, high: int) -> int:
     raw = request.query_params.get(name, str(default))
-    if not raw.isdigit() or not 0 <= int(raw) <= high:
+    if not WHOLE.fullmatch(raw) or not 0 <= int(raw) <= high:
         raise ApiError(
             422, "invalid-parameter", f"{name} is a whole number from 0 to {high}", parameter=name
         )

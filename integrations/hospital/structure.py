@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 HEADER = "Bundle.entry[0].resource"
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+NUMBER = re.compile(r"[0-9]{1,18}")  # an index in a FHIRPath (ASCII digits: "²" is not one)
 FHIR_MODELS = ((R4Bundle, "R4"), (R5Bundle, "R5"))
 
 
@@ -181,7 +182,7 @@ def _with_missing(issues: list[Issue], data: dict[str, Any], version: str) -> li
 def _document_order(issue: Issue) -> list[tuple[int, str | int]]:
     """Sort key: 'Bundle.entry[10].resource.id' after 'Bundle.entry[2].resource'."""
     parts = re.split(r"[.\[\]]+", issue.expression or "")
-    return [(1, int(p)) if p.isdigit() else (0, p) for p in parts if p]
+    return [(1, int(p)) if NUMBER.fullmatch(p) else (0, p) for p in parts if p]
 
 
 def _model_or_none(model_class: Any, base: Any) -> Any:

@@ -111,7 +111,9 @@ def _uuid(value: object) -> UUID:
 def _sequence(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value):
+        return int(value)
+    return None
 
 
 def actions_for(kind: str, role: str, mode: str | None = None) -> tuple[str, ...]:
