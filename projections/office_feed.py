@@ -11,8 +11,12 @@ sequence numbers.
 
 A message's `sequence` is the ledger position of its event times `SLOTS`, plus the slot of
 the office (receiving window 0, deciding office 1): increasing in the log's order, stable
-across rebuilds, and unique per office. Bodies hold personal data (a dispatch's payload), so
-they are sealed with the store's cipher when a key is configured.
+across rebuilds, and unique per office. An event this view parks (it failed to apply) holds
+every office's feed before it until it is retried or skipped (`projections retry|skip
+office_feed POSITION`): its message, written by the retry under its own sequence, would
+otherwise fall behind every reader's cursor and never be read or pushed. Bodies hold
+personal data (a dispatch's payload), so they are sealed with the store's cipher when a key
+is configured.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from domain.births.history import history_entry
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
 from engine.memory import InMemoryTables
+from engine.parked import PARKED, PARKED_STATE
 from engine.rows import Rows, Table
 from engine.view import TableProjection, TableView
 from projections.case_document import Sealer
@@ -122,9 +127,18 @@ class OfficeFeedView(TableView, ABC):
     def messages(
         self, locality: str, authority: str, after: int = 0, limit: int = 100
     ) -> list[FeedMessage]:
-        """The office's messages after `after` (a sequence), in sequence order."""
+        """The office's messages after `after` (a sequence), in sequence order, up to the
+        first event parked here (see the module's note)."""
         where = {"locality": locality, "authority": authority}
-        return self.select(FEED, where, order_by=("sequence",), after=(after,), limit=limit)
+        found = self.select(FEED, where, order_by=("sequence",), after=(after,), limit=limit)
+        held = self.held_at()
+        return found if held is None else [m for m in found if m.sequence < held]
+
+    def held_at(self) -> int | None:
+        """The first sequence no feed may pass: that of the first event parked here and not
+        yet retried or skipped (None: none is)."""
+        parked = self.select(PARKED, {"state": PARKED_STATE}, order_by=("position",), limit=1)
+        return None if not parked else parked[0].position * SLOTS
 
     def message(self, message_id: str) -> FeedMessage | None:
         found = self.select(FEED, {"message_id": message_id}, limit=1)
