@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import sys
 import time
@@ -85,23 +86,16 @@ async def start_systems(
         )  # fmt: skip
         with (logs / f"simulated-{authority}-{place}.log").open("wb") as log:
             system.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "entry.cli",
-                "registry-simulator",
-                "--port",
-                str(port),
-                "--ledger",
-                ledger,
-                "--token",
-                added.token,
-                "--secret",
-                added.secret,
-                "--delay",
-                DELAY_S,
+                *(sys.executable, "-m", "entry.cli", "registry-simulator"),
+                *("--port", str(port), "--ledger", ledger, "--delay", DELAY_S),
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip  (the process holds its own copy of the file)
+                env={  # not on the command line, where every user of the machine sees them
+                    **os.environ,
+                    "NEWBORN_LEDGER_SIMULATOR_TOKEN": added.token,
+                    "NEWBORN_LEDGER_SIMULATOR_SECRETS": added.secret,
+                },
+            )  # the process holds its own copy of the log file
         systems.append(system)
     async with httpx.AsyncClient() as http:
         for system in systems:

@@ -10,6 +10,7 @@ runs. The behaviour is integrations/registry/simulator.py; this module is its HT
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,8 @@ from adapters.settings import ConfigError, Settings
 
 MAX_BODY = 1 << 20  # a message is a few kilobytes
 HELP = "run a simulated registry system (demo, tests): verifies and answers deliveries"
+TOKEN_ENV = "NEWBORN_LEDGER_SIMULATOR_TOKEN"
+SECRETS_ENV = "NEWBORN_LEDGER_SIMULATOR_SECRETS"
 
 
 def add_parser(sub: Any) -> None:
@@ -34,12 +37,16 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1", help="default: loopback only")
     parser.add_argument("--ledger", required=True, help="the ledger's base URL")
-    parser.add_argument("--token", required=True, help="the office's token (a system token)")
+    parser.add_argument(
+        "--token",
+        help=f"the office's token (a system token); default ${TOKEN_ENV}, which keeps it out "
+        "of the process list",
+    )
     parser.add_argument(
         "--secret",
         action="append",
-        required=True,
-        help="the signing secret, whsec_... (give two while a rotation overlaps)",
+        help="the signing secret, whsec_... (give two while a rotation overlaps); default "
+        f"${SECRETS_ENV} (secrets separated by spaces), which keeps them out of the process list",
     )
     parser.add_argument("--delay", type=float, default=1.0, help="seconds before it acts")
     parser.add_argument(
@@ -71,7 +78,13 @@ def simulator_config(args: argparse.Namespace) -> SimulatorConfig:
         raise ConfigError("--ledger is the ledger's http(s) base URL")
     if args.delay < 0 or not 0 < args.port < 65536:
         raise ConfigError("--delay is 0 or more seconds, --port 1 to 65535")
-    config = SimulatorConfig(args.ledger, args.token, tuple(args.secret), args.delay, args.journal)
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    secrets = tuple(args.secret or os.environ.get(SECRETS_ENV, "").split())
+    if not token or not secrets:
+        raise ConfigError(
+            f"give the system's token and secret: --token/--secret, or {TOKEN_ENV}/{SECRETS_ENV}"
+        )
+    config = SimulatorConfig(args.ledger, token, secrets, args.delay, args.journal)
     try:
         config.webhooks()
     except ValueError as exc:

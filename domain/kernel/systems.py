@@ -7,7 +7,7 @@ import base64
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -76,7 +76,7 @@ class SystemInfo:
     url: str | None  # None: it reads the feed only
     label: str
     disabled: bool
-    secrets: tuple[str, ...]  # "whsec_..." valid now, the current one first
+    secrets: tuple[str, ...] = field(repr=False)  # "whsec_..." valid now, current first
     starts_after: int = 0  # its office's feed is delivered after this sequence
 
 
@@ -123,6 +123,12 @@ class RegistrySystem(Aggregate):
         self.previous_valid_until: str | None = None
         self.disabled = False
 
+    def __repr__(self) -> str:
+        """Without its secrets (the library's repr shows every attribute)."""
+        shown = ("locality", "authority", "url", "label", "disabled", "starts_after")
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"RegistrySystem(id={self.id!r}, version={self.version}, {fields})"
+
     def rotate_secret(self, secret: str, previous_valid_until: datetime) -> None:
         if self.disabled:
             raise SystemDisabledError("The system is disabled", system_id=str(self.id))
@@ -167,8 +173,8 @@ class Registration:
     """What `registry add` shows once: the system, its secret and its token."""
 
     system: SystemInfo
-    secret: str
-    token: str
+    secret: str = field(repr=False)
+    token: str = field(repr=False)
 
 
 class RegistrySystems(ExplicitEnvMixin, Application[UUID]):

@@ -131,10 +131,13 @@ class Stack:
     def simulate(self, name: str) -> None:
         """(Re)start the simulated registry system of `name` with its current secret."""
         system = self.systems[name]
-        system.process = self.run(
-            "registry-simulator", "--port", str(system.port), "--ledger", self.ledger,
-            "--token", system.token, "--secret", system.secret, "--delay", "0.1",
-        )  # fmt: skip
+        env = self.env | {
+            "NEWBORN_LEDGER_SIMULATOR_TOKEN": system.token,
+            "NEWBORN_LEDGER_SIMULATOR_SECRETS": system.secret,
+        }
+        simulator = ("--port", str(system.port), "--ledger", self.ledger, "--delay", "0.1")
+        system.process = start(env, "registry-simulator", *simulator)
+        self.processes.append(system.process)
         wait_until_up(f"{system.url}/healthz")
 
     def case(self, case_id: UUID) -> dict[str, Any]:

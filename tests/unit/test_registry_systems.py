@@ -193,3 +193,14 @@ def test_a_version_2_actor_is_read_as_a_person(memory_container: Container) -> N
     assert principal is not None
     assert principal.kind == "person"
     assert principal.officer.startswith("office:")
+
+
+def test_no_repr_shows_a_secret_or_a_token(memory_container: Container) -> None:
+    """A system, its registration and its aggregate printed (in a traceback, a debugger, a
+    log line someone adds later) never show what signs deliveries or authenticates it."""
+    systems, found = registered(memory_container)
+    aggregate = systems.repository.get(found.system.system_id)
+    for shown in (repr(found), repr(found.system), repr(aggregate)):
+        assert "whsec_" not in shown
+        assert found.token not in shown
+    assert str(found.system.system_id) in repr(aggregate)

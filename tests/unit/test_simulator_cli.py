@@ -49,3 +49,23 @@ def test_the_help_names_it_a_simulated_registry_system(
     with pytest.raises(SystemExit):
         _parser().parse_args(["--help"])
     assert "simulated registry system" in capsys.readouterr().out
+
+
+def test_the_token_and_secrets_may_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kept out of the command line, which every user of the machine can read (ps)."""
+    other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("NEWBORN_LEDGER_SIMULATOR_TOKEN", "from-env")
+    monkeypatch.setenv("NEWBORN_LEDGER_SIMULATOR_SECRETS", f"{SECRET} {other}")
+    config = simulator_config(_parser().parse_args(BASE))
+    assert (config.token, config.secrets) == ("from-env", (SECRET, other))
+
+
+def test_without_a_token_or_a_secret_it_says_where_to_give_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NEWBORN_LEDGER_SIMULATOR_TOKEN", raising=False)
+    monkeypatch.delenv("NEWBORN_LEDGER_SIMULATOR_SECRETS", raising=False)
+    assert main([*BASE, "--token", "t"]) == 2
+    assert "NEWBORN_LEDGER_SIMULATOR_SECRETS" in capsys.readouterr().err
