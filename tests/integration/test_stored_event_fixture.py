@@ -5,9 +5,11 @@ version, a moved class) must keep them readable: upcast, register the old topic.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,6 +22,8 @@ from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from domain.births.facts import BirthFacts
 from domain.births.family_application import FamilyApplication
+from domain.kernel.actors import Actor
+from domain.kernel.answers import AnswerKey
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
@@ -29,6 +33,7 @@ from tests.unit.test_event_topics import PINNED
 STORES = Path(__file__).parents[1] / "fixtures" / "stores"
 ERAS = sorted(p for p in STORES.iterdir() if (p / "manifest.json").is_file())
 APPS = ("caseledger", "orchestrator", "actordirectory")  # the event stores; views are rebuilt
+LATER_APPS = ("registrysystems",)  # event stores added after the first era (issue 18)
 
 
 @pytest.fixture(params=ERAS, ids=[p.name for p in ERAS])
@@ -42,6 +47,9 @@ def store(era: Path, tmp_path: Path) -> Iterator[Container]:
     """A copy of the era's event stores, opened by today's code (its views start empty)."""
     for app in APPS:
         shutil.copy(era / f"{app}.sqlite", tmp_path / f"{app}.sqlite")
+    for app in LATER_APPS:
+        if (era / f"{app}.sqlite").is_file():  # an era made after the app was added
+            shutil.copy(era / f"{app}.sqlite", tmp_path / f"{app}.sqlite")
     container = build(Settings(persistence="sqlite", sqlite_dir=str(tmp_path)))
     yield container
     container.close()
@@ -54,7 +62,7 @@ def manifest(era: Path) -> dict[str, Any]:
 
 def stored_topics(era: Path) -> set[str]:
     topics: set[str] = set()
-    for app in APPS:
+    for app in APPS + tuple(a for a in LATER_APPS if (era / f"{a}.sqlite").is_file()):
         with sqlite3.connect(era / f"{app}.sqlite") as db:
             topics |= {row[0] for row in db.execute("SELECT DISTINCT topic FROM stored_events")}
     return topics
@@ -120,6 +128,8 @@ ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS},
     # made with every part of issue 17 landed: only the flagged correction is gone
     "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS},
+    # made with issue 18 landed: registry systems, an idempotent answer
+    "2026-12-07-registry": {FLAGGED},
 }
 
 
@@ -175,3 +185,33 @@ def test_the_views_are_built_from_the_old_events(store: Container, era: Path) ->
         resubmissions = expected.get("resubmissions", {})
         attempts = [*expected["requests"].values(), *resubmissions.values()]
         assert states == {r["id"]: r["state"] for r in attempts}
+
+
+def test_registry_systems_and_answers_load_as_they_were_stored(tmp_path: Path) -> None:
+    """The era made with issue 18: its systems (one rotated, one disabled) and the answer to
+    a step sent with an Idempotency-Key read back with today's code."""
+    era = STORES / "2026-12-07-registry"
+    for app in (*APPS, *LATER_APPS):
+        shutil.copy(era / f"{app}.sqlite", tmp_path / f"{app}.sqlite")
+    container = build(Settings(persistence="sqlite", sqlite_dir=str(tmp_path)))
+    try:
+        found = container.systems.systems(datetime.now(UTC))
+        assert [(s.locality, s.authority, s.disabled) for s in found] == [
+            ("430602", "health", False),
+            ("420102", "cdc", True),
+        ]
+        pushed = found[0]
+        assert (pushed.starts_after, len(pushed.secrets)) == (41, 1)  # the old one expired
+        assert pushed.secrets[0].startswith("whsec_")
+        actor: object = container.actors.repository.get(pushed.actor_id)
+        assert isinstance(actor, Actor)
+        assert actor.principal().kind == "system"
+        answered = UUID(manifest(era)["answered"]["case_id"])
+        request = container.ledger.latest_request(answered, "birth-certificate")
+        body = b'{"receipt_number": "R-A"}'
+        key = AnswerKey(pushed.actor_id, "fixture-key-1", hashlib.sha256(body).hexdigest())
+        first = container.ledger.first_answer(key)
+        assert first is not None
+        assert request.receipt_number == "R-A"
+    finally:
+        container.close()

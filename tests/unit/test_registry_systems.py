@@ -199,7 +199,7 @@ def test_no_repr_shows_a_secret_or_a_token(memory_container: Container) -> None:
     """A system, its registration and its aggregate printed (in a traceback, a debugger, a
     log line someone adds later) never show what signs deliveries or authenticates it."""
     systems, found = registered(memory_container)
-    aggregate = systems.repository.get(found.system.system_id)
+    aggregate: object = systems.repository.get(found.system.system_id)
     for shown in (repr(found), repr(found.system), repr(aggregate)):
         assert "whsec_" not in shown
         assert found.token not in shown
