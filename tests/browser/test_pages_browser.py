@@ -234,6 +234,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         **os.environ,
         "NEWBORN_LEDGER_SQLITE_DIR": str(home / "var"),
         "NEWBORN_LEDGER_PERSISTENCE": "sqlite",
+        # quick retries: a registry system that cannot be reached opens its circuit at once
+        "NEWBORN_LEDGER_DELIVERY_BASE_DELAY": "0.1",
+        "NEWBORN_LEDGER_DELIVERY_MAX_DELAY": "0.2",
+        "NEWBORN_LEDGER_DELIVERY_CIRCUIT_FAILURES": "2",
+        "NEWBORN_LEDGER_DELIVERY_INTERVAL": "0.2",
+        "NEWBORN_LEDGER_DELIVERY_TIMEOUT": "1",
+        "NEWBORN_LEDGER_DELIVERY_LEASE": "4",
     }
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
@@ -572,3 +579,42 @@ def test_family_page_shows_a_rejection_resubmits_and_closes(
     browser.screenshot("track-7-closed")
     assert browser.errors() == []
     browser.click("#sign-out")
+
+
+def test_office_page_warns_when_its_system_cannot_be_reached(
+    server: Server, browser: Browser, hospital: str
+) -> None:
+    """Issue 18: the office's registry system is down (nothing listens at its URL): the queue
+    page warns that its endpoint is paused, and a request shows what was (not) sent to it."""
+    nowhere = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{nowhere}/hooks"
+    server.cli(
+        "registry", "add", "--locality", "430602", "--authority", "cdc", "--url", url,
+        "--label", "clinic system",
+    )  # fmt: skip
+    case = notify(server, hospital, "notification-full.json", record_ref="MR-BROWSER-SYS")
+    token = server.actor("office", "430602", "cdc")
+    wait_for(
+        lambda: server.call("GET", "/offices/430602/cdc/queue", token)["delivery_warnings"],
+        "the circuit of the clinic's system to open",
+    )
+    browser.open(server.url + "/office")
+    wait_for(lambda: browser.visible("#office-form"), "the office form")
+    browser.type("#office-token", token)
+    browser.type("#office-locality", "430602")
+    browser.js("document.getElementById('office-authority').value = 'cdc'")
+    browser.click("#office-form button[type=submit]")
+    wait_for(lambda: browser.visible("#delivery-warnings"), "the delivery warning")
+    warning = browser.text("#delivery-warnings")
+    assert "clinic system" in warning
+    assert "endpoint paused" in warning
+    short = case.case_id[:8]
+    wait_for(lambda: browser.visible(f"#queue-rows button[aria-label$='{short}']"), "the row")
+    browser.click(f"#queue-rows button[aria-label$='{short}']")
+    wait_for(lambda: browser.visible("#act-deliveries"), "the request's deliveries")
+    sent = browser.text("#act-deliveries-list")
+    assert "clinic system" in sent
+    assert "org.newborn-ledger.request.dispatched" in sent
+    assert "pending" in sent
+    browser.screenshot("office-3-delivery-warning")
+    assert browser.errors() == []
