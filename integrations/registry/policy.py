@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+ATTEMPT_TIMEOUTS = 2.0  # an attempt ends within this many TIMEOUTs, whatever the receiver does
+
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
@@ -20,6 +22,11 @@ class DeliveryPolicy:
     timeout_s: float = 10.0  # connect, and each read or write of one attempt
     lease_s: float = 60.0  # a claimed delivery is another worker's again after this
     interval_s: float = 1.0  # how often a worker looks for new and due deliveries
+
+    @property
+    def attempt_s(self) -> float:
+        """The hard deadline of one attempt (sender.py), which the lease must outlast."""
+        return ATTEMPT_TIMEOUTS * self.timeout_s
 
     def backoff(self, attempts: int, random: Callable[[], float]) -> float:
         """Seconds before the next attempt after `attempts` failed ones: capped exponential
@@ -38,6 +45,7 @@ class DeliveryPolicy:
             "IN_FLIGHT must be 1 or more": self.in_flight >= 1,
             "THREADS must be 1 or more": self.threads >= 1,
             "TIMEOUT must be more than 0": self.timeout_s > 0,
+            # an attempt ends within 2 x TIMEOUT; the rest is room for its reads and writes
             "LEASE must be more than 3 x TIMEOUT": self.lease_s > 3 * self.timeout_s,
             "INTERVAL must be more than 0": self.interval_s > 0,
         }
