@@ -3,19 +3,29 @@ that runs the background work the dispatcher; the reads the CLI, the API and /me
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from adapters.delivery_stores import delivery_store
-from adapters.settings import Settings
+from adapters.settings import ConfigError, Settings
 from integrations.registry.dispatcher import Dispatcher, utc_now
 from integrations.registry.sender import HttpSender
 from integrations.registry.sources import FeedSource, Subscriptions, System
-from integrations.registry.store import CLOSED, DEAD, STATES, Delivery, DeliveryStore
+from integrations.registry.store import CLOSED, DEAD, WAITING, Delivery, DeliveryStore
 
+log = logging.getLogger(__name__)
 LIST_LIMIT = 1000
+PURGE_EVERY_S = 3600.0  # how often delivered rows past KEEP_DAYS are looked for
+PURGE_BATCH = 1000  # rows deleted by one round (the next round goes on while there are more)
+DAY_S = 86400.0
+
+
+class SystemNotDisabledError(ConfigError):
+    """Discarding the deliveries of a system that still takes them (the CLI says so)."""
 
 
 class Deliveries:
@@ -33,6 +43,7 @@ class Deliveries:
         self.settings, self.feed, self.subscriptions = settings, feed, subscriptions
         self.store, self.clock = store, clock
         self._dispatcher: Dispatcher[Any] | None = None
+        self._purge_at = 0.0  # monotonic: the first round looks at once
 
     @property
     def dispatcher(self) -> Dispatcher[Any]:
@@ -45,8 +56,23 @@ class Deliveries:
         return self._dispatcher
 
     def run_once(self) -> int:
-        """The background job's round: enqueue, and start the due sends (it never waits)."""
-        return self.dispatcher.run_once()
+        """The background job's round: enqueue, and start the due sends (it never waits);
+        now and then, delete delivered rows older than KEEP_DAYS, a batch a round."""
+        started = self.dispatcher.run_once()
+        if time.monotonic() >= self._purge_at:
+            self.purge()
+        return started
+
+    def purge(self) -> int:
+        """One batch of delivered (and cancelled) rows past KEEP_DAYS; the next in an hour
+        when none is left, else at the next round."""
+        keep_s = self.settings.deliveries.keep_days * DAY_S
+        purged = self.store.purge(self.clock().timestamp(), keep_s, PURGE_BATCH)
+        if purged < PURGE_BATCH:
+            self._purge_at = time.monotonic() + PURGE_EVERY_S
+        if purged:
+            log.info("purged %d deliveries older than %d days", purged, keep_s // DAY_S)
+        return purged
 
     def close(self) -> None:
         """Let the sends under way finish, then close the store."""
@@ -67,6 +93,18 @@ class Deliveries:
     def replay_system(self, system_id: UUID) -> int:
         return self.store.replay_dead(system_id, self.clock().timestamp())
 
+    def discard(self, system: System) -> int:
+        """A disabled system's pending and dead deliveries cancelled: never sent, no longer
+        counted by /metrics nor warned about (how many)."""
+        if not system.disabled:
+            raise SystemNotDisabledError(
+                f"system {system.system_id} is not disabled: 'registry disable' it first"
+            )
+        return self.store.discard(system.system_id)
+
+    def _enabled(self) -> dict[UUID, System]:
+        return {s.system_id: s for s in self.subscriptions.systems(self.clock()) if not s.disabled}
+
     def for_request(
         self, service_request_id: UUID, office: tuple[str, str] | None = None
     ) -> list[dict[str, Any]]:
@@ -85,21 +123,32 @@ class Deliveries:
     def warnings(self, locality: str, authority: str) -> list[dict[str, Any]]:
         """The office's systems that need an operator: dead letters waiting, an open circuit."""
         systems = self.subscriptions.for_office(locality, authority, self.clock())
-        dead = self.store.dead_by_system()
+        waiting = self.store.waiting()
         circuits = {e.system_id: e for e in self.store.endpoints()}
         found = []
         for system in systems:
+            if system.disabled:
+                continue
             endpoint = circuits.get(system.system_id)
             circuit = CLOSED if endpoint is None else endpoint.circuit
-            if dead.get(system.system_id) or circuit != CLOSED:
-                found.append(_warning(system, dead.get(system.system_id, 0), circuit))
+            dead = waiting.get(system.system_id, {}).get(DEAD, 0)
+            if dead or circuit != CLOSED:
+                found.append(_warning(system, dead, circuit))
         return found
 
     def figures(self) -> dict[str, Any]:
-        """For /metrics: deliveries by state, dead letters, endpoints with an open circuit."""
-        counts = self.store.counts()
-        open_circuits = sum(e.circuit != CLOSED for e in self.store.endpoints())
-        return {"states": {s: counts.get(s, 0) for s in STATES}, "open_circuits": open_circuits}
+        """For /metrics, of the enabled systems only: pending deliveries and dead letters (an
+        index range, never the delivered rows), endpoints with an open circuit."""
+        enabled = self._enabled()
+        states = dict.fromkeys(WAITING, 0)
+        for system_id, counts in self.store.waiting().items():
+            if system_id in enabled:
+                for state, count in counts.items():
+                    states[state] += count
+        open_circuits = sum(
+            e.circuit != CLOSED for e in self.store.endpoints() if e.system_id in enabled
+        )
+        return {"states": states, "open_circuits": open_circuits}
 
 
 def _office(system: System) -> tuple[str, str]:

@@ -3,7 +3,12 @@
 One SQL text for both (`%s` becomes `?` on SQLite). A claim locks the system's endpoint row
 (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE), counts the leases under way, and leases
 the due rows (PostgreSQL: FOR UPDATE SKIP LOCKED), so the in-flight bound and the circuit
-hold across workers. The rows change in integrations/registry/store.py, alike everywhere."""
+hold across workers. The rows change in integrations/registry/store.py, alike everywhere.
+
+On PostgreSQL several workers on several machines share the rows, so every time a method is
+given (`now`, and the lease end, next attempt or cut-off derived from it) is moved onto the
+database's clock first: leases, backoffs and circuits never depend on the workers' clocks
+agreeing. SQLite is one machine's file, on that machine's clock."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from uuid import UUID
 
 from integrations.registry.store import (
     DEAD,
+    DELIVERED,
     Claim,
     Delivery,
     Endpoint,
@@ -22,6 +28,7 @@ from integrations.registry.store import (
     NewDelivery,
     as_delivered,
     as_failed,
+    as_released,
     as_revived,
     new_delivery,
 )
@@ -42,6 +49,8 @@ DDL = (
     "WHERE state = 'pending'",
     "CREATE INDEX IF NOT EXISTS deliveries_request ON {deliveries} (service_request_id)",
     "CREATE INDEX IF NOT EXISTS deliveries_state ON {deliveries} (state, system_id)",
+    "CREATE INDEX IF NOT EXISTS deliveries_done ON {deliveries} (delivered_at) "
+    "WHERE state = 'delivered'",
 )
 COLUMNS = tuple(f.name for f in fields(Delivery))
 ENDPOINT_COLUMNS = tuple(f.name for f in fields(Endpoint))
@@ -65,6 +74,13 @@ SQL = {
     "get": "SELECT * FROM {deliveries} WHERE delivery_id = %s{for_update}",
     "dead_of": "SELECT * FROM {deliveries} WHERE system_id = %s AND state = 'dead'{for_update}",
     "counts": "SELECT state, count(*) AS n FROM {deliveries} GROUP BY state",
+    "waiting": "SELECT system_id, state, count(*) AS n FROM {deliveries} "
+    "WHERE state IN ('pending', 'dead') GROUP BY system_id, state",
+    "discard": "UPDATE {deliveries} SET state = 'cancelled', lease_owner = NULL, "
+    "lease_until = NULL WHERE system_id = %s AND state IN ('pending', 'dead')",
+    "purge": "DELETE FROM {deliveries} WHERE delivery_id IN (SELECT delivery_id FROM "
+    "{deliveries} WHERE (state = 'delivered' AND delivered_at < %s) "
+    "OR (state = 'cancelled' AND created_at < %s) LIMIT %s)",
     "dead_by_system": "SELECT system_id, count(*) AS n FROM {deliveries} "
     "WHERE state = 'dead' GROUP BY system_id",
 }
@@ -82,6 +98,7 @@ class SqlDeliveryStore:
 
     for_update = ""
     skip_locked = ""
+    clock_sql = ""  # the database's clock, in epoch seconds (PostgreSQL)
 
     def __init__(self, endpoints: str, deliveries: str) -> None:
         self.names = names = {"endpoints": endpoints, "deliveries": deliveries}
@@ -107,6 +124,13 @@ class SqlDeliveryStore:
         found = tx.rows(self.sql["endpoint"], (str(system_id),))
         return _endpoint(found[0]) if found else Endpoint(system_id)
 
+    def _shift(self, tx: Tx, now: float) -> float:
+        """How far the database's clock is ahead of the caller's `now` (0: no clock of its
+        own), added to each time the caller gave."""
+        if not self.clock_sql:
+            return 0.0
+        return float(tx.rows(self.clock_sql)[0]["now"]) - now
+
     def _save_endpoint(self, tx: Tx, endpoint: Endpoint) -> None:
         values = astuple(endpoint)
         tx.run(self.sql["save_endpoint"], (*values[1:], str(endpoint.system_id)))
@@ -119,6 +143,7 @@ class SqlDeliveryStore:
         self, system_id: UUID, after: int, through: int, rows: Sequence[NewDelivery], now: float
     ) -> int:
         with self._tx() as tx:
+            now += self._shift(tx, now)
             endpoint = self._endpoint(tx, system_id)
             if endpoint.enqueued_through != after:
                 return 0  # another worker enqueued this page first
@@ -131,6 +156,8 @@ class SqlDeliveryStore:
 
     def claim(self, system_id: UUID, claim: Claim) -> list[Delivery]:
         with self._tx() as tx:
+            shift = self._shift(tx, claim.now)
+            claim = replace(claim, now=claim.now + shift, lease_until=claim.lease_until + shift)
             endpoint = self._endpoint(tx, system_id)
             leased = tx.rows(self.sql["leased"], (str(system_id), claim.now))[0]["n"]
             room = min(claim.limit, endpoint.capacity(claim.now, int(leased), claim.in_flight))
@@ -157,24 +184,39 @@ class SqlDeliveryStore:
 
     def delivered(self, delivery_id: UUID, now: float, status: int) -> bool:
         with self._tx() as tx:
+            now += self._shift(tx, now)
             row = self._locked(tx, delivery_id)
-            if row is None or row.state != "pending":
+            if row is None or row.state == DELIVERED:
                 return False
             endpoint = self._endpoint(tx, row.system_id)
             self._save(tx, as_delivered(row, now, status))
             self._save_endpoint(tx, endpoint.after_success())
             return True
 
-    def failed(self, delivery_id: UUID, owner: str, now: float, failure: Failure) -> bool:
+    def failed(
+        self, delivery_id: UUID, owner: str, now: float, failure: Failure
+    ) -> Delivery | None:
         with self._tx() as tx:
+            shift = self._shift(tx, now)
+            now += shift
+            failure = replace(failure, next_attempt_at=failure.next_attempt_at + shift)
+            row = self._locked(tx, delivery_id)
+            if row is None or row.state != "pending" or row.lease_owner != owner:
+                return None
+            endpoint = self._endpoint(tx, row.system_id)
+            recorded = as_failed(row, now, failure, endpoint.spends(failure))
+            self._save(tx, recorded)
+            if failure.counts:
+                self._save_endpoint(tx, endpoint.after_failure(now, failure))
+            return recorded
+
+    def release(self, delivery_id: UUID, owner: str, now: float, next_attempt_at: float) -> bool:
+        with self._tx() as tx:
+            next_attempt_at += self._shift(tx, now)
             row = self._locked(tx, delivery_id)
             if row is None or row.state != "pending" or row.lease_owner != owner:
                 return False
-            endpoint = self._endpoint(tx, row.system_id)
-            self._save(tx, as_failed(row, now, failure))
-            if failure.counts:
-                changed = endpoint.after_failure(now, failure.failures_to_open, failure.pause_s)
-                self._save_endpoint(tx, changed)
+            self._save(tx, as_released(row, next_attempt_at))
             return True
 
     def get(self, delivery_id: UUID) -> Delivery | None:
@@ -200,6 +242,7 @@ class SqlDeliveryStore:
 
     def replay(self, delivery_id: UUID, now: float) -> bool:
         with self._tx() as tx:
+            now += self._shift(tx, now)
             row = self._locked(tx, delivery_id)
             if row is None or row.state != DEAD:
                 return False
@@ -208,10 +251,28 @@ class SqlDeliveryStore:
 
     def replay_dead(self, system_id: UUID, now: float) -> int:
         with self._tx() as tx:
+            now += self._shift(tx, now)
             dead = [_delivery(r) for r in tx.rows(self.sql["dead_of"], (str(system_id),))]
             for row in dead:
                 self._save(tx, as_revived(row, now))
             return len(dead)
+
+    def discard(self, system_id: UUID) -> int:
+        with self._tx() as tx:
+            return tx.run(self.sql["discard"], (str(system_id),))
+
+    def purge(self, now: float, keep_s: float, limit: int) -> int:
+        with self._tx() as tx:
+            before = now + self._shift(tx, now) - keep_s
+            return tx.run(self.sql["purge"], (before, before, limit))
+
+    def waiting(self) -> dict[UUID, dict[str, int]]:
+        with self._tx(write=False) as tx:
+            found = tx.rows(self.sql["waiting"])
+        counted: dict[UUID, dict[str, int]] = {}
+        for r in found:
+            counted.setdefault(UUID(str(r["system_id"])), {})[str(r["state"])] = int(r["n"])
+        return counted
 
     def counts(self) -> dict[str, int]:
         with self._tx(write=False) as tx:

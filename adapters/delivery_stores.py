@@ -85,14 +85,20 @@ class _SQLiteTx:
 
 class PostgresDeliveryStore(SqlDeliveryStore):
     """Tables in the applications' schema, on the process's shared pool (adapters/pool.py):
-    each method holds one connection for one short transaction, never during a send."""
+    each method holds one connection for one short transaction, never during a send. Times
+    are the database's clock (`db_clock=False`: the callers', for the store's contract tests
+    on fixed times)."""
 
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    DB_CLOCK = "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now"
 
-    def __init__(self, datastore: PostgresDatastore, *, create_tables: bool = True) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, create_tables: bool = True, db_clock: bool = True
+    ) -> None:
         schema = datastore.schema or "public"
         super().__init__(f'"{schema}".delivery_endpoints', f'"{schema}".deliveries')
+        self.clock_sql = self.DB_CLOCK if db_clock else ""
         self.datastore, self._released = datastore, False
         if create_tables:
             with self._tx() as tx:

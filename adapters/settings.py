@@ -199,11 +199,13 @@ DELIVERY_SETTINGS = {
     "MAX_ATTEMPTS": "max_attempts",
     "CIRCUIT_FAILURES": "circuit_failures",
     "CIRCUIT_PAUSE": "circuit_pause_s",
+    "CIRCUIT_MAX_PAUSE": "circuit_max_pause_s",
     "IN_FLIGHT": "in_flight",
     "THREADS": "threads",
     "TIMEOUT": "timeout_s",
     "LEASE": "lease_s",
     "INTERVAL": "interval_s",
+    "KEEP_DAYS": "keep_days",
 }
 
 

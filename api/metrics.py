@@ -78,14 +78,14 @@ class Metrics:
 
         self.deliveries = Gauge(
             "newborn_ledger_deliveries",
-            "Deliveries to registry systems by state: pending (being sent or retried), "
-            "delivered, dead (dead letters waiting: `newborn-ledger deliveries list --dead`)",
+            "Deliveries to enabled registry systems by state: pending (being sent or "
+            "retried), dead (dead letters waiting: `newborn-ledger deliveries list --dead`)",
             ("state",),
             registry=self.registry,
         )
         self.open_circuits = Gauge(
             "newborn_ledger_delivery_open_circuits",
-            "Registry system endpoints whose circuit is open (paused after failures, probed)",
+            "Enabled registry systems whose circuit is open (paused after failures, probed)",
             registry=self.registry,
         )
 

@@ -1,5 +1,5 @@
-"""`newborn-ledger deliveries list|replay`: the deliveries to registry systems, their dead
-letters, and sending them again (after the system is fixed)."""
+"""`newborn-ledger deliveries list|replay|discard`: the deliveries to registry systems, their
+dead letters, sending them again (after the system is fixed), and dropping a disabled system's."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def add_parser(sub: Any) -> None:
     replay.add_argument(
         "--system", "--endpoint", dest="system", help="every dead letter of this system"
     )
+    discard = commands.add_parser(
+        "discard", help="cancel a disabled system's pending deliveries and dead letters"
+    )
+    discard.add_argument("--system", required=True, help="the disabled system's id")
 
 
 def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
@@ -35,6 +39,8 @@ def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.deliveries_command == "list":
             return _list(container, args)
+        if args.deliveries_command == "discard":
+            return _discard(container, args)
         return _replay(container, args)
     finally:
         container.close()
@@ -57,6 +63,15 @@ def _replay(container: Container, args: argparse.Namespace) -> int:
     if not container.deliveries.replay(_uuid(args.delivery_id, "delivery")):
         raise ConfigError(f"{args.delivery_id} is not a dead letter (see 'deliveries list --dead')")
     print(f"delivery {args.delivery_id} due again")
+    return 0
+
+
+def _discard(container: Container, args: argparse.Namespace) -> int:
+    system = container.systems.get_system(_uuid(args.system, "system"))
+    count = container.deliveries.discard(system)  # refused (ConfigError) while it is enabled
+    print(
+        f"{count} waiting deliver{'ies' if count != 1 else 'y'} of system {args.system} cancelled"
+    )
     return 0
 
 

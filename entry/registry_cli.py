@@ -55,7 +55,10 @@ def add_parser(sub: Any) -> None:
         help="how long deliveries are still signed with the old secret too, so the system "
         f"can switch (default {KEEP_OLD_HOURS:g}; 0: the old one ends now)",
     )
-    disable = commands.add_parser("disable", help="stop a system's deliveries and revoke its token")
+    disable = commands.add_parser(
+        "disable",
+        help="stop a system's deliveries (its waiting ones are cancelled) and revoke its token",
+    )
     disable.add_argument("system_id", help="the system's id (from 'registry list')")
 
 
@@ -117,7 +120,11 @@ def _rotate(container: Container, args: argparse.Namespace) -> None:
 
 def _disable(container: Container, args: argparse.Namespace) -> None:
     system = container.systems.disable(_uuid(args.system_id), container.actors)
-    print(f"disabled {system.system_id}; its token (actor {system.actor_id}) is revoked")
+    cancelled = container.deliveries.discard(system)  # never sent: no warning, no metric
+    print(
+        f"disabled {system.system_id}; its token (actor {system.actor_id}) is revoked; "
+        f"{cancelled} waiting deliver{'ies' if cancelled != 1 else 'y'} cancelled"
+    )
 
 
 def _uuid(value: str) -> UUID:

@@ -12,18 +12,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Generic
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from integrations.registry.policy import DeliveryPolicy
 from integrations.registry.sender import Answer, Sender
 from integrations.registry.signing import signed_headers
 from integrations.registry.sources import FeedSource, M, Subscriptions, System, pushed
-from integrations.registry.store import Claim, Delivery, DeliveryStore, Failure, NewDelivery
+from integrations.registry.store import DEAD, Claim, Delivery, DeliveryStore, Failure, NewDelivery
 
 log = logging.getLogger(__name__)
 PAGE = 200  # feed messages read per query when enqueuing
 PAGES_PER_ROUND = 25  # a backlog is enqueued over several rounds, sending in between
 CHAIN = 100  # deliveries a thread sends back to back to one endpoint before it rests
+NOT_YET_S = 10.0  # a message not in the feed (yet: a rebuild) is looked for again this later
 
 
 def utc_now() -> datetime:
@@ -116,11 +117,17 @@ class Dispatcher(Generic[M]):
             self._futures.discard(future)
 
     def _work(self, system: System, delivery: Delivery) -> None:
-        """Send, and while the endpoint answers, send its next due delivery on this thread."""
+        """Send, and while the endpoint answers, send its next due delivery on this thread,
+        each with the system as registered then (disabled: the chain stops; rotated: the
+        current secrets sign)."""
         try:
             for _ in range(CHAIN):
                 if not self._attempt(system, delivery) or self._stopping.is_set():
                     return
+                current = self._current(system.system_id)
+                if current is None:
+                    return
+                system = current
                 claimed = self.store.claim(system.system_id, self._claim(1))
                 if not claimed:
                     return
@@ -130,36 +137,69 @@ class Dispatcher(Generic[M]):
                 "delivery %s to system %s stopped", delivery.delivery_id, system.system_id
             )
 
+    def _current(self, system_id: UUID) -> System | None:
+        """The system as registered now (the registry reads its log again only when it
+        moved), or None once it takes no pushes (disabled)."""
+        systems = pushed(self.subscriptions.systems(self.clock()))
+        return next((s for s in systems if s.system_id == system_id), None)
+
     def _attempt(self, system: System, delivery: Delivery) -> bool:
-        answer = self._send(system, delivery)
+        message = self.feed.message(delivery.message_id)  # the store's: errors end the work
+        if message is None:
+            self._not_yet(system, delivery)
+            return False
+        answer = self._send(system, delivery, message)
         now = self.clock().timestamp()
         if answer.ok and answer.status is not None:
             self.store.delivered(delivery.delivery_id, now, answer.status)
             log.info("delivered %s to system %s", delivery.message_id, system.system_id)
             return True
         failure = self._failure(delivery, answer, now)
-        self.store.failed(delivery.delivery_id, self.owner, now, failure)
+        recorded = self.store.failed(delivery.delivery_id, self.owner, now, failure)
         log.warning(
-            "delivery of %s to system %s failed (%s, attempt %d)%s",
+            "delivery of %s to system %s failed (%s; %s)%s",
             delivery.message_id,
             system.system_id,
             answer.status or answer.error,
-            delivery.attempts + 1,
-            ": dead letter" if failure.dead else "",
+            "its lease had ended" if recorded is None else f"{recorded.attempts} attempts spent",
+            ": dead letter" if recorded is not None and recorded.state == DEAD else "",
         )
         return False
 
-    def _send(self, system: System, delivery: Delivery) -> Answer:
-        message = self.feed.message(delivery.message_id)
-        if message is None or system.url is None:
-            return Answer(None, "MessageNotInFeed" if message is None else "NoUrl")
-        body = self.feed.open_body(message)
-        headers = signed_headers(delivery.message_id, body, system.secrets, self.clock())
-        return self.sender.post(system.url, body, headers)
+    def _not_yet(self, system: System, delivery: Delivery) -> None:
+        """A message not in the feed: the feed is being rebuilt (or lags). Not the endpoint's
+        doing: the lease is given back, no attempt spent, the circuit untouched."""
+        now = self.clock().timestamp()
+        self.store.release(delivery.delivery_id, self.owner, now, now + NOT_YET_S)
+        log.info(
+            "message %s for system %s is not in the feed yet: looked for again in %d s",
+            delivery.message_id,
+            system.system_id,
+            NOT_YET_S,
+        )
+
+    def _send(self, system: System, delivery: Delivery, message: M) -> Answer:
+        """One attempt: whatever goes wrong in it (a malformed answer, a bug) is a failed
+        attempt, recorded like no answer, never an escape that leaves the delivery unrecorded."""
+        try:
+            if system.url is None:
+                return Answer(None, "NoUrl")
+            body = self.feed.open_body(message)
+            headers = signed_headers(delivery.message_id, body, system.secrets, self.clock())
+            return self.sender.post(system.url, body, headers)
+        except Exception as exc:
+            log.warning(
+                "delivery of %s to system %s: %s in the attempt",
+                delivery.message_id,
+                system.system_id,
+                type(exc).__name__,  # the class only: a message could quote the body
+            )
+            return Answer(None, type(exc).__name__)
 
     def _failure(self, delivery: Delivery, answer: Answer, now: float) -> Failure:
         """410 Gone: a dead letter at once, the endpoint said so (its circuit is not blamed);
-        else the backoff (or a longer Retry-After), and a dead letter after the last attempt."""
+        else the backoff (or a longer Retry-After), and a dead letter after the last attempt
+        (the store spends an attempt only while the circuit is closed: Endpoint.spends)."""
         policy, attempts, gone = self.policy, delivery.attempts + 1, answer.status == 410
         pause = max(policy.backoff(attempts, self.random), answer.retry_after or 0.0)
         return Failure(
@@ -170,6 +210,7 @@ class Dispatcher(Generic[M]):
             counts=not gone,
             failures_to_open=policy.circuit_failures,
             pause_s=policy.circuit_pause_s,
+            max_pause_s=policy.circuit_max_pause_s,
         )
 
     def drain(self, timeout_s: float | None = None) -> None:

@@ -9,18 +9,23 @@ from uuid import UUID
 
 from integrations.registry.store import (
     DEAD,
+    DELIVERED,
     PENDING,
+    WAITING,
     Claim,
     Delivery,
     Endpoint,
     Failure,
     NewDelivery,
+    as_cancelled,
     as_delivered,
     as_failed,
+    as_released,
     as_revived,
     delivery_id,
     is_due,
     is_leased,
+    is_purged,
     new_delivery,
 )
 
@@ -77,24 +82,34 @@ class InMemoryDeliveryStore:
     def delivered(self, delivery_id: UUID, now: float, status: int) -> bool:
         with self._lock:
             row = self._rows.get(delivery_id)
-            if row is None or row.state != PENDING:
+            if row is None or row.state == DELIVERED:
                 return False
             self._rows[delivery_id] = as_delivered(row, now, status)
             endpoint = self._endpoints.get(row.system_id, Endpoint(row.system_id))
             self._endpoints[row.system_id] = endpoint.after_success()
             return True
 
-    def failed(self, delivery_id: UUID, owner: str, now: float, failure: Failure) -> bool:
+    def failed(
+        self, delivery_id: UUID, owner: str, now: float, failure: Failure
+    ) -> Delivery | None:
+        with self._lock:
+            row = self._rows.get(delivery_id)
+            if row is None or row.state != PENDING or row.lease_owner != owner:
+                return None
+            endpoint = self._endpoints.get(row.system_id, Endpoint(row.system_id))
+            self._rows[delivery_id] = recorded = as_failed(
+                row, now, failure, endpoint.spends(failure)
+            )
+            if failure.counts:
+                self._endpoints[row.system_id] = endpoint.after_failure(now, failure)
+            return recorded
+
+    def release(self, delivery_id: UUID, owner: str, now: float, next_attempt_at: float) -> bool:
         with self._lock:
             row = self._rows.get(delivery_id)
             if row is None or row.state != PENDING or row.lease_owner != owner:
                 return False
-            self._rows[delivery_id] = as_failed(row, now, failure)
-            if failure.counts:
-                endpoint = self._endpoints.get(row.system_id, Endpoint(row.system_id))
-                self._endpoints[row.system_id] = endpoint.after_failure(
-                    now, failure.failures_to_open, failure.pause_s
-                )
+            self._rows[delivery_id] = as_released(row, next_attempt_at)
             return True
 
     def get(self, delivery_id: UUID) -> Delivery | None:
@@ -133,6 +148,32 @@ class InMemoryDeliveryStore:
             for row in dead:
                 self._rows[row.delivery_id] = as_revived(row, now)
             return len(dead)
+
+    def discard(self, system_id: UUID) -> int:
+        with self._lock:
+            found = [
+                r for r in self._rows.values() if r.system_id == system_id and r.state in WAITING
+            ]
+            for row in found:
+                self._rows[row.delivery_id] = as_cancelled(row)
+            return len(found)
+
+    def purge(self, now: float, keep_s: float, limit: int) -> int:
+        with self._lock:
+            before = now - keep_s
+            gone = [key for key, row in self._rows.items() if is_purged(row, before)][:limit]
+            for key in gone:
+                del self._rows[key]
+            return len(gone)
+
+    def waiting(self) -> dict[UUID, dict[str, int]]:
+        with self._lock:
+            found: dict[UUID, dict[str, int]] = {}
+            for row in self._rows.values():
+                if row.state in WAITING:
+                    mine = found.setdefault(row.system_id, {})
+                    mine[row.state] = mine.get(row.state, 0) + 1
+            return found
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-STATES = (PENDING, DELIVERED, DEAD)
+PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
+STATES = (PENDING, DELIVERED, DEAD, CANCELLED)
+WAITING = (PENDING, DEAD)  # what an operator may have to act on (counted by /metrics)
 CLOSED, OPEN, PROBING = "closed", "open", "probing"
 
 
@@ -82,15 +83,24 @@ class Endpoint:
     def after_success(self) -> Endpoint:
         return replace(self, circuit=CLOSED, failures=0, circuit_until=0.0, opened_at=None)
 
-    def after_failure(self, now: float, failures_to_open: int, pause_s: float) -> Endpoint:
-        """One more consecutive failure; the Nth, or a failed probe, (re)opens the circuit."""
+    def after_failure(self, now: float, failure: Failure) -> Endpoint:
+        """One more consecutive failure; the Nth, or a failed probe, (re)opens the circuit.
+        The pause grows with the outage: as long as the circuit has been open already (so it
+        doubles from probe to probe), from `pause_s` up to `max_pause_s`."""
         failures = self.failures + 1
-        if self.circuit == PROBING or failures >= failures_to_open:
+        if self.circuit == PROBING or failures >= failure.failures_to_open:
             opened = self.opened_at if self.opened_at is not None else now
+            pause = min(failure.max_pause_s, max(failure.pause_s, now - opened))
             return replace(
-                self, circuit=OPEN, failures=failures, circuit_until=now + pause_s, opened_at=opened
+                self, circuit=OPEN, failures=failures, circuit_until=now + pause, opened_at=opened
             )
         return replace(self, failures=failures)
+
+    def spends(self, failure: Failure) -> bool:
+        """Whether a failed attempt spends one of the delivery's attempts: only while the
+        circuit is closed (a probe, or a send under way when it opened, costs nothing), and
+        always when the endpoint refused the delivery itself (410)."""
+        return self.circuit == CLOSED or not failure.counts
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,8 @@ class Claim:
 @dataclass(frozen=True)
 class Failure:
     """A failed attempt: its status (None: no answer) and error class; then either the next
-    attempt's time or a dead letter. `counts`: whether it counts against the circuit."""
+    attempt's time or, when `dead` and the attempt is spent (Endpoint.spends), a dead letter.
+    `counts`: whether it counts against the circuit."""
 
     status: int | None
     error: str
@@ -116,6 +127,7 @@ class Failure:
     counts: bool
     failures_to_open: int
     pause_s: float
+    max_pause_s: float = 900.0
 
 
 class DeliveryStore(Protocol):
@@ -136,9 +148,21 @@ class DeliveryStore(Protocol):
         circuit and in-flight bound allow (with other workers' leases counted)."""
         ...
 
-    def delivered(self, delivery_id: UUID, now: float, status: int) -> bool: ...
-    def failed(self, delivery_id: UUID, owner: str, now: float, failure: Failure) -> bool:
-        """Record a failed attempt if `owner` still holds the lease (else False)."""
+    def delivered(self, delivery_id: UUID, now: float, status: int) -> bool:
+        """Record a success, unless already recorded: also of a delivery another worker
+        made a dead letter (or an operator discarded) meanwhile, since the receiver got it."""
+        ...
+
+    def failed(
+        self, delivery_id: UUID, owner: str, now: float, failure: Failure
+    ) -> Delivery | None:
+        """Record a failed attempt if `owner` still holds the lease: the row as recorded
+        (dead, or pending again), else None."""
+        ...
+
+    def release(self, delivery_id: UUID, owner: str, now: float, next_attempt_at: float) -> bool:
+        """Give a lease back unattempted (the message is not in the feed yet): pending, due
+        at `next_attempt_at`, its attempts and the circuit untouched."""
         ...
 
     def get(self, delivery_id: UUID) -> Delivery | None: ...
@@ -155,8 +179,22 @@ class DeliveryStore(Protocol):
         ...
 
     def replay_dead(self, system_id: UUID, now: float) -> int: ...
+    def discard(self, system_id: UUID) -> int:
+        """A (disabled) system's pending and dead deliveries cancelled: never sent, counted
+        nowhere; how many."""
+        ...
+
+    def purge(self, now: float, keep_s: float, limit: int) -> int:
+        """Delete up to `limit` deliveries delivered more than `keep_s` before `now` (and
+        cancelled ones created before then); how many."""
+        ...
+
     def counts(self) -> dict[str, int]:
-        """Deliveries by state."""
+        """Deliveries by state (every row read: tests and the CLI, not /metrics)."""
+        ...
+
+    def waiting(self) -> dict[UUID, dict[str, int]]:
+        """Per system, its pending and dead deliveries (an index range: /metrics)."""
         ...
 
     def dead_by_system(self) -> dict[UUID, int]: ...
@@ -207,10 +245,28 @@ def as_delivered(row: Delivery, now: float, status: int) -> Delivery:
     return replace(_attempted(row, now, status, ""), state=DELIVERED, delivered_at=now)
 
 
-def as_failed(row: Delivery, now: float, failure: Failure) -> Delivery:
-    row = _attempted(row, now, failure.status, failure.error)
+def as_failed(row: Delivery, now: float, failure: Failure, spent: bool = True) -> Delivery:
+    """A failed attempt; one not `spent` (the circuit was open) leaves the attempts as they
+    were and the delivery pending."""
+    tried = _attempted(row, now, failure.status, failure.error)
+    if not spent:
+        return replace(tried, attempts=row.attempts, next_attempt_at=failure.next_attempt_at)
     state = DEAD if failure.dead else PENDING
-    return replace(row, state=state, next_attempt_at=failure.next_attempt_at)
+    return replace(tried, state=state, next_attempt_at=failure.next_attempt_at)
+
+
+def as_released(row: Delivery, next_attempt_at: float) -> Delivery:
+    return replace(row, lease_owner=None, lease_until=None, next_attempt_at=next_attempt_at)
+
+
+def as_cancelled(row: Delivery) -> Delivery:
+    return replace(row, state=CANCELLED, lease_owner=None, lease_until=None)
+
+
+def is_purged(row: Delivery, before: float) -> bool:
+    if row.state == DELIVERED:
+        return row.delivered_at is not None and row.delivered_at < before
+    return row.state == CANCELLED and row.created_at < before
 
 
 def as_revived(row: Delivery, now: float) -> Delivery:

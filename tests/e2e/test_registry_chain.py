@@ -298,10 +298,11 @@ def test_registry_systems_decide_through_an_outage_and_a_killed_worker(
     assert failed
     assert all(d["state"] == "pending" and d["last_status"] == 503 for d in failed)
 
-    # now it hangs: its probes time out, and the worker is killed outright meanwhile
+    # now it hangs: its probes time out (spending no attempt: the circuit is open), and the
+    # worker is killed outright meanwhile
     hukou.control("timeout")
     wait_for(
-        lambda: any(d["attempts"] > failed[0]["attempts"] for d in
+        lambda: any(d["last_status"] is None and d["last_error"] for d in
                     stack.deliveries(request_id) if d["system_id"] == hukou.system_id) or None,
         "a probe of the hanging system",
     )  # fmt: skip

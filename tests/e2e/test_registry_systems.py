@@ -181,8 +181,14 @@ def test_a_disabled_system_is_refused(client: TestClient, container: Container, 
     receipt = {"receipt_number": "R-1"}
     accepted = client.post(path, json=receipt, headers=Journey.bearer(token))
     assert accepted.status_code == 200  # its token is now in the API's cache (api/auth.py)
+    code, lines = cli("deliveries", "discard", "--system", str(system_id))
+    assert code == 2  # it still takes deliveries
     code, lines = cli("registry", "disable", str(system_id))
     assert code == 0, lines
+    assert lines[-1].endswith("0 waiting deliveries cancelled")  # none were waiting
+    code, lines = cli("deliveries", "discard", "--system", str(system_id))
+    assert code == 0, lines
+    assert lines == [f"0 waiting deliveries of system {system_id} cancelled"]
     # another process disabled it: this API stops accepting the token within CACHE_SECONDS;
     # a fresh cache (as once they passed) reads the revocation
     client.app.state.principals = PrincipalCache(container.actors)  # type: ignore[attr-defined]

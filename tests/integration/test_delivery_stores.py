@@ -14,6 +14,7 @@ from adapters import pool
 from adapters.delivery_stores import PostgresDeliveryStore, SQLiteDeliveryStore
 from integrations.registry.memory import InMemoryDeliveryStore
 from integrations.registry.store import (
+    CANCELLED,
     CLOSED,
     DEAD,
     DELIVERED,
@@ -42,7 +43,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DeliverySt
     else:
         from tests.pg import postgres_settings
 
-        on_postgres = PostgresDeliveryStore(pool.acquire(postgres_settings().postgres))
+        datastore = pool.acquire(postgres_settings().postgres)
+        on_postgres = PostgresDeliveryStore(datastore, db_clock=False)  # the tests' times
         yield on_postgres
         on_postgres.close()  # gives its share of the pool back
 
@@ -56,7 +58,7 @@ def claim(owner: str = "w1", now: float = T0, in_flight: int = 4, limit: int = 1
 
 
 def failure(now: float, *, dead: bool = False, counts: bool = True) -> Failure:
-    return Failure(503, "HTTP 503", now + 5, dead, counts, failures_to_open=2, pause_s=30)
+    return Failure(503, "HTTP 503", now + 5, dead, counts, 2, pause_s=30, max_pause_s=600)
 
 
 def test_enqueue_records_rows_and_moves_the_cursor_once(store: DeliveryStore) -> None:
@@ -139,11 +141,104 @@ def test_the_circuit_opens_pauses_probes_one_and_closes(store: DeliveryStore) ->
     assert store.endpoint(SYSTEM).circuit == PROBING
     assert store.claim(SYSTEM, claim("w2", now=T0 + 31)) == []
     store.failed(probe.delivery_id, "w1", T0 + 32, failure(T0 + 32))
-    assert store.endpoint(SYSTEM).circuit == OPEN  # a failed probe: paused again
-    (probe,) = store.claim(SYSTEM, claim(now=T0 + 63))
+    assert store.endpoint(SYSTEM).circuit == OPEN  # a failed probe: paused again, longer
+    assert store.endpoint(SYSTEM).circuit_until == T0 + 32 + 32  # as long as it was open
+    (probe,) = store.claim(SYSTEM, claim(now=T0 + 65))
     assert store.delivered(probe.delivery_id, T0 + 64, 204)
     assert (store.endpoint(SYSTEM).circuit, store.endpoint(SYSTEM).failures) == (CLOSED, 0)
-    assert len(store.claim(SYSTEM, claim(now=T0 + 64))) == 3
+    assert len(store.claim(SYSTEM, claim(now=T0 + 66))) == 3
+
+
+def test_attempts_are_spent_only_while_the_circuit_is_closed(store: DeliveryStore) -> None:
+    store.enqueue(SYSTEM, 0, 16, rows(4, 8, 12, 16), T0)
+    a, b, c, d = store.claim(SYSTEM, claim())
+    store.failed(a.delivery_id, "w1", T0, failure(T0))
+    opened = store.failed(b.delivery_id, "w1", T0, failure(T0))  # the 2nd: it opens
+    assert opened is not None
+    assert opened.attempts == 1
+    late = store.failed(c.delivery_id, "w1", T0 + 1, failure(T0 + 1, dead=True))
+    assert late is not None  # under way when the circuit opened: costs nothing
+    assert (late.state, late.attempts, late.last_status) == (PENDING, 0, 503)
+    gone = store.failed(d.delivery_id, "w1", T0 + 1, failure(T0 + 1, dead=True, counts=False))
+    assert gone is not None
+    assert (gone.state, gone.attempts) == (DEAD, 1)
+    now = T0 + 31
+    for _ in range(20):  # probe after probe fails, each 'the last attempt'
+        (probe,) = store.claim(SYSTEM, claim(now=now))
+        failed = store.failed(probe.delivery_id, "w1", now, failure(now, dead=True))
+        assert failed is not None
+        assert failed.state == PENDING
+        now = store.endpoint(SYSTEM).circuit_until + 1
+    assert {r.delivery_id: r.attempts for r in store.deliveries(state=PENDING)} == {
+        a.delivery_id: 1,
+        b.delivery_id: 1,
+        c.delivery_id: 0,
+    }
+
+
+def test_the_circuit_pause_doubles_up_to_its_cap(store: DeliveryStore) -> None:
+    store.enqueue(SYSTEM, 0, 8, rows(4, 8), T0)
+    for taken in store.claim(SYSTEM, claim()):
+        store.failed(taken.delivery_id, "w1", T0, failure(T0))
+    pauses, now = [], T0
+    for _ in range(8):
+        until = store.endpoint(SYSTEM).circuit_until
+        pauses.append(until - now)
+        now = until + 1
+        (probe,) = store.claim(SYSTEM, claim(now=now))
+        store.failed(probe.delivery_id, "w1", now, failure(now))
+    assert pauses == [30, 31, 63, 127, 255, 511, 600, 600]  # as long as it was open, capped
+
+
+def test_a_lease_given_back_spends_nothing(store: DeliveryStore) -> None:
+    store.enqueue(SYSTEM, 0, 4, rows(4), T0)
+    (taken,) = store.claim(SYSTEM, claim())
+    assert not store.release(taken.delivery_id, "someone-else", T0, T0 + 10)
+    assert store.release(taken.delivery_id, "w1", T0, T0 + 10)
+    row = store.get(taken.delivery_id)
+    assert row is not None
+    assert (row.state, row.attempts, row.lease_owner, row.next_attempt_at) == (
+        PENDING,
+        0,
+        None,
+        T0 + 10,
+    )
+    assert store.claim(SYSTEM, claim(now=T0 + 9)) == []
+    assert len(store.claim(SYSTEM, claim(now=T0 + 10))) == 1
+    assert store.endpoint(SYSTEM).failures == 0
+
+
+def test_a_late_success_is_recorded_over_a_dead_letter(store: DeliveryStore) -> None:
+    store.enqueue(SYSTEM, 0, 4, rows(4), T0)
+    (slow,) = store.claim(SYSTEM, claim("w1"))
+    (again,) = store.claim(SYSTEM, claim("w2", now=T0 + 61))  # w1's lease ended
+    store.failed(again.delivery_id, "w2", T0 + 62, failure(T0 + 62, dead=True, counts=False))
+    assert store.delivered(slow.delivery_id, T0 + 63, 200)  # the receiver got it
+    row = store.get(slow.delivery_id)
+    assert row is not None
+    assert (row.state, row.last_status) == (DELIVERED, 200)
+    assert store.dead_by_system() == {}
+
+
+def test_a_systems_waiting_deliveries_are_discarded_and_old_ones_purged(
+    store: DeliveryStore,
+) -> None:
+    other = UUID("00000000-0000-4000-8000-000000000002")
+    store.enqueue(SYSTEM, 0, 12, rows(4, 8, 12), T0)
+    store.enqueue(other, 0, 4, rows(4), T0)
+    first, second, _third = store.claim(SYSTEM, claim())
+    store.delivered(first.delivery_id, T0 + 1, 200)
+    store.failed(second.delivery_id, "w1", T0 + 1, failure(T0 + 1, dead=True, counts=False))
+    assert store.waiting() == {SYSTEM: {PENDING: 1, DEAD: 1}, other: {PENDING: 1}}
+    assert store.discard(SYSTEM) == 2  # the dead letter, and the one being sent
+    assert store.waiting() == {other: {PENDING: 1}}
+    assert store.claim(SYSTEM, claim(now=T0 + 100)) == []
+    assert store.counts() == {DELIVERED: 1, CANCELLED: 2, PENDING: 1}
+    day = 86400.0
+    assert store.purge(T0 + 30 * day, 30 * day, 100) == 0  # kept 30 days
+    assert store.purge(T0 + 31 * day, 30 * day, 2) == 2  # at most `limit` at once
+    assert store.purge(T0 + 31 * day, 30 * day, 100) == 1
+    assert store.counts() == {PENDING: 1}
 
 
 def test_a_delivered_row_keeps_what_the_status_view_shows(store: DeliveryStore) -> None:
@@ -186,3 +281,36 @@ def test_concurrent_claims_never_lease_a_delivery_twice(store: DeliveryStore) ->
         t.join()
     assert len(taken) == len(set(taken)) == 100
     assert store.counts() == {DELIVERED: 100}
+
+
+@pytest.mark.postgres
+def test_on_postgres_leases_run_on_the_database_clock() -> None:
+    """Workers whose clocks are an hour apart share leases as if they agreed: one behind does
+    not make its own lease look ended to the others, one ahead does not hold it for an hour."""
+    import time
+
+    from tests.pg import postgres_settings
+
+    store = PostgresDeliveryStore(pool.acquire(postgres_settings().postgres))
+    system = uuid4()
+    try:
+        now = time.time()
+        store.enqueue(system, 0, 4, rows(4), now)
+        behind = Claim("behind", now - 3600, now - 3600 + 1.0, 1, 1)
+        (taken,) = store.claim(system, behind)
+        assert taken.lease_until is not None
+        assert abs(taken.lease_until - (time.time() + 1.0)) < 0.5  # 1 s from the database's now
+        right = Claim("right", time.time(), time.time() + 1, 4, 1)  # room for more in flight
+        assert store.claim(system, right) == []  # but that one is being sent
+        time.sleep(1.2)  # its lease ends by the database's clock
+        ahead = Claim("ahead", time.time() + 3600, time.time() + 3600 + 1.0, 4, 1)
+        (again,) = store.claim(system, ahead)
+        assert again.delivery_id == taken.delivery_id
+        assert store.failed(again.delivery_id, "ahead", ahead.now, failure(ahead.now)) is not None
+        row = store.get(again.delivery_id)
+        assert row is not None
+        assert row.last_attempt_at is not None
+        assert abs(row.last_attempt_at - time.time()) < 0.5
+        assert abs(row.next_attempt_at - (time.time() + 5)) < 0.5  # the backoff, kept
+    finally:
+        store.close()

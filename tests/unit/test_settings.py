@@ -60,6 +60,11 @@ def test_cipher_key_switches_on_encryption() -> None:
         ({"NEWBORN_LEDGER_DELIVERY_MAX_ATTEMPTS": "1.5"}, "DELIVERY_MAX_ATTEMPTS must be a whole"),
         ({"NEWBORN_LEDGER_DELIVERY_IN_FLIGHT": "0"}, "DELIVERY_IN_FLIGHT must be 1 or more"),
         ({"NEWBORN_LEDGER_DELIVERY_TIMEOUT": "30"}, "DELIVERY_LEASE must be more than 3 x"),
+        ({"NEWBORN_LEDGER_DELIVERY_KEEP_DAYS": "0"}, "DELIVERY_KEEP_DAYS must be 1 or more"),
+        (
+            {"NEWBORN_LEDGER_DELIVERY_CIRCUIT_MAX_PAUSE": "10"},
+            "DELIVERY_CIRCUIT_MAX_PAUSE must be at least CIRCUIT_PAUSE",
+        ),
     ],
 )
 def test_bad_configuration_names_the_variable(environ: dict[str, str], message: str) -> None:
@@ -72,3 +77,11 @@ def test_the_delivery_policy_is_read_from_its_variables() -> None:
         {"NEWBORN_LEDGER_DELIVERY_IN_FLIGHT": "2", "NEWBORN_LEDGER_DELIVERY_CIRCUIT_PAUSE": "7.5"}
     ).deliveries
     assert (policy.in_flight, policy.circuit_pause_s, policy.max_attempts) == (2, 7.5, 15)
+    longer = Settings.from_env(
+        {
+            "NEWBORN_LEDGER_DELIVERY_CIRCUIT_MAX_PAUSE": "1800",
+            "NEWBORN_LEDGER_DELIVERY_KEEP_DAYS": "7",
+        }
+    ).deliveries
+    assert (longer.circuit_max_pause_s, longer.keep_days) == (1800.0, 7)
+    assert longer.attempt_s == 2 * longer.timeout_s < longer.lease_s
