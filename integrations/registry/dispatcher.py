@@ -121,9 +121,11 @@ class Dispatcher(Generic[M]):
         each with the system as registered then (disabled: the chain stops; rotated: the
         current secrets sign)."""
         try:
-            for _ in range(CHAIN):
+            for sent in range(1, CHAIN + 1):
                 if not self._attempt(system, delivery) or self._stopping.is_set():
                     return
+                if sent == CHAIN:
+                    return  # claim nothing more: a claimed delivery not sent is leased in vain
                 current = self._current(system.system_id)
                 if current is None:
                     return
