@@ -5,12 +5,13 @@ A fast local receiver (bench/receiver.py, its own process) answers every POST 20
 nothing. Per store:
 
 1. The lifecycle of bench/lifecycle.py (notify, then every office receives and approves, in
-   waves, ticking between them) twice, in fresh stores: without the office_feed projection
-   (removed from the runner) and without systems; then with it and one registry system per
-   office (`deployed.offices()`, each with its own URL on the receiver), the deliveries
-   running meanwhile on their own thread as the worker runs them (`Ticker`, the default
-   policy), until every message is delivered. Cases/s over the drive; CPU per case of this
-   process and of the PostgreSQL server over the drive and the deliveries' drain.
+   waves, ticking between them) three times, in fresh stores: without the office_feed
+   projection (removed from the runner) and without systems; with it and no systems; with
+   it and one registry system per office (`deployed.offices()`, each with its own URL on the
+   receiver), the deliveries running meanwhile on their own thread as the worker runs them
+   (`Ticker`, the default policy), until every message is delivered. Cases/s over the
+   drive; CPU per case of this process and of the PostgreSQL server over the drive and the
+   deliveries' drain.
 2. The backlog: the systems of (1) disabled, a new one per office added from the feed's start
    (`registry add --from-start`): the deliveries loop (`Ticker`, default policy: 8 threads, 4
    in flight per endpoint, a round a second) delivers the office feed, every message once.
@@ -178,16 +179,17 @@ def wait_delivered(store: Store, target: int, limit_s: float) -> tuple[int, floa
 
 
 def lifecycle_run(
-    store: Store, run: str, bounds: Bounds, receiver: Receiver | None
+    store: Store, run: str, bounds: Bounds, receiver: Receiver | None, feed: bool = True
 ) -> dict[str, Any]:
-    """The lifecycle; with a receiver, with the office feed, one system per office and the
-    deliveries loop running, then until every message is delivered (the drain)."""
+    """The lifecycle: without `feed`, without the office_feed projection; with a receiver,
+    with one system per office and the deliveries loop running, then until every message is
+    delivered (the drain)."""
     container = build(store.settings)
     loop = None
     try:
-        if receiver is None:
+        if not feed:
             del container.projections.projections["office_feed"]  # not caught up: no feed
-        else:
+        if receiver is not None:
             register_systems(container, receiver.url, "lifecycle")
             loop = deliveries_loop(container)
             loop.start()
@@ -316,18 +318,20 @@ def measure(
     receiver = Receiver(log_dir)
     try:
         with store_for("off") as store:
-            without = lifecycle_run(store, f"{label}-off", bounds, None)
+            without = lifecycle_run(store, f"{label}-off", bounds, None, feed=False)
+        with store_for("feed") as store:
+            feed_only = lifecycle_run(store, f"{label}-feed", bounds, None)
         with store_for("on") as store:
             with_feed = lifecycle_run(store, f"{label}-on", bounds, receiver)
             backlog = backlog_run(store, receiver, bounds)
     finally:
         receiver.stop()
-    return {"without": without, "with": with_feed, "backlog": backlog}
+    return {"without": without, "feed_only": feed_only, "with": with_feed, "backlog": backlog}
 
 
 def on_postgres(schema: str, bounds: Bounds, log_dir: Path) -> dict[str, Any]:
     result = measure(lambda tag: postgres_store(f"{schema}_{tag}"), "pg", bounds, log_dir)
-    for tag in ("off", "on"):
+    for tag in ("off", "feed", "on"):
         pgdb.drop_schema(f"{schema}_{tag}")
     return result
 
