@@ -56,6 +56,7 @@ COLUMNS = tuple(f.name for f in fields(Delivery))
 ENDPOINT_COLUMNS = tuple(f.name for f in fields(Endpoint))
 SQL = {
     "endpoint": "SELECT * FROM {endpoints} WHERE system_id = %s{for_update}",
+    "endpoint_read": "SELECT * FROM {endpoints} WHERE system_id = %s",
     "endpoints": "SELECT * FROM {endpoints} ORDER BY system_id",
     "ensure": "INSERT INTO {endpoints} (system_id) VALUES (%s) ON CONFLICT DO NOTHING",
     "save_endpoint": "UPDATE {endpoints} SET "
@@ -119,9 +120,11 @@ class SqlDeliveryStore:
             return self._endpoint(tx, system_id, lock=False)
 
     def _endpoint(self, tx: Tx, system_id: UUID, lock: bool = True) -> Endpoint:
-        if lock:
+        """The system's endpoint row; with `lock`, locked (made first when missing)."""
+        found = tx.rows(self.sql["endpoint" if lock else "endpoint_read"], (str(system_id),))
+        if not found and lock:
             tx.run(self.sql["ensure"], (str(system_id),))
-        found = tx.rows(self.sql["endpoint"], (str(system_id),))
+            found = tx.rows(self.sql["endpoint"], (str(system_id),))
         return _endpoint(found[0]) if found else Endpoint(system_id)
 
     def _shift(self, tx: Tx, now: float) -> float:
@@ -131,7 +134,10 @@ class SqlDeliveryStore:
             return 0.0
         return float(tx.rows(self.clock_sql)[0]["now"]) - now
 
-    def _save_endpoint(self, tx: Tx, endpoint: Endpoint) -> None:
+    def _save_endpoint(self, tx: Tx, endpoint: Endpoint, was: Endpoint | None = None) -> None:
+        """Write the endpoint row, unless it is what it `was` (read in this transaction)."""
+        if endpoint == was:
+            return
         values = astuple(endpoint)
         tx.run(self.sql["save_endpoint"], (*values[1:], str(endpoint.system_id)))
 
@@ -171,7 +177,7 @@ class SqlDeliveryStore:
             for row in taken:
                 self._save(tx, row)
             if taken:
-                self._save_endpoint(tx, endpoint.claimed(claim.lease_until))
+                self._save_endpoint(tx, endpoint.claimed(claim.lease_until), endpoint)
             return taken
 
     def _save(self, tx: Tx, row: Delivery) -> None:
@@ -190,7 +196,7 @@ class SqlDeliveryStore:
                 return False
             endpoint = self._endpoint(tx, row.system_id)
             self._save(tx, as_delivered(row, now, status))
-            self._save_endpoint(tx, endpoint.after_success())
+            self._save_endpoint(tx, endpoint.after_success(), endpoint)
             return True
 
     def failed(
@@ -207,7 +213,7 @@ class SqlDeliveryStore:
             recorded = as_failed(row, now, failure, endpoint.spends(failure))
             self._save(tx, recorded)
             if failure.counts:
-                self._save_endpoint(tx, endpoint.after_failure(now, failure))
+                self._save_endpoint(tx, endpoint.after_failure(now, failure), endpoint)
             return recorded
 
     def release(self, delivery_id: UUID, owner: str, now: float, next_attempt_at: float) -> bool:

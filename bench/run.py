@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap import build
-from bench import deployed, ingest, lifecycle, machine, pgdb, reads, rebuild, synthetic
+from bench import deliveries, deployed, ingest, lifecycle, machine, pgdb, reads, rebuild, synthetic
 from bench.stats import Figure, table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,6 +46,7 @@ class Plan:
     rebuild_s: float
     rebuild_parts: int  # processes of the rebuild in parts (the machine's 2 cores)
     as_of_s: float
+    deliveries: deliveries.Bounds  # registry deliveries: two lifecycles and a backlog a store
 
 
 FULL = Plan(
@@ -55,6 +56,7 @@ FULL = Plan(
     sqlite_cases=200, read_s=6, read_workers=(1, 2),
     small_cases=10_000, log_events=1_000_000, big_cases=1_000_000, rebuild_s=15,
     rebuild_parts=2, as_of_s=6,
+    deliveries=deliveries.Bounds(cases=250, seconds=12, drain_s=20, backlog_s=30),
 )  # fmt: skip
 QUICK = Plan(
     cpu_s=2, raw_s=2, ingest_s=6, embedded_s=4, soak_s=10, drain_s=3,
@@ -63,6 +65,7 @@ QUICK = Plan(
     sqlite_cases=30, read_s=2, read_workers=(1,),
     small_cases=1_000, log_events=50_000, big_cases=20_000, rebuild_s=6,
     rebuild_parts=2, as_of_s=2,
+    deliveries=deliveries.Bounds(cases=50, seconds=5, drain_s=10, backlog_s=10),
 )  # fmt: skip
 
 
@@ -302,6 +305,75 @@ class Bench:
                        notes=covered + ("" if found["finished"] else " (time-boxed)"))
             )  # fmt: skip
 
+    def run_deliveries(self) -> None:
+        bounds = self.plan.deliveries
+        found: dict[str, Any] = {}
+        for store in ("PostgreSQL", "SQLite"):
+            self.phase(
+                f"deliveries on {store}: lifecycles of up to {bounds.cases} cases without and "
+                f"with the office feed and its systems, then the feed's backlog"
+            )
+            if store == "PostgreSQL":
+                r = deliveries.on_postgres("bench_deliveries", bounds, self.log_dir)
+            else:
+                r = deliveries.on_sqlite(self.log_dir / "sqlite-deliveries", bounds, self.log_dir)
+            found[store] = r
+            self._deliveries_figures(store, r)
+        self.raw["deliveries"] = found
+
+    def _deliveries_figures(self, store: str, r: dict[str, Any]) -> None:
+        backlog, raw = r["backlog"], r["backlog"]["baseline"]
+        off, on = r["without"], r["with"]
+        sent = (
+            f"{backlog['delivered']} of {backlog['messages']} to {backlog['systems']} systems; "
+            f"{backlog['threads']} threads, {backlog['in_flight']} in flight per system"
+        )
+        self.figures += [
+            Figure(f"deliveries/s, one worker ({store})", "msg/s", backlog["rate"], raw["rate"],
+                   "raw httpx POSTs", notes=sent),
+            Figure(f"delivery CPU, process ({store})", "ms", backlog["cpu_ms_per_delivery"],
+                   raw["cpu_ms_per_post"], "raw httpx POST", kind="max"),
+        ]  # fmt: skip
+        if store == "PostgreSQL":
+            self.figures.append(
+                Figure("delivery CPU, PostgreSQL server", "ms",
+                       backlog["pg_cpu_ms_per_delivery"])
+            )  # fmt: skip
+        self.figures.append(
+            Figure(f"signing a delivery (1 core, {store} run)", "msg/s", backlog["signing_per_s"])
+        )
+        per_case = on["messages"] / max(1, on["cases"])
+        drained = (
+            f"{on['delivered']} of {on['messages']} messages delivered "
+            f"{on['drain_s']:.1f} s after the last case"
+        )
+        feed = r["feed_only"]
+
+        def cpu(run: dict[str, Any]) -> float:
+            return float(run["total_cpu_ms_per_case"] + run["total_pg_cpu_ms_per_case"])
+
+        self.figures += [
+            Figure(f"lifecycle cases/s with the feed, no systems ({store})", "cases/s",
+                   feed["cases_per_s"], off["cases_per_s"], "no feed, no systems"),
+            Figure(f"lifecycle cases/s with feed + deliveries ({store})", "cases/s",
+                   on["cases_per_s"], off["cases_per_s"], "no feed, no systems", notes=drained),
+            Figure(f"lifecycle CPU/case with feed + deliveries, process ({store})", "ms",
+                   on["total_cpu_ms_per_case"], off["total_cpu_ms_per_case"],
+                   "no feed, no systems", kind="max"),
+        ]  # fmt: skip
+        if store == "PostgreSQL":
+            self.figures.append(
+                Figure("lifecycle CPU/case with feed + deliveries, PostgreSQL server", "ms",
+                       on["total_pg_cpu_ms_per_case"], off["total_pg_cpu_ms_per_case"],
+                       "no feed, no systems", kind="max")
+            )  # fmt: skip
+        self.figures += [
+            Figure(f"added CPU/case: the feed ({store})", "ms", cpu(feed) - cpu(off),
+                   notes="process + server"),
+            Figure(f"added CPU/case: feed + deliveries ({store})", "ms", cpu(on) - cpu(off),
+                   notes=f"process + server, drain included; {per_case:.1f} deliveries a case"),
+        ]  # fmt: skip
+
 
 def _percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100 * fraction
@@ -313,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="ingest,lifecycle,reads,rebuild",
-        help="comma-separated phases (reads needs lifecycle)",
+        help="comma-separated phases (reads needs lifecycle; deliveries is not in the default)",
     )
     parser.add_argument(
         "--plain-uvicorn",
@@ -336,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         "lifecycle": bench.run_lifecycle,
         "reads": bench.run_reads,
         "rebuild": bench.run_rebuild_and_as_of,
+        "deliveries": bench.run_deliveries,
     }
     for name in args.only.split(","):
         phases[name.strip()]()

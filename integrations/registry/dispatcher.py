@@ -3,6 +3,7 @@ bounded pool of threads, within each endpoint's circuit and in-flight bound."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random as _random
@@ -55,6 +56,10 @@ class Dispatcher(Generic[M]):
         self._futures: set[Future[None]] = set()
         self._stopping = threading.Event()
         self._turn = 0  # which system is served first, rotating, so none starves
+        # The last round's systems when it ran out of free threads before it reached them all
+        # (a backlog): a thread whose endpoint has nothing more due moves on to one of them.
+        self._waiting: Sequence[System] = ()
+        self._moves = itertools.count()  # where a thread moving on starts looking, in turn
 
     def run_once(self) -> int:
         """One round: enqueue new messages, then start sending due deliveries (how many)."""
@@ -88,12 +93,15 @@ class Dispatcher(Generic[M]):
         if not systems:
             return started
         self._turn = (self._turn + 1) % len(systems)
+        waiting: Sequence[System] = ()
         for system in [*systems[self._turn :], *systems[: self._turn]]:
             free = self.policy.threads - self.in_flight()
             if free <= 0:
+                waiting = systems
                 break
             for delivery in self.store.claim(system.system_id, self._claim(free)):
                 started.append(self._submit(system, delivery))
+        self._waiting = waiting
         return started
 
     def in_flight(self) -> int:
@@ -119,23 +127,46 @@ class Dispatcher(Generic[M]):
     def _work(self, system: System, delivery: Delivery) -> None:
         """Send, and while the endpoint answers, send its next due delivery on this thread,
         each with the system as registered then (disabled: the chain stops; rotated: the
-        current secrets sign)."""
+        current secrets sign); when it has none and other endpoints wait for a thread, one
+        of theirs."""
         try:
-            for _ in range(CHAIN):
+            for sent in range(1, CHAIN + 1):
                 if not self._attempt(system, delivery) or self._stopping.is_set():
                     return
-                current = self._current(system.system_id)
-                if current is None:
+                if sent == CHAIN:
+                    return  # claim nothing more: a claimed delivery not sent is leased in vain
+                found = self._next(system)
+                if found is None:
                     return
-                system = current
-                claimed = self.store.claim(system.system_id, self._claim(1))
-                if not claimed:
-                    return
-                delivery = claimed[0]
+                system, delivery = found
         except Exception:  # the store is away: the lease expires and another round retries
             log.exception(
                 "delivery %s to system %s stopped", delivery.delivery_id, system.system_id
             )
+
+    def _next(self, system: System) -> tuple[System, Delivery] | None:
+        """The thread's next delivery: its endpoint's next due one; else, while the last round
+        left endpoints waiting for a free thread, the next due one of another endpoint (each
+        claim within that endpoint's circuit and in-flight bound, with the system as
+        registered now)."""
+        current = self._current(system.system_id)
+        if current is not None:
+            claimed = self.store.claim(current.system_id, self._claim(1))
+            if claimed:
+                return current, claimed[0]
+        waiting = self._waiting
+        if not waiting:
+            return None
+        registered = {s.system_id: s for s in pushed(self.subscriptions.systems(self.clock()))}
+        start = next(self._moves)
+        for n in range(len(waiting)):
+            other = registered.get(waiting[(start + n) % len(waiting)].system_id)
+            if other is None or other.system_id == system.system_id or self._stopping.is_set():
+                continue
+            claimed = self.store.claim(other.system_id, self._claim(1))
+            if claimed:
+                return other, claimed[0]
+        return None
 
     def _current(self, system_id: UUID) -> System | None:
         """The system as registered now (the registry reads its log again only when it

@@ -13,6 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from adapters.delivery_stores import SQLiteDeliveryStore
+from integrations.registry import dispatcher as dispatcher_module
 from integrations.registry.dispatcher import Dispatcher
 from integrations.registry.memory import InMemoryDeliveryStore
 from integrations.registry.policy import DeliveryPolicy
@@ -159,6 +160,51 @@ def test_deliveries_in_flight_are_bounded_per_endpoint_and_in_all(receiver: Rece
         assert other.most_in_flight <= 2
         assert len(other.received) == 4
     sender.close()
+
+
+def test_a_thread_that_has_sent_its_chain_leaves_no_delivery_leased(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After CHAIN sends a thread rests, claiming nothing more: a delivery it claimed and did
+    not send would hold one of its endpoint's in-flight places until its lease ended."""
+    monkeypatch.setattr(dispatcher_module, "CHAIN", 3)
+    feed, systems, clock = FakeFeed(), FakeSystems(), FakeClock()
+    feed.add(7)
+    systems.add(receiver.url)
+    policy = DeliveryPolicy(timeout_s=2.0, lease_s=10.0, threads=1, in_flight=1)
+    sender = dispatcher(feed, systems, policy, clock)
+    sender.run_once()
+    sender.drain(10)
+    assert len(receiver.ids()) == 3
+    assert [r.lease_owner for r in sender.store.deliveries(state=PENDING)] == [None] * 4
+    rounds(sender, clock, 2)  # the next rounds go on at once, not after the lease
+    sender.close()
+    assert sender.store.counts() == {DELIVERED: 7}
+
+
+@pytest.mark.parametrize("on", ["memory", "sqlite"])
+def test_a_thread_whose_endpoint_is_done_moves_on_to_one_left_waiting(
+    receiver: Receiver, tmp_path: Path, on: str
+) -> None:
+    """A backlog: the round has 2 threads for 4 endpoints. A thread that has sent its
+    endpoint's last due delivery goes on with an endpoint the round left waiting, rather
+    than resting until the next round; the bounds hold (1 in flight an endpoint, 2 in all)."""
+    receiver.delay_s = 0.02
+    feed, systems = FakeFeed(), FakeSystems()
+    offices = [("420102", "public-security"), ("430602", "cdc"), ("440106", "hrss"),
+               ("510104", "health")]  # fmt: skip
+    for office in offices:
+        feed.add(3, office=office)
+        systems.add(receiver.url, office=office)
+    policy = DeliveryPolicy(timeout_s=2.0, lease_s=10.0, threads=2, in_flight=1)
+    store = SQLiteDeliveryStore(str(tmp_path / "d.sqlite")) if on == "sqlite" else None
+    sender = dispatcher(feed, systems, policy, store=store)
+    sender.run_once()  # one round only
+    sender.drain(20)
+    sender.close()
+    assert sorted(receiver.ids()) == sorted(m.message_id for m in feed.items)
+    assert sender.store.counts() == {DELIVERED: 12}
+    assert receiver.most_in_flight <= 2
 
 
 def test_two_workers_on_one_store_send_each_delivery_once(
