@@ -454,17 +454,24 @@ def test_family_page_answers_a_supplement_and_rates(
     browser.click("#sign-out")
 
 
+def open_office_queue(
+    server: Server, browser: Browser, token: str, locality: str, authority: str
+) -> None:
+    """The office page, signed in with `token` for the office, its queue loading."""
+    browser.open(server.url + "/office")
+    wait_for(lambda: browser.visible("#office-form"), "the office form")
+    browser.type("#office-token", token)
+    browser.type("#office-locality", locality)
+    browser.js(f"document.getElementById('office-authority').value = '{authority}'")
+    browser.click("#office-form button[type=submit]")
+
+
 def test_office_page_works_the_queue_and_shows_problems_inline(
     server: Server, browser: Browser, hospital: str
 ) -> None:
     case = notify(server, hospital, "notification-full.json")  # planned and dispatched at once
     token = server.actor("office", "430602", "cdc")
-    browser.open(server.url + "/office")
-    wait_for(lambda: browser.visible("#office-form"), "the office form")
-    browser.type("#office-token", token)
-    browser.type("#office-locality", "430602")
-    browser.js("document.getElementById('office-authority').value = 'cdc'")
-    browser.click("#office-form button[type=submit]")
+    open_office_queue(server, browser, token, "430602", "cdc")
     wait_for(lambda: browser.visible("#queue-rows button"), "a queue row")
     assert "预防接种" in browser.text("#queue-rows")
     short = case.case_id[:8]
@@ -598,12 +605,7 @@ def test_office_page_warns_when_its_system_cannot_be_reached(
         lambda: server.call("GET", "/offices/430602/cdc/queue", token)["delivery_warnings"],
         "the circuit of the clinic's system to open",
     )
-    browser.open(server.url + "/office")
-    wait_for(lambda: browser.visible("#office-form"), "the office form")
-    browser.type("#office-token", token)
-    browser.type("#office-locality", "430602")
-    browser.js("document.getElementById('office-authority').value = 'cdc'")
-    browser.click("#office-form button[type=submit]")
+    open_office_queue(server, browser, token, "430602", "cdc")
     wait_for(lambda: browser.visible("#delivery-warnings"), "the delivery warning")
     warning = browser.text("#delivery-warnings")
     assert "clinic system" in warning
