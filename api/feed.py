@@ -9,7 +9,6 @@ arrives or the wait ends (long polling).
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import Any
 
@@ -21,14 +20,13 @@ from starlette.routing import Route
 from adapters.facade import may_read_queue, office_feed
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
-from api.problems import ApiError
+from api.queue import _number
 from api.responses import ORJSONResponse
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 MAX_WAIT_S = 30
 POLL_S = 0.5  # how often a long poll looks again
 MAX_CURSOR = 2**62
-WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²" is a digit to str.isdigit
 OPERATIONS = [
     Operation(
         "/offices/{locality}/{authority}/feed",
@@ -42,28 +40,14 @@ OPERATIONS = [
 ]
 
 
-def _number(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
-        raise ApiError(
-            422,
-            "invalid-parameter",
-            f"{name} is a whole number from {low} to {high}",
-            parameter=name,
-        )
-    return int(raw)
-
-
 async def feed(request: Request) -> Response:
     principal = await authenticate(request, "office")
     locality, authority = request.path_params["locality"], request.path_params["authority"]
     if not may_read_queue(principal, locality, authority):
         raise out_of_scope()
-    after = _number(request, "after", 0, 0, MAX_CURSOR)
-    limit = _number(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    wait = _number(request, "wait", 0, 0, MAX_WAIT_S)
+    after = _number(request, "after", 0, MAX_CURSOR)
+    limit = _number(request, "limit", DEFAULT_LIMIT, MAX_LIMIT, low=1)
+    wait = _number(request, "wait", 0, MAX_WAIT_S)
     container = request.app.state.container
     ends = time.monotonic() + wait
     while True:

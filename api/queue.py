@@ -51,11 +51,16 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
     return value
 
 
-def _number(request: Request, name: str, default: int, high: int) -> int:
+def _number(request: Request, name: str, default: int, high: int, low: int = 0) -> int:
+    """A whole-number query parameter from `low` to `high` (`default` when absent); 422
+    naming it otherwise (the queue's, the routing desk's and the feed's)."""
     raw = request.query_params.get(name, str(default))
-    if not WHOLE.fullmatch(raw) or not 0 <= int(raw) <= high:
+    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
         raise ApiError(
-            422, "invalid-parameter", f"{name} is a whole number from 0 to {high}", parameter=name
+            422,
+            "invalid-parameter",
+            f"{name} is a whole number from {low} to {high}",
+            parameter=name,
         )
     return int(raw)
 

@@ -35,6 +35,7 @@ from adapters.settings import Settings
 from domain.births.commands import ApplyAsFamily, NotifyBirth
 from domain.kernel.identifiers import citizen_id
 from tests.conftest import make_facts
+from tests.e2e.test_registry_simulator_http import bearer
 from tests.e2e.test_serve import free_port, wait_until_up
 
 T = TypeVar("T")
@@ -63,10 +64,6 @@ def wait_for(check: Callable[[], T | None], what: str, deadline_s: float = 45.0)
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.2)
     return found
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def cli(env: dict[str, str], *args: str) -> list[str]:
