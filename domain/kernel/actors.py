@@ -56,6 +56,7 @@ class Principal:
     authority: str | None = None
     expires_at: datetime | None = None  # a family's sign-in ends then
     kind: str = "person"  # "system": a registry system acting for its office
+    user: str = ""  # a staff user's username when the caller signed in with an account
 
     @property
     def officer(self) -> str:
