@@ -24,6 +24,7 @@ from adapters.facade import (
     read_case,
     with_siblings,
 )
+from api.audit import audited, audited_family
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -38,7 +39,11 @@ OPERATIONS = [
         roles=(*CASE_ROLES, "admin"),
         params=("as_of",),
         answer="Case",
-        responses={404: "No such case", 422: "as_of is not an ISO datetime"},
+        responses={
+            404: "No such case",
+            422: "as_of is not an ISO datetime",
+            503: "The read audit cannot record the read now",
+        },
     ),
     Operation(
         "/cases/{case_id:uuid}/history",
@@ -46,7 +51,7 @@ OPERATIONS = [
         "The case's event stream, redacted per role",
         roles=(*CASE_ROLES, "admin"),
         answer="History",
-        responses={404: "No such case"},
+        responses={404: "No such case", 503: "The read audit cannot record the read now"},
     ),
 ]
 
@@ -89,9 +94,18 @@ async def get_case(request: Request) -> Response:
     container, case_id = request.app.state.container, request.path_params["case_id"]
     if principal.role == "family" and as_of is None:
         body = await family_document(container, principal, case_id)
-        return Response(body, media_type=ORJSONResponse.media_type)
+        viewers = await audited_family(request, principal, case_id)
+        return Response(with_viewers(body, viewers), media_type=ORJSONResponse.media_type)
     view = await run_in_threadpool(read_case, container, principal, case_id, as_of)
+    await audited(request, principal, "case" if as_of is None else "as-of", case_id)
     return ORJSONResponse(view)
+
+
+def with_viewers(document: bytes, viewers: list[dict[str, Any]]) -> bytes:
+    """The family's case document with `viewed_by`: the offices that read the case (the
+    document is a JSON object: its closing brace is replaced)."""
+    field = b',"viewed_by":' + orjson.dumps(viewers) + b"}"
+    return document.rstrip()[:-1] + field
 
 
 def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> list[dict[str, Any]]:
@@ -104,10 +118,12 @@ def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> lis
 
 async def get_history(request: Request) -> Response:
     principal = await authenticate(request, *CASE_ROLES)
+    case_id = request.path_params["case_id"]
     entries = await run_in_threadpool(
-        read_history, request.app.state.container.ledger, principal, request.path_params["case_id"]
+        read_history, request.app.state.container.ledger, principal, case_id
     )
-    return ORJSONResponse({"case_id": str(request.path_params["case_id"]), "events": entries})
+    await audited(request, principal, "history", case_id)
+    return ORJSONResponse({"case_id": str(case_id), "events": entries})
 
 
 ROUTES = [
