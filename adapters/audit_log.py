@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from adapters.audit_records import AuditStore, ReadRecord, Viewer
 
 log = logging.getLogger(__name__)
 BATCH = 500  # rows in one transaction
+GATHER_S = 0.002  # the longest a group waits for more rows (see AuditLog._gather)
 Done = Callable[[list[Viewer] | None, BaseException | None], None]
 
 
@@ -46,6 +48,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._window = 0.0  # how long a group may wait for more rows (a quarter of a commit)
         self.batches = 0  # committed transactions (tests and the bench read it)
 
     def submit(self, record: ReadRecord, done: Done, *, viewers: bool = False) -> None:
@@ -62,22 +65,38 @@ class AuditLog:
                 raise AuditBusyError("the read audit's queue is full") from None
 
     def _run(self) -> None:
+        last = 1  # rows in the last transaction
         while True:
-            first = self._queue.get()
-            group = [] if first is None else [first]
-            stop = first is None
-            while not stop and len(group) < self.batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                stop = item is None
-                if item is not None:
-                    group.append(item)
+            group, stop = self._gather(last)
             if group:
+                started = time.monotonic()
                 self._commit(group)
+                self._window = min(GATHER_S, (time.monotonic() - started) / 4)
+                last = len(group)
             if stop:
                 return
+
+    def _gather(self, last: int) -> tuple[list[_Pending], bool]:
+        """The next group: the first row to come, then what is queued; while the group is
+        smaller than the last one, rows for up to a quarter of a commit's time (at most
+        GATHER_S) more. Callers waiting for their answer send their next reads a moment
+        after a commit: the window keeps them in one transaction instead of many small ones."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        group, until = [first], time.monotonic() + self._window
+        while len(group) < self.batch:
+            try:
+                if len(group) < last and (left := until - time.monotonic()) > 0:
+                    item = self._queue.get(timeout=left)
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+        return group, False
 
     def _commit(self, group: list[_Pending]) -> None:
         cases = [p.record.case_id for p in group if p.viewers]

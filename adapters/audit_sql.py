@@ -43,7 +43,7 @@ SQL = {
     "insert": f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('%s' for _ in COLUMNS)})",
     "viewers": "SELECT case_id, scope, authority, kind, count(*) AS n, min(at) AS first_at, "
-    "max(at) AS last_at FROM {table} WHERE case_id = %s AND role = 'office' "
+    "max(at) AS last_at FROM {table} WHERE case_id IN ({cases}) AND role = 'office' "
     "GROUP BY case_id, scope, authority, kind ORDER BY max(at) DESC",
     "office_reads": "SELECT scope, authority, what, count(*) AS n, "
     "count(DISTINCT NULLIF(case_id, '')) AS cases FROM {table} WHERE role = 'office' "
@@ -67,7 +67,9 @@ class SqlAuditStore:
 
     def __init__(self, table: str) -> None:
         self.table = table
-        self.sql = {k: self._dialect(v.format(table=table)) for k, v in SQL.items()}
+        self.sql = {
+            k: self._dialect(v.format(table=table, cases="{cases}")) for k, v in SQL.items()
+        }
         self.ddl = [self._dialect(d.format(table=table, id=self.identity)) for d in DDL]
 
     def _dialect(self, sql: str) -> str:
@@ -83,11 +85,18 @@ class SqlAuditStore:
     ) -> dict[str, list[Viewer]]:
         with self._tx() as curs:
             curs.executemany(self.sql["insert"], [_values(r) for r in rows])
-            return {case: self._viewers(curs, case) for case in dict.fromkeys(viewers_of)}
+            return self._viewers(curs, list(dict.fromkeys(viewers_of)))
 
-    def _viewers(self, curs: Any, case_id: str) -> list[Viewer]:
-        curs.execute(self.sql["viewers"], (case_id,))
-        return [Viewer(*_tuple(row)) for row in curs.fetchall()]
+    def _viewers(self, curs: Any, cases: list[str]) -> dict[str, list[Viewer]]:
+        """The offices that read each of `cases`, most recent first: one query for all."""
+        found: dict[str, list[Viewer]] = {case: [] for case in cases}
+        if cases:
+            marks = ", ".join(self._dialect("%s") for _ in cases)
+            curs.execute(self.sql["viewers"].format(cases=marks), cases)
+            for row in curs.fetchall():
+                viewer = Viewer(*_tuple(row))
+                found[viewer.case_id].append(viewer)
+        return found
 
     def search(self, query: AuditFilter) -> list[ReadRecord]:
         where, params = ["id > %s"], [query.after]
