@@ -16,7 +16,9 @@ from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
 from api.app import create_app
+from entry.cli import main
 from tests.conftest import HOSPITAL, make_facts
+from tests.e2e.test_deliveries_http import cli_env
 from tests.e2e.test_rejection_flow import APPLICATION, Journey
 
 REF = "MR-AUDIT-1"
@@ -195,3 +197,22 @@ def test_a_read_the_audit_cannot_record_is_refused_with_503(
         assert refused.json()["type"] == "/problems/audit-unavailable"
         assert set(refused.json()) == {"type", "title", "status", "detail", "instance"}
         assert refused.headers["retry-after"] == "1"
+
+
+def test_the_retention_command_purges_rows_before_a_date(
+    client: TestClient,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    journey = Journey(client, container, REF)
+    reads_everywhere(journey, container)
+    cli_env(container.settings, monkeypatch)
+    kept = len(rows(client, journey.admin))
+    assert main(["audit", "purge", "--before", "2020-01-01"]) == 0
+    assert "removed 0 read-audit rows" in capsys.readouterr().out
+    assert len(rows(client, journey.admin)) == kept  # reading the audit adds no row
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    assert main(["audit", "purge", "--before", tomorrow]) == 0
+    assert rows(client, journey.admin) == []
+    assert main(["audit", "purge", "--before", "last week"]) == 2
