@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -93,12 +94,31 @@ async def get_case(request: Request) -> Response:
     as_of = parse_as_of(request)
     container, case_id = request.app.state.container, request.path_params["case_id"]
     if principal.role == "family" and as_of is None:
-        body = await family_document(container, principal, case_id)
-        viewers = await audited_family(request, principal, case_id)
+        body, viewers = await family_read(request, principal, case_id)
         return Response(with_viewers(body, viewers), media_type=ORJSONResponse.media_type)
     view = await run_in_threadpool(read_case, container, principal, case_id, as_of)
     await audited(request, principal, "case" if as_of is None else "as-of", case_id)
     return ORJSONResponse(view)
+
+
+async def family_read(
+    request: Request, principal: Principal, case_id: UUID
+) -> tuple[bytes, list[dict[str, Any]]]:
+    """The family's own case (its scope is the case: checked first, no I/O) read while its
+    audit row commits: the answer waits for both, not one after the other."""
+    if foreign_case(principal, case_id):
+        raise out_of_scope()
+    container = request.app.state.container
+    body, viewers = await asyncio.gather(
+        family_document(container, principal, case_id),
+        audited_family(request, principal, case_id),
+        return_exceptions=True,
+    )
+    if isinstance(viewers, BaseException):  # the audit's refusal first: 503 names it
+        raise viewers
+    if isinstance(body, BaseException):
+        raise body
+    return body, viewers
 
 
 def with_viewers(document: bytes, viewers: list[dict[str, Any]]) -> bytes:
