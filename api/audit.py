@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -204,7 +205,7 @@ async def audit(request: Request) -> Response:
     await authenticate(request, "admin")
     query = audit_filter(request)
     container: Container = request.app.state.container
-    more = AuditFilter(**{**query.__dict__, "limit": query.limit + 1})
+    more = replace(query, limit=query.limit + 1)  # one more: is there a next page?
     rows = await run_in_threadpool(container.audit.store.search, more)
     page = rows[: query.limit]
     body = {
