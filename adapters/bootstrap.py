@@ -15,6 +15,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import PersistenceError
 
 from adapters import pg_start, store_keys
+from adapters.audit_log import AuditLog
+from adapters.audit_sql import audit_store
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.deliveries import Deliveries, build_deliveries
 from adapters.family_windows import CaseStatusWindows
@@ -81,6 +83,7 @@ class Container:
     projections: LedgerProjections
     documents: CaseDocuments  # the family's case view, pre-rendered by case_status
     deliveries: Deliveries  # the office feed pushed to registry systems (integrations/registry)
+    audit: AuditLog  # reads of personal data, group-committed (adapters/audit_log.py)
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors, self.systems]
@@ -173,6 +176,7 @@ class Container:
         return heads
 
     def close(self) -> None:
+        self.audit.close()  # the reads already accepted are committed first
         self.deliveries.close()  # sends under way finish while the feed can still be read
         self.projections.close()
         for app in self.applications():
@@ -234,6 +238,7 @@ def _construct(settings: Settings) -> Container:
         systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
         projections = build_projections(settings, ledger, PROJECTIONS)
         deliveries = _deliveries(settings, projections, systems)
+        audit = _audit(settings, projections, deliveries)
     except BaseException as exc:
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
@@ -252,6 +257,7 @@ def _construct(settings: Settings) -> Container:
         projections=projections,
         documents=case_documents(settings, projections.case_status_view),
         deliveries=deliveries,
+        audit=audit,
     )
 
 
@@ -262,6 +268,16 @@ def _deliveries(
     try:
         return build_deliveries(settings, projections.office_feed_view, systems)
     except BaseException:
+        projections.close()
+        raise
+
+
+def _audit(settings: Settings, projections: LedgerProjections, deliveries: Deliveries) -> AuditLog:
+    """The read audit on the configured store (what was opened before is closed if it fails)."""
+    try:
+        return AuditLog(audit_store(settings), settings.audit_queue)
+    except BaseException:
+        deliveries.close()
         projections.close()
         raise
 

@@ -15,6 +15,8 @@ from uuid import UUID
 
 import orjson
 
+from adapters.audit_log import AuditBusyError
+from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
@@ -121,12 +123,15 @@ __all__ = [
     "PARKED_STATE",
     "ROLES",
     "SKIPPED_STATE",
+    "WHATS",
     "ActorDirectory",
     "ActorNotFoundError",
     "AnswerKey",
     "ApplyAsFamily",
     "Approve",
     "ApproveCorrection",
+    "AuditBusyError",
+    "AuditFilter",
     "BirthFacts",
     "CaseClosedError",
     "CaseLedger",
@@ -152,6 +157,7 @@ __all__ = [
     "NotificationConflictError",
     "NotifyBirth",
     "OfficeCommand",
+    "OfficeReads",
     "OutOfScopeError",
     "Parent",
     "ParkedRow",
@@ -161,6 +167,7 @@ __all__ = [
     "Projections",
     "RateService",
     "RatingNotAllowedError",
+    "ReadRecord",
     "Receive",
     "RegistrySimulator",
     "Reject",
@@ -184,6 +191,7 @@ __all__ = [
     "carry_out",
     "case_by_tracking_code",
     "case_id_of",
+    "case_of_request",
     "check_serve_budget",
     "covers",
     "deliveries_of_request",
@@ -433,6 +441,11 @@ def deliveries_of_request(
         raise OutOfScopeError()
     office = (principal.scope, principal.authority or "")
     return container.deliveries.for_request(service_request_id, office)
+
+
+def case_of_request(container: Container, service_request_id: UUID) -> str:
+    """The case a service request belongs to (for the read audit's rows)."""
+    return str(container.ledger.get_request(service_request_id).case_id)
 
 
 def delivery_warnings(container: Container, locality: str, authority: str) -> list[dict[str, Any]]:

@@ -67,6 +67,7 @@ class Settings:
     startup_wait_s: int = 60  # PostgreSQL: how long a start waits for the server (0: no wait)
     fhir_validation_cache: bool = True  # the same FHIR validation, per-class work done once
     deliveries: DeliveryPolicy = field(default_factory=DeliveryPolicy)  # registry systems
+    audit_queue: int = 10_000  # read-audit rows waiting for their commit; above it reads are 503
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -104,6 +105,7 @@ class Settings:
             fhir_validation_cache=get("FHIR_VALIDATION_CACHE", "yes").lower()
             in ("1", "yes", "true", "y"),
             deliveries=_delivery_policy(environ),
+            audit_queue=_int(get("AUDIT_QUEUE", "10000"), "AUDIT_QUEUE"),
         )
         settings.validate()
         return settings
@@ -131,6 +133,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}STARTUP_WAIT must be 0 or more seconds")
         if not 1 <= self.family_token_hours <= 24 * 30:
             raise ConfigError(f"{PREFIX}FAMILY_TOKEN_HOURS must be between 1 and 720")
+        if self.audit_queue < 1:
+            raise ConfigError(f"{PREFIX}AUDIT_QUEUE must be at least 1")
         if problems := self.deliveries.problems():
             raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
 

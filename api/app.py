@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from adapters.facade import Container, planning_lag
 from api import (
     admin,
+    audit,
     cases,
     deliveries,
     family,
@@ -51,6 +52,7 @@ MODULES = (
     monitoring,
     pages,
     admin,
+    audit,
 )
 
 

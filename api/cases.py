@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from adapters.facade import (
     read_case,
     with_siblings,
 )
+from api.audit import audited, audited_family
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -38,7 +40,11 @@ OPERATIONS = [
         roles=(*CASE_ROLES, "admin"),
         params=("as_of",),
         answer="Case",
-        responses={404: "No such case", 422: "as_of is not an ISO datetime"},
+        responses={
+            404: "No such case",
+            422: "as_of is not an ISO datetime",
+            503: "The read audit cannot record the read now",
+        },
     ),
     Operation(
         "/cases/{case_id:uuid}/history",
@@ -46,7 +52,7 @@ OPERATIONS = [
         "The case's event stream, redacted per role",
         roles=(*CASE_ROLES, "admin"),
         answer="History",
-        responses={404: "No such case"},
+        responses={404: "No such case", 503: "The read audit cannot record the read now"},
     ),
 ]
 
@@ -88,10 +94,38 @@ async def get_case(request: Request) -> Response:
     as_of = parse_as_of(request)
     container, case_id = request.app.state.container, request.path_params["case_id"]
     if principal.role == "family" and as_of is None:
-        body = await family_document(container, principal, case_id)
-        return Response(body, media_type=ORJSONResponse.media_type)
+        body, viewers = await family_read(request, principal, case_id)
+        return Response(with_viewers(body, viewers), media_type=ORJSONResponse.media_type)
     view = await run_in_threadpool(read_case, container, principal, case_id, as_of)
+    await audited(request, principal, "case" if as_of is None else "as-of", case_id)
     return ORJSONResponse(view)
+
+
+async def family_read(
+    request: Request, principal: Principal, case_id: UUID
+) -> tuple[bytes, list[dict[str, Any]]]:
+    """The family's own case (its scope is the case: checked first, no I/O) read while its
+    audit row commits: the answer waits for both, not one after the other."""
+    if foreign_case(principal, case_id):
+        raise out_of_scope()
+    container = request.app.state.container
+    body, viewers = await asyncio.gather(
+        family_document(container, principal, case_id),
+        audited_family(request, principal, case_id),
+        return_exceptions=True,
+    )
+    if isinstance(viewers, BaseException):  # the audit's refusal first: 503 names it
+        raise viewers
+    if isinstance(body, BaseException):
+        raise body
+    return body, viewers
+
+
+def with_viewers(document: bytes, viewers: list[dict[str, Any]]) -> bytes:
+    """The family's case document with `viewed_by`: the offices that read the case (the
+    document is a JSON object: its closing brace is replaced)."""
+    field = b',"viewed_by":' + orjson.dumps(viewers) + b"}"
+    return document.rstrip()[:-1] + field
 
 
 def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> list[dict[str, Any]]:
@@ -104,10 +138,12 @@ def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> lis
 
 async def get_history(request: Request) -> Response:
     principal = await authenticate(request, *CASE_ROLES)
+    case_id = request.path_params["case_id"]
     entries = await run_in_threadpool(
-        read_history, request.app.state.container.ledger, principal, request.path_params["case_id"]
+        read_history, request.app.state.container.ledger, principal, case_id
     )
-    return ORJSONResponse({"case_id": str(request.path_params["case_id"]), "events": entries})
+    await audited(request, principal, "history", case_id)
+    return ORJSONResponse({"case_id": str(case_id), "events": entries})
 
 
 ROUTES = [

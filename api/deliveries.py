@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import deliveries_of_request
+from adapters.facade import case_of_request, deliveries_of_request
+from api.audit import audited
 from api.auth import authenticate
 from api.openapi import Operation
 from api.responses import ORJSONResponse
@@ -21,7 +22,10 @@ OPERATIONS = [
         "delivered (an office: its own systems'; an admin: all)",
         roles=("office", "admin"),
         answer="Deliveries",
-        responses={404: "No such request for this caller"},
+        responses={
+            404: "No such request for this caller",
+            503: "The read audit cannot record the read now",
+        },
     ),
 ]
 
@@ -29,9 +33,10 @@ OPERATIONS = [
 async def deliveries(request: Request) -> Response:
     principal = await authenticate(request, "office", "admin")
     request_id = request.path_params["service_request_id"]
-    systems = await run_in_threadpool(
-        deliveries_of_request, request.app.state.container, principal, request_id
-    )
+    container = request.app.state.container
+    systems = await run_in_threadpool(deliveries_of_request, container, principal, request_id)
+    case_id = await run_in_threadpool(case_of_request, container, request_id)
+    await audited(request, principal, "deliveries", case_id, str(request_id))
     return ORJSONResponse({"service_request_id": str(request_id), "systems": systems})
 
 

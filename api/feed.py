@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.facade import may_read_queue, office_feed
+from api.audit import audited
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.queue import _number
@@ -35,7 +36,11 @@ OPERATIONS = [
         roles=("office",),
         params=("after", "limit", "wait"),
         answer="Feed",
-        responses={404: "Not this office's feed", 422: "A bad query parameter"},
+        responses={
+            404: "Not this office's feed",
+            422: "A bad query parameter",
+            503: "The read audit cannot record the read now",
+        },
     ),
 ]
 
@@ -57,6 +62,8 @@ async def feed(request: Request) -> Response:
         if messages or time.monotonic() >= ends:
             break
         await asyncio.sleep(min(POLL_S, max(0.0, ends - time.monotonic())))
+    if messages:  # a page of the office's messages (their data): one row of the audit
+        await audited(request, principal, "feed", "")
     body: dict[str, Any] = {
         "locality": locality,
         "authority": authority,

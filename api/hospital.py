@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +37,7 @@ from adapters.facade import (
     parse_message,
     speaks_for,
 )
+from api.audit import audited
 from api.auth import authenticate
 from api.backpressure import PlanningLag
 from api.openapi import FHIR_JSON, Operation
@@ -84,7 +86,10 @@ OPERATIONS = [
         roles=("hospital",),
         params=("hospital_ref",),
         answer="HospitalCases",
-        responses={422: "hospital_ref missing"},
+        responses={
+            422: "hospital_ref missing",
+            503: "The read audit cannot record the read now",
+        },
     ),
 ]
 
@@ -259,10 +264,14 @@ async def hospital_cases(request: Request) -> Response:
     views = await run_in_threadpool(
         _cases_for, request.app.state.container, principal, facility, ref
     )
+    for view in views:  # the case view of the hospital's own record
+        await audited(request, principal, "case", str(view["case_id"]))
     return ORJSONResponse({"cases": views})
 
 
-def _cases_for(container: Container, principal: Principal, facility: str, ref: str) -> list[object]:
+def _cases_for(
+    container: Container, principal: Principal, facility: str, ref: str
+) -> list[dict[str, Any]]:
     case_id: UUID = case_id_of(facility, ref)
     try:
         return [load_view(container.ledger, principal, case_id)]

@@ -110,6 +110,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         services={"type": "array", "items": {"type": "object"}},
         tracking_code=STRING,
         timeline=OBJECTS,
+        viewed_by=OBJECTS,  # the family's: offices that read the case (api/audit.py)
         summary=obj(  # a closed case's: issued, rejected (reason, basis), not proceeded
             {"issued": {"type": "array"}, "rejected": OBJECTS, "not_proceeded": {"type": "array"}}
         ),
@@ -177,6 +178,47 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     {"system_id": UUID_STRING, "label": STRING, "deliveries": OBJECTS},
                     locality=STRING,
                     authority=STRING,
+                ),
+            },
+        }
+    ),
+    "AuditRows": obj(
+        {
+            "rows": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": INTEGER,
+                        "at": STRING,
+                        "actor_id": STRING,
+                        "role": STRING,
+                        "kind": STRING,
+                        "user": STRING,
+                        "scope": STRING,
+                        "authority": STRING,
+                        "what": STRING,
+                        "case_id": STRING,
+                        "target": STRING,
+                        "via": {"enum": ["api", "page"]},
+                    }
+                ),
+            },
+            "next": {"type": ["integer", "null"]},
+        }
+    ),
+    "OfficeReads": obj(
+        {
+            "month": STRING,
+            "scope": STRING,
+            "offices": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "locality": STRING,
+                        "authority": STRING,
+                        "reads": INTEGER,
+                        "by_what": {"type": "object"},
+                    }
                 ),
             },
         }

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.facade import Container, delivery_warnings, may_read_queue, office_queue
+from api.audit import audited
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.problems import ApiError
@@ -37,7 +38,11 @@ OPERATIONS = [
         roles=("office",),
         params=("state", "overdue", "role", "limit", "offset"),
         answer="Queue",
-        responses={404: "Not this office's queue", 422: "A bad query parameter"},
+        responses={
+            404: "Not this office's queue",
+            422: "A bad query parameter",
+            503: "The read audit cannot record the read now",
+        },
     ),
 ]
 
@@ -99,6 +104,8 @@ async def queue(request: Request) -> Response:
     body = await run_in_threadpool(
         read_queue, request.app.state.container, locality, authority, request
     )
+    if body["rows"]:  # a page of the queue: one row of the audit, no case
+        await audited(request, principal, "queue", "")
     return ORJSONResponse(body)
 
 

@@ -1,5 +1,5 @@
-"""Reads over HTTP at fixed concurrency: family status, office queue pages, a bare endpoint,
-and the case as_of read."""
+"""Reads over HTTP at fixed concurrency: family status (with its read audit, and the same
+read without it), office queue pages, a bare endpoint, and the case as_of read."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from bench import pgdb
-from bench.asgi import BARE_PATH
+from bench.asgi import BARE_PATH, UNAUDITED_PREFIX
 from bench.messages import HOSPITAL, HUKOU, birth_facts
 from bench.server import start_api
 from bench.wrk import ReadRequest, read_load
@@ -84,7 +84,13 @@ def measure_reads(
         api, port = start_api(pgdb.server_env(settings), workers, log_dir, nodelay=nodelay)
         try:
             status = family_tokens(port, container, run, cases)
-            loads = {"status": status, "queue": queues, "bare": [ReadRequest(BARE_PATH)]}
+            unaudited = [ReadRequest(UNAUDITED_PREFIX + r.path, r.token) for r in status]
+            loads = {
+                "status": status,
+                "status_unaudited": unaudited,
+                "queue": queues,
+                "bare": [ReadRequest(BARE_PATH)],
+            }
             return {
                 name: asdict(_load(port, requests, seconds)) for name, requests in loads.items()
             }

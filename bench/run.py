@@ -248,6 +248,14 @@ class Bench:
                            "bare endpoint", target=10.0 if name == "status" else None,
                            kind="max", notes=f"p50 {ours['p50_ms']:.1f} ms"),
                 ]  # fmt: skip
+            ours, without = r["status"], r["status_unaudited"]
+            self.figures += [
+                Figure(f"status read with its audit, {label}", "req/s", ours["rate"],
+                       without["rate"], "same read, unaudited", notes=ours["tool"]),
+                Figure(f"status read p99 with its audit, {label}", "ms", ours["p99_ms"],
+                       without["p99_ms"], "same read, unaudited", kind="max",
+                       notes=f"unaudited p50 {without['p50_ms']:.1f} ms"),
+            ]  # fmt: skip
 
     def run_rebuild_and_as_of(self) -> None:
         plan = self.plan

@@ -35,7 +35,7 @@ from adapters.facade import (
     rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
-from entry import deliveries_cli, registry_cli
+from entry import audit_cli, deliveries_cli, registry_cli
 from entry.simulator_cli import add_parser as add_simulator_parser
 from entry.simulator_cli import cmd_registry_simulator
 
@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("actor_id")
     add_simulator_parser(sub)
     registry_cli.add_parser(sub)
+    audit_cli.add_parser(sub)
     return parser
 
 
@@ -371,6 +372,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "projections": cmd_projections,
     "registry-simulator": cmd_registry_simulator,
     "registry": registry_cli.cmd_registry,
+    "audit": audit_cli.cmd_audit,
 }
 
 if __name__ == "__main__":

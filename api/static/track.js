@@ -143,6 +143,7 @@
     renderDelivery(view.delivery);
     renderClosing(view, verb);
     renderTimeline(view.timeline || []);
+    renderViewedBy(view.viewed_by || []);
     $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
   }
 
@@ -294,6 +295,30 @@
         ),
       );
     }
+  }
+
+  /** The offices that read the case (the read audit): each with how often and when last. */
+  function renderViewedBy(viewers) {
+    const list = $("viewed-by");
+    if (!viewers.length) {
+      list.replaceChildren(h("li", {}, bi("尚无部门查阅", "No office has read it yet")));
+      return;
+    }
+    list.replaceChildren(
+      ...viewers.map((v) =>
+        h(
+          "li",
+          { className: "viewer" },
+          authorityName(v.authority),
+          " · ",
+          locality(v.locality),
+          v.kind === "system" ? h("span", { className: "muted" }, " ", bi("（业务系统）", "(its system)")) : null,
+          " · ",
+          bi(v.reads + " 次，最近 ", v.reads + " reads, last "),
+          h("time", { dateTime: v.last_at }, dateTime(v.last_at)),
+        ),
+      ),
+    );
   }
 
   function renderSupplements(services) {

@@ -532,6 +532,13 @@ def check_figures(world: World, case: Case, role: str, response: httpx2.Response
     assert all(isinstance(v, int | float | None) for v in numbers.values())
 
 
+def check_audit(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    """Audit rows name cases and requests by id, and nothing else of them."""
+    ids = {c.case_id for c in world.seeded.values()} | {world.other.case_id}
+    ids |= {r for c in (world.other, *world.seeded.values()) for r in c.requests.values()}
+    assert not {s for s in secrets_of(world) - ids if s in response.text}
+
+
 def check_flows(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     flows = {(f["birth_province"], f["hukou_province"]) for f in response.json()["flows"]}
     seen_by = {
@@ -897,6 +904,15 @@ SPECS: list[Spec] = [
         lambda world, case: Call("/monitoring/flows", params={"month": world.month}),
         public=True,
         check=check_flows,
+    ),
+    # the read audit: rows name who read what, never the personal data (public: none of it)
+    Spec("GET", "/audit", expect(404, admin=200), fixed("/audit"), check=check_audit),
+    Spec(
+        "GET",
+        "/monitoring/reads",
+        expect(404, monitor_in=200, monitor_out=200, monitor_national=200, admin=200),
+        lambda world, case: Call("/monitoring/reads", params={"month": world.month}),
+        public=True,
     ),
 ]
 BY_KEY = {spec.key: spec for spec in SPECS}

@@ -46,8 +46,9 @@ def test_a_process_holds_one_pool_for_its_applications_and_views() -> None:
     stores = {app.recorder.datastore for app in container.applications()}  # type: ignore[attr-defined]
     stores |= {p.view.datastore for p in container.projections.all().values()}
     stores.add(container.deliveries.store.datastore)  # type: ignore[attr-defined]
+    stores.add(container.audit.store.datastore)  # type: ignore[attr-defined]
     assert len(stores) == 1
-    assert pool.users(settings.postgres) == 6  # four applications, the views, the deliveries
+    assert pool.users(settings.postgres) == 7  # 4 applications, views, deliveries, read audit
     held = connections_to_the_test_database() - before
     assert 1 <= held <= POOL_SIZE + MAX_OVERFLOW  # four pools of 2 held 8 at least
     container.close()
