@@ -15,6 +15,7 @@ from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from engine.one_trip_reads import one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 from engine.section import REPOSITORY_TOPIC, section_repository
+from integrations.documents.limits import ContentLimits
 from integrations.registry.policy import DeliveryPolicy
 
 PREFIX = "NEWBORN_LEDGER_"
@@ -68,6 +69,7 @@ class Settings:
     fhir_validation_cache: bool = True  # the same FHIR validation, per-class work done once
     deliveries: DeliveryPolicy = field(default_factory=DeliveryPolicy)  # registry systems
     audit_queue: int = 10_000  # read-audit rows waiting for their commit; above it reads are 503
+    documents: ContentLimits = field(default_factory=ContentLimits)  # families' uploads
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -106,6 +108,7 @@ class Settings:
             in ("1", "yes", "true", "y"),
             deliveries=_delivery_policy(environ),
             audit_queue=_int(get("AUDIT_QUEUE", "10000"), "AUDIT_QUEUE"),
+            documents=_document_limits(environ),
         )
         settings.validate()
         return settings
@@ -137,6 +140,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}AUDIT_QUEUE must be at least 1")
         if problems := self.deliveries.problems():
             raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
+        if problems := self.documents.problems():
+            raise ConfigError("; ".join(f"{PREFIX}DOCUMENT_{p}" for p in problems))
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -222,6 +227,16 @@ def _delivery_policy(environ: Mapping[str, str]) -> DeliveryPolicy:
             kind = type(getattr(defaults, attribute))
             values[attribute] = _int(raw, f"DELIVERY_{name}") if kind is int else _float(raw, name)
     return replace(defaults, **values)  # type: ignore[arg-type]
+
+
+def _document_limits(environ: Mapping[str, str]) -> ContentLimits:
+    """The upload limits: the defaults, and each NEWBORN_LEDGER_DOCUMENT_MAX_* that is set."""
+    values: dict[str, int] = {}
+    for name in ("MAX_BYTES", "MAX_PIXELS", "MAX_INFLATED"):
+        raw = environ.get(f"{PREFIX}DOCUMENT_{name}", "").strip()
+        if raw:
+            values[name.lower()] = _int(raw, f"DOCUMENT_{name}")
+    return replace(ContentLimits(), **values)
 
 
 def _float(value: str, name: str) -> float:
