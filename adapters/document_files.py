@@ -27,10 +27,10 @@ from eventsourcing.persistence import Cipher
 from adapters.file_stores import file_store
 from adapters.keys import rotating_cipher
 from adapters.settings import Settings
-from domain.kernel.access import OutOfScopeError, foreign_case, office_may_see
+from domain.kernel.access import OutOfScopeError, foreign_case, may_act, office_may_see
 from domain.kernel.actors import Principal
 from domain.kernel.commands import EvidenceRef
-from domain.kernel.errors import InvalidTransitionError, ServiceRequestNotFoundError
+from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
 from integrations.documents.content import check_content
@@ -40,12 +40,6 @@ from integrations.documents.store import FileStore, StoredFile
 ID_LABEL = b"newborn-ledger/document-id/v1"
 PREFIX = "doc:"
 MAX_NAME = 200  # characters of a file name kept
-
-
-class UnknownEvidenceError(InvalidTransitionError):
-    """A supplement cites an uploaded document this case does not have (or with another hash)."""
-
-    code = "unknown-evidence"
 
 
 @dataclass(frozen=True)
@@ -108,17 +102,16 @@ class DocumentFiles:
         name, _ = self._meta(row)
         return OpenedFile(row.media_type, name, self._open(row.content))
 
-    def check_cited(self, case_id: UUID, refs: tuple[EvidenceRef, ...]) -> None:
-        """Every uploaded document a supplement cites is the case's, with the hash it gives."""
+    def unknown(self, case_id: UUID, refs: tuple[EvidenceRef, ...]) -> list[str]:
+        """The uploaded documents (ids "doc:...") among `refs` the case does not have, or
+        has with another SHA-256 than the reference gives."""
         cited = [ref for ref in refs if ref.id.startswith(PREFIX)]
         known = {d["id"]: d["sha256"] for d in self.describe(case_id, [r.id for r in cited])}
-        for ref in cited:
-            if ref.id not in known or (ref.sha256 and ref.sha256 != known[ref.id]):
-                raise UnknownEvidenceError(
-                    "The evidence cites a document this case does not have: upload it first "
-                    "(POST /cases/{case_id}/documents)",
-                    evidence=ref.id,
-                )
+        return [
+            ref.id
+            for ref in cited
+            if ref.id not in known or (ref.sha256 and ref.sha256 != known[ref.id])
+        ]
 
     def close(self) -> None:
         self.store.close()
@@ -212,6 +205,26 @@ def request_file(
     if document_id not in request.documents:
         raise OutOfScopeError()
     return files.open(request.case_id, document_id) or _missing()
+
+
+def unknown_evidence(
+    files: DocumentFiles,
+    ledger: CaseLedger,
+    principal: Principal,
+    request_id: UUID,
+    refs: tuple[EvidenceRef, ...],
+) -> list[str]:
+    """The uploaded documents a supplement of the request cites that its case does not have
+    (none for a caller who may not supplement it: the step itself answers 404)."""
+    if not any(ref.id.startswith(PREFIX) for ref in refs):
+        return []
+    try:
+        request = ledger.get_request(request_id)
+    except ServiceRequestNotFoundError:
+        return []
+    if not may_act(principal, request, "supplement"):
+        return []
+    return files.unknown(request.case_id, refs)
 
 
 def _seen_request(ledger: CaseLedger, principal: Principal, request_id: UUID) -> ServiceRequest:
