@@ -44,8 +44,10 @@ MAX_NAME = 200  # characters of a file name kept
 
 @dataclass(frozen=True)
 class OpenedFile:
-    """A document to send: its checked type, its name and its bytes."""
+    """A document to send: its case, its checked type, its name and its bytes."""
 
+    case_id: str
+    document_id: str
     media_type: str
     name: str
     content: bytes
@@ -100,7 +102,8 @@ class DocumentFiles:
         if row is None:
             return None
         name, _ = self._meta(row)
-        return OpenedFile(row.media_type, name, self._open(row.content))
+        content = self._open(row.content)
+        return OpenedFile(row.case_id, row.document_id, row.media_type, name, content)
 
     def unknown(self, case_id: UUID, refs: tuple[EvidenceRef, ...]) -> list[str]:
         """The uploaded documents (ids "doc:...") among `refs` the case does not have, or

@@ -192,6 +192,8 @@ async def case_download(request: Request) -> Response:
         request.path_params["case_id"],
         request.path_params["document_id"],
     )
+    # read audit (issue 19, branch `audit`), once api/audit.py is on main:
+    # await audited(request, principal, "document", found.case_id, found.document_id)
     return _download(found)
 
 
@@ -216,8 +218,8 @@ async def request_download(request: Request) -> Response:
         request.path_params["service_request_id"],
         request.path_params["document_id"],
     )
-    # read audit (issue 19, branch `audit`): await audited(request, principal, "document",
-    # case_id, target=document_id) goes here once api/audit.py exists
+    # read audit (issue 19, branch `audit`), once api/audit.py is on main:
+    # await audited(request, principal, "document", found.case_id, found.document_id)
     return _download(found)
 
 
