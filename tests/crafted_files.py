@@ -32,9 +32,10 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 def png_bomb(side: int = 50_000) -> bytes:
     """A 1-bit greyscale PNG of side x side pixels, every row zeros: a few hundred KB that
     decode to side * side / 8 bytes (50 000: 312 MB)."""
-    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte, then the packed pixels
-    compressor = zlib.compressobj(9)
-    parts = [compressor.compress(row) for _ in range(side)]
+    rows = b"\x00" * (1 + (side + 7) // 8) * 1000  # filter byte, then the packed pixels
+    compressor = zlib.compressobj(6)
+    parts = [compressor.compress(rows) for _ in range(side // 1000)]
+    parts.append(compressor.compress(rows[: len(rows) // 1000 * (side % 1000)]))
     parts.append(compressor.flush())
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     return (

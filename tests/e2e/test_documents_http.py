@@ -125,6 +125,9 @@ def test_refused_uploads_are_explained_and_store_nothing(
     bomb = crafted.png_bomb(20_000)
     refused = upload(client, case_id, family, "bomb.png", bomb, "image/png")
     assert (refused.status_code, refused.json()["type"]) == (422, "/problems/decompression-bomb")
+    inflating = crafted.pdf_bomb(100 * 1024 * 1024)  # ~100 KB, 100 MB once inflated
+    refused = upload(client, case_id, family, "bomb.pdf", inflating, "application/pdf")
+    assert (refused.status_code, refused.json()["type"]) == (422, "/problems/decompression-bomb")
     script = crafted.pdf_with_javascript()
     active = upload(client, case_id, family, "x.pdf", script, "application/pdf")
     assert (active.status_code, active.json()["type"]) == (422, "/problems/active-content")
@@ -154,7 +157,7 @@ def test_refused_uploads_are_explained_and_store_nothing(
         headers=bearer(family) | {"Content-Type": "application/pdf"},
     )
     assert streamed.status_code == 413
-    for data in (png, bomb, script, gif, big):
+    for data in (png, bomb, inflating, script, gif, big):
         assert not stored(keyed, case_id, data)
 
     ok = client.post(
