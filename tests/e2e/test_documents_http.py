@@ -15,7 +15,6 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
-from integrations.documents.limits import ContentLimits
 from tests import crafted_files as crafted
 from tests.e2e.test_one_time_notice import bearer, notified, post, vaccination_of
 
@@ -26,7 +25,7 @@ PDF = crafted.page_pdf()
 
 @pytest.fixture
 def keyed(settings: Settings) -> Iterator[Container]:
-    built = build(settings.with_changes(cipher_key=KEY, documents=ContentLimits(max_bytes=LIMIT)))
+    built = build(settings.with_changes(cipher_key=KEY, document_max_bytes=LIMIT))
     yield built
     built.close()
 

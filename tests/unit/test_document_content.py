@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from adapters.document_files import DocumentFiles
+from adapters.settings import ConfigError, Settings
 from integrations.documents.content import check_content
 from integrations.documents.errors import (
     ActiveContentError,
@@ -137,3 +138,15 @@ def test_a_stored_document_is_kept_once_by_its_keyed_hash() -> None:
     assert opened is not None
     assert (opened.media_type, opened.content) == ("application/pdf", pdf)
     assert keyed.open(uuid4(), first["id"]) is None  # another case's: not there
+
+
+def test_the_limits_come_from_the_environment_with_clear_errors() -> None:
+    settings = Settings.from_env(
+        {"NEWBORN_LEDGER_DOCUMENT_MAX_BYTES": "2048", "NEWBORN_LEDGER_DOCUMENT_MAX_PIXELS": "99"}
+    )
+    assert settings.documents == ContentLimits(max_bytes=2048, max_pixels=99)
+    assert Settings().documents == ContentLimits()  # 10 MiB, 40 million pixels, 64 MiB
+    with pytest.raises(ConfigError, match="NEWBORN_LEDGER_DOCUMENT_MAX_BYTES must be between"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_BYTES": "100"})
+    with pytest.raises(ConfigError, match="DOCUMENT_MAX_INFLATED must be a whole number"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_INFLATED": "lots"})
