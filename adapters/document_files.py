@@ -190,10 +190,11 @@ def case_file(
 
 def request_files(
     files: DocumentFiles, ledger: CaseLedger, principal: Principal, request_id: UUID
-) -> list[dict[str, Any]]:
-    """The documents the request's supplements cite, for an office that sees it (or an admin)."""
+) -> tuple[UUID, list[dict[str, Any]]]:
+    """The request's case, and the documents its supplements cite, for an office that sees
+    it (or an admin)."""
     request = _seen_request(ledger, principal, request_id)
-    return files.describe(request.case_id, list(request.documents))
+    return request.case_id, files.describe(request.case_id, list(request.documents))
 
 
 def request_file(

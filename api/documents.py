@@ -30,6 +30,7 @@ from adapters.facade import (
     request_files,
     upload_document,
 )
+from api.audit import audited
 from api.auth import authenticate
 from api.openapi import Operation
 from api.problems import ApiError
@@ -192,8 +193,7 @@ async def case_download(request: Request) -> Response:
         request.path_params["case_id"],
         request.path_params["document_id"],
     )
-    # read audit (issue 19, branch `audit`), once api/audit.py is on main:
-    # await audited(request, principal, "document", found.case_id, found.document_id)
+    await audited(request, principal, "document", found.case_id, found.document_id)
     return _download(found)
 
 
@@ -201,9 +201,11 @@ async def listing(request: Request) -> Response:
     principal = await authenticate(request, "office")
     container = request.app.state.container
     request_id: UUID = request.path_params["service_request_id"]
-    found = await run_in_threadpool(
+    case_id, found = await run_in_threadpool(
         request_files, container.files, container.ledger, principal, request_id
     )
+    # the files' names may be personal data: the listing is a read of the request's documents
+    await audited(request, principal, "document", case_id, str(request_id))
     return ORJSONResponse({"service_request_id": str(request_id), "documents": found})
 
 
@@ -218,8 +220,7 @@ async def request_download(request: Request) -> Response:
         request.path_params["service_request_id"],
         request.path_params["document_id"],
     )
-    # read audit (issue 19, branch `audit`), once api/audit.py is on main:
-    # await audited(request, principal, "document", found.case_id, found.document_id)
+    await audited(request, principal, "document", found.case_id, found.document_id)
     return _download(found)
 
 

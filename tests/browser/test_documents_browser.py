@@ -66,6 +66,11 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     wait_for(lambda: (saved / "结婚证.pdf").is_file(), "the downloaded file")
     wait_for(lambda: (saved / "结婚证.pdf").read_bytes() == pdf, "the whole file")
     assert browser.errors() == []
+    # the admin finds the office's reads of the file in the audit: its page's and the API's
+    admin = server.actor("admin", "")
+    rows = server.call("GET", f"/audit?case={case.case_id}", admin)["rows"]
+    opened = {(r["authority"], r["via"]) for r in rows if r["what"] == "document"}
+    assert {("cdc", "page"), ("cdc", "api")} <= opened
 
 
 def test_family_page_names_why_an_upload_is_refused(

@@ -101,6 +101,16 @@ def test_a_family_uploads_a_pdf_for_its_supplement_and_only_that_office_reads_it
     assert upload(client, case_id, other_family, "a.pdf", PDF, "application/pdf").status_code == 404
     assert upload(client, case_id, cdc, "a.pdf", PDF, "application/pdf").status_code == 404
 
+    # the downloads and the listing are in the read audit, without the file's name
+    _, admin = keyed.actors.add("admin", None)
+    audit = client.get("/audit", params={"case": str(case_id)}, headers=bearer(admin))
+    reads = [(r["role"], r["authority"], r["what"], r["target"]) for r in audit.json()["rows"]]
+    assert ("office", "cdc", "document", reference["id"]) in reads
+    assert ("office", "cdc", "document", request_id) in reads  # the listing
+    assert ("family", "", "document", reference["id"]) in reads
+    assert not [r for r in reads if r[:2] == ("office", "health") and r[2] == "document"]
+    assert "结婚证" not in audit.text
+
     # at rest: neither the file nor its name in the clear
     row = keyed.files.store.get(str(case_id), reference["id"])
     assert row is not None
