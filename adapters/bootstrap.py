@@ -19,6 +19,7 @@ from adapters.audit_log import AuditLog
 from adapters.audit_sql import audit_store
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.deliveries import Deliveries, build_deliveries
+from adapters.document_files import DocumentFiles, document_files
 from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
@@ -84,6 +85,7 @@ class Container:
     documents: CaseDocuments  # the family's case view, pre-rendered by case_status
     deliveries: Deliveries  # the office feed pushed to registry systems (integrations/registry)
     audit: AuditLog  # reads of personal data, group-committed (adapters/audit_log.py)
+    files: DocumentFiles  # the families' uploaded documents (adapters/document_files.py)
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors, self.systems]
@@ -178,6 +180,7 @@ class Container:
     def close(self) -> None:
         self.audit.close()  # the reads already accepted are committed first
         self.deliveries.close()  # sends under way finish while the feed can still be read
+        self.files.close()
         self.projections.close()
         for app in self.applications():
             app.close()
@@ -239,6 +242,7 @@ def _construct(settings: Settings) -> Container:
         projections = build_projections(settings, ledger, PROJECTIONS)
         deliveries = _deliveries(settings, projections, systems)
         audit = _audit(settings, projections, deliveries)
+        files = _files(settings, projections, deliveries, audit)
     except BaseException as exc:
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
@@ -258,7 +262,21 @@ def _construct(settings: Settings) -> Container:
         documents=case_documents(settings, projections.case_status_view),
         deliveries=deliveries,
         audit=audit,
+        files=files,
     )
+
+
+def _files(
+    settings: Settings, projections: LedgerProjections, deliveries: Deliveries, audit: AuditLog
+) -> DocumentFiles:
+    """The documents on the configured store (what opened before is closed if it cannot)."""
+    try:
+        return document_files(settings)
+    except BaseException:
+        audit.close()
+        deliveries.close()
+        projections.close()
+        raise
 
 
 def _deliveries(

@@ -20,6 +20,15 @@ from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.document_files import (
+    OpenedFile,
+    case_file,
+    may_upload,
+    request_file,
+    request_files,
+    unknown_evidence,
+    upload_document,
+)
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from domain.births.birth_case import BirthCase
@@ -102,6 +111,15 @@ from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.postgres_views import PostgresTables
 from engine.projection_runner import Projections
 from engine.rows import ViewBusyError
+from integrations.documents.errors import (
+    ActiveContentError,
+    DamagedDocumentError,
+    DecompressionBombError,
+    DocumentRefusedError,
+    DocumentTooLargeError,
+    TypeMismatchError,
+    UnsupportedTypeError,
+)
 from integrations.hospital.birth_notification import ParsedMessage, parse_message
 from integrations.hospital.capability import capability_statement
 from integrations.hospital.issues import IntakeRejectedError, Issue
@@ -124,6 +142,7 @@ __all__ = [
     "ROLES",
     "SKIPPED_STATE",
     "WHATS",
+    "ActiveContentError",
     "ActorDirectory",
     "ActorNotFoundError",
     "AnswerKey",
@@ -140,6 +159,10 @@ __all__ = [
     "CloseCase",
     "Container",
     "CorrectNotification",
+    "DamagedDocumentError",
+    "DecompressionBombError",
+    "DocumentRefusedError",
+    "DocumentTooLargeError",
     "DomainError",
     "EvidenceRef",
     "IdempotencyKeyReusedError",
@@ -158,6 +181,7 @@ __all__ = [
     "NotifyBirth",
     "OfficeCommand",
     "OfficeReads",
+    "OpenedFile",
     "OutOfScopeError",
     "Parent",
     "ParkedRow",
@@ -182,6 +206,8 @@ __all__ = [
     "StoreKeyError",
     "StoreUnavailableError",
     "Supplement",
+    "TypeMismatchError",
+    "UnsupportedTypeError",
     "ViewBusyError",
     "VoidNotification",
     "acknowledgement",
@@ -190,6 +216,7 @@ __all__ = [
     "capability_statement",
     "carry_out",
     "case_by_tracking_code",
+    "case_file",
     "case_id_of",
     "case_of_request",
     "check_serve_budget",
@@ -220,6 +247,7 @@ __all__ = [
     "may_route",
     "may_see_desk",
     "may_see_flow",
+    "may_upload",
     "month_flows",
     "notification_message",
     "office_feed",
@@ -233,12 +261,16 @@ __all__ = [
     "read_case",
     "rebuild_in_parts",
     "request_fields",
+    "request_file",
+    "request_files",
     "route_request",
     "routing_desk",
     "scoped_case",
     "speaks_for",
     "token_hash",
     "tracking_position",
+    "unknown_evidence",
+    "upload_document",
     "verifier_matches",
     "with_siblings",
 ]

@@ -15,6 +15,7 @@ from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from engine.one_trip_reads import one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 from engine.section import REPOSITORY_TOPIC, section_repository
+from integrations.documents.limits import ContentLimits
 from integrations.registry.policy import DeliveryPolicy
 
 PREFIX = "NEWBORN_LEDGER_"
@@ -68,6 +69,10 @@ class Settings:
     fhir_validation_cache: bool = True  # the same FHIR validation, per-class work done once
     deliveries: DeliveryPolicy = field(default_factory=DeliveryPolicy)  # registry systems
     audit_queue: int = 10_000  # read-audit rows waiting for their commit; above it reads are 503
+    # families' uploads (flat, so that Settings stays plain values): see `documents`
+    document_max_bytes: int = ContentLimits.max_bytes
+    document_max_pixels: int = ContentLimits.max_pixels
+    document_max_inflated: int = ContentLimits.max_inflated
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -85,6 +90,7 @@ class Settings:
             max_overflow=_int(get("POSTGRES_MAX_OVERFLOW", "10"), "POSTGRES_MAX_OVERFLOW"),
             reserve=_int(get("POSTGRES_RESERVE", "10"), "POSTGRES_RESERVE"),
         )
+        docs = ContentLimits()
         settings = cls(
             persistence=get("PERSISTENCE", "sqlite"),
             sqlite_dir=get("SQLITE_DIR", "./var"),
@@ -106,6 +112,15 @@ class Settings:
             in ("1", "yes", "true", "y"),
             deliveries=_delivery_policy(environ),
             audit_queue=_int(get("AUDIT_QUEUE", "10000"), "AUDIT_QUEUE"),
+            document_max_bytes=_int(
+                get("DOCUMENT_MAX_BYTES", str(docs.max_bytes)), "DOCUMENT_MAX_BYTES"
+            ),
+            document_max_pixels=_int(
+                get("DOCUMENT_MAX_PIXELS", str(docs.max_pixels)), "DOCUMENT_MAX_PIXELS"
+            ),
+            document_max_inflated=_int(
+                get("DOCUMENT_MAX_INFLATED", str(docs.max_inflated)), "DOCUMENT_MAX_INFLATED"
+            ),
         )
         settings.validate()
         return settings
@@ -137,6 +152,15 @@ class Settings:
             raise ConfigError(f"{PREFIX}AUDIT_QUEUE must be at least 1")
         if problems := self.deliveries.problems():
             raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
+        if problems := self.documents.problems():
+            raise ConfigError("; ".join(f"{PREFIX}DOCUMENT_{p}" for p in problems))
+
+    @property
+    def documents(self) -> ContentLimits:
+        """The limits a family's upload is checked against (docs/operations.md, Documents)."""
+        return ContentLimits(
+            self.document_max_bytes, self.document_max_pixels, self.document_max_inflated
+        )
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from adapters.facade import (
     Approve,
     ApproveCorrection,
     CaseLedger,
+    Container,
     DomainError,
     EvidenceRef,
     IdempotencyKeyReusedError,
@@ -39,6 +40,7 @@ from adapters.facade import (
     carry_out,
     may_act,
     request_fields,
+    unknown_evidence,
 )
 from api.auth import authenticate, out_of_scope
 from api.bodies import check_length, field, json_object, required_str, unknown_fields
@@ -51,6 +53,7 @@ MAX_ITEMS, MAX_ITEM = 30, 200  # a supplement notice lists every item at once (ä
 MAX_BASIS = 500
 MAX_REASON = 500  # why a second notice: the facts corrected since the family's answer
 MAX_EVIDENCE, MAX_EVIDENCE_ID = 20, 128  # references to evidence already stored
+UPLOAD_FIELDS = ("type", "size", "name")  # an upload's answer, cited as it is (not recorded)
 SHA256 = frozenset("0123456789abcdef")
 MAX_KEY = 200  # an Idempotency-Key: 1 to 200 visible ASCII characters
 KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": "^[!-~]+$"}
@@ -138,7 +141,9 @@ def _items(body: dict[str, Any]) -> tuple[str, ...]:
 
 def evidence_refs(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
     """References to evidence already stored: `[{"id": ..., "sha256": ...}]` (the hash
-    optional, 64 lower-case hex digits); the files themselves are uploaded elsewhere."""
+    optional, 64 lower-case hex digits); the files themselves are uploaded elsewhere
+    (POST /cases/{id}/documents, whose answer may be cited whole: its type, size and name
+    are not recorded)."""
     refs = field(body, "evidence", list, required=False) or []
     if len(refs) > MAX_EVIDENCE:
         raise ApiError(
@@ -149,7 +154,7 @@ def evidence_refs(body: dict[str, Any]) -> tuple[EvidenceRef, ...]:
         name = f"evidence[{index}]"
         if not isinstance(ref, dict):
             raise ApiError(422, "invalid-field", f"'{name}' is an object", field=name)
-        unknown_fields(ref, ("id", "sha256"))
+        unknown_fields(ref, ("id", "sha256", *UPLOAD_FIELDS))
         ref_id = field(ref, "id", str, max_length=MAX_EVIDENCE_ID) or ""
         digest = (field(ref, "sha256", str, required=False, max_length=64) or "").lower()
         if not ref_id.strip():
@@ -225,11 +230,27 @@ async def step(request: Request, action: str) -> Response:
     cmd = _command(request.path_params["service_request_id"], action, principal, body)
     cmd = replace(cmd, answer=answer_key(request, principal, body))
     container = request.app.state.container
+    if isinstance(cmd, Supplement) and cmd.evidence:
+        await _check_documents(container, principal, cmd)
     view, replayed = await run_in_threadpool(decide, container.ledger, principal, action, cmd)
     if replayed:
         return ORJSONResponse(view, headers={REPLAYED: "true"})
     await run_in_threadpool(container.after_command)
     return ORJSONResponse(view)
+
+
+async def _check_documents(container: Container, principal: Principal, cmd: Supplement) -> None:
+    """A supplement cites only uploaded documents its case has (api/documents.py)."""
+    args = (container.files, container.ledger, principal, cmd.service_request_id, cmd.evidence)
+    if unknown := await run_in_threadpool(unknown_evidence, *args):
+        raise ApiError(
+            422,
+            "unknown-evidence",
+            "The evidence cites a document this case does not have, or with another "
+            "sha256: upload it first (POST /cases/{case_id}/documents)",
+            field="evidence",
+            documents=unknown,
+        )
 
 
 def _endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:

@@ -223,6 +223,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         }
     ),
+    "DocumentReference": obj(  # an uploaded document, as a supplement's evidence cites it
+        {"id": STRING, "sha256": STRING, "type": STRING, "size": INTEGER, "name": STRING}
+    ),
+    "RequestDocuments": obj(
+        {
+            "service_request_id": UUID_STRING,
+            "documents": {"type": "array", "items": ref("DocumentReference")},
+        }
+    ),
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),

@@ -120,6 +120,44 @@
     }
   }
 
+  // The files the family's supplements cite, as download links. With a bearer token the
+  // link fetches the file with it; a signed-in session follows the link itself.
+  async function loadDocuments(row) {
+    const list = $("act-documents-list");
+    list.replaceChildren();
+    $("act-documents").hidden = true;
+    const base = "/service-requests/" + row.service_request_id + "/documents";
+    try {
+      const found = await api("GET", base, office.token);
+      for (const doc of found.documents) {
+        const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: doc.name }, doc.name);
+        link.addEventListener("click", (event) => download(event, link, doc));
+        const kb = Math.max(1, Math.round(doc.size / 1024));
+        list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
+      }
+      $("act-documents").hidden = !list.children.length;
+    } catch (error) {
+      /* the request stays workable without its files listed */
+    }
+  }
+
+  async function download(event, link, doc) {
+    if (!office || !office.token) return; // a session cookie goes with the link
+    event.preventDefault();
+    try {
+      const response = await fetch(link.href, { headers: { Authorization: "Bearer " + office.token }, credentials: "omit", cache: "no-store" });
+      if (!response.ok) throw new window.NL.Problem(response.status, await response.json());
+      const url = URL.createObjectURL(await response.blob());
+      const save = h("a", { href: url, download: doc.name, hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (error) {
+      showProblem($("act-problem"), error);
+    }
+  }
+
   function openAct(row) {
     selected = row;
     hideProblem($("act-problem"));
@@ -147,6 +185,7 @@
     $("act").hidden = false;
     $("act-heading").focus();
     loadDeliveries(row);
+    loadDocuments(row);
   }
 
   function body(action) {

@@ -4,6 +4,15 @@
 (function () {
   const { h, api, bi, label, serviceName, authorityName, resultName, showProblem, hideProblem, store, locality, dateTime, busy } = window.NL;
   const KEY = "newborn-ledger.family";
+  const ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png";
+  const UPLOAD_PROBLEMS = {
+    "document-type-mismatch": "文件类型与内容不符",
+    "unsupported-document-type": "仅接受 PDF、JPEG、PNG 文件",
+    "document-too-large": "文件过大",
+    "decompression-bomb": "文件解压后过大",
+    "active-content": "PDF 含有脚本等活动内容",
+    "damaged-document": "文件已损坏或已加密",
+  };
   const $ = (id) => document.getElementById(id);
   let session = null; // {case_id, token}
   let current = null; // the last case view
@@ -321,6 +330,38 @@
     );
   }
 
+  /** Upload one file for the case: its evidence reference, or a Problem naming why not
+   * (the server checks the type by content, the size and decompression bombs). */
+  async function upload(file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    let response;
+    try {
+      response = await fetch("/cases/" + encodeURIComponent(session.case_id) + "/documents", {
+        method: "POST",
+        headers: { Accept: "application/json, application/problem+json", Authorization: "Bearer " + session.token },
+        body: form,
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (error) {
+      throw new window.NL.Problem(0, { title: "网络错误 Network error", detail: String(error.message || error) });
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = { title: "HTTP " + response.status, detail: "" };
+    }
+    if (!response.ok) {
+      const why = UPLOAD_PROBLEMS[String((data && data.type) || "").replace("/problems/", "")];
+      const title = (why ? why + " " : "") + ((data && data.title) || "HTTP " + response.status);
+      const named = Object.assign({}, data, { title, detail: file.name + ": " + ((data && data.detail) || "") });
+      throw new window.NL.Problem(response.status, named);
+    }
+    return data;
+  }
+
   function renderSupplements(services) {
     const waiting = services.filter((s) => s.state === "supplement-requested" && (s.awaiting || []).length);
     $("supplement").hidden = waiting.length === 0;
@@ -334,6 +375,17 @@
         const inputId = "supplement-" + id + "-" + index;
         form.append(h("div", { className: "field" }, h("label", { for: inputId }, item), h("textarea", { id: inputId, name: "item", required: true, rows: 2, dataset: { item } })));
       });
+      const fileId = "supplement-" + id + "-files";
+      const files = h("input", { id: fileId, type: "file", name: "files", multiple: true, accept: ACCEPT });
+      form.append(
+        h(
+          "div",
+          { className: "field" },
+          h("label", { for: fileId }, bi("上传材料（可选）", "Attach files (optional)")),
+          files,
+          h("p", { className: "hint" }, bi("PDF、JPEG 或 PNG，按文件内容识别", "PDF, JPEG or PNG, checked by their content")),
+        ),
+      );
       const problem = h("p", { className: "problem", role: "alert", hidden: true });
       form.append(h("div", { className: "actions" }, h("button", { type: "submit" }, bi("提交补正", "Send supplement"))), problem);
       form.addEventListener("submit", async (event) => {
@@ -346,7 +398,11 @@
         }
         busy(form, true);
         try {
-          await api("POST", "/service-requests/" + id + "/supplement", session.token, { items: answers.map(([item, answer]) => item + ": " + answer) });
+          const evidence = [];
+          for (const file of Array.from(files.files || [])) evidence.push(await upload(file));
+          const body = { items: answers.map(([item, answer]) => item + ": " + answer) };
+          if (evidence.length) body.evidence = evidence;
+          await api("POST", "/service-requests/" + id + "/supplement", session.token, body);
           await load();
           $("case-status").textContent = "补正已提交 Supplement sent";
         } catch (error) {

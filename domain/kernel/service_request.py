@@ -323,6 +323,9 @@ class ServiceRequest(Aggregate):
     correction_old: DispatchPayload | None = None
     correction_new: DispatchPayload | None = None
     evidence: tuple[str, ...] = ()
+    # the uploaded documents the family's answers cite (their "doc:" evidence ids): the files
+    # the request's offices may download; uploads came later, so no older snapshot lacks one
+    documents: tuple[str, ...] = ()
 
     @staticmethod
     def create_id(case_id: UUID, service: str, attempt: int = 1) -> UUID:
@@ -734,6 +737,8 @@ class ServiceRequest(Aggregate):
         self.due, self.due_provisional = due, provisional
         self.awaiting = []
         self.new_facts = []  # what is corrected from now on is new since the answer
+        cited = [str(ref["id"]) for ref in evidence if str(ref.get("id", "")).startswith("doc:")]
+        self.documents = tuple(dict.fromkeys((*self.documents, *cited)))
         self.state = RequestState(resumes)
 
     @event(Approved)

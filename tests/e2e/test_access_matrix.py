@@ -29,10 +29,12 @@ from api.tracking import Throttle
 from domain.births.catalog import load_catalog
 from domain.births.commands import CorrectNotification, VoidNotification
 from domain.births.facts import BirthFacts, Parent
+from domain.kernel.commands import EvidenceRef, Supplement
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
 from integrations.hospital.writer import notification_message
 from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts, office_step
+from tests.crafted_files import page_pdf
 
 FHIR = "application/fhir+json"
 ROLES = (
@@ -63,6 +65,7 @@ RESULTS: dict[str, dict[str, str]] = {
     "social-security-card": {"card_number": "SSC-420102-0001"},
 }
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
+PDF = page_pdf()
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Case:
     verifier: str
     requests: dict[str, str]
     secrets: set[str] = field(default_factory=set)
+    document: str = ""  # a document its household registration's supplement cites
 
     @property
     def hukou(self) -> str:
@@ -142,7 +146,8 @@ def facts_for(record_ref: str, state: str) -> BirthFacts:
 def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | None = None) -> Case:
     """A case notified over HTTP (so its message can be posted again), then taken through the
     ledger to `state`: notified, dispatched, received, supplement-requested, rejected (the
-    household registration, nothing else at an office) or completed."""
+    household registration, nothing else at an office), documented (supplemented with an
+    uploaded PDF: received again) or completed."""
     facts = facts or facts_for(record_ref, state)
     message = orjson.dumps(notification_message(facts, f"msg-{record_ref}"))
     hospital = world.tokens["hospital_in" if facts.facility_uscc == HOSPITAL else "hospital_out"]
@@ -181,12 +186,14 @@ def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | Non
         mother.phone,
         *case.requests.values(),
     }
-    if state in ("dispatched", "received", "supplement-requested"):
+    if state in ("dispatched", "received", "supplement-requested", "documented"):
         decide(container, case.requests["birth-certificate"], "receive", "approve")
         steps = {"dispatched": (), "received": ("receive",)}.get(
             state, ("receive", "request-supplement")
         )
         decide(container, case.hukou, *steps)
+        if state == "documented":
+            case.document = cite_document(container, case)
     elif state == "rejected":  # nothing at an office: the family resubmits or closes
         for service in ("birth-certificate", "vaccination"):
             decide(container, case.requests[service], "receive", "approve")
@@ -209,9 +216,20 @@ def seed_case(world: World, record_ref: str, state: str, facts: BirthFacts | Non
         assert container.ledger.get_case(case_id).state == "completed"
     container.after_command()  # queues and figures include the case before any cell runs
     if case.requests:
-        expected = {"notified": "planned", "completed": "approved"}.get(state, state)
+        after = {"notified": "planned", "completed": "approved", "documented": "received"}
+        expected = after.get(state, state)
         assert container.ledger.get_request(UUID(case.hukou)).state == expected
     return case
+
+
+def cite_document(container: Container, case: Case) -> str:
+    """The family uploads a PDF and answers the household registration's notice with it."""
+    case_id = UUID(case.case_id)
+    reference = container.files.upload(case_id, PDF, "application/pdf", "结婚证.pdf")
+    evidence = (EvidenceRef(reference["id"], reference["sha256"]),)
+    container.ledger.supplement(Supplement(UUID(case.hukou), "family", ("结婚证",), evidence))
+    container.processing.settle()
+    return str(reference["id"])
 
 
 def decide(container: Container, request_id: str, *actions: str) -> None:
@@ -288,6 +306,7 @@ def world(
                 "completed",
                 "correction-requested",
                 "revocation-requested",
+                "documented",
             ):
                 built.seeded[state] = seed_case(built, f"MR-SEED-{state}", state)
             yield built
@@ -548,6 +567,25 @@ def check_flows(world: World, case: Case, role: str, response: httpx2.Response) 
         "admin": {("43", "42"), ("50", "50")},
     }
     assert flows == seen_by[role]
+
+
+UPLOAD: dict[str, Any] = {
+    "content": PDF,
+    "params": {"name": "scan.pdf"},
+    "headers": {"Content-Type": "application/pdf"},
+}
+
+
+def check_uploaded(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert (response.json()["type"], response.json()["size"]) == ("application/pdf", len(PDF))
+
+
+def check_document(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert (response.headers["content-type"], response.content) == ("application/pdf", PDF)
+
+
+def check_documents(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert [d["id"] for d in response.json()["documents"]] == [case.document]
 
 
 def on_case(suffix: str = "", **kwargs: Any) -> Build:
@@ -836,6 +874,56 @@ SPECS: list[Spec] = [
         expect(404),
         fixed(f"/service-requests/{UNKNOWN}/deliveries"),
         variant="unknown id",
+    ),
+    # families' documents (issue 19): the family (or an admin) uploads and reads its case's;
+    # the request's offices read those its supplements cite
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/documents",
+        expect(404, family_own=201, admin=201),  # a file is kept, no event is recorded
+        on_case("/documents", **UPLOAD),
+        check=check_uploaded,
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/documents",
+        expect(404),
+        on_unknown_case("/documents", **UPLOAD),
+        variant="unknown id",
+    ),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/documents/{document_id}",
+        expect(404, family_own=200, admin=200),
+        lambda world, case: Call(f"/cases/{case.case_id}/documents/{case.document}"),
+        state="documented",
+        check=check_document,
+    ),
+    Spec(
+        "GET",
+        STEP + "documents",
+        expect(404, office_in=200, office_other_side=200, admin=200),
+        lambda world, case: Call(f"/service-requests/{case.hukou}/documents"),
+        state="documented",
+        check=check_documents,
+    ),
+    Spec(
+        "GET",
+        STEP + "documents/{document_id}",
+        expect(404, office_in=200, office_other_side=200, admin=200),
+        lambda world, case: Call(f"/service-requests/{case.hukou}/documents/{case.document}"),
+        state="documented",
+        check=check_document,
+    ),
+    Spec(
+        "GET",
+        STEP + "documents/{document_id}",
+        expect(404),
+        lambda world, case: Call(
+            f"/service-requests/{case.requests['vaccination']}/documents/" + case.document
+        ),
+        state="documented",
+        variant="a request that does not cite it",
     ),
     Spec(
         "GET",
