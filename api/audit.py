@@ -102,6 +102,20 @@ async def audited(
     await _submit(request, record_of(request, principal, what, case_id, target), viewers=False)
 
 
+async def audited_each(
+    request: Request, principal: Principal, what: str, reads: list[tuple[str, str]]
+) -> None:
+    """Record one row per distinct (case id, target) read together (a feed page's messages:
+    each its case and request), all durable before the answer; 503 when any cannot be."""
+    distinct = list(dict.fromkeys(reads))
+    await asyncio.gather(
+        *(
+            _submit(request, record_of(request, principal, what, case, target), viewers=False)
+            for case, target in distinct
+        )
+    )
+
+
 async def audited_family(
     request: Request, principal: Principal, case_id: UUID
 ) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from adapters.facade import (
     load_view,
     may_rate,
 )
+from api.audit import audited
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
 from api.offices import evidence_refs
@@ -46,7 +47,12 @@ OPERATIONS = [
         body="application/json",
         request_schema="FamilyApplication",
         answer="Case",
-        responses={404: "No such case", 409: "Case closed", 422: "A rule is broken"},
+        responses={
+            404: "No such case",
+            409: "Case closed",
+            422: "A rule is broken",
+            503: "The read audit cannot record the read now",
+        },
     ),
     Operation(
         "/cases/{case_id:uuid}/rating",
@@ -72,6 +78,7 @@ OPERATIONS = [
             404: "No such case",
             409: "Nothing was rejected, other services can still proceed, or the case is closed",
             422: "Invalid body",
+            503: "The read audit cannot record the read now",
         },
     ),
 ]
@@ -107,6 +114,7 @@ async def family_application(request: Request) -> Response:
     await run_in_threadpool(container.ledger.apply_as_family, cmd)
     await run_in_threadpool(container.after_command)
     view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
+    await audited(request, principal, "case", cmd.case_id)  # the answer is the case view
     return ORJSONResponse(view, status_code=200)
 
 
@@ -138,6 +146,7 @@ async def close(request: Request) -> Response:
     await run_in_threadpool(container.ledger.close_as_family, cmd)
     await run_in_threadpool(container.after_command)
     view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
+    await audited(request, principal, "case", cmd.case_id)  # the answer is the case view
     return ORJSONResponse(view, status_code=200)
 
 

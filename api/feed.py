@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.facade import may_read_queue, office_feed
-from api.audit import audited
+from api.audit import audited_each
 from api.auth import authenticate, out_of_scope
 from api.openapi import Operation
 from api.queue import _number
@@ -62,8 +62,9 @@ async def feed(request: Request) -> Response:
         if messages or time.monotonic() >= ends:
             break
         await asyncio.sleep(min(POLL_S, max(0.0, ends - time.monotonic())))
-    if messages:  # a page of the office's messages (their data): one row of the audit
-        await audited(request, principal, "feed", "")
+    if messages:  # each message's data is its request's: one row per case and request
+        reads = [(m["data"]["case_id"], m["data"]["service_request_id"]) for m in messages]
+        await audited_each(request, principal, "feed", reads)
     body: dict[str, Any] = {
         "locality": locality,
         "authority": authority,

@@ -216,3 +216,46 @@ def test_the_retention_command_purges_rows_before_a_date(
     assert main(["audit", "purge", "--before", tomorrow]) == 0
     assert rows(client, journey.admin) == []
     assert main(["audit", "purge", "--before", "last week"]) == 2
+
+
+def test_a_feed_page_is_audited_per_case_and_request(
+    client: TestClient, container: Container
+) -> None:
+    """A feed message carries its request's data: the page is one row per case and request,
+    so a registry system's pull shows in the case's audit and in the family's view."""
+    journey = Journey(client, container, REF)
+    system = journey.bearer(
+        container.systems.register(container.actors, *OFFICE, None, "clinic system").token,
+    )
+    page = client.get("/offices/430602/health/feed", params={"after": 0}, headers=system)
+    assert page.status_code == 200, page.text
+    assert page.json()["messages"]
+    sent = {
+        (m["data"]["case_id"], m["data"]["service_request_id"]) for m in page.json()["messages"]
+    }
+    found = [
+        r for r in rows(client, journey.admin, case=str(journey.case_id)) if r["what"] == "feed"
+    ]
+    assert {(r["case_id"], r["target"]) for r in found} == sent
+    assert {r["kind"] for r in found} == {"system"}
+    viewed = client.get(f"/cases/{journey.case_id}", headers=journey.family).json()["viewed_by"]
+    assert [(v["locality"], v["authority"]) for v in viewed] == [OFFICE]
+
+
+def test_the_family_applications_answer_is_audited(
+    client: TestClient, container: Container
+) -> None:
+    """The family's application answers the case view: that read is recorded like a GET."""
+    journey = Journey(client, container, REF)
+    before = [
+        r for r in rows(client, journey.admin, case=str(journey.case_id)) if r["role"] == "family"
+    ]
+    answer = client.post(
+        f"/cases/{journey.case_id}/family-application", json=APPLICATION, headers=journey.family
+    )
+    assert answer.status_code == 200, answer.text
+    after = [
+        r for r in rows(client, journey.admin, case=str(journey.case_id)) if r["role"] == "family"
+    ]
+    assert len(after) == len(before) + 1
+    assert after[-1]["what"] == "case"
