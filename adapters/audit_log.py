@@ -13,6 +13,7 @@ it had not committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -24,6 +25,7 @@ from adapters.audit_records import AuditStore, ReadRecord, Viewer
 
 log = logging.getLogger(__name__)
 BATCH = 500  # rows in one transaction
+CLOSE_S = 10.0  # the longest `close` waits for the writer to commit what it accepted
 GATHER_S = 0.002  # the longest a group waits for more rows (see AuditLog._gather)
 Done = Callable[[list[Viewer] | None, BaseException | None], None]
 
@@ -120,9 +122,28 @@ class AuditLog:
         if closed:
             return
         if thread is not None:
-            self._queue.put(None)  # after every accepted row: the writer commits them first
-            thread.join()
+            # after every accepted row: the writer commits them first (when the queue stays
+            # full, the writer is stuck: the join below gives up after its time)
+            with contextlib.suppress(queue.Full):
+                self._queue.put(None, timeout=CLOSE_S)
+            thread.join(CLOSE_S)
+            if thread.is_alive():  # a statement hangs (a dead server): do not hang shutdown
+                refused = self._refuse_queued()
+                log.warning("read audit: writer stuck at close; %d reads refused", refused)
+                return
         self.store.close()
+
+    def _refuse_queued(self) -> int:
+        """The rows still queued are not recorded: their callers are refused (503)."""
+        refused = 0
+        while True:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                return refused
+            if pending is not None:
+                _call(pending.done, None, AuditBusyError("the read audit closed"))
+                refused += 1
 
 
 def _call(done: Done, seen: list[Viewer] | None, error: BaseException | None) -> None:

@@ -186,3 +186,24 @@ def test_the_memory_store_filters_pages_counts_and_purges() -> None:
     ]
     assert store.purge(ROW.at + 15) == 2
     assert [r.id for r in store.search(AuditFilter())] == [3, 4]
+
+
+def test_closing_does_not_hang_on_a_stuck_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement that never returns (a dead server) must not hold shutdown: `close` gives
+    up after its time and refuses the rows still queued; none of them is told it is stored."""
+    monkeypatch.setattr("adapters.audit_log.CLOSE_S", 0.2)
+    store = GatedStore()  # the gate never opens: the writer hangs in its first batch
+    log = AuditLog(store, capacity=3)
+    held = submit_many(log, store, 1)
+    assert store.entered.wait(WAIT_S)
+    queued = submit_many(log, store, 3)  # the queue is full: close cannot even queue its stop
+    closer = threading.Thread(target=log.close)
+    closer.start()
+    closer.join(WAIT_S)
+    assert not closer.is_alive()
+    for w in queued:
+        assert w.done.is_set()
+        assert isinstance(w.error, AuditBusyError)
+    assert not held[0].done.is_set()  # its batch is still under way: not acknowledged
+    store.gate.set()  # let the daemon writer go (its late row is stored, told, then it stops)
+    assert held[0].done.wait(WAIT_S)
