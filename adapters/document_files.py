@@ -40,6 +40,8 @@ from integrations.documents.store import FileStore, StoredFile
 ID_LABEL = b"newborn-ledger/document-id/v1"
 PREFIX = "doc:"
 MAX_NAME = 200  # characters of a file name kept
+# A kept name always ends in its checked type's extension, never the sender's (.hta, .html)
+EXTENSION = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class DocumentFiles:
         """Check the file (DocumentRefusedError: nothing kept), keep it once per case, and
         answer its evidence reference."""
         media_type = check_content(data, declared, name, self.limits)
-        name = clean_name(name)
+        name = kept_name(name, media_type)
         digest = hashlib.sha256(data).hexdigest()
         meta = orjson.dumps({"name": name, "sha256": digest})
         row = StoredFile(
@@ -121,7 +123,7 @@ class DocumentFiles:
 
     def _meta(self, row: StoredFile) -> tuple[str, str]:
         meta = orjson.loads(self._open(row.meta))
-        return str(meta["name"]), str(meta["sha256"])
+        return kept_name(str(meta["name"]), row.media_type), str(meta["sha256"])
 
     def _seal(self, plain: bytes) -> bytes:
         return plain if self.cipher is None else self.cipher.encrypt(plain)
@@ -146,6 +148,16 @@ def clean_name(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     kept = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
     return kept[:MAX_NAME] or "document"
+
+
+def kept_name(name: str, media_type: str) -> str:
+    """The name kept, shown and served: the sent name's stem (clean_name, without its
+    extension) and the extension of the type the content check found, so a download is
+    never saved as another type than it was checked as ("出生证明.hta" → "出生证明.png")."""
+    cleaned = clean_name(name)
+    stem = cleaned.rsplit(".", 1)[0] if "." in cleaned else cleaned
+    stem = stem.rstrip(". ")[: MAX_NAME - 4] or "document"
+    return stem + EXTENSION[media_type]
 
 
 def document_files(settings: Settings) -> DocumentFiles:

@@ -204,6 +204,27 @@ def test_a_supplement_citing_a_document_the_case_lacks_is_refused(
     assert post(client, request_id, "supplement", other_family, body).status_code == 404
 
 
+def test_a_download_is_named_for_the_type_it_was_checked_as(
+    client: TestClient, keyed: Container
+) -> None:
+    # a real PNG with an HTML application after it, named .hta: accepted as the PNG it is,
+    # but kept, listed and served as .png, never under the family's extension
+    case_id, family = notified(keyed, "MR-DOC-6")
+    polyglot = crafted.png_with_trailing_html()
+    sent = upload(client, case_id, family, "C:\\docs\\出生证明.hta", polyglot, "image/png")
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["name"] == "出生证明.png"
+    path = f"/cases/{case_id}/documents/{sent.json()['id']}"
+    download = client.get(path, headers=bearer(family))
+    assert download.status_code == 200
+    disposition = download.headers["content-disposition"]
+    assert disposition.endswith("filename*=UTF-8''%E5%87%BA%E7%94%9F%E8%AF%81%E6%98%8E.png")
+    assert "hta" not in disposition
+    assert download.headers["content-type"] == "image/png"
+    unnamed = upload(client, case_id, family, ".html", crafted.jpeg(), "image/jpeg")
+    assert unnamed.json()["name"] == "document.jpg"
+
+
 def test_a_pdf_pypdf_cannot_decode_is_refused_as_damaged_not_a_server_error(
     client: TestClient, keyed: Container
 ) -> None:
