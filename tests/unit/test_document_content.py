@@ -4,12 +4,15 @@ the cap and a PDF with a script are refused, each with its reason, and nothing i
 
 from __future__ import annotations
 
+import base64
 import tracemalloc
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 
 from adapters.document_files import DocumentFiles
+from adapters.keys import rotating_cipher
 from adapters.settings import ConfigError, Settings
 from integrations.documents.content import check_content
 from integrations.documents.errors import (
@@ -19,6 +22,7 @@ from integrations.documents.errors import (
     DocumentRefusedError,
     DocumentTooComplexError,
     DocumentTooLargeError,
+    SealedFileMismatchError,
     TypeMismatchError,
     UnsupportedTypeError,
 )
@@ -242,3 +246,25 @@ def test_inflating_a_pdf_keeps_no_decoded_stream_in_memory() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024  # was 127 MB: every decoded stream kept
+
+
+def test_a_sealed_file_swapped_to_another_row_reads_as_an_error() -> None:
+    store = InMemoryFileStore()
+    key = base64.b64encode(bytes(range(32))).decode()
+    files = DocumentFiles(store, LIMITS, cipher=rotating_cipher(key, ()))
+    mine, theirs = uuid4(), uuid4()
+    kept = files.upload(mine, crafted.page_pdf(), "application/pdf", "mine.pdf")
+    other = files.upload(theirs, crafted.png(), "image/png", "theirs.png")
+    opened = files.open(mine, kept["id"])
+    assert opened is not None
+    assert (opened.name, opened.content) == ("mine.pdf", crafted.page_pdf())
+    theirs_row = store.get(str(theirs), other["id"])
+    assert theirs_row is not None
+    # at rest, their sealed bytes are copied into my row (same store, same key)
+    store._rows[(str(mine), kept["id"])] = replace(
+        theirs_row, case_id=str(mine), document_id=kept["id"]
+    )
+    with pytest.raises(SealedFileMismatchError, match=f"document {kept['id']} of case {mine}"):
+        files.open(mine, kept["id"])
+    with pytest.raises(SealedFileMismatchError, match="stored meta"):
+        files.describe(mine, [kept["id"]])
