@@ -156,6 +156,19 @@ def test_the_limits_come_from_the_environment_with_clear_errors() -> None:
         Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_BYTES": "100"})
     with pytest.raises(ConfigError, match="DOCUMENT_MAX_INFLATED must be a whole number"):
         Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_INFLATED": "lots"})
+    checks = Settings.from_env(
+        {
+            "NEWBORN_LEDGER_DOCUMENT_MAX_OBJECTS": "500",
+            "NEWBORN_LEDGER_DOCUMENT_CHECK_SECONDS": "2",
+            "NEWBORN_LEDGER_DOCUMENT_CHECKS": "3",
+        }
+    )
+    assert (checks.documents.max_objects, checks.documents.max_seconds) == (500, 2.0)
+    assert checks.document_checks == 3
+    with pytest.raises(ConfigError, match="DOCUMENT_CHECK_SECONDS must be more than 0"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_CHECK_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="DOCUMENT_CHECKS must be between 1 and 64"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_CHECKS": "0"})
 
 
 def test_a_script_the_cross_reference_leaves_out_is_found_and_refused() -> None:
