@@ -5,7 +5,9 @@ may upload, list and download them.
 A document's id is "doc:" + HMAC-SHA256 of its bytes under a key derived from the cipher key
 (plain SHA-256 without one), so nobody can confirm that a file is stored by hashing a guess.
 Its name and plain SHA-256 are kept in the row's sealed `meta`, its bytes in the sealed
-`content`. A case's family (or an admin) uploads; the family reads its case's documents; an
+`content`; each sealed value holds its row's case, document and column, checked when it is
+opened, so a value swapped or copied between rows at rest is an error, not another file. A
+case's family (or an admin) uploads; the family reads its case's documents; an
 office reads those its requests' supplements cite (ServiceRequest.documents). Everything
 else is exactly a missing document (404)."""
 
@@ -34,12 +36,16 @@ from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
 from integrations.documents.content import check_content
+from integrations.documents.errors import SealedFileMismatchError
 from integrations.documents.limits import ContentLimits
 from integrations.documents.store import FileStore, StoredFile
 
 ID_LABEL = b"newborn-ledger/document-id/v1"
+SEAL_LABEL = b"newborn-ledger/sealed-file/v1|"  # then case|document|column, a newline, the bytes
 PREFIX = "doc:"
 MAX_NAME = 200  # characters of a file name kept
+# A kept name always ends in its checked type's extension, never the sender's (.hta, .html)
+EXTENSION = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
 @dataclass(frozen=True)
@@ -76,16 +82,16 @@ class DocumentFiles:
         """Check the file (DocumentRefusedError: nothing kept), keep it once per case, and
         answer its evidence reference."""
         media_type = check_content(data, declared, name, self.limits)
-        name = clean_name(name)
+        name = kept_name(name, media_type)
         digest = hashlib.sha256(data).hexdigest()
         meta = orjson.dumps({"name": name, "sha256": digest})
+        key = (str(case_id), self.document_id(data))
         row = StoredFile(
-            str(case_id),
-            self.document_id(data),
+            *key,
             media_type,
             len(data),
-            self._seal(meta),
-            self._seal(data),
+            self._seal(meta, key, "meta"),
+            self._seal(data, key, "content"),
             self.clock(),
         )
         if not self.store.put(row):  # the case has it already: answer what was kept
@@ -102,7 +108,7 @@ class DocumentFiles:
         if row is None:
             return None
         name, _ = self._meta(row)
-        content = self._open(row.content)
+        content = self._open(row, "content")
         return OpenedFile(row.case_id, row.document_id, row.media_type, name, content)
 
     def unknown(self, case_id: UUID, refs: tuple[EvidenceRef, ...]) -> list[str]:
@@ -120,14 +126,34 @@ class DocumentFiles:
         self.store.close()
 
     def _meta(self, row: StoredFile) -> tuple[str, str]:
-        meta = orjson.loads(self._open(row.meta))
-        return str(meta["name"]), str(meta["sha256"])
+        meta = orjson.loads(self._open(row, "meta"))
+        return kept_name(str(meta["name"]), row.media_type), str(meta["sha256"])
 
-    def _seal(self, plain: bytes) -> bytes:
-        return plain if self.cipher is None else self.cipher.encrypt(plain)
+    def _seal(self, plain: bytes, key: tuple[str, str], column: str) -> bytes:
+        """`plain` encrypted with the row it belongs to inside: a sealed value copied to
+        another row, or column, does not open there (SealedFileMismatchError)."""
+        if self.cipher is None:
+            return plain
+        return self.cipher.encrypt(_bound(key, column) + plain)
 
-    def _open(self, stored: bytes) -> bytes:
-        return stored if self.cipher is None else self.cipher.decrypt(stored)
+    def _open(self, row: StoredFile, column: str) -> bytes:
+        stored: bytes = getattr(row, column)
+        if self.cipher is None:
+            return stored
+        plain = self.cipher.decrypt(stored)
+        bound = _bound((row.case_id, row.document_id), column)
+        if not plain.startswith(bound):
+            raise SealedFileMismatchError(
+                f"The stored {column} of document {row.document_id} of case {row.case_id} "
+                "was sealed for another row: the row was swapped or copied at rest"
+            )
+        return plain[len(bound) :]
+
+
+def _bound(key: tuple[str, str], column: str) -> bytes:
+    """What a sealed value starts with: the label, its case, document and column."""
+    case_id, document_id = key
+    return SEAL_LABEL + f"{case_id}|{document_id}|{column}\n".encode()
 
 
 def _reference(row: StoredFile, name: str, digest: str) -> dict[str, Any]:
@@ -146,6 +172,16 @@ def clean_name(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     kept = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
     return kept[:MAX_NAME] or "document"
+
+
+def kept_name(name: str, media_type: str) -> str:
+    """The name kept, shown and served: the sent name's stem (clean_name, without its
+    extension) and the extension of the type the content check found, so a download is
+    never saved as another type than it was checked as ("出生证明.hta" → "出生证明.png")."""
+    cleaned = clean_name(name)
+    stem = cleaned.rsplit(".", 1)[0] if "." in cleaned else cleaned
+    stem = stem.rstrip(". ")[: MAX_NAME - 4] or "document"
+    return stem + EXTENSION[media_type]
 
 
 def document_files(settings: Settings) -> DocumentFiles:

@@ -116,10 +116,13 @@ class SQLiteFileStore(SqlFileStore):
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield _SQLiteTx(self._conn)
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # also when COMMIT fails (a deferred constraint, a full disk): left open,
+                # the transaction would make every later BEGIN fail
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

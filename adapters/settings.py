@@ -73,6 +73,9 @@ class Settings:
     document_max_bytes: int = ContentLimits.max_bytes
     document_max_pixels: int = ContentLimits.max_pixels
     document_max_inflated: int = ContentLimits.max_inflated
+    document_max_objects: int = ContentLimits.max_objects
+    document_check_seconds: int = int(ContentLimits.max_seconds)
+    document_checks: int = 2  # uploads checked at once, on threads of their own (as many wait)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -121,6 +124,13 @@ class Settings:
             document_max_inflated=_int(
                 get("DOCUMENT_MAX_INFLATED", str(docs.max_inflated)), "DOCUMENT_MAX_INFLATED"
             ),
+            document_max_objects=_int(
+                get("DOCUMENT_MAX_OBJECTS", str(docs.max_objects)), "DOCUMENT_MAX_OBJECTS"
+            ),
+            document_check_seconds=_int(
+                get("DOCUMENT_CHECK_SECONDS", str(int(docs.max_seconds))), "DOCUMENT_CHECK_SECONDS"
+            ),
+            document_checks=_int(get("DOCUMENT_CHECKS", "2"), "DOCUMENT_CHECKS"),
         )
         settings.validate()
         return settings
@@ -152,6 +162,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}AUDIT_QUEUE must be at least 1")
         if problems := self.deliveries.problems():
             raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
+        if not 1 <= self.document_checks <= 64:
+            raise ConfigError(f"{PREFIX}DOCUMENT_CHECKS must be between 1 and 64")
         if problems := self.documents.problems():
             raise ConfigError("; ".join(f"{PREFIX}DOCUMENT_{p}" for p in problems))
 
@@ -159,7 +171,11 @@ class Settings:
     def documents(self) -> ContentLimits:
         """The limits a family's upload is checked against (docs/operations.md, Documents)."""
         return ContentLimits(
-            self.document_max_bytes, self.document_max_pixels, self.document_max_inflated
+            self.document_max_bytes,
+            self.document_max_pixels,
+            self.document_max_inflated,
+            self.document_max_objects,
+            float(self.document_check_seconds),
         )
 
     def with_changes(self, **changes: object) -> Settings:

@@ -31,6 +31,7 @@ from api import (
 )
 from api.auth import PrincipalCache
 from api.backpressure import PlanningLag
+from api.document_checks import DocumentChecks
 from api.inputs import ControlCharacterMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
@@ -70,6 +71,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app over a built container; the lifespan closes the stores on shutdown."""
     intake_threads = WorkerThreads(container.settings.threads)
+    settings = container.settings
+    document_checks = DocumentChecks(settings.document_checks, settings.busy_retry_after)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,6 +87,7 @@ def create_app(
         yield
         await container.documents.close()
         intake_threads.close()
+        document_checks.close()
         if background is not None:
             background.stop()
         if close_on_shutdown:
@@ -108,6 +112,7 @@ def create_app(
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py
+    app.state.document_checks = document_checks  # uploads: api/document_checks.py
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

@@ -20,6 +20,7 @@ from adapters.facade import (
     DamagedDocumentError,
     DecompressionBombError,
     DocumentRefusedError,
+    DocumentTooComplexError,
     DocumentTooLargeError,
     OpenedFile,
     TypeMismatchError,
@@ -49,13 +50,16 @@ REFUSED = (
     (DecompressionBombError, 422),
     (ActiveContentError, 422),
     (DamagedDocumentError, 422),
+    (DocumentTooComplexError, 422),
 )
 REFUSALS = (
     "413: document-too-large (over NEWBORN_LEDGER_DOCUMENT_MAX_BYTES, refused while read); "
     "415: unsupported-document-type (not a PDF, JPEG or PNG by its content); 422: "
     "document-type-mismatch (the declared type or the name's extension says another "
     "type), decompression-bomb, active-content (a PDF with scripts, launch actions, "
-    "embedded files or XFA), damaged-document. Nothing is stored when refused."
+    "embedded files, XFA, actions that submit or fetch data, a link opened by itself), "
+    "document-too-complex (a PDF of more objects than the cap, or slower to check than its "
+    "time budget), damaged-document. Nothing is stored when refused."
 )
 OPERATIONS = [
     Operation(
@@ -76,6 +80,7 @@ OPERATIONS = [
             413: "The file is over the size limit",
             415: "Not a PDF, JPEG or PNG",
             422: REFUSALS,
+            503: "Other uploads are being checked: send it again after Retry-After seconds",
         },
     ),
     Operation(
@@ -111,10 +116,12 @@ async def upload(request: Request) -> Response:
     container = request.app.state.container
     # the caller may upload here before a byte of the body is read
     await run_in_threadpool(may_upload, container.ledger, principal, case_id)
+    checks = request.app.state.document_checks  # its own threads: reads are never starved
+    checks.admit()  # busy: 503 before the body is read
     limit = container.settings.documents.max_bytes
     sent = await _file(request, limit)
     try:
-        answer = await run_in_threadpool(
+        answer = await checks.run(
             upload_document, container.files, container.ledger, principal, case_id, sent
         )
     except DocumentRefusedError as refused:

@@ -46,13 +46,16 @@ def png_bomb(side: int = 50_000) -> bytes:
     )
 
 
-def pdf(*objects: bytes) -> bytes:
+def pdf(*objects: bytes, unlisted: tuple[bytes, ...] = ()) -> bytes:
     """A PDF with these objects (1 0 obj is the catalog, numbered in order) and a correct
-    cross-reference table."""
+    cross-reference table; the `unlisted` objects follow them in the body (numbered on) but
+    the cross-reference leaves them out."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    for number, body in enumerate(unlisted, start=len(objects) + 1):
         out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
     start = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
@@ -92,3 +95,45 @@ def pdf_with_javascript() -> bytes:
     """A PDF that runs a script when opened (its /OpenAction), the name hex-escaped as
     malicious files do (/J#61vaScript is /JavaScript)."""
     return page_pdf(catalog_extra=b"/OpenAction << /S /J#61vaScript /JS (app.alert(1)) >> ")
+
+
+PAGES = (
+    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+)
+
+
+def pdf_with_unlisted_script() -> bytes:
+    """The catalog opens with 4 0 R, an object in the body the cross-reference leaves out
+    (pypdf and viewers find it by searching the file): a script."""
+    return pdf(
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        *PAGES,
+        unlisted=(b"<< /S /JavaScript /JS (app.alert('x')) >>",),
+    )
+
+
+def pdf_with_orphan_script() -> bytes:
+    """A script object nothing refers to and the cross-reference leaves out: only a viewer
+    that rebuilds the cross-reference (a damaged file) would find it."""
+    return pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        *PAGES,
+        unlisted=(b"<< /Type /Action /S /JavaScript /JS (app.alert(2)) >>",),
+    )
+
+
+def pdf_with_many_objects(count: int) -> bytes:
+    """A one-page PDF with `count` more small objects, all in the cross-reference."""
+    filler = [b"<< /N %d >>" % n for n in range(count)]
+    return pdf(b"<< /Type /Catalog /Pages 2 0 R >>", *PAGES, *filler)
+
+
+def pdf_with_unknown_filter() -> bytes:
+    """A page whose content stream names a filter nobody implements (/Foo)."""
+    return page_pdf().replace(b"/FlateDecode", b"/Foo        ", 1)  # offsets kept
+
+
+def png_with_trailing_html() -> bytes:
+    """A real PNG with an HTML application after its IEND (a polyglot)."""
+    return png() + b"<html><script>new ActiveXObject('WScript.Shell')</script></html>"

@@ -130,7 +130,7 @@
     try {
       const found = await api("GET", base, office.token);
       for (const doc of found.documents) {
-        const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: doc.name }, doc.name);
+        const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: savedName(doc) }, doc.name);
         link.addEventListener("click", (event) => download(event, link, doc));
         const kb = Math.max(1, Math.round(doc.size / 1024));
         list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
@@ -141,6 +141,14 @@
     }
   }
 
+  // A file is saved under its stem and the extension of the type the server checked it as
+  // (the server's name already ends so; never trust a name to choose how a file opens).
+  function savedName(doc) {
+    const ext = { "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png" }[doc.type] || ".bin";
+    const stem = String(doc.name || "").replace(/\.[^.]*$/, "").replace(/[. ]+$/, "");
+    return (stem || "document") + ext;
+  }
+
   async function download(event, link, doc) {
     if (!office || !office.token) return; // a session cookie goes with the link
     event.preventDefault();
@@ -148,7 +156,7 @@
       const response = await fetch(link.href, { headers: { Authorization: "Bearer " + office.token }, credentials: "omit", cache: "no-store" });
       if (!response.ok) throw new window.NL.Problem(response.status, await response.json());
       const url = URL.createObjectURL(await response.blob());
-      const save = h("a", { href: url, download: doc.name, hidden: true });
+      const save = h("a", { href: url, download: savedName(doc), hidden: true });
       document.body.append(save);
       save.click();
       save.remove();

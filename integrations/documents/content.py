@@ -41,7 +41,7 @@ def check_content(data: bytes, declared: str, name: str, limits: ContentLimits) 
     found = content_type(data)
     _same_type(found, declared_type(declared), name)
     if found == PDF:
-        check_pdf(data, limits.max_inflated)
+        check_pdf(data, limits)
     else:
         check_image(data, found, limits.max_pixels)
     return found

@@ -47,3 +47,16 @@ class DamagedDocumentError(DocumentRefusedError):
     encrypted)."""
 
     code = "damaged-document"
+
+
+class DocumentTooComplexError(DocumentRefusedError):
+    """A PDF with more objects than the cap, or one that takes longer than the check's time
+    budget to inspect (a small file made of very many objects)."""
+
+    code = "document-too-complex"
+
+
+class SealedFileMismatchError(Exception):
+    """A stored file's sealed content names another case or document than its row: the row
+    was swapped or copied at rest. Not a refusal of an upload: the store is not to be
+    trusted for this row."""

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from integrations.documents.errors import DamagedDocumentError, DecompressionBombError
+from integrations.documents.errors import (
+    DamagedDocumentError,
+    DecompressionBombError,
+    DocumentRefusedError,
+)
 
 FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
@@ -26,7 +30,9 @@ def check_image(data: bytes, media_type: str, max_pixels: int) -> None:
         raise DecompressionBombError(
             "The image declares more pixels than are accepted", max_pixels=max_pixels
         ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except DocumentRefusedError:
+        raise
+    except Exception as exc:  # whatever Pillow raises, the file is not kept
         raise DamagedDocumentError(
             f"The {FORMATS[media_type]} image does not decode: {type(exc).__name__}"
         ) from None

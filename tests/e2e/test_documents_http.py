@@ -5,7 +5,10 @@ office gets 404, the bytes at rest are not the file; refused uploads store nothi
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +18,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from integrations.documents.content import check_content
 from tests import crafted_files as crafted
 from tests.e2e.test_one_time_notice import bearer, notified, post, vaccination_of
 
@@ -198,3 +202,85 @@ def test_a_supplement_citing_a_document_the_case_lacks_is_refused(
     assert post(client, request_id, "supplement", family, wrong_hash).status_code == 422
     # an outsider learns nothing: the step is a 404 before any document is looked at
     assert post(client, request_id, "supplement", other_family, body).status_code == 404
+
+
+def test_a_download_is_named_for_the_type_it_was_checked_as(
+    client: TestClient, keyed: Container
+) -> None:
+    # a real PNG with an HTML application after it, named .hta: accepted as the PNG it is,
+    # but kept, listed and served as .png, never under the family's extension
+    case_id, family = notified(keyed, "MR-DOC-6")
+    polyglot = crafted.png_with_trailing_html()
+    sent = upload(client, case_id, family, "C:\\docs\\出生证明.hta", polyglot, "image/png")
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["name"] == "出生证明.png"
+    path = f"/cases/{case_id}/documents/{sent.json()['id']}"
+    download = client.get(path, headers=bearer(family))
+    assert download.status_code == 200
+    disposition = download.headers["content-disposition"]
+    assert disposition.endswith("filename*=UTF-8''%E5%87%BA%E7%94%9F%E8%AF%81%E6%98%8E.png")
+    assert "hta" not in disposition
+    assert download.headers["content-type"] == "image/png"
+    unnamed = upload(client, case_id, family, ".html", crafted.jpeg(), "image/jpeg")
+    assert unnamed.json()["name"] == "document.jpg"
+
+
+def test_a_pdf_pypdf_cannot_decode_is_refused_as_damaged_not_a_server_error(
+    client: TestClient, keyed: Container
+) -> None:
+    case_id, family = notified(keyed, "MR-DOC-7")
+    data = crafted.pdf_with_unknown_filter()  # /Filter /Foo: pypdf raises NotImplementedError
+    refused = upload(client, case_id, family, "a.pdf", data, "application/pdf")
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/problems/damaged-document"
+    too_many = upload(
+        client, case_id, family, "b.pdf", crafted.pdf_with_many_objects(10_001), "application/pdf"
+    )
+    assert (too_many.status_code, too_many.json()["type"]) == (
+        422,
+        "/problems/document-too-complex",
+    )
+    assert not stored(keyed, case_id, data)
+
+
+def test_uploads_are_checked_on_their_own_threads_and_reads_are_not_starved(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one worker thread for reads, one upload checked at a time and one waiting
+    container = build(settings.with_changes(threads=1, document_checks=1, busy_retry_after=7))
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def slow_check(*args: Any) -> str:
+        started.release()
+        assert release.wait(30)
+        return check_content(*args)
+
+    monkeypatch.setattr("adapters.document_files.check_content", slow_check)
+    try:
+        with TestClient(create_app(container, close_on_shutdown=False)) as client:
+            case_id, family = notified(container, "MR-DOC-8")
+            checks = client.app.state.document_checks  # type: ignore[attr-defined]
+
+            def send(data: bytes) -> Any:
+                return upload(client, case_id, family, "a.png", data, "image/png")
+
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(send, crafted.png(40, 30))
+                assert started.acquire(timeout=30)  # checking, on the uploads' thread
+                second = pool.submit(send, crafted.png(41, 30))
+                deadline = time.monotonic() + 30
+                while checks.admitted < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                busy = send(crafted.png(42, 30))
+                assert busy.status_code == 503
+                assert busy.headers["retry-after"] == "7"
+                assert busy.json()["type"] == "/problems/documents-busy"
+                read = client.get(f"/cases/{case_id}", headers=bearer(family))
+                assert read.status_code == 200  # the one read thread is free
+                release.set()
+                assert first.result(30).status_code == 201
+                assert second.result(30).status_code == 201
+            assert not stored(container, case_id, crafted.png(42, 30))
+    finally:
+        release.set()
+        container.close()

@@ -4,11 +4,15 @@ the cap and a PDF with a script are refused, each with its reason, and nothing i
 
 from __future__ import annotations
 
+import base64
+import tracemalloc
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 
 from adapters.document_files import DocumentFiles
+from adapters.keys import rotating_cipher
 from adapters.settings import ConfigError, Settings
 from integrations.documents.content import check_content
 from integrations.documents.errors import (
@@ -16,7 +20,9 @@ from integrations.documents.errors import (
     DamagedDocumentError,
     DecompressionBombError,
     DocumentRefusedError,
+    DocumentTooComplexError,
     DocumentTooLargeError,
+    SealedFileMismatchError,
     TypeMismatchError,
     UnsupportedTypeError,
 )
@@ -150,3 +156,128 @@ def test_the_limits_come_from_the_environment_with_clear_errors() -> None:
         Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_BYTES": "100"})
     with pytest.raises(ConfigError, match="DOCUMENT_MAX_INFLATED must be a whole number"):
         Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_MAX_INFLATED": "lots"})
+    checks = Settings.from_env(
+        {
+            "NEWBORN_LEDGER_DOCUMENT_MAX_OBJECTS": "500",
+            "NEWBORN_LEDGER_DOCUMENT_CHECK_SECONDS": "2",
+            "NEWBORN_LEDGER_DOCUMENT_CHECKS": "3",
+        }
+    )
+    assert (checks.documents.max_objects, checks.documents.max_seconds) == (500, 2.0)
+    assert checks.document_checks == 3
+    with pytest.raises(ConfigError, match="DOCUMENT_CHECK_SECONDS must be more than 0"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_CHECK_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="DOCUMENT_CHECKS must be between 1 and 64"):
+        Settings.from_env({"NEWBORN_LEDGER_DOCUMENT_CHECKS": "0"})
+
+
+def test_a_script_the_cross_reference_leaves_out_is_found_and_refused() -> None:
+    # the catalog's /OpenAction is 4 0 R, in the body but not in the xref: pypdf (and a
+    # viewer) find it by searching the file, so the check must as well
+    hidden = refused(crafted.pdf_with_unlisted_script(), "application/pdf", "notice.pdf")
+    assert isinstance(hidden, ActiveContentError)
+    # nothing refers to it and the xref leaves it out: found in the file's bytes
+    orphan = refused(crafted.pdf_with_orphan_script(), "application/pdf", "notice.pdf")
+    assert isinstance(orphan, ActiveContentError)
+
+
+@pytest.mark.parametrize(
+    ("extra", "found"),
+    [
+        (b"/OpenAction << /S /URI /URI (https://evil.example/track) >> ", "/URI"),
+        (b"/AA << /WC << /S /URI /URI (http://x.example/) >> >> ", "/URI"),
+        (b"/OpenAction << /S /GoTo /D [3 0 R /Fit] /Next << /S /URI /URI (u) >> >> ", "/URI"),
+        (
+            b"/OpenAction << /S /SubmitForm /F << /FS /URL /F (https://x.example) >> >> ",
+            "/SubmitForm",
+        ),
+        (
+            b"/OpenAction << /S /GoToR /F (\\\\\\\\attacker\\\\share\\\\a.pdf) /D [0 /Fit] >> ",
+            "/GoToR",
+        ),
+        (b"/OpenAction << /S /GoToE /T << /R /C /N (a) >> >> ", "/GoToE"),
+        (b"/OpenAction << /S /ImportData /F (data.fdf) >> ", "/ImportData"),
+        (b"/Names << /X << /S /Movie /T (m) >> >> ", "/Movie"),
+        (b"/Names << /X << /S /Sound /Sound 9 0 R >> >> ", "/Sound"),
+        (b"/Names << /X << /S /Rendition /OP 0 >> >> ", "/Rendition"),
+    ],
+)
+def test_actions_that_send_or_fetch_data_or_open_links_by_themselves_are_refused(
+    extra: bytes, found: str
+) -> None:
+    action = refused(crafted.page_pdf(catalog_extra=extra), "application/pdf", "x.pdf")
+    assert isinstance(action, ActiveContentError)
+    assert action.context["found"] == found
+
+
+def test_a_link_the_reader_clicks_is_accepted() -> None:
+    link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] /A << /S /URI /URI (https://a.cn) >> >>"
+    data = crafted.pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>",
+        link,
+    )
+    assert check_content(data, "application/pdf", "a.pdf", LIMITS) == "application/pdf"
+
+
+def test_a_pdf_of_too_many_objects_or_too_slow_to_check_is_refused() -> None:
+    many = refused(crafted.pdf_with_many_objects(10_001), "application/pdf", "many.pdf")
+    assert isinstance(many, DocumentTooComplexError)
+    assert "10000 objects" in str(many)
+    assert ContentLimits().max_objects == 10_000
+    fine = crafted.pdf_with_many_objects(200)
+    assert check_content(fine, "application/pdf", "a.pdf", LIMITS) == "application/pdf"
+    hasty = ContentLimits(max_seconds=1e-9)
+    slow = refused(fine, "application/pdf", "a.pdf", hasty)
+    assert isinstance(slow, DocumentTooComplexError)
+    assert "to check" in str(slow)
+
+
+def test_a_stream_with_an_unknown_filter_or_any_decoder_failure_is_damaged() -> None:
+    unknown = refused(crafted.pdf_with_unknown_filter(), "application/pdf", "a.pdf")
+    assert isinstance(unknown, DamagedDocumentError)
+    assert "NotImplementedError" in str(unknown)
+
+
+def test_an_image_decoder_failure_of_any_kind_is_damaged(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object) -> None:
+        raise NotImplementedError("a codec Pillow lacks")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", broken)
+    damaged = refused(crafted.png(), "image/png", "a.png")
+    assert isinstance(damaged, DamagedDocumentError)
+
+
+def test_inflating_a_pdf_keeps_no_decoded_stream_in_memory() -> None:
+    limits = ContentLimits(max_inflated=64 * 1024 * 1024)
+    data = crafted.pdf_bomb(60 * 1024 * 1024)  # ~60 KB that inflate to 60 MB: under the cap
+    tracemalloc.start()
+    try:
+        assert check_content(data, "application/pdf", "a.pdf", limits) == "application/pdf"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024  # was 127 MB: every decoded stream kept
+
+
+def test_a_sealed_file_swapped_to_another_row_reads_as_an_error() -> None:
+    store = InMemoryFileStore()
+    key = base64.b64encode(bytes(range(32))).decode()
+    files = DocumentFiles(store, LIMITS, cipher=rotating_cipher(key, ()))
+    mine, theirs = uuid4(), uuid4()
+    kept = files.upload(mine, crafted.page_pdf(), "application/pdf", "mine.pdf")
+    other = files.upload(theirs, crafted.png(), "image/png", "theirs.png")
+    opened = files.open(mine, kept["id"])
+    assert opened is not None
+    assert (opened.name, opened.content) == ("mine.pdf", crafted.page_pdf())
+    theirs_row = store.get(str(theirs), other["id"])
+    assert theirs_row is not None
+    # at rest, their sealed bytes are copied into my row (same store, same key)
+    store._rows[(str(mine), kept["id"])] = replace(
+        theirs_row, case_id=str(mine), document_id=kept["id"]
+    )
+    with pytest.raises(SealedFileMismatchError, match=f"document {kept['id']} of case {mine}"):
+        files.open(mine, kept["id"])
+    with pytest.raises(SealedFileMismatchError, match="stored meta"):
+        files.describe(mine, [kept["id"]])
