@@ -28,6 +28,7 @@ from adapters.audit_records import (
 from adapters.settings import Settings
 
 SQLITE_FILE = "audit.sqlite"
+PURGE_BATCH = 10_000  # rows deleted in one transaction
 COLUMNS = tuple("username" if f.name == "user" else f.name for f in fields(ReadRecord))[:-1]
 DDL = (
     "CREATE TABLE IF NOT EXISTS {table} ({id}, at DOUBLE PRECISION NOT NULL, "
@@ -49,7 +50,8 @@ SQL = {
     "count(DISTINCT NULLIF(case_id, '')) AS cases FROM {table} WHERE role = 'office' "
     "AND at >= %s AND at < %s AND scope LIKE %s GROUP BY scope, authority, what "
     "ORDER BY scope, authority, what",
-    "purge": "DELETE FROM {table} WHERE at < %s",
+    "purge": "DELETE FROM {table} WHERE id IN "
+    "(SELECT id FROM {table} WHERE at < %s ORDER BY id LIMIT %s)",
 }
 FILTERS = (
     ("case_id", "case_id = %s"),
@@ -80,6 +82,12 @@ class SqlAuditStore:
         raise NotImplementedError
         yield
 
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """A cursor for the queries: by default in a transaction like the writes'."""
+        with self._tx() as curs:
+            yield curs
+
     def record(
         self, rows: Sequence[ReadRecord], viewers_of: Sequence[str]
     ) -> dict[str, list[Viewer]]:
@@ -105,19 +113,26 @@ class SqlAuditStore:
                 where.append(clause)
                 params.append(value)
         sql = f"SELECT * FROM {self.table} WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"
-        with self._tx() as curs:
+        with self._read() as curs:
             curs.execute(self._dialect(sql), (*params, query.limit))
             return [_record(dict(row)) for row in curs.fetchall()]
 
     def office_reads(self, prefix: str, start: float, end: float) -> list[OfficeReads]:
-        with self._tx() as curs:
+        with self._read() as curs:
             curs.execute(self.sql["office_reads"], (start, end, f"{prefix}%"))
             return [OfficeReads(*_tuple(row)) for row in curs.fetchall()]
 
     def purge(self, before: float) -> int:
-        with self._tx() as curs:
-            curs.execute(self.sql["purge"], (before,))
-            return int(curs.rowcount)
+        """In batches of PURGE_BATCH rows, each its own transaction, so the writer (and the
+        reads waiting for it) never waits behind one long DELETE."""
+        purged = 0
+        while True:
+            with self._tx() as curs:
+                curs.execute(self.sql["purge"], (before, PURGE_BATCH))
+                count = int(curs.rowcount)
+            purged += count
+            if count < PURGE_BATCH:
+                return purged
 
     def close(self) -> None:
         """Nothing to close."""
@@ -154,6 +169,13 @@ class SQLiteAuditStore(SqlAuditStore):
         with self._tx() as curs:
             for ddl in self.ddl:
                 curs.execute(ddl)
+        # queries read on a connection of their own: in WAL a reader never blocks the
+        # writer, so an admin's long query or a monitor's monthly count holds no read up
+        self._reader = sqlite3.connect(
+            path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        self._reader.row_factory = sqlite3.Row
+        self._read_lock = threading.Lock()
 
     def _dialect(self, sql: str) -> str:
         return sql.replace("%s", "?")
@@ -172,7 +194,20 @@ class SQLiteAuditStore(SqlAuditStore):
                     self._conn.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._read_lock:
+            self._reader.execute("BEGIN")  # deferred: a snapshot, no write lock
+            curs = self._reader.cursor()
+            try:
+                yield _SQLiteCursor(curs)
+            finally:
+                curs.close()  # a statement left unfinished would keep the snapshot open
+                self._reader.execute("ROLLBACK")
+
     def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
         with self._lock:
             self._conn.close()
 

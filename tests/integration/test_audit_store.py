@@ -13,7 +13,7 @@ import pytest
 
 from adapters.audit_log import AuditLog
 from adapters.audit_records import AuditFilter, AuditStore, OfficeReads, Viewer
-from adapters.audit_sql import audit_store
+from adapters.audit_sql import SQLiteAuditStore, audit_store
 from adapters.settings import Settings
 from tests.unit.test_audit_log import ROW
 
@@ -88,3 +88,27 @@ def test_an_acknowledged_row_is_committed(settings: Settings, store: AuditStore)
     assert len(store.search(AuditFilter(limit=500))) == 100
     assert log.batches <= 100
     log.close()
+
+
+def test_a_purge_deletes_in_batches(store: AuditStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Old rows go in transactions of PURGE_BATCH rows each; every old row goes."""
+    monkeypatch.setattr("adapters.audit_sql.PURGE_BATCH", 3)
+    store.record([replace(ROW, at=ROW.at + i, target=f"t-{i}") for i in range(10)], [])
+    assert store.purge(ROW.at + 8) == 8
+    assert [r.target for r in store.search(AuditFilter())] == ["t-8", "t-9"]
+
+
+def test_a_long_query_on_sqlite_holds_no_write_up(tmp_path: Path) -> None:
+    """On SQLite the queries read on their own connection (a WAL snapshot): while one is
+    open, a batch of reads is still recorded at once."""
+    store = SQLiteAuditStore(str(tmp_path / "audit.sqlite"))
+    try:
+        with store._read() as curs:  # a query under way (a monitor's monthly count)
+            curs.execute("SELECT count(*) FROM audit_reads")
+            recorded = threading.Thread(target=store.record, args=([ROW], []))
+            recorded.start()
+            recorded.join(WAIT_S / 5)
+            assert not recorded.is_alive()
+        assert len(store.search(AuditFilter())) == 1
+    finally:
+        store.close()
