@@ -20,6 +20,7 @@ from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.credentials import provisioning_uri
 from adapters.document_files import (
     OpenedFile,
     case_file,
@@ -290,6 +291,7 @@ __all__ = [
     "password_sign_in",
     "planning_lag",
     "projection_lags",
+    "provisioning_uri",
     "read_case",
     "rebuild_in_parts",
     "record_sign_in_refused",
