@@ -5,6 +5,7 @@ disabled user's session ending, bearer tokens unchanged, and the admin's sign-in
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -142,3 +143,19 @@ def test_the_admin_reads_the_sign_in_log(
     ]
     assert client.get("/audit/sign-ins?from=yesterday", headers=bearer).status_code == 422
     assert client.get("/audit/sign-ins", headers={"X-CSRF-Token": "x"}).status_code == 404
+
+
+def test_no_username_password_code_or_cookie_in_the_logs(
+    client: TestClient, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    code = pyotp.TOTP(secret).now()
+    sign_in(client, "000000")
+    answer = sign_in(client, code)
+    sign_in(client, code)  # replayed
+    cookie = answer.cookies["nl_session"]
+    csrf = client.get("/session").json()["csrf_token"]
+    text = caplog.text
+    assert "staff sign-in refused (password, bad-totp)" in text
+    for secretive in ("clerk.wang", PASSWORD, code, cookie, csrf, secret):
+        assert secretive not in text
