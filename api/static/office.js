@@ -104,18 +104,17 @@
     }
   }
 
-  // The files the family's supplements cite, as download links. With a bearer token the
-  // link fetches the file with it; a signed-in session follows the link itself.
+  // The files the family's supplements cite, as download links: the session's cookie goes
+  // with the link (same origin), so a click downloads the file.
   async function loadDocuments(row) {
     const list = $("act-documents-list");
     list.replaceChildren();
     $("act-documents").hidden = true;
     const base = "/service-requests/" + row.service_request_id + "/documents";
     try {
-      const found = await api("GET", base, office.token);
+      const found = await api("GET", base, null);
       for (const doc of found.documents) {
         const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: savedName(doc) }, doc.name);
-        link.addEventListener("click", (event) => download(event, link, doc));
         const kb = Math.max(1, Math.round(doc.size / 1024));
         list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
       }
@@ -131,23 +130,6 @@
     const ext = { "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png" }[doc.type] || ".bin";
     const stem = String(doc.name || "").replace(/\.[^.]*$/, "").replace(/[. ]+$/, "");
     return (stem || "document") + ext;
-  }
-
-  async function download(event, link, doc) {
-    if (!office || !office.token) return; // a session cookie goes with the link
-    event.preventDefault();
-    try {
-      const response = await fetch(link.href, { headers: { Authorization: "Bearer " + office.token }, credentials: "omit", cache: "no-store" });
-      if (!response.ok) throw new window.NL.Problem(response.status, await response.json());
-      const url = URL.createObjectURL(await response.blob());
-      const save = h("a", { href: url, download: savedName(doc), hidden: true });
-      document.body.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
-    } catch (error) {
-      showProblem($("act-problem"), error);
-    }
   }
 
   function openAct(row) {
