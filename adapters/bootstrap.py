@@ -18,15 +18,18 @@ from adapters import pg_start, store_keys
 from adapters.audit_log import AuditLog
 from adapters.audit_sql import audit_store
 from adapters.case_documents import CaseDocuments, case_documents
+from adapters.credentials import staff_accounts
 from adapters.deliveries import Deliveries, build_deliveries
 from adapters.document_files import DocumentFiles, document_files
 from adapters.family_windows import CaseStatusWindows
 from adapters.received_requests import DeskParked, OfficeQueueReceived
 from adapters.scheduler import Background
 from adapters.settings import ConfigError, Settings
+from adapters.staff_sessions import SessionStore, session_store
 from adapters.views import LedgerProjections, build_projections
 from domain.kernel.actors import ActorDirectory
 from domain.kernel.deadlines import DeadlineWatch, RoutingWatch, WindowWatch
+from domain.kernel.staff_accounts import StaffAccounts
 from domain.kernel.systems import RegistrySystems
 from domain.ledger import CaseLedger
 from domain.orchestrator import Orchestrator
@@ -86,9 +89,11 @@ class Container:
     deliveries: Deliveries  # the office feed pushed to registry systems (integrations/registry)
     audit: AuditLog  # reads of personal data, group-committed (adapters/audit_log.py)
     files: DocumentFiles  # the families' uploaded documents (adapters/document_files.py)
+    staff: StaffAccounts  # staff users who sign in to the pages (adapters/sign_in.py)
+    sessions: SessionStore  # their sessions and the sign-in log
 
     def applications(self) -> list[Application[Any]]:
-        return [self.ledger, self.orchestrator, self.actors, self.systems]
+        return [self.ledger, self.orchestrator, self.actors, self.systems, self.staff]
 
     def tick(self) -> None:
         """One round of background work, as the worker runs it (tests call it directly).
@@ -181,6 +186,7 @@ class Container:
         self.audit.close()  # the reads already accepted are committed first
         self.deliveries.close()  # sends under way finish while the feed can still be read
         self.files.close()
+        self.sessions.close()
         self.projections.close()
         for app in self.applications():
             app.close()
@@ -234,16 +240,21 @@ def _unavailable_on_start_error() -> Iterator[None]:
 
 def _construct(settings: Settings) -> Container:
     opened: list[Application[Any]] = []  # closed again if a later part fails
+    sessions: SessionStore | None = None
     try:
         ledger = _opened(opened, CaseLedger(env=settings.app_env(CaseLedger.name)))
         orchestrator = _opened(opened, Orchestrator(env=settings.app_env(Orchestrator.name)))
         actors = _opened(opened, ActorDirectory(env=settings.app_env(ActorDirectory.name)))
         systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
+        staff = _opened(opened, staff_accounts(settings))
+        sessions = session_store(settings)
         projections = build_projections(settings, ledger, PROJECTIONS)
         deliveries = _deliveries(settings, projections, systems)
         audit = _audit(settings, projections, deliveries)
         files = _files(settings, projections, deliveries, audit)
     except BaseException as exc:
+        if sessions is not None:
+            sessions.close()
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
         if isinstance(exc, PersistenceError | OSError):
@@ -263,6 +274,8 @@ def _construct(settings: Settings) -> Container:
         deliveries=deliveries,
         audit=audit,
         files=files,
+        staff=staff,
+        sessions=sessions,
     )
 
 

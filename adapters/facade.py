@@ -20,6 +20,7 @@ from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.credentials import provisioning_uri
 from adapters.document_files import (
     OpenedFile,
     case_file,
@@ -31,6 +32,17 @@ from adapters.document_files import (
 )
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
+from adapters.sign_in import (
+    SignedIn,
+    disable_user,
+    end_session,
+    find_session,
+    open_session,
+    password_sign_in,
+    record_sign_in_refused,
+    reset_password,
+)
+from adapters.staff_sessions import SignInRow
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.commands import (
@@ -105,6 +117,13 @@ from domain.kernel.errors import (
 )
 from domain.kernel.identifiers import full_division_name, make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.staff import (
+    InvalidStaffUserError,
+    SignInRefusedError,
+    StaffUser,
+    StaffUserNotFoundError,
+)
+from domain.kernel.staff_accounts import StaffAccounts
 from domain.ledger import CaseLedger
 from domain.wings import national_list
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
@@ -174,6 +193,7 @@ __all__ = [
     "InvalidIdentifierError",
     "InvalidResultError",
     "InvalidRouteError",
+    "InvalidStaffUserError",
     "InvalidTransitionError",
     "Issue",
     "MessageIdReusedError",
@@ -204,7 +224,13 @@ __all__ = [
     "RouteRequest",
     "ServiceRequest",
     "ServiceRequestNotFoundError",
+    "SignInRefusedError",
+    "SignInRow",
+    "SignedIn",
     "SimulatorConfig",
+    "StaffAccounts",
+    "StaffUser",
+    "StaffUserNotFoundError",
     "StoreKeyError",
     "StoreUnavailableError",
     "Supplement",
@@ -228,9 +254,12 @@ __all__ = [
     "delivery_of",
     "delivery_warnings",
     "desk_days",
+    "disable_user",
+    "end_session",
     "facility_read",
     "family_extras",
     "feed_now",
+    "find_session",
     "follow_ups",
     "foreign_case",
     "full_division_name",
@@ -254,17 +283,22 @@ __all__ = [
     "notification_message",
     "office_feed",
     "office_queue",
+    "open_session",
     "operation_outcome",
     "parked_count",
     "parse_message",
     "parts_in_progress",
+    "password_sign_in",
     "planning_lag",
     "projection_lags",
+    "provisioning_uri",
     "read_case",
     "rebuild_in_parts",
+    "record_sign_in_refused",
     "request_fields",
     "request_file",
     "request_files",
+    "reset_password",
     "route_request",
     "routing_desk",
     "scoped_case",

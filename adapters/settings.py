@@ -46,6 +46,17 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """Staff sign-in: sessions' timeouts, lockout, the cookie (docs/operations.md)."""
+
+    session_idle_s: int = 1_800  # a session unused this long ends
+    session_max_s: int = 43_200  # and every session ends this long after sign-in
+    lockout_failures: int = 5  # failed sign-ins in a row that lock a user
+    lockout_minutes: int = 15
+    cookie_secure: bool = True  # the cookie's Secure flag (no: plain http other than localhost)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs; nothing else reads os.environ."""
 
@@ -76,6 +87,7 @@ class Settings:
     document_max_objects: int = ContentLimits.max_objects
     document_check_seconds: int = int(ContentLimits.max_seconds)
     document_checks: int = 2  # uploads checked at once, on threads of their own (as many wait)
+    accounts: AccountSettings = field(default_factory=AccountSettings)  # staff sign-in
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -131,6 +143,13 @@ class Settings:
                 get("DOCUMENT_CHECK_SECONDS", str(int(docs.max_seconds))), "DOCUMENT_CHECK_SECONDS"
             ),
             document_checks=_int(get("DOCUMENT_CHECKS", "2"), "DOCUMENT_CHECKS"),
+            accounts=AccountSettings(
+                session_idle_s=_int(get("SESSION_IDLE", "1800"), "SESSION_IDLE"),
+                session_max_s=_int(get("SESSION_MAX", "43200"), "SESSION_MAX"),
+                lockout_failures=_int(get("LOCKOUT_FAILURES", "5"), "LOCKOUT_FAILURES"),
+                lockout_minutes=_int(get("LOCKOUT_MINUTES", "15"), "LOCKOUT_MINUTES"),
+                cookie_secure=get("COOKIE_SECURE", "yes").lower() not in ("0", "no", "false", "n"),
+            ),
         )
         settings.validate()
         return settings
@@ -160,6 +179,14 @@ class Settings:
             raise ConfigError(f"{PREFIX}FAMILY_TOKEN_HOURS must be between 1 and 720")
         if self.audit_queue < 1:
             raise ConfigError(f"{PREFIX}AUDIT_QUEUE must be at least 1")
+        accounts = self.accounts
+        if not 1 <= accounts.session_idle_s <= accounts.session_max_s <= 7 * 86_400:
+            raise ConfigError(
+                f"{PREFIX}SESSION_IDLE and {PREFIX}SESSION_MAX are seconds: "
+                "1 <= idle <= max <= 604800 (7 days)"
+            )
+        if accounts.lockout_failures < 1 or accounts.lockout_minutes < 1:
+            raise ConfigError(f"{PREFIX}LOCKOUT_FAILURES and {PREFIX}LOCKOUT_MINUTES ≥ 1")
         if problems := self.deliveries.problems():
             raise ConfigError("; ".join(f"{PREFIX}DELIVERY_{p}" for p in problems))
         if not 1 <= self.document_checks <= 64:

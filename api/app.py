@@ -26,6 +26,7 @@ from api import (
     pages,
     queue,
     routing_desk,
+    sign_in,
     system_routes,
     tracking,
 )
@@ -54,6 +55,7 @@ MODULES = (
     routing_desk,
     monitoring,
     pages,
+    sign_in,
     admin,
     audit,
 )

@@ -1,19 +1,38 @@
-"""Bearer-token authentication and the scope rules that turn out-of-scope reads into 404."""
+"""Authentication by bearer token (machine clients, the command line's tokens, families) or by
+a staff session cookie (the pages; unsafe methods need the session's CSRF token), and the
+scope rules that turn out-of-scope reads into 404."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from adapters.facade import ActorDirectory, Principal, may_call, token_hash
+from adapters.facade import (
+    ActorDirectory,
+    Principal,
+    SignedIn,
+    find_session,
+    may_call,
+    token_hash,
+)
 from api.problems import ApiError
 
 CACHE_SECONDS = 30.0  # a revoked token stops working within this time in every API process
 CACHE_SIZE = 10_000
+SESSION_COOKIE = "nl_session"
+CSRF_HEADER, CSRF_FIELD = "x-csrf-token", "csrf_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+FORM = "application/x-www-form-urlencoded"
+SESSION_ENDED = (
+    "Your session has ended (signed out, unused for too long, or past its time limit): "
+    "sign in again at /sign-in"
+)
 
 
 class PrincipalCache:
@@ -69,15 +88,54 @@ def bearer_token(request: Request) -> str:
 
 
 async def authenticate(request: Request, *roles: str) -> Principal:
-    """The caller's principal; 401 without a valid token, 404 when the role may not call here."""
-    token = bearer_token(request)
-    cache: PrincipalCache = request.app.state.principals
-    principal = cache.cached(token) or await run_in_threadpool(cache.lookup, token)
-    if principal is None:
-        raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
+    """The caller's principal; 401 without a valid token or session, 403 for a session's
+    unsafe request without its CSRF token, 404 when the role may not call here."""
+    if not _authorization(request.scope["headers"]) and SESSION_COOKIE in request.cookies:
+        principal = (await signed_in(request)).principal
+    else:
+        token = bearer_token(request)
+        cache: PrincipalCache = request.app.state.principals
+        found = cache.cached(token) or await run_in_threadpool(cache.lookup, token)
+        if found is None:
+            raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
+        principal = found
     if not may_call(principal, roles):
         raise ApiError(404, "not-found", "Nothing here for this caller")
     return principal
+
+
+async def signed_in(request: Request) -> SignedIn:
+    """The request's live staff session (401 when it has ended); an unsafe method must carry
+    the session's CSRF token (403)."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    container = request.app.state.container
+    found = await run_in_threadpool(find_session, container, cookie) if cookie else None
+    if found is None:
+        raise ApiError(401, "session-ended", SESSION_ENDED)
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request, found.csrf)
+    return found
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """The CSRF token in the X-CSRF-Token header (pages' fetch) or the csrf_token field of a
+    form post; 403 when missing or not the session's."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(FORM):
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        sent = (form.get(CSRF_FIELD) or [""])[0]
+    if not sent:
+        raise ApiError(
+            403,
+            "csrf-token-missing",
+            "This request came without the page's CSRF token: reload the page and try again",
+        )
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(
+            403,
+            "csrf-token-invalid",
+            "The CSRF token does not belong to this session: reload the page and try again",
+        )
 
 
 def _authorization(headers: list[tuple[bytes, bytes]]) -> str:

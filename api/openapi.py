@@ -169,6 +169,35 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "Locality": obj({"code": STRING, "name": STRING}),
+    "Session": obj(
+        {
+            "user": STRING,
+            "role": STRING,
+            "scope": STRING,
+            "authority": {"type": ["string", "null"]},
+            "csrf_token": STRING,
+            "expires": STRING,
+            "idle_expires": STRING,
+        }
+    ),
+    "SignIns": obj(
+        {
+            "sign_ins": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "at": STRING,
+                        "user_id": STRING,
+                        "username": STRING,
+                        "attempted_hash": STRING,
+                        "method": STRING,
+                        "outcome": STRING,
+                        "reason": STRING,
+                    }
+                ),
+            }
+        }
+    ),
     "Deliveries": obj(
         {
             "service_request_id": UUID_STRING,

@@ -1,5 +1,5 @@
 """The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections,
-registry-simulator, deliveries list|replay."""
+registry-simulator, deliveries list|replay, user add|list|disable|reset-password|reset-totp."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from adapters.facade import (
     rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
-from entry import audit_cli, deliveries_cli, registry_cli
+from entry import audit_cli, deliveries_cli, registry_cli, user_cli
 from entry.simulator_cli import add_parser as add_simulator_parser
 from entry.simulator_cli import cmd_registry_simulator
 
@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     add_simulator_parser(sub)
     registry_cli.add_parser(sub)
     audit_cli.add_parser(sub)
+    user_cli.add_parser(sub)
     return parser
 
 
@@ -373,6 +374,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "registry-simulator": cmd_registry_simulator,
     "registry": registry_cli.cmd_registry,
     "audit": audit_cli.cmd_audit,
+    "user": user_cli.cmd_user,
 }
 
 if __name__ == "__main__":

@@ -466,7 +466,8 @@ def run_demo(settings: Settings, directory: str) -> int:
         container.close()
     say(f"\nThe demo store is in {path}/ (one SQLite file per application and projection).")
     say(
-        "Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track, /office, /monitor, "
-        "/desk."
+        "Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track (families); for "
+        "/office, /monitor and /desk add a staff account (`newborn-ledger user add NAME --role "
+        "office --scope 420102 --authority public-security`) and sign in at /sign-in."
     )
     return 0

@@ -144,11 +144,31 @@ window.NL = (function () {
     }
   }
 
-  /** Call the JSON API; resolves with the parsed body, rejects with a Problem. */
+  let sessionPromise = null;
+  /** The staff session (GET /session: user, role, scope, authority, csrf_token), or null
+      when not signed in. Asked once per page. */
+  function session() {
+    if (!sessionPromise) {
+      sessionPromise = api("GET", "/session", null).catch((error) => {
+        if (error.status === 401) return null;
+        sessionPromise = null;
+        throw error;
+      });
+    }
+    return sessionPromise;
+  }
+
+  /** Call the JSON API; resolves with the parsed body, rejects with a Problem. With a token
+      it sends it as a bearer token; without one the staff session's cookie goes (same origin
+      only), with the session's CSRF token on unsafe methods. */
   async function api(method, path, token, body) {
     const headers = { Accept: "application/json, application/problem+json" };
     if (token) headers.Authorization = "Bearer " + token;
-    const init = { method, headers, credentials: "omit", cache: "no-store" };
+    const init = { method, headers, credentials: token ? "omit" : "same-origin", cache: "no-store" };
+    if (!token && !["GET", "HEAD"].includes(method)) {
+      const signed = await session();
+      if (signed) headers["X-CSRF-Token"] = signed.csrf_token;
+    }
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -276,6 +296,42 @@ window.NL = (function () {
     return part("year") + "-" + part("month");
   }
 
+  /** Staff pages: show who is signed in and a sign-out button in the header; the session,
+      or null (then `signedOut` shows the way to the sign-in page). */
+  async function staff(signedOut) {
+    let signed = null;
+    try {
+      signed = await session();
+    } catch (error) {
+      showProblem(signedOut, error);
+      return null;
+    }
+    const who = document.getElementById("who");
+    if (!signed) {
+      signedOut.replaceChildren(bi("请先登录", "Please sign in first"), " ", h("a", { href: "/sign-in" }, bi("登录", "Sign in")));
+      signedOut.hidden = false;
+      return null;
+    }
+    document.getElementById("who-user").textContent = signed.user + " · " + signed.role + " " + signed.scope + (signed.authority ? " " + signed.authority : "");
+    who.hidden = false;
+    document.getElementById("sign-out").addEventListener("click", async () => {
+      try {
+        await api("POST", "/sign-out", null);
+      } finally {
+        window.location.assign("/sign-in?from=out");
+      }
+    });
+    return signed;
+  }
+
+  /** A problem, and when the session has ended, the way back to the sign-in page. */
+  function showApiProblem(element, error) {
+    showProblem(element, error);
+    if (error instanceof Problem && error.status === 401) {
+      element.append(" ", h("a", { href: "/sign-in?from=ended" }, bi("重新登录", "Sign in again")));
+    }
+  }
+
   function busy(form, on) {
     for (const button of form.querySelectorAll("button")) button.disabled = on;
     form.setAttribute("aria-busy", on ? "true" : "false");
@@ -290,8 +346,11 @@ window.NL = (function () {
     resultName,
     h,
     api,
+    session,
+    staff,
     Problem,
     showProblem,
+    showApiProblem,
     hideProblem,
     store,
     localityName,

@@ -2,8 +2,7 @@
 "use strict";
 
 (function () {
-  const { h, api, bi, showProblem, hideProblem, store, serviceName, dateTime, busy } = window.NL;
-  const KEY = "newborn-ledger.desk";
+  const { h, api, bi, showProblem, showApiProblem, hideProblem, serviceName, dateTime, busy } = window.NL;
   const MODES = [
     ["off-site", "异地代收代办 off-site"],
     ["online", "全程网办 online"],
@@ -22,7 +21,7 @@
       hideProblem(problem);
       busy(form, true);
       try {
-        await api("POST", "/service-requests/" + row.service_request_id + "/route", settings.token, {
+        await api("POST", "/service-requests/" + row.service_request_id + "/route", null, {
           handling_locality: row.handling_locality,
           receiving_locality: receiving.value.trim(),
           mode: mode.value,
@@ -30,7 +29,7 @@
         });
         await show(settings);
       } catch (error) {
-        showProblem(problem, error);
+        showApiProblem(problem, error);
       } finally {
         busy(form, false);
       }
@@ -68,12 +67,11 @@
     const form = $("desk-form");
     busy(form, true);
     try {
-      const body = await api("GET", "/routing-desk?scope=" + encodeURIComponent(settings.scope), settings.token);
+      const body = await api("GET", "/routing-desk?scope=" + encodeURIComponent(settings.scope), null);
       render(body, settings);
       $("desk-status").textContent = "已更新 Updated " + dateTime(new Date().toISOString());
     } catch (error) {
-      showProblem(problem, error);
-      if (error.status === 401) store.remove(KEY);
+      showApiProblem(problem, error);
     } finally {
       busy(form, false);
     }
@@ -81,28 +79,21 @@
 
   $("desk-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const settings = { token: $("desk-token").value.trim(), scope: $("desk-scope").value.trim() };
-    if (!settings.token || !/^([1-8]\d|national)$/.test(settings.scope)) {
-      showProblem($("desk-problem"), new window.NL.Problem(422, { title: "请填写令牌和省份代码 Token and province (or national) needed", detail: "" }));
+    const settings = { scope: $("desk-scope").value.trim() };
+    if (!/^([1-8]\d|national)$/.test(settings.scope)) {
+      showProblem($("desk-problem"), new window.NL.Problem(422, { title: "请填写省份代码 A province (or national) is needed", detail: "" }));
       return;
     }
-    store.set(KEY, JSON.stringify(settings));
     show(settings);
   });
-  $("desk-forget").addEventListener("click", () => {
-    store.remove(KEY);
-    $("desk-token").value = "";
-    $("parked-section").hidden = true;
+  // A coordinator works its own desk (the session's scope); an administrator picks one.
+  window.NL.staff($("desk-signed-out")).then((signed) => {
+    if (!signed) return;
+    $("desk-form").hidden = false;
+    if (signed.role === "coordinator") {
+      $("desk-scope").value = signed.scope;
+      $("desk-scope").readOnly = true;
+      show({ scope: signed.scope });
+    }
   });
-  let saved = null;
-  try {
-    saved = JSON.parse(store.get(KEY) || "null");
-  } catch (error) {
-    saved = null;
-  }
-  if (saved && saved.token) {
-    $("desk-token").value = saved.token;
-    $("desk-scope").value = saved.scope || "";
-    show(saved);
-  }
 })();

@@ -2,9 +2,8 @@
 "use strict";
 
 (function () {
-  const { h, api, bi, showProblem, hideProblem, store, localityName, dateTime, busy, chinaMonth } = window.NL;
+  const { h, api, bi, showProblem, showApiProblem, hideProblem, localityName, dateTime, busy, chinaMonth } = window.NL;
   const { bars, gauge } = window.NLCharts;
-  const KEY = "newborn-ledger.monitor";
   const $ = (id) => document.getElementById(id);
   const FIGURES = [
     ["received", "收件", "Received"],
@@ -103,16 +102,15 @@
     const month = encodeURIComponent(settings.month);
     try {
       const [figures, flows, name] = await Promise.all([
-        api("GET", "/monitoring/localities/" + encodeURIComponent(settings.locality) + "?month=" + month, settings.token),
-        api("GET", "/monitoring/flows?month=" + month, settings.token),
+        api("GET", "/monitoring/localities/" + encodeURIComponent(settings.locality) + "?month=" + month, null),
+        api("GET", "/monitoring/flows?month=" + month, null),
         localityName(settings.locality),
       ]);
       renderFigures(figures, name);
       await renderFlows(flows);
       $("monitor-status").textContent = "已更新 Updated " + dateTime(new Date().toISOString());
     } catch (error) {
-      showProblem(problem, error);
-      if (error.status === 401) store.remove(KEY);
+      showApiProblem(problem, error);
     } finally {
       busy(form, false);
     }
@@ -120,38 +118,16 @@
 
   $("monitor-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const settings = {
-      token: $("monitor-token").value.trim(),
-      locality: $("monitor-locality").value.trim(),
-      month: $("monitor-month").value.trim(),
-    };
-    if (!settings.token || !/^[1-8]\d{5}$/.test(settings.locality) || !/^\d{4}-\d{2}$/.test(settings.month)) {
-      showProblem($("monitor-problem"), new window.NL.Problem(422, { title: "请填写令牌、6 位区划代码和月份 Token, 6-digit locality and month needed", detail: "" }));
+    const settings = { locality: $("monitor-locality").value.trim(), month: $("monitor-month").value.trim() };
+    if (!/^[1-8]\d{5}$/.test(settings.locality) || !/^\d{4}-\d{2}$/.test(settings.month)) {
+      showProblem($("monitor-problem"), new window.NL.Problem(422, { title: "请填写 6 位区划代码和月份 A 6-digit locality and a month are needed", detail: "" }));
       return;
     }
-    store.set(KEY, JSON.stringify(settings));
     show(settings);
   });
-  $("monitor-forget").addEventListener("click", () => {
-    store.remove(KEY);
-    $("monitor-token").value = "";
-    $("figures-section").hidden = true;
-    $("flows-section").hidden = true;
-  });
   window.NL.describeLocality($("monitor-locality"), $("monitor-locality-name"));
-
   $("monitor-month").value = chinaMonth();
-  let saved = null;
-  try {
-    saved = JSON.parse(store.get(KEY) || "null");
-  } catch (error) {
-    saved = null;
-  }
-  if (saved && saved.token) {
-    $("monitor-token").value = saved.token;
-    $("monitor-locality").value = saved.locality || "";
-    $("monitor-month").value = saved.month || chinaMonth();
-    $("monitor-locality").dispatchEvent(new Event("input"));
-    show(saved);
-  }
+  window.NL.staff($("monitor-signed-out")).then((signed) => {
+    $("monitor-form").hidden = !signed;
+  });
 })();

@@ -1,31 +1,16 @@
-/* The office page: a token, the office (locality + authority), its queue and the four steps. */
+/* The office page, signed in as a staff user: the office (its own, from the session; an
+   administrator chooses one), its queue and the steps on each request. */
 "use strict";
 
 (function () {
-  const { h, api, bi, label, serviceName, resultName, showProblem, hideProblem, store, dateTime, busy, reference } = window.NL;
-  const KEY = "newborn-ledger.office";
+  const { h, api, bi, label, serviceName, resultName, showApiProblem, hideProblem, dateTime, busy, reference } = window.NL;
   const $ = (id) => document.getElementById(id);
   const RECEIVERS = ["receive-for-other", "both"];
   const DECIDERS = ["decide-here", "both"];
-  let office = null; // {token, locality, authority}
+  let office = null; // {locality, authority}
   let offset = 0;
   let total = 0;
   let selected = null; // the queue row being handled
-
-  function restore() {
-    try {
-      const value = JSON.parse(store.get(KEY) || "null");
-      if (value && value.token) {
-        $("office-token").value = value.token;
-        $("office-locality").value = value.locality || "";
-        $("office-authority").value = value.authority || "health";
-        return value;
-      }
-    } catch (error) {
-      /* start empty */
-    }
-    return null;
-  }
 
   function filters() {
     const params = new URLSearchParams();
@@ -43,14 +28,13 @@
     hideProblem(problem);
     const path = "/offices/" + encodeURIComponent(office.locality) + "/" + encodeURIComponent(office.authority) + "/queue?" + filters();
     try {
-      const page = await api("GET", path, office.token);
+      const page = await api("GET", path, null);
       total = page.total;
       renderRows(page);
       renderWarnings(page.delivery_warnings || []);
       $("queue-section").hidden = false;
     } catch (error) {
-      showProblem(problem, error);
-      if (error.status === 401) store.remove(KEY);
+      showApiProblem(problem, error);
     }
   }
 
@@ -107,7 +91,7 @@
     list.replaceChildren();
     $("act-deliveries").hidden = true;
     try {
-      const found = await api("GET", "/service-requests/" + row.service_request_id + "/deliveries", office.token);
+      const found = await api("GET", "/service-requests/" + row.service_request_id + "/deliveries", null);
       for (const system of found.systems) {
         for (const d of system.deliveries) {
           const when = d.delivered_at ? dateTime(d.delivered_at) : d.next_attempt_at ? h("span", {}, bi("下次", "next"), " ", dateTime(d.next_attempt_at)) : "—";
@@ -120,18 +104,17 @@
     }
   }
 
-  // The files the family's supplements cite, as download links. With a bearer token the
-  // link fetches the file with it; a signed-in session follows the link itself.
+  // The files the family's supplements cite, as download links: the session's cookie goes
+  // with the link (same origin), so a click downloads the file.
   async function loadDocuments(row) {
     const list = $("act-documents-list");
     list.replaceChildren();
     $("act-documents").hidden = true;
     const base = "/service-requests/" + row.service_request_id + "/documents";
     try {
-      const found = await api("GET", base, office.token);
+      const found = await api("GET", base, null);
       for (const doc of found.documents) {
         const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: savedName(doc) }, doc.name);
-        link.addEventListener("click", (event) => download(event, link, doc));
         const kb = Math.max(1, Math.round(doc.size / 1024));
         list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
       }
@@ -147,23 +130,6 @@
     const ext = { "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png" }[doc.type] || ".bin";
     const stem = String(doc.name || "").replace(/\.[^.]*$/, "").replace(/[. ]+$/, "");
     return (stem || "document") + ext;
-  }
-
-  async function download(event, link, doc) {
-    if (!office || !office.token) return; // a session cookie goes with the link
-    event.preventDefault();
-    try {
-      const response = await fetch(link.href, { headers: { Authorization: "Bearer " + office.token }, credentials: "omit", cache: "no-store" });
-      if (!response.ok) throw new window.NL.Problem(response.status, await response.json());
-      const url = URL.createObjectURL(await response.blob());
-      const save = h("a", { href: url, download: savedName(doc), hidden: true });
-      document.body.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
-    } catch (error) {
-      showProblem($("act-problem"), error);
-    }
   }
 
   function openAct(row) {
@@ -225,14 +191,14 @@
     hideProblem(problem);
     busy(form, true);
     try {
-      const view = await api("POST", "/service-requests/" + selected.service_request_id + "/" + action, office.token, body(action));
+      const view = await api("POST", "/service-requests/" + selected.service_request_id + "/" + action, null, body(action));
       form.reset();
       selected = Object.assign({}, selected, { state: view.state, due: view.due });
       openAct(selected);
       $("queue-status").replaceChildren(bi("已完成：" + action, "Done: " + action));
       await loadQueue();
     } catch (error) {
-      showProblem(problem, error);
+      showApiProblem(problem, error);
     } finally {
       busy(form, false);
     }
@@ -240,25 +206,15 @@
 
   $("office-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("office-token").value.trim();
     const locality = $("office-locality").value.trim();
-    if (!token || !/^[1-8]\d{5}$/.test(locality)) {
-      showProblem($("office-problem"), new window.NL.Problem(422, { title: "请填写令牌和 6 位区划代码 Token and 6-digit locality needed", detail: "" }));
+    if (!/^[1-8]\d{5}$/.test(locality)) {
+      showApiProblem($("office-problem"), new window.NL.Problem(422, { title: "请填写 6 位区划代码 A 6-digit locality is needed", detail: "" }));
       return;
     }
-    office = { token, locality, authority: $("office-authority").value };
-    store.set(KEY, JSON.stringify(office));
+    office = { locality, authority: $("office-authority").value };
     offset = 0;
     $("act").hidden = true;
     loadQueue();
-  });
-  $("office-forget").addEventListener("click", () => {
-    store.remove(KEY);
-    office = null;
-    $("office-token").value = "";
-    $("queue-section").hidden = true;
-    $("act").hidden = true;
-    $("queue-rows").replaceChildren();
   });
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -281,6 +237,16 @@
   for (const id of forms) $(id).addEventListener("submit", act);
   window.NL.describeLocality($("office-locality"), $("office-locality-name"));
 
-  office = restore();
-  if (office) loadQueue();
+  // A clerk works its own office's queue (the session's scope); an administrator picks one.
+  window.NL.staff($("office-signed-out")).then((signed) => {
+    if (!signed) return;
+    $("office-form").hidden = false;
+    if (signed.role !== "office") return;
+    $("office-locality").value = signed.scope;
+    $("office-authority").value = signed.authority;
+    $("office-locality").readOnly = true;
+    $("office-authority").disabled = true;
+    office = { locality: signed.scope, authority: signed.authority };
+    loadQueue();
+  });
 })();

@@ -55,7 +55,7 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     saved = tmp_path / "downloads"
     saved.mkdir()
     browser.cdp("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(saved)})
-    pages.open_office_queue(server, browser, cdc, "430602", "cdc")
+    pages.open_office_queue(server, browser, "clerk.docs", "430602", "cdc")  # signed in
     short = case.case_id[:8]
     wait_for(lambda: browser.visible(f"#queue-rows button[aria-label$='{short}']"), "the row")
     browser.click(f"#queue-rows button[aria-label$='{short}']")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
 import pytest
 
 from domain.kernel.identifiers import make_citizen_id
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "fhir"
 HOSPITAL = "12430600MB1A2B3C4W"  # the facility of the FHIR fixtures
 VERIFIER = "081288"  # last 6 of the fixture mother's (synthetic) citizen ID
+PASSWORD = "correct horse battery staple"  # every staff user's here
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element key
@@ -94,6 +96,12 @@ class Server:
         )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
+
+    def user(self, username: str, role: str, scope: str, authority: str | None = None) -> str:
+        """A staff user added with the command line; its TOTP secret (the last line)."""
+        extra = ["--authority", authority] if authority else []
+        self.env["NEWBORN_LEDGER_USER_PASSWORD"] = PASSWORD
+        return self.cli("user", "add", username, "--role", role, "--scope", scope, *extra)
 
     def actor(self, role: str, scope: str, authority: str | None = None) -> str:
         extra = ["--authority", authority] if authority else []
@@ -228,6 +236,11 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serve(tmp_path_factory, {})
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> Iterator[Server]:
+    """`newborn-ledger serve` on a fresh SQLite store and a free port, until the test ends."""
     home = tmp_path_factory.mktemp("server")
     port = free_port()
     env = {
@@ -241,6 +254,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "NEWBORN_LEDGER_DELIVERY_INTERVAL": "0.2",
         "NEWBORN_LEDGER_DELIVERY_TIMEOUT": "1",
         "NEWBORN_LEDGER_DELIVERY_LEASE": "4",
+        **extra,
     }
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
@@ -454,24 +468,34 @@ def test_family_page_answers_a_supplement_and_rates(
     browser.click("#sign-out")
 
 
+def sign_in(server: Server, browser: Browser, username: str, code: str) -> None:
+    """The sign-in page, filled in and sent (password + the one-time code)."""
+    browser.open(server.url + "/sign-in")
+    wait_for(lambda: browser.visible("#sign-in-form"), "the sign-in form")
+    browser.type("#username", username)
+    browser.type("#password", PASSWORD)
+    browser.type("#code", code)
+    browser.click("#sign-in-form button[type=submit]")
+
+
 def open_office_queue(
-    server: Server, browser: Browser, token: str, locality: str, authority: str
-) -> None:
-    """The office page, signed in with `token` for the office, its queue loading."""
-    browser.open(server.url + "/office")
-    wait_for(lambda: browser.visible("#office-form"), "the office form")
-    browser.type("#office-token", token)
-    browser.type("#office-locality", locality)
-    browser.js(f"document.getElementById('office-authority').value = '{authority}'")
-    browser.click("#office-form button[type=submit]")
+    server: Server, browser: Browser, username: str, locality: str, authority: str
+) -> str:
+    """A new clerk of the office signed in with password + TOTP, on /office with its queue
+    loading (the office is the session's); the clerk's TOTP secret."""
+    secret = server.user(username, "office", locality, authority)
+    sign_in(server, browser, username, pyotp.TOTP(secret).now())
+    wait_for(lambda: browser.js("return location.pathname") == "/office", "the office page")
+    wait_for(lambda: browser.visible("#who"), "the signed-in user in the header")
+    assert username in browser.text("#who-user")
+    return secret
 
 
 def test_office_page_works_the_queue_and_shows_problems_inline(
     server: Server, browser: Browser, hospital: str
 ) -> None:
     case = notify(server, hospital, "notification-full.json")  # planned and dispatched at once
-    token = server.actor("office", "430602", "cdc")
-    open_office_queue(server, browser, token, "430602", "cdc")
+    open_office_queue(server, browser, "clerk.cdc", "430602", "cdc")
     wait_for(lambda: browser.visible("#queue-rows button"), "a queue row")
     assert "预防接种" in browser.text("#queue-rows")
     short = case.case_id[:8]
@@ -514,12 +538,12 @@ def test_monitor_page_draws_figures_and_flows(
     server: Server, browser: Browser, hospital: str
 ) -> None:
     notify(server, hospital, "notification-full.json")  # counted in the 43 → 42 flow
-    token = server.actor("monitor", "national")
+    secret = server.user("monitor.national", "monitor", "national")
     month = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m")
-    browser.open(server.url + "/monitor")
+    sign_in(server, browser, "monitor.national", pyotp.TOTP(secret).now())
+    wait_for(lambda: browser.js("return location.pathname") == "/monitor", "the monitor page")
     wait_for(lambda: browser.visible("#monitor-form"), "the monitor form")
     assert browser.js("return document.getElementById('monitor-month').value") == month
-    browser.type("#monitor-token", token)
     browser.type("#monitor-locality", "430602")
     browser.click("#monitor-form button[type=submit]")
     wait_for(lambda: browser.visible("#flows-section"), "the flows")
@@ -605,7 +629,7 @@ def test_office_page_warns_when_its_system_cannot_be_reached(
         lambda: server.call("GET", "/offices/430602/cdc/queue", token)["delivery_warnings"],
         "the circuit of the clinic's system to open",
     )
-    open_office_queue(server, browser, token, "430602", "cdc")
+    open_office_queue(server, browser, "clerk.cdc2", "430602", "cdc")
     wait_for(lambda: browser.visible("#delivery-warnings"), "the delivery warning")
     warning = browser.text("#delivery-warnings")
     assert "clinic system" in warning
@@ -620,3 +644,94 @@ def test_office_page_warns_when_its_system_cannot_be_reached(
     assert "pending" in sent
     browser.screenshot("office-3-delivery-warning")
     assert browser.errors() == []
+
+
+def test_sign_in_refuses_a_wrong_then_a_replayed_code(
+    server: Server, browser: Browser, hospital: str
+) -> None:
+    """Issue 19: a wrong code is refused with its reason; the right one signs in; the same
+    code again (after signing out) is refused as used already."""
+    secret = server.user("clerk.health", "office", "430602", "health")
+    sign_in(server, browser, "clerk.health", "000000")
+    wait_for(lambda: browser.visible("#sign-in-problem"), "the refusal")
+    assert "6-digit code is wrong" in browser.text("#sign-in-problem")
+    assert browser.js("return document.getElementById('username').value") == "clerk.health"
+    browser.screenshot("sign-in-1-wrong-code")
+    code = pyotp.TOTP(secret).now()
+    sign_in(server, browser, "clerk.health", code)
+    wait_for(lambda: browser.visible("#who"), "the office page signed in")
+    assert browser.js("return document.cookie") == ""  # HttpOnly: no script reads it
+    browser.click("#sign-out")
+    wait_for(lambda: browser.visible("#sign-in-notice"), "the signed-out notice")
+    assert "signed out" in browser.text("#sign-in-notice")
+    sign_in(server, browser, "clerk.health", code)  # a copied or shoulder-surfed code
+    wait_for(lambda: browser.visible("#sign-in-problem"), "the replay refused")
+    assert "used already" in browser.text("#sign-in-problem")
+    browser.screenshot("sign-in-2-replayed-code")
+    assert browser.errors() == []
+
+
+def test_a_post_without_the_csrf_token_is_refused(
+    server: Server, browser: Browser, hospital: str
+) -> None:
+    """Signed in by cookie, a request that does not carry the session's CSRF token (what a
+    forged form or script would send) is refused, and the page's own request works."""
+    case = notify(server, hospital, "notification-full.json", record_ref="MR-BROWSER-CSRF")
+    open_office_queue(server, browser, "clerk.csrf", "430602", "cdc")
+    admin = server.actor("admin", "")
+    (request,) = [
+        s["service_request_id"]
+        for s in server.call("GET", f"/cases/{case.case_id}", admin)["services"]
+        if s["service"] == "vaccination"
+    ]
+    forged = browser.js(
+        "const x = new XMLHttpRequest(); x.open('POST', arguments[0], false);"
+        "x.setRequestHeader('Content-Type', 'application/json');"
+        "x.send(JSON.stringify({receipt_number: 'FORGED-1'}));"
+        "return [x.status, JSON.parse(x.responseText)];",
+        f"/service-requests/{request}/receive",
+    )
+    assert forged[0] == 403
+    assert forged[1]["type"] == "/problems/csrf-token-missing"
+    assert "without the page's CSRF token" in forged[1]["detail"]
+    state = server.call("GET", f"/cases/{case.case_id}", admin)["services"]
+    assert {s["state"] for s in state if s["service"] == "vaccination"} == {"dispatched"}
+    short = case.case_id[:8]
+    wait_for(lambda: browser.visible(f"#queue-rows button[aria-label$='{short}']"), "the row")
+    browser.click(f"#queue-rows button[aria-label$='{short}']")
+    wait_for(lambda: browser.visible("#receive-form"), "the receive form")
+    browser.type("#receipt-number", "YY-CDC-CSRF")
+    browser.click("#receive-form button[type=submit]")
+    wait_for(lambda: browser.visible("#approve-form"), "the page's own request accepted")
+    assert browser.errors() == []
+
+
+def test_repeated_failures_lock_the_account(server: Server, browser: Browser) -> None:
+    secret = server.user("clerk.locked", "office", "430602", "hrss")
+    for attempt in range(5):
+        sign_in(server, browser, "clerk.locked", f"{attempt:06d}")
+        wait_for(lambda: browser.visible("#sign-in-problem"), "a refusal")
+    sign_in(server, browser, "clerk.locked", pyotp.TOTP(secret).now())  # right, but locked
+    wait_for(lambda: "locked until" in browser.text("#sign-in-problem"), "the lockout")
+    assert "Too many failed sign-ins" in browser.text("#sign-in-problem")
+    browser.screenshot("sign-in-3-locked")
+    assert browser.js("return location.pathname") == "/sign-in"
+
+
+@pytest.fixture(scope="module")
+def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose sessions end after 3 idle seconds."""
+    yield from serve(tmp_path_factory, {"NEWBORN_LEDGER_SESSION_IDLE": "3"})
+
+
+def test_an_idle_session_ends_with_a_clear_message(quick_server: Server, browser: Browser) -> None:
+    open_office_queue(quick_server, browser, "clerk.idle", "430602", "cdc")
+    wait_for(lambda: browser.visible("#queue-section"), "the queue")
+    time.sleep(4)
+    browser.click("#filter-form button[type=submit]")
+    wait_for(lambda: browser.visible("#office-problem"), "the session's end")
+    assert "session has ended" in browser.text("#office-problem")
+    browser.screenshot("sign-in-4-session-ended")
+    browser.click("#office-problem a")
+    wait_for(lambda: browser.visible("#sign-in-notice"), "the sign-in page again")
+    assert "session has ended" in browser.text("#sign-in-notice")

@@ -679,6 +679,13 @@ SPECS: list[Spec] = [
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
         for page in ("/track", "/office", "/monitor", "/desk")
     ],
+    # staff sign-in (issue 19; with sessions in tests/e2e/test_staff_sign_in.py): a bearer
+    # token opens no session; a form without its own token is refused whoever sends it
+    Spec("GET", "/sign-in", EVERYONE, fixed("/sign-in"), public=True, check=check_page),
+    Spec("POST", "/sign-in", dict.fromkeys(ROLES, 403), fixed("/sign-in"), public=True),
+    Spec("POST", "/sign-out", dict.fromkeys(ROLES, 204), fixed("/sign-out"), public=True),
+    Spec("GET", "/session", dict.fromkeys(ROLES, 401), fixed("/session"), public=True),
+    Spec("GET", "/audit/sign-ins", expect(404, admin=200), fixed("/audit/sign-ins"), public=True),
     # the routing desk's coordinators are tried in tests/e2e/test_routing_desk_flow.py; here
     # every other role is refused, and an admin sees any desk (and routes nothing unparked)
     Spec(

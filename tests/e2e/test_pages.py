@@ -25,7 +25,6 @@ PAGES = {
         "rate-comment",
     },
     "/office": {
-        "office-token",
         "office-locality",
         "office-authority",
         "filter-state",
@@ -38,7 +37,9 @@ PAGES = {
         "reject-reason",
         "reject-basis",
     },
-    "/monitor": {"monitor-token", "monitor-locality", "monitor-month"},
+    "/monitor": {"monitor-locality", "monitor-month"},
+    "/desk": {"desk-scope"},
+    "/sign-in": {"username", "password", "code"},
 }
 CONTROLS = ("input", "select", "textarea")
 

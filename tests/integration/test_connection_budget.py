@@ -48,9 +48,10 @@ def test_a_process_holds_one_pool_for_its_applications_and_views() -> None:
     stores.add(container.deliveries.store.datastore)  # type: ignore[attr-defined]
     stores.add(container.audit.store.datastore)  # type: ignore[attr-defined]
     stores.add(container.files.store.datastore)  # type: ignore[attr-defined]
+    stores.add(container.sessions.datastore)  # type: ignore[attr-defined]
     assert len(stores) == 1
-    # 4 applications, views, deliveries, read audit, documents
-    assert pool.users(settings.postgres) == 8
+    # 5 applications, views, deliveries, read audit, documents, staff sessions
+    assert pool.users(settings.postgres) == 10
     held = connections_to_the_test_database() - before
     assert 1 <= held <= POOL_SIZE + MAX_OVERFLOW  # four pools of 2 held 8 at least
     container.close()

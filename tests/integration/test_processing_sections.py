@@ -153,11 +153,12 @@ KILLER = """
 import json, os, sys
 from adapters.bootstrap import build
 from engine.recorders import SECTION
-from adapters.settings import DeliveryPolicy, PostgresSettings, Settings
+from adapters.settings import AccountSettings, DeliveryPolicy, PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])
 nested = {"postgres": PostgresSettings(**data["postgres"])}
 nested["deliveries"] = DeliveryPolicy(**data["deliveries"])
+nested["accounts"] = AccountSettings(**data["accounts"])
 settings = Settings(**{**data, **nested})
 container = build(settings)
 recorder = type(container.orchestrator.recorder)

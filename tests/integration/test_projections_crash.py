@@ -98,11 +98,12 @@ from adapters.bootstrap import build
 from engine.projection_runner import catch_up
 from adapters.views import build_projections
 from adapters.bootstrap import PROJECTIONS
-from adapters.settings import DeliveryPolicy, PostgresSettings, Settings
+from adapters.settings import AccountSettings, DeliveryPolicy, PostgresSettings, Settings
 
 data = json.loads(sys.argv[1])
 nested = {"postgres": PostgresSettings(**data["postgres"])}
 nested["deliveries"] = DeliveryPolicy(**data["deliveries"])
+nested["accounts"] = AccountSettings(**data["accounts"])
 settings = Settings(**{**data, **nested})
 container = build(settings)
 projection = build_projections(settings, container.ledger, PROJECTIONS).case_status

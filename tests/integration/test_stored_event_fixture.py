@@ -120,16 +120,40 @@ SYSTEMS = {
         for n in ("Registered", "SecretRotated", "Disabled")
     ),
 }
+# issue 19: staff accounts (their own store, none in these eras)
+STAFF = {
+    *(
+        f"domain.staff:StaffUser.{n}"
+        for n in (
+            "Added",
+            "Disabled",
+            "PasswordReset",
+            "SignInFailed",
+            "SignedIn",
+            "TotpReset",
+            "TotpStepUsed",
+        )
+    ),
+    "domain.staff:OidcSubject.Claimed",
+}
 ADDED_SINCE: dict[str, set[str]] = {
-    "2026-12-07-main": {*ROUTING, *NOTICES, *REJECTIONS, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS},
-    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS},
+    "2026-12-07-main": {
+        *ROUTING,
+        *NOTICES,
+        *REJECTIONS,
+        *AFTER_DECISIONS,
+        *TAKEN_BACK,
+        *SYSTEMS,
+        *STAFF,
+    },
+    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS, *STAFF},
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS},
+    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF},
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF},
     # made with issue 18 landed: registry systems, an idempotent answer
-    "2026-12-07-registry": {FLAGGED},
+    "2026-12-07-registry": {FLAGGED, *STAFF},
 }
 
 

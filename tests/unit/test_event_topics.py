@@ -11,6 +11,7 @@ from domain.kernel.actors import Actor
 from domain.kernel.answers import Answer
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.staff import OidcSubject, StaffUser
 from domain.kernel.systems import RegistrySystem
 from engine.parked_notifications import ParkedNotification
 
@@ -79,6 +80,16 @@ PINNED = {
     "domain.actors:Actor": ["Added", "Revoked"],
     "domain.kernel.answers:Answer": ["Recorded"],
     "domain.kernel.systems:RegistrySystem": ["Disabled", "Registered", "SecretRotated"],
+    "domain.staff:StaffUser": [
+        "Added",
+        "Disabled",
+        "PasswordReset",
+        "SignInFailed",
+        "SignedIn",
+        "TotpReset",
+        "TotpStepUsed",
+    ],
+    "domain.staff:OidcSubject": ["Claimed"],
     "adapters.parked_notifications:ParkedNotification": [
         "Applied",
         "FailedAgain",
@@ -94,6 +105,8 @@ AGGREGATES = (
     Actor,
     Answer,
     RegistrySystem,
+    StaffUser,
+    OidcSubject,
     ParkedNotification,
 )
 

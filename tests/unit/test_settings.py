@@ -61,6 +61,10 @@ def test_cipher_key_switches_on_encryption() -> None:
         ({"NEWBORN_LEDGER_DELIVERY_IN_FLIGHT": "0"}, "DELIVERY_IN_FLIGHT must be 1 or more"),
         ({"NEWBORN_LEDGER_DELIVERY_TIMEOUT": "30"}, "DELIVERY_LEASE must be more than 3 x"),
         ({"NEWBORN_LEDGER_DELIVERY_KEEP_DAYS": "0"}, "DELIVERY_KEEP_DAYS must be 1 or more"),
+        ({"NEWBORN_LEDGER_SESSION_IDLE": "0"}, "SESSION_IDLE and NEWBORN_LEDGER_SESSION_MAX"),
+        ({"NEWBORN_LEDGER_SESSION_MAX": "60"}, "1 <= idle <= max"),
+        ({"NEWBORN_LEDGER_LOCKOUT_FAILURES": "0"}, "LOCKOUT_FAILURES"),
+        ({"NEWBORN_LEDGER_LOCKOUT_MINUTES": "soon"}, "LOCKOUT_MINUTES must be a whole"),
         (
             {"NEWBORN_LEDGER_DELIVERY_CIRCUIT_MAX_PAUSE": "10"},
             "DELIVERY_CIRCUIT_MAX_PAUSE must be at least CIRCUIT_PAUSE",
@@ -85,3 +89,25 @@ def test_the_delivery_policy_is_read_from_its_variables() -> None:
     ).deliveries
     assert (longer.circuit_max_pause_s, longer.keep_days) == (1800.0, 7)
     assert longer.attempt_s == 2 * longer.timeout_s < longer.lease_s
+
+
+def test_staff_sign_in_is_read_from_its_variables() -> None:
+    defaults = Settings.from_env({}).accounts
+    assert (defaults.session_idle_s, defaults.session_max_s) == (1800, 43200)
+    assert (defaults.lockout_failures, defaults.lockout_minutes, defaults.cookie_secure) == (
+        5,
+        15,
+        True,
+    )
+    accounts = Settings.from_env(
+        {
+            "NEWBORN_LEDGER_SESSION_IDLE": "3",
+            "NEWBORN_LEDGER_SESSION_MAX": "600",
+            "NEWBORN_LEDGER_LOCKOUT_FAILURES": "3",
+            "NEWBORN_LEDGER_LOCKOUT_MINUTES": "60",
+            "NEWBORN_LEDGER_COOKIE_SECURE": "no",
+        }
+    ).accounts
+    assert (accounts.session_idle_s, accounts.session_max_s) == (3, 600)
+    assert (accounts.lockout_failures, accounts.lockout_minutes) == (3, 60)
+    assert accounts.cookie_secure is False
