@@ -1,5 +1,7 @@
-"""A family answers a one-time notice with a PDF on /track in a real headless Chromium, and
-the office opens the file from its page (the server and browser of test_pages_browser)."""
+"""A family answers a one-time notice with a PDF on /track in a real headless Chromium, the
+office's clerk (signed in with password + TOTP) opens the file from its page, the admin finds
+both reads in the audit under the clerk's name, and the family sees the office's view (the
+server and browser of test_pages_browser)."""
 
 from __future__ import annotations
 
@@ -69,8 +71,20 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     # the admin finds the office's reads of the file in the audit: its page's and the API's
     admin = server.actor("admin", "")
     rows = server.call("GET", f"/audit?case={case.case_id}", admin)["rows"]
-    opened = {(r["authority"], r["via"]) for r in rows if r["what"] == "document"}
-    assert {("cdc", "page"), ("cdc", "api")} <= opened
+    opened = {(r["authority"], r["via"], r["user"]) for r in rows if r["what"] == "document"}
+    assert {("cdc", "page", "clerk.docs"), ("cdc", "api", "")} <= opened  # the clerk by name
+    browser.click("#sign-out")
+    # and the family sees that the vaccination clinic viewed its case
+    browser.open(server.url + "/track")
+    wait_for(lambda: browser.visible("#login-form"), "the login form again")
+    browser.type("#tracking-code", case.tracking_code)
+    browser.type("#verifier", pages.VERIFIER)
+    browser.click("#login-form button[type=submit]")
+    wait_for(lambda: "430602" in browser.text("#viewed-by"), "the offices that viewed it")
+    assert "疾控" in browser.text("#viewed-by")
+    browser.screenshot("track-9-viewed-by-after-documents")
+    assert browser.errors() == []
+    browser.click("#sign-out")
 
 
 def test_family_page_names_why_an_upload_is_refused(
