@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { h, api, bi, showProblem, showApiProblem, hideProblem, localityName, dateTime, busy, chinaMonth } = window.NL;
+  const { h, api, bi, showProblem, showApiProblem, hideProblem, localityName, dateTime, busy, chinaMonth, authorityName } = window.NL;
   const { bars, gauge } = window.NLCharts;
   const $ = (id) => document.getElementById(id);
   const FIGURES = [
@@ -94,6 +94,35 @@
     }
   }
 
+  const READS = {
+    case: "案件 case",
+    "as-of": "历史时点 as of",
+    history: "历史 history",
+    queue: "工作队列 queue",
+    deliveries: "推送记录 deliveries",
+    document: "材料文件 documents",
+    feed: "系统订阅 feed",
+  };
+
+  /** Each office's reads of personal data in the month (GET /monitoring/reads). */
+  function renderReads(reads) {
+    const offices = reads.offices || [];
+    $("reads-none").hidden = offices.length > 0;
+    $("reads-table").hidden = offices.length === 0;
+    $("reads-rows").replaceChildren(
+      ...offices.map((o) => {
+        const byWhat = Object.entries(o.by_what).map(([what, n]) => (READS[what] || what) + " " + n.reads);
+        return h(
+          "tr",
+          {},
+          h("td", {}, authorityName(o.authority), " " + o.locality),
+          h("td", { className: "num" }, String(o.reads)),
+          h("td", {}, byWhat.join(" · ")),
+        );
+      }),
+    );
+  }
+
   async function show(settings) {
     const problem = $("monitor-problem");
     hideProblem(problem);
@@ -101,12 +130,14 @@
     busy(form, true);
     const month = encodeURIComponent(settings.month);
     try {
-      const [figures, flows, name] = await Promise.all([
+      const [figures, flows, name, reads] = await Promise.all([
         api("GET", "/monitoring/localities/" + encodeURIComponent(settings.locality) + "?month=" + month, null),
         api("GET", "/monitoring/flows?month=" + month, null),
         localityName(settings.locality),
+        api("GET", "/monitoring/reads?month=" + month + "&locality=" + encodeURIComponent(settings.locality), null),
       ]);
       renderFigures(figures, name);
+      renderReads(reads);
       await renderFlows(flows);
       $("monitor-status").textContent = "已更新 Updated " + dateTime(new Date().toISOString());
     } catch (error) {

@@ -73,7 +73,8 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     rows = server.call("GET", f"/audit?case={case.case_id}", admin)["rows"]
     opened = {(r["authority"], r["via"], r["user"]) for r in rows if r["what"] == "document"}
     assert {("cdc", "page", "clerk.docs"), ("cdc", "api", "")} <= opened  # the clerk by name
-    browser.click("#sign-out")
+    browser.click("#sign-out")  # the session ends, then the page goes to /sign-in
+    wait_for(lambda: browser.js("return location.pathname") == "/sign-in", "the signed-out page")
     # and the family sees that the vaccination clinic viewed its case
     browser.open(server.url + "/track")
     wait_for(lambda: browser.visible("#login-form"), "the login form again")

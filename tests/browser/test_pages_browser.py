@@ -537,7 +537,9 @@ def test_office_page_works_the_queue_and_shows_problems_inline(
 def test_monitor_page_draws_figures_and_flows(
     server: Server, browser: Browser, hospital: str
 ) -> None:
-    notify(server, hospital, "notification-full.json")  # counted in the 43 → 42 flow
+    case = notify(server, hospital, "notification-full.json")  # counted in the 43 → 42 flow
+    clinic = server.actor("office", "430602", "health")
+    server.call("GET", f"/cases/{case.case_id}", clinic)  # a read the audit counts
     secret = server.user("monitor.national", "monitor", "national")
     month = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m")
     sign_in(server, browser, "monitor.national", pyotp.TOTP(secret).now())
@@ -561,6 +563,10 @@ def test_monitor_page_draws_figures_and_flows(
         == "img"
     )
     assert "湖南省" in browser.text("#figures-subject")
+    wait_for(lambda: browser.visible("#reads-table"), "the offices' reads of personal data")
+    reads = browser.text("#reads-rows")
+    assert "430602" in reads
+    assert "案件 case 1" in reads  # the clinic's one read of the case
     browser.screenshot("monitor")
     assert browser.errors() == []
 
