@@ -43,12 +43,12 @@ def attempt_key(client_secret: str) -> bytes:
     return hmac.new(client_secret.encode("utf-8"), KEY_LABEL, hashlib.sha256).digest()
 
 
-def seal(attempt: Attempt, key: bytes) -> str:
+def seal_attempt(attempt: Attempt, key: bytes) -> str:
     body = _b64(json.dumps([attempt.state, attempt.nonce, attempt.verifier, attempt.started]))
     return f"{body}.{_mac(body, key)}"
 
 
-def unseal(value: str | None, key: bytes, *, now: int, max_age: int) -> Attempt:
+def unseal_attempt(value: str | None, key: bytes, *, now: int, max_age: int) -> Attempt:
     """The attempt a cookie holds; AttemptError when missing, tampered with or too old."""
     if not value:
         raise AttemptError("missing")

@@ -12,7 +12,13 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
-from integrations.identity.attempt import Attempt, AttemptError, attempt_key, seal, unseal
+from integrations.identity.attempt import (
+    Attempt,
+    AttemptError,
+    attempt_key,
+    seal_attempt,
+    unseal_attempt,
+)
 from integrations.identity.config import OidcConfig
 from integrations.identity.id_token import (
     IdTokenError,
@@ -137,8 +143,8 @@ def test_only_the_algorithms_the_provider_names_are_accepted(key: RSAKey, keys: 
 def test_an_attempt_round_trips_and_refuses_tampering_age_and_other_keys() -> None:
     key = attempt_key("secret-one")
     attempt = Attempt.new(NOW)
-    sealed = seal(attempt, key)
-    assert unseal(sealed, key, now=NOW + 599, max_age=600) == attempt
+    sealed = seal_attempt(attempt, key)
+    assert unseal_attempt(sealed, key, now=NOW + 599, max_age=600) == attempt
     assert len(attempt.verifier) >= 43
     cases = {
         "missing": (None, key, NOW),
@@ -147,10 +153,10 @@ def test_an_attempt_round_trips_and_refuses_tampering_age_and_other_keys() -> No
     }
     for reason, (value, used, now) in cases.items():
         with pytest.raises(AttemptError) as refused:
-            unseal(value, used, now=now, max_age=600)
+            unseal_attempt(value, used, now=now, max_age=600)
         assert refused.value.reason == reason
     with pytest.raises(AttemptError):
-        unseal(sealed, attempt_key("secret-two"), now=NOW, max_age=600)
+        unseal_attempt(sealed, attempt_key("secret-two"), now=NOW, max_age=600)
 
 
 def callback_refusal(params: dict[str, str]) -> ProviderSignInError:
