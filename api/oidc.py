@@ -175,7 +175,7 @@ def page(status: int, values: dict[str, str]) -> HTMLResponse:
     """The callback's own page: signed in (going on to `landing`) or refused (`detail`)."""
     html = (
         environment()
-        .get_template("sign-in-oidc.html")
+        .get_template("sign_in_oidc.html")
         .render(
             reference=reference(),
             static=static_url,

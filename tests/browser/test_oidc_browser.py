@@ -91,7 +91,9 @@ def session_of(browser: Browser) -> Any:
 
 
 def sign_in_at_provider(browser: Browser, server: Server, login: str, password: str) -> None:
-    browser.open(server.url + "/sign-in/oidc")
+    browser.open(server.url + "/sign-in")
+    wait_for(lambda: browser.visible("#sign-in-oidc"), "the sign-in page's provider link")
+    browser.click("#sign-in-oidc")
     wait_for(lambda: browser.visible("#login"), "the provider's login form")
     browser.type("#login", login)
     browser.type("#password", password)

@@ -99,6 +99,7 @@ def logged(ledger: Container) -> list[tuple[str, str, str]]:
 def test_a_clerk_signs_in_through_the_provider_and_works_by_session(
     client: TestClient, ledger: Container, clerk: str
 ) -> None:
+    assert 'href="/sign-in/oidc"' in client.get("/sign-in").text
     authorize = start(client)
     query = parse_qs(urlsplit(authorize).query)
     assert query["code_challenge_method"] == ["S256"]
@@ -223,6 +224,7 @@ def test_an_unreachable_provider_is_a_clear_502(settings: Settings, tmp_path: Pa
 
 def test_without_a_provider_configured_the_routes_are_404(container: Container) -> None:
     with TestClient(create_app(container, close_on_shutdown=False), base_url=BASE) as client:
+        assert "/sign-in/oidc" not in client.get("/sign-in").text
         assert client.get("/sign-in/oidc").status_code == 404
         assert client.get("/sign-in/oidc/callback?code=x&state=y").status_code == 404
 
