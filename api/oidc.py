@@ -63,13 +63,19 @@ OPERATIONS = [
         "Staff sign-in through the identity provider: a 303 to its authorization endpoint "
         "(code flow with PKCE; a short-lived attempt cookie)",
         media=(HTML,),
-        responses={303: "To the identity provider", 404: "No identity provider configured"},
+        ok=303,
+        ok_text="To the identity provider's authorization endpoint: see Location",
+        responses={
+            404: "No identity provider configured",
+            502: "The identity provider could not be reached (a browser gets a page)",
+        },
     ),
     Operation(
         "/sign-in/oidc/callback",
         "GET",
         "Where the identity provider sends the browser back: checks state, nonce and the "
-        "id_token, then opens the staff user's session (cookie) and goes on to their page",
+        "id_token, then opens the staff user's session (cookie) and goes on to their page; "
+        "a refusal is a page for a browser (Accept: text/html), else problem+json",
         media=(HTML,),
         responses={
             400: "No sign-in attempt in this browser, or one that does not match",
