@@ -126,7 +126,8 @@ def test_a_clerk_signs_in_through_the_provider_and_lands_on_the_office_page(
     browser.click("#submit")
     office = server.url + "/office"
     wait_for(lambda: browser.js("return location.href").startswith(office), "the office page")
-    session = wait_for(lambda: session_of(browser).get("user") and session_of(browser), "session")
+    wait_for(lambda: "clerk.wang" in browser.text("#who-user"), "the page naming the clerk")
+    session = session_of(browser)
     assert session["user"] == "clerk.wang"
     assert session["role"] == "office"
     assert session["scope"] == "430602"
