@@ -53,7 +53,6 @@ def provider_and_server(
             **provider.ledger_env(),
             "NEWBORN_LEDGER_SQLITE_DIR": str(home / "var"),
             "NEWBORN_LEDGER_PERSISTENCE": "sqlite",
-            "NEWBORN_LEDGER_COOKIE_SECURE": "no",  # http://127.0.0.1 in the test
             "NEWBORN_LEDGER_USER_PASSWORD": PASSWORD,
         }
         with (home / "server.log").open("wb") as log:
@@ -133,6 +132,7 @@ def test_a_clerk_signs_in_through_the_provider_and_lands_on_the_office_page(
     assert session["scope"] == "430602"
     cookies = {c["name"]: c for c in browser.command("GET", "/cookie")}
     assert cookies["nl_session"]["httpOnly"] is True
+    assert cookies["nl_session"]["secure"] is True  # the default; 127.0.0.1 is trustworthy
     assert "nl_oidc" not in cookies  # the attempt is spent
     browser.screenshot("oidc-2-office")
     assert browser.errors() == []
