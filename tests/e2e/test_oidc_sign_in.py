@@ -208,6 +208,32 @@ def test_refusals_are_problem_json_for_clients_that_do_not_ask_for_html(
     assert answer.json()["type"] == "/problems/oidc-unknown-subject"
 
 
+def test_a_new_signing_key_at_the_provider_is_fetched_when_a_token_names_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The provider restarts on the same issuer with a new key (a rotation): the ledger's
+    cached key set lacks the new key id, so it reads the JWKS again and signs the clerk in."""
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    built = build(settings.with_changes(oidc=oidc_config(issuer)))
+    built.staff.add("clerk.wang", "office", "430602", "health", PASSWORD, oidc_subject=CLERK.sub)
+    try:
+        app = create_app(built, close_on_shutdown=False)
+        with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+            for _ in range(2):
+                with running_provider(CALLBACK, tmp_path, port=port):
+                    answer = back(client, sign_in_at_provider(start(client), CLERK))
+                    assert answer.status_code == 200, answer.text
+                    client.post("/sign-out", headers={"X-CSRF-Token": csrf(client)})
+    finally:
+        built.close()
+
+
+def csrf(client: TestClient) -> str:
+    token: str = client.get("/session").json()["csrf_token"]
+    return token
+
+
 def test_an_unreachable_provider_is_a_clear_502(settings: Settings, tmp_path: Path) -> None:
     nowhere = oidc_config(f"http://127.0.0.1:{free_port()}")
     built = build(settings.with_changes(oidc=nowhere))

@@ -1,6 +1,6 @@
 // A real OpenID Connect provider for newborn-ledger's tests (npm `oidc-provider`), never for
 // production: one confidential client (the ledger), accounts with known passwords, a plain
-// login form, PKCE required, a fresh RSA signing key per start.
+// login form, PKCE required, a fresh RSA signing key (and key id) per start.
 //
 // Configured by the environment (tests/oidc/provider.py starts it):
 //   OIDC_PORT            the port on 127.0.0.1; the issuer is http://127.0.0.1:PORT
@@ -21,7 +21,9 @@ const bySub = new Map(accounts.map((a) => [a.sub, a]));
 const byLogin = new Map(accounts.map((a) => [a.login, a]));
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key', use: 'sig', alg: 'RS256' };
+// A new key id per start: a restart is a key rotation, as a client sees it.
+const kid = `test-${randomBytes(6).toString('hex')}`;
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
 
 const provider = new Provider(issuer, {
   clients: [

@@ -90,11 +90,15 @@ def ensure_installed() -> None:
 
 @contextmanager
 def running_provider(
-    redirect_uri: str, home: Path, accounts: tuple[Account, ...] = (CLERK, STRANGER)
+    redirect_uri: str,
+    home: Path,
+    accounts: tuple[Account, ...] = (CLERK, STRANGER),
+    port: int | None = None,
 ) -> Iterator[Provider]:
-    """The provider on a free port until the block ends; its output goes to home/oidc.log."""
+    """The provider on `port` (else a free one) until the block ends; its output goes to
+    home/oidc.log. Each start signs with a new key under a new key id."""
     ensure_installed()
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "OIDC_PORT": str(port),
@@ -103,7 +107,7 @@ def running_provider(
         "OIDC_REDIRECT_URI": redirect_uri,
         "OIDC_ACCOUNTS": json.dumps([a.__dict__ for a in accounts]),
     }
-    log = home / "oidc.log"
+    log = home / f"oidc-{port}-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [node(), str(HERE / "provider.mjs")], cwd=HERE, env=env, stdout=out, stderr=out
