@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +19,7 @@ from starlette.routing import Route
 
 from adapters.facade import (
     AttemptError,
+    Container,
     OidcClient,
     ProviderSignInError,
     SignInRefusedError,
@@ -134,7 +134,7 @@ async def callback(request: Request) -> Response:
 
 async def sign_in(request: Request, issuer: str, subject: str) -> Response:
     """Open the session of the staff user linked to this subject, or refuse."""
-    container = request.app.state.container
+    container: Container = request.app.state.container
     user: StaffUser | None = await run_in_threadpool(
         container.staff.user_by_oidc_subject, issuer, subject
     )
@@ -151,7 +151,7 @@ async def sign_in(request: Request, issuer: str, subject: str) -> Response:
     return response
 
 
-def _open(container: Any, user: StaffUser) -> tuple[str, str]:
+def _open(container: Container, user: StaffUser) -> tuple[str, str]:
     return open_session(container, user, method="oidc")
 
 
@@ -163,7 +163,7 @@ async def refuse(request: Request, reason: str, detail: str, *, attempted: str =
     return answer(request, STATUS.get(reason, 403), reason, detail)
 
 
-def _record(container: Any, reason: str, attempted: str) -> None:
+def _record(container: Container, reason: str, attempted: str) -> None:
     record_sign_in_refused(container, method="oidc", reason=reason, attempted=attempted)
 
 
