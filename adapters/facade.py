@@ -145,6 +145,8 @@ from integrations.hospital.capability import capability_statement
 from integrations.hospital.issues import IntakeRejectedError, Issue
 from integrations.hospital.outcomes import acknowledgement, operation_outcome
 from integrations.hospital.writer import notification_message
+from integrations.identity.attempt import AttemptError, attempt_key, seal_attempt, unseal_attempt
+from integrations.identity.oidc import OidcClient, ProviderSignInError
 from integrations.registry.simulator import RegistrySimulator, SimulatorConfig
 from projections.case_view import request_fields
 from projections.flows import FlowRow
@@ -169,6 +171,7 @@ __all__ = [
     "ApplyAsFamily",
     "Approve",
     "ApproveCorrection",
+    "AttemptError",
     "AuditBusyError",
     "AuditFilter",
     "BirthFacts",
@@ -203,6 +206,7 @@ __all__ = [
     "NotifyBirth",
     "OfficeCommand",
     "OfficeReads",
+    "OidcClient",
     "OpenedFile",
     "OutOfScopeError",
     "Parent",
@@ -211,6 +215,7 @@ __all__ = [
     "PartStoppedError",
     "Principal",
     "Projections",
+    "ProviderSignInError",
     "RateService",
     "RatingNotAllowedError",
     "ReadRecord",
@@ -239,6 +244,7 @@ __all__ = [
     "ViewBusyError",
     "VoidNotification",
     "acknowledgement",
+    "attempt_key",
     "build",
     "can_rebuild_in_parts",
     "capability_statement",
@@ -302,10 +308,12 @@ __all__ = [
     "route_request",
     "routing_desk",
     "scoped_case",
+    "seal_attempt",
     "speaks_for",
     "token_hash",
     "tracking_position",
     "unknown_evidence",
+    "unseal_attempt",
     "upload_document",
     "verifier_matches",
     "with_siblings",

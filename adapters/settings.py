@@ -11,11 +11,13 @@ from pathlib import Path
 from eventsourcing.utils import get_topic
 
 from adapters.keys import OLD_CIPHER_KEYS, RotatingAESCipher, split_keys
+from adapters.oidc_settings import oidc_from_env
 from engine.encoding import FastJSONTranscoder, FastZlibCompressor
 from engine.one_trip_reads import one_trip_repository
 from engine.recorders import POPO_FACTORY_TOPIC, PROCESS_RECORDER_TOPICS
 from engine.section import REPOSITORY_TOPIC, section_repository
 from integrations.documents.limits import ContentLimits
+from integrations.identity.config import OidcConfig
 from integrations.registry.policy import DeliveryPolicy
 
 PREFIX = "NEWBORN_LEDGER_"
@@ -88,6 +90,7 @@ class Settings:
     document_check_seconds: int = int(ContentLimits.max_seconds)
     document_checks: int = 2  # uploads checked at once, on threads of their own (as many wait)
     accounts: AccountSettings = field(default_factory=AccountSettings)  # staff sign-in
+    oidc: OidcConfig | None = None  # staff sign-in through an identity provider (if set)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -150,6 +153,7 @@ class Settings:
                 lockout_minutes=_int(get("LOCKOUT_MINUTES", "15"), "LOCKOUT_MINUTES"),
                 cookie_secure=get("COOKIE_SECURE", "yes").lower() not in ("0", "no", "false", "n"),
             ),
+            oidc=_oidc(environ),
         )
         settings.validate()
         return settings
@@ -260,6 +264,7 @@ class Settings:
             "persistence": self.persistence,
             "store": where,
             "encryption": "on" if self.cipher_key else "off",
+            "oidc": self.oidc.issuer if self.oidc else "off",
         }
 
 
@@ -289,6 +294,13 @@ def _delivery_policy(environ: Mapping[str, str]) -> DeliveryPolicy:
             kind = type(getattr(defaults, attribute))
             values[attribute] = _int(raw, f"DELIVERY_{name}") if kind is int else _float(raw, name)
     return replace(defaults, **values)  # type: ignore[arg-type]
+
+
+def _oidc(environ: Mapping[str, str]) -> OidcConfig | None:
+    try:
+        return oidc_from_env(environ)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _float(value: str, name: str) -> float:

@@ -10,7 +10,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from adapters.facade import Container, planning_lag
+from adapters.facade import Container, OidcClient, planning_lag
 from api import (
     admin,
     audit,
@@ -23,6 +23,7 @@ from api import (
     metrics,
     monitoring,
     offices,
+    oidc,
     pages,
     queue,
     routing_desk,
@@ -56,6 +57,7 @@ MODULES = (
     monitoring,
     pages,
     sign_in,
+    oidc,
     admin,
     audit,
 )
@@ -115,6 +117,8 @@ def create_app(
     app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py
     app.state.document_checks = document_checks  # uploads: api/document_checks.py
+    oidc_config = container.settings.oidc  # staff sign-in through an identity provider
+    app.state.oidc = OidcClient(oidc_config) if oidc_config else None
     operations = [op for module in MODULES for op in module.OPERATIONS]
     app.state.openapi = openapi_document(operations, app_version())
     return app

@@ -59,7 +59,7 @@ def sign_in_page(
     html = templates().get_template("sign_in.html").render(
         reference=reference(), static=static_url, page="sign-in", csrf_token=token,
         message=message, notice=notice.get(request.query_params.get("from", ""), ""),
-        username=username,
+        username=username, oidc=request.app.state.oidc is not None,
     )  # fmt: skip
     response = HTMLResponse(html, status_code=status, headers=SIGN_IN_HEADERS)
     settings: Settings = request.app.state.container.settings

@@ -724,6 +724,22 @@ SPECS: list[Spec] = [
         fixed("/static/app.py"),
         variant="not a static file",
     ),
+    # Staff sign-in through an identity provider: not configured in this world, so 404 for
+    # everyone (the flow with a real provider: tests/e2e/test_oidc_sign_in.py)
+    Spec(
+        "GET",
+        "/sign-in/oidc",
+        dict.fromkeys(ROLES, 404),
+        fixed("/sign-in/oidc"),
+        public=True,
+    ),
+    Spec(
+        "GET",
+        "/sign-in/oidc/callback",
+        dict.fromkeys(ROLES, 404),
+        fixed("/sign-in/oidc/callback", params={"code": "c", "state": "s"}),
+        public=True,
+    ),
     Spec(
         "GET",
         "/localities/{code}",

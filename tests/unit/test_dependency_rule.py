@@ -152,6 +152,19 @@ def test_fhir_and_pydantic_stay_in_integrations_hospital() -> None:
     assert all(u.startswith("integrations/hospital/") for u in users), users
 
 
+def test_oauth_and_jose_stay_in_integrations_identity() -> None:
+    """The identity provider's protocol (Authlib, joserfc) is one integration's business."""
+    users = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for package in present(LAYERS)
+        for path in sources(package)
+        for module in imports_of(path)
+        if module.split(".")[0] in ("authlib", "joserfc")
+    ]
+    assert users
+    assert all(u.startswith("integrations/identity/") for u in users), users
+
+
 def test_the_rule_reads_what_it_must() -> None:
     """The reader itself: relative imports, `from pkg import module`, and imports in functions."""
     app = set(imports_of(ROOT / "api" / "app.py"))

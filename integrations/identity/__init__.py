@@ -1,0 +1,1 @@
+"""Staff sign-in through an OpenID Connect identity provider (the province's IdP)."""
