@@ -113,6 +113,7 @@ def create_app(
     app.state.metrics = collected
     app.state.container = container
     app.state.throttle = Throttle()
+    app.state.sign_in_throttle = Throttle(sign_in.ADDRESS_FAILURES, sign_in.ADDRESS_WINDOW_S)
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py

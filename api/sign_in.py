@@ -5,6 +5,7 @@ and the administrators' sign-in log, GET /audit/sign-ins."""
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -23,9 +24,11 @@ from api.pages import PAGE_HEADERS, reference, static_url
 from api.pages import environment as templates
 from api.problems import ApiError
 from api.responses import ORJSONResponse
+from api.tracking import Throttle
 
 PRE_COOKIE = "nl_sign_in"  # the sign-in form's own token (login CSRF), until signed in
 MAX_FORM = 8_192
+ADDRESS_FAILURES, ADDRESS_WINDOW_S = 30, 900.0  # failed sign-ins from one address, 15 min
 LANDING = {"office": "/office", "monitor": "/monitor", "coordinator": "/desk", "admin": "/office"}
 STATUS = {"locked": 429, "disabled": 403}  # every other refusal is 401
 SIGN_IN_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_HEADERS[
@@ -51,7 +54,11 @@ def set_session_cookie(response: Response, settings: Settings, cookie_value: str
 
 
 def sign_in_page(
-    request: Request, message: str = "", status: int = 200, username: str = ""
+    request: Request,
+    message: str = "",
+    status: int = 200,
+    username: str = "",
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """The form with a fresh login-CSRF token (in a cookie and a hidden field)."""
     token = secrets.token_urlsafe(24)
@@ -61,7 +68,9 @@ def sign_in_page(
         message=message, notice=notice.get(request.query_params.get("from", ""), ""),
         username=username, oidc=request.app.state.oidc is not None,
     )  # fmt: skip
-    response = HTMLResponse(html, status_code=status, headers=SIGN_IN_HEADERS)
+    response = HTMLResponse(
+        html, status_code=status, headers={**SIGN_IN_HEADERS, **(headers or {})}
+    )
     settings: Settings = request.app.state.container.settings
     response.set_cookie(
         PRE_COOKIE, token, max_age=3_600, path="/sign-in", httponly=True, samesite="strict",
@@ -83,6 +92,15 @@ async def sign_in(request: Request) -> Response:
             return sign_in_page(request, message, 403)
         raise ApiError(403, "csrf-token-invalid", message)
     username = form.get("username", "")
+    throttle: Throttle = request.app.state.sign_in_throttle
+    address = f"client:{request.client.host if request.client else '-'}"
+    attempt = throttle.attempt(address)  # counted before the answer: no bursts
+    if attempt is None:  # many users tried from one address: password spraying
+        wait = str(throttle.retry_after(address))
+        message = f"Too many failed sign-ins from this address; try again in {wait} seconds"
+        if _browser(request):
+            return sign_in_page(request, message, 429, username, {"Retry-After": wait})
+        raise ApiError(429, "too-many-attempts", message, headers={"Retry-After": wait})
     container = request.app.state.container
     try:
         user, cookie, _ = await run_in_threadpool(
@@ -90,9 +108,13 @@ async def sign_in(request: Request) -> Response:
         )
     except SignInRefusedError as refused:
         status = STATUS.get(refused.reason, 401)
+        headers = _retry_after(refused.locked_until) if status == 429 else {}
         if _browser(request):
-            return sign_in_page(request, refused.detail, status, username)
-        raise ApiError(status, "sign-in-refused", refused.detail, reason=refused.reason) from None
+            return sign_in_page(request, refused.detail, status, username, headers)
+        raise ApiError(
+            status, "sign-in-refused", refused.detail, reason=refused.reason, headers=headers
+        ) from None
+    throttle.succeeded(address, at=attempt)
     response = RedirectResponse(landing_page(user.role), status_code=303)
     set_session_cookie(response, container.settings, cookie)
     response.delete_cookie(
@@ -167,6 +189,14 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
+def _retry_after(locked_until: str | None) -> dict[str, str]:
+    """Retry-After for a locked user: whole seconds until the lock ends (at least 1)."""
+    if not locked_until:
+        return {}
+    left = (datetime.fromisoformat(locked_until) - datetime.now(UTC)).total_seconds()
+    return {"Retry-After": str(max(1, math.ceil(left)))}
+
+
 def _browser(request: Request) -> bool:
     """A browser's form post (it accepts HTML) gets the form again; others problem+json."""
     return "text/html" in request.headers.get("accept", "")
@@ -213,7 +243,8 @@ OPERATIONS = [
             "the form again with the reason, as HTML)",
             403: "The form's token is missing or wrong, or the account is disabled",
             413: "The form is too large",
-            429: "Locked after repeated failures (the detail says until when)",
+            429: "Locked after repeated failures, or too many failed sign-ins from the "
+            "address (the detail says until when; Retry-After)",
         },
     ),
     Operation(

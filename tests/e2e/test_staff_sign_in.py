@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from adapters.bootstrap import Container
 from adapters.sign_in import disable_user
 from api.app import create_app
+from api.tracking import Throttle
 
 PASSWORD = "correct horse battery staple"
 BASE = "https://ledger.example.cn"  # the cookie is Secure: the client speaks https
@@ -159,3 +160,29 @@ def test_no_username_password_code_or_cookie_in_the_logs(
     assert "staff sign-in refused (password, bad-totp)" in text
     for secretive in ("clerk.wang", PASSWORD, code, cookie, csrf, secret):
         assert secretive not in text
+
+
+def test_many_failures_from_one_address_are_slowed_down(
+    client: TestClient, container: Container, secret: str
+) -> None:
+    """Password spraying (a few tries at many users) is held by address as well as by user:
+    past the address's limit even a right sign-in waits, told how long (Retry-After); the
+    locked user's 429 also says when to come back."""
+    client.app.state.sign_in_throttle = Throttle(limit=4, window_s=60.0)  # type: ignore[attr-defined]
+    for name in ("li.a", "li.b", "li.c", "li.d"):
+        fields = {"csrf_token": form_token(client), "username": name, "password": "guess"}
+        assert client.post("/sign-in", data={**fields, "code": "123456"}).status_code == 401
+    held = sign_in(client, pyotp.TOTP(secret).now())
+    assert held.status_code == 429
+    assert held.json()["type"].endswith("too-many-attempts")
+    assert 1 <= int(held.headers["retry-after"]) <= 60
+    page = sign_in(client, pyotp.TOTP(secret).now(), **HTML)
+    assert page.status_code == 429
+    assert "Too many failed sign-ins from this address" in page.text
+
+    client.app.state.sign_in_throttle = Throttle()  # type: ignore[attr-defined]
+    for _ in range(5):  # the user's own lockout
+        sign_in(client, "123456", password="not the password")
+    locked = sign_in(client, pyotp.TOTP(secret).now())
+    assert locked.status_code == 429
+    assert 14 * 60 <= int(locked.headers["retry-after"]) <= 15 * 60
