@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -26,6 +25,7 @@ from adapters.audit_records import (
     Viewer,
 )
 from adapters.settings import Settings
+from adapters.side_stores import SideStore, SQLiteFile
 
 SQLITE_FILE = "audit.sqlite"
 PURGE_BATCH = 10_000  # rows deleted in one transaction
@@ -158,14 +158,7 @@ class SQLiteAuditStore(SqlAuditStore):
 
     def __init__(self, path: str) -> None:
         super().__init__("audit_reads")
-        self._conn = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")  # durable at each COMMIT
+        self._file = SQLiteFile(path, "synchronous=FULL")  # durable at each COMMIT
         with self._tx() as curs:
             for ddl in self.ddl:
                 curs.execute(ddl)
@@ -182,17 +175,8 @@ class SQLiteAuditStore(SqlAuditStore):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SQLiteCursor(self._conn.cursor())
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # also when COMMIT fails (a deferred constraint, a full disk): left open,
-                # the transaction would make every later BEGIN fail
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        with self._file.transaction() as conn:
+            yield _SQLiteCursor(conn.cursor())
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
@@ -208,8 +192,7 @@ class SQLiteAuditStore(SqlAuditStore):
     def close(self) -> None:
         with self._read_lock:
             self._reader.close()
-        with self._lock:
-            self._conn.close()
+        self._file.close()
 
 
 class _SQLiteCursor:
@@ -300,13 +283,12 @@ class PostgresAuditStore(SqlAuditStore):
 
 def audit_store(settings: Settings) -> AuditStore:
     """The store of the configured persistence."""
-    if settings.persistence == "sqlite":
-        return SQLiteAuditStore(str(Path(settings.sqlite_dir) / SQLITE_FILE))
-    if settings.persistence == "postgres":
-        datastore = pool.acquire(settings.postgres)
-        try:
-            return PostgresAuditStore(datastore, create_tables=settings.create_tables)
-        except BaseException:
-            pool.release(datastore)
-            raise
-    return InMemoryAuditStore()
+    return AUDIT_STORES.open(settings)
+
+
+AUDIT_STORES = SideStore[AuditStore](
+    SQLITE_FILE,
+    SQLiteAuditStore,
+    lambda datastore, create: PostgresAuditStore(datastore, create_tables=create),
+    InMemoryAuditStore,
+)

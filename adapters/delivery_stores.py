@@ -4,10 +4,8 @@ and the one a deployment uses (`delivery_store`)."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -15,6 +13,7 @@ from eventsourcing.postgres import PostgresDatastore
 from adapters import pool
 from adapters.delivery_sql import SqlDeliveryStore, Tx
 from adapters.settings import Settings
+from adapters.side_stores import SideStore, SQLiteFile
 from integrations.registry.memory import InMemoryDeliveryStore
 from integrations.registry.store import DeliveryStore
 
@@ -24,16 +23,7 @@ SQLITE_FILE = "deliveries.sqlite"
 def delivery_store(settings: Settings) -> DeliveryStore:
     """The store of the configured persistence: on PostgreSQL a share of the process's pool,
     given back by its `close`."""
-    if settings.persistence == "sqlite":
-        return SQLiteDeliveryStore(str(Path(settings.sqlite_dir) / SQLITE_FILE))
-    if settings.persistence == "postgres":
-        datastore = pool.acquire(settings.postgres)
-        try:
-            return PostgresDeliveryStore(datastore, create_tables=settings.create_tables)
-        except BaseException:
-            pool.release(datastore)
-            raise
-    return InMemoryDeliveryStore()
+    return DELIVERY_STORES.open(settings)
 
 
 class SQLiteDeliveryStore(SqlDeliveryStore):
@@ -42,13 +32,7 @@ class SQLiteDeliveryStore(SqlDeliveryStore):
 
     def __init__(self, path: str) -> None:
         super().__init__("delivery_endpoints", "deliveries")
-        self._conn = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._file = SQLiteFile(path)
         with self._tx() as tx:
             for ddl in self.ddl:
                 tx.run(ddl)
@@ -58,21 +42,11 @@ class SQLiteDeliveryStore(SqlDeliveryStore):
 
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[Tx]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield _SQLiteTx(self._conn)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # also when COMMIT fails (a deferred constraint, a full disk): left open,
-                # the transaction would make every later BEGIN fail
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        with self._file.transaction(write) as conn:
+            yield _SQLiteTx(conn)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._file.close()
 
 
 class _SQLiteTx:
@@ -131,3 +105,11 @@ class _PostgresTx:
     def run(self, sql: str, params: Sequence[object] = ()) -> int:
         self.curs.execute(sql, tuple(params), prepare=True)
         return int(self.curs.rowcount)
+
+
+DELIVERY_STORES = SideStore[DeliveryStore](
+    SQLITE_FILE,
+    SQLiteDeliveryStore,
+    lambda datastore, create: PostgresDeliveryStore(datastore, create_tables=create),
+    InMemoryDeliveryStore,
+)

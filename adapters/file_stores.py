@@ -4,12 +4,9 @@ in a BLOB / BYTEA column, keyed by (case, document)."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -18,6 +15,7 @@ from adapters import pool
 from adapters.delivery_sql import Tx
 from adapters.delivery_stores import _PostgresTx, _SQLiteTx
 from adapters.settings import Settings
+from adapters.side_stores import SideStore, SQLiteFile
 from integrations.documents.store import FileStore, InMemoryFileStore, StoredFile
 
 SQLITE_FILE = "documents.sqlite"
@@ -40,16 +38,7 @@ SQL = {
 def file_store(settings: Settings) -> FileStore:
     """The store of the configured persistence: on PostgreSQL a share of the process's pool,
     given back by its `close`."""
-    if settings.persistence == "sqlite":
-        return SQLiteFileStore(str(Path(settings.sqlite_dir) / SQLITE_FILE))
-    if settings.persistence == "postgres":
-        datastore = pool.acquire(settings.postgres)
-        try:
-            return PostgresFileStore(datastore, create_tables=settings.create_tables)
-        except BaseException:
-            pool.release(datastore)
-            raise
-    return InMemoryFileStore()
+    return FILE_STORES.open(settings)
 
 
 class SqlFileStore:
@@ -97,13 +86,7 @@ class SQLiteFileStore(SqlFileStore):
 
     def __init__(self, path: str) -> None:
         super().__init__("documents")
-        self._conn = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._file = SQLiteFile(path)
         with self._tx() as tx:
             tx.run(self.ddl)
 
@@ -112,21 +95,11 @@ class SQLiteFileStore(SqlFileStore):
 
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[Tx]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield _SQLiteTx(self._conn)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # also when COMMIT fails (a deferred constraint, a full disk): left open,
-                # the transaction would make every later BEGIN fail
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        with self._file.transaction(write) as conn:
+            yield _SQLiteTx(conn)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._file.close()
 
 
 class PostgresFileStore(SqlFileStore):
@@ -166,3 +139,11 @@ def _row(found: dict[str, Any]) -> StoredFile:
         bytes(content or b""),
         float(created_at),
     )
+
+
+FILE_STORES = SideStore[FileStore](
+    SQLITE_FILE,
+    SQLiteFileStore,
+    lambda datastore, create: PostgresFileStore(datastore, create_tables=create),
+    InMemoryFileStore,
+)

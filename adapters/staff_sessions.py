@@ -8,12 +8,10 @@ username box must not be stored)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields, replace
-from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 
@@ -21,6 +19,7 @@ from adapters import pool
 from adapters.delivery_sql import Tx
 from adapters.delivery_stores import _PostgresTx, _SQLiteTx
 from adapters.settings import Settings
+from adapters.side_stores import SideStore, SQLiteFile
 
 SQLITE_FILE = "sessions.sqlite"
 MAX_LOG_ROWS = 1_000
@@ -150,13 +149,7 @@ class SQLiteSessionStore(SessionStore):
 
     def __init__(self, path: str) -> None:
         super().__init__("staff_sessions", "staff_sign_ins", "INTEGER PRIMARY KEY AUTOINCREMENT")
-        self._conn = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._file = SQLiteFile(path)
         self._create_tables()
 
     def _dialect(self, sql: str) -> str:
@@ -164,18 +157,11 @@ class SQLiteSessionStore(SessionStore):
 
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[Tx]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield _SQLiteTx(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._file.transaction(write) as conn:
+            yield _SQLiteTx(conn)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._file.close()
 
 
 class PostgresSessionStore(SessionStore):
@@ -261,13 +247,12 @@ class InMemorySessionStore(SessionStore):
 
 def session_store(settings: Settings) -> SessionStore:
     """The store of the configured persistence (PostgreSQL: a share of the process's pool)."""
-    if settings.persistence == "sqlite":
-        return SQLiteSessionStore(str(Path(settings.sqlite_dir) / SQLITE_FILE))
-    if settings.persistence == "postgres":
-        datastore = pool.acquire(settings.postgres)
-        try:
-            return PostgresSessionStore(datastore, create_tables=settings.create_tables)
-        except BaseException:
-            pool.release(datastore)
-            raise
-    return InMemorySessionStore()
+    return SESSION_STORES.open(settings)
+
+
+SESSION_STORES = SideStore[SessionStore](
+    SQLITE_FILE,
+    SQLiteSessionStore,
+    lambda datastore, create: PostgresSessionStore(datastore, create_tables=create),
+    InMemorySessionStore,
+)
