@@ -28,11 +28,7 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     path = tmp_path / "结婚证.pdf"
     path.write_bytes(pdf)
 
-    browser.open(server.url + "/track")
-    wait_for(lambda: browser.visible("#login-form"), "the login form")
-    browser.type("#tracking-code", case.tracking_code)
-    browser.type("#verifier", pages.VERIFIER)
-    browser.click("#login-form button[type=submit]")
+    pages.family_signs_in(server, browser, case)
     wait_for(lambda: browser.visible("#supplement-forms input[type=file]"), "the file input")
     browser.type("#supplement-forms textarea", "结婚证见附件")
     file_input = browser.find("#supplement-forms input[type=file]")
@@ -76,11 +72,7 @@ def test_family_uploads_a_pdf_for_a_supplement_and_the_office_opens_it(
     browser.click("#sign-out")  # the session ends, then the page goes to /sign-in
     wait_for(lambda: browser.js("return location.pathname") == "/sign-in", "the signed-out page")
     # and the family sees that the vaccination clinic viewed its case
-    browser.open(server.url + "/track")
-    wait_for(lambda: browser.visible("#login-form"), "the login form again")
-    browser.type("#tracking-code", case.tracking_code)
-    browser.type("#verifier", pages.VERIFIER)
-    browser.click("#login-form button[type=submit]")
+    pages.family_signs_in(server, browser, case)
     wait_for(lambda: "430602" in browser.text("#viewed-by"), "the offices that viewed it")
     assert "疾控" in browser.text("#viewed-by")
     browser.screenshot("track-9-viewed-by-after-documents")
@@ -97,11 +89,7 @@ def test_family_page_names_why_an_upload_is_refused(
     renamed = tmp_path / "户口簿.pdf"
     renamed.write_bytes(crafted.png())  # a PNG named .pdf: Chromium sends it as a PDF
 
-    browser.open(server.url + "/track")
-    wait_for(lambda: browser.visible("#login-form"), "the login form")
-    browser.type("#tracking-code", case.tracking_code)
-    browser.type("#verifier", pages.VERIFIER)
-    browser.click("#login-form button[type=submit]")
+    pages.family_signs_in(server, browser, case)
     wait_for(lambda: browser.visible("#supplement-forms input[type=file]"), "the file input")
     browser.type("#supplement-forms textarea", "户口簿见附件")
     file_input = browser.find("#supplement-forms input[type=file]")

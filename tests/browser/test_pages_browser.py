@@ -469,6 +469,15 @@ def test_family_page_answers_a_supplement_and_rates(
     browser.click("#sign-out")
 
 
+def family_signs_in(server: Server, browser: Browser, case: Case) -> None:
+    """/track's sign-in, filled in with the case's tracking code and the mother's verifier."""
+    browser.open(server.url + "/track")
+    wait_for(lambda: browser.visible("#login-form"), "the login form")
+    browser.type("#tracking-code", case.tracking_code)
+    browser.type("#verifier", VERIFIER)
+    browser.click("#login-form button[type=submit]")
+
+
 def sign_in(server: Server, browser: Browser, username: str, code: str) -> None:
     """The sign-in page, filled in and sent (password + the one-time code)."""
     browser.open(server.url + "/sign-in")
@@ -586,11 +595,7 @@ def test_family_page_shows_a_rejection_resubmits_and_closes(
     }
     server.call("POST", certificate + "/reject", admin, rejection)
 
-    browser.open(server.url + "/track")
-    wait_for(lambda: browser.visible("#login-form"), "the login form")
-    browser.type("#tracking-code", case.tracking_code)
-    browser.type("#verifier", VERIFIER)
-    browser.click("#login-form button[type=submit]")
+    family_signs_in(server, browser, case)
     wait_for(lambda: "分娩记录" in browser.text("#services"), "the rejection's reason")
     assert "Art. 38" in browser.text("#services")
     assert "you, the family" in browser.text("#case-waiting")  # it acts next, by its date

@@ -10,11 +10,11 @@ import pytest
 from tests.browser.test_pages_browser import (  # the module's server, browser and hospital
     CHROMEDRIVER,
     CHROMIUM,
-    VERIFIER,
     Browser,
     Server,
     applied,
     browser,
+    family_signs_in,
     hospital,
     server,
     wait_for,
@@ -33,11 +33,7 @@ def test_the_family_page_shows_which_offices_viewed_the_case(
     clerk = server.actor("office", "430602", "health")
     server.call("GET", f"/cases/{case.case_id}", clerk)  # the clinic reads the case
 
-    browser.open(server.url + "/track")
-    wait_for(lambda: browser.visible("#login-form"), "the login form")
-    browser.type("#tracking-code", case.tracking_code)
-    browser.type("#verifier", VERIFIER)
-    browser.click("#login-form button[type=submit]")
+    family_signs_in(server, browser, case)
     wait_for(lambda: "430602" in browser.text("#viewed-by"), "the office that viewed the case")
     shown = browser.text("#viewed-by")
     assert "1 次" in shown
