@@ -258,8 +258,9 @@ def stack(settings: Settings) -> Iterator[Stack]:
         for process in made.processes:
             try:
                 process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # slow to stop (a loaded machine): ended, reaped
                 process.kill()
+                process.wait()
 
 
 def new_case(settings: Settings, ref: str) -> UUID:
