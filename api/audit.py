@@ -28,6 +28,7 @@ from adapters.facade import (
     covers,
 )
 from api.auth import authenticate, out_of_scope
+from api.inputs import query_number as _number
 from api.monitoring import month_of
 from api.openapi import Operation
 from api.problems import ApiError
@@ -37,7 +38,6 @@ WAIT_S = 10.0  # a read waits this long for its row's commit, then is refused (5
 RETRY_AFTER = "1"
 UNAVAILABLE = "The read audit cannot record this read now; it was not answered"
 MAX_LIMIT = 500
-WHOLE = re.compile(r"[0-9]{1,19}", re.ASCII)
 USER = re.compile(r"[\w.@+-]{1,128}", re.ASCII)
 PLACE = re.compile(r"[1-8]\d(\d{4})?", re.ASCII)
 CHINA = timedelta(hours=8)
@@ -184,18 +184,6 @@ def _uuid(request: Request, name: str) -> str | None:
         raise ApiError(422, "invalid-parameter", f"{name} is a UUID", parameter=name) from None
 
 
-def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name, str(default))
-    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
-        raise ApiError(
-            422,
-            "invalid-parameter",
-            f"{name} is a whole number from {low} to {high}",
-            parameter=name,
-        )
-    return int(raw)
-
-
 def audit_filter(request: Request) -> AuditFilter:
     """GET /audit's query, checked (422 naming the parameter)."""
     user = request.query_params.get("user")
@@ -210,8 +198,8 @@ def audit_filter(request: Request) -> AuditFilter:
         actor_id=_uuid(request, "actor"),
         start=start,
         end=end,
-        after=_whole(request, "after", 0, 0, 10**18),
-        limit=_whole(request, "limit", 100, 1, MAX_LIMIT),
+        after=_number(request, "after", 0, 10**18),
+        limit=_number(request, "limit", 100, MAX_LIMIT, low=1),
     )
 
 

@@ -20,8 +20,8 @@ from starlette.routing import Route
 from adapters.facade import may_read_queue, office_feed
 from api.audit import audited_each
 from api.auth import authenticate, out_of_scope
+from api.inputs import query_number as _number
 from api.openapi import Operation
-from api.queue import _number
 from api.responses import ORJSONResponse
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500

@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.facade import Issue, operation_outcome
@@ -89,3 +90,20 @@ class ControlCharacterMiddleware:
             return
         response = problem(400, "invalid-character", "Invalid character", text, location=where)
         await response(scope, receive, send)
+
+
+WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²" is a digit to str.isdigit
+
+
+def query_number(request: Request, name: str, default: int, high: int, low: int = 0) -> int:
+    """A whole-number query parameter from `low` to `high` (`default` when absent); 422
+    naming it otherwise (the queue's, the routing desk's, the feed's and the audit's)."""
+    raw = request.query_params.get(name, str(default))
+    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
+        raise ApiError(
+            422,
+            "invalid-parameter",
+            f"{name} is a whole number from {low} to {high}",
+            parameter=name,
+        )
+    return int(raw)

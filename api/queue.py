@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +12,7 @@ from starlette.routing import Route
 from adapters.facade import Container, delivery_warnings, may_read_queue, office_queue
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
+from api.inputs import query_number as _number
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -29,7 +29,6 @@ STATES = (
     "revoked",
 )
 ROLES = ("receive-for-other", "decide-here", "both")
-WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²" is a digit to str.isdigit
 OPERATIONS = [
     Operation(
         "/offices/{locality}/{authority}/queue",
@@ -54,20 +53,6 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
             422, "invalid-parameter", f"{name} is one of {', '.join(allowed)}", parameter=name
         )
     return value
-
-
-def _number(request: Request, name: str, default: int, high: int, low: int = 0) -> int:
-    """A whole-number query parameter from `low` to `high` (`default` when absent); 422
-    naming it otherwise (the queue's, the routing desk's and the feed's)."""
-    raw = request.query_params.get(name, str(default))
-    if not WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
-        raise ApiError(
-            422,
-            "invalid-parameter",
-            f"{name} is a whole number from {low} to {high}",
-            parameter=name,
-        )
-    return int(raw)
 
 
 def read_queue(

@@ -24,9 +24,9 @@ from adapters.facade import (
 )
 from api.auth import authenticate, out_of_scope
 from api.bodies import json_object, required_str, unknown_fields
+from api.inputs import query_number as _number
 from api.openapi import Operation
 from api.problems import ApiError
-from api.queue import _number
 from api.responses import ORJSONResponse
 
 SCOPE = re.compile(r"^([1-8]\d|national)$", re.ASCII)
