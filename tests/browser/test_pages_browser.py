@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -222,6 +223,27 @@ class Browser:
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
+    def review(self, name: str, widths: tuple[int, ...] = (390, 1280)) -> list[Path]:
+        """The page as a phone (390 px) and a desk (1280 px) see it: a full-page screenshot at
+        each width, saved for review as `name-<width>.png`; the page never scrolls sideways."""
+        shots = []
+        try:
+            for width in widths:
+                self.cdp(
+                    "Emulation.setDeviceMetricsOverride",
+                    {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+                )
+                wait_for(partial(self.inner_width_is, width), f"{width} px")
+                overflow = self.js("return document.documentElement.scrollWidth - innerWidth")
+                assert overflow <= 0, f"{name} scrolls sideways at {width} px"
+                shots.append(self.screenshot(f"{name}-{width}"))
+        finally:
+            self.cdp("Emulation.clearDeviceMetricsOverride")
+        return shots
+
+    def inner_width_is(self, width: int) -> bool:
+        return bool(self.js("return window.innerWidth") == width)
+
     def cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
         return self.command("POST", "/goog/cdp/execute", {"cmd": command, "params": params or {}})
 
@@ -282,7 +304,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> It
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     assert CHROMEDRIVER is not None
     home = tmp_path_factory.mktemp("chromium")
-    shots = Path(os.environ.get("NEWBORN_LEDGER_SCREENSHOTS") or home / "screenshots")
+    # kept under the project's var/ (not committed) for a person to review after the run
+    shots = Path(os.environ.get("NEWBORN_LEDGER_SCREENSHOTS") or ROOT / "var" / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with (home / "chromedriver.log").open("wb") as log:
@@ -378,12 +401,9 @@ def test_family_page_applies_and_follows_the_timeline(
     assert "已收件" in browser.text("#timeline")
     shot = browser.screenshot("track-2-timeline")
     assert shot.stat().st_size > 10_000
-    browser.command("POST", "/window/rect", {"width": 400, "height": 800})
-    wait_for(lambda: browser.js("return window.innerWidth") <= 400, "a phone-sized window")
-    overflow = browser.js("return document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, "the page scrolls sideways on a phone"
-    browser.screenshot("track-3-phone", full_page=False)
-    browser.command("POST", "/window/rect", {"width": 1280, "height": 900})
+    phone, desk = browser.review("track-3-timeline")
+    assert phone.stat().st_size > 10_000
+    assert desk.stat().st_size > 10_000
     assert browser.errors() == []
 
     session = browser.js("return JSON.parse(sessionStorage.getItem('newborn-ledger.family'))")
