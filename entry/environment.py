@@ -9,7 +9,6 @@ import textwrap
 from dataclasses import dataclass
 
 from adapters.settings import DELIVERY_SETTINGS, PREFIX, PostgresSettings, Settings
-from integrations.registry.policy import DeliveryPolicy
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ SERVER = (
 DELIVERIES = tuple(
     Variable(
         f"DELIVERY_{name}",
-        f"{getattr(DeliveryPolicy(), attribute):g}",
+        f"{getattr(S.deliveries, attribute):g}",
         DELIVERY_MEANINGS[name],
         SERVING,
     )

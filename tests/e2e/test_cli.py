@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +132,40 @@ def test_projections_rebuild_and_status(
     assert again.projections.case_status_view.dump() == before
     again.close()
     assert main(["projections", "rebuild", "nope"]) == 2
+
+
+def test_a_rebuild_a_running_worker_overtook_says_so(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view is emptied, then a worker (another container on the store) catches it up
+    before the rebuild reads its first page: not "0 events applied", but who did it."""
+    from adapters.bootstrap import build
+    from domain.births.commands import NotifyBirth
+    from engine import projection_runner
+    from tests.conftest import make_facts
+
+    settings = Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var"))
+    container = build(settings)
+    container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    container.after_command()
+    head = container.projections.app.recorder.max_notification_id()
+    container.close()
+    worker = build(settings)
+    real = projection_runner.catch_up
+
+    def overtaken(app: Any, projection: Any, *args: Any) -> int:
+        assert real(worker.projections.app, worker.projections.get(projection.name)) > 0
+        return real(app, projection, *args)
+
+    monkeypatch.setattr(projection_runner, "catch_up", overtaken)
+    try:
+        assert main(["projections", "rebuild", "case_status"]) == 0
+    finally:
+        worker.close()
+    assert capsys.readouterr().out == (
+        "case_status: emptied, and already up to date again: another process (a running "
+        f"worker) applied the events up to position {head} meanwhile\n"
+    )
 
 
 def test_a_rebuild_in_several_processes_needs_postgresql(
