@@ -1,5 +1,8 @@
-"""The `newborn-ledger` command: serve, demo, check, actor add|list|revoke, keygen, projections,
-registry-simulator, deliveries list|replay, user add|list|disable|reset-password|reset-totp."""
+"""The `newborn-ledger` command: the case ledger's server, worker, demo and operator tools.
+
+Each command's own help: newborn-ledger COMMAND --help (docs/operations.md has the details).
+Output: results on stdout, errors, log lines and progress bars on stderr.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +10,29 @@ import argparse
 import contextlib
 import logging
 import os
+import platform
 import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from uuid import UUID
 
 import orjson
 
 from adapters.facade import (
-    PARKED_STATE,
     ROLES,
-    SKIPPED_STATE,
-    Container,
     DomainError,
-    NotParkedError,
-    ParkedRow,
     PartStoppedError,
-    Projections,
     StoreKeyError,
     StoreUnavailableError,
-    ViewBusyError,
     build,
-    can_rebuild_in_parts,
     check_serve_budget,
-    parts_in_progress,
-    rebuild_in_parts,
 )
 from adapters.settings import ConfigError, Settings
-from entry import audit_cli, deliveries_cli, registry_cli, user_cli
+from entry import audit_cli, deliveries_cli, projections_cli, registry_cli, user_cli
+from entry.environment import add_sections
+from entry.progress import LogAboveProgress
 from entry.simulator_cli import add_parser as add_simulator_parser
 from entry.simulator_cli import cmd_registry_simulator
 
@@ -44,39 +41,33 @@ log = logging.getLogger("newborn_ledger")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newborn-ledger", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
+    parser.add_argument(
+        "--version", action="version", version=version(), help="print the version and exit"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the HTTP API and the pages (uvicorn)")
+    serve.add_argument("--host", help="the address to listen on (default $NEWBORN_LEDGER_HOST)")
+    serve.add_argument("--port", type=int, help="the port (default $NEWBORN_LEDGER_PORT)")
+    serve.add_argument(
+        "--workers", type=int, help="API processes (default $NEWBORN_LEDGER_WORKERS)"
+    )
     serve.add_argument(
         "--loop", choices=("uvloop", "asyncio", "auto"), default="uvloop", help="event loop"
     )
     serve.add_argument(
         "--http", choices=("httptools", "h11", "auto"), default="httptools", help="HTTP parser"
     )
-    demo = sub.add_parser("demo", help="an end-to-end run on a fresh SQLite store")
-    demo.add_argument("--dir", default="./var/demo", help="where the fresh demo store goes")
-    projections = sub.add_parser("projections", help="read models: status, rebuild, retry, skip")
-    projections_sub = projections.add_subparsers(dest="projections_command", required=True)
-    projections_sub.add_parser("status", help="each projection's lag and parked events")
-    retry = projections_sub.add_parser("retry", help="apply a parked event again (after a fix)")
-    skip = projections_sub.add_parser("skip", help="resolve a parked event without applying it")
-    for parked in (retry, skip):
-        parked.add_argument(
-            "name", help="the projection, or Orchestrator or CaseLedger (as `status` lists it)"
-        )
-        parked.add_argument("position", type=int, help="the parked event's position")
-    skip.add_argument("--by", help="who skips it, kept on record (default: $USER)")
-    rebuild = projections_sub.add_parser("rebuild", help="empty and replay one or all projections")
-    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
-    rebuild.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        help="rebuild a per-case projection (case_status) in this many processes, each "
-        "applying its share of the cases (PostgreSQL; default 1)",
+    demo = sub.add_parser(
+        "demo",
+        help="births end to end over the HTTP API, on a fresh SQLite store; then how to open "
+        "its pages and sign in",
     )
+    demo.add_argument(
+        "--dir",
+        default="./var/demo",
+        help="where the fresh demo store goes (emptied first; default ./var/demo)",
+    )
+    projections_cli.add_parser(sub)
     sub.add_parser("worker", help="run orchestration, projections and time limits (PostgreSQL)")
     sub.add_parser("check", help="check the configuration and that the store answers")
     sub.add_parser("keygen", help="print a new base64 AES key for NEWBORN_LEDGER_CIPHER_KEY")
@@ -88,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         choices=["hospital", "office", "monitor", "admin", "coordinator"],
+        help="what the actor may do",
     )
     add.add_argument(
         "--scope",
@@ -101,21 +93,47 @@ def _parser() -> argparse.ArgumentParser:
         "--role", choices=ROLES, help="only this role (each family sign-in is a family actor)"
     )
     revoke = actor_sub.add_parser("revoke", help="revoke an actor's token")
-    revoke.add_argument("actor_id")
+    revoke.add_argument("actor_id", help="the actor's id (from `actor list`)")
     add_simulator_parser(sub)
     registry_cli.add_parser(sub)
     audit_cli.add_parser(sub)
     user_cli.add_parser(sub)
+    add_sections(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("NEWBORN_LEDGER_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def version() -> str:
+    """`newborn-ledger 0.1.0 (Python 3.12.3, eventsourcing 9.5.6)`: the installed versions."""
+    try:
+        own = metadata.version("newborn-ledger")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        own = "unknown (not installed)"
+    return (
+        f"newborn-ledger {own} (Python {platform.python_version()}, "
+        f"eventsourcing {metadata.version('eventsourcing')})"
     )
+
+
+def setup_logging() -> None:
+    """Log lines on stderr, above any progress line; at INFO and above, no line per HTTP
+    request the command's own HTTP client makes (httpx logs each one at INFO)."""
+    level = os.environ.get("NEWBORN_LEDGER_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(
+            f"NEWBORN_LEDGER_LOG_LEVEL is {level!r}; use DEBUG, INFO, WARNING or ERROR"
+        )
+    handler = LogAboveProgress(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])  # none if the root has one (tests)
+    quiet = max(logging.WARNING, logging.getLogger().getEffectiveLevel())
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else quiet)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        setup_logging()
         settings = Settings.from_env(os.environ)
         return COMMANDS[args.command](settings, args)
     except (ConfigError, StoreUnavailableError, StoreKeyError) as exc:
@@ -251,111 +269,6 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
-    container = build(settings)
-    try:
-        projections = container.projections
-        if args.projections_command == "status":
-            _print_status(container)
-            return 0
-        if args.projections_command in ("retry", "skip"):
-            return _resolve_parked(container, args)
-        names = [args.name] if args.name else list(projections.all())
-        if args.processes < 1:
-            raise ConfigError("--processes must be 1 or more")
-        for name in names:
-            if name not in projections.all():
-                raise ConfigError(f"No projection {name!r}; known: {', '.join(projections.all())}")
-            if args.processes > 1 and (args.name or can_rebuild_in_parts(projections, name)):
-                applied = _rebuild_in_parts(settings, projections, name, args.processes)
-            else:
-                applied = projections.rebuild(name, progress=ProgressBar(name))
-            print(f"\r{name}: rebuilt, {applied} events applied", " " * 20)
-    finally:
-        container.close()
-    return 0
-
-
-def _print_status(container: Container) -> None:
-    """Each view's lag (and how many events it parked, if any), then its parked events, one
-    line each (no personal data); then the notifications a process application parked, if any."""
-    projections, parked = container.projections, container.parked()
-    for name, lag in projections.lags().items():
-        print(f"{name}: {lag} behind{_counts(parked[name])}{_parts_note(projections, name)}")
-        _print_parked(parked[name])
-    for name in container.processing.processors():
-        if parked[name]:
-            print(f"{name} (processing){_counts(parked[name])}")
-            _print_parked(parked[name])
-
-
-def _counts(parked: list[ParkedRow]) -> str:
-    waiting = sum(p.state == PARKED_STATE for p in parked)
-    skipped = sum(p.state == SKIPPED_STATE for p in parked)
-    return (f", {waiting} parked" if waiting else "") + (f", {skipped} skipped" if skipped else "")
-
-
-def _print_parked(parked: list[ParkedRow]) -> None:
-    for p in parked:
-        if p.state == PARKED_STATE:
-            print(
-                f"  parked at {p.position}: {p.topic.rsplit(':', 1)[-1]} of {p.originator_id} "
-                f"v{p.originator_version}: {p.error}: {p.reason} "
-                f"(since {p.parked_at}, {p.attempts} attempt{'s' * (p.attempts > 1)})"
-            )
-
-
-def _resolve_parked(container: Container, args: argparse.Namespace) -> int:
-    """`projections retry|skip NAME POSITION`: 0 done, 1 failed again, 2 nothing to do."""
-    name, position = args.name, args.position
-    known = [*container.projections.all(), *container.processing.processors()]
-    if name not in known:
-        raise ConfigError(f"No projection {name!r}; known: {', '.join(known)}")
-    try:
-        if args.projections_command == "skip":
-            by = args.by or os.environ.get("USER") or "operator"
-            container.skip_parked(name, position, by)
-            print(f"{name}: parked event {position} skipped by {by} (kept on record)")
-            return 0
-        still = container.retry_parked(name, position)
-    except (NotParkedError, ViewBusyError) as exc:
-        print(f"newborn-ledger: {exc}", file=sys.stderr)
-        return 2
-    if still is not None:
-        print(f"{name}: event {position} still parked: {still.error}: {still.reason}")
-        return 1
-    print(f"{name}: parked event {position} applied")
-    return 0
-
-
-def _rebuild_in_parts(settings: Settings, projections: Projections, name: str, parts: int) -> int:
-    """`name` rebuilt by `parts` processes up to the head, then caught up past it."""
-    done = rebuild_in_parts(settings, projections, name, parts, ProgressBar(name))
-    return done.applied + projections.catch_up(name)
-
-
-def _parts_note(projections: Projections, name: str) -> str:
-    """', being rebuilt in parts: …' while a rebuild in parts runs or was interrupted."""
-    positions = parts_in_progress(projections, name)
-    if not positions:
-        return ""
-    shown = ", ".join(f"{part} at {p}" for part, p in sorted(positions.items()))
-    return f" (being rebuilt in parts, or interrupted: {shown})"
-
-
-class ProgressBar:
-    """A one-line bar on stderr: position of the page read against the log's head."""
-
-    def __init__(self, name: str, width: int = 30) -> None:
-        self.name, self.width = name, width
-
-    def __call__(self, position: int, head: int) -> None:
-        done = position / head if head else 1.0
-        filled = int(done * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        print(f"\r{self.name}: [{bar}] {position}/{head}", end="", file=sys.stderr, flush=True)
-
-
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from entry.demo import run_demo
 
@@ -370,7 +283,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "keygen": cmd_keygen,
     "actor": cmd_actor,
     "worker": cmd_worker,
-    "projections": cmd_projections,
+    "projections": projections_cli.cmd_projections,
     "registry-simulator": cmd_registry_simulator,
     "registry": registry_cli.cmd_registry,
     "audit": audit_cli.cmd_audit,

@@ -7,7 +7,10 @@ Hospitals post FHIR notifications, families track and apply, and SIMULATED regis
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -31,15 +34,18 @@ from adapters.facade import (
 )
 from adapters.settings import Settings
 from api.app import create_app
+from entry.demo_guide import CLERK_OFFICE, FamilyLogin, add_staff, guide
 from entry.demo_systems import (
     SimulatedSystem,
     deciders,
     free_port,
+    offices_of,
     serve,
     start_systems,
     stop_systems,
     until_completed,
 )
+from entry.progress import Progress
 
 CST = timezone(timedelta(hours=8))
 
@@ -277,9 +283,19 @@ REJECTION_BASIS = "Administrative Licensing Law Art. 38"
 SYSTEMS_SCENARIO = Scenario(
     "430602", "430602", "周丽", "周子墨", "born, registered and living in Yueyang"
 )
+WAITING_SCENARIO = Scenario(
+    "420102", "420102", "陈静", "陈可欣", "born, registered and living in Wuhan"
+)
+progress = Progress()
 
 
-async def narrate(container: Container, logs: Path) -> None:
+def step(text: str) -> None:
+    """Where the demo is, on stderr (the story is on stdout)."""
+    progress.step(f"demo: {text}")
+
+
+async def narrate(container: Container, logs: Path) -> FamilyLogin:
+    """The story on stdout; returns the family whose case is left for the demo's clerk."""
     app = create_app(container, close_on_shutdown=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://demo"
@@ -291,6 +307,7 @@ async def narrate(container: Container, logs: Path) -> None:
         places: set[tuple[str, str]] = set()
         cases: list[DemoCase] = []
         for number, scenario in enumerate(SCENARIOS, start=1):
+            step(f"birth {number} of {len(SCENARIOS)}: the hospital notifies, the family applies")
             facts = scenario_facts(number, scenario, now)
             ack = await demo.notify(facts, f"demo-{number:04d}")
             family = await demo.family_applies(ack, facts, scenario.child)
@@ -315,14 +332,45 @@ async def narrate(container: Container, logs: Path) -> None:
                     (s["handling_locality"], load_catalog()[s["service"]].authority),
                     (s["receiving_locality"], load_catalog()[s["service"]].authority),
                 }
+        step("the SIMULATED offices work their queues")
         steps = await _exception_paths(demo, cases, places)
         say(
             f"\nSimulated offices took {steps} steps "
             "(receipts, certificate numbers, citizen IDs, ...)."
         )
+        step("outcomes, ratings and the monitor's figures")
         await _outcomes(demo, http, cases)
         await _figures(demo, http, places)
+    step("five SIMULATED registry systems decide a birth (a few seconds)")
     await _registry_systems(container, logs, len(SCENARIOS) + 1)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://demo"
+    ) as http:
+        step("a birth left for you")
+        return await _left_for_the_clerk(Demo(container, http), len(SCENARIOS) + 2)
+
+
+async def _left_for_the_clerk(demo: Demo, number: int) -> FamilyLogin:
+    """A birth whose hukou registration waits at the demo clerk's office: every other office
+    decides, so the clerk has a real request to receive and approve at /office."""
+    facts = scenario_facts(number, WAITING_SCENARIO, datetime.now(UTC).astimezone(CST))
+    ack = await demo.notify(facts, f"demo-{number:04d}")
+    family = demo.auth(await demo.family_applies(ack, facts, WAITING_SCENARIO.child))
+    others = {office for office in offices_of(WAITING_SCENARIO.birth) if office != CLERK_OFFICE}
+    await demo.offices_work(others)
+    view = (await demo.http.get(f"/cases/{ack['case_id']}", headers=family)).json()
+    say(
+        f"\n{number}. {WAITING_SCENARIO.note}: case {ack['case_id'][:8]}…, tracking code "
+        f"{ack['tracking_code']}. Left for you: every office decided but the hukou office "
+        f"({' '.join(CLERK_OFFICE)}), whose clerk is the demo's demo.clerk."
+    )
+    for waiting in view["waiting_on"]:
+        say(
+            f"   held by {waiting['who']} ({waiting['party']}) until {waiting['due'] or '-'}: "
+            f"{waiting['action']} ({waiting['service'] or 'the case'})"
+        )
+    verifier = (facts.mother.citizen_id or "")[-6:]
+    return FamilyLogin(WAITING_SCENARIO.child, ack["tracking_code"], verifier)
 
 
 async def _registry_systems(container: Container, logs: Path, number: int) -> None:
@@ -456,18 +504,41 @@ async def _figures(demo: Demo, http: httpx.AsyncClient, places: set[tuple[str, s
 
 
 def run_demo(settings: Settings, directory: str) -> int:
-    path = Path(directory)
+    """The demo on a fresh SQLite store under `directory`: the story on stdout, where it is on
+    stderr, its log lines in `directory`/demo.log (warnings on stderr as well)."""
+    path = Path(directory).resolve()
     if path.exists():
         shutil.rmtree(path)
-    container = build(settings.with_changes(persistence="sqlite", sqlite_dir=str(path)))
-    try:
-        asyncio.run(narrate(container, path))
-    finally:
-        container.close()
-    say(f"\nThe demo store is in {path}/ (one SQLite file per application and projection).")
-    say(
-        "Next: `newborn-ledger serve` and open http://127.0.0.1:8000/track (families); for "
-        "/office, /monitor and /desk add a staff account (`newborn-ledger user add NAME --role "
-        "office --scope 420102 --authority public-security`) and sign in at /sign-in."
-    )
+    path.mkdir(parents=True)
+    with _logs_to(path / "demo.log"):
+        container = build(settings.with_changes(persistence="sqlite", sqlite_dir=str(path)))
+        try:
+            family = asyncio.run(narrate(container, path))
+            step("staff accounts for the pages")
+            staff = add_staff(container)
+        finally:
+            progress.done()
+            container.close()
+    say()
+    for line in guide(settings, path, staff, family):
+        say(line)
     return 0
+
+
+@contextmanager
+def _logs_to(file: Path) -> Iterator[None]:
+    """Log records go to `file`; the terminal's log handlers show warnings and errors only."""
+    root = logging.getLogger()
+    shown = [(handler, handler.level) for handler in root.handlers]
+    kept = logging.FileHandler(file, encoding="utf-8")
+    kept.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for handler, _ in shown:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    root.addHandler(kept)
+    try:
+        yield
+    finally:
+        root.removeHandler(kept)
+        kept.close()
+        for handler, level in shown:
+            handler.setLevel(level)

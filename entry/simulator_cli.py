@@ -34,7 +34,7 @@ SECRETS_ENV = "NEWBORN_LEDGER_SIMULATOR_SECRETS"
 def add_parser(sub: Any) -> None:
     """The `registry-simulator` subcommand on the CLI's subparsers."""
     parser = sub.add_parser("registry-simulator", help=HELP, description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="the port it listens on")
     parser.add_argument("--host", default="127.0.0.1", help="default: loopback only")
     parser.add_argument("--ledger", required=True, help="the ledger's base URL")
     parser.add_argument(

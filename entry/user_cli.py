@@ -38,7 +38,9 @@ def add_parser(sub: Any) -> None:
         "secret and its otpauth:// URI once",
     )  # fmt: skip
     add.add_argument("username", help="2-64 characters: a-z, 0-9, '.', '_', '-'")
-    add.add_argument("--role", required=True, choices=STAFF_ROLES)
+    add.add_argument(
+        "--role", required=True, choices=STAFF_ROLES, help="which pages and data the user may use"
+    )
     add.add_argument("--scope", help="office: locality; monitor/coordinator: province|national")
     add.add_argument("--authority", choices=AUTHORITIES, help="an office's authority")
     add.add_argument("--label", default="", help="a note for operators")
@@ -50,10 +52,10 @@ def add_parser(sub: Any) -> None:
         ("reset-password", f"set a new password ({PASSWORD_ENV} or a prompt); sessions end"),
         ("reset-totp", "make a new TOTP secret; prints it and its otpauth:// URI once"),
     ):
-        commands.add_parser(name, help=text).add_argument("username")
+        commands.add_parser(name, help=text).add_argument("username", help="the user's name")
     log = commands.add_parser("sign-ins", help="the sign-in log, newest first, as JSON lines")
     log.add_argument("--user", default="", help="one user's attempts only")
-    log.add_argument("--limit", type=int, default=100)
+    log.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
 
 
 def cmd_user(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,27 +109,6 @@ def test_keygen_prints_a_usable_key(
     assert main(["check"]) == 0
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
-    # every case ends: six complete (Harbin → Urumqi too, by the national list; one after a
-    # one-time notice, one after a rejection resubmitted, one after a birth-date correction
-    # after its results) and the voided one once its offices revoked their results
-    assert out.count("case completed") == 6
-    assert out.count("case voided") == 1
-    assert "(revoked)" in out
-    assert "held by" not in out  # nobody still owes a step
-    assert "MANUAL ROUTING NEEDED" not in out
-    assert "43→42: 1" in out
-    # the last birth: every office's SIMULATED registry system decides through the API
-    assert "Case completed: " in out
-    assert ", 0 dead letters" in out
-    decided = [line for line in out.splitlines() if "(decided by the SIMULATED" in line]
-    assert len(decided) == 5
-    assert all(" approved " in line for line in decided)
-    assert "a clerk" not in out
-
-
 def test_projections_rebuild_and_status(
     sqlite_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -154,6 +134,40 @@ def test_projections_rebuild_and_status(
     assert main(["projections", "rebuild", "nope"]) == 2
 
 
+def test_a_rebuild_a_running_worker_overtook_says_so(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view is emptied, then a worker (another container on the store) catches it up
+    before the rebuild reads its first page: not "0 events applied", but who did it."""
+    from adapters.bootstrap import build
+    from domain.births.commands import NotifyBirth
+    from engine import projection_runner
+    from tests.conftest import make_facts
+
+    settings = Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var"))
+    container = build(settings)
+    container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
+    container.after_command()
+    head = container.projections.app.recorder.max_notification_id()
+    container.close()
+    worker = build(settings)
+    real = projection_runner.catch_up
+
+    def overtaken(app: Any, projection: Any, *args: Any) -> int:
+        assert real(worker.projections.app, worker.projections.get(projection.name)) > 0
+        return real(app, projection, *args)
+
+    monkeypatch.setattr(projection_runner, "catch_up", overtaken)
+    try:
+        assert main(["projections", "rebuild", "case_status"]) == 0
+    finally:
+        worker.close()
+    assert capsys.readouterr().out == (
+        "case_status: emptied, and already up to date again: another process (a running "
+        f"worker) applied the events up to position {head} meanwhile\n"
+    )
+
+
 def test_a_rebuild_in_several_processes_needs_postgresql(
     sqlite_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,7 +176,7 @@ def test_a_rebuild_in_several_processes_needs_postgresql(
     assert main(["projections", "rebuild", "--processes", "0"]) == 2
     assert "--processes must be 1 or more" in capsys.readouterr().err
     assert main(["projections", "rebuild", "--processes", "2"]) == 0  # all: each in one process
-    assert "case_status: rebuilt" in capsys.readouterr().out
+    assert "case_status: emptied; the log has no events yet" in capsys.readouterr().out
 
 
 @pytest.mark.postgres

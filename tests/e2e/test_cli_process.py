@@ -1,0 +1,181 @@
+"""The `newborn-ledger` command run as an operator runs it, in a process of its own: its
+version, each command's help, and the demo's story (stdout) apart from its progress (stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import pytest
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import build
+from adapters.settings import Settings
+from api.app import create_app
+from entry.cli import _parser
+
+COMMAND = Path(sys.executable).with_name("newborn-ledger")
+TIMEOUT = 240
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without any NEWBORN_LEDGER_* setting, INFO logs, warnings as errors."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWBORN_LEDGER_")}
+    return env | {"NEWBORN_LEDGER_LOG_LEVEL": "INFO", "PYTHONWARNINGS": "error"} | extra
+
+
+def run(*args: str, cwd: Path | None = None) -> Ran:
+    done = subprocess.run(
+        [str(COMMAND), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=clean_env(),
+        cwd=cwd,
+        check=False,
+    )
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def test_version_names_the_installed_release() -> None:
+    ran = run("--version")
+    assert ran.code == 0
+    assert re.fullmatch(
+        r"newborn-ledger \d+\.\d+\.\d+ \(Python 3\.\d+\.\d+, eventsourcing 9\.5\.\d+\)\n", ran.out
+    )
+
+
+def commands() -> list[str]:
+    parser = _parser()
+    found = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(found.choices)
+
+
+def test_the_top_level_help_names_every_command_and_every_variable() -> None:
+    ran = run("--help")
+    assert ran.code == 0
+    for command in commands():
+        assert f"\n    {command} " in ran.out or f"\n    {command}\n" in ran.out
+    assert "\nEnvironment (default in brackets):\n" in ran.out
+    assert "  NEWBORN_LEDGER_SQLITE_DIR (./var): " in ran.out
+    assert "  NEWBORN_LEDGER_DELIVERY_KEEP_DAYS (30): " in ran.out
+
+
+def test_each_command_s_help_ends_with_its_environment() -> None:
+    """Every command's --help, each in its own process (started together)."""
+    started = {
+        command: subprocess.Popen(
+            [str(COMMAND), command, "--help"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+        )
+        for command in commands()
+    }
+    for command, process in started.items():
+        out, err = process.communicate(timeout=TIMEOUT)
+        assert process.returncode == 0, (command, err)
+        assert out.startswith(f"usage: newborn-ledger {command} "), command
+        assert "\nEnvironment (default in brackets):\n" in out, command
+        assert "newborn-ledger --help" in out, command
+    assert "NEWBORN_LEDGER_USER_PASSWORD" in run("user", "add", "--help").out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ran, Path]:
+    where = tmp_path_factory.mktemp("demo")
+    return run("demo", "--dir", "var/demo", cwd=where), where / "var" / "demo"
+
+
+def test_the_demo_tells_its_story_on_stdout_with_no_http_log_line(demo: tuple[Ran, Path]) -> None:
+    ran, store = demo
+    assert ran.code == 0, ran.err
+    both = ran.out + ran.err
+    assert "HTTP Request" not in both
+    assert not re.search(r'"(GET|POST) /', both)  # uvicorn's access log
+    assert " INFO " not in both  # the log lines are in the store's demo.log
+    assert "HTTP Request" not in (store / "demo.log").read_text("utf-8")
+    # the progress is on stderr, one plain line a step (not a terminal), and only there
+    assert (
+        ran.err.splitlines()[0] == "demo: birth 1 of 7: the hospital notifies, the family applies"
+    )
+    assert all(line.startswith("demo: ") for line in ran.err.splitlines())
+    assert "demo: " not in ran.out
+
+
+def test_the_demo_ends_every_case_of_its_story(demo: tuple[Ran, Path]) -> None:
+    out = demo[0].out
+    # every case ends: six complete (Harbin → Urumqi too, by the national list; one after a
+    # one-time notice, one after a rejection resubmitted, one after a birth-date correction
+    # after its results) and the voided one once its offices revoked their results
+    assert out.count("case completed") == 6
+    assert out.count("case voided") == 1
+    assert "(revoked)" in out
+    assert "MANUAL ROUTING NEEDED" not in out
+    assert "43→42: 1" in out
+    # the eighth birth: every office's SIMULATED registry system decides through the API
+    assert "Case completed: " in out
+    assert ", 0 dead letters" in out
+    decided = [line for line in out.splitlines() if "(decided by the SIMULATED" in line]
+    assert len(decided) == 5
+    assert all(" approved " in line for line in decided)
+    assert "a clerk" not in out
+    # the ninth is left for the demo's clerk: nothing else still waits on anyone
+    held = [line for line in out.splitlines() if "held by" in line]
+    assert held == [held[0]]
+    assert "held by public-security 420102 (office)" in held[0]
+
+
+def test_the_demo_says_how_to_serve_its_own_store_and_sign_in(demo: tuple[Ran, Path]) -> None:
+    out, store = demo[0].out, demo[1].resolve()
+    serve = f"NEWBORN_LEDGER_PERSISTENCE=sqlite NEWBORN_LEDGER_SQLITE_DIR={store} {COMMAND} serve"
+    assert f"\n   {serve}\n" in out
+    for page in ("/track", "/office", "/monitor", "/desk"):
+        assert f"http://127.0.0.1:8000{page} " in out
+    assert "/office   Office: the work queue and its decisions: sign in as demo.clerk" in out
+    for user in ("demo.clerk", "demo.monitor", "demo.admin"):
+        line = next(line for line in out.splitlines() if line.startswith(f"   {user} "))
+        assert re.search(r", password \S{12,}, TOTP secret [A-Z2-7]{32}$", line), line
+        assert f"otpauth://totp/newborn-ledger:{user}?secret=" in out
+    found = re.search(r"tracking code (\w{12}), verifier (\d{5}[\dX]) ", out)
+    assert found is not None
+
+
+def test_the_printed_sign_ins_open_the_demo_store_s_pages(demo: tuple[Ran, Path]) -> None:
+    """The clerk's password and TOTP secret, and the family's tracking code and verifier, as
+    printed, work on the store the printed command serves; the clerk's queue holds the request
+    the story left for them."""
+    out, store = demo[0].out, demo[1].resolve()
+    clerk = re.search(r"   demo\.clerk .*, password (\S+), TOTP secret (\S+)$", out, re.M)
+    family = re.search(r"tracking code (\w{12}), verifier (\w{6}) ", out)
+    assert clerk is not None
+    assert family is not None
+    container = build(Settings(persistence="sqlite", sqlite_dir=str(store)))
+    app = create_app(container)
+    with TestClient(app, base_url="https://ledger.example.cn", follow_redirects=False) as client:
+        page = client.get("/sign-in").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        fields = {"csrf_token": token.group(1), "username": "demo.clerk"}
+        fields |= {"password": clerk.group(1), "code": pyotp.TOTP(clerk.group(2)).now()}
+        assert client.post("/sign-in", data=fields).headers["location"] == "/office"
+        queue = client.get("/offices/420102/public-security/queue").json()["rows"]
+        assert [row["service"] for row in queue] == ["household-registration"]
+        tracked = client.post(
+            "/track", json={"tracking_code": family.group(1), "verifier": family.group(2)}
+        )
+        assert tracked.status_code == 201, tracked.text
