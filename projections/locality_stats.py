@@ -16,8 +16,8 @@ from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
 from engine.view import TableProjection, TableView
 from projections.events import month_of, stamp, topics_of
+from projections.locality_figures import LocalityFigures as LocalityFigures
 from projections.locality_figures import (
-    LocalityFigures,
     MonthRow,
     SampleRow,
     figures,

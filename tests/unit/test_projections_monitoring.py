@@ -8,8 +8,8 @@ import pytest
 
 from domain.births.facts import Parent
 from domain.births.family_application import FamilyApplication
-from domain.kernel.disclosure import DispatchPayload
 from domain.births.rating import RatedUnit
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import (
