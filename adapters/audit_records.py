@@ -10,7 +10,17 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-WHATS = ("case", "history", "as-of", "request", "document", "queue", "deliveries", "feed")
+WHATS = (
+    "case",
+    "history",
+    "as-of",
+    "request",
+    "document",
+    "queue",
+    "deliveries",
+    "feed",
+    "follow-ups",  # a bad rating's case and the family's comment
+)
 VIAS = ("api", "page")
 
 

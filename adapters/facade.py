@@ -30,6 +30,15 @@ from adapters.document_files import (
     unknown_evidence,
     upload_document,
 )
+from adapters.follow_ups import (
+    follow_up_items,
+    level_key,
+    level_of,
+    parked_within,
+    place_follow_ups,
+    record_call_back,
+    unit_follow_ups,
+)
 from adapters.keys import StoreKeyError
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from adapters.sign_in import (
@@ -56,6 +65,8 @@ from domain.births.commands import (
 from domain.births.facts import BirthFacts, Parent
 from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
+from domain.births.rating import OUTCOMES as CALL_BACK_OUTCOMES
+from domain.births.rating import RecordCallBack
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
@@ -158,6 +169,7 @@ from projections.routing_desk import DeskPage
 __all__ = [
     "ACTIONS",
     "AUTHORITIES",
+    "CALL_BACK_OUTCOMES",
     "CASE_ROLES",
     "FAMILY_ACTIONS",
     "PARKED_STATE",
@@ -220,6 +232,7 @@ __all__ = [
     "RatingNotAllowedError",
     "ReadRecord",
     "Receive",
+    "RecordCallBack",
     "RegistrySimulator",
     "Reject",
     "RejectCorrection",
@@ -266,11 +279,14 @@ __all__ = [
     "family_extras",
     "feed_now",
     "find_session",
+    "follow_up_items",
     "follow_ups",
     "foreign_case",
     "full_division_name",
     "history_entry",
     "history_streams",
+    "level_key",
+    "level_of",
     "load_catalog",
     "load_view",
     "locality_figures",
@@ -292,14 +308,17 @@ __all__ = [
     "open_session",
     "operation_outcome",
     "parked_count",
+    "parked_within",
     "parse_message",
     "parts_in_progress",
     "password_sign_in",
+    "place_follow_ups",
     "planning_lag",
     "projection_lags",
     "provisioning_uri",
     "read_case",
     "rebuild_in_parts",
+    "record_call_back",
     "record_sign_in_refused",
     "request_fields",
     "request_file",
@@ -312,6 +331,7 @@ __all__ = [
     "speaks_for",
     "token_hash",
     "tracking_position",
+    "unit_follow_ups",
     "unknown_evidence",
     "unseal_attempt",
     "upload_document",

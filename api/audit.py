@@ -29,7 +29,7 @@ from adapters.facade import (
 )
 from api.auth import authenticate, out_of_scope
 from api.inputs import query_number as _number
-from api.monitoring import month_of
+from api.months import month_of
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -39,7 +39,7 @@ RETRY_AFTER = "1"
 UNAVAILABLE = "The read audit cannot record this read now; it was not answered"
 MAX_LIMIT = 500
 USER = re.compile(r"[\w.@+-]{1,128}", re.ASCII)
-PLACE = re.compile(r"[1-8]\d(\d{4})?", re.ASCII)
+PLACE = re.compile(r"[1-8]\d(\d\d){0,2}", re.ASCII)  # a province, a city or a county
 CHINA = timedelta(hours=8)
 OPERATIONS = [
     Operation(
@@ -243,7 +243,7 @@ async def office_reads(request: Request) -> Response:
     place = request.query_params.get("locality")
     if place is not None and not PLACE.fullmatch(place):
         raise ApiError(
-            422, "invalid-parameter", "locality is a 2- or 6-digit code", parameter="locality"
+            422, "invalid-parameter", "locality is a 2-, 4- or 6-digit code", parameter="locality"
         )
     if place is not None and not covers(principal, place):
         raise out_of_scope()

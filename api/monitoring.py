@@ -1,9 +1,9 @@
-"""Monitor routes: figures per locality and month, province-to-province flows. No personal data."""
+"""Monitor routes: figures per place (province, city, county) and month, province-to-province
+flows; the bad ratings to call back, for the monitor and for the office that answers for
+them, and the call-back. The figures hold no personal data; the follow-up items name cases
+and carry the family's comment, so their reads are audited."""
 
 from __future__ import annotations
-
-import re
-from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,30 +11,68 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.facade import (
+    CALL_BACK_OUTCOMES,
+    Principal,
+    RecordCallBack,
     covers,
-    follow_ups,
+    follow_up_items,
+    level_key,
+    level_of,
     locality_figures,
     may_see_flow,
     month_flows,
-    parked_count,
+    parked_within,
+    place_follow_ups,
+    record_call_back,
+    unit_follow_ups,
 )
+from api.audit import audited, audited_each
 from api.auth import authenticate, out_of_scope
+from api.bodies import field, json_object, unknown_fields
+from api.months import month_of
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
-LOCALITY = re.compile(r"^[1-8]\d{5}$", re.ASCII)
+MAX_NOTE = 2000
 OPERATIONS = [
     Operation(
         "/monitoring/localities/{code}",
         "GET",
-        "Figures of one locality for a month: received, decided, completed, time to result, "
-        "on-time rate, ratings; requests now waiting at the routing desk (locality, province)",
+        "Figures of a province (43 or 430000), a city (4306 or 430600) or a county (430602) "
+        "for a month: received, decided, completed, time to result (percentiles of the pooled "
+        "samples), on-time rate, ratings (each once, in the unit that answers for it); the "
+        "month's bad ratings to call back there; requests now waiting at the routing desk "
+        "(the place, its province)",
         roles=("monitor",),
         params=("month",),
         answer="LocalityFigures",
         responses={404: "Outside the monitor's province", 422: "Bad month or code"},
+    ),
+    Operation(
+        "/follow-ups",
+        "GET",
+        "The bad ratings the office answers for, due first: case id, service, score, the "
+        "family's comment, due date, call-backs recorded",
+        roles=("office",),
+        answer="FollowUps",
+    ),
+    Operation(
+        "/cases/{case_id:uuid}/call-backs",
+        "POST",
+        "Record the call-back about the case's bad rating and its outcome (fixed, registered, "
+        "explained, appealed, unreachable): the unit's office or a monitor of its locality; "
+        "an ended case takes it too",
+        roles=("office", "monitor"),
+        body="application/json",
+        request_schema="CallBackRequest",
+        answer="CallBack",
+        ok=201,
+        ok_text="Recorded",
+        responses={
+            404: "No bad rating on this case for this caller",
+            422: "Bad outcome or note",
+        },
     ),
     Operation(
         "/monitoring/flows",
@@ -48,39 +86,79 @@ OPERATIONS = [
 ]
 
 
-def month_of(request: Request) -> str:
-    default = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m")
-    month = request.query_params.get("month", default)
-    if not MONTH.match(month):
-        raise ApiError(422, "invalid-parameter", "month is YYYY-MM", parameter="month")
-    return month
-
-
 async def locality(request: Request) -> Response:
     principal = await authenticate(request, "monitor")
-    code = request.path_params["code"]
-    if not LOCALITY.match(code):
+    key = level_key(request.path_params["code"])
+    if key is None:
         raise ApiError(
-            422, "invalid-parameter", "A locality is a 6-digit GB/T 2260 code", parameter="code"
+            422,
+            "invalid-parameter",
+            "A place is a province (2 digits or NN0000), a city (4 digits or NNNN00) or a "
+            "county (6 digits): GB/T 2260",
+            parameter="code",
         )
-    if not covers(principal, code):
+    if not covers(principal, key):
         raise out_of_scope()
     month = month_of(request)
     container = request.app.state.container
-    figures = await run_in_threadpool(locality_figures, container, code, month)
-    bad_ratings = await run_in_threadpool(follow_ups, container, code, month)
-    parked = await run_in_threadpool(lambda: parked_count(container, locality=code))
-    in_province = await run_in_threadpool(lambda: parked_count(container, desk=code[:2]))
-    # No case ids: monitors see aggregates only, and the handling unit (which knows its cases)
-    # makes the call-back; the monitor checks that every bad rating is followed up.
+    figures = await run_in_threadpool(locality_figures, container, key, month)
+    rows = await run_in_threadpool(place_follow_ups, container, key, month)
+    items = await run_in_threadpool(follow_up_items, container, rows)
+    parked = await run_in_threadpool(parked_within, container, key)
+    in_province = await run_in_threadpool(parked_within, container, key[:2])
+    await _audited_items(request, principal, items)
     body = figures.to_dict() | {
-        "follow_ups": [{"score": f.score, "rated_at": f.rated_at} for f in bad_ratings],
+        "level": level_of(key),
+        # each bad rating once, in the unit that answers for it (谁办理、谁负责)
+        "follow_ups": items,
         # now, not in the month: requests handled here (and in the province) that no route
         # reaches yet, waiting for a coordinator of the routing desk
         "parked": parked,
         "parked_in_province": in_province,
     }
     return ORJSONResponse(body)
+
+
+async def _audited_items(
+    request: Request, principal: Principal, items: list[dict[str, object]]
+) -> None:
+    reads = [(str(item["case_id"]), "") for item in items]
+    if reads:
+        await audited_each(request, principal, "follow-ups", reads)
+
+
+async def office_follow_ups(request: Request) -> Response:
+    principal = await authenticate(request, "office")
+    if principal.role != "office":  # an admin has no unit: the monitors' figures list them
+        raise out_of_scope()
+    locality, authority = principal.scope, principal.authority or ""
+    container = request.app.state.container
+    rows = await run_in_threadpool(unit_follow_ups, container, locality, authority)
+    items = await run_in_threadpool(follow_up_items, container, rows)
+    await _audited_items(request, principal, items)
+    return ORJSONResponse({"locality": locality, "authority": authority, "follow_ups": items})
+
+
+async def call_back(request: Request) -> Response:
+    principal = await authenticate(request, "office", "monitor")
+    body = await json_object(request)
+    unknown_fields(body, ("outcome", "note"))
+    outcome = field(body, "outcome", str) or ""
+    if outcome not in CALL_BACK_OUTCOMES:
+        raise ApiError(
+            422,
+            "invalid-field",
+            f"'outcome' is one of {', '.join(CALL_BACK_OUTCOMES)}",
+            field="outcome",
+        )
+    note = field(body, "note", str, required=False, max_length=MAX_NOTE) or ""
+    cmd = RecordCallBack(request.path_params["case_id"], principal.officer, outcome, note)
+    container = request.app.state.container
+    at = await run_in_threadpool(record_call_back, container, principal, cmd)
+    await run_in_threadpool(container.after_command)
+    await audited(request, principal, "follow-ups", cmd.case_id)
+    answer = {"case_id": str(cmd.case_id), "outcome": outcome, "by": cmd.by, "at": at}
+    return ORJSONResponse(answer, status_code=201)
 
 
 async def flows(request: Request) -> Response:
@@ -96,4 +174,6 @@ async def flows(request: Request) -> Response:
 ROUTES = [
     Route("/monitoring/localities/{code}", locality, methods=["GET"]),
     Route("/monitoring/flows", flows, methods=["GET"]),
+    Route("/follow-ups", office_follow_ups, methods=["GET"]),
+    Route("/cases/{case_id:uuid}/call-backs", call_back, methods=["POST"]),
 ]

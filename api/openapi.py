@@ -140,7 +140,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "LocalityFigures": obj(
-        {"locality": STRING, "month": STRING, "follow_ups": OBJECTS},
+        {"locality": STRING, "month": STRING, "level": STRING, "follow_ups": OBJECTS},
         received=INTEGER,
         completed=INTEGER,
         on_time_rate=NUMBER_OR_NULL,
@@ -149,6 +149,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         parked_in_province=INTEGER,
     ),
     "Flows": obj({"month": STRING, "flows": OBJECTS}),
+    "FollowUps": obj({"locality": STRING, "authority": STRING, "follow_ups": OBJECTS}),
+    "CallBack": obj({"case_id": UUID_STRING, "outcome": STRING, "by": STRING, "at": STRING}),
     "RoutingDesk": obj(
         {
             "scope": STRING,
@@ -265,6 +267,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),
     "CloseRequest": obj({}, reason=STRING),
+    "CallBackRequest": obj({"outcome": STRING}, note=STRING),
     "FamilyApplication": obj(
         {"child_name": STRING, "household": STRING, "residence_division": STRING},
         insured_division=STRING,

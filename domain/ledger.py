@@ -17,6 +17,7 @@ from eventsourcing.utils import Environment, EnvType, resolve_topic
 from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
 from domain.births.hospital_intake import HospitalIntake, Revocations
+from domain.births.rating import RatingCommands
 from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.answers import AnswerKey, answer_for, first_answer
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
@@ -123,7 +124,12 @@ class ExplicitEnvMixin:
 
 
 class CaseLedger(
-    ExplicitEnvMixin, RegistersWingValues, HospitalIntake, FamilyCommands, ProcessApplication[UUID]
+    ExplicitEnvMixin,
+    RegistersWingValues,
+    HospitalIntake,
+    FamilyCommands,
+    RatingCommands,
+    ProcessApplication[UUID],
 ):
     """Holds every wing's cases, their ServiceRequests and the hospitals' messages: one log
     for the projections. The office steps and the carrying out of the saga's decisions are

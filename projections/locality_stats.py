@@ -1,55 +1,32 @@
-"""locality_stats: per handling locality per month (China time): volumes, times, ratings."""
+"""locality_stats: per handling place per month (China time): volumes, times, ratings, and
+the bad ratings to call back. Each county's figures are also kept for its city and its
+province (levels), so a roll-up is one row read and its percentiles come from pooled samples."""
 
 from __future__ import annotations
 
-import math
 from abc import ABC
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
-from domain.kernel.calendar import WorkingCalendar
+from domain.births.rating import BAD_RATING
 from domain.kernel.service_request import BY_DEADLINE, ServiceRequest
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
 from engine.view import TableProjection, TableView
-from projections.events import cst_date, month_of, stamp, topics_of
+from projections.events import month_of, stamp, topics_of
+from projections.locality_figures import LocalityFigures as LocalityFigures
+from projections.locality_figures import (
+    MonthRow,
+    SampleRow,
+    figures,
+    levels,
+    sample,
+)
+from projections.locality_figures import nearest_rank as nearest_rank
 
-BAD_RATING = 2  # 1 and 2 of 5 are bad reviews (差评)
-
-
-@dataclass(frozen=True)
-class MonthRow:
-    """The counters of one handling locality in one month."""
-
-    locality: str
-    month: str
-    received: int = 0
-    decided: int = 0
-    approved: int = 0
-    rejected: int = 0
-    on_time: int = 0  # decided on or before the due date
-    completed: int = 0  # cases completed with a request handled here
-    ratings: int = 0
-    rating_sum: int = 0
-    bad_ratings: int = 0
-
-
-@dataclass(frozen=True)
-class SampleRow:
-    """Time to result of one decided request (from receipt to decision): median and p90 are
-    computed exactly from these."""
-
-    locality: str
-    month: str
-    service_request_id: str
-    service: str
-    seconds: int
-    working_days: int
-    on_time: bool
+LEVEL_COLUMNS = {2: "province", 4: "city", 6: "locality"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +39,8 @@ class RequestRow:
     locality: str
     received_at: str | None
     due: str | None
+    authority: str = ""
+    decided_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,97 +53,68 @@ class CaseRow:
 
 @dataclass(frozen=True)
 class FollowUpRow:
-    """A bad rating (1-2) to call back: the handling unit answers for it (谁办理、谁负责)."""
+    """A bad rating (1-2) to call back: its unit answers for it (谁办理、谁负责). No personal
+    data: the case by its id only; the family's comment stays on the case (read from there,
+    audited)."""
 
-    locality: str
-    month: str
     case_id: str
+    province: str
+    city: str
+    locality: str  # the unit: its handling locality and authority
+    authority: str
+    service: str  # the rated service (the one the rating implies: domain/births/rating.py)
+    month: str
     score: int
     rated_at: str
+    due: str  # the call-back's due date (working days), "" for a rating of version 1
+    call_backs: int = 0
+    called_back_at: str | None = None  # the first call-back
+    outcome: str | None = None  # the latest call-back's
+    called_back_by: str | None = None  # the latest call-back's role: office | monitor
 
 
 MONTHS = Table("months", MonthRow, ("locality", "month"))
-FOLLOW_UPS = Table("follow_ups", FollowUpRow, ("locality", "month", "case_id"))
+FOLLOW_UPS = Table(
+    "follow_ups",
+    FollowUpRow,
+    ("case_id",),
+    indexes=[
+        ("province", "month"),
+        ("city", "month"),
+        ("locality", "month"),
+        ("locality", "authority"),
+    ],
+)
 SAMPLES = Table("samples", SampleRow, ("locality", "month", "service_request_id"))
 REQUESTS = Table("requests", RequestRow, ("service_request_id",))
 CASES = Table("cases", CaseRow, ("case_id",))
 
 
-@dataclass(frozen=True)
-class LocalityFigures:
-    """The monitor's figures for one locality and month (no personal data)."""
-
-    locality: str
-    month: str
-    received: int
-    decided: int
-    approved: int
-    rejected: int
-    completed: int
-    on_time_rate: float | None
-    median_hours: float | None
-    p90_hours: float | None
-    median_working_days: int | None
-    p90_working_days: int | None
-    ratings: int
-    average_rating: float | None
-    bad_ratings: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def nearest_rank(values: Sequence[float], percent: int) -> float | None:
-    """The nearest-rank percentile: the smallest sample with `percent`% of samples at or
-    below it (an actual sample, so exact); None without samples."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(percent / 100 * len(ordered)), 1) - 1]
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def _times(samples: Sequence[SampleRow]) -> dict[str, Any]:
-    hours = [s.seconds / 3600 for s in samples]
-    days = [float(s.working_days) for s in samples]
-    median_days, p90_days = nearest_rank(days, 50), nearest_rank(days, 90)
-    return {
-        "median_hours": _rounded(nearest_rank(hours, 50)),
-        "p90_hours": _rounded(nearest_rank(hours, 90)),
-        "median_working_days": None if median_days is None else int(median_days),
-        "p90_working_days": None if p90_days is None else int(p90_days),
-    }
-
-
-def figures(counts: MonthRow, samples: Sequence[SampleRow]) -> LocalityFigures:
-    """The month's counters, rates and exact time-to-result percentiles."""
-    values = {k: v for k, v in asdict(counts).items() if k in LocalityFigures.__dataclass_fields__}
-    return LocalityFigures(
-        **values,
-        **_times(samples),
-        on_time_rate=round(counts.on_time / counts.decided, 4) if counts.decided else None,
-        average_rating=round(counts.rating_sum / counts.ratings, 2) if counts.ratings else None,
-    )
-
-
 class LocalityStatsView(TableView, ABC):
-    """Per handling locality per month: received, decided, completed, time to result,
-    on-time rate and ratings."""
+    """Per place (county, city, province) per month: received, decided, completed, time to
+    result, on-time rate and ratings; and the bad ratings to call back."""
 
     name = "locality_stats"
     tables = (MONTHS, SAMPLES, REQUESTS, CASES, FOLLOW_UPS)
 
     def figures(self, locality: str, month: str) -> LocalityFigures:
+        """`locality` is a level key: 2 digits (province), 4 (city) or 6 (county)."""
         counts = self.get(MONTHS, locality, month) or MonthRow(locality, month)
         where = {"locality": locality, "month": month}
         return figures(counts, self.select(SAMPLES, where, order_by=("service_request_id",)))
 
     def follow_ups(self, locality: str, month: str) -> list[FollowUpRow]:
-        where = {"locality": locality, "month": month}
+        """The month's bad ratings answered for by units in the place (a level key)."""
+        where = {LEVEL_COLUMNS[len(locality)]: locality, "month": month}
         return self.select(FOLLOW_UPS, where, order_by=("rated_at", "case_id"))
+
+    def unit_follow_ups(self, locality: str, authority: str) -> list[FollowUpRow]:
+        """Every bad rating one unit (an office) answers for, due first."""
+        where = {"locality": locality, "authority": authority}
+        return self.select(FOLLOW_UPS, where, order_by=("due", "rated_at", "case_id"))
+
+    def follow_up(self, case_id: str) -> FollowUpRow | None:
+        return self.get(FOLLOW_UPS, case_id)
 
     def months(self, locality: str) -> list[str]:
         found = self.select(MONTHS, {"locality": locality}, order_by=("month",))
@@ -176,35 +126,47 @@ class InMemoryLocalityStats(InMemoryTables, LocalityStatsView):
 
 
 def _count(rows: Rows, locality: str, month: str, **increments: int) -> None:
-    row = rows.get(MONTHS, locality, month) or MonthRow(locality, month)
+    """Counts at the county and, once each, at its city and its province."""
+    for key in levels(locality):
+        _count_at(rows, key, month, **increments)
+
+
+def _count_at(rows: Rows, key: str, month: str, **increments: int) -> None:
+    row = rows.get(MONTHS, key, month) or MonthRow(key, month)
     rows.put(MONTHS, changed(row, **{k: getattr(row, k) + v for k, v in increments.items()}))
 
 
-def _case_localities(rows: Rows, case_id: str) -> list[str]:
+def _case_requests(rows: Rows, case_id: str) -> list[RequestRow]:
     case = rows.get(CASES, case_id) or CaseRow(case_id, ())
-    requests = [require(rows.get(REQUESTS, r), "service request", r) for r in case.requests]
-    return sorted({r.locality for r in requests})
+    return [require(rows.get(REQUESTS, r), "service request", r) for r in case.requests]
+
+
+def _case_places(rows: Rows, case_id: str) -> list[str]:
+    """Every place (each level) that handled one of the case's requests, each once."""
+    places = {key for r in _case_requests(rows, case_id) for key in levels(r.locality)}
+    return sorted(places)
+
+
+def _decided_last(rows: Rows, case_id: str) -> RequestRow | None:
+    """A rating of version 1 names no unit: the request decided last answers for it."""
+    decided = [r for r in _case_requests(rows, case_id) if r.decided_at is not None]
+    return max(decided, key=lambda r: (str(r.decided_at), r.service), default=None)
 
 
 def _sample(request: RequestRow, decided_at: str) -> SampleRow | None:
     if request.received_at is None:
         return None
-    taken = datetime.fromisoformat(decided_at) - datetime.fromisoformat(request.received_at)
-    received_on, decided_on = cst_date(request.received_at), cst_date(decided_at)
-    return SampleRow(
-        locality=request.locality,
-        month=month_of(decided_at),
-        service_request_id=request.service_request_id,
-        service=request.service,
-        seconds=int(taken.total_seconds()),
-        working_days=WorkingCalendar().working_days_between(received_on, decided_on),
-        on_time=request.due is None or decided_on <= date.fromisoformat(request.due),
+    return sample(
+        (request.locality, request.service_request_id, request.service),
+        (request.received_at, decided_at),
+        request.due,
     )
 
 
 class LocalityStatsProjection(TableProjection[LocalityStatsView]):
-    """Counts office work by the handling locality and the month it happened in; a case's
-    completion and rating count for every locality that handled one of its requests."""
+    """Counts office work by the handling locality (and its city and province) and the month
+    it happened in; a case's completion counts once in each place that handled one of its
+    requests, its rating once, in the unit that answers for it."""
 
     name = "locality_stats"
     topics = topics_of(
@@ -218,6 +180,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Rejected,
         BirthCase.Completed,
         BirthCase.Rated,
+        BirthCase.CalledBack,
     )
 
     @singledispatchmethod
@@ -227,20 +190,25 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     @apply.register
     def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
         request_id, case_id = str(event.originator_id), str(event.case_id)
-        locality = event.route.handling_locality
-        rows.put(REQUESTS, RequestRow(request_id, case_id, event.service, locality, None, None))
+        route = event.route
+        row = RequestRow(request_id, case_id, event.service, route.handling_locality, None, None)
+        rows.put(REQUESTS, changed(row, authority=route.authority))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
         rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
-        request = self._request(rows, event)
-        rows.put(REQUESTS, changed(request, locality=event.route.handling_locality))
+        request, route = self._request(rows, event), event.route
+        rows.put(
+            REQUESTS, changed(request, locality=route.handling_locality, authority=route.authority)
+        )
 
     @apply.register
     def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
-        request = self._request(rows, event)
-        rows.put(REQUESTS, changed(request, locality=event.route.handling_locality))
+        request, route = self._request(rows, event), event.route
+        rows.put(
+            REQUESTS, changed(request, locality=route.handling_locality, authority=route.authority)
+        )
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
@@ -276,18 +244,53 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     @apply.register
     def _(self, event: BirthCase.Completed, position: int, rows: Rows) -> None:
         month = month_of(stamp(event))
-        for locality in _case_localities(rows, str(event.originator_id)):
-            _count(rows, locality, month, completed=1)
+        for place in _case_places(rows, str(event.originator_id)):
+            _count_at(rows, place, month, completed=1)
 
     @apply.register
     def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
-        at = stamp(event)
+        """Counted once, in the unit the rating names (version 1: the one decided last)."""
+        at, case_id = stamp(event), str(event.originator_id)
+        unit = (event.locality, event.authority, event.service)
+        if not event.locality:
+            last = _decided_last(rows, case_id)
+            if last is None:
+                return  # no office decided anything in the case: no unit answers for it
+            unit = (last.locality, last.authority, last.service)
         month, bad = month_of(at), int(event.score <= BAD_RATING)
+        _count(rows, unit[0], month, ratings=1, rating_sum=event.score, bad_ratings=bad)
+        if bad:
+            province, city, locality = levels(unit[0])
+            rows.put(
+                FOLLOW_UPS,
+                FollowUpRow(
+                    case_id,
+                    province,
+                    city,
+                    locality,
+                    unit[1],
+                    unit[2],
+                    month,
+                    event.score,
+                    at,
+                    event.due,
+                ),
+            )
+
+    @apply.register
+    def _(self, event: BirthCase.CalledBack, position: int, rows: Rows) -> None:
         case_id = str(event.originator_id)
-        for locality in _case_localities(rows, case_id):
-            _count(rows, locality, month, ratings=1, rating_sum=event.score, bad_ratings=bad)
-            if bad:
-                rows.put(FOLLOW_UPS, FollowUpRow(locality, month, case_id, event.score, at))
+        row = require(rows.get(FOLLOW_UPS, case_id), "follow-up", case_id)
+        rows.put(
+            FOLLOW_UPS,
+            changed(
+                row,
+                call_backs=row.call_backs + 1,
+                called_back_at=row.called_back_at or stamp(event),
+                outcome=event.outcome,
+                called_back_by=event.by.split(":", 1)[0],
+            ),
+        )
 
     @staticmethod
     def _request(rows: Rows, event: Any) -> RequestRow:
@@ -298,6 +301,8 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         request, at = self._request(rows, event), stamp(event)
         sample = _sample(request, at)
         if sample is not None:
-            rows.put(SAMPLES, sample)
+            for key in levels(request.locality):
+                rows.put(SAMPLES, changed(sample, locality=key))
         on_time = int(sample.on_time) if sample else 0
+        rows.put(REQUESTS, changed(request, decided_at=at))
         _count(rows, request.locality, month_of(at), decided=1, on_time=on_time, **outcome)

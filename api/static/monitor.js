@@ -1,4 +1,5 @@
-/* The monitor page: a locality's figures for a month and the province-to-province flows. */
+/* The monitor page: the figures of a province, a city or a county for a month (level picker),
+   its bad ratings to call back, and the province-to-province flows. */
 "use strict";
 
 (function () {
@@ -33,20 +34,30 @@
     return localityName(code + "0000").then((name) => (name === code + "0000" ? code : name));
   }
 
+  const LEVELS = { province: [2, "全省", "province"], city: [4, "地市", "city"], county: [6, "区县", "county"] };
+
+  /** The place key the API takes for a code at a level: 43, 4306 or 430602. */
+  function placeKey(level, code) {
+    const digits = LEVELS[level][0];
+    return code.length >= digits ? code.slice(0, digits) : "";
+  }
+
+  /** The 6-digit code a place's name is looked up by: 430000, 430600, 430602. */
+  function fullCode(key) {
+    return (key + "0000").slice(0, 6);
+  }
+
   function renderFigures(figures, name) {
     $("figures-section").hidden = false; // shown first: the charts take the width they get
-    $("figures-subject").textContent = name + "（" + figures.locality + "） " + figures.month;
+    const level = LEVELS[figures.level] || LEVELS.county;
+    $("figures-subject").textContent = name + "（" + figures.locality + " · " + level[1] + " " + level[2] + "） " + figures.month;
     const list = $("figures");
     list.replaceChildren();
     for (const [key, zh, en] of FIGURES) {
       list.append(h("div", { className: "figure" }, h("dt", {}, bi(zh, en)), h("dd", { dataset: { key } }, shown(key, figures[key]))));
     }
     gauge($("chart-on-time"), figures.on_time_rate, { title: "按时办结率 On-time rate" });
-    const followUps = figures.follow_ups || [];
-    $("follow-ups-none").hidden = followUps.length > 0;
-    $("follow-ups").replaceChildren(
-      ...followUps.map((f) => h("li", {}, f.score + "/5 · " + f.rated_at)),
-    );
+    renderFollowUps(figures.follow_ups || []);
     const times = [
       ["用时中位数 median", figures.median_hours],
       ["用时 P90", figures.p90_hours],
@@ -56,6 +67,16 @@
       times.map(([text, value]) => ({ label: text, value, display: value.toFixed(1) + " h" })),
       { title: "办理用时（小时） Time to result (hours)" },
     );
+  }
+
+  let current = null; // the settings shown: a recorded call-back reloads them
+
+  function renderFollowUps(items) {
+    $("follow-ups-none").hidden = items.length > 0;
+    window.NLFollowUps.render($("follow-ups"), items, async () => {
+      await show(current);
+      $("monitor-status").textContent = "已记录回访 Call-back recorded · " + dateTime(new Date().toISOString());
+    });
   }
 
   async function renderFlows(body) {
@@ -102,6 +123,7 @@
     deliveries: "推送记录 deliveries",
     document: "材料文件 documents",
     feed: "系统订阅 feed",
+    "follow-ups": "差评回访 follow-ups",
   };
 
   /** Each office's reads of personal data in the month (GET /monitoring/reads). */
@@ -129,11 +151,12 @@
     const form = $("monitor-form");
     busy(form, true);
     const month = encodeURIComponent(settings.month);
+    current = settings;
     try {
       const [figures, flows, name, reads] = await Promise.all([
         api("GET", "/monitoring/localities/" + encodeURIComponent(settings.locality) + "?month=" + month, null),
         api("GET", "/monitoring/flows?month=" + month, null),
-        localityName(settings.locality),
+        localityName(fullCode(settings.locality)),
         api("GET", "/monitoring/reads?month=" + month + "&locality=" + encodeURIComponent(settings.locality), null),
       ]);
       renderFigures(figures, name);
@@ -149,16 +172,40 @@
 
   $("monitor-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const settings = { locality: $("monitor-locality").value.trim(), month: $("monitor-month").value.trim() };
-    if (!/^[1-8]\d{5}$/.test(settings.locality) || !/^\d{4}-\d{2}$/.test(settings.month)) {
-      showProblem($("monitor-problem"), new window.NL.Problem(422, { title: "请填写 6 位区划代码和月份 A 6-digit locality and a month are needed", detail: "" }));
+    const code = $("monitor-locality").value.trim();
+    const level = $("monitor-level").value;
+    const settings = { locality: /^[1-8]\d(\d\d){0,2}$/.test(code) ? placeKey(level, code) : "", month: $("monitor-month").value.trim() };
+    if (!settings.locality) {
+      const digits = LEVELS[level][0];
+      showProblem($("monitor-problem"), new window.NL.Problem(422, { title: "区划代码不符合所选层级 The code does not fit the level", detail: "至少 " + digits + " 位数字 at least " + digits + " digits", parameter: "locality" }));
+      $("monitor-locality").focus();
+      return;
+    }
+    if (!/^\d{4}-\d{2}$/.test(settings.month)) {
+      showProblem($("monitor-problem"), new window.NL.Problem(422, { title: "请选择月份 Choose a month", detail: "", parameter: "month" }));
+      $("monitor-month").focus();
       return;
     }
     show(settings);
   });
-  window.NL.describeLocality($("monitor-locality"), $("monitor-locality-name"));
+
+  /** The name of the place the code and level name, under the code. */
+  function describePlace() {
+    const hint = $("monitor-locality-name");
+    const key = placeKey($("monitor-level").value, $("monitor-locality").value.trim());
+    if (!/^[1-8]\d(\d\d){0,2}$/.test(key)) return;
+    localityName(fullCode(key)).then((name) => {
+      hint.textContent = name === fullCode(key) ? "未知区划 unknown code" : name + "（" + key + "）";
+    });
+  }
+  $("monitor-locality").addEventListener("input", describePlace);
+  $("monitor-level").addEventListener("change", describePlace);
   $("monitor-month").value = chinaMonth();
   window.NL.staff($("monitor-signed-out")).then((signed) => {
     $("monitor-form").hidden = !signed;
+    if (signed && /^[1-8]\d$/.test(signed.scope || "")) {
+      $("monitor-locality").value = signed.scope; // a province's monitor starts at its province
+      describePlace();
+    }
   });
 })();

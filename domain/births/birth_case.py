@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.births.facts import BirthFacts, fact_reader
 from domain.births.family_application import CHOICES, FamilyApplication
+from domain.births.rating import BAD_RATING, FollowUpNotFoundError, RatedUnit
 from domain.births.transcodings import BIRTH_FACTS, FAMILY_APPLICATION
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
@@ -103,8 +104,29 @@ class BirthCase(Aggregate):
         pass
 
     class Rated(Aggregate.Event):
+        """The family's rating, with the unit that answers for it (domain/births/rating.py)
+        and, for a bad one, the due date of its call-back ("": none due, or version 1)."""
+
         score: int
         comment: str
+        service: str
+        authority: str
+        locality: str
+        due: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state.update(service="", authority="", locality="", due="")
+
+    class CalledBack(Aggregate.Event):
+        """The rated unit's office or a monitor of its locality called the family back about
+        a bad rating (the case may have ended: this changes no state of it)."""
+
+        by: str
+        outcome: str
+        note: str
 
     class Closed(Aggregate.Event):
         """Ended without every service: by the family, or by its lapsed window to act."""
@@ -133,6 +155,10 @@ class BirthCase(Aggregate):
     awaiting_revocation: tuple[str, ...] = ()  # the offices a void waits for (snapshots lack it)
     revocation_due: str | None = None
     family_evidence: tuple[tuple[str, str], ...] = ()  # (correction, evidence) of the family
+    rated_unit: RatedUnit | None = None  # who answers for the rating (snapshots lack it)
+    rating_comment: str = ""
+    call_back_due: str = ""  # a bad rating's call-back is due then
+    called_back: int = 0  # call-backs recorded
 
     @staticmethod
     def create_id(facility_uscc: str, record_ref: str) -> UUID:
@@ -233,7 +259,8 @@ class BirthCase(Aggregate):
             self._require_open()
             self._closed(by=by, reason=reason)
 
-    def rate(self, score: int, comment: str) -> None:
+    def rate(self, score: int, comment: str, unit: RatedUnit | None = None, due: str = "") -> None:
+        """Rated once, ended; `unit` answers for it and `due` is a bad rating's call-back."""
         if self.state not in (CaseState.COMPLETED, CaseState.CLOSED):
             raise RatingNotAllowedError(
                 "A case can be rated once it is completed or closed", state=self.state
@@ -242,7 +269,23 @@ class BirthCase(Aggregate):
             raise RatingNotAllowedError("This case was already rated", state=self.state)
         if not 1 <= score <= 5:
             raise RatingNotAllowedError("A rating is a whole number from 1 to 5", score=score)
-        self._rated(score=score, comment=comment)
+        named = unit or RatedUnit("", "", "")
+        self._rated(
+            score=score,
+            comment=comment,
+            service=named.service,
+            authority=named.authority,
+            locality=named.locality,
+            due=due if score <= BAD_RATING else "",
+        )
+
+    def call_back(self, by: str, outcome: str, note: str) -> None:
+        """The call-back about a bad rating, in any state (after the case ended too)."""
+        if self.rating is None or self.rating > BAD_RATING:
+            raise FollowUpNotFoundError(
+                "This case has no bad rating to call back", case_id=str(self.id)
+            )
+        self._called_back(by=by, outcome=outcome, note=note)
 
     def _require_not_voided(self) -> None:
         if self.state in ENDED:
@@ -302,5 +345,13 @@ class BirthCase(Aggregate):
         self.state = CaseState.CLOSED
 
     @event(Rated)
-    def _rated(self, score: int, comment: str) -> None:
-        self.rating = score
+    def _rated(
+        self, score: int, comment: str, service: str, authority: str, locality: str, due: str
+    ) -> None:
+        self.rating, self.rating_comment = score, comment
+        self.rated_unit = RatedUnit(service, authority, locality) if service else None
+        self.call_back_due = due
+
+    @event(CalledBack)
+    def _called_back(self, by: str, outcome: str, note: str) -> None:
+        self.called_back += 1

@@ -1,4 +1,4 @@
-"""The family's commands on a birth case: its one application, and its rating at the end."""
+"""The family's commands on a birth case: its one application (its rating: rating.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from domain.births.birth_case import BirthCase
-from domain.births.commands import ApplyAsFamily, RateService
+from domain.births.commands import ApplyAsFamily
 from domain.births.family_application import check_application
 
 
@@ -26,9 +26,4 @@ class FamilyCommands(Application[UUID]):
             case.apply(application)
         else:
             case.correct_application(application, [ref.to_dict() for ref in cmd.evidence])
-        self.save(case)
-
-    def rate(self, cmd: RateService) -> None:
-        case = self.get_case(cmd.case_id)
-        case.rate(cmd.score, cmd.comment)
         self.save(case)

@@ -26,6 +26,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
         "FamilyApplied": ("application",),
         "FamilyCorrected": ("application", "changed", "evidence"),
         "Rated": ("score", "comment"),
+        "CalledBack": ("outcome",),
         "Received": ("receipt_number", "due"),
         "SupplementRequested": ("items", "reason", "family_due"),
         "Supplemented": ("items", "evidence"),

@@ -547,7 +547,10 @@ def check_figures(world: World, case: Case, role: str, response: httpx2.Response
     assert (figures["locality"], figures["month"]) == ("420102", world.month)
     assert figures["received"] >= 1
     assert figures["follow_ups"] == []  # no bad rating here: no case id at all
-    numbers = {k: v for k, v in figures.items() if k not in ("locality", "month", "follow_ups")}
+    assert figures["level"] == "county"
+    numbers = {
+        k: v for k, v in figures.items() if k not in ("locality", "month", "level", "follow_ups")
+    }
     assert all(isinstance(v, int | float | None) for v in numbers.values())
 
 
@@ -1007,6 +1010,35 @@ SPECS: list[Spec] = [
         lambda world, case: Call("/monitoring/localities/420102", params={"month": world.month}),
         public=True,
         check=check_figures,
+    ),
+    # each office's own bad ratings to call back (none in this world: an empty list)
+    Spec(
+        "GET",
+        "/follow-ups",
+        expect(
+            404,
+            office_in=200,
+            office_other_side=200,
+            office_other_authority=200,
+            office_other_locality=200,
+        ),
+        fixed("/follow-ups"),
+        public=True,
+    ),
+    # a call-back needs a bad rating: this completed case has none, so nobody records one
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/call-backs",
+        expect(404),
+        on_case("/call-backs", json={"outcome": "fixed"}),
+        state="completed",
+    ),
+    Spec(
+        "POST",
+        "/cases/{case_id:uuid}/call-backs",
+        expect(404),
+        on_unknown_case("/call-backs", json={"outcome": "fixed"}),
+        variant="unknown id",
     ),
     Spec(
         "GET",

@@ -291,10 +291,14 @@ def check_monitors(
     pii: set[str],
 ) -> None:
     """Province monitors see their localities, the national one all; flows for both ends.
-    Figures and flows carry no personal data; the bad rating is a follow-up to call back."""
+    Figures and flows carry no personal data; the bad rating is a follow-up to call back,
+    counted once, in the unit that answers for it (the office that decided last)."""
     month = at(history, "Rated").strftime("%Y-%m")  # the month of the events, China time
     rated = next(e for e in history if e["event"] == "Rated")
-    common = {"completed": 1, "ratings": 1, "average_rating": 2.0, "bad_ratings": 1}
+    unit = rated["data"]["locality"]
+    assert unit in ("430602", "420102")
+    assert rated["data"]["due"] > rated["at"][:10]  # working days ahead
+    common = {"completed": 1}
     expected = {
         "430602": {"received": 2, "decided": 2, "approved": 2, **common},
         "420102": {"received": 3, "decided": 3, "approved": 3, **common},
@@ -315,11 +319,15 @@ def check_monitors(
             assert {k: figures[k] for k in expected[locality]} == expected[locality]
             assert (figures["rejected"], figures["on_time_rate"]) == (0, 1.0)
             assert figures["median_hours"] is not None
-            # The bad rating is a follow-up to call back; never a person's data.
-            assert [(f["score"], f["rated_at"]) for f in figures["follow_ups"]] == [
-                (2, rated["at"])
-            ]
-            assert not {value for value in pii if value and value in response.text}
+            here = int(locality == unit)
+            assert (figures["ratings"], figures["bad_ratings"]) == (here, here)
+            # The bad rating is a follow-up to call back: the case by its id, the comment.
+            assert [
+                (f["case_id"], f["score"], f["rated_at"], f["comment"])
+                for f in figures["follow_ups"]
+            ] == [(case_id, 2, rated["at"], COMMENT)] * here
+            others = pii - {COMMENT}  # the comment is the follow-up's (that read is audited)
+            assert not {value for value in others if value and value in response.text}
     flow = {
         "month": month,
         "birth_province": "43",
@@ -333,7 +341,7 @@ def check_monitors(
         )
         assert flows == {"month": month, "flows": [flow]}
         assert case_id not in str(flows)
-    for headers in actors.monitors.values():  # aggregates only: never a case
+    for headers in actors.monitors.values():  # a bad rating's case by its id, never the case
         assert client.get(f"/cases/{case_id}", headers=headers).status_code == 404
 
 
@@ -363,7 +371,7 @@ def check_histories(
     data = {(e["stream"], e["event"]): e["data"] for e in own}
     assert data[("case", "Notified")] == {}
     assert data[("case", "FamilyApplied")]["application"]["child_name"] == CHILD_NAME
-    assert data[("case", "Rated")] == {"score": 2, "comment": COMMENT}
+    assert data[("case", "Rated")] == {"score": 2, "comment": COMMENT}  # not the unit
     notice = data[("household-registration", "SupplementRequested")]
     assert (notice["items"], notice["reason"]) == (SUPPLEMENT, "")
     assert notice["family_due"]  # the family's window to answer it

@@ -136,6 +136,8 @@ STAFF = {
     ),
     "domain.staff:OidcSubject.Claimed",
 }
+# issue 20: a bad rating's call-back (these eras' ratings are Rated version 1: no unit)
+CALL_BACKS = {"domain.birth_case:BirthCase.CalledBack"}
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {
         *ROUTING,
@@ -145,15 +147,23 @@ ADDED_SINCE: dict[str, set[str]] = {
         *TAKEN_BACK,
         *SYSTEMS,
         *STAFF,
+        *CALL_BACKS,
     },
-    "2026-12-07-rejections": {*ROUTING, *AFTER_DECISIONS, *TAKEN_BACK, *SYSTEMS, *STAFF},
+    "2026-12-07-rejections": {
+        *ROUTING,
+        *AFTER_DECISIONS,
+        *TAKEN_BACK,
+        *SYSTEMS,
+        *STAFF,
+        *CALL_BACKS,
+    },
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF},
+    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS},
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS},
     # made with issue 18 landed: registry systems, an idempotent answer
-    "2026-12-07-registry": {FLAGGED, *STAFF},
+    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS},
 }
 
 

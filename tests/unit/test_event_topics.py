@@ -17,6 +17,7 @@ from engine.parked_notifications import ParkedNotification
 
 PINNED = {
     "domain.birth_case:BirthCase": [
+        "CalledBack",
         "Closed",
         "Completed",
         "FamilyApplied",

@@ -8,7 +8,9 @@ import pytest
 
 from domain.births.facts import Parent
 from domain.births.family_application import FamilyApplication
+from domain.births.rating import RatedUnit
 from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.results import Result
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import (
     InMemoryLocalityStats,
@@ -24,6 +26,7 @@ from tests.unit.test_projections_support import (
     at,
     new_case,
     new_request,
+    route,
 )
 
 
@@ -47,28 +50,93 @@ def test_a_whole_case_counts_for_each_handling_locality(stats: LocalityStatsProj
     a_full_story(Story(stats))
     wuhan = stats.view.figures("420102", "2026-03")
     assert (wuhan.received, wuhan.decided, wuhan.approved, wuhan.rejected) == (1, 1, 1, 0)
-    assert (wuhan.completed, wuhan.ratings, wuhan.average_rating, wuhan.bad_ratings) == (
-        1,
-        1,
-        2.0,
-        1,
-    )
+    # the rating (version 1: no unit named) counts once, in the unit that decided last
+    assert (wuhan.completed, wuhan.ratings, wuhan.bad_ratings) == (1, 0, 0)
     # received Monday 11:00, decided Friday 11:00 China time: 96 hours, 4 working days
     assert (wuhan.median_hours, wuhan.p90_hours) == (96.0, 96.0)
     assert (wuhan.median_working_days, wuhan.on_time_rate) == (4, 1.0)
     yueyang = stats.view.figures("430602", "2026-03")
     assert (yueyang.received, yueyang.completed) == (1, 1)
+    assert (yueyang.ratings, yueyang.average_rating, yueyang.bad_ratings) == (1, 2.0, 1)
     assert stats.view.months("420102") == ["2026-03"]
 
 
-def test_a_bad_rating_opens_a_follow_up_for_each_handling_locality(
+def test_a_bad_rating_opens_one_follow_up_in_the_unit_that_answers_for_it(
     stats: LocalityStatsProjection,
 ) -> None:
-    case, _, _ = a_full_story(Story(stats))  # the family rates it 2
-    for locality in ("420102", "430602"):
-        follow_ups = stats.view.follow_ups(locality, "2026-03")
-        assert [(f.case_id, f.score) for f in follow_ups] == [(str(case.id), 2)]
-    assert stats.view.follow_ups("420102", "2026-04") == []
+    case, _, _ = a_full_story(Story(stats))  # the family rates it 2; both decided at once
+    (follow_up,) = stats.view.follow_ups("430602", "2026-03")
+    assert (follow_up.case_id, follow_up.score, follow_up.service) == (
+        str(case.id),
+        2,
+        "vaccination",
+    )
+    assert (follow_up.authority, follow_up.city, follow_up.province) == ("cdc", "4306", "43")
+    assert stats.view.follow_ups("420102", "2026-03") == []  # not in every place it touched
+    assert stats.view.follow_ups("43", "2026-03") == [follow_up]
+    assert stats.view.follow_ups("42", "2026-03") == []
+    assert stats.view.unit_follow_ups("430602", "cdc") == [follow_up]
+    assert stats.view.follow_ups("430602", "2026-04") == []
+
+
+def test_a_rating_naming_its_unit_counts_there_and_a_call_back_is_recorded(
+    stats: LocalityStatsProjection,
+) -> None:
+    story = Story(stats)
+    case, _, _ = a_full_story(story, rate=False)
+    case.rate(
+        1,
+        "排队太久",
+        RatedUnit("household-registration", "public-security", "420102"),
+        "2026-03-16",
+    )
+    story.feed(case, when=at(days=5))
+    assert stats.view.figures("430602", "2026-03").ratings == 0
+    wuhan, hubei = stats.view.figures("420102", "2026-03"), stats.view.figures("42", "2026-03")
+    assert (wuhan.ratings, wuhan.bad_ratings, hubei.bad_ratings) == (1, 1, 1)
+    (open_item,) = stats.view.unit_follow_ups("420102", "public-security")
+    assert (open_item.due, open_item.called_back_at, open_item.call_backs) == (
+        "2026-03-16",
+        None,
+        0,
+    )
+    case.call_back("office:clerk", "registered", "将于下周整改")
+    story.feed(case, when=at(days=6))
+    case.call_back("monitor:m", "fixed", "")
+    story.feed(case, when=at(days=9))
+    done = stats.view.follow_up(str(case.id))
+    assert done is not None
+    assert (done.call_backs, done.outcome, done.called_back_by) == (2, "fixed", "monitor")
+    assert done.called_back_at == at(days=6).isoformat()
+    assert "排队太久" not in str(stats.view.dump())  # the comment stays on the case
+
+
+def test_cities_and_provinces_pool_their_counties(stats: LocalityStatsProjection) -> None:
+    """Two counties of one city: the city's percentiles come from the pooled samples, and a
+    case handled in both counts once as completed in the city and the province."""
+    story = Story(stats)
+    case = new_case()
+    yueyanglou = route("vaccination", "cdc", "430602", "430602")
+    junshan = route("household-registration", "public-security", "430611", "430602")
+    fast, slow = new_request(case, yueyanglou), new_request(case, junshan)
+    case.plan(["vaccination", "household-registration"], "c1", "a1")
+    story.feed(case, fast, slow)
+    for request in (fast, slow):
+        request.dispatch(DispatchPayload())
+        request.receive("o", "R", "2026-03-20", False)
+    story.feed(fast, slow)
+    fast.approve("o", Result("vaccination_record_number", "VR-1"))
+    story.feed(fast, when=at(hours=1))
+    slow.approve("o", Result("citizen_id", "x"))
+    story.feed(slow, when=at(days=2))
+    case.complete()
+    story.feed(case, when=at(days=2))
+    city, province = stats.view.figures("4306", "2026-03"), stats.view.figures("43", "2026-03")
+    for place in (city, province):
+        assert (place.received, place.decided, place.completed) == (2, 2, 1)
+        assert (place.median_hours, place.p90_hours) == (1.0, 48.0)  # pooled, not averaged
+    assert stats.view.figures("430611", "2026-03").median_hours == 48.0
+    assert stats.view.figures("42", "2026-03").received == 0
 
 
 def test_weekends_do_not_count_and_late_decisions_are_not_on_time(

@@ -93,8 +93,11 @@ def all_projections() -> tuple[
     )
 
 
-def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceRequest]:
-    """One case: planned, two requests decided (one after a supplement), completed, rated."""
+def a_full_story(
+    story: Story, *, rate: bool = True
+) -> tuple[BirthCase, ServiceRequest, ServiceRequest]:
+    """One case: planned, two requests decided (one after a supplement), completed, rated
+    (unless not `rate`)."""
     case = new_case(child_name="张小明")
     hukou, vaccination = new_request(case, HUKOU), new_request(case, VACCINATION)
     case.plan(["household-registration", "vaccination"], "c1", "a1")
@@ -112,7 +115,8 @@ def a_full_story(story: Story) -> tuple[BirthCase, ServiceRequest, ServiceReques
     vaccination.approve("o", Result("vaccination_record_number", "VR-1"))
     story.feed(hukou, vaccination, when=at(days=4, hours=2))
     case.complete()
-    case.rate(2, "slow")
+    if rate:
+        case.rate(2, "slow")
     story.feed(case, when=at(days=5))
     return case, hukou, vaccination
 
