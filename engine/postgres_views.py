@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from engine.parked import PARKED, PARKED_STATE
 from engine.rows import Column, Key, R, Record, Table, TableChanges, ViewBusyError, require_after
 from engine.view import TableView, V
 
+log = logging.getLogger(__name__)
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
 TYPES = {
@@ -120,8 +122,6 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         self._lz4 = _has_lz4(datastore)
         for table in (*self.tables, PARKED):  # parked events: kept by `clear` (rebuilds)
             self.sql_create_statements += self._ddl(table)
-        if create_tables:
-            self.create_table()
         self._statements = {
             t.name: _Statements.of(self.table(t), f"_stage_{self.name}_{t.name}", t)
             for t in (*self.tables, PARKED)
@@ -140,6 +140,9 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
             .as_string(None)
         )
         self._tracking_table = tracking
+        if create_tables:
+            self._empty_changed_tables()
+            self.create_table()
 
     def table(self, table: Table[Any]) -> Composed:
         name = f"{self.name}_{table.name}"
@@ -171,6 +174,54 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                 ).format(found, Identifier(name), self.table(table), _names(index))
             )
         return statements
+
+    def _empty_changed_tables(self) -> None:
+        """A view whose tables an earlier version made with other columns is dropped, with its
+        positions, and made again after: the worker then rebuilds it from the event log. Under
+        the view's lock, so a batch in flight finishes first and a second process starting at
+        the same moment finds the tables already replaced."""
+        schema = self.datastore.schema
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
+            curs.execute(
+                "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = ANY(%s)",
+                [schema, [f"{self.name}_{t.name}" for t in self.tables]],
+            )
+            columns: dict[str, set[tuple[str, bool]]] = {}
+            for row in curs.fetchall():
+                columns.setdefault(row["table_name"], set()).add(
+                    (row["column_name"], row["is_nullable"] == "YES")
+                )
+            found = {t.name: columns.get(f"{self.name}_{t.name}") for t in self.tables}
+            changed = self.changed_tables(found)
+            if not changed:
+                return
+            log.warning(
+                "view %s: table(s) %s were made by an earlier version; the view is emptied "
+                "and rebuilt from the event log",
+                self.name,
+                ", ".join(changed),
+            )
+            for table in self.tables:
+                curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.table(table)))
+            curs.execute(
+                SQL("SELECT to_regclass({}) IS NOT NULL AS there").format(
+                    Literal(self._tracking_table.as_string(None))
+                )
+            )
+            if curs.fetchone()["there"]:  # type: ignore[index]
+                curs.execute(SQL("DELETE FROM {}").format(self._tracking_table))
+            curs.execute(
+                SQL("SELECT to_regclass({}) IS NOT NULL AS there").format(
+                    Literal(self.table(PARKED).as_string(None))
+                )
+            )
+            if curs.fetchone()["there"]:  # type: ignore[index]
+                curs.execute(  # the replay parks again what still fails
+                    SQL("DELETE FROM {} WHERE state = %s").format(self.table(PARKED)),
+                    [PARKED_STATE],
+                )
 
     pipelines = True  # the writer thread's COPY and merge overlap the next page's Python
 

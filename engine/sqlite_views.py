@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from engine.parked import PARKED, PARKED_STATE
 from engine.rows import Key, R, Record, Table, TableChanges, require_after
 from engine.view import TableView, V
 
+log = logging.getLogger(__name__)
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
 
 
@@ -58,6 +60,7 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__(datastore)
         self._composed: dict[str, _Statements] = {}
+        self._empty_changed_tables()
         self.create_table()
 
     def table_name(self, table: Table[Any]) -> str:
@@ -83,6 +86,35 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
                 f'ON "{name}" ({_quoted(index)})'
             )
         return statements
+
+    def _empty_changed_tables(self) -> None:
+        """A view whose tables an earlier version made with other columns is dropped, with its
+        position, and made again below: the worker then rebuilds it from the event log."""
+        with self.datastore.transaction(commit=True) as c:
+            found: dict[str, set[tuple[str, bool]] | None] = {}
+            for table in self.tables:
+                c.execute(f'PRAGMA table_info("{self.table_name(table)}")')
+                rows = c.fetchall()
+                found[table.name] = {(r["name"], not r["notnull"]) for r in rows} or None
+            changed = self.changed_tables(found)
+            if not changed:
+                return
+            log.warning(
+                "view %s: table(s) %s were made by an earlier version; the view is emptied "
+                "and rebuilt from the event log",
+                self.name,
+                ", ".join(changed),
+            )
+            for table in self.tables:
+                c.execute(f'DROP TABLE IF EXISTS "{self.table_name(table)}"')
+            c.execute("SELECT name FROM sqlite_master WHERE name = 'tracking'")
+            if c.fetchall():
+                c.execute("DELETE FROM tracking")  # this file holds this view's positions only
+            c.execute("SELECT name FROM sqlite_master WHERE name = ?", [self.table_name(PARKED)])
+            if c.fetchall():  # the replay parks again what still fails
+                c.execute(
+                    f'DELETE FROM "{self.table_name(PARKED)}" WHERE state = ?', [PARKED_STATE]
+                )
 
     @contextmanager
     def _transaction(self) -> Iterator[SQLiteCursor]:

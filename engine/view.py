@@ -28,6 +28,18 @@ class TableView(TrackingRecorder, ABC):
     pipelines: ClassVar[bool] = False  # a backlog's pages are written in a thread (`Pipeline`)
     _memo: Memo | None = None
 
+    def changed_tables(self, found: Mapping[str, set[tuple[str, bool]] | None]) -> list[str]:
+        """The tables whose columns in the store (name and nullability, or None for a table
+        not there) differ from this code's: made by an earlier version of the view. A view
+        none of whose tables exist yet is new, not changed."""
+        if all(columns is None for columns in found.values()):
+            return []
+        return [
+            t.name
+            for t in self.tables
+            if found.get(t.name) != {(c.name, c.nullable) for c in t.columns}
+        ]
+
     @property
     def memo(self) -> Memo:
         """Rows this process committed, valid while the position is the one it wrote."""
