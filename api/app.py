@@ -37,6 +37,7 @@ from api.document_checks import DocumentChecks
 from api.inputs import ControlCharacterMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
+from api.problem_language import ProblemLanguageMiddleware
 from api.problems import HANDLERS
 from api.threads import WorkerThreads
 from api.tracking import Throttle
@@ -107,6 +108,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware, metrics=collected),
+            Middleware(ProblemLanguageMiddleware),  # every problem in the asked language
             Middleware(ControlCharacterMiddleware),
         ],
     )
