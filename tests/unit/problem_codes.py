@@ -48,11 +48,15 @@ class _Walker(ast.NodeVisitor):
         self.indirect: set[tuple[str, str]] = set()
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._within(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._within(node)
+
+    def _within(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         outer, self.function = self.function, node.name
         self.generic_visit(node)
         self.function = outer
-
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for statement in node.body:  # `code = "..."` of an error class
