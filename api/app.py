@@ -114,7 +114,7 @@ def create_app(
     )
     app.state.metrics = collected
     app.state.container = container
-    app.state.throttle = Throttle()
+    app.state.throttle = Throttle(limits=tracking.LIMITS)  # per code, and per address
     app.state.sign_in_throttle = Throttle(sign_in.ADDRESS_FAILURES, sign_in.ADDRESS_WINDOW_S)
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(planning_lag(container))
