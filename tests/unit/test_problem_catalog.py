@@ -8,6 +8,7 @@ import pytest
 
 from api.problem_language import CHINESE, ENGLISH, in_chinese, language
 from api.problem_texts import catalog, zh_detail, zh_title
+from api.responses import problem
 from tests.unit.problem_codes import INDIRECT, walk
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -88,3 +89,9 @@ def test_each_item_of_errors_is_chinese_with_its_english() -> None:
 def test_an_unknown_code_is_left_in_english() -> None:
     body = {"type": "/problems/no-such-code", "title": "X", "detail": "Y"}
     assert in_chinese(body, None) is body
+
+
+def test_every_429_says_when_to_come_back() -> None:
+    assert problem(429, "too-many-attempts", "T", "D").headers["Retry-After"] == "60"
+    kept = problem(429, "sign-in-refused", "T", "D", headers={"Retry-After": "7"})
+    assert kept.headers["Retry-After"] == "7"
