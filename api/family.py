@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,6 +13,7 @@ from starlette.routing import Route
 from adapters.facade import (
     ApplyAsFamily,
     CloseCase,
+    Container,
     Principal,
     RateService,
     foreign_case,
@@ -23,6 +27,7 @@ from api.offices import evidence_refs
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
+from domain.births.family_application import application_problems, problem_item
 
 APPLICATION_FIELDS = (
     "child_name",
@@ -89,28 +94,76 @@ def _own_case(principal: Principal, request: Request) -> None:
         raise out_of_scope()
 
 
+class _Form:
+    """The application's fields read one by one, every refusal kept (not only the first)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.refused: list[ApiError] = []
+
+    def read(self, name: str, kind: type[Any], *, required: bool, limit: int) -> Any:
+        try:
+            if kind is str and required:
+                return required_str(self.body, name, max_length=limit)
+            return field(self.body, name, kind, required=required, max_length=limit)
+        except ApiError as refused:
+            self.refused.append(refused)
+            return None
+
+    def fields(self) -> frozenset[str]:
+        return frozenset(str(r.context.get("field", "")).split(".")[0] for r in self.refused)
+
+    def items(self) -> list[dict[str, Any]]:
+        return [
+            {"pointer": "/" + str(r.context.get("field", "")), "code": r.code, "detail": r.detail}
+            | r.context
+            for r in self.refused
+        ]
+
+
+def _application(request: Request, form: _Form) -> ApplyAsFamily:
+    """The command from the form; a refused field holds a placeholder its check skips."""
+    text = partial(form.read, kind=str)
+    return ApplyAsFamily(
+        case_id=request.path_params["case_id"],
+        child_name=text("child_name", required=True, limit=MAX_NAME) or "",
+        household=text("household", required=True, limit=MAX_NAME) or "",
+        residence_division=text("residence_division", required=True, limit=MAX_DIVISION) or "",
+        insured_division=text("insured_division", required=False, limit=MAX_DIVISION),
+        consent=bool(form.read("consent", bool, required=True, limit=0)),
+        contact_phone=text("contact_phone", required=False, limit=MAX_PHONE),
+        mother_insured_division=text("mother_insured_division", required=False, limit=MAX_DIVISION),
+        mother_insured=bool(form.read("mother_insured", bool, required=False, limit=0)),
+        evidence=evidence_refs(form.body),
+    )
+
+
+def _all_problems(container: Container, cmd: ApplyAsFamily, form: _Form) -> ApiError:
+    """One 422 naming every problem of the form: its refused fields, then the rules the
+    other fields break (RFC 9457 `errors`, each with a JSON pointer)."""
+    case = container.ledger.get_case(cmd.case_id)
+    broken = application_problems(cmd, case.facts, form.fields())
+    items = form.items() + [problem_item(error) for error in broken]
+    details = "; ".join(str(item["detail"]) for item in items)
+    return ApiError(
+        422,
+        "invalid-application",
+        f"{len(items)} problem(s) in the application: {details}",
+        field=items[0]["pointer"].lstrip("/"),
+        errors=items,
+    )
+
+
 async def family_application(request: Request) -> Response:
     principal = await authenticate(request, "family")
     _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, APPLICATION_FIELDS)
-    cmd = ApplyAsFamily(
-        case_id=request.path_params["case_id"],
-        child_name=required_str(body, "child_name", max_length=MAX_NAME),
-        household=required_str(body, "household", max_length=MAX_NAME),
-        residence_division=required_str(body, "residence_division", max_length=MAX_DIVISION),
-        insured_division=field(
-            body, "insured_division", str, required=False, max_length=MAX_DIVISION
-        ),
-        consent=bool(field(body, "consent", bool)),
-        contact_phone=field(body, "contact_phone", str, required=False, max_length=MAX_PHONE),
-        mother_insured_division=field(
-            body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
-        ),
-        mother_insured=bool(field(body, "mother_insured", bool, required=False)),
-        evidence=evidence_refs(body),
-    )
+    form = _Form(body)
+    cmd = _application(request, form)
     container = request.app.state.container
+    if form.refused:
+        raise await run_in_threadpool(_all_problems, container, cmd, form)
     await run_in_threadpool(container.ledger.apply_as_family, cmd)
     await run_in_threadpool(container.after_command)
     view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
