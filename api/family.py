@@ -1,8 +1,9 @@
-"""Family routes: the one application and the rating."""
+"""Family routes: the one application, the rating, the guide and the division picker."""
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache, partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,9 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 from domain.births.family_application import application_problems, problem_item
+from domain.births.family_divisions import division_path, divisions
+from domain.births.family_guide import family_guide
+from domain.kernel.errors import InvalidIdentifierError
 
 APPLICATION_FIELDS = (
     "child_name",
@@ -42,7 +46,28 @@ APPLICATION_FIELDS = (
 )
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 MAX_CLOSE_REASON = 500
+CHINA = timezone(timedelta(hours=8))
+LEVELS = {0: "province", 2: "city", 4: "county", 6: "county"}  # what the picker lists
 OPERATIONS = [
+    Operation(
+        "/divisions",
+        "GET",
+        "The division picker (public reference data, GB/T 2260): provinces; with parent=43 "
+        "its cities; with parent=4306 (or 430600) its counties; names as of `on` (YYYY-MM-DD, "
+        "default today); cached a day",
+        params=("parent", "on"),
+        answer="Divisions",
+        responses={422: "parent or on is malformed"},
+    ),
+    Operation(
+        "/cases/{case_id:uuid}/guide",
+        "GET",
+        "Family: overall progress, why each service waits (on which result), where and how "
+        "to collect each result, what to bring",
+        roles=("family", "admin"),
+        answer="FamilyGuide",
+        responses={404: "No such case"},
+    ),
     Operation(
         "/cases/{case_id:uuid}/family-application",
         "POST",
@@ -203,7 +228,58 @@ async def close(request: Request) -> Response:
     return ORJSONResponse(view, status_code=200)
 
 
+def _day(request: Request) -> date:
+    text = request.query_params.get("on")
+    if not text:
+        return datetime.now(CHINA).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, "invalid-parameter", "on is YYYY-MM-DD", parameter="on") from None
+
+
+@lru_cache(maxsize=4096)
+def _level(parent: str | None, year: int) -> dict[str, Any]:
+    """One level of the picker (a year's names do not change: cached per process)."""
+    shown = divisions(parent, date(year, 7, 1))
+    above = division_path(parent.ljust(6, "0"), date(year, 7, 1)) if parent else []
+    return {
+        "parent": {"code": above[-1].code, "name": above[-1].name} if above else None,
+        "path": [{"code": d.code, "name": d.name} for d in above],
+        "level": LEVELS[len(parent or "")],
+        "divisions": [{"code": d.code, "name": d.name} for d in shown],
+    }
+
+
+async def division_picker(request: Request) -> Response:
+    """Public reference data (no case data): the provinces, a province's cities or a city's
+    counties, named as they were on `on` (default today, China time)."""
+    parent = request.query_params.get("parent") or None
+    on = _day(request)
+    try:
+        level = _level(parent, on.year)
+    except InvalidIdentifierError as refused:
+        raise ApiError(422, "invalid-parameter", refused.detail, parameter="parent") from None
+    return ORJSONResponse(
+        {"on": on.isoformat(), **level}, headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+async def case_guide(request: Request) -> Response:
+    """How far the case is, why each service waits, where and how to collect each result
+    (no personal data: services, places, offices)."""
+    principal = await authenticate(request, "family")
+    _own_case(principal, request)
+    container = request.app.state.container
+    case_id = request.path_params["case_id"]
+    view = await run_in_threadpool(load_view, container.ledger, principal, case_id)
+    guide = family_guide(view.get("services") or [])
+    return ORJSONResponse({"case_id": str(case_id), "state": view["state"], **guide})
+
+
 ROUTES = [
+    Route("/divisions", division_picker, methods=["GET"]),
+    Route("/cases/{case_id:uuid}/guide", case_guide, methods=["GET"]),
     Route("/cases/{case_id:uuid}/family-application", family_application, methods=["POST"]),
     Route("/cases/{case_id:uuid}/rating", rating, methods=["POST"]),
     Route("/cases/{case_id:uuid}/close", close, methods=["POST"]),

@@ -2,8 +2,8 @@
 
 The English title and detail stay as the code raising the problem wrote them (exact, with
 values); the Chinese is this catalog's (api/problem_texts.json): per code, made more precise
-for a field, a query parameter or a rule where the problem names one (`variants`, keyed
-"<code> <name>"). Templates take the problem's own members ({field}, {parameter},
+for a rule, a field, a query parameter or the path where the problem names one (`variants`,
+keyed "<code> <name>"). Templates take the problem's own members ({field}, {parameter},
 {retry_after}...); one naming a member the problem lacks falls back to the code's plain
 detail. tests/unit/test_problem_catalog.py walks the code base and fails on a code this
 catalog does not know.
@@ -18,7 +18,9 @@ from typing import Any
 
 import orjson
 
-NAMED_BY = ("rule", "field", "parameter")  # the members a variant is chosen by, in order
+# The members a variant is chosen by, in order: a rule, a field, a query parameter, or the
+# path the problem was answered on (`instance`: refusals name nothing else).
+NAMED_BY = ("rule", "field", "parameter", "instance")
 
 
 @cache

@@ -233,12 +233,7 @@ async def track(request: Request) -> Response:
         throttle.succeeded(*keys, at=attempt)  # the store's outage, not a wrong guess
         raise
     if issued is None:
-        raise ApiError(
-            404,
-            "not-found",
-            "No case matches this tracking code and verifier",
-            rule="tracking-no-match",
-        )
+        raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
     throttle.succeeded(*keys, at=attempt)
     return ORJSONResponse(issued, status_code=201)
 
