@@ -51,7 +51,7 @@ def test_the_guide_shows_progress_waits_and_collection(
     container.after_command()
     _, token = container.actors.add("family", str(outcome.case_id))
     family = {"Authorization": f"Bearer {token}"}
-    application = {"child_name": "王小明", "household": "mother"}
+    application: dict[str, object] = {"child_name": "王小明", "household": "mother"}
     application |= {"residence_division": "430602", "consent": True}
     url = f"/cases/{outcome.case_id}"
     assert client.post(f"{url}/family-application", json=application, headers=family).is_success
