@@ -51,6 +51,7 @@ def _entry(
     definition = catalog[code]
     return {
         "service": code,
+        "service_request_id": row.get("service_request_id"),
         "name": [definition.name_zh, definition.name_en],
         "state": row["state"],
         "ready": row["state"] == DONE,
