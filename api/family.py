@@ -15,11 +15,17 @@ from adapters.facade import (
     ApplyAsFamily,
     CloseCase,
     Container,
+    InvalidIdentifierError,
     Principal,
     RateService,
+    application_problems,
+    division_path,
+    divisions,
+    family_guide,
     foreign_case,
     load_view,
     may_rate,
+    problem_item,
 )
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
@@ -28,10 +34,6 @@ from api.offices import evidence_refs
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
-from domain.births.family_application import application_problems, problem_item
-from domain.births.family_divisions import division_path, divisions
-from domain.births.family_guide import family_guide
-from domain.kernel.errors import InvalidIdentifierError
 
 APPLICATION_FIELDS = (
     "child_name",
@@ -169,6 +171,9 @@ def _all_problems(container: Container, cmd: ApplyAsFamily, form: _Form) -> ApiE
     case = container.ledger.get_case(cmd.case_id)
     broken = application_problems(cmd, case.facts, form.fields())
     items = form.items() + [problem_item(error) for error in broken]
+    if len(items) == 1:  # one problem: answered as itself (its own type), listed as well
+        form.refused[0].context["errors"] = items
+        return form.refused[0]
     details = "; ".join(str(item["detail"]) for item in items)
     return ApiError(
         422,
