@@ -63,6 +63,9 @@ from domain.births.commands import (
     VoidNotification,
 )
 from domain.births.facts import BirthFacts, Parent
+from domain.births.family_application import application_problems, problem_item
+from domain.births.family_divisions import division_path, divisions
+from domain.births.family_guide import family_guide
 from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
 from domain.births.rating import OUTCOMES as CALL_BACK_OUTCOMES
@@ -257,6 +260,7 @@ __all__ = [
     "ViewBusyError",
     "VoidNotification",
     "acknowledgement",
+    "application_problems",
     "attempt_key",
     "build",
     "can_rebuild_in_parts",
@@ -274,9 +278,12 @@ __all__ = [
     "delivery_warnings",
     "desk_days",
     "disable_user",
+    "division_path",
+    "divisions",
     "end_session",
     "facility_read",
     "family_extras",
+    "family_guide",
     "feed_now",
     "find_session",
     "follow_up_items",
@@ -314,6 +321,7 @@ __all__ = [
     "password_sign_in",
     "place_follow_ups",
     "planning_lag",
+    "problem_item",
     "projection_lags",
     "provisioning_uri",
     "read_case",

@@ -37,6 +37,7 @@ from api.document_checks import DocumentChecks
 from api.inputs import ControlCharacterMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import openapi_document
+from api.problem_language import ProblemLanguageMiddleware
 from api.problems import HANDLERS
 from api.threads import WorkerThreads
 from api.tracking import Throttle
@@ -107,12 +108,13 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware, metrics=collected),
+            Middleware(ProblemLanguageMiddleware),  # every problem in the asked language
             Middleware(ControlCharacterMiddleware),
         ],
     )
     app.state.metrics = collected
     app.state.container = container
-    app.state.throttle = Throttle()
+    app.state.throttle = Throttle(limits=tracking.LIMITS)  # per code, and per address
     app.state.sign_in_throttle = Throttle(sign_in.ADDRESS_FAILURES, sign_in.ADDRESS_WINDOW_S)
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(planning_lag(container))

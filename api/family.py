@@ -1,6 +1,10 @@
-"""Family routes: the one application and the rating."""
+"""Family routes: the one application, the rating, the guide and the division picker."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache, partial
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -10,11 +14,18 @@ from starlette.routing import Route
 from adapters.facade import (
     ApplyAsFamily,
     CloseCase,
+    Container,
+    InvalidIdentifierError,
     Principal,
     RateService,
+    application_problems,
+    division_path,
+    divisions,
+    family_guide,
     foreign_case,
     load_view,
     may_rate,
+    problem_item,
 )
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
@@ -37,7 +48,28 @@ APPLICATION_FIELDS = (
 )
 MAX_NAME, MAX_DIVISION, MAX_PHONE, MAX_COMMENT = 50, 12, 20, 500
 MAX_CLOSE_REASON = 500
+CHINA = timezone(timedelta(hours=8))
+LEVELS = {0: "province", 2: "city", 4: "county", 6: "county"}  # what the picker lists
 OPERATIONS = [
+    Operation(
+        "/divisions",
+        "GET",
+        "The division picker (public reference data, GB/T 2260): provinces; with parent=43 "
+        "its cities; with parent=4306 (or 430600) its counties; names as of `on` (YYYY-MM-DD, "
+        "default today); cached a day",
+        params=("parent", "on"),
+        answer="Divisions",
+        responses={422: "parent or on is malformed"},
+    ),
+    Operation(
+        "/cases/{case_id:uuid}/guide",
+        "GET",
+        "Family: overall progress, why each service waits (on which result), where and how "
+        "to collect each result, what to bring",
+        roles=("family", "admin"),
+        answer="FamilyGuide",
+        responses={404: "No such case"},
+    ),
     Operation(
         "/cases/{case_id:uuid}/family-application",
         "POST",
@@ -89,28 +121,79 @@ def _own_case(principal: Principal, request: Request) -> None:
         raise out_of_scope()
 
 
+class _Form:
+    """The application's fields read one by one, every refusal kept (not only the first)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.refused: list[ApiError] = []
+
+    def read(self, name: str, kind: type[Any], *, required: bool, limit: int) -> Any:
+        try:
+            if kind is str and required:
+                return required_str(self.body, name, max_length=limit)
+            return field(self.body, name, kind, required=required, max_length=limit)
+        except ApiError as refused:
+            self.refused.append(refused)
+            return None
+
+    def fields(self) -> frozenset[str]:
+        return frozenset(str(r.context.get("field", "")).split(".")[0] for r in self.refused)
+
+    def items(self) -> list[dict[str, Any]]:
+        return [
+            {"pointer": "/" + str(r.context.get("field", "")), "code": r.code, "detail": r.detail}
+            | r.context
+            for r in self.refused
+        ]
+
+
+def _application(request: Request, form: _Form) -> ApplyAsFamily:
+    """The command from the form; a refused field holds a placeholder its check skips."""
+    text = partial(form.read, kind=str)
+    return ApplyAsFamily(
+        case_id=request.path_params["case_id"],
+        child_name=text("child_name", required=True, limit=MAX_NAME) or "",
+        household=text("household", required=True, limit=MAX_NAME) or "",
+        residence_division=text("residence_division", required=True, limit=MAX_DIVISION) or "",
+        insured_division=text("insured_division", required=False, limit=MAX_DIVISION),
+        consent=bool(form.read("consent", bool, required=True, limit=0)),
+        contact_phone=text("contact_phone", required=False, limit=MAX_PHONE),
+        mother_insured_division=text("mother_insured_division", required=False, limit=MAX_DIVISION),
+        mother_insured=bool(form.read("mother_insured", bool, required=False, limit=0)),
+        evidence=evidence_refs(form.body),
+    )
+
+
+def _all_problems(container: Container, cmd: ApplyAsFamily, form: _Form) -> ApiError:
+    """One 422 naming every problem of the form: its refused fields, then the rules the
+    other fields break (RFC 9457 `errors`, each with a JSON pointer)."""
+    case = container.ledger.get_case(cmd.case_id)
+    broken = application_problems(cmd, case.facts, form.fields())
+    items = form.items() + [problem_item(error) for error in broken]
+    if len(items) == 1:  # one problem: answered as itself (its own type), listed as well
+        form.refused[0].context["errors"] = items
+        return form.refused[0]
+    details = "; ".join(str(item["detail"]) for item in items)
+    return ApiError(
+        422,
+        "invalid-application",
+        f"{len(items)} problem(s) in the application: {details}",
+        field=items[0]["pointer"].lstrip("/"),
+        errors=items,
+    )
+
+
 async def family_application(request: Request) -> Response:
     principal = await authenticate(request, "family")
     _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, APPLICATION_FIELDS)
-    cmd = ApplyAsFamily(
-        case_id=request.path_params["case_id"],
-        child_name=required_str(body, "child_name", max_length=MAX_NAME),
-        household=required_str(body, "household", max_length=MAX_NAME),
-        residence_division=required_str(body, "residence_division", max_length=MAX_DIVISION),
-        insured_division=field(
-            body, "insured_division", str, required=False, max_length=MAX_DIVISION
-        ),
-        consent=bool(field(body, "consent", bool)),
-        contact_phone=field(body, "contact_phone", str, required=False, max_length=MAX_PHONE),
-        mother_insured_division=field(
-            body, "mother_insured_division", str, required=False, max_length=MAX_DIVISION
-        ),
-        mother_insured=bool(field(body, "mother_insured", bool, required=False)),
-        evidence=evidence_refs(body),
-    )
+    form = _Form(body)
+    cmd = _application(request, form)
     container = request.app.state.container
+    if form.refused:
+        raise await run_in_threadpool(_all_problems, container, cmd, form)
     await run_in_threadpool(container.ledger.apply_as_family, cmd)
     await run_in_threadpool(container.after_command)
     view = await run_in_threadpool(load_view, container.ledger, principal, cmd.case_id)
@@ -150,7 +233,58 @@ async def close(request: Request) -> Response:
     return ORJSONResponse(view, status_code=200)
 
 
+def _day(request: Request) -> date:
+    text = request.query_params.get("on")
+    if not text:
+        return datetime.now(CHINA).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, "invalid-parameter", "on is YYYY-MM-DD", parameter="on") from None
+
+
+@lru_cache(maxsize=4096)
+def _level(parent: str | None, year: int) -> dict[str, Any]:
+    """One level of the picker (a year's names do not change: cached per process)."""
+    shown = divisions(parent, date(year, 7, 1))
+    above = division_path(parent.ljust(6, "0"), date(year, 7, 1)) if parent else []
+    return {
+        "parent": {"code": above[-1].code, "name": above[-1].name} if above else None,
+        "path": [{"code": d.code, "name": d.name} for d in above],
+        "level": LEVELS[len(parent or "")],
+        "divisions": [{"code": d.code, "name": d.name} for d in shown],
+    }
+
+
+async def division_picker(request: Request) -> Response:
+    """Public reference data (no case data): the provinces, a province's cities or a city's
+    counties, named as they were on `on` (default today, China time)."""
+    parent = request.query_params.get("parent") or None
+    on = _day(request)
+    try:
+        level = _level(parent, on.year)
+    except InvalidIdentifierError as refused:
+        raise ApiError(422, "invalid-parameter", refused.detail, parameter="parent") from None
+    return ORJSONResponse(
+        {"on": on.isoformat(), **level}, headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+async def case_guide(request: Request) -> Response:
+    """How far the case is, why each service waits, where and how to collect each result
+    (no personal data: services, places, offices)."""
+    principal = await authenticate(request, "family")
+    _own_case(principal, request)
+    container = request.app.state.container
+    case_id = request.path_params["case_id"]
+    view = await run_in_threadpool(load_view, container.ledger, principal, case_id)
+    guide = family_guide(view.get("services") or [])
+    return ORJSONResponse({"case_id": str(case_id), "state": view["state"], **guide})
+
+
 ROUTES = [
+    Route("/divisions", division_picker, methods=["GET"]),
+    Route("/cases/{case_id:uuid}/guide", case_guide, methods=["GET"]),
     Route("/cases/{case_id:uuid}/family-application", family_application, methods=["POST"]),
     Route("/cases/{case_id:uuid}/rating", rating, methods=["POST"]),
     Route("/cases/{case_id:uuid}/close", close, methods=["POST"]),

@@ -44,6 +44,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"type": STRING, "title": STRING, "status": INTEGER},
         detail=STRING,
         instance=STRING,
+        # in Chinese (Accept-Language: zh...), the English beside; a form's every problem
+        title_en=STRING,
+        detail_en=STRING,
+        errors={"type": "array", "items": obj({"pointer": STRING, "detail": STRING})},
+    ),
+    "Divisions": obj(
+        {"on": STRING, "level": STRING, "divisions": OBJECTS},
+        parent={"type": ["object", "null"]},
+        path=OBJECTS,
+    ),
+    "FamilyGuide": obj(
+        {"case_id": UUID_STRING, "state": STRING, "progress": {"type": "object"}},
+        services=OBJECTS,
     ),
     "OperationOutcome": obj(
         {

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import (
     DataError,
     PersistenceError,
@@ -35,7 +36,8 @@ from adapters.facade import (
     ServiceRequestNotFoundError,
     StoreUnavailableError,
 )
-from api.responses import problem
+from api.problem_language import CHINESE, in_chinese, language
+from api.responses import ProblemResponse, problem
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +100,12 @@ async def api_error(request: Request, exc: Exception) -> Response:
     )
 
 
+HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 0: "http-error"}  # 0: any other
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    code = HTTP_CODES.get(exc.status_code, HTTP_CODES[0])
     return problem(exc.status_code, code, _title(code), str(exc.detail), request.url.path)
 
 
@@ -145,13 +150,29 @@ async def unstorable(request: Request, exc: Exception) -> Response:
 
 async def internal(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(
-        500,
-        "internal-error",
-        "Internal error",
-        "An unexpected error occurred; it has been logged",
-        request.url.path,
+    # Answered outside the middleware (Starlette's ServerErrorMiddleware): negotiated here.
+    return negotiated(
+        request,
+        problem(
+            500,
+            "internal-error",
+            "Internal error",
+            "An unexpected error occurred; it has been logged",
+            request.url.path,
+        ),
     )
+
+
+def negotiated(request: Request, response: ProblemResponse) -> ProblemResponse:
+    """A problem answered in the language the request asks for (api/problem_language.py)."""
+    lang = language(request.headers.get("accept-language"))
+    if lang == CHINESE:
+        chinese = in_chinese(orjson.loads(response.body), response.headers.get("retry-after"))
+        response = ProblemResponse(chinese, response.status_code, dict(response.headers))
+        del response.headers["content-length"]
+        response.headers["content-length"] = str(len(response.body))
+    response.headers["content-language"] = lang
+    return response
 
 
 HANDLERS: dict[Any, Any] = {

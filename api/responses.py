@@ -8,6 +8,8 @@ import orjson
 from starlette.responses import Response
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
+# Every 429 says when to come back: a site that knows no better time gets this one.
+DEFAULT_RETRY_AFTER = "60"
 
 
 class ORJSONResponse(Response):
@@ -47,4 +49,6 @@ def problem(
     body.update({k: v for k, v in context.items() if k not in body})
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="newborn-ledger"'}
+    if status == 429 and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": DEFAULT_RETRY_AFTER}
     return ProblemResponse(body, status_code=status, headers=headers)

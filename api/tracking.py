@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from datetime import timedelta
 
 from eventsourcing.persistence import PersistenceError, RecordConflictError
@@ -29,8 +30,14 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # wrong answers for one tracking code: that code waits out the window
 WINDOW_S = 15 * 60
+# Failed attempts from one address before it waits too. Families behind one address (a
+# hospital's or a housing estate's NAT) share it: a family's wrong verifiers lock only its own
+# code (5), and attempts at a locked code count no further, so it takes some twenty families
+# locking themselves out, or a hundred guessed codes, to hold up the address.
+ADDRESS_FAILURES = 100
+LIMITS = {"client:": ADDRESS_FAILURES}  # key prefix → its own limit
 # A case acknowledged a moment ago may not be in the case-status view yet (a separate worker
 # projects it within about a second): a sign-in waits this long for the view to reach the
 # log's head before it answers that no case matches.
@@ -51,7 +58,8 @@ OPERATIONS = [
         responses={
             404: "No case matches",
             422: "A field is missing, malformed or holds a control character",
-            429: "Too many failed attempts (Retry-After: seconds until the next try counts)",
+            429: "Too many failed attempts for this tracking code (5 in 15 minutes) or from "
+            "this address (100): Retry-After says when to try again, `held` which",
             503: "The case was just recorded and is not visible yet (Retry-After)",
         },
     ),
@@ -73,8 +81,15 @@ class Throttle:
     attempt comes in. Its memory follows recent failures, not the families that ever signed
     in."""
 
-    def __init__(self, limit: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
+    def __init__(
+        self,
+        limit: int = MAX_FAILURES,
+        window_s: float = WINDOW_S,
+        *,
+        limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.limit, self.window_s = limit, window_s
+        self.limits = dict(limits or {})  # key prefix → the limit of keys it starts
         self._failures: dict[str, deque[float]] = {}
         self._swept_at = float("-inf")  # the first attempt sweeps (nothing), then once a window
         self._lock = threading.Lock()
@@ -87,11 +102,23 @@ class Throttle:
         with self._lock:
             if now - self._swept_at >= self.window_s:
                 self._sweep(now)
-            if any(self._count(key, now) >= self.limit for key in keys):
+            if self._blocked(keys, now):
                 return None
             for key in keys:
                 self._failures.setdefault(key, deque()).append(now)
         return now
+
+    def limit_of(self, key: str) -> int:
+        return next((n for p, n in self.limits.items() if key.startswith(p)), self.limit)
+
+    def blocked(self, *keys: str, now: float | None = None) -> list[str]:
+        """The keys among `keys` at their limit."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return self._blocked(keys, now)
+
+    def _blocked(self, keys: tuple[str, ...], now: float) -> list[str]:
+        return [key for key in keys if self._count(key, now) >= self.limit_of(key)]
 
     def retry_after(self, *keys: str, now: float | None = None) -> int:
         """Whole seconds until every blocked key among `keys` allows an attempt again."""
@@ -100,8 +127,9 @@ class Throttle:
         with self._lock:
             for key in keys:
                 failures = self._failures.get(key)
-                if failures is not None and len(failures) >= self.limit:
-                    waits.append(failures[-self.limit] + self.window_s - now)
+                limit = self.limit_of(key)
+                if failures is not None and len(failures) >= limit:
+                    waits.append(failures[-limit] + self.window_s - now)
         return max(1, math.ceil(max(waits)))
 
     def succeeded(self, *keys: str, at: float) -> None:
@@ -184,13 +212,7 @@ async def track(request: Request) -> Response:
     keys = (f"client:{request.client.host if request.client else '-'}", f"code:{code}")
     attempt = throttle.attempt(*keys)  # counted before the answer is known: no bursts
     if attempt is None:
-        wait = str(throttle.retry_after(*keys))
-        raise ApiError(
-            429,
-            "too-many-attempts",
-            f"Too many failed attempts; try again in {wait} seconds",
-            headers={"Retry-After": wait},
-        )
+        raise _too_many(throttle, keys)
     container: Container = request.app.state.container
     try:
         case_id = await projected_case(container, code)
@@ -214,6 +236,24 @@ async def track(request: Request) -> Response:
         raise ApiError(404, "not-found", "No case matches this tracking code and verifier")
     throttle.succeeded(*keys, at=attempt)
     return ORJSONResponse(issued, status_code=201)
+
+
+def _too_many(throttle: Throttle, keys: tuple[str, ...]) -> ApiError:
+    """429 with Retry-After, naming what is held: this tracking code, or the address."""
+    wait = str(throttle.retry_after(*keys))
+    held = (
+        "tracking-code"
+        if any(k.startswith("code:") for k in throttle.blocked(*keys))
+        else "address"
+    )
+    return ApiError(
+        429,
+        "too-many-attempts",
+        f"Too many failed attempts for this {held.replace('-', ' ')}; try again in {wait} seconds",
+        headers={"Retry-After": wait},
+        held=held,
+        retry_after=int(wait),
+    )
 
 
 async def sign_out(request: Request) -> Response:

@@ -162,7 +162,8 @@ window.NL = (function () {
       it sends it as a bearer token; without one the staff session's cookie goes (same origin
       only), with the session's CSRF token on unsafe methods. */
   async function api(method, path, token, body) {
-    const headers = { Accept: "application/json, application/problem+json" };
+    // Chinese first: problems come in Chinese with the English beside (title_en, detail_en)
+    const headers = { Accept: "application/json, application/problem+json", "Accept-Language": "zh-CN, en;q=0.8" };
     if (token) headers.Authorization = "Bearer " + token;
     const init = { method, headers, credentials: token ? "omit" : "same-origin", cache: "no-store" };
     if (!token && !["GET", "HEAD"].includes(method)) {
@@ -195,6 +196,8 @@ window.NL = (function () {
     element.replaceChildren();
     const problem = error instanceof Problem ? error : new Problem(0, { title: "错误 Error", detail: String(error) });
     element.append(h("strong", {}, problem.title), problem.detail ? ": " + problem.detail : "");
+    const english = [problem.body.title_en, problem.body.detail_en].filter(Boolean).join(": ");
+    if (english) element.append(" ", h("span", { lang: "en" }, english)); // the English beside
     const where = problem.body.field || problem.body.parameter;
     if (where) element.append(" (" + where + ")");
     element.hidden = false;

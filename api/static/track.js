@@ -16,6 +16,7 @@
   const $ = (id) => document.getElementById(id);
   let session = null; // {case_id, token}
   let current = null; // the last case view
+  let guides = new Map(); // service_request_id → its guide entry (waits, collection)
 
   function saved() {
     try {
@@ -76,7 +77,11 @@
 
   async function load() {
     try {
-      const view = await api("GET", "/cases/" + encodeURIComponent(session.case_id), session.token);
+      const path = "/cases/" + encodeURIComponent(session.case_id);
+      const [view, guide] = await Promise.all([api("GET", path, session.token), api("GET", path + "/guide", session.token)]);
+      current = view;
+      guides = new Map((guide.services || []).map((g) => [g.service_request_id, g]));
+      renderProgress(guide.progress);
       render(view);
     } catch (error) {
       if (error.status === 401 || error.status === 404) {
@@ -220,6 +225,7 @@
         facts.append(h("div", { className: "wide" }, h("dt", {}, bi("暂停原因", "Blocked by")), h("dd", {}, serviceName(service.blocked_by.service), bi(" 不予办理", " was rejected"))));
       }
       if (service.rejection) facts.append(...rejectionFacts(service));
+      facts.append(...guideFacts(guides.get(service.service_request_id)));
       list.append(
         h(
           "li",
@@ -415,6 +421,130 @@
     }
   }
 
+  /** Done, ended and open services, as a bar and in words. */
+  function renderProgress(progress) {
+    const shown = Boolean(progress && progress.total);
+    $("progress").hidden = !shown;
+    if (!shown) return;
+    $("progress-fill").style.width = progress.percent + "%";
+    $("progress-meter").setAttribute("aria-valuenow", String(progress.percent));
+    $("progress-text").replaceChildren(
+      bi("已办结 " + progress.done + " 项，共 " + progress.total + " 项", progress.done + " of " + progress.total + " done"),
+      progress.ended ? h("span", {}, " · ", bi("不予办理或撤回 " + progress.ended + " 项", progress.ended + " ended without a result")) : "",
+      " · ",
+      bi("办理中 " + progress.open + " 项", progress.open + " in progress"),
+      " · " + progress.percent + "%",
+    );
+  }
+
+  /** Why the service waits (on which other result) and where and how to collect its result. */
+  function guideFacts(guide) {
+    if (!guide) return [];
+    const shown = [];
+    if (guide.waits_on.length) {
+      const list = h("ul", {}, ...guide.waits_on.map((w) => h("li", {}, bi(w.why[0], w.why[1]))));
+      shown.push(h("div", { className: "wide waits" }, h("dt", {}, bi("为何等待", "Why it waits")), h("dd", {}, list)));
+    }
+    const c = guide.collect;
+    if (c) {
+      const parts = [h("div", {}, bi(guide.ready ? "可领取：" : "办结后领取：", guide.ready ? "Ready to collect:" : "When done, collect:"), " ", bi(c.result[0], c.result[1]))];
+      parts.push(h("div", {}, bi(c.office[0], c.office[1])), h("div", { className: "muted" }, bi(c.how[0], c.how[1])));
+      if (c.bring.length) parts.push(h("div", {}, bi("请携带：", "Bring:"), h("ul", {}, ...c.bring.map(([zh, en]) => h("li", {}, bi(zh, en))))));
+      shown.push(h("div", { className: "wide collect" }, h("dt", {}, bi("领取地点和方式", "Where and how to collect")), h("dd", {}, ...parts)));
+    }
+    return shown;
+  }
+
+  /** The division picker: province → city → county from /divisions (reference data, names
+   * as of today); choosing a county fills the code field, which still takes a typed code. */
+  const levels = new Map();
+  function level(parent) {
+    const key = parent || "";
+    if (!levels.has(key)) {
+      const query = parent ? "?parent=" + encodeURIComponent(parent) : "";
+      levels.set(key, api("GET", "/divisions" + query, null).catch((error) => {
+        levels.delete(key);
+        throw error;
+      }));
+    }
+    return levels.get(key);
+  }
+
+  function picker(holder, input) {
+    const names = [["province", "省", "Province"], ["city", "市", "City"], ["county", "区县", "County"]];
+    const selects = names.map(([part, zh, en]) => {
+      const select = h("select", { id: input.id + "-" + part, dataset: { part } });
+      holder.append(h("label", { for: select.id }, bi(zh, en), select));
+      return select;
+    });
+    const fill = async (select, parent) => {
+      const placeholder = h("option", { value: "" }, "请选择 Choose");
+      select.replaceChildren(placeholder);
+      select.disabled = parent === undefined;
+      if (parent === undefined) return;
+      const answer = await level(parent);
+      for (const d of answer.divisions) select.append(h("option", { value: d.code }, d.name));
+    };
+    const [province, city, county] = selects;
+    province.addEventListener("change", () => Promise.all([fill(city, province.value ? province.value.slice(0, 2) : undefined), fill(county, undefined)]));
+    city.addEventListener("change", () => fill(county, city.value ? city.value.slice(0, 4) : undefined));
+    county.addEventListener("change", () => {
+      input.value = county.value;
+      input.dispatchEvent(new Event("input"));
+    });
+    fill(province, null).catch((error) => showProblem($("apply-problem"), error));
+    fill(city, undefined);
+    fill(county, undefined);
+  }
+
+  /** Every problem of the application at once: each field marked, with its own message. */
+  function clearFieldProblems(form) {
+    for (const node of form.querySelectorAll(".field-error")) node.remove();
+    for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+    for (const node of form.querySelectorAll(".field.invalid")) node.classList.remove("invalid");
+  }
+
+  function markFieldProblems(form, errors) {
+    let first = null;
+    for (const error of errors) {
+      const name = (error.pointer || "").replace(/^\//, "").split("/")[0];
+      const controls = Array.from(form.querySelectorAll("[name='" + CSS.escape(name) + "']"));
+      if (!controls.length) continue;
+      const holder = controls[0].closest(".field");
+      const id = "error-" + name;
+      let message = document.getElementById(id);
+      if (!message) {
+        message = h("p", { className: "field-error", id });
+        holder.append(message);
+      } else message.append(" ");
+      message.append(bi(error.detail, error.detail_en || ""));
+      holder.classList.add("invalid");
+      for (const control of controls) {
+        control.setAttribute("aria-invalid", "true");
+        const described = (control.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== id);
+        control.setAttribute("aria-describedby", [...described, id].join(" "));
+      }
+      const pick = holder.querySelector("select:not([disabled])");
+      const target = name.endsWith("_division") && pick && !controls[0].value ? pick : controls[0];
+      // the first problem in the form's order, whatever the order of the answer's list
+      if (!first || first.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_PRECEDING) first = target;
+    }
+    return first;
+  }
+
+  function showFormProblems(form, error) {
+    const errors = (error.body && error.body.errors) || [];
+    const problem = $("apply-problem");
+    showProblem(problem, error);
+    if (!errors.length) return;
+    problem.replaceChildren(
+      h("strong", {}, bi("共 " + errors.length + " 处需要更正", errors.length + " fields to correct")),
+      h("ul", {}, ...errors.map((e) => h("li", {}, bi(e.detail, e.detail_en || "")))),
+    );
+    const first = markFieldProblems(form, errors);
+    if (first) first.focus();
+  }
+
   async function apply(event) {
     event.preventDefault();
     const form = event.currentTarget;
@@ -429,6 +559,7 @@
     };
     const insured = $("insured-division").value.trim();
     if (insured) body.insured_division = insured;
+    clearFieldProblems(form);
     busy(form, true);
     try {
       await api("POST", "/cases/" + session.case_id + "/family-application", session.token, body);
@@ -437,7 +568,7 @@
       $("case-status").textContent = "申请已提交 Application sent";
       $("services-heading").scrollIntoView({ block: "start" });
     } catch (error) {
-      showProblem(problem, error);
+      showFormProblems(form, error);
     } finally {
       busy(form, false);
     }
@@ -471,6 +602,7 @@
   $("rate-form").addEventListener("submit", rate);
   $("refresh").addEventListener("click", () => load());
   $("sign-out").addEventListener("click", signOut);
+  for (const holder of document.querySelectorAll(".picker")) picker(holder, $(holder.dataset.for));
   window.NL.describeLocality($("residence-division"), $("residence-name"));
   window.NL.describeLocality($("insured-division"), $("insured-name"));
 

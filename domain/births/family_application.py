@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.births.commands import ApplyAsFamily
 from domain.births.facts import HOUSEHOLD_CHOICES, BirthFacts
-from domain.kernel.errors import InvalidApplicationError
+from domain.kernel.errors import DomainError, InvalidApplicationError, InvalidIdentifierError
 from domain.kernel.identifiers import division_code
 
 # Han characters (incl. extension A), plus the middle dot used in transcribed minority names.
@@ -100,11 +100,93 @@ def surname(full_name: str) -> str:
 
 
 def check_application(cmd: ApplyAsFamily, facts: BirthFacts) -> FamilyApplication:
-    """The normalised application, or InvalidApplicationError naming the field and the rule."""
+    """The normalised application, or one error naming every field that breaks a rule (each
+    in its `errors`; a single one is raised as itself, e.g. InvalidIdentifierError)."""
+    found: list[DomainError] = []
+    checked = {
+        name: _attempt(check, found) for name, check in _checks(cmd, facts, frozenset()).items()
+    }
+    if found:
+        raise all_at_once(found)
+    return FamilyApplication(
+        child_name=checked["child_name"],
+        household=cmd.household,
+        residence_division=checked["residence_division"],
+        insured_division=checked["insured_division"],
+        consent=True,
+        contact_phone=cmd.contact_phone,
+        **checked["mother_insured_division"],
+    )
+
+
+def application_problems(
+    cmd: ApplyAsFamily, facts: BirthFacts, skip: frozenset[str]
+) -> list[DomainError]:
+    """Every rule the application breaks, leaving out the fields in `skip` (already refused
+    for their form, e.g. missing: their values here are placeholders)."""
+    found: list[DomainError] = []
+    for check in _checks(cmd, facts, skip).values():
+        _attempt(check, found)
+    return found
+
+
+def _checks(cmd: ApplyAsFamily, facts: BirthFacts, skip: frozenset[str]) -> dict[str, Any]:
+    """Each field's check, in the form's order; a skipped field's check returns None."""
+    checks: dict[str, Any] = {
+        "child_name": lambda: _check_name(cmd.child_name.strip(), facts),
+        "household": lambda: _check_household(cmd, facts),
+        "residence_division": lambda: division_code(
+            cmd.residence_division, field="residence_division"
+        ),
+        "insured_division": lambda: (
+            division_code(cmd.insured_division, field="insured_division")
+            if cmd.insured_division
+            else None
+        ),
+        "mother_insured_division": lambda: _mother_insurance(cmd),
+        "consent": lambda: _check_consent(cmd),
+    }
+    return {name: (lambda: None) if name in skip else check for name, check in checks.items()}
+
+
+def _attempt(check: Any, found: list[DomainError]) -> Any:
+    try:
+        return check()
+    except (InvalidApplicationError, InvalidIdentifierError) as error:
+        found.append(error)
+        return None
+
+
+def problem_item(error: DomainError) -> dict[str, Any]:
+    """One broken rule as an item of a problem's `errors` (RFC 9457): a JSON pointer to the
+    field, the error's code and detail, and what else it names (the rule, the surnames)."""
+    where = str(error.context.get("field", ""))
+    item = {"pointer": "/" + where.replace(".", "/"), "code": error.code, "detail": error.detail}
+    return item | {k: v for k, v in error.context.items() if k != "errors"}
+
+
+def all_at_once(found: list[DomainError]) -> DomainError:
+    """One error for all: a single one as itself, several as an InvalidApplicationError; the
+    items of each in `errors`."""
+    items = [problem_item(error) for error in found]
+    if len(found) == 1:
+        found[0].context["errors"] = items
+        return found[0]
+    return InvalidApplicationError(
+        f"{len(found)} problems in the application: " + "; ".join(e.detail for e in found),
+        field=found[0].context.get("field"),
+        errors=items,
+    )
+
+
+def _check_consent(cmd: ApplyAsFamily) -> None:
     if cmd.consent is not True:
         raise InvalidApplicationError(
             "The guardian's consent is needed to share the data with each office", field="consent"
         )
+
+
+def _check_household(cmd: ApplyAsFamily, facts: BirthFacts) -> None:
     if cmd.household not in HOUSEHOLD_CHOICES:
         raise InvalidApplicationError("household is 'mother' or 'father'", field="household")
     parent = facts.parent(cmd.household)
@@ -113,21 +195,8 @@ def check_application(cmd: ApplyAsFamily, facts: BirthFacts) -> FamilyApplicatio
             f"The birth record has no hukou address for the {cmd.household}; the hospital must "
             "send an update with it before the child can join that household",
             field="household",
+            rule="household-hukou",
         )
-    name = _check_name(cmd.child_name.strip(), facts)
-    return FamilyApplication(
-        child_name=name,
-        household=cmd.household,
-        residence_division=division_code(cmd.residence_division, field="residence_division"),
-        insured_division=(
-            division_code(cmd.insured_division, field="insured_division")
-            if cmd.insured_division
-            else None
-        ),
-        consent=True,
-        contact_phone=cmd.contact_phone,
-        **_mother_insurance(cmd),
-    )
 
 
 def _mother_insurance(cmd: ApplyAsFamily) -> dict[str, Any]:
@@ -148,6 +217,7 @@ def _check_name(name: str, facts: BirthFacts) -> str:
         raise InvalidApplicationError(
             "The child's name is 2 to 15 Chinese characters (a middle dot allowed)",
             field="child_name",
+            rule="child-name-format",
         )
     parents = (facts.mother, facts.father)
     surnames = {surname(p.name) for p in parents if p is not None and p.name}
@@ -156,5 +226,7 @@ def _check_name(name: str, facts: BirthFacts) -> str:
             "The child's surname must be the father's or the mother's (Civil Code Art. 1015); "
             f"the parents' surnames are {', '.join(sorted(surnames))}",
             field="child_name",
+            rule="child-surname",
+            surnames="、".join(sorted(surnames)),
         )
     return name

@@ -835,6 +835,24 @@ SPECS: list[Spec] = [
         on_unknown_case("/family-application", json=APPLICATION),
         variant="unknown id",
     ),
+    # the family's guide (progress, waits, collection: no personal data) and the public
+    # division picker (reference data)
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/guide",
+        expect(404, family_own=200, admin=200),
+        on_case("/guide"),
+    ),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/guide",
+        expect(404),
+        on_unknown_case("/guide"),
+        variant="unknown id",
+    ),
+    Spec(
+        "GET", "/divisions", EVERYONE, fixed("/divisions", params={"parent": "4306"}), public=True
+    ),
     Spec(
         "POST",
         "/cases/{case_id:uuid}/rating",
