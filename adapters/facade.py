@@ -69,7 +69,7 @@ from domain.births.family_guide import family_guide
 from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
 from domain.births.rating import OUTCOMES as CALL_BACK_OUTCOMES
-from domain.births.rating import RecordCallBack
+from domain.births.rating import InvalidCallBackError, RecordCallBack
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
@@ -208,6 +208,7 @@ __all__ = [
     "IntakeRejectedError",
     "InvalidActorError",
     "InvalidApplicationError",
+    "InvalidCallBackError",
     "InvalidIdentifierError",
     "InvalidResultError",
     "InvalidRouteError",
