@@ -160,7 +160,8 @@ def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] 
         place = request.receiving_locality if side == "receiving" else request.handling_locality
         you = principal.role == "office" and principal.scope == place
         who = f"{request.authority} {place}"
-        return _next("office", who, action, request.due, you)
+        office = {"authority": request.authority, "locality": place}
+        return _next("office", who, action, request.due, you) | office
     if state == RequestState.SUPPLEMENT_REQUESTED:
         return _next("family", "family", "supplement", request.due, False)
     if state == RequestState.REJECTED and request.resubmitted_as is None:
