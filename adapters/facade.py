@@ -52,9 +52,9 @@ from adapters.sign_in import (
     reset_password,
 )
 from adapters.staff_sessions import SignInRow
-from adapters.workbench import (
+from adapters.workbench import request_view
+from adapters.workbench_search import (
     citizen_id_shape,
-    request_view,
     search_requests,
     search_row,
     tracking_code_shape,

@@ -1,10 +1,9 @@
-"""The clerk's workbench: one service request as its office sees it, and the office's search.
+"""The clerk's workbench: one service request as its office sees it.
 
 `request_view` gathers what an office needs to decide a request: exactly the data dispatched
 to it, the one-time notices and the family's answers with their files, the case's timeline as
 the office may read it, the due clock, who acts next, and the steps this state allows this
-caller. `search_requests` finds the office's requests by a case's tracking code or by a
-parent's citizen ID (the office_search projection's blind index: no citizen ID in clear).
+caller. The office's search is adapters/workbench_search.py.
 """
 
 from __future__ import annotations
@@ -15,17 +14,13 @@ from uuid import UUID
 from eventsourcing.domain import CanMutateAggregate
 
 from adapters.bootstrap import Container
-from adapters.case_reads import case_requests
 from domain.births.history import history_entry
 from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
 from domain.kernel.actors import Principal
-from domain.kernel.errors import CaseNotFoundError, ServiceRequestNotFoundError
-from domain.kernel.identifiers import citizen_id as checked_citizen_id
+from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.service_request import RequestState, ServiceRequest
-from domain.ledger import TRACKING_ALPHABET, TRACKING_LENGTH
 from domain.wings import service as service_definition
 from projections.case_view import request_fields
-from projections.office_search import parent_ids
 
 # The steps each state allows (the aggregate's rules; who may take them: access.may_act).
 STATE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -44,6 +39,8 @@ NEXT = {
     RequestState.REVOCATION_REQUESTED: ("handling", "revoke the result"),
 }
 ENDED = (RequestState.APPROVED, RequestState.WITHDRAWN, RequestState.REVOKED)
+# no office clock runs: not dispatched yet, behind another request, or the family's to resubmit
+WAITING = (RequestState.PLANNED, RequestState.BLOCKED, RequestState.REJECTED)
 
 
 def seen_request(container: Container, principal: Principal, request_id: UUID) -> ServiceRequest:
@@ -63,10 +60,11 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
     """GET /service-requests/{id}: the request as its office sees it."""
     request = seen_request(container, principal, request_id)
     row = container.projections.office_queue_view.request(str(request.id))
+    here = principal.scope if principal.role == "office" else None
     view = request_fields(request) | {
         "case_id": str(request.case_id),
         "authority": request.authority,
-        "role": office_role(principal.scope if principal.role == "office" else None, request),
+        "role": office_role(here, request),
         "receipt_number": request.receipt_number,
         "dispatched": request.payload.to_dict(),
         "dispatched_since": getattr(request, "arrived", None),
@@ -74,13 +72,18 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
         "result": request.result.to_dict() if request.result else None,
         "awaiting": list(request.awaiting),
         "clock": clock(request, overdue=bool(row and row.overdue), soon=bool(row and row.due_soon)),
-        "next": next_actor(principal, request),
+        "next": behind(container, request) or next_actor(principal, request),
         "actions": allowed_actions(principal, request),
     }
-    view |= exchanges(container, request)
-    view["documents"] = container.files.describe(request.case_id, list(request.documents))
-    view["timeline"] = timeline(container, principal, request)
-    return view
+    documents = container.files.describe(request.case_id, list(request.documents))
+    return (
+        view
+        | exchanges(container, request)
+        | {
+            "documents": documents,
+            "timeline": timeline(container, principal, request),
+        }
+    )
 
 
 def office_role(here: str | None, request: ServiceRequest) -> str | None:
@@ -95,26 +98,25 @@ def office_role(here: str | None, request: ServiceRequest) -> str | None:
 
 def exchanges(container: Container, request: ServiceRequest) -> dict[str, Any]:
     """The one-time notices given and the answers to them, from the request's events."""
-    notices, answers = [], []
-    for event in container.ledger.events.get(request.id):
-        if isinstance(event, ServiceRequest.SupplementRequested):
-            notices.append(
-                {
-                    "at": event.timestamp.isoformat(),
-                    "items": list(event.items),
-                    "reason": event.reason,
-                    "family_due": event.family_due,
-                }
-            )
-        elif isinstance(event, ServiceRequest.Supplemented):
-            answers.append(
-                {
-                    "at": event.timestamp.isoformat(),
-                    "items": list(event.items),
-                    "evidence": [dict(e) for e in event.evidence],
-                }
-            )
+    events = list(container.ledger.events.get(request.id))
+    notices = [_notice(e) for e in events if isinstance(e, ServiceRequest.SupplementRequested)]
+    answers = [_answer(e) for e in events if isinstance(e, ServiceRequest.Supplemented)]
     return {"notices": notices, "supplements": answers}
+
+
+def _notice(event: ServiceRequest.SupplementRequested) -> dict[str, Any]:
+    at = event.timestamp.isoformat()
+    return {
+        "at": at,
+        "items": list(event.items),
+        "reason": event.reason,
+        "family_due": event.family_due,
+    }
+
+
+def _answer(event: ServiceRequest.Supplemented) -> dict[str, Any]:
+    evidence = [dict(e) for e in event.evidence]  # ids and hashes of stored documents
+    return {"at": event.timestamp.isoformat(), "items": list(event.items), "evidence": evidence}
 
 
 def timeline(
@@ -140,7 +142,7 @@ def clock(request: ServiceRequest, *, overdue: bool, soon: bool) -> dict[str, An
         RequestState.DISPATCHED: "receiving-window",
         RequestState.SUPPLEMENT_REQUESTED: "family",
     }.get(request.state, "handling-office")
-    if request.state in ENDED or request.state in (RequestState.REJECTED,):
+    if request.state in (*ENDED, *WAITING):
         whose = "none"
     return {
         "due": request.due,
@@ -177,6 +179,22 @@ def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] 
     return None
 
 
+def behind(container: Container, request: ServiceRequest) -> dict[str, Any] | None:
+    """For a request not dispatched yet or blocked: the party it waits behind, as the case's
+    `waiting_on` names it (projections/waiting.py: the request it depends on, and that
+    request's party); None when it names none (or the case is not projected yet)."""
+    if request.state not in (RequestState.PLANNED, RequestState.BLOCKED):
+        return None
+    extras = container.projections.case_status_view.family_extras(request.case_id)
+    for waiting in extras.get("waiting_on", []):
+        if request.service in waiting["behind"]:
+            party, who, action = waiting["party"], waiting["who"], waiting["action"]
+            return _next(party, who, action, waiting["due"], False) | {
+                "waits_on": waiting["service"]
+            }
+    return None
+
+
 def _next(party: str, who: str, action: str, due: str | None, you: bool) -> dict[str, Any]:
     return {"party": party, "who": who, "action": action, "due": due, "you": you}
 
@@ -203,76 +221,3 @@ def _state_allows(request: ServiceRequest, action: str) -> bool:
     if action == "resubmit":
         return request.resubmitted_as is None
     return True
-
-
-def search_requests(
-    container: Container,
-    office: tuple[str, str],
-    *,
-    tracking_code: str | None = None,
-    citizen_id: str | None = None,
-) -> list[ServiceRequest]:
-    """The office's (locality, authority) requests of the case a tracking code names, or
-    whose dispatched data names a parent's citizen ID (its current payload: an ID corrected
-    away finds nothing)."""
-    if tracking_code is not None:
-        return _by_tracking_code(container, office, tracking_code)
-    wanted = (citizen_id or "").strip().upper()
-    found = []
-    for request_id in container.projections.office_search_view.requests_of(wanted):
-        request = container.ledger.get_request(UUID(request_id))
-        if _of_office(office, request) and wanted in parent_ids(request.payload):
-            found.append(request)
-    return found
-
-
-def _by_tracking_code(
-    container: Container, office: tuple[str, str], code: str
-) -> list[ServiceRequest]:
-    status = container.projections.case_status_view.by_tracking_code(code.strip().upper())
-    if status is None:
-        return []
-    try:
-        case = container.ledger.get_case(UUID(status.case_id))
-    except CaseNotFoundError:
-        return []
-    return [r for r in case_requests(container.ledger, case) if _of_office(office, r)]
-
-
-def _of_office(office: tuple[str, str], request: ServiceRequest) -> bool:
-    """Routed to or received by the office (access.office_may_see's rule for its scope)."""
-    locality, authority = office
-    return request.authority == authority and locality in (
-        request.handling_locality,
-        request.receiving_locality,
-    )
-
-
-def search_row(request: ServiceRequest, locality: str) -> dict[str, Any]:
-    """A found request as the search lists it: enough to tell the family's child apart."""
-    payload = request.payload
-    return {
-        "service_request_id": str(request.id),
-        "case_id": str(request.case_id),
-        "service": request.service,
-        "state": request.state,
-        "role": office_role(locality, request),
-        "due": request.due,
-        "due_provisional": bool(request.due_provisional),
-        "child_name": payload.get("child_name"),
-        "born_at": payload.get("born_at"),
-    }
-
-
-def tracking_code_shape(code: str) -> str | None:
-    """The code normalised (upper case, no spaces or hyphens) if it has a tracking code's
-    shape (12 letters of its alphabet), else None."""
-    text = code.strip().upper().replace("-", "").replace(" ", "")
-    if len(text) == TRACKING_LENGTH and set(text) <= set(TRACKING_ALPHABET):
-        return text
-    return None
-
-
-def citizen_id_shape(value: str) -> str:
-    """The citizen ID normalised, or InvalidIdentifierError naming `citizen_id`."""
-    return checked_citizen_id(value)

@@ -224,6 +224,7 @@
       const party = next.party === "family" ? bi("家庭", "the family") : next.you ? bi("本窗口", "this office") : next.locality ? h("span", {}, window.NL.authorityName(next.authority), " ", window.NL.locality(next.locality)) : document.createTextNode(next.who);
       who = h("span", {}, party, " — ", nextAction(next.action), next.due ? " · " + next.due : "");
       if (next.you) who.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
+      if (next.waits_on) who.prepend(bi("等待前置事项", "waits on"), " ", serviceName(next.waits_on), ": ");
     }
     $("act-clock").replaceChildren(
       fact(bi("状态", "State"), h("span", { className: "badge state-" + view.state }, label("state", view.state))),
@@ -373,7 +374,7 @@
     const action = form.dataset.action;
     const problem = $("act-problem");
     hideProblem(problem);
-    window.NLForms.clear(form);
+    for (const id of Object.values(FORMS)) window.NLForms.clear($(id)); // one form's problems at a time
     const errors = problems(action);
     if (errors.length) {
       window.NLForms.show(form, problem, errors);

@@ -205,3 +205,26 @@ def test_reads_and_searches_are_audited_without_personal_data(
     assert ("search", case, request_id) in mine
     assert ("search", "", "") in mine
     assert MOTHER_ID not in repr(rows)
+
+
+def test_a_request_waiting_on_an_earlier_service_shows_nothing_sent_and_no_clock(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-WB-7")
+    request_id = journey.services()["household-registration"]["service_request_id"]
+    view = workbench(journey, request_id, journey.offices.header("420102", "public-security"))
+    assert view["state"] == "planned"  # it needs the birth certificate's number first
+    assert view["dispatched"] == {}
+    assert view["clock"] == {
+        "due": None,
+        "due_provisional": False,
+        "whose": "none",
+        "overdue": False,
+        "due_soon": False,
+    }
+    # it waits behind the birth certificate, whose office acts next (the case's waiting_on)
+    assert view["next"]["waits_on"] == "birth-certificate"
+    assert view["next"]["party"] == "office"
+    assert view["next"]["you"] is False
+    assert view["actions"] == []
+    assert view["notices"] == view["supplements"] == view["documents"] == []
