@@ -267,6 +267,16 @@
     $("act-timeline-section").hidden = !view.timeline.length;
   }
 
+  const DONE = {
+    receive: ["收件", "received"],
+    "request-supplement": ["一次性告知补正", "supplement requested"],
+    approve: ["办结", "approved"],
+    reject: ["不予办理", "rejected"],
+    "approve-correction": ["核准更正", "correction approved"],
+    "reject-correction": ["不予更正", "correction rejected"],
+    revoke: ["撤销办理结果", "result revoked"],
+  };
+
   const FORMS = {
     receive: "receive-form",
     "request-supplement": "supplement-request-form",
@@ -385,7 +395,8 @@
       const view = await api("POST", "/service-requests/" + selected.service_request_id + "/" + action, null, body(action));
       form.reset();
       await openRequest(view.service_request_id, false);
-      $("act-status").replaceChildren(bi("已完成：" + action, "Done: " + action));
+      const done = DONE[action] || [action, action];
+      $("act-status").replaceChildren(bi("已完成：" + done[0], "Done: " + done[1]));
       $("act-heading").focus();
       if (office) await loadQueue();
     } catch (error) {

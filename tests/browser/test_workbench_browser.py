@@ -104,6 +104,7 @@ def test_a_clerk_finds_a_request_by_tracking_code_sees_the_answer_and_approves(
     browser.click("#approve-form button[type=submit]")
     wait_for(lambda: browser.visible("#act-none"), "the request approved")
     assert "已办结" in browser.text("#act-clock")
+    assert "Done: approved" in browser.text("#act-status")
     assert child_id in browser.text("#act-clock")
     assert not browser.visible("#act-problem")
     browser.review("workbench-3-approved")
