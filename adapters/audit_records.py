@@ -20,6 +20,7 @@ WHATS = (
     "deliveries",
     "feed",
     "follow-ups",  # a bad rating's case and the family's comment
+    "search",  # an office's search by tracking code or citizen ID (api/service_requests.py)
 )
 VIAS = ("api", "page")
 

@@ -42,6 +42,7 @@ from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
+from projections.office_search import OfficeSearchProjection, OfficeSearchView
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ PROJECTIONS: Registry = (
     (FlowsProjection, FlowsView),
     (RoutingDeskProjection, RoutingDeskView),
     (OfficeFeedProjection, OfficeFeedView),
+    (OfficeSearchProjection, OfficeSearchView),
 )
 
 

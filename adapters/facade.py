@@ -52,6 +52,13 @@ from adapters.sign_in import (
     reset_password,
 )
 from adapters.staff_sessions import SignInRow
+from adapters.workbench import request_view
+from adapters.workbench_search import (
+    citizen_id_shape,
+    search_requests,
+    search_row,
+    tracking_code_shape,
+)
 from domain.births.birth_case import BirthCase
 from domain.births.catalog import load_catalog
 from domain.births.commands import (
@@ -272,6 +279,7 @@ __all__ = [
     "case_id_of",
     "case_of_request",
     "check_serve_budget",
+    "citizen_id_shape",
     "covers",
     "deliveries_of_request",
     "delivery_figures",
@@ -332,13 +340,17 @@ __all__ = [
     "request_fields",
     "request_file",
     "request_files",
+    "request_view",
     "reset_password",
     "route_request",
     "routing_desk",
     "scoped_case",
     "seal_attempt",
+    "search_requests",
+    "search_row",
     "speaks_for",
     "token_hash",
+    "tracking_code_shape",
     "tracking_position",
     "unit_follow_ups",
     "unknown_evidence",

@@ -7,6 +7,8 @@ Views are reached by name (`get`); the typed accessors below serve the ones the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters import pool
-from adapters.case_documents import sealer_for
+from adapters.case_documents import index_key, sealer_for
 from adapters.settings import Settings
 from engine.memory import memory_view
 from engine.postgres_views import postgres_view
@@ -26,7 +28,10 @@ from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
+from projections.office_search import OfficeSearchProjection, OfficeSearchView
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
+
+SEARCH_LABEL = b"newborn-ledger/office-search/v1"
 
 
 class LedgerProjections(Projections):
@@ -80,6 +85,10 @@ class LedgerProjections(Projections):
     def office_feed_view(self) -> OfficeFeedView:
         return self.office_feed.view
 
+    @property
+    def office_search_view(self) -> OfficeSearchView:
+        return cast(OfficeSearchProjection, self.get("office_search")).view
+
 
 def build_projections(
     settings: Settings, app: Application[Any], registry: Registry
@@ -90,7 +99,16 @@ def build_projections(
     sealer = sealer_for(settings)
     projections.case_status.view.sealer = sealer
     projections.office_feed.view.sealer = sealer  # dispatches carry personal data
+    if settings.cipher_key:  # the parents' IDs indexed under keys of the cipher keys
+        keys = [settings.cipher_key, *settings.old_cipher_keys]
+        projections.office_search_view.index_keys = tuple(search_key(k) for k in keys)
     return projections
+
+
+def search_key(cipher_key: str) -> bytes:
+    """office_search's digest key of a cipher key: another label than the case_status
+    index's, so a digest in one view never matches one in the other."""
+    return hmac.new(index_key(cipher_key), SEARCH_LABEL, hashlib.sha256).digest()
 
 
 def _on_store(settings: Settings, app: Application[Any], registry: Registry) -> LedgerProjections:

@@ -276,8 +276,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "documents": {"type": "array", "items": ref("DocumentReference")},
         }
     ),
+    "ServiceRequestView": obj(  # the clerk's workbench (api/service_requests.py)
+        {
+            "service_request_id": UUID_STRING,
+            "case_id": UUID_STRING,
+            "service": STRING,
+            "state": STRING,
+            "dispatched": {"type": "object"},  # exactly the fields dispatched to the office
+            "notices": OBJECTS,
+            "supplements": OBJECTS,
+            "documents": {"type": "array", "items": ref("DocumentReference")},
+            "timeline": OBJECTS,
+            "clock": obj({"due": {"type": ["string", "null"]}, "whose": STRING}),
+            "next": {"type": ["object", "null"]},
+            "actions": OBJECTS,
+        },
+        role={"type": ["string", "null"]},
+        receipt_number={"type": ["string", "null"]},
+        result={"type": ["object", "null"]},
+    ),
+    "OfficeSearchResult": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
+    "OfficeSearch": obj({}, tracking_code=STRING, citizen_id=STRING),  # exactly one of them
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),
     "CloseRequest": obj({}, reason=STRING),
     "CallBackRequest": obj({"outcome": STRING}, note=STRING),

@@ -1,16 +1,17 @@
 /* The office page, signed in as a staff user: the office (its own, from the session; an
-   administrator chooses one), its queue and the steps on each request. */
+   administrator chooses one), its search and queue, and the clerk's workbench of one request
+   (GET /service-requests/{id}: the data sent to the office, the family's answers and files,
+   the clock, who acts next, the timeline, and a form for each step the state allows; the
+   page's address names the request open, ?request=<id>). */
 "use strict";
 
 (function () {
   const { h, api, bi, label, serviceName, resultName, showApiProblem, hideProblem, dateTime, busy, reference } = window.NL;
   const $ = (id) => document.getElementById(id);
-  const RECEIVERS = ["receive-for-other", "both"];
-  const DECIDERS = ["decide-here", "both"];
   let office = null; // {locality, authority}
   let offset = 0;
   let total = 0;
-  let selected = null; // the queue row being handled
+  let selected = null; // the request open on the workbench (its view)
 
   function filters() {
     const params = new URLSearchParams();
@@ -51,16 +52,16 @@
       if (row.due_soon && !row.overdue) due.append(" ", h("span", { className: "badge" }, bi("临近", "due soon")));
       if (row.overdue) due.append(" ", h("span", { className: "badge state-rejected" }, bi("逾期", "overdue")));
       const button = h("button", { type: "button", className: "secondary small", "aria-label": "办理 Handle " + row.service + " " + row.case_id.slice(0, 8) }, bi("办理", "Handle"));
-      button.addEventListener("click", () => openAct(row));
+      button.addEventListener("click", () => openRequest(row.service_request_id, true));
       body.append(
         h(
           "tr",
           {},
           h("th", { scope: "row" }, serviceName(row.service)),
-          h("td", {}, h("span", { className: "badge state-" + row.state }, label("state", row.state))),
-          h("td", {}, label("role", row.role)),
-          h("td", { className: "nowrap" }, due),
-          h("td", {}, h("code", { title: row.case_id }, row.case_id.slice(0, 8))),
+          h("td", { "data-label": "状态 State" }, h("span", { className: "badge state-" + row.state }, label("state", row.state))),
+          h("td", { "data-label": "角色 Role" }, label("role", row.role)),
+          h("td", { className: "nowrap", "data-label": "办结时限 Due" }, due),
+          h("td", { "data-label": "案件 Case" }, h("code", { title: row.case_id }, row.case_id.slice(0, 8))),
           h("td", {}, button),
         ),
       );
@@ -86,12 +87,12 @@
     box.hidden = !warnings.length;
   }
 
-  async function loadDeliveries(row) {
+  async function loadDeliveries(id) {
     const list = $("act-deliveries-list");
     list.replaceChildren();
     $("act-deliveries").hidden = true;
     try {
-      const found = await api("GET", "/service-requests/" + row.service_request_id + "/deliveries", null);
+      const found = await api("GET", "/service-requests/" + id + "/deliveries", null);
       for (const system of found.systems) {
         for (const d of system.deliveries) {
           const when = d.delivered_at ? dateTime(d.delivered_at) : d.next_attempt_at ? h("span", {}, bi("下次", "next"), " ", dateTime(d.next_attempt_at)) : "—";
@@ -100,28 +101,22 @@
       }
       $("act-deliveries").hidden = !list.children.length;
     } catch (error) {
-      /* the queue stays usable without the delivery status */
+      /* the request stays workable without the delivery status */
     }
   }
 
   // The files the family's supplements cite, as download links: the session's cookie goes
   // with the link (same origin), so a click downloads the file.
-  async function loadDocuments(row) {
+  function renderDocuments(id, documents) {
     const list = $("act-documents-list");
     list.replaceChildren();
-    $("act-documents").hidden = true;
-    const base = "/service-requests/" + row.service_request_id + "/documents";
-    try {
-      const found = await api("GET", base, null);
-      for (const doc of found.documents) {
-        const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: savedName(doc) }, doc.name);
-        const kb = Math.max(1, Math.round(doc.size / 1024));
-        list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
-      }
-      $("act-documents").hidden = !list.children.length;
-    } catch (error) {
-      /* the request stays workable without its files listed */
+    const base = "/service-requests/" + id + "/documents";
+    for (const doc of documents) {
+      const link = h("a", { href: base + "/" + encodeURIComponent(doc.id), download: savedName(doc) }, doc.name);
+      const kb = Math.max(1, Math.round(doc.size / 1024));
+      list.append(h("li", {}, link, " ", h("span", { className: "muted" }, doc.type + " · " + kb + " KB")));
     }
+    $("act-documents").hidden = !documents.length;
   }
 
   // A file is saved under its stem and the extension of the type the server checked it as
@@ -132,34 +127,237 @@
     return (stem || "document") + ext;
   }
 
-  function openAct(row) {
-    selected = row;
-    hideProblem($("act-problem"));
-    const subject = $("act-subject");
-    subject.replaceChildren(serviceName(row.service), " · ", h("code", {}, row.case_id.slice(0, 8)), " · ", label("state", row.state));
-    const can = {
-      "receive-form": row.state === "dispatched" && RECEIVERS.includes(row.role),
-      // 一次性告知: at the window before acceptance, or after it (a second one needs a reason)
-      "supplement-request-form": row.state === "received" || (row.state === "dispatched" && RECEIVERS.includes(row.role)),
-      "approve-form": row.state === "received" && DECIDERS.includes(row.role),
-      "reject-form": ["received", "supplement-requested"].includes(row.state) && DECIDERS.includes(row.role),
-      "correction-approve-form": row.state === "correction-requested" && DECIDERS.includes(row.role),
-      "correction-reject-form": row.state === "correction-requested" && DECIDERS.includes(row.role),
-      "revoke-form": row.state === "revocation-requested" && DECIDERS.includes(row.role),
-    };
-    for (const [id, shown] of Object.entries(can)) {
-      $(id).hidden = !shown;
-      $(id).reset();
+  // The dispatched fields, named in Chinese and English; results carried from earlier
+  // services are marked so.
+  const FIELDS = {
+    child_name: ["儿童姓名", "Child's name"],
+    born_at: ["出生时间", "Born at"],
+    sex: ["性别", "Sex"],
+    birth_division: ["出生地", "Place of birth"],
+    household: ["随父或随母落户", "Hukou follows"],
+    residence_division: ["居住地", "Residence"],
+    insured_division: ["参保地", "Insured at"],
+    facility_uscc: ["助产机构代码", "Birth facility (USCC)"],
+    record_ref: ["医院出生记录号", "Hospital record"],
+    delivery_ref: ["分娩记录号", "Delivery record"],
+    multiple_birth: ["多胞胎序号", "Birth order (multiple birth)"],
+    birth_weight_g: ["出生体重（克）", "Birth weight (g)"],
+    gestation_weeks: ["孕周", "Gestation (weeks)"],
+    apgar_1: ["Apgar 1 分钟", "Apgar at 1 min"],
+    apgar_5: ["Apgar 5 分钟", "Apgar at 5 min"],
+    birth_doses: ["出生时接种", "Doses at birth"],
+    "mother.name": ["母亲姓名", "Mother's name"],
+    "mother.citizen_id": ["母亲身份证号", "Mother's citizen ID"],
+    "mother.phone": ["母亲电话", "Mother's phone"],
+    "mother.hukou_division": ["母亲户籍地", "Mother's hukou"],
+    "mother.residence_division": ["母亲居住地", "Mother's residence"],
+    "father.name": ["父亲姓名", "Father's name"],
+    "father.citizen_id": ["父亲身份证号", "Father's citizen ID"],
+    "father.phone": ["父亲电话", "Father's phone"],
+    "father.hukou_division": ["父亲户籍地", "Father's hukou"],
+    "father.residence_division": ["父亲居住地", "Father's residence"],
+  };
+  const VALUES = {
+    sex: { male: ["男", "male"], female: ["女", "female"], unknown: ["未说明", "not stated"] },
+    household: { mother: ["随母", "the mother"], father: ["随父", "the father"] },
+  };
+  const CARRIED = ["certificate_number", "vaccination_record_number", "citizen_id", "enrolment_number", "card_number", "decision_number"];
+
+  function fieldValue(name, value) {
+    if (VALUES[name] && VALUES[name][value]) return bi(VALUES[name][value][0], VALUES[name][value][1]);
+    if (/division$/.test(name)) return window.NL.locality(String(value));
+    if (name === "born_at") return dateTime(value);
+    if (Array.isArray(value)) return value.join("、");
+    if (/citizen_id$|_number$|^record_ref$|^facility_uscc$/.test(name)) return h("code", {}, String(value));
+    return String(value);
+  }
+
+  function fact(term, value, wide) {
+    return h("div", { className: wide ? "wide" : "" }, h("dt", {}, term), h("dd", {}, value));
+  }
+
+  function renderData(view) {
+    const data = $("act-data");
+    data.replaceChildren();
+    const names = Object.keys(view.dispatched);
+    if (!names.length) data.append(h("p", { className: "muted" }, bi("尚未推送信息", "Nothing sent yet")));
+    for (const name of names) {
+      const carried = CARRIED.includes(name);
+      const term = carried ? h("span", {}, resultName(name), " ", h("span", { className: "badge" }, bi("前序结果", "carried forward"))) : FIELDS[name] ? bi(FIELDS[name][0], FIELDS[name][1]) : name;
+      const changed = (view.new_facts || []).includes(name) ? h("span", { className: "badge state-supplement-requested" }, bi("已更正", "corrected")) : "";
+      data.append(fact(term, h("span", {}, fieldValue(name, view.dispatched[name]), " ", changed)));
     }
-    $("act-none").hidden = Object.values(can).some(Boolean);
-    const service = reference.services[row.service] || {};
-    const field = service.result_field || "result";
+  }
+
+  const WHOSE = {
+    "receiving-window": ["收件窗口受理时限", "the receiving window's time to accept or notify"],
+    "handling-office": ["办理部门办结时限", "the handling office's time to decide"],
+    family: ["家庭补正期限", "the family's time to answer"],
+    none: ["不再计时", "no clock runs"],
+  };
+
+  const NEXT_ACTIONS = {
+    "receive (受理) or give the one-time notice": ["收件受理或一次性告知", "receive or give the one-time notice"],
+    decide: ["作出办理决定", "decide"],
+    supplement: ["补正材料", "supplement"],
+    "decide the correction": ["审核更正", "decide the correction"],
+    "revoke the result": ["撤销办理结果", "revoke the result"],
+    "resubmit or seek a remedy": ["重新申请或寻求救济", "resubmit or seek a remedy"],
+    "route and dispatch": ["分派并推送", "route and dispatch"],
+  };
+
+  function nextAction(action) {
+    const found = NEXT_ACTIONS[action] || (/^decide /.test(action) ? ["待前置事项办结", action] : null);
+    return found ? bi(found[0], found[1]) : document.createTextNode(action);
+  }
+
+  function renderClock(view) {
+    const clock = view.clock;
+    const due = h("span", {}, clock.due || "—");
+    if (clock.due_provisional) due.append(" ", h("span", { className: "badge", title: "节假日安排未公布 / holidays not yet published" }, bi("暂定", "provisional")));
+    if (clock.due_soon && !clock.overdue) due.append(" ", h("span", { className: "badge" }, bi("临近", "due soon")));
+    if (clock.overdue) due.append(" ", h("span", { className: "badge state-rejected" }, bi("逾期", "overdue")));
+    const whose = WHOSE[clock.whose] || [clock.whose, clock.whose];
+    const next = view.next;
+    let who = bi("无需再办", "nobody: it is over");
+    if (next) {
+      const party = next.party === "family" ? bi("家庭", "the family") : next.you ? bi("本窗口", "this office") : next.locality ? h("span", {}, window.NL.authorityName(next.authority), " ", window.NL.locality(next.locality)) : document.createTextNode(next.who);
+      who = h("span", {}, party, " — ", nextAction(next.action), next.due ? " · " + next.due : "");
+      if (next.you) who.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
+      if (next.waits_on) who.prepend(bi("等待前置事项", "waits on"), " ", serviceName(next.waits_on), ": ");
+    }
+    $("act-clock").replaceChildren(
+      fact(bi("状态", "State"), h("span", { className: "badge state-" + view.state }, label("state", view.state))),
+      fact(bi("本窗口角色", "This office's part"), view.role ? label("role", view.role) : "—"),
+      fact(bi("时限", "Due"), due),
+      fact(bi("计时", "Clock"), bi(whose[0], whose[1])),
+      fact(bi("下一步由谁办理", "Who acts next"), who, true),
+      fact(bi("受理回执", "Receipt"), view.receipt_number || "—"),
+      fact(bi("办理方式", "Mode"), label("mode", view.mode)),
+    );
+    if (view.result) {
+      for (const [name, value] of Object.entries(view.result)) $("act-clock").append(fact(resultName(name), h("code", {}, value), true));
+    }
+  }
+
+  function renderExchanges(view) {
+    const list = $("act-exchanges-list");
+    list.replaceChildren();
+    const entries = view.notices.map((n) => ({ kind: "notice", at: n.at, entry: n })).concat(view.supplements.map((s) => ({ kind: "answer", at: s.at, entry: s })));
+    entries.sort((a, b) => (a.at < b.at ? -1 : 1));
+    for (const { kind, at, entry } of entries) {
+      const head = kind === "notice" ? bi("一次性告知：需补正", "Notice: items needed") : bi("家庭答复", "The family's answer");
+      const items = h("ul", {}, ...entry.items.map((item) => h("li", {}, item)));
+      const extra = [];
+      if (kind === "notice" && entry.family_due) extra.push(h("p", { className: "hint" }, bi("答复期限 " + entry.family_due, "answer by " + entry.family_due)));
+      if (kind === "notice" && entry.reason) extra.push(h("p", { className: "hint" }, bi("理由：", "Reason: "), entry.reason));
+      if (kind === "answer" && entry.evidence.length) extra.push(h("p", { className: "hint" }, bi("附材料 " + entry.evidence.length + " 份（见下）", entry.evidence.length + " file(s), below")));
+      list.append(h("li", { className: "exchange " + kind }, h("p", {}, h("strong", {}, head), " ", h("time", { dateTime: at }, dateTime(at))), items, ...extra));
+    }
+    $("act-exchanges").hidden = !entries.length;
+  }
+
+  function renderTimeline(view) {
+    const list = $("act-timeline");
+    list.replaceChildren();
+    for (const entry of view.timeline.slice().reverse()) {
+      const stream = entry.stream === "case" ? bi("案件", "case") : serviceName(entry.stream);
+      list.append(h("li", {}, h("time", { dateTime: entry.at }, dateTime(entry.at)), h("span", {}, h("span", { className: "svc" }, stream), label("event", entry.event))));
+    }
+    $("act-timeline-section").hidden = !view.timeline.length;
+  }
+
+  const DONE = {
+    receive: ["收件", "received"],
+    "request-supplement": ["一次性告知补正", "supplement requested"],
+    approve: ["办结", "approved"],
+    reject: ["不予办理", "rejected"],
+    "approve-correction": ["核准更正", "correction approved"],
+    "reject-correction": ["不予更正", "correction rejected"],
+    revoke: ["撤销办理结果", "result revoked"],
+  };
+
+  const FORMS = {
+    receive: "receive-form",
+    "request-supplement": "supplement-request-form",
+    approve: "approve-form",
+    reject: "reject-form",
+    "approve-correction": "correction-approve-form",
+    "reject-correction": "correction-reject-form",
+    revoke: "revoke-form",
+  };
+
+  function renderActions(view) {
+    const allowed = new Map(view.actions.map((a) => [a.action, a]));
+    for (const [action, id] of Object.entries(FORMS)) {
+      $(id).hidden = !allowed.has(action);
+      $(id).reset();
+      window.NLForms.clear($(id));
+    }
+    $("act-none").hidden = Object.keys(FORMS).some((action) => allowed.has(action));
+    const approve = allowed.get("approve") || allowed.get("approve-correction");
+    const field = (approve && approve.result_field) || (reference.services[view.service] || {}).result_field || "result";
     $("result-label").replaceChildren(resultName(field));
     $("result-field").textContent = field;
+    for (const id of ["result-value", "correction-result-value"]) $(id).dataset.field = field;
+  }
+
+  async function openRequest(id, focus) {
+    hideProblem($("act-problem"));
     $("act").hidden = false;
-    $("act-heading").focus();
-    loadDeliveries(row);
-    loadDocuments(row);
+    $("act-status").replaceChildren(bi("正在载入…", "Loading…"));
+    try {
+      const view = await api("GET", "/service-requests/" + encodeURIComponent(id), null);
+      selected = view;
+      $("act-subject").replaceChildren(serviceName(view.service), " · ", h("code", { title: view.case_id }, view.case_id.slice(0, 8)));
+      renderClock(view);
+      renderData(view);
+      renderExchanges(view);
+      renderDocuments(view.service_request_id, view.documents);
+      renderActions(view);
+      renderTimeline(view);
+      $("act-view").hidden = false;
+      $("act-status").replaceChildren();
+      const url = new URL(window.location.href);
+      url.searchParams.set("request", view.service_request_id);
+      window.history.replaceState(null, "", url.pathname + url.search);
+      if (focus) $("act-heading").focus();
+      loadDeliveries(view.service_request_id);
+    } catch (error) {
+      selected = null;
+      for (const id of [...Object.values(FORMS), "act-view", "act-none", "act-deliveries", "act-timeline-section"]) $(id).hidden = true;
+      $("act-status").replaceChildren();
+      showApiProblem($("act-problem"), error);
+    }
+  }
+
+  // Each form's own checks (all of them at once): [{input, zh, en}].
+  function problems(action) {
+    const errors = [];
+    const need = (id, zh, en) => {
+      if (!$(id).value.trim()) errors.push({ input: $(id), zh, en });
+    };
+    if (action === "receive") need("receipt-number", "请填写受理回执编号", "the receipt number is needed");
+    if (action === "request-supplement") {
+      const items = $("supplement-items").value.split("\n").map((line) => line.trim()).filter(Boolean);
+      if (!items.length) errors.push({ input: $("supplement-items"), zh: "请至少列出一项所需材料", en: "list at least one missing item" });
+      else if (items.length > 30 || items.some((item) => item.length > 200)) errors.push({ input: $("supplement-items"), zh: "最多 30 项，每项不超过 200 字", en: "at most 30 items of 200 characters" });
+    }
+    if (action === "approve" || action === "approve-correction") {
+      const id = action === "approve" ? "result-value" : "correction-result-value";
+      const value = $(id).value.trim();
+      if (!value) errors.push({ input: $(id), zh: "请填写办理结果", en: "the result is needed" });
+      else if ($(id).dataset.field === "citizen_id") {
+        const wrong = window.NLForms.citizenIdProblem(value);
+        if (wrong) errors.push({ input: $(id), zh: wrong[0], en: wrong[1] });
+      }
+    }
+    if (action === "reject") {
+      need("reject-reason", "请填写不予办理的理由", "the reason is needed");
+      need("reject-basis", "请填写法律依据", "the legal basis is needed");
+    }
+    if (action === "reject-correction") need("correction-reject-reason", "请填写理由", "the reason is needed");
+    return errors;
   }
 
   function body(action) {
@@ -171,16 +369,13 @@
       return notice;
     }
     if (action === "approve" || action === "approve-correction") {
-      const field = (reference.services[selected.service] || {}).result_field || "result";
-      const input = action === "approve" ? "result-value" : "correction-result-value";
-      return { [field]: $(input).value.trim() };
+      const input = $(action === "approve" ? "result-value" : "correction-result-value");
+      const value = input.value.trim();
+      return { [input.dataset.field]: input.dataset.field === "citizen_id" ? value.toUpperCase() : value };
     }
     if (action === "reject-correction") return { reason: $("correction-reject-reason").value.trim() };
     if (action === "revoke") return {};
-    const result = { reason: $("reject-reason").value.trim() };
-    const basis = $("reject-basis").value.trim();
-    if (basis) result.basis = basis;
-    return result;
+    return { reason: $("reject-reason").value.trim(), basis: $("reject-basis").value.trim() };
   }
 
   async function act(event) {
@@ -189,19 +384,87 @@
     const action = form.dataset.action;
     const problem = $("act-problem");
     hideProblem(problem);
+    for (const id of Object.values(FORMS)) window.NLForms.clear($(id)); // one form's problems at a time
+    const errors = problems(action);
+    if (errors.length) {
+      window.NLForms.show(form, problem, errors);
+      return;
+    }
     busy(form, true);
     try {
       const view = await api("POST", "/service-requests/" + selected.service_request_id + "/" + action, null, body(action));
       form.reset();
-      selected = Object.assign({}, selected, { state: view.state, due: view.due });
-      openAct(selected);
-      $("queue-status").replaceChildren(bi("已完成：" + action, "Done: " + action));
-      await loadQueue();
+      await openRequest(view.service_request_id, false);
+      const done = DONE[action] || [action, action];
+      $("act-status").replaceChildren(bi("已完成：" + done[0], "Done: " + done[1]));
+      $("act-heading").focus();
+      if (office) await loadQueue();
     } catch (error) {
       showApiProblem(problem, error);
+      window.NLForms.markServer(form, error);
     } finally {
       busy(form, false);
     }
+  }
+
+  // Search the office's own requests: by tracking code, or by a parent's citizen ID (in
+  // the body of a POST: never in a URL).
+  function searchKind() {
+    return document.querySelector("#search-form input[name=kind]:checked").value;
+  }
+
+  async function search(event) {
+    event.preventDefault();
+    const form = $("search-form");
+    const input = $("search-value");
+    const problem = $("search-problem");
+    hideProblem(problem);
+    window.NLForms.clear(form);
+    const kind = searchKind();
+    const value = kind === "tracking_code" ? window.NLForms.trackingCode(input.value) : input.value.trim().toUpperCase();
+    input.dataset.field = kind;
+    let wrong = null;
+    if (!value) wrong = ["请填写查询码或身份证号", "a tracking code or a citizen ID is needed"];
+    else if (kind === "tracking_code" && !window.NLForms.isTrackingCode(value)) wrong = ["查询码为 12 位字母和数字（不含 I、L、O、U）", "a tracking code is 12 letters and digits (no I, L, O or U)"];
+    else if (kind === "citizen_id") wrong = window.NLForms.citizenIdProblem(value) || null;
+    if (wrong) {
+      window.NLForms.show(form, problem, [{ input, zh: wrong[0], en: wrong[1] }]);
+      return;
+    }
+    busy(form, true);
+    try {
+      const path = "/offices/" + encodeURIComponent(office.locality) + "/" + encodeURIComponent(office.authority) + "/search";
+      const found = await api("POST", path, null, { [kind]: value });
+      renderFound(found.rows);
+    } catch (error) {
+      showApiProblem(problem, error);
+      window.NLForms.markServer(form, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  function renderFound(rows) {
+    const body = $("search-rows");
+    body.replaceChildren();
+    for (const row of rows) {
+      const button = h("button", { type: "button", className: "secondary small", "aria-label": "打开 Open " + row.service + " " + row.case_id.slice(0, 8) }, bi("打开", "Open"));
+      button.addEventListener("click", () => openRequest(row.service_request_id, true));
+      body.append(
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, serviceName(row.service)),
+          h("td", { "data-label": "儿童 Child" }, row.child_name || "—", row.born_at ? h("span", { className: "muted" }, " · " + dateTime(row.born_at)) : ""),
+          h("td", { "data-label": "状态 State" }, h("span", { className: "badge state-" + row.state }, label("state", row.state))),
+          h("td", { className: "nowrap", "data-label": "办结时限 Due" }, row.due || "—"),
+          h("td", {}, button),
+        ),
+      );
+    }
+    $("search-results").hidden = !rows.length;
+    $("search-status").replaceChildren(rows.length ? bi("找到 " + rows.length + " 件", rows.length + " found") : bi("本窗口没有匹配的办件", "No request of this office matches"));
+    if (rows.length === 1) openRequest(rows[0].service_request_id, true);
   }
 
   $("office-form").addEventListener("submit", (event) => {
@@ -214,6 +477,7 @@
     office = { locality, authority: $("office-authority").value };
     offset = 0;
     $("act").hidden = true;
+    $("search-section").hidden = false;
     loadQueue();
   });
   $("filter-form").addEventListener("submit", (event) => {
@@ -232,7 +496,16 @@
   $("act-close").addEventListener("click", () => {
     $("act").hidden = true;
     selected = null;
+    window.history.replaceState(null, "", window.location.pathname);
   });
+  $("search-form").addEventListener("submit", search);
+  for (const radio of document.querySelectorAll("#search-form input[name=kind]")) {
+    radio.addEventListener("change", () => {
+      window.NLForms.clear($("search-form"));
+      hideProblem($("search-problem"));
+      $("search-value").focus();
+    });
+  }
   const forms = ["receive-form", "supplement-request-form", "approve-form", "reject-form", "correction-approve-form", "correction-reject-form", "revoke-form"];
   for (const id of forms) $(id).addEventListener("submit", act);
   window.NL.describeLocality($("office-locality"), $("office-locality-name"));
@@ -241,12 +514,15 @@
   window.NL.staff($("office-signed-out")).then((signed) => {
     if (!signed) return;
     $("office-form").hidden = false;
+    const asked = new URLSearchParams(window.location.search).get("request");
+    if (asked && /^[0-9a-f-]{36}$/i.test(asked)) openRequest(asked, true); // a bookmarked request
     if (signed.role !== "office") return;
     $("office-locality").value = signed.scope;
     $("office-authority").value = signed.authority;
     $("office-locality").readOnly = true;
     $("office-authority").disabled = true;
     office = { locality: signed.scope, authority: signed.authority };
+    $("search-section").hidden = false;
     loadQueue();
   });
 })();

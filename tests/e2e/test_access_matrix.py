@@ -535,6 +535,16 @@ def check_deliveries(world: World, case: Case, role: str, response: httpx2.Respo
     assert response.json() == {"service_request_id": case.hukou, "systems": []}
 
 
+def check_workbench(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    assert (view["service_request_id"], view["case_id"]) == (case.hukou, case.case_id)
+    assert view["dispatched"]["mother.citizen_id"]  # the police's to see
+
+
+def check_search(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert [r["service_request_id"] for r in response.json()["rows"]] == [case.hukou]
+
+
 def check_queue(world: World, case: Case, role: str, response: httpx2.Response) -> None:
     queue = response.json()
     assert (queue["locality"], queue["authority"]) == HANDLING.in_scope
@@ -975,6 +985,32 @@ SPECS: list[Spec] = [
         expect(404, office_in=200, admin=200),
         fixed("/offices/{}/{}/queue".format(*HANDLING.in_scope)),
         check=check_queue,
+    ),
+    # the clerk's workbench (issue 20): the request's offices and an admin read it; the
+    # office (or an admin) searches its own requests by tracking code or citizen ID
+    Spec(
+        "GET",
+        "/service-requests/{service_request_id:uuid}",
+        expect(404, office_in=200, office_other_side=200, admin=200),
+        lambda world, case: Call(f"/service-requests/{case.hukou}"),
+        check=check_workbench,
+    ),
+    Spec(
+        "GET",
+        "/service-requests/{service_request_id:uuid}",
+        expect(404),
+        fixed(f"/service-requests/{UNKNOWN}"),
+        variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        "/offices/{locality}/{authority}/search",
+        expect(404, office_in=200, admin=200),
+        lambda world, case: Call(
+            "/offices/{}/{}/search".format(*HANDLING.in_scope),
+            json={"tracking_code": case.tracking_code},
+        ),
+        check=check_search,
     ),
     Spec(
         "GET",

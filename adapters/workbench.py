@@ -1,0 +1,223 @@
+"""The clerk's workbench: one service request as its office sees it.
+
+`request_view` gathers what an office needs to decide a request: exactly the data dispatched
+to it, the one-time notices and the family's answers with their files, the case's timeline as
+the office may read it, the due clock, who acts next, and the steps this state allows this
+caller. The office's search is adapters/workbench_search.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import CanMutateAggregate
+
+from adapters.bootstrap import Container
+from domain.births.history import history_entry
+from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
+from domain.kernel.actors import Principal
+from domain.kernel.errors import ServiceRequestNotFoundError
+from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.wings import service as service_definition
+from projections.case_view import request_fields
+
+# The steps each state allows (the aggregate's rules; who may take them: access.may_act).
+STATE_ACTIONS: dict[str, tuple[str, ...]] = {
+    RequestState.DISPATCHED: ("receive", "request-supplement"),
+    RequestState.RECEIVED: ("request-supplement", "approve", "reject"),
+    RequestState.SUPPLEMENT_REQUESTED: ("supplement", "reject"),
+    RequestState.REJECTED: ("resubmit",),
+    RequestState.CORRECTION_REQUESTED: ("approve-correction", "reject-correction"),
+    RequestState.REVOCATION_REQUESTED: ("revoke",),
+}
+# What the party holding a request in each state must do (as projections/waiting.py says it)
+NEXT = {
+    RequestState.DISPATCHED: ("receiving", "receive (受理) or give the one-time notice"),
+    RequestState.RECEIVED: ("handling", "decide"),
+    RequestState.CORRECTION_REQUESTED: ("handling", "decide the correction"),
+    RequestState.REVOCATION_REQUESTED: ("handling", "revoke the result"),
+}
+ENDED = (RequestState.APPROVED, RequestState.WITHDRAWN, RequestState.REVOKED)
+# no office clock runs: not dispatched yet, behind another request, or the family's to resubmit
+WAITING = (RequestState.PLANNED, RequestState.BLOCKED, RequestState.REJECTED)
+
+
+def seen_request(container: Container, principal: Principal, request_id: UUID) -> ServiceRequest:
+    """The request if the caller sees it (its office, or an admin); else out of scope."""
+    try:
+        request = container.ledger.get_request(request_id)
+    except ServiceRequestNotFoundError:
+        raise OutOfScopeError() from None
+    if principal.role == "admin" or (
+        principal.role == "office" and office_may_see(principal, request)
+    ):
+        return request
+    raise OutOfScopeError()
+
+
+def request_view(container: Container, principal: Principal, request_id: UUID) -> dict[str, Any]:
+    """GET /service-requests/{id}: the request as its office sees it."""
+    request = seen_request(container, principal, request_id)
+    row = container.projections.office_queue_view.request(str(request.id))
+    here = principal.scope if principal.role == "office" else None
+    view = request_fields(request) | {
+        "case_id": str(request.case_id),
+        "authority": request.authority,
+        "role": office_role(here, request),
+        "receipt_number": request.receipt_number,
+        "dispatched": request.payload.to_dict(),
+        "dispatched_since": getattr(request, "arrived", None),
+        "new_facts": list(request.new_facts),
+        "result": request.result.to_dict() if request.result else None,
+        "awaiting": list(request.awaiting),
+        "clock": clock(request, overdue=bool(row and row.overdue), soon=bool(row and row.due_soon)),
+        "next": behind(container, request) or next_actor(principal, request),
+        "actions": allowed_actions(principal, request),
+    }
+    documents = container.files.describe(request.case_id, list(request.documents))
+    return (
+        view
+        | exchanges(container, request)
+        | {
+            "documents": documents,
+            "timeline": timeline(container, principal, request),
+        }
+    )
+
+
+def office_role(here: str | None, request: ServiceRequest) -> str | None:
+    """The part of the office at `here`: receives for another locality, decides here, or
+    both (None: no office, an admin's read)."""
+    if here is None:
+        return None
+    if request.receiving_locality == request.handling_locality == here:
+        return "both"
+    return "decide-here" if request.handling_locality == here else "receive-for-other"
+
+
+def exchanges(container: Container, request: ServiceRequest) -> dict[str, Any]:
+    """The one-time notices given and the answers to them, from the request's events."""
+    events = list(container.ledger.events.get(request.id))
+    notices = [_notice(e) for e in events if isinstance(e, ServiceRequest.SupplementRequested)]
+    answers = [_answer(e) for e in events if isinstance(e, ServiceRequest.Supplemented)]
+    return {"notices": notices, "supplements": answers}
+
+
+def _notice(event: ServiceRequest.SupplementRequested) -> dict[str, Any]:
+    at = event.timestamp.isoformat()
+    return {
+        "at": at,
+        "items": list(event.items),
+        "reason": event.reason,
+        "family_due": event.family_due,
+    }
+
+
+def _answer(event: ServiceRequest.Supplemented) -> dict[str, Any]:
+    evidence = [dict(e) for e in event.evidence]  # ids and hashes of stored documents
+    return {"at": event.timestamp.isoformat(), "items": list(event.items), "evidence": evidence}
+
+
+def timeline(
+    container: Container, principal: Principal, request: ServiceRequest
+) -> list[dict[str, Any]]:
+    """The case's events and this request's, oldest first, each redacted for the caller's
+    role (domain/births/history.py)."""
+    ledger = container.ledger
+    streams = [("case", request.case_id), (request.service, request.id)]
+    entries = [
+        history_entry(principal.role, stream, event)
+        for stream, stream_id in streams
+        for event in ledger.events.get(stream_id)
+        if isinstance(event, CanMutateAggregate)
+    ]
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def clock(request: ServiceRequest, *, overdue: bool, soon: bool) -> dict[str, Any]:
+    """The request's due date and whose clock it is: the window's until accepted, the
+    family's while a notice waits, then the handling office's."""
+    whose = {
+        RequestState.DISPATCHED: "receiving-window",
+        RequestState.SUPPLEMENT_REQUESTED: "family",
+    }.get(request.state, "handling-office")
+    if request.state in (*ENDED, *WAITING):
+        whose = "none"
+    return {
+        "due": request.due,
+        "due_provisional": bool(request.due_provisional),
+        "whose": whose,
+        "overdue": overdue and request.state not in ENDED,
+        "due_soon": soon and request.state not in ENDED,
+    }
+
+
+def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] | None:
+    """Who acts next on the request, what and by when (None: it is over); `you` is true when
+    that is the caller's office."""
+    state = request.state
+    if state in NEXT:
+        side, action = NEXT[state]
+        place = request.receiving_locality if side == "receiving" else request.handling_locality
+        you = principal.role == "office" and principal.scope == place
+        who = f"{request.authority} {place}"
+        office = {"authority": request.authority, "locality": place}
+        return _next("office", who, action, request.due, you) | office
+    if state == RequestState.SUPPLEMENT_REQUESTED:
+        return _next("family", "family", "supplement", request.due, False)
+    if state == RequestState.REJECTED and request.resubmitted_as is None:
+        rejection = request.rejection
+        due = rejection.family_due if rejection else None
+        return _next("family", "family", "resubmit or seek a remedy", due, False)
+    if state == RequestState.BLOCKED:
+        blocking = request.blocking_service or ""
+        return _next("office", blocking, f"decide {blocking} first", None, False)
+    if state == RequestState.PLANNED:
+        party = "routing-desk" if request.route.manual_routing else "ledger"
+        return _next(party, party, "route and dispatch", None, False)
+    return None
+
+
+def behind(container: Container, request: ServiceRequest) -> dict[str, Any] | None:
+    """For a request not dispatched yet or blocked: the party it waits behind, as the case's
+    `waiting_on` names it (projections/waiting.py: the request it depends on, and that
+    request's party); None when it names none (or the case is not projected yet)."""
+    if request.state not in (RequestState.PLANNED, RequestState.BLOCKED):
+        return None
+    extras = container.projections.case_status_view.family_extras(request.case_id)
+    for waiting in extras.get("waiting_on", []):
+        if request.service in waiting["behind"]:
+            party, who, action = waiting["party"], waiting["who"], waiting["action"]
+            return _next(party, who, action, waiting["due"], False) | {
+                "waits_on": waiting["service"]
+            }
+    return None
+
+
+def _next(party: str, who: str, action: str, due: str | None, you: bool) -> dict[str, Any]:
+    return {"party": party, "who": who, "action": action, "due": due, "you": you}
+
+
+def allowed_actions(principal: Principal, request: ServiceRequest) -> list[dict[str, Any]]:
+    """The steps this state allows that the caller may take, each with what its body needs
+    (approve: the result's field, from the catalog)."""
+    found = []
+    for action in STATE_ACTIONS.get(request.state, ()):
+        if not may_act(principal, request, action) or not _state_allows(request, action):
+            continue
+        entry: dict[str, Any] = {"action": action}
+        if action in ("approve", "approve-correction"):
+            entry["result_field"] = service_definition(request.service).result_field
+        found.append(entry)
+    return sorted(found, key=lambda e: ACTIONS.index(e["action"]))
+
+
+def _state_allows(request: ServiceRequest, action: str) -> bool:
+    """The aggregate's finer rules: one notice per reception (a second only for corrected
+    facts), none once deemed accepted; a rejection resubmitted once."""
+    if action == "request-supplement":
+        return not request.deemed_accepted and (not request.notices or bool(request.new_facts))
+    if action == "resubmit":
+        return request.resubmitted_as is None
+    return True
