@@ -30,14 +30,19 @@ from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
 
-MAX_FAILURES = 5  # wrong answers for one tracking code: that code waits out the window
+MAX_FAILURES = 5  # wrong answers for one tracking code from one address: that pair waits
 WINDOW_S = 15 * 60
+# The same code from every address together: a ceiling, so that guessing one family's
+# verifier from many addresses stays bounded, yet high enough that someone who only knows a
+# family's tracking code cannot lock the family out from an address or two (a verifier is
+# one of 10^6: 50 guesses in 15 minutes are harmless).
+CODE_FAILURES = 50
 # Failed attempts from one address before it waits too. Families behind one address (a
 # hospital's or a housing estate's NAT) share it: a family's wrong verifiers lock only its own
-# code (5), and attempts at a locked code count no further, so it takes some twenty families
-# locking themselves out, or a hundred guessed codes, to hold up the address.
+# code there (5), and attempts at a locked code count no further, so it takes some twenty
+# families locking themselves out, or a hundred guessed codes, to hold up the address.
 ADDRESS_FAILURES = 100
-LIMITS = {"client:": ADDRESS_FAILURES}  # key prefix → its own limit
+LIMITS = {"client:": ADDRESS_FAILURES, "code:": CODE_FAILURES}  # key prefix → its own limit
 # A case acknowledged a moment ago may not be in the case-status view yet (a separate worker
 # projects it within about a second): a sign-in waits this long for the view to reach the
 # log's head before it answers that no case matches.
@@ -58,8 +63,9 @@ OPERATIONS = [
         responses={
             404: "No case matches",
             422: "A field is missing, malformed or holds a control character",
-            429: "Too many failed attempts for this tracking code (5 in 15 minutes) or from "
-            "this address (100): Retry-After says when to try again, `held` which",
+            429: "Too many failed attempts for this tracking code (5 in 15 minutes from one "
+            "address, 50 from all), or from this address (100): Retry-After says when to try "
+            "again, `held` which",
             503: "The case was just recorded and is not visible yet (Retry-After)",
         },
     ),
@@ -209,7 +215,8 @@ async def track(request: Request) -> Response:
     code = required_str(body, "tracking_code").strip().upper()
     verifier = required_str(body, "verifier")
     throttle: Throttle = request.app.state.throttle
-    keys = (f"client:{request.client.host if request.client else '-'}", f"code:{code}")
+    address = request.client.host if request.client else "-"
+    keys = (f"client:{address}", f"pair:{address}|{code}", f"code:{code}")
     attempt = throttle.attempt(*keys)  # counted before the answer is known: no bursts
     if attempt is None:
         raise _too_many(throttle, keys)
@@ -243,7 +250,7 @@ def _too_many(throttle: Throttle, keys: tuple[str, ...]) -> ApiError:
     wait = str(throttle.retry_after(*keys))
     held = (
         "tracking-code"
-        if any(k.startswith("code:") for k in throttle.blocked(*keys))
+        if any(k.startswith(("pair:", "code:")) for k in throttle.blocked(*keys))
         else "address"
     )
     return ApiError(

@@ -74,3 +74,34 @@ def test_an_address_guessing_many_codes_waits_with_retry_after(
         elsewhere.post("/track", json={"tracking_code": family, "verifier": PHONE}).status_code
         == 201
     )
+
+
+def test_someone_who_knows_a_code_cannot_lock_the_family_out(
+    client: TestClient, container: Container
+) -> None:
+    """Wrong verifiers from an attacker's address hold the code there only: the family, from
+    its own address, still signs in with the right one."""
+    family = notified(container, "MR-LOCK-D")
+    for _ in range(3 * tracking.MAX_FAILURES):
+        assert sign_in(client, family, "999999").status_code in (404, 429)
+    assert sign_in(client, family).status_code == 429  # held at this address, right or wrong
+    at_home = TestClient(client.app, client=("198.51.100.20", 50000))
+    answered = at_home.post("/track", json={"tracking_code": family, "verifier": PHONE})
+    assert answered.status_code == 201, answered.text
+
+
+def test_guesses_at_one_code_from_many_addresses_meet_a_ceiling(
+    client: TestClient, container: Container
+) -> None:
+    family = notified(container, "MR-LOCK-E")
+    addresses = tracking.CODE_FAILURES // tracking.MAX_FAILURES
+    for n in range(addresses):
+        guesser = TestClient(client.app, client=(f"198.51.100.{100 + n}", 50000))
+        for _ in range(tracking.MAX_FAILURES):
+            wrong = guesser.post("/track", json={"tracking_code": family, "verifier": "999999"})
+            assert wrong.status_code == 404
+    fresh = TestClient(client.app, client=("192.0.2.1", 50000))
+    held = fresh.post("/track", json={"tracking_code": family, "verifier": PHONE}, headers=ZH)
+    assert held.status_code == 429
+    assert held.json()["held"] == "tracking-code"
+    assert 1 <= int(held.headers["Retry-After"]) <= tracking.WINDOW_S
