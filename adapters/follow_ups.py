@@ -72,7 +72,7 @@ def follow_up_items(container: Container, rows: list[FollowUpRow]) -> list[dict[
 
 def _comment(container: Container, case_id: str) -> str:
     try:
-        return container.ledger.get_case(UUID(case_id)).rating_comment
+        return container.ledger.rating_comment(UUID(case_id))
     except CaseNotFoundError:
         return ""
 

@@ -87,9 +87,10 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-async def authenticate(request: Request, *roles: str) -> Principal:
+async def authenticate(request: Request, *roles: str, person: bool = False) -> Principal:
     """The caller's principal; 401 without a valid token or session, 403 for a session's
-    unsafe request without its CSRF token, 404 when the role may not call here."""
+    unsafe request without its CSRF token, 404 when the role may not call here (with
+    `person`: also when the caller is a registry system's token, not a person)."""
     if not _authorization(request.scope["headers"]) and SESSION_COOKIE in request.cookies:
         principal = (await signed_in(request)).principal
     else:
@@ -99,7 +100,7 @@ async def authenticate(request: Request, *roles: str) -> Principal:
         if found is None:
             raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
         principal = found
-    if not may_call(principal, roles):
+    if not may_call(principal, roles) or (person and principal.kind != "person"):
         raise ApiError(404, "not-found", "Nothing here for this caller")
     return principal
 

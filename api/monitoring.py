@@ -53,7 +53,8 @@ OPERATIONS = [
         "/follow-ups",
         "GET",
         "The bad ratings the office answers for, due first: case id, service, score, the "
-        "family's comment, due date, call-backs recorded",
+        "family's comment, due date, call-backs recorded (a person's token or session: not a "
+        "registry system's)",
         roles=("office",),
         answer="FollowUps",
     ),
@@ -61,8 +62,8 @@ OPERATIONS = [
         "/cases/{case_id:uuid}/call-backs",
         "POST",
         "Record the call-back about the case's bad rating and its outcome (fixed, registered, "
-        "explained, appealed, unreachable): the unit's office or a monitor of its locality; "
-        "an ended case takes it too",
+        "explained, appealed, unreachable): a person of the unit's office or a monitor of "
+        "its locality (not a registry system's token); an ended case takes it too",
         roles=("office", "monitor"),
         body="application/json",
         request_schema="CallBackRequest",
@@ -128,7 +129,8 @@ async def _audited_items(
 
 
 async def office_follow_ups(request: Request) -> Response:
-    principal = await authenticate(request, "office")
+    # a person only: a registry system's token reads no family's complaint
+    principal = await authenticate(request, "office", person=True)
     if principal.role != "office":  # an admin has no unit: the monitors' figures list them
         raise out_of_scope()
     locality, authority = principal.scope, principal.authority or ""
@@ -140,7 +142,8 @@ async def office_follow_ups(request: Request) -> Response:
 
 
 async def call_back(request: Request) -> Response:
-    principal = await authenticate(request, "office", "monitor")
+    # a person only: a call-back is a person's call to the family, not a system's
+    principal = await authenticate(request, "office", "monitor", person=True)
     body = await json_object(request)
     unknown_fields(body, ("outcome", "note"))
     outcome = field(body, "outcome", str) or ""

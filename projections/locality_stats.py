@@ -10,8 +10,8 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
-from domain.births.rating import BAD_RATING
-from domain.kernel.service_request import BY_DEADLINE, ServiceRequest
+from domain.births.rating import BAD_RATING, DECIDED
+from domain.kernel.service_request import BY_DEADLINE, RequestState, ServiceRequest
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
 from engine.view import TableProjection, TableView
@@ -31,7 +31,9 @@ LEVEL_COLUMNS = {2: "province", 4: "city", 6: "locality"}
 
 @dataclass(frozen=True)
 class RequestRow:
-    """What a decision needs to know about its request: where, and since when."""
+    """What a decision needs to know about its request: where, and since when; and what a
+    rating of version 1 needs to find its unit: the request's state, when it last moved
+    (its last event) and whether a resubmission replaced it."""
 
     service_request_id: str
     case_id: str
@@ -41,6 +43,9 @@ class RequestRow:
     due: str | None
     authority: str = ""
     decided_at: str | None = None
+    state: str = RequestState.PLANNED.value
+    moved_at: str = ""
+    resubmitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,13 @@ def _case_places(rows: Rows, case_id: str) -> list[str]:
     return sorted(places)
 
 
-def _decided_last(rows: Rows, case_id: str) -> RequestRow | None:
-    """A rating of version 1 names no unit: the request decided last answers for it."""
-    decided = [r for r in _case_requests(rows, case_id) if r.decided_at is not None]
-    return max(decided, key=lambda r: (str(r.decided_at), r.service), default=None)
+def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
+    """A rating of version 1 names no unit: the one `rated_unit` (domain/births/rating.py)
+    implies. Of the case's latest requests, the one decided last, else the one that moved
+    last (None: the case had no request)."""
+    latest = [r for r in _case_requests(rows, case_id) if not r.resubmitted]
+    pool = [r for r in latest if r.state in DECIDED] or latest
+    return max(pool, key=lambda r: (r.moved_at, r.service), default=None)
 
 
 def _sample(request: RequestRow, decided_at: str) -> SampleRow | None:
@@ -161,6 +169,30 @@ def _sample(request: RequestRow, decided_at: str) -> SampleRow | None:
         (request.received_at, decided_at),
         request.due,
     )
+
+
+# a request's events this view reads only as moves: the state each leaves it in (None: as it
+# was), so that a rating of version 1 finds the unit `rated_unit` implies
+MOVES: dict[type, RequestState | None] = {
+    ServiceRequest.Dispatched: RequestState.DISPATCHED,
+    ServiceRequest.SupplementRequested: RequestState.SUPPLEMENT_REQUESTED,
+    ServiceRequest.Withdrawn: RequestState.WITHDRAWN,
+    ServiceRequest.Blocked: RequestState.BLOCKED,
+    ServiceRequest.CorrectionRequested: RequestState.CORRECTION_REQUESTED,
+    ServiceRequest.CorrectionApproved: RequestState.APPROVED,
+    ServiceRequest.CorrectionRejected: RequestState.APPROVED,
+    ServiceRequest.CorrectionWithdrawn: RequestState.APPROVED,
+    ServiceRequest.RevocationRequested: RequestState.REVOCATION_REQUESTED,
+    ServiceRequest.Revoked: RequestState.REVOKED,
+    ServiceRequest.CorrectionFlagged: None,
+    ServiceRequest.Resubmitted: None,
+    ServiceRequest.DeadlineApproaching: None,
+    ServiceRequest.Overdue: None,
+    ServiceRequest.Delivered: None,
+    ServiceRequest.DeliveryFailed: None,
+    ServiceRequest.RoutingOverdue: None,
+    ServiceRequest.Redispatched: None,
+}
 
 
 class LocalityStatsProjection(TableProjection[LocalityStatsView]):
@@ -178,6 +210,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Supplemented,
         ServiceRequest.Approved,
         ServiceRequest.Rejected,
+        *MOVES,
         BirthCase.Completed,
         BirthCase.Rated,
         BirthCase.CalledBack,
@@ -185,58 +218,64 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
 
     @singledispatchmethod
     def apply(self, event: Any, position: int, rows: Rows) -> None:
-        """Other events are not counted."""
+        """Other events are not counted; a request's other events move it (MOVES)."""
+        if type(event) not in MOVES:
+            return
+        state, changes = MOVES[type(event)], dict[str, Any]()
+        if state is not None:
+            changes["state"] = state.value
+        if isinstance(event, ServiceRequest.Resubmitted):
+            changes["resubmitted"] = True  # the latest attempt is the new request
+        self._moved(rows, event, **changes)
 
     @apply.register
     def _(self, event: ServiceRequest.Planned, position: int, rows: Rows) -> None:
         request_id, case_id = str(event.originator_id), str(event.case_id)
         route = event.route
         row = RequestRow(request_id, case_id, event.service, route.handling_locality, None, None)
-        rows.put(REQUESTS, changed(row, authority=route.authority))
+        rows.put(REQUESTS, changed(row, authority=route.authority, moved_at=stamp(event)))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
         rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
-        request, route = self._request(rows, event), event.route
-        rows.put(
-            REQUESTS, changed(request, locality=route.handling_locality, authority=route.authority)
-        )
+        route = event.route
+        self._moved(rows, event, locality=route.handling_locality, authority=route.authority)
 
     @apply.register
     def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
-        request, route = self._request(rows, event), event.route
-        rows.put(
-            REQUESTS, changed(request, locality=route.handling_locality, authority=route.authority)
-        )
+        route = event.route
+        self._moved(rows, event, locality=route.handling_locality, authority=route.authority)
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
         request, at = self._request(rows, event), stamp(event)
-        rows.put(REQUESTS, changed(request, received_at=at, due=event.due))
+        self._moved(rows, event, received_at=at, due=event.due, state=RequestState.RECEIVED.value)
         _count(rows, request.locality, month_of(at), received=1)
 
     @apply.register
     def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> None:
         """Accepted by law (Art. 32): counted as received when it was recorded."""
-        request = self._request(rows, event)
-        rows.put(REQUESTS, changed(request, received_at=stamp(event), due=event.due))
-        _count(rows, request.locality, month_of(stamp(event)), received=1)
+        request, at = self._request(rows, event), stamp(event)
+        self._moved(rows, event, received_at=at, due=event.due, state=RequestState.RECEIVED.value)
+        _count(rows, request.locality, month_of(at), received=1)
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
         """The family answered after acceptance: the office's time limit starts again, and
         its decision is on time by the new due date (domain reference §4.2)."""
+        self._moved(rows, event, state=RequestState(event.resumes).value)
         if event.resumes == "received":
-            request = self._request(rows, event)
-            rows.put(REQUESTS, changed(request, due=event.due))
+            self._moved(rows, event, due=event.due)
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
+        self._moved(rows, event, state=RequestState.APPROVED.value)
         self._decided(rows, event, approved=1)
 
     @apply.register
     def _(self, event: ServiceRequest.Rejected, position: int, rows: Rows) -> None:
+        self._moved(rows, event, state=RequestState.REJECTED.value)
         if event.officer == BY_DEADLINE:
             return  # the family let its notice lapse: no office decided, nothing to count
         self._decided(rows, event, rejected=1)
@@ -249,13 +288,13 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
 
     @apply.register
     def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
-        """Counted once, in the unit the rating names (version 1: the one decided last)."""
+        """Counted once, in the unit the rating names (version 1: the one it implies)."""
         at, case_id = stamp(event), str(event.originator_id)
         unit = (event.locality, event.authority, event.service)
         if not event.locality:
-            last = _decided_last(rows, case_id)
+            last = _implied_unit(rows, case_id)
             if last is None:
-                return  # no office decided anything in the case: no unit answers for it
+                return  # the case had no request: no unit answers for it
             unit = (last.locality, last.authority, last.service)
         month, bad = month_of(at), int(event.score <= BAD_RATING)
         _count(rows, unit[0], month, ratings=1, rating_sum=event.score, bad_ratings=bad)
@@ -296,6 +335,11 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     def _request(rows: Rows, event: Any) -> RequestRow:
         request_id = str(event.originator_id)
         return require(rows.get(REQUESTS, request_id), "service request", request_id)
+
+    def _moved(self, rows: Rows, event: Any, **changes: Any) -> None:
+        """The request's last event so far, with what it changed."""
+        request = self._request(rows, event)
+        rows.put(REQUESTS, changed(request, moved_at=stamp(event), **changes))
 
     def _decided(self, rows: Rows, event: Any, **outcome: int) -> None:
         request, at = self._request(rows, event), stamp(event)

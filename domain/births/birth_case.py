@@ -56,13 +56,23 @@ class BirthCase(Aggregate):
     at once without conflicting on this one.
     """
 
-    class_version = 2  # snapshots of version 1 hold the facts and the application as dicts
+    # snapshots of version 1 hold the facts and the application as dicts; those of version 2
+    # may predate the rating's comment, unit and call-backs
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, object]) -> None:
         _revive_facts(state)
         if state.get("application") is not None:
             state["application"] = FAMILY_APPLICATION.decode(state["application"])
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, object]) -> None:
+        """A case rated before cases kept the rating's comment: the snapshot lacks it, so it
+        is None, read from the Rated event (RatingCommands.rating_comment). That rating was
+        of version 1: it named no unit, and no call-back was due or made by then."""
+        if state.get("rating") is not None and "rating_comment" not in state:
+            state.update(rating_comment=None, rated_unit=None, call_back_due="", called_back=0)
 
     class Notified(Aggregate.Created):
         facility_uscc: str
@@ -156,7 +166,7 @@ class BirthCase(Aggregate):
     revocation_due: str | None = None
     family_evidence: tuple[tuple[str, str], ...] = ()  # (correction, evidence) of the family
     rated_unit: RatedUnit | None = None  # who answers for the rating (snapshots lack it)
-    rating_comment: str = ""
+    rating_comment: str | None = ""  # None: not in the snapshot the case was loaded from
     call_back_due: str = ""  # a bad rating's call-back is due then
     called_back: int = 0  # call-backs recorded
 

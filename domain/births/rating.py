@@ -117,6 +117,16 @@ class RatingCommands(Application[UUID]):
         case.rate(cmd.score, cmd.comment, unit, due)
         self.save(case)
 
+    def rating_comment(self, case_id: UUID) -> str:
+        """The family's comment on its rating ("" without one): the case's, or its Rated
+        event's when the case was loaded from a snapshot taken before cases kept it."""
+        case = self.get_case(case_id)
+        if case.rating_comment is not None:
+            return case.rating_comment
+        events = self.events.get(case_id, lte=case.version, desc=True)
+        rated = next((e for e in events if isinstance(e, type(case).Rated)), None)
+        return "" if rated is None else rated.comment
+
     def call_back(self, cmd: RecordCallBack) -> datetime:
         """Recorded on the case, open or ended; answers when."""
         check_call_back(cmd.outcome, cmd.note)

@@ -173,3 +173,33 @@ def test_a_good_rating_has_nothing_to_call_back(client: TestClient, container: C
     assert response.status_code == 404
     assert response.json()["type"].endswith("follow-up-not-found")
     assert ok(client.get("/follow-ups", headers=office))["follow_ups"] == []
+
+
+def test_a_registry_system_neither_reads_nor_calls_back_a_bad_rating(
+    client: TestClient, container: Container
+) -> None:
+    """The families' complaints are read and answered by people: the unit's own registry
+    system (an office token of kind system) is refused as a role that may not call is."""
+    case_id = notify(container, "MR-RATE-3")
+    complete(container, case_id)
+    container.ledger.rate(RateService(case_id, 2, COMMENT))
+    container.after_command()
+    unit = container.ledger.get_case(case_id).rated_unit
+    assert unit is not None
+    _, token = container.actors.add(
+        "office", unit.locality, unit.authority, "registry system", kind="system"
+    )
+    system = {"Authorization": f"Bearer {token}"}
+    url = f"/cases/{case_id}/call-backs"
+
+    listed = client.get("/follow-ups", headers=system)
+    assert (listed.status_code, listed.json()["type"]) == (404, "/problems/not-found")
+    assert COMMENT not in listed.text
+    called = client.post(url, json={"outcome": "fixed"}, headers=system)
+    assert (called.status_code, called.json()["type"]) == (404, "/problems/not-found")
+    events = container.ledger.events.get(case_id)
+    assert not [e for e in events if type(e).__name__ == "CalledBack"]
+    clerk = bearer(container, "office", unit.locality, unit.authority)
+    (item,) = ok(client.get("/follow-ups", headers=clerk))["follow_ups"]
+    assert item["comment"] == COMMENT
+    ok(client.post(url, json={"outcome": "fixed"}, headers=clerk), 201)

@@ -143,7 +143,7 @@ def snapshot_as_v1(mapper: Mapper[UUID], aggregate: Any, plain: tuple[str, ...])
     compressor = mapper.compressor
     snapshot = orjson.loads(compressor.decompress(stored.state) if compressor else stored.state)
     state = snapshot["state"]
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == type(aggregate).class_version
     for name in plain:
         if state[name] is not None:
             state[name] = state[name]["_data_"]
@@ -180,3 +180,45 @@ def test_the_decoder_walks_a_value_that_holds_another(story: tuple[Container, UU
     ours, theirs = decoder_of(ledger)(stored), ledger.mapper.to_domain_event(stored)
     assert vars(ours) == vars(theirs)
     assert ours.result.value == approved.timestamp
+
+
+def test_a_rated_case_snapshotted_before_cases_kept_the_comment_reads_it_from_the_event() -> None:
+    """A snapshot of version 2 by the code before the rating's comment and unit were kept:
+    the case's rating only. The comment is not in it (None) and is read from the Rated event;
+    the rating was of version 1, so no unit, no call-back due or made."""
+    container = build(Settings(persistence="memory"))
+    ledger = container.ledger
+    case_id = ledger.notify_birth(NotifyBirth("m-s", make_facts("MR-S1"), b"{}")).case_id
+    container.after_command()
+    case = ledger.get_case(case_id)
+    case.close("family", "moved abroad")
+    case.rate(2, "窗口没人")  # no unit, no due date: as the old code rated
+    ledger.save(case)
+    old = old_snapshot(ledger.mapper, ledger.get_case(case_id))
+    restored = old.mutate(None)
+    assert isinstance(restored, BirthCase)
+    assert (restored.rating, restored.rating_comment, restored.rated_unit) == (2, None, None)
+    assert (restored.call_back_due, restored.called_back) == ("", 0)
+    assert ledger.snapshots is not None
+    ledger.snapshots.recorder.insert_events([ledger.mapper.to_stored_event(old)])
+    assert ledger.get_case(case_id).rating_comment is None  # loaded from the snapshot
+    assert ledger.rating_comment(case_id) == "窗口没人"
+    container.close()
+
+
+def old_snapshot(mapper: Mapper[UUID], case: BirthCase) -> Snapshot:
+    """A snapshot of the rated `case` as class version 2 took it before the comment, the
+    unit and the call-backs were kept (the old `_rated` set the score only)."""
+    stored = mapper.to_stored_event(Snapshot.take(case))
+    compressor = mapper.compressor
+    snapshot = orjson.loads(compressor.decompress(stored.state) if compressor else stored.state)
+    state = snapshot["state"]
+    state["class_version"] = 2
+    for name in ("rating_comment", "rated_unit", "call_back_due"):
+        del state[name]
+    old = orjson.dumps(snapshot)
+    revived = mapper.to_domain_event(
+        replace(stored, state=compressor.compress(old) if compressor else old)
+    )
+    assert isinstance(revived, Snapshot)
+    return revived
