@@ -20,6 +20,7 @@ from engine.rows import Column, Key, R, Record, Table, TableChanges, ViewBusyErr
 from engine.view import TableView, V
 
 log = logging.getLogger(__name__)
+REBUILT = "view %s: %s; emptied, to be rebuilt from the event log"
 PART = "#"  # a part's position is tracked as `<application>#<run>:<part>/<parts>`
 # Text sorts by code point ("C"), as on SQLite and in memory, so pages are the same everywhere.
 TYPES = {
@@ -176,13 +177,20 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
         return statements
 
     def _empty_changed_tables(self) -> None:
-        """A view whose tables an earlier version made with other columns is dropped, with its
-        positions, and made again after: the worker then rebuilds it from the event log. Under
-        the view's lock, so a batch in flight finishes first and a second process starting at
-        the same moment finds the tables already replaced."""
+        """A view whose tables another version made (engine/view.py, `shape`) is dropped, with
+        its positions, and made again after: the worker then rebuilds it from the event log.
+        Table `<view>_shape` records the shape the store holds. Under the view's lock, so a
+        batch in flight finishes first and a second process starting at the same moment finds
+        the tables already replaced."""
         schema = self.datastore.schema
+        shape_table = SQL("{}.{}").format(Identifier(schema), Identifier(f"{self.name}_shape"))
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(self._lock_key))
+            curs.execute(
+                SQL("CREATE TABLE IF NOT EXISTS {} (shape TEXT NOT NULL)").format(shape_table)
+            )
+            curs.execute(SQL("SELECT shape FROM {}").format(shape_table))
+            recorded = next((str(r["shape"]) for r in curs.fetchall()), None)
             curs.execute(
                 "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = ANY(%s)",
@@ -194,33 +202,30 @@ class PostgresTables(TableView, PostgresTrackingRecorder):
                     (row["column_name"], row["is_nullable"] == "YES")
                 )
             found = {t.name: columns.get(f"{self.name}_{t.name}") for t in self.tables}
-            changed = self.changed_tables(found)
-            if not changed:
-                return
-            log.warning(
-                "view %s: table(s) %s were made by an earlier version; the view is emptied "
-                "and rebuilt from the event log",
-                self.name,
-                ", ".join(changed),
-            )
-            for table in self.tables:
-                curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.table(table)))
+            why = self.reshaped(recorded, found)
+            if why is not None:
+                log.warning(REBUILT, self.name, why)
+                self._drop_tables(curs)
+            if recorded != self.shape():
+                curs.execute(SQL("DELETE FROM {}").format(shape_table))
+                curs.execute(
+                    SQL("INSERT INTO {} (shape) VALUES (%s)").format(shape_table), [self.shape()]
+                )
+
+    def _drop_tables(self, curs: Cursor[DictRow]) -> None:
+        for table in self.tables:
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.table(table)))
+        kept = ((self._tracking_table, ""), (self.table(PARKED), " WHERE state = %s"))
+        for name, where in kept:  # positions; parked rows (the replay parks them again)
             curs.execute(
                 SQL("SELECT to_regclass({}) IS NOT NULL AS there").format(
-                    Literal(self._tracking_table.as_string(None))
+                    Literal(name.as_string(None))
                 )
             )
-            if curs.fetchone()["there"]:  # type: ignore[index]
-                curs.execute(SQL("DELETE FROM {}").format(self._tracking_table))
-            curs.execute(
-                SQL("SELECT to_regclass({}) IS NOT NULL AS there").format(
-                    Literal(self.table(PARKED).as_string(None))
-                )
-            )
-            if curs.fetchone()["there"]:  # type: ignore[index]
-                curs.execute(  # the replay parks again what still fails
-                    SQL("DELETE FROM {} WHERE state = %s").format(self.table(PARKED)),
-                    [PARKED_STATE],
+            there = curs.fetchone()
+            if there is not None and there["there"]:
+                curs.execute(
+                    SQL("DELETE FROM {}" + where).format(name), [PARKED_STATE] if where else []
                 )
 
     pipelines = True  # the writer thread's COPY and merge overlap the next page's Python

@@ -17,6 +17,8 @@ from engine.rows import Key, R, Record, Table, TableChanges, require_after
 from engine.view import TableView, V
 
 log = logging.getLogger(__name__)
+REBUILT = "view %s: %s; emptied, to be rebuilt from the event log"
+SHAPE = "shape"  # the shape of the view this file holds (engine/view.py, TableView.shape)
 TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "bool": "INTEGER", "json": "TEXT"}
 
 
@@ -88,33 +90,33 @@ class SQLiteTables(TableView, SQLiteTrackingRecorder):
         return statements
 
     def _empty_changed_tables(self) -> None:
-        """A view whose tables an earlier version made with other columns is dropped, with its
-        position, and made again below: the worker then rebuilds it from the event log."""
+        """A view whose tables another version made (engine/view.py, `shape`) is dropped, with
+        its position, and made again below: the worker then rebuilds it from the event log.
+        The file records the shape it now holds (table `shape`, one row)."""
         with self.datastore.transaction(commit=True) as c:
+            c.execute(f'CREATE TABLE IF NOT EXISTS "{SHAPE}" (shape TEXT NOT NULL)')
+            c.execute(f'SELECT shape FROM "{SHAPE}"')
+            recorded = next((str(r["shape"]) for r in c.fetchall()), None)
             found: dict[str, set[tuple[str, bool]] | None] = {}
             for table in self.tables:
                 c.execute(f'PRAGMA table_info("{self.table_name(table)}")')
                 rows = c.fetchall()
                 found[table.name] = {(r["name"], not r["notnull"]) for r in rows} or None
-            changed = self.changed_tables(found)
-            if not changed:
-                return
-            log.warning(
-                "view %s: table(s) %s were made by an earlier version; the view is emptied "
-                "and rebuilt from the event log",
-                self.name,
-                ", ".join(changed),
-            )
-            for table in self.tables:
-                c.execute(f'DROP TABLE IF EXISTS "{self.table_name(table)}"')
-            c.execute("SELECT name FROM sqlite_master WHERE name = 'tracking'")
-            if c.fetchall():
-                c.execute("DELETE FROM tracking")  # this file holds this view's positions only
-            c.execute("SELECT name FROM sqlite_master WHERE name = ?", [self.table_name(PARKED)])
-            if c.fetchall():  # the replay parks again what still fails
-                c.execute(
-                    f'DELETE FROM "{self.table_name(PARKED)}" WHERE state = ?', [PARKED_STATE]
-                )
+            why = self.reshaped(recorded, found)
+            if why is not None:
+                log.warning(REBUILT, self.name, why)
+                for table in self.tables:
+                    c.execute(f'DROP TABLE IF EXISTS "{self.table_name(table)}"')
+                c.execute("SELECT name FROM sqlite_master WHERE name = 'tracking'")
+                if c.fetchall():
+                    c.execute("DELETE FROM tracking")  # this file holds this view's positions
+                parked = self.table_name(PARKED)
+                c.execute("SELECT name FROM sqlite_master WHERE name = ?", [parked])
+                if c.fetchall():  # the replay parks again what still fails
+                    c.execute(f'DELETE FROM "{parked}" WHERE state = ?', [PARKED_STATE])
+            if recorded != self.shape():
+                c.execute(f'DELETE FROM "{SHAPE}"')
+                c.execute(f'INSERT INTO "{SHAPE}" (shape) VALUES (?)', [self.shape()])
 
     @contextmanager
     def _transaction(self) -> Iterator[SQLiteCursor]:

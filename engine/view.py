@@ -3,6 +3,8 @@ the same transaction as its rows; a projection maps events to row changes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -26,7 +28,35 @@ class TableView(TrackingRecorder, ABC):
     name: ClassVar[str] = ""
     tables: ClassVar[tuple[Table[Any], ...]] = ()
     pipelines: ClassVar[bool] = False  # a backlog's pages are written in a thread (`Pipeline`)
+    # Bump when the same events now make other rows (a fold rule changed, a count moved) while
+    # the tables keep their columns: a store made before is then emptied and rebuilt.
+    revision: ClassVar[int] = 1
     _memo: Memo | None = None
+
+    @classmethod
+    def shape(cls) -> str:
+        """What the view's rows are, in one value: its revision and every table's columns
+        (name, kind, nullability) and key (not its indexes: those are added in place). A
+        store records the shape it was made with; opened by code of another shape, the view
+        is emptied and rebuilt."""
+        layout = [
+            cls.revision,
+            [
+                [t.name, [[c.name, c.kind, c.nullable] for c in t.columns], t.key]
+                for t in cls.tables
+            ],
+        ]
+        return hashlib.sha256(json.dumps(layout).encode()).hexdigest()[:32]
+
+    def reshaped(
+        self, recorded: str | None, found: Mapping[str, set[tuple[str, bool]] | None]
+    ) -> str | None:
+        """Why the tables in the store must go (None: they are this code's): another shape
+        recorded, or, in a store from before shapes were recorded, other columns."""
+        if recorded is not None:
+            return None if recorded == self.shape() else "made by another version of the view"
+        changed = self.changed_tables(found)
+        return f"table(s) {', '.join(changed)} made by an earlier version" if changed else None
 
     def changed_tables(self, found: Mapping[str, set[tuple[str, bool]] | None]) -> list[str]:
         """The tables whose columns in the store (name and nullability, or None for a table

@@ -49,13 +49,13 @@
         h(
           "tr",
           { className: row.overdue ? "overdue" : "" },
-          h("td", {}, serviceName(row.service)),
-          h("td", {}, row.case_id.slice(0, 8)),
-          h("td", {}, row.handling_locality),
-          h("td", {}, row.family_locality),
-          h("td", {}, row.route_note),
-          h("td", {}, row.due + (row.overdue ? " ⚠ " : "")),
-          h("td", {}, routeForm(row, settings)),
+          h("td", { "data-label": "事项 Service" }, serviceName(row.service)),
+          h("td", { "data-label": "案件 Case" }, row.case_id.slice(0, 8)),
+          h("td", { "data-label": "办理地 Handling" }, row.handling_locality),
+          h("td", { "data-label": "申请人所在地 Family" }, row.family_locality),
+          h("td", { "data-label": "说明 Note" }, row.route_note),
+          h("td", { "data-label": "到期 Due" }, row.due + (row.overdue ? " ⚠ " : "")),
+          h("td", { "data-label": "分派 Route" }, routeForm(row, settings)),
         ),
       );
     }
