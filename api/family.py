@@ -68,7 +68,7 @@ OPERATIONS = [
         "to collect each result, what to bring",
         roles=("family", "admin"),
         answer="FamilyGuide",
-        responses={404: "No such case"},
+        responses={404: "No such case", 503: "The read audit cannot record the read now"},
     ),
     Operation(
         "/cases/{case_id:uuid}/family-application",
@@ -245,12 +245,14 @@ async def division_picker(request: Request) -> Response:
 
 async def case_guide(request: Request) -> Response:
     """How far the case is, why each service waits, where and how to collect each result
-    (no personal data: services, places, offices)."""
+    (services, offices and the localities handling the case: a read of the case, audited
+    as the case view is, the family's own reads too)."""
     principal = await authenticate(request, "family")
     _own_case(principal, request)
     container = request.app.state.container
     case_id = request.path_params["case_id"]
     view = await run_in_threadpool(load_view, container.ledger, principal, case_id)
+    await audited(request, principal, "guide", case_id)
     guide = family_guide(view.get("services") or [])
     return ORJSONResponse({"case_id": str(case_id), "state": view["state"], **guide})
 
