@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 WHATS = (
     "case",
+    "guide",  # the family's guide: the case's services and the places handling them
     "history",
     "as-of",
     "request",

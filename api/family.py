@@ -29,8 +29,8 @@ from adapters.facade import (
 )
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
-from api.bodies import field, json_object, required_str, unknown_fields
-from api.offices import evidence_refs
+from api.bodies import field, json_object, unknown_fields
+from api.family_form import Form
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -68,7 +68,7 @@ OPERATIONS = [
         "to collect each result, what to bring",
         roles=("family", "admin"),
         answer="FamilyGuide",
-        responses={404: "No such case"},
+        responses={404: "No such case", 503: "The read audit cannot record the read now"},
     ),
     Operation(
         "/cases/{case_id:uuid}/family-application",
@@ -121,34 +121,7 @@ def _own_case(principal: Principal, request: Request) -> None:
         raise out_of_scope()
 
 
-class _Form:
-    """The application's fields read one by one, every refusal kept (not only the first)."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.refused: list[ApiError] = []
-
-    def read(self, name: str, kind: type[Any], *, required: bool, limit: int) -> Any:
-        try:
-            if kind is str and required:
-                return required_str(self.body, name, max_length=limit)
-            return field(self.body, name, kind, required=required, max_length=limit)
-        except ApiError as refused:
-            self.refused.append(refused)
-            return None
-
-    def fields(self) -> frozenset[str]:
-        return frozenset(str(r.context.get("field", "")).split(".")[0] for r in self.refused)
-
-    def items(self) -> list[dict[str, Any]]:
-        return [
-            {"pointer": "/" + str(r.context.get("field", "")), "code": r.code, "detail": r.detail}
-            | r.context
-            for r in self.refused
-        ]
-
-
-def _application(request: Request, form: _Form) -> ApplyAsFamily:
+def _application(request: Request, form: Form) -> ApplyAsFamily:
     """The command from the form; a refused field holds a placeholder its check skips."""
     text = partial(form.read, kind=str)
     return ApplyAsFamily(
@@ -161,11 +134,11 @@ def _application(request: Request, form: _Form) -> ApplyAsFamily:
         contact_phone=text("contact_phone", required=False, limit=MAX_PHONE),
         mother_insured_division=text("mother_insured_division", required=False, limit=MAX_DIVISION),
         mother_insured=bool(form.read("mother_insured", bool, required=False, limit=0)),
-        evidence=evidence_refs(form.body),
+        evidence=form.evidence(),
     )
 
 
-def _all_problems(container: Container, cmd: ApplyAsFamily, form: _Form) -> ApiError:
+def _all_problems(container: Container, cmd: ApplyAsFamily, form: Form) -> ApiError:
     """One 422 naming every problem of the form: its refused fields, then the rules the
     other fields break (RFC 9457 `errors`, each with a JSON pointer)."""
     case = container.ledger.get_case(cmd.case_id)
@@ -179,7 +152,7 @@ def _all_problems(container: Container, cmd: ApplyAsFamily, form: _Form) -> ApiE
         422,
         "invalid-application",
         f"{len(items)} problem(s) in the application: {details}",
-        field=items[0]["pointer"].lstrip("/"),
+        field=items[0].get("field") or items[0]["pointer"].lstrip("/"),
         errors=items,
     )
 
@@ -189,7 +162,7 @@ async def family_application(request: Request) -> Response:
     _own_case(principal, request)
     body = await json_object(request)
     unknown_fields(body, APPLICATION_FIELDS)
-    form = _Form(body)
+    form = Form(body)
     cmd = _application(request, form)
     container = request.app.state.container
     if form.refused:
@@ -272,12 +245,14 @@ async def division_picker(request: Request) -> Response:
 
 async def case_guide(request: Request) -> Response:
     """How far the case is, why each service waits, where and how to collect each result
-    (no personal data: services, places, offices)."""
+    (services, offices and the localities handling the case: a read of the case, audited
+    as the case view is, the family's own reads too)."""
     principal = await authenticate(request, "family")
     _own_case(principal, request)
     container = request.app.state.container
     case_id = request.path_params["case_id"]
     view = await run_in_threadpool(load_view, container.ledger, principal, case_id)
+    await audited(request, principal, "guide", case_id)
     guide = family_guide(view.get("services") or [])
     return ORJSONResponse({"case_id": str(case_id), "state": view["state"], **guide})
 

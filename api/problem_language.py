@@ -54,6 +54,15 @@ def _quality(params: str) -> float:
     return 1.0
 
 
+def vary_on_language(headers: MutableHeaders) -> None:
+    """`Accept-Language` added to the answer's `Vary` (a negotiated answer, English too, so a
+    cache keeps one per language), merged into one header with what it names already."""
+    named = [v.strip() for line in headers.getlist("vary") for v in line.split(",") if v.strip()]
+    if not {"*", "accept-language"} & {v.lower() for v in named}:
+        named.append("Accept-Language")
+    headers["vary"] = ", ".join(named)
+
+
 def in_chinese(body: dict[str, Any], retry_after: str | None) -> dict[str, Any]:
     """The problem with the catalog's Chinese title and detail, the English beside."""
     code = str(body.get("type", "")).removeprefix("/problems/")
@@ -120,7 +129,7 @@ class _Rewriter:
             body, lang = self._chinese(body, headers.get("retry-after"))
         headers["content-language"] = lang
         headers["content-length"] = str(len(body))
-        headers.append("vary", "Accept-Language")
+        vary_on_language(headers)
         await self.send({**self.start, "headers": headers.raw})
         await self.send({"type": "http.response.body", "body": body})
 

@@ -37,7 +37,7 @@ from adapters.facade import (
     ServiceRequestNotFoundError,
     StoreUnavailableError,
 )
-from api.problem_language import CHINESE, in_chinese, language
+from api.problem_language import CHINESE, in_chinese, language, vary_on_language
 from api.responses import ProblemResponse, problem
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DataError):  # the request's values, not the store: never an outage
         return await unstorable(request, exc)
     if isinstance(exc, ProgrammingError):  # our own bug: logged as one, never an outage alert
-        return await internal(request, exc)
+        return _internal(request)  # answered through the middleware: negotiated there, once
     log.warning("store unavailable on %s: %s", request.url.path, type(exc).__name__)
     return problem(
         503,
@@ -151,22 +151,24 @@ async def unstorable(request: Request, exc: Exception) -> Response:
 
 
 async def internal(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
     # Answered outside the middleware (Starlette's ServerErrorMiddleware): negotiated here.
-    return negotiated(
-        request,
-        problem(
-            500,
-            "internal-error",
-            "Internal error",
-            "An unexpected error occurred; it has been logged",
-            request.url.path,
-        ),
+    return negotiated(request, _internal(request))
+
+
+def _internal(request: Request) -> ProblemResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "An unexpected error occurred; it has been logged",
+        request.url.path,
     )
 
 
 def negotiated(request: Request, response: ProblemResponse) -> ProblemResponse:
-    """A problem answered in the language the request asks for (api/problem_language.py)."""
+    """A problem answered in the language the request asks for (api/problem_language.py),
+    as the middleware answers it: `Content-Language`, and `Vary: Accept-Language`."""
     lang = language(request.headers.get("accept-language"))
     if lang == CHINESE:
         chinese = in_chinese(orjson.loads(response.body), response.headers.get("retry-after"))
@@ -174,6 +176,7 @@ def negotiated(request: Request, response: ProblemResponse) -> ProblemResponse:
         del response.headers["content-length"]
         response.headers["content-length"] = str(len(response.body))
     response.headers["content-language"] = lang
+    vary_on_language(response.headers)
     return response
 
 

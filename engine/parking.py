@@ -9,7 +9,7 @@ Every other event is applied once, in order; a transient error stops here, as be
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -54,16 +54,24 @@ def applying() -> Iterator[None]:
 
 
 def salvage(
-    app: Application[Any], projection: TableProjection[Any], batch: int, error: Exception
+    app: Application[Any],
+    projection: TableProjection[Any],
+    batch: int,
+    error: Exception,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int | None:
     """After a page failed with an error that parks: the next page from the view's position,
     applied in parts, parking the events that fail on their own; the events applied, or None
-    at the head of the log. PositionMovedError and ViewBusyError are raised."""
+    at the head of the log (`progress`, as a catch-up's, told the position the page wrote).
+    PositionMovedError and ViewBusyError are raised."""
     log.warning("%s: a page failed (%s); looking for the event", projection.name, error_name(error))
     page = next_page(app, projection, batch)
     if page is None:
         return None
-    return apply_or_park(app.name, projection, page.events, page.tracking, page.after)
+    applied = apply_or_park(app.name, projection, page.events, page.tracking, page.after)
+    if progress is not None:
+        progress(page.tracking.notification_id, page.head)
+    return applied
 
 
 def apply_or_park(

@@ -50,7 +50,7 @@ def catch_up(
                 applied, finished = apply_pages(projection, found, progress)
         except PageFailedError as failed:  # transient errors are raised: the next tick
             try:
-                salvaged = salvage(app, projection, batch, failed.error)
+                salvaged = salvage(app, projection, batch, failed.error, progress)
                 applied, finished = salvaged or 0, salvaged is None
             except (PositionMovedError, ViewBusyError) as stopped:
                 applied, finished = 0, _stopped(projection, stopped)
@@ -276,12 +276,15 @@ class Projections:
             known = ", ".join(self.all())
             raise KeyError(f"no projection {name!r} (known: {known})") from None
 
-    def catch_up(self, name: str | None = None, batch: int = DEFAULT_BATCH) -> int:
-        """Catch one projection, or all of them, up; returns the events applied."""
+    def catch_up(
+        self, name: str | None = None, batch: int = DEFAULT_BATCH, progress: Progress | None = None
+    ) -> int:
+        """Catch one projection (told `progress` after each page), or all of them, up;
+        returns the events applied."""
         with self._lock:
             if name is None:  # every page read and decoded once for all of them
                 return catch_up_together(self.app, list(self.all().values()), batch)
-            return catch_up(self.app, self.get(name), batch)
+            return catch_up(self.app, self.get(name), batch, progress)
 
     def rebuild(
         self, name: str, progress: Progress | None = None, batch: int = REBUILD_BATCH

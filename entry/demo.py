@@ -352,7 +352,8 @@ async def narrate(container: Container, logs: Path) -> FamilyLogin:
 
 async def _left_for_the_clerk(demo: Demo, number: int) -> FamilyLogin:
     """A birth whose hukou registration waits at the demo clerk's office: every other office
-    decides, so the clerk has a real request to receive and approve at /office."""
+    that can decide decides, so the clerk has a real request to receive and approve at
+    /office (and the services planned behind it wait for that)."""
     facts = scenario_facts(number, WAITING_SCENARIO, datetime.now(UTC).astimezone(CST))
     ack = await demo.notify(facts, f"demo-{number:04d}")
     family = demo.auth(await demo.family_applies(ack, facts, WAITING_SCENARIO.child))
@@ -361,8 +362,7 @@ async def _left_for_the_clerk(demo: Demo, number: int) -> FamilyLogin:
     view = (await demo.http.get(f"/cases/{ack['case_id']}", headers=family)).json()
     say(
         f"\n{number}. {WAITING_SCENARIO.note}: case {ack['case_id'][:8]}…, tracking code "
-        f"{ack['tracking_code']}. Left for you: every office decided but the hukou office "
-        f"({' '.join(CLERK_OFFICE)}), whose clerk is the demo's demo.clerk."
+        f"{ack['tracking_code']}. Left for you: {_held_by_the_clerk(view)}"
     )
     for waiting in view["waiting_on"]:
         say(
@@ -371,6 +371,20 @@ async def _left_for_the_clerk(demo: Demo, number: int) -> FamilyLogin:
         )
     verifier = (facts.mother.citizen_id or "")[-6:]
     return FamilyLogin(WAITING_SCENARIO.child, ack["tracking_code"], verifier)
+
+
+def _held_by_the_clerk(view: dict[str, Any]) -> str:
+    """What the clerk's office holds and what waits behind it, as the case view says."""
+    office = " ".join(reversed(CLERK_OFFICE))  # as `waiting_on` names an office
+    held = [w for w in view["waiting_on"] if w["who"] == office]
+    behind = [service for w in held for service in w["behind"]]
+    waits = {0: "nothing waits behind it", 1: f"{''.join(behind)} waits behind it"}.get(
+        len(behind), f"{len(behind)} services wait behind it: {', '.join(behind)}"
+    )
+    holds = ", ".join(w["service"] for w in held) or "nothing"
+    return (
+        f"the hukou office ({office}) holds {holds}; {waits}. Its clerk is the demo's demo.clerk."
+    )
 
 
 async def _registry_systems(container: Container, logs: Path, number: int) -> None:

@@ -68,6 +68,7 @@ def guide(
         "Try it in a browser: serve this store (in another terminal, Ctrl+C stops it):",
         "",
         f"   {serve_command(settings, store)}",
+        *key_remark(settings),
         "",
         "then open:",
     ]
@@ -103,8 +104,15 @@ def serve_command(settings: Settings, store: Path) -> str:
     if not settings.embedded_worker:  # SQLite has no separate worker: serve must do the work
         env[f"{PREFIX}EMBEDDED_WORKER"] = "yes"
     assigned = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
-    key = f" (and the same {PREFIX}CIPHER_KEY)" if settings.cipher_key else ""
-    return f"{assigned} {shlex.quote(executable())} serve{key}"
+    return f"{assigned} {shlex.quote(executable())} serve"
+
+
+def key_remark(settings: Settings) -> list[str]:
+    """The line after the command when the store is encrypted: on its own, not appended to
+    the command (which is pasted into a shell as it is)."""
+    if not settings.cipher_key:
+        return []
+    return [f"   (with the same {PREFIX}CIPHER_KEY set: the store is encrypted with it)"]
 
 
 def executable() -> str:

@@ -1,6 +1,7 @@
 """`newborn-ledger projections status|rebuild|retry|skip`: the read models (docs/operations.md,
-Projections). A rebuild says what happened: how many events it applied, or that another
-process (a running worker) had already brought the view up to date; its bar is on stderr."""
+Projections). A rebuild says what happened: how many events it applied, that another process
+(a running worker) moved the view's position on meanwhile, or that the log holds no events of
+the view's kinds; its bar is on stderr."""
 
 from __future__ import annotations
 
@@ -80,21 +81,34 @@ def _rebuild(settings: Settings, container: Container, args: argparse.Namespace)
         raise ConfigError(f"No projection {unknown[0]!r}; known: {', '.join(projections.all())}")
     for name in names:
         progress = Progress()
-        bar = _bar(progress, name)
+        written = Written(_bar(progress, name))
         try:
             if args.processes > 1 and (args.name or can_rebuild_in_parts(projections, name)):
-                done = rebuild_in_parts(settings, projections, name, args.processes, bar)
-                applied = done.applied + projections.catch_up(name)
+                done = rebuild_in_parts(settings, projections, name, args.processes, written)
+                written.position = max(written.position, done.head if done.finished else 0)
+                applied = done.applied + projections.catch_up(name, progress=written)
             else:
-                applied = projections.rebuild(name, progress=bar)
+                applied = projections.rebuild(name, progress=written)
         finally:
             progress.done()
-        print(Rebuilt.of(container, name, applied).message(), flush=True)
+        print(Rebuilt.of(container, name, applied, written.position).message(), flush=True)
     return 0
 
 
 def _bar(progress: Progress, name: str) -> Callable[[int, int], None]:
     return lambda position, head: progress.bar(name, position, head)
+
+
+class Written:
+    """A rebuild's progress: the bar, and the furthest position this run wrote (each page
+    it commits reports it). A view found further on was moved by another process."""
+
+    def __init__(self, bar: Callable[[int, int], None]) -> None:
+        self.bar, self.position = bar, 0
+
+    def __call__(self, position: int, head: int) -> None:
+        self.position = max(self.position, position)
+        self.bar(position, head)
 
 
 @dataclass(frozen=True)
@@ -103,16 +117,17 @@ class Rebuilt:
 
     name: str
     applied: int  # events this process applied
+    wrote: int  # the furthest position this run wrote (0: none)
     position: int  # the view's position now
     head: int  # the log's last position now
     parked: int  # events the view parked (unresolved)
 
     @classmethod
-    def of(cls, container: Container, name: str, applied: int) -> Rebuilt:
+    def of(cls, container: Container, name: str, applied: int, wrote: int) -> Rebuilt:
         projections = container.projections
         head = projections.app.recorder.max_notification_id() or 0
         parked = sum(p.state == PARKED_STATE for p in container.parked()[name])
-        return cls(name, applied, head - projections.lag(name), head, parked)
+        return cls(name, applied, wrote, head - projections.lag(name), head, parked)
 
     def message(self) -> str:
         events = f"{self.applied} event{'s' * (self.applied != 1)}"
@@ -123,16 +138,29 @@ class Rebuilt:
                 f"not finished: {events} applied, {self.head - self.position} behind the "
                 f"head ({self.head}); another rebuild holds the view (see `projections status`)"
             )
-        elif self.applied == 0:
+        elif self.position > self.wrote:  # not this run's pages: another process's
+            said = self._moved(events)
+        elif self.applied == 0 and not self.parked:
             said = (
-                "emptied, and already up to date again: another process (a running worker) "
-                f"applied the events up to position {self.head} meanwhile"
+                "emptied and replayed: the log has no events of its kinds, so there was "
+                f"nothing to apply; its position is the log's head ({self.head})"
             )
         else:
             said = f"rebuilt: {events} applied, up to position {self.head} (the log's head)"
         if self.parked:
             said += f"; {self.parked} parked (see `projections status`)"
         return f"{self.name}: {said}"
+
+    def _moved(self, events: str) -> str:
+        if self.wrote == 0:
+            return (
+                "emptied, and already up to date again: another process (a running worker) "
+                f"applied the events up to position {self.head} meanwhile"
+            )
+        return (
+            f"rebuilt: {events} applied, up to position {self.wrote}; another process (a "
+            f"running worker) applied the events after it up to position {self.head} meanwhile"
+        )
 
 
 def _print_status(container: Container) -> None:

@@ -134,37 +134,84 @@ def test_projections_rebuild_and_status(
     assert main(["projections", "rebuild", "nope"]) == 2
 
 
-def test_a_rebuild_a_running_worker_overtook_says_so(
-    sqlite_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The view is emptied, then a worker (another container on the store) catches it up
-    before the rebuild reads its first page: not "0 events applied", but who did it."""
+@pytest.fixture
+def store(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """`settings` (SQLite or PostgreSQL), also in the environment the command reads."""
+    if settings.persistence == "postgres":
+        from tests.pg import ledger_env
+
+        for name, value in ledger_env(settings).items():
+            monkeypatch.setenv(name, value)
+    else:
+        monkeypatch.setenv("NEWBORN_LEDGER_PERSISTENCE", "sqlite")
+        monkeypatch.setenv("NEWBORN_LEDGER_SQLITE_DIR", str(settings.sqlite_dir))
+    return settings
+
+
+def notified(settings: Settings, *, processed: bool) -> int:
+    """A birth notified on the store (its follow-on events too when `processed`: without
+    them the log holds no request events); the log's head."""
     from adapters.bootstrap import build
     from domain.births.commands import NotifyBirth
-    from engine import projection_runner
     from tests.conftest import make_facts
 
-    settings = Settings(persistence="sqlite", sqlite_dir=str(sqlite_env / "var"))
     container = build(settings)
     container.ledger.notify_birth(NotifyBirth("m-1", make_facts(), b"{}"))
-    container.after_command()
-    head = container.projections.app.recorder.max_notification_id()
+    if processed:
+        container.after_command()
+    head = container.projections.app.recorder.max_notification_id() or 0
     container.close()
-    worker = build(settings)
+    return head
+
+
+@pytest.mark.parametrize(("view", "processed"), [("case_status", True), ("office_search", False)])
+def test_a_rebuild_a_running_worker_overtook_says_so(
+    store: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    view: str,
+    processed: bool,
+) -> None:
+    """The view is emptied, then a worker (another container on the store, its own
+    connections) catches it up before the rebuild reads its first page: not "0 events
+    applied" nor "nothing of its kinds", but who did it; a view with events of its kinds or
+    none alike."""
+    from adapters.bootstrap import build
+    from engine import projection_runner
+
+    head = notified(store, processed=processed)
+    worker = build(store)
     real = projection_runner.catch_up
 
     def overtaken(app: Any, projection: Any, *args: Any) -> int:
-        assert real(worker.projections.app, worker.projections.get(projection.name)) > 0
+        real(worker.projections.app, worker.projections.get(projection.name))
+        assert worker.projections.lag(projection.name) == 0  # the worker wrote the head
         return real(app, projection, *args)
 
     monkeypatch.setattr(projection_runner, "catch_up", overtaken)
     try:
-        assert main(["projections", "rebuild", "case_status"]) == 0
+        assert main(["projections", "rebuild", view]) == 0
     finally:
         worker.close()
     assert capsys.readouterr().out == (
-        "case_status: emptied, and already up to date again: another process (a running "
+        f"{view}: emptied, and already up to date again: another process (a running "
         f"worker) applied the events up to position {head} meanwhile\n"
+    )
+
+
+def test_a_rebuild_of_a_view_with_no_events_of_its_kinds_says_so(
+    store: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No worker runs: the view reaches the log's head with nothing applied, and says why."""
+    head = notified(store, processed=False)  # a notification: no service request yet
+    assert main(["projections", "rebuild", "office_search"]) == 0
+    assert capsys.readouterr().out == (
+        "office_search: emptied and replayed: the log has no events of its kinds, so there "
+        f"was nothing to apply; its position is the log's head ({head})\n"
+    )
+    assert main(["projections", "rebuild", "case_status"]) == 0
+    assert capsys.readouterr().out == (
+        f"case_status: rebuilt: 1 event applied, up to position {head} (the log's head)\n"
     )
 
 

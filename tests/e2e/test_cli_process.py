@@ -134,7 +134,14 @@ def test_the_demo_ends_every_case_of_its_story(demo: tuple[Ran, Path]) -> None:
     assert len(decided) == 5
     assert all(" approved " in line for line in decided)
     assert "a clerk" not in out
-    # the ninth is left for the demo's clerk: nothing else still waits on anyone
+    # the ninth is left for the demo's clerk: nothing else still waits on anyone, but two
+    # services are planned behind the hukou registration the clerk's office holds
+    assert (
+        "Left for you: the hukou office (public-security 420102) holds household-registration; "
+        "2 services wait behind it: medical-insurance, social-security-card. Its clerk is the "
+        "demo's demo.clerk.\n" in out
+    )
+    assert "every office decided" not in out
     held = [line for line in out.splitlines() if "held by" in line]
     assert held == [held[0]]
     assert "held by public-security 420102 (office)" in held[0]

@@ -88,3 +88,26 @@ def test_one_problem_is_still_listed_and_english_without_accept_language(
     assert "detail_en" not in problem
     accepted = client.post(url, json=body | {"consent": True}, headers=family)
     assert accepted.status_code == 200, accepted.text
+
+
+def test_malformed_evidence_is_one_problem_among_the_others(
+    client: TestClient, container: Container
+) -> None:
+    url, family = family_case(container)
+    body: dict[str, Any] = {"child_name": "王小明", "household": "mother", "consent": True}
+    body |= {"residence_division": "430602", "evidence": 5, "insured_division": 7}
+    problem = client.post(url, json=body, headers=family).json()
+    assert problem["type"] == "/problems/invalid-application"
+    items = by_pointer(problem)
+    assert set(items) == {"/insured_division", "/evidence"}
+    evidence = items["/evidence"]
+    assert (evidence["code"], evidence["field"]) == ("invalid-field", "evidence")
+    refs = [{"id": "scan-1", "sha256": "x"}, {"id": " "}, {"id": "scan-3", "size": 1, "oops": 1}]
+    problem = client.post(url, json=body | {"evidence": refs}, headers=family).json()
+    assert set(by_pointer(problem)) == {"/insured_division", "/evidence/0/sha256"}
+    assert problem["field"] == "insured_division"
+    del body["insured_division"]  # alone: answered as itself, listed with its pointer
+    only = client.post(url, json=body | {"evidence": [{"id": "x", "oops": 1}]}, headers=family)
+    assert only.status_code == 422
+    assert (only.json()["type"], only.json()["field"]) == ("/problems/unknown-field", "evidence")
+    assert [item["pointer"] for item in only.json()["errors"]] == ["/evidence"]

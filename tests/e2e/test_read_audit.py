@@ -259,3 +259,26 @@ def test_the_family_applications_answer_is_audited(
     ]
     assert len(after) == len(before) + 1
     assert after[-1]["what"] == "case"
+
+
+def test_the_guide_is_audited_as_a_read_of_the_case(
+    client: TestClient, container: Container
+) -> None:
+    """The guide names the localities handling the case: the admin's and the family's reads
+    are recorded, by id and role only; a refused read records nothing."""
+    journey = Journey(client, container, REF)
+    case = str(journey.case_id)
+    for headers in (journey.admin, journey.family):
+        answer = client.get(f"/cases/{case}/guide", headers=headers)
+        assert answer.status_code == 200, answer.text
+    other = Journey(client, container, "MR-AUDIT-2")
+    assert client.get(f"/cases/{other.case_id}/guide", headers=journey.family).status_code == 404
+    found = [r for r in rows(client, journey.admin) if r["what"] == "guide"]
+    assert [(r["role"], r["case_id"], r["target"]) for r in found] == [
+        ("admin", case, ""),
+        ("family", case, ""),
+    ]
+    assert not {s for s in personal_data(journey) if s in str(found)}
+    container.audit.close()  # closing: the audit takes no more rows
+    refused = client.get(f"/cases/{case}/guide", headers=journey.admin)
+    assert (refused.status_code, refused.json()["type"]) == (503, "/problems/audit-unavailable")

@@ -207,6 +207,22 @@ def test_a_rebuild_parks_again_what_still_fails_and_keeps_what_was_skipped(
     assert dumps(container.projections) == dumps(reference(container))
 
 
+def test_a_page_applied_in_parts_reports_the_position_it_wrote(
+    worker_container: Container,
+) -> None:
+    """A page that parks an event reports its position like any page: a rebuild's bar
+    reaches the head, and `projections rebuild` knows that position as its own."""
+    container = worker_container
+    Refusal(container.projections.case_status.view, lambda: ValueError("refused"))
+    record_birth(container, POISON)
+    container.tick()
+    reported: list[tuple[int, int]] = []
+    container.projections.rebuild("case_status", progress=lambda *at: reported.append(at))
+    head = container.projections.app.recorder.max_notification_id()
+    assert reported[-1:] == [(head, head)]
+    assert container.projections.parked(PARKED_STATE)["case_status"]
+
+
 def test_a_page_that_fails_once_is_applied_in_parts_exactly_once(
     worker_container: Container,
 ) -> None:

@@ -106,20 +106,25 @@ def test_every_command_and_option_is_explained_and_ends_with_the_environment() -
 
 
 @pytest.mark.parametrize(
-    ("applied", "position", "head", "parked", "said"),
+    ("applied", "wrote", "position", "head", "parked", "said"),
     [
-        (120, 120, 120, 0, "case_status: rebuilt: 120 events applied, up to position 120"),
-        (0, 120, 120, 0, "already up to date again: another process (a running worker) "
+        (120, 120, 120, 120, 0, "case_status: rebuilt: 120 events applied, up to position 120"),
+        (0, 0, 120, 120, 0, "already up to date again: another process (a running worker) "
          "applied the events up to position 120 meanwhile"),
-        (0, 0, 0, 0, "the log has no events yet, so there was nothing to apply"),
-        (0, 40, 120, 0, "not finished: 0 events applied, 80 behind the head (120)"),
-        (1, 9, 9, 2, "rebuilt: 1 event applied, up to position 9 (the log's head); 2 parked"),
+        (0, 120, 120, 120, 0, "emptied and replayed: the log has no events of its kinds, so "
+         "there was nothing to apply; its position is the log's head (120)"),
+        (50, 60, 120, 120, 0, "rebuilt: 50 events applied, up to position 60; another process "
+         "(a running worker) applied the events after it up to position 120 meanwhile"),
+        (0, 0, 0, 0, 0, "the log has no events yet, so there was nothing to apply"),
+        (0, 40, 40, 120, 0, "not finished: 0 events applied, 80 behind the head (120)"),
+        (1, 9, 9, 9, 2, "rebuilt: 1 event applied, up to position 9 (the log's head); 2 parked"),
+        (0, 9, 9, 9, 2, "rebuilt: 0 events applied, up to position 9 (the log's head); 2 parked"),
     ],
 )  # fmt: skip
 def test_a_rebuild_says_what_happened(
-    applied: int, position: int, head: int, parked: int, said: str
+    applied: int, wrote: int, position: int, head: int, parked: int, said: str
 ) -> None:
-    message = Rebuilt("case_status", applied, position, head, parked).message()
+    message = Rebuilt("case_status", applied, wrote, position, head, parked).message()
     assert message.startswith("case_status: ")
     assert said in message
 
