@@ -8,7 +8,7 @@ field names, never values)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from domain.kernel.catalog import Catalog, Entry
@@ -201,23 +201,36 @@ def request_materials(
         {"items": list(a.get("items", ())), "evidence": [dict(e) for e in a.get("evidence", ())]}
         for a in answers
     ]
-    tally = materials.tally(service, receiving, handling)
+    counts = _counts(materials.tally(service, receiving, handling))
     notice_items = sum(len(a["items"]) for a in on_notice)
+    counts["required"] += notice_items
+    counts["by_family"] += notice_items
     return {
         "source": found.source if found else None,
         "required": listed,
         "supplied_on_notice": on_notice,
-        "counts": {
-            "required": tally.required + notice_items,
-            "by_sharing": tally.shared + tally.certificate,
-            "shared": tally.shared,
-            "certificate": tally.certificate,
-            "by_family": tally.family + notice_items,
-        },
+        "counts": counts | {"on_notice": notice_items},
     }
 
 
 def _listed(material: Material, catalog: Catalog, sent: set[str]) -> dict[str, Any]:
+    """A material as the office sees it: whether the data dispatched to it satisfies it (a
+    document the family presents at the window: None, the ledger does not see it)."""
+    entry = _shown(material, catalog)
+    if material.satisfied_by == SHARED:
+        entry["satisfied"] = material.source in sent
+    elif material.satisfied_by == CERTIFICATE:
+        entry["satisfied"] = catalog[material.source].result_field in sent
+    elif material.source == APPLICATION:
+        entry["satisfied"] = material.field in sent
+    else:
+        entry["satisfied"] = None
+    return entry
+
+
+def _shown(material: Material, catalog: Catalog) -> dict[str, Any]:
+    """A material: its names, how it is satisfied and from what (a field, a service's
+    result, the application's answer, or a document), its condition and note."""
     entry: dict[str, Any] = {
         "code": material.code,
         "name_zh": material.name_zh,
@@ -226,19 +239,53 @@ def _listed(material: Material, catalog: Catalog, sent: set[str]) -> dict[str, A
     }
     if material.satisfied_by == SHARED:
         entry["from"] = {"field": material.source}
-        entry["satisfied"] = material.source in sent
     elif material.satisfied_by == CERTIFICATE:
         result_field = catalog[material.source].result_field
         entry["from"] = {"service": material.source, "result": result_field}
-        entry["satisfied"] = result_field in sent
     elif material.source == APPLICATION:
         entry["from"] = {"application": material.field}
-        entry["satisfied"] = material.field in sent
     else:
         entry["from"] = {"document": True}
-        entry["satisfied"] = None  # presented at the window: the ledger does not see it
     if material.when:
         entry["when"] = material.when
     if material.note:
         entry["note"] = material.note
     return entry
+
+
+def _counts(tally: Tally) -> dict[str, int]:
+    return {
+        "required": tally.required,
+        "by_sharing": tally.shared + tally.certificate,
+        "shared": tally.shared,
+        "certificate": tally.certificate,
+        "by_family": tally.family,
+        "in_application": tally.in_application,
+    }
+
+
+def case_materials(
+    catalog: Catalog, materials: MaterialsCatalog, requests: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The family's view of its case's materials: per request (service, id, localities), the
+    materials its service requires there and how each is satisfied, and the case's counts
+    (what sharing spared the family: the Wenzhou measure for one case)."""
+    services, total = [], Tally()
+    for request in requests:
+        service = str(request["service"])
+        receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
+        found = materials.of(service)
+        if found is None:
+            continue
+        tally = materials.tally(service, receiving, handling)
+        total = Tally(*(a + b for a, b in zip(astuple(total), astuple(tally), strict=True)))
+        required = found.required(receiving, handling)
+        services.append(
+            {
+                "service": service,
+                "service_request_id": request.get("service_request_id"),
+                "required": [_shown(m, catalog) for m in required],
+                "counts": _counts(tally),
+            }
+        )
+    return {"services": services, "counts": _counts(total)}

@@ -11,7 +11,7 @@ import pytest
 from domain.births.catalog import APPLICATION_FIELDS, load_catalog, load_materials
 from domain.kernel.catalog import read_reference
 from domain.kernel.errors import ReferenceDataError
-from domain.kernel.materials import MaterialsCatalog, request_materials
+from domain.kernel.materials import MaterialsCatalog, case_materials, request_materials
 
 
 def materials_data() -> dict[str, Any]:
@@ -147,5 +147,29 @@ def test_a_request_shows_what_sharing_satisfied_and_what_the_family_supplied() -
         "shared": 2,
         "certificate": 1,
         "by_family": 7,
+        "in_application": 1,
+        "on_notice": 2,
     }
     assert "secret" not in repr(shown)  # field names, never values
+
+
+def test_a_case_counts_what_sharing_spared_its_family() -> None:
+    rows = [
+        {"service": s, "service_request_id": f"r-{s}", "receiving_locality": "430602"}
+        | {"handling_locality": "420102" if s == "household-registration" else "430602"}
+        for s in (*load_catalog().codes, "another-wings-service")
+    ]
+    shown = case_materials(load_catalog(), load_materials(), rows)
+    assert [s["service"] for s in shown["services"]] == list(load_catalog().codes)
+    assert shown["counts"] == {
+        "required": 29,
+        "by_sharing": 15,
+        "shared": 8,
+        "certificate": 7,
+        "by_family": 14,
+        "in_application": 4,
+    }
+    hukou = next(s for s in shown["services"] if s["service"] == "household-registration")
+    assert hukou["service_request_id"] == "r-household-registration"
+    assert [m["code"] for m in hukou["required"]][-2:] == ["residence-permit", "commitment-letter"]
+    assert all("satisfied" not in m for m in hukou["required"])
