@@ -165,7 +165,8 @@ def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
 
 def _materials(request: RequestRow) -> dict[str, int]:
     """The materials a received request required, by how each was satisfied (the shipped
-    lists: domain/births/reference/materials.json)."""
+    lists: domain/births/reference/materials.json). A change to those lists that should
+    recount past months needs this view's `revision` raised (a rebuild)."""
     tally = load_materials().tally(request.service, request.receiving, request.locality)
     return {
         "materials_required": tally.required,
