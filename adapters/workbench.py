@@ -14,10 +14,12 @@ from uuid import UUID
 from eventsourcing.domain import CanMutateAggregate
 
 from adapters.bootstrap import Container
+from domain.births.catalog import load_catalog, load_materials
 from domain.births.history import history_entry
 from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
 from domain.kernel.actors import Principal
 from domain.kernel.errors import ServiceRequestNotFoundError
+from domain.kernel.materials import request_materials
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.wings import service as service_definition
 from projections.case_view import request_fields
@@ -76,14 +78,30 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
         "actions": allowed_actions(principal, request),
     }
     documents = container.files.describe(request.case_id, list(request.documents))
+    exchanged = exchanges(container, request)
     return (
         view
-        | exchanges(container, request)
+        | exchanged
         | {
             "documents": documents,
+            "materials": materials_of(request, exchanged["supplements"]),
             "timeline": timeline(container, principal, request),
         }
     )
+
+
+def materials_of(request: ServiceRequest, answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request's materials: what sharing satisfied (the data dispatched to the office,
+    by field name), what the family supplied (its application's answers, the documents it
+    presents, its answers to one-time notices): domain/kernel/materials.py. A service the
+    materials lists do not name (another wing's) lists none."""
+    where = {
+        "service": request.service,
+        "receiving_locality": request.receiving_locality,
+        "handling_locality": request.handling_locality,
+    }
+    dispatched = request.payload.to_dict()
+    return request_materials(load_catalog(), load_materials(), where, dispatched, answers)
 
 
 def office_role(here: str | None, request: ServiceRequest) -> str | None:

@@ -160,6 +160,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         average_rating=NUMBER_OR_NULL,
         parked=INTEGER,
         parked_in_province=INTEGER,
+        materials=ref("MaterialsFigure"),
+    ),
+    # the Wenzhou measure: materials required vs supplied by families vs satisfied by sharing
+    "MaterialsFigure": obj(
+        {
+            "required": INTEGER,
+            "by_family": INTEGER,
+            "by_sharing": INTEGER,
+            "shared": INTEGER,
+            "certificate": INTEGER,
+            "in_application": INTEGER,
+            "on_notice": INTEGER,
+            "sharing_rate": NUMBER_OR_NULL,
+        }
+    ),
+    # one request's materials (domain/kernel/materials.py): field names, never values
+    "RequestMaterials": obj(
+        {
+            "source": {"type": ["string", "null"]},
+            "required": OBJECTS,
+            "supplied_on_notice": OBJECTS,
+            "counts": {"type": "object"},
+        }
     ),
     "Flows": obj({"month": STRING, "flows": OBJECTS}),
     "FollowUps": obj({"locality": STRING, "authority": STRING, "follow_ups": OBJECTS}),
@@ -294,6 +317,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         role={"type": ["string", "null"]},
         receipt_number={"type": ["string", "null"]},
         result={"type": ["object", "null"]},
+        materials=ref("RequestMaterials"),
     ),
     "OfficeSearchResult": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
     # request bodies

@@ -13,12 +13,14 @@ import hashlib
 import hmac
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 import orjson
 
+from domain.births.catalog import load_catalog, load_materials
+from domain.kernel.materials import case_materials
 from engine.rows import Rows, Table, require
 from projections.case_status_model import (
     CASES,
@@ -385,6 +387,8 @@ def family_extras(
         "waiting_on": waiting_on_fields(case, rows, notes or {}),
         "handling": handling(rows),
         "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
+        # what each request requires and how sharing satisfies it (domain/kernel/materials.py)
+        "materials": case_materials(load_catalog(), load_materials(), [asdict(r) for r in rows]),
     }
     if case.state == "closed":
         extras["summary"] = closing_summary(rows, notes or {})

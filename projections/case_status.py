@@ -61,6 +61,7 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
+    revision = 2  # 2: the family's document lists its materials (domain/kernel/materials.py)
     tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS, WINDOWS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 

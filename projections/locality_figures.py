@@ -28,6 +28,25 @@ class MonthRow:
     ratings: int = 0  # ratings this place's units answer for (each rating in one unit)
     rating_sum: int = 0
     bad_ratings: int = 0
+    # the materials of the requests received here (domain/kernel/materials.py), counted in
+    # the month of receipt; the items the family supplied on a one-time notice count as
+    # required and as the family's in the month of its answer
+    materials_required: int = 0
+    materials_shared: int = 0  # satisfied by a field the ledger shares
+    materials_certificate: int = 0  # satisfied by an earlier result's e-certificate
+    materials_family: int = 0  # supplied by the family (its application, documents, answers)
+    materials_in_application: int = 0  # of the family's: answers of its one application
+    materials_on_notice: int = 0  # of the family's: items supplied on a one-time notice
+
+
+MATERIALS = (
+    "required",
+    "shared",
+    "certificate",
+    "family",
+    "in_application",
+    "on_notice",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,9 @@ class LocalityFigures:
     ratings: int
     average_rating: float | None
     bad_ratings: int
+    # the Wenzhou measure (29 → 5): materials required vs supplied by families vs satisfied
+    # by sharing (shared data or e-certificates), and the share sharing satisfied
+    materials: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +128,24 @@ def figures(counts: MonthRow, samples: Sequence[SampleRow]) -> LocalityFigures:
         **_times(samples),
         on_time_rate=round(counts.on_time / counts.decided, 4) if counts.decided else None,
         average_rating=round(counts.rating_sum / counts.ratings, 2) if counts.ratings else None,
+        materials=_materials(counts),
     )
+
+
+def _materials(counts: MonthRow) -> dict[str, Any]:
+    values = {name: getattr(counts, f"materials_{name}") for name in MATERIALS}
+    by_sharing = values["shared"] + values["certificate"]
+    required = values["required"]
+    return {
+        "required": required,
+        "by_family": values["family"],
+        "by_sharing": by_sharing,
+        "shared": values["shared"],
+        "certificate": values["certificate"],
+        "in_application": values["in_application"],
+        "on_notice": values["on_notice"],
+        "sharing_rate": round(by_sharing / required, 4) if required else None,
+    }
 
 
 def sample(request: tuple[str, str, str], times: tuple[str, str], due: str | None) -> SampleRow:

@@ -10,6 +10,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
+from domain.births.catalog import load_materials
 from domain.births.rating import BAD_RATING, DECIDED
 from domain.kernel.service_request import BY_DEADLINE, RequestState, ServiceRequest
 from engine.memory import InMemoryTables
@@ -46,6 +47,7 @@ class RequestRow:
     state: str = RequestState.PLANNED.value
     moved_at: str = ""
     resubmitted: bool = False
+    receiving: str = ""  # the receiving window's locality: a cross-province material's test
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,20 @@ def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
     return max(pool, key=lambda r: (r.moved_at, r.service), default=None)
 
 
+def _materials(request: RequestRow) -> dict[str, int]:
+    """The materials a received request required, by how each was satisfied (the shipped
+    lists: domain/births/reference/materials.json). A change to those lists that should
+    recount past months needs this view's `revision` raised (a rebuild)."""
+    tally = load_materials().tally(request.service, request.receiving, request.locality)
+    return {
+        "materials_required": tally.required,
+        "materials_shared": tally.shared,
+        "materials_certificate": tally.certificate,
+        "materials_family": tally.family,
+        "materials_in_application": tally.in_application,
+    }
+
+
 def _sample(request: RequestRow, decided_at: str) -> SampleRow | None:
     if request.received_at is None:
         return None
@@ -233,32 +249,31 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         request_id, case_id = str(event.originator_id), str(event.case_id)
         route = event.route
         row = RequestRow(request_id, case_id, event.service, route.handling_locality, None, None)
-        rows.put(REQUESTS, changed(row, authority=route.authority, moved_at=stamp(event)))
+        where = {"authority": route.authority, "receiving": route.receiving_locality}
+        rows.put(REQUESTS, changed(row, moved_at=stamp(event), **where))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
         rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
 
     @apply.register
     def _(self, event: ServiceRequest.Replanned, position: int, rows: Rows) -> None:
-        route = event.route
-        self._moved(rows, event, locality=route.handling_locality, authority=route.authority)
+        self._routed(rows, event)
 
     @apply.register
     def _(self, event: ServiceRequest.Routed, position: int, rows: Rows) -> None:
-        route = event.route
-        self._moved(rows, event, locality=route.handling_locality, authority=route.authority)
+        self._routed(rows, event)
 
     @apply.register
     def _(self, event: ServiceRequest.Received, position: int, rows: Rows) -> None:
         request, at = self._request(rows, event), stamp(event)
         self._moved(rows, event, received_at=at, due=event.due, state=RequestState.RECEIVED.value)
-        _count(rows, request.locality, month_of(at), received=1)
+        _count(rows, request.locality, month_of(at), received=1, **_materials(request))
 
     @apply.register
     def _(self, event: ServiceRequest.DeemedAccepted, position: int, rows: Rows) -> None:
         """Accepted by law (Art. 32): counted as received when it was recorded."""
         request, at = self._request(rows, event), stamp(event)
         self._moved(rows, event, received_at=at, due=event.due, state=RequestState.RECEIVED.value)
-        _count(rows, request.locality, month_of(at), received=1)
+        _count(rows, request.locality, month_of(at), received=1, **_materials(request))
 
     @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
@@ -267,6 +282,16 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         self._moved(rows, event, state=RequestState(event.resumes).value)
         if event.resumes == "received":
             self._moved(rows, event, due=event.due)
+        if supplied := len(event.items):  # what the notice asked for, the family supplied
+            request, month = self._request(rows, event), month_of(stamp(event))
+            _count(
+                rows,
+                request.locality,
+                month,
+                materials_required=supplied,
+                materials_family=supplied,
+                materials_on_notice=supplied,
+            )
 
     @apply.register
     def _(self, event: ServiceRequest.Approved, position: int, rows: Rows) -> None:
@@ -330,6 +355,11 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
                 called_back_by=event.by.split(":", 1)[0],
             ),
         )
+
+    def _routed(self, rows: Rows, event: Any) -> None:
+        route, receiving = event.route, event.route.receiving_locality
+        where = {"locality": route.handling_locality, "authority": route.authority}
+        self._moved(rows, event, receiving=receiving, **where)
 
     @staticmethod
     def _request(rows: Rows, event: Any) -> RequestRow:

@@ -20,13 +20,22 @@
     ["ratings", "评价数", "Ratings"],
     ["average_rating", "平均评分", "Average rating"],
     ["bad_ratings", "差评数", "Bad ratings"],
+    ["materials.required", "所需材料", "Materials required"],
+    ["materials.by_family", "群众提交材料", "Supplied by families"],
+    ["materials.by_sharing", "共享免交材料", "Satisfied by sharing"],
+    ["materials.sharing_rate", "共享免交率", "Sharing rate"],
     ["parked", "待人工分派（本地）", "Waiting at the routing desk (here)"],
     ["parked_in_province", "待人工分派（全省）", "Waiting at the routing desk (province)"],
   ];
 
+  /** A figure's value by its key: "materials.required" reads figures.materials.required. */
+  function valueOf(figures, key) {
+    return key.split(".").reduce((value, part) => (value === null || value === undefined ? value : value[part]), figures);
+  }
+
   function shown(key, value) {
     if (value === null || value === undefined) return "—";
-    if (key === "on_time_rate") return (value * 100).toFixed(1) + "%";
+    if (key === "on_time_rate" || key === "materials.sharing_rate") return (value * 100).toFixed(1) + "%";
     return String(value);
   }
 
@@ -54,7 +63,7 @@
     const list = $("figures");
     list.replaceChildren();
     for (const [key, zh, en] of FIGURES) {
-      list.append(h("div", { className: "figure" }, h("dt", {}, bi(zh, en)), h("dd", { dataset: { key } }, shown(key, figures[key]))));
+      list.append(h("div", { className: "figure" }, h("dt", {}, bi(zh, en)), h("dd", { dataset: { key } }, shown(key, valueOf(figures, key)))));
     }
     gauge($("chart-on-time"), figures.on_time_rate, { title: "按时办结率 On-time rate" });
     renderFollowUps(figures.follow_ups || []);
@@ -66,6 +75,24 @@
       $("chart-times"),
       times.map(([text, value]) => ({ label: text, value, display: value.toFixed(1) + " h" })),
       { title: "办理用时（小时） Time to result (hours)" },
+    );
+    renderMaterials(figures.materials);
+  }
+
+  /** The Wenzhou measure (evidences a family brings): the month's materials required, those families supplied
+      (their application, documents, answers to one-time notices) and those sharing satisfied. */
+  function renderMaterials(materials) {
+    const counts = materials || {};
+    const items = [
+      ["所需 required", counts.required],
+      ["群众提交 by families", counts.by_family],
+      ["共享数据 shared data", counts.shared],
+      ["电子证照 e-certificates", counts.certificate],
+    ].filter(([, value]) => typeof value === "number" && counts.required > 0);
+    bars(
+      $("chart-materials"),
+      items.map(([label, value], index) => ({ label, value, highlight: index === 1 })),
+      { title: "申请材料 Materials", unit: "" },
     );
   }
 

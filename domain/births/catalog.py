@@ -7,6 +7,7 @@ from functools import cache
 
 from domain.births.facts import BirthFacts, Parent
 from domain.kernel.catalog import Catalog, Vocabulary, read_reference
+from domain.kernel.materials import MaterialsCatalog
 
 # The places of a birth case a service can be handled at (domain/births/planning.py fills them).
 HANDLING_RULES = (
@@ -34,3 +35,11 @@ VOCABULARY = Vocabulary(HANDLING_RULES, fact_fields())
 def load_catalog() -> Catalog:
     """The shipped catalog (`domain/births/reference/catalog.json`), validated once, cached."""
     return Catalog.from_dict(read_reference("domain.births", "catalog.json"), VOCABULARY)
+
+
+@cache
+def load_materials() -> MaterialsCatalog:
+    """Each service's required materials (`domain/births/reference/materials.json`), checked
+    against the catalog, cached."""
+    data = read_reference("domain.births", "materials.json")
+    return MaterialsCatalog.from_dict(data, load_catalog(), frozenset(APPLICATION_FIELDS))

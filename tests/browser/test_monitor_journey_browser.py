@@ -82,6 +82,15 @@ def test_a_province_monitor_opens_the_roll_up_and_records_a_call_back(
     wait_for(lambda: browser.visible("#follow-ups li"), "the bad rating to call back")
     assert "全省" in browser.text("#figures-subject")
     assert int(browser.text("#figures dd[data-key=received]")) >= 2  # Hunan's offices received
+    # the Wenzhou measure: the birth certificate's and the vaccination's 8 materials at least
+    required, by_family, by_sharing = (
+        int(browser.text(f"#figures dd[data-key='materials.{key}']"))
+        for key in ("required", "by_family", "by_sharing")
+    )
+    assert required >= 8
+    assert required == by_family + by_sharing
+    assert browser.text("#figures dd[data-key='materials.sharing_rate']").endswith("%")
+    assert browser.js("return document.querySelectorAll('#chart-materials .bar').length") == 4
     item = browser.text("#follow-ups li")
     for shown in (case_id, COMMENT, "1/5", "待回访", "预防接种", "430602"):
         assert shown in item, shown

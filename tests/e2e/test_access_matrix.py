@@ -559,8 +559,11 @@ def check_figures(world: World, case: Case, role: str, response: httpx2.Response
     assert figures["follow_ups"] == []  # no bad rating here: no case id at all
     assert figures["level"] == "county"
     numbers = {
-        k: v for k, v in figures.items() if k not in ("locality", "month", "level", "follow_ups")
+        k: v
+        for k, v in figures.items()
+        if k not in ("locality", "month", "level", "follow_ups", "materials")
     }
+    numbers |= {f"materials.{k}": v for k, v in figures["materials"].items()}  # counts only
     assert all(isinstance(v, int | float | None) for v in numbers.values())
 
 

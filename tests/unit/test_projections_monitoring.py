@@ -213,3 +213,33 @@ def test_a_correction_of_the_birth_place_moves_the_count(flows: FlowsProjection)
     case.correct("m-2", corrected, ["birth_division"])
     story.feed(case)
     assert [(f.birth_province, f.cases) for f in flows.view.flows("2026-03")] == [("44", 1)]
+
+
+def test_materials_count_where_and_when_received_and_the_answers_when_given(
+    stats: LocalityStatsProjection,
+) -> None:
+    """A hand count of a_full_story on materials.json: the hukou request (received at the
+    Yueyang window 430602, decided in Wuhan 420102: across provinces) requires its 6
+    materials and the 2 cross-province ones, 3 satisfied by sharing (the birth certificate's
+    e-certificate, both parents' IDs), 5 by the family (1 its application's household), and
+    the family's answer to the notice supplies 2 more; the vaccination request (Yueyang)
+    requires 4, 3 by sharing, 1 the family's application answer (its residence)."""
+    a_full_story(Story(stats))
+    wuhan = stats.view.figures("420102", "2026-03").materials
+    assert wuhan == {
+        "required": 10,
+        "by_family": 7,
+        "by_sharing": 3,
+        "shared": 2,
+        "certificate": 1,
+        "in_application": 1,
+        "on_notice": 2,
+        "sharing_rate": 0.3,
+    }
+    yueyang = stats.view.figures("430602", "2026-03").materials
+    assert (yueyang["required"], yueyang["by_family"], yueyang["by_sharing"]) == (4, 1, 3)
+    assert (yueyang["shared"], yueyang["certificate"], yueyang["sharing_rate"]) == (2, 1, 0.75)
+    hubei, hunan = stats.view.figures("42", "2026-03"), stats.view.figures("4306", "2026-03")
+    assert (hubei.materials["required"], hunan.materials["required"]) == (10, 4)
+    nothing = stats.view.figures("420102", "2026-04").materials
+    assert (nothing["required"], nothing["sharing_rate"]) == (0, None)

@@ -1,0 +1,291 @@
+"""The materials model: each service's required materials (the materials list of its service
+guide, one of a matter's "standard elements") and how each is satisfied: by data the ledger
+shares, by an earlier result's e-certificate, or by the family. Reference data, checked
+against the catalog; what one request needed, and what its family supplied, is derived here
+from the request's route, its dispatched data and the family's answers (no personal data:
+field names, never values)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass
+from typing import Any
+
+from domain.kernel.catalog import Catalog, Entry
+from domain.kernel.errors import ReferenceDataError
+
+SHARED, CERTIFICATE, FAMILY = "shared", "certificate", "family"
+SATISFIED_BY = (SHARED, CERTIFICATE, FAMILY)
+APPLICATION, DOCUMENT = "application", "document"  # how a family supplies a material
+CROSS_PROVINCE = "cross-province"  # a material required only across provinces
+CONDITIONS = (CROSS_PROVINCE,)
+
+
+@dataclass(frozen=True)
+class Material:
+    """One required material of a service, and how it is satisfied: `source` is a case field
+    (shared), the service whose result's e-certificate satisfies it (certificate), or
+    "application" / "document" (family; `field`: the application's answer)."""
+
+    code: str
+    name_zh: str
+    name: str
+    satisfied_by: str
+    source: str
+    field: str | None = None
+    when: str | None = None
+    note: str | None = None
+
+    @property
+    def by_sharing(self) -> bool:
+        return self.satisfied_by in (SHARED, CERTIFICATE)
+
+    def required(self, receiving: str, handling: str) -> bool:
+        """Required for a request received at `receiving` and handled at `handling`."""
+        if self.when == CROSS_PROVINCE:
+            return receiving[:2] != handling[:2]
+        return True
+
+
+@dataclass(frozen=True)
+class ServiceMaterials:
+    """A service's materials list and where the list comes from."""
+
+    service: str
+    source: str
+    materials: tuple[Material, ...]
+
+    def required(self, receiving: str, handling: str) -> tuple[Material, ...]:
+        return tuple(m for m in self.materials if m.required(receiving, handling))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A request's listed materials counted: required = shared + certificate + family;
+    `in_application`: the family's of them answered in its one application."""
+
+    required: int = 0
+    shared: int = 0
+    certificate: int = 0
+    family: int = 0
+    in_application: int = 0
+
+
+@dataclass(frozen=True)
+class MaterialsCatalog:
+    """Every service's materials list, validated against the catalog."""
+
+    version: str
+    services: tuple[ServiceMaterials, ...]
+
+    def of(self, service: str) -> ServiceMaterials | None:
+        return next((s for s in self.services if s.service == service), None)
+
+    def tally(self, service: str, receiving: str, handling: str) -> Tally:
+        """The materials a request of `service` requires (none for a service not listed)."""
+        found = self.of(service)
+        required = found.required(receiving, handling) if found else ()
+        kinds = [m.satisfied_by for m in required]
+        return Tally(
+            required=len(required),
+            shared=kinds.count(SHARED),
+            certificate=kinds.count(CERTIFICATE),
+            family=kinds.count(FAMILY),
+            in_application=sum(1 for m in required if m.source == APPLICATION),
+        )
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: object,
+        catalog: Catalog,
+        application_fields: frozenset[str],
+        source: str = "materials.json",
+    ) -> MaterialsCatalog:
+        """Validate a parsed materials file against the catalog, or raise ReferenceDataError:
+        each shared field is one the service is shown, each certificate an earlier result
+        it is shown, each application answer a field of the family's application."""
+        root = Entry(data, source, "top level")
+        lists = [
+            _service_materials(entry, catalog, application_fields)
+            for entry in root.entries("services", "service")
+        ]
+        codes = [s.service for s in lists]
+        if dupes := sorted({c for c in codes if codes.count(c) > 1}):
+            raise ReferenceDataError(f"{source}: service {dupes[0]!r} is listed twice", file=source)
+        if missing := [c for c in catalog.codes if c not in codes]:
+            raise ReferenceDataError(f"{source}: service {missing[0]!r} has no list", file=source)
+        return cls(root.text("version"), tuple(lists))
+
+
+def _service_materials(
+    entry: Entry, catalog: Catalog, application_fields: frozenset[str]
+) -> ServiceMaterials:
+    code = entry.text("service")
+    entry.where = f"service '{code}'"
+    if code not in catalog:
+        raise entry.fail("not a service of the catalog")
+    service = catalog[code]
+    materials = []
+    for item in entry.entries("materials", "material"):
+        item.where = f"service '{code}': material '{item.text('code')}'"
+        materials.append(_material(item, catalog, service.visible_fields, application_fields))
+    seen = [m.code for m in materials]
+    if len(set(seen)) != len(seen):
+        raise entry.fail("duplicate material code")
+    return ServiceMaterials(code, entry.text("source"), tuple(materials))
+
+
+def _material(
+    item: Entry, catalog: Catalog, visible: Sequence[str], application_fields: frozenset[str]
+) -> Material:
+    satisfied_by, source = item.text("satisfied_by"), item.text("from")
+    if satisfied_by not in SATISFIED_BY:
+        raise item.fail(f"unknown satisfied_by {satisfied_by!r} ({', '.join(SATISFIED_BY)})")
+    field = item.value.get("field")
+    when, note = item.value.get("when"), item.value.get("note")
+    if when is not None and when not in CONDITIONS:
+        raise item.fail(f"unknown when {when!r} (allowed: {', '.join(CONDITIONS)})")
+    if note is not None and not (isinstance(note, str) and note.strip()):
+        raise item.fail("'note' must be a non-empty string")
+    if satisfied_by == SHARED and source not in visible:
+        raise item.fail(f"shared field {source!r} is not shown to the service")
+    if satisfied_by == CERTIFICATE:
+        if source not in catalog:
+            raise item.fail(f"certificate of unknown service {source!r}")
+        if catalog[source].result_field not in visible:
+            raise item.fail(f"the result of {source!r} is not shown to the service")
+    if satisfied_by == FAMILY:
+        if source not in (APPLICATION, DOCUMENT):
+            raise item.fail("a family's material is from 'application' or 'document'")
+        if (source == APPLICATION) != (field is not None):
+            raise item.fail("'field' names the application's answer (and only for one)")
+        if field is not None and field not in application_fields:
+            raise item.fail(f"unknown application field {field!r}")
+        if field is not None and field not in visible:
+            raise item.fail(f"application field {field!r} is not shown to the service")
+    elif field is not None:
+        raise item.fail("'field' is only for a family's application answer")
+    return Material(
+        code=item.text("code"),
+        name_zh=item.text("name_zh"),
+        name=item.text("name"),
+        satisfied_by=satisfied_by,
+        source=source,
+        field=str(field) if field is not None else None,
+        when=str(when) if when is not None else None,
+        note=str(note) if note is not None else None,
+    )
+
+
+def request_materials(
+    catalog: Catalog,
+    materials: MaterialsCatalog,
+    request: Mapping[str, Any],
+    dispatched: Mapping[str, Any],
+    answers: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """One request's materials as its office and its family see them: each required one, how
+    it is satisfied and whether it is yet (a shared field or an e-certificate's result in the
+    data dispatched to the office; an application answer given), and the items the family
+    supplied in answer to one-time notices (with the evidence ids it cited). `request` holds
+    the service and its receiving and handling localities; `dispatched` the data sent (only
+    its keys are read); `answers` the family's answers (items, evidence). No values."""
+    service = str(request["service"])
+    found = materials.of(service)
+    receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
+    required = found.required(receiving, handling) if found else ()
+    sent = {key for key, value in dispatched.items() if value not in (None, "", [], {})}
+    listed = [_listed(m, catalog, sent) for m in required]
+    on_notice = [
+        {"items": list(a.get("items", ())), "evidence": [dict(e) for e in a.get("evidence", ())]}
+        for a in answers
+    ]
+    counts = _counts(materials.tally(service, receiving, handling))
+    notice_items = sum(len(a["items"]) for a in on_notice)
+    counts["required"] += notice_items
+    counts["by_family"] += notice_items
+    return {
+        "source": found.source if found else None,
+        "required": listed,
+        "supplied_on_notice": on_notice,
+        "counts": counts | {"on_notice": notice_items},
+    }
+
+
+def _listed(material: Material, catalog: Catalog, sent: set[str]) -> dict[str, Any]:
+    """A material as the office sees it: whether the data dispatched to it satisfies it (a
+    document the family presents at the window: None, the ledger does not see it)."""
+    entry = _shown(material, catalog)
+    if material.satisfied_by == SHARED:
+        entry["satisfied"] = material.source in sent
+    elif material.satisfied_by == CERTIFICATE:
+        entry["satisfied"] = catalog[material.source].result_field in sent
+    elif material.source == APPLICATION:
+        entry["satisfied"] = material.field in sent
+    else:
+        entry["satisfied"] = None
+    return entry
+
+
+def _shown(material: Material, catalog: Catalog) -> dict[str, Any]:
+    """A material: its names, how it is satisfied and from what (a field, a service's
+    result, the application's answer, or a document), its condition and note."""
+    entry: dict[str, Any] = {
+        "code": material.code,
+        "name_zh": material.name_zh,
+        "name": material.name,
+        "satisfied_by": material.satisfied_by,
+    }
+    if material.satisfied_by == SHARED:
+        entry["from"] = {"field": material.source}
+    elif material.satisfied_by == CERTIFICATE:
+        result_field = catalog[material.source].result_field
+        entry["from"] = {"service": material.source, "result": result_field}
+    elif material.source == APPLICATION:
+        entry["from"] = {"application": material.field}
+    else:
+        entry["from"] = {"document": True}
+    if material.when:
+        entry["when"] = material.when
+    if material.note:
+        entry["note"] = material.note
+    return entry
+
+
+def _counts(tally: Tally) -> dict[str, int]:
+    return {
+        "required": tally.required,
+        "by_sharing": tally.shared + tally.certificate,
+        "shared": tally.shared,
+        "certificate": tally.certificate,
+        "by_family": tally.family,
+        "in_application": tally.in_application,
+    }
+
+
+def case_materials(
+    catalog: Catalog, materials: MaterialsCatalog, requests: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The family's view of its case's materials: per request (service, id, localities), the
+    materials its service requires there and how each is satisfied, and the case's counts
+    (what sharing spared the family: the Wenzhou measure for one case)."""
+    services, total = [], Tally()
+    for request in requests:
+        service = str(request["service"])
+        receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
+        found = materials.of(service)
+        if found is None:
+            continue
+        tally = materials.tally(service, receiving, handling)
+        total = Tally(*(a + b for a, b in zip(astuple(total), astuple(tally), strict=True)))
+        required = found.required(receiving, handling)
+        services.append(
+            {
+                "service": service,
+                "service_request_id": request.get("service_request_id"),
+                "required": [_shown(m, catalog) for m in required],
+                "counts": _counts(tally),
+            }
+        )
+    return {"services": services, "counts": _counts(total)}
