@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Cipher
 from eventsourcing.postgres import PostgresDatastore
-from joserfc.jwk import OKPKey
 
 from adapters import pool
 from adapters.delivery_sql import Tx
@@ -31,9 +30,10 @@ from adapters.keys import rotating_cipher
 from adapters.settings import Settings
 from adapters.side_stores import SideStore, SQLiteFile
 from domain.kernel.certificates import issuer
+from integrations.certificates import jose
+from integrations.certificates.jose import ALG, PrivateKey
 
 SQLITE_FILE = "certificate_keys.sqlite"
-ALG = "Ed25519"  # RFC 9864's fully specified name of EdDSA over Ed25519
 
 
 @dataclass(frozen=True)
@@ -201,10 +201,10 @@ class SigningKeys:
         self, store: KeyStore, cipher: Cipher | None, clock: Callable[[], float] = time.time
     ) -> None:
         self.store, self.cipher, self.clock = store, cipher, clock
-        self._private: dict[str, OKPKey] = {}
+        self._private: dict[str, PrivateKey] = {}
         self._lock = threading.Lock()
 
-    def signing_key(self, province: str, authority: str, at: float) -> tuple[str, OKPKey]:
+    def signing_key(self, province: str, authority: str, at: float) -> tuple[str, PrivateKey]:
         """(kid, private key) of the office's key in force at `at` (made if it has none)."""
         series = self.store.rows(issuer(province, authority)) or self._first(province, authority)
         earlier = [row for row in series if row.created_at <= at]
@@ -223,32 +223,28 @@ class SigningKeys:
             raise RuntimeError("Another rotation of this office's key ran at the same time")
         return row
 
-    def public_key(self, kid: str) -> tuple[KeyRow, OKPKey] | None:
-        row = self.store.get(kid)
-        if row is None:
-            return None
-        return row, OKPKey.import_key(orjson.loads(row.public_jwk))
+    def public_key(self, kid: str) -> KeyRow | None:
+        return self.store.get(kid)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [row.public() for row in self.store.rows()]}
 
     def _new_row(self, office: str, generation: int) -> KeyRow:
-        key = OKPKey.generate_key("Ed25519", private=True)
-        private = orjson.dumps(key.as_dict(private=True))
+        kid, public, private = jose.generate()
         if self.cipher is not None:
             private = self.cipher.encrypt(private)
         return KeyRow(
-            kid=key.thumbprint(),
+            kid=kid,
             issuer=office,
             generation=generation,
-            public_jwk=orjson.dumps(key.as_dict(private=False)).decode(),
+            public_jwk=orjson.dumps(public).decode(),
             private_key=base64.b64encode(private).decode(),
             sealed=int(self.cipher is not None),
             created_at=self.clock(),
             retired_at=None,
         )
 
-    def _unsealed(self, row: KeyRow) -> OKPKey:
+    def _unsealed(self, row: KeyRow) -> PrivateKey:
         with self._lock:
             if (key := self._private.get(row.kid)) is not None:
                 return key
@@ -257,7 +253,7 @@ class SigningKeys:
             if self.cipher is None:
                 raise RuntimeError("The signing keys are encrypted: set the store's cipher key")
             stored = self.cipher.decrypt(stored)
-        key = OKPKey.import_key(orjson.loads(stored))
+        key = jose.load_private(stored)
         with self._lock:
             self._private[row.kid] = key
         return key

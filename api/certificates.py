@@ -50,8 +50,8 @@ OPERATIONS = [
     Operation(
         "/verify/{jti}",
         "GET",
-        "What the ledger holds under a certificate id, and its status (an unknown id "
-        "answers status invalid, reason unknown-id); no token needed",
+        "A certificate id's status, issuer, type and dates, without what it states of the "
+        "child (an unknown id answers status invalid, reason unknown-id); no token needed",
         answer="Verification",
     ),
     Operation(
