@@ -21,7 +21,11 @@ class NotACertificateError(ValueError):
 def generate() -> tuple[str, dict[str, Any], bytes]:
     """A new key: its kid (the RFC 7638 thumbprint), public JWK, and private JWK as JSON."""
     key = OKPKey.generate_key("Ed25519", private=True)
-    return key.thumbprint(), dict(key.as_dict(private=False)), orjson.dumps(key.as_dict(private=True))
+    return (
+        key.thumbprint(),
+        dict(key.as_dict(private=False)),
+        orjson.dumps(key.as_dict(private=True)),
+    )
 
 
 def load_private(raw: bytes) -> PrivateKey:
