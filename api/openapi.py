@@ -333,6 +333,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         receipt_number={"type": ["string", "null"]},
         result={"type": ["object", "null"]},
         materials=ref("RequestMaterials"),
+        certificates=OBJECTS,  # the e-certificates its decisions issued (api/certificates.py)
     ),
     "OfficeSearchResult": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
     # request bodies

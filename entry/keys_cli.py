@@ -19,7 +19,9 @@ def add_parser(sub: Any) -> None:
     commands.add_parser("list", help="every office's keys: kid, generation, made, retired")
     rotate = commands.add_parser("rotate", help="a new key for one office, from now on")
     rotate.add_argument("--province", required=True, help="2-digit province code, e.g. 43")
-    rotate.add_argument("--authority", required=True, choices=sorted(AUTHORITIES))
+    rotate.add_argument(
+        "--authority", required=True, choices=sorted(AUTHORITIES), help="the issuing authority"
+    )
 
 
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:

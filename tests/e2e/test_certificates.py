@@ -89,6 +89,11 @@ def test_a_completed_case_has_five_certificates_that_verify(
         assert (checked["jti"], checked["issuer"]) == (entry["jti"], claims["iss"])
         by_id = client.get(entry["verify"]).json()  # an id alone shows nothing of the child
         assert (by_id["status"], "subject" in by_id, "result" in by_id) == ("valid", False, False)
+    office = client.get(
+        f"/service-requests/{journey.request_id('vaccination')}",
+        headers=journey.office("vaccination"),
+    ).json()
+    assert office["certificates"] == [c for c in found if c["service"] == "vaccination"]
     hukou = next(c for c in found if c["service"] == "household-registration")
     assert hukou["issuer"] == "urn:newborn-ledger:issuer:42:public-security"
     assert hukou["claims"]["locality"] == "420102"
