@@ -91,7 +91,7 @@ class Certificates:
         """What the ledger holds under a certificate id (GET /verify/{jti})."""
         found = self._issue(jti)
         if isinstance(found, str):
-            return {"jti": jti, "status": "invalid", "reason": found}
+            return {"jti": jti, **_invalid(found)}
         record, issue = found
         stated = {k: v for k, v in _stated(issue).items() if k not in PRIVATE}
         return {"jti": jti, **stated, **record.status(issue.revision)}
@@ -110,17 +110,20 @@ class Certificates:
         """POST /verify: the signature against the published key, the issuer against the
         key's office, the claims against the record, then the record's status."""
         header, claims = jose.parts(token)
-        kid = header.get("kid")
-        answer: dict[str, Any] = {"kid": kid, "issuer": claims.get("iss"), "claims": claims}
+        answer: dict[str, Any] = {
+            "kid": _text(header.get("kid")),
+            "issuer": _text(claims.get("iss")),
+            "claims": claims,
+        }
         reason = self._check(token, header, claims)
         if reason is not None:
-            return answer | {"status": "invalid", "reason": reason}
+            return answer | _invalid(reason)
         found = self._issue(str(claims.get("jti", "")))
         if isinstance(found, str):
-            return answer | {"status": "invalid", "reason": found}
+            return answer | _invalid(found)
         record, issue = found
         if issue.claims() != claims:
-            return answer | {"status": "invalid", "reason": "not-the-record"}
+            return answer | _invalid("not-the-record")
         return answer | {"jti": issue.jti, **_stated(issue), **record.status(issue.revision)}
 
     def _check(self, token: str, header: dict[str, Any], claims: dict[str, Any]) -> str | None:
@@ -157,6 +160,27 @@ class Certificates:
         ):
             yield from (UUID(str(n.originator_id)) for n in page)
             start = page[-1].id
+
+
+# why a certificate is invalid, in words a verification page can show (docs/api.md)
+REASONS = {
+    "unsupported-type": "Not an e-certificate of this ledger (alg Ed25519, typ nl-certificate+jwt)",
+    "unknown-key": "Signed with a key the ledger does not publish",
+    "bad-signature": "The signature does not match: the certificate was altered, or signed "
+    "with another key",
+    "malformed": "The signature could not be read",
+    "wrong-issuer": "The issuer named is not the office whose key signed it",
+    "unknown-id": "The ledger issued no certificate with this id",
+    "not-the-record": "Signed by the ledger's key, but not what the ledger holds",
+}
+
+
+def _invalid(reason: str) -> dict[str, str]:
+    return {"status": "invalid", "reason": reason, "detail": REASONS[reason]}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _stated(issue: Issue) -> dict[str, Any]:

@@ -306,6 +306,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"status": {"enum": ["valid", "superseded", "revoked", "invalid"]}},
         jti=STRING,
         reason=STRING,
+        detail=STRING,
         issuer={"type": ["string", "null"]},
         kid={"type": ["string", "null"]},
         subject={"type": "object"},

@@ -112,6 +112,7 @@ def test_tampered_wrong_key_and_unknown_id_fail_with_reasons(
     body = base64.urlsafe_b64encode(orjson.dumps(forged)).rstrip(b"=").decode()
     tampered = verify(client, f"{head}.{body}.{signature}")
     assert (tampered["status"], tampered["reason"]) == ("invalid", "bad-signature")
+    assert tampered["detail"].startswith("The signature does not match")
 
     stranger = OKPKey.generate_key("Ed25519", private=True)
     header = {"alg": "Ed25519", "kid": stranger.thumbprint(), "typ": "nl-certificate+jwt"}
@@ -121,6 +122,17 @@ def test_tampered_wrong_key_and_unknown_id_fail_with_reasons(
     posing = {**header, "kid": orjson.loads(base64.urlsafe_b64decode(head + "=="))["kid"]}
     wrong_key = verify(client, jws.serialize_compact(posing, claims, stranger, ["Ed25519"]))
     assert (wrong_key["status"], wrong_key["reason"]) == ("invalid", "bad-signature")
+
+    # signed with the office's own key (as one holding it could): the claims must be the
+    # record's, and the issuer the key's office
+    kid, key = container.keys.signing_key("43", "health", 0.0)
+    ours = {**header, "kid": kid}
+    for claimed, reason in (
+        (forged, "not-the-record"),
+        ({**entry["claims"], "iss": "urn:newborn-ledger:issuer:43:cdc"}, "wrong-issuer"),
+    ):
+        signed = jws.serialize_compact(ours, orjson.dumps(claimed), key, ["Ed25519"])
+        assert verify(client, signed)["reason"] == reason
 
     unknown = client.get(f"/verify/{journey.request_id('vaccination')}.1").json()
     assert (unknown["status"], unknown["reason"]) == ("invalid", "unknown-id")
