@@ -22,6 +22,7 @@ WHATS = (
     "feed",
     "follow-ups",  # a bad rating's case and the family's comment
     "search",  # an office's search by tracking code or citizen ID (api/service_requests.py)
+    "certificates",  # a case's e-certificates (api/certificates.py)
 )
 VIAS = ("api", "page")
 

@@ -18,6 +18,8 @@ from adapters import pg_start, store_keys
 from adapters.audit_log import AuditLog
 from adapters.audit_sql import audit_store
 from adapters.case_documents import CaseDocuments, case_documents
+from adapters.certificate_keys import SigningKeys, signing_keys
+from adapters.certificates import Certificates
 from adapters.credentials import staff_accounts
 from adapters.deliveries import Deliveries, build_deliveries
 from adapters.document_files import DocumentFiles, document_files
@@ -93,6 +95,12 @@ class Container:
     files: DocumentFiles  # the families' uploaded documents (adapters/document_files.py)
     staff: StaffAccounts  # staff users who sign in to the pages (adapters/sign_in.py)
     sessions: SessionStore  # their sessions and the sign-in log
+    keys: SigningKeys  # the offices' e-certificate signing keys (adapters/certificate_keys.py)
+
+    @property
+    def certificates(self) -> Certificates:
+        """The e-certificates of the ledger's decisions, signed with `keys` on reading."""
+        return Certificates(self.ledger, self.keys)
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors, self.systems, self.staff]
@@ -189,6 +197,7 @@ class Container:
         self.deliveries.close()  # sends under way finish while the feed can still be read
         self.files.close()
         self.sessions.close()
+        self.keys.close()
         self.projections.close()
         for app in self.applications():
             app.close()
@@ -243,6 +252,7 @@ def _unavailable_on_start_error() -> Iterator[None]:
 def _construct(settings: Settings) -> Container:
     opened: list[Application[Any]] = []  # closed again if a later part fails
     sessions: SessionStore | None = None
+    keys: SigningKeys | None = None
     try:
         ledger = _opened(opened, CaseLedger(env=settings.app_env(CaseLedger.name)))
         orchestrator = _opened(opened, Orchestrator(env=settings.app_env(Orchestrator.name)))
@@ -250,6 +260,7 @@ def _construct(settings: Settings) -> Container:
         systems = _opened(opened, RegistrySystems(env=settings.app_env(RegistrySystems.name)))
         staff = _opened(opened, staff_accounts(settings))
         sessions = session_store(settings)
+        keys = signing_keys(settings)
         projections = build_projections(settings, ledger, PROJECTIONS)
         deliveries = _deliveries(settings, projections, systems)
         audit = _audit(settings, projections, deliveries)
@@ -257,6 +268,8 @@ def _construct(settings: Settings) -> Container:
     except BaseException as exc:
         if sessions is not None:
             sessions.close()
+        if keys is not None:
+            keys.close()
         for app in reversed(opened):
             app.close()  # each gives its share of the process's pool back
         if isinstance(exc, PersistenceError | OSError):
@@ -278,6 +291,7 @@ def _construct(settings: Settings) -> Container:
         files=files,
         staff=staff,
         sessions=sessions,
+        keys=keys,
     )
 
 

@@ -20,6 +20,7 @@ from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
 from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.certificates import NotACertificateError
 from adapters.credentials import provisioning_uri
 from adapters.document_files import (
     OpenedFile,
@@ -108,6 +109,7 @@ from domain.kernel.actors import (
     token_hash,
 )
 from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
+from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
     Approve,
     ApproveCorrection,
@@ -224,6 +226,7 @@ __all__ = [
     "Issue",
     "MessageIdReusedError",
     "MessageOutcome",
+    "NotACertificateError",
     "NotParkedError",
     "NotificationConflictError",
     "NotifyBirth",
@@ -301,6 +304,7 @@ __all__ = [
     "full_division_name",
     "history_entry",
     "history_streams",
+    "issuer_parts",
     "level_key",
     "level_of",
     "load_catalog",

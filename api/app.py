@@ -15,6 +15,7 @@ from api import (
     admin,
     audit,
     cases,
+    certificates,
     deliveries,
     documents,
     family,
@@ -63,6 +64,7 @@ MODULES = (
     oidc,
     admin,
     audit,
+    certificates,
 )
 
 

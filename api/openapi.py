@@ -299,6 +299,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "documents": {"type": "array", "items": ref("DocumentReference")},
         }
     ),
+    # e-certificates (api/certificates.py, docs/api.md): keys, verification, status list
+    "Jwks": obj({"keys": OBJECTS}),
+    "VerifyRequest": obj({"certificate": STRING}),
+    "Verification": obj(
+        {"status": {"enum": ["valid", "superseded", "revoked", "invalid"]}},
+        jti=STRING,
+        reason=STRING,
+        detail=STRING,
+        issuer={"type": ["string", "null"]},
+        kid={"type": ["string", "null"]},
+        subject={"type": "object"},
+        result={"type": "object"},
+        claims={"type": "object"},
+    ),
+    "StatusList": obj({"issuer": {"type": ["string", "null"]}, "certificates": OBJECTS}),
+    "CaseCertificates": obj({"case_id": UUID_STRING, "certificates": OBJECTS}),
     "ServiceRequestView": obj(  # the clerk's workbench (api/service_requests.py)
         {
             "service_request_id": UUID_STRING,
@@ -318,6 +334,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         receipt_number={"type": ["string", "null"]},
         result={"type": ["object", "null"]},
         materials=ref("RequestMaterials"),
+        certificates=OBJECTS,  # the e-certificates its decisions issued (api/certificates.py)
     ),
     "OfficeSearchResult": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
     # request bodies

@@ -66,6 +66,8 @@ async def get_request(request: Request) -> Response:
     request_id = request.path_params["service_request_id"]
     container: Container = request.app.state.container
     view = await run_in_threadpool(request_view, container, principal, request_id)
+    # the e-certificates its decisions issued, signed, with their status (api/certificates.py)
+    view["certificates"] = await run_in_threadpool(container.certificates.of_request, request_id)
     await audited(request, principal, "request", view["case_id"], str(request_id))
     return ORJSONResponse(view)
 

@@ -30,7 +30,7 @@ from adapters.facade import (
     check_serve_budget,
 )
 from adapters.settings import ConfigError, Settings
-from entry import audit_cli, deliveries_cli, projections_cli, registry_cli, user_cli
+from entry import audit_cli, deliveries_cli, keys_cli, projections_cli, registry_cli, user_cli
 from entry.environment import add_sections
 from entry.progress import LogAboveProgress
 from entry.simulator_cli import add_parser as add_simulator_parser
@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     add_simulator_parser(sub)
     registry_cli.add_parser(sub)
     audit_cli.add_parser(sub)
+    keys_cli.add_parser(sub)
     user_cli.add_parser(sub)
     add_sections(parser)
     return parser
@@ -287,6 +288,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "registry-simulator": cmd_registry_simulator,
     "registry": registry_cli.cmd_registry,
     "audit": audit_cli.cmd_audit,
+    "keys": keys_cli.cmd_keys,
     "user": user_cli.cmd_user,
 }
 

@@ -9,6 +9,7 @@ refused calls change nothing, and a call expected to change a case gets a fresh 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -604,6 +605,17 @@ def check_documents(world: World, case: Case, role: str, response: httpx2.Respon
     assert [d["id"] for d in response.json()["documents"]] == [case.document]
 
 
+# a well-formed certificate signed by no key the ledger knows
+STRANGER_CERTIFICATE = ".".join(
+    base64.urlsafe_b64encode(orjson.dumps(part)).rstrip(b"=").decode()
+    for part in ({"alg": "Ed25519", "kid": "unknown", "typ": "nl-certificate+jwt"}, {}, "sig")
+)
+
+
+def check_unknown_key(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert (response.json()["status"], response.json()["reason"]) == ("invalid", "unknown-key")
+
+
 def on_case(suffix: str = "", **kwargs: Any) -> Build:
     return lambda world, case: Call(f"/cases/{case.case_id}{suffix}", **kwargs)
 
@@ -807,6 +819,32 @@ SPECS: list[Spec] = [
         lambda world, case: Call("/track"),
         own_token=True,
         check=check_signed_out,
+    ),
+    # e-certificates (issue 21; their journeys in tests/e2e/test_certificates.py): the keys,
+    # verification and the status list are anyone's; a case's certificates its family's
+    Spec("GET", "/.well-known/jwks.json", EVERYONE, fixed("/.well-known/jwks.json"), public=True),
+    Spec(
+        "POST",
+        "/verify",
+        EVERYONE,
+        fixed("/verify", json={"certificate": STRANGER_CERTIFICATE}),
+        public=True,
+        check=check_unknown_key,
+    ),
+    Spec("GET", "/verify/{jti}", EVERYONE, fixed(f"/verify/{UNKNOWN}.1"), public=True),
+    Spec("GET", "/certificates/status", EVERYONE, fixed("/certificates/status"), public=True),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/certificates",
+        expect(404, family_own=200, admin=200),
+        on_case("/certificates"),
+    ),
+    Spec(
+        "GET",
+        "/cases/{case_id:uuid}/certificates",
+        expect(404),
+        on_unknown_case("/certificates"),
+        variant="unknown id",
     ),
     Spec("GET", "/cases/{case_id:uuid}", CASE_READERS, on_case(), check=check_view),
     Spec(

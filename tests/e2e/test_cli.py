@@ -283,3 +283,24 @@ def test_serving_several_workers_that_each_run_the_background_work_is_warned_abo
     assert "each of the 3 API workers" in warning
     assert "NEWBORN_LEDGER_EMBEDDED_WORKER=no" in warning
     assert repeated_background(embedded.with_changes(embedded_worker=False), 3) is None
+
+
+def test_keys_rotate_and_list(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation adds the office's next key; the list shows the first retired, kept."""
+    monkeypatch.setenv("NEWBORN_LEDGER_CIPHER_KEY", keygen_key(capsys))
+    assert main(["keys", "rotate", "--province", "43", "--authority", "health"]) == 0
+    assert main(["keys", "rotate", "--province", "43", "--authority", "health"]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert first.startswith("urn:newborn-ledger:issuer:43:health\t1\t")
+    assert "\tretired " in first
+    assert second.endswith("\tsigning")
+    assert main(["keys", "rotate", "--province", "4", "--authority", "health"]) == 2
+
+
+def keygen_key(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["keygen"]) == 0
+    return capsys.readouterr().out.strip()

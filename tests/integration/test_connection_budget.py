@@ -49,9 +49,10 @@ def test_a_process_holds_one_pool_for_its_applications_and_views() -> None:
     stores.add(container.audit.store.datastore)  # type: ignore[attr-defined]
     stores.add(container.files.store.datastore)  # type: ignore[attr-defined]
     stores.add(container.sessions.datastore)  # type: ignore[attr-defined]
+    stores.add(container.keys.store.datastore)  # type: ignore[attr-defined]
     assert len(stores) == 1
-    # 5 applications, views, deliveries, read audit, documents, staff sessions
-    assert pool.users(settings.postgres) == 10
+    # 5 applications, views, deliveries, read audit, documents, staff sessions, certificate keys
+    assert pool.users(settings.postgres) == 11
     held = connections_to_the_test_database() - before
     assert 1 <= held <= POOL_SIZE + MAX_OVERFLOW  # four pools of 2 held 8 at least
     container.close()

@@ -1,0 +1,179 @@
+"""E-certificates (电子证照): what a decided result's certificate states, derived from its
+request's events, and its status (valid, superseded by a correction, revoked by a void).
+
+A certificate is not stored: it is a pure function of the ledger. A request's approval is its
+revision 1 and each approved correction one more; the certificate of a revision states the
+result then decided and the few facts a verifier matches against the child (name and birth
+date), as the office then held them. Its id (`jti`) is "<request id>.<revision>", so anyone
+holding a certificate can ask the ledger about it, and the ledger answers from the request's
+own stream. Signing is an adapter's job (adapters/certificates.py); this module has no keys.
+
+Claims (docs/api.md, E-certificates): `iss` the issuing office (province + authority),
+`jti`, `iat` (the decision's time), `certificate_type`, `service`, `result` (field, value),
+`locality` (the issuing county), `subject` (child's `name` if named, `birth_date`), and
+`supersedes` (the jti this one replaces, from revision 2). No parent's name, ID, phone or
+address: a verifier checks the document against the child in front of it, nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.kernel.errors import DomainError
+from domain.kernel.service_request import ServiceRequest
+
+ISSUER_PREFIX = "urn:newborn-ledger:issuer:"
+HEADER_TYPE = "nl-certificate+jwt"
+# one certificate type per service that issues one (maternity benefits decide a payment, not
+# a document the family shows elsewhere: no certificate)
+CERTIFICATE_TYPES: Mapping[str, str] = {
+    "birth-certificate": "birth-medical-certificate",
+    "vaccination": "vaccination-record",
+    "household-registration": "household-registration-record",
+    "medical-insurance": "insurance-enrolment",
+    "social-security-card": "social-security-card",
+}
+DECISIONS = (ServiceRequest.Approved, ServiceRequest.CorrectionApproved)
+
+
+class CertificateNotFoundError(DomainError):
+    code = "certificate-not-found"
+
+
+def issuer(province: str, authority: str) -> str:
+    """The issuing office's URI: `urn:newborn-ledger:issuer:<province>:<authority>`."""
+    return f"{ISSUER_PREFIX}{province}:{authority}"
+
+
+def issuer_parts(iss: str) -> tuple[str, str] | None:
+    """(province, authority) of an issuer URI, or None for anything else."""
+    if not iss.startswith(ISSUER_PREFIX):
+        return None
+    province, _, authority = iss[len(ISSUER_PREFIX) :].partition(":")
+    if len(province) != 2 or not province.isdigit() or not authority:
+        return None
+    return province, authority
+
+
+def certificate_id(request_id: UUID, revision: int) -> str:
+    return f"{request_id}.{revision}"
+
+
+def parse_certificate_id(jti: str) -> tuple[UUID, int] | None:
+    """(request id, revision) of a certificate id, or None when it is not one."""
+    head, _, tail = jti.rpartition(".")
+    if not tail.isdigit() or len(tail) > 6 or int(tail) < 1:
+        return None
+    try:
+        return UUID(head), int(tail)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One revision's certificate as the ledger holds it."""
+
+    jti: str
+    request_id: UUID
+    case_id: UUID
+    revision: int
+    service: str
+    issued_at: datetime
+    province: str
+    authority: str
+    locality: str
+    field: str
+    value: str
+    subject: Mapping[str, str]
+
+    @property
+    def iss(self) -> str:
+        return issuer(self.province, self.authority)
+
+    def claims(self) -> dict[str, Any]:
+        """The signed claims: exactly these, in this order (docs/api.md)."""
+        claims: dict[str, Any] = {
+            "iss": self.iss,
+            "jti": self.jti,
+            "iat": int(self.issued_at.timestamp()),
+            "certificate_type": CERTIFICATE_TYPES[self.service],
+            "service": self.service,
+            "result": {"field": self.field, "value": self.value},
+            "locality": self.locality,
+            "subject": dict(self.subject),
+        }
+        if self.revision > 1:
+            claims["supersedes"] = certificate_id(self.request_id, self.revision - 1)
+        return claims
+
+
+@dataclass(frozen=True)
+class Record:
+    """Every certificate one request issued, and its revocation (the void's, if any)."""
+
+    issues: tuple[Issue, ...]
+    revoked_at: datetime | None
+
+    def status(self, revision: int) -> dict[str, Any]:
+        """`valid`, `superseded` (by the next revision's jti) or `revoked` (and when): a
+        revocation voids every revision; a later revision supersedes an earlier one."""
+        issue = self.issues[revision - 1]
+        if self.revoked_at is not None:
+            return {"status": "revoked", "revoked_at": self.revoked_at.isoformat()}
+        if revision < len(self.issues):
+            later = self.issues[revision]
+            return {
+                "status": "superseded",
+                "superseded_by": later.jti,
+                "superseded_at": later.issued_at.isoformat(),
+            }
+        return {"status": "valid", "issued_at": issue.issued_at.isoformat()}
+
+
+def record_of(events: Iterable[ServiceRequest.Event]) -> Record:
+    """Replay a request's events, noting each decision's state: its certificates."""
+    request: Any = None
+    issues: list[Issue] = []
+    revoked_at = None
+    for domain_event in events:
+        request = domain_event.mutate(request)
+        if isinstance(domain_event, DECISIONS) and request.service in CERTIFICATE_TYPES:
+            issues.append(_issue(request, len(issues) + 1, domain_event.timestamp))
+        elif isinstance(domain_event, ServiceRequest.Revoked) and issues:
+            revoked_at = domain_event.timestamp
+    return Record(tuple(issues), revoked_at)
+
+
+def _issue(request: ServiceRequest, revision: int, at: datetime) -> Issue:
+    assert request.result is not None  # a decision carries its result
+    locality = request.handling_locality
+    return Issue(
+        jti=certificate_id(request.id, revision),
+        request_id=request.id,
+        case_id=request.case_id,
+        revision=revision,
+        service=request.service,
+        issued_at=at,
+        province=locality[:2],
+        authority=request.authority,
+        locality=locality,
+        field=request.result.field,
+        value=request.result.value,
+        subject=subject_of(request.payload),
+    )
+
+
+def subject_of(payload: Mapping[str, object]) -> dict[str, str]:
+    """The child as a verifier matches it: name (once named) and birth date (China time, as
+    the hospital recorded it)."""
+    subject: dict[str, str] = {}
+    if isinstance(name := payload.get("child_name"), str) and name:
+        subject["name"] = name
+    if isinstance(born := payload.get("born_at"), str) and born:
+        subject["birth_date"] = born[:10]
+    return subject

@@ -1,0 +1,201 @@
+"""Issue 21's e-certificates over HTTP on each store: a completed case's five certificates
+verify through /verify and, with the published JWKS, through an independent JOSE library
+(jwcrypto); a tampered certificate, a wrong key and an unknown id fail with their reasons; a
+correction supersedes, a void revokes, and a key rotation keeps old certificates verifying."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pytest
+from joserfc import jws
+from joserfc.jwk import OKPKey
+from jwcrypto import jwk as jwcrypto_jwk
+from jwcrypto import jws as jwcrypto_jws
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container
+from api.app import create_app
+from tests.e2e.test_corrections_and_voids import Journey, complete
+
+TYPES = {
+    "birth-certificate": "birth-medical-certificate",
+    "vaccination": "vaccination-record",
+    "household-registration": "household-registration-record",
+    "medical-insurance": "insurance-enrolment",
+    "social-security-card": "social-security-card",
+}
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container, close_on_shutdown=False)) as test_client:
+        yield test_client
+
+
+def certificates(journey: Journey, who: str = "family") -> list[dict[str, Any]]:
+    token = journey.family if who == "family" else journey.admin
+    answer = journey.client.get(
+        f"/cases/{journey.case_id}/certificates", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.json()
+    found: list[dict[str, Any]] = answer.json()["certificates"]
+    return found
+
+
+def verify(client: TestClient, token: str) -> dict[str, Any]:
+    answer = client.post("/verify", json={"certificate": token})
+    assert answer.status_code == 200, answer.json()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def independently_verified(client: TestClient, token: str) -> dict[str, Any]:
+    """jwcrypto, with the key the JWKS publishes under the certificate's kid."""
+    published = client.get("/.well-known/jwks.json")
+    assert published.headers["cache-control"].startswith("public")
+    keys = jwcrypto_jwk.JWKSet.from_json(published.text)
+    signed = jwcrypto_jws.JWS()
+    signed.deserialize(token)
+    header = orjson.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    key = keys.get_key(header["kid"])
+    assert key is not None
+    signed.verify(key, alg="Ed25519")
+    claims: dict[str, Any] = orjson.loads(signed.payload)
+    return claims
+
+
+def test_a_completed_case_has_five_certificates_that_verify(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-E1")
+    complete(journey)
+    found = certificates(journey)
+    assert {c["service"]: c["certificate_type"] for c in found} == TYPES
+    assert {c["status"] for c in found} == {"valid"}
+    for entry in found:
+        claims = independently_verified(client, entry["certificate"])
+        assert claims == entry["claims"]
+        assert claims["subject"] == {"name": "王小明", "birth_date": "2026-11-20"}
+        assert set(claims) == {
+            "iss", "jti", "iat", "certificate_type", "service", "result", "locality", "subject"
+        }  # fmt: skip
+        checked = verify(client, entry["certificate"])
+        assert checked["status"] == "valid", checked
+        assert (checked["jti"], checked["issuer"]) == (entry["jti"], claims["iss"])
+        by_id = client.get(entry["verify"]).json()  # an id alone shows nothing of the child
+        assert (by_id["status"], "subject" in by_id, "result" in by_id) == ("valid", False, False)
+    office = client.get(
+        f"/service-requests/{journey.request_id('vaccination')}",
+        headers=journey.office("vaccination"),
+    ).json()
+    assert office["certificates"] == [c for c in found if c["service"] == "vaccination"]
+    hukou = next(c for c in found if c["service"] == "household-registration")
+    assert hukou["issuer"] == "urn:newborn-ledger:issuer:42:public-security"
+    assert hukou["claims"]["locality"] == "420102"
+    assert certificates(journey, "admin") == found  # signed again: the same bytes
+
+
+def test_tampered_wrong_key_and_unknown_id_fail_with_reasons(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-E2")
+    journey.decide("birth-certificate", {"certificate_number": "X430602001"})
+    [entry] = certificates(journey)
+    token = entry["certificate"]
+    head, _, signature = token.split(".")
+    forged = {**entry["claims"], "subject": {"name": "李四", "birth_date": "2026-11-20"}}
+    body = base64.urlsafe_b64encode(orjson.dumps(forged)).rstrip(b"=").decode()
+    tampered = verify(client, f"{head}.{body}.{signature}")
+    assert (tampered["status"], tampered["reason"]) == ("invalid", "bad-signature")
+    assert tampered["detail"].startswith("The signature does not match")
+
+    stranger = OKPKey.generate_key("Ed25519", private=True)
+    header = {"alg": "Ed25519", "kid": stranger.thumbprint(), "typ": "nl-certificate+jwt"}
+    claims = orjson.dumps(entry["claims"])
+    unknown_key = verify(client, jws.serialize_compact(header, claims, stranger, ["Ed25519"]))
+    assert (unknown_key["status"], unknown_key["reason"]) == ("invalid", "unknown-key")
+    posing = {**header, "kid": orjson.loads(base64.urlsafe_b64decode(head + "=="))["kid"]}
+    wrong_key = verify(client, jws.serialize_compact(posing, claims, stranger, ["Ed25519"]))
+    assert (wrong_key["status"], wrong_key["reason"]) == ("invalid", "bad-signature")
+
+    # signed with the office's own key (as one holding it could): the claims must be the
+    # record's, and the issuer the key's office
+    kid, key = container.keys.signing_key("43", "health", 0.0)
+    ours = {**header, "kid": kid}
+    for claimed, reason in (
+        (forged, "not-the-record"),
+        ({**entry["claims"], "iss": "urn:newborn-ledger:issuer:43:cdc"}, "wrong-issuer"),
+    ):
+        signed = jws.serialize_compact(ours, orjson.dumps(claimed), key, ["Ed25519"])
+        assert verify(client, signed)["reason"] == reason
+
+    unknown = client.get(f"/verify/{journey.request_id('vaccination')}.1").json()
+    assert (unknown["status"], unknown["reason"]) == ("invalid", "unknown-id")
+    assert client.get("/verify/nonsense").json()["reason"] == "unknown-id"
+    not_jws = client.post("/verify", json={"certificate": "not a certificate"})
+    assert not_jws.status_code == 422
+    assert not_jws.json()["type"].endswith("not-a-certificate")
+    assert client.post("/verify", json={}).status_code == 422
+
+
+def test_a_correction_supersedes_and_a_void_revokes(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-E3")
+    complete(journey)
+    [first] = [c for c in certificates(journey) if c["service"] == "birth-certificate"]
+    journey.send(replace(journey.facts, birth_weight_g=3400), "MR-E3-u", "update")
+    number = {"certificate_number": "X430602002"}
+    reissued = journey.act("birth-certificate", "approve-correction", number)
+    assert reissued.status_code == 200, reissued.json()
+
+    old, new = [c for c in certificates(journey) if c["service"] == "birth-certificate"]
+    assert old["certificate"] == first["certificate"]
+    assert (old["status"], old["superseded_by"]) == ("superseded", new["jti"])
+    assert new["claims"]["supersedes"] == old["jti"]
+    checked = verify(client, first["certificate"])
+    assert (checked["status"], checked["superseded_by"]) == ("superseded", new["jti"])
+    assert verify(client, new["certificate"])["status"] == "valid"
+    listed = client.get(
+        "/certificates/status", params={"issuer": "urn:newborn-ledger:issuer:43:health"}
+    ).json()["certificates"]
+    assert [row["jti"] for row in listed] == [old["jti"]]
+
+    journey.send(journey.facts, "MR-E3-v", "void")
+    assert verify(client, new["certificate"])["status"] == "valid"  # until the office revokes
+    assert journey.act("birth-certificate", "revoke", {}).status_code == 200
+    revoked = verify(client, new["certificate"])
+    assert revoked["status"] == "revoked"
+    assert revoked["revoked_at"]
+    assert client.get(f"/verify/{old['jti']}").json()["status"] == "revoked"
+    everything = client.get("/certificates/status").json()["certificates"]
+    assert {row["jti"] for row in everything} == {old["jti"], new["jti"]}
+    assert client.get("/certificates/status", params={"issuer": "x"}).status_code == 422
+
+
+def test_a_rotation_keeps_old_certificates_verifying(
+    client: TestClient, container: Container
+) -> None:
+    journey = Journey(client, container, "MR-E4")
+    journey.decide("birth-certificate", {"certificate_number": "X430602001"})
+    [before] = certificates(journey)
+    rotated = container.keys.rotate("43", "health")
+    journey.decide("vaccination", {"vaccination_record_number": "VR-430602-0001"})
+    [again, vaccination] = certificates(journey)
+    assert again["certificate"] == before["certificate"]  # the old key still signs it
+    assert verify(client, before["certificate"])["status"] == "valid"
+    assert independently_verified(client, before["certificate"]) == before["claims"]
+    assert verify(client, vaccination["certificate"])["kid"] != rotated.kid  # cdc's own key
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    first_kid = verify(client, before["certificate"])["kid"]
+    assert {rotated.kid, first_kid} <= {k["kid"] for k in keys}
+    assert all("d" not in k for k in keys)  # public halves only
+    journey.send(replace(journey.facts, birth_weight_g=3400), "MR-E4-u", "update")
+    journey.act("birth-certificate", "approve-correction", {"certificate_number": "X430602002"})
+    newest = certificates(journey)[1]
+    assert verify(client, newest["certificate"])["kid"] == rotated.kid

@@ -1,0 +1,56 @@
+"""The e-certificates' keys in memory: first made on need, the key in force at a decision's
+time, rotation keeping the old keys, and private halves sealed with the store's cipher."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from adapters.certificate_keys import InMemoryKeyStore, SigningKeys
+from adapters.keys import rotating_cipher
+from domain.kernel.certificates import issuer, parse_certificate_id
+
+KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_key_in_force_at_the_decision_signs_and_rotation_keeps_the_old() -> None:
+    clock = Clock()
+    keys = SigningKeys(InMemoryKeyStore(), None, clock)
+    first, _ = keys.signing_key("43", "health", at=10.0)  # decided before the series began
+    assert keys.signing_key("43", "health", at=2000.0)[0] == first
+    clock.now = 3000.0
+    rotated = keys.rotate("43", "health")
+    assert keys.signing_key("43", "health", at=2000.0)[0] == first
+    assert keys.signing_key("43", "health", at=3000.0)[0] == rotated.kid
+    rows = keys.store.rows(issuer("43", "health"))
+    assert [(r.generation, r.retired_at) for r in rows] == [(1, 3000.0), (2, None)]
+    assert {k["kid"] for k in keys.jwks()["keys"]} == {first, rotated.kid}
+    assert all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in keys.jwks()["keys"])
+
+
+def test_private_keys_are_sealed_with_the_store_s_cipher() -> None:
+    keys = SigningKeys(InMemoryKeyStore(), rotating_cipher(KEY, []))
+    kid, _ = keys.signing_key("42", "public-security", at=0.0)
+    row = keys.store.get(kid)
+    assert row is not None
+    assert row.sealed == 1
+    stored = base64.b64decode(row.private_key)
+    assert b'"d"' not in stored  # not the JWK in clear
+    fresh = SigningKeys(keys.store, rotating_cipher(KEY, []))  # another process: decrypts
+    assert fresh.signing_key("42", "public-security", at=0.0)[0] == kid
+    assert "d" not in orjson.loads(row.public_jwk)
+
+
+def test_certificate_ids_parse_only_when_well_formed() -> None:
+    assert parse_certificate_id("00000000-0000-4000-8000-000000000000.2") is not None
+    for bad in ("nonsense", "x.1", "00000000-0000-4000-8000-000000000000.0", ".1", "a.b"):
+        assert parse_certificate_id(bad) is None
