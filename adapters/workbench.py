@@ -1,14 +1,15 @@
 """The clerk's workbench: one service request as its office sees it.
 
 `request_view` gathers what an office needs to decide a request: exactly the data dispatched
-to it, the one-time notices and the family's answers with their files, the case's timeline as
-the office may read it, the due clock, who acts next, and the steps this state allows this
-caller. The office's search is adapters/workbench_search.py.
+to it, the one-time notices and the family's answers with their files, a correction or a
+revocation asked of it after its decision, the case's timeline as the office may read it, the
+due clock, who acts next, and the steps this state allows this caller. The office's search is
+adapters/workbench_search.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
@@ -18,11 +19,14 @@ from domain.births.catalog import load_catalog, load_materials
 from domain.births.history import history_entry
 from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
 from domain.kernel.actors import Principal
+from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.materials import request_materials
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.wings import service as service_definition
 from projections.case_view import request_fields
+
+E = TypeVar("E")
 
 # The steps each state allows (the aggregate's rules; who may take them: access.may_act).
 STATE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -63,6 +67,8 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
     request = seen_request(container, principal, request_id)
     row = container.projections.office_queue_view.request(str(request.id))
     here = principal.scope if principal.role == "office" else None
+    open_case = _case_open(container, request)
+    events = list(container.ledger.events.get(request.id))
     view = request_fields(request) | {
         "case_id": str(request.case_id),
         "authority": request.authority,
@@ -74,14 +80,15 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
         "result": request.result.to_dict() if request.result else None,
         "awaiting": list(request.awaiting),
         "clock": clock(request, overdue=bool(row and row.overdue), soon=bool(row and row.due_soon)),
-        "next": behind(container, request) or next_actor(principal, request),
-        "actions": allowed_actions(principal, request),
+        "next": behind(container, request) or next_actor(principal, request, open_case),
+        "actions": allowed_actions(principal, request, open_case),
     }
     documents = container.files.describe(request.case_id, list(request.documents))
-    exchanged = exchanges(container, request)
+    exchanged = exchanges(events)
     return (
         view
         | exchanged
+        | asked_after_decision(request, events)
         | {
             "documents": documents,
             "materials": materials_of(request, exchanged["supplements"]),
@@ -114,9 +121,16 @@ def office_role(here: str | None, request: ServiceRequest) -> str | None:
     return "decide-here" if request.handling_locality == here else "receive-for-other"
 
 
-def exchanges(container: Container, request: ServiceRequest) -> dict[str, Any]:
+def _case_open(container: Container, request: ServiceRequest) -> bool:
+    """Whether the case is still open: a rejection may be resubmitted only then (the case is
+    read only for a rejection not resubmitted yet)."""
+    if request.state != RequestState.REJECTED or request.resubmitted_as is not None:
+        return True
+    return container.ledger.kernel_case(request.case_id).is_open
+
+
+def exchanges(events: list[Any]) -> dict[str, Any]:
     """The one-time notices given and the answers to them, from the request's events."""
-    events = list(container.ledger.events.get(request.id))
     notices = [_notice(e) for e in events if isinstance(e, ServiceRequest.SupplementRequested)]
     answers = [_answer(e) for e in events if isinstance(e, ServiceRequest.Supplemented)]
     return {"notices": notices, "supplements": answers}
@@ -135,6 +149,40 @@ def _notice(event: ServiceRequest.SupplementRequested) -> dict[str, Any]:
 def _answer(event: ServiceRequest.Supplemented) -> dict[str, Any]:
     evidence = [dict(e) for e in event.evidence]  # ids and hashes of stored documents
     return {"at": event.timestamp.isoformat(), "items": list(event.items), "evidence": evidence}
+
+
+def asked_after_decision(request: ServiceRequest, events: list[Any]) -> dict[str, Any]:
+    """What the office is asked to decide after its decision (null when nothing is): a
+    correction's old and new values (only fields the service is sent), its evidence and
+    due date; a revocation's reason and due date."""
+    correction = revocation = None
+    if request.state == RequestState.CORRECTION_REQUESTED:
+        asked = _last(events, ServiceRequest.CorrectionRequested)
+        visible = service_definition(request.service).visible_fields
+        correction = {
+            "old": _only(request.correction_old, visible),
+            "new": _only(request.correction_new, visible),
+            "evidence": list(request.evidence),
+            "due": request.due,
+            "due_provisional": bool(asked and asked.provisional),
+        }
+    if request.state == RequestState.REVOCATION_REQUESTED:
+        ordered = _last(events, ServiceRequest.RevocationRequested)
+        revocation = {
+            "reason": ordered.reason if ordered else None,
+            "due": request.due,
+            "due_provisional": bool(ordered and ordered.provisional),
+        }
+    return {"correction": correction, "revocation": revocation}
+
+
+def _last(events: list[Any], kind: type[E]) -> E | None:
+    return next((e for e in reversed(events) if isinstance(e, kind)), None)
+
+
+def _only(payload: DispatchPayload | None, fields: tuple[str, ...]) -> dict[str, Any]:
+    values = payload.to_dict() if payload else {}
+    return {k: v for k, v in values.items() if k in fields}
 
 
 def timeline(
@@ -171,9 +219,11 @@ def clock(request: ServiceRequest, *, overdue: bool, soon: bool) -> dict[str, An
     }
 
 
-def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] | None:
-    """Who acts next on the request, what and by when (None: it is over); `you` is true when
-    that is the caller's office."""
+def next_actor(
+    principal: Principal, request: ServiceRequest, case_open: bool = True
+) -> dict[str, Any] | None:
+    """Who acts next on the request, what and by when (None: it is over, or a rejection of a
+    case closed or voided since); `you` is true when that is the caller's office."""
     state = request.state
     if state in NEXT:
         side, action = NEXT[state]
@@ -184,7 +234,7 @@ def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] 
         return _next("office", who, action, request.due, you) | office
     if state == RequestState.SUPPLEMENT_REQUESTED:
         return _next("family", "family", "supplement", request.due, False)
-    if state == RequestState.REJECTED and request.resubmitted_as is None:
+    if state == RequestState.REJECTED and request.resubmitted_as is None and case_open:
         rejection = request.rejection
         due = rejection.family_due if rejection else None
         return _next("family", "family", "resubmit or seek a remedy", due, False)
@@ -197,19 +247,17 @@ def next_actor(principal: Principal, request: ServiceRequest) -> dict[str, Any] 
     return None
 
 
-def behind(container: Container, request: ServiceRequest) -> dict[str, Any] | None:
-    """For a request not dispatched yet or blocked: the party it waits behind, as the case's
-    `waiting_on` names it (projections/waiting.py: the request it depends on, and that
-    request's party); None when it names none (or the case is not projected yet)."""
+def behind(container: Container, request: ServiceRequest) -> dict[str, str] | None:
+    """For a request not dispatched yet or blocked: the service it waits on, as the case's
+    `waiting_on` names it (projections/waiting.py), and nothing more: who holds that service,
+    where and by when is that service's office's and the family's to know, not this one's
+    (None when it names none, or the case is not projected yet)."""
     if request.state not in (RequestState.PLANNED, RequestState.BLOCKED):
         return None
     extras = container.projections.case_status_view.family_extras(request.case_id)
     for waiting in extras.get("waiting_on", []):
         if request.service in waiting["behind"]:
-            party, who, action = waiting["party"], waiting["who"], waiting["action"]
-            return _next(party, who, action, waiting["due"], False) | {
-                "waits_on": waiting["service"]
-            }
+            return {"waits_on": waiting["service"]}
     return None
 
 
@@ -217,12 +265,15 @@ def _next(party: str, who: str, action: str, due: str | None, you: bool) -> dict
     return {"party": party, "who": who, "action": action, "due": due, "you": you}
 
 
-def allowed_actions(principal: Principal, request: ServiceRequest) -> list[dict[str, Any]]:
+def allowed_actions(
+    principal: Principal, request: ServiceRequest, case_open: bool = True
+) -> list[dict[str, Any]]:
     """The steps this state allows that the caller may take, each with what its body needs
     (approve: the result's field, from the catalog)."""
     found = []
     for action in STATE_ACTIONS.get(request.state, ()):
-        if not may_act(principal, request, action) or not _state_allows(request, action):
+        allowed = _state_allows(request, action, case_open)
+        if not allowed or not may_act(principal, request, action):
             continue
         entry: dict[str, Any] = {"action": action}
         if action in ("approve", "approve-correction"):
@@ -231,11 +282,12 @@ def allowed_actions(principal: Principal, request: ServiceRequest) -> list[dict[
     return sorted(found, key=lambda e: ACTIONS.index(e["action"]))
 
 
-def _state_allows(request: ServiceRequest, action: str) -> bool:
-    """The aggregate's finer rules: one notice per reception (a second only for corrected
-    facts), none once deemed accepted; a rejection resubmitted once."""
+def _state_allows(request: ServiceRequest, action: str, case_open: bool) -> bool:
+    """The aggregate's and the ledger's finer rules: one notice per reception (a second only
+    for corrected facts), none once deemed accepted; a rejection resubmitted once, and only
+    while the case is open (CaseLedger.resubmit)."""
     if action == "request-supplement":
         return not request.deemed_accepted and (not request.notices or bool(request.new_facts))
     if action == "resubmit":
-        return request.resubmitted_as is None
+        return request.resubmitted_as is None and case_open
     return True

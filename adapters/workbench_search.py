@@ -3,6 +3,7 @@ citizen ID (the office_search projection's blind index: no citizen ID in clear).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 from uuid import UUID
 
@@ -24,17 +25,28 @@ def search_requests(
     citizen_id: str | None = None,
 ) -> list[ServiceRequest]:
     """The office's (locality, authority) requests of the case a tracking code names, or
-    whose dispatched data names a parent's citizen ID (its current payload: an ID corrected
-    away finds nothing)."""
+    that were sent a parent's citizen ID: in the payload in force or in a pending
+    correction's new values (both the old and the new ID find it until the office decides;
+    an ID corrected away finds nothing). Only the office's own index rows are read, so no
+    other office's request is loaded."""
     if tracking_code is not None:
         return _by_tracking_code(container, office, tracking_code)
     wanted = (citizen_id or "").strip().upper()
+    locality, authority = office
     found = []
-    for request_id in container.projections.office_search_view.requests_of(wanted):
+    for request_id in container.projections.office_search_view.requests_of(
+        wanted, locality, authority
+    ):
         request = container.ledger.get_request(UUID(request_id))
-        if _of_office(office, request) and wanted in parent_ids(request.payload):
+        if _of_office(office, request) and wanted in _parents_named(request):
             found.append(request)
     return found
+
+
+def _parents_named(request: ServiceRequest) -> set[str]:
+    """The parents' citizen IDs the request holds now: its payload's, and those of the
+    correction the office has yet to decide."""
+    return {*parent_ids(request.payload), *parent_ids(request.corrected_payload)}
 
 
 def _by_tracking_code(
@@ -76,14 +88,19 @@ def search_row(request: ServiceRequest, locality: str) -> dict[str, Any]:
 
 
 def tracking_code_shape(code: str) -> str | None:
-    """The code normalised (upper case, no spaces or hyphens) if it has a tracking code's
-    shape (12 letters of its alphabet), else None."""
-    text = code.strip().upper().replace("-", "").replace(" ", "")
+    """The code normalised (NFKC: full-width letters and digits as ASCII; upper case, no
+    spaces or hyphens) if it has a tracking code's shape (12 letters of its alphabet), else
+    None."""
+    text = unicodedata.normalize("NFKC", code).replace("-", "").replace(" ", "").strip()
+    if not text.isascii():  # "ß".upper() is "SS": letters outside ASCII are not the code's
+        return None
+    text = text.upper()
     if len(text) == TRACKING_LENGTH and set(text) <= set(TRACKING_ALPHABET):
         return text
     return None
 
 
 def citizen_id_shape(value: str) -> str:
-    """The citizen ID normalised, or InvalidIdentifierError naming `citizen_id`."""
-    return checked_citizen_id(value)
+    """The citizen ID normalised (NFKC first: an input method's full-width digits and X
+    are the ASCII ones), or InvalidIdentifierError naming `citizen_id`."""
+    return checked_citizen_id(unicodedata.normalize("NFKC", value))

@@ -39,6 +39,22 @@ def obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
     }
 
 
+STRING_OR_NULL = {"type": ["string", "null"]}
+# a correction asked of an office that decided: only fields the service is sent, old and new
+NULLABLE_CORRECTION = obj(
+    {
+        "old": {"type": "object"},
+        "new": {"type": "object"},
+        "evidence": {"type": "array", "items": STRING},
+        "due": STRING_OR_NULL,
+    },
+    due_provisional={"type": "boolean"},
+) | {"type": ["object", "null"]}
+NULLABLE_REVOCATION = obj(
+    {"reason": STRING_OR_NULL, "due": STRING_OR_NULL}, due_provisional={"type": "boolean"}
+) | {"type": ["object", "null"]}
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Problem": obj(
         {"type": STRING, "title": STRING, "status": INTEGER},
@@ -327,8 +343,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "documents": {"type": "array", "items": ref("DocumentReference")},
             "timeline": OBJECTS,
             "clock": obj({"due": {"type": ["string", "null"]}, "whose": STRING}),
-            "next": {"type": ["object", "null"]},
+            "next": {"type": ["object", "null"]},  # or {waits_on} behind another service
             "actions": OBJECTS,
+            # asked after the office's decision (null unless the request is in that state)
+            "correction": NULLABLE_CORRECTION,
+            "revocation": NULLABLE_REVOCATION,
         },
         role={"type": ["string", "null"]},
         receipt_number={"type": ["string", "null"]},

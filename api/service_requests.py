@@ -3,6 +3,7 @@ search by a case's tracking code or a parent's citizen ID (adapters/workbench.py
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.facade import (
+    AUTHORITIES,
     Container,
     Principal,
     citizen_id_shape,
@@ -28,6 +30,7 @@ from api.problems import ApiError
 from api.responses import ORJSONResponse
 
 SEARCH_FIELDS = ("tracking_code", "citizen_id")
+LOCALITY = re.compile(r"^[1-8]\d{5}$", re.ASCII)  # a county-level division (GB/T 2260)
 OPERATIONS = [
     Operation(
         "/service-requests/{service_request_id:uuid}",
@@ -54,7 +57,9 @@ OPERATIONS = [
         responses={
             400: "The body is not a JSON object",
             404: "Not this office",
-            422: "Not exactly one of tracking_code and citizen_id, or one of the wrong shape",
+            422: "A locality or authority of the wrong shape in the path; not exactly one of "
+            "tracking_code and citizen_id, or one of the wrong shape (full-width digits and "
+            "letters are read as ASCII)",
             503: "The read audit cannot record the read now",
         },
     ),
@@ -97,9 +102,30 @@ def search_terms(body: dict[str, Any]) -> dict[str, str]:
     return {"citizen_id": citizen_id_shape(sent["citizen_id"])}
 
 
+def office_of(path: dict[str, Any]) -> tuple[str, str]:
+    """The path's (locality, authority), each of its shape (422 naming the parameter
+    otherwise): an admin's search too names an office, never `..` or an unknown authority."""
+    locality, authority = path["locality"], path["authority"]
+    if not LOCALITY.match(locality):
+        raise ApiError(
+            422,
+            "invalid-parameter",
+            "A locality is a 6-digit GB/T 2260 code",
+            parameter="locality",
+        )
+    if authority not in AUTHORITIES:
+        raise ApiError(
+            422,
+            "invalid-parameter",
+            f"An authority is one of {', '.join(AUTHORITIES)}",
+            parameter="authority",
+        )
+    return locality, authority
+
+
 async def search(request: Request) -> Response:
     principal = await authenticate(request, "office", "admin")
-    office = request.path_params["locality"], request.path_params["authority"]
+    office = office_of(request.path_params)
     if not may_read_queue(principal, *office):
         raise out_of_scope()
     terms = search_terms(await json_object(request))

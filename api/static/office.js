@@ -176,17 +176,55 @@
     return h("div", { className: wide ? "wide" : "" }, h("dt", {}, term), h("dd", {}, value));
   }
 
+  function fieldTerm(name) {
+    if (CARRIED.includes(name)) return h("span", {}, resultName(name), " ", h("span", { className: "badge" }, bi("前序结果", "carried forward")));
+    return FIELDS[name] ? bi(FIELDS[name][0], FIELDS[name][1]) : document.createTextNode(name);
+  }
+
   function renderData(view) {
     const data = $("act-data");
     data.replaceChildren();
     const names = Object.keys(view.dispatched);
     if (!names.length) data.append(h("p", { className: "muted" }, bi("尚未推送信息", "Nothing sent yet")));
     for (const name of names) {
-      const carried = CARRIED.includes(name);
-      const term = carried ? h("span", {}, resultName(name), " ", h("span", { className: "badge" }, bi("前序结果", "carried forward"))) : FIELDS[name] ? bi(FIELDS[name][0], FIELDS[name][1]) : name;
+      const term = fieldTerm(name);
       const changed = (view.new_facts || []).includes(name) ? h("span", { className: "badge state-supplement-requested" }, bi("已更正", "corrected")) : "";
       data.append(fact(term, h("span", {}, fieldValue(name, view.dispatched[name]), " ", changed)));
     }
+  }
+
+  // What the office is asked to decide after its decision: a correction (each field's old
+  // and new value, its evidence and due date) or a revocation (the void's reason, due date).
+  function renderAsked(view) {
+    const changes = $("act-asked-changes");
+    const facts = $("act-asked-facts");
+    changes.replaceChildren();
+    facts.replaceChildren();
+    const correction = view.correction;
+    const revocation = view.revocation;
+    $("act-asked").hidden = !correction && !revocation;
+    if (correction) {
+      $("act-asked-heading").replaceChildren(bi("待审核的更正", "Correction to decide"));
+      const rows = Object.keys(correction.new).map((name) => {
+        const old = name in correction.old ? fieldValue(name, correction.old[name]) : "—";
+        return h("tr", {}, h("th", { scope: "row" }, fieldTerm(name)), h("td", { "data-label": "原值 Old" }, old), h("td", { "data-label": "更正为 New" }, h("strong", {}, fieldValue(name, correction.new[name]))));
+      });
+      const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, bi("字段", "Field")), h("th", { scope: "col" }, bi("原值", "Old")), h("th", { scope: "col" }, bi("更正为", "New"))));
+      changes.append(h("table", { className: "stack", id: "act-correction" }, h("caption", { className: "hint" }, bi("办理决定所依据的值与更正后的值", "The values decided on, and the corrected ones")), head, h("tbody", {}, ...rows)));
+      facts.append(fact(bi("更正依据", "Evidence"), correction.evidence.length ? h("span", {}, ...correction.evidence.flatMap((e, i) => (i ? ["、", h("code", {}, e)] : [h("code", {}, e)]))) : "—", true));
+      facts.append(fact(bi("审核时限", "Decide by"), dueText(correction.due, correction.due_provisional)));
+    }
+    if (revocation) {
+      $("act-asked-heading").replaceChildren(bi("待撤销的办理结果", "Result to revoke"));
+      facts.append(fact(bi("撤销理由", "Reason"), revocation.reason || "—", true));
+      facts.append(fact(bi("撤销时限", "Revoke by"), dueText(revocation.due, revocation.due_provisional)));
+    }
+  }
+
+  function dueText(due, provisional) {
+    const text = h("span", {}, due || "—");
+    if (provisional) text.append(" ", h("span", { className: "badge", title: "节假日安排未公布 / holidays not yet published" }, bi("暂定", "provisional")));
+    return text;
   }
 
   const WHOSE = {
@@ -220,11 +258,13 @@
     const whose = WHOSE[clock.whose] || [clock.whose, clock.whose];
     const next = view.next;
     let who = bi("无需再办", "nobody: it is over");
-    if (next) {
+    if (next && next.waits_on) {
+      // waiting behind another service: which one, not who holds it nor by when
+      who = h("span", {}, bi("等待前置事项", "waits on"), " ", serviceName(next.waits_on));
+    } else if (next) {
       const party = next.party === "family" ? bi("家庭", "the family") : next.you ? bi("本窗口", "this office") : next.locality ? h("span", {}, window.NL.authorityName(next.authority), " ", window.NL.locality(next.locality)) : document.createTextNode(next.who);
       who = h("span", {}, party, " — ", nextAction(next.action), next.due ? " · " + next.due : "");
       if (next.you) who.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
-      if (next.waits_on) who.prepend(bi("等待前置事项", "waits on"), " ", serviceName(next.waits_on), ": ");
     }
     $("act-clock").replaceChildren(
       fact(bi("状态", "State"), h("span", { className: "badge state-" + view.state }, label("state", view.state))),
@@ -312,6 +352,7 @@
       $("act-subject").replaceChildren(serviceName(view.service), " · ", h("code", { title: view.case_id }, view.case_id.slice(0, 8)));
       renderClock(view);
       renderData(view);
+      renderAsked(view);
       renderExchanges(view);
       renderDocuments(view.service_request_id, view.documents);
       renderActions(view);
@@ -421,7 +462,9 @@
     hideProblem(problem);
     window.NLForms.clear(form);
     const kind = searchKind();
-    const value = kind === "tracking_code" ? window.NLForms.trackingCode(input.value) : input.value.trim().toUpperCase();
+    // full-width digits and letters (an input method's) are read as ASCII, as the server does
+    const typed = input.value.normalize("NFKC");
+    const value = kind === "tracking_code" ? window.NLForms.trackingCode(typed) : typed.trim().toUpperCase();
     input.dataset.field = kind;
     let wrong = null;
     if (!value) wrong = ["请填写查询码或身份证号", "a tracking code or a citizen ID is needed"];

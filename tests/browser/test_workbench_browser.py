@@ -57,9 +57,10 @@ def test_a_clerk_finds_a_request_by_tracking_code_sees_the_answer_and_approves(
     wait_for(lambda: browser.visible("#search-problem"), "the search's problem")
     assert "校验码" in browser.text("#search-value-error")
     assert focused(browser) == "search-value"
-    # a parent's citizen ID finds the request too (sent in the body, never in the URL)
+    # a parent's citizen ID finds the request too (sent in the body, never in the URL), typed
+    # in full-width digits as a Chinese input method may: read as ASCII before the check
     browser.js("document.getElementById('search-value').value = ''")
-    browser.type("#search-value", MOTHER_ID)
+    browser.type("#search-value", "".join(chr(ord(c) + 0xFEE0) for c in MOTHER_ID))
     browser.click("#search-form button[type=submit]")
     wait_for(lambda: "1 found" in browser.text("#search-status"), "one request by citizen ID")
     assert not browser.visible("#search-problem")

@@ -222,9 +222,8 @@ def test_a_request_waiting_on_an_earlier_service_shows_nothing_sent_and_no_clock
         "overdue": False,
         "due_soon": False,
     }
-    # it waits behind the birth certificate, whose office acts next (the case's waiting_on)
-    assert view["next"]["waits_on"] == "birth-certificate"
-    assert view["next"]["party"] == "office"
-    assert view["next"]["you"] is False
+    # it waits behind the birth certificate (the case's waiting_on): which service, and not
+    # who holds it, where or by when (that is another office's and the family's to know)
+    assert view["next"] == {"waits_on": "birth-certificate"}
     assert view["actions"] == []
     assert view["notices"] == view["supplements"] == view["documents"] == []
