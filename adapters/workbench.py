@@ -91,24 +91,26 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
         | asked_after_decision(request, events)
         | {
             "documents": documents,
-            "materials": materials_of(request, exchanged["supplements"]),
+            "materials": materials_of(request, exchanged),
             "timeline": timeline(container, principal, request),
         }
     )
 
 
-def materials_of(request: ServiceRequest, answers: list[dict[str, Any]]) -> dict[str, Any]:
+def materials_of(request: ServiceRequest, exchanged: dict[str, Any]) -> dict[str, Any]:
     """The request's materials: what sharing satisfied (the data dispatched to the office,
     by field name), what the family supplied (its application's answers, the documents it
-    presents, its answers to one-time notices): domain/kernel/materials.py. A service the
-    materials lists do not name (another wing's) lists none."""
+    presents, its answers to one-time notices, counted by what each notice asked: `exchanged`
+    holds the notices and the answers): domain/kernel/materials.py. A service the materials
+    lists do not name (another wing's) lists none."""
     where = {
         "service": request.service,
         "receiving_locality": request.receiving_locality,
         "handling_locality": request.handling_locality,
     }
     dispatched = request.payload.to_dict()
-    return request_materials(load_catalog(), load_materials(), where, dispatched, answers)
+    answers, notices = exchanged["supplements"], [n["items"] for n in exchanged["notices"]]
+    return request_materials(load_catalog(), load_materials(), where, dispatched, answers, notices)
 
 
 def office_role(here: str | None, request: ServiceRequest) -> str | None:

@@ -190,7 +190,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "on_notice": INTEGER,
             "sharing_rate": NUMBER_OR_NULL,
         }
-    ),
+    )
+    | {
+        "description": "Per matter: the lists' materials of the requests received (a "
+        "resubmission's not again); on_notice: the distinct items answered one-time notices "
+        "asked for, those not a listed material also in required and by_family (docs/api.md)"
+    },
     # one request's materials (domain/kernel/materials.py): field names, never values
     "RequestMaterials": obj(
         {

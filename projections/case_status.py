@@ -61,7 +61,9 @@ class CaseStatusView(TableView, ABC):
     """Per case: the family's view; looked up by case id, tracking code or hospital key."""
 
     name = "case_status"
-    revision = 2  # 2: the family's document lists its materials (domain/kernel/materials.py)
+    # 2: the family's document lists its materials (domain/kernel/materials.py); 3: each
+    # service once, its latest attempt (a resubmission's list is not counted again)
+    revision = 3
     tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS, WINDOWS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 

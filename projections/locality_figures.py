@@ -29,14 +29,15 @@ class MonthRow:
     rating_sum: int = 0
     bad_ratings: int = 0
     # the materials of the requests received here (domain/kernel/materials.py), counted in
-    # the month of receipt; the items the family supplied on a one-time notice count as
-    # required and as the family's in the month of its answer
+    # the month of receipt, a resubmission's not again (per matter); what an answered
+    # one-time notice asked for counts in the month of the answer: its distinct items on
+    # notice, those not a listed material also as required and the family's
     materials_required: int = 0
     materials_shared: int = 0  # satisfied by a field the ledger shares
     materials_certificate: int = 0  # satisfied by an earlier result's e-certificate
     materials_family: int = 0  # supplied by the family (its application, documents, answers)
     materials_in_application: int = 0  # of the family's: answers of its one application
-    materials_on_notice: int = 0  # of the family's: items supplied on a one-time notice
+    materials_on_notice: int = 0  # items asked on answered notices (MaterialsCatalog.notice)
 
 
 MATERIALS = (
@@ -83,7 +84,9 @@ class LocalityFigures:
     average_rating: float | None
     bad_ratings: int
     # the Wenzhou measure (29 → 5): materials required vs supplied by families vs satisfied
-    # by sharing (shared data or e-certificates), and the share sharing satisfied
+    # by sharing (shared data or e-certificates), and the share sharing satisfied; per
+    # matter (a resubmission's list is not counted again); on_notice: the distinct items
+    # answered one-time notices asked for, those not listed also required (docs/api.md)
     materials: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:

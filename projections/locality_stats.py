@@ -34,7 +34,8 @@ LEVEL_COLUMNS = {2: "province", 4: "city", 6: "locality"}
 class RequestRow:
     """What a decision needs to know about its request: where, and since when; and what a
     rating of version 1 needs to find its unit: the request's state, when it last moved
-    (its last event) and whether a resubmission replaced it."""
+    (its last event) and whether a resubmission replaced it; which attempt it is and the
+    items of its one-time notice awaiting the family's answer (the materials figure)."""
 
     service_request_id: str
     case_id: str
@@ -48,6 +49,8 @@ class RequestRow:
     moved_at: str = ""
     resubmitted: bool = False
     receiving: str = ""  # the receiving window's locality: a cross-province material's test
+    attempt: int = 1  # 1, or the resubmission's number: only a first attempt's list counts
+    notice: tuple[str, ...] = ()  # the open notice's items (SupplementRequested.items)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class LocalityStatsView(TableView, ABC):
     result, on-time rate and ratings; and the bad ratings to call back."""
 
     name = "locality_stats"
+    # 2: a notice counts what the office asked, de-duplicated, its listed materials not again
+    # as required; a resubmission does not count its service's list again
+    revision = 2
     tables = (MONTHS, SAMPLES, REQUESTS, CASES, FOLLOW_UPS)
 
     def figures(self, locality: str, month: str) -> LocalityFigures:
@@ -165,8 +171,12 @@ def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
 
 def _materials(request: RequestRow) -> dict[str, int]:
     """The materials a received request required, by how each was satisfied (the shipped
-    lists: domain/births/reference/materials.json). A change to those lists that should
-    recount past months needs this view's `revision` raised (a rebuild)."""
+    lists: domain/births/reference/materials.json). A resubmission (attempt > 1) is the same
+    matter asked again: its list was counted with the first attempt, so it counts none (the
+    Wenzhou measure is per matter). A change to those lists that should recount past months
+    needs this view's `revision` raised (a rebuild)."""
+    if request.attempt > 1:
+        return {}
     tally = load_materials().tally(request.service, request.receiving, request.locality)
     return {
         "materials_required": tally.required,
@@ -191,7 +201,6 @@ def _sample(request: RequestRow, decided_at: str) -> SampleRow | None:
 # was), so that a rating of version 1 finds the unit `rated_unit` implies
 MOVES: dict[type, RequestState | None] = {
     ServiceRequest.Dispatched: RequestState.DISPATCHED,
-    ServiceRequest.SupplementRequested: RequestState.SUPPLEMENT_REQUESTED,
     ServiceRequest.Withdrawn: RequestState.WITHDRAWN,
     ServiceRequest.Blocked: RequestState.BLOCKED,
     ServiceRequest.CorrectionRequested: RequestState.CORRECTION_REQUESTED,
@@ -223,6 +232,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Routed,
         ServiceRequest.Received,
         ServiceRequest.DeemedAccepted,
+        ServiceRequest.SupplementRequested,
         ServiceRequest.Supplemented,
         ServiceRequest.Approved,
         ServiceRequest.Rejected,
@@ -250,7 +260,7 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         route = event.route
         row = RequestRow(request_id, case_id, event.service, route.handling_locality, None, None)
         where = {"authority": route.authority, "receiving": route.receiving_locality}
-        rows.put(REQUESTS, changed(row, moved_at=stamp(event), **where))
+        rows.put(REQUESTS, changed(row, moved_at=stamp(event), attempt=event.attempt, **where))
         case = rows.get(CASES, case_id) or CaseRow(case_id, ())
         rows.put(CASES, changed(case, requests=(*case.requests, request_id)))
 
@@ -276,21 +286,33 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         _count(rows, request.locality, month_of(at), received=1, **_materials(request))
 
     @apply.register
+    def _(self, event: ServiceRequest.SupplementRequested, position: int, rows: Rows) -> None:
+        """The one-time notice: what it asks for counts once the family answers it."""
+        state = RequestState.SUPPLEMENT_REQUESTED.value
+        self._moved(rows, event, state=state, notice=tuple(event.items))
+
+    @apply.register
     def _(self, event: ServiceRequest.Supplemented, position: int, rows: Rows) -> None:
         """The family answered after acceptance: the office's time limit starts again, and
-        its decision is on time by the new due date (domain reference §4.2)."""
-        self._moved(rows, event, state=RequestState(event.resumes).value)
+        its decision is on time by the new due date (domain reference §4.2). What the notice
+        asked for counts, in the month of the answer, once per notice: its distinct items,
+        those not a listed material of the service also as required and the family's
+        (`MaterialsCatalog.notice`; the family's own free text is not counted)."""
+        request, month = self._request(rows, event), month_of(stamp(event))
+        self._moved(rows, event, state=RequestState(event.resumes).value, notice=())
         if event.resumes == "received":
             self._moved(rows, event, due=event.due)
-        if supplied := len(event.items):  # what the notice asked for, the family supplied
-            request, month = self._request(rows, event), month_of(stamp(event))
+        asked = load_materials().notice(
+            request.service, request.receiving, request.locality, request.notice
+        )
+        if asked.asked:
             _count(
                 rows,
                 request.locality,
                 month,
-                materials_required=supplied,
-                materials_family=supplied,
-                materials_on_notice=supplied,
+                materials_required=asked.unlisted,
+                materials_family=asked.unlisted,
+                materials_on_notice=asked.asked,
             )
 
     @apply.register

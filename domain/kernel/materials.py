@@ -7,7 +7,9 @@ field names, never values)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -72,6 +74,38 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class NoticeCount:
+    """What one answered one-time notice asked for, counted: `asked`, its distinct items
+    (those naming one listed material count once); `unlisted`, those of them that are not a
+    material the request's list already requires (they add to its required materials and
+    the family's; a listed one is counted where the list counts it)."""
+
+    asked: int = 0
+    unlisted: int = 0
+
+
+_QUALIFIER = re.compile(r"\s*\([^()]*\)$")  # a trailing bracketed qualifier (after NFKC)
+
+
+def _key(text: str) -> str:
+    """An item or a name as compared: NFKC (full-width brackets and letters made plain),
+    case-folded, without whitespace, hyphens or underscores ("Residence permit" is the code
+    residence-permit)."""
+    plain = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(plain.replace("-", " ").replace("_", " ").split())
+
+
+def _names(material: Material) -> set[str]:
+    """What an item may say to name `material`: its code, its Chinese or English name, each
+    name also without a trailing bracketed qualifier, the English one also without "the"."""
+    names = {material.code, material.name_zh, material.name}
+    for name in (material.name_zh, material.name):
+        plain = _QUALIFIER.sub("", unicodedata.normalize("NFKC", name).strip())
+        names |= {plain, re.sub(r"^the\s+", "", plain, flags=re.IGNORECASE)}
+    return {_key(n) for n in names if n.strip()}
+
+
+@dataclass(frozen=True)
 class MaterialsCatalog:
     """Every service's materials list, validated against the catalog."""
 
@@ -93,6 +127,27 @@ class MaterialsCatalog:
             family=kinds.count(FAMILY),
             in_application=sum(1 for m in required if m.source == APPLICATION),
         )
+
+    def notice(
+        self, service: str, receiving: str, handling: str, items: Iterable[str]
+    ) -> NoticeCount:
+        """An answered notice's `items` (the office's free text, SupplementRequested.items)
+        counted: de-duplicated (compared case-, width- and whitespace-blind), and an item
+        that names a material the request's list requires (its code, or a name: `_names`)
+        is that material, counted once however many items name it and never again as
+        required. Blank items are not counted."""
+        found = self.of(service)
+        required = found.required(receiving, handling) if found else ()
+        by_name = {name: m.code for m in required for name in _names(m)}
+        listed, unlisted = set[str](), set[str]()
+        for item in items:
+            if not (key := _key(item)):
+                continue
+            if key in by_name:
+                listed.add(by_name[key])
+            else:
+                unlisted.add(key)
+        return NoticeCount(asked=len(listed) + len(unlisted), unlisted=len(unlisted))
 
     @classmethod
     def from_dict(
@@ -184,13 +239,18 @@ def request_materials(
     request: Mapping[str, Any],
     dispatched: Mapping[str, Any],
     answers: Sequence[Mapping[str, Any]],
+    notices: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """One request's materials as its office and its family see them: each required one, how
     it is satisfied and whether it is yet (a shared field or an e-certificate's result in the
     data dispatched to the office; an application answer given), and the items the family
     supplied in answer to one-time notices (with the evidence ids it cited). `request` holds
     the service and its receiving and handling localities; `dispatched` the data sent (only
-    its keys are read); `answers` the family's answers (items, evidence). No values."""
+    its keys are read); `answers` the family's answers (items, evidence); `notices` the items
+    of each one-time notice given, in order (the n-th answer answers the n-th notice). The
+    counts count what each answered notice asked for (`MaterialsCatalog.notice`), as the
+    monitor's figure does (projections/locality_stats.py), not the family's free text. No
+    values."""
     service = str(request["service"])
     found = materials.of(service)
     receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
@@ -202,14 +262,15 @@ def request_materials(
         for a in answers
     ]
     counts = _counts(materials.tally(service, receiving, handling))
-    notice_items = sum(len(a["items"]) for a in on_notice)
-    counts["required"] += notice_items
-    counts["by_family"] += notice_items
+    answered = [materials.notice(service, receiving, handling, n) for n in notices[: len(answers)]]
+    unlisted = sum(n.unlisted for n in answered)
+    counts["required"] += unlisted
+    counts["by_family"] += unlisted
     return {
         "source": found.source if found else None,
         "required": listed,
         "supplied_on_notice": on_notice,
-        "counts": counts | {"on_notice": notice_items},
+        "counts": counts | {"on_notice": sum(n.asked for n in answered)},
     }
 
 
@@ -267,11 +328,14 @@ def _counts(tally: Tally) -> dict[str, int]:
 def case_materials(
     catalog: Catalog, materials: MaterialsCatalog, requests: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The family's view of its case's materials: per request (service, id, localities), the
-    materials its service requires there and how each is satisfied, and the case's counts
-    (what sharing spared the family: the Wenzhou measure for one case)."""
+    """The family's view of its case's materials: per service (its latest request: id,
+    localities), the materials its service requires there and how each is satisfied, and the
+    case's counts (what sharing spared the family: the Wenzhou measure for one case). The
+    measure is per matter: a resubmission replaces its rejected request here (`requests` in
+    plan order, so a service's latest attempt comes last), its list is not counted again."""
+    latest = {str(r["service"]): r for r in requests}
     services, total = [], Tally()
-    for request in requests:
+    for request in latest.values():
         service = str(request["service"])
         receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
         found = materials.of(service)

@@ -168,3 +168,45 @@ def test_the_family_sees_its_cases_materials(client: TestClient, container: Cont
     }
     admin = bearer(container, "admin", None)
     assert ok(client.get(f"/cases/{first}", headers=admin))["materials"] == shown
+
+
+def test_a_notice_counts_what_the_office_asked_alike_for_office_and_monitor(
+    client: TestClient, container: Container
+) -> None:
+    """The hukou request (across provinces: 8 listed, 3 by sharing) gets a notice naming the
+    hukou booklet three ways and the residence permit (both listed) and one paper the list
+    does not name; the family answers with free text. Counted: 3 on notice, 1 more
+    required (the family's), in the office's view and the monitor's figure alike."""
+    case_id = notify(container, "MR-MAT-3")
+    step(container, case_id, "birth-certificate", "receive")
+    step(container, case_id, "birth-certificate", "approve")
+    hukou = ServiceRequest.create_id(case_id, "household-registration")
+    step(container, case_id, "household-registration", "receive")
+    asked = ("户口簿", "户口簿", "hukou-booklet", "居住证", "亲子鉴定意见书")
+    office_step(container.ledger, hukou, "request-supplement", "office:t", items=asked)
+    answer = ("户口簿", "户口簿", "hukou-booklet", "照片", "其他")
+    office_step(container.ledger, hukou, "supplement", "family", items=answer)
+    container.after_command()
+    wuhan = bearer(container, "office", "420102", "public-security")
+    shown = ok(client.get(f"/service-requests/{hukou}", headers=wuhan))["materials"]
+    assert shown["counts"] == {
+        "required": 9,
+        "by_sharing": 3,
+        "shared": 2,
+        "certificate": 1,
+        "by_family": 6,
+        "in_application": 1,
+        "on_notice": 3,
+    }
+    month = datetime.now(CST).strftime("%Y-%m")
+    figure = materials(client, "420102", bearer(container, "monitor", "42"), month)
+    assert figure == {
+        "required": 9,
+        "by_family": 6,
+        "by_sharing": 3,
+        "shared": 2,
+        "certificate": 1,
+        "in_application": 1,
+        "on_notice": 3,
+        "sharing_rate": 0.3333,
+    }

@@ -122,7 +122,10 @@ def test_a_request_shows_what_sharing_satisfied_and_what_the_family_supplied() -
         "father.citizen_id": None,
     }
     answers = [{"items": ["户口簿", "结婚证"], "evidence": [{"id": "doc:1", "sha256": "ab"}]}]
-    shown = request_materials(load_catalog(), load_materials(), request, dispatched, answers)
+    notices = [["户口簿", "结婚证", "亲子鉴定意见书"]]
+    shown = request_materials(
+        load_catalog(), load_materials(), request, dispatched, answers, notices
+    )
     by_code = {m["code"]: m for m in shown["required"]}
     assert by_code["birth-certificate"]["from"] == {
         "service": "birth-certificate",
@@ -141,16 +144,79 @@ def test_a_request_shows_what_sharing_satisfied_and_what_the_family_supplied() -
     assert by_code["residence-permit"]["when"] == "cross-province"
     assert by_code["marriage-certificate"]["satisfied"] is None  # shown at the window
     assert shown["supplied_on_notice"] == answers
+    # the notice asked for 3: two listed materials (counted once, where the list counts
+    # them) and one the list does not name (one more required, the family's)
     assert shown["counts"] == {
-        "required": 10,
+        "required": 9,
         "by_sharing": 3,
         "shared": 2,
         "certificate": 1,
-        "by_family": 7,
+        "by_family": 6,
         "in_application": 1,
-        "on_notice": 2,
+        "on_notice": 3,
     }
     assert "secret" not in repr(shown)  # field names, never values
+
+
+HUKOU_HERE = {  # a same-province hukou registration: 6 listed, 3 by sharing, 3 the family's
+    "service": "household-registration",
+    "receiving_locality": "420102",
+    "handling_locality": "420102",
+}
+
+
+def counted(answers: list[list[str]], notices: list[list[str]]) -> tuple[int, int, int]:
+    given = [{"items": items, "evidence": []} for items in answers]
+    shown = request_materials(load_catalog(), load_materials(), HUKOU_HERE, {}, given, notices)
+    counts = shown["counts"]
+    assert counts["required"] == counts["by_family"] + counts["by_sharing"]
+    return counts["required"], counts["by_family"], counts["on_notice"]
+
+
+def test_a_notice_counts_what_the_office_asked_once_and_a_listed_material_not_again() -> None:
+    """The reviewer's case: the family's free text is not counted; the notice's items are,
+    de-duplicated, and an item naming a listed material is that material."""
+    assert counted([], []) == (6, 3, 0)
+    booklet = ["户口簿", "户口簿", "hukou-booklet"]
+    assert counted([booklet], [booklet]) == (6, 3, 1)
+    assert counted([[f"item {n}" for n in range(30)]], [["户口簿"]]) == (6, 3, 1)
+    asked = ["户口簿", "亲子鉴定意见书", " 亲子鉴定意见书 ", "Proof of Address", "proof of address"]
+    assert counted([["whatever"]], [asked]) == (8, 5, 3)
+    # two notices (a second for corrected facts): each answered one counts, on its own
+    assert counted([["a"], ["b"]], [asked, ["户口簿"]]) == (8, 5, 4)
+    assert counted([["a"]], [asked, ["户口簿", "出生证明原件"]]) == (8, 5, 3)  # not answered yet
+
+
+@pytest.mark.parametrize(
+    ("item", "code"),
+    [
+        ("hukou-booklet", "hukou-booklet"),
+        ("Hukou_Booklet", "hukou-booklet"),
+        ("户口簿\uff08入户一方\uff09", "hukou-booklet"),  # full-width brackets
+        ("户口簿(入户一方)", "hukou-booklet"),
+        ("户口簿", "hukou-booklet"),
+        (" 户 口 簿 ", "hukou-booklet"),
+        ("the registering parent's hukou booklet", "hukou-booklet"),
+        ("Registering parent's hukou booklet", "hukou-booklet"),
+        ("结婚证", "marriage-certificate"),
+        ("\uff2d\uff2f\uff34\uff28\uff25\uff32\uff0d\uff29\uff24", "mother-id"),  # full width
+        ("Mother's citizen ID", "mother-id"),
+    ],
+)
+def test_an_item_names_a_listed_material_by_its_code_or_a_name(item: str, code: str) -> None:
+    notice = load_materials().notice("household-registration", "420102", "420102", [item, code])
+    assert (notice.asked, notice.unlisted) == (1, 0)
+
+
+def test_an_item_the_route_does_not_require_is_not_a_listed_one() -> None:
+    """The residence permit is listed only across provinces: asked of a same-province
+    request, it is one more material; across provinces it is the listed one."""
+    materials = load_materials()
+    here = materials.notice("household-registration", "420102", "420102", ["居住证", ""])
+    across = materials.notice("household-registration", "430602", "420102", ["居住证"])
+    assert (here.asked, here.unlisted, across.asked, across.unlisted) == (1, 1, 1, 0)
+    other = materials.notice("another-wings-service", "43", "43", ["x", "X"])
+    assert (other.asked, other.unlisted) == (1, 1)
 
 
 def test_a_case_counts_what_sharing_spared_its_family() -> None:
@@ -171,5 +237,12 @@ def test_a_case_counts_what_sharing_spared_its_family() -> None:
     }
     hukou = next(s for s in shown["services"] if s["service"] == "household-registration")
     assert hukou["service_request_id"] == "r-household-registration"
+    # a resubmission (planned later) is the same matter: its list is not counted again
+    again = rows[2] | {"service_request_id": "r-household-registration#2"}
+    resubmitted = case_materials(load_catalog(), load_materials(), [*rows, again])
+    assert resubmitted["counts"] == shown["counts"]
+    (latest,) = [s for s in resubmitted["services"] if s["service"] == "household-registration"]
+    assert latest["service_request_id"] == "r-household-registration#2"
+    assert [s["service"] for s in resubmitted["services"]] == list(load_catalog().codes)
     assert [m["code"] for m in hukou["required"]][-2:] == ["residence-permit", "commitment-letter"]
     assert all("satisfied" not in m for m in hukou["required"])

@@ -11,6 +11,7 @@ from domain.births.family_application import FamilyApplication
 from domain.births.rating import RatedUnit
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
+from domain.kernel.service_request import ServiceRequest
 from projections.flows import FlowsProjection, InMemoryFlows
 from projections.locality_stats import (
     InMemoryLocalityStats,
@@ -221,25 +222,86 @@ def test_materials_count_where_and_when_received_and_the_answers_when_given(
     """A hand count of a_full_story on materials.json: the hukou request (received at the
     Yueyang window 430602, decided in Wuhan 420102: across provinces) requires its 6
     materials and the 2 cross-province ones, 3 satisfied by sharing (the birth certificate's
-    e-certificate, both parents' IDs), 5 by the family (1 its application's household), and
-    the family's answer to the notice supplies 2 more; the vaccination request (Yueyang)
-    requires 4, 3 by sharing, 1 the family's application answer (its residence)."""
+    e-certificate, both parents' IDs), 5 by the family (1 its application's household); the
+    notice asks for 2 of those listed (the residence permit, the commitment letter): on
+    notice, not required again; the vaccination request (Yueyang) requires 4, 3 by sharing,
+    1 the family's application answer (its residence)."""
     a_full_story(Story(stats))
     wuhan = stats.view.figures("420102", "2026-03").materials
     assert wuhan == {
-        "required": 10,
-        "by_family": 7,
+        "required": 8,
+        "by_family": 5,
         "by_sharing": 3,
         "shared": 2,
         "certificate": 1,
         "in_application": 1,
         "on_notice": 2,
-        "sharing_rate": 0.3,
+        "sharing_rate": 0.375,
     }
     yueyang = stats.view.figures("430602", "2026-03").materials
     assert (yueyang["required"], yueyang["by_family"], yueyang["by_sharing"]) == (4, 1, 3)
     assert (yueyang["shared"], yueyang["certificate"], yueyang["sharing_rate"]) == (2, 1, 0.75)
     hubei, hunan = stats.view.figures("42", "2026-03"), stats.view.figures("4306", "2026-03")
-    assert (hubei.materials["required"], hunan.materials["required"]) == (10, 4)
+    assert (hubei.materials["required"], hunan.materials["required"]) == (8, 4)
     nothing = stats.view.figures("420102", "2026-04").materials
     assert (nothing["required"], nothing["sharing_rate"]) == (0, None)
+
+
+HUKOU_HERE = route("household-registration", "public-security", "420102", "420102")
+
+
+def test_a_notice_counts_what_the_office_asked_not_the_familys_free_text(
+    stats: LocalityStatsProjection,
+) -> None:
+    """The reviewer's case: a same-province hukou registration requires 6 (3 the family's);
+    the office's notice asks for the hukou booklet (listed) and a proof of address (not
+    listed), the family answers with its own list: the booklet counts once on notice and
+    not again as required, the proof of address once as required and the family's."""
+    story, case = Story(stats), new_case()
+    hukou = new_request(case, HUKOU_HERE)
+    hukou.dispatch(DispatchPayload())
+    hukou.receive("o", "R-1", "2026-03-09", False)
+    story.feed(case, hukou)
+    base = stats.view.figures("420102", "2026-03").materials
+    assert (base["required"], base["by_family"], base["on_notice"]) == (6, 3, 0)
+    asked = ["户口簿", "hukou-booklet", "Proof of address", "proof  of address"]
+    hukou.request_supplement("o", asked)
+    story.feed(hukou, when=at(days=1))
+    pending = stats.view.figures("420102", "2026-03").materials
+    assert (pending["required"], pending["on_notice"]) == (6, 0)  # counted when answered
+    hukou.supplement(
+        ["户口簿", "户口簿", "hukou-booklet", *(f"p{n}" for n in range(27))], "x", False
+    )
+    story.feed(hukou, when=at(days=2))
+    answered = stats.view.figures("420102", "2026-03").materials
+    assert (answered["required"], answered["by_family"], answered["on_notice"]) == (7, 4, 2)
+    assert answered["by_sharing"] == 3
+    assert stats.view.figures("42", "2026-03").materials == answered
+
+
+def test_a_resubmission_does_not_count_its_services_list_again(
+    stats: LocalityStatsProjection,
+) -> None:
+    """Each attempt is a new request (received again, decided again), but the Wenzhou
+    measure is per matter: the materials of a resubmitted service count once, with its
+    first attempt; what a notice on the resubmission asks for still counts."""
+    story, case = Story(stats), new_case()
+    first = new_request(case, HUKOU_HERE)
+    first.dispatch(DispatchPayload())
+    first.receive("o", "R-1", "2026-03-09", False)
+    first.reject("o", "no booklet", "Art. 38")
+    story.feed(case, first)
+    again = ServiceRequest(case.id, HUKOU_HERE.service, HUKOU_HERE, attempt=2, resubmits=first.id)
+    first.resubmit(again.id, "family")
+    again.dispatch(DispatchPayload())
+    again.receive("o", "R-2", "2026-03-12", False)
+    story.feed(first, again, when=at(days=1))
+    figures = stats.view.figures("420102", "2026-03")
+    assert figures.received == 2
+    assert (figures.materials["required"], figures.materials["by_sharing"]) == (6, 3)
+    again.request_supplement("o", ["结婚证", "出生证明原件"])
+    story.feed(again, when=at(days=2))
+    again.supplement(["ok"], "2026-03-16", False)
+    story.feed(again, when=at(days=3))
+    materials = stats.view.figures("420102", "2026-03").materials
+    assert (materials["required"], materials["by_family"], materials["on_notice"]) == (7, 4, 2)
