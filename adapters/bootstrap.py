@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from adapters.audit_log import AuditLog
 from adapters.audit_sql import audit_store
 from adapters.case_documents import CaseDocuments, case_documents
 from adapters.certificate_keys import SigningKeys, signing_keys
-from adapters.certificates import Certificates
+from adapters.certificates import CertificateIds, Certificates
 from adapters.credentials import staff_accounts
 from adapters.deliveries import Deliveries, build_deliveries
 from adapters.document_files import DocumentFiles, document_files
@@ -96,11 +96,17 @@ class Container:
     staff: StaffAccounts  # staff users who sign in to the pages (adapters/sign_in.py)
     sessions: SessionStore  # their sessions and the sign-in log
     keys: SigningKeys  # the offices' e-certificate signing keys (adapters/certificate_keys.py)
+    _certificates: Certificates | None = field(default=None, init=False, repr=False)
 
     @property
     def certificates(self) -> Certificates:
-        """The e-certificates of the ledger's decisions, signed with `keys` on reading."""
-        return Certificates(self.ledger, self.keys)
+        """The e-certificates of the ledger's decisions, signed with `keys` on reading: one
+        per container (it keeps the status list), made again if the ledger or keys change."""
+        found = self._certificates
+        if found is None or found.ledger is not self.ledger or found.keys is not self.keys:
+            ids = CertificateIds.of(self.settings.cipher_key, self.settings.old_cipher_keys)
+            found = self._certificates = Certificates(self.ledger, self.keys, ids)
+        return found
 
     def applications(self) -> list[Application[Any]]:
         return [self.ledger, self.orchestrator, self.actors, self.systems, self.staff]

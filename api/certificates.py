@@ -22,8 +22,8 @@ MAX_CERTIFICATE = 8192  # characters of a compact JWS (ours are under 1,500)
 KEYS_CACHE = "public, max-age=300"  # a rotation shows within 5 minutes; old keys stay
 STATUS_CACHE = "public, max-age=60"
 VERIFIES = {
-    200: "What the certificate states and its status: valid, superseded, revoked or invalid "
-    "(with the reason)",
+    200: "What the certificate states and its status: valid, superseded, revocation-pending, "
+    "revoked or invalid (with the reason)",
 }
 
 OPERATIONS = [
@@ -50,8 +50,8 @@ OPERATIONS = [
     Operation(
         "/verify/{jti}",
         "GET",
-        "A certificate id's status, issuer, type and dates, without what it states of the "
-        "child (an unknown id answers status invalid, reason unknown-id); no token needed",
+        "A certificate id's status and when it changed, nothing it states (an unknown id "
+        "answers status invalid, reason unknown-id); no token needed",
         answer="Verification",
     ),
     Operation(

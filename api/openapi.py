@@ -324,7 +324,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Jwks": obj({"keys": OBJECTS}),
     "VerifyRequest": obj({"certificate": STRING}),
     "Verification": obj(
-        {"status": {"enum": ["valid", "superseded", "revoked", "invalid"]}},
+        {"status": {"enum": ["valid", "superseded", "revocation-pending", "revoked", "invalid"]}},
         jti=STRING,
         reason=STRING,
         detail=STRING,

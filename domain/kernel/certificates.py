@@ -4,9 +4,11 @@ request's events, and its status (valid, superseded by a correction, revoked by 
 A certificate is not stored: it is a pure function of the ledger. A request's approval is its
 revision 1 and each approved correction one more; the certificate of a revision states the
 result then decided and the few facts a verifier matches against the child (name and birth
-date), as the office then held them. Its id (`jti`) is "<request id>.<revision>", so anyone
-holding a certificate can ask the ledger about it, and the ledger answers from the request's
-own stream. Signing is an adapter's job (adapters/certificates.py); this module has no keys.
+date), as the office then held them. Its id (`jti`) is "<sealed request id>.<revision>": the
+request id sealed by an adapter (adapters/certificates.py, a keyed permutation), so nobody can
+compute the id of a case's certificate from the case's public inputs, while the ledger opens it
+and answers from the request's own stream. Signing is an adapter's job too; this module has no
+keys.
 
 Claims (docs/api.md, E-certificates): `iss` the issuing office (province + authority),
 `jti`, `iat` (the decision's time), `certificate_type`, `service`, `result` (field, value),
@@ -17,9 +19,10 @@ address: a verifier checks the document against the child in front of it, nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +41,11 @@ CERTIFICATE_TYPES: Mapping[str, str] = {
     "social-security-card": "social-security-card",
 }
 DECISIONS = (ServiceRequest.Approved, ServiceRequest.CorrectionApproved)
+# the sealed request id (32 lowercase hex digits), a dot, the revision: ASCII digits only
+# (str.isdigit() takes "²", which int() refuses)
+JTI = re.compile(r"([0-9a-f]{32})\.([0-9]{1,6})", re.ASCII)
+CST = timezone(timedelta(hours=8), "CST")  # a birth date is China's (domain/births/planning.py)
+Seal = Callable[[UUID], str]  # a request id → its sealed form (32 lowercase hex digits)
 
 
 class CertificateNotFoundError(DomainError):
@@ -59,19 +67,16 @@ def issuer_parts(iss: str) -> tuple[str, str] | None:
     return province, authority
 
 
-def certificate_id(request_id: UUID, revision: int) -> str:
-    return f"{request_id}.{revision}"
+def certificate_id(sealed: str, revision: int) -> str:
+    return f"{sealed}.{revision}"
 
 
-def parse_certificate_id(jti: str) -> tuple[UUID, int] | None:
-    """(request id, revision) of a certificate id, or None when it is not one."""
-    head, _, tail = jti.rpartition(".")
-    if not tail.isdigit() or len(tail) > 6 or int(tail) < 1:
+def parse_certificate_id(jti: str) -> tuple[str, int] | None:
+    """(sealed request id, revision) of a certificate id, or None when it is not one."""
+    found = JTI.fullmatch(jti)
+    if found is None or int(found[2]) < 1:
         return None
-    try:
-        return UUID(head), int(tail)
-    except ValueError:
-        return None
+    return found[1], int(found[2])
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Issue:
     field: str
     value: str
     subject: Mapping[str, str]
+    supersedes: str | None = None  # the previous revision's jti
 
     @property
     def iss(self) -> str:
@@ -107,24 +113,31 @@ class Issue:
             "locality": self.locality,
             "subject": dict(self.subject),
         }
-        if self.revision > 1:
-            claims["supersedes"] = certificate_id(self.request_id, self.revision - 1)
+        if self.supersedes is not None:
+            claims["supersedes"] = self.supersedes
         return claims
 
 
 @dataclass(frozen=True)
 class Record:
-    """Every certificate one request issued, and its revocation (the void's, if any)."""
+    """Every certificate one request issued, its revocation (the void's, if any) and a
+    revocation requested but not yet decided by the office."""
 
     issues: tuple[Issue, ...]
     revoked_at: datetime | None
+    revocation_requested_at: datetime | None = None
 
     def status(self, revision: int) -> dict[str, Any]:
-        """`valid`, `superseded` (by the next revision's jti) or `revoked` (and when): a
-        revocation voids every revision; a later revision supersedes an earlier one."""
+        """`valid`, `superseded` (by the next revision's jti), `revocation-pending` (a void
+        asked the office to revoke it, since when) or `revoked` (and when): a revocation voids
+        every revision; a later revision supersedes an earlier one, which stays superseded
+        while the revocation is pending."""
         issue = self.issues[revision - 1]
         if self.revoked_at is not None:
             return {"status": "revoked", "revoked_at": self.revoked_at.isoformat()}
+        if self.revocation_requested_at is not None and revision == len(self.issues):
+            requested = self.revocation_requested_at.isoformat()
+            return {"status": "revocation-pending", "revocation_requested_at": requested}
         if revision < len(self.issues):
             later = self.issues[revision]
             return {
@@ -135,25 +148,29 @@ class Record:
         return {"status": "valid", "issued_at": issue.issued_at.isoformat()}
 
 
-def record_of(events: Iterable[ServiceRequest.Event]) -> Record:
-    """Replay a request's events, noting each decision's state: its certificates."""
+def record_of(events: Iterable[ServiceRequest.Event], seal: Seal) -> Record:
+    """Replay a request's events, noting each decision's state: its certificates (their ids
+    made with `seal`)."""
     request: Any = None
     issues: list[Issue] = []
-    revoked_at = None
+    revoked_at = requested_at = None
     for domain_event in events:
         request = domain_event.mutate(request)
         if isinstance(domain_event, DECISIONS) and request.service in CERTIFICATE_TYPES:
-            issues.append(_issue(request, len(issues) + 1, domain_event.timestamp))
+            issues.append(_issue(request, len(issues) + 1, domain_event.timestamp, seal))
+        elif isinstance(domain_event, ServiceRequest.RevocationRequested) and issues:
+            requested_at = domain_event.timestamp
         elif isinstance(domain_event, ServiceRequest.Revoked) and issues:
             revoked_at = domain_event.timestamp
-    return Record(tuple(issues), revoked_at)
+    return Record(tuple(issues), revoked_at, requested_at)
 
 
-def _issue(request: ServiceRequest, revision: int, at: datetime) -> Issue:
+def _issue(request: ServiceRequest, revision: int, at: datetime, seal: Seal) -> Issue:
     assert request.result is not None  # a decision carries its result
     locality = request.handling_locality
+    sealed = seal(request.id)
     return Issue(
-        jti=certificate_id(request.id, revision),
+        jti=certificate_id(sealed, revision),
         request_id=request.id,
         case_id=request.case_id,
         revision=revision,
@@ -165,15 +182,27 @@ def _issue(request: ServiceRequest, revision: int, at: datetime) -> Issue:
         field=request.result.field,
         value=request.result.value,
         subject=subject_of(request.payload),
+        supersedes=certificate_id(sealed, revision - 1) if revision > 1 else None,
     )
 
 
 def subject_of(payload: Mapping[str, object]) -> dict[str, str]:
-    """The child as a verifier matches it: name (once named) and birth date (China time, as
-    the hospital recorded it)."""
+    """The child as a verifier matches it: name (once named) and birth date (the date in
+    China, CST, whatever offset the hospital recorded the time in)."""
     subject: dict[str, str] = {}
     if isinstance(name := payload.get("child_name"), str) and name:
         subject["name"] = name
     if isinstance(born := payload.get("born_at"), str) and born:
-        subject["birth_date"] = born[:10]
+        subject["birth_date"] = birth_date(born)
     return subject
+
+
+def birth_date(born_at: str) -> str:
+    """The date in China of an ISO 8601 time (a time without offset is taken as written)."""
+    try:
+        moment = datetime.fromisoformat(born_at)
+    except ValueError:
+        return born_at[:10]
+    if moment.tzinfo is None:
+        return moment.date().isoformat()
+    return moment.astimezone(CST).date().isoformat()

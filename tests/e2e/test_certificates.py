@@ -9,6 +9,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
 import orjson
 import pytest
@@ -87,8 +88,13 @@ def test_a_completed_case_has_five_certificates_that_verify(
         checked = verify(client, entry["certificate"])
         assert checked["status"] == "valid", checked
         assert (checked["jti"], checked["issuer"]) == (entry["jti"], claims["iss"])
-        by_id = client.get(entry["verify"]).json()  # an id alone shows nothing of the child
-        assert (by_id["status"], "subject" in by_id, "result" in by_id) == ("valid", False, False)
+        by_id = client.get(entry["verify"]).json()  # an id alone shows its status, no more
+        assert by_id == {"jti": entry["jti"], "status": "valid"}
+        request_id = journey.request_id(entry["service"])
+        assert str(request_id) not in entry["jti"]
+        assert UUID(request_id).hex not in entry["jti"]
+        computed = client.get(f"/verify/{request_id}.1").json()  # from the case's public ids
+        assert (computed["status"], computed["reason"]) == ("invalid", "unknown-id")
     office = client.get(
         f"/service-requests/{journey.request_id('vaccination')}",
         headers=journey.office("vaccination"),
@@ -137,6 +143,12 @@ def test_tampered_wrong_key_and_unknown_id_fail_with_reasons(
     unknown = client.get(f"/verify/{journey.request_id('vaccination')}.1").json()
     assert (unknown["status"], unknown["reason"]) == ("invalid", "unknown-id")
     assert client.get("/verify/nonsense").json()["reason"] == "unknown-id"
+    sealed = entry["jti"].partition(".")[0]
+    for digits in ("%C2%B2", "%D9%A1", "%EF%BC%91"):  # "²", Arabic-Indic 1, fullwidth 1
+        for head in (journey.request_id("birth-certificate"), sealed):
+            odd = client.get(f"/verify/{head}.{digits}")
+            assert odd.status_code == 200
+            assert odd.json()["reason"] == "unknown-id"
     not_jws = client.post("/verify", json={"certificate": "not a certificate"})
     assert not_jws.status_code == 422
     assert not_jws.json()["type"].endswith("not-a-certificate")
@@ -167,14 +179,34 @@ def test_a_correction_supersedes_and_a_void_revokes(
     assert [row["jti"] for row in listed] == [old["jti"]]
 
     journey.send(journey.facts, "MR-E3-v", "void")
-    assert verify(client, new["certificate"])["status"] == "valid"  # until the office revokes
+    pending = verify(client, new["certificate"])  # until the office revokes
+    assert pending["status"] == "revocation-pending"
+    requested = pending["revocation_requested_at"]
+    assert client.get(f"/verify/{new['jti']}").json() == {
+        "jti": new["jti"],
+        "status": "revocation-pending",
+        "revocation_requested_at": requested,
+    }
+    assert client.get(f"/verify/{old['jti']}").json()["status"] == "superseded"
+    health = {"issuer": "urn:newborn-ledger:issuer:43:health"}
+    listed = client.get("/certificates/status", params=health).json()["certificates"]
+    assert [(row["jti"], row["status"]) for row in listed] == [
+        (old["jti"], "superseded"),
+        (new["jti"], "revocation-pending"),
+    ]
+    assert listed[1]["revocation_requested_at"] == requested
+    everything = client.get("/certificates/status").json()["certificates"]
+    assert len(everything) == 6  # the void asked every office to revoke: four others pending
     assert journey.act("birth-certificate", "revoke", {}).status_code == 200
     revoked = verify(client, new["certificate"])
     assert revoked["status"] == "revoked"
     assert revoked["revoked_at"]
     assert client.get(f"/verify/{old['jti']}").json()["status"] == "revoked"
-    everything = client.get("/certificates/status").json()["certificates"]
-    assert {row["jti"] for row in everything} == {old["jti"], new["jti"]}
+    listed = client.get("/certificates/status", params=health).json()["certificates"]
+    assert [(row["jti"], row["status"]) for row in listed] == [
+        (old["jti"], "revoked"),
+        (new["jti"], "revoked"),
+    ]
     assert client.get("/certificates/status", params={"issuer": "x"}).status_code == 422
 
 
@@ -199,3 +231,39 @@ def test_a_rotation_keeps_old_certificates_verifying(
     journey.act("birth-certificate", "approve-correction", {"certificate_number": "X430602002"})
     newest = certificates(journey)[1]
     assert verify(client, newest["certificate"])["kid"] == rotated.kid
+
+
+def test_the_status_list_reads_only_what_the_log_added(
+    client: TestClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journey = Journey(client, container, "MR-E5")
+    complete(journey)
+    recorder = container.ledger.recorder
+    reads: list[int] = []
+    select = recorder.select_notifications
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(kwargs.get("start", args[0] if args else 0))
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_notifications", counted)
+    assert client.get("/certificates/status").json()["certificates"] == []
+    assert reads  # the first call reads the log
+    head = recorder.max_notification_id()
+    reads.clear()
+    assert client.get("/certificates/status").json()["certificates"] == []
+    assert reads == []  # the log has not moved: no scan
+
+    journey.send(journey.facts, "MR-E5-v", "void")
+    assert journey.act("birth-certificate", "revoke", {}).status_code == 200
+    [revoked] = [c for c in certificates(journey) if c["service"] == "birth-certificate"]
+    reads.clear()
+    listed = client.get("/certificates/status").json()["certificates"]
+    assert [(row["jti"], row["status"]) for row in listed if row["jti"] == revoked["jti"]] == [
+        (revoked["jti"], "revoked")
+    ]
+    assert reads[0] == head  # read on from where it stopped, not from the start
+    office = client.get(
+        "/certificates/status", params={"issuer": "urn:newborn-ledger:issuer:43:cdc"}
+    ).json()["certificates"]
+    assert {row["issuer"] for row in office} <= {"urn:newborn-ledger:issuer:43:cdc"}

@@ -51,6 +51,10 @@ def test_private_keys_are_sealed_with_the_store_s_cipher() -> None:
 
 
 def test_certificate_ids_parse_only_when_well_formed() -> None:
-    assert parse_certificate_id("00000000-0000-4000-8000-000000000000.2") is not None
-    for bad in ("nonsense", "x.1", "00000000-0000-4000-8000-000000000000.0", ".1", "a.b"):
+    sealed = "0123456789abcdef" * 2
+    assert parse_certificate_id(f"{sealed}.2") == (sealed, 2)
+    assert parse_certificate_id(f"{sealed}.999999") == (sealed, 999999)
+    for bad in ("nonsense", "x.1", f"{sealed}.0", ".1", "a.b", f"{sealed.upper()}.1"):
         assert parse_certificate_id(bad) is None
+    for revision in ("1234567", "-1", " 1", "1\n"):
+        assert parse_certificate_id(f"{sealed}.{revision}") is None
