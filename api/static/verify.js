@@ -30,7 +30,7 @@
     } else if (answer.status === "revoked") {
       more.append(bi("出生信息作废后，签发部门已撤销此证照", "Revoked by its office after the birth notification was voided"), answer.revoked_at ? " · " + dateTime(answer.revoked_at) : "");
     } else if (answer.status === "revocation-pending") {
-      more.append(bi("出生信息已作废，签发部门正在撤销此证照", "The birth notification was voided; the office is revoking this certificate"));
+      more.append(bi("出生信息已作废，签发部门正在撤销此证照", "The birth notification was voided; the office is revoking this certificate"), answer.revocation_requested_at ? " · " + dateTime(answer.revocation_requested_at) : "");
     } else {
       more.append(h("strong", { id: "invalid-reason", dataset: { reason: answer.reason || "" } }, label("invalidReason", answer.reason)));
       const known = answer.reason in window.NL.LABEL_KINDS.invalidReason;
