@@ -15,6 +15,7 @@ from api import (
     admin,
     audit,
     cases,
+    certificate_qr,
     certificates,
     deliveries,
     documents,
@@ -65,6 +66,7 @@ MODULES = (
     admin,
     audit,
     certificates,
+    certificate_qr,
 )
 
 

@@ -1,5 +1,5 @@
-"""HTML pages: the family's /track, the office's /office, the monitor's /monitor and the
-coordinator's /desk.
+"""HTML pages: the family's /track, the office's /office, the monitor's /monitor, the
+coordinator's /desk and everyone's /verify (an e-certificate's QR code content, checked).
 
 The server only serves shells (templates and static files) with no personal data in them; the
 browser fetches everything else from the JSON API with the token the user enters. Also the
@@ -31,9 +31,11 @@ MEDIA = {
     "js": "text/javascript; charset=utf-8",
     "svg": "image/svg+xml",
 }
-# The pages load scripts and styles from /static only and talk to this origin only.
+# The pages load scripts and styles from /static only and talk to this origin only. Images may
+# also be blob: URLs: /track shows each certificate's QR code (an SVG fetched with the family's
+# token) through one, and an SVG in an <img> runs no script.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 PAGE_HEADERS = {
@@ -55,6 +57,11 @@ PAGES = {
     "/office": ("office.html", "Office: the work queue and its decisions"),
     "/monitor": ("monitor.html", "Monitor: figures and flows with charts"),
     "/desk": ("desk.html", "Coordinator: the routing desk, and a route for each request on it"),
+    "/verify": (
+        "verify.html",
+        "Anyone: verify an e-certificate (paste the QR code's content, or open with "
+        "#<certificate>): what it states, who signed it, its status",
+    ),
 }
 OPERATIONS = [
     *(

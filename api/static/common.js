@@ -74,6 +74,30 @@ window.NL = (function () {
       RevocationRequested: ["待撤销办理结果", "revocation requested"],
       Revoked: ["办理结果已撤销", "result revoked"],
     },
+    certificateType: {
+      "birth-medical-certificate": ["出生医学证明", "Birth medical certificate"],
+      "vaccination-record": ["预防接种证", "Vaccination record"],
+      "household-registration-record": ["户口登记记录（公民身份号码）", "Household registration record (citizen ID)"],
+      "insurance-enrolment": ["医保参保登记凭证", "Medical insurance enrolment"],
+      "social-security-card": ["社会保障卡", "Social security card"],
+    },
+    certificateStatus: {
+      valid: ["有效", "valid"],
+      superseded: ["已被更正后的证照取代", "superseded by a correction"],
+      revoked: ["已撤销", "revoked"],
+      "revocation-pending": ["撤销中", "revocation pending"],
+      invalid: ["无效", "invalid"],
+    },
+    // why POST /verify found a certificate invalid (docs/api.md, E-certificates)
+    invalidReason: {
+      "unsupported-type": ["不是本系统签发的电子证照", "not an e-certificate of this ledger"],
+      "unknown-key": ["签名密钥不在公布的密钥中", "signed with a key the ledger does not publish"],
+      "bad-signature": ["签名不符：证照内容被改动，或由其他密钥签名", "the signature does not match: altered, or signed with another key"],
+      malformed: ["签名无法读取", "the signature could not be read"],
+      "wrong-issuer": ["所称签发机关与签名密钥不符", "the issuer named is not the key's office"],
+      "unknown-id": ["系统未签发此编号的证照", "no certificate with this id was issued"],
+      "not-the-record": ["签名有效，但与登记记录不符", "signed by the ledger, but not what its record holds"],
+    },
   };
 
   const RESULTS = {
@@ -89,6 +113,14 @@ window.NL = (function () {
   function resultName(field) {
     const names = RESULTS[field] || ["办理结果编号", "Result number"];
     return bi(names[0], names[1]);
+  }
+
+  /** An e-certificate's issuer, urn:newborn-ledger:issuer:<province>:<authority>, in words:
+      the province's name (once known) and the authority's. */
+  function issuerName(iss) {
+    const parts = /^urn:newborn-ledger:issuer:(\d\d):([a-z-]+)$/.exec(iss || "");
+    if (!parts) return document.createTextNode(iss || "—");
+    return h("span", {}, locality(parts[1] + "0000"), " ", authorityName(parts[2]));
   }
 
   /** zh text followed by the English text in a lang="en" span. */
@@ -342,11 +374,13 @@ window.NL = (function () {
 
   return {
     reference,
+    LABEL_KINDS: LABELS,
     bi,
     label,
     serviceName,
     authorityName,
     resultName,
+    issuerName,
     h,
     api,
     session,

@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { h, api, bi, label, serviceName, authorityName, resultName, showProblem, hideProblem, store, locality, dateTime, busy } = window.NL;
+  const { h, api, bi, label, serviceName, authorityName, issuerName, resultName, showProblem, hideProblem, store, locality, dateTime, busy } = window.NL;
   const KEY = "newborn-ledger.family";
   const ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png";
   const UPLOAD_PROBLEMS = {
@@ -17,6 +17,9 @@
   let session = null; // {case_id, token}
   let current = null; // the last case view
   let guides = new Map(); // service_request_id → its guide entry (waits, collection)
+  let qrCodes = new Map(); // jti → {certificate, url}: each QR code's blob: URL, fetched once
+  // a request in one of these states has decided a result: the case has certificates
+  const DECIDED = ["approved", "correction-requested", "revocation-requested", "revoked"];
 
   function saved() {
     try {
@@ -45,6 +48,8 @@
       }
     }
     store.remove(KEY);
+    forgetQrCodes();
+    $("certificates").replaceChildren();
     $("login-form").reset();
     hideProblem($("login-problem"));
     showLogin();
@@ -83,6 +88,7 @@
       guides = new Map((guide.services || []).map((g) => [g.service_request_id, g]));
       renderProgress(guide.progress);
       render(view);
+      await loadCertificates(view);
     } catch (error) {
       if (error.status === 401 || error.status === 404) {
         store.remove(KEY);
@@ -158,6 +164,7 @@
     renderClosing(view, verb);
     renderTimeline(view.timeline || []);
     renderViewedBy(view.viewed_by || []);
+    renderMaterials(view.materials);
     $("case-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
   }
 
@@ -235,6 +242,134 @@
         ),
       );
     }
+  }
+
+  /** The case's e-certificates (GET /cases/{id}/certificates), once a result is decided. */
+  async function loadCertificates(view) {
+    const section = $("certificates-section");
+    const problem = $("certificates-problem");
+    hideProblem(problem);
+    if (!(view.services || []).some((s) => DECIDED.includes(s.state))) {
+      section.hidden = true;
+      return;
+    }
+    try {
+      const found = await api("GET", "/cases/" + encodeURIComponent(session.case_id) + "/certificates", session.token);
+      await renderCertificates(found.certificates || []);
+      section.hidden = false;
+    } catch (error) {
+      section.hidden = false;
+      showProblem(problem, error);
+    }
+  }
+
+  /** A certificate's QR code as a blob: URL for an <img>: the SVG is fetched with the family's
+      token (an <img src> could not send it); kept while the certificate stays the same. */
+  async function qrUrl(entry) {
+    const known = qrCodes.get(entry.jti);
+    if (known && known.certificate === entry.certificate) return known.url;
+    const path = "/cases/" + encodeURIComponent(session.case_id) + "/certificates/" + encodeURIComponent(entry.jti) + "/qr.svg";
+    let response;
+    try {
+      response = await fetch(path, { headers: { Authorization: "Bearer " + session.token, Accept: "image/svg+xml" }, credentials: "omit", cache: "no-store" });
+    } catch (error) {
+      throw new window.NL.Problem(0, { title: "网络错误 Network error", detail: String(error.message || error) });
+    }
+    if (!response.ok) throw new window.NL.Problem(response.status, await response.json().catch(() => null));
+    const url = URL.createObjectURL(await response.blob());
+    if (known) URL.revokeObjectURL(known.url);
+    qrCodes.set(entry.jti, { certificate: entry.certificate, url });
+    return url;
+  }
+
+  function forgetQrCodes() {
+    for (const known of qrCodes.values()) URL.revokeObjectURL(known.url);
+    qrCodes = new Map();
+  }
+
+  /** One card per certificate: what it states, its status, its QR code, a link to verify it;
+      in print (style.css) one valid certificate per A4 page. */
+  async function renderCertificates(entries) {
+    const list = $("certificates");
+    const urls = await Promise.all(entries.map((entry) => qrUrl(entry)));
+    list.replaceChildren();
+    entries.forEach((entry, i) => {
+      const claims = entry.claims || {};
+      const result = claims.result || {};
+      const subject = claims.subject || {};
+      const facts = h(
+        "dl",
+        { className: "facts" },
+        detail(resultName(result.field), h("code", {}, String(result.value == null ? "—" : result.value))),
+        detail(bi("新生儿姓名", "Child's name"), subject.name || bi("未登记", "not yet named")),
+        detail(bi("出生日期", "Birth date"), subject.birth_date || "—"),
+        detail(bi("签发机关", "Signed by"), issuerName(entry.issuer)),
+        detail(bi("签发地", "Issued in"), locality(claims.locality)),
+        detail(bi("签发时间", "Issued at"), entry.issued_at ? dateTime(entry.issued_at) : claims.iat ? dateTime(new Date(claims.iat * 1000).toISOString()) : "—"),
+        h("div", { className: "wide" }, h("dt", {}, bi("证照编号", "Certificate id")), h("dd", {}, h("code", {}, entry.jti))),
+      );
+      if (entry.superseded_by) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("取代它的证照", "Superseded by")), h("dd", {}, h("code", {}, entry.superseded_by))));
+      if (entry.revoked_at) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("撤销时间", "Revoked at")), h("dd", {}, dateTime(entry.revoked_at))));
+      const heading = h("h4", {}, label("certificateType", entry.certificate_type));
+      const qr = h(
+        "figure",
+        { className: "qr" },
+        h("img", { src: urls[i], alt: "二维码：" + entry.jti + " QR code", width: 320, height: 320, dataset: { jti: entry.jti } }),
+        h("figcaption", {}, bi("扫码核验", "Scan to verify"), h("span", { className: "print-only" }, " · " + window.location.origin + "/verify")),
+      );
+      const verify = h("a", { href: "/verify#" + entry.certificate, target: "_blank", rel: "noopener noreferrer", className: "verify-link screen-only" }, bi("核验此证照", "Verify this certificate"));
+      list.append(
+        h(
+          "li",
+          { className: "certificate cert-" + entry.status + (entry.status === "valid" ? "" : " not-current"), dataset: { jti: entry.jti } },
+          h("div", { className: "service-head" }, heading, h("span", { className: "badge cert-" + entry.status }, label("certificateStatus", entry.status))),
+          h("p", { className: "print-only print-title" }, "出生一件事 · 电子证照 ", h("span", { lang: "en" }, 'Newborn "one thing" e-certificate')),
+          h("div", { className: "certificate-body" }, facts, qr),
+          verify,
+        ),
+      );
+    });
+  }
+
+  const SATISFIED = {
+    shared: ["共享数据，免交", "shared data: not brought"],
+    certificate: ["电子证照，免交", "e-certificate: not brought"],
+    application: ["已在申请中填写", "answered in the application"],
+    document: ["由家庭提供", "the family brings it"],
+  };
+
+  /** The case's materials: which sharing spared the family, which the family supplies. */
+  function renderMaterials(materials) {
+    const section = $("materials-section");
+    const services = (materials && materials.services) || [];
+    section.hidden = services.length === 0;
+    if (!services.length) return;
+    const c = materials.counts;
+    $("materials-summary").replaceChildren(
+      bi(
+        "共需 " + c.required + " 项材料：" + c.by_sharing + " 项通过数据共享免交（共享数据 " + c.shared + " 项、电子证照 " + c.certificate + " 项），" + c.by_family + " 项由家庭提供（其中 " + c.in_application + " 项已在申请中填写）。",
+        c.required + " materials: " + c.by_sharing + " spared by sharing (" + c.shared + " shared data, " + c.certificate + " e-certificates), " + c.by_family + " from the family (" + c.in_application + " answered in the application).",
+      ),
+    );
+    const groups = services.map((service) => {
+      const items = (service.required || []).map((m) => {
+        const from = m.from || {};
+        const how = m.satisfied_by === "family" ? (from.application ? "application" : "document") : m.satisfied_by;
+        const [zh, en] = SATISFIED[how] || [m.satisfied_by, m.satisfied_by];
+        const source = how === "certificate" && from.service ? h("span", { className: "muted" }, " · ", serviceName(from.service)) : "";
+        const when = m.when === "cross-province" ? h("span", { className: "muted" }, " · ", bi("跨省办理时", "cross-province only")) : "";
+        return h("li", { className: "material by-" + how }, h("span", {}, m.name_zh, " ", h("span", { lang: "en" }, m.name)), " ", h("span", { className: "badge material-" + how }, bi(zh, en)), source, when);
+      });
+      const n = service.counts || {};
+      return h(
+        "div",
+        { className: "materials-service" },
+        h("h4", {}, serviceName(service.service)),
+        h("p", { className: "muted" }, bi("共享免交 " + n.by_sharing + " / 家庭提供 " + n.by_family, n.by_sharing + " by sharing / " + n.by_family + " by the family")),
+        h("ul", { className: "materials" }, items),
+      );
+    });
+    $("materials").replaceChildren(...groups);
   }
 
   /** Why a request was rejected, on what basis, by when the family acts and what it can do. */
@@ -601,6 +736,7 @@
   $("apply-form").addEventListener("submit", apply);
   $("rate-form").addEventListener("submit", rate);
   $("refresh").addEventListener("click", () => load());
+  $("print-certificates").addEventListener("click", () => window.print());
   $("sign-out").addEventListener("click", signOut);
   for (const holder of document.querySelectorAll(".picker")) picker(holder, $(holder.dataset.for));
   window.NL.describeLocality($("residence-division"), $("residence-name"));

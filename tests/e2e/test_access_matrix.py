@@ -616,6 +616,25 @@ def check_unknown_key(world: World, case: Case, role: str, response: httpx2.Resp
     assert (response.json()["status"], response.json()["reason"]) == ("invalid", "unknown-key")
 
 
+QR = "/cases/{case_id:uuid}/certificates/{certificate_id}/qr.svg"
+
+
+def on_certificate(suffix: str) -> Build:
+    """The case's first certificate (its birth certificate's, approved when seeded)."""
+
+    def build(world: World, case: Case) -> Call:
+        found = world.container.certificates.of_case(UUID(case.case_id))
+        return Call(f"/cases/{case.case_id}/certificates/{found[0]['jti']}{suffix}")
+
+    return build
+
+
+def check_qr(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert response.headers["cache-control"] == "no-store"
+    assert b"<svg" in response.content
+
+
 def on_case(suffix: str = "", **kwargs: Any) -> Build:
     return lambda world, case: Call(f"/cases/{case.case_id}{suffix}", **kwargs)
 
@@ -705,7 +724,7 @@ SPECS: list[Spec] = [
     ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
-        for page in ("/track", "/office", "/monitor", "/desk")
+        for page in ("/track", "/office", "/monitor", "/desk", "/verify")
     ],
     # staff sign-in (issue 19; with sessions in tests/e2e/test_staff_sign_in.py): a bearer
     # token opens no session; a form without its own token is refused whoever sends it
@@ -845,6 +864,20 @@ SPECS: list[Spec] = [
         expect(404),
         on_unknown_case("/certificates"),
         variant="unknown id",
+    ),
+    Spec(
+        "GET",
+        QR,
+        expect(404, family_own=200, admin=200),
+        on_certificate("/qr.svg"),
+        check=check_qr,
+    ),
+    Spec(
+        "GET",
+        QR,
+        expect(404),
+        lambda world, case: Call(f"/cases/{case.case_id}/certificates/{UNKNOWN}.1/qr.svg"),
+        variant="no such certificate",
     ),
     Spec("GET", "/cases/{case_id:uuid}", CASE_READERS, on_case(), check=check_view),
     Spec(

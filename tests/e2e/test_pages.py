@@ -39,6 +39,7 @@ PAGES = {
     },
     "/monitor": {"monitor-locality", "monitor-month"},
     "/desk": {"desk-scope"},
+    "/verify": {"certificate"},
     "/sign-in": {"username", "password", "code"},
 }
 CONTROLS = ("input", "select", "textarea")
@@ -169,6 +170,7 @@ def test_the_static_files_each_page_uses_are_served(client: TestClient) -> None:
         "/static/office.js",
         "/static/monitor.js",
         "/static/charts.js",
+        "/static/verify.js",
         "/static/favicon.svg",
     }
     for asset in seen:
