@@ -6,7 +6,7 @@ resubmissions, the families' windows and a closed case's summary.)"""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -14,8 +14,10 @@ from uuid import UUID
 import orjson
 
 from domain.births.birth_case import BirthCase
+from domain.births.catalog import load_catalog, load_materials
 from domain.births.facts import BirthFacts
 from domain.births.planning import apply_by
+from domain.kernel.materials import case_materials
 from domain.kernel.routing import Route
 from domain.kernel.routing_desk import desk_due
 from domain.kernel.service_request import ServiceRequest
@@ -223,6 +225,7 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "waiting_on": waiting_on_fields(case, rows, notes),
         "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
+        "materials": case_materials(load_catalog(), load_materials(), [asdict(r) for r in rows]),
     }
     if case.state == "closed":
         rendered["summary"] = closing_summary(rows, notes)
