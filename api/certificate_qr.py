@@ -11,7 +11,6 @@ family's (and an admin's) to read, audited like the certificates, and never cach
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import segno
 from starlette.concurrency import run_in_threadpool
@@ -19,9 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import foreign_case
 from api.audit import audited
-from api.auth import authenticate, out_of_scope
+from api.certificates import certificates_of_case
 from api.openapi import Operation
 from api.problems import ApiError
 
@@ -64,14 +62,8 @@ def qr_svg(content: str) -> bytes:
 
 
 async def certificate_qr(request: Request) -> Response:
-    principal = await authenticate(request, "family", "admin")
-    case_id = request.path_params["case_id"]
-    if foreign_case(principal, case_id):
-        raise out_of_scope()
-    container = request.app.state.container
-    await run_in_threadpool(container.ledger.get_case, case_id)  # 404 for no such case
+    principal, case_id, found = await certificates_of_case(request)
     wanted = request.path_params["certificate_id"]
-    found: list[dict[str, Any]] = await run_in_threadpool(container.certificates.of_case, case_id)
     entry = next((e for e in found if e["jti"] == wanted), None)
     if entry is None:
         raise ApiError(404, "not-found", "The case has no certificate with this id")

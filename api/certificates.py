@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.facade import NotACertificateError, foreign_case, issuer_parts
+from adapters.facade import NotACertificateError, Principal, foreign_case, issuer_parts
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object
@@ -113,7 +113,9 @@ def status_list(request: Request) -> Response:
     return ORJSONResponse(answer, headers={"Cache-Control": STATUS_CACHE})
 
 
-async def case_certificates(request: Request) -> Response:
+async def certificates_of_case(request: Request) -> tuple[Principal, str, list[dict[str, Any]]]:
+    """The caller (the case's family or an admin), the path's case and its certificates; a
+    case the caller may not see, or none, is a 404."""
     principal = await authenticate(request, "family", "admin")
     case_id = request.path_params["case_id"]
     if foreign_case(principal, case_id):
@@ -121,6 +123,11 @@ async def case_certificates(request: Request) -> Response:
     container = request.app.state.container
     await run_in_threadpool(container.ledger.get_case, case_id)  # 404 for no such case
     found: list[dict[str, Any]] = await run_in_threadpool(container.certificates.of_case, case_id)
+    return principal, case_id, found
+
+
+async def case_certificates(request: Request) -> Response:
+    principal, case_id, found = await certificates_of_case(request)
     await audited(request, principal, "certificates", case_id)
     return ORJSONResponse({"case_id": str(case_id), "certificates": found})
 
