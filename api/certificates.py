@@ -38,7 +38,8 @@ OPERATIONS = [
         "POST",
         "Verify an e-certificate (the compact JWS a QR code holds): signature, issuer, "
         "the record and its status; no token needed",
-        body="VerifyRequest",
+        body="application/json",
+        request_schema="VerifyRequest",
         answer="Verification",
         responses={
             400: "The body is not a JSON object",

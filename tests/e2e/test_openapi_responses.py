@@ -76,6 +76,21 @@ def test_post_track_is_documented_as_201_and_answers_201(
     conforms(document, signed_in)
 
 
+def test_every_request_body_is_a_media_type_with_a_known_schema(
+    document: dict[str, Any],
+) -> None:
+    """A body's content is keyed by its media type (`type/subtype`), never by a schema's name
+    (POST /verify once was: schemathesis refused the document)."""
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for media, described in operation.get("requestBody", {}).get("content", {}).items():
+                assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media), (method, path, media)
+                ref = described.get("schema", {}).get("$ref")
+                if ref is not None:
+                    assert ref.rsplit("/", 1)[1] in schemas, (method, path, ref)
+
+
 def test_every_answer_has_a_schema_and_every_error_a_problem_or_outcome(
     document: dict[str, Any],
 ) -> None:
