@@ -39,6 +39,7 @@ from engine.parked import PARKED_STATE, ParkedRow
 from engine.processing import Processing
 from engine.projection_runner import Registry
 from integrations.hospital import validation_cache
+from projections.applicant_cases import ApplicantCasesProjection, ApplicantCasesView
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
@@ -58,6 +59,7 @@ PROJECTIONS: Registry = (
     (RoutingDeskProjection, RoutingDeskView),
     (OfficeFeedProjection, OfficeFeedView),
     (OfficeSearchProjection, OfficeSearchView),
+    (ApplicantCasesProjection, ApplicantCasesView),
 )
 
 

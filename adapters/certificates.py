@@ -34,7 +34,6 @@ from eventsourcing.utils import get_topic
 
 from adapters.certificate_keys import SigningKeys
 from domain.kernel.certificates import (
-    CERTIFICATE_TYPES,
     HEADER_TYPE,
     Issue,
     Record,
@@ -43,6 +42,7 @@ from domain.kernel.certificates import (
     record_of,
 )
 from domain.kernel.service_request import ServiceRequest
+from domain.wings import certificate_kinds
 from integrations.certificates import jose
 from integrations.certificates.jose import ALG, NotACertificateError
 
@@ -115,7 +115,9 @@ class Certificates:
     def record(self, request_id: UUID, seal: Seal | None = None) -> Record:
         events = self.ledger.repository.event_store.get(request_id)
         return record_of(
-            (e for e in events if isinstance(e, ServiceRequest.Event)), seal or self.ids.seal
+            (e for e in events if isinstance(e, ServiceRequest.Event)),
+            seal or self.ids.seal,
+            certificate_kinds(),
         )
 
     def sign(self, issue: Issue) -> str:
@@ -135,7 +137,7 @@ class Certificates:
         return [entry for rid in self._requests(case_id) for entry in self.of_request(rid)]
 
     def _requests(self, case_id: UUID) -> Iterator[UUID]:
-        for service in CERTIFICATE_TYPES:
+        for service in certificate_kinds():
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 request_id = ServiceRequest.create_id(case_id, service, attempt)
                 if not self._exists(request_id):
@@ -149,7 +151,7 @@ class Certificates:
         return {
             "jti": issue.jti,
             "service": issue.service,
-            "certificate_type": CERTIFICATE_TYPES[issue.service],
+            "certificate_type": issue.certificate_type,
             "revision": issue.revision,
             "issuer": issue.iss,
             **record.status(issue.revision),
@@ -273,7 +275,7 @@ def _stated(issue: Issue) -> dict[str, Any]:
     """What the certificate states, as a page shows it."""
     return {
         "issuer": issue.iss,
-        "certificate_type": CERTIFICATE_TYPES[issue.service],
+        "certificate_type": issue.certificate_type,
         "service": issue.service,
         "result": {"field": issue.field, "value": issue.value},
         "locality": issue.locality,

@@ -109,6 +109,7 @@ from domain.kernel.actors import (
     token_hash,
 )
 from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
+from domain.kernel.applicants import ApplicantCase, IdentityCheck, Opening
 from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
     Approve,
@@ -192,6 +193,7 @@ __all__ = [
     "ActorDirectory",
     "ActorNotFoundError",
     "AnswerKey",
+    "ApplicantCase",
     "ApplyAsFamily",
     "Approve",
     "ApproveCorrection",
@@ -214,6 +216,7 @@ __all__ = [
     "DomainError",
     "EvidenceRef",
     "IdempotencyKeyReusedError",
+    "IdentityCheck",
     "IntakeRejectedError",
     "InvalidActorError",
     "InvalidApplicationError",
@@ -234,6 +237,7 @@ __all__ = [
     "OfficeReads",
     "OidcClient",
     "OpenedFile",
+    "Opening",
     "OutOfScopeError",
     "Parent",
     "ParkedRow",
@@ -487,15 +491,23 @@ def month_flows(container: Container, month: str) -> list[FlowRow]:
 
 
 def case_by_tracking_code(container: Container, code: str) -> str | None:
-    """The case id a tracking code names, as far as the case_status projection has come."""
+    """The case id a tracking code names, as far as the views have come: a births case in
+    case_status, a case an applicant opened in applicant_cases."""
     status = container.projections.case_status_view.by_tracking_code(code)
-    return None if status is None else status.case_id
+    if status is not None:
+        return status.case_id
+    opened = container.projections.applicant_cases_view.by_tracking_code(code)
+    return None if opened is None else opened.case_id
 
 
 def tracking_position(container: Container) -> int:
-    """How far in the ledger's log the case_status projection has come."""
-    view = container.projections.case_status_view
-    return view.max_tracking_id(container.ledger.name) or 0
+    """How far in the ledger's log both tracking views have come (the lesser of the two)."""
+    views = container.projections
+    name = container.ledger.name
+    return min(
+        views.case_status_view.max_tracking_id(name) or 0,
+        views.applicant_cases_view.max_tracking_id(name) or 0,
+    )
 
 
 def log_head(container: Container) -> int:
@@ -504,9 +516,15 @@ def log_head(container: Container) -> int:
 
 
 def verifier_matches(container: Container, case_id: str, verifier: str) -> bool:
-    """Whether `verifier` is the mother's (the last 6 of her citizen ID, or her phone)."""
-    mother = container.ledger.get_case(UUID(case_id)).facts.mother
-    return holds_verifier(mother.citizen_id, mother.phone, verifier)
+    """Whether `verifier` is the mother's (the last 6 of her citizen ID, or her phone), or,
+    for a case an applicant opened, an applicant's (domain/kernel/applicants.py)."""
+    case = container.ledger.kernel_case(UUID(case_id))
+    if isinstance(case, ApplicantCase):
+        return case.holds_verifier(verifier)
+    if isinstance(case, BirthCase):
+        mother = case.facts.mother
+        return holds_verifier(mother.citizen_id, mother.phone, verifier)
+    return False
 
 
 def log_heads(container: Container) -> dict[str, int]:

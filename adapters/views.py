@@ -23,6 +23,7 @@ from engine.postgres_views import postgres_view
 from engine.projection_runner import Projections, Registry
 from engine.sqlite_views import sqlite_view
 from engine.view import TableView
+from projections.applicant_cases import ApplicantCasesProjection, ApplicantCasesView
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
@@ -86,6 +87,10 @@ class LedgerProjections(Projections):
         return self.office_feed.view
 
     @property
+    def applicant_cases_view(self) -> ApplicantCasesView:
+        return cast(ApplicantCasesProjection, self.get("applicant_cases")).view
+
+    @property
     def office_search_view(self) -> OfficeSearchView:
         return cast(OfficeSearchProjection, self.get("office_search")).view
 
@@ -99,6 +104,7 @@ def build_projections(
     sealer = sealer_for(settings)
     projections.case_status.view.sealer = sealer
     projections.office_feed.view.sealer = sealer  # dispatches carry personal data
+    projections.applicant_cases_view.sealer = sealer  # tracking codes as digests
     if settings.cipher_key:  # the parents' IDs indexed under keys of the cipher keys
         keys = [settings.cipher_key, *settings.old_cipher_keys]
         projections.office_search_view.index_keys = tuple(search_key(k) for k in keys)

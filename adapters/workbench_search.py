@@ -10,10 +10,10 @@ from uuid import UUID
 from adapters.bootstrap import Container
 from adapters.case_reads import case_requests
 from adapters.workbench import office_role
+from domain.kernel.applicants import TRACKING_ALPHABET, TRACKING_LENGTH
 from domain.kernel.errors import CaseNotFoundError
 from domain.kernel.identifiers import citizen_id as checked_citizen_id
 from domain.kernel.service_request import ServiceRequest
-from domain.ledger import TRACKING_ALPHABET, TRACKING_LENGTH
 from projections.office_search import parent_ids
 
 

@@ -115,14 +115,14 @@ def status_list(request: Request) -> Response:
 
 
 async def certificates_of_case(request: Request) -> tuple[Principal, str, list[dict[str, Any]]]:
-    """The caller (the case's family or an admin), the path's case and its certificates; a
-    case the caller may not see, or none, is a 404."""
+    """The caller (the case's family or applicant, or an admin), the path's case (any wing's)
+    and its certificates; a case the caller may not see, or none, is a 404."""
     principal = await authenticate(request, "family", "admin")
     case_id = request.path_params["case_id"]
     if foreign_case(principal, case_id):
         raise out_of_scope()
     container = request.app.state.container
-    await run_in_threadpool(container.ledger.get_case, case_id)  # 404 for no such case
+    await run_in_threadpool(container.ledger.kernel_case, case_id)  # 404: no such case
     found: list[dict[str, Any]] = await run_in_threadpool(container.certificates.of_case, case_id)
     return principal, case_id, found
 

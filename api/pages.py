@@ -51,6 +51,7 @@ AUTHORITY_NAMES = {
     "public-security": ("公安户籍窗口", "Public security (hukou office)"),
     "medical-insurance": ("医疗保障部门", "Medical insurance bureau"),
     "hrss": ("人力资源和社会保障部门", "Human resources and social security"),
+    "civil-affairs": ("民政部门 婚姻登记处", "Civil affairs (marriage registry)"),
 }
 PAGES = {
     "/track": ("track.html", "Family: the case timeline, application, supplement and rating"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import singledispatchmethod
@@ -20,6 +19,7 @@ from domain.births.hospital_intake import HospitalIntake, Revocations
 from domain.births.rating import RatingCommands
 from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.answers import AnswerKey, answer_for, first_answer
+from domain.kernel.applicants import new_tracking_code
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
@@ -69,18 +69,9 @@ SUPPLEMENT_LAPSED_BASIS = (
     "Administrative Licensing Law Art. 32 (一次性告知); the family's window: "
     "domain/kernel/reference/remedies.json supplement_window"
 )
-TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-TRACKING_LENGTH = 12
 CST = timezone(timedelta(hours=8), "CST")  # offices count days in China Standard Time
 LAPSED = "the family's window to resubmit or close the case after a rejection passed"
 SNAPSHOT_INTERVAL = 20  # events between snapshots of a case or a request
-
-
-def new_tracking_code() -> str:
-    """An unguessable family tracking code: 12 characters of a 32-letter alphabet (60 bits),
-    each letter 5 of the bits of one draw from the OS's CSPRNG (one call, not one per letter)."""
-    bits = secrets.randbits(5 * TRACKING_LENGTH)
-    return "".join(TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(TRACKING_LENGTH))
 
 
 ISSUED = (RequestState.APPROVED, RequestState.CORRECTION_REQUESTED)  # a result stands

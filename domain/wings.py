@@ -10,7 +10,7 @@ checked against the alliance file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from itertools import chain
@@ -20,7 +20,9 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.births.wing import BIRTHS
 from domain.kernel.alliance import Alliance
+from domain.kernel.applicants import Opening
 from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
+from domain.kernel.certificates import CertificateKind
 from domain.kernel.national_list import NationalList
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS
 from domain.kernel.wing import KernelCase, Wing
@@ -34,6 +36,8 @@ _case_types: list[tuple[type[KernelCase], ...]] = []
 _by_event: dict[type, AnyWing] = {}
 _by_inputs: dict[type, AnyWing] = {}
 _by_service: dict[str, tuple[AnyWing, ServiceDefinition]] = {}
+_certificates: dict[str, CertificateKind] = {}
+_openings: dict[type, tuple[AnyWing, Callable[[Any], Opening]]] = {}
 
 
 def wings() -> tuple[AnyWing, ...]:
@@ -59,6 +63,8 @@ def _forget() -> None:
     _by_event.clear()
     _by_inputs.clear()
     _by_service.clear()
+    _certificates.clear()
+    _openings.clear()
 
 
 def case_types() -> tuple[type[KernelCase], ...]:
@@ -96,6 +102,30 @@ def _service(code: str) -> tuple[AnyWing, ServiceDefinition]:
     if not _by_service:
         _by_service.update({s.code: (w, s) for w in wings() for s in w.catalog()})
     return _by_service[code]
+
+
+def certificate_kinds() -> Mapping[str, CertificateKind]:
+    """Every wing's certificate-issuing services, each with its certificate's kind."""
+    if not _certificates:
+        _certificates.update({k: v for w in wings() for k, v in w.certificates.items()})
+    return _certificates
+
+
+def opening_events() -> tuple[type, ...]:
+    """The creation events of every wing's applicant-opened cases."""
+    return tuple(_opening_readers())
+
+
+def opening_of(event: object) -> Opening | None:
+    """An applicant-opened case's creation event as its `Opening` (None: not one)."""
+    found = _opening_readers().get(type(event))
+    return None if found is None else found[1](event)
+
+
+def _opening_readers() -> dict[type, tuple[AnyWing, Callable[[Any], Opening]]]:
+    if not _openings:
+        _openings.update({cls: (w, read) for w in wings() for cls, read in w.opened.items()})
+    return _openings
 
 
 def followed() -> tuple[type, ...]:

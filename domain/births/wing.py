@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from domain.births.birth_case import BirthCase, family_correction
 from domain.births.catalog import load_catalog
 from domain.births.planning import (
@@ -13,6 +15,7 @@ from domain.births.planning import (
     notified_places,
 )
 from domain.births.transcodings import BIRTHS_TRANSCODINGS
+from domain.kernel.certificates import CertificateKind, china_date
 from domain.kernel.saga import (
     CaseApplied,
     CaseClosed,
@@ -53,6 +56,29 @@ def closed(event: BirthCase.Closed) -> Fact[BirthPart]:
     return CaseClosed(f"the case was closed ({event.by})")
 
 
+def child(payload: Mapping[str, object]) -> dict[str, str]:
+    """The child as a verifier matches it: name (once named) and birth date (in China)."""
+    subject: dict[str, str] = {}
+    if isinstance(name := payload.get("child_name"), str) and name:
+        subject["name"] = name
+    if isinstance(born := payload.get("born_at"), str) and born:
+        subject["birth_date"] = china_date(born)
+    return subject
+
+
+# one certificate per service that issues one (maternity benefits decide a payment, not a
+# document the family shows elsewhere: no certificate)
+CERTIFICATES = {
+    service: CertificateKind(kind, child)
+    for service, kind in (
+        ("birth-certificate", "birth-medical-certificate"),
+        ("vaccination", "vaccination-record"),
+        ("household-registration", "household-registration-record"),
+        ("medical-insurance", "insurance-enrolment"),
+        ("social-security-card", "social-security-card"),
+    )
+}
+
 BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
     kind="birth",
     catalog=load_catalog,
@@ -69,4 +95,5 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
         BirthCase.FamilyCorrected: family_corrected,
     },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
+    certificates=CERTIFICATES,
 )

@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import EnvType
 
+from domain.kernel.catalog import AUTHORITIES as AUTHORITIES  # the offices named here too
 from domain.kernel.errors import DomainError
 from domain.kernel.identifiers import division_code, uscc_code
 from domain.kernel.topics import stored_as
@@ -22,7 +23,6 @@ from domain.ledger import ExplicitEnvMixin
 
 ROLES = ("hospital", "office", "family", "monitor", "admin", "coordinator")
 KINDS = ("person", "system")  # a person's token, or a registry system's (domain/kernel/systems.py)
-AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/actors")
 LIST_PAGE = 1_000  # notifications read at a time by `all_actors`
 LEGACY_FAMILY_HOURS = 8  # family sign-ins made before tokens expired end this long after

@@ -10,7 +10,14 @@ from importlib.resources import files
 from domain.kernel.errors import ReferenceDataError
 
 MODES = ("online", "off-site", "joint")
-AUTHORITIES = ("health", "cdc", "public-security", "medical-insurance", "hrss")
+AUTHORITIES = (
+    "health",
+    "cdc",
+    "public-security",
+    "medical-insurance",
+    "hrss",
+    "civil-affairs",
+)
 
 
 @dataclass(frozen=True)

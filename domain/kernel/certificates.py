@@ -3,8 +3,9 @@ request's events, and its status (valid, superseded by a correction, revoked by 
 
 A certificate is not stored: it is a pure function of the ledger. A request's approval is its
 revision 1 and each approved correction one more; the certificate of a revision states the
-result then decided and the few facts a verifier matches against the child (name and birth
-date), as the office then held them. Its id (`jti`) is "<sealed request id>.<revision>": the
+result then decided and the few facts a verifier matches against the person in front of it
+(the wing's `CertificateKind.subject`: births, the child's name and birth date), as the
+office then held them. Its id (`jti`) is "<sealed request id>.<revision>": the
 request id sealed by an adapter (adapters/certificates.py, a keyed permutation), so nobody can
 compute the id of a case's certificate from the case's public inputs, while the ledger opens it
 and answers from the request's own stream. Signing is an adapter's job too; this module has no
@@ -12,9 +13,10 @@ keys.
 
 Claims (docs/api.md, E-certificates): `iss` the issuing office (province + authority),
 `jti`, `iat` (the decision's time), `certificate_type`, `service`, `result` (field, value),
-`locality` (the issuing county), `subject` (child's `name` if named, `birth_date`), and
-`supersedes` (the jti this one replaces, from revision 2). No parent's name, ID, phone or
-address: a verifier checks the document against the child in front of it, nothing more.
+`locality` (the issuing county), `subject` (the wing's: births, the child's `name` if named
+and `birth_date`), and `supersedes` (the jti this one replaces, from revision 2). No ID
+number, phone or address: a verifier checks the document against the person in front of
+it, nothing more.
 """
 
 from __future__ import annotations
@@ -31,20 +33,26 @@ from domain.kernel.service_request import ServiceRequest
 
 ISSUER_PREFIX = "urn:newborn-ledger:issuer:"
 HEADER_TYPE = "nl-certificate+jwt"
-# one certificate type per service that issues one (maternity benefits decide a payment, not
-# a document the family shows elsewhere: no certificate)
-CERTIFICATE_TYPES: Mapping[str, str] = {
-    "birth-certificate": "birth-medical-certificate",
-    "vaccination": "vaccination-record",
-    "household-registration": "household-registration-record",
-    "medical-insurance": "insurance-enrolment",
-    "social-security-card": "social-security-card",
-}
+SubjectOf = Callable[[Mapping[str, object]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class CertificateKind:
+    """What a service's certificate is: its type and the subject a verifier matches (read from
+    the payload dispatched to the office, minimal: a name and a date, never an ID number).
+    Each wing names its services' kinds (`Wing.certificates`); a service without one issues no
+    certificate (births' maternity benefits decide a payment, not a document shown elsewhere)."""
+
+    type: str
+    subject: SubjectOf
+
+
+CertificateKinds = Mapping[str, CertificateKind]  # service code → its certificate's kind
 DECISIONS = (ServiceRequest.Approved, ServiceRequest.CorrectionApproved)
 # the sealed request id (32 lowercase hex digits), a dot, the revision: ASCII digits only
 # (str.isdigit() takes "²", which int() refuses)
 JTI = re.compile(r"([0-9a-f]{32})\.([0-9]{1,6})", re.ASCII)
-CST = timezone(timedelta(hours=8), "CST")  # a birth date is China's (domain/births/planning.py)
+CST = timezone(timedelta(hours=8), "CST")  # dates are China's
 Seal = Callable[[UUID], str]  # a request id → its sealed form (32 lowercase hex digits)
 
 
@@ -95,6 +103,7 @@ class Issue:
     field: str
     value: str
     subject: Mapping[str, str]
+    certificate_type: str
     supersedes: str | None = None  # the previous revision's jti
 
     @property
@@ -107,7 +116,7 @@ class Issue:
             "iss": self.iss,
             "jti": self.jti,
             "iat": int(self.issued_at.timestamp()),
-            "certificate_type": CERTIFICATE_TYPES[self.service],
+            "certificate_type": self.certificate_type,
             "service": self.service,
             "result": {"field": self.field, "value": self.value},
             "locality": self.locality,
@@ -148,16 +157,18 @@ class Record:
         return {"status": "valid", "issued_at": issue.issued_at.isoformat()}
 
 
-def record_of(events: Iterable[ServiceRequest.Event], seal: Seal) -> Record:
+def record_of(
+    events: Iterable[ServiceRequest.Event], seal: Seal, kinds: CertificateKinds
+) -> Record:
     """Replay a request's events, noting each decision's state: its certificates (their ids
-    made with `seal`)."""
+    made with `seal`; a service without a kind in `kinds` issues none)."""
     request: Any = None
     issues: list[Issue] = []
     revoked_at = requested_at = None
     for domain_event in events:
         request = domain_event.mutate(request)
-        if isinstance(domain_event, DECISIONS) and request.service in CERTIFICATE_TYPES:
-            issues.append(_issue(request, len(issues) + 1, domain_event.timestamp, seal))
+        if isinstance(domain_event, DECISIONS) and (kind := kinds.get(request.service)):
+            issues.append(_issue(request, kind, len(issues) + 1, domain_event.timestamp, seal))
         elif isinstance(domain_event, ServiceRequest.RevocationRequested) and issues:
             requested_at = domain_event.timestamp
         elif isinstance(domain_event, ServiceRequest.Revoked) and issues:
@@ -165,7 +176,9 @@ def record_of(events: Iterable[ServiceRequest.Event], seal: Seal) -> Record:
     return Record(tuple(issues), revoked_at, requested_at)
 
 
-def _issue(request: ServiceRequest, revision: int, at: datetime, seal: Seal) -> Issue:
+def _issue(
+    request: ServiceRequest, kind: CertificateKind, revision: int, at: datetime, seal: Seal
+) -> Issue:
     assert request.result is not None  # a decision carries its result
     locality = request.handling_locality
     sealed = seal(request.id)
@@ -181,28 +194,19 @@ def _issue(request: ServiceRequest, revision: int, at: datetime, seal: Seal) -> 
         locality=locality,
         field=request.result.field,
         value=request.result.value,
-        subject=subject_of(request.payload),
+        subject=kind.subject(request.payload),
+        certificate_type=kind.type,
         supersedes=certificate_id(sealed, revision - 1) if revision > 1 else None,
     )
 
 
-def subject_of(payload: Mapping[str, object]) -> dict[str, str]:
-    """The child as a verifier matches it: name (once named) and birth date (the date in
-    China, CST, whatever offset the hospital recorded the time in)."""
-    subject: dict[str, str] = {}
-    if isinstance(name := payload.get("child_name"), str) and name:
-        subject["name"] = name
-    if isinstance(born := payload.get("born_at"), str) and born:
-        subject["birth_date"] = birth_date(born)
-    return subject
-
-
-def birth_date(born_at: str) -> str:
-    """The date in China of an ISO 8601 time (a time without offset is taken as written)."""
+def china_date(moment_text: str) -> str:
+    """The date in China of an ISO 8601 time (a time without offset is taken as written): a
+    birth date is China's whatever offset the hospital recorded the time in."""
     try:
-        moment = datetime.fromisoformat(born_at)
+        moment = datetime.fromisoformat(moment_text)
     except ValueError:
-        return born_at[:10]
+        return moment_text[:10]
     if moment.tzinfo is None:
         return moment.date().isoformat()
     return moment.astimezone(CST).date().isoformat()

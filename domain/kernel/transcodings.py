@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from eventsourcing.persistence import Transcoding
 
+from domain.kernel.applicants import IdentityCheckAsDict
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from domain.kernel.routing import Plan, Route
@@ -46,4 +47,10 @@ ROUTE = AsDict(Route, "route")
 DISPATCH_PAYLOAD = AsDict(DispatchPayload, "dispatch_payload")
 RESULT = AsDict(Result, "result")
 PLAN = AsDict(Plan, "plan")  # the saga's plan (CasePlan events)
-KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (ROUTE, DISPATCH_PAYLOAD, RESULT, PLAN)
+KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (
+    ROUTE,
+    DISPATCH_PAYLOAD,
+    RESULT,
+    PLAN,
+    IdentityCheckAsDict(),
+)

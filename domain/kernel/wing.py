@@ -9,13 +9,15 @@ docs/extending.md walks through writing one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoding
 
+from domain.kernel.applicants import Opening
 from domain.kernel.catalog import Catalog
+from domain.kernel.certificates import CertificateKind
 from domain.kernel.disclosure import Discloses
 from domain.kernel.saga import Fact, Planning
 
@@ -82,7 +84,10 @@ class Wing(Generic[In, P]):
     once); planning: its planning rules for the saga's decider; inputs: the type of its
     planning inputs (which wing a case plan belongs to); case: its case aggregate; facts: the
     case events the saga follows, each with how it reads as the saga's fact; transcodings:
-    how its values are stored in events.
+    how its values are stored in events; certificates: the services whose results are
+    e-certificates, each with its kind (type and subject); opened: the creation events of
+    cases an applicant opens (not a hospital), each read as its `Opening` (the tracking code
+    the applicant signs in with: domain/kernel/applicants.py).
     """
 
     kind: str
@@ -92,6 +97,8 @@ class Wing(Generic[In, P]):
     case: type[KernelCase]
     facts: Mapping[type, Callable[[Any], Fact[P]]]
     transcodings: tuple[Transcoding, ...]
+    certificates: Mapping[str, CertificateKind] = field(default_factory=dict)
+    opened: Mapping[type, Callable[[Any], Opening]] = field(default_factory=dict)
 
     @property
     def followed(self) -> tuple[type, ...]:

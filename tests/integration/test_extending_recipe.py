@@ -127,3 +127,44 @@ def test_the_wing_speaks_only_the_kernel() -> None:
                 if ours and not allowed:
                     offences.append(f"{path.name} imports {module}")
     assert offences == []
+
+
+def test_an_applicant_signs_in_and_verifies_the_wing_certificate(carried: Container) -> None:
+    """The kernel's applicant seam (domain/kernel/applicants.py): a case the applicant opened
+    is found by its tracking code at POST /track, the applicant signs in with the last 6 of
+    the citizen ID (a wrong verifier is refused), reads the case's certificates with the
+    family token, and the permit's certificate — its kind named by the wing — verifies."""
+    case_id = apply_for_permit(carried.ledger, APPLICANT)
+    carried.after_command()
+    case: object = carried.ledger.repository.get(case_id)
+    assert isinstance(case, PermitCase) and case.identity.method == "online"
+    _, office = carried.actors.add("office", SHENZHEN_FUTIAN, "public-security")
+    with TestClient(create_app(carried, close_on_shutdown=False)) as client:
+        for service, result in (
+            ("residence-registration", {"residence_registration_number": "SZ-FT-2026-0002"}),
+            ("residence-permit", {"residence_permit_number": "440304-JZZ-000124"}),
+        ):
+            request_id = str(ServiceRequest.create_id(case_id, service))
+            step(client, office, request_id, "receive", {"receipt_number": "R-9"})
+            step(client, office, request_id, "approve", result)
+            carried.after_command()
+        code = case.tracking_code
+        wrong = client.post("/track", json={"tracking_code": code, "verifier": "000000"})
+        assert wrong.status_code == 404, wrong.text
+        signed = client.post(
+            "/track", json={"tracking_code": code, "verifier": APPLICANT.citizen_id[-6:]}
+        )
+        assert signed.status_code == 201, signed.text
+        assert signed.json()["case_id"] == str(case_id)
+        token = signed.json()["token"]
+        listed = client.get(
+            f"/cases/{case_id}/certificates", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert listed.status_code == 200, listed.text
+        [certificate] = listed.json()["certificates"]  # the registration issues none
+        assert certificate["certificate_type"] == "residence-permit"
+        assert certificate["claims"]["subject"] == {"name": "李雷"}
+        assert certificate["claims"]["result"]["value"] == "440304-JZZ-000124"
+        verified = client.post("/verify", json={"certificate": certificate["certificate"]})
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["status"] == "valid"

@@ -11,7 +11,8 @@ from uuid import UUID
 import pytest
 
 from adapters.certificates import CertificateIds
-from domain.kernel.certificates import parse_certificate_id, subject_of
+from domain.births.wing import child
+from domain.kernel.certificates import parse_certificate_id
 
 KEY = base64.b64encode(b"k" * 32).decode()
 OTHER_KEY = base64.b64encode(b"o" * 32).decode()
@@ -64,7 +65,7 @@ def test_a_revision_is_ascii_digits(digit: str) -> None:
     ],
 )
 def test_the_birth_date_is_the_date_in_china(born_at: str, date: str) -> None:
-    assert subject_of({"born_at": born_at})["birth_date"] == date
+    assert child({"born_at": born_at})["birth_date"] == date
 
 
 def test_a_request_id_is_no_certificate_id() -> None:

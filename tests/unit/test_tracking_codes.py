@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from domain.ledger import TRACKING_ALPHABET, TRACKING_LENGTH, new_tracking_code
+from domain.kernel.applicants import TRACKING_ALPHABET, TRACKING_LENGTH, new_tracking_code
 
 DRAWS = 20_000
 

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel.access import holds_verifier
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
 
@@ -22,6 +24,9 @@ class PermitCase(Aggregate):
         citizen_id: str
         hukou_division: str
         residence_division: str
+        tracking_code: str
+        identity: IdentityCheck
+        phone: str | None
 
     class ServicesPlanned(Aggregate.Event):
         services: list[str]
@@ -33,9 +38,17 @@ class PermitCase(Aggregate):
 
     @event(Applied)
     def __init__(
-        self, name: str, citizen_id: str, hukou_division: str, residence_division: str
+        self,
+        name: str,
+        citizen_id: str,
+        hukou_division: str,
+        residence_division: str,
+        tracking_code: str,
+        identity: IdentityCheck,
+        phone: str | None,
     ) -> None:
-        self.name, self.citizen_id = name, citizen_id
+        self.name, self.citizen_id, self.phone = name, citizen_id, phone
+        self.tracking_code, self.identity = tracking_code, identity
         self.hukou_division, self.residence_division = hukou_division, residence_division
         self.planned_services: list[str] = []
         self.state = PermitState.APPLIED
@@ -43,6 +56,10 @@ class PermitCase(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.state != PermitState.COMPLETED
+
+    def holds_verifier(self, verifier: str) -> bool:
+        """The applicant signs in with the last 6 of the citizen ID, or the phone."""
+        return holds_verifier(self.citizen_id, self.phone, verifier)
 
     def disclosed(self, name: str) -> Disclosable | None:
         values = {
