@@ -15,14 +15,15 @@ from uuid import UUID
 from eventsourcing.domain import CanMutateAggregate
 
 from adapters.bootstrap import Container
-from domain.births.catalog import load_catalog, load_materials
 from domain.births.history import history_entry
 from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
 from domain.kernel.actors import Principal
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import ServiceRequestNotFoundError
-from domain.kernel.materials import request_materials
+from domain.kernel.materials import MaterialsCatalog, request_materials
 from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.wings import catalog_of
+from domain.wings import materials_of as wing_materials
 from domain.wings import service as service_definition
 from projections.case_view import request_fields
 
@@ -97,6 +98,9 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
     )
 
 
+NO_MATERIALS = MaterialsCatalog("none", ())  # a wing without materials lists
+
+
 def materials_of(request: ServiceRequest, exchanged: dict[str, Any]) -> dict[str, Any]:
     """The request's materials: what sharing satisfied (the data dispatched to the office,
     by field name), what the family supplied (its application's answers, the documents it
@@ -110,7 +114,9 @@ def materials_of(request: ServiceRequest, exchanged: dict[str, Any]) -> dict[str
     }
     dispatched = request.payload.to_dict()
     answers, notices = exchanged["supplements"], [n["items"] for n in exchanged["notices"]]
-    return request_materials(load_catalog(), load_materials(), where, dispatched, answers, notices)
+    materials = wing_materials(request.service) or NO_MATERIALS
+    catalog = catalog_of(request.service)
+    return request_materials(catalog, materials, where, dispatched, answers, notices)
 
 
 def office_role(here: str | None, request: ServiceRequest) -> str | None:

@@ -23,6 +23,7 @@ from domain.kernel.alliance import Alliance
 from domain.kernel.applicants import Opening
 from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
 from domain.kernel.certificates import CertificateKind
+from domain.kernel.materials import MaterialsCatalog
 from domain.kernel.national_list import NationalList
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS
 from domain.kernel.wing import KernelCase, Wing
@@ -102,6 +103,21 @@ def _service(code: str) -> tuple[AnyWing, ServiceDefinition]:
     if not _by_service:
         _by_service.update({s.code: (w, s) for w in wings() for s in w.catalog()})
     return _by_service[code]
+
+
+def catalog_of(code: str) -> Catalog:
+    """The catalog of the wing a service belongs to."""
+    return _service(code)[0].catalog()
+
+
+def materials_of(code: str) -> MaterialsCatalog | None:
+    """The materials lists of the wing a service belongs to (None: the wing has none, or no
+    wing has the service)."""
+    try:
+        wing = _service(code)[0]
+    except KeyError:
+        return None
+    return None if wing.materials is None else wing.materials()
 
 
 def certificate_kinds() -> Mapping[str, CertificateKind]:

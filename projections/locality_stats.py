@@ -10,9 +10,9 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
-from domain.births.catalog import load_materials
 from domain.births.rating import BAD_RATING, DECIDED
 from domain.kernel.service_request import BY_DEADLINE, RequestState, ServiceRequest
+from domain.wings import materials_of
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
 from engine.view import TableProjection, TableView
@@ -170,14 +170,16 @@ def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
 
 
 def _materials(request: RequestRow) -> dict[str, int]:
-    """The materials a received request required, by how each was satisfied (the shipped
-    lists: domain/births/reference/materials.json). A resubmission (attempt > 1) is the same
+    """The materials a received request required, by how each was satisfied (the lists of the
+    request's wing: births', domain/births/reference/materials.json). A resubmission
+    (attempt > 1) is the same
     matter asked again: its list was counted with the first attempt, so it counts none (the
     Wenzhou measure is per matter). A change to those lists that should recount past months
     needs this view's `revision` raised (a rebuild)."""
-    if request.attempt > 1:
+    materials = materials_of(request.service)
+    if request.attempt > 1 or materials is None:
         return {}
-    tally = load_materials().tally(request.service, request.receiving, request.locality)
+    tally = materials.tally(request.service, request.receiving, request.locality)
     return {
         "materials_required": tally.required,
         "materials_shared": tally.shared,
@@ -302,10 +304,11 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         self._moved(rows, event, state=RequestState(event.resumes).value, notice=())
         if event.resumes == "received":
             self._moved(rows, event, due=event.due)
-        asked = load_materials().notice(
+        materials = materials_of(request.service)
+        asked = materials and materials.notice(
             request.service, request.receiving, request.locality, request.notice
         )
-        if asked.asked:
+        if asked and asked.asked:
             _count(
                 rows,
                 request.locality,

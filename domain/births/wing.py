@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from domain.births.birth_case import BirthCase, family_correction
-from domain.births.catalog import load_catalog
+from domain.births.catalog import load_catalog, load_materials
 from domain.births.planning import (
     PLANNING_TRANSCODINGS,
     BirthPart,
@@ -96,4 +96,5 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
     },
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
     certificates=CERTIFICATES,
+    materials=load_materials,
 )

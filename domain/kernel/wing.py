@@ -19,6 +19,7 @@ from domain.kernel.applicants import Opening
 from domain.kernel.catalog import Catalog
 from domain.kernel.certificates import CertificateKind
 from domain.kernel.disclosure import Discloses
+from domain.kernel.materials import MaterialsCatalog
 from domain.kernel.saga import Fact, Planning
 
 In = TypeVar("In")
@@ -87,7 +88,8 @@ class Wing(Generic[In, P]):
     how its values are stored in events; certificates: the services whose results are
     e-certificates, each with its kind (type and subject); opened: the creation events of
     cases an applicant opens (not a hospital), each read as its `Opening` (the tracking code
-    the applicant signs in with: domain/kernel/applicants.py).
+    the applicant signs in with: domain/kernel/applicants.py); materials: its services'
+    required materials (domain/kernel/materials.py), loaded once.
     """
 
     kind: str
@@ -99,6 +101,7 @@ class Wing(Generic[In, P]):
     transcodings: tuple[Transcoding, ...]
     certificates: Mapping[str, CertificateKind] = field(default_factory=dict)
     opened: Mapping[type, Callable[[Any], Opening]] = field(default_factory=dict)
+    materials: Callable[[], MaterialsCatalog] | None = None
 
     @property
     def followed(self) -> tuple[type, ...]:

@@ -137,7 +137,8 @@ def test_an_applicant_signs_in_and_verifies_the_wing_certificate(carried: Contai
     case_id = apply_for_permit(carried.ledger, APPLICANT)
     carried.after_command()
     case: object = carried.ledger.repository.get(case_id)
-    assert isinstance(case, PermitCase) and case.identity.method == "online"
+    assert isinstance(case, PermitCase)
+    assert case.identity.method == "online"
     _, office = carried.actors.add("office", SHENZHEN_FUTIAN, "public-security")
     with TestClient(create_app(carried, close_on_shutdown=False)) as client:
         for service, result in (
