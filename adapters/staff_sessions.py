@@ -76,6 +76,7 @@ SQL = {
     "purge": "DELETE FROM {sessions} WHERE expires_at < %s OR seen_at < %s",
     "log": f"INSERT INTO {{log}} ({', '.join(LOG_COLUMNS)}) VALUES "
     f"({', '.join('%s' for _ in LOG_COLUMNS)})",
+    "purge_log": "DELETE FROM {log} WHERE at < %s",
     "sign_ins": f"SELECT {', '.join(LOG_COLUMNS)} FROM {{log}} WHERE at >= %s AND at < %s "
     "AND (%s = '' OR username = %s) ORDER BY at DESC, id DESC LIMIT %s",
 }
@@ -131,6 +132,11 @@ class SessionStore:
     def log(self, row: SignInRow) -> None:
         with self._tx() as tx:
             tx.run(self.sql["log"], astuple(row))
+
+    def purge_sign_ins(self, before: float) -> int:
+        """Delete the sign-in log's rows recorded before `before` (the log's retention)."""
+        with self._tx() as tx:
+            return tx.run(self.sql["purge_log"], (before,))
 
     def sign_ins(
         self, username: str = "", start: float = 0.0, end: float = 1e12, limit: int = 100
@@ -235,6 +241,12 @@ class InMemorySessionStore(SessionStore):
     def log(self, row: SignInRow) -> None:
         with self._lock:
             self._log.append(row)
+
+    def purge_sign_ins(self, before: float) -> int:
+        with self._lock:
+            kept = [r for r in self._log if r.at >= before]
+            purged, self._log = len(self._log) - len(kept), kept
+            return purged
 
     def sign_ins(
         self, username: str = "", start: float = 0.0, end: float = 1e12, limit: int = 100

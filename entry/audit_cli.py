@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    cutoff = _cutoff(args.before)
+    cutoff = china_midnight(args.before)
     container = build(settings)
     try:
         removed = container.audit.store.purge(cutoff)
@@ -32,7 +32,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cutoff(text: str) -> float:
+def china_midnight(text: str) -> float:
+    """The time of 00:00 China time on the date `text` (YYYY-MM-DD), as a timestamp."""
     try:
         day = date.fromisoformat(text)
     except ValueError:

@@ -1,4 +1,5 @@
-"""`newborn-ledger user add|list|disable|reset-password|reset-totp|sign-ins`: staff accounts.
+"""Staff accounts: `newborn-ledger user add|list|disable|reset-password|reset-totp|sign-ins|
+purge-sign-ins`.
 
 A password is never an argument (it would stay in the shell's history and the process list):
 it comes from NEWBORN_LEDGER_USER_PASSWORD or from a prompt. A new TOTP secret and its
@@ -24,6 +25,7 @@ from adapters.facade import (
     reset_password,
 )
 from adapters.settings import ConfigError, Settings
+from entry.audit_cli import china_midnight
 
 PASSWORD_ENV = "NEWBORN_LEDGER_USER_PASSWORD"
 STAFF_ROLES = ("office", "monitor", "coordinator", "admin")
@@ -56,6 +58,10 @@ def add_parser(sub: Any) -> None:
     log = commands.add_parser("sign-ins", help="the sign-in log, newest first, as JSON lines")
     log.add_argument("--user", default="", help="one user's attempts only")
     log.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    purge = commands.add_parser(
+        "purge-sign-ins", help="delete the sign-in log's rows before a date (its retention)"
+    )
+    purge.add_argument("--before", required=True, help="YYYY-MM-DD (China time): older rows go")
 
 
 def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -68,6 +74,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
             "reset-password": _reset_password,
             "reset-totp": _reset_totp,
             "sign-ins": _sign_ins,
+            "purge-sign-ins": _purge_sign_ins,
         }[args.user_command](container, args)
     finally:
         container.close()
@@ -120,6 +127,11 @@ def _sign_ins(container: Container, args: argparse.Namespace) -> None:
     for row in container.sessions.sign_ins(args.user, limit=max(1, args.limit)):
         at = datetime.fromtimestamp(row.at, UTC).isoformat(timespec="seconds")
         print(orjson.dumps({**row.__dict__, "at": at}).decode())
+
+
+def _purge_sign_ins(container: Container, args: argparse.Namespace) -> None:
+    removed = container.sessions.purge_sign_ins(china_midnight(args.before))
+    print(f"removed {removed} sign-in log rows before {args.before}")
 
 
 def _print_secret(user: StaffUser, secret: str) -> None:

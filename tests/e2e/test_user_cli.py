@@ -71,6 +71,21 @@ def test_a_user_is_added_signs_in_and_is_managed(cli: Any, container: Container)
     assert ['"outcome":"refused"' in out[0], '"outcome":"signed-in"' in out[1]] == [True, True]
 
 
+def test_the_sign_in_log_is_purged_before_a_date(cli: Any, container: Container) -> None:
+    """The sign-in log's retention: rows before the date (00:00 China time) go, later stay."""
+    cli("user", "add", "clerk.zhao", "--role", "admin")
+    with pytest.raises(SignInRefusedError):
+        password_sign_in(container, "clerk.zhao", "wrong password", "000000")
+    code, out, _ = cli("user", "purge-sign-ins", "--before", "2000-01-01")
+    assert (code, out) == (0, ["removed 0 sign-in log rows before 2000-01-01"])
+    code, out, _ = cli("user", "purge-sign-ins", "--before", "2999-01-01")
+    assert (code, out) == (0, ["removed 1 sign-in log rows before 2999-01-01"])
+    code, out, _ = cli("user", "sign-ins")
+    assert (code, out) == (0, [])
+    code, _, err = cli("user", "purge-sign-ins", "--before", "soon")
+    assert (code, err.strip()) == (2, "newborn-ledger: --before is a date, YYYY-MM-DD, not 'soon'")
+
+
 def test_refusals_are_clear(cli: Any) -> None:
     code, _, err = cli("user", "add", "Bad Name", "--role", "admin")
     assert (code, err.strip()) == (
