@@ -12,22 +12,28 @@ from eventsourcing.domain import Aggregate
 from adapters.bootstrap import Container
 from domain.kernel.access import RESULT_ROLES, OutOfScopeError, office_may_see
 from domain.kernel.actors import Principal
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.routing_desk import desk_of
 from domain.kernel.service_request import RequestState, ServiceRequest
-from domain.ledger import new_tracking_code
 from domain.marriage.case import MarriageCase, Party
 from domain.marriage.services import RegisterMarriage, register_marriage
 
 PARTIES = ("party_a", "party_b")
 
 
-def open_marriage(container: Container, cmd: RegisterMarriage) -> tuple[UUID, str]:
+def open_marriage(
+    container: Container, cmd: RegisterMarriage, clerk: Principal | None
+) -> tuple[UUID, str]:
     """Open the couple's case (the kernel plans and routes it once the command is done):
-    its id and tracking code."""
-    code = new_tracking_code()
-    case_id = register_marriage(container.ledger, cmd, code)
+    its id and tracking code. A window clerk's application records the clerk's check."""
+    if clerk is None:
+        identity = IdentityCheck.online()
+    else:
+        assert clerk.authority is not None  # an office's principal names its authority
+        identity = IdentityCheck.at_window(str(clerk.actor_id), clerk.scope, clerk.authority)
+    case = register_marriage(container.ledger, cmd, identity)
     container.after_command()
-    return case_id, code
+    return case.id, case.tracking_code
 
 
 def marriage_case(container: Container, principal: Principal, case_id: UUID) -> dict[str, Any]:
@@ -54,6 +60,7 @@ def marriage_case(container: Container, principal: Principal, case_id: UUID) -> 
         "state": str(case.state),
         "registration_place": case.registration_place,
         "registration_division": case.registration_division,
+        "identity_check": case.identity.method,
         "parties": parties,
         "services": services,
         "next": next((s["next"] for s in services if s["next"]), None),

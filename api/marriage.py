@@ -175,7 +175,7 @@ async def apply(request: Request) -> Response:
             registration_division=checked.registration_division,
         )
     container: Container = request.app.state.container
-    case_id, code = await run_in_threadpool(open_marriage, container, cmd)
+    case_id, code = await run_in_threadpool(open_marriage, container, cmd, clerk)
     follow = f"/marriage-registrations/{case_id}"
     answer = {
         "case_id": str(case_id),

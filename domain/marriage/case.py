@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Transcoding
 
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
 
@@ -70,6 +71,7 @@ class MarriageCase(Aggregate):
         registration_place: str
         registration_division: str
         tracking_code: str
+        identity: IdentityCheck
 
     class ServicesPlanned(Aggregate.Event):
         services: list[str]
@@ -91,11 +93,13 @@ class MarriageCase(Aggregate):
         registration_place: str,
         registration_division: str,
         tracking_code: str,
+        identity: IdentityCheck,
     ) -> None:
         self.party_a, self.party_b = party_a, party_b
         self.registration_place = registration_place
         self.registration_division = registration_division
         self.tracking_code = tracking_code
+        self.identity = identity
         self.planned_services: list[str] = []
         self.state = MarriageState.APPLIED
 
@@ -106,8 +110,8 @@ class MarriageCase(Aggregate):
     def holds_verifier(self, verifier: str) -> bool:
         """Either applicant proves it is theirs: the last 6 of a citizen ID, or a phone (the
         family sign-in's rule)."""
-        # imported here: domain.kernel.access imports the actors, which import the ledger,
-        # which imports the wings (this module among them)
+        # imported here: domain.kernel.access imports the actors, which import
+        # domain.ledger, which imports the wings (this module among them)
         from domain.kernel.access import holds_verifier
 
         return any(
@@ -124,6 +128,8 @@ class MarriageCase(Aggregate):
         values = {
             "registration_place": self.registration_place,
             "registration_division": self.registration_division,
+            "identity_check.method": self.identity.method,
+            "identity_check.document": self.identity.document,
         }
         return values.get(name)
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from domain.kernel.applicants import IdentityCheck, new_tracking_code
 from domain.kernel.errors import DomainError, InvalidApplicationError, InvalidIdentifierError
 from domain.kernel.identifiers import citizen_id, county_code
 from domain.marriage.case import (
@@ -59,18 +60,23 @@ class CheckedMarriage:
     registration_division: str
 
 
-def register_marriage(ledger: Application[UUID], cmd: RegisterMarriage, tracking_code: str) -> UUID:
-    """Open the couple's case on the ledger (the kernel plans and routes it from there)."""
+def register_marriage(
+    ledger: Application[UUID], cmd: RegisterMarriage, identity: IdentityCheck
+) -> MarriageCase:
+    """Open the couple's case on the ledger (the kernel plans and routes it from there), with
+    how their identity was checked: online (checked in person at the registration office)
+    or by a window clerk."""
     checked = check_marriage(cmd)
     case = MarriageCase(
         checked.party_a,
         checked.party_b,
         checked.registration_place,
         checked.registration_division,
-        tracking_code,
+        new_tracking_code(),
+        identity,
     )
     ledger.save(case)
-    return case.id
+    return case
 
 
 def check_marriage(cmd: RegisterMarriage) -> CheckedMarriage:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from domain.kernel.applicants import Opening
+from domain.kernel.certificates import CertificateKind
 from domain.kernel.saga import CaseClosed, CaseNotified, Fact
 from domain.kernel.wing import Wing
 from domain.marriage.case import MarriageCase, PartyAsDict
@@ -22,6 +26,20 @@ def closed(event: MarriageCase.Closed) -> Fact[MarriageInputs]:
     return CaseClosed(f"the case was closed ({event.by})")
 
 
+def opening(event: MarriageCase.Applied) -> Opening:
+    return Opening(
+        event.originator_id, event.tracking_code, "marriage", event.registration_division
+    )
+
+
+def couple(payload: Mapping[str, object]) -> dict[str, str]:
+    """The couple as a verifier matches them: the two names (never an ID number). The
+    registration date is the certificate's `iat`: registered on the spot, the decision's
+    day (the kernel's subject reads the dispatched payload, which has no decision date)."""
+    names = {"party_a": payload.get("party_a.name"), "party_b": payload.get("party_b.name")}
+    return {who: name for who, name in names.items() if isinstance(name, str) and name}
+
+
 MARRIAGE: Wing[MarriageInputs, MarriageInputs] = Wing(
     kind="marriage",
     catalog=load_catalog,
@@ -30,4 +48,6 @@ MARRIAGE: Wing[MarriageInputs, MarriageInputs] = Wing(
     case=MarriageCase,
     facts={MarriageCase.Applied: applied, MarriageCase.Closed: closed},
     transcodings=(PartyAsDict(), MarriageInputsAsDict()),
+    certificates={"marriage-registration": CertificateKind("marriage-certificate", couple)},
+    opened={MarriageCase.Applied: opening},
 )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from domain.births.catalog import load_catalog as load_births_catalog
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.errors import (
     InvalidApplicationError,
     InvalidIdentifierError,
@@ -171,11 +172,12 @@ def test_the_permit_place_is_for_couples_with_no_hukou_there() -> None:
 def test_the_case_discloses_each_field_and_knows_its_applicants() -> None:
     a = Party(A.name, A.citizen_id, A.hukou_division, A.residence_division)
     b = Party(B.name, B.citizen_id, B.hukou_division, B.residence_division, B.phone)
-    case = MarriageCase(a, b, "residence-permit", HAIYAN, "ABCDEFGHJKLM")
+    case = MarriageCase(a, b, "residence-permit", HAIYAN, "ABCDEFGHJKLM", IdentityCheck.online())
     assert case.disclosed("party_a.citizen_id") == A.citizen_id
     assert case.disclosed("party_b.phone") == "13900000000"
     assert case.disclosed("party_a.phone") is None
     assert case.disclosed("registration_division") == HAIYAN
+    assert case.disclosed("identity_check.method") == "online"
     assert case.disclosed("party_a.__class__") is None
     assert case.holds_verifier(A.citizen_id[-6:])
     assert case.holds_verifier("13900000000")
