@@ -83,6 +83,7 @@ def check_marriage(cmd: RegisterMarriage) -> CheckedMarriage:
     """The checked application, or one error naming every rule broken."""
     found: list[DomainError] = []
     parties = [_party(p, who, found) for p, who in ((cmd.party_a, "a"), (cmd.party_b, "b"))]
+    _attempt(lambda: _choice(cmd), found)
     if found:
         raise all_at_once(found)
     a, b = parties
@@ -100,7 +101,11 @@ def marriage_problems(cmd: RegisterMarriage, skip: frozenset[str]) -> list[Domai
     found: list[DomainError] = []
     parties = [_party(p, who, found, skip) for p, who in ((cmd.party_a, "a"), (cmd.party_b, "b"))]
     a, b = parties
-    if a is not None and b is not None and not {"registration_place", "permit_holder"} & skip:
+    if {"registration_place", "permit_holder"} & skip:
+        return found
+    chosen = len(found)
+    _attempt(lambda: _choice(cmd), found)
+    if a is not None and b is not None and len(found) == chosen:
         _attempt(lambda: _place(cmd, a, b), found)
     return found
 
@@ -156,6 +161,20 @@ def _phone(value: str | None, field: str) -> str | None:
     return value.strip()
 
 
+def _choice(cmd: RegisterMarriage) -> None:
+    """The place chosen is one of the three; at the residence permit's, whose permit."""
+    if cmd.registration_place not in REGISTRATION_PLACES:
+        raise InvalidApplicationError(
+            f"registration_place is one of {', '.join(REGISTRATION_PLACES)}",
+            field="registration_place",
+        )
+    if cmd.registration_place == RESIDENCE_PERMIT and cmd.permit_holder not in PERMIT_HOLDERS:
+        raise InvalidApplicationError(
+            "At the residence permit's place, permit_holder says whose permit it is: 'a' or 'b'",
+            field="permit_holder",
+        )
+
+
 def _place(cmd: RegisterMarriage, a: Party, b: Party) -> str:
     """The registering county: a party's hukou county, or the county that issued one party's
     residence permit when neither party's hukou is there (seed 002, the 2023 pilot)."""
@@ -163,21 +182,10 @@ def _place(cmd: RegisterMarriage, a: Party, b: Party) -> str:
         raise InvalidApplicationError(
             "The two parties have the same citizen ID", field="party_b.citizen_id"
         )
-    if cmd.registration_place not in REGISTRATION_PLACES:
-        raise InvalidApplicationError(
-            f"registration_place is one of {', '.join(REGISTRATION_PLACES)}",
-            field="registration_place",
-        )
     if cmd.registration_place == PARTY_A_HUKOU:
         return a.hukou_division
     if cmd.registration_place == PARTY_B_HUKOU:
         return b.hukou_division
-    assert cmd.registration_place == RESIDENCE_PERMIT
-    if cmd.permit_holder not in PERMIT_HOLDERS:
-        raise InvalidApplicationError(
-            "At the residence permit's place, permit_holder says whose permit it is: 'a' or 'b'",
-            field="permit_holder",
-        )
     holder = a if cmd.permit_holder == "a" else b
     place = holder.residence_division
     if place in (a.hukou_division, b.hukou_division):
