@@ -9,7 +9,7 @@ from domain.kernel.certificates import CertificateKind
 from domain.kernel.saga import CaseClosed, CaseNotified, Fact
 from domain.kernel.wing import Wing
 from domain.marriage.case import MarriageCase, PartyAsDict
-from domain.marriage.catalog import load_catalog
+from domain.marriage.catalog import load_catalog, load_materials
 from domain.marriage.planning import MarriageInputs, MarriageInputsAsDict, MarriagePlanning
 
 
@@ -50,4 +50,5 @@ MARRIAGE: Wing[MarriageInputs, MarriageInputs] = Wing(
     transcodings=(PartyAsDict(), MarriageInputsAsDict()),
     certificates={"marriage-registration": CertificateKind("marriage-certificate", couple)},
     opened={MarriageCase.Applied: opening},
+    materials=load_materials,
 )
