@@ -41,6 +41,7 @@ from adapters.follow_ups import (
     unit_follow_ups,
 )
 from adapters.keys import StoreKeyError
+from adapters.marriage import marriage_case, open_marriage
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from adapters.sign_in import (
     SignedIn,
@@ -149,6 +150,9 @@ from domain.kernel.staff import (
 )
 from domain.kernel.staff_accounts import StaffAccounts
 from domain.ledger import CaseLedger
+from domain.marriage.services import PartyDetails as MarriagePartyDetails
+from domain.marriage.services import RegisterMarriage, check_marriage, marriage_problems
+from domain.marriage.services import problem_item as marriage_problem_item
 from domain.wings import national_list
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.postgres_views import PostgresTables
@@ -227,6 +231,7 @@ __all__ = [
     "InvalidStaffUserError",
     "InvalidTransitionError",
     "Issue",
+    "MarriagePartyDetails",
     "MessageIdReusedError",
     "MessageOutcome",
     "NotACertificateError",
@@ -251,6 +256,7 @@ __all__ = [
     "ReadRecord",
     "Receive",
     "RecordCallBack",
+    "RegisterMarriage",
     "RegistrySimulator",
     "Reject",
     "RejectCorrection",
@@ -285,6 +291,7 @@ __all__ = [
     "case_file",
     "case_id_of",
     "case_of_request",
+    "check_marriage",
     "check_serve_budget",
     "citizen_id_shape",
     "covers",
@@ -317,6 +324,9 @@ __all__ = [
     "log_head",
     "log_heads",
     "make_citizen_id",
+    "marriage_case",
+    "marriage_problem_item",
+    "marriage_problems",
     "may_act",
     "may_call",
     "may_rate",
@@ -329,6 +339,7 @@ __all__ = [
     "notification_message",
     "office_feed",
     "office_queue",
+    "open_marriage",
     "open_session",
     "operation_outcome",
     "parked_count",

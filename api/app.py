@@ -22,6 +22,7 @@ from api import (
     family,
     feed,
     hospital,
+    marriage,
     metrics,
     monitoring,
     offices,
@@ -67,6 +68,7 @@ MODULES = (
     audit,
     certificates,
     certificate_qr,
+    marriage,
 )
 
 
@@ -122,6 +124,7 @@ def create_app(
     app.state.container = container
     app.state.throttle = Throttle(limits=tracking.LIMITS)  # per code, and per address
     app.state.sign_in_throttle = Throttle(sign_in.ADDRESS_FAILURES, sign_in.ADDRESS_WINDOW_S)
+    app.state.marriage_throttle = Throttle(marriage.APPLICATIONS_PER_HOUR, marriage.WINDOW_S)
     app.state.principals = PrincipalCache(container.actors)
     app.state.planning_lag = PlanningLag(planning_lag(container))
     app.state.intake_threads = intake_threads  # hospital messages: api/threads.py

@@ -376,6 +376,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         mother_insured={"type": "boolean"},
         evidence=OBJECTS,
     ),
+    "MarriageParty": obj(
+        {
+            "name": STRING,
+            "citizen_id": STRING,
+            "hukou_division": STRING,
+            "residence_division": STRING,
+        },
+        phone=STRING,
+    ),
+    "MarriageApplication": obj(
+        {
+            "party_a": ref("MarriageParty"),
+            "party_b": ref("MarriageParty"),
+            "registration_place": {"enum": ["party-a-hukou", "party-b-hukou", "residence-permit"]},
+        },
+        permit_holder={"enum": ["a", "b"]},  # whose residence permit (at its place)
+    ),
+    "MarriageOpened": obj(
+        {
+            "case_id": UUID_STRING,
+            "tracking_code": STRING,
+            "registration_division": STRING,
+            "follow": obj({"page": STRING, "sign_in": STRING, "case": STRING}),
+        }
+    ),
+    "MarriageCase": obj(
+        {
+            "case_id": UUID_STRING,
+            "kind": {"const": "marriage"},
+            "state": STRING,
+            "registration_place": STRING,
+            "registration_division": STRING,
+            "parties": {"type": "object"},  # party_a, party_b: those the caller may see
+            "services": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "service": STRING,
+                        "service_request_id": UUID_STRING,
+                        "state": STRING,
+                        "authority": STRING,
+                        "handling_locality": STRING,
+                        "receiving_locality": STRING,
+                    },
+                    mode=STRING_OR_NULL,
+                    manual_routing={"type": "boolean"},
+                    due=STRING_OR_NULL,
+                    result={"type": ["object", "null"]},
+                    next={"type": ["object", "null"]},
+                    certificates=OBJECTS,
+                ),
+            },
+            "next": {"type": ["object", "null"]},
+        },
+        tracking_code=STRING,
+    ),
     "Bundle": obj({"resourceType": {"const": "Bundle"}}),
     "CapabilityStatement": obj(
         {"resourceType": {"const": "CapabilityStatement"}, "fhirVersion": STRING},

@@ -27,10 +27,11 @@ from domain.kernel.materials import MaterialsCatalog
 from domain.kernel.national_list import NationalList
 from domain.kernel.transcodings import KERNEL_TRANSCODINGS
 from domain.kernel.wing import KernelCase, Wing
+from domain.marriage.wing import MARRIAGE
 
 AnyWing = Wing[Any, Any]
 
-WINGS: tuple[AnyWing, ...] = (BIRTHS,)
+WINGS: tuple[AnyWing, ...] = (BIRTHS, MARRIAGE)
 
 _extra: list[AnyWing] = []
 _case_types: list[tuple[type[KernelCase], ...]] = []

@@ -2,8 +2,11 @@
 
 Reference data with its source (`domain/kernel/reference/national_list.json`): where no
 alliance agreement covers a cross-province pair, a service on the list is received at the
-family's place in the list's mode (domain/kernel/routing.py). The file also holds the routing
-desk's time limit, for the requests neither routes (domain/kernel/routing_desk.py).
+family's place in the list's mode (domain/kernel/routing.py). An entry applies nationwide
+unless it names `provinces` (2-digit GB/T 2260 prefixes): then only between them, the
+receiving and the handling province both in it (a pilot, such as cross-province marriage
+registration in 21 provinces since 2023-06-01). The file also holds the routing desk's time
+limit, for the requests neither routes (domain/kernel/routing_desk.py).
 """
 
 from __future__ import annotations
@@ -13,16 +16,27 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from domain.kernel.catalog import MODES, Catalog, Entry
+from domain.kernel.errors import InvalidIdentifierError
+from domain.kernel.identifiers import division_code, province_of
 
 
 @dataclass(frozen=True)
 class Listed:
-    """One service on the list: the mode it is handled in across provinces, and why."""
+    """One service on the list: the mode it is handled in across provinces, and why;
+    `provinces`: the only provinces it applies between (None: nationwide)."""
 
     service: str
     item: str
     mode: str
     basis: str
+    provinces: frozenset[str] | None = None
+
+    def covers(self, receiving: str, handling: str) -> bool:
+        """Whether the entry applies to a request received in `receiving`'s province and
+        handled in `handling`'s (a restricted entry: both provinces are in it)."""
+        if self.provinces is None:
+            return True
+        return {province_of(receiving), province_of(handling)} <= self.provinces
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed as itself (a cache key)
@@ -52,7 +66,8 @@ class NationalList:
                 raise entry.fail("listed twice")
             if mode not in MODES or not catalog[code].allows(mode):
                 raise entry.fail(f"mode {mode!r} is not allowed for {code!r}")
-            entries[code] = Listed(code, entry.text("item"), mode, entry.text("basis"))
+            provinces = _provinces(entry) if "provinces" in entry.value else None
+            entries[code] = Listed(code, entry.text("item"), mode, entry.text("basis"), provinces)
         desk = Entry(root.value.get("routing_desk"), source, "routing_desk")
         return cls(
             root.text("version"),
@@ -64,3 +79,17 @@ class NationalList:
 
     def listed(self, service: str) -> Listed | None:
         return self.entries.get(service)
+
+
+def _provinces(entry: Entry) -> frozenset[str]:
+    """An entry's `provinces`: a non-empty list of distinct 2-digit province prefixes of
+    GB/T 2260 (ASCII digits), or raise naming the entry."""
+    prefixes = entry.texts("provinces", allow_empty=False)
+    for prefix in prefixes:
+        try:
+            if len(prefix) != 2:
+                raise InvalidIdentifierError("not 2 digits")
+            division_code(prefix + "0000", field="provinces")
+        except InvalidIdentifierError:
+            raise entry.fail(f"{prefix!r} in 'provinces' is not a province of GB/T 2260") from None
+    return frozenset(prefixes)

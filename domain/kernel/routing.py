@@ -239,6 +239,9 @@ def _route(
     where = relation(family, handling)
     if agreement is not None or where != "cross-province":
         listed = None  # the national list fills the gaps the alliance leaves across provinces
+    outside = listed is not None and not listed.covers(family, handling)
+    if outside:
+        listed = None  # a pilot's entry: one of the two provinces is not in it
     mode = _mode(service, where, agreement, listed)
     covered = agreement is not None or listed is not None
     return PlannedService(
@@ -250,7 +253,7 @@ def _route(
         depends_on=depends_on,
         time_limit_days=service.time_limit_days,
         manual_routing=mode is None,
-        route_note=_note(service, family, handling, where, mode, agreement, listed),
+        route_note=_note(service, family, handling, where, mode, agreement, listed, outside),
     )
 
 
@@ -275,9 +278,15 @@ def _note(
     mode: str | None,
     agreement: Agreement | None,
     listed: Listed | None,
+    outside: bool = False,
 ) -> str:
     """A one-line explanation of the route, for the office queue and the monitor."""
     places = f"{where} ({family} → {handling})"
+    if mode is None and outside:
+        return (
+            f"{places}: no alliance agreement, and the national 跨省通办 list takes "
+            f"{service.code} only between its pilot provinces; manual routing needed"
+        )
     if mode is None and where == "cross-province":
         return (
             f"{places}: no alliance agreement, not on the national list and no online "

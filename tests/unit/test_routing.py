@@ -248,4 +248,14 @@ def test_the_shipped_list_names_its_source_and_the_desk_limit() -> None:
     assert "2020" in national.source
     assert "35号" in national.source
     assert national.desk_days == 2
-    assert set(national.entries) == {"household-registration", "social-security-card"}
+    assert set(national.entries) == {
+        "household-registration",
+        "social-security-card",
+        "marital-status-check-a",
+        "marital-status-check-b",
+    }
+    assert national.entries["household-registration"].provinces is None  # nationwide
+    pilot = national.entries["marital-status-check-a"].provinces
+    assert pilot is not None
+    assert len(pilot) == 21
+    assert {"31", "32", "33", "34"} <= pilot

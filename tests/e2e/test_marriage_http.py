@@ -1,0 +1,177 @@
+"""Issue 22's done-when for marriage, over HTTP on SQLite and PostgreSQL: a couple with hukou
+in Jiangsu (Xuanwu) and Anhui (Shushan) registers in Haiyan (330424), where party B's
+residence permit was issued. Haiyan's civil-affairs office receives both marital status
+checks; Xuanwu's clerk answers one over the office routes, Shushan's registry system the other
+with its token; Haiyan registers the marriage with a valid certificate number; the case
+completes, the certificate verifies at POST /verify, the applicants sign in at /track and see
+it, and each hukou office saw only its own party. A couple with a hukou outside the 21 pilot
+provinces waits at the routing desk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container
+from api.app import create_app
+from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
+
+HAIYAN, XUANWU, SHUSHAN, NANMING = "330424", "320102", "340104", "520102"
+A_ID = make_citizen_id(XUANWU, date(1995, 4, 2), 11)
+B_ID = make_citizen_id(SHUSHAN, date(1996, 9, 1), 22)
+COUPLE = {
+    "party_a": {"name": "张伟", "citizen_id": A_ID, "hukou_division": XUANWU,
+                "residence_division": HAIYAN},
+    "party_b": {"name": "王芳", "citizen_id": B_ID, "hukou_division": SHUSHAN,
+                "residence_division": HAIYAN, "phone": "13900000000"},
+    "registration_place": "residence-permit",
+    "permit_holder": "b",
+}  # fmt: skip
+CERTIFICATE = "J330424-2026-000123"
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container, close_on_shutdown=False)) as test_client:
+        yield test_client
+
+
+def rid(case_id: str, service: str) -> UUID:
+    return ServiceRequest.create_id(UUID(case_id), service)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def office(container: Container, locality: str) -> dict[str, str]:
+    _, token = container.actors.add("office", locality, "civil-affairs")
+    return bearer(token)
+
+
+def step(client: TestClient, who: dict[str, str], request_id: str, action: str, body: Any) -> None:
+    answer = client.post(f"/service-requests/{request_id}/{action}", json=body, headers=who)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_marriage_registered_at_the_residence_permit_place(
+    client: TestClient, container: Container
+) -> None:
+    opened = client.post("/marriage-registrations", json=COUPLE)
+    assert opened.status_code == 201, opened.text
+    case_id, code = opened.json()["case_id"], opened.json()["tracking_code"]
+    assert opened.json()["registration_division"] == HAIYAN
+    assert opened.json()["follow"]["page"] == "/track"
+    container.after_command()
+    haiyan, xuanwu = office(container, HAIYAN), office(container, XUANWU)
+    registration = container.systems.register(
+        container.actors, SHUSHAN, "civil-affairs", None, "marriage registry"
+    )
+    shushan = bearer(registration.token)
+    check_a = str(rid(case_id, "marital-status-check-a"))
+    check_b = str(rid(case_id, "marital-status-check-b"))
+
+    seen = client.get(f"/marriage-registrations/{case_id}", headers=haiyan).json()
+    assert set(seen["parties"]) == {"party_a", "party_b"}  # the registering office
+    assert [(s["service"], s["state"], s["mode"]) for s in seen["services"]] == [
+        ("marital-status-check-a", "dispatched", "off-site"),
+        ("marital-status-check-b", "dispatched", "off-site"),
+        ("marriage-registration", "planned", "online"),  # waits for both checks
+    ]
+    assert seen["next"]["who"] == f"civil-affairs {HAIYAN}"
+    for request_id in (check_a, check_b):  # the window receives; the hukou places decide
+        step(client, haiyan, request_id, "receive", {"receipt_number": "HY-1"})
+    container.after_command()
+
+    as_a = client.get(f"/marriage-registrations/{case_id}", headers=xuanwu).json()
+    assert list(as_a["parties"]) == ["party_a"]  # Xuanwu sees its own party only
+    assert [s["service"] for s in as_a["services"]] == ["marital-status-check-a"]
+    payload_a = container.ledger.get_request(rid(case_id, "marital-status-check-a")).payload
+    assert not [k for k in payload_a if k.startswith("party_b")]
+    step(client, xuanwu, check_a, "approve", {"marital_status_record_a": "XW-HY-2026-0007"})
+    as_b = client.get(f"/marriage-registrations/{case_id}", headers=shushan).json()
+    assert list(as_b["parties"]) == ["party_b"]
+    step(client, shushan, check_b, "approve", {"marital_status_record_b": "SS-HY-2026-0042"})
+    container.after_command()
+
+    registering = str(rid(case_id, "marriage-registration"))
+    request = container.ledger.get_request(rid(case_id, "marriage-registration"))
+    assert request.payload["marital_status_record_a"] == "XW-HY-2026-0007"
+    assert request.payload["party_a.name"] == "张伟"
+    step(client, haiyan, registering, "receive", {"receipt_number": "HY-2"})
+    wrong = client.post(
+        f"/service-requests/{registering}/approve",
+        json={"marriage_certificate_number": "J320102-2026-000123"},
+        headers=haiyan,
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert "330424" in wrong.json()["detail"]
+    step(client, haiyan, registering, "approve", {"marriage_certificate_number": CERTIFICATE})
+    container.after_command()
+
+    signed = client.post("/track", json={"tracking_code": code, "verifier": A_ID[-6:]})
+    assert signed.status_code == 201, signed.text
+    family = bearer(signed.json()["token"])
+    view = client.get(f"/marriage-registrations/{case_id}", headers=family).json()
+    assert view["state"] == "completed"
+    assert view["next"] is None
+    assert view["tracking_code"] == code
+    assert view["parties"]["party_a"]["citizen_id"].endswith(A_ID[-4:])
+    assert A_ID not in str(view)  # masked for the applicants too
+    results = {s["service"]: s["result"] for s in view["services"]}
+    assert results["marriage-registration"] == {"marriage_certificate_number": CERTIFICATE}
+    listed = client.get(f"/cases/{case_id}/certificates", headers=family)
+    assert listed.status_code == 200, listed.text
+    [certificate] = listed.json()["certificates"]
+    assert certificate["certificate_type"] == "marriage-certificate"
+    assert certificate["claims"]["subject"] == {"party_a": "张伟", "party_b": "王芳"}
+    verified = client.post("/verify", json={"certificate": certificate["certificate"]})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "valid"
+
+    stranger = office(container, NANMING)
+    assert client.get(f"/marriage-registrations/{case_id}", headers=stranger).status_code == 404
+    assert all(not parked for parked in container.parked().values())
+
+
+def test_a_hukou_outside_the_pilot_waits_at_the_routing_desk(
+    client: TestClient, container: Container
+) -> None:
+    outside = {**COUPLE["party_b"], "hukou_division": NANMING,  # type: ignore[dict-item]
+               "citizen_id": make_citizen_id(NANMING, date(1996, 9, 1), 22)}  # fmt: skip
+    opened = client.post("/marriage-registrations", json={**COUPLE, "party_b": outside})
+    assert opened.status_code == 201, opened.text
+    container.after_command()
+    case_id = opened.json()["case_id"]
+    check_b = container.ledger.get_request(rid(case_id, "marital-status-check-b"))
+    assert check_b.route.manual_routing
+    assert "pilot provinces" in check_b.route.planned.route_note
+    _, coordinator = container.actors.add("coordinator", "52")
+    desk = client.get("/routing-desk", headers=bearer(coordinator)).json()
+    assert [r["service"] for r in desk["rows"]] == ["marital-status-check-b"]
+
+
+def test_every_problem_of_the_form_at_once(client: TestClient) -> None:
+    bad = {
+        "party_a": {"name": "", "citizen_id": "123", "hukou_division": XUANWU,
+                    "residence_division": HAIYAN},
+        "party_b": {"name": "王芳", "hukou_division": "99", "residence_division": HAIYAN},
+        "registration_place": "abroad",
+    }  # fmt: skip
+    answer = client.post("/marriage-registrations", json=bad, headers={"Accept-Language": "zh-CN"})
+    assert answer.status_code == 422, answer.text
+    pointers = [e["pointer"] for e in answer.json()["errors"]]
+    assert pointers == [  # the form's refusals first, then the rules the other fields break
+        "/party_a/name",
+        "/party_b/citizen_id",
+        "/party_a/citizen_id",
+        "/party_b/hukou_division",
+        "/registration_place",
+    ]
+    assert answer.json()["title"] != answer.json()["title_en"]  # in Chinese, English beside
