@@ -8,10 +8,10 @@ from functools import singledispatchmethod
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.system import ProcessApplication
-from eventsourcing.utils import Environment, EnvType, resolve_topic
+from eventsourcing.utils import EnvType
 
 from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
@@ -20,6 +20,7 @@ from domain.births.rating import RatingCommands
 from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.answers import AnswerKey, answer_for, first_answer
 from domain.kernel.applicants import new_tracking_code
+from domain.kernel.applications import ExplicitEnvMixin
 from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
@@ -92,26 +93,6 @@ def _evidence(case: KernelCase, correction: str) -> str:
 def versioned(planned: PlannedService, plan: Plan) -> Route:
     """A request's route with the reference data versions it was planned with (for replays)."""
     return Route(planned, plan.catalog_version, plan.alliance_version, plan.national_list_version)
-
-
-class ExplicitEnvMixin:
-    """Configure from the env we pass only: the library would also merge os.environ."""
-
-    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        values = dict(type(self).env)  # type: ignore[attr-defined]
-        if type(self).snapshotting_intervals:  # type: ignore[attr-defined]
-            values["IS_SNAPSHOTTING_ENABLED"] = "y"
-        values.update(env or {})
-        return Environment(name, values)
-
-    def construct_repository(self) -> Repository[UUID]:
-        """The library's repository, or the one REPOSITORY_TOPIC names: a function of the
-        application that returns one (the composition root chooses it for the store)."""
-        topic = self.env.get("REPOSITORY_TOPIC")  # type: ignore[attr-defined]
-        if not topic:
-            return super().construct_repository()  # type: ignore[misc,no-any-return]
-        construct: Callable[[Any], Repository[UUID]] = resolve_topic(topic)
-        return construct(self)
 
 
 class CaseLedger(

@@ -16,6 +16,7 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import EnvType, get_topic
 
+from domain.kernel.applications import ExplicitEnvMixin
 from domain.kernel.case_plan import CasePlan
 from domain.kernel.national_list import NationalList
 from domain.kernel.reads import aggregate_of
@@ -34,7 +35,6 @@ from domain.kernel.saga import (
     Saga,
 )
 from domain.kernel.service_request import ServiceRequest
-from domain.ledger import ExplicitEnvMixin
 from domain.wings import (
     AnyWing,
     RegistersWingValues,

@@ -15,11 +15,11 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import EnvType
 
+from domain.kernel.applications import ExplicitEnvMixin
 from domain.kernel.catalog import AUTHORITIES as AUTHORITIES  # the offices named here too
 from domain.kernel.errors import DomainError
 from domain.kernel.identifiers import division_code, uscc_code
 from domain.kernel.topics import stored_as
-from domain.ledger import ExplicitEnvMixin
 
 ROLES = ("hospital", "office", "family", "monitor", "admin", "coordinator")
 KINDS = ("person", "system")  # a person's token, or a registry system's (domain/kernel/systems.py)

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
 from domain.kernel.actors import normalise_scope
+from domain.kernel.applications import ExplicitEnvMixin
 from domain.kernel.staff import (
     ROLES,
     Credentials,
@@ -24,7 +25,6 @@ from domain.kernel.staff import (
     check_password,
     check_username,
 )
-from domain.ledger import ExplicitEnvMixin
 
 LIST_PAGE = 1_000
 LOCKOUT_FAILURES, LOCKOUT = 5, timedelta(minutes=15)

@@ -17,9 +17,9 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import EnvType
 
 from domain.kernel.actors import ActorDirectory, normalise_scope
+from domain.kernel.applications import ExplicitEnvMixin
 from domain.kernel.errors import DomainError
 from domain.kernel.topics import stored_as
-from domain.ledger import ExplicitEnvMixin
 
 SYSTEM_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/registry-systems")
 SECRET_PREFIX = "whsec_"  # the Standard Webhooks secret format: whsec_ + base64 of the key

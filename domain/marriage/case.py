@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Transcoding
 
+from domain.kernel.access import holds_verifier
 from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
@@ -110,10 +111,6 @@ class MarriageCase(Aggregate):
     def holds_verifier(self, verifier: str) -> bool:
         """Either applicant proves it is theirs: the last 6 of a citizen ID, or a phone (the
         family sign-in's rule)."""
-        # imported here: domain.kernel.access imports the actors, which import
-        # domain.ledger, which imports the wings (this module among them)
-        from domain.kernel.access import holds_verifier
-
         return any(
             holds_verifier(p.citizen_id, p.phone, verifier) for p in (self.party_a, self.party_b)
         )
