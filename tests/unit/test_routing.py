@@ -248,4 +248,10 @@ def test_the_shipped_list_names_its_source_and_the_desk_limit() -> None:
     assert "2020" in national.source
     assert "35号" in national.source
     assert national.desk_days == 2
-    assert set(national.entries) == {"household-registration", "social-security-card"}
+    assert set(national.entries) == {
+        "household-registration",
+        "social-security-card",
+        "id-card-production",  # ID cards off-site: nationwide since 2022-10-31 (seed 002)
+        "temporary-id-card",  # the 2022 opinion's 22 more matters
+    }
+    assert national.entries["id-card-production"].mode == "off-site"
