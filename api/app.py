@@ -22,6 +22,7 @@ from api import (
     family,
     feed,
     hospital,
+    id_cards,
     metrics,
     monitoring,
     offices,
@@ -67,6 +68,7 @@ MODULES = (
     audit,
     certificates,
     certificate_qr,
+    id_cards,
 )
 
 
