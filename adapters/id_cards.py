@@ -55,7 +55,7 @@ def window_command(principal: Principal, **answers: Any) -> ApplyForIdCard:
         **answers,
         applying_division=principal.scope,
         checked_by=str(principal.actor_id),
-        office=f"{principal.scope}:{principal.authority}",
+        authority=principal.authority or "",
     )
 
 
@@ -88,12 +88,7 @@ def id_card_view(container: Container, principal: Principal, case_id: UUID) -> d
             "reason": case.reason,
             "applying_division": case.applying_division,
             "hukou_division": case.hukou_division,
-            "identity_check": {
-                "method": "window",
-                "document": case.document,
-                "checked_by": case.checked_by,
-                "office": case.office,
-            },
+            "identity_check": case.identity.to_dict(),
         }
     view["card"] = card_whereabouts(by_service.get(PRODUCTION), by_service.get(DELIVERY))
     view["temporary_card"] = _temporary(case, by_service.get(TEMPORARY))

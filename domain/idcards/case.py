@@ -11,12 +11,11 @@ from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
 
 REASONS = ("first", "renewal", "replacement")  # 首次申领, 到期换领, 遗失/损坏补领
-# what the window clerk checked the applicant's identity with, in person
-DOCUMENTS = ("resident-id-card", "temporary-id-card", "household-register")
 
 
 class IdCardState(StrEnum):
@@ -36,9 +35,7 @@ class IdCardCase(Aggregate):
         reason: str
         temporary: bool
         tracking_code: str
-        document: str
-        checked_by: str
-        office: str
+        identity: IdentityCheck
 
     class ServicesPlanned(Aggregate.Event):
         services: list[str]
@@ -63,14 +60,12 @@ class IdCardCase(Aggregate):
         reason: str,
         temporary: bool,
         tracking_code: str,
-        document: str,
-        checked_by: str,
-        office: str,
+        identity: IdentityCheck,
     ) -> None:
         self.name, self.citizen_id, self.phone = name, citizen_id, phone
         self.hukou_division, self.applying_division = hukou_division, applying_division
         self.reason, self.temporary, self.tracking_code = reason, temporary, tracking_code
-        self.document, self.checked_by, self.office = document, checked_by, office
+        self.identity = identity  # a window check: the clerk, the office, the document
         self.planned_services: list[str] = []
         self.state = IdCardState.APPLIED
         self.closed_by: str | None = None
@@ -81,7 +76,8 @@ class IdCardCase(Aggregate):
 
     def holds_verifier(self, verifier: str) -> bool:
         """The applicant proves it is theirs with the last 6 of the citizen ID or the phone."""
-        # imported here: domain.kernel.access reaches the assembly (actors → ledger → wings)
+        # imported here: domain.kernel.access imports the actors, which import the ledger and
+        # so domain.wings, which imports this wing (a cycle at import time only)
         from domain.kernel.access import holds_verifier
 
         return holds_verifier(self.citizen_id, self.phone, verifier)

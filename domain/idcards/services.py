@@ -12,7 +12,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from domain.idcards.case import DOCUMENTS, REASONS, IdCardCase
+from domain.idcards.case import REASONS, IdCardCase
+from domain.kernel.applicants import DOCUMENTS, IdentityCheck
 from domain.kernel.errors import DomainError, InvalidApplicationError, InvalidIdentifierError
 from domain.kernel.identifiers import citizen_id, county_code
 
@@ -25,7 +26,8 @@ class ApplyForIdCard:
     """What the window clerk records for an applicant standing at the window.
 
     `applying_division` is the clerk's county (never the applicant's say); `checked_by` the
-    clerk's actor id and `office` the clerk's "<locality>:<authority>"."""
+    clerk's actor id, `authority` the clerk's office's, `document` what the clerk checked the
+    applicant's identity with, in person."""
 
     name: str
     citizen_id: str
@@ -36,7 +38,7 @@ class ApplyForIdCard:
     temporary: bool
     document: str
     checked_by: str
-    office: str
+    authority: str
 
 
 def application_problems(
@@ -81,9 +83,9 @@ def apply_for_id_card(ledger: Application[UUID], cmd: ApplyForIdCard, tracking_c
         reason=cmd.reason,
         temporary=cmd.temporary,
         tracking_code=tracking_code,
-        document=cmd.document,
-        checked_by=cmd.checked_by,
-        office=cmd.office,
+        identity=IdentityCheck.at_window(
+            cmd.checked_by, cmd.applying_division, cmd.authority, cmd.document
+        ),
     )
     ledger.save(case)
     return case.id

@@ -87,8 +87,11 @@ def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
     container.after_command()
 
     whole = view(client, admin, case_id)
-    assert whole["identity_check"]["method"] == "window"
-    assert whole["identity_check"]["office"] == f"{JIAXING}:{PS}"
+    assert whole["identity_check"] == whole["identity_check"] | {
+        "method": "window",
+        "document": "household-register",
+        "office": f"{JIAXING}:{PS}",
+    }
     plan = steps(whole)
     production, delivery, temporary = (
         plan["id-card-production"],
@@ -189,6 +192,31 @@ def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
         for office, queue in queues.items()
     }
     assert held == {WUHAN: set(), JIAXING: {"id-card-delivery"}}  # Wuhan holds nothing now
+
+    # the applicant signs in at /track (tracking code + last 6 of the citizen ID) and sees
+    # where the card is
+    wrong = client.post("/track", json={"tracking_code": tracking, "verifier": "000000"})
+    assert wrong.status_code == 404
+    signed = client.post("/track", json={"tracking_code": tracking, "verifier": APPLICANT_ID[-6:]})
+    assert signed.status_code == 201, signed.text
+    family = signed.json()["token"]
+    mine = view(client, family, case_id)
+    assert mine["card"]["where"] == "arrived"
+    assert mine["card"]["collect_at"] == {"authority": PS, "locality": JIAXING}
+    assert mine["tracking_code"] == tracking
+    assert steps(mine)["id-card-delivery"]["next"]["action"].startswith("hand the card over")
+
+    # the card's e-certificate: type resident-id-card, a minimal subject, verifiable
+    listed = client.get(f"/cases/{case_id}/certificates", headers=bearer(family))
+    assert listed.status_code == 200, listed.text
+    [certificate] = [
+        c for c in listed.json()["certificates"] if c["certificate_type"] == "resident-id-card"
+    ]
+    assert certificate["claims"]["subject"] == {"name": "李雷", "birth_date": "1994-03-08"}
+    assert certificate["claims"]["result"]["value"] == record
+    verified = client.post("/verify", json={"certificate": certificate["certificate"]})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "valid"
 
     # collected: the window records the collection receipt
     on(container, working_day(15))
