@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from domain.idcards.case import IdCardCase
-from domain.idcards.catalog import load_catalog
+from domain.idcards.catalog import load_catalog, load_materials
 from domain.idcards.planning import IdCardInputs, IdCardInputsAsDict, IdCardPlanning
 from domain.kernel.applicants import Opening
 from domain.kernel.certificates import CertificateKind
@@ -49,4 +49,5 @@ ID_CARDS: Wing[IdCardInputs, IdCardInputs] = Wing(
     transcodings=(IdCardInputsAsDict(),),
     certificates={"id-card-production": CertificateKind("resident-id-card", holder)},
     opened={IdCardCase.Applied: opening},
+    materials=load_materials,
 )
