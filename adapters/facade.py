@@ -40,6 +40,8 @@ from adapters.follow_ups import (
     record_call_back,
     unit_follow_ups,
 )
+from adapters.id_cards import id_card_view, open_id_card
+from adapters.id_cards import window_command as id_card_window_command
 from adapters.keys import StoreKeyError
 from adapters.marriage import marriage_case, open_marriage
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
@@ -79,6 +81,7 @@ from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
 from domain.births.rating import OUTCOMES as CALL_BACK_OUTCOMES
 from domain.births.rating import InvalidCallBackError, RecordCallBack
+from domain.idcards.services import application_problems as id_card_problems
 from domain.kernel.access import (
     ACTIONS,
     CASE_ROLES,
@@ -315,6 +318,9 @@ __all__ = [
     "full_division_name",
     "history_entry",
     "history_streams",
+    "id_card_problems",
+    "id_card_view",
+    "id_card_window_command",
     "issuer_parts",
     "level_key",
     "level_of",
@@ -339,6 +345,7 @@ __all__ = [
     "notification_message",
     "office_feed",
     "office_queue",
+    "open_id_card",
     "open_marriage",
     "open_session",
     "operation_outcome",

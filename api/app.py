@@ -22,6 +22,7 @@ from api import (
     family,
     feed,
     hospital,
+    id_cards,
     marriage,
     metrics,
     monitoring,
@@ -69,6 +70,7 @@ MODULES = (
     certificates,
     certificate_qr,
     marriage,
+    id_cards,
 )
 
 

@@ -28,6 +28,7 @@ INTEGER = {"type": "integer"}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 UUID_STRING = {"type": "string", "format": "uuid"}
 OBJECTS = {"type": "array", "items": {"type": "object"}}
+OBJECT = {"type": "object"}
 
 
 def obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
@@ -361,9 +362,46 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         certificates=OBJECTS,  # the e-certificates its decisions issued (api/certificates.py)
     ),
     "OfficeSearchResult": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
+    "IdCardOpened": obj({"case_id": UUID_STRING, "tracking_code": STRING}),
+    "IdCardCase": obj(
+        {
+            "case_id": UUID_STRING,
+            "kind": {"const": "id-card"},
+            "state": STRING,
+            # each step (request): who acts next and by when; an office's carry `fields`,
+            # exactly what was dispatched to it
+            "steps": OBJECTS,
+            # where the card is: being-decided, produced, in-transit, arrived, collected,
+            # refused (with made_by, collect_at, sent_on while in transit)
+            "card": obj({"where": STRING}, made_by=OBJECT, collect_at=OBJECT, sent_on=STRING),
+            "temporary_card": {"type": ["object", "null"]},
+        },
+        # the applicant's and an admin's only
+        tracking_code=STRING,
+        applicant=obj({"name": STRING, "citizen_id_last4": STRING}),
+        reason=STRING,
+        applying_division=STRING,
+        hukou_division=STRING,
+        identity_check=obj(
+            {"method": STRING, "document": STRING}, checked_by=STRING, office=STRING
+        ),
+    ),
     # request bodies
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "OfficeSearch": obj({}, tracking_code=STRING, citizen_id=STRING),  # exactly one of them
+    "IdCardApplication": obj(
+        {
+            "name": STRING,
+            "citizen_id": STRING,
+            "hukou_division": STRING,
+            "reason": {"enum": ["first", "renewal", "replacement"]},
+            "identity_document": {
+                "enum": ["resident-id-card", "temporary-id-card", "household-register"]
+            },
+        },
+        phone=STRING,
+        temporary_id_card={"type": "boolean"},
+    ),
     "RatingRequest": obj({"score": INTEGER}, comment=STRING),
     "CloseRequest": obj({}, reason=STRING),
     "CallBackRequest": obj({"outcome": STRING}, note=STRING),

@@ -57,6 +57,10 @@ PAGES = {
     "/track": ("track.html", "Family: the case timeline, application, supplement and rating"),
     "/office": ("office.html", "Office: the work queue and its decisions"),
     "/monitor": ("monitor.html", "Monitor: figures and flows with charts"),
+    "/apply/id-card": (
+        "apply_id_card.html",
+        "Police window: open an ID card case for the applicant at the window (off-site)",
+    ),
     "/desk": ("desk.html", "Coordinator: the routing desk, and a route for each request on it"),
     "/verify": (
         "verify.html",

@@ -175,12 +175,13 @@ class CaseLedger(
     def _validated(
         self, request: ServiceRequest, payload: DispatchPayload, result: Mapping[str, object]
     ) -> Result:
-        born_at = payload.get("born_at")
+        born_at, holder = payload.get("born_at"), payload.get("applicant.citizen_id")
         return validate_result(
             self._definition(request),
             result,
             request.handling_locality,
             born_at if isinstance(born_at, str) else None,
+            holder if isinstance(holder, str) else None,
         )
 
     def request_revocations(self, case_id: UUID, services: list[str], reason: str) -> Revocations:

@@ -19,6 +19,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.births.wing import BIRTHS
+from domain.idcards.wing import ID_CARDS
 from domain.kernel.alliance import Alliance
 from domain.kernel.applicants import Opening
 from domain.kernel.catalog import Catalog, ServiceDefinition, read_reference
@@ -31,7 +32,7 @@ from domain.marriage.wing import MARRIAGE
 
 AnyWing = Wing[Any, Any]
 
-WINGS: tuple[AnyWing, ...] = (BIRTHS, MARRIAGE)
+WINGS: tuple[AnyWing, ...] = (BIRTHS, MARRIAGE, ID_CARDS)
 
 _extra: list[AnyWing] = []
 _case_types: list[tuple[type[KernelCase], ...]] = []

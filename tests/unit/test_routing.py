@@ -253,9 +253,12 @@ def test_the_shipped_list_names_its_source_and_the_desk_limit() -> None:
         "social-security-card",
         "marital-status-check-a",
         "marital-status-check-b",
+        "id-card-production",  # ID cards off-site: nationwide since 2022-10-31 (seed 002)
+        "temporary-id-card",  # the 2022 opinion's 22 more matters
     }
     assert national.entries["household-registration"].provinces is None  # nationwide
     pilot = national.entries["marital-status-check-a"].provinces
     assert pilot is not None
     assert len(pilot) == 21
     assert {"31", "32", "33", "34"} <= pilot
+    assert national.entries["id-card-production"].mode == "off-site"

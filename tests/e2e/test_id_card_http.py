@@ -1,0 +1,257 @@
+"""Issue 22's ID card journey over HTTP, on SQLite and PostgreSQL: an applicant with a Wuhan
+hukou applies at a Jiaxing police window; the Wuhan police decide and make the card, it
+travels back to the Jiaxing window, arrives and is collected; a temporary card is issued at
+the window meanwhile. The Wuhan office's clock ends when it approves the card: the journey
+and the collection are the delivery step's, with due dates of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from adapters.bootstrap import Container
+from api.app import create_app
+from domain.kernel.calendar import WorkingCalendar
+from domain.kernel.identifiers import make_citizen_id
+
+JIAXING, WUHAN, SHANGHAI = "330402", "420102", "310101"  # 南湖区, 江岸区, 黄浦区
+APPLICANT_ID = make_citizen_id(WUHAN, date(1994, 3, 8), 13)
+PS = "public-security"
+START = date(2026, 3, 2)  # a Monday
+APPLICATION = {
+    "name": "李雷",
+    "citizen_id": APPLICANT_ID,
+    "phone": "13912345678",
+    "hukou_division": WUHAN,
+    "reason": "replacement",
+    "identity_document": "household-register",
+    "temporary_id_card": True,
+}
+
+
+def working_day(n: int) -> date:
+    return WorkingCalendar().add_working_days(START, n).date if n else START
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container, close_on_shutdown=False)) as test_client:
+        yield test_client
+
+
+def on(container: Container, day: date) -> None:
+    """The ledger's clock on `day` (10:00 China time)."""
+    moment = datetime.combine(day, time(2, 0), UTC)
+    container.ledger.clock = lambda: moment
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def step(client: TestClient, token: str, request_id: str, action: str, body: Any) -> None:
+    answer = client.post(
+        f"/service-requests/{request_id}/{action}", json=body, headers=bearer(token)
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def view(client: TestClient, token: str, case_id: str) -> dict[str, Any]:
+    answer = client.get(f"/id-card-applications/{case_id}", headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def steps(found: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["service"]: s for s in found["steps"]}
+
+
+def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
+    container: Container, client: TestClient
+) -> None:
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    _, wuhan = container.actors.add("office", WUHAN, PS)
+    _, shanghai = container.actors.add("office", SHANGHAI, PS)
+    _, admin = container.actors.add("admin", "*")
+    on(container, START)
+
+    opened = client.post("/id-card-applications", json=APPLICATION, headers=bearer(jiaxing))
+    assert opened.status_code == 201, opened.text
+    case_id, tracking = opened.json()["case_id"], opened.json()["tracking_code"]
+    assert len(tracking) == 12
+    container.after_command()
+
+    whole = view(client, admin, case_id)
+    assert whole["identity_check"] == whole["identity_check"] | {
+        "method": "window",
+        "document": "household-register",
+        "office": f"{JIAXING}:{PS}",
+    }
+    plan = steps(whole)
+    production, delivery, temporary = (
+        plan["id-card-production"],
+        plan["id-card-delivery"],
+        plan["temporary-id-card"],
+    )
+    assert (production["handling"]["locality"], production["receiving"]["locality"]) == (
+        WUHAN,
+        JIAXING,
+    )
+    assert production["mode"] == "off-site"  # on the national list since 2022-10-31
+    assert production["state"] == "dispatched"
+    assert production["next"]["locality"] == JIAXING  # the window accepts first
+    assert delivery["state"] == "planned"  # waits for the card
+    assert (delivery["handling"]["locality"], delivery["mode"]) == (JIAXING, "online")
+    assert temporary["state"] == "dispatched"
+    assert whole["card"]["where"] == "being-decided"
+    assert whole["temporary_card"] == {"asked": True, "state": "dispatched", "issued": False}
+
+    # the Jiaxing window accepts (受理): the Wuhan office's clock starts, 30 working days
+    step(client, jiaxing, production["service_request_id"], "receive", {"receipt_number": "JX-1"})
+    production_due = working_day(30).isoformat()
+    assert steps(view(client, wuhan, case_id))["id-card-production"]["due"] == production_due
+
+    # Wuhan sees only its step, with the fields it needs to decide, and no one else's data
+    seen = view(client, wuhan, case_id)
+    assert [s["service"] for s in seen["steps"]] == ["id-card-production"]
+    assert seen["steps"][0]["fields"] == {
+        "applicant.name": "李雷",
+        "applicant.citizen_id": APPLICANT_ID,
+        "hukou_division": WUHAN,
+        "applying_division": JIAXING,
+        "reason": "replacement",
+    }
+    assert "tracking_code" not in seen
+    assert "applicant" not in seen
+    assert seen["steps"][0]["next"] == seen["steps"][0]["next"] | {"locality": WUHAN, "you": True}
+    # an office no step is routed to sees nothing, exactly as for a missing case
+    stranger = client.get(f"/id-card-applications/{case_id}", headers=bearer(shanghai))
+    missing = client.get(
+        f"/id-card-applications/{'0' * 8}-0000-0000-0000-{'0' * 12}", headers=bearer(shanghai)
+    )
+    assert stranger.status_code == missing.status_code == 404
+    assert stranger.json()["type"] == missing.json()["type"]
+
+    # the temporary card: the Jiaxing window issues it within three working days
+    temporary_id = temporary["service_request_id"]
+    step(client, jiaxing, temporary_id, "receive", {"receipt_number": "JX-T1"})
+    step(client, jiaxing, temporary_id, "approve", {"temporary_id_card_record": "LS330402-0001"})
+    container.after_command()
+
+    # ten working days later Wuhan approves the card it made, with the card's record
+    on(container, working_day(10))
+    production_id = production["service_request_id"]
+    wrong = client.post(
+        f"/service-requests/{production_id}/approve",
+        json={"id_card_record": f"{APPLICANT_ID}/{working_day(10):%Y%m%d}-20360316"},
+        headers=bearer(wuhan),
+    )
+    assert wrong.status_code == 422  # a 32-year-old's card is valid 20 years (Art. 5)
+    start = working_day(10)
+    record = f"{APPLICANT_ID}/{start:%Y%m%d}-{start.replace(year=start.year + 20):%Y%m%d}"
+    step(client, wuhan, production_id, "approve", {"id_card_record": record})
+    container.after_command()
+    sent = view(client, jiaxing, case_id)
+    assert sent["card"]["where"] == "in-transit"
+    assert sent["card"]["sent_on"] == start.isoformat()
+    delivery_step = steps(sent)["id-card-delivery"]
+    assert delivery_step["fields"] == {
+        "id_card_record": record,
+        "applicant.name": "李雷",
+        "applicant.phone": "13912345678",
+    }  # the window hands the card over: no hukou, no reason
+    assert delivery_step["due"] == WorkingCalendar().add_working_days(start, 5).date.isoformat()
+
+    # the card arrives four working days later: the window's own clock, not Wuhan's
+    arrival = working_day(14)
+    on(container, arrival)
+    delivery_id = delivery_step["service_request_id"]
+    step(client, jiaxing, delivery_id, "receive", {"receipt_number": "JX-ARR-7"})
+    arrived = view(client, admin, case_id)
+    assert arrived["card"]["where"] == "arrived"
+    arrived_steps = steps(arrived)
+    assert arrived_steps["id-card-delivery"]["due"] == (
+        WorkingCalendar().add_working_days(arrival, 10).date.isoformat()
+    )
+    # the Wuhan office's step ended with its approval: its due date is the one set at the
+    # window's receipt, and the journey and collection are counted on the delivery step
+    assert arrived_steps["id-card-production"]["due"] == production_due
+    assert arrived_steps["id-card-production"]["state"] == "approved"
+    assert arrived_steps["id-card-production"]["next"] is None
+    queues = {
+        office: client.get(f"/offices/{office}/{PS}/queue", headers=bearer(token)).json()
+        for office, token in ((WUHAN, wuhan), (JIAXING, jiaxing))
+    }
+    held = {
+        office: {r["service"] for r in queue["rows"] if r["case_id"] == case_id}
+        for office, queue in queues.items()
+    }
+    assert held == {WUHAN: set(), JIAXING: {"id-card-delivery"}}  # Wuhan holds nothing now
+
+    # the applicant signs in at /track (tracking code + last 6 of the citizen ID) and sees
+    # where the card is
+    wrong = client.post("/track", json={"tracking_code": tracking, "verifier": "000000"})
+    assert wrong.status_code == 404
+    signed = client.post("/track", json={"tracking_code": tracking, "verifier": APPLICANT_ID[-6:]})
+    assert signed.status_code == 201, signed.text
+    family = signed.json()["token"]
+    mine = view(client, family, case_id)
+    assert mine["card"]["where"] == "arrived"
+    assert mine["card"]["collect_at"] == {"authority": PS, "locality": JIAXING}
+    assert mine["tracking_code"] == tracking
+    assert steps(mine)["id-card-delivery"]["next"]["action"].startswith("hand the card over")
+
+    # the card's e-certificate: type resident-id-card, a minimal subject, verifiable
+    listed = client.get(f"/cases/{case_id}/certificates", headers=bearer(family))
+    assert listed.status_code == 200, listed.text
+    [certificate] = [
+        c for c in listed.json()["certificates"] if c["certificate_type"] == "resident-id-card"
+    ]
+    assert certificate["claims"]["subject"] == {"name": "李雷", "birth_date": "1994-03-08"}
+    assert certificate["claims"]["result"]["value"] == record
+    verified = client.post("/verify", json={"certificate": certificate["certificate"]})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "valid"
+
+    # collected: the window records the collection receipt
+    on(container, working_day(15))
+    step(client, jiaxing, delivery_id, "approve", {"collection_receipt": "JX-LQ-2026-0007"})
+    container.after_command()
+    done = view(client, admin, case_id)
+    assert done["card"]["where"] == "collected"
+    assert done["state"] == "completed"
+    assert done["temporary_card"]["issued"] is True
+    assert all(not parked for parked in container.parked().values())
+
+
+def test_every_problem_of_an_application_at_once(container: Container, client: TestClient) -> None:
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    body = APPLICATION | {
+        "citizen_id": APPLICANT_ID[:-1] + ("0" if APPLICANT_ID[-1] != "0" else "1"),
+        "phone": "12345",
+        "reason": "lost",
+    }
+    del body["hukou_division"]
+    answer = client.post(
+        "/id-card-applications",
+        json=body,
+        headers=bearer(jiaxing) | {"Accept-Language": "zh-CN"},
+    )
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    pointers = [e["pointer"] for e in problem["errors"]]
+    assert pointers == ["/hukou_division", "/citizen_id", "/phone", "/reason"]
+
+
+def test_only_a_public_security_window_opens_a_case(
+    container: Container, client: TestClient
+) -> None:
+    _, health = container.actors.add("office", JIAXING, "health")
+    answer = client.post("/id-card-applications", json=APPLICATION, headers=bearer(health))
+    assert answer.status_code == 404
