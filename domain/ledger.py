@@ -303,7 +303,8 @@ class CaseLedger(
     def watch_deadline(self, request_id: UUID) -> bool:
         """Record DeadlineApproaching or Overdue for a received request once, and for one at
         the receiving window DeadlineApproaching, then, past its due date, DeemedAccepted
-        (Art. 32: accepted from the day its materials arrived); for a decided one asked to
+        (Art. 32: accepted from the day its materials arrived), or Overdue for one awaiting a
+        thing's arrival (the catalog's arrival limit: a card in transit); for a decided one asked to
         decide a correction or to revoke its result, as for a received one. True if recorded."""
         request = self.get_request(request_id)
         if request.state == RequestState.SUPPLEMENT_REQUESTED:
@@ -314,7 +315,8 @@ class CaseLedger(
         kind = deadline_kind(date.fromisoformat(request.due), self.today(), WorkingCalendar())
         if kind is None:
             return False
-        if kind == "overdue" and request.state == RequestState.DISPATCHED:
+        arrival = request.state == RequestState.DISPATCHED and self._awaits_arrival(request)
+        if kind == "overdue" and request.state == RequestState.DISPATCHED and not arrival:
             self._deem_accepted(request)
         else:
             request.warn(kind, request.due)
@@ -342,6 +344,11 @@ class CaseLedger(
                 window.provisional,
             )
         return bool(self.save(request))
+
+    def _awaits_arrival(self, request: ServiceRequest) -> bool:
+        """A request whose receipt is a thing arriving (the catalog's arrival limit): past the
+        window's clock it is overdue, not deemed accepted (nothing was applied for)."""
+        return self._definition(request).arrival_limit_days is not None
 
     def _deem_accepted(self, request: ServiceRequest) -> None:
         """Accepted from the day the materials arrived: the handling office's time limit
@@ -411,7 +418,8 @@ class CaseLedger(
         request = self.latest_request(case.id, event.service)
         if request.state in (RequestState.PLANNED, RequestState.BLOCKED):
             definition = service(event.service)
-            window = self._due(NOTICE_DAYS)  # the receiving window's clock from today
+            # the receiving window's clock from today (a thing in transit: its arrival limit)
+            window = self._due(definition.arrival_limit_days or NOTICE_DAYS)
             request.dispatch(
                 disclose(definition, case, event.carried),
                 self.today().isoformat(),

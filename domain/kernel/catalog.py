@@ -102,6 +102,15 @@ class ServiceDefinition:
     modes: tuple[str, ...]
     visible_fields: tuple[str, ...]
     optional: bool
+    # the request's receipt is a thing arriving (a card in transit), not an application: the
+    # receiving window's clock after dispatch is this many working days, and past it the
+    # request is overdue (the transit is late), never deemed accepted (None: the window's
+    # notice clock, NOTICE_DAYS, and deemed acceptance, Administrative Licensing Law Art. 32)
+    arrival_limit_days: int | None = None
+    # any office of the authority receives it where the applicant applies, in the city and
+    # the province too (ID cards: any police window), not only across provinces where an
+    # agreement or the national list says so
+    any_window: bool = False
 
     def allows(self, mode: str) -> bool:
         return mode in self.modes
@@ -167,6 +176,10 @@ def _service(entry: Entry, handling_rules: tuple[str, ...]) -> ServiceDefinition
         modes=entry.texts("modes", allow_empty=False),
         visible_fields=entry.texts("visible_fields", allow_empty=False),
         optional=entry.flag("optional"),
+        arrival_limit_days=entry.integer("arrival_limit_days")
+        if "arrival_limit_days" in entry.value
+        else None,
+        any_window=entry.flag("any_window"),
     )
     if unknown := [m for m in service.modes if m not in MODES]:
         raise entry.fail(f"unknown mode {unknown[0]!r} (allowed: {', '.join(MODES)})")

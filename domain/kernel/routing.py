@@ -237,6 +237,8 @@ def _route(
     """
     agreement = alliance.agreement_for(family, handling, service.code)
     where = relation(family, handling)
+    if service.any_window and where in ("same city", "same province"):
+        return _any_window(service, handling, family, where, depends_on)
     if agreement is not None or where != "cross-province":
         listed = None  # the national list fills the gaps the alliance leaves across provinces
     outside = listed is not None and not listed.covers(family, handling)
@@ -254,6 +256,27 @@ def _route(
         time_limit_days=service.time_limit_days,
         manual_routing=mode is None,
         route_note=_note(service, family, handling, where, mode, agreement, listed, outside),
+    )
+
+
+def _any_window(
+    service: ServiceDefinition, handling: str, family: str, where: str, depends_on: tuple[str, ...]
+) -> PlannedService:
+    """A service any office of its authority receives where the applicant applies: off-site
+    within the city and the province (received there, decided at the handling locality), or
+    the nearest mode the catalog allows when it does not allow off-site."""
+    mode = "off-site" if service.allows("off-site") else _mode(service, where, None, None)
+    return PlannedService(
+        service=service.code,
+        authority=service.authority,
+        handling_locality=handling,
+        receiving_locality=family if mode == "off-site" else handling,
+        mode=mode,
+        depends_on=depends_on,
+        time_limit_days=service.time_limit_days,
+        manual_routing=mode is None,
+        route_note=f"{where}: any {service.authority} window receives {service.code} where the "
+        f"applicant applies ({family}); {handling} decides",
     )
 
 

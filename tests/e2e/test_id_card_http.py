@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
@@ -165,7 +166,8 @@ def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
         "applicant.name": "李雷",
         "applicant.phone": "13912345678",
     }  # the window hands the card over: no hukou, no reason
-    assert delivery_step["due"] == WorkingCalendar().add_working_days(start, 5).date.isoformat()
+    # the card's journey has its own limit (the catalog's arrival limit: 10 working days)
+    assert delivery_step["due"] == WorkingCalendar().add_working_days(start, 10).date.isoformat()
 
     # the card arrives four working days later: the window's own clock, not Wuhan's
     arrival = working_day(14)
@@ -255,3 +257,55 @@ def test_only_a_public_security_window_opens_a_case(
     _, health = container.actors.add("office", JIAXING, "health")
     answer = client.post("/id-card-applications", json=APPLICATION, headers=bearer(health))
     assert answer.status_code == 404
+
+
+def test_a_card_late_in_transit_is_overdue_never_deemed_accepted(
+    container: Container, client: TestClient
+) -> None:
+    """Past the delivery's arrival limit the card is late: the deadline job records the
+    delivery overdue (the window chases it), where an application at a window would have
+    been deemed accepted (Art. 32): nothing was applied for at the window, a card is due."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    _, wuhan = container.actors.add("office", WUHAN, PS)
+    _, admin = container.actors.add("admin", "*")
+    on(container, START)
+    opened = client.post("/id-card-applications", json=APPLICATION, headers=bearer(jiaxing))
+    case_id = opened.json()["case_id"]
+    container.after_command()
+    production_id = steps(view(client, admin, case_id))["id-card-production"]["service_request_id"]
+    step(client, jiaxing, production_id, "receive", {"receipt_number": "JX-2"})
+    record = f"{APPLICANT_ID}/{START:%Y%m%d}-{START.replace(year=START.year + 20):%Y%m%d}"
+    step(client, wuhan, production_id, "approve", {"id_card_record": record})
+    container.after_command()
+    delivery = steps(view(client, admin, case_id))["id-card-delivery"]
+    assert delivery["state"] == "dispatched"
+    on(container, working_day(11))  # the day after the arrival limit
+    container.watch_deadlines()
+    request = container.ledger.get_request(UUID(delivery["service_request_id"]))
+    assert request.state == "dispatched"  # still waiting for the card: not deemed accepted
+    assert f"overdue:{delivery['due']}" in request.warned
+    assert steps(view(client, admin, case_id))["id-card-delivery"]["state"] == "dispatched"
+
+
+def test_a_window_in_the_hukou_province_receives_the_application(
+    container: Container, client: TestClient
+) -> None:
+    """Any police window receives an ID card application: a Jiaxing window for a Hangzhou
+    hukou (the same province) receives it off-site and Hangzhou decides, as across provinces
+    (the catalog's any_window), instead of sending the applicant to Hangzhou."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    _, admin = container.actors.add("admin", "*")
+    on(container, START)
+    hangzhou = "330106"  # 西湖区
+    applicant = {**APPLICATION, "hukou_division": hangzhou,
+                 "citizen_id": make_citizen_id(hangzhou, date(1990, 6, 1), 21)}  # fmt: skip
+    opened = client.post("/id-card-applications", json=applicant, headers=bearer(jiaxing))
+    assert opened.status_code == 201, opened.text
+    container.after_command()
+    production = steps(view(client, admin, opened.json()["case_id"]))["id-card-production"]
+    assert (production["handling"]["locality"], production["receiving"]["locality"]) == (
+        hangzhou,
+        JIAXING,
+    )
+    assert production["mode"] == "off-site"
+    assert production["next"]["locality"] == JIAXING  # the window accepts first

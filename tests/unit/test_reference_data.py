@@ -128,6 +128,9 @@ def test_visible_fields_minimise_data() -> None:
         ("vaccination", "handling_rule", "anywhere", "unknown handling_rule"),
         ("vaccination", "time_limit_days", 0, "'time_limit_days' must be a positive"),
         ("household-registration", "depends_on", ["maternity-benefits"], "on an optional"),
+        ("vaccination", "arrival_limit_days", 0, "'arrival_limit_days' must be a positive"),
+        ("vaccination", "arrival_limit_days", "5", "'arrival_limit_days' must be a positive"),
+        ("vaccination", "any_window", "yes", "'any_window' must be true or false"),
     ],
 )
 def test_bad_service_values_are_rejected(
