@@ -223,7 +223,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "handling_locality": STRING,
             "receiving_locality": STRING,
-            "mode": {"enum": ["online", "off-site", "joint"]},
+            "mode": {"enum": ["online", "off-site", "joint", "remote-window"]},
             "reason": STRING,
         }
     ),

@@ -3,7 +3,7 @@ request and the office that handles it in another locality, with the applicant a
 receiving window (shared screen, audio and video; the video itself is not ours: the booking,
 who took part and the outcome are the record).
 
-Seed: the Jinshan–Haiyan–Pinghu cooperation agreement of 2023-09-22 ("remote virtual window
+Seed: the Jinshan-Haiyan-Pinghu cooperation agreement of 2023-09-22 ("remote virtual window
 services ... break administrative boundaries but keep administrative subordination
 relationship intact"): the handling office keeps its decision; it decides the request by its
 usual approve or reject, during the session or after it.
@@ -15,13 +15,12 @@ one ServiceRequest of any wing, received in one locality and handled in another.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
 from domain.kernel.errors import (
     InvalidSessionError,
@@ -145,9 +144,7 @@ class RemoteWindowSession(Aggregate):
                 service_request_id=str(request.id),
             )
         if by_office != receiving:
-            raise WrongOfficeError(
-                "The receiving office books the session", office=receiving.key
-            )
+            raise WrongOfficeError("The receiving office books the session", office=receiving.key)
         return cls(
             service_request_id=request.id,
             case_id=request.case_id,
@@ -180,9 +177,7 @@ class RemoteWindowSession(Aggregate):
         """A party takes part: an office for itself; the applicant, recorded by the receiving
         office (where the applicant stands). A party joined already is not recorded again."""
         if party not in PARTIES:
-            raise InvalidSessionError(
-                f"A party is one of {', '.join(PARTIES)}", field="party"
-            )
+            raise InvalidSessionError(f"A party is one of {', '.join(PARTIES)}", field="party")
         self._require(*LIVE)
         self._side(by_office, "handling" if party == "handling" else "receiving")
         if party not in self.joined:
@@ -266,7 +261,9 @@ def next_step(
         return None
     if session.state == SessionState.ENDED:
         who = f"{handling.authority} {handling.locality}"
-        return _next("office", who, "decide the request (approve or reject)", request_due, [handling])
+        return _next(
+            "office", who, "decide the request (approve or reject)", request_due, [handling]
+        )
     who = f"{receiving.authority} {receiving.locality}"
     action = "book another session, or the request goes on without one"
     return _next("office", who, action, request_due, [receiving])
@@ -306,7 +303,7 @@ VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
 _INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
-def session_entry(role: str, stream: str, event: Aggregate.Event) -> dict[str, Any]:
+def session_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dict[str, Any]:
     """One session event as the case history shows it to `role` (`stream`: the session's
     service, as "remote-window:<service>")."""
     name = type(event).__name__

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from uuid import uuid4
 
 import pytest
 
+from domain.births.catalog import load_catalog
+from domain.kernel.alliance import Alliance
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import (
     InvalidSessionError,
+    ReferenceDataError,
     RequestNotOpenError,
     SessionStateError,
     WrongOfficeError,
@@ -21,10 +26,11 @@ from domain.kernel.remote_window import (
     session_entry,
     session_id,
 )
-from domain.kernel.routing import PlannedService, Route
+from domain.kernel.routing import Places, PlannedService, Route, plan_services
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.transcodings import WINDOW_OFFICE, WINDOW_SLOT
 from domain.kernel.window_values import Slot, WindowOffice
+from domain.wings import load_alliance, load_national_list
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in China
 HAIYAN = WindowOffice("330424", "medical-insurance")
@@ -167,7 +173,8 @@ def test_the_history_shows_offices_the_session_and_families_less() -> None:
     assert office["data"]["receiving"] == HAIYAN.to_dict()
     assert "booked_by" not in office["data"]
     family = session_entry("family", "remote-window:maternity-benefits", events[0])
-    assert "note" not in family["data"] and family["data"]["slot"] == session.slot.to_dict()
+    assert "note" not in family["data"]
+    assert family["data"]["slot"] == session.slot.to_dict()
     assert session_entry("hospital", "x", events[1])["data"] == {"session_id": str(session.id)}
     admin = session_entry("admin", "x", events[0])
     assert admin["data"]["booked_by"] == "office:a"
@@ -178,3 +185,46 @@ def test_the_values_are_stored_as_plain_dicts() -> None:
     stored = WINDOW_SLOT.encode(slot())
     assert stored == {"starts_at": "2026-11-21T10:00+08:00", "ends_at": "2026-11-21T11:00+08:00"}
     assert WINDOW_SLOT.decode(stored) == slot()
+
+
+def maternity_route(home: str, insured: str) -> PlannedService:
+    places = Places(
+        home,
+        (
+            ("birth-place", home),
+            ("residence", home),
+            ("household-hukou", home),
+            ("insured-place", home),
+            ("mother-insured-place", insured),
+        ),
+    )
+    plan = plan_services(places, load_catalog(), load_alliance(), load_national_list())
+    found = plan.service("maternity-benefits")
+    assert found is not None
+    return found
+
+
+def test_the_jinshan_haiyan_pinghu_agreement_routes_maternity_benefits_by_remote_window() -> None:
+    there = maternity_route("330424", "310116")
+    assert (there.mode, there.receiving_locality, there.handling_locality) == (
+        "remote-window",
+        "330424",
+        "310116",
+    )
+    assert "remote virtual window (金山" in there.route_note
+    back = maternity_route("310116", "330482")
+    assert (back.mode, back.receiving_locality) == ("remote-window", "310116")
+    # the agreement binds three counties, not their cities: Nanhu and Pudong stay online
+    assert maternity_route("330402", "310116").mode == "online"
+    assert maternity_route("330424", "310115").mode == "online"
+
+
+def test_a_county_of_an_agreement_is_a_current_county_of_a_member_city() -> None:
+    data = json.loads(
+        files("domain.kernel").joinpath("reference", "alliance.json").read_text("utf-8")
+    )
+    rule = next(a for a in data["agreements"] if a["mode"] == "remote-window")
+    for wrong in ("330499", "230102"):  # no such county; a county of no member city
+        rule["handling"] = [wrong]
+        with pytest.raises(ReferenceDataError, match="matches no member"):
+            Alliance.from_dict(data, load_catalog())
