@@ -19,7 +19,13 @@ from adapters.audit_log import AuditBusyError
 from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
-from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.case_reads import (
+    case_history_entry,
+    history_streams,
+    load_view,
+    scoped_case,
+    siblings_view,
+)
 from adapters.certificates import NotACertificateError
 from adapters.credentials import provisioning_uri
 from adapters.document_files import (
@@ -43,6 +49,10 @@ from adapters.follow_ups import (
 from adapters.keys import StoreKeyError
 from adapters.marriage import marriage_case, open_marriage
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
+from adapters.remote_windows import book as book_session
+from adapters.remote_windows import office_sessions
+from adapters.remote_windows import read as read_session
+from adapters.remote_windows import step as session_step
 from adapters.sign_in import (
     SignedIn,
     disable_user,
@@ -113,6 +123,7 @@ from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
 from domain.kernel.applicants import ApplicantCase, IdentityCheck, Opening
 from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
+    SESSION_ACTIONS,
     Approve,
     ApproveCorrection,
     EvidenceRef,
@@ -134,6 +145,7 @@ from domain.kernel.errors import (
     InvalidIdentifierError,
     InvalidResultError,
     InvalidRouteError,
+    InvalidSessionError,
     InvalidTransitionError,
     MessageIdReusedError,
     NotificationConflictError,
@@ -141,6 +153,8 @@ from domain.kernel.errors import (
     ServiceRequestNotFoundError,
 )
 from domain.kernel.identifiers import full_division_name, make_citizen_id
+from domain.kernel.remote_window import MAX_NOTE as MAX_SESSION_NOTE
+from domain.kernel.remote_window import PARTIES as SESSION_PARTIES
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.staff import (
     InvalidStaffUserError,
@@ -189,8 +203,11 @@ __all__ = [
     "CALL_BACK_OUTCOMES",
     "CASE_ROLES",
     "FAMILY_ACTIONS",
+    "MAX_SESSION_NOTE",
     "PARKED_STATE",
     "ROLES",
+    "SESSION_ACTIONS",
+    "SESSION_PARTIES",
     "SKIPPED_STATE",
     "WHATS",
     "ActiveContentError",
@@ -228,6 +245,7 @@ __all__ = [
     "InvalidIdentifierError",
     "InvalidResultError",
     "InvalidRouteError",
+    "InvalidSessionError",
     "InvalidStaffUserError",
     "InvalidTransitionError",
     "Issue",
@@ -283,12 +301,14 @@ __all__ = [
     "acknowledgement",
     "application_problems",
     "attempt_key",
+    "book_session",
     "build",
     "can_rebuild_in_parts",
     "capability_statement",
     "carry_out",
     "case_by_tracking_code",
     "case_file",
+    "case_history_entry",
     "case_id_of",
     "case_of_request",
     "check_marriage",
@@ -340,6 +360,7 @@ __all__ = [
     "office_feed",
     "office_queue",
     "open_marriage",
+    "office_sessions",
     "open_session",
     "operation_outcome",
     "parked_count",
@@ -353,6 +374,7 @@ __all__ = [
     "projection_lags",
     "provisioning_uri",
     "read_case",
+    "read_session",
     "rebuild_in_parts",
     "record_call_back",
     "record_sign_in_refused",
@@ -367,6 +389,7 @@ __all__ = [
     "seal_attempt",
     "search_requests",
     "search_row",
+    "session_step",
     "speaks_for",
     "token_hash",
     "tracking_code_shape",

@@ -29,6 +29,7 @@ from api import (
     oidc,
     pages,
     queue,
+    remote_window,
     routing_desk,
     service_requests,
     sign_in,
@@ -69,6 +70,7 @@ MODULES = (
     certificates,
     certificate_qr,
     marriage,
+    remote_window,
 )
 
 
