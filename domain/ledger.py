@@ -219,10 +219,11 @@ class CaseLedger(
         request = self.get_request(cmd.service_request_id)
         slot = Slot.checked(cmd.starts_at, cmd.ends_at, self.clock())
         sessions = self.sessions_of(request.id)
-        if live := [s for s in sessions if s.is_live]:
+        if any(s.is_live for s in sessions):
             raise SessionStateError(
-                "A session of this request is still booked or in progress",
-                session_id=str(live[0].id),
+                "A session of this request is still booked or in progress (its id: the "
+                "request's view)",
+                service_request_id=str(request.id),
             )
         number = len(sessions) + 1
         session = RemoteWindowSession.book(request, number, cmd.office, cmd.by, slot, cmd.note)

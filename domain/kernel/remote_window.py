@@ -144,7 +144,7 @@ class RemoteWindowSession(Aggregate):
                 service_request_id=str(request.id),
             )
         if by_office != receiving:
-            raise WrongOfficeError("The receiving office books the session", office=receiving.key)
+            raise WrongOfficeError("The receiving office books the session")
         return cls(
             service_request_id=request.id,
             case_id=request.case_id,
@@ -204,7 +204,6 @@ class RemoteWindowSession(Aggregate):
         if self.state not in states:
             raise SessionStateError(
                 f"The session is {self.state}; this step needs it {' or '.join(states)}",
-                state=self.state.value,
                 session_id=str(self.id),
             )
 
