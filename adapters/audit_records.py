@@ -23,6 +23,7 @@ WHATS = (
     "follow-ups",  # a bad rating's case and the family's comment
     "search",  # an office's search by tracking code or citizen ID (api/service_requests.py)
     "certificates",  # a case's e-certificates (api/certificates.py)
+    "remote-window",  # a remote window session (api/remote_window.py)
 )
 VIAS = ("api", "page")
 

@@ -46,6 +46,10 @@ from projections.locality_stats import LocalityStatsProjection, LocalityStatsVie
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.office_search import OfficeSearchProjection, OfficeSearchView
+from projections.remote_window_sessions import (
+    RemoteWindowSessionsProjection,
+    RemoteWindowSessionsView,
+)
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,7 @@ PROJECTIONS: Registry = (
     (OfficeFeedProjection, OfficeFeedView),
     (OfficeSearchProjection, OfficeSearchView),
     (ApplicantCasesProjection, ApplicantCasesView),
+    (RemoteWindowSessionsProjection, RemoteWindowSessionsView),
 )
 
 

@@ -11,6 +11,7 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from domain.births.birth_case import BirthCase
+from domain.births.history import history_entry
 from domain.kernel.access import (
     RECORD_REF_ROLES,
     CaseNotYetError,
@@ -20,6 +21,7 @@ from domain.kernel.access import (
 )
 from domain.kernel.actors import Principal
 from domain.kernel.errors import CaseNotFoundError
+from domain.kernel.remote_window import REMOTE_WINDOW, RemoteWindowSession, session_entry
 from domain.kernel.service_request import ServiceRequest
 from domain.ledger import CaseLedger
 from projections.case_view import replayed_view
@@ -90,14 +92,39 @@ def history_streams(
 ) -> list[tuple[str, CanMutateAggregate[Any]]]:
     """The case's events and those of the requests the caller sees: (stream, event), by stream."""
     case, requests = scoped_case(ledger, principal, case_id)
+    seen = visible_requests(principal, requests)
     streams: list[tuple[str, UUID]] = [("case", case.id)]
-    streams += [(r.service, r.id) for r in visible_requests(principal, requests)]
+    streams += [(r.service, r.id) for r in seen]
     return [
         (stream, event)
         for stream, stream_id in streams
         for event in ledger.events.get(stream_id)
         if isinstance(event, CanMutateAggregate)
-    ]
+    ] + session_streams(ledger, seen)
+
+
+def session_streams(
+    ledger: CaseLedger, requests: list[ServiceRequest]
+) -> list[tuple[str, CanMutateAggregate[Any]]]:
+    """The remote window sessions' events of these requests (only a request received for
+    another locality has any), as (stream, event); the stream is "remote-window:<service>"."""
+    found: list[tuple[str, CanMutateAggregate[Any]]] = []
+    for request in requests:
+        if request.receiving_locality == request.handling_locality:
+            continue
+        for session in ledger.sessions_of(request.id):
+            stream = f"{REMOTE_WINDOW}:{session.service}"
+            events = ledger.events.get(session.id)
+            found += [(stream, e) for e in events if isinstance(e, CanMutateAggregate)]
+    return found
+
+
+def case_history_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dict[str, Any]:
+    """One event of a case's history as `role` may read it: a remote window session's by the
+    kernel's rules, the case's and its requests' by the wing's."""
+    if type(event).__qualname__.startswith(RemoteWindowSession.__qualname__ + "."):
+        return session_entry(role, stream, event)
+    return history_entry(role, stream, event)
 
 
 def siblings_view(

@@ -19,7 +19,13 @@ from adapters.audit_log import AuditBusyError
 from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
-from adapters.case_reads import history_streams, load_view, scoped_case, siblings_view
+from adapters.case_reads import (
+    case_history_entry,
+    history_streams,
+    load_view,
+    scoped_case,
+    siblings_view,
+)
 from adapters.certificates import NotACertificateError
 from adapters.credentials import provisioning_uri
 from adapters.document_files import (
@@ -45,6 +51,10 @@ from adapters.id_cards import window_command as id_card_window_command
 from adapters.keys import StoreKeyError
 from adapters.marriage import marriage_case, open_marriage
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
+from adapters.remote_windows import book as book_session
+from adapters.remote_windows import office_sessions
+from adapters.remote_windows import read as read_session
+from adapters.remote_windows import step as session_step
 from adapters.sign_in import (
     SignedIn,
     disable_user,
@@ -116,6 +126,7 @@ from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
 from domain.kernel.applicants import ApplicantCase, IdentityCheck, Opening
 from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
+    SESSION_ACTIONS,
     Approve,
     ApproveCorrection,
     EvidenceRef,
@@ -137,6 +148,7 @@ from domain.kernel.errors import (
     InvalidIdentifierError,
     InvalidResultError,
     InvalidRouteError,
+    InvalidSessionError,
     InvalidTransitionError,
     MessageIdReusedError,
     NotificationConflictError,
@@ -144,6 +156,8 @@ from domain.kernel.errors import (
     ServiceRequestNotFoundError,
 )
 from domain.kernel.identifiers import full_division_name, make_citizen_id
+from domain.kernel.remote_window import MAX_NOTE as MAX_SESSION_NOTE
+from domain.kernel.remote_window import PARTIES as SESSION_PARTIES
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.staff import (
     InvalidStaffUserError,
@@ -192,8 +206,11 @@ __all__ = [
     "CALL_BACK_OUTCOMES",
     "CASE_ROLES",
     "FAMILY_ACTIONS",
+    "MAX_SESSION_NOTE",
     "PARKED_STATE",
     "ROLES",
+    "SESSION_ACTIONS",
+    "SESSION_PARTIES",
     "SKIPPED_STATE",
     "WHATS",
     "ActiveContentError",
@@ -231,6 +248,7 @@ __all__ = [
     "InvalidIdentifierError",
     "InvalidResultError",
     "InvalidRouteError",
+    "InvalidSessionError",
     "InvalidStaffUserError",
     "InvalidTransitionError",
     "Issue",
@@ -286,12 +304,14 @@ __all__ = [
     "acknowledgement",
     "application_problems",
     "attempt_key",
+    "book_session",
     "build",
     "can_rebuild_in_parts",
     "capability_statement",
     "carry_out",
     "case_by_tracking_code",
     "case_file",
+    "case_history_entry",
     "case_id_of",
     "case_of_request",
     "check_marriage",
@@ -345,6 +365,7 @@ __all__ = [
     "notification_message",
     "office_feed",
     "office_queue",
+    "office_sessions",
     "open_id_card",
     "open_marriage",
     "open_session",
@@ -360,6 +381,7 @@ __all__ = [
     "projection_lags",
     "provisioning_uri",
     "read_case",
+    "read_session",
     "rebuild_in_parts",
     "record_call_back",
     "record_sign_in_refused",
@@ -374,6 +396,7 @@ __all__ = [
     "seal_attempt",
     "search_requests",
     "search_row",
+    "session_step",
     "speaks_for",
     "token_hash",
     "tracking_code_shape",

@@ -30,6 +30,10 @@ from projections.locality_stats import LocalityStatsProjection, LocalityStatsVie
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.office_search import OfficeSearchProjection, OfficeSearchView
+from projections.remote_window_sessions import (
+    RemoteWindowSessionsProjection,
+    RemoteWindowSessionsView,
+)
 from projections.routing_desk import RoutingDeskProjection, RoutingDeskView
 
 SEARCH_LABEL = b"newborn-ledger/office-search/v1"
@@ -53,6 +57,11 @@ class LedgerProjections(Projections):
     @property
     def flows(self) -> FlowsProjection:
         return cast(FlowsProjection, self.get("flows"))
+
+    @property
+    def remote_window_sessions_view(self) -> RemoteWindowSessionsView:
+        projection = cast(RemoteWindowSessionsProjection, self.get("remote_window_sessions"))
+        return projection.view
 
     @property
     def routing_desk(self) -> RoutingDeskProjection:

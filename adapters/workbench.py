@@ -15,13 +15,15 @@ from uuid import UUID
 from eventsourcing.domain import CanMutateAggregate
 
 from adapters.bootstrap import Container
-from domain.births.history import history_entry
+from adapters.case_reads import case_history_entry, session_streams
+from adapters.remote_windows import request_sessions
 from domain.kernel.access import ACTIONS, OutOfScopeError, may_act, office_may_see
 from domain.kernel.actors import Principal
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.errors import ServiceRequestNotFoundError
 from domain.kernel.materials import MaterialsCatalog, request_materials
-from domain.kernel.service_request import RequestState, ServiceRequest
+from domain.kernel.remote_window import REMOTE_WINDOW
+from domain.kernel.service_request import HOLDING, RequestState, ServiceRequest
 from domain.wings import catalog_of
 from domain.wings import materials_of as wing_materials
 from domain.wings import service as service_definition
@@ -70,6 +72,7 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
     here = principal.scope if principal.role == "office" else None
     open_case = _case_open(container, request)
     events = list(container.ledger.events.get(request.id))
+    windows = request_sessions(container.ledger, principal, request)
     view = request_fields(request) | {
         "case_id": str(request.case_id),
         "authority": request.authority,
@@ -81,8 +84,11 @@ def request_view(container: Container, principal: Principal, request_id: UUID) -
         "result": request.result.to_dict() if request.result else None,
         "awaiting": list(request.awaiting),
         "clock": clock(request, overdue=bool(row and row.overdue), soon=bool(row and row.due_soon)),
-        "next": behind(container, request) or next_actor(principal, request, open_case),
+        "next": behind(container, request)
+        or window_next(principal, request, windows)
+        or next_actor(principal, request, open_case),
         "actions": allowed_actions(principal, request, open_case),
+        "remote_window": windows,
     }
     documents = container.files.describe(request.case_id, list(request.documents))
     exchanged = exchanges(events)
@@ -200,12 +206,14 @@ def timeline(
     role (domain/births/history.py)."""
     ledger = container.ledger
     streams = [("case", request.case_id), (request.service, request.id)]
-    entries = [
-        history_entry(principal.role, stream, event)
+    events: list[tuple[str, CanMutateAggregate[Any]]] = [
+        (stream, event)
         for stream, stream_id in streams
         for event in ledger.events.get(stream_id)
         if isinstance(event, CanMutateAggregate)
     ]
+    events += session_streams(ledger, [request])  # its remote window sessions'
+    entries = [case_history_entry(principal.role, stream, event) for stream, event in events]
     return sorted(entries, key=lambda e: e["at"])
 
 
@@ -253,6 +261,41 @@ def next_actor(
         party = "routing-desk" if request.route.manual_routing else "ledger"
         return _next(party, party, "route and dispatch", None, False)
     return None
+
+
+def window_next(
+    principal: Principal, request: ServiceRequest, windows: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A request routed in mode remote-window (远程虚拟窗口), at the window or received: the
+    receiving office books a session with the handling office (by the request's due date;
+    again after a cancelled one), then the session's own next step until it ends; after a
+    session held, the request's own next step (the handling office decides) is (None)."""
+    if request.route.mode != REMOTE_WINDOW or request.state not in HOLDING:
+        return None
+    sessions = windows["sessions"]
+    live = [s for s in sessions if s["state"] in ("booked", "in-progress")]
+    if live:
+        step: dict[str, Any] = dict(live[-1]["next"])
+        offices: list[dict[str, str]] = step.pop("offices")
+        you = principal.role == "office" and any(
+            (o["locality"], o["authority"]) == (principal.scope, principal.authority)
+            for o in offices
+        )
+        return step | {"you": you, "session_id": live[-1]["session_id"]} | offices[0]
+    held = any(s["state"] == "ended" for s in sessions)
+    if held or request.state == RequestState.SUPPLEMENT_REQUESTED:
+        return None  # the request's own next step: the family's answer, or the decision
+    place = request.receiving_locality
+    you = principal.role == "office" and (principal.scope, principal.authority) == (
+        place,
+        request.authority,
+    )
+    action = f"book a remote window session with {request.handling_locality}" + (
+        " and receive (受理)" if request.state == RequestState.DISPATCHED else ""
+    )
+    who = f"{request.authority} {place}"
+    office = {"authority": request.authority, "locality": place}
+    return _next("office", who, action, request.due, you) | office
 
 
 def behind(container: Container, request: ServiceRequest) -> dict[str, str] | None:

@@ -30,6 +30,7 @@ from api import (
     oidc,
     pages,
     queue,
+    remote_window,
     routing_desk,
     service_requests,
     sign_in,
@@ -71,6 +72,7 @@ MODULES = (
     certificate_qr,
     marriage,
     id_cards,
+    remote_window,
 )
 
 

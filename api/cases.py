@@ -19,8 +19,8 @@ from adapters.facade import (
     CaseLedger,
     Container,
     Principal,
+    case_history_entry,
     foreign_case,
-    history_entry,
     history_streams,
     read_case,
     with_siblings,
@@ -130,7 +130,7 @@ def with_viewers(document: bytes, viewers: list[dict[str, Any]]) -> bytes:
 
 def read_history(ledger: CaseLedger, principal: Principal, case_id: UUID) -> list[dict[str, Any]]:
     entries = [
-        history_entry(principal.role, stream, event)
+        case_history_entry(principal.role, stream, event)
         for stream, event in history_streams(ledger, principal, case_id)
     ]
     return sorted(entries, key=lambda e: e["at"])

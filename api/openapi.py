@@ -224,7 +224,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "handling_locality": STRING,
             "receiving_locality": STRING,
-            "mode": {"enum": ["online", "off-site", "joint"]},
+            "mode": {"enum": ["online", "off-site", "joint", "remote-window"]},
             "reason": STRING,
         }
     ),
@@ -386,7 +386,41 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             {"method": STRING, "document": STRING}, checked_by=STRING, office=STRING
         ),
     ),
+    "RemoteWindowSession": obj(
+        {
+            "session_id": UUID_STRING,
+            "service_request_id": UUID_STRING,
+            "case_id": UUID_STRING,
+            "service": STRING,
+            "state": {"enum": ["booked", "in-progress", "ended", "cancelled"]},
+            "receiving": obj({"locality": STRING, "authority": STRING}),
+            "handling": obj({"locality": STRING, "authority": STRING}),
+            "starts_at": STRING,
+            "ends_at": STRING,
+            "joined": {"type": "array", "items": STRING},
+            "next": {"type": ["object", "null"]},  # who acts next, what and by when
+            "actions": OBJECTS,
+        },
+        mode=STRING_OR_NULL,
+        side=STRING_OR_NULL,  # the caller's part: receiving or handling
+        request_state=STRING,
+        started_at=STRING_OR_NULL,
+        ended_at=STRING_OR_NULL,
+        note=STRING,  # offices and admins
+        outcome=STRING_OR_NULL,
+        cancel_reason=STRING_OR_NULL,
+        booked_by=STRING,  # admins
+    ),
+    "RemoteWindowSessions": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
     # request bodies
+    "SessionBooking": obj(
+        {"service_request_id": UUID_STRING, "starts_at": STRING, "ends_at": STRING},
+        note=STRING,
+    ),
+    "SessionStart": obj({}),
+    "SessionJoin": obj({"party": {"enum": ["receiving", "handling", "applicant"]}}),
+    "SessionEnd": obj({}, outcome=STRING),
+    "SessionCancel": obj({"reason": STRING}),
     "TrackRequest": obj({"tracking_code": STRING, "verifier": STRING}),
     "OfficeSearch": obj({}, tracking_code=STRING, citizen_id=STRING),  # exactly one of them
     "IdCardApplication": obj(

@@ -30,6 +30,7 @@ from adapters.facade import (
     InvalidIdentifierError,
     InvalidResultError,
     InvalidRouteError,
+    InvalidSessionError,
     InvalidTransitionError,
     NotificationConflictError,
     OutOfScopeError,
@@ -58,6 +59,7 @@ STATUS: dict[type[DomainError], int] = {
     InvalidCallBackError: 422,
     InvalidResultError: 422,
     InvalidRouteError: 422,
+    InvalidSessionError: 422,
     InvalidActorError: 422,
 }
 

@@ -25,8 +25,10 @@ from domain.kernel.calendar import DueDate, WorkingCalendar, deadline_kind
 from domain.kernel.case_plan import CasePlan, carried_out_reads
 from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.commands import (
+    SESSION_ACTIONS,
     Approve,
     ApproveCorrection,
+    BookSession,
     Receive,
     Reject,
     RejectCorrection,
@@ -34,6 +36,7 @@ from domain.kernel.commands import (
     Resubmit,
     Revoke,
     RouteRequest,
+    SessionStep,
     Supplement,
 )
 from domain.kernel.disclosure import DispatchPayload, disclose
@@ -42,9 +45,12 @@ from domain.kernel.errors import (
     CaseNotFoundError,
     InvalidTransitionError,
     ServiceRequestNotFoundError,
+    SessionNotFoundError,
+    SessionStateError,
 )
 from domain.kernel.reads import aggregate_of
 from domain.kernel.remedies import load_remedies
+from domain.kernel.remote_window import RemoteWindowSession, session_id
 from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
@@ -57,6 +63,7 @@ from domain.kernel.service_request import (
     RequestState,
     ServiceRequest,
 )
+from domain.kernel.window_values import Slot
 from domain.kernel.wing import ClosableCase, EvidencedCase, KernelCase, VoidableCase
 from domain.wings import WINGS, RegistersWingValues, case_types, national_list, service
 
@@ -205,6 +212,54 @@ class CaseLedger(
             cmd.officer, cmd.reason, cmd.basis, window.date.isoformat(), window.provisional
         )
         return self._saved(request, cmd.answer)
+
+    # --- the remote virtual window (domain/kernel/remote_window.py) ---------------------
+    def book_session(self, cmd: BookSession) -> RemoteWindowSession:
+        """The receiving office books a session for a request it holds for another locality;
+        one session of a request is live (booked or in progress) at a time."""
+        request = self.get_request(cmd.service_request_id)
+        slot = Slot.checked(cmd.starts_at, cmd.ends_at, self.clock())
+        sessions = self.sessions_of(request.id)
+        if any(s.is_live for s in sessions):
+            raise SessionStateError(
+                "A session of this request is still booked or in progress (its id: the "
+                "request's view)",
+                service_request_id=str(request.id),
+            )
+        number = len(sessions) + 1
+        session = RemoteWindowSession.book(request, number, cmd.office, cmd.by, slot, cmd.note)
+        self.save(session)
+        return session
+
+    def session_step(self, cmd: SessionStep) -> RemoteWindowSession:
+        """Start, join, end or cancel a session, at the ledger's clock."""
+        session = self.get_session(cmd.session_id)
+        now = self.clock()
+        if cmd.action == "start":
+            session.start(cmd.office, cmd.by, now)
+        elif cmd.action == "join":
+            session.join(cmd.office, cmd.by, cmd.party, now)
+        elif cmd.action == "end":
+            session.end(cmd.office, cmd.by, cmd.text, now)
+        elif cmd.action == "cancel":
+            session.cancel(cmd.office, cmd.by, cmd.text)
+        else:
+            raise ValueError(f"a session step is one of {SESSION_ACTIONS}")
+        self.save(session)
+        return session
+
+    def get_session(self, session: UUID) -> RemoteWindowSession:
+        try:
+            return aggregate_of(self.repository, RemoteWindowSession, session)
+        except AggregateNotFoundError:
+            raise SessionNotFoundError("No such session", session_id=str(session)) from None
+
+    def sessions_of(self, request_id: UUID) -> list[RemoteWindowSession]:
+        """The request's sessions, first booked first (their ids are numbered)."""
+        found: list[RemoteWindowSession] = []
+        while (next_id := session_id(request_id, len(found) + 1)) in self.repository:
+            found.append(self.get_session(next_id))
+        return found
 
     # --- the routing desk ------------------------------------------------------------------
     def route(self, cmd: RouteRequest) -> ServiceRequest:

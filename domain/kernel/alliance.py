@@ -13,6 +13,7 @@ from domain.kernel.catalog import MODES, Catalog, Entry
 
 ALL_MEMBERS = "*"
 _CITY = re.compile(r"^[1-8]\d[0-9]{2}00$", re.ASCII)
+_COUNTY = re.compile(r"^[1-8]\d{5}$", re.ASCII)
 _RANGE_END = re.compile(r"\[\d{0,4}-(\d{0,4})\]", re.ASCII)
 # Municipalities' former county groups were merged into their district groups (Shanghai 2016,
 # Beijing 2015, Tianjin 2016); Chongqing still has both 500100 (districts) and 500200 (counties).
@@ -35,6 +36,17 @@ def known_city(code: str) -> bool:
     """True when python-stdnum's GB/T 2260 table has `code` as a current prefecture-level unit."""
     if not _CITY.match(code) or code.endswith("0000"):
         return False
+    return _current(code)
+
+
+def known_county(code: str) -> bool:
+    """True when python-stdnum's GB/T 2260 table has `code` as a current county-level unit."""
+    if not _COUNTY.match(code) or code.endswith("00"):
+        return False
+    return _current(code)
+
+
+def _current(code: str) -> bool:
     info = numdb.get("cn/loc").info(code)
     label = info[1][1].get("county") if len(info) > 1 else None
     if not isinstance(label, str):
@@ -70,7 +82,9 @@ class Agreement:
 @dataclass(frozen=True)
 class Alliance:
     """A versioned, validated alliance: members and agreements indexed by (receiving, handling,
-    service) at city level."""
+    service) at city level, or at county level for a rule that names counties of member
+    cities (a local agreement, such as Jinshan-Haiyan-Pinghu's): a county pair's agreement
+    comes before its cities'."""
 
     version: str
     name: str
@@ -110,8 +124,12 @@ class Alliance:
     def agreement_for(
         self, receiving_division: str, handling_division: str, service: str
     ) -> Agreement | None:
-        """The agreement letting the receiving county's city accept for the handling county's
-        city (None when there is none, including when both counties are in the same city)."""
+        """The agreement letting the receiving county accept for the handling county: theirs,
+        else their cities' (None when there is none, including when both counties are in the
+        same city)."""
+        local = self.index.get((receiving_division, handling_division, service))
+        if local is not None:
+            return local
         return self.index.get((city_of(receiving_division), city_of(handling_division), service))
 
 
@@ -129,15 +147,18 @@ def _members(root: Entry) -> tuple[Member, ...]:
 
 
 def _select(rule: Entry, key: str, codes: tuple[str, ...]) -> list[str]:
-    """'*' = every member, a 2-digit code = the members in that province, else one member."""
+    """'*' = every member, a 2-digit code = the members in that province, a member's code =
+    that member, a current county of a member city = that county only."""
     selected: list[str] = []
     for token in rule.texts(key, allow_empty=False):
         if token == ALL_MEMBERS:
             chosen = list(codes)
         elif len(token) == 2:
             chosen = [c for c in codes if c.startswith(token)]
+        elif token in codes or (city_of(token) in codes and known_county(token)):
+            chosen = [token]
         else:
-            chosen = [token] if token in codes else []
+            chosen = []
         if not chosen:
             raise rule.fail(f"'{key}' entry {token!r} matches no member city")
         selected += [c for c in chosen if c not in selected]
@@ -155,7 +176,7 @@ def _add_rule(
     if rule.flag("mutual"):
         pairs += [(h, r) for r, h in pairs]
     for (receiving, handling), service in ((p, s) for p in pairs for s in services):
-        if receiving != handling:
+        if city_of(receiving) != city_of(handling):  # never within one city
             agreement = Agreement(
                 receiving, handling, service, mode, rule.text("name"), rule.text("basis")
             )

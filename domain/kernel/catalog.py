@@ -9,7 +9,10 @@ from importlib.resources import files
 
 from domain.kernel.errors import ReferenceDataError
 
-MODES = ("online", "off-site", "joint")
+# online: 全程网办; off-site: 异地代收代办 (received here, decided there); joint: 多地联办;
+# remote-window: 远程虚拟窗口, received here with the handling office on a shared screen
+# (domain/kernel/remote_window.py; seed: the Jinshan-Haiyan-Pinghu agreement of 2023-09-22)
+MODES = ("online", "off-site", "joint", "remote-window")
 AUTHORITIES = (
     "health",
     "cdc",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.kernel.answers import AnswerKey
+from domain.kernel.window_values import WindowOffice
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,32 @@ class RouteRequest:
     receiving_locality: str
     mode: str
     reason: str
+
+
+@dataclass(frozen=True)
+class BookSession:
+    """The receiving office books a remote virtual window session with the handling office
+    for a request (domain/kernel/remote_window.py): the slot as ISO times."""
+
+    service_request_id: UUID
+    office: WindowOffice  # the caller's office (locality and authority)
+    by: str
+    starts_at: str
+    ends_at: str
+    note: str = ""
+
+
+SESSION_ACTIONS = ("start", "join", "end", "cancel")
+
+
+@dataclass(frozen=True)
+class SessionStep:
+    """A step on a session: start, join (as `party`), end (with its `text`: the outcome) or
+    cancel (its `text`: the reason)."""
+
+    session_id: UUID
+    action: str
+    office: WindowOffice
+    by: str
+    party: str = ""
+    text: str = ""

@@ -94,3 +94,33 @@ class InvalidRouteError(DomainError):
     """A route the routing desk gave breaks the reference data (mode, places)."""
 
     code = "invalid-route"
+
+
+class InvalidSessionError(DomainError):
+    """A booking that breaks a rule: its slot (in the past, ending before it starts, too
+    long or too far ahead) or its request (not received in one locality and handled in
+    another)."""
+
+    code = "invalid-session"
+
+
+class SessionStateError(InvalidTransitionError):
+    """The session is not in a state that allows this step (or another is still live)."""
+
+    code = "session-state"
+
+
+class RequestNotOpenError(InvalidTransitionError):
+    """The request is decided, withdrawn or not yet at the receiving window: no session."""
+
+    code = "request-not-open"
+
+
+class WrongOfficeError(InvalidTransitionError):
+    """The caller's office is one of the session's, but not the one this step is for."""
+
+    code = "wrong-office"
+
+
+class SessionNotFoundError(DomainError):
+    code = "session-not-found"

@@ -85,6 +85,12 @@ def desk_route(
             "Off-site handling (异地代收代办) is received elsewhere than it is decided",
             field="receiving_locality",
         )
+    if mode == "remote-window" and receiving == handling:
+        raise InvalidRouteError(
+            "A remote virtual window (远程虚拟窗口) joins a window elsewhere than the deciding "
+            "office",
+            field="receiving_locality",
+        )
     where = relation(receiving, handling)
     received = "by the handling office" if receiving == handling else f"at {receiving}"
     note = f"{DESK_NOTE}: {where} ({receiving} → {handling}), {mode}, received {received}"

@@ -15,6 +15,7 @@ from domain.kernel.applicants import IdentityCheckAsDict
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from domain.kernel.routing import Plan, Route
+from domain.kernel.window_values import Slot, WindowOffice
 
 
 class StoredAsDict(Protocol):
@@ -47,10 +48,14 @@ ROUTE = AsDict(Route, "route")
 DISPATCH_PAYLOAD = AsDict(DispatchPayload, "dispatch_payload")
 RESULT = AsDict(Result, "result")
 PLAN = AsDict(Plan, "plan")  # the saga's plan (CasePlan events)
+WINDOW_OFFICE = AsDict(WindowOffice, "window_office")  # a remote window session's office
+WINDOW_SLOT = AsDict(Slot, "window_slot")  # and its slot
 KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (
     ROUTE,
     DISPATCH_PAYLOAD,
     RESULT,
     PLAN,
     IdentityCheckAsDict(),
+    WINDOW_OFFICE,
+    WINDOW_SLOT,
 )

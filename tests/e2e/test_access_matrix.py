@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,9 +30,10 @@ from api.tracking import Throttle
 from domain.births.catalog import load_catalog
 from domain.births.commands import CorrectNotification, VoidNotification
 from domain.births.facts import BirthFacts, Parent
-from domain.kernel.commands import EvidenceRef, Supplement
+from domain.kernel.commands import BookSession, EvidenceRef, Supplement
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
+from domain.kernel.window_values import WindowOffice
 from integrations.hospital.writer import notification_message
 from tests.conftest import CST, HOSPITAL, OTHER_HOSPITAL, make_facts, office_step
 from tests.crafted_files import page_pdf
@@ -658,6 +659,36 @@ def fixed(path: str, **kwargs: Any) -> Build:
     return lambda world, case: Call(path, **kwargs)
 
 
+def booked_session(world: World, case: Case) -> str:
+    """The case's household registration's remote window session, booked by its receiving
+    office on first use (issue 22)."""
+    ledger, request_id = world.container.ledger, UUID(case.hukou)
+    if not ledger.sessions_of(request_id):
+        start = datetime.now(CST) + timedelta(days=1)
+        office = WindowOffice(*RECEIVING.in_scope)
+        slot = (start.isoformat(), (start + timedelta(hours=1)).isoformat())
+        ledger.book_session(BookSession(request_id, office, "office:seed", *slot))
+        world.container.after_command()
+    return str(ledger.sessions_of(request_id)[-1].id)
+
+
+def on_session(action: str = "", body: dict[str, Any] | None = None) -> Build:
+    suffix = f"/{action}" if action else ""
+    return lambda world, case: Call(
+        f"/remote-window-sessions/{booked_session(world, case)}{suffix}", json=body
+    )
+
+
+def booking(world: World, case: Case) -> Call:
+    start = datetime.now(CST) + timedelta(days=1)
+    body = {
+        "service_request_id": case.hukou,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+    }
+    return Call("/remote-window-sessions", json=body)
+
+
 STEP = "/service-requests/{service_request_id:uuid}/"
 STEPS: list[tuple[str, dict[str, Any], str, Offices, dict[str, int], str]] = [
     # action, body, the request's state before, offices, who may, the state after
@@ -1184,6 +1215,61 @@ SPECS: list[Spec] = [
         expect(404, monitor_in=200, monitor_out=200, monitor_national=200, admin=200),
         lambda world, case: Call("/monitoring/reads", params={"month": world.month}),
         public=True,
+    ),
+    # the remote virtual window (issue 22): the household registration's two offices
+    Spec(
+        "POST",
+        "/remote-window-sessions",
+        expect(404, office_in=201, office_other_side=409),
+        booking,
+        offices=RECEIVING,
+        mutates=True,
+    ),
+    Spec(
+        "GET",
+        "/remote-window-sessions/{session_id:uuid}",
+        expect(404, office_in=200, office_other_side=200, admin=200),
+        on_session(),
+    ),
+    Spec(
+        "GET",
+        "/remote-window-sessions/{session_id:uuid}",
+        expect(404),
+        fixed(f"/remote-window-sessions/{UNKNOWN}"),
+        variant="unknown id",
+    ),
+    Spec(
+        "POST",
+        "/remote-window-sessions/{session_id:uuid}/start",
+        expect(404, office_in=200, office_other_side=200, admin=409),
+        on_session("start", {}),
+        mutates=True,
+    ),
+    Spec(
+        "POST",
+        "/remote-window-sessions/{session_id:uuid}/join",
+        expect(404, office_in=200, office_other_side=409, admin=409),
+        on_session("join", {"party": "handling"}),
+        mutates=True,
+    ),
+    Spec(
+        "POST",
+        "/remote-window-sessions/{session_id:uuid}/end",
+        expect(404, office_in=409, office_other_side=409, admin=409),  # not started yet
+        on_session("end", {}),
+    ),
+    Spec(
+        "POST",
+        "/remote-window-sessions/{session_id:uuid}/cancel",
+        expect(404, office_in=200, office_other_side=200, admin=409),
+        on_session("cancel", {"reason": "the applicant cannot come"}),
+        mutates=True,
+    ),
+    Spec(
+        "GET",
+        "/offices/{locality}/{authority}/remote-window-sessions",
+        expect(404, office_in=200, admin=200),
+        fixed("/offices/{}/{}/remote-window-sessions".format(*HANDLING.in_scope)),
     ),
 ]
 BY_KEY = {spec.key: spec for spec in SPECS}

@@ -138,6 +138,11 @@ STAFF = {
 }
 # issue 20: a bad rating's call-back (these eras' ratings are Rated version 1: no unit)
 CALL_BACKS = {"domain.birth_case:BirthCase.CalledBack"}
+# issue 22: remote virtual window sessions (none in these eras)
+WINDOW = {
+    f"domain.kernel.remote_window:RemoteWindowSession.{n}"
+    for n in ("Booked", "Started", "Joined", "Ended", "Cancelled")
+}
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {
         *ROUTING,
@@ -148,6 +153,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *SYSTEMS,
         *STAFF,
         *CALL_BACKS,
+        *WINDOW,
     },
     "2026-12-07-rejections": {
         *ROUTING,
@@ -156,14 +162,23 @@ ADDED_SINCE: dict[str, set[str]] = {
         *SYSTEMS,
         *STAFF,
         *CALL_BACKS,
+        *WINDOW,
     },
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
-    "2026-12-07-corrections": {*ROUTING, FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS},
+    "2026-12-07-corrections": {
+        *ROUTING,
+        FLAGGED,
+        *TAKEN_BACK,
+        *SYSTEMS,
+        *STAFF,
+        *CALL_BACKS,
+        *WINDOW,
+    },
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS, *WINDOW},
     # made with issue 18 landed: registry systems, an idempotent answer
-    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS},
+    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW},
 }
 
 

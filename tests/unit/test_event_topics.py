@@ -10,6 +10,7 @@ from domain.births.hospital_message import HospitalMessage
 from domain.kernel.actors import Actor
 from domain.kernel.answers import Answer
 from domain.kernel.case_plan import CasePlan
+from domain.kernel.remote_window import RemoteWindowSession
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.staff import OidcSubject, StaffUser
 from domain.kernel.systems import RegistrySystem
@@ -78,6 +79,13 @@ PINNED = {
         "WithdrawalOrdered",
     ],
     "domain.hospital_message:HospitalMessage": ["Accepted"],
+    "domain.kernel.remote_window:RemoteWindowSession": [
+        "Booked",
+        "Cancelled",
+        "Ended",
+        "Joined",
+        "Started",
+    ],
     "domain.actors:Actor": ["Added", "Revoked"],
     "domain.kernel.answers:Answer": ["Recorded"],
     "domain.kernel.systems:RegistrySystem": ["Disabled", "Registered", "SecretRotated"],
@@ -103,6 +111,7 @@ AGGREGATES = (
     ServiceRequest,
     CasePlan,
     HospitalMessage,
+    RemoteWindowSession,
     Actor,
     Answer,
     RegistrySystem,

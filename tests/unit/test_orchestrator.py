@@ -44,7 +44,7 @@ def test_planned_at_once_when_the_hospital_sends_the_choices(memory_container: C
     assert request(memory_container, case_id, "birth-certificate").state == "planned"  # no name yet
     assert request(memory_container, case_id, "household-registration").state == "planned"
     versions = request(memory_container, case_id, "vaccination").route
-    assert (versions.catalog_version, versions.alliance_version) == ("2026.1", "2026.1")
+    assert (versions.catalog_version, versions.alliance_version) == ("2026.2", "2026.2")
 
 
 def test_without_a_household_choice_planning_waits_for_the_family(

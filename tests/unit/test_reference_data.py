@@ -57,7 +57,7 @@ def service_entry(data: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 def test_catalog_is_versioned_and_cached() -> None:
-    assert load_catalog().version == "2026.1"
+    assert load_catalog().version == "2026.2"
     assert load_catalog() is load_catalog()
 
 
@@ -175,7 +175,7 @@ def test_missing_version_is_rejected() -> None:
 
 def test_alliance_is_versioned_cached_and_sized() -> None:
     alliance = load_alliance()
-    assert alliance.version == "2026.1"
+    assert alliance.version == "2026.2"
     assert load_alliance() is alliance
     assert len(alliance.members) >= 40
     assert len(alliance.provinces) >= 15

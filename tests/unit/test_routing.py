@@ -62,7 +62,7 @@ def test_yueyang_birth_with_wuhan_hukou() -> None:
 
 def test_plan_records_versions_and_dependency_order() -> None:
     result = plan(YUEYANGLOU, YUEYANGLOU, JIANGAN)
-    assert (result.catalog_version, result.alliance_version) == ("2026.1", "2026.1")
+    assert (result.catalog_version, result.alliance_version) == ("2026.2", "2026.2")
     assert [s.service for s in result.services] == [
         "birth-certificate",
         "vaccination",

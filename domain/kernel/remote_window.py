@@ -1,0 +1,328 @@
+"""The remote virtual window (远程虚拟窗口): a session between the office that receives a
+request and the office that handles it in another locality, with the applicant at the
+receiving window (shared screen, audio and video; the video itself is not ours: the booking,
+who took part and the outcome are the record).
+
+Seed: the Jinshan-Haiyan-Pinghu cooperation agreement of 2023-09-22 ("remote virtual window
+services ... break administrative boundaries but keep administrative subordination
+relationship intact"): the handling office keeps its decision; it decides the request by its
+usual approve or reject, during the session or after it.
+
+State: booked → in-progress → ended, or booked → cancelled. Kernel-wide: a session belongs to
+one ServiceRequest of any wing, received in one locality and handled in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, CanMutateAggregate, event
+
+from domain.kernel.errors import (
+    InvalidSessionError,
+    RequestNotOpenError,
+    SessionStateError,
+    WrongOfficeError,
+)
+from domain.kernel.service_request import HOLDING, ServiceRequest
+from domain.kernel.topics import stored_as
+from domain.kernel.window_values import CST, Slot, WindowOffice
+
+REMOTE_WINDOW = "remote-window"  # the mode's name in the catalog, alliance and routes
+MAX_NOTE = 500
+PARTIES = ("receiving", "handling", "applicant")
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger/remote-window")
+
+
+class SessionState(StrEnum):
+    BOOKED = "booked"
+    IN_PROGRESS = "in-progress"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+LIVE = (SessionState.BOOKED, SessionState.IN_PROGRESS)
+
+
+def session_id(service_request_id: UUID, number: int) -> UUID:
+    """The request's `number`th session (1, 2, …): deterministic, so the sessions of a
+    request are found by trying 1, 2, … until one is missing."""
+    return uuid5(_NAMESPACE, f"{service_request_id}#{number}")
+
+
+@stored_as("domain.kernel.remote_window")
+class RemoteWindowSession(Aggregate):
+    """A remote virtual window session for one request: booked by the receiving office."""
+
+    class Booked(Aggregate.Created):
+        service_request_id: UUID
+        case_id: UUID
+        service: str
+        number: int
+        receiving: WindowOffice
+        handling: WindowOffice
+        slot: Slot
+        booked_by: str
+        note: str
+
+    class Started(Aggregate.Event):
+        by: str
+        office: WindowOffice
+        at: str
+
+    class Joined(Aggregate.Event):
+        party: str
+        by: str
+        at: str
+
+    class Ended(Aggregate.Event):
+        by: str
+        at: str
+        participants: list[str]
+        outcome: str
+
+    class Cancelled(Aggregate.Event):
+        by: str
+        office: WindowOffice
+        reason: str
+
+    @staticmethod
+    def create_id(service_request_id: UUID, number: int, **_: Any) -> UUID:
+        return session_id(service_request_id, number)
+
+    @event(Booked)
+    def __init__(
+        self,
+        service_request_id: UUID,
+        case_id: UUID,
+        service: str,
+        number: int,
+        receiving: WindowOffice,
+        handling: WindowOffice,
+        slot: Slot,
+        booked_by: str,
+        note: str,
+    ) -> None:
+        self.service_request_id, self.case_id, self.service = service_request_id, case_id, service
+        self.number = number
+        self.receiving, self.handling, self.slot = receiving, handling, slot
+        self.booked_by, self.note = booked_by, note
+        self.state = SessionState.BOOKED
+        self.joined: list[str] = []
+        self.started_at: str | None = None
+        self.ended_at: str | None = None
+        self.outcome: str | None = None
+        self.cancel_reason: str | None = None
+
+    @classmethod
+    def book(
+        cls,
+        request: ServiceRequest,
+        number: int,
+        by_office: WindowOffice,
+        by: str,
+        slot: Slot,
+        note: str = "",
+    ) -> RemoteWindowSession:
+        """The receiving office books a session for a request it received (or is to
+        receive) for another locality's office."""
+        receiving = WindowOffice(request.receiving_locality, request.authority)
+        handling = WindowOffice(request.handling_locality, request.authority)
+        if receiving.locality == handling.locality:
+            raise InvalidSessionError(
+                "A remote window joins two localities: this request is received and handled "
+                "in the same one",
+                service_request_id=str(request.id),
+            )
+        if request.state not in HOLDING:
+            raise RequestNotOpenError(
+                "The request is not open at the window (decided, withdrawn or not sent yet)",
+                service_request_id=str(request.id),
+            )
+        if by_office != receiving:
+            raise WrongOfficeError("The receiving office books the session")
+        return cls(
+            service_request_id=request.id,
+            case_id=request.case_id,
+            service=request.service,
+            number=number,
+            receiving=receiving,
+            handling=handling,
+            slot=slot,
+            booked_by=by,
+            note=_text(note, "note"),
+        )
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE
+
+    def side_of(self, office: WindowOffice) -> str | None:
+        """'receiving' or 'handling' for one of the session's offices, else None."""
+        if office == self.receiving:
+            return "receiving"
+        return "handling" if office == self.handling else None
+
+    def start(self, by_office: WindowOffice, by: str, at: datetime) -> None:
+        """Either office opens the session (the applicant sits at the receiving window)."""
+        self._require(SessionState.BOOKED)
+        self._side(by_office, "receiving", "handling")
+        self._started(by=by, office=by_office, at=_stamp(at))
+
+    def join(self, by_office: WindowOffice, by: str, party: str, at: datetime) -> None:
+        """A party takes part: an office for itself; the applicant, recorded by the receiving
+        office (where the applicant stands). A party joined already is not recorded again."""
+        if party not in PARTIES:
+            raise InvalidSessionError(f"A party is one of {', '.join(PARTIES)}", field="party")
+        self._require(*LIVE)
+        self._side(by_office, "handling" if party == "handling" else "receiving")
+        if party not in self.joined:
+            self._joined(party=party, by=by, at=_stamp(at))
+
+    def end(self, by_office: WindowOffice, by: str, outcome: str, at: datetime) -> None:
+        """The handling office ends the session, saying what came of it; it decides the
+        request by its usual approve or reject."""
+        self._require(SessionState.IN_PROGRESS)
+        self._side(by_office, "handling")
+        self._ended(
+            by=by, at=_stamp(at), participants=list(self.joined), outcome=_text(outcome, "outcome")
+        )
+
+    def cancel(self, by_office: WindowOffice, by: str, reason: str) -> None:
+        """Either office cancels a session not started, naming why."""
+        self._require(SessionState.BOOKED)
+        self._side(by_office, "receiving", "handling")
+        if not reason.strip():
+            raise InvalidSessionError("A cancellation names its reason", field="reason")
+        self._cancelled(by=by, office=by_office, reason=_text(reason, "reason"))
+
+    def _require(self, *states: SessionState) -> None:
+        if self.state not in states:
+            raise SessionStateError(
+                f"The session is {self.state}; this step needs it {' or '.join(states)}",
+                session_id=str(self.id),
+            )
+
+    def _side(self, office: WindowOffice, *sides: str) -> None:
+        if self.side_of(office) not in sides:
+            who = " or ".join(f"the {s} office" for s in sides)
+            raise WrongOfficeError(f"Only {who} takes this step", session_id=str(self.id))
+
+    @event(Started)
+    def _started(self, by: str, office: WindowOffice, at: str) -> None:
+        self.state, self.started_at = SessionState.IN_PROGRESS, at
+
+    @event(Joined)
+    def _joined(self, party: str, by: str, at: str) -> None:
+        self.joined = [*self.joined, party]
+
+    @event(Ended)
+    def _ended(self, by: str, at: str, participants: list[str], outcome: str) -> None:
+        self.state, self.ended_at, self.outcome = SessionState.ENDED, at, outcome
+
+    @event(Cancelled)
+    def _cancelled(self, by: str, office: WindowOffice, reason: str) -> None:
+        self.state, self.cancel_reason = SessionState.CANCELLED, reason
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(CST).isoformat(timespec="seconds")
+
+
+def _text(value: str, name: str) -> str:
+    text = value.strip()
+    if len(text) > MAX_NOTE:
+        raise InvalidSessionError(f"'{name}' is at most {MAX_NOTE} characters", field=name)
+    return text
+
+
+def next_step(
+    session: RemoteWindowSession, request_decided: bool, request_due: str | None
+) -> dict[str, Any] | None:
+    """Who acts next on the session, what and by when (None: nothing is left to do)."""
+    receiving, handling = session.receiving, session.handling
+    if session.state == SessionState.BOOKED:
+        return _next(
+            "offices",
+            f"{receiving.authority} {receiving.locality} and {handling.locality}",
+            "join the session by its start (either office starts it)",
+            session.slot.starts_at,
+            [receiving, handling],
+        )
+    if session.state == SessionState.IN_PROGRESS:
+        who = f"{handling.authority} {handling.locality}"
+        return _next("office", who, "end the session", session.slot.ends_at, [handling])
+    if request_decided:
+        return None
+    if session.state == SessionState.ENDED:
+        who = f"{handling.authority} {handling.locality}"
+        return _next(
+            "office", who, "decide the request (approve or reject)", request_due, [handling]
+        )
+    who = f"{receiving.authority} {receiving.locality}"
+    action = "book another session, or the request goes on without one"
+    return _next("office", who, action, request_due, [receiving])
+
+
+def _next(
+    party: str, who: str, action: str, due: str | None, offices: Sequence[WindowOffice]
+) -> dict[str, Any]:
+    return {
+        "party": party,
+        "who": who,
+        "action": action,
+        "due": due,
+        "offices": [o.to_dict() for o in offices],
+    }
+
+
+# role → event → fields shown in a case's history (data minimisation, as the case's own
+# events: domain/births/history.py). Clerks' actor ids are shown to admins only; notes and
+# outcomes (free text a clerk may fill with personal data) to the two offices and admins.
+VISIBLE: dict[str, dict[str, tuple[str, ...]]] = {
+    "office": {
+        "Booked": ("service_request_id", "service", "receiving", "handling", "slot", "note"),
+        "Started": ("office", "at"),
+        "Joined": ("party", "at"),
+        "Ended": ("at", "participants", "outcome"),
+        "Cancelled": ("office", "reason"),
+    },
+    "family": {
+        "Booked": ("service", "receiving", "handling", "slot"),
+        "Started": ("at",),
+        "Joined": ("party", "at"),
+        "Ended": ("at", "participants"),
+        "Cancelled": (),
+    },
+}
+_INTERNAL = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def session_entry(role: str, stream: str, event: CanMutateAggregate[Any]) -> dict[str, Any]:
+    """One session event as the case history shows it to `role` (`stream`: the session's
+    service, as "remote-window:<service>")."""
+    name = type(event).__name__
+    fields = vars(event)
+    if role == "admin":
+        keys: Sequence[str] = [k for k in fields if k not in _INTERNAL]
+    else:
+        keys = VISIBLE.get(role, {}).get(name, ())
+    data = {k: _plain(fields[k]) for k in keys if k in fields}
+    return {
+        "stream": stream,
+        "event": name,
+        "version": event.originator_version,
+        "at": event.timestamp.isoformat(),
+        "data": {"session_id": str(event.originator_id), **data},
+    }
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, UUID):
+        return str(value)
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else value
