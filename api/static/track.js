@@ -347,8 +347,8 @@
     const c = materials.counts;
     $("materials-summary").replaceChildren(
       bi(
-        "共需 " + c.required + " 项材料：" + c.by_sharing + " 项通过数据共享免交（共享数据 " + c.shared + " 项、电子证照 " + c.certificate + " 项），" + c.by_family + " 项由家庭提供（其中 " + c.in_application + " 项已在申请中填写）。",
-        c.required + " materials: " + c.by_sharing + " spared by sharing (" + c.shared + " shared data, " + c.certificate + " e-certificates), " + c.by_family + " from the family (" + c.in_application + " answered in the application).",
+        "共需 " + c.required + " 项材料：" + c.by_sharing + " 项通过数据共享免交（共享数据 " + c.shared + " 项、电子证照 " + c.certificate + " 项），" + c.by_family + " 项由家庭提供（其中 " + c.in_application + " 项已在申请中填写" + (c.on_notice ? "，" + c.on_notice + " 项按一次性告知补交" : "") + "）。",
+        c.required + " materials: " + c.by_sharing + " spared by sharing (" + c.shared + " shared data, " + c.certificate + " e-certificates), " + c.by_family + " from the family (" + c.in_application + " answered in the application" + (c.on_notice ? ", " + c.on_notice + " supplied on a one-time notice" : "") + ").",
       ),
     );
     const groups = services.map((service) => {
