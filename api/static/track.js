@@ -309,6 +309,7 @@
         h("div", { className: "wide" }, h("dt", {}, bi("证照编号", "Certificate id")), h("dd", {}, h("code", {}, entry.jti))),
       );
       if (entry.superseded_by) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("取代它的证照", "Superseded by")), h("dd", {}, h("code", {}, entry.superseded_by))));
+      if (entry.revocation_requested_at) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("出生信息作废，签发部门撤销中，自", "Voided: its office is revoking it, since")), h("dd", {}, dateTime(entry.revocation_requested_at))));
       if (entry.revoked_at) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("撤销时间", "Revoked at")), h("dd", {}, dateTime(entry.revoked_at))));
       const heading = h("h4", {}, label("certificateType", entry.certificate_type));
       const qr = h(
