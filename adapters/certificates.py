@@ -3,7 +3,9 @@ issued from the ledger at read time, verified for anyone, with a status list per
 
 A certificate is signed when it is read, with the key its office held at the decision's time
 (adapters/certificate_keys.py): Ed25519 signatures are deterministic, so the same decision
-always gives the same bytes, and no certificate can differ from the record. The ledger is the
+always gives the same bytes, and no certificate can differ from the record. If that key was
+withdrawn (compromised), the office's current key signs it instead, and what the withdrawn
+key signed verifies `invalid`, `key-withdrawn`. The ledger is the
 truth for its status: a certificate is `valid`, `superseded` by an approved correction's
 certificate, `revocation-pending` (a void asked its office to revoke it), `revoked` by a void,
 or `invalid` (with the reason).
@@ -209,6 +211,8 @@ class Certificates:
         row = self.keys.public_key(str(header.get("kid", "")))
         if row is None:
             return "unknown-key"
+        if row.kid in self.keys.withdrawn():
+            return "key-withdrawn"
         if (reason := jose.check(token, orjson.loads(row.public_jwk))) is not None:
             return reason
         if claims.get("iss") != row.issuer:
@@ -254,6 +258,8 @@ class Certificates:
 REASONS = {
     "unsupported-type": "Not an e-certificate of this ledger (alg Ed25519, typ nl-certificate+jwt)",
     "unknown-key": "Signed with a key the ledger does not publish",
+    "key-withdrawn": "Signed with a key the ledger has withdrawn (compromised): read the "
+    "certificate again from the ledger, signed with the office's current key",
     "bad-signature": "The signature does not match: the certificate was altered, or signed "
     "with another key",
     "malformed": "The signature could not be read",

@@ -30,7 +30,8 @@ OPERATIONS = [
     Operation(
         "/.well-known/jwks.json",
         "GET",
-        "The e-certificates' public keys (JWKS, RFC 7517): every office's, retired ones too",
+        "The e-certificates' public keys (JWKS, RFC 7517): every office's, retired ones too, "
+        "withdrawn ones not",
         answer="Jwks",
     ),
     Operation(

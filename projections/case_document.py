@@ -388,11 +388,18 @@ def family_extras(
         "handling": handling(rows),
         "timeline": _timeline(entries, [r.service_request_id for r in rows], stored),
         # what each request requires and how sharing satisfies it (domain/kernel/materials.py)
-        "materials": case_materials(load_catalog(), load_materials(), [asdict(r) for r in rows]),
+        "materials": case_materials(
+            load_catalog(), load_materials(), [asdict(r) for r in rows], answered_notices(notes)
+        ),
     }
     if case.state == "closed":
         extras["summary"] = closing_summary(rows, notes or {})
     return extras
+
+
+def answered_notices(notes: Notes | None) -> dict[str, list[list[str]]]:
+    """Request id → the items of each one-time notice its family answered (the notes)."""
+    return {rid: list(note.get("notices", ())) for rid, note in (notes or {}).items()}
 
 
 def closing_summary(rows: Sequence[ServiceRow], notes: Notes) -> dict[str, Any]:

@@ -62,8 +62,9 @@ class CaseStatusView(TableView, ABC):
 
     name = "case_status"
     # 2: the family's document lists its materials (domain/kernel/materials.py); 3: each
-    # service once, its latest attempt (a resubmission's list is not counted again)
-    revision = 3
+    # service once, its latest attempt (a resubmission's list is not counted again); 4: the
+    # items of each answered one-time notice counted, as the office's view counts them
+    revision = 4
     tables = (CASES, SERVICES, DOCUMENTS, OTHER_KINDS, WINDOWS)
     sealer = Sealer()  # plain text until the composition root gives it the cipher
 
@@ -415,7 +416,12 @@ def _supplemented(event: ServiceRequest.Supplemented, position: int, page: Foldi
         due_provisional=event.provisional, overdue=False,
     )  # fmt: skip
     # The aggregate keeps the items shown when rejected or withdrawn: so does its view.
-    working.work["shown"][str(event.originator_id)] = []
+    request_id = str(event.originator_id)
+    asked = working.work["shown"].get(request_id) or []
+    working.work["shown"][request_id] = []
+    # what the answered notice asked for, which the family's materials count as its office
+    # does (domain/kernel/materials.py, request_counts)
+    note_of(working, request_id).setdefault("notices", []).append(list(asked))
 
 
 def _dispatched(event: ServiceRequest.Dispatched, position: int, page: Folding) -> None:

@@ -92,6 +92,7 @@ window.NL = (function () {
     invalidReason: {
       "unsupported-type": ["不是本系统签发的电子证照", "not an e-certificate of this ledger"],
       "unknown-key": ["签名密钥不在公布的密钥中", "signed with a key the ledger does not publish"],
+      "key-withdrawn": ["签名密钥已被撤回（可能已泄露），此签名不可信；请重新获取证照（以现行密钥签名）", "signed with a key the ledger has withdrawn (compromised): not to be trusted; get the certificate again, signed with the current key"],
       "bad-signature": ["签名不符：证照内容被改动，或由其他密钥签名", "the signature does not match: altered, or signed with another key"],
       malformed: ["签名无法读取", "the signature could not be read"],
       "wrong-issuer": ["所称签发机关与签名密钥不符", "the issuer named is not the key's office"],

@@ -309,6 +309,7 @@
         h("div", { className: "wide" }, h("dt", {}, bi("证照编号", "Certificate id")), h("dd", {}, h("code", {}, entry.jti))),
       );
       if (entry.superseded_by) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("取代它的证照", "Superseded by")), h("dd", {}, h("code", {}, entry.superseded_by))));
+      if (entry.revocation_requested_at) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("出生信息作废，签发部门撤销中，自", "Voided: its office is revoking it, since")), h("dd", {}, dateTime(entry.revocation_requested_at))));
       if (entry.revoked_at) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("撤销时间", "Revoked at")), h("dd", {}, dateTime(entry.revoked_at))));
       const heading = h("h4", {}, label("certificateType", entry.certificate_type));
       const qr = h(
@@ -347,8 +348,8 @@
     const c = materials.counts;
     $("materials-summary").replaceChildren(
       bi(
-        "共需 " + c.required + " 项材料：" + c.by_sharing + " 项通过数据共享免交（共享数据 " + c.shared + " 项、电子证照 " + c.certificate + " 项），" + c.by_family + " 项由家庭提供（其中 " + c.in_application + " 项已在申请中填写）。",
-        c.required + " materials: " + c.by_sharing + " spared by sharing (" + c.shared + " shared data, " + c.certificate + " e-certificates), " + c.by_family + " from the family (" + c.in_application + " answered in the application).",
+        "共需 " + c.required + " 项材料：" + c.by_sharing + " 项通过数据共享免交（共享数据 " + c.shared + " 项、电子证照 " + c.certificate + " 项），" + c.by_family + " 项由家庭提供（其中 " + c.in_application + " 项已在申请中填写" + (c.on_notice ? "，" + c.on_notice + " 项按一次性告知补交" : "") + "）。",
+        c.required + " materials: " + c.by_sharing + " spared by sharing (" + c.shared + " shared data, " + c.certificate + " e-certificates), " + c.by_family + " from the family (" + c.in_application + " answered in the application" + (c.on_notice ? ", " + c.on_notice + " supplied on a one-time notice" : "") + ").",
       ),
     );
     const groups = services.map((service) => {

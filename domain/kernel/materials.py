@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from domain.kernel.catalog import Catalog, Entry
@@ -261,17 +261,31 @@ def request_materials(
         {"items": list(a.get("items", ())), "evidence": [dict(e) for e in a.get("evidence", ())]}
         for a in answers
     ]
-    counts = _counts(materials.tally(service, receiving, handling))
-    answered = [materials.notice(service, receiving, handling, n) for n in notices[: len(answers)]]
-    unlisted = sum(n.unlisted for n in answered)
-    counts["required"] += unlisted
-    counts["by_family"] += unlisted
     return {
         "source": found.source if found else None,
         "required": listed,
         "supplied_on_notice": on_notice,
-        "counts": counts | {"on_notice": sum(n.asked for n in answered)},
+        "counts": request_counts(materials, request, notices[: len(answers)]),
     }
+
+
+def request_counts(
+    materials: MaterialsCatalog, request: Mapping[str, Any], answered: Sequence[Sequence[str]]
+) -> dict[str, int]:
+    """One request's materials counted, as its office and its family both see them: its
+    service's list where it is received and handled (`MaterialsCatalog.tally`), and what each
+    one-time notice its family answered asked for (`answered`: each notice's items, in order;
+    `MaterialsCatalog.notice`): the distinct items `on_notice`, those no listed material names
+    also required and the family's. The monitor's figure counts alike
+    (projections/locality_stats.py)."""
+    service = str(request["service"])
+    receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
+    counts = _counts(materials.tally(service, receiving, handling))
+    asked = [materials.notice(service, receiving, handling, items) for items in answered]
+    unlisted = sum(n.unlisted for n in asked)
+    counts["required"] += unlisted
+    counts["by_family"] += unlisted
+    return counts | {"on_notice": sum(n.asked for n in asked)}
 
 
 def _listed(material: Material, catalog: Catalog, sent: set[str]) -> dict[str, Any]:
@@ -326,30 +340,38 @@ def _counts(tally: Tally) -> dict[str, int]:
 
 
 def case_materials(
-    catalog: Catalog, materials: MaterialsCatalog, requests: Sequence[Mapping[str, Any]]
+    catalog: Catalog,
+    materials: MaterialsCatalog,
+    requests: Sequence[Mapping[str, Any]],
+    answered: Mapping[str, Sequence[Sequence[str]]] | None = None,
 ) -> dict[str, Any]:
     """The family's view of its case's materials: per service (its latest request: id,
     localities), the materials its service requires there and how each is satisfied, and the
-    case's counts (what sharing spared the family: the Wenzhou measure for one case). The
-    measure is per matter: a resubmission replaces its rejected request here (`requests` in
-    plan order, so a service's latest attempt comes last), its list is not counted again."""
+    counts, each request's as its office counts it (`request_counts`: its list and the items
+    of the one-time notices its family answered, `answered`: request id → each answered
+    notice's items), and the case's, their sums (what sharing spared the family: the Wenzhou
+    measure for one case). The measure is per matter: a resubmission replaces its rejected
+    request here (`requests` in plan order, so a service's latest attempt comes last), its
+    list is not counted again."""
+    answered = answered or {}
     latest = {str(r["service"]): r for r in requests}
-    services, total = [], Tally()
+    services: list[dict[str, Any]] = []
+    total = dict.fromkeys((*_counts(Tally()), "on_notice"), 0)
     for request in latest.values():
         service = str(request["service"])
         receiving, handling = str(request["receiving_locality"]), str(request["handling_locality"])
         found = materials.of(service)
         if found is None:
             continue
-        tally = materials.tally(service, receiving, handling)
-        total = Tally(*(a + b for a, b in zip(astuple(total), astuple(tally), strict=True)))
-        required = found.required(receiving, handling)
+        request_id = request.get("service_request_id")
+        counts = request_counts(materials, request, answered.get(str(request_id), ()))
+        total = {key: total[key] + counts[key] for key in total}
         services.append(
             {
                 "service": service,
-                "service_request_id": request.get("service_request_id"),
-                "required": [_shown(m, catalog) for m in required],
-                "counts": _counts(tally),
+                "service_request_id": request_id,
+                "required": [_shown(m, catalog) for m in found.required(receiving, handling)],
+                "counts": counts,
             }
         )
-    return {"services": services, "counts": _counts(total)}
+    return {"services": services, "counts": total}

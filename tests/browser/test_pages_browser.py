@@ -262,6 +262,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from serve(tmp_path_factory, {})
 
 
+def _ready(url: str) -> bool:
+    return httpx.get(url + "/readyz", timeout=1.0).status_code == 200
+
+
 def serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> Iterator[Server]:
     """`newborn-ledger serve` on a fresh SQLite store and a free port, until the test ends."""
     home = tmp_path_factory.mktemp("server")
@@ -289,7 +293,9 @@ def serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> It
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: httpx.get(url + "/readyz", timeout=1.0).status_code == 200, "the server")
+        # a minute: on a busy 2-CPU machine the imports alone can take over 15 s
+        ready = partial(_ready, url)
+        wait_for(ready, "the server", 60.0)
         yield Server(url, env)
     finally:
         process.send_signal(signal.SIGINT)

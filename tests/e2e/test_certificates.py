@@ -1,7 +1,8 @@
 """Issue 21's e-certificates over HTTP on each store: a completed case's five certificates
 verify through /verify and, with the published JWKS, through an independent JOSE library
 (jwcrypto); a tampered certificate, a wrong key and an unknown id fail with their reasons; a
-correction supersedes, a void revokes, and a key rotation keeps old certificates verifying."""
+correction supersedes, a void revokes, a key rotation keeps old certificates verifying, and a
+withdrawn key's certificates are refused while the ledger signs them anew with the next key."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ from jwcrypto import jws as jwcrypto_jws
 from starlette.testclient import TestClient
 
 from adapters.bootstrap import Container
+from adapters.certificate_keys import SigningKeys
+from adapters.keys import rotating_cipher
 from api.app import create_app
 from tests.e2e.test_corrections_and_voids import Journey, complete
 
+CIPHER_KEY = base64.b64encode(bytes(range(32))).decode()
 TYPES = {
     "birth-certificate": "birth-medical-certificate",
     "vaccination": "vaccination-record",
@@ -267,3 +271,57 @@ def test_the_status_list_reads_only_what_the_log_added(
         "/certificates/status", params={"issuer": "urn:newborn-ledger:issuer:43:cdc"}
     ).json()["certificates"]
     assert {row["issuer"] for row in office} <= {"urn:newborn-ledger:issuer:43:cdc"}
+
+
+def test_a_withdrawn_key_signs_nothing_trusted_and_the_family_gets_new_certificates(
+    client: TestClient, container: Container
+) -> None:
+    """A compromised key withdrawn: out of the JWKS, what it signed `invalid` with reason
+    `key-withdrawn` (the signature itself still matches), a new key signs the office's new
+    certificates and, read again from the ledger, the old decisions' certificates, which then
+    verify, through /verify and independently; another office's keys are untouched. The
+    withdrawal is kept on the store, its reason and who encrypted with a cipher."""
+    journey = Journey(client, container, "MR-E6")
+    journey.decide("birth-certificate", {"certificate_number": "X430602006"})
+    journey.decide("vaccination", {"vaccination_record_number": "VR-430602-0006"})
+    before, vaccination = certificates(journey)
+    compromised = verify(client, before["certificate"])["kid"]
+    withdrawal, new = container.keys.withdraw("43", "health", "leaked in a backup", "ops")
+    assert withdrawal.kid == compromised
+    assert new is not None
+    assert new.generation == 2
+    refused = verify(client, before["certificate"])
+    assert (refused["status"], refused["reason"]) == ("invalid", "key-withdrawn")
+    assert "withdrawn" in refused["detail"]
+    published = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert compromised not in published
+    assert new.kid in published
+    key_set = jwcrypto_jwk.JWKSet.from_json(client.get("/.well-known/jwks.json").text)
+    assert key_set.get_key(compromised) is None  # an independent verifier cannot find it
+    again, vaccination_again = certificates(journey)
+    assert again["jti"] == before["jti"]
+    assert again["claims"] == before["claims"]  # the record's claims, signed anew
+    assert again["certificate"] != before["certificate"]
+    assert vaccination_again["certificate"] == vaccination["certificate"]  # cdc's key holds
+    resigned = verify(client, again["certificate"])
+    assert (resigned["status"], resigned["kid"]) == ("valid", new.kid)
+    assert independently_verified(client, again["certificate"]) == before["claims"]
+    assert client.get(f"/verify/{before['jti']}").json()["status"] == "valid"  # the record's
+    journey.send(replace(journey.facts, birth_weight_g=3300), "MR-E6-u", "update")
+    journey.act("birth-certificate", "approve-correction", {"certificate_number": "X430602007"})
+    assert verify(client, certificates(journey)[1]["certificate"])["kid"] == new.kid
+    with pytest.raises(ValueError, match="withdrawn already"):
+        container.keys.withdraw("43", "health", "again", "ops", kid=compromised)
+    with pytest.raises(KeyError):
+        container.keys.withdraw("43", "health", "no such", "ops", kid="nope")
+    # on the store: what is withdrawn and when in clear, the reason and who encrypted
+    sealing = SigningKeys(container.keys.store, rotating_cipher(CIPHER_KEY, []))
+    cdc, _ = sealing.withdraw("43", "cdc", "密钥泄露", "运维")
+    stored = {w.kid: w for w in container.keys.store.withdrawals()}
+    assert set(stored) == {compromised, cdc.kid}
+    assert stored[cdc.kid].sealed == 1
+    assert "泄露".encode() not in base64.b64decode(stored[cdc.kid].record)
+    assert sealing.withdrawal_record(stored[cdc.kid]) == {"reason": "密钥泄露", "by": "运维"}
+    assert container.keys.withdrawal_record(stored[compromised])["reason"] == "leaked in a backup"
+    refused_cdc = verify(client, vaccination["certificate"])
+    assert refused_cdc["reason"] == "key-withdrawn"

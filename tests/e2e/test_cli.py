@@ -301,6 +301,36 @@ def test_keys_rotate_and_list(
     assert main(["keys", "rotate", "--province", "4", "--authority", "health"]) == 2
 
 
+def test_keys_withdraw_a_compromised_key(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A withdrawal names the key and the new one; the list shows it withdrawn, by whom and
+    why (decrypted), the new key signing; a key withdrawn twice, or of an office without
+    keys, is a usage error (2), and so is an empty reason."""
+    monkeypatch.setenv("NEWBORN_LEDGER_CIPHER_KEY", keygen_key(capsys))
+    office = ["--province", "43", "--authority", "health"]
+    assert main(["keys", "rotate", *office]) == 0
+    capsys.readouterr()
+    assert main(["keys", "withdraw", *office, "--reason", "leaked", "--by", "ops"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("withdrew urn:newborn-ledger:issuer:43:health: kid ")
+    assert out[1].startswith("new signing key urn:newborn-ledger:issuer:43:health: generation 2")
+    kid = out[0].rsplit(" ", 1)[1]
+    assert main(["keys", "list"]) == 0
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert first.startswith(f"urn:newborn-ledger:issuer:43:health\t1\t{kid}\t")
+    assert first.endswith(" by ops: leaked")
+    assert "\twithdrawn " in first
+    assert second.endswith("\tsigning")
+    again = ["keys", "withdraw", *office, "--reason", "x", "--kid", kid]
+    assert main(again) == 2
+    assert "withdrawn already" in capsys.readouterr().err
+    assert (
+        main(["keys", "withdraw", "--province", "42", "--authority", "cdc", "--reason", "x"]) == 2
+    )
+    assert main(["keys", "withdraw", *office, "--reason", " "]) == 2
+
+
 def keygen_key(capsys: pytest.CaptureFixture[str]) -> str:
     assert main(["keygen"]) == 0
     return capsys.readouterr().out.strip()

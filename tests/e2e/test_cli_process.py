@@ -10,15 +10,20 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+import orjson
 import pyotp
 import pytest
 from starlette.testclient import TestClient
 
-from adapters.bootstrap import build
+from adapters.bootstrap import Container, build
 from adapters.settings import Settings
 from api.app import create_app
+from domain.kernel.service_request import ServiceRequest
 from entry.cli import _parser
+from entry.demo import CST, NOTICE_ITEMS
 
 COMMAND = Path(sys.executable).with_name("newborn-ledger")
 TIMEOUT = 240
@@ -186,3 +191,101 @@ def test_the_printed_sign_ins_open_the_demo_store_s_pages(demo: tuple[Ran, Path]
             "/track", json={"tracking_code": family.group(1), "verifier": family.group(2)}
         )
         assert tracked.status_code == 201, tracked.text
+
+
+MATERIALS_FILE = Path(__file__).parents[2] / "domain/births/reference/materials.json"
+RECEIPTS = (ServiceRequest.Received, ServiceRequest.DeemedAccepted)
+
+
+def test_the_monitors_materials_figure_for_the_demos_month_matches_a_hand_count(
+    demo: tuple[Ran, Path],
+) -> None:
+    """Issue 21's done-when: the monitor's materials figure (GET /monitoring/localities/{code}
+    for each county that handled one of the demo's requests, in the month of the demo) equals
+    a count made here from the demo's own requests and the reference file read as plain JSON,
+    not through the code that computes the figure (domain/kernel/materials.py).
+
+    The rules counted by hand: a request counts its service's list when it is received (or
+    deemed accepted), in that month, at its handling county; a material marked cross-province
+    only when the receiving and handling provinces differ; a resubmission (attempt > 1) not
+    again. The demo does exercise a one-time notice: the Guiyang vaccination window asks for
+    "监护人身份证明 (guardian's identity document)", which names no material on the
+    vaccination list (its guardian material is 监护人信息, shared), so the family's answer
+    adds 1 item on notice, also 1 required and 1 supplied by the family, in the answer's month.
+    """
+    ran, store = demo
+    assert ran.code == 0, ran.err
+    reference = orjson.loads(MATERIALS_FILE.read_bytes())
+    lists = {s["service"]: s["materials"] for s in reference["services"]}
+    container = build(Settings(persistence="sqlite", sqlite_dir=str(store.resolve())))
+    try:
+        counties = _hand_count(container, lists)
+        assert sum(c["on_notice"] for c in counties.values()) == 1  # the demo's one notice
+        provinces: dict[tuple[str, str], dict[str, int]] = {}
+        for (county, month), counted in counties.items():  # nothing counted elsewhere either
+            total = provinces.setdefault((county[:2], month), _zero())
+            for key, value in counted.items():
+                total[key] += value
+        expected = counties | provinces
+        monitor = container.actors.add("monitor", "national", None, "test monitor")[1]
+        with TestClient(create_app(container, close_on_shutdown=False)) as client:
+            for (place, month), counted in sorted(expected.items()):
+                answer = client.get(
+                    f"/monitoring/localities/{place}",
+                    params={"month": month},
+                    headers={"Authorization": f"Bearer {monitor}"},
+                )
+                assert answer.status_code == 200, answer.text
+                shown = answer.json()["materials"]
+                assert {k: shown[k] for k in counted} == counted, (place, month)
+    finally:
+        container.close()
+
+
+def _hand_count(
+    container: Container, lists: dict[str, list[dict[str, Any]]]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(handling county, month) → the materials counted from the ledger's events by hand."""
+    ledger = container.ledger
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    notices: dict[UUID, list[str]] = {}
+    start = 0
+    while page := ledger.recorder.select_notifications(start=start, limit=500):
+        start = page[-1].id + 1
+        for notification in page:
+            event = ledger.mapper.to_domain_event(notification)
+            if isinstance(event, ServiceRequest.SupplementRequested):
+                notices[event.originator_id] = list(event.items)
+            if not isinstance(event, (*RECEIPTS, ServiceRequest.Supplemented)):
+                continue
+            request: ServiceRequest = ledger.repository.get(
+                event.originator_id, version=event.originator_version
+            )
+            month = event.timestamp.astimezone(CST).strftime("%Y-%m")
+            row = counts.setdefault((request.handling_locality, month), _zero())
+            if isinstance(event, ServiceRequest.Supplemented):
+                items = notices.pop(event.originator_id)
+                assert items == list(NOTICE_ITEMS)
+                names = {m[k] for m in lists[request.service] for k in ("code", "name_zh", "name")}
+                assert not {items[0], items[0].split(" (")[0]} & names  # on no list: unlisted
+                row["required"] += 1
+                row["by_family"] += 1
+                row["on_notice"] += 1
+            elif request.attempt == 1:
+                cross = request.receiving_locality[:2] != request.handling_locality[:2]
+                for material in lists.get(request.service, []):
+                    if material.get("when") == "cross-province" and not cross:
+                        continue
+                    row["required"] += 1
+                    kind = material["satisfied_by"]
+                    row[
+                        {"shared": "shared", "certificate": "certificate"}.get(kind, "by_family")
+                    ] += 1
+                    row["by_sharing"] += kind in ("shared", "certificate")
+                    row["in_application"] += material["from"] == "application"
+    return counts
+
+
+def _zero() -> dict[str, int]:
+    keys = ("required", "by_family", "by_sharing", "shared", "certificate", "in_application")
+    return dict.fromkeys((*keys, "on_notice"), 0)

@@ -165,6 +165,7 @@ def test_the_family_sees_its_cases_materials(client: TestClient, container: Cont
         "certificate": 6,
         "by_family": 12,
         "in_application": 4,
+        "on_notice": 0,
     }
     admin = bearer(container, "admin", None)
     assert ok(client.get(f"/cases/{first}", headers=admin))["materials"] == shown
@@ -210,3 +211,52 @@ def test_a_notice_counts_what_the_office_asked_alike_for_office_and_monitor(
         "on_notice": 3,
         "sharing_rate": 0.3333,
     }
+
+
+def family_headers(client: TestClient, container: Container, case_id: UUID) -> dict[str, str]:
+    code = container.ledger.get_case(case_id).tracking_code
+    verifier = make_facts().mother.phone
+    signed_in = ok(client.post("/track", json={"tracking_code": code, "verifier": verifier}), 201)
+    return {"Authorization": f"Bearer {signed_in['token']}"}
+
+
+def test_the_family_counts_a_notice_as_its_office_does(
+    client: TestClient, container: Container
+) -> None:
+    """Two requests with an answered one-time notice: case 2's vaccination (2 items no listed
+    material names) and a hukou request whose notice names two listed materials (the hukou
+    booklet three ways, the residence permit) and one paper the list does not name. The
+    family's case view counts each request as the office's view of it does (one kernel
+    function: domain/kernel/materials.py, request_counts), and the case's counts add them."""
+    _, second = scripted(container)
+    hukou_case = notify(container, "MR-MAT-4")
+    step(container, hukou_case, "birth-certificate", "receive")
+    step(container, hukou_case, "birth-certificate", "approve")
+    step(container, hukou_case, "household-registration", "receive")
+    hukou = ServiceRequest.create_id(hukou_case, "household-registration")
+    asked = ("户口簿", "户口簿", "hukou-booklet", "居住证", "亲子鉴定意见书")
+    office_step(container.ledger, hukou, "request-supplement", "office:t", items=asked)
+    office_step(container.ledger, hukou, "supplement", "family", items=("户口簿", "照片"))
+    container.after_command()
+    cases = [
+        (second, "vaccination", bearer(container, "office", "430602", "cdc"), (6, 3, 2)),
+        (hukou_case, "household-registration", bearer(container, "office", "420102",
+         "public-security"), (9, 6, 3)),
+    ]  # fmt: skip
+    for case_id, service, office, (required, by_family, on_notice) in cases:
+        request_id = ServiceRequest.create_id(case_id, service)
+        by_office = ok(client.get(f"/service-requests/{request_id}", headers=office))
+        view = ok(
+            client.get(f"/cases/{case_id}", headers=family_headers(client, container, case_id))
+        )
+        shown = {s["service"]: s for s in view["materials"]["services"]}
+        counts = by_office["materials"]["counts"]
+        assert shown[service]["service_request_id"] == str(request_id)
+        assert shown[service]["counts"] == counts, service
+        assert (counts["required"], counts["by_family"], counts["on_notice"]) == (
+            required, by_family, on_notice
+        )  # fmt: skip
+        totals = view["materials"]["counts"]
+        for key in counts:  # the case's counts: the sums of its services'
+            assert totals[key] == sum(s["counts"][key] for s in shown.values()), key
+        assert totals["on_notice"] == on_notice

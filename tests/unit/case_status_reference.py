@@ -158,6 +158,9 @@ def _fold(working: _Working, event: Any, request_id: str) -> None:
     if isinstance(event, ServiceRequest.SupplementRequested):
         shown = list(event.items)
     elif isinstance(event, ServiceRequest.Supplemented):
+        # what the answered notice asked for, counted in the family's materials (issue 21)
+        notices = work.setdefault("notes", {}).setdefault(request_id, {})
+        notices.setdefault("notices", []).append(list(shown))
         shown = []  # the aggregate keeps them when rejected or withdrawn: so does its view
     if isinstance(event, ServiceRequest.Approved | ServiceRequest.CorrectionApproved):
         working.results[request_id] = event.result.to_dict()
@@ -225,7 +228,12 @@ def render(work: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         "waiting_on": waiting_on_fields(case, rows, notes),
         "handling": handling(rows),
         "timeline": _timeline(work["timeline"], [r.service_request_id for r in rows], stored),
-        "materials": case_materials(load_catalog(), load_materials(), [asdict(r) for r in rows]),
+        "materials": case_materials(
+            load_catalog(),
+            load_materials(),
+            [asdict(r) for r in rows],
+            {i: note.get("notices", []) for i, note in notes.items()},
+        ),
     }
     if case.state == "closed":
         rendered["summary"] = closing_summary(rows, notes)

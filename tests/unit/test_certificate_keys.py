@@ -7,7 +7,7 @@ import base64
 
 import orjson
 
-from adapters.certificate_keys import InMemoryKeyStore, SigningKeys
+from adapters.certificate_keys import InMemoryKeyStore, SigningKeys, Withdrawal
 from adapters.keys import rotating_cipher
 from domain.kernel.certificates import issuer, parse_certificate_id
 
@@ -58,3 +58,39 @@ def test_certificate_ids_parse_only_when_well_formed() -> None:
         assert parse_certificate_id(bad) is None
     for revision in ("1234567", "-1", " 1", "1\n"):
         assert parse_certificate_id(f"{sealed}.{revision}") is None
+
+
+def test_a_withdrawn_key_leaves_the_jwks_and_the_current_key_signs_its_decisions() -> None:
+    """Generation 1 retired, 2 signing and then withdrawn: 3 is made; decisions of 2's time
+    are signed by 3, those of 1's time still by 1 (not compromised), later ones by 3."""
+    clock = Clock()
+    keys = SigningKeys(InMemoryKeyStore(), None, clock)
+    first, _ = keys.signing_key("43", "health", at=1000.0)
+    clock.now = 2000.0
+    second = keys.rotate("43", "health").kid
+    clock.now = 3000.0
+    withdrawal, new = keys.withdraw("43", "health", "leaked", "ops")
+    assert (withdrawal.kid, withdrawal.withdrawn_at) == (second, 3000.0)
+    assert new is not None
+    assert new.generation == 3
+    assert keys.signing_key("43", "health", at=1500.0)[0] == first
+    assert keys.signing_key("43", "health", at=2500.0)[0] == new.kid
+    assert keys.signing_key("43", "health", at=3500.0)[0] == new.kid
+    assert {k["kid"] for k in keys.jwks()["keys"]} == {first, new.kid}
+    # a retired key withdrawn: no new key, its decisions signed by the current one
+    retired, none = keys.withdraw("43", "health", "old backup lost", "ops", kid=first)
+    assert (retired.kid, none) == (first, None)
+    assert keys.signing_key("43", "health", at=1500.0)[0] == new.kid
+    assert {k["kid"] for k in keys.jwks()["keys"]} == {new.kid}
+    assert keys.withdrawal_record(retired) == {"reason": "old backup lost", "by": "ops"}
+
+
+def test_a_withdrawal_whose_new_key_was_not_made_makes_it_on_the_next_signing() -> None:
+    """The withdrawal is recorded first: if its process stops before the new key is made,
+    the next signing makes it (nothing is ever signed with the withdrawn key)."""
+    keys = SigningKeys(InMemoryKeyStore(), rotating_cipher(KEY, []))
+    kid, _ = keys.signing_key("42", "cdc", at=0.0)
+    keys.store.withdraw(Withdrawal(kid, issuer("42", "cdc"), 1.0, "", 0))
+    signing, _ = keys.signing_key("42", "cdc", at=0.0)
+    assert signing != kid
+    assert [r.generation for r in keys.store.rows(issuer("42", "cdc"))] == [1, 2]

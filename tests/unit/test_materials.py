@@ -234,6 +234,7 @@ def test_a_case_counts_what_sharing_spared_its_family() -> None:
         "certificate": 7,
         "by_family": 14,
         "in_application": 4,
+        "on_notice": 0,
     }
     hukou = next(s for s in shown["services"] if s["service"] == "household-registration")
     assert hukou["service_request_id"] == "r-household-registration"
@@ -246,3 +247,17 @@ def test_a_case_counts_what_sharing_spared_its_family() -> None:
     assert [s["service"] for s in resubmitted["services"]] == list(load_catalog().codes)
     assert [m["code"] for m in hukou["required"]][-2:] == ["residence-permit", "commitment-letter"]
     assert all("satisfied" not in m for m in hukou["required"])
+
+
+def test_a_case_counts_each_answered_notice_as_its_office_does() -> None:
+    """The family's case view and the office's request view count a request with answered
+    notices through one function (request_counts): the same numbers, the case's the sums."""
+    request = {"service": "household-registration", "service_request_id": "r-hukou"}
+    request |= {"receiving_locality": "430602", "handling_locality": "420102"}
+    notices = [["户口簿", "hukou-booklet", "亲子鉴定意见书"], ["居住证"]]
+    answers = [{"items": ["户口簿"]}, {"items": ["居住证"]}]
+    office = request_materials(load_catalog(), load_materials(), request, {}, answers, notices)
+    family = case_materials(load_catalog(), load_materials(), [request], {"r-hukou": notices})
+    assert family["services"][0]["counts"] == office["counts"] == family["counts"]
+    assert office["counts"]["required"] == 9  # 8 listed, 1 the list does not name
+    assert (office["counts"]["by_family"], office["counts"]["on_notice"]) == (6, 3)
