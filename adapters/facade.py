@@ -44,6 +44,7 @@ from adapters.id_cards import id_card_view, open_id_card
 from adapters.id_cards import window_command as id_card_window_command
 from adapters.keys import StoreKeyError
 from adapters.marriage import marriage_case, open_marriage
+from adapters.marriage import to_bring as marriage_materials_to_bring
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from adapters.sign_in import (
     SignedIn,
@@ -331,6 +332,7 @@ __all__ = [
     "log_heads",
     "make_citizen_id",
     "marriage_case",
+    "marriage_materials_to_bring",
     "marriage_problem_item",
     "marriage_problems",
     "may_act",
