@@ -115,6 +115,7 @@ from domain.kernel.actors import (
 )
 from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
 from domain.kernel.applicants import ApplicantCase, IdentityCheck, Opening
+from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
     Approve,
@@ -157,7 +158,7 @@ from domain.ledger import CaseLedger
 from domain.marriage.services import PartyDetails as MarriagePartyDetails
 from domain.marriage.services import RegisterMarriage, check_marriage, marriage_problems
 from domain.marriage.services import problem_item as marriage_problem_item
-from domain.wings import national_list
+from domain.wings import national_list, wings
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.postgres_views import PostgresTables
 from engine.projection_runner import Projections
@@ -186,6 +187,12 @@ from projections.locality_stats import FollowUpRow, LocalityFigures
 from projections.office_feed import SLOTS as FEED_SLOTS
 from projections.office_queue import QueuePage
 from projections.routing_desk import DeskPage
+
+
+def every_service() -> list[ServiceDefinition]:
+    """The services of every wing's catalog (births first), for the pages' names."""
+    return [service for wing in wings() for service in wing.catalog()]
+
 
 __all__ = [
     "ACTIONS",
@@ -308,6 +315,7 @@ __all__ = [
     "division_path",
     "divisions",
     "end_session",
+    "every_service",
     "facility_read",
     "family_extras",
     "family_guide",
