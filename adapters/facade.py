@@ -50,6 +50,7 @@ from adapters.id_cards import id_card_view, open_id_card
 from adapters.id_cards import window_command as id_card_window_command
 from adapters.keys import StoreKeyError
 from adapters.marriage import marriage_case, open_marriage
+from adapters.marriage import to_bring as marriage_materials_to_bring
 from adapters.partitioned_rebuild import PartStoppedError, can_rebuild_in_parts, rebuild_in_parts
 from adapters.remote_windows import book as book_session
 from adapters.remote_windows import office_sessions
@@ -124,6 +125,7 @@ from domain.kernel.actors import (
 )
 from domain.kernel.answers import AnswerKey, IdempotencyKeyReusedError
 from domain.kernel.applicants import ApplicantCase, IdentityCheck, Opening
+from domain.kernel.catalog import ServiceDefinition
 from domain.kernel.certificates import issuer_parts
 from domain.kernel.commands import (
     SESSION_ACTIONS,
@@ -170,7 +172,7 @@ from domain.ledger import CaseLedger
 from domain.marriage.services import PartyDetails as MarriagePartyDetails
 from domain.marriage.services import RegisterMarriage, check_marriage, marriage_problems
 from domain.marriage.services import problem_item as marriage_problem_item
-from domain.wings import national_list
+from domain.wings import national_list, wings
 from engine.parked import PARKED_STATE, SKIPPED_STATE, NotParkedError, ParkedRow
 from engine.postgres_views import PostgresTables
 from engine.projection_runner import Projections
@@ -199,6 +201,12 @@ from projections.locality_stats import FollowUpRow, LocalityFigures
 from projections.office_feed import SLOTS as FEED_SLOTS
 from projections.office_queue import QueuePage
 from projections.routing_desk import DeskPage
+
+
+def every_service() -> list[ServiceDefinition]:
+    """The services of every wing's catalog (births first), for the pages' names."""
+    return [service for wing in wings() for service in wing.catalog()]
+
 
 __all__ = [
     "ACTIONS",
@@ -327,6 +335,7 @@ __all__ = [
     "division_path",
     "divisions",
     "end_session",
+    "every_service",
     "facility_read",
     "family_extras",
     "family_guide",
@@ -351,6 +360,7 @@ __all__ = [
     "log_heads",
     "make_citizen_id",
     "marriage_case",
+    "marriage_materials_to_bring",
     "marriage_problem_item",
     "marriage_problems",
     "may_act",

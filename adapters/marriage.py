@@ -15,10 +15,13 @@ from domain.kernel.actors import Principal
 from domain.kernel.applicants import IdentityCheck
 from domain.kernel.routing_desk import desk_of
 from domain.kernel.service_request import RequestState, ServiceRequest
-from domain.marriage.case import MarriageCase, Party
+from domain.marriage.case import RESIDENCE_PERMIT, MarriageCase, Party
+from domain.marriage.catalog import load_materials
 from domain.marriage.services import RegisterMarriage, register_marriage
 
 PARTIES = ("party_a", "party_b")
+REGISTRATION = "marriage-registration"  # the service the couple attend in person
+PERMIT_MATERIAL = "residence-permit"  # the residence permit: only at the permit's place
 
 
 def open_marriage(
@@ -53,7 +56,7 @@ def marriage_case(container: Container, principal: Principal, case_id: UUID) -> 
         for name in PARTIES
         if role != "office" or name in seen
     }
-    services = [_request(r, principal) for r in shown]
+    services = [_request(r, principal, ended=not case.is_open) for r in shown]
     view: dict[str, Any] = {
         "case_id": str(case.id),
         "kind": "marriage",
@@ -64,6 +67,7 @@ def marriage_case(container: Container, principal: Principal, case_id: UUID) -> 
         "parties": parties,
         "services": services,
         "next": next((s["next"] for s in services if s["next"]), None),
+        "bring": to_bring(case.registration_place),
     }
     if role in ("family", "admin"):
         view["tracking_code"] = case.tracking_code
@@ -96,7 +100,22 @@ def mask(value: str) -> str:
     return "*" * max(len(value) - 4, 0) + value[-4:]
 
 
-def _request(request: ServiceRequest, principal: Principal) -> dict[str, Any]:
+def to_bring(registration_place: str) -> list[dict[str, str | None]]:
+    """What the couple bring to the registration office in person: the documents of the
+    registration's materials list (domain/marriage/reference/materials.json) that the
+    applicants present; the residence permit only when they register at its place."""
+    listed = load_materials().of(REGISTRATION)
+    assert listed is not None  # the catalog check makes every service listed
+    return [
+        {"code": m.code, "name_zh": m.name_zh, "name": m.name, "note": m.note}
+        for m in listed.materials
+        if m.satisfied_by == "family"
+        and m.field is None  # a document, not an answer of the form
+        and (m.code != PERMIT_MATERIAL or registration_place == RESIDENCE_PERMIT)
+    ]
+
+
+def _request(request: ServiceRequest, principal: Principal, *, ended: bool) -> dict[str, Any]:
     result = request.result
     sees_result = principal.role in RESULT_ROLES or (
         principal.role == "office" and principal.scope == request.handling_locality
@@ -112,7 +131,7 @@ def _request(request: ServiceRequest, principal: Principal) -> dict[str, Any]:
         "manual_routing": request.route.manual_routing,
         "due": request.due,
         "result": result.to_dict() if result is not None and sees_result else None,
-        "next": next_step(request),
+        "next": None if ended else next_step(request),  # a closed case waits on nobody
     }
     return entry
 

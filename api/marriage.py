@@ -17,6 +17,7 @@ from adapters.facade import (
     RegisterMarriage,
     check_marriage,
     marriage_case,
+    marriage_materials_to_bring,
     marriage_problem_item,
     marriage_problems,
     open_marriage,
@@ -181,6 +182,8 @@ async def apply(request: Request) -> Response:
         "case_id": str(case_id),
         "tracking_code": code,
         "registration_division": checked.registration_division,
+        "identity_check": "online" if clerk is None else "window",
+        "bring": marriage_materials_to_bring(cmd.registration_place),
         "follow": {
             "page": "/track",
             "sign_in": "POST /track with the tracking code and the last 6 characters of "

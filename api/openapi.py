@@ -470,9 +470,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "case_id": UUID_STRING,
             "tracking_code": STRING,
             "registration_division": STRING,
+            "identity_check": {"enum": ["online", "window"]},
+            "bring": ref("MarriageMaterials"),
             "follow": obj({"page": STRING, "sign_in": STRING, "case": STRING}),
         }
     ),
+    # what the couple bring to the registration office in person (the wing's materials list)
+    "MarriageMaterials": {
+        "type": "array",
+        "items": obj({"code": STRING, "name_zh": STRING, "name": STRING, "note": STRING_OR_NULL}),
+    },
+    # POST /cases/{id}/close: the view of the case's kind
+    "ClosedCase": {"anyOf": [ref("Case"), ref("MarriageCase")]},
     "MarriageCase": obj(
         {
             "case_id": UUID_STRING,
@@ -501,6 +510,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 ),
             },
             "next": {"type": ["object", "null"]},
+            "bring": ref("MarriageMaterials"),
         },
         tracking_code=STRING,
     ),

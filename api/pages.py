@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adapters.facade import AUTHORITIES, full_division_name, load_catalog
+from adapters.facade import AUTHORITIES, every_service, full_division_name
 from api.openapi import HTML, Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -55,6 +55,11 @@ AUTHORITY_NAMES = {
 }
 PAGES = {
     "/track": ("track.html", "Family: the case timeline, application, supplement and rating"),
+    "/apply/marriage": (
+        "apply_marriage.html",
+        "The couple (or a civil-affairs window clerk signed in for them): apply for marriage "
+        "registration across provinces; the tracking code and what to bring",
+    ),
     "/office": ("office.html", "Office: the work queue and its decisions"),
     "/monitor": ("monitor.html", "Monitor: figures and flows with charts"),
     "/apply/id-card": (
@@ -108,7 +113,8 @@ def environment() -> Environment:
 
 @cache
 def reference() -> dict[str, Any]:
-    """What every page embeds: service names and result fields, authority names (no persons)."""
+    """What every page embeds: service names and result fields (every wing's), authority
+    names (no persons)."""
     return {
         "services": {
             s.code: {
@@ -117,7 +123,7 @@ def reference() -> dict[str, Any]:
                 "authority": s.authority,
                 "result_field": s.result_field,
             }
-            for s in load_catalog()
+            for s in every_service()
         },
         "authorities": {
             code: {"zh": AUTHORITY_NAMES[code][0], "en": AUTHORITY_NAMES[code][1]}

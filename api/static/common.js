@@ -108,6 +108,9 @@ window.NL = (function () {
     enrolment_number: ["参保登记号", "Enrolment number"],
     card_number: ["社会保障卡号", "Social security card number"],
     decision_number: ["待遇核定决定书编号", "Decision number"],
+    marital_status_record_a: ["甲方婚姻状况核查记录编号", "Party A's marital status check"],
+    marital_status_record_b: ["乙方婚姻状况核查记录编号", "Party B's marital status check"],
+    marriage_certificate_number: ["结婚证字号", "Marriage certificate number"],
   };
 
   /** The name of a result field, e.g. citizen_id → 公民身份号码 Citizen ID number. */

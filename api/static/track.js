@@ -14,6 +14,7 @@
     "damaged-document": "文件已损坏或已加密",
   };
   const $ = (id) => document.getElementById(id);
+  const TITLE = Array.from($("track-title").childNodes, (node) => node.cloneNode(true)); // births'
   let session = null; // {case_id, token}
   let current = null; // the last case view
   let guides = new Map(); // service_request_id → its guide entry (waits, collection)
@@ -34,6 +35,8 @@
     session = null;
     current = null;
     $("case").hidden = true;
+    $("marriage").hidden = true;
+    $("track-title").replaceChildren(...TITLE.map((node) => node.cloneNode(true)));
     $("login").hidden = false;
     if (problem) showProblem($("login-problem"), problem);
     $("tracking-code").focus();
@@ -48,6 +51,7 @@
       }
     }
     store.remove(KEY);
+    $("marriage").hidden = true;
     forgetQrCodes();
     $("certificates").replaceChildren();
     $("login-form").reset();
@@ -81,6 +85,7 @@
   }
 
   async function load() {
+    if (session.kind === "marriage") return loadMarriage();
     try {
       const path = "/cases/" + encodeURIComponent(session.case_id);
       const [view, guide] = await Promise.all([api("GET", path, session.token), api("GET", path + "/guide", session.token)]);
@@ -90,6 +95,8 @@
       render(view);
       await loadCertificates(view);
     } catch (error) {
+      // no birth case: an applicant-opened marriage case signs in with the same tracking page
+      if (error.status === 404 && !session.kind && (await loadMarriage(true))) return;
       if (error.status === 401 || error.status === 404) {
         store.remove(KEY);
         showLogin(error);
@@ -97,6 +104,136 @@
         showProblem($("case-problem"), error);
       }
     }
+  }
+
+  /* A marriage case (GET /marriage-registrations/{id}): its state, who acts next and by when,
+     each service's state, the applicants as shown (IDs masked) and what to bring. */
+  const PLACES = {
+    "party-a-hukou": ["甲方户籍地", "party A's hukou place"],
+    "party-b-hukou": ["乙方户籍地", "party B's hukou place"],
+    "residence-permit": ["居住证签发地", "the residence permit's place"],
+  };
+  const ACTIONS = {
+    "receive the request": ["收件", "receive the request"],
+    decide: ["办理", "decide"],
+    "route the request": ["分派", "route the request"],
+    "waits for the services it depends on": ["等待前置事项办结", "waits for the services it depends on"],
+    "supply what the office asked for": ["按一次性告知补正", "supply what the office asked for"],
+    "resubmit or close the case": ["重新申请或终止办件", "resubmit or close the case"],
+  };
+
+  /** Who acts next on a request ("civil-affairs 330424", "applicants", "routing desk 32"). */
+  function marriageWho(who) {
+    const office = /^([a-z-]+) (\d{6})$/.exec(who || "");
+    if (office) return h("span", {}, authorityName(office[1]), " · ", locality(office[2]));
+    if (who === "applicants") return bi("您（申请人）", "you, the applicants");
+    if (who === "nobody yet") return bi("暂无", "nobody yet");
+    const desk = /^routing desk (\d+)$/.exec(who || "");
+    if (desk) return bi("跨省通办调度台 " + desk[1], "the routing desk " + desk[1]);
+    return document.createTextNode(who || "—");
+  }
+
+  function marriageAction(action) {
+    const refused = /^act on the refused (.+)$/.exec(action || "");
+    if (refused) return h("span", {}, bi("处理不予办理的前置事项：", "act on the refused"), " ", serviceName(refused[1]));
+    const known = ACTIONS[action];
+    return known ? bi(known[0], known[1]) : document.createTextNode(action || "");
+  }
+
+  function marriageNext(next) {
+    if (!next) return bi("无：办件已结束", "Nobody: the case is over");
+    const due = next.due ? h("span", {}, " · ", bi("截止", "by"), " " + next.due) : "";
+    return h("span", {}, marriageWho(next.who), " · ", marriageAction(next.action), " · ", serviceName(next.service), due);
+  }
+
+  /** Load the marriage view; `probe`: after the birth view's 404, false when it is none either. */
+  async function loadMarriage(probe) {
+    try {
+      const view = await api("GET", "/marriage-registrations/" + encodeURIComponent(session.case_id), session.token);
+      if (session.kind !== "marriage") {
+        session.kind = "marriage";
+        store.set(KEY, JSON.stringify(session));
+      }
+      renderMarriage(view);
+      return true;
+    } catch (error) {
+      if (probe && error.status === 404) return false;
+      if (error.status === 401 || error.status === 404) {
+        store.remove(KEY);
+        showLogin(error);
+      } else {
+        showProblem($("marriage-problem"), error);
+      }
+      return true;
+    }
+  }
+
+  function renderMarriage(view) {
+    $("login").hidden = true;
+    $("case").hidden = true;
+    $("marriage").hidden = false;
+    $("track-title").replaceChildren(bi("婚姻登记办理进度", "Your marriage registration"));
+    hideProblem($("marriage-problem"));
+    $("marriage-code").textContent = view.tracking_code || "—";
+    $("marriage-state").replaceChildren(h("span", { className: "badge state-" + view.state }, label("caseState", view.state)));
+    const place = PLACES[view.registration_place] || [view.registration_place, view.registration_place];
+    $("marriage-place").replaceChildren(locality(view.registration_division), h("span", { className: "muted" }, " · ", bi(place[0], place[1])));
+    $("marriage-identity").replaceChildren(
+      view.identity_check === "window" ? bi("窗口人员已当面核验", "checked at the window") : bi("网上申请：登记时当面核验", "online: checked in person at registration"),
+    );
+    $("marriage-next").replaceChildren(marriageNext(view.next));
+    $("marriage-services").replaceChildren(
+      ...(view.services || []).map((service) => {
+        const facts = h(
+          "dl",
+          { className: "facts" },
+          detail(bi("办理地", "Handling"), locality(service.handling_locality)),
+          detail(bi("收件地", "Receiving"), locality(service.receiving_locality)),
+          detail(bi("办理方式", "Mode"), service.manual_routing ? bi("待人工分派", "manual routing needed") : label("mode", service.mode)),
+          detail(service.state === "dispatched" ? bi("收件时限", "To accept by") : bi("办结时限", "Due"), service.due || bi("收件后计算", "set on receipt")),
+        );
+        for (const [field, value] of Object.entries(service.result || {})) {
+          facts.append(h("div", { className: "wide result" }, h("dt", {}, resultName(field)), h("dd", {}, h("code", {}, String(value)))));
+        }
+        if (service.next) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("下一步", "Next")), h("dd", {}, marriageWho(service.next.who), " · ", marriageAction(service.next.action))));
+        return h(
+          "li",
+          { className: "service state-" + service.state },
+          h("div", { className: "service-head" }, h("h4", {}, serviceName(service.service)), h("span", { className: "badge state-" + service.state }, label("state", service.state))),
+          facts,
+        );
+      }),
+    );
+    $("marriage-parties").replaceChildren(
+      ...Object.entries(view.parties || {}).map(([who, p]) =>
+        h("li", {}, bi(who === "party_a" ? "甲方" : "乙方", who === "party_a" ? "Party A" : "Party B"), "：" + p.name + " · " + p.citizen_id + " · ", bi("户籍地", "hukou"), " ", locality(p.hukou_division)),
+      ),
+    );
+    $("marriage-bring").replaceChildren(
+      ...(view.bring || []).map((m) => h("li", {}, m.name_zh, " ", h("span", { lang: "en" }, m.name))),
+    );
+    renderMarriageClosing(view);
+    $("marriage-status").textContent = "更新于 Updated " + dateTime(new Date().toISOString());
+  }
+
+  /** After a refusal the applicants may end the case (POST /cases/{id}/close), once nothing
+      else can proceed; the server says so when something still can. */
+  function renderMarriageClosing(view) {
+    const holder = $("marriage-closing");
+    holder.replaceChildren();
+    const refused = view.state !== "closed" && (view.services || []).some((s) => s.state === "rejected");
+    if (!refused) return;
+    const button = h("button", { type: "button", id: "marriage-close" }, bi("终止办件", "Close the case"));
+    button.addEventListener("click", async () => {
+      hideProblem($("marriage-problem"));
+      try {
+        renderMarriage(await api("POST", "/cases/" + encodeURIComponent(session.case_id) + "/close", session.token, {}));
+        $("marriage-status").textContent = "办件已终止 Case closed";
+      } catch (error) {
+        showProblem($("marriage-problem"), error);
+      }
+    });
+    holder.append(h("p", {}, bi("有事项不予办理：可终止办件。", "A service was refused: you may close the case.")), h("div", { className: "actions" }, button));
   }
 
   /** "apply: name and household" → {verb: "apply", what: "name and household"} */
@@ -739,6 +876,8 @@
   $("refresh").addEventListener("click", () => load());
   $("print-certificates").addEventListener("click", () => window.print());
   $("sign-out").addEventListener("click", signOut);
+  $("marriage-refresh").addEventListener("click", () => load());
+  $("marriage-sign-out").addEventListener("click", signOut);
   for (const holder of document.querySelectorAll(".picker")) picker(holder, $(holder.dataset.for));
   window.NL.describeLocality($("residence-division"), $("residence-name"));
   window.NL.describeLocality($("insured-division"), $("insured-name"));
