@@ -12,7 +12,7 @@ import pytest
 from domain.kernel.disclosure import DispatchPayload
 from domain.kernel.results import Result
 from domain.kernel.service_request import BY_DEADLINE, ServiceRequest
-from domain.wings import matter_names, registered, service_names
+from domain.wings import WINGS, matter_names, registered, service_names
 from projections.locality_stats import InMemoryLocalityStats, LocalityStatsProjection
 from projections.matters import (
     UNKNOWN_KIND,
@@ -242,3 +242,12 @@ def test_the_view_holds_no_personal_data(matters: MattersProjection) -> None:
     for secret in (facts.mother.name, facts.mother.citizen_id, "张小明", "slow"):
         assert secret is not None
         assert secret not in dumped
+
+
+def test_every_shipped_wing_names_its_matter() -> None:
+    """The monitor shows each matter by its names (a wing that gives none shows its kind)."""
+    names = {w.kind: matter_names(w.kind) for w in WINGS}
+    assert names["birth"] == ("出生一件事", "Newborn one thing")
+    assert names["marriage"][0] == "跨省婚姻登记"
+    assert names["id-card"][0] == "居民身份证异地办理"
+    assert all(zh != kind and en != kind for kind, (zh, en) in names.items())
