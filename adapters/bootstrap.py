@@ -43,6 +43,7 @@ from projections.applicant_cases import ApplicantCasesProjection, ApplicantCases
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
+from projections.matters import MattersProjection, MattersView
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.office_search import OfficeSearchProjection, OfficeSearchView
@@ -65,6 +66,7 @@ PROJECTIONS: Registry = (
     (OfficeSearchProjection, OfficeSearchView),
     (ApplicantCasesProjection, ApplicantCasesView),
     (RemoteWindowSessionsProjection, RemoteWindowSessionsView),
+    (MattersProjection, MattersView),
 )
 
 

@@ -198,6 +198,7 @@ from integrations.registry.simulator import RegistrySimulator, SimulatorConfig
 from projections.case_view import request_fields
 from projections.flows import FlowRow
 from projections.locality_stats import FollowUpRow, LocalityFigures
+from projections.matters import MatterFlowRow
 from projections.office_feed import SLOTS as FEED_SLOTS
 from projections.office_queue import QueuePage
 from projections.routing_desk import DeskPage
@@ -363,6 +364,8 @@ __all__ = [
     "marriage_materials_to_bring",
     "marriage_problem_item",
     "marriage_problems",
+    "matter_flows",
+    "matter_kinds",
     "may_act",
     "may_call",
     "may_rate",
@@ -386,6 +389,7 @@ __all__ = [
     "parts_in_progress",
     "password_sign_in",
     "place_follow_ups",
+    "place_matters",
     "planning_lag",
     "problem_item",
     "projection_lags",
@@ -539,6 +543,22 @@ def follow_ups(container: Container, code: str, month: str) -> list[FollowUpRow]
 def month_flows(container: Container, month: str) -> list[FlowRow]:
     """Birth province → hukou province counts of a month (flows projection)."""
     return container.projections.flows_view.flows(month)
+
+
+def place_matters(container: Container, code: str, month: str) -> list[dict[str, Any]]:
+    """A place's month per matter (every wing's kind) and service: received, decided,
+    approved, rejected, on time (matters projection; no personal data)."""
+    return container.projections.matters_view.figures(code, month)
+
+
+def matter_flows(container: Container, month: str, kind: str | None) -> list[MatterFlowRow]:
+    """Receiving province → handling province per matter and service of a month."""
+    return container.projections.matters_view.flows(month, kind)
+
+
+def matter_kinds() -> tuple[str, ...]:
+    """The matters (wing kinds) the ledger carries."""
+    return tuple(w.kind for w in wings())
 
 
 def case_by_tracking_code(container: Container, code: str) -> str | None:

@@ -27,6 +27,7 @@ from projections.applicant_cases import ApplicantCasesProjection, ApplicantCases
 from projections.case_status import CaseStatusProjection, CaseStatusView
 from projections.flows import FlowsProjection, FlowsView
 from projections.locality_stats import LocalityStatsProjection, LocalityStatsView
+from projections.matters import MattersProjection, MattersView
 from projections.office_feed import OfficeFeedProjection, OfficeFeedView
 from projections.office_queue import OfficeQueueProjection, OfficeQueueView
 from projections.office_search import OfficeSearchProjection, OfficeSearchView
@@ -98,6 +99,10 @@ class LedgerProjections(Projections):
     @property
     def applicant_cases_view(self) -> ApplicantCasesView:
         return cast(ApplicantCasesProjection, self.get("applicant_cases")).view
+
+    @property
+    def matters_view(self) -> MattersView:
+        return cast(MattersProjection, self.get("matters")).view
 
     @property
     def office_search_view(self) -> OfficeSearchView:

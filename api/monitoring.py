@@ -1,7 +1,8 @@
-"""Monitor routes: figures per place (province, city, county) and month, province-to-province
-flows; the bad ratings to call back, for the monitor and for the office that answers for
-them, and the call-back. The figures hold no personal data; the follow-up items name cases
-and carry the family's comment, so their reads are audited."""
+"""Monitor routes: figures per place (province, city, county) and month, also per matter (each
+wing's kind) and service; province-to-province flows (births', and per matter from the
+receiving province to the handling one); the bad ratings to call back, for the monitor and
+for the office that answers for them, and the call-back. The figures hold no personal data;
+the follow-up items name cases and carry the family's comment, so their reads are audited."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from adapters.facade import (
     level_key,
     level_of,
     locality_figures,
+    matter_flows,
+    matter_kinds,
     may_see_flow,
     month_flows,
     parked_within,
     place_follow_ups,
+    place_matters,
     record_call_back,
     unit_follow_ups,
 )
@@ -41,9 +45,10 @@ OPERATIONS = [
         "GET",
         "Figures of a province (43 or 430000), a city (4306 or 430600) or a county (430602) "
         "for a month: received, decided, completed, time to result (percentiles of the pooled "
-        "samples), on-time rate, ratings (each once, in the unit that answers for it); the "
-        "month's bad ratings to call back there; requests now waiting at the routing desk "
-        "(the place, its province)",
+        "samples), on-time rate, ratings (each once, in the unit that answers for it); per "
+        "matter (each wing's kind) and service: received, decided, approved, rejected, on "
+        "time; the month's bad ratings to call back there; requests now waiting at the "
+        "routing desk (the place, its province)",
         roles=("monitor",),
         params=("month",),
         answer="LocalityFigures",
@@ -84,6 +89,17 @@ OPERATIONS = [
         answer="Flows",
         responses={422: "Bad month"},
     ),
+    Operation(
+        "/monitoring/matter-flows",
+        "GET",
+        "Receiving province → handling province per matter (each wing's kind) and service "
+        "for a month: requests received and decided, and whether the flow crosses provinces; "
+        "a province's monitor sees the flows that start or end in its province",
+        roles=("monitor",),
+        params=("month", "kind"),
+        answer="MatterFlows",
+        responses={422: "Bad month or kind"},
+    ),
 ]
 
 
@@ -107,6 +123,7 @@ async def locality(request: Request) -> Response:
     items = await run_in_threadpool(follow_up_items, container, rows)
     parked = await run_in_threadpool(parked_within, container, key)
     in_province = await run_in_threadpool(parked_within, container, key[:2])
+    matters = await run_in_threadpool(place_matters, container, key, month)
     await _audited_items(request, principal, items)
     body = figures.to_dict() | {
         "level": level_of(key),
@@ -116,6 +133,8 @@ async def locality(request: Request) -> Response:
         # reaches yet, waiting for a coordinator of the routing desk
         "parked": parked,
         "parked_in_province": in_province,
+        # every wing's requests handled here, per matter (its totals) and service
+        "matters": matters,
     }
     return ORJSONResponse(body)
 
@@ -174,9 +193,31 @@ async def flows(request: Request) -> Response:
     return ORJSONResponse({"month": month, "flows": visible})
 
 
+async def flows_by_matter(request: Request) -> Response:
+    principal = await authenticate(request, "monitor")
+    month = month_of(request)
+    kind = request.query_params.get("kind") or None
+    kinds = matter_kinds()
+    if kind is not None and kind not in kinds:
+        raise ApiError(
+            422,
+            "invalid-parameter",
+            f"kind is one of {', '.join(kinds)}",
+            parameter="kind",
+        )
+    rows = await run_in_threadpool(matter_flows, request.app.state.container, month, kind)
+    visible = [
+        r.to_dict()
+        for r in rows
+        if may_see_flow(principal, r.receiving_province, r.handling_province)
+    ]
+    return ORJSONResponse({"month": month, "kind": kind, "flows": visible})
+
+
 ROUTES = [
     Route("/monitoring/localities/{code}", locality, methods=["GET"]),
     Route("/monitoring/flows", flows, methods=["GET"]),
+    Route("/monitoring/matter-flows", flows_by_matter, methods=["GET"]),
     Route("/follow-ups", office_follow_ups, methods=["GET"]),
     Route("/cases/{case_id:uuid}/call-backs", call_back, methods=["POST"]),
 ]

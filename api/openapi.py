@@ -56,6 +56,17 @@ NULLABLE_REVOCATION = obj(
 ) | {"type": ["object", "null"]}
 
 
+# a matter's or a service's counts in a place and month (projections/matters.py)
+MATTER_COUNTS = {
+    "received": INTEGER,
+    "decided": INTEGER,
+    "approved": INTEGER,
+    "rejected": INTEGER,
+    "on_time": INTEGER,
+    "on_time_rate": NUMBER_OR_NULL,
+}
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Problem": obj(
         {"type": STRING, "title": STRING, "status": INTEGER},
@@ -170,7 +181,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "LocalityFigures": obj(
-        {"locality": STRING, "month": STRING, "level": STRING, "follow_ups": OBJECTS},
+        {
+            "locality": STRING,
+            "month": STRING,
+            "level": STRING,
+            "follow_ups": OBJECTS,
+            "matters": {"type": "array", "items": ref("MatterFigures")},
+        },
         received=INTEGER,
         completed=INTEGER,
         on_time_rate=NUMBER_OR_NULL,
@@ -207,6 +224,46 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "Flows": obj({"month": STRING, "flows": OBJECTS}),
+    # one matter (a wing's kind) of a place and month: its totals, and per service
+    "MatterFigures": obj(
+        {
+            "kind": STRING,
+            "name_zh": STRING,
+            "name_en": STRING,
+            **MATTER_COUNTS,
+            "services": {
+                "type": "array",
+                "items": obj(
+                    {"service": STRING, "name_zh": STRING, "name_en": STRING, **MATTER_COUNTS}
+                ),
+            },
+        }
+    ),
+    "MatterFlows": obj(
+        {
+            "month": STRING,
+            "kind": STRING_OR_NULL,  # the matter asked for (null: every matter)
+            "flows": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "month": STRING,
+                        "kind": STRING,
+                        "kind_name_zh": STRING,
+                        "kind_name_en": STRING,
+                        "service": STRING,
+                        "service_name_zh": STRING,
+                        "service_name_en": STRING,
+                        "receiving_province": STRING,
+                        "handling_province": STRING,
+                        "received": INTEGER,
+                        "decided": INTEGER,
+                        "cross_province": {"type": "boolean"},
+                    }
+                ),
+            },
+        }
+    ),
     "FollowUps": obj({"locality": STRING, "authority": STRING, "follow_ups": OBJECTS}),
     "CallBack": obj({"case_id": UUID_STRING, "outcome": STRING, "by": STRING, "at": STRING}),
     "RoutingDesk": obj(

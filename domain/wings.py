@@ -101,6 +101,24 @@ def kind_of_service(code: str) -> str:
     return _service(code)[0].kind
 
 
+def matter_names(kind: str) -> tuple[str, str]:
+    """A matter's (a wing kind's) display names in Chinese and English; the kind code for a
+    wing that gives none, or a kind no carried wing has."""
+    found = next((w for w in wings() if w.kind == kind), None)
+    if found is None:
+        return kind, kind
+    return found.name_zh or kind, found.name_en or kind
+
+
+def service_names(code: str) -> tuple[str, str]:
+    """A service's display names in Chinese and English (the code when no wing has it)."""
+    try:
+        definition = service(code)
+    except KeyError:
+        return code, code
+    return definition.name_zh, definition.name_en
+
+
 def _service(code: str) -> tuple[AnyWing, ServiceDefinition]:
     if not _by_service:
         _by_service.update({s.code: (w, s) for w in wings() for s in w.catalog()})

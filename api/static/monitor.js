@@ -1,5 +1,6 @@
 /* The monitor page: the figures of a province, a city or a county for a month (level picker),
-   its bad ratings to call back, and the province-to-province flows. */
+   per matter (each wing's kind) and service, its bad ratings to call back, and the
+   province-to-province flows (births', and per matter: receiving → handling province). */
 "use strict";
 
 (function () {
@@ -77,6 +78,30 @@
       { title: "办理用时（小时） Time to result (hours)" },
     );
     renderMaterials(figures.materials);
+    renderMatters(figures.matters || []);
+  }
+
+  function rate(value) {
+    return value === null || value === undefined ? "—" : (value * 100).toFixed(1) + "%";
+  }
+
+  /** One row of the matters table: a matter's totals (a row group's head) or one service's. */
+  function matterRow(item, head) {
+    const counts = ["received", "decided", "approved", "rejected"].map((key) => h("td", { className: "num" }, String(item[key])));
+    return h(
+      "tr",
+      { className: head ? "matter" : "matter-service", dataset: head ? { kind: item.kind } : { service: item.service } },
+      h("th", { scope: "row" }, bi(item.name_zh, item.name_en)),
+      ...counts,
+      h("td", { className: "num" }, rate(item.on_time_rate)),
+    );
+  }
+
+  /** Each matter of the place's month (its totals), then its services. */
+  function renderMatters(matters) {
+    $("matters-none").hidden = matters.length > 0;
+    $("matters-table").hidden = matters.length === 0;
+    $("matters-rows").replaceChildren(...matters.flatMap((matter) => [matterRow(matter, true), ...matter.services.map((s) => matterRow(s, false))]));
   }
 
   /** The Wenzhou measure (evidences a family brings): the month's materials required, those families supplied
@@ -142,6 +167,34 @@
     }
   }
 
+  /** Receiving province → handling province per matter and service (GET /monitoring/matter-flows). */
+  async function renderMatterFlows(body) {
+    const flows = body.flows.slice();
+    const names = new Map();
+    await Promise.all(
+      Array.from(new Set(flows.flatMap((f) => [f.receiving_province, f.handling_province])), async (code) => {
+        names.set(code, await provinceName(code));
+      }),
+    );
+    const rows = $("matter-flows-rows");
+    rows.replaceChildren();
+    if (!flows.length) rows.append(h("tr", {}, h("td", { colSpan: 6, className: "muted" }, bi("本月无数据", "No flows this month"))));
+    for (const flow of flows) {
+      rows.append(
+        h(
+          "tr",
+          { dataset: { kind: flow.kind, service: flow.service } },
+          h("th", { scope: "row" }, bi(flow.kind_name_zh, flow.kind_name_en), h("br"), h("span", { className: "flow-service muted" }, bi(flow.service_name_zh, flow.service_name_en))),
+          h("td", {}, names.get(flow.receiving_province) + "（" + flow.receiving_province + "）"),
+          h("td", {}, names.get(flow.handling_province) + "（" + flow.handling_province + "）"),
+          h("td", { className: "num" }, String(flow.received)),
+          h("td", { className: "num" }, String(flow.decided)),
+          h("td", {}, flow.cross_province ? bi("是", "yes") : bi("否", "no")),
+        ),
+      );
+    }
+  }
+
   const READS = {
     case: "案件 case",
     "as-of": "历史时点 as of",
@@ -180,15 +233,17 @@
     const month = encodeURIComponent(settings.month);
     current = settings;
     try {
-      const [figures, flows, name, reads] = await Promise.all([
+      const [figures, flows, name, reads, matterFlows] = await Promise.all([
         api("GET", "/monitoring/localities/" + encodeURIComponent(settings.locality) + "?month=" + month, null),
         api("GET", "/monitoring/flows?month=" + month, null),
         localityName(fullCode(settings.locality)),
         api("GET", "/monitoring/reads?month=" + month + "&locality=" + encodeURIComponent(settings.locality), null),
+        api("GET", "/monitoring/matter-flows?month=" + month, null),
       ]);
       renderFigures(figures, name);
       renderReads(reads);
       await renderFlows(flows);
+      await renderMatterFlows(matterFlows);
       $("monitor-status").textContent = "已更新 Updated " + dateTime(new Date().toISOString());
     } catch (error) {
       showApiProblem(problem, error);

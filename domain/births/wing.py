@@ -97,4 +97,6 @@ BIRTHS: Wing[BirthPlanInputs, BirthPart] = Wing(
     transcodings=(*BIRTHS_TRANSCODINGS, *PLANNING_TRANSCODINGS),
     certificates=CERTIFICATES,
     materials=load_materials,
+    name_zh="出生一件事",
+    name_en="Newborn one thing",
 )

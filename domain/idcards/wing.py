@@ -50,4 +50,6 @@ ID_CARDS: Wing[IdCardInputs, IdCardInputs] = Wing(
     certificates={"id-card-production": CertificateKind("resident-id-card", holder)},
     opened={IdCardCase.Applied: opening},
     materials=load_materials,
+    name_zh="居民身份证异地办理",
+    name_en="ID cards issued off-site",
 )

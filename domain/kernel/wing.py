@@ -89,7 +89,8 @@ class Wing(Generic[In, P]):
     e-certificates, each with its kind (type and subject); opened: the creation events of
     cases an applicant opens (not a hospital), each read as its `Opening` (the tracking code
     the applicant signs in with: domain/kernel/applicants.py); materials: its services'
-    required materials (domain/kernel/materials.py), loaded once.
+    required materials (domain/kernel/materials.py), loaded once; name_zh, name_en: the
+    matter's display names (the monitor's figures and flows; "" shows the kind code).
     """
 
     kind: str
@@ -102,6 +103,8 @@ class Wing(Generic[In, P]):
     certificates: Mapping[str, CertificateKind] = field(default_factory=dict)
     opened: Mapping[type, Callable[[Any], Opening]] = field(default_factory=dict)
     materials: Callable[[], MaterialsCatalog] | None = None
+    name_zh: str = ""
+    name_en: str = ""
 
     @property
     def followed(self) -> tuple[type, ...]:

@@ -51,4 +51,6 @@ MARRIAGE: Wing[MarriageInputs, MarriageInputs] = Wing(
     certificates={"marriage-registration": CertificateKind("marriage-certificate", couple)},
     opened={MarriageCase.Applied: opening},
     materials=load_materials,
+    name_zh="跨省婚姻登记",
+    name_en="Marriage registration across provinces",
 )

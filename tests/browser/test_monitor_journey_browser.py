@@ -1,7 +1,9 @@
 """Issue 20's monitor journey in Chromium: a province monitor opens Hunan's roll-up (the level
 picker starts at the monitor's province), sees the month's received requests and a bad rating
-to call back (case id, rated service, unit, due date, the family's comment), records the
-call-back, then looks at a city; the unit's clerk finds the same item on /office, called back."""
+to call back (case id, rated service, unit, due date, the family's comment), the month per
+matter (出生一件事 and its services) and the flows by matter (Hunan → Hubei for the household
+registration), records the call-back, then looks at a city; the unit's clerk finds the same
+item on /office, called back."""
 
 from __future__ import annotations
 
@@ -94,6 +96,21 @@ def test_a_province_monitor_opens_the_roll_up_and_records_a_call_back(
     item = browser.text("#follow-ups li")
     for shown in (case_id, COMMENT, "1/5", "待回访", "预防接种", "430602"):
         assert shown in item, shown
+    # the matters table: births' totals, then its services, by name in Chinese and English
+    wait_for(lambda: browser.visible("#matters-table"), "the matters table")
+    births = "#matters-rows tr[data-kind=birth]"
+    assert "出生一件事" in browser.text(births)
+    assert "Newborn one thing" in browser.text(births)
+    received = int(browser.text(births + " td"))  # the first count: received
+    assert received == int(browser.text("#figures dd[data-key=received]"))
+    assert "预防接种证办理" in browser.text("#matters-rows tr[data-service=vaccination]")
+    # the flows by matter: the household registration received in Hunan, handled in Hubei
+    hukou = "#matter-flows-rows tr[data-service=household-registration]"
+    wait_for(lambda: browser.visible(hukou), "the flows by matter")
+    for shown in ("出生一件事", "湖南省", "湖北省", "是"):
+        assert shown in browser.text(hukou), shown
+    assert browser.text(hukou + " td:nth-of-type(1)").endswith("43\uff09")  # 湖南省 (43)
+    assert browser.text(hukou + " td:nth-of-type(2)").endswith("42\uff09")  # 湖北省 (42)
     browser.review("monitor-rollup")
 
     browser.js("document.querySelector('#follow-ups li form button').click()")

@@ -563,9 +563,16 @@ def check_figures(world: World, case: Case, role: str, response: httpx2.Response
     numbers = {
         k: v
         for k, v in figures.items()
-        if k not in ("locality", "month", "level", "follow_ups", "materials")
+        if k not in ("locality", "month", "level", "follow_ups", "materials", "matters")
     }
     numbers |= {f"materials.{k}": v for k, v in figures["materials"].items()}  # counts only
+    # per matter and service: counts, and the names of the matter and the service only
+    items = [*figures["matters"], *(s for m in figures["matters"] for s in m["services"])]
+    names = ("kind", "service", "name_zh", "name_en", "services")
+    numbers |= {
+        f"matters.{n}.{k}": v for n, i in enumerate(items) for k, v in i.items() if k not in names
+    }
+    assert "birth" in {m["kind"] for m in figures["matters"]}
     assert all(isinstance(v, int | float | None) for v in numbers.values())
 
 
@@ -585,6 +592,25 @@ def check_flows(world: World, case: Case, role: str, response: httpx2.Response) 
         "admin": {("43", "42"), ("50", "50")},
     }
     assert flows == seen_by[role]
+
+
+def check_matter_flows(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    """A province's monitor sees the flows that start or end in its province; a national
+    monitor and an admin all of them (the matters view holds them all)."""
+    seen = {
+        (f["service"], f["receiving_province"], f["handling_province"])
+        for f in response.json()["flows"]
+    }
+    every = world.container.projections.matters_view.flows(world.month)
+    scope = MONITOR_SCOPES.get(role, "national")
+    expected = {
+        (f.service, f.receiving_province, f.handling_province)
+        for f in every
+        if scope == "national" or scope in (f.receiving_province, f.handling_province)
+    }
+    assert seen == expected
+    assert ("household-registration", "43", "42") in seen or scope == "50"
+    assert seen or scope == "50"
 
 
 UPLOAD: dict[str, Any] = {
@@ -1206,6 +1232,14 @@ SPECS: list[Spec] = [
         lambda world, case: Call("/monitoring/flows", params={"month": world.month}),
         public=True,
         check=check_flows,
+    ),
+    Spec(
+        "GET",
+        "/monitoring/matter-flows",
+        expect(404, monitor_in=200, monitor_out=200, monitor_national=200, admin=200),
+        lambda world, case: Call("/monitoring/matter-flows", params={"month": world.month}),
+        public=True,
+        check=check_matter_flows,
     ),
     # the read audit: rows name who read what, never the personal data (public: none of it)
     Spec("GET", "/audit", expect(404, admin=200), fixed("/audit"), check=check_audit),

@@ -40,4 +40,6 @@ PERMITS: Wing[PermitInputs, PermitInputs] = Wing(
     transcodings=(PermitInputsAsDict(),),
     certificates={"residence-permit": CertificateKind("residence-permit", holder)},
     opened={PermitCase.Applied: opening},
+    name_zh="居住证办理",
+    name_en="Residence permit",
 )
