@@ -143,6 +143,12 @@ WINDOW = {
     f"domain.kernel.remote_window:RemoteWindowSession.{n}"
     for n in ("Booked", "Started", "Joined", "Ended", "Cancelled")
 }
+# issue 22: the marriage and ID card wings' cases (none in these eras)
+NEW_WINGS = {
+    f"domain.{wing}:{case}.{n}"
+    for wing, case in (("marriage.case", "MarriageCase"), ("idcards.case", "IdCardCase"))
+    for n in ("Applied", "Closed", "Completed", "ServicesPlanned")
+}
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {
         *ROUTING,
@@ -154,6 +160,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *STAFF,
         *CALL_BACKS,
         *WINDOW,
+        *NEW_WINGS,
     },
     "2026-12-07-rejections": {
         *ROUTING,
@@ -163,6 +170,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *STAFF,
         *CALL_BACKS,
         *WINDOW,
+        *NEW_WINGS,
     },
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
@@ -174,11 +182,12 @@ ADDED_SINCE: dict[str, set[str]] = {
         *STAFF,
         *CALL_BACKS,
         *WINDOW,
+        *NEW_WINGS,
     },
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS, *WINDOW},
+    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
     # made with issue 18 landed: registry systems, an idempotent answer
-    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW},
+    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
 }
 
 

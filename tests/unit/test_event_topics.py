@@ -7,6 +7,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.births.birth_case import BirthCase
 from domain.births.hospital_message import HospitalMessage
+from domain.idcards.case import IdCardCase
 from domain.kernel.actors import Actor
 from domain.kernel.answers import Answer
 from domain.kernel.case_plan import CasePlan
@@ -14,6 +15,7 @@ from domain.kernel.remote_window import RemoteWindowSession
 from domain.kernel.service_request import ServiceRequest
 from domain.kernel.staff import OidcSubject, StaffUser
 from domain.kernel.systems import RegistrySystem
+from domain.marriage.case import MarriageCase
 from engine.parked_notifications import ParkedNotification
 
 PINNED = {
@@ -86,6 +88,8 @@ PINNED = {
         "Joined",
         "Started",
     ],
+    "domain.marriage.case:MarriageCase": ["Applied", "Closed", "Completed", "ServicesPlanned"],
+    "domain.idcards.case:IdCardCase": ["Applied", "Closed", "Completed", "ServicesPlanned"],
     "domain.actors:Actor": ["Added", "Revoked"],
     "domain.kernel.answers:Answer": ["Recorded"],
     "domain.kernel.systems:RegistrySystem": ["Disabled", "Registered", "SecretRotated"],
@@ -112,6 +116,8 @@ AGGREGATES = (
     CasePlan,
     HospitalMessage,
     RemoteWindowSession,
+    MarriageCase,
+    IdCardCase,
     Actor,
     Answer,
     RegistrySystem,
