@@ -6,6 +6,7 @@ and the collection are the delivery step's, with due dates of their own."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -215,10 +216,16 @@ def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
         c for c in listed.json()["certificates"] if c["certificate_type"] == "resident-id-card"
     ]
     assert certificate["claims"]["subject"] == {"name": "李雷", "birth_date": "1994-03-08"}
-    assert certificate["claims"]["result"]["value"] == record
+    # it certifies the card's validity, never the holder's citizen ID (claims, QR, /verify)
+    validity = record.rpartition("/")[2]
+    assert certificate["claims"]["result"] == {"field": "id_card_record", "value": validity}
+    signed_claims = certificate["certificate"].split(".")[1]
+    decoded = base64.urlsafe_b64decode(signed_claims + "=" * (-len(signed_claims) % 4))
+    assert APPLICANT_ID.encode() not in decoded
     verified = client.post("/verify", json={"certificate": certificate["certificate"]})
     assert verified.status_code == 200, verified.text
     assert verified.json()["status"] == "valid"
+    assert APPLICANT_ID not in verified.text
 
     # collected: the window records the collection receipt
     on(container, working_day(15))
