@@ -432,6 +432,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             # refused (with made_by, collect_at, sent_on while in transit)
             "card": obj({"where": STRING}, made_by=OBJECT, collect_at=OBJECT, sent_on=STRING),
             "temporary_card": {"type": ["object", "null"]},
+            "next": {"type": ["object", "null"]},  # who acts next on the case, by when
         },
         # the applicant's and an admin's only
         tracking_code=STRING,
