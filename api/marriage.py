@@ -24,7 +24,7 @@ from adapters.facade import (
 )
 from api.audit import audited
 from api.auth import SESSION_COOKIE, authenticate
-from api.bodies import json_object, unknown_fields
+from api.bodies import json_object, unknown_refusals
 from api.family_form import Form
 from api.openapi import Operation
 from api.problems import ApiError
@@ -82,11 +82,7 @@ def _details(form: Form, who: str) -> MarriagePartyDetails:
                      "residence_division and an optional phone", field=who)
         )  # fmt: skip
         return MarriagePartyDetails("", "", "", "")
-    try:
-        unknown_fields(raw, PARTY_FIELDS)
-    except ApiError as unknown:
-        unknown.context["field"] = f"{who}.{unknown.context.get('field', '')}"
-        form.refused.append(unknown)
+    form.refused.extend(unknown_refusals(raw, PARTY_FIELDS, who))
     party = Form(raw)
     limits = {"name": MAX_NAME, "citizen_id": MAX_ID, "phone": MAX_PHONE}
     values = {
@@ -108,6 +104,7 @@ def _details(form: Form, who: str) -> MarriagePartyDetails:
 def application(body: dict[str, Any]) -> tuple[RegisterMarriage, Form]:
     """The command from the body, every refusal of its form kept in the Form."""
     form = Form(body)
+    form.refused.extend(unknown_refusals(body, FIELDS))  # named with the rest, not instead
     a, b = _details(form, "party_a"), _details(form, "party_b")
     place = form.read("registration_place", str, required=True, limit=MAX_NAME)
     holder = form.read("permit_holder", str, required=False, limit=1)
@@ -161,7 +158,6 @@ def _throttled(request: Request) -> None:
 async def apply(request: Request) -> Response:
     clerk = await _clerk(request)
     body = await json_object(request)
-    unknown_fields(body, FIELDS)
     cmd, form = application(body)
     if form.refused:
         raise all_problems(cmd, form)

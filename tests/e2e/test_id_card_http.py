@@ -420,3 +420,15 @@ def test_a_card_lost_in_transit_is_reported_to_the_hukou_office(
     # the card made again arrives: the window records it, then hands it over
     step(client, jiaxing, in_transit["service_request_id"], "receive", {"receipt_number": "JX-5"})
     assert view(client, jiaxing, case_id)["card"]["where"] == "arrived"
+
+
+def test_an_unknown_field_is_named_with_every_other_problem(
+    container: Container, client: TestClient
+) -> None:
+    """Review finding 8: an unknown field no longer hides the other problems."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    body = APPLICATION | {"extra": 1, "citizen_id": "123"}
+    answer = client.post("/id-card-applications", json=body, headers=bearer(jiaxing))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"].endswith("/invalid-application")
+    assert sorted(e["pointer"] for e in answer.json()["errors"]) == ["/citizen_id", "/extra"]

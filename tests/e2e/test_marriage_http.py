@@ -291,3 +291,25 @@ def test_an_online_application_asks_the_registering_office_to_check_identity(
     registration = nexts(view)["marriage-registration"]
     assert registration["who"] == f"civil-affairs {HAIYAN}"
     assert "check both parties' identity documents in person" in registration["action"]
+
+
+def test_an_unknown_field_is_named_with_every_other_problem(client: TestClient) -> None:
+    """Review finding 8: an unknown field no longer hides the other problems, and an unknown
+    key inside a party is pointed at by its own name."""
+    party_a = {**COUPLE["party_a"], "citizen_id": "123", "nickname": "伟"}  # type: ignore[dict-item]
+    body = {**COUPLE, "extra": 1, "party_a": party_a}
+    answer = client.post("/marriage-registrations", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"].endswith("/invalid-application")
+    pointers = [e["pointer"] for e in answer.json()["errors"]]
+    assert sorted(pointers) == ["/extra", "/party_a/citizen_id", "/party_a/nickname"]
+    codes = {e["pointer"]: e["code"] for e in answer.json()["errors"]}
+    assert codes["/party_a/nickname"] == codes["/extra"] == "unknown-field"
+
+
+def test_a_junk_permit_holder_is_refused_at_a_hukou_place(client: TestClient) -> None:
+    """Review (minor): permit_holder is 'a' or 'b' wherever the couple registers."""
+    body = {**COUPLE, "registration_place": "party-a-hukou", "permit_holder": "z"}
+    answer = client.post("/marriage-registrations", json=body)
+    assert answer.status_code == 422, answer.text
+    assert [e["pointer"] for e in answer.json()["errors"]] == ["/permit_holder"]
