@@ -162,7 +162,13 @@ def _phone(value: str | None, field: str) -> str | None:
 
 
 def _choice(cmd: RegisterMarriage) -> None:
-    """The place chosen is one of the three; at the residence permit's, whose permit."""
+    """The place chosen is one of the three; at the residence permit's, whose permit (and
+    nowhere a permit_holder other than "a" or "b")."""
+    if cmd.permit_holder is not None and cmd.permit_holder not in PERMIT_HOLDERS:
+        raise InvalidApplicationError(
+            "permit_holder says whose residence permit it is: 'a' or 'b'",
+            field="permit_holder",
+        )
     if cmd.registration_place not in REGISTRATION_PLACES:
         raise InvalidApplicationError(
             f"registration_place is one of {', '.join(REGISTRATION_PLACES)}",
