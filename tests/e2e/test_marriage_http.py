@@ -253,7 +253,7 @@ def test_a_hukou_office_sees_only_the_party_fields_dispatched_to_it(
 ) -> None:
     """Review finding 2: Xuanwu was dispatched party A's name, citizen ID and hukou county
     (the catalog's visible fields), never the residence county or the phone."""
-    body = {**COUPLE, "party_a": {**COUPLE["party_a"], "phone": "13800000001"}}
+    body = {**COUPLE, "party_a": {**COUPLE["party_a"], "phone": "13800000001"}}  # type: ignore[dict-item]
     opened = client.post("/marriage-registrations", json=body)
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["case_id"]
