@@ -34,7 +34,7 @@ def open_marriage(
     else:
         assert clerk.authority is not None  # an office's principal names its authority
         identity = IdentityCheck.at_window(str(clerk.actor_id), clerk.scope, clerk.authority)
-    case = register_marriage(container.ledger, cmd, identity)
+    case = register_marriage(container.ledger, cmd, identity, container.ledger.tracking_codes())
     container.after_command()
     return case.id, case.tracking_code
 

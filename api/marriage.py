@@ -141,11 +141,14 @@ async def _clerk(request: Request) -> Principal | None:
     return await authenticate(request, "office", person=True)
 
 
-def _throttled(request: Request) -> None:
+def _throttled(request: Request) -> tuple[Throttle, str, float]:
+    """Count the online application against its address (429 past the limit): the throttle,
+    the key and the time, for taking the count back when no case was opened."""
     throttle: Throttle = request.app.state.marriage_throttle
     address = request.client.host if request.client else "-"
-    if throttle.attempt(f"apply:{address}") is None:  # every application counts
-        wait = str(throttle.retry_after(f"apply:{address}"))
+    key = f"apply:{address}"
+    if (at := throttle.attempt(key)) is None:  # every application opened counts
+        wait = str(throttle.retry_after(key))
         raise ApiError(
             429,
             "too-many-applications",
@@ -153,6 +156,7 @@ def _throttled(request: Request) -> None:
             headers={"Retry-After": wait},
             retry_after=int(wait),
         )
+    return throttle, key, at
 
 
 async def apply(request: Request) -> Response:
@@ -162,9 +166,10 @@ async def apply(request: Request) -> Response:
     if form.refused:
         raise all_problems(cmd, form)
     checked = check_marriage(cmd)  # raises every rule broken at once (422)
-    if clerk is None:
-        _throttled(request)
-    elif clerk.authority != "civil-affairs" or clerk.scope != checked.registration_division:
+    counted = _throttled(request) if clerk is None else None
+    if clerk is not None and (
+        clerk.authority != "civil-affairs" or clerk.scope != checked.registration_division
+    ):
         raise ApiError(
             403,
             "not-receiving-office",
@@ -172,7 +177,13 @@ async def apply(request: Request) -> Response:
             registration_division=checked.registration_division,
         )
     container: Container = request.app.state.container
-    case_id, code = await run_in_threadpool(open_marriage, container, cmd, clerk)
+    try:
+        case_id, code = await run_in_threadpool(open_marriage, container, cmd, clerk)
+    except BaseException:
+        if counted is not None:  # nothing opened: the application does not count
+            throttle, key, at = counted
+            throttle.succeeded(key, at=at)
+        raise
     follow = f"/marriage-registrations/{case_id}"
     answer = {
         "case_id": str(case_id),

@@ -313,3 +313,40 @@ def test_a_junk_permit_holder_is_refused_at_a_hukou_place(client: TestClient) ->
     answer = client.post("/marriage-registrations", json=body)
     assert answer.status_code == 422, answer.text
     assert [e["pointer"] for e in answer.json()["errors"]] == ["/permit_holder"]
+
+
+def test_the_marriage_tracking_code_is_the_ledger_s_injectable_one(
+    client: TestClient, container: Container
+) -> None:
+    """Review (minor): marriage takes its tracking code from ledger.tracking_codes, as the
+    ID card wing does, so a deployment or a test can choose them."""
+    container.ledger.tracking_codes = lambda: "MARRY2026ABC"
+    opened = client.post("/marriage-registrations", json=COUPLE)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["tracking_code"] == "MARRY2026ABC"
+
+
+def test_an_application_that_opens_nothing_does_not_count_against_the_address(
+    container: Container,
+) -> None:
+    """Review (minor): the throttle counted an online application before the case was
+    opened; one that fails to open (here the ledger fails) is taken back."""
+
+    def broken() -> str:
+        raise RuntimeError("the ledger could not hand out a code")
+
+    with TestClient(create_app(container, close_on_shutdown=False),
+                    raise_server_exceptions=False) as test_client:  # fmt: skip
+        container.ledger.tracking_codes = broken
+        for _ in range(12):
+            failed = test_client.post("/marriage-registrations", json=COUPLE)
+            assert failed.status_code == 500, failed.text
+        container.ledger.tracking_codes = lambda: "MARRY2026XYZ"
+        opened = test_client.post("/marriage-registrations", json=COUPLE)
+        assert opened.status_code == 201, opened.text
+
+
+def test_the_track_operation_names_the_applicants(client: TestClient) -> None:
+    """Review (minor): /track's OpenAPI text named only the mother's citizen ID."""
+    summary = client.get("/openapi.json").json()["paths"]["/track"]["post"]["summary"]
+    assert "applicant" in summary
