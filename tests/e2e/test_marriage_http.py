@@ -350,3 +350,29 @@ def test_the_track_operation_names_the_applicants(client: TestClient) -> None:
     """Review (minor): /track's OpenAPI text named only the mother's citizen ID."""
     summary = client.get("/openapi.json").json()["paths"]["/track"]["post"]["summary"]
     assert "applicant" in summary
+
+
+def test_registering_at_a_hukou_place_is_nationwide(
+    client: TestClient, container: Container
+) -> None:
+    """Review finding 7: at party A's hukou place (Xuanwu) with party B's hukou in Guizhou,
+    outside the 21 pilot provinces, the check is routed off-site (婚姻登记条例 Art. 4 is
+    nationwide: the pilot concerns only the residence permit's place), not to the desk."""
+    nanming_b = {**COUPLE["party_b"], "hukou_division": NANMING,  # type: ignore[dict-item]
+                 "citizen_id": make_citizen_id(NANMING, date(1996, 9, 1), 22)}  # fmt: skip
+    body = {**COUPLE, "party_b": nanming_b, "registration_place": "party-a-hukou"}
+    del body["permit_holder"]
+    opened = client.post("/marriage-registrations", json=body)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["registration_division"] == XUANWU
+    container.after_command()
+    case_id = opened.json()["case_id"]
+    check_b = container.ledger.get_request(rid(case_id, "marital-status-check-b"))
+    assert not check_b.route.manual_routing
+    assert (check_b.route.mode, check_b.handling_locality, check_b.receiving_locality) == (
+        "off-site",
+        NANMING,
+        XUANWU,
+    )
+    assert "第四条" in check_b.route.planned.route_note
+    assert check_b.state == "dispatched"
