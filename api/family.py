@@ -103,7 +103,8 @@ OPERATIONS = [
         "/cases/{case_id:uuid}/close",
         "POST",
         "Close the case after a rejection instead of resubmitting (nothing else can proceed); "
-        "a birth case or an applicant-opened marriage case, answered with its view",
+        "answers the case as its wing shows it (births' case view, or the marriage or ID "
+        "card case)",
         roles=("family", "admin"),
         body="application/json",
         request_schema="CloseRequest",

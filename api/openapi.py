@@ -539,7 +539,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "items": obj({"code": STRING, "name_zh": STRING, "name": STRING, "note": STRING_OR_NULL}),
     },
     # POST /cases/{id}/close: the view of the case's kind
-    "ClosedCase": {"anyOf": [ref("Case"), ref("MarriageCase")]},
+    "ClosedCase": {"anyOf": [ref("Case"), ref("MarriageCase"), ref("IdCardCase")]},
     "MarriageCase": obj(
         {
             "case_id": UUID_STRING,
