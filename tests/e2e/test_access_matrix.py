@@ -865,7 +865,15 @@ SPECS: list[Spec] = [
     ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
-        for page in ("/track", "/office", "/monitor", "/desk", "/verify", "/apply/id-card")
+        for page in (
+            "/track",
+            "/office",
+            "/monitor",
+            "/desk",
+            "/verify",
+            "/apply/id-card",
+            "/apply/marriage",
+        )
     ],
     # staff sign-in (issue 19; with sessions in tests/e2e/test_staff_sign_in.py): a bearer
     # token opens no session; a form without its own token is refused whoever sends it
