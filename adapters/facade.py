@@ -19,6 +19,7 @@ from adapters.audit_log import AuditBusyError
 from adapters.audit_records import WHATS, AuditFilter, OfficeReads, ReadRecord
 from adapters.bootstrap import Container, StoreUnavailableError, build
 from adapters.budget import check_serve_budget
+from adapters.case_answers import case_answer
 from adapters.case_reads import (
     case_history_entry,
     history_streams,
@@ -318,6 +319,7 @@ __all__ = [
     "can_rebuild_in_parts",
     "capability_statement",
     "carry_out",
+    "case_answer",
     "case_by_tracking_code",
     "case_file",
     "case_history_entry",

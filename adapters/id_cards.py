@@ -75,11 +75,14 @@ def id_card_view(container: Container, principal: Principal, case_id: UUID) -> d
     if not shown and not whole:
         raise OutOfScopeError()
     by_service = {r.service: r for r in requests}
+    steps = [_step(principal, r, whole, case, by_service) for r in shown]
     view: dict[str, Any] = {
         "case_id": str(case.id),
         "kind": "id-card",
         "state": case.state.value,
-        "steps": [_step(principal, r, whole) for r in shown],
+        "steps": steps,
+        # who acts next on the case and by when (None: nobody, the case is over)
+        "next": next((s["next"] for s in steps if _acts(s["next"])), None),
     }
     if whole:
         view |= {
@@ -112,7 +115,10 @@ def card_whereabouts(
         }.get(production.state, "being-decided")
     if delivery is not None and production is not None and where == "produced":
         if delivery.state == RequestState.DISPATCHED:
-            where, since = "in-transit", delivery.arrived
+            where, since = (
+                ("overdue-in-transit" if _late(delivery) else "in-transit"),
+                delivery.arrived,
+            )
         elif delivery.state in (RequestState.RECEIVED, RequestState.SUPPLEMENT_REQUESTED):
             where = "arrived"
         elif delivery.state == RequestState.APPROVED:
@@ -145,7 +151,18 @@ def _temporary(case: IdCardCase, request: ServiceRequest | None) -> dict[str, An
     }
 
 
-def _step(principal: Principal, request: ServiceRequest, whole: bool) -> dict[str, Any]:
+def _acts(step: dict[str, Any] | None) -> bool:
+    """A step somebody takes (not the ledger's own, waiting on another step)."""
+    return step is not None and step["party"] != "ledger"
+
+
+def _step(
+    principal: Principal,
+    request: ServiceRequest,
+    whole: bool,
+    case: IdCardCase,
+    latest: dict[str, ServiceRequest],
+) -> dict[str, Any]:
     definition = service_definition(request.service)
     step: dict[str, Any] = {
         "service": request.service,
@@ -160,7 +177,7 @@ def _step(principal: Principal, request: ServiceRequest, whole: bool) -> dict[st
         "dispatched_on": request.arrived if request.state != RequestState.PLANNED else None,
         "receipt_number": request.receipt_number,
         "due": request.due,
-        "next": _next(principal, request),
+        "next": _next(principal, request, case, latest),
     }
     if request.result is not None:
         step["result"] = request.result.to_dict()
@@ -169,35 +186,90 @@ def _step(principal: Principal, request: ServiceRequest, whole: bool) -> dict[st
     return step
 
 
-def _next(principal: Principal, request: ServiceRequest) -> dict[str, Any] | None:
-    """Who acts next on the step, what and by when (None: the step is over)."""
+def _next(
+    principal: Principal,
+    request: ServiceRequest,
+    case: IdCardCase,
+    latest: dict[str, ServiceRequest],
+) -> dict[str, Any] | None:
+    """Who acts next on the step, what and by when (None: the step is over, or the case is
+    closed or completed). `latest`: each service's latest attempt."""
+    if not case.is_open:
+        return None
     state = request.state
+    if request.service == DELIVERY and state == RequestState.DISPATCHED and _late(request):
+        return _lost(principal, request, latest.get(PRODUCTION))
     found = _NEXT.get(request.service, {}).get(state)
     if found is not None:
         side, action = found
         place = request.receiving_locality if side == "receiving" else request.handling_locality
-        you = principal.role == "office" and principal.scope == place
-        return {
-            "party": "office",
-            "authority": request.authority,
-            "locality": place,
-            "action": action,
-            "due": request.due,
-            "you": you,
-        }
+        return _office(principal, request.authority, place, action, request.due)
     if state == RequestState.SUPPLEMENT_REQUESTED:
         return {"party": "applicant", "action": "bring what the notice names", "due": request.due}
     if state == RequestState.REJECTED and request.resubmitted_as is None:
         rejection = request.rejection
         due = rejection.family_due if rejection else None
-        return {"party": "applicant", "action": "resubmit or seek a remedy", "due": due}
+        return {"party": "applicant", "action": "resubmit or close the case", "due": due}
     if state == RequestState.BLOCKED:
-        return {
-            "party": "office",
-            "action": f"decide {request.blocking_service} first",
-            "due": None,
-        }
+        return _blocked(request, latest.get(request.blocking_service or ""))
     if state == RequestState.PLANNED:
         party = "routing-desk" if request.route.manual_routing else "ledger"
-        return {"party": party, "action": "route and dispatch", "due": None}
+        action = "route and dispatch" if party == "routing-desk" else "waits for the card"
+        return {"party": party, "action": action, "due": None}
     return None
+
+
+def _office(
+    principal: Principal, authority: str, place: str, action: str, due: str | None
+) -> dict[str, Any]:
+    you = principal.role == "office" and principal.scope == place
+    return {
+        "party": "office",
+        "authority": authority,
+        "locality": place,
+        "action": action,
+        "due": due,
+        "you": you,
+    }
+
+
+def _blocked(request: ServiceRequest, blocker: ServiceRequest | None) -> dict[str, Any]:
+    """A step held behind a refused one: the applicant acts on the refusal (resubmit or
+    close), or, once resubmitted, the step waits for the new attempt."""
+    if blocker is not None and blocker.state != RequestState.REJECTED:
+        return {
+            "party": "ledger",
+            "action": f"waits for the resubmitted {blocker.service} (attempt {blocker.attempt})",
+            "due": None,
+        }
+    rejection = blocker.rejection if blocker is not None else None
+    return {
+        "party": "applicant",
+        "action": f"resubmit the refused {request.blocking_service} or close the case",
+        "due": rejection.family_due if rejection is not None else None,
+    }
+
+
+def _late(delivery: ServiceRequest) -> bool:
+    """Past the arrival limit: the deadline job recorded the card's delivery overdue."""
+    return delivery.due is not None and f"overdue:{delivery.due}" in delivery.warned
+
+
+def _lost(
+    principal: Principal, delivery: ServiceRequest, production: ServiceRequest | None
+) -> dict[str, Any]:
+    """A card past its arrival limit: the window cannot record an arrival that did not
+    happen. It reports the card missing to the hukou office that made it, which traces it or
+    makes it again (补制) and sends it; the window records the arrival when a card comes."""
+    hukou = production.handling_locality if production is not None else None
+    step = _office(
+        principal,
+        delivery.authority,
+        delivery.receiving_locality,
+        f"report the card missing to the hukou office ({hukou}): it traces the card or makes "
+        "it again and sends it; record the arrival when a card comes",
+        None,
+    )
+    step["late_since"] = delivery.due
+    step["chase"] = {"authority": delivery.authority, "locality": hukou}
+    return step

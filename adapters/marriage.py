@@ -34,7 +34,7 @@ def open_marriage(
     else:
         assert clerk.authority is not None  # an office's principal names its authority
         identity = IdentityCheck.at_window(str(clerk.actor_id), clerk.scope, clerk.authority)
-    case = register_marriage(container.ledger, cmd, identity)
+    case = register_marriage(container.ledger, cmd, identity, container.ledger.tracking_codes())
     container.after_command()
     return case.id, case.tracking_code
 
@@ -42,7 +42,7 @@ def open_marriage(
 def marriage_case(container: Container, principal: Principal, case_id: UUID) -> dict[str, Any]:
     """The case for the caller: the applicants (family token), an office its requests are
     routed to or received by, an admin; anyone else OutOfScopeError (the same 404 as no
-    such case). Offices see only the parties their requests were shown."""
+    such case). Offices see only the party fields their requests were dispatched."""
     case = _case(container, case_id)
     requests = container.ledger.latest_requests(case.id, case.planned_services)
     role = principal.role
@@ -50,13 +50,18 @@ def marriage_case(container: Container, principal: Principal, case_id: UUID) -> 
     if not (role == "admin" or (role == "family" and principal.scope == str(case.id)) or own):
         raise OutOfScopeError()
     shown = requests if role != "office" else own
-    seen = {key.partition(".")[0] for r in own for key in r.payload}
+    dispatched = {key for r in own for key in r.payload}
     parties = {
-        name: _party(getattr(case, name), full=role == "admin")
+        name: _party(
+            getattr(case, name),
+            full=role == "admin",
+            fields=None if role != "office" else _dispatched(dispatched, name),
+        )
         for name in PARTIES
-        if role != "office" or name in seen
+        if role != "office" or _dispatched(dispatched, name)
     }
-    services = [_request(r, principal, ended=not case.is_open) for r in shown]
+    latest = {r.service: r for r in requests}
+    services = [_request(r, principal, case, latest) for r in shown]
     view: dict[str, Any] = {
         "case_id": str(case.id),
         "kind": "marriage",
@@ -66,12 +71,22 @@ def marriage_case(container: Container, principal: Principal, case_id: UUID) -> 
         "identity_check": case.identity.method,
         "parties": parties,
         "services": services,
-        "next": next((s["next"] for s in services if s["next"]), None),
+        "next": next((s["next"] for s in services if _acts(s["next"])), None),
         "bring": to_bring(case.registration_place),
     }
     if role in ("family", "admin"):
         view["tracking_code"] = case.tracking_code
     return view
+
+
+def _dispatched(keys: set[str], party: str) -> frozenset[str]:
+    """The attributes of `party` ("party_a") among the dispatched field names."""
+    return frozenset(k.partition(".")[2] for k in keys if k.partition(".")[0] == party)
+
+
+def _acts(step: dict[str, Any] | None) -> bool:
+    """A step somebody takes (not one waiting on another service)."""
+    return step is not None and step["who"] != WAITING
 
 
 def _case(container: Container, case_id: UUID) -> MarriageCase:
@@ -84,15 +99,17 @@ def _case(container: Container, case_id: UUID) -> MarriageCase:
     return case
 
 
-def _party(party: Party, *, full: bool) -> dict[str, Any]:
-    """A party as shown: the citizen ID and phone masked but for the admin."""
-    return {
+def _party(party: Party, *, full: bool, fields: frozenset[str] | None) -> dict[str, Any]:
+    """A party as shown: the citizen ID and phone masked but for the admin; to an office only
+    the fields dispatched to it (`fields`; None: all)."""
+    shown = {
         "name": party.name,
         "citizen_id": party.citizen_id if full else mask(party.citizen_id),
         "phone": (party.phone if full else mask(party.phone)) if party.phone else None,
         "hukou_division": party.hukou_division,
         "residence_division": party.residence_division,
     }
+    return shown if fields is None else {k: v for k, v in shown.items() if k in fields}
 
 
 def mask(value: str) -> str:
@@ -115,7 +132,12 @@ def to_bring(registration_place: str) -> list[dict[str, str | None]]:
     ]
 
 
-def _request(request: ServiceRequest, principal: Principal, *, ended: bool) -> dict[str, Any]:
+def _request(
+    request: ServiceRequest,
+    principal: Principal,
+    case: MarriageCase,
+    latest: dict[str, ServiceRequest],
+) -> dict[str, Any]:
     result = request.result
     sees_result = principal.role in RESULT_ROLES or (
         principal.role == "office" and principal.scope == request.handling_locality
@@ -131,32 +153,55 @@ def _request(request: ServiceRequest, principal: Principal, *, ended: bool) -> d
         "manual_routing": request.route.manual_routing,
         "due": request.due,
         "result": result.to_dict() if result is not None and sees_result else None,
-        "next": None if ended else next_step(request),  # a closed case waits on nobody
+        "next": next_step(request, case, latest),
     }
     return entry
 
 
-def next_step(request: ServiceRequest) -> dict[str, Any] | None:
-    """Who acts next on the request and by when (None: nobody, it is decided or ended)."""
+WAITING = "nobody yet"
+
+
+def next_step(
+    request: ServiceRequest, case: MarriageCase, latest: dict[str, ServiceRequest]
+) -> dict[str, Any] | None:
+    """Who acts next on the request and by when (None: nobody: it is decided or ended, or
+    the case is closed or completed). `latest`: each service's latest attempt."""
+    if not case.is_open:
+        return None
     state, due = request.state, request.due
     office = f"{request.authority} {request.receiving_locality}"
     handler = f"{request.authority} {request.handling_locality}"
     if state == RequestState.PLANNED and request.route.manual_routing:
         who, what = f"routing desk {desk_of(request.handling_locality)}", "route the request"
     elif state == RequestState.PLANNED:
-        who, what = "nobody yet", "waits for the services it depends on"
+        who, what = WAITING, "waits for the services it depends on"
     elif state == RequestState.DISPATCHED:
         who, what = office, "receive the request"
+        if request.service == REGISTRATION and case.identity.method == "online":
+            what += (
+                " and check both parties' identity documents in person (an online "
+                "application: nobody has checked them yet)"
+            )
     elif state == RequestState.RECEIVED:
         who, what = handler, "decide"
     elif state == RequestState.SUPPLEMENT_REQUESTED:
         who, what = "applicants", "supply what the office asked for"
     elif state == RequestState.REJECTED:
+        if request.resubmitted_as is not None:
+            return None  # the new attempt carries the next step
         rejection = request.rejection
         who, what = "applicants", "resubmit or close the case"
         due = rejection.family_due if rejection is not None else None
     elif state == RequestState.BLOCKED:
-        who, what = "applicants", f"act on the refused {request.blocking_service}"
+        blocker = latest.get(request.blocking_service or "")
+        if blocker is not None and blocker.state != RequestState.REJECTED:
+            who = WAITING
+            what = f"waits for the resubmitted {blocker.service} (attempt {blocker.attempt})"
+            due = None
+        else:
+            who, what = "applicants", f"resubmit the refused {request.blocking_service} or close"
+            rejection = blocker.rejection if blocker is not None else None
+            due = rejection.family_due if rejection is not None else None
     else:
         return None
     return {"service": request.service, "who": who, "action": what, "due": due}

@@ -87,6 +87,25 @@ def unknown_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
         )
 
 
+def unknown_refusals(
+    body: dict[str, Any], allowed: tuple[str, ...], within: str = ""
+) -> list[ApiError]:
+    """One refusal per unknown field, each naming it (`field`: `within.name` inside an
+    object), for a form that reports every problem at once instead of stopping at these."""
+    prefix = f"{within}." if within else ""
+    return [
+        ApiError(
+            422,
+            "unknown-field",
+            f"Unknown field: {prefix}{name}",
+            field=f"{prefix}{name}",
+            fields=[name],
+            allowed=list(allowed),
+        )
+        for name in sorted(set(body) - set(allowed))
+    ]
+
+
 def _json_name(kind: type) -> str:
     return {str: "string", int: "whole number", bool: "boolean", list: "list", dict: "object"}.get(
         kind, kind.__name__

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache, partial
 from typing import Any
-from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,16 +16,15 @@ from adapters.facade import (
     CloseCase,
     Container,
     InvalidIdentifierError,
-    OutOfScopeError,
     Principal,
     RateService,
     application_problems,
+    case_answer,
     division_path,
     divisions,
     family_guide,
     foreign_case,
     load_view,
-    marriage_case,
     may_rate,
     problem_item,
 )
@@ -105,7 +103,8 @@ OPERATIONS = [
         "/cases/{case_id:uuid}/close",
         "POST",
         "Close the case after a rejection instead of resubmitting (nothing else can proceed); "
-        "a birth case or an applicant-opened marriage case, answered with its view",
+        "answers the case as its wing shows it (births' case view, or the marriage or ID "
+        "card case)",
         roles=("family", "admin"),
         body="application/json",
         request_schema="CloseRequest",
@@ -205,18 +204,9 @@ async def close(request: Request) -> Response:
     container = request.app.state.container
     await run_in_threadpool(container.ledger.close_as_family, cmd)
     await run_in_threadpool(container.after_command)
-    view = await run_in_threadpool(closed_view, container, principal, cmd.case_id)
+    view = await run_in_threadpool(case_answer, container, principal, cmd.case_id)
     await audited(request, principal, "case", cmd.case_id)  # the answer is the case view
     return ORJSONResponse(view, status_code=200)
-
-
-def closed_view(container: Container, principal: Principal, case_id: UUID) -> dict[str, Any]:
-    """The closed case as its applicants see it: a birth case's view, or for a marriage case
-    (no birth view: out of its scope) the wing's own view."""
-    try:
-        return load_view(container.ledger, principal, case_id)
-    except OutOfScopeError:
-        return marriage_case(container, principal, case_id)
 
 
 def _day(request: Request) -> date:

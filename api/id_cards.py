@@ -23,7 +23,7 @@ from adapters.facade import (
 )
 from api.audit import audited
 from api.auth import authenticate
-from api.bodies import json_object, unknown_fields
+from api.bodies import json_object, unknown_refusals
 from api.family_form import Form
 from api.openapi import Operation
 from api.problems import ApiError
@@ -117,8 +117,8 @@ async def apply(request: Request) -> Response:
     if principal.authority != WINDOW_AUTHORITY:
         raise ApiError(404, "not-found", "Nothing here for this caller")
     body = await json_object(request)
-    unknown_fields(body, FIELDS)
     form = Form(body)
+    form.refused.extend(unknown_refusals(body, FIELDS))  # named with the rest, not instead
     cmd = _command(principal, form)
     if (problems := _all_problems(cmd, form)) is not None:
         raise problems

@@ -24,7 +24,7 @@ from adapters.facade import (
 )
 from api.audit import audited
 from api.auth import SESSION_COOKIE, authenticate
-from api.bodies import json_object, unknown_fields
+from api.bodies import json_object, unknown_refusals
 from api.family_form import Form
 from api.openapi import Operation
 from api.problems import ApiError
@@ -82,11 +82,7 @@ def _details(form: Form, who: str) -> MarriagePartyDetails:
                      "residence_division and an optional phone", field=who)
         )  # fmt: skip
         return MarriagePartyDetails("", "", "", "")
-    try:
-        unknown_fields(raw, PARTY_FIELDS)
-    except ApiError as unknown:
-        unknown.context["field"] = f"{who}.{unknown.context.get('field', '')}"
-        form.refused.append(unknown)
+    form.refused.extend(unknown_refusals(raw, PARTY_FIELDS, who))
     party = Form(raw)
     limits = {"name": MAX_NAME, "citizen_id": MAX_ID, "phone": MAX_PHONE}
     values = {
@@ -108,6 +104,7 @@ def _details(form: Form, who: str) -> MarriagePartyDetails:
 def application(body: dict[str, Any]) -> tuple[RegisterMarriage, Form]:
     """The command from the body, every refusal of its form kept in the Form."""
     form = Form(body)
+    form.refused.extend(unknown_refusals(body, FIELDS))  # named with the rest, not instead
     a, b = _details(form, "party_a"), _details(form, "party_b")
     place = form.read("registration_place", str, required=True, limit=MAX_NAME)
     holder = form.read("permit_holder", str, required=False, limit=1)
@@ -144,11 +141,14 @@ async def _clerk(request: Request) -> Principal | None:
     return await authenticate(request, "office", person=True)
 
 
-def _throttled(request: Request) -> None:
+def _throttled(request: Request) -> tuple[Throttle, str, float]:
+    """Count the online application against its address (429 past the limit): the throttle,
+    the key and the time, for taking the count back when no case was opened."""
     throttle: Throttle = request.app.state.marriage_throttle
     address = request.client.host if request.client else "-"
-    if throttle.attempt(f"apply:{address}") is None:  # every application counts
-        wait = str(throttle.retry_after(f"apply:{address}"))
+    key = f"apply:{address}"
+    if (at := throttle.attempt(key)) is None:  # every application opened counts
+        wait = str(throttle.retry_after(key))
         raise ApiError(
             429,
             "too-many-applications",
@@ -156,19 +156,20 @@ def _throttled(request: Request) -> None:
             headers={"Retry-After": wait},
             retry_after=int(wait),
         )
+    return throttle, key, at
 
 
 async def apply(request: Request) -> Response:
     clerk = await _clerk(request)
     body = await json_object(request)
-    unknown_fields(body, FIELDS)
     cmd, form = application(body)
     if form.refused:
         raise all_problems(cmd, form)
     checked = check_marriage(cmd)  # raises every rule broken at once (422)
-    if clerk is None:
-        _throttled(request)
-    elif clerk.authority != "civil-affairs" or clerk.scope != checked.registration_division:
+    counted = _throttled(request) if clerk is None else None
+    if clerk is not None and (
+        clerk.authority != "civil-affairs" or clerk.scope != checked.registration_division
+    ):
         raise ApiError(
             403,
             "not-receiving-office",
@@ -176,7 +177,13 @@ async def apply(request: Request) -> Response:
             registration_division=checked.registration_division,
         )
     container: Container = request.app.state.container
-    case_id, code = await run_in_threadpool(open_marriage, container, cmd, clerk)
+    try:
+        case_id, code = await run_in_threadpool(open_marriage, container, cmd, clerk)
+    except BaseException:
+        if counted is not None:  # nothing opened: the application does not count
+            throttle, key, at = counted
+            throttle.succeeded(key, at=at)
+        raise
     follow = f"/marriage-registrations/{case_id}"
     answer = {
         "case_id": str(case_id),

@@ -432,6 +432,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             # refused (with made_by, collect_at, sent_on while in transit)
             "card": obj({"where": STRING}, made_by=OBJECT, collect_at=OBJECT, sent_on=STRING),
             "temporary_card": {"type": ["object", "null"]},
+            "next": {"type": ["object", "null"]},  # who acts next on the case, by when
         },
         # the applicant's and an admin's only
         tracking_code=STRING,
@@ -538,7 +539,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "items": obj({"code": STRING, "name_zh": STRING, "name": STRING, "note": STRING_OR_NULL}),
     },
     # POST /cases/{id}/close: the view of the case's kind
-    "ClosedCase": {"anyOf": [ref("Case"), ref("MarriageCase")]},
+    "ClosedCase": {"anyOf": [ref("Case"), ref("MarriageCase"), ref("IdCardCase")]},
     "MarriageCase": obj(
         {
             "case_id": UUID_STRING,

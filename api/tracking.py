@@ -53,8 +53,10 @@ OPERATIONS = [
     Operation(
         "/track",
         "POST",
-        "Family: tracking code + verifier (last 6 of the mother's "
-        "citizen ID, or her phone) → a token for that case",
+        "Family or applicants: tracking code + verifier (a birth case: last 6 of the "
+        "mother's citizen ID, or her phone; a case the applicants opened, marriage or ID "
+        "card: last 6 of an applicant's citizen ID, or a phone they gave) → a token for "
+        "that case",
         body="application/json",
         request_schema="TrackRequest",
         answer="FamilySignIn",

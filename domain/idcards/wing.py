@@ -35,6 +35,12 @@ def holder(payload: Mapping[str, object]) -> dict[str, str]:
     return subject
 
 
+def validity(record: str) -> str:
+    """What the card's certificate states: its validity "<start>-<end>" (YYYYMMDD), never the
+    citizen ID the record begins with ("<citizen ID>/<start>-<end>", domain/kernel/results)."""
+    return record.rpartition("/")[2]
+
+
 def closed(event: IdCardCase.Closed) -> Fact[IdCardInputs]:
     return CaseClosed(f"the case was closed ({event.by})")
 
@@ -47,7 +53,7 @@ ID_CARDS: Wing[IdCardInputs, IdCardInputs] = Wing(
     case=IdCardCase,
     facts={IdCardCase.Applied: applied, IdCardCase.Closed: closed},
     transcodings=(IdCardInputsAsDict(),),
-    certificates={"id-card-production": CertificateKind("resident-id-card", holder)},
+    certificates={"id-card-production": CertificateKind("resident-id-card", holder, validity)},
     opened={IdCardCase.Applied: opening},
     materials=load_materials,
     name_zh="居民身份证异地办理",

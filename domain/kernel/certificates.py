@@ -12,11 +12,13 @@ and answers from the request's own stream. Signing is an adapter's job too; this
 keys.
 
 Claims (docs/api.md, E-certificates): `iss` the issuing office (province + authority),
-`jti`, `iat` (the decision's time), `certificate_type`, `service`, `result` (field, value),
-`locality` (the issuing county), `subject` (the wing's: births, the child's `name` if named
-and `birth_date`), and `supersedes` (the jti this one replaces, from revision 2). No ID
-number, phone or address: a verifier checks the document against the person in front of
-it, nothing more.
+`jti`, `iat` (the decision's time), `certificate_type`, `service`, `result` (field, value:
+what the kind states of the decided result), `locality` (the issuing county), `subject` (the
+wing's: births, the child's `name` if named and `birth_date`), and `supersedes` (the jti this
+one replaces, from revision 2). No ID number, phone or address beyond the result certified
+(births' household registration certifies the child's citizen ID; the ID card's certificate
+states the card's validity only): a verifier checks the document against the person in front
+of it, nothing more.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from domain.kernel.service_request import ServiceRequest
 ISSUER_PREFIX = "urn:newborn-ledger:issuer:"
 HEADER_TYPE = "nl-certificate+jwt"
 SubjectOf = Callable[[Mapping[str, object]], dict[str, str]]
+ResultShown = Callable[[str], str]
+
+
+def as_decided(value: str) -> str:
+    """The result certified as the office decided it (births: the child's citizen ID of the
+    household registration, the result that registration certifies)."""
+    return value
 
 
 @dataclass(frozen=True)
@@ -41,10 +50,13 @@ class CertificateKind:
     """What a service's certificate is: its type and the subject a verifier matches (read from
     the payload dispatched to the office, minimal: a name and a date, never an ID number).
     Each wing names its services' kinds (`Wing.certificates`); a service without one issues no
-    certificate (births' maternity benefits decide a payment, not a document shown elsewhere)."""
+    certificate (births' maternity benefits decide a payment, not a document shown elsewhere).
+    `result`: the part of the decided result the certificate states (default: all of it);
+    the ID card's states the card's validity, never the holder's citizen ID."""
 
     type: str
     subject: SubjectOf
+    result: ResultShown = as_decided
 
 
 CertificateKinds = Mapping[str, CertificateKind]  # service code → its certificate's kind
@@ -193,7 +205,7 @@ def _issue(
         authority=request.authority,
         locality=locality,
         field=request.result.field,
-        value=request.result.value,
+        value=kind.result(request.result.value),
         subject=kind.subject(request.payload),
         certificate_type=kind.type,
         supersedes=certificate_id(sealed, revision - 1) if revision > 1 else None,

@@ -5,14 +5,18 @@ alliance agreement covers a cross-province pair, a service on the list is receiv
 family's place in the list's mode (domain/kernel/routing.py). An entry applies nationwide
 unless it names `provinces` (2-digit GB/T 2260 prefixes): then only between them, the
 receiving and the handling province both in it (a pilot, such as cross-province marriage
-registration in 21 provinces since 2023-06-01). The file also holds the routing desk's time
+registration in 21 provinces since 2023-06-01). An entry with `when` applies only to a case
+whose wing names that condition (`Places.conditions`, e.g. marriage's
+"registered-at-hukou-place": registering at a party's hukou place is nationwide, the pilot
+concerns the residence permit's place); a service may then have one entry per condition and
+one without `when`, which applies otherwise. The file also holds the routing desk's time
 limit, for the requests neither routes (domain/kernel/routing_desk.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from domain.kernel.catalog import MODES, Catalog, Entry
@@ -30,6 +34,7 @@ class Listed:
     mode: str
     basis: str
     provinces: frozenset[str] | None = None
+    when: str | None = None  # the case condition it applies under (None: otherwise)
 
     def covers(self, receiving: str, handling: str) -> bool:
         """Whether the entry applies to a request received in `receiving`'s province and
@@ -45,9 +50,13 @@ class NationalList:
 
     version: str
     source: str
-    entries: Mapping[str, Listed]
+    entries: Mapping[str, Listed]  # each service's entry without a condition
     desk_days: int
     desk_basis: str
+    # (service, when) → the entry applying under that case condition
+    conditional: Mapping[tuple[str, str], Listed] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @classmethod
     def from_dict(
@@ -56,18 +65,24 @@ class NationalList:
         """Validate a parsed list file against the catalog and build it, or raise."""
         root = Entry(data, source, "top level")
         entries: dict[str, Listed] = {}
+        conditional: dict[tuple[str, str], Listed] = {}
         for entry in root.entries("services", "service"):
             code = entry.text("service")
-            entry.where = f"service {code!r}"
+            when = entry.text("when") if "when" in entry.value else None
+            entry.where = f"service {code!r}" + (f" when {when!r}" if when else "")
             mode = entry.text("mode")
             if code not in catalog:
                 raise entry.fail("unknown service code")
-            if code in entries:
+            if code in entries if when is None else (code, when) in conditional:
                 raise entry.fail("listed twice")
             if mode not in MODES or not catalog[code].allows(mode):
                 raise entry.fail(f"mode {mode!r} is not allowed for {code!r}")
             provinces = _provinces(entry) if "provinces" in entry.value else None
-            entries[code] = Listed(code, entry.text("item"), mode, entry.text("basis"), provinces)
+            listed = Listed(code, entry.text("item"), mode, entry.text("basis"), provinces, when)
+            if when is None:
+                entries[code] = listed
+            else:
+                conditional[code, when] = listed
         desk = Entry(root.value.get("routing_desk"), source, "routing_desk")
         return cls(
             root.text("version"),
@@ -75,9 +90,15 @@ class NationalList:
             MappingProxyType(entries),
             desk.integer("time_limit_days"),
             desk.text("basis"),
+            MappingProxyType(conditional),
         )
 
-    def listed(self, service: str) -> Listed | None:
+    def listed(self, service: str, conditions: frozenset[str] = frozenset()) -> Listed | None:
+        """The service's entry under the first of the case's `conditions` that has one, else
+        its entry without a condition (None: not on the list)."""
+        for when in sorted(conditions):
+            if (found := self.conditional.get((service, when))) is not None:
+                return found
         return self.entries.get(service)
 
 

@@ -32,6 +32,8 @@ class Places:
     home: str
     at: tuple[tuple[str, str | None], ...]
     on_site: frozenset[str] = frozenset()
+    # what the wing knows of the case that picks a national list entry (its `when`)
+    conditions: frozenset[str] = frozenset()
 
     def of(self, rule: str) -> str | None:
         """The county the handling rule names (KeyError: the wing gave no such rule)."""
@@ -202,7 +204,7 @@ def plan_services(
         codes = {p.service for p in planned}
         depends_on = tuple(d for d in service.depends_on if d in codes)
         family = places.family_place(service.handling_rule)
-        listed = national.listed(service.code) if national is not None else None
+        listed = national.listed(service.code, places.conditions) if national else None
         planned.append(_route(service, handling, family, alliance, listed, depends_on))
     version = national.version if national is not None else None
     return Plan(catalog.version, alliance.version, tuple(planned), version)

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from domain.kernel.applicants import IdentityCheck, new_tracking_code
+from domain.kernel.applicants import IdentityCheck
 from domain.kernel.errors import DomainError, InvalidApplicationError, InvalidIdentifierError
 from domain.kernel.identifiers import citizen_id, county_code
 from domain.marriage.case import (
@@ -61,18 +61,19 @@ class CheckedMarriage:
 
 
 def register_marriage(
-    ledger: Application[UUID], cmd: RegisterMarriage, identity: IdentityCheck
+    ledger: Application[UUID], cmd: RegisterMarriage, identity: IdentityCheck, tracking_code: str
 ) -> MarriageCase:
     """Open the couple's case on the ledger (the kernel plans and routes it from there), with
-    how their identity was checked: online (checked in person at the registration office)
-    or by a window clerk."""
+    how their identity was checked (online: checked in person at the registration office;
+    or by a window clerk) and the tracking code handed to them (the ledger's injectable
+    `tracking_codes`, as the other wings')."""
     checked = check_marriage(cmd)
     case = MarriageCase(
         checked.party_a,
         checked.party_b,
         checked.registration_place,
         checked.registration_division,
-        new_tracking_code(),
+        tracking_code,
         identity,
     )
     ledger.save(case)
@@ -162,7 +163,13 @@ def _phone(value: str | None, field: str) -> str | None:
 
 
 def _choice(cmd: RegisterMarriage) -> None:
-    """The place chosen is one of the three; at the residence permit's, whose permit."""
+    """The place chosen is one of the three; at the residence permit's, whose permit (and
+    nowhere a permit_holder other than "a" or "b")."""
+    if cmd.permit_holder is not None and cmd.permit_holder not in PERMIT_HOLDERS:
+        raise InvalidApplicationError(
+            "permit_holder says whose residence permit it is: 'a' or 'b'",
+            field="permit_holder",
+        )
     if cmd.registration_place not in REGISTRATION_PLACES:
         raise InvalidApplicationError(
             f"registration_place is one of {', '.join(REGISTRATION_PLACES)}",

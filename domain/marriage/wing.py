@@ -18,6 +18,7 @@ def applied(event: MarriageCase.Applied) -> Fact[MarriageInputs]:
         event.registration_division,
         event.party_a.hukou_division,
         event.party_b.hukou_division,
+        event.registration_place,
     )
     return CaseNotified(event.originator_id, part)
 

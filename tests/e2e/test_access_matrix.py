@@ -94,7 +94,36 @@ RECEIVING = Offices(
     ("430602", "cdc"),
     ("430611", "public-security"),
 )
-ALL_OFFICES = {o for offices in (HANDLING, RECEIVING) for o in vars(offices).values()}
+# Issue 22's wings, seen from their own cases: a marriage registered in Haiyan (330424, party
+# B's residence permit), party A's check handled in Xuanwu (320102); an ID card applied for at
+# a Jiaxing police window (330402), decided and made in Xuanwu (320102). No births office.
+PS, CA = "public-security", "civil-affairs"
+MARRIAGE_OFFICES = Offices(("330424", CA), ("320102", CA), ("330424", PS), ("330482", CA))
+ID_CARD_OFFICES = Offices(("330402", PS), ("320102", PS), ("330402", "health"), ("330411", PS))
+ALL_OFFICES = {
+    o
+    for offices in (HANDLING, RECEIVING, MARRIAGE_OFFICES, ID_CARD_OFFICES)
+    for o in vars(offices).values()
+}
+PARTY_A_ID = make_citizen_id("320102", date(1995, 4, 2), 11)
+PARTY_B_ID = make_citizen_id("340104", date(1996, 9, 1), 22)
+COUPLE = {
+    "party_a": {"name": "张伟", "citizen_id": PARTY_A_ID, "hukou_division": "320102",
+                "residence_division": "330424"},
+    "party_b": {"name": "王芳", "citizen_id": PARTY_B_ID, "hukou_division": "340104",
+                "residence_division": "330424", "phone": "13700000000"},
+    "registration_place": "residence-permit",
+    "permit_holder": "b",
+}  # fmt: skip
+CARD_HOLDER_ID = make_citizen_id("320102", date(1994, 3, 8), 13)
+ID_CARD_APPLICATION = {
+    "name": "李雷",
+    "citizen_id": CARD_HOLDER_ID,
+    "phone": "13912345678",
+    "hukou_division": "320102",
+    "reason": "replacement",
+    "identity_document": "household-register",
+}
 
 
 @dataclass
@@ -250,6 +279,57 @@ def decide(container: Container, request_id: str, *actions: str) -> None:
         container.processing.settle()  # the orchestrator dispatches what the step unblocked
 
 
+def wing_case(world: World, path: str, body: dict[str, Any], clerk: str | None) -> Case:
+    """A marriage or ID card case opened over HTTP (`clerk`: the window's token), with its
+    applicants' family token and the values that must not leak."""
+    headers = {"Authorization": f"Bearer {clerk}"} if clerk else {}
+    opened = world.client.post(path, json=body, headers=headers)
+    assert opened.status_code == 201, opened.text
+    case_id, tracking_code = opened.json()["case_id"], opened.json()["tracking_code"]
+    world.container.after_command()
+    parties = [p for p in (body.get("party_a"), body.get("party_b")) if p] or [body]
+    case = Case(
+        case_id=case_id,
+        record_ref="",
+        tracking_code=tracking_code,
+        message=b"",
+        family=world.container.actors.add("family", case_id)[1],
+        verifier=str(parties[0]["citizen_id"])[-6:],
+        requests={},
+    )
+    people = {str(p[k]) for p in parties for k in ("citizen_id", "phone") if p.get(k)}
+    case.secrets = {case_id, tracking_code, *people}
+    return case
+
+
+def on_wing(prefix: str, state: str) -> Build:
+    return lambda world, case: Call(f"{prefix}/{world.seeded[state].case_id}")
+
+
+def check_marriage_opened(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    opened = response.json()
+    assert opened["registration_division"] == "330424"
+    assert response.headers["location"] == f"/marriage-registrations/{opened['case_id']}"
+
+
+def check_id_card_opened(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    assert set(response.json()) == {"case_id", "tracking_code"}
+
+
+def check_wing_view(world: World, case: Case, role: str, response: httpx2.Response) -> None:
+    view = response.json()
+    wing = world.seeded[view["kind"]]
+    assert view["case_id"] == wing.case_id
+    assert ("tracking_code" in view) == (role in ("family_own", "admin"))
+    if role == "admin":
+        return  # the admin sees the case whole
+    # an office's ID card steps carry exactly the fields dispatched to it (the hukou office
+    # decides on the citizen ID); beyond them, IDs and phones are masked for everyone
+    steps = [{k: v for k, v in step.items() if k != "fields"} for step in view.get("steps", [])]
+    rest = orjson.dumps(view | {"steps": steps}).decode()
+    assert {s for s in wing.secrets if s in rest} <= {wing.case_id, wing.tracking_code}
+
+
 def other_facility_case(world: World) -> Case:
     """Born in Chongqing at another facility, the mother's hukou there too: 50 → 50."""
     mother = Parent(
@@ -311,6 +391,10 @@ def world(
                 "documented",
             ):
                 built.seeded[state] = seed_case(built, f"MR-SEED-{state}", state)
+            built.seeded["marriage"] = wing_case(built, "/marriage-registrations", COUPLE, None)
+            window = offices[ID_CARD_OFFICES.in_scope]
+            application = ID_CARD_APPLICATION
+            built.seeded["id-card"] = wing_case(built, "/id-card-applications", application, window)
             yield built
     finally:
         container.close()
@@ -781,7 +865,15 @@ SPECS: list[Spec] = [
     ),
     *[
         Spec("GET", page, EVERYONE, fixed(page), public=True, check=check_page)
-        for page in ("/track", "/office", "/monitor", "/desk", "/verify")
+        for page in (
+            "/track",
+            "/office",
+            "/monitor",
+            "/desk",
+            "/verify",
+            "/apply/id-card",
+            "/apply/marriage",
+        )
     ],
     # staff sign-in (issue 19; with sessions in tests/e2e/test_staff_sign_in.py): a bearer
     # token opens no session; a form without its own token is refused whoever sends it
@@ -1243,6 +1335,69 @@ SPECS: list[Spec] = [
     ),
     # the read audit: rows name who read what, never the personal data (public: none of it)
     Spec("GET", "/audit", expect(404, admin=200), fixed("/audit"), check=check_audit),
+    # issue 22's wings: the couple applies online (no token) or a clerk of the registering
+    # civil-affairs office for them; a police window for an ID card applicant
+    Spec(
+        "POST",
+        "/marriage-registrations",
+        expect(
+            404,
+            anonymous=201,
+            office_in=201,
+            office_other_side=403,
+            office_other_authority=403,
+            office_other_locality=403,
+            admin=403,  # an admin is no clerk of the registering office
+        ),
+        fixed("/marriage-registrations", json=COUPLE),
+        mutates=True,
+        offices=MARRIAGE_OFFICES,
+        check=check_marriage_opened,
+    ),
+    Spec(
+        "GET",
+        "/marriage-registrations/{case_id:uuid}",
+        expect(404, office_in=200, office_other_side=200, family_own=200, admin=200),
+        on_wing("/marriage-registrations", "marriage"),
+        state="marriage",
+        offices=MARRIAGE_OFFICES,
+        check=check_wing_view,
+    ),
+    Spec(
+        "GET",
+        "/marriage-registrations/{case_id:uuid}",
+        expect(404),
+        fixed(f"/marriage-registrations/{UNKNOWN}"),
+        variant="unknown id",
+        offices=MARRIAGE_OFFICES,
+    ),
+    Spec(
+        "POST",
+        "/id-card-applications",
+        # any police window takes an application; no other office, nobody else
+        expect(404, office_in=201, office_other_side=201, office_other_locality=201),
+        fixed("/id-card-applications", json=ID_CARD_APPLICATION),
+        mutates=True,
+        offices=ID_CARD_OFFICES,
+        check=check_id_card_opened,
+    ),
+    Spec(
+        "GET",
+        "/id-card-applications/{case_id:uuid}",
+        expect(404, office_in=200, office_other_side=200, family_own=200, admin=200),
+        on_wing("/id-card-applications", "id-card"),
+        state="id-card",
+        offices=ID_CARD_OFFICES,
+        check=check_wing_view,
+    ),
+    Spec(
+        "GET",
+        "/id-card-applications/{case_id:uuid}",
+        expect(404),
+        fixed(f"/id-card-applications/{UNKNOWN}"),
+        variant="unknown id",
+        offices=ID_CARD_OFFICES,
+    ),
     Spec(
         "GET",
         "/monitoring/reads",
@@ -1350,7 +1505,8 @@ def assert_refusal_says_nothing(
         assert body["status"] == response.status_code
         assert body["instance"] == call.path
         extra = {k: v for k, v in body.items() if k not in PROBLEM_KEYS}
-        assert all(str(v) in call.path for v in extra.values()), extra
+        sent = call.path + (orjson.dumps(call.json).decode() if call.json is not None else "")
+        assert all(str(v) in sent for v in extra.values()), extra  # the caller's own values
     if response.status_code == 401:
         assert response.headers["www-authenticate"].startswith("Bearer")
     leaked = {s for s in secrets_of(world) if s not in call.path and s in response.text}
@@ -1370,6 +1526,8 @@ def test_access(world: World, key: str, role: str) -> None:
     call = spec.build(world, case)
     if spec.key.startswith("POST /track"):
         world.client.app.state.throttle = Throttle()  # type: ignore[attr-defined]
+    if spec.key == "POST /marriage-registrations":  # online applications: 10 an hour
+        world.client.app.state.marriage_throttle = Throttle(10, 3600.0)  # type: ignore[attr-defined]
     before = world.head()
     response = world.client.request(
         spec.method,

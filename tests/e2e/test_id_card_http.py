@@ -6,6 +6,7 @@ and the collection are the delivery step's, with due dates of their own."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -215,10 +216,16 @@ def test_an_id_card_applied_for_in_jiaxing_is_made_in_wuhan_and_collected(
         c for c in listed.json()["certificates"] if c["certificate_type"] == "resident-id-card"
     ]
     assert certificate["claims"]["subject"] == {"name": "李雷", "birth_date": "1994-03-08"}
-    assert certificate["claims"]["result"]["value"] == record
+    # it certifies the card's validity, never the holder's citizen ID (claims, QR, /verify)
+    validity = record.rpartition("/")[2]
+    assert certificate["claims"]["result"] == {"field": "id_card_record", "value": validity}
+    signed_claims = certificate["certificate"].split(".")[1]
+    decoded = base64.urlsafe_b64decode(signed_claims + "=" * (-len(signed_claims) % 4))
+    assert APPLICANT_ID.encode() not in decoded
     verified = client.post("/verify", json={"certificate": certificate["certificate"]})
     assert verified.status_code == 200, verified.text
     assert verified.json()["status"] == "valid"
+    assert APPLICANT_ID not in verified.text
 
     # collected: the window records the collection receipt
     on(container, working_day(15))
@@ -309,3 +316,119 @@ def test_a_window_in_the_hukou_province_receives_the_application(
     )
     assert production["mode"] == "off-site"
     assert production["next"]["locality"] == JIAXING  # the window accepts first
+
+
+def refused_card(container: Container, client: TestClient) -> tuple[str, str, str]:
+    """A case whose card Wuhan refused: its id, the applicant's family token and Wuhan's."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    _, wuhan = container.actors.add("office", WUHAN, PS)
+    on(container, START)
+    body = APPLICATION | {"temporary_id_card": False}
+    opened = client.post("/id-card-applications", json=body, headers=bearer(jiaxing))
+    assert opened.status_code == 201, opened.text
+    case_id, tracking = opened.json()["case_id"], opened.json()["tracking_code"]
+    container.after_command()
+    production_id = steps(view(client, wuhan, case_id))["id-card-production"]["service_request_id"]
+    step(client, jiaxing, production_id, "receive", {"receipt_number": "JX-3"})
+    refusal = {"reason": "相片不合格", "basis": "居民身份证法 第八条"}
+    step(client, wuhan, production_id, "reject", refusal)
+    container.after_command()
+    signed = client.post("/track", json={"tracking_code": tracking, "verifier": APPLICANT_ID[-6:]})
+    assert signed.status_code == 201, signed.text
+    return case_id, signed.json()["token"], wuhan
+
+
+def test_a_refused_card_names_the_applicant_and_a_closed_case_nobody(
+    container: Container, client: TestClient
+) -> None:
+    """Review findings 1, 4 and 5: the delivery held behind the refused card names the
+    applicant (not an office); the case has a top-level `next`; closing answers 200 with
+    the ID card case, and then nobody is named."""
+    case_id, family, _ = refused_card(container, client)
+    mine = view(client, family, case_id)
+    refused = steps(mine)["id-card-production"]["next"]
+    assert refused["party"] == "applicant"
+    assert steps(mine)["id-card-delivery"]["next"] == {
+        "party": "applicant",
+        "action": "resubmit the refused id-card-production or close the case",
+        "due": refused["due"],
+    }
+    assert mine["next"] == refused
+    closed = client.post(
+        f"/cases/{case_id}/close", json={"reason": "不办了"}, headers=bearer(family)
+    )
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["kind"], closed.json()["state"]) == ("id-card", "closed")
+    container.after_command()
+    after = view(client, family, case_id)
+    assert after["next"] is None
+    assert {s["next"] is None for s in after["steps"]} == {True}
+
+
+def test_a_new_card_attempt_holds_the_delivery_behind_the_office(
+    container: Container, client: TestClient
+) -> None:
+    """Review finding 4: once the applicant resubmits, the delivery waits for the new
+    attempt, and the case's `next` names the window that accepts it."""
+    case_id, family, _ = refused_card(container, client)
+    production_id = steps(view(client, family, case_id))["id-card-production"]["service_request_id"]
+    again = client.post(
+        f"/service-requests/{production_id}/resubmit", json={}, headers=bearer(family)
+    )
+    assert again.status_code == 200, again.text
+    container.after_command()
+    mine = view(client, family, case_id)
+    assert steps(mine)["id-card-delivery"]["next"]["party"] == "ledger"
+    assert "attempt 2" in steps(mine)["id-card-delivery"]["next"]["action"]
+    assert mine["next"]["party"] == "office"
+    assert mine["next"]["locality"] == JIAXING
+
+
+def test_a_card_lost_in_transit_is_reported_to_the_hukou_office(
+    container: Container, client: TestClient
+) -> None:
+    """Review finding 6: past the arrival limit the window cannot record an arrival; `next`
+    names its truthful step (report the card missing to the hukou office, which traces it
+    or makes it again) and the office to chase; the card arrives later and is collected."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    _, wuhan = container.actors.add("office", WUHAN, PS)
+    on(container, START)
+    opened = client.post(
+        "/id-card-applications", json=APPLICATION | {"temporary_id_card": False},
+        headers=bearer(jiaxing),
+    )  # fmt: skip
+    case_id = opened.json()["case_id"]
+    container.after_command()
+    production_id = steps(view(client, wuhan, case_id))["id-card-production"]["service_request_id"]
+    step(client, jiaxing, production_id, "receive", {"receipt_number": "JX-4"})
+    record = f"{APPLICANT_ID}/{START:%Y%m%d}-{START.replace(year=START.year + 20):%Y%m%d}"
+    step(client, wuhan, production_id, "approve", {"id_card_record": record})
+    container.after_command()
+    in_transit = steps(view(client, jiaxing, case_id))["id-card-delivery"]
+    assert in_transit["next"]["action"].startswith("record the card's arrival")
+    on(container, working_day(11))  # the day after the arrival limit
+    container.watch_deadlines()
+    late = view(client, jiaxing, case_id)
+    assert late["card"]["where"] == "overdue-in-transit"
+    lost = steps(late)["id-card-delivery"]["next"]
+    assert lost["locality"] == JIAXING
+    assert lost["you"] is True
+    assert lost["action"].startswith(f"report the card missing to the hukou office ({WUHAN})")
+    assert lost["chase"] == {"authority": PS, "locality": WUHAN}
+    assert lost["late_since"] == in_transit["due"]
+    assert late["next"] == lost
+    # the card made again arrives: the window records it, then hands it over
+    step(client, jiaxing, in_transit["service_request_id"], "receive", {"receipt_number": "JX-5"})
+    assert view(client, jiaxing, case_id)["card"]["where"] == "arrived"
+
+
+def test_an_unknown_field_is_named_with_every_other_problem(
+    container: Container, client: TestClient
+) -> None:
+    """Review finding 8: an unknown field no longer hides the other problems."""
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    body = APPLICATION | {"extra": 1, "citizen_id": "123"}
+    answer = client.post("/id-card-applications", json=body, headers=bearer(jiaxing))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"].endswith("/invalid-application")
+    assert sorted(e["pointer"] for e in answer.json()["errors"]) == ["/citizen_id", "/extra"]

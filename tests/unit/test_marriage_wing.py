@@ -182,3 +182,28 @@ def test_the_case_discloses_each_field_and_knows_its_applicants() -> None:
     assert case.holds_verifier(A.citizen_id[-6:])
     assert case.holds_verifier("13900000000")
     assert not case.holds_verifier("000000")
+
+
+def test_a_hukou_place_registration_uses_the_nationwide_entries() -> None:
+    """Review finding 7: the pilot's provinces bind only at the residence permit's place."""
+    hukou = MarriagePlanning().routing(MarriageInputs(XUANWU, XUANWU, NANMING, "party-a-hukou"))
+    plan = plan_services(hukou, load_catalog(), load_alliance(), load_national_list())
+    check_b = plan.service("marital-status-check-b")
+    assert check_b is not None
+    assert shape(check_b) == (NANMING, XUANWU, "off-site", False)
+    permit = MarriagePlanning().routing(MarriageInputs(HAIYAN, XUANWU, NANMING, "residence-permit"))
+    plan = plan_services(permit, load_catalog(), load_alliance(), load_national_list())
+    check_b = plan.service("marital-status-check-b")
+    assert check_b is not None
+    assert shape(check_b) == (NANMING, HAIYAN, None, True)
+
+
+def test_a_conditional_entry_is_listed_once_per_condition() -> None:
+    entry = {"service": "household-registration", "item": "x", "mode": "off-site", "basis": "b"}
+    data = list_with(["32"]) | {"services": [entry, entry | {"when": "c"}]}
+    national = NationalList.from_dict(data, load_births_catalog())
+    assert national.listed("household-registration") == national.entries["household-registration"]
+    assert national.listed("household-registration", frozenset({"c"})).when == "c"  # type: ignore[union-attr]
+    twice = list_with(["32"]) | {"services": [entry | {"when": "c"}, entry | {"when": "c"}]}
+    with pytest.raises(ReferenceDataError, match="listed twice"):
+        NationalList.from_dict(twice, load_births_catalog())
