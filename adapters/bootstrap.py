@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from adapters import pg_start, store_keys
 from adapters.audit_log import AuditLog
@@ -167,9 +168,22 @@ class Container:
         recorded += RoutingWatch(parked, self.ledger).run()
         windows = CaseStatusWindows(self.projections.case_status_view)
         recorded += WindowWatch(windows, self.ledger).run()
+        recorded += self._call_sessions_off()
         if recorded:
             self.projections.catch_up()
         return recorded
+
+    def _call_sessions_off(self) -> int:
+        """Booked remote window sessions whose slot's day is over, or whose request left the
+        window, called off (CaseLedger.settle_sessions); how many."""
+        called = 0
+        for row in self.projections.remote_window_sessions_view.live_sessions():
+            if row.state == "booked":  # few: an office's bookings of the coming weeks
+                try:
+                    called += self.ledger.settle_sessions(UUID(row.service_request_id))
+                except RecordConflictError:
+                    continue  # a clerk's step on it at the same moment: the next round
+        return called
 
     def background(self) -> Background:
         """The background work of a worker (or an embedded `serve`): a `tick` every second (at

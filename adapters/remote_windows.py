@@ -18,6 +18,7 @@ from domain.kernel.commands import BookSession, SessionStep
 from domain.kernel.errors import (
     ServiceRequestNotFoundError,
     SessionNotFoundError,
+    SlotTakenError,
     WrongOfficeError,
 )
 from domain.kernel.remote_window import (
@@ -26,8 +27,8 @@ from domain.kernel.remote_window import (
     SessionState,
     next_step,
 )
-from domain.kernel.service_request import HOLDING, OPEN_STATES, ServiceRequest
-from domain.kernel.window_values import WindowOffice
+from domain.kernel.service_request import HOLDING, ServiceRequest
+from domain.kernel.window_values import Slot, WindowOffice
 from domain.ledger import CaseLedger
 
 NOTE_ROLES = ("office", "admin")  # who reads a session's note and outcome (free text)
@@ -58,10 +59,32 @@ def book(
         raise OutOfScopeError() from None
     if office is None or not office_may_see(principal, request):
         raise OutOfScopeError()
+    slot = Slot.checked(starts_at, ends_at, ledger.clock())  # the ledger checks it again
+    _refuse_taken(container, request, slot)
     cmd = BookSession(service_request_id, office, principal.officer, starts_at, ends_at, note)
     session = ledger.book_session(cmd)
     container.after_command()
     return session_view(ledger, principal, session, request)
+
+
+def _refuse_taken(container: Container, request: ServiceRequest, slot: Slot) -> None:
+    """SlotTakenError when a live session of the request's handling or receiving office
+    meets the slot (another request's: the request's own live session is the ledger's
+    session-state). Read from the sessions' view, which the embedded worker brings up to
+    date after every command; two bookings racing in one instant are not caught here."""
+    view = container.projections.remote_window_sessions_view
+    for locality in (request.handling_locality, request.receiving_locality):
+        for row in view.live_of(locality, request.authority):
+            if row.service_request_id != str(request.id) and slot.overlaps(
+                row.starts_at, row.ends_at
+            ):
+                side = "handling" if locality == request.handling_locality else "receiving"
+                raise SlotTakenError(
+                    f"The {side} office ({request.authority} {locality}) has another session "
+                    f"from {row.starts_at} to {row.ends_at}: choose another time",
+                    starts_at=row.starts_at,
+                    ends_at=row.ends_at,
+                )
 
 
 def step(
@@ -114,7 +137,11 @@ def session_view(
     request = request or ledger.get_request(session.service_request_id)
     office = caller_office(principal)
     side = session.side_of(office) if office is not None else None
-    decided = request.state not in OPEN_STATES
+    now = ledger.clock()
+    # booked, but its request left the window or its slot's day is over: the ledger calls
+    # it off at its next step (or the deadline job's round); no step is offered meanwhile
+    stale = session.lapsed(now) or (session.is_live and request.state not in HOLDING)
+    stale = stale and session.state == SessionState.BOOKED
     view: dict[str, Any] = {
         "session_id": str(session.id),
         "service_request_id": str(session.service_request_id),
@@ -131,8 +158,9 @@ def session_view(
         "ended_at": session.ended_at,
         "side": side,
         "request_state": request.state.value,
-        "next": next_step(session, decided, request.due),
-        "actions": actions(session, side),
+        "lapses_at": session.slot.lapses_at.isoformat(timespec="minutes"),
+        "next": next_step(session, request, now),
+        "actions": [] if stale else actions(session, side),
     }
     if principal.role in NOTE_ROLES:
         view |= {
@@ -165,12 +193,24 @@ def actions(session: RemoteWindowSession, side: str | None) -> list[dict[str, An
 
 
 def office_sessions(
-    container: Container, locality: str, authority: str, live_only: bool
-) -> list[dict[str, Any]]:
+    container: Container,
+    locality: str,
+    authority: str,
+    live_only: bool,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
     """GET /offices/{locality}/{authority}/remote-window-sessions (its scope checked by the
-    route): the office's sessions, soonest first."""
+    route): a page of the office's sessions (live ones soonest first, all newest first) and
+    how many there are."""
     view = container.projections.remote_window_sessions_view
-    return [r.to_dict() for r in view.office(locality, authority, live_only=live_only)]
+    rows, total = view.office(locality, authority, live_only=live_only, limit=limit, offset=offset)
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "rows": [r.to_dict() for r in rows],
+    }
 
 
 def request_sessions(
@@ -184,9 +224,9 @@ def request_sessions(
     sessions = ledger.sessions_of(request.id)
     office = caller_office(principal)
     receiving = WindowOffice(request.receiving_locality, request.authority)
-    may_book = (
-        office == receiving and request.state in HOLDING and not any(s.is_live for s in sessions)
-    )
+    now = ledger.clock()  # a booked session whose slot's day is over is called off at booking
+    live = any(s.is_live and not s.lapsed(now) for s in sessions)
+    may_book = office == receiving and request.state in HOLDING and not live
     return {
         "sessions": [session_view(ledger, principal, s, request) for s in sessions],
         "may_book": may_book,

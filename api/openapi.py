@@ -468,8 +468,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         outcome=STRING_OR_NULL,
         cancel_reason=STRING_OR_NULL,
         booked_by=STRING,  # admins
+        lapses_at=STRING,  # not started by then, a booked session is called off
     ),
-    "RemoteWindowSessions": obj({"locality": STRING, "authority": STRING, "rows": OBJECTS}),
+    "RemoteWindowSessions": obj(
+        {"locality": STRING, "authority": STRING, "rows": OBJECTS},
+        total=INTEGER,
+        limit=INTEGER,
+        offset=INTEGER,
+    ),
     # request bodies
     "SessionBooking": obj(
         {"service_request_id": UUID_STRING, "starts_at": STRING, "ends_at": STRING},

@@ -27,6 +27,7 @@ from adapters.facade import (
 from api.audit import audited
 from api.auth import authenticate, out_of_scope
 from api.bodies import field, json_object, required_str, unknown_fields
+from api.inputs import query_number
 from api.openapi import Operation
 from api.problems import ApiError
 from api.responses import ORJSONResponse
@@ -56,10 +57,13 @@ OPERATIONS = [
             400: "The body is not a JSON object",
             404: "No such request for this office",
             409: "Not the receiving office (wrong-office), the request is not open at the "
-            "window (request-not-open), or another session of it is live (session-state)",
-            422: "Invalid body or slot (invalid-session: in the past, ending before it "
-            "starts, longer than 4 hours or more than 90 days ahead; or a request received "
-            "and handled in one locality)",
+            "window (request-not-open), another session of it is live (session-state), or "
+            "the handling or receiving office has another live session at that time "
+            "(slot-taken)",
+            422: "Invalid body or slot (invalid-session: less than 5 minutes ahead, ending "
+            "before it starts, longer than 4 hours, more than 90 days ahead, not on a working "
+            "day or outside office hours 08:30-17:30 China time; or a request received and "
+            "handled in one locality)",
         },
     ),
     Operation(
@@ -86,8 +90,10 @@ OPERATIONS = [
             responses={
                 400: "The body is not a JSON object",
                 404: "No such session for this office",
-                409: "Not allowed in this state (session-state), or not this office's step "
-                "(wrong-office)",
+                409: "Not allowed in this state (session-state; a booked session whose "
+                "slot's day is over is called off then), not this office's step "
+                "(wrong-office), or the request left the window (request-not-open: a "
+                "booked session is called off then)",
                 422: "Invalid body",
             },
         )
@@ -96,10 +102,11 @@ OPERATIONS = [
     Operation(
         "/offices/{locality}/{authority}/remote-window-sessions",
         "GET",
-        "An office's remote window sessions (as the receiving or the handling office), "
-        "soonest slot first; ?live=true: booked or in progress only",
+        "An office's remote window sessions (as the receiving or the handling office), a "
+        "page at a time (limit, offset; total): every session newest slot first; "
+        "?live=true: booked or in progress only, soonest slot first",
         roles=("office",),
-        params=("live",),
+        params=("live", "limit", "offset"),
         answer="RemoteWindowSessions",
         responses={
             404: "Not this office's sessions",
@@ -184,13 +191,15 @@ async def office_list(request: Request) -> Response:
     live = request.query_params.get("live")
     if live not in (None, "true", "false"):
         raise ApiError(422, "invalid-parameter", "live is true or false", parameter="live")
+    limit = query_number(request, "limit", 50, 500)
+    offset = query_number(request, "offset", 0, 10**9)
     container: Container = request.app.state.container
-    rows: list[dict[str, Any]] = await run_in_threadpool(
-        office_sessions, container, locality, authority, live == "true"
+    page: dict[str, Any] = await run_in_threadpool(
+        office_sessions, container, locality, authority, live == "true", limit, offset
     )
-    if rows:  # a page of the office's sessions: one row of the audit, no case (as the queue)
+    if page["rows"]:  # a page of the office's sessions: one row of the audit, no case
         await audited(request, principal, "queue", "")
-    return ORJSONResponse({"locality": locality, "authority": authority, "rows": rows})
+    return ORJSONResponse({"locality": locality, "authority": authority, **page})
 
 
 ROUTES = [

@@ -44,13 +44,19 @@ from domain.kernel.errors import (
     CaseClosedError,
     CaseNotFoundError,
     InvalidTransitionError,
+    RequestNotOpenError,
     ServiceRequestNotFoundError,
     SessionNotFoundError,
     SessionStateError,
 )
 from domain.kernel.reads import aggregate_of
 from domain.kernel.remedies import load_remedies
-from domain.kernel.remote_window import RemoteWindowSession, session_id
+from domain.kernel.remote_window import (
+    REQUEST_GONE,
+    SLOT_PASSED,
+    RemoteWindowSession,
+    session_id,
+)
 from domain.kernel.results import Result, validate_result
 from domain.kernel.routing import Plan, PlannedService, Route
 from domain.kernel.routing_desk import desk_due, desk_route, parked_at
@@ -216,10 +222,16 @@ class CaseLedger(
     # --- the remote virtual window (domain/kernel/remote_window.py) ---------------------
     def book_session(self, cmd: BookSession) -> RemoteWindowSession:
         """The receiving office books a session for a request it holds for another locality;
-        one session of a request is live (booked or in progress) at a time."""
+        one session of a request is live (booked or in progress) at a time: one whose slot's
+        day is over without it starting is called off first (SLOT_PASSED). The slot's office
+        hours and days: Slot.checked; another session of either office at the same time:
+        the adapter's check over the sessions' view (adapters/remote_windows.py)."""
         request = self.get_request(cmd.service_request_id)
-        slot = Slot.checked(cmd.starts_at, cmd.ends_at, self.clock())
+        now = self.clock()
+        slot = Slot.checked(cmd.starts_at, cmd.ends_at, now)
         sessions = self.sessions_of(request.id)
+        if lapsed := [s for s in sessions if s.call_off(request, now)]:
+            self.save(*lapsed)
         if any(s.is_live for s in sessions):
             raise SessionStateError(
                 "A session of this request is still booked or in progress (its id: the "
@@ -232,9 +244,21 @@ class CaseLedger(
         return session
 
     def session_step(self, cmd: SessionStep) -> RemoteWindowSession:
-        """Start, join, end or cancel a session, at the ledger's clock."""
+        """Start, join, end or cancel a session, at the ledger's clock. A booked session
+        whose request left the window (decided, withdrawn) or whose slot's day is over is
+        called off first, and the step is refused saying so."""
         session = self.get_session(cmd.session_id)
         now = self.clock()
+        request = self.get_request(session.service_request_id)
+        if session.call_off(request, now):
+            self.save(session)
+            if request.state not in HOLDING:
+                raise RequestNotOpenError(
+                    f"The session is called off: {REQUEST_GONE}", session_id=str(session.id)
+                )
+            raise SessionStateError(
+                f"The session is called off: {SLOT_PASSED}", session_id=str(session.id)
+            )
         if cmd.action == "start":
             session.start(cmd.office, cmd.by, now)
         elif cmd.action == "join":
@@ -247,6 +271,23 @@ class CaseLedger(
             raise ValueError(f"a session step is one of {SESSION_ACTIONS}")
         self.save(session)
         return session
+
+    def settle_sessions(self, request_id: UUID) -> int:
+        """The deadline job's part: call off the request's booked session if the request
+        left the window or its slot's day is over; how many were called off."""
+        request = self.get_request(request_id)
+        called = self._called_off(request)
+        if called:
+            self.save(*called)
+        return len(called)
+
+    def _called_off(self, request: ServiceRequest) -> list[RemoteWindowSession]:
+        """The request's booked sessions called off now (none for a request received and
+        handled in one locality: it has none)."""
+        if request.receiving_locality == request.handling_locality:
+            return []
+        now = self.clock()
+        return [s for s in self.sessions_of(request.id) if s.call_off(request, now)]
 
     def get_session(self, session: UUID) -> RemoteWindowSession:
         try:
@@ -333,7 +374,10 @@ class CaseLedger(
     def _saved(self, request: ServiceRequest, answer: AnswerKey | None = None) -> ServiceRequest:
         """The request saved with the answer to the step, if it was sent with a key: one
         `save()`, so both are recorded or neither."""
-        self.save(request, *answer_for(request, answer))
+        left = request.state not in HOLDING  # decided, withdrawn: a booked session is off
+        self.save(
+            request, *(self._called_off(request) if left else ()), *answer_for(request, answer)
+        )
         return request
 
     def first_answer(self, key: AnswerKey) -> ServiceRequest | None:
@@ -398,7 +442,7 @@ class CaseLedger(
                 window.date.isoformat(),
                 window.provisional,
             )
-        return bool(self.save(request))
+        return bool(self.save(request, *self._called_off(request)))
 
     def _awaits_arrival(self, request: ServiceRequest) -> bool:
         """A request whose receipt is a thing arriving (the catalog's arrival limit): past the
@@ -575,7 +619,7 @@ class CaseLedger(
         # a case voided before its plan was carried out has no requests to withdraw
         for request in self.latest_requests(event.case_id, list(event.services)):
             request.withdraw(event.reason)
-            processing_event.collect_events(request)
+            processing_event.collect_events(request, *self._called_off(request))
 
     @policy.register
     def _(self, event: CasePlan.RejectionNoted, processing_event: ProcessingEvent[UUID]) -> None:

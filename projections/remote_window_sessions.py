@@ -39,6 +39,7 @@ class SessionRow:
     ends_at: str
     booked_at: str
     updated_at: str
+    live: bool  # booked or in progress (listed and counted by the store, not in Python)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +63,11 @@ SESSIONS = Table(
     "sessions",
     SessionRow,
     ("session_id", "side"),
-    indexes=[("locality", "authority", "starts_at")],
+    indexes=[
+        ("locality", "authority", "starts_at"),
+        ("locality", "authority", "live", "starts_at"),
+        ("live", "side", "starts_at"),
+    ],
 )
 MONTHS = Table("months", MonthRow, ("locality", "month"))
 ORDER = ("starts_at", "session_id")
@@ -75,14 +80,39 @@ class RemoteWindowSessionsView(TableView, ABC):
     tables = (SESSIONS, MONTHS)
 
     def office(
-        self, locality: str, authority: str, *, live_only: bool = False, limit: int = 100
-    ) -> list[SessionRow]:
-        """The office's sessions, soonest slot first; `live_only`: booked or in progress."""
-        where = {"locality": locality, "authority": authority}
-        rows = self.select(SESSIONS, where, order_by=ORDER)
+        self,
+        locality: str,
+        authority: str,
+        *,
+        live_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[SessionRow], int]:
+        """A page of the office's sessions and how many there are: `live_only` (booked or in
+        progress), soonest slot first; else every session, newest slot first."""
+        where: dict[str, object] = {"locality": locality, "authority": authority}
         if live_only:
-            rows = [r for r in rows if r.state in LIVE]
-        return list(rows[:limit])
+            where["live"] = True
+        total = self.count(SESSIONS, where)
+        if live_only:
+            return self.select(SESSIONS, where, order_by=ORDER, limit=limit, offset=offset), total
+        # newest first: the same page counted from the end of the ascending order
+        start = max(total - offset - limit, 0)
+        size = max(min(limit, total - offset), 0)
+        page = (
+            self.select(SESSIONS, where, order_by=ORDER, limit=size, offset=start) if size else []
+        )
+        return list(reversed(page)), total
+
+    def live_sessions(self) -> list[SessionRow]:
+        """Every live session once (its handling office's row), soonest slot first: the
+        deadline job's round over booked sessions whose day is over."""
+        return self.select(SESSIONS, {"live": True, "side": "handling"}, order_by=ORDER)
+
+    def live_of(self, locality: str, authority: str) -> list[SessionRow]:
+        """The office's live sessions (to find a slot taken): few, the store filters them."""
+        where = {"locality": locality, "authority": authority, "live": True}
+        return self.select(SESSIONS, where, order_by=ORDER)
 
     def months(self, locality: str) -> list[MonthRow]:
         return list(self.select(MONTHS, {"locality": locality}, order_by=("month",)))
@@ -130,6 +160,7 @@ class RemoteWindowSessionsProjection(TableProjection[RemoteWindowSessionsView]):
                 ends_at=event.slot.ends_at,
                 booked_at=at,
                 updated_at=at,
+                live=True,
             )
             rows.put(SESSIONS, row)
             _count(rows, office.locality, month_of(at), "booked")
@@ -155,7 +186,8 @@ def _moved(rows: Rows, event: Any, state: SessionState, counted: str | None) -> 
         row = rows.get(SESSIONS, session, side)
         if row is None:
             continue
-        rows.put(SESSIONS, changed(row, state=state.value, updated_at=at))
+        live = state in LIVE
+        rows.put(SESSIONS, changed(row, state=state.value, updated_at=at, live=live))
         if counted is not None:
             _count(rows, row.locality, month_of(at), counted)
 

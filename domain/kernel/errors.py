@@ -122,5 +122,11 @@ class WrongOfficeError(InvalidTransitionError):
     code = "wrong-office"
 
 
+class SlotTakenError(InvalidTransitionError):
+    """Another live session of the handling or the receiving office meets the slot."""
+
+    code = "slot-taken"
+
+
 class SessionNotFoundError(DomainError):
     code = "session-not-found"

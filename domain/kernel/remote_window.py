@@ -8,7 +8,9 @@ services ... break administrative boundaries but keep administrative subordinati
 relationship intact"): the handling office keeps its decision; it decides the request by its
 usual approve or reject, during the session or after it.
 
-State: booked → in-progress → ended, or booked → cancelled. Kernel-wide: a session belongs to
+State: booked → in-progress → ended, or booked → cancelled. The ledger calls a booked session
+off (Cancelled, by AUTOMATIC) once its request leaves the window (decided, withdrawn) and once
+its slot's day is over without it starting (Slot.lapses_at). Kernel-wide: a session belongs to
 one ServiceRequest of any wing, received in one locality and handled in another.
 """
 
@@ -28,13 +30,16 @@ from domain.kernel.errors import (
     SessionStateError,
     WrongOfficeError,
 )
-from domain.kernel.service_request import HOLDING, ServiceRequest
+from domain.kernel.service_request import HOLDING, RequestState, ServiceRequest
 from domain.kernel.topics import stored_as
 from domain.kernel.window_values import CST, Slot, WindowOffice
 
 REMOTE_WINDOW = "remote-window"  # the mode's name in the catalog, alliance and routes
 MAX_NOTE = 500
 PARTIES = ("receiving", "handling", "applicant")
+AUTOMATIC = "ledger"  # who calls a session off when its request or its slot is gone
+REQUEST_GONE = "the request left the window (decided or withdrawn): the session is not held"
+SLOT_PASSED = "the slot's day ended without the session starting: book another"
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger/remote-window")
 
 
@@ -168,8 +173,11 @@ class RemoteWindowSession(Aggregate):
         return "handling" if office == self.handling else None
 
     def start(self, by_office: WindowOffice, by: str, at: datetime) -> None:
-        """Either office opens the session (the applicant sits at the receiving window)."""
+        """Either office opens the session (the applicant sits at the receiving window), by
+        the end of its slot's day."""
         self._require(SessionState.BOOKED)
+        if self.lapsed(at):
+            raise SessionStateError(SLOT_PASSED, session_id=str(self.id))
         self._side(by_office, "receiving", "handling")
         self._started(by=by, office=by_office, at=_stamp(at))
 
@@ -199,6 +207,25 @@ class RemoteWindowSession(Aggregate):
         if not reason.strip():
             raise InvalidSessionError("A cancellation names its reason", field="reason")
         self._cancelled(by=by, office=by_office, reason=_text(reason, "reason"))
+
+    def lapsed(self, at: datetime) -> bool:
+        """Booked, and its slot's day is over at `at` (it can no longer start)."""
+        return self.state == SessionState.BOOKED and at >= self.slot.lapses_at
+
+    def call_off(self, request: ServiceRequest, at: datetime) -> bool:
+        """The ledger's own cancellation of a booked session whose request left the window
+        or whose slot's day is over (reason REQUEST_GONE or SLOT_PASSED, by AUTOMATIC, for
+        the receiving office that booked it). True if called off."""
+        if self.state != SessionState.BOOKED:
+            return False
+        if request.state not in HOLDING:
+            reason = REQUEST_GONE
+        elif self.lapsed(at):
+            reason = SLOT_PASSED
+        else:
+            return False
+        self._cancelled(by=AUTOMATIC, office=self.receiving, reason=reason)
+        return True
 
     def _require(self, *states: SessionState) -> None:
         if self.state not in states:
@@ -241,11 +268,20 @@ def _text(value: str, name: str) -> str:
 
 
 def next_step(
-    session: RemoteWindowSession, request_decided: bool, request_due: str | None
+    session: RemoteWindowSession, request: ServiceRequest, now: datetime | None = None
 ) -> dict[str, Any] | None:
-    """Who acts next on the session, what and by when (None: nothing is left to do)."""
+    """Who acts next on the session, what and by when (None: nothing is left to do). After
+    the session, the request's own next step: its receipt by the receiving office first (the
+    handling office decides a received request), or the family's answer to a notice."""
     receiving, handling = session.receiving, session.handling
+    at_receiving = f"{receiving.authority} {receiving.locality}"
+    at_handling = f"{handling.authority} {handling.locality}"
     if session.state == SessionState.BOOKED:
+        if request.state not in HOLDING:
+            return None  # the request left the window: the ledger calls the session off
+        if now is not None and session.lapsed(now):
+            action = "book another session: this one's slot passed without it starting"
+            return _next("office", at_receiving, action, request.due, [receiving])
         return _next(
             "offices",
             f"{receiving.authority} {receiving.locality} and {handling.locality}",
@@ -254,18 +290,20 @@ def next_step(
             [receiving, handling],
         )
     if session.state == SessionState.IN_PROGRESS:
-        who = f"{handling.authority} {handling.locality}"
-        return _next("office", who, "end the session", session.slot.ends_at, [handling])
-    if request_decided:
-        return None
-    if session.state == SessionState.ENDED:
-        who = f"{handling.authority} {handling.locality}"
-        return _next(
-            "office", who, "decide the request (approve or reject)", request_due, [handling]
-        )
-    who = f"{receiving.authority} {receiving.locality}"
-    action = "book another session, or the request goes on without one"
-    return _next("office", who, action, request_due, [receiving])
+        return _next("office", at_handling, "end the session", session.slot.ends_at, [handling])
+    if request.state == RequestState.SUPPLEMENT_REQUESTED:
+        action = "answer the one-time notice (补正) at the receiving window"
+        return _next("family", "the applicant", action, request.family_due, [])
+    if request.state not in HOLDING:
+        return None  # decided or withdrawn: nothing is left of the session
+    if session.state == SessionState.CANCELLED:
+        action = "book another session, or the request goes on without one"
+        return _next("office", at_receiving, action, request.due, [receiving])
+    if request.state == RequestState.DISPATCHED:
+        action = "receive the request (the handling office decides it once received)"
+        return _next("office", at_receiving, action, request.due, [receiving])
+    action = "decide the request (approve or reject)"
+    return _next("office", at_handling, action, request.due, [handling])
 
 
 def _next(

@@ -10,9 +10,10 @@ refused calls change nothing, and a call expected to change a case gets a fresh 
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,7 @@ from api.tracking import Throttle
 from domain.births.catalog import load_catalog
 from domain.births.commands import CorrectNotification, VoidNotification
 from domain.births.facts import BirthFacts, Parent
+from domain.kernel.calendar import WorkingCalendar
 from domain.kernel.commands import BookSession, EvidenceRef, Supplement
 from domain.kernel.identifiers import make_citizen_id
 from domain.kernel.service_request import ServiceRequest
@@ -769,14 +771,26 @@ def fixed(path: str, **kwargs: Any) -> Build:
     return lambda world, case: Call(path, **kwargs)
 
 
+_SLOTS = itertools.count()
+
+
+def next_slot() -> tuple[str, str]:
+    """A one-hour slot no other of this run's bookings meets (one office holds one session
+    at a time), in office hours on a coming working day."""
+    n = next(_SLOTS)
+    today = datetime.now(CST).date()
+    day = WorkingCalendar().add_working_days(today, 1 + n // 8).date
+    start = datetime.combine(day, time(9 + n % 8), CST)
+    return start.isoformat(), (start + timedelta(hours=1)).isoformat()
+
+
 def booked_session(world: World, case: Case) -> str:
     """The case's household registration's remote window session, booked by its receiving
     office on first use (issue 22)."""
     ledger, request_id = world.container.ledger, UUID(case.hukou)
     if not ledger.sessions_of(request_id):
-        start = datetime.now(CST) + timedelta(days=1)
         office = WindowOffice(*RECEIVING.in_scope)
-        slot = (start.isoformat(), (start + timedelta(hours=1)).isoformat())
+        slot = next_slot()
         ledger.book_session(BookSession(request_id, office, "office:seed", *slot))
         world.container.after_command()
     return str(ledger.sessions_of(request_id)[-1].id)
@@ -790,12 +804,8 @@ def on_session(action: str = "", body: dict[str, Any] | None = None) -> Build:
 
 
 def booking(world: World, case: Case) -> Call:
-    start = datetime.now(CST) + timedelta(days=1)
-    body = {
-        "service_request_id": case.hukou,
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=1)).isoformat(),
-    }
+    starts_at, ends_at = next_slot()
+    body = {"service_request_id": case.hukou, "starts_at": starts_at, "ends_at": ends_at}
     return Call("/remote-window-sessions", json=body)
 
 

@@ -20,6 +20,9 @@ from domain.kernel.errors import (
     WrongOfficeError,
 )
 from domain.kernel.remote_window import (
+    AUTOMATIC,
+    REQUEST_GONE,
+    SLOT_PASSED,
     RemoteWindowSession,
     SessionState,
     next_step,
@@ -55,7 +58,7 @@ def request(receiving: str = "330424", handling: str = "310116") -> ServiceReque
     return made
 
 
-def slot(hours: float = 24, length: float = 1) -> Slot:
+def slot(hours: float = 72, length: float = 1) -> Slot:  # Monday 2026-11-23 10:00
     start = NOW + timedelta(hours=hours)
     end = start + timedelta(hours=length)
     return Slot.checked(start.isoformat(), end.isoformat(), NOW)
@@ -66,14 +69,14 @@ def booked() -> RemoteWindowSession:
 
 
 def test_a_slot_is_stored_in_china_time_and_checked() -> None:
-    made = Slot.checked("2026-11-21T02:00:00Z", "2026-11-21T10:30", NOW)
-    assert made == Slot("2026-11-21T10:00+08:00", "2026-11-21T10:30+08:00")
+    made = Slot.checked("2026-11-23T02:00:00Z", "2026-11-23T10:30", NOW)
+    assert made == Slot("2026-11-23T10:00+08:00", "2026-11-23T10:30+08:00")
     with pytest.raises(InvalidSessionError, match="in the past"):
         Slot.checked("2026-11-20T09:00+08:00", "2026-11-20T11:00+08:00", NOW)
     with pytest.raises(InvalidSessionError, match="ends before it starts"):
         Slot.checked("2026-11-21T11:00+08:00", "2026-11-21T10:00+08:00", NOW)
     with pytest.raises(InvalidSessionError, match="4 hours"):
-        Slot.checked("2026-11-21T08:00+08:00", "2026-11-21T13:00+08:00", NOW)
+        Slot.checked("2026-11-23T09:00+08:00", "2026-11-23T13:30+08:00", NOW)
     with pytest.raises(InvalidSessionError, match="90 days"):
         Slot.checked("2027-03-01T08:00+08:00", "2027-03-01T09:00+08:00", NOW)
     with pytest.raises(InvalidSessionError, match="ISO 8601") as raised:
@@ -141,27 +144,96 @@ def test_cancelled_only_while_booked_with_a_reason() -> None:
         booked().cancel(PINGHU, "office:c", "not mine")
 
 
+def received(made: ServiceRequest) -> ServiceRequest:
+    made.receive("office:a", "R-1", "2026-12-18", False)
+    return made
+
+
 def test_every_state_names_who_acts_next_and_by_when() -> None:
-    session = booked()
-    first = next_step(session, False, "2026-12-18")
+    session, claim = booked(), received(request())
+    first = next_step(session, claim, NOW)
     assert first is not None
     assert first["due"] == session.slot.starts_at
     assert first["offices"] == [HAIYAN.to_dict(), JINSHAN.to_dict()]
     session.start(HAIYAN, "office:a", NOW)
-    running = next_step(session, False, "2026-12-18")
+    running = next_step(session, claim, NOW)
     assert running is not None
     assert (running["offices"], running["due"]) == ([JINSHAN.to_dict()], session.slot.ends_at)
     session.end(JINSHAN, "office:b", "", NOW)
-    after = next_step(session, False, "2026-12-18")
+    after = next_step(session, claim, NOW)
     assert after is not None
     assert (after["offices"], after["due"]) == ([JINSHAN.to_dict()], "2026-12-18")
     assert "decide" in after["action"]
-    assert next_step(session, True, None) is None
+    claim.reject("office:b", "not insured", "Art. 1")
+    assert next_step(session, claim, NOW) is None
     cancelled = booked()
     cancelled.cancel(HAIYAN, "office:a", "applicant cannot come")
-    again = next_step(cancelled, False, "2026-12-18")
+    again = next_step(cancelled, request(), NOW)
     assert again is not None
     assert again["offices"] == [HAIYAN.to_dict()]
+
+
+def test_a_session_ended_before_the_receipt_names_the_receiving_office_next() -> None:
+    """Review finding 2: the handling office decides a received request only."""
+    session, claim = booked(), request()  # dispatched: not received yet
+    session.start(JINSHAN, "office:b", NOW)
+    session.end(JINSHAN, "office:b", "seen on screen", NOW)
+    after = next_step(session, claim, NOW)
+    assert after is not None
+    assert after["offices"] == [HAIYAN.to_dict()]
+    assert after["action"].startswith("receive the request")
+    assert after["due"] == claim.due
+
+
+def test_a_request_leaving_the_window_calls_its_booked_session_off() -> None:
+    """Review finding 1: a decided (or withdrawn) request's session is not held."""
+    session, claim = booked(), received(request())
+    claim.reject("office:b", "not insured", "Art. 1")
+    assert next_step(session, claim, NOW) is None
+    assert session.call_off(claim, NOW) is True
+    assert (session.state, session.cancel_reason) == (SessionState.CANCELLED, REQUEST_GONE)
+    called = session.collect_events()[-1]
+    assert isinstance(called, RemoteWindowSession.Cancelled)
+    assert (called.by, called.office) == (AUTOMATIC, HAIYAN)
+    assert session.call_off(claim, NOW) is False  # once
+    running = booked()
+    running.start(HAIYAN, "office:a", NOW)
+    assert running.call_off(claim, NOW) is False  # a session held goes on to its end
+
+
+def test_a_booked_session_lapses_at_the_end_of_its_slots_day() -> None:
+    """Review finding 4: a session not started by the end of its slot's day is called off;
+    the offices book another."""
+    session, claim = booked(), request()
+    assert session.slot.lapses_at == datetime.fromisoformat("2026-11-24T00:00+08:00")
+    late = session.slot.lapses_at
+    assert not session.lapsed(late - timedelta(minutes=1))
+    assert session.call_off(claim, late - timedelta(minutes=1)) is False
+    lapsed = next_step(session, claim, late)
+    assert lapsed is not None
+    assert lapsed["offices"] == [HAIYAN.to_dict()]
+    assert lapsed["action"].startswith("book another session")
+    with pytest.raises(SessionStateError, match="slot's day ended"):
+        session.start(HAIYAN, "office:a", late + timedelta(days=40))
+    assert session.call_off(claim, late) is True
+    assert session.cancel_reason == SLOT_PASSED
+
+
+def test_a_slot_lies_within_office_hours_on_a_working_day() -> None:
+    """Review finding 3: 08:30-17:30 China time, on a working day, 5 minutes ahead at least,
+    to the minute."""
+    with pytest.raises(InvalidSessionError, match="working day"):
+        Slot.checked("2026-11-21T10:00+08:00", "2026-11-21T11:00+08:00", NOW)  # Saturday
+    with pytest.raises(InvalidSessionError, match="office hours"):
+        Slot.checked("2026-11-23T08:00+08:00", "2026-11-23T09:00+08:00", NOW)
+    with pytest.raises(InvalidSessionError, match="office hours"):
+        Slot.checked("2026-11-23T17:00+08:00", "2026-11-23T18:00+08:00", NOW)
+    with pytest.raises(InvalidSessionError, match="5 minutes"):
+        Slot.checked("2026-11-20T10:03+08:00", "2026-11-20T11:00+08:00", NOW)
+    made = Slot.checked("2026-11-23T13:30:59+08:00", "2026-11-23T17:30:40+08:00", NOW)
+    assert made == Slot("2026-11-23T13:30+08:00", "2026-11-23T17:30+08:00")
+    assert made.overlaps("2026-11-23T17:00+08:00", "2026-11-23T18:00+08:00")
+    assert not made.overlaps("2026-11-23T17:30+08:00", "2026-11-23T18:00+08:00")
 
 
 def test_the_history_shows_offices_the_session_and_families_less() -> None:
@@ -183,7 +255,7 @@ def test_the_history_shows_offices_the_session_and_families_less() -> None:
 def test_the_values_are_stored_as_plain_dicts() -> None:
     assert WINDOW_OFFICE.decode(WINDOW_OFFICE.encode(HAIYAN)) == HAIYAN
     stored = WINDOW_SLOT.encode(slot())
-    assert stored == {"starts_at": "2026-11-21T10:00+08:00", "ends_at": "2026-11-21T11:00+08:00"}
+    assert stored == {"starts_at": "2026-11-23T10:00+08:00", "ends_at": "2026-11-23T11:00+08:00"}
     assert WINDOW_SLOT.decode(stored) == slot()
 
 
