@@ -496,6 +496,7 @@
   const MAX_TEXT = 500;
   const HOUR = 3600 * 1000;
   let stepping = null; // the session whose end or cancel form is open: {view, action}
+  let sessionReads = 0;
 
   function sessionState(state) {
     const names = SESSION_STATES[state] || [state, state];
@@ -513,6 +514,14 @@
     return from.slice(0, 10) === to.slice(0, 10) ? from + "–" + to.slice(11) : from + " – " + to;
   }
 
+  /** The list's slot: the day above the hours, so the column stays narrow. */
+  function slotCell(starts, ends) {
+    const text = slotText(starts, ends);
+    const day = text.slice(0, 10);
+    const sameDay = text.charAt(10) === " " && !text.includes(" – ");
+    return h("time", { dateTime: starts }, sameDay ? [h("span", { className: "slot block" }, day), h("span", { className: "slot block" }, text.slice(11))] : text);
+  }
+
   function parties(joined) {
     if (!joined.length) return bi("尚无人加入", "nobody joined yet");
     return h("span", {}, bi("已加入", "joined"), ": ", ...joined.flatMap((p, i) => [i ? "、" : "", bi((PARTIES[p] || [p])[0], (PARTIES[p] || [p, p])[1])]));
@@ -521,9 +530,12 @@
   function sessionNext(view) {
     const next = view.next;
     if (!next) return bi("无需再办", "nobody: it is over");
-    const mine = next.you && next.offices.length === 1;
-    // a session's two offices are of one authority: each is named by its county
-    const who = mine ? bi("本窗口", "this office") : h("span", {}, ...next.offices.flatMap((o, i) => [i ? "、" : "", window.NL.locality(o.locality)]));
+    // a session's two offices are of one authority: each is named by its county, this one
+    // as "this office"
+    const here = (o) => office && o.locality === office.locality && o.authority === office.authority;
+    const names = next.offices.filter((o) => !here(o)).map((o) => window.NL.locality(o.locality));
+    if (next.you) names.unshift(bi("本窗口", "this office"));
+    const who = h("span", {}, ...names.flatMap((name, i) => [i ? "、" : "", name]));
     const found = SESSION_NEXT[next.action];
     const line = h("span", {}, who, " — ", found ? bi(found[0], found[1]) : next.action, next.due ? " · " + dueWhen(next.due) : "");
     if (next.you) line.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
@@ -534,9 +546,11 @@
     if (!clerk || !office) return;
     const problem = $("window-problem");
     const path = "/offices/" + encodeURIComponent(office.locality) + "/" + encodeURIComponent(office.authority) + "/remote-window-sessions?live=true";
+    const read = ++sessionReads; // only the latest read is drawn
     try {
       const list = await api("GET", path, null);
       const views = await Promise.all(list.rows.map((row) => api("GET", "/remote-window-sessions/" + row.session_id, null)));
+      if (read !== sessionReads) return;
       renderSessions(views.filter((view) => view.state === "booked" || view.state === "in-progress"));
     } catch (error) {
       showApiProblem(problem, error);
@@ -554,7 +568,7 @@
         h(
           "tr",
           { dataset: { session: view.session_id } },
-          h("th", { scope: "row" }, h("time", { className: "slot", dateTime: view.starts_at }, slotText(view.starts_at, view.ends_at))),
+          h("th", { scope: "row" }, slotCell(view.starts_at, view.ends_at)),
           h("td", { "data-label": "对方窗口 Other office" }, window.NL.locality(other.locality), h("span", { className: "muted block" }, part)),
           h("td", { "data-label": "服务 Service" }, serviceName(view.service), " ", h("code", { title: view.case_id }, view.case_id.slice(0, 8))),
           h("td", { "data-label": "状态 State" }, sessionState(view.state), h("span", { className: "muted block" }, parties(view.joined))),
