@@ -35,9 +35,10 @@ def haiyan_claim(server: Server) -> tuple[str, str]:
     certificate approved: the maternity benefits request (Haiyan receives, Jinshan decides)
     and an admin's token."""
     facts = make_facts("RW-BROWSER-1", birth_division=HAIYAN)
+    mother_id = make_citizen_id(HAIYAN, date(1994, 3, 8), 124)
     mother = replace(
         facts.mother,
-        citizen_id=make_citizen_id(HAIYAN, date(1994, 3, 8), 124),
+        citizen_id=mother_id,
         hukou_division=HAIYAN,
         residence_division=HAIYAN,
     )
@@ -59,7 +60,7 @@ def haiyan_claim(server: Server) -> tuple[str, str]:
     case_id, code = str(found["case_id"]), str(found["tracking_code"])
     family = httpx.post(
         server.url + "/track",
-        json={"tracking_code": code, "verifier": mother.citizen_id[-6:]},
+        json={"tracking_code": code, "verifier": mother_id[-6:]},
         timeout=10.0,
     ).json()["token"]
     application = {
@@ -138,6 +139,17 @@ def focused(browser: Browser) -> str:
     return str(browser.js("return document.activeElement && document.activeElement.id"))
 
 
+def press(browser: Browser, css: str) -> None:
+    """Click a button of the sessions' list, again if the list was drawn anew under it (it
+    is read again after each step: a click may find a stale element)."""
+
+    def pressed() -> bool:
+        browser.click(css)
+        return True
+
+    wait_for(pressed, f"a click on {css}")
+
+
 def row_text(browser: Browser) -> str:
     return browser.text("#window-rows")
 
@@ -192,7 +204,7 @@ def test_two_offices_hold_a_remote_window_session_on_the_office_page(
     browser.click("#receive-form button[type=submit]")
     wait_for(lambda: "Done: received" in browser.text("#act-status"), "received")
     wait_for(lambda: browser.visible("#window-rows button[data-step=join-applicant]"), "join")
-    browser.click("#window-rows button[data-step=join-applicant]")
+    press(browser, "#window-rows button[data-step=join-applicant]")
     wait_for(lambda: "Done: the applicant joined" in browser.text("#window-status"), "applicant")
     assert "申请人" in row_text(browser)
     browser.review("remote-window-3-booked")
@@ -205,7 +217,7 @@ def test_two_offices_hold_a_remote_window_session_on_the_office_page(
     assert "生育" in row_text(browser)
     assert not browser.visible("#window-rows button[data-step=end]")  # not started yet
     browser.review("remote-window-4-jinshan-list")
-    browser.click("#window-rows button[data-step=join-handling]")
+    press(browser, "#window-rows button[data-step=join-handling]")
     wait_for(lambda: "Done: this office joined" in browser.text("#window-status"), "joined")
     assert not browser.visible("#window-rows button[data-step=join-handling]")
     assert "办理窗口" in row_text(browser)
@@ -214,7 +226,7 @@ def test_two_offices_hold_a_remote_window_session_on_the_office_page(
     # Haiyan starts it
     clerks.sign_in("clerk.haiyan", HAIYAN)
     wait_for(lambda: browser.visible("#window-rows button[data-step=start]"), "the start")
-    browser.click("#window-rows button[data-step=start]")
+    press(browser, "#window-rows button[data-step=start]")
     wait_for(lambda: "Done: session started" in browser.text("#window-status"), "started")
     assert "进行中" in row_text(browser)
     assert not browser.visible("#window-rows button[data-step=start]")
@@ -226,7 +238,7 @@ def test_two_offices_hold_a_remote_window_session_on_the_office_page(
     clerks.sign_in("clerk.jinshan", JINSHAN)
     wait_for(lambda: browser.visible("#window-rows button[data-step=end]"), "the end")
     assert "your turn" in row_text(browser)
-    browser.click("#window-rows button[data-step=end]")
+    press(browser, "#window-rows button[data-step=end]")
     wait_for(lambda: browser.visible("#session-step-form"), "the end form")
     browser.click("#session-step-submit")
     wait_for(lambda: browser.visible("#session-text-error"), "the outcome's problem")
