@@ -37,6 +37,7 @@ window.NL = (function () {
       online: ["全程网办", "whole-process online"],
       "off-site": ["异地代收代办", "off-site collection"],
       joint: ["多地联办", "multi-place joint handling"],
+      "remote-window": ["远程虚拟窗口", "remote virtual window"],
     },
     event: {
       Notified: ["医院推送出生信息", "birth notified by the hospital"],
@@ -73,6 +74,12 @@ window.NL = (function () {
       CorrectionRejected: ["更正不予核准", "correction rejected"],
       RevocationRequested: ["待撤销办理结果", "revocation requested"],
       Revoked: ["办理结果已撤销", "result revoked"],
+      // a remote virtual window session's (stream "remote-window:<service>")
+      Booked: ["远程窗口会话已预约", "remote window session booked"],
+      Started: ["远程窗口会话开始", "remote window session started"],
+      Joined: ["加入远程窗口会话", "joined the remote window session"],
+      Ended: ["远程窗口会话结束", "remote window session ended"],
+      Cancelled: ["远程窗口会话取消", "remote window session cancelled"],
     },
     certificateType: {
       "birth-medical-certificate": ["出生医学证明", "Birth medical certificate"],

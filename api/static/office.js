@@ -12,6 +12,7 @@
   let offset = 0;
   let total = 0;
   let selected = null; // the request open on the workbench (its view)
+  let clerk = false; // signed in as an office's clerk (the remote window is a clerk's)
 
   function filters() {
     const params = new URLSearchParams();
@@ -245,8 +246,15 @@
   };
 
   function nextAction(action) {
-    const found = NEXT_ACTIONS[action] || (/^decide /.test(action) ? ["待前置事项办结", action] : null);
+    const booking = /^book a remote window session with (\d{6})( and receive)?/.exec(action);
+    if (booking) return bi("预约与 " + booking[1] + " 的远程虚拟窗口会话" + (booking[2] ? "并收件受理" : ""), action);
+    const found = SESSION_NEXT[action] || NEXT_ACTIONS[action] || (/^decide /.test(action) ? ["待前置事项办结", action] : null);
     return found ? bi(found[0], found[1]) : document.createTextNode(action);
+  }
+
+  /** A session's step is due at a moment (shown in China time), a request's on a day. */
+  function dueWhen(due) {
+    return due.includes("T") ? dateTime(due) : due;
   }
 
   function renderClock(view) {
@@ -263,7 +271,7 @@
       who = h("span", {}, bi("等待前置事项", "waits on"), " ", serviceName(next.waits_on));
     } else if (next) {
       const party = next.party === "family" ? bi("家庭", "the family") : next.you ? bi("本窗口", "this office") : next.locality ? h("span", {}, window.NL.authorityName(next.authority), " ", window.NL.locality(next.locality)) : document.createTextNode(next.who);
-      who = h("span", {}, party, " — ", nextAction(next.action), next.due ? " · " + next.due : "");
+      who = h("span", {}, party, " — ", nextAction(next.action), next.due ? " · " + dueWhen(next.due) : "");
       if (next.you) who.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
     }
     $("act-clock").replaceChildren(
@@ -301,7 +309,8 @@
     const list = $("act-timeline");
     list.replaceChildren();
     for (const entry of view.timeline.slice().reverse()) {
-      const stream = entry.stream === "case" ? bi("案件", "case") : serviceName(entry.stream);
+      const window_ = /^remote-window:/.test(entry.stream);
+      const stream = entry.stream === "case" ? bi("案件", "case") : window_ ? bi("远程虚拟窗口", "remote window") : serviceName(entry.stream);
       list.append(h("li", {}, h("time", { dateTime: entry.at }, dateTime(entry.at)), h("span", {}, h("span", { className: "svc" }, stream), label("event", entry.event))));
     }
     $("act-timeline-section").hidden = !view.timeline.length;
@@ -334,7 +343,12 @@
       $(id).reset();
       window.NLForms.clear($(id));
     }
-    $("act-none").hidden = Object.keys(FORMS).some((action) => allowed.has(action));
+    const mayBook = Boolean(view.remote_window && view.remote_window.may_book);
+    $("session-book-form").hidden = !mayBook;
+    $("session-book-form").reset();
+    window.NLForms.clear($("session-book-form"));
+    $("session-book-with").replaceChildren(officeName({ locality: view.handling_locality, authority: view.authority }));
+    $("act-none").hidden = mayBook || Object.keys(FORMS).some((action) => allowed.has(action));
     const approve = allowed.get("approve") || allowed.get("approve-correction");
     const field = (approve && approve.result_field) || (reference.services[view.service] || {}).result_field || "result";
     $("result-label").replaceChildren(resultName(field));
@@ -355,6 +369,7 @@
       renderAsked(view);
       renderExchanges(view);
       renderDocuments(view.service_request_id, view.documents);
+      renderRequestSessions(view);
       renderActions(view);
       renderTimeline(view);
       $("act-view").hidden = false;
@@ -366,7 +381,7 @@
       loadDeliveries(view.service_request_id);
     } catch (error) {
       selected = null;
-      for (const id of [...Object.values(FORMS), "act-view", "act-none", "act-deliveries", "act-timeline-section"]) $(id).hidden = true;
+      for (const id of [...Object.values(FORMS), "session-book-form", "act-view", "act-none", "act-deliveries", "act-timeline-section"]) $(id).hidden = true;
       $("act-status").replaceChildren();
       showApiProblem($("act-problem"), error);
     }
@@ -425,7 +440,7 @@
     const action = form.dataset.action;
     const problem = $("act-problem");
     hideProblem(problem);
-    for (const id of Object.values(FORMS)) window.NLForms.clear($(id)); // one form's problems at a time
+    for (const id of [...Object.values(FORMS), "session-book-form"]) window.NLForms.clear($(id)); // one form's problems at a time
     const errors = problems(action);
     if (errors.length) {
       window.NLForms.show(form, problem, errors);
@@ -440,6 +455,297 @@
       $("act-status").replaceChildren(bi("已完成：" + done[0], "Done: " + done[1]));
       $("act-heading").focus();
       if (office) await loadQueue();
+      await loadSessions(); // a decision changes what a session's offices do next
+    } catch (error) {
+      showApiProblem(problem, error);
+      window.NLForms.markServer(form, error);
+    } finally {
+      busy(form, false);
+    }
+  }
+
+  // The remote virtual window (远程虚拟窗口): the office's sessions to join (booked, in
+  // progress), each as GET /remote-window-sessions/{id} shows it to this office: who acts next
+  // and by when, and the steps the API allows this office now (start, join, end, cancel).
+  const SESSION_STATES = {
+    booked: ["已预约", "booked"],
+    "in-progress": ["进行中", "in progress"],
+    ended: ["已结束", "ended"],
+    cancelled: ["已取消", "cancelled"],
+  };
+  const PARTIES = {
+    receiving: ["收件窗口", "receiving office"],
+    handling: ["办理窗口", "handling office"],
+    applicant: ["申请人", "applicant"],
+  };
+  const SESSION_NEXT = {
+    "join the session by its start (either office starts it)": ["在开始时间前加入会话（任一窗口可开始）", "join the session by its start (either office starts it)"],
+    "end the session": ["结束会话", "end the session"],
+    "decide the request (approve or reject)": ["作出办理决定（办结或不予办理）", "decide the request (approve or reject)"],
+    "book another session, or the request goes on without one": ["重新预约，或不经远程窗口继续办理", "book another session, or the request goes on without one"],
+  };
+  const SESSION_DONE = {
+    book: ["已预约会话", "session booked"],
+    start: ["会话已开始", "session started"],
+    "join-receiving": ["本窗口已加入", "this office joined"],
+    "join-handling": ["本窗口已加入", "this office joined"],
+    "join-applicant": ["已记录申请人到场", "the applicant joined"],
+    end: ["会话已结束，请作出办理决定", "session ended: the decision is next"],
+    cancel: ["会话已取消", "session cancelled"],
+  };
+  const MAX_TEXT = 500;
+  const HOUR = 3600 * 1000;
+  let stepping = null; // the session whose end or cancel form is open: {view, action}
+  let sessionReads = 0;
+
+  function sessionState(state) {
+    const names = SESSION_STATES[state] || [state, state];
+    return h("span", { className: "badge session-" + state }, bi(names[0], names[1]));
+  }
+
+  function officeName(o) {
+    return h("span", { className: "office-name" }, window.NL.authorityName(o.authority), " ", window.NL.locality(o.locality));
+  }
+
+  /** A slot in China time: "2026/11/21 10:00–10:45" (the end's date only when another day). */
+  function slotText(starts, ends) {
+    const from = dateTime(starts);
+    const to = dateTime(ends);
+    return from.slice(0, 10) === to.slice(0, 10) ? from + "–" + to.slice(11) : from + " – " + to;
+  }
+
+  /** The list's slot: the day above the hours, so the column stays narrow. */
+  function slotCell(starts, ends) {
+    const text = slotText(starts, ends);
+    const day = text.slice(0, 10);
+    const sameDay = text.charAt(10) === " " && !text.includes(" – ");
+    return h("time", { dateTime: starts }, sameDay ? [h("span", { className: "slot block" }, day), h("span", { className: "slot block" }, text.slice(11))] : text);
+  }
+
+  function parties(joined) {
+    if (!joined.length) return bi("尚无人加入", "nobody joined yet");
+    return h("span", {}, bi("已加入", "joined"), ": ", ...joined.flatMap((p, i) => [i ? "、" : "", bi((PARTIES[p] || [p])[0], (PARTIES[p] || [p, p])[1])]));
+  }
+
+  function sessionNext(view) {
+    const next = view.next;
+    if (!next) return bi("无需再办", "nobody: it is over");
+    // a session's two offices are of one authority: each is named by its county, this one
+    // as "this office"
+    const here = (o) => office && o.locality === office.locality && o.authority === office.authority;
+    const names = next.offices.filter((o) => !here(o)).map((o) => window.NL.locality(o.locality));
+    if (next.you) names.unshift(bi("本窗口", "this office"));
+    const who = h("span", {}, ...names.flatMap((name, i) => [i ? "、" : "", name]));
+    const found = SESSION_NEXT[next.action];
+    const line = h("span", {}, who, " — ", found ? bi(found[0], found[1]) : next.action, next.due ? " · " + dueWhen(next.due) : "");
+    if (next.you) line.prepend(h("span", { className: "badge state-received" }, bi("轮到你", "your turn")), " ");
+    return line;
+  }
+
+  async function loadSessions() {
+    if (!clerk || !office) return;
+    const problem = $("window-problem");
+    const path = "/offices/" + encodeURIComponent(office.locality) + "/" + encodeURIComponent(office.authority) + "/remote-window-sessions?live=true";
+    const read = ++sessionReads; // only the latest read is drawn
+    try {
+      const list = await api("GET", path, null);
+      const views = await Promise.all(list.rows.map((row) => api("GET", "/remote-window-sessions/" + row.session_id, null)));
+      if (read !== sessionReads) return;
+      renderSessions(views.filter((view) => view.state === "booked" || view.state === "in-progress"));
+    } catch (error) {
+      showApiProblem(problem, error);
+    }
+    $("window-section").hidden = false;
+  }
+
+  function renderSessions(views) {
+    const body = $("window-rows");
+    body.replaceChildren();
+    for (const view of views) {
+      const other = view.side === "receiving" ? view.handling : view.receiving;
+      const part = view.side === "receiving" ? bi("本窗口收件，对方办理", "we receive, they decide") : bi("对方收件，本窗口办理", "they receive, we decide");
+      body.append(
+        h(
+          "tr",
+          { dataset: { session: view.session_id } },
+          h("th", { scope: "row" }, slotCell(view.starts_at, view.ends_at)),
+          h("td", { "data-label": "对方窗口 Other office" }, window.NL.locality(other.locality), h("span", { className: "muted block" }, part)),
+          h("td", { "data-label": "服务 Service" }, serviceName(view.service), " ", h("code", { title: view.case_id }, view.case_id.slice(0, 8))),
+          h("td", { "data-label": "状态 State" }, sessionState(view.state), h("span", { className: "muted block" }, parties(view.joined))),
+          h("td", { "data-label": "下一步 Who acts next" }, sessionNext(view)),
+          h("td", { "data-label": "操作 Actions" }, sessionButtons(view)),
+        ),
+      );
+    }
+    $("window-table").hidden = !views.length;
+    $("window-none").hidden = Boolean(views.length);
+  }
+
+  function sessionButtons(view) {
+    const box = h("div", { className: "row-actions" });
+    const add = (step, text, run, kind) => {
+      const button = h("button", { type: "button", className: (kind || "") + " small", dataset: { step } }, text);
+      button.addEventListener("click", run);
+      box.append(button);
+    };
+    for (const allowed of view.actions) {
+      if (allowed.action === "start") add("start", bi("开始会话", "Start"), () => sessionStep(view, "start", {}, null, button(view, "start")));
+      if (allowed.action === "join") {
+        for (const party of allowed.parties) {
+          const text = party === "applicant" ? bi("申请人到场", "Applicant present") : bi("加入会话", "Join");
+          add("join-" + party, text, () => sessionStep(view, "join", { party }, null, button(view, "join-" + party)), party === "applicant" ? "secondary" : "");
+        }
+      }
+      if (allowed.action === "end") add("end", bi("结束会话…", "End…"), () => openStep(view, "end"));
+      if (allowed.action === "cancel") add("cancel", bi("取消会话…", "Cancel…"), () => openStep(view, "cancel"), "secondary");
+    }
+    add("open", bi("打开办件", "Open request"), () => openRequest(view.service_request_id, true), "secondary");
+    return box;
+  }
+
+  function button(view, step) {
+    return document.querySelector('#window-rows tr[data-session="' + view.session_id + '"] button[data-step="' + step + '"]');
+  }
+
+  /** One step of a session; the list (and the request's workbench, when open) refreshed. */
+  async function sessionStep(view, action, stepBody, form, pressed) {
+    const problem = $("window-problem");
+    hideProblem(problem);
+    if (pressed) pressed.disabled = true;
+    if (form) busy(form, true);
+    try {
+      await api("POST", "/remote-window-sessions/" + view.session_id + "/" + action, null, stepBody);
+      const done = SESSION_DONE[action === "join" ? "join-" + stepBody.party : action];
+      closeStep();
+      await loadSessions();
+      $("window-status").replaceChildren(bi("已完成：" + done[0], "Done: " + done[1]), " · " + dateTime(new Date().toISOString()));
+      // ended: the handling office decides next, on the request's workbench
+      if (action === "end" || (selected && selected.service_request_id === view.service_request_id)) await openRequest(view.service_request_id, false);
+    } catch (error) {
+      showApiProblem(problem, error);
+      if (form) window.NLForms.markServer(form, error);
+      if (pressed) pressed.disabled = false;
+    } finally {
+      if (form) busy(form, false);
+    }
+  }
+
+  function openStep(view, action) {
+    const form = $("session-step-form");
+    const end = action === "end";
+    stepping = { view, action };
+    hideProblem($("window-problem"));
+    window.NLForms.clear(form);
+    $("session-step-heading").replaceChildren(end ? bi("结束会话", "End the session") : bi("取消会话", "Cancel the session"));
+    $("session-step-about").replaceChildren(serviceName(view.service), " · ", slotText(view.starts_at, view.ends_at));
+    $("session-text-label").replaceChildren(end ? bi("会话结果", "Outcome") : bi("取消理由", "Reason"));
+    $("session-text").name = end ? "outcome" : "reason";
+    $("session-text").value = "";
+    $("session-step-submit").replaceChildren(end ? bi("结束会话", "End the session") : bi("取消会话", "Cancel the session"));
+    $("session-step-submit").className = end ? "" : "danger";
+    form.hidden = false;
+    $("session-step-heading").focus();
+  }
+
+  function closeStep() {
+    stepping = null;
+    $("session-step-form").hidden = true;
+    window.NLForms.clear($("session-step-form"));
+  }
+
+  async function submitStep(event) {
+    event.preventDefault();
+    if (!stepping) return;
+    const form = $("session-step-form");
+    const input = $("session-text");
+    const text = input.value.trim();
+    const end = stepping.action === "end";
+    let wrong = null;
+    if (!text) wrong = end ? ["请填写会话结果", "the outcome is needed"] : ["请填写取消理由", "the reason is needed"];
+    else if (text.length > MAX_TEXT) wrong = ["最多 500 字", "at most 500 characters"];
+    if (wrong) {
+      window.NLForms.show(form, $("window-problem"), [{ input, zh: wrong[0], en: wrong[1] }]);
+      return;
+    }
+    await sessionStep(stepping.view, stepping.action, { [input.name]: text }, form, null);
+  }
+
+  // The workbench's part: the request's sessions (the outcome, a cancellation's reason), and
+  // the booking form when the API says one may be booked (may_book).
+  function renderRequestSessions(view) {
+    const list = $("act-window-list");
+    list.replaceChildren();
+    const sessions = (view.remote_window && view.remote_window.sessions) || [];
+    for (const s of sessions) {
+      const extra = [];
+      if (s.note) extra.push(h("p", { className: "hint" }, bi("备注", "Note"), ": ", s.note));
+      if (s.outcome) extra.push(h("p", {}, bi("会话结果", "Outcome"), ": ", h("strong", {}, s.outcome)));
+      if (s.cancel_reason) extra.push(h("p", {}, bi("取消理由", "Reason"), ": ", s.cancel_reason));
+      list.append(
+        h(
+          "li",
+          { className: "exchange session-" + s.state, dataset: { session: s.session_id } },
+          h("p", {}, sessionState(s.state), " ", h("time", { className: "slot", dateTime: s.starts_at }, slotText(s.starts_at, s.ends_at))),
+          h("p", { className: "hint" }, parties(s.joined)),
+          ...extra,
+        ),
+      );
+    }
+    $("act-window").hidden = !sessions.length;
+  }
+
+  /** A datetime-local value (YYYY-MM-DDTHH:MM) read as China time: its instant, or null. */
+  function chinaMoment(value) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(value)) return null;
+    const moment = Date.parse(value + (value.length === 16 ? ":00" : "") + "+08:00");
+    return Number.isNaN(moment) ? null : moment;
+  }
+
+  function chinaTime(value) {
+    return value + (value.length === 16 ? ":00" : "") + "+08:00";
+  }
+
+  // The booking form's own checks, all at once (the server checks the same again).
+  function bookingProblems() {
+    const errors = [];
+    const starts = $("session-starts");
+    const ends = $("session-ends");
+    const start = chinaMoment(starts.value);
+    const end = chinaMoment(ends.value);
+    const now = Date.now();
+    if (!starts.value) errors.push({ input: starts, zh: "请填写开始时间", en: "the start is needed" });
+    else if (start === null) errors.push({ input: starts, zh: "开始时间无效", en: "the start is not a date and time" });
+    else if (start <= now) errors.push({ input: starts, zh: "开始时间已过", en: "the start is in the past" });
+    else if (start - now > 90 * 24 * HOUR) errors.push({ input: starts, zh: "只能预约 90 天内的时段", en: "a slot starts within 90 days" });
+    if (!ends.value) errors.push({ input: ends, zh: "请填写结束时间", en: "the end is needed" });
+    else if (end === null) errors.push({ input: ends, zh: "结束时间无效", en: "the end is not a date and time" });
+    else if (start !== null && end <= start) errors.push({ input: ends, zh: "结束时间须晚于开始时间", en: "the end comes after the start" });
+    else if (start !== null && end - start > 4 * HOUR) errors.push({ input: ends, zh: "会话最长 4 小时", en: "a session is at most 4 hours" });
+    if ($("session-note").value.trim().length > MAX_TEXT) errors.push({ input: $("session-note"), zh: "备注最多 500 字", en: "the note is at most 500 characters" });
+    return errors;
+  }
+
+  async function book(event) {
+    event.preventDefault();
+    const form = $("session-book-form");
+    const problem = $("act-problem");
+    hideProblem(problem);
+    for (const id of [...Object.values(FORMS), "session-book-form"]) window.NLForms.clear($(id));
+    const errors = bookingProblems();
+    if (errors.length) {
+      window.NLForms.show(form, problem, errors);
+      return;
+    }
+    const booking = { service_request_id: selected.service_request_id, starts_at: chinaTime($("session-starts").value), ends_at: chinaTime($("session-ends").value) };
+    const note = $("session-note").value.trim();
+    if (note) booking.note = note;
+    busy(form, true);
+    try {
+      await api("POST", "/remote-window-sessions", null, booking);
+      await openRequest(selected.service_request_id, false);
+      $("act-status").replaceChildren(bi("已完成：" + SESSION_DONE.book[0], "Done: " + SESSION_DONE.book[1]));
+      $("act-heading").focus();
+      await loadSessions();
     } catch (error) {
       showApiProblem(problem, error);
       window.NLForms.markServer(form, error);
@@ -551,6 +857,12 @@
   }
   const forms = ["receive-form", "supplement-request-form", "approve-form", "reject-form", "correction-approve-form", "correction-reject-form", "revoke-form"];
   for (const id of forms) $(id).addEventListener("submit", act);
+  $("session-book-form").addEventListener("submit", book);
+  $("session-step-form").addEventListener("submit", submitStep);
+  $("session-step-back").addEventListener("click", () => {
+    closeStep();
+    hideProblem($("window-problem"));
+  });
   window.NL.describeLocality($("office-locality"), $("office-locality-name"));
 
   // A clerk works its own office's queue (the session's scope); an administrator picks one.
@@ -565,7 +877,9 @@
     $("office-locality").readOnly = true;
     $("office-authority").disabled = true;
     office = { locality: signed.scope, authority: signed.authority };
+    clerk = true;
     $("search-section").hidden = false;
     loadQueue();
+    loadSessions();
   });
 })();
