@@ -392,6 +392,7 @@ __all__ = [
     "password_sign_in",
     "place_follow_ups",
     "place_matters",
+    "place_sessions",
     "planning_lag",
     "problem_item",
     "projection_lags",
@@ -551,6 +552,13 @@ def place_matters(container: Container, code: str, month: str) -> list[dict[str,
     """A place's month per matter (every wing's kind) and service: received, decided,
     approved, rejected, on time (matters projection; no personal data)."""
     return container.projections.matters_view.figures(code, month)
+
+
+def place_sessions(container: Container, code: str, month: str) -> dict[str, int]:
+    """A place's remote virtual window sessions of the month: booked, held, cancelled (each
+    session once where either office is; remote_window_sessions projection)."""
+    row = container.projections.remote_window_sessions_view.month(code, month)
+    return {"booked": row.booked, "held": row.held, "cancelled": row.cancelled}
 
 
 def matter_flows(container: Container, month: str, kind: str | None) -> list[MatterFlowRow]:

@@ -27,6 +27,7 @@ from adapters.facade import (
     parked_within,
     place_follow_ups,
     place_matters,
+    place_sessions,
     record_call_back,
     unit_follow_ups,
 )
@@ -124,6 +125,7 @@ async def locality(request: Request) -> Response:
     parked = await run_in_threadpool(parked_within, container, key)
     in_province = await run_in_threadpool(parked_within, container, key[:2])
     matters = await run_in_threadpool(place_matters, container, key, month)
+    sessions = await run_in_threadpool(place_sessions, container, key, month)
     await _audited_items(request, principal, items)
     body = figures.to_dict() | {
         "level": level_of(key),
@@ -135,6 +137,8 @@ async def locality(request: Request) -> Response:
         "parked_in_province": in_province,
         # every wing's requests handled here, per matter (its totals) and service
         "matters": matters,
+        # remote virtual window sessions booked, held (ended) and cancelled in the month
+        "remote_window": sessions,
     }
     return ORJSONResponse(body)
 

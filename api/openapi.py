@@ -187,6 +187,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "level": STRING,
             "follow_ups": OBJECTS,
             "matters": {"type": "array", "items": ref("MatterFigures")},
+            "remote_window": obj({"booked": INTEGER, "held": INTEGER, "cancelled": INTEGER}),
         },
         received=INTEGER,
         completed=INTEGER,

@@ -11,6 +11,7 @@ office's county) and month in China time: sessions booked (the month of their bo
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import singledispatchmethod
 from typing import Any
@@ -20,6 +21,7 @@ from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed
 from engine.view import TableProjection, TableView
 from projections.events import month_of, stamp, topics_of
+from projections.locality_figures import levels
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class SessionRow:
 
 @dataclass(frozen=True)
 class MonthRow:
-    """A locality's sessions in one month (China time)."""
+    """A place's sessions in one month (China time): `locality` is a county (6 digits), a
+    city (4) or a province (2)."""
 
     locality: str
     month: str
@@ -78,6 +81,7 @@ class RemoteWindowSessionsView(TableView, ABC):
 
     name = "remote_window_sessions"
     tables = (SESSIONS, MONTHS)
+    revision = 2  # months counted per county, city and province (each session once a place)
 
     def office(
         self,
@@ -118,6 +122,8 @@ class RemoteWindowSessionsView(TableView, ABC):
         return list(self.select(MONTHS, {"locality": locality}, order_by=("month",)))
 
     def month(self, locality: str, month: str) -> MonthRow:
+        """A place's sessions of the month: a county, a city (4 digits) or a province (2),
+        each session once where either of its offices is."""
         found = self.get(MONTHS, locality, month)
         return found or MonthRow(locality, month, 0, 0, 0)
 
@@ -163,7 +169,8 @@ class RemoteWindowSessionsProjection(TableProjection[RemoteWindowSessionsView]):
                 live=True,
             )
             rows.put(SESSIONS, row)
-            _count(rows, office.locality, month_of(at), "booked")
+        places = (event.receiving.locality, event.handling.locality)
+        _count(rows, places, month_of(at), "booked")
 
     @apply.register
     def _(self, event: RemoteWindowSession.Started, position: int, rows: Rows) -> None:
@@ -182,16 +189,21 @@ def _moved(rows: Rows, event: Any, state: SessionState, counted: str | None) -> 
     """Both offices' rows of the session take the new state (and the month's count)."""
     at = stamp(event)
     session = str(event.originator_id)
+    places = []
     for side in ("receiving", "handling"):
         row = rows.get(SESSIONS, session, side)
         if row is None:
             continue
         live = state in LIVE
         rows.put(SESSIONS, changed(row, state=state.value, updated_at=at, live=live))
-        if counted is not None:
-            _count(rows, row.locality, month_of(at), counted)
+        places.append(row.locality)
+    if counted is not None:
+        _count(rows, places, month_of(at), counted)
 
 
-def _count(rows: Rows, locality: str, month: str, what: str) -> None:
-    row = rows.get(MONTHS, locality, month) or MonthRow(locality, month, 0, 0, 0)
-    rows.put(MONTHS, changed(row, **{what: getattr(row, what) + 1}))
+def _count(rows: Rows, places: Iterable[str], month: str, what: str) -> None:
+    """One more session of the month in each place either office is in: its county, city and
+    province, each once (a session between two counties of one city counts once there)."""
+    for key in sorted({key for place in places for key in levels(place)}):
+        row = rows.get(MONTHS, key, month) or MonthRow(key, month, 0, 0, 0)
+        rows.put(MONTHS, changed(row, **{what: getattr(row, what) + 1}))

@@ -219,6 +219,15 @@ def test_a_session_booked_held_and_decided(client: TestClient, container: Contai
         HAIYAN, start.strftime("%Y-%m")
     )
     assert (figures.held, figures.cancelled) == (1, 0)
+    # the monitor: the session once in each place either office is in (Haiyan's county, city
+    # and province; Jinshan's), in the month it was held
+    _, monitor = container.actors.add("monitor", "national")
+    month = start.strftime("%Y-%m")
+    for place in (HAIYAN, HAIYAN[:4], HAIYAN[:2], JINSHAN, JINSHAN[:2]):
+        path = f"/monitoring/localities/{place}?month={month}"
+        answer = client.get(path, headers=bearer(monitor))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["remote_window"]["held"] == 1, place
 
 
 def claim_at_haiyan(
