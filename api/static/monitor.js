@@ -27,6 +27,9 @@
     ["materials.sharing_rate", "共享免交率", "Sharing rate"],
     ["parked", "待人工分派（本地）", "Waiting at the routing desk (here)"],
     ["parked_in_province", "待人工分派（全省）", "Waiting at the routing desk (province)"],
+    ["remote_window.booked", "远程虚拟窗口 预约", "Remote window sessions booked"],
+    ["remote_window.held", "远程虚拟窗口 已办", "Remote window sessions held"],
+    ["remote_window.cancelled", "远程虚拟窗口 取消", "Remote window sessions cancelled"],
   ];
 
   /** A figure's value by its key: "materials.required" reads figures.materials.required. */

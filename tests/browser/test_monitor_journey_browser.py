@@ -92,6 +92,7 @@ def test_a_province_monitor_opens_the_roll_up_and_records_a_call_back(
     assert required >= 8
     assert required == by_family + by_sharing
     assert browser.text("#figures dd[data-key='materials.sharing_rate']").endswith("%")
+    assert browser.text("#figures dd[data-key='remote_window.held']") == "0"  # none in Hunan
     assert browser.js("return document.querySelectorAll('#chart-materials .bar').length") == 4
     item = browser.text("#follow-ups li")
     for shown in (case_id, COMMENT, "1/5", "待回访", "预防接种", "430602"):
