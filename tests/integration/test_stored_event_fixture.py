@@ -16,7 +16,7 @@ from uuid import UUID
 
 import orjson
 import pytest
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.bootstrap import Container, build
 from adapters.settings import Settings
@@ -188,6 +188,16 @@ ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
     # made with issue 18 landed: registry systems, an idempotent answer
     "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
+    # made with issue 22's wings: a marriage and an ID card, both completed (none closed);
+    # its ratings are version 2 but none is bad (no call-back); no session is booked
+    "2026-12-07-wings": {
+        FLAGGED,
+        *STAFF,
+        *CALL_BACKS,
+        *WINDOW,
+        "domain.marriage.case:MarriageCase.Closed",
+        "domain.idcards.case:IdCardCase.Closed",
+    },
 }
 
 
@@ -230,6 +240,30 @@ def test_every_case_and_request_loads_as_it_was(store: Container, era: Path) -> 
             assert found == (request["version"], request["state"], request["result"]), service
             assert isinstance(loaded.route, Route)
             assert isinstance(loaded.payload, DispatchPayload)
+
+
+def test_every_wing_case_loads_as_it_was(store: Container, era: Path) -> None:
+    """The cases of the wings after births (an era made with them holds `wings.json`): each
+    loads by its stored topic, with its state, tracking code and every request's result."""
+    wings = era / "wings.json"
+    expected_cases: dict[str, Any] = orjson.loads(wings.read_bytes()) if wings.is_file() else {}
+    for name, expected in expected_cases.items():
+        case: Any = store.ledger.kernel_case(UUID(expected["case_id"]))
+        assert get_topic(type(case)) == expected["topic"], name
+        found = (case.version, str(case.state), case.tracking_code)
+        assert found == (
+            expected["case_version"],
+            expected["case_state"],
+            expected["tracking_code"],
+        ), name
+        for service, request in expected["requests"].items():
+            loaded = store.ledger.latest_request(case.id, service)
+            result = loaded.result.to_dict() if loaded.result else {}
+            assert (loaded.version, loaded.state, result) == (
+                request["version"],
+                request["state"],
+                request["result"],
+            ), service
 
 
 def test_the_views_are_built_from_the_old_events(store: Container, era: Path) -> None:
