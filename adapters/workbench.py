@@ -253,7 +253,7 @@ def next_actor(
     if state == RequestState.REJECTED and request.resubmitted_as is None and case_open:
         rejection = request.rejection
         due = rejection.family_due if rejection else None
-        return _next("family", "family", "resubmit or seek a remedy", due, False)
+        return _next("family", "family", "resubmit, close the case or seek a remedy", due, False)
     if state == RequestState.BLOCKED:
         blocking = request.blocking_service or ""
         return _next("office", blocking, f"decide {blocking} first", None, False)
@@ -309,6 +309,14 @@ def behind(container: Container, request: ServiceRequest) -> dict[str, str] | No
     for waiting in extras.get("waiting_on", []):
         if request.service in waiting["behind"]:
             return {"waits_on": waiting["service"]}
+    if request.state == RequestState.BLOCKED and request.blocking_service:
+        return {"waits_on": request.blocking_service}  # another wing's case: no family view
+    if request.route.manual_routing:
+        return None  # at the routing desk: the desk routes it
+    for service in request.route.planned.depends_on:  # the first not decided yet
+        earlier = container.ledger.latest_request(request.case_id, service)
+        if earlier.state != RequestState.APPROVED:
+            return {"waits_on": service}
     return None
 
 

@@ -241,7 +241,7 @@
     supplement: ["补正材料", "supplement"],
     "decide the correction": ["审核更正", "decide the correction"],
     "revoke the result": ["撤销办理结果", "revoke the result"],
-    "resubmit or seek a remedy": ["重新申请或寻求救济", "resubmit or seek a remedy"],
+    "resubmit, close the case or seek a remedy": ["重新申请、结束案件或寻求救济", "resubmit, close the case or seek a remedy"],
     "route and dispatch": ["分派并推送", "route and dispatch"],
   };
 

@@ -19,6 +19,7 @@ from adapters.bootstrap import Container
 from api.app import create_app
 from domain.kernel.calendar import WorkingCalendar
 from domain.kernel.identifiers import make_citizen_id
+from domain.kernel.service_request import ServiceRequest
 
 JIAXING, WUHAN, SHANGHAI = "330402", "420102", "310101"  # 南湖区, 江岸区, 黄浦区
 APPLICANT_ID = make_citizen_id(WUHAN, date(1994, 3, 8), 13)
@@ -432,3 +433,24 @@ def test_an_unknown_field_is_named_with_every_other_problem(
     assert answer.status_code == 422, answer.text
     assert answer.json()["type"].endswith("/invalid-application")
     assert sorted(e["pointer"] for e in answer.json()["errors"]) == ["/citizen_id", "/extra"]
+
+
+def test_the_workbench_names_what_a_blocked_step_waits_on_and_who_acts_on_a_refusal(
+    container: Container, client: TestClient
+) -> None:
+    """The clerk's workbench (GET /service-requests/{id}) agrees with the wing's view: the
+    delivery held behind the refused card waits on the card's production, no office is told
+    to decide it; the refusal itself is the applicant's to resubmit or close."""
+    case_id, _, wuhan = refused_card(container, client)
+    _, jiaxing = container.actors.add("office", JIAXING, PS)
+    delivery = str(ServiceRequest.create_id(UUID(case_id), "id-card-delivery"))
+    production = str(ServiceRequest.create_id(UUID(case_id), "id-card-production"))
+    blocked = client.get(f"/service-requests/{delivery}", headers=bearer(jiaxing))
+    assert blocked.status_code == 200, blocked.text
+    assert blocked.json()["state"] == "blocked"
+    assert blocked.json()["next"] == {"waits_on": "id-card-production"}
+    refused = client.get(f"/service-requests/{production}", headers=bearer(wuhan)).json()
+    assert (refused["next"]["party"], refused["next"]["action"]) == (
+        "family",
+        "resubmit, close the case or seek a remedy",
+    )
