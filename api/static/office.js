@@ -483,6 +483,9 @@
     "end the session": ["结束会话", "end the session"],
     "decide the request (approve or reject)": ["作出办理决定（办结或不予办理）", "decide the request (approve or reject)"],
     "book another session, or the request goes on without one": ["重新预约，或不经远程窗口继续办理", "book another session, or the request goes on without one"],
+    "book another session: this one's slot passed without it starting": ["重新预约：本次会话时段已过而未开始", "book another session: this one's slot passed without it starting"],
+    "answer the one-time notice (补正) at the receiving window": ["在收件窗口补正材料（一次性告知）", "answer the one-time notice (补正) at the receiving window"],
+    "receive the request (the handling office decides it once received)": ["收件受理（受理后由办理地作出决定）", "receive the request (the handling office decides it once received)"],
   };
   const SESSION_DONE = {
     book: ["已预约会话", "session booked"],
@@ -552,6 +555,9 @@
       const views = await Promise.all(list.rows.map((row) => api("GET", "/remote-window-sessions/" + row.session_id, null)));
       if (read !== sessionReads) return;
       renderSessions(views.filter((view) => view.state === "booked" || view.state === "in-progress"));
+      const more = $("window-more"); // the list is paged: say so when there are more
+      more.hidden = list.total <= list.rows.length;
+      more.replaceChildren(bi("显示最近 " + list.rows.length + " 个，共 " + list.total + " 个会话", "showing the " + list.rows.length + " soonest of " + list.total + " sessions"));
     } catch (error) {
       showApiProblem(problem, error);
     }
