@@ -649,9 +649,11 @@ def check_figures(world: World, case: Case, role: str, response: httpx2.Response
     numbers = {
         k: v
         for k, v in figures.items()
-        if k not in ("locality", "month", "level", "follow_ups", "materials", "matters")
-    }
+        if k not in ("locality", "month", "level", "follow_ups", "materials", "matters",
+                     "remote_window")
+    }  # fmt: skip
     numbers |= {f"materials.{k}": v for k, v in figures["materials"].items()}  # counts only
+    numbers |= {f"remote_window.{k}": v for k, v in figures["remote_window"].items()}
     # per matter and service: counts, and the names of the matter and the service only
     items = [*figures["matters"], *(s for m in figures["matters"] for s in m["services"])]
     names = ("kind", "service", "name_zh", "name_en", "services")
