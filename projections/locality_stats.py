@@ -10,7 +10,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
-from domain.births.rating import BAD_RATING, DECIDED
+from domain.kernel.rating import BAD_RATING, DECIDED
 from domain.kernel.service_request import BY_DEADLINE, RequestState, ServiceRequest
 from domain.wings import materials_of
 from engine.memory import InMemoryTables
@@ -72,7 +72,7 @@ class FollowUpRow:
     city: str
     locality: str  # the unit: its handling locality and authority
     authority: str
-    service: str  # the rated service (the one the rating implies: domain/births/rating.py)
+    service: str  # the rated service (the one the rating implies: domain/kernel/rating.py)
     month: str
     score: int
     rated_at: str
@@ -161,7 +161,7 @@ def _case_places(rows: Rows, case_id: str) -> list[str]:
 
 
 def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
-    """A rating of version 1 names no unit: the one `rated_unit` (domain/births/rating.py)
+    """A rating of version 1 names no unit: the one `rated_unit` (domain/kernel/rating.py)
     implies. Of the case's latest requests, the one decided last, else the one that moved
     last (None: the case had no request)."""
     latest = [r for r in _case_requests(rows, case_id) if not r.resubmitted]
