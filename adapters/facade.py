@@ -91,8 +91,6 @@ from domain.births.family_divisions import division_path, divisions
 from domain.births.family_guide import family_guide
 from domain.births.history import history_entry
 from domain.births.hospital_intake import MessageOutcome
-from domain.births.rating import OUTCOMES as CALL_BACK_OUTCOMES
-from domain.births.rating import InvalidCallBackError, RecordCallBack
 from domain.idcards.services import application_problems as id_card_problems
 from domain.kernel.access import (
     ACTIONS,
@@ -159,6 +157,8 @@ from domain.kernel.errors import (
     ServiceRequestNotFoundError,
 )
 from domain.kernel.identifiers import full_division_name, make_citizen_id
+from domain.kernel.rating import OUTCOMES as CALL_BACK_OUTCOMES
+from domain.kernel.rating import InvalidCallBackError, RecordCallBack
 from domain.kernel.remote_window import MAX_NOTE as MAX_SESSION_NOTE
 from domain.kernel.remote_window import PARTIES as SESSION_PARTIES
 from domain.kernel.service_request import ServiceRequest

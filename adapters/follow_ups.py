@@ -13,10 +13,10 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from domain.births.rating import FollowUpNotFoundError, RecordCallBack
 from domain.kernel.access import OutOfScopeError, covers
 from domain.kernel.actors import Principal
 from domain.kernel.errors import CaseNotFoundError
+from domain.kernel.rating import FollowUpNotFoundError, RecordCallBack
 from projections.locality_stats import FollowUpRow
 from projections.routing_desk import WAITING
 
@@ -87,7 +87,7 @@ def may_call_back(principal: Principal, locality: str, authority: str) -> bool:
 def record_call_back(container: Container, principal: Principal, cmd: RecordCallBack) -> str:
     """The call-back on the case, if the caller may record it; answers when (ISO time)."""
     try:
-        case = container.ledger.get_case(cmd.case_id)
+        case = container.ledger.rated_case(cmd.case_id)
     except CaseNotFoundError:
         raise OutOfScopeError() from None
     unit = case.rated_unit

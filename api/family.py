@@ -90,7 +90,8 @@ OPERATIONS = [
     Operation(
         "/cases/{case_id:uuid}/rating",
         "POST",
-        "Rate the service 1-5 once, after completion",
+        "Rate the case 1-5 once, after it completed or closed (any wing's case: a newborn "
+        "bundle, a marriage registration, an ID card application)",
         roles=("family",),
         body="application/json",
         request_schema="RatingRequest",

@@ -16,7 +16,6 @@ from eventsourcing.utils import EnvType
 from domain.births.commands import CloseCase
 from domain.births.family import FamilyCommands
 from domain.births.hospital_intake import HospitalIntake, Revocations
-from domain.births.rating import RatingCommands
 from domain.kernel.after_decision import correction_limit, revocation_limit
 from domain.kernel.answers import AnswerKey, answer_for, first_answer
 from domain.kernel.applicants import new_tracking_code
@@ -49,6 +48,7 @@ from domain.kernel.errors import (
     SessionNotFoundError,
     SessionStateError,
 )
+from domain.kernel.rating import RatingCommands
 from domain.kernel.reads import aggregate_of
 from domain.kernel.remedies import load_remedies
 from domain.kernel.remote_window import (

@@ -10,8 +10,10 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.births.birth_case import BirthCase
-from domain.births.rating import BAD_RATING, DECIDED
+from domain.idcards.case import IdCardCase
+from domain.kernel.rating import BAD_RATING, DECIDED
 from domain.kernel.service_request import BY_DEADLINE, RequestState, ServiceRequest
+from domain.marriage.case import MarriageCase
 from domain.wings import materials_of
 from engine.memory import InMemoryTables
 from engine.rows import Rows, Table, changed, require
@@ -72,7 +74,7 @@ class FollowUpRow:
     city: str
     locality: str  # the unit: its handling locality and authority
     authority: str
-    service: str  # the rated service (the one the rating implies: domain/births/rating.py)
+    service: str  # the rated service (the one the rating implies: domain/kernel/rating.py)
     month: str
     score: int
     rated_at: str
@@ -161,7 +163,7 @@ def _case_places(rows: Rows, case_id: str) -> list[str]:
 
 
 def _implied_unit(rows: Rows, case_id: str) -> RequestRow | None:
-    """A rating of version 1 names no unit: the one `rated_unit` (domain/births/rating.py)
+    """A rating of version 1 names no unit: the one `rated_unit` (domain/kernel/rating.py)
     implies. Of the case's latest requests, the one decided last, else the one that moved
     last (None: the case had no request)."""
     latest = [r for r in _case_requests(rows, case_id) if not r.resubmitted]
@@ -222,6 +224,12 @@ MOVES: dict[type, RequestState | None] = {
 }
 
 
+# every wing's rated case (domain/kernel/rating.py): no store made before the marriage and ID
+# card wings' ratings holds one of theirs, so counting them needs no rebuild (no revision)
+RATED = (BirthCase.Rated, MarriageCase.Rated, IdCardCase.Rated)
+CALLED_BACK = (BirthCase.CalledBack, MarriageCase.CalledBack, IdCardCase.CalledBack)
+
+
 class LocalityStatsProjection(TableProjection[LocalityStatsView]):
     """Counts office work by the handling locality (and its city and province) and the month
     it happened in; a case's completion counts once in each place that handled one of its
@@ -240,8 +248,8 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
         ServiceRequest.Rejected,
         *MOVES,
         BirthCase.Completed,
-        BirthCase.Rated,
-        BirthCase.CalledBack,
+        *RATED,
+        *CALLED_BACK,
     )
 
     @singledispatchmethod
@@ -337,8 +345,14 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
             _count_at(rows, place, month, completed=1)
 
     @apply.register
-    def _(self, event: BirthCase.Rated, position: int, rows: Rows) -> None:
-        """Counted once, in the unit the rating names (version 1: the one it implies)."""
+    def _(
+        self,
+        event: BirthCase.Rated | MarriageCase.Rated | IdCardCase.Rated,
+        position: int,
+        rows: Rows,
+    ) -> None:
+        """Counted once, in the unit the rating names (version 1: the one it implies), each
+        wing's alike."""
         at, case_id = stamp(event), str(event.originator_id)
         unit = (event.locality, event.authority, event.service)
         if not event.locality:
@@ -367,7 +381,12 @@ class LocalityStatsProjection(TableProjection[LocalityStatsView]):
             )
 
     @apply.register
-    def _(self, event: BirthCase.CalledBack, position: int, rows: Rows) -> None:
+    def _(
+        self,
+        event: BirthCase.CalledBack | MarriageCase.CalledBack | IdCardCase.CalledBack,
+        position: int,
+        rows: Rows,
+    ) -> None:
         case_id = str(event.originator_id)
         row = require(rows.get(FOLLOW_UPS, case_id), "follow-up", case_id)
         rows.put(

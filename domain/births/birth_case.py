@@ -9,10 +9,10 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.births.facts import BirthFacts, fact_reader
 from domain.births.family_application import CHOICES, FamilyApplication
-from domain.births.rating import BAD_RATING, FollowUpNotFoundError, RatedUnit
 from domain.births.transcodings import BIRTH_FACTS, FAMILY_APPLICATION
 from domain.kernel.disclosure import Disclosable
-from domain.kernel.errors import CaseClosedError, RatingNotAllowedError
+from domain.kernel.errors import CaseClosedError
+from domain.kernel.rating import BAD_RATING, RatedUnit, check_follow_up, check_rating
 from domain.kernel.topics import stored_as
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://newborn-ledger.org/birth-cases")
@@ -114,7 +114,7 @@ class BirthCase(Aggregate):
         pass
 
     class Rated(Aggregate.Event):
-        """The family's rating, with the unit that answers for it (domain/births/rating.py)
+        """The family's rating, with the unit that answers for it (domain/kernel/rating.py)
         and, for a bad one, the due date of its call-back ("": none due, or version 1)."""
 
         score: int
@@ -271,14 +271,8 @@ class BirthCase(Aggregate):
 
     def rate(self, score: int, comment: str, unit: RatedUnit | None = None, due: str = "") -> None:
         """Rated once, ended; `unit` answers for it and `due` is a bad rating's call-back."""
-        if self.state not in (CaseState.COMPLETED, CaseState.CLOSED):
-            raise RatingNotAllowedError(
-                "A case can be rated once it is completed or closed", state=self.state
-            )
-        if self.rating is not None:
-            raise RatingNotAllowedError("This case was already rated", state=self.state)
-        if not 1 <= score <= 5:
-            raise RatingNotAllowedError("A rating is a whole number from 1 to 5", score=score)
+        ended = self.state in (CaseState.COMPLETED, CaseState.CLOSED)
+        check_rating(ended, self.state, self.rating, score)
         named = unit or RatedUnit("", "", "")
         self._rated(
             score=score,
@@ -291,10 +285,7 @@ class BirthCase(Aggregate):
 
     def call_back(self, by: str, outcome: str, note: str) -> None:
         """The call-back about a bad rating, in any state (after the case ended too)."""
-        if self.rating is None or self.rating > BAD_RATING:
-            raise FollowUpNotFoundError(
-                "This case has no bad rating to call back", case_id=str(self.id)
-            )
+        check_follow_up(self.id, self.rating)
         self._called_back(by=by, outcome=outcome, note=note)
 
     def _require_not_voided(self) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.births.facts import BirthFacts
 from domain.kernel.commands import EvidenceRef
+from domain.kernel.rating import RateService as RateService  # the kernel's: any wing's case
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,6 @@ class ApplyAsFamily:
     mother_insured_division: str | None = None  # the county of the mother's insurance
     mother_insured: bool = False  # she is insured there: maternity benefits are planned
     evidence: tuple[EvidenceRef, ...] = ()  # sent again to correct it: evidence already stored
-
-
-@dataclass(frozen=True)
-class RateService:
-    case_id: UUID
-    score: int
-    comment: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from domain.kernel.access import holds_verifier
 from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
+from domain.kernel.rating import BAD_RATING, RatedUnit, check_follow_up, check_rating
 
 REASONS = ("first", "renewal", "replacement")  # 首次申领, 到期换领, 遗失/损坏补领
 
@@ -49,6 +50,32 @@ class IdCardCase(Aggregate):
     class Closed(Aggregate.Event):
         by: str
         reason: str
+
+    class Rated(Aggregate.Event):
+        """The applicant's rating, with the unit that answers for it (domain/kernel/rating.py)
+        and, for a bad one, the due date of its call-back ("": none due)."""
+
+        score: int
+        comment: str
+        service: str
+        authority: str
+        locality: str
+        due: str
+
+    class CalledBack(Aggregate.Event):
+        """The rated unit's office or a monitor of its locality called the applicant back
+        about a bad rating (the case has ended: this changes no state of it)."""
+
+        by: str
+        outcome: str
+        note: str
+
+    # the rating (snapshots taken before cases were rated lack these: the defaults)
+    rating: int | None = None
+    rating_comment: str | None = ""
+    rated_parts: tuple[str, str, str] | None = None  # service, authority, locality
+    call_back_due: str = ""  # a bad rating's call-back is due then
+    called_back: int = 0  # call-backs recorded
 
     @event(Applied)
     def __init__(
@@ -111,6 +138,29 @@ class IdCardCase(Aggregate):
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
         self._closed(by=by, reason=reason)
 
+    @property
+    def rated_unit(self) -> RatedUnit | None:
+        """The unit that answers for the rating (kept as plain values: snapshots store it)."""
+        return None if not self.rated_parts else RatedUnit(*self.rated_parts)
+
+    def rate(self, score: int, comment: str, unit: RatedUnit | None = None, due: str = "") -> None:
+        """Rated once, ended; `unit` answers for it and `due` is a bad rating's call-back."""
+        check_rating(not self.is_open, self.state, self.rating, score)
+        named = unit or RatedUnit("", "", "")
+        self._rated(
+            score=score,
+            comment=comment,
+            service=named.service,
+            authority=named.authority,
+            locality=named.locality,
+            due=due if score <= BAD_RATING else "",
+        )
+
+    def call_back(self, by: str, outcome: str, note: str) -> None:
+        """The call-back about a bad rating (after the case ended)."""
+        check_follow_up(self.id, self.rating)
+        self._called_back(by=by, outcome=outcome, note=note)
+
     @event(ServicesPlanned)
     def _planned(self, services: list[str], catalog_version: str, alliance_version: str) -> None:
         self.planned_services = services
@@ -124,3 +174,15 @@ class IdCardCase(Aggregate):
     def _closed(self, by: str, reason: str) -> None:
         self.state = IdCardState.CLOSED
         self.closed_by = by
+
+    @event(Rated)
+    def _rated(
+        self, score: int, comment: str, service: str, authority: str, locality: str, due: str
+    ) -> None:
+        self.rating, self.rating_comment = score, comment
+        self.rated_parts = (service, authority, locality) if service else None
+        self.call_back_due = due
+
+    @event(CalledBack)
+    def _called_back(self, by: str, outcome: str, note: str) -> None:
+        self.called_back += 1

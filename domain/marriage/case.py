@@ -14,6 +14,7 @@ from domain.kernel.access import holds_verifier
 from domain.kernel.applicants import IdentityCheck
 from domain.kernel.disclosure import Disclosable
 from domain.kernel.errors import CaseClosedError
+from domain.kernel.rating import BAD_RATING, RatedUnit, check_follow_up, check_rating
 
 # Where the couple registers (婚姻登记条例 Art. 4; the 2023 pilot adds the residence permit)
 PARTY_A_HUKOU, PARTY_B_HUKOU, RESIDENCE_PERMIT = (
@@ -86,6 +87,32 @@ class MarriageCase(Aggregate):
         by: str
         reason: str
 
+    class Rated(Aggregate.Event):
+        """The applicant's rating, with the unit that answers for it (domain/kernel/rating.py)
+        and, for a bad one, the due date of its call-back ("": none due)."""
+
+        score: int
+        comment: str
+        service: str
+        authority: str
+        locality: str
+        due: str
+
+    class CalledBack(Aggregate.Event):
+        """The rated unit's office or a monitor of its locality called the applicant back
+        about a bad rating (the case has ended: this changes no state of it)."""
+
+        by: str
+        outcome: str
+        note: str
+
+    # the rating (snapshots taken before cases were rated lack these: the defaults)
+    rating: int | None = None
+    rating_comment: str | None = ""
+    rated_parts: tuple[str, str, str] | None = None  # service, authority, locality
+    call_back_due: str = ""  # a bad rating's call-back is due then
+    called_back: int = 0  # call-backs recorded
+
     @event(Applied)
     def __init__(
         self,
@@ -150,6 +177,29 @@ class MarriageCase(Aggregate):
             self._require_open()
             self._closed(by=by, reason=reason)
 
+    @property
+    def rated_unit(self) -> RatedUnit | None:
+        """The unit that answers for the rating (kept as plain values: snapshots store it)."""
+        return None if not self.rated_parts else RatedUnit(*self.rated_parts)
+
+    def rate(self, score: int, comment: str, unit: RatedUnit | None = None, due: str = "") -> None:
+        """Rated once, ended; `unit` answers for it and `due` is a bad rating's call-back."""
+        check_rating(not self.is_open, self.state, self.rating, score)
+        named = unit or RatedUnit("", "", "")
+        self._rated(
+            score=score,
+            comment=comment,
+            service=named.service,
+            authority=named.authority,
+            locality=named.locality,
+            due=due if score <= BAD_RATING else "",
+        )
+
+    def call_back(self, by: str, outcome: str, note: str) -> None:
+        """The call-back about a bad rating (after the case ended)."""
+        check_follow_up(self.id, self.rating)
+        self._called_back(by=by, outcome=outcome, note=note)
+
     def _require_open(self) -> None:
         if not self.is_open:
             raise CaseClosedError(f"The case is {self.state}", case_id=str(self.id))
@@ -166,3 +216,15 @@ class MarriageCase(Aggregate):
     @event(Closed)
     def _closed(self, by: str, reason: str) -> None:
         self.state = MarriageState.CLOSED
+
+    @event(Rated)
+    def _rated(
+        self, score: int, comment: str, service: str, authority: str, locality: str, due: str
+    ) -> None:
+        self.rating, self.rating_comment = score, comment
+        self.rated_parts = (service, authority, locality) if service else None
+        self.call_back_due = due
+
+    @event(CalledBack)
+    def _called_back(self, by: str, outcome: str, note: str) -> None:
+        self.called_back += 1

@@ -149,6 +149,12 @@ NEW_WINGS = {
     for wing, case in (("marriage.case", "MarriageCase"), ("idcards.case", "IdCardCase"))
     for n in ("Applied", "Closed", "Completed", "ServicesPlanned")
 }
+# the marriage and ID card wings' ratings and their call-backs (none in any era yet)
+NEW_WINGS_RATINGS = {
+    f"domain.{wing}:{case}.{n}"
+    for wing, case in (("marriage.case", "MarriageCase"), ("idcards.case", "IdCardCase"))
+    for n in ("Rated", "CalledBack")
+}
 ADDED_SINCE: dict[str, set[str]] = {
     "2026-12-07-main": {
         *ROUTING,
@@ -161,6 +167,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *CALL_BACKS,
         *WINDOW,
         *NEW_WINGS,
+        *NEW_WINGS_RATINGS,
     },
     "2026-12-07-rejections": {
         *ROUTING,
@@ -171,6 +178,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *CALL_BACKS,
         *WINDOW,
         *NEW_WINGS,
+        *NEW_WINGS_RATINGS,
     },
     # no scenario of make_store routes at the desk yet; corrections are told with their
     # values (Redispatched) since this era: none is flagged
@@ -183,11 +191,21 @@ ADDED_SINCE: dict[str, set[str]] = {
         *CALL_BACKS,
         *WINDOW,
         *NEW_WINGS,
+        *NEW_WINGS_RATINGS,
     },
     # made with every part of issue 17 landed: only the flagged correction is gone
-    "2026-12-07-ends": {FLAGGED, *TAKEN_BACK, *SYSTEMS, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
+    "2026-12-07-ends": {
+        FLAGGED,
+        *TAKEN_BACK,
+        *SYSTEMS,
+        *STAFF,
+        *CALL_BACKS,
+        *WINDOW,
+        *NEW_WINGS,
+        *NEW_WINGS_RATINGS,
+    },
     # made with issue 18 landed: registry systems, an idempotent answer
-    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS},
+    "2026-12-07-registry": {FLAGGED, *STAFF, *CALL_BACKS, *WINDOW, *NEW_WINGS, *NEW_WINGS_RATINGS},
     # made with issue 22's wings: a marriage and an ID card, both completed (none closed);
     # its ratings are version 2 but none is bad (no call-back); no session is booked
     "2026-12-07-wings": {
@@ -197,6 +215,7 @@ ADDED_SINCE: dict[str, set[str]] = {
         *WINDOW,
         "domain.marriage.case:MarriageCase.Closed",
         "domain.idcards.case:IdCardCase.Closed",
+        *NEW_WINGS_RATINGS,
     },
 }
 
