@@ -27,6 +27,7 @@ from eventsourcing.application import Application
 
 from domain.kernel.calendar import DueDate
 from domain.kernel.errors import CaseNotFoundError, DomainError, RatingNotAllowedError
+from domain.kernel.rated_unit import RatedUnit as RatedUnit  # re-exported: births' too
 from domain.kernel.service_request import RequestState, ServiceRequest
 from domain.kernel.wing import KernelCase
 
@@ -57,15 +58,6 @@ class FollowUpNotFoundError(CaseNotFoundError):
 
 class InvalidCallBackError(DomainError):
     code = "invalid-call-back"
-
-
-@dataclass(frozen=True)
-class RatedUnit:
-    """The office that answers for a rating, and the service it decided."""
-
-    service: str
-    authority: str
-    locality: str
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from eventsourcing.persistence import Transcoding
 
 from domain.kernel.applicants import IdentityCheckAsDict
 from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.rated_unit import RatedUnit
 from domain.kernel.results import Result
 from domain.kernel.routing import Plan, Route
 from domain.kernel.window_values import Slot, WindowOffice
@@ -50,12 +51,14 @@ RESULT = AsDict(Result, "result")
 PLAN = AsDict(Plan, "plan")  # the saga's plan (CasePlan events)
 WINDOW_OFFICE = AsDict(WindowOffice, "window_office")  # a remote window session's office
 WINDOW_SLOT = AsDict(Slot, "window_slot")  # and its slot
+RATED_UNIT = AsDict(RatedUnit, "rated_unit")  # a rated case's unit, in its snapshots
 KERNEL_TRANSCODINGS: tuple[Transcoding, ...] = (
     ROUTE,
     DISPATCH_PAYLOAD,
     RESULT,
     PLAN,
     IdentityCheckAsDict(),
+    RATED_UNIT,
     WINDOW_OFFICE,
     WINDOW_SLOT,
 )

@@ -21,6 +21,7 @@ from domain.births.commands import ApplyAsFamily, CorrectNotification, NotifyBir
 from domain.births.facts import BirthFacts
 from domain.births.family_application import FamilyApplication
 from domain.kernel.disclosure import DispatchPayload
+from domain.kernel.rated_unit import RatedUnit
 from domain.kernel.results import Result
 from domain.kernel.routing import Route
 from domain.kernel.service_request import ServiceRequest
@@ -222,3 +223,31 @@ def old_snapshot(mapper: Mapper[UUID], case: BirthCase) -> Snapshot:
     )
     assert isinstance(revived, Snapshot)
     return revived
+
+
+def test_a_rated_case_with_its_unit_is_snapshotted_and_loads_back() -> None:
+    """A rated case's state holds the unit that answers for the rating: a snapshot stores it
+    (a registered value) and the case loads from the snapshot with the same unit. Before, a
+    snapshot of such a case failed to encode: a rated case reaching its snapshot interval
+    could not be saved."""
+    container = build(Settings(persistence="memory"))
+    ledger = container.ledger
+    case_id = ledger.notify_birth(NotifyBirth("m-u", make_facts("MR-U1"), b"{}")).case_id
+    container.after_command()
+    case = ledger.get_case(case_id)
+    case.close("family", "moved abroad")
+    unit = RatedUnit("vaccination", "cdc", "430602")
+    case.rate(2, "窗口没人", unit, "2026-12-15")
+    ledger.save(case)
+    rated = ledger.get_case(case_id)
+    stored = ledger.mapper.to_stored_event(Snapshot.take(rated))  # raised before
+    snapshot = ledger.mapper.to_domain_event(stored)
+    assert isinstance(snapshot, Snapshot)
+    restored = snapshot.mutate(None)
+    assert isinstance(restored, BirthCase)
+    assert (restored.rating, restored.rated_unit, restored.call_back_due) == (
+        2,
+        unit,
+        "2026-12-15",
+    )
+    container.close()
