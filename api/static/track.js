@@ -86,6 +86,7 @@
 
   async function load() {
     if (session.kind === "marriage") return loadMarriage();
+    if (session.kind === "id-card") return loadIdCard();
     try {
       const path = "/cases/" + encodeURIComponent(session.case_id);
       const [view, guide] = await Promise.all([api("GET", path, session.token), api("GET", path + "/guide", session.token)]);
@@ -97,6 +98,7 @@
     } catch (error) {
       // no birth case: an applicant-opened marriage case signs in with the same tracking page
       if (error.status === 404 && !session.kind && (await loadMarriage(true))) return;
+      if (error.status === 404 && !session.kind && (await loadIdCard(true))) return;
       if (error.status === 401 || error.status === 404) {
         store.remove(KEY);
         showLogin(error);
@@ -144,6 +146,108 @@
     if (!next) return bi("无：办件已结束", "Nobody: the case is over");
     const due = next.due ? h("span", {}, " · ", bi("截止", "by"), " " + next.due) : "";
     return h("span", {}, marriageWho(next.who), " · ", marriageAction(next.action), " · ", serviceName(next.service), due);
+  }
+
+  /* An ID card case (GET /id-card-applications/{id}): where the card is, where to collect
+     it, who acts next and by when, each step's state. */
+  const WHERE = {
+    "being-decided": ["户籍地公安机关审核制证中", "being decided and made at the hukou place"],
+    produced: ["已制证", "produced"],
+    "in-transit": ["寄送至受理窗口途中", "on its way to the window"],
+    "overdue-in-transit": ["寄送超时，窗口正在查询", "late in transit: the window is tracing it"],
+    arrived: ["已到达受理窗口，可领取", "arrived at the window: ready to collect"],
+    collected: ["已领取", "collected"],
+    refused: ["不予办理", "refused"],
+    "not-planned": ["未安排", "not planned"],
+  };
+
+  const CARD_ACTIONS = {
+    "accept the application (受理) at the window": ["窗口受理申请", "accept the application at the window"],
+    "accept the temporary card application": ["受理临时身份证申请", "accept the temporary card application"],
+    "decide and produce the card (审核制证)": ["审核并制证", "decide and produce the card"],
+    "record the card's arrival at the window": ["登记证件到达窗口", "record the card's arrival at the window"],
+    "hand the card over (collection receipt)": ["发放证件（领取回执）", "hand the card over"],
+    "issue the temporary card": ["签发临时身份证", "issue the temporary card"],
+    "bring what the notice names": ["按一次性告知补齐材料", "bring what the notice names"],
+    "resubmit or close the case": ["重新申请或终止办件", "resubmit or close the case"],
+    "waits for the card": ["等待证件制作完成", "waits for the card"],
+    "route and dispatch": ["待分派", "route and dispatch"],
+  };
+  const CARD_PARTIES = {
+    applicant: ["您（申请人）", "you, the applicant"],
+    ledger: ["系统自动", "the ledger"],
+    "routing-desk": ["跨省通办调度台", "the routing desk"],
+  };
+
+  function idCardNext(next) {
+    if (!next) return bi("无：办件已结束或等待中", "Nobody: the case is over or waiting");
+    const party = CARD_PARTIES[next.party];
+    const who = next.party === "office"
+      ? h("span", {}, authorityName(next.authority), " · ", locality(next.locality))
+      : party ? bi(party[0], party[1]) : document.createTextNode(next.party);
+    const known = CARD_ACTIONS[next.action];
+    const action = known ? bi(known[0], known[1]) : document.createTextNode(next.action || "");
+    const due = next.due ? h("span", {}, " · ", bi("截止", "by"), " " + next.due) : "";
+    return h("span", {}, who, " · ", action, due);
+  }
+
+  async function loadIdCard(probe) {
+    try {
+      const view = await api("GET", "/id-card-applications/" + encodeURIComponent(session.case_id), session.token);
+      if (session.kind !== "id-card") {
+        session.kind = "id-card";
+        store.set(KEY, JSON.stringify(session));
+      }
+      renderIdCard(view);
+      return true;
+    } catch (error) {
+      if (probe && error.status === 404) return false;
+      if (error.status === 401 || error.status === 404) {
+        store.remove(KEY);
+        showLogin(error);
+      } else {
+        showProblem($("idcard-problem"), error);
+      }
+      return true;
+    }
+  }
+
+  function renderIdCard(view) {
+    $("login").hidden = true;
+    $("case").hidden = true;
+    $("marriage").hidden = true;
+    $("idcard").hidden = false;
+    $("track-title").replaceChildren(bi("身份证办理进度", "Your ID card"));
+    hideProblem($("idcard-problem"));
+    $("idcard-code").textContent = view.tracking_code || "—";
+    $("idcard-state").replaceChildren(h("span", { className: "badge state-" + view.state }, label("caseState", view.state)));
+    const card = view.card || {};
+    const where = WHERE[card.where] || [card.where || "—", card.where || "—"];
+    $("idcard-where").replaceChildren(bi(where[0], where[1]));
+    $("idcard-where").dataset.where = card.where || "";
+    $("idcard-collect").replaceChildren(card.collect_at ? h("span", {}, authorityName(card.collect_at.authority), " · ", locality(card.collect_at.locality)) : "—");
+    $("idcard-next").replaceChildren(idCardNext(view.next));
+    $("idcard-steps").replaceChildren(
+      ...(view.steps || []).map((step) => {
+        const facts = h(
+          "dl",
+          { className: "facts" },
+          detail(bi("办理地", "Handling"), locality(step.handling.locality)),
+          detail(bi("收件地", "Receiving"), locality(step.receiving.locality)),
+          detail(bi("时限", "Due"), step.due || "—"),
+        );
+        for (const [field, value] of Object.entries(step.result || {})) {
+          facts.append(h("div", { className: "wide result" }, h("dt", {}, resultName(field)), h("dd", {}, h("code", {}, String(value)))));
+        }
+        if (step.next) facts.append(h("div", { className: "wide" }, h("dt", {}, bi("下一步", "Next")), h("dd", {}, idCardNext(step.next))));
+        return h(
+          "li",
+          { className: "service", dataset: { service: step.service } },
+          h("div", { className: "service-head" }, h("h4", {}, serviceName(step.service)), h("span", { className: "badge state-" + step.state }, label("state", step.state))),
+          facts,
+        );
+      }),
+    );
   }
 
   /** Load the marriage view; `probe`: after the birth view's 404, false when it is none either. */
@@ -877,6 +981,8 @@
   $("print-certificates").addEventListener("click", () => window.print());
   $("sign-out").addEventListener("click", signOut);
   $("marriage-refresh").addEventListener("click", () => load());
+  $("idcard-refresh").addEventListener("click", () => load());
+  $("idcard-sign-out").addEventListener("click", signOut);
   $("marriage-sign-out").addEventListener("click", signOut);
   for (const holder of document.querySelectorAll(".picker")) picker(holder, $(holder.dataset.for));
   window.NL.describeLocality($("residence-division"), $("residence-name"));

@@ -1,7 +1,8 @@
 """Issue 22's police window page /apply/id-card in a real headless Chromium: a Jiaxing
 clerk, signed in with password + TOTP, sends an application with three mistakes and sees
 each beside its field at once (Chinese first, the English beside), corrects them and gets
-the applicant's tracking code (the server and browser of test_pages_browser)."""
+the applicant's tracking code, with which the applicant follows the case at /track (the
+server and browser of test_pages_browser)."""
 
 from __future__ import annotations
 
@@ -55,4 +56,26 @@ def test_a_window_clerk_opens_an_id_card_case_with_errors_beside_each_field(
     assert not browser.visible("#apply-problem")
     assert not browser.visible("#f-reason-error")
     browser.review("apply-id-card-opened")
+    code = browser.text("#apply-tracking").strip()
+
+    # the applicant follows the case at /track with the last 6 of the citizen ID
+    browser.open(server.url + "/track")
+    wait_for(lambda: browser.visible("#login-form"), "the tracking page")
+    browser.type("#tracking-code", code)
+    browser.type("#verifier", APPLICANT_ID[-6:])
+    browser.click("#login-form button[type=submit]")
+    wait_for(lambda: browser.visible("#idcard"), "the ID card case")
+    assert not browser.visible("#case")
+    assert not browser.visible("#marriage")
+    assert "身份证办理进度" in browser.text("#track-title")
+    assert browser.text("#idcard-code").strip() == code
+    assert browser.js("return document.getElementById('idcard-where').dataset.where") == (
+        "being-decided"
+    )
+    steps = browser.text("#idcard-steps")
+    assert "待收件" in steps  # the production and the temporary card wait for the window
+    wait_for(lambda: "南湖区" in browser.text("#idcard-collect"), "the window's name")
+    browser.review("track-id-card")
+    browser.click("#idcard-sign-out")
+    wait_for(lambda: browser.visible("#login-form"), "signed out")
     assert browser.errors() == []
