@@ -85,8 +85,7 @@
   }
 
   async function load() {
-    if (session.kind === "marriage") return loadMarriage();
-    if (session.kind === "id-card") return loadIdCard();
+    if (session.kind in WING_VIEWS) return loadWing(session.kind);
     try {
       const path = "/cases/" + encodeURIComponent(session.case_id);
       const [view, guide] = await Promise.all([api("GET", path, session.token), api("GET", path + "/guide", session.token)]);
@@ -96,9 +95,10 @@
       render(view);
       await loadCertificates(view);
     } catch (error) {
-      // no birth case: an applicant-opened marriage case signs in with the same tracking page
-      if (error.status === 404 && !session.kind && (await loadMarriage(true))) return;
-      if (error.status === 404 && !session.kind && (await loadIdCard(true))) return;
+      // no birth case: an applicant-opened case (marriage, ID card) signs in on the same page
+      if (error.status === 404 && !session.kind) {
+        for (const kind of Object.keys(WING_VIEWS)) if (await loadWing(kind, true)) return;
+      }
       if (error.status === 401 || error.status === 404) {
         store.remove(KEY);
         showLogin(error);
@@ -191,27 +191,6 @@
     return h("span", {}, who, " · ", action, due);
   }
 
-  async function loadIdCard(probe) {
-    try {
-      const view = await api("GET", "/id-card-applications/" + encodeURIComponent(session.case_id), session.token);
-      if (session.kind !== "id-card") {
-        session.kind = "id-card";
-        store.set(KEY, JSON.stringify(session));
-      }
-      renderIdCard(view);
-      return true;
-    } catch (error) {
-      if (probe && error.status === 404) return false;
-      if (error.status === 401 || error.status === 404) {
-        store.remove(KEY);
-        showLogin(error);
-      } else {
-        showProblem($("idcard-problem"), error);
-      }
-      return true;
-    }
-  }
-
   function renderIdCard(view) {
     $("login").hidden = true;
     $("case").hidden = true;
@@ -250,15 +229,22 @@
     );
   }
 
-  /** Load the marriage view; `probe`: after the birth view's 404, false when it is none either. */
-  async function loadMarriage(probe) {
+  /* The other wings' cases an applicant opened: each by its kind, its read and its view. */
+  const WING_VIEWS = {
+    marriage: ["/marriage-registrations/", (view) => renderMarriage(view), "marriage-problem"],
+    "id-card": ["/id-card-applications/", (view) => renderIdCard(view), "idcard-problem"],
+  };
+
+  /** Load a wing's case view; `probe`: after the birth view's 404, false when it is none. */
+  async function loadWing(kind, probe) {
+    const [path, render, problem] = WING_VIEWS[kind];
     try {
-      const view = await api("GET", "/marriage-registrations/" + encodeURIComponent(session.case_id), session.token);
-      if (session.kind !== "marriage") {
-        session.kind = "marriage";
+      const view = await api("GET", path + encodeURIComponent(session.case_id), session.token);
+      if (session.kind !== kind) {
+        session.kind = kind;
         store.set(KEY, JSON.stringify(session));
       }
-      renderMarriage(view);
+      render(view);
       return true;
     } catch (error) {
       if (probe && error.status === 404) return false;
@@ -266,7 +252,7 @@
         store.remove(KEY);
         showLogin(error);
       } else {
-        showProblem($("marriage-problem"), error);
+        showProblem($(problem), error);
       }
       return true;
     }
