@@ -24,7 +24,7 @@ import uvicorn
 from adapters.facade import Container, feed_now, load_catalog
 from api.app import create_app
 
-WAIT_S = 90.0  # the whole case, five offices deciding one after the other, takes seconds
+WAIT_S = 180.0  # the whole case, five offices one after the other: seconds (minutes when busy)
 DELAY_S = "0.2"  # each simulated system decides this long after a message arrives
 
 
