@@ -48,6 +48,21 @@ class Form:
             for r in self.refused
         ]
 
+    def answer(self, items: list[dict[str, Any]]) -> ApiError:
+        """One 422 naming every problem in `items` (RFC 9457 `errors`, each with its JSON
+        pointer; the form's own refusals first); a single refusal keeps its own problem."""
+        if len(items) == 1 and self.refused:
+            self.refused[0].context["errors"] = items
+            return self.refused[0]
+        details = "; ".join(str(item["detail"]) for item in items)
+        return ApiError(
+            422,
+            "invalid-application",
+            f"{len(items)} problem(s) in the application: {details}",
+            field=items[0].get("field") or items[0]["pointer"].lstrip("/"),
+            errors=items,
+        )
+
 
 def _pointer(refused: ApiError) -> str:
     """The refused field's JSON pointer (RFC 6901): `evidence[0].id` is `/evidence/0/id`."""

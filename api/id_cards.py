@@ -99,17 +99,7 @@ def _all_problems(cmd: Any, form: Form) -> ApiError | None:
     ]
     if not items:
         return None
-    if len(items) == 1 and form.refused:
-        form.refused[0].context["errors"] = items
-        return form.refused[0]
-    details = "; ".join(str(item["detail"]) for item in items)
-    return ApiError(
-        422,
-        "invalid-application",
-        f"{len(items)} problem(s) in the application: {details}",
-        field=items[0].get("field") or items[0]["pointer"].lstrip("/"),
-        errors=items,
-    )
+    return form.answer(items)
 
 
 async def apply(request: Request) -> Response:

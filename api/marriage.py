@@ -116,17 +116,7 @@ def all_problems(cmd: RegisterMarriage, form: Form) -> ApiError:
     break (RFC 9457 `errors`, each with a JSON pointer)."""
     broken = marriage_problems(cmd, _refused_fields(form))
     items = form.items() + [marriage_problem_item(error) for error in broken]
-    if len(items) == 1 and form.refused:
-        form.refused[0].context["errors"] = items
-        return form.refused[0]
-    details = "; ".join(str(item["detail"]) for item in items)
-    return ApiError(
-        422,
-        "invalid-application",
-        f"{len(items)} problem(s) in the application: {details}",
-        field=items[0].get("field") or items[0]["pointer"].lstrip("/"),
-        errors=items,
-    )
+    return form.answer(items)
 
 
 def _refused_fields(form: Form) -> frozenset[str]:
